@@ -1,0 +1,3 @@
+from govsig.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,3 @@
+"""Type stubs of the compiled core module."""
+
+__version__: str

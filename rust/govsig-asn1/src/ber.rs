@@ -1,0 +1,1 @@
+//! BER -> DER normalisation, bounded in depth and output size.

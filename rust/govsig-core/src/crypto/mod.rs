@@ -1,0 +1,1 @@
+//! Signature algorithms: one table keyed by the exact DER of AlgorithmIdentifier.

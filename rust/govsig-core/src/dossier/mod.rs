@@ -1,0 +1,1 @@
+//! Dossiers: parallel hashing, canonical manifest, BagIt, Merkle tree and proofs.

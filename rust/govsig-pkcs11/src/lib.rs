@@ -1,0 +1,1 @@
+//! PKCS#11 signing through cryptoki: tokens, sessions, keys, mechanisms.
