@@ -4,9 +4,9 @@ use govsig_asn1::ber::{is_der_encoded, normalise, BerError, Limits};
 
 fn hex(s: &str) -> Vec<u8> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    assert!(digits.len() % 2 == 0, "odd hex in test vector {s:?}");
-    digits
-        .chunks(2)
+    let pairs = digits.chunks_exact(2);
+    assert!(pairs.remainder().is_empty(), "odd hex in test vector {s:?}");
+    pairs
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).expect("ascii"), 16).expect("hex"))
         .collect()
 }
@@ -363,7 +363,7 @@ fn deep_nesting_never_overflows_the_stack() {
         Err(BerError::Truncated { offset: 199_998 })
     );
     // Fully terminated, 100,000 deep, normalises without recursion.
-    ber.extend(std::iter::repeat_n(0u8, 200_000));
+    ber.extend_from_slice(&[0u8; 200_000]);
     let der = normalise(&ber, &unbounded).expect("well-formed deep input");
     assert!(is_der_encoded(&der, &unbounded));
     assert_eq!(normalise(&der, &unbounded), Ok(der.clone()));
