@@ -5,6 +5,29 @@ friendly surface: argument conversion, file I/O and the command line.
 """
 from __future__ import annotations
 
-from govsig._govsig import __version__
+from govsig._api import (
+    KEY_USAGE_NAMES,
+    BatchResult,
+    Policy,
+    SignerResult,
+    TrustStore,
+    Verifier,
+    VerifyResult,
+    code_descriptions,
+    codes,
+)
+from govsig._govsig import BUILD_PROFILE, __version__
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__",
+    "BUILD_PROFILE",
+    "codes",
+    "code_descriptions",
+    "KEY_USAGE_NAMES",
+    "TrustStore",
+    "Policy",
+    "Verifier",
+    "VerifyResult",
+    "SignerResult",
+    "BatchResult",
+]

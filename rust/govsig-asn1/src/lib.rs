@@ -1,4 +1,12 @@
 //! DER types for X.509, CRLs, OCSP and CMS on rust-asn1, plus a bounded BER->DER normaliser.
+//!
+//! Types borrow from the input (zero-copy): parsing a certificate or a SignedData allocates
+//! nothing but the few vectors a caller asks for.
 #![forbid(unsafe_code)]
 
 pub mod ber;
+pub mod cms;
+pub mod common;
+pub mod x509;
+
+pub use asn1;

@@ -2,5 +2,15 @@
 //! piece can be unit tested with `cargo test`, fuzzed, and run on many threads.
 #![forbid(unsafe_code)]
 
+pub mod batch;
+pub mod cms;
 pub mod crypto;
 pub mod dossier;
+pub mod outcome;
+pub mod policy;
+pub mod time;
+pub mod x509;
+
+pub use batch::Engine;
+pub use outcome::Code;
+pub use policy::Policy;

@@ -1,7 +1,15 @@
+//! The compiled module `govsig._govsig`: PyO3 glue only. Conversions at the edge, the GIL
+//! released around every call into the core, core errors mapped to Python exceptions.
+
 use pyo3::prelude::*;
+
+mod convert;
+mod verify;
 
 #[pymodule]
 fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("BUILD_PROFILE", if cfg!(debug_assertions) { "debug" } else { "release" })?;
+    verify::register(m)?;
     Ok(())
 }

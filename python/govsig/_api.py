@@ -1,0 +1,447 @@
+"""The verification API: TrustStore, Policy, Verifier."""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Optional
+
+from govsig import _govsig
+from govsig._certs import many_to_ders, read_cert_file, to_ders
+from govsig._govsig import BatchResult, SignerResult, VerifyResult
+
+__all__ = ["TrustStore", "Policy", "Verifier", "codes", "code_descriptions", "KEY_USAGE_NAMES"]
+
+KEY_USAGE_NAMES = (
+    "digital_signature",
+    "non_repudiation",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
+
+_CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
+
+
+def codes() -> list[str]:
+    """Every outcome code; ``codes()[0] == "ok"`` and a code's index is its number."""
+    return list(_govsig.codes())
+
+
+def code_descriptions() -> dict[str, str]:
+    """``{code: what it means}`` for every outcome code."""
+    return dict(_govsig.code_descriptions())
+
+
+class _Frozen:
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable; use .replace(...) to derive a new one")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+class TrustStore(_Frozen):
+    """Trust anchors. An anchor is a name and a key (RFC 5280 §6.1.1(d)): it need not be
+    self-signed, and its own validity is not checked. Immutable and picklable."""
+
+    __slots__ = ("_ders",)
+    _ders: tuple[bytes, ...]
+
+    def __init__(self, certificates: Iterable[Any] = ()) -> None:
+        ders = many_to_ders(certificates)
+        for d in ders:
+            _govsig.parse_certificate(d)  # raises ValueError naming the problem
+        object.__setattr__(self, "_ders", tuple(dict.fromkeys(ders)))
+
+    @classmethod
+    def from_pem(cls, data: bytes | str) -> "TrustStore":
+        """Anchors from a PEM bundle."""
+        return cls(to_ders(data if isinstance(data, bytes) else data.encode("ascii")))
+
+    @classmethod
+    def from_der(cls, ders: Iterable[bytes]) -> "TrustStore":
+        """Anchors from DER certificates."""
+        return cls(list(ders))
+
+    @classmethod
+    def from_files(cls, paths: Iterable[str | os.PathLike[str]]) -> "TrustStore":
+        """Anchors from PEM or DER files (a PEM file may hold several)."""
+        ders: list[bytes] = []
+        for p in paths:
+            ders.extend(read_cert_file(p))
+        return cls(ders)
+
+    @classmethod
+    def from_dir(cls, path: str | os.PathLike[str]) -> "TrustStore":
+        """Anchors from every .pem/.crt/.cer/.der file in a directory (not recursive)."""
+        names = sorted(n for n in os.listdir(path) if n.lower().endswith(_CERT_SUFFIXES))
+        if not names:
+            raise ValueError(f"{os.fspath(path)}: no certificate files (*.pem, *.crt, *.cer, *.der)")
+        return cls.from_files(os.path.join(path, n) for n in names)
+
+    @property
+    def certificates(self) -> tuple[bytes, ...]:
+        """The anchors, as DER."""
+        return self._ders
+
+    def __len__(self) -> int:
+        return len(self._ders)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TrustStore) and self._ders == other._ders
+
+    def __hash__(self) -> int:
+        return hash(self._ders)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TrustStore.from_der, (list(self._ders),))
+
+    def __repr__(self) -> str:
+        subjects = [_govsig.parse_certificate(d).subject for d in self._ders[:3]]
+        more = "" if len(self._ders) <= 3 else f", ... {len(self._ders) - 3} more"
+        return f"TrustStore([{', '.join(repr(s) for s in subjects)}{more}])"
+
+
+def _to_unix(at: Optional[_dt.datetime]) -> Optional[int]:
+    if at is None:
+        return None
+    if not isinstance(at, _dt.datetime):
+        raise TypeError(f"at must be a datetime, got {type(at).__name__}")
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=_dt.timezone.utc)
+    return int(at.timestamp() // 1)
+
+
+_POLICY_FIELDS = (
+    "trust",
+    "intermediates",
+    "at",
+    "legacy",
+    "max_chain_depth",
+    "min_rsa_bits",
+    "key_usage",
+    "extended_key_usage",
+    "max_signature_checks",
+    "max_paths",
+)
+
+
+class Policy(_Frozen):
+    """Every verification knob in one immutable, picklable object.
+
+    - ``trust``: a TrustStore (or certificates); ``None`` means integrity only: signatures
+      are checked but no trust decision is made, and results say ``integrity_only``.
+    - ``intermediates``: untrusted certificates available for path building.
+    - ``at``: validation time (aware datetime; naive means UTC); ``None`` = now.
+    - ``legacy``: accept SHA-1 and DSA.
+    - ``max_chain_depth``: maximum intermediates between signer and anchor.
+    - ``min_rsa_bits``: minimum RSA modulus size for every key.
+    - ``key_usage``: names the signer's keyUsage must include at least one of
+      (default digital_signature or non_repudiation); ``()`` requires none.
+    - ``extended_key_usage``: dotted OIDs the signer must carry one of; ``None`` = unchecked.
+    - ``max_signature_checks`` / ``max_paths``: path-building budget per signer.
+    """
+
+    __slots__ = _POLICY_FIELDS
+    trust: Optional[TrustStore]
+    intermediates: tuple[bytes, ...]
+    at: Optional[_dt.datetime]
+    legacy: bool
+    max_chain_depth: int
+    min_rsa_bits: int
+    key_usage: tuple[str, ...]
+    extended_key_usage: Optional[tuple[str, ...]]
+    max_signature_checks: int
+    max_paths: int
+
+    def __init__(
+        self,
+        trust: Any = None,
+        intermediates: Iterable[Any] = (),
+        at: Optional[_dt.datetime] = None,
+        legacy: bool = False,
+        max_chain_depth: int = 8,
+        min_rsa_bits: int = 2048,
+        key_usage: Sequence[str] = ("digital_signature", "non_repudiation"),
+        extended_key_usage: Optional[Sequence[str]] = None,
+        max_signature_checks: int = 64,
+        max_paths: int = 32,
+    ) -> None:
+        if trust is not None and not isinstance(trust, TrustStore):
+            trust = TrustStore(trust)
+        inter = tuple(many_to_ders(intermediates))
+        for d in inter:
+            _govsig.parse_certificate(d)
+        if at is not None and not isinstance(at, _dt.datetime):
+            raise TypeError(f"at must be a datetime or None, got {type(at).__name__}")
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=_dt.timezone.utc)
+        if isinstance(key_usage, str):
+            key_usage = (key_usage,)
+        ku = tuple(key_usage)
+        for k in ku:
+            if k not in KEY_USAGE_NAMES:
+                raise ValueError(f"unknown key usage {k!r}; expected one of {', '.join(KEY_USAGE_NAMES)}")
+        eku = None if extended_key_usage is None else tuple(extended_key_usage)
+        if isinstance(extended_key_usage, str):
+            eku = (extended_key_usage,)
+        for name, v in (
+            ("max_chain_depth", max_chain_depth),
+            ("min_rsa_bits", min_rsa_bits),
+            ("max_signature_checks", max_signature_checks),
+            ("max_paths", max_paths),
+        ):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"{name} must be a non-negative int, got {v!r}")
+        values = dict(
+            trust=trust,
+            intermediates=inter,
+            at=at,
+            legacy=bool(legacy),
+            max_chain_depth=max_chain_depth,
+            min_rsa_bits=min_rsa_bits,
+            key_usage=ku,
+            extended_key_usage=eku,
+            max_signature_checks=max_signature_checks,
+            max_paths=max_paths,
+        )
+        for k, v in values.items():
+            object.__setattr__(self, k, v)
+
+    def replace(self, **changes: Any) -> "Policy":
+        """A new Policy with some fields changed."""
+        unknown = set(changes) - set(_POLICY_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown Policy field(s): {', '.join(sorted(unknown))}")
+        values = {k: getattr(self, k) for k in _POLICY_FIELDS}
+        values.update(changes)
+        return Policy(**values)
+
+    def _fields(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in _POLICY_FIELDS}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_policy_from_fields, (self._fields(),))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Policy) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._fields().items()))
+
+    def __repr__(self) -> str:
+        parts = []
+        for k in _POLICY_FIELDS:
+            v = getattr(self, k)
+            if k == "intermediates":
+                v = f"<{len(v)} certificates>"
+            elif k == "trust" and v is not None:
+                v = f"<TrustStore of {len(v)}>"
+            parts.append(f"{k}={v!r}" if not isinstance(v, str) or not v.startswith("<") else f"{k}={v}")
+        return f"Policy({', '.join(parts)})"
+
+
+def _policy_from_fields(fields: dict[str, Any]) -> Policy:
+    return Policy(**fields)
+
+
+def _as_bytes(x: Any, what: str) -> bytes:
+    if isinstance(x, bytes):
+        return x
+    if isinstance(x, (bytearray, memoryview)):
+        return bytes(x)
+    raise TypeError(f"{what} must be bytes, got {type(x).__name__}")
+
+
+_SIGNATURE_SUFFIXES = (".p7s", ".p7m", ".p7", ".cms")
+
+
+class Verifier:
+    """Verifies CMS/PKCS#7 SignedData under a Policy.
+
+    ``verify`` and ``verify_many`` never raise for bad input bytes: they return results
+    with a code. They raise only for misuse (wrong argument types). A Verifier caches
+    parsed certificates and validated chains across calls; it is safe to share between
+    threads and it pickles (by its policy) for use on Dask workers.
+    """
+
+    def __init__(self, policy: Optional[Policy] = None) -> None:
+        if policy is None:
+            policy = Policy()
+        if not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a govsig.Policy, got {type(policy).__name__}")
+        self._policy = policy
+        ku_bits = [KEY_USAGE_NAMES.index(k) for k in policy.key_usage]
+        self._engine = _govsig.CoreEngine(
+            None if policy.trust is None else list(policy.trust.certificates),
+            list(policy.intermediates),
+            _to_unix(policy.at),
+            policy.legacy,
+            policy.max_chain_depth,
+            policy.min_rsa_bits,
+            ku_bits,
+            None if policy.extended_key_usage is None else list(policy.extended_key_usage),
+            policy.max_signature_checks,
+            policy.max_paths,
+        )
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Verifier, (self._policy,))
+
+    def verify(self, signature: bytes, content: Optional[bytes] = None) -> VerifyResult:
+        """Verify one CMS signature (DER or BER). ``content`` is the signed data for a
+        detached signature."""
+        sig = _as_bytes(signature, "signature")
+        data = None if content is None else _as_bytes(content, "content")
+        return self._engine.verify(sig, data)
+
+    def _chunks(
+        self, items: Iterable[tuple[Any, Any]], chunk_size: int
+    ) -> Iterator[list[tuple[bytes, Optional[bytes]]]]:
+        chunk: list[tuple[bytes, Optional[bytes]]] = []
+        for item in items:
+            try:
+                sig, content = item
+            except (TypeError, ValueError):
+                raise TypeError("verify_many items must be (signature, content-or-None) pairs") from None
+            chunk.append((_as_bytes(sig, "signature"), None if content is None else _as_bytes(content, "content")))
+            if len(chunk) >= chunk_size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def verify_many(
+        self,
+        items: Iterable[tuple[bytes, Optional[bytes]]],
+        threads: Optional[int] = None,
+        chunk_size: int = 2048,
+    ) -> BatchResult:
+        """Verify many documents on ``threads`` threads (default: all cores), GIL released.
+
+        ``items`` may be any iterable, far larger than memory: it is consumed in chunks.
+        Results keep input order.
+        """
+        _check_threads(threads)
+        out = BatchResult()
+        for chunk in self._chunks(items, chunk_size):
+            self._engine.verify_chunk(chunk, out, threads)
+        return out
+
+    def verify_stream(
+        self,
+        items: Iterable[tuple[bytes, Optional[bytes]]],
+        threads: Optional[int] = None,
+        chunk_size: int = 2048,
+    ) -> Iterator[VerifyResult]:
+        """Like verify_many, but yields results in order as chunks finish: memory stays
+        flat whatever the number of documents."""
+        _check_threads(threads)
+        for chunk in self._chunks(items, chunk_size):
+            part = BatchResult()
+            self._engine.verify_chunk(chunk, part, threads)
+            for i in range(len(part)):
+                yield part[i]
+
+    def verify_files(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        threads: Optional[int] = None,
+        chunk_size: int = 512,
+    ) -> BatchResult:
+        """Verify signature files. ``X.p7s`` with ``X`` beside it is a detached signature
+        over ``X``; any other file is an attached signature. Files are read ahead in a
+        background thread while the previous chunk is verified."""
+        _check_threads(threads)
+        out = BatchResult()
+        for _paths, chunk in _read_chunks(paths, chunk_size):
+            self._engine.verify_chunk(chunk, out, threads)
+        return out
+
+    def __repr__(self) -> str:
+        return f"Verifier({self._policy!r})"
+
+
+def _check_threads(threads: Optional[int]) -> None:
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+
+
+def detached_content_path(path: str) -> Optional[str]:
+    """``X`` for ``X.p7s`` when ``X`` exists beside it."""
+    if path.lower().endswith(".p7s"):
+        base = path[: -len(".p7s")]
+        if os.path.isfile(base):
+            return base
+    return None
+
+
+def _read_one(path: str) -> tuple[bytes, Optional[bytes]]:
+    with open(path, "rb") as f:
+        sig = f.read()
+    cpath = detached_content_path(path)
+    content = None
+    if cpath is not None:
+        with open(cpath, "rb") as f:
+            content = f.read()
+    return sig, content
+
+
+def _read_chunks(
+    paths: Iterable[str | os.PathLike[str]], chunk_size: int
+) -> Iterator[tuple[list[str], list[tuple[bytes, Optional[bytes]]]]]:
+    """Chunks of (paths, items), the next chunk read while the caller works on this one."""
+
+    def groups() -> Iterator[list[str]]:
+        g: list[str] = []
+        for p in paths:
+            g.append(os.fspath(p))
+            if len(g) >= chunk_size:
+                yield g
+                g = []
+        if g:
+            yield g
+
+    def load(g: list[str]) -> tuple[list[str], list[tuple[bytes, Optional[bytes]]]]:
+        return g, [_read_one(p) for p in g]
+
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        pending = None
+        for g in groups():
+            fut = ex.submit(load, g)
+            if pending is not None:
+                yield pending.result()
+            pending = fut
+        if pending is not None:
+            yield pending.result()
+
+
+def is_signature_file(name: str) -> bool:
+    """File names treated as signed documents when walking an archive."""
+    return name.lower().endswith(_SIGNATURE_SUFFIXES)
+
+
+def walk_signature_files(root: str | os.PathLike[str]) -> list[str]:
+    """Signature files under ``root``, sorted for a stable report order."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for n in sorted(filenames):
+            if is_signature_file(n):
+                found.append(os.path.join(dirpath, n))
+    return found
+
+
+__all__ += ["VerifyResult", "SignerResult", "BatchResult"]

@@ -1,0 +1,69 @@
+"""Certificate input handling: DER, PEM, or ``cryptography`` objects, in any mix."""
+from __future__ import annotations
+
+import base64
+import os
+import re
+from collections.abc import Iterable
+from typing import Any, Union
+
+CertificateLike = Union[bytes, bytearray, memoryview, str, Any]
+
+_PEM_RE = re.compile(
+    rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----\s*(.+?)\s*-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
+    re.S,
+)
+
+
+def pem_to_ders(data: bytes) -> list[bytes]:
+    """Every certificate in a PEM bundle, as DER. Raises ValueError when there is none."""
+    out = []
+    for m in _PEM_RE.finditer(data):
+        try:
+            out.append(base64.b64decode(b"".join(m.group(1).split()), validate=True))
+        except ValueError as e:
+            raise ValueError(f"a PEM certificate block is not valid base64: {e}") from None
+    if not out:
+        raise ValueError("no '-----BEGIN CERTIFICATE-----' block found in the PEM data")
+    return out
+
+
+def to_ders(obj: Any) -> list[bytes]:
+    """One certificate-like object -> its DER certificate(s)."""
+    if hasattr(obj, "public_bytes") and hasattr(obj, "serial_number"):
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return [obj.public_bytes(Encoding.DER)]
+    if isinstance(obj, (bytearray, memoryview)):
+        obj = bytes(obj)
+    if isinstance(obj, str):
+        obj = obj.encode("ascii")
+    if isinstance(obj, bytes):
+        if obj.lstrip().startswith(b"-----BEGIN"):
+            return pem_to_ders(obj)
+        return [obj]
+    raise TypeError(
+        f"expected a certificate as DER/PEM bytes or a cryptography x509.Certificate, got {type(obj).__name__}"
+    )
+
+
+def many_to_ders(objs: Iterable[Any] | None) -> list[bytes]:
+    """A collection of certificate-like objects (or one PEM bundle) -> DER list."""
+    if objs is None:
+        return []
+    if isinstance(objs, (bytes, bytearray, memoryview, str)) or hasattr(objs, "public_bytes"):
+        return to_ders(objs)
+    out: list[bytes] = []
+    for o in objs:
+        out.extend(to_ders(o))
+    return out
+
+
+def read_cert_file(path: str | os.PathLike[str]) -> list[bytes]:
+    """Certificates in a PEM or DER file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        return to_ders(data)
+    except ValueError as e:
+        raise ValueError(f"{os.fspath(path)}: {e}") from None

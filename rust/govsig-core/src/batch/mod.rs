@@ -1,0 +1,205 @@
+//! The bulk engine: one `Engine` per verifier holds the policy, the anchors and the caches
+//! shared across documents (interned certificates, verified chain edges, validated paths);
+//! batches run on a rayon pool and results come back in input order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use rayon::prelude::*;
+
+use crate::cms::verify::{verify_document, TrustContext, VerifyOutcome};
+use crate::outcome::Code;
+use crate::policy::Policy;
+use crate::time::UnixTime;
+use crate::x509::cert::CertRef;
+use crate::x509::path::{build_and_validate, EdgeCache, PathContext, ValidPath};
+use crate::x509::{CertInterner, CertPool, TrustStore};
+
+/// Cached result of path validation for one signer certificate.
+#[derive(Clone)]
+enum PathEntry {
+    Valid(ValidPath),
+    /// A failure, valid only for the same set of document certificates.
+    Invalid { doc_set: [u8; 32], at: UnixTime, err: (Code, String) },
+}
+
+/// A verification engine: immutable configuration plus shared caches.
+pub struct Engine {
+    policy: Policy,
+    trust: Option<TrustStore>,
+    intermediates: Vec<CertRef>,
+    interner: CertInterner,
+    edges: EdgeCache,
+    paths: RwLock<HashMap<[u8; 32], PathEntry>>,
+    pools: Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>,
+}
+
+/// Limits that keep an engine's memory flat over millions of documents.
+const MAX_INTERNED: usize = 200_000;
+const MAX_PATHS: usize = 200_000;
+
+impl Engine {
+    pub fn new(policy: Policy, trust: Option<TrustStore>, intermediates: Vec<CertRef>) -> Engine {
+        Engine {
+            policy,
+            trust,
+            intermediates,
+            interner: CertInterner::with_limit(MAX_INTERNED),
+            edges: EdgeCache::default(),
+            paths: RwLock::new(HashMap::new()),
+            pools: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn trust(&self) -> Option<&TrustStore> {
+        self.trust.as_ref()
+    }
+
+    pub fn interner(&self) -> &CertInterner {
+        &self.interner
+    }
+
+    /// Verifies one document at the policy's time (or now).
+    pub fn verify(&self, signature: &[u8], content: Option<&[u8]>) -> VerifyOutcome {
+        let at = self.policy.at.unwrap_or_else(crate::time::now);
+        let ctx = DocContext { engine: self, at };
+        guarded(|| verify_document(&ctx, signature, content))
+    }
+
+    /// Verifies a batch on `threads` threads (None = all cores); results in input order.
+    pub fn verify_batch(&self, items: &[(&[u8], Option<&[u8]>)], threads: Option<usize>) -> Vec<VerifyOutcome> {
+        let at = self.policy.at.unwrap_or_else(crate::time::now);
+        let run = || -> Vec<VerifyOutcome> {
+            items
+                .par_iter()
+                .with_min_len(1)
+                .map(|(sig, content)| {
+                    let ctx = DocContext { engine: self, at };
+                    guarded(|| verify_document(&ctx, sig, *content))
+                })
+                .collect()
+        };
+        match threads {
+            None | Some(0) => run(),
+            Some(n) => match self.pool(n) {
+                Some(pool) => pool.install(run),
+                None => run(),
+            },
+        }
+    }
+
+    fn pool(&self, n: usize) -> Option<Arc<rayon::ThreadPool>> {
+        let mut pools = self.pools.lock().ok()?;
+        if let Some(p) = pools.get(&n) {
+            return Some(Arc::clone(p));
+        }
+        let p = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(n).build().ok()?);
+        pools.insert(n, Arc::clone(&p));
+        Some(p)
+    }
+
+    /// Validates a certificate path for `leaf` with extra untrusted certificates.
+    pub fn validate_path(&self, leaf: &CertRef, untrusted: &[CertRef], at: UnixTime) -> Result<ValidPath, (Code, String)> {
+        let trust = match &self.trust {
+            Some(t) => t,
+            None => return Err((Code::ChainUntrusted, "no trust store configured".into())),
+        };
+        let doc_set = set_digest(untrusted);
+        if let Ok(m) = self.paths.read() {
+            match m.get(&leaf.fingerprint) {
+                Some(PathEntry::Valid(p)) if p.valid_from <= at && at <= p.valid_until => return Ok(p.clone()),
+                Some(PathEntry::Invalid { doc_set: d, at: a, err }) if *d == doc_set && *a == at => return Err(err.clone()),
+                _ => {}
+            }
+        }
+        let mut pool = CertPool::new();
+        for c in untrusted.iter().chain(self.intermediates.iter()) {
+            pool.add(Arc::clone(c));
+        }
+        let ctx = PathContext {
+            policy: &self.policy,
+            at,
+            anchors: trust,
+            pool: &pool,
+            edges: &self.edges,
+            leaf_key_usage: &self.policy.signer_key_usage,
+        };
+        let r = build_and_validate(&ctx, leaf).map_err(|e| (e.code, e.reason));
+        if let Ok(mut m) = self.paths.write() {
+            if m.len() >= MAX_PATHS {
+                m.clear();
+            }
+            let entry = match &r {
+                Ok(p) => PathEntry::Valid(p.clone()),
+                Err(e) => PathEntry::Invalid { doc_set, at, err: e.clone() },
+            };
+            m.insert(leaf.fingerprint, entry);
+        }
+        r
+    }
+}
+
+/// A digest of a set of certificates (order-independent), identifying which untrusted
+/// certificates a cached failure was computed with.
+fn set_digest(certs: &[CertRef]) -> [u8; 32] {
+    let mut fps: Vec<&[u8; 32]> = certs.iter().map(|c| &c.fingerprint).collect();
+    fps.sort();
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for f in fps {
+        ctx.update(f);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+/// Verification never unwinds into the caller: a bug that panics becomes a `malformed`
+/// result for that document rather than killing a bulk job.
+fn guarded(f: impl FnOnce() -> VerifyOutcome) -> VerifyOutcome {
+    // The caches hold no invariant a half-finished document could break (entries are
+    // inserted whole), so asserting unwind safety is sound.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(o) => o,
+        Err(_) => VerifyOutcome::failure(Code::Malformed, "internal error while verifying this document (please report it)"),
+    }
+}
+
+struct DocContext<'e> {
+    engine: &'e Engine,
+    at: UnixTime,
+}
+
+impl TrustContext for DocContext<'_> {
+    fn certificate(&self, der: &[u8]) -> Result<CertRef, String> {
+        self.engine.interner.get_or_parse(der).map_err(|e| e.0)
+    }
+
+    fn extra_signer_candidates(&self) -> Vec<CertRef> {
+        let mut v = self.engine.intermediates.clone();
+        if let Some(t) = &self.engine.trust {
+            v.extend(t.anchors().iter().cloned());
+        }
+        v
+    }
+
+    fn validate_signer(&self, signer: &CertRef, document_certs: &[CertRef]) -> Option<Result<ValidPath, (Code, String)>> {
+        self.engine.trust.as_ref()?;
+        Some(self.engine.validate_path(signer, document_certs, self.at))
+    }
+
+    fn legacy_allowed(&self) -> bool {
+        self.engine.policy.legacy
+    }
+
+    fn min_rsa_bits(&self) -> usize {
+        self.engine.policy.min_rsa_bits
+    }
+
+    fn validation_time(&self) -> UnixTime {
+        self.at
+    }
+}

@@ -1,0 +1,144 @@
+//! Parsing a ContentInfo/SignedData into an owned-free view over the input bytes, with the
+//! BER fallback (DESIGN: "on failure try the BER normaliser, and record that the input was
+//! BER").
+
+use std::borrow::Cow;
+
+use govsig_asn1::cms::{self as asn, oid};
+
+/// How the signer names its certificate (RFC 5652 §5.3).
+#[derive(Clone, Debug)]
+pub enum SignerIdentity {
+    IssuerSerial { issuer_der: Vec<u8>, serial: Vec<u8> },
+    SubjectKeyId(Vec<u8>),
+}
+
+/// One SignerInfo, with the byte ranges verification needs.
+#[derive(Clone, Debug)]
+pub struct ParsedSigner<'a> {
+    pub version: u8,
+    pub sid: SignerIdentity,
+    pub digest_algorithm: &'a [u8],
+    /// The signedAttrs content octets (without the [0] tag), when present.
+    pub signed_attrs: Option<&'a [u8]>,
+    pub signature_algorithm: &'a [u8],
+    pub signature: &'a [u8],
+}
+
+/// A SignedData, borrowed from the (possibly normalised) input.
+pub struct ParsedSignedData<'a> {
+    pub version: u8,
+    pub econtent_type: String,
+    pub econtent_type_der: Vec<u8>,
+    /// The encapsulated content (attached signatures).
+    pub econtent: Option<&'a [u8]>,
+    pub certificates: Vec<&'a [u8]>,
+    pub crls: Vec<&'a [u8]>,
+    pub signers: Vec<ParsedSigner<'a>>,
+}
+
+/// Why an input is not a SignedData.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseFailure(pub String);
+
+/// Input after the optional BER normalisation.
+pub struct Decoded<'a> {
+    pub der: Cow<'a, [u8]>,
+    pub was_ber: bool,
+}
+
+/// Accepts DER as is; otherwise tries the bounded BER normaliser.
+pub fn decode(input: &[u8]) -> Result<Decoded<'_>, ParseFailure> {
+    match asn1::parse_single::<asn::ContentInfo<'_>>(input) {
+        Ok(_) => Ok(Decoded { der: Cow::Borrowed(input), was_ber: false }),
+        Err(der_err) => {
+            let limits = govsig_asn1::ber::Limits::default();
+            match govsig_asn1::ber::normalise(input, &limits) {
+                Ok(der) => {
+                    if der.as_slice() == input {
+                        return Err(ParseFailure(format!("not a DER ContentInfo: {der_err}")));
+                    }
+                    Ok(Decoded { der: Cow::Owned(der), was_ber: true })
+                }
+                Err(ber_err) => Err(ParseFailure(format!(
+                    "not a CMS ContentInfo (DER: {der_err}; BER: {ber_err})"
+                ))),
+            }
+        }
+    }
+}
+
+fn pf<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> ParseFailure {
+    move |e| ParseFailure(format!("{what}: {e}"))
+}
+
+/// Parses a DER ContentInfo carrying SignedData.
+pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
+    let ci = asn1::parse_single::<asn::ContentInfo<'_>>(der).map_err(pf("ContentInfo"))?;
+    if ci.content_type != oid::SIGNED_DATA {
+        return Err(ParseFailure(format!(
+            "ContentInfo carries {} rather than signedData (1.2.840.113549.1.7.2)",
+            ci.content_type
+        )));
+    }
+    let sd_tlv = ci.content.into_inner();
+    let sd = asn1::parse_single::<asn::SignedData<'_>>(sd_tlv.full_data()).map_err(pf("SignedData"))?;
+    // RFC 5652 §5.1: versions 1, 3, 4 and 5 are defined.
+    if !matches!(sd.version, 1 | 3 | 4 | 5) {
+        return Err(ParseFailure(format!("SignedData version {} is not defined by RFC 5652", sd.version)));
+    }
+    let econtent_type_der = asn1::write_single(&sd.encap_content_info.econtent_type)
+        .map_err(|e| ParseFailure(format!("eContentType: {e:?}")))?;
+    let certificates = match &sd.certificates {
+        // Only plain certificates (a SEQUENCE); the other CertificateChoices (extended,
+        // attribute certificates, other) are tagged and play no part in verification.
+        Some(set) => set.elements().iter().filter(|t| t.tag() == asn1_sequence_tag()).map(|t| t.full_data()).collect(),
+        None => Vec::new(),
+    };
+    let crls = match &sd.crls {
+        Some(set) => set.elements().iter().filter(|t| t.tag() == asn1_sequence_tag()).map(|t| t.full_data()).collect(),
+        None => Vec::new(),
+    };
+    let mut signers = Vec::new();
+    for (i, si) in sd.signer_infos.parse_all::<asn::SignerInfo<'_>>().map_err(pf("SignerInfo"))?.into_iter().enumerate() {
+        let sid = match &si.sid {
+            asn::SignerIdentifier::IssuerAndSerialNumber(ias) => SignerIdentity::IssuerSerial {
+                issuer_der: ias.issuer.full_data().to_vec(),
+                serial: ias.serial_number.as_bytes().to_vec(),
+            },
+            asn::SignerIdentifier::SubjectKeyIdentifier(ski) => SignerIdentity::SubjectKeyId(ski.to_vec()),
+        };
+        // RFC 5652 §5.3: version 1 with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
+        let expected = match sid {
+            SignerIdentity::IssuerSerial { .. } => 1,
+            SignerIdentity::SubjectKeyId(_) => 3,
+        };
+        if si.version != expected {
+            return Err(ParseFailure(format!(
+                "SignerInfo #{i} has version {} but its signer identifier requires {expected} (RFC 5652 §5.3)",
+                si.version
+            )));
+        }
+        signers.push(ParsedSigner {
+            version: si.version,
+            sid,
+            digest_algorithm: si.digest_algorithm.full_data(),
+            signed_attrs: si.signed_attrs.as_ref().map(|s| s.content()),
+            signature_algorithm: si.signature_algorithm.full_data(),
+            signature: si.signature,
+        });
+    }
+    Ok(ParsedSignedData {
+        version: sd.version,
+        econtent_type: sd.encap_content_info.econtent_type.to_string(),
+        econtent_type_der,
+        econtent: sd.encap_content_info.econtent,
+        certificates,
+        crls,
+        signers,
+    })
+}
+
+fn asn1_sequence_tag() -> asn1::Tag {
+    <asn1::Sequence<'_> as asn1::SimpleAsn1Readable<'_>>::TAG
+}

@@ -1,0 +1,71 @@
+//! One immutable set of knobs for a verification run. Each rule names the RFC clause it
+//! implements and any deliberate deviation.
+
+use crate::time::UnixTime;
+
+/// Which keyUsage bits a certificate role needs: at least one of them (an empty list
+/// requires nothing). RFC 5280 §4.2.1.3 leaves the choice to the application; for CMS
+/// signers govsig asks for digitalSignature or nonRepudiation (RFC 5280 §4.2.1.3 and the
+/// ETSI/Decree 68 practice of nonRepudiation-only signing certificates).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KeyUsageRule {
+    pub any_of: Vec<usize>,
+}
+
+impl KeyUsageRule {
+    pub fn cms_signer_default() -> Self {
+        KeyUsageRule { any_of: vec![0, 1] }
+    }
+}
+
+/// Work limits for path building (as pyca/cryptography's Budget): exhausting one is a
+/// failure of its own (`budget_exceeded`), never a silent "untrusted".
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Budget {
+    /// Signature verifications during path building for one leaf.
+    pub max_signature_checks: usize,
+    /// Complete candidate paths validated for one leaf.
+    pub max_paths: usize,
+    /// Name-constraint comparisons for one leaf.
+    pub max_name_constraint_checks: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget { max_signature_checks: 64, max_paths: 32, max_name_constraint_checks: 65_536 }
+    }
+}
+
+/// The verification policy.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Policy {
+    /// Validation time; `None` means "now" at each call.
+    pub at: Option<UnixTime>,
+    /// Accept SHA-1 and DSA (legacy archives); off by default.
+    pub legacy: bool,
+    /// Maximum number of intermediate certificates between signer and anchor (counted as
+    /// x509-limbo does: the anchor and the leaf are not counted).
+    pub max_chain_depth: usize,
+    /// Minimum RSA modulus size in bits for every key on the path and the signer's.
+    pub min_rsa_bits: usize,
+    /// keyUsage requirement for the CMS signer / end-entity certificate.
+    pub signer_key_usage: KeyUsageRule,
+    /// extendedKeyUsage OIDs the end entity must carry (any of them; anyExtendedKeyUsage
+    /// satisfies it, RFC 5280 §4.2.1.12); `None` = not checked.
+    pub extended_key_usage: Option<Vec<String>>,
+    pub budget: Budget,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            at: None,
+            legacy: false,
+            max_chain_depth: 8,
+            min_rsa_bits: 2048,
+            signer_key_usage: KeyUsageRule::cms_signer_default(),
+            extended_key_usage: None,
+            budget: Budget::default(),
+        }
+    }
+}

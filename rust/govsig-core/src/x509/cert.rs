@@ -1,0 +1,225 @@
+//! A certificate parsed once into an owned, immutable view. In a batch, each distinct
+//! certificate is parsed once and shared (`Arc<Certificate>`), interned by its SHA-256.
+
+use std::sync::Arc;
+
+use govsig_asn1::x509 as asn;
+use govsig_asn1::x509::oid;
+
+use crate::crypto::{CryptoError, DigestAlgorithm, PublicKey};
+use crate::time::{self, UnixTime};
+use crate::x509::name::Name;
+
+/// One extension, raw.
+#[derive(Clone, Debug)]
+pub struct RawExtension {
+    pub oid: String,
+    pub critical: bool,
+    pub value: Vec<u8>,
+}
+
+/// basicConstraints (RFC 5280 §4.2.1.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BasicConstraints {
+    pub ca: bool,
+    pub path_len: Option<u64>,
+}
+
+/// An X.509 certificate, parsed.
+pub struct Certificate {
+    der: Vec<u8>,
+    tbs: std::ops::Range<usize>,
+    pub fingerprint: [u8; 32],
+    pub version: u8,
+    /// Serial number content octets (two's complement, as encoded).
+    pub serial: Vec<u8>,
+    pub signature_algorithm: Vec<u8>,
+    pub tbs_signature_algorithm: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub issuer: Name,
+    pub subject: Name,
+    pub not_before: UnixTime,
+    pub not_after: UnixTime,
+    pub spki: Vec<u8>,
+    /// The parsed key, or why it could not be parsed (reported when the key is used).
+    pub public_key: Result<PublicKey, CryptoError>,
+    pub extensions: Vec<RawExtension>,
+    pub subject_key_id: Option<Vec<u8>>,
+    pub authority_key_id: Option<Vec<u8>>,
+    pub basic_constraints: Option<BasicConstraints>,
+    /// keyUsage bits (bit 0 = digitalSignature), when the extension is present.
+    pub key_usage: Option<u16>,
+    /// extendedKeyUsage OIDs (dotted), when present.
+    pub extended_key_usage: Option<Vec<String>>,
+}
+
+/// Why a certificate could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertError(pub String);
+
+impl std::fmt::Display for CertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> CertError + '_ {
+    move |e| CertError(format!("{what}: {e}"))
+}
+
+fn range_of(outer: &[u8], inner: &[u8]) -> std::ops::Range<usize> {
+    let start = (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize);
+    start..start + inner.len()
+}
+
+impl Certificate {
+    /// Parses a DER certificate (strict DER, RFC 5280 §4.1).
+    pub fn from_der(der: &[u8]) -> Result<Certificate, CertError> {
+        let cert = asn1::parse_single::<asn::Certificate<'_>>(der).map_err(err("certificate is not DER"))?;
+        let tbs_bytes = cert.tbs_cert.full_data();
+        let tbs = asn1::parse_single::<asn::TbsCertificate<'_>>(tbs_bytes).map_err(err("TBSCertificate"))?;
+        if tbs.version > 2 {
+            return Err(CertError(format!("unknown certificate version {}", u32::from(tbs.version) + 1)));
+        }
+        // RFC 5280 §4.1.1.2: the two signature algorithm fields must be identical.
+        if tbs.signature_alg.full_data() != cert.signature_alg.full_data() {
+            return Err(CertError(
+                "signatureAlgorithm differs from TBSCertificate.signature (RFC 5280 §4.1.1.2)".into(),
+            ));
+        }
+        let issuer = Name::from_der(tbs.issuer.full_data()).map_err(|e| CertError(format!("issuer: {}", e.0)))?;
+        let subject = Name::from_der(tbs.subject.full_data()).map_err(|e| CertError(format!("subject: {}", e.0)))?;
+        if cert.signature.padding_bits() != 0 {
+            return Err(CertError("signature BIT STRING has unused bits".into()));
+        }
+        let spki = tbs.spki.full_data().to_vec();
+        let mut c = Certificate {
+            der: der.to_vec(),
+            tbs: range_of(der, tbs_bytes),
+            fingerprint: fingerprint(der),
+            version: tbs.version,
+            serial: tbs.serial.as_bytes().to_vec(),
+            signature_algorithm: cert.signature_alg.full_data().to_vec(),
+            tbs_signature_algorithm: tbs.signature_alg.full_data().to_vec(),
+            signature: cert.signature.as_bytes().to_vec(),
+            issuer,
+            subject,
+            not_before: time::from_time(&tbs.validity.not_before),
+            not_after: time::from_time(&tbs.validity.not_after),
+            public_key: PublicKey::from_spki(&spki),
+            spki,
+            extensions: Vec::new(),
+            subject_key_id: None,
+            authority_key_id: None,
+            basic_constraints: None,
+            key_usage: None,
+            extended_key_usage: None,
+        };
+        if let Some(exts) = tbs.extensions {
+            if tbs.version != 2 {
+                return Err(CertError("extensions in a certificate that is not v3 (RFC 5280 §4.1.2.9)".into()));
+            }
+            for ext in exts {
+                let oid_s = ext.extn_id.to_string();
+                if c.extensions.iter().any(|e| e.oid == oid_s) {
+                    // RFC 5280 §4.2: at most one instance of a particular extension.
+                    return Err(CertError(format!("duplicate extension {oid_s} (RFC 5280 §4.2)")));
+                }
+                c.parse_known_extension(&ext)?;
+                c.extensions.push(RawExtension { oid: oid_s, critical: ext.critical, value: ext.extn_value.to_vec() });
+            }
+        }
+        Ok(c)
+    }
+
+    fn parse_known_extension(&mut self, ext: &asn::Extension<'_>) -> Result<(), CertError> {
+        let v = ext.extn_value;
+        if ext.extn_id == oid::SUBJECT_KEY_IDENTIFIER {
+            self.subject_key_id = Some(asn1::parse_single::<&[u8]>(v).map_err(err("subjectKeyIdentifier"))?.to_vec());
+        } else if ext.extn_id == oid::AUTHORITY_KEY_IDENTIFIER {
+            let aki = asn1::parse_single::<asn::AuthorityKeyIdentifier<'_>>(v).map_err(err("authorityKeyIdentifier"))?;
+            self.authority_key_id = aki.key_identifier.map(<[u8]>::to_vec);
+        } else if ext.extn_id == oid::BASIC_CONSTRAINTS {
+            let bc = asn1::parse_single::<asn::BasicConstraints>(v).map_err(err("basicConstraints"))?;
+            self.basic_constraints = Some(BasicConstraints { ca: bc.ca, path_len: bc.path_length });
+        } else if ext.extn_id == oid::KEY_USAGE {
+            let bits = asn1::parse_single::<asn1::BitString<'_>>(v).map_err(err("keyUsage"))?;
+            let mut ku: u16 = 0;
+            for i in 0..9usize {
+                if bits.has_bit_set(i) {
+                    ku |= 1 << i;
+                }
+            }
+            self.key_usage = Some(ku);
+        } else if ext.extn_id == oid::EXTENDED_KEY_USAGE {
+            let eku = asn1::parse_single::<asn::ExtendedKeyUsage<'_>>(v).map_err(err("extendedKeyUsage"))?;
+            self.extended_key_usage = Some(eku.map(|o| o.to_string()).collect());
+        }
+        Ok(())
+    }
+
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The exact TBSCertificate bytes the signature covers.
+    pub fn tbs(&self) -> &[u8] {
+        self.der.get(self.tbs.clone()).unwrap_or(&[])
+    }
+
+    /// RFC 5280 §6.1: self-issued means subject and issuer names match.
+    pub fn is_self_issued(&self) -> bool {
+        self.subject.matches(&self.issuer)
+    }
+
+    pub fn is_ca(&self) -> bool {
+        self.basic_constraints.map(|b| b.ca).unwrap_or(false)
+    }
+
+    pub fn has_key_usage(&self, bit: usize) -> bool {
+        match self.key_usage {
+            None => true,
+            Some(ku) => bit < 16 && ku & (1 << bit) != 0,
+        }
+    }
+
+    pub fn extension(&self, oid: &str) -> Option<&RawExtension> {
+        self.extensions.iter().find(|e| e.oid == oid)
+    }
+
+    /// Serial as lowercase hex of its content octets.
+    pub fn serial_hex(&self) -> String {
+        hex::encode(&self.serial)
+    }
+
+    /// `subject` plus serial, for reasons that must name a certificate unambiguously.
+    pub fn describe(&self) -> String {
+        format!("'{}' (serial {})", self.subject, self.serial_hex())
+    }
+
+    /// Hash of the whole certificate with the given algorithm (ESS certHash, RFC 5035).
+    pub fn hash_with(&self, alg: DigestAlgorithm) -> Vec<u8> {
+        alg.digest(&self.der)
+    }
+}
+
+impl std::fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Certificate")
+            .field("subject", &self.subject.to_string())
+            .field("issuer", &self.issuer.to_string())
+            .field("serial", &self.serial_hex())
+            .finish()
+    }
+}
+
+/// SHA-256 of a DER certificate: the identity used for interning and caches.
+pub fn fingerprint(der: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// A shared, parsed certificate.
+pub type CertRef = Arc<Certificate>;

@@ -1,0 +1,376 @@
+//! Path building (candidates, ranking, backtracking, budget) and validation of a candidate
+//! path (RFC 5280 §6.1). Building finds candidate paths from a leaf to an anchor; each
+//! complete candidate is then validated in clause order. When every candidate fails, the
+//! most specific failure (highest [`Code::rank`]) is reported, naming the certificate.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::crypto::{CryptoError, SignatureScheme};
+use crate::outcome::Code;
+use crate::policy::{KeyUsageRule, Policy};
+use crate::time::{to_rfc3339, UnixTime};
+use crate::x509::cert::CertRef;
+use crate::x509::{CertPool, TrustStore};
+use govsig_asn1::x509::key_usage;
+
+/// Why a path (or every candidate path) failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathError {
+    pub code: Code,
+    pub reason: String,
+}
+
+impl PathError {
+    pub fn new(code: Code, reason: impl Into<String>) -> Self {
+        PathError { code, reason: reason.into() }
+    }
+}
+
+/// A validated path: `certs[0]` is the leaf, then intermediates upwards; `anchor` last.
+#[derive(Clone, Debug)]
+pub struct ValidPath {
+    pub certs: Vec<CertRef>,
+    pub anchor: CertRef,
+    /// The window in which every certificate on the path is valid: a cached result is
+    /// reused only for validation times inside it.
+    pub valid_from: UnixTime,
+    pub valid_until: UnixTime,
+}
+
+impl ValidPath {
+    /// Leaf first, anchor last (the anchor once, even when the leaf is the anchor).
+    pub fn chain(&self) -> Vec<CertRef> {
+        let mut v = self.certs.clone();
+        if v.last().map(|c| c.fingerprint) != Some(self.anchor.fingerprint) {
+            v.push(Arc::clone(&self.anchor));
+        }
+        v
+    }
+}
+
+/// Map a crypto failure on a certificate signature to an outcome.
+pub fn crypto_code(e: &CryptoError) -> Code {
+    match e {
+        CryptoError::UnsupportedAlgorithm(_) => Code::UnsupportedAlgorithm,
+        CryptoError::LegacyNotAllowed(_) => Code::AlgorithmNotAllowed,
+        CryptoError::WeakKey(_) => Code::WeakKey,
+        CryptoError::InvalidKey(_) | CryptoError::KeyAlgorithmMismatch(_) | CryptoError::BadSignature => {
+            Code::CertSignatureInvalid
+        }
+    }
+}
+
+/// Signature checks of (issuer, subject) pairs, shared by every document of a batch: a
+/// chain edge is verified once.
+#[derive(Default)]
+pub struct EdgeCache {
+    map: RwLock<HashMap<([u8; 32], [u8; 32]), Result<(), PathError>>>,
+}
+
+impl EdgeCache {
+    fn get(&self, k: &([u8; 32], [u8; 32])) -> Option<Result<(), PathError>> {
+        self.map.read().ok().and_then(|m| m.get(k).cloned())
+    }
+
+    fn put(&self, k: ([u8; 32], [u8; 32]), v: Result<(), PathError>) {
+        if let Ok(mut m) = self.map.write() {
+            if m.len() > 1_000_000 {
+                m.clear();
+            }
+            m.insert(k, v);
+        }
+    }
+}
+
+/// Everything path building needs for one leaf.
+pub struct PathContext<'a> {
+    pub policy: &'a Policy,
+    pub at: UnixTime,
+    pub anchors: &'a TrustStore,
+    pub pool: &'a CertPool,
+    pub edges: &'a EdgeCache,
+    /// keyUsage the leaf must allow.
+    pub leaf_key_usage: &'a KeyUsageRule,
+}
+
+struct Search<'a, 'c> {
+    ctx: &'c PathContext<'a>,
+    signature_checks: usize,
+    paths_tried: usize,
+    best: Option<PathError>,
+}
+
+/// Builds a path from `leaf` to a trust anchor and validates it.
+pub fn build_and_validate(ctx: &PathContext<'_>, leaf: &CertRef) -> Result<ValidPath, PathError> {
+    let mut s = Search { ctx, signature_checks: 0, paths_tried: 0, best: None };
+    // A leaf that is itself an anchor is trusted directly (its validity and key usage are
+    // still checked, since here it acts as the end entity).
+    if ctx.anchors.contains(&leaf.fingerprint) {
+        s.paths_tried += 1;
+        return validate(ctx, &[Arc::clone(leaf)], leaf);
+    }
+    let mut chain = vec![Arc::clone(leaf)];
+    match s.extend(&mut chain) {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(s.best.unwrap_or_else(|| {
+            PathError::new(
+                Code::ChainUntrusted,
+                format!(
+                    "no path to a trust anchor: no issuer named '{}' found for {}",
+                    leaf.issuer,
+                    leaf.describe()
+                ),
+            )
+        })),
+        Err(e) => Err(e),
+    }
+}
+
+impl Search<'_, '_> {
+    fn record(&mut self, e: PathError) {
+        let better = match &self.best {
+            None => true,
+            Some(b) => e.code.rank() > b.code.rank(),
+        };
+        if better {
+            self.best = Some(e);
+        }
+    }
+
+    /// Ranks issuer candidates: AKI keyIdentifier equal to the candidate's SKI first,
+    /// candidates that can't be told apart next, a known mismatch last (key rollover and
+    /// re-keyed CAs still get their turn).
+    fn rank<'x>(child: &CertRef, mut cands: Vec<&'x CertRef>) -> Vec<&'x CertRef> {
+        cands.sort_by_key(|c| match (&child.authority_key_id, &c.subject_key_id) {
+            (Some(a), Some(s)) if a == s => 0u8,
+            (Some(_), Some(_)) => 2,
+            _ => 1,
+        });
+        cands
+    }
+
+    fn check_edge(&mut self, issuer: &CertRef, child: &CertRef) -> Result<Result<(), PathError>, PathError> {
+        let key = (issuer.fingerprint, child.fingerprint);
+        if let Some(r) = self.ctx.edges.get(&key) {
+            return Ok(r);
+        }
+        self.signature_checks += 1;
+        if self.signature_checks > self.ctx.policy.budget.max_signature_checks {
+            return Err(PathError::new(
+                Code::BudgetExceeded,
+                format!(
+                    "path building for {} exceeded {} signature checks",
+                    child.describe(),
+                    self.ctx.policy.budget.max_signature_checks
+                ),
+            ));
+        }
+        let r = verify_cert_signature(self.ctx.policy, issuer, child);
+        self.ctx.edges.put(key, r.clone());
+        Ok(r)
+    }
+
+    /// Depth-first extension of `chain` (leaf first). `Ok(Some)` = found a valid path;
+    /// `Ok(None)` = this branch is exhausted; `Err` = fatal (budget).
+    fn extend(&mut self, chain: &mut Vec<CertRef>) -> Result<Option<ValidPath>, PathError> {
+        let cur = match chain.last() {
+            Some(c) => Arc::clone(c),
+            None => return Ok(None),
+        };
+        let anchors = Self::rank(&cur, self.ctx.anchors.issuers_of(&cur));
+        for anchor in anchors {
+            match self.check_edge(anchor, &cur)? {
+                Err(e) => {
+                    self.record(e);
+                    continue;
+                }
+                Ok(()) => {}
+            }
+            self.paths_tried += 1;
+            if self.paths_tried > self.ctx.policy.budget.max_paths {
+                return Err(PathError::new(
+                    Code::BudgetExceeded,
+                    format!("path building tried more than {} paths", self.ctx.policy.budget.max_paths),
+                ));
+            }
+            match validate(self.ctx, chain, anchor) {
+                Ok(p) => return Ok(Some(p)),
+                Err(e) => self.record(e),
+            }
+        }
+        // chain = leaf + intermediates so far; one more intermediate must stay within depth.
+        let intermediates = chain.len() - 1;
+        let cands = Self::rank(&cur, self.ctx.pool.issuers_of(&cur));
+        if !cands.is_empty() && intermediates >= self.ctx.policy.max_chain_depth {
+            self.record(PathError::new(
+                Code::PathTooLong,
+                format!(
+                    "no trust anchor within max_chain_depth={} intermediates above {}",
+                    self.ctx.policy.max_chain_depth,
+                    chain[0].describe()
+                ),
+            ));
+            return Ok(None);
+        }
+        for cand in cands {
+            if chain.iter().any(|c| c.fingerprint == cand.fingerprint) {
+                continue;
+            }
+            match self.check_edge(cand, &cur)? {
+                Err(e) => {
+                    self.record(e);
+                    continue;
+                }
+                Ok(()) => {}
+            }
+            chain.push(Arc::clone(cand));
+            let r = self.extend(chain);
+            chain.pop();
+            if let Some(p) = r? {
+                return Ok(Some(p));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Verifies `child`'s signature with `issuer`'s key (RFC 5280 §6.1.3 (a)(1)).
+pub fn verify_cert_signature(policy: &Policy, issuer: &CertRef, child: &CertRef) -> Result<(), PathError> {
+    let key = issuer.public_key.as_ref().map_err(|e| {
+        PathError::new(crypto_code(e), format!("cannot use the key of {}: {e}", issuer.describe()))
+    })?;
+    let scheme = SignatureScheme::from_algorithm_identifier(&child.signature_algorithm)
+        .map_err(|e| PathError::new(crypto_code(&e), format!("signature of {}: {e}", child.describe())))?;
+    scheme
+        .verify(key, child.tbs(), &child.signature, policy.legacy, policy.min_rsa_bits)
+        .map_err(|e| {
+            PathError::new(
+                crypto_code(&e),
+                format!("signature of {} does not verify with the key of {}: {e}", child.describe(), issuer.describe()),
+            )
+        })
+}
+
+/// Extensions this validator processes; any other critical extension fails the path
+/// (RFC 5280 §6.1.4 (o), §4.2: "A certificate-using system MUST reject the certificate if
+/// it encounters a critical extension it does not recognize").
+const PROCESSED_EXTENSIONS: &[&str] = &[
+    "2.5.29.14", // subjectKeyIdentifier
+    "2.5.29.15", // keyUsage
+    "2.5.29.17", // subjectAltName (informational for signers)
+    "2.5.29.19", // basicConstraints
+    "2.5.29.35", // authorityKeyIdentifier
+    "2.5.29.37", // extendedKeyUsage
+];
+
+/// Validates a complete candidate path (RFC 5280 §6.1.2-§6.1.5). `chain` is leaf first;
+/// signatures of each edge were verified while building.
+pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> Result<ValidPath, PathError> {
+    let policy = ctx.policy;
+    let at = ctx.at;
+    let n = chain.len();
+    let leaf = chain.first().ok_or_else(|| PathError::new(Code::ChainUntrusted, "empty path"))?;
+    // Intermediates, as max_chain_depth counts them.
+    let intermediates = n.saturating_sub(1);
+    if intermediates > policy.max_chain_depth {
+        return Err(PathError::new(
+            Code::PathTooLong,
+            format!("path has {intermediates} intermediates, more than max_chain_depth={}", policy.max_chain_depth),
+        ));
+    }
+    // §6.1.2 (k): max_path_length starts at n (we count down per non-self-issued CA).
+    let mut max_path_length: u64 = u64::try_from(n).unwrap_or(u64::MAX);
+    let mut valid_from = i64::MIN;
+    let mut valid_until = i64::MAX;
+    // Process from the certificate the anchor issued down to the leaf (i = 1..n).
+    for (i, cert) in chain.iter().rev().enumerate() {
+        let is_leaf = i + 1 == n;
+        // §6.1.3 (a)(2): validity at the validation time.
+        if at < cert.not_before {
+            return Err(PathError::new(
+                Code::CertNotYetValid,
+                format!("{} is not valid before {} (validation time {})", cert.describe(), to_rfc3339(cert.not_before), to_rfc3339(at)),
+            ));
+        }
+        if at > cert.not_after {
+            return Err(PathError::new(
+                Code::CertExpired,
+                format!("{} expired at {} (validation time {})", cert.describe(), to_rfc3339(cert.not_after), to_rfc3339(at)),
+            ));
+        }
+        valid_from = valid_from.max(cert.not_before);
+        valid_until = valid_until.min(cert.not_after);
+        if let Ok(k) = &cert.public_key {
+            if k.key_type() == crate::crypto::KeyType::Rsa && k.bits() < policy.min_rsa_bits {
+                return Err(PathError::new(
+                    Code::WeakKey,
+                    format!("{} has a {}-bit RSA key, below the minimum {}", cert.describe(), k.bits(), policy.min_rsa_bits),
+                ));
+            }
+        }
+        for ext in &cert.extensions {
+            if ext.critical && !PROCESSED_EXTENSIONS.contains(&ext.oid.as_str()) {
+                return Err(PathError::new(
+                    Code::UnknownCriticalExtension,
+                    format!("{} has critical extension {} that govsig does not process", cert.describe(), ext.oid),
+                ));
+            }
+        }
+        if is_leaf {
+            break;
+        }
+        // §6.1.4: preparation for the next certificate; `cert` is an issuing CA.
+        // (k) basicConstraints cA must be TRUE (v1/v2 CA certificates are refused, a
+        // deliberate strictness that RFC 5280 allows).
+        if !cert.is_ca() {
+            return Err(PathError::new(
+                Code::BasicConstraintsInvalid,
+                format!("{} issues certificates but is not a CA (basicConstraints cA not true)", cert.describe()),
+            ));
+        }
+        // (l) decrement for non-self-issued certificates.
+        if !cert.is_self_issued() {
+            if max_path_length == 0 {
+                return Err(PathError::new(Code::PathTooLong, format!("pathLenConstraint exceeded at {}", cert.describe())));
+            }
+            max_path_length -= 1;
+        }
+        // (m) pathLenConstraint.
+        if let Some(pl) = cert.basic_constraints.and_then(|b| b.path_len) {
+            max_path_length = max_path_length.min(pl);
+        }
+        // (n) keyCertSign.
+        if !cert.has_key_usage(key_usage::KEY_CERT_SIGN) {
+            return Err(PathError::new(
+                Code::KeyUsageInvalid,
+                format!("{} issues certificates but its keyUsage lacks keyCertSign", cert.describe()),
+            ));
+        }
+    }
+    // §6.1.5 / application rules for the end entity.
+    if !ctx.leaf_key_usage.any_of.is_empty() && !ctx.leaf_key_usage.any_of.iter().any(|&b| leaf.has_key_usage(b)) {
+        let wanted: Vec<&str> = ctx
+            .leaf_key_usage
+            .any_of
+            .iter()
+            .filter_map(|&b| key_usage::NAMES.get(b).copied())
+            .collect();
+        return Err(PathError::new(
+            Code::KeyUsageInvalid,
+            format!("keyUsage of {} allows none of: {}", leaf.describe(), wanted.join(", ")),
+        ));
+    }
+    if let Some(wanted) = &policy.extended_key_usage {
+        if let Some(eku) = &leaf.extended_key_usage {
+            let any = eku.iter().any(|o| o == "2.5.29.37.0" || wanted.contains(o));
+            if !any {
+                return Err(PathError::new(
+                    Code::KeyUsageInvalid,
+                    format!("extendedKeyUsage of {} has none of: {}", leaf.describe(), wanted.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(ValidPath { certs: chain.to_vec(), anchor: Arc::clone(anchor), valid_from, valid_until })
+}

@@ -1,0 +1,358 @@
+//! Verifier glue: the engine handle, results, batches.
+
+use std::sync::Arc;
+
+use govsig_core::cms::{SignerOutcome, VerifyOutcome};
+use govsig_core::policy::{Budget, KeyUsageRule, Policy};
+use govsig_core::x509::{CertRef, Certificate, TrustStore};
+use govsig_core::{Code, Engine};
+use numpy::{PyArray1, IntoPyArray};
+use pyo3::exceptions::{PyIndexError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
+use crate::convert::{bytes_list, datetime_utc};
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(codes, m)?)?;
+    m.add_function(wrap_pyfunction!(code_descriptions, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_certificate, m)?)?;
+    m.add_class::<CoreEngine>()?;
+    m.add_class::<VerifyResult>()?;
+    m.add_class::<SignerResult>()?;
+    m.add_class::<BatchResult>()?;
+    m.add_class::<CertificateInfo>()?;
+    Ok(())
+}
+
+/// All outcome codes; the index of a name is its numeric code.
+#[pyfunction]
+fn codes() -> Vec<&'static str> {
+    Code::ALL.iter().map(|c| c.name()).collect()
+}
+
+/// `{code: description}` for every outcome code.
+#[pyfunction]
+fn code_descriptions() -> Vec<(&'static str, &'static str)> {
+    Code::ALL.iter().map(|c| (c.name(), c.description())).collect()
+}
+
+fn parse_cert(der: &[u8]) -> PyResult<CertRef> {
+    Certificate::from_der(der).map(Arc::new).map_err(|e| PyValueError::new_err(format!("not a valid X.509 certificate: {e}")))
+}
+
+/// Parsed certificate summary (subject, issuer, serial, validity), for the Python layer.
+#[pyclass(frozen, module = "govsig._govsig")]
+pub struct CertificateInfo {
+    cert: CertRef,
+}
+
+#[pymethods]
+impl CertificateInfo {
+    #[getter]
+    fn subject(&self) -> String {
+        self.cert.subject.to_string()
+    }
+    #[getter]
+    fn issuer(&self) -> String {
+        self.cert.issuer.to_string()
+    }
+    #[getter]
+    fn serial_hex(&self) -> String {
+        self.cert.serial_hex()
+    }
+    #[getter]
+    fn not_before(&self) -> i64 {
+        self.cert.not_before
+    }
+    #[getter]
+    fn not_after(&self) -> i64 {
+        self.cert.not_after
+    }
+    #[getter]
+    fn fingerprint<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.cert.fingerprint)
+    }
+}
+
+/// Parses a DER certificate; raises ValueError with the reason when it is not one.
+#[pyfunction]
+fn parse_certificate(der: &[u8]) -> PyResult<CertificateInfo> {
+    Ok(CertificateInfo { cert: parse_cert(der)? })
+}
+
+/// The core verification engine for one policy (built by `govsig.Verifier`).
+#[pyclass(frozen, module = "govsig._govsig")]
+pub struct CoreEngine {
+    engine: Arc<Engine>,
+}
+
+#[pymethods]
+impl CoreEngine {
+    #[new]
+    #[pyo3(signature = (trust, intermediates, at, legacy, max_chain_depth, min_rsa_bits, key_usage, extended_key_usage, max_signature_checks, max_paths))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        trust: Option<Vec<Vec<u8>>>,
+        intermediates: Vec<Vec<u8>>,
+        at: Option<i64>,
+        legacy: bool,
+        max_chain_depth: usize,
+        min_rsa_bits: usize,
+        key_usage: Vec<usize>,
+        extended_key_usage: Option<Vec<String>>,
+        max_signature_checks: usize,
+        max_paths: usize,
+    ) -> PyResult<Self> {
+        let trust = match trust {
+            None => None,
+            Some(ders) => Some(TrustStore::new(ders.iter().map(|d| parse_cert(d)).collect::<PyResult<Vec<_>>>()?)),
+        };
+        let intermediates = intermediates.iter().map(|d| parse_cert(d)).collect::<PyResult<Vec<_>>>()?;
+        let policy = Policy {
+            at,
+            legacy,
+            max_chain_depth,
+            min_rsa_bits,
+            signer_key_usage: KeyUsageRule { any_of: key_usage },
+            extended_key_usage,
+            budget: Budget { max_signature_checks, max_paths, ..Budget::default() },
+        };
+        Ok(CoreEngine { engine: Arc::new(Engine::new(policy, trust, intermediates)) })
+    }
+
+    /// Verify one document with the GIL released.
+    #[pyo3(signature = (signature, content=None))]
+    fn verify(&self, py: Python<'_>, signature: &Bound<'_, PyBytes>, content: Option<&Bound<'_, PyBytes>>) -> VerifyResult {
+        let sig = signature.as_bytes();
+        let content = content.map(|c| c.as_bytes());
+        let engine = Arc::clone(&self.engine);
+        let out = py.allow_threads(move || engine.verify(sig, content));
+        VerifyResult { inner: Arc::new(out) }
+    }
+
+    /// Verify a chunk of (signature, content-or-None) pairs on `threads` threads, appending
+    /// the results, in order, to `into`.
+    #[pyo3(signature = (items, into, threads=None))]
+    fn verify_chunk(&self, py: Python<'_>, items: &Bound<'_, PyList>, into: &Bound<'_, BatchResult>, threads: Option<usize>) -> PyResult<()> {
+        // Keep the bytes objects alive while their buffers are read without the GIL: they
+        // are immutable, so the borrowed slices stay valid.
+        let mut held: Vec<(Bound<'_, PyBytes>, Option<Bound<'_, PyBytes>>)> = Vec::with_capacity(items.len());
+        for it in items.iter() {
+            let t = it.downcast::<PyTuple>()?;
+            let sig = t.get_item(0)?.downcast_into::<PyBytes>()?;
+            let c = t.get_item(1)?;
+            let content = if c.is_none() { None } else { Some(c.downcast_into::<PyBytes>()?) };
+            held.push((sig, content));
+        }
+        let slices: Vec<(&[u8], Option<&[u8]>)> = held.iter().map(|(s, c)| (s.as_bytes(), c.as_ref().map(|c| c.as_bytes()))).collect();
+        let engine = Arc::clone(&self.engine);
+        let outs = py.allow_threads(move || engine.verify_batch(&slices, threads));
+        let mut b = into.borrow_mut();
+        for o in outs {
+            b.codes.push(o.code.number());
+            b.items.push(Arc::new(o));
+        }
+        Ok(())
+    }
+
+    /// Number of distinct certificates parsed so far (interned across documents).
+    fn interned_certificates(&self) -> usize {
+        self.engine.interner().len()
+    }
+}
+
+/// The verdict on one document.
+#[pyclass(frozen, module = "govsig._govsig")]
+pub struct VerifyResult {
+    inner: Arc<VerifyOutcome>,
+}
+
+#[pymethods]
+impl VerifyResult {
+    /// True only when every signature is valid and every signer is trusted.
+    #[getter]
+    fn ok(&self) -> bool {
+        self.inner.ok()
+    }
+    /// Stable snake_case outcome code (see `govsig.codes()`).
+    #[getter]
+    fn code(&self) -> &'static str {
+        self.inner.code.name()
+    }
+    #[getter]
+    fn code_number(&self) -> u8 {
+        self.inner.code.number()
+    }
+    /// Human-readable reason, naming the offending certificate; empty when ok.
+    #[getter]
+    fn reason(&self) -> &str {
+        &self.inner.reason
+    }
+    /// True when signatures are intact, whatever the trust decision.
+    #[getter]
+    fn integrity_ok(&self) -> bool {
+        self.inner.integrity_ok()
+    }
+    /// The input was BER and was normalised to DER.
+    #[getter]
+    fn was_ber(&self) -> bool {
+        self.inner.was_ber
+    }
+    #[getter]
+    fn detached(&self) -> bool {
+        self.inner.detached
+    }
+    #[getter]
+    fn content_type(&self) -> Option<&str> {
+        self.inner.content_type.as_deref()
+    }
+    #[getter]
+    fn signers(&self) -> Vec<SignerResult> {
+        (0..self.inner.signers.len()).map(|i| SignerResult { doc: Arc::clone(&self.inner), index: i }).collect()
+    }
+    fn __bool__(&self) -> bool {
+        self.inner.ok()
+    }
+    fn __repr__(&self) -> String {
+        format!("VerifyResult(code={:?}, signers={}, reason={:?})", self.inner.code.name(), self.inner.signers.len(), self.inner.reason)
+    }
+}
+
+/// The verdict on one SignerInfo.
+#[pyclass(frozen, module = "govsig._govsig")]
+pub struct SignerResult {
+    doc: Arc<VerifyOutcome>,
+    index: usize,
+}
+
+impl SignerResult {
+    fn s(&self) -> &SignerOutcome {
+        // index < len by construction in VerifyResult::signers.
+        &self.doc.signers[self.index]
+    }
+}
+
+#[pymethods]
+impl SignerResult {
+    #[getter]
+    fn ok(&self) -> bool {
+        self.s().code == Code::Ok
+    }
+    #[getter]
+    fn code(&self) -> &'static str {
+        self.s().code.name()
+    }
+    #[getter]
+    fn reason(&self) -> &str {
+        &self.s().reason
+    }
+    /// Signer certificate subject (RFC 4514), or None when the certificate was not found.
+    #[getter]
+    fn subject(&self) -> Option<String> {
+        self.s().certificate.as_ref().map(|c| c.subject.to_string())
+    }
+    #[getter]
+    fn issuer(&self) -> Option<String> {
+        self.s().certificate.as_ref().map(|c| c.issuer.to_string())
+    }
+    /// Serial number as a Python int.
+    #[getter]
+    fn serial<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match &self.s().certificate {
+            None => Ok(None),
+            Some(c) => {
+                let b = PyBytes::new(py, &c.serial);
+                let int = py.get_type::<pyo3::types::PyInt>();
+                Ok(Some(int.call_method("from_bytes", (b, "big"), Some(&[("signed", true)].into_py_dict(py)?))?))
+            }
+        }
+    }
+    /// How the SignerInfo identified its certificate.
+    #[getter]
+    fn sid(&self) -> &str {
+        &self.s().sid
+    }
+    #[getter]
+    fn signing_time<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.s().signing_time.map(|t| datetime_utc(py, t)).transpose()
+    }
+    #[getter]
+    fn digest_algorithm(&self) -> Option<&'static str> {
+        self.s().digest_algorithm
+    }
+    #[getter]
+    fn signature_algorithm(&self) -> Option<&'static str> {
+        self.s().signature_algorithm
+    }
+    /// DER of the signer certificate.
+    #[getter]
+    fn certificate<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.s().certificate.as_ref().map(|c| PyBytes::new(py, c.der()))
+    }
+    /// DER certificates of the validated path, signer first, trust anchor last.
+    #[getter]
+    fn chain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        bytes_list(py, self.s().chain.iter().map(|c| c.der()))
+    }
+    fn __repr__(&self) -> String {
+        let s = self.s();
+        format!(
+            "SignerResult(code={:?}, subject={:?})",
+            s.code.name(),
+            s.certificate.as_ref().map(|c| c.subject.to_string()).unwrap_or_default()
+        )
+    }
+}
+
+use pyo3::types::IntoPyDict;
+
+/// Results of a batch, in input order: numeric codes as numpy, details on demand.
+#[pyclass(module = "govsig._govsig")]
+#[derive(Default)]
+pub struct BatchResult {
+    codes: Vec<u8>,
+    items: Vec<Arc<VerifyOutcome>>,
+}
+
+#[pymethods]
+impl BatchResult {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+    fn __len__(&self) -> usize {
+        self.items.len()
+    }
+    fn __getitem__(&self, i: isize) -> PyResult<VerifyResult> {
+        let n = isize::try_from(self.items.len()).map_err(|_| PyIndexError::new_err("batch too large"))?;
+        let j = if i < 0 { i + n } else { i };
+        if j < 0 || j >= n {
+            return Err(PyIndexError::new_err(format!("index {i} out of range for a batch of {n}")));
+        }
+        let j = usize::try_from(j).map_err(|_| PyIndexError::new_err("index out of range"))?;
+        Ok(VerifyResult { inner: Arc::clone(&self.items[j]) })
+    }
+    /// Numeric outcome codes (uint8), index into `govsig.codes()`.
+    #[getter]
+    fn codes<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u8>> {
+        self.codes.clone().into_pyarray(py)
+    }
+    /// True where the document is ok.
+    #[getter]
+    fn ok<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<bool>> {
+        self.codes.iter().map(|&c| c == 0).collect::<Vec<bool>>().into_pyarray(py)
+    }
+    /// Count of documents per outcome code name (codes that occur).
+    fn counts(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut m = std::collections::BTreeMap::new();
+        for &c in &self.codes {
+            let name = Code::from_number(c).map(|c| c.name()).unwrap_or("unknown");
+            *m.entry(name).or_insert(0) += 1;
+        }
+        m
+    }
+    fn __repr__(&self) -> String {
+        format!("BatchResult(n={}, counts={:?})", self.items.len(), self.counts())
+    }
+}
