@@ -1,0 +1,163 @@
+//! Message digests named by CMS / X.509 AlgorithmIdentifiers (RFC 5754 §2).
+
+use aws_lc_rs::digest as lc;
+
+use super::der;
+use super::CryptoError;
+
+/// A hash function usable in signatures and CMS `digestAlgorithm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DigestAlgorithm {
+    /// SHA-1: legacy only (collision attacks, SHAttered 2017).
+    Sha1,
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+/// Every digest, in the order "unsupported" messages list them.
+pub(crate) const ALL_DIGESTS: [DigestAlgorithm; 5] = [
+    DigestAlgorithm::Sha1,
+    DigestAlgorithm::Sha224,
+    DigestAlgorithm::Sha256,
+    DigestAlgorithm::Sha384,
+    DigestAlgorithm::Sha512,
+];
+
+impl DigestAlgorithm {
+    /// Parses a hash AlgorithmIdentifier (full TLV). RFC 5754 §2: parameters may be absent or
+    /// NULL, and both must be accepted; anything else is refused.
+    pub fn from_algorithm_identifier(der: &[u8]) -> Result<Self, CryptoError> {
+        let (oid, params) = der::parse_algorithm_identifier(der)?;
+        let dotted = oid.to_string();
+        let alg = Self::from_oid_dotted(&dotted).ok_or_else(|| {
+            CryptoError::UnsupportedAlgorithm(format!(
+                "digest algorithm {dotted}{} is not supported; supported: {}",
+                der::oid_name_suffix(&dotted),
+                supported_digest_names()
+            ))
+        })?;
+        match params {
+            None => Ok(alg),
+            Some(p) if p == der::NULL => Ok(alg),
+            Some(_) => Err(CryptoError::UnsupportedAlgorithm(format!(
+                "digest algorithm {} ({dotted}) has parameters other than absent or NULL \
+                 (RFC 5754 §2 allows only those)",
+                alg.name()
+            ))),
+        }
+    }
+
+    /// Looks a digest up by its dotted OID.
+    pub fn from_oid_dotted(s: &str) -> Option<Self> {
+        ALL_DIGESTS.into_iter().find(|d| d.oid_dotted() == s)
+    }
+
+    /// Lower-case name as used in reports: "sha256".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sha1 => "sha1",
+            Self::Sha224 => "sha224",
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    /// Dotted OID (RFC 3279 for SHA-1, RFC 5754 / NIST CSOR for SHA-2).
+    pub fn oid_dotted(&self) -> &'static str {
+        match self {
+            Self::Sha1 => "1.3.14.3.2.26",
+            Self::Sha224 => "2.16.840.1.101.3.4.2.4",
+            Self::Sha256 => "2.16.840.1.101.3.4.2.1",
+            Self::Sha384 => "2.16.840.1.101.3.4.2.2",
+            Self::Sha512 => "2.16.840.1.101.3.4.2.3",
+        }
+    }
+
+    /// Digest length in bytes.
+    pub fn output_len(&self) -> usize {
+        self.lc().output_len()
+    }
+
+    /// SHA-1 is legacy: chosen-prefix collisions are practical (Shambles, 2020).
+    pub fn is_legacy(&self) -> bool {
+        matches!(self, Self::Sha1)
+    }
+
+    /// One-shot digest of `data`.
+    pub fn digest(&self, data: &[u8]) -> Vec<u8> {
+        lc::digest(self.lc(), data).as_ref().to_vec()
+    }
+
+    /// Incremental hashing (aws-lc; uses SHA-NI / ARMv8 SHA extensions where present).
+    pub fn hasher(&self) -> Hasher {
+        Hasher { alg: *self, ctx: lc::Context::new(self.lc()) }
+    }
+
+    /// Canonical DER AlgorithmIdentifier with parameters absent (RFC 5754 §2: "SHOULD omit").
+    pub fn algorithm_identifier_der(&self) -> Vec<u8> {
+        der::algorithm_identifier(self.oid_der_body(), None)
+    }
+
+    /// The AlgorithmIdentifier with NULL parameters, as in PKCS#1 DigestInfo and RFC 4055.
+    pub(crate) fn algorithm_identifier_der_with_null(&self) -> Vec<u8> {
+        der::algorithm_identifier(self.oid_der_body(), Some(der::NULL))
+    }
+
+    pub(crate) fn lc(&self) -> &'static lc::Algorithm {
+        match self {
+            Self::Sha1 => &lc::SHA1_FOR_LEGACY_USE_ONLY,
+            Self::Sha224 => &lc::SHA224,
+            Self::Sha256 => &lc::SHA256,
+            Self::Sha384 => &lc::SHA384,
+            Self::Sha512 => &lc::SHA512,
+        }
+    }
+
+    /// The OID's content octets (no tag/length), for building DER.
+    pub(crate) fn oid_der_body(&self) -> &'static [u8] {
+        match self {
+            Self::Sha1 => &[0x2b, 0x0e, 0x03, 0x02, 0x1a],
+            Self::Sha224 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04],
+            Self::Sha256 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01],
+            Self::Sha384 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02],
+            Self::Sha512 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03],
+        }
+    }
+}
+
+pub(crate) fn supported_digest_names() -> String {
+    ALL_DIGESTS.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// Incremental hash state; `finish` consumes it.
+#[derive(Clone)]
+pub struct Hasher {
+    alg: DigestAlgorithm,
+    ctx: lc::Context,
+}
+
+impl Hasher {
+    /// Feeds more data.
+    pub fn update(&mut self, data: &[u8]) {
+        self.ctx.update(data);
+    }
+
+    /// Finishes and returns the digest.
+    pub fn finish(self) -> Vec<u8> {
+        self.ctx.finish().as_ref().to_vec()
+    }
+
+    /// Which algorithm this hasher computes.
+    pub fn algorithm(&self) -> DigestAlgorithm {
+        self.alg
+    }
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Hasher({})", self.algorithm().name())
+    }
+}
