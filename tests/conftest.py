@@ -28,7 +28,7 @@ class StandardPki:
     p521_leaf: _pki.Issued         # P-521, under p256_root
     ed25519_leaf: _pki.Issued      # Ed25519, under p256_root
     expired_leaf: _pki.Issued      # RSA-2048 under rsa_intermediate, valid 2020-01-01..2021-01-01
-    not_yet_valid_leaf: _pki.Issued  # RSA-2048 under rsa_intermediate, valid 2090..2095
+    not_yet_valid_leaf: _pki.Issued  # RSA-2048 under rsa_intermediate, valid 2045-01-01..2049-01-01 (CAs: 2015..2050)
     keycertsign_leaf: _pki.Issued  # P-256 under p256_root, keyUsage = keyCertSign only
     no_ski_leaf: _pki.Issued       # P-256 under p256_root, no subjectKeyIdentifier
 
@@ -70,8 +70,8 @@ def build_standard_pki() -> StandardPki:
             not_after=dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc)),
         not_yet_valid_leaf=_pki.make_leaf(
             "Bùi Thị Lan (chưa hiệu lực)", rsa_int, "rsa2048",
-            not_before=dt.datetime(2090, 1, 1, tzinfo=dt.timezone.utc),
-            not_after=dt.datetime(2095, 1, 1, tzinfo=dt.timezone.utc)),
+            not_before=dt.datetime(2045, 1, 1, tzinfo=dt.timezone.utc),
+            not_after=dt.datetime(2049, 1, 1, tzinfo=dt.timezone.utc)),
         keycertsign_leaf=_pki.make_leaf("Ngô Văn Minh", p256_root, "p256",
                                         key_usage=("key_cert_sign",)),
         no_ski_leaf=_pki.make_leaf("Đặng Thị Ngọc", p256_root, "p256", with_ski=False),

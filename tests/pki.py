@@ -49,6 +49,10 @@ KEY_TYPES = ("rsa2048", "rsa3072", "p256", "p384", "p521", "ed25519")
 UTC = _dt.timezone.utc
 NOT_BEFORE = _dt.datetime(2025, 1, 1, tzinfo=UTC)
 NOT_AFTER = _dt.datetime(2035, 1, 1, tzinfo=UTC)
+# CAs outlive their leaves so that an expired (2020) or future (2045) leaf is the *only* thing
+# wrong in its path: at a time inside the leaf's window the whole path validates.
+CA_NOT_BEFORE = _dt.datetime(2015, 1, 1, tzinfo=UTC)
+CA_NOT_AFTER = _dt.datetime(2050, 1, 1, tzinfo=UTC)
 # A signing time inside every default validity window, for material that must not depend on
 # the clock.
 SIGNING_TIME = _dt.datetime(2026, 3, 15, 9, 30, 0, tzinfo=UTC)
@@ -420,8 +424,8 @@ def make_root(
     *,
     seed: str | None = None,
     org: str = "Trung tâm Chứng thực điện tử thử nghiệm",
-    not_before: _dt.datetime = NOT_BEFORE,
-    not_after: _dt.datetime = NOT_AFTER,
+    not_before: _dt.datetime = CA_NOT_BEFORE,
+    not_after: _dt.datetime = CA_NOT_AFTER,
     path_len: int | None = None,
     key_usage: Iterable[str] | None = ("key_cert_sign", "crl_sign"),
     with_ski: bool = True,
@@ -443,8 +447,8 @@ def make_intermediate(
     *,
     seed: str | None = None,
     org: str = "Trung tâm Chứng thực điện tử thử nghiệm",
-    not_before: _dt.datetime = NOT_BEFORE,
-    not_after: _dt.datetime = NOT_AFTER,
+    not_before: _dt.datetime = CA_NOT_BEFORE,
+    not_after: _dt.datetime = CA_NOT_AFTER,
     path_len: int | None = 0,
     key_usage: Iterable[str] | None = ("key_cert_sign", "crl_sign"),
     with_ski: bool = True,
@@ -910,7 +914,15 @@ def _signer_info(cms_der: bytes, signer_index: int) -> a_cms.SignerInfo:
 def tamper_signature(cms_der: bytes, signer_index: int = 0) -> bytes:
     """Flip a bit in the middle of SignerInfo.signature: expect signature_invalid."""
     sig = _signer_info(cms_der, signer_index)["signature"].native
-    off = _unique_offset(cms_der, sig, "the signature value")
+    # Deterministic schemes give identical signatures for a repeated signer: pick the
+    # occurrence that belongs to this SignerInfo (they are encoded in order).
+    infos = a_cms.ContentInfo.load(cms_der)["content"]["signer_infos"]
+    nth = sum(1 for i in range(signer_index) if infos[i]["signature"].native == sig)
+    off = -1
+    for _ in range(nth + 1):
+        off = cms_der.find(sig, off + 1)
+        if off < 0:
+            raise PkiError("cannot locate the signature value in the CMS bytes")
     return flip_byte(cms_der, off + len(sig) // 2)
 
 
@@ -921,9 +933,11 @@ def tamper_encapsulated(cms_der: bytes) -> bytes:
     if econtent.native is None:
         raise PkiError("detached CMS has no encapsulated content; use tamper_content")
     data = econtent.native if isinstance(econtent.native, bytes) else econtent.contents
-    window = data[: min(len(data), 24)]
-    if len(window) < 8:
-        raise PkiError("encapsulated content too short to locate unambiguously")
+    if not data:
+        raise PkiError("encapsulated content is empty; nothing to tamper with")
+    # DER keeps the content contiguous; indefinite-length BER may split it into chunks, then
+    # the first 64 bytes (inside the first chunk for OpenSSL's 4 KiB chunks) are searched.
+    window = data if cms_der.find(data) >= 0 else data[:64]
     off = _unique_offset(cms_der, window, "the encapsulated content")
     return flip_byte(cms_der, off + len(window) // 2)
 
@@ -934,9 +948,12 @@ def tamper_signed_attrs(cms_der: bytes, signer_index: int = 0,
 
     - ``"signing_time"``: the last seconds digit of signingTime XOR 1 (still a digit, still a
       valid time): the attributes no longer match the signature, expect signature_invalid.
-    - ``"message_digest"``: a bit of messageDigest: expect digest_mismatch.
-    - ``"content_type"``: the last arc of contentType (id-data -> ...1.2): expect
-      content_type_mismatch.
+    - ``"message_digest"``: a bit of messageDigest. Both the digest and the signature over the
+      attributes now fail: digest_mismatch for a verifier that compares the digest first
+      (govsig's documented order), signature_invalid otherwise (OpenSSL's order).
+    - ``"content_type"``: contentType id-data (1.2.840.113549.1.7.1) becomes ...7.2; the
+      signature fails too. For a mismatch under a *valid* signature use
+      ``sign_cms(..., engine="native", attr_content_type=...)``.
     """
     si = _signer_info(cms_der, signer_index)
     signed = si["signed_attrs"]
