@@ -305,10 +305,18 @@ fn verify_signer(
         }
     };
     so.certificate = Some(Arc::clone(&cert));
-    let key = match &cert.public_key {
-        Ok(k) => k,
-        Err(e) => fail!(crypto_to_code(e), "the key of signer {} is unusable: {e}", cert.describe()),
+    let issuer_of = |c: &crate::x509::Certificate| -> Option<CertRef> {
+        doc_certs
+            .iter()
+            .chain(extra.iter())
+            .find(|i| i.subject.matches(&c.issuer) && i.fingerprint != c.fingerprint)
+            .cloned()
     };
+    let key = match cert.effective_key(&issuer_of) {
+        Ok(k) => k,
+        Err(e) => fail!(crypto_to_code(&e), "the key of signer {} is unusable: {e}", cert.describe()),
+    };
+    let key = &key;
     let message: std::borrow::Cow<'_, [u8]> = match si.signed_attrs {
         Some(raw) => {
             let attrs = match parse_attrs(raw) {
@@ -381,6 +389,24 @@ fn verify_signer(
         }
         Some(Ok(path)) => {
             so.chain = path.chain();
+            // DSA parameters inherited by name lookup above must be those of the validated
+            // path (RFC 5280 §6.1.4 (k)); otherwise a same-named certificate slipped into
+            // the CMS could supply parameters of its choosing.
+            if crate::crypto::PublicKey::needs_inherited_dsa_params(&cert.spki) {
+                let on_path = |c: &crate::x509::Certificate| -> Option<CertRef> {
+                    let pos = so.chain.iter().position(|x| x.fingerprint == c.fingerprint)?;
+                    so.chain.get(pos + 1).cloned()
+                };
+                let path_key = cert.effective_key(&on_path);
+                let ok = path_key
+                    .map(|k| scheme.verify(&k, &message, si.signature, ctx.legacy_allowed(), ctx.min_rsa_bits()).is_ok())
+                    .unwrap_or(false);
+                if !ok {
+                    so.code = Code::SignatureInvalid;
+                    so.reason = format!("signature by {} does not verify with DSA parameters inherited along its path", cert.describe());
+                    so.signature_verified = false;
+                }
+            }
         }
         Some(Err((code, reason))) => {
             so.code = code;

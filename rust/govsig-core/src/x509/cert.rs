@@ -36,6 +36,8 @@ pub struct Certificate {
     pub signature_algorithm: Vec<u8>,
     pub tbs_signature_algorithm: Vec<u8>,
     pub signature: Vec<u8>,
+    /// The signature BIT STRING had no unused bits; otherwise no signature can verify.
+    pub signature_octet_aligned: bool,
     pub issuer: Name,
     pub subject: Name,
     pub not_before: UnixTime,
@@ -89,9 +91,6 @@ impl Certificate {
         }
         let issuer = Name::from_der(tbs.issuer.full_data()).map_err(|e| CertError(format!("issuer: {}", e.0)))?;
         let subject = Name::from_der(tbs.subject.full_data()).map_err(|e| CertError(format!("subject: {}", e.0)))?;
-        if cert.signature.padding_bits() != 0 {
-            return Err(CertError("signature BIT STRING has unused bits".into()));
-        }
         let spki = tbs.spki.full_data().to_vec();
         let mut c = Certificate {
             der: der.to_vec(),
@@ -102,6 +101,7 @@ impl Certificate {
             signature_algorithm: cert.signature_alg.full_data().to_vec(),
             tbs_signature_algorithm: tbs.signature_alg.full_data().to_vec(),
             signature: cert.signature.as_bytes().to_vec(),
+            signature_octet_aligned: cert.signature.padding_bits() == 0,
             issuer,
             subject,
             not_before: time::from_time(&tbs.validity.not_before),
@@ -195,6 +195,29 @@ impl Certificate {
     /// `subject` plus serial, for reasons that must name a certificate unambiguously.
     pub fn describe(&self) -> String {
         format!("'{}' (serial {})", self.subject, self.serial_hex())
+    }
+
+    /// The key with DSA parameters inherited from the nearest issuer that has them
+    /// (RFC 3279 §2.3.2, RFC 5280 §6.1.4 (k)); `issuers` yields candidate issuers by name.
+    pub fn effective_key(&self, issuers: &dyn Fn(&Certificate) -> Option<CertRef>) -> Result<PublicKey, CryptoError> {
+        if !PublicKey::needs_inherited_dsa_params(&self.spki) {
+            return self.public_key.clone();
+        }
+        let mut cur = issuers(self);
+        // Bounded walk: inheritance chains longer than a path are not real.
+        for _ in 0..16 {
+            let Some(iss) = cur else { break };
+            if let Ok(k) = &iss.public_key {
+                if let Some(params) = k.dsa_params_der() {
+                    return PublicKey::from_spki_with_inherited_dsa_params(&self.spki, &params);
+                }
+            }
+            if !PublicKey::needs_inherited_dsa_params(&iss.spki) || iss.is_self_issued() {
+                break;
+            }
+            cur = issuers(&iss);
+        }
+        self.public_key.clone()
     }
 
     /// Hash of the whole certificate with the given algorithm (ESS certHash, RFC 5035).

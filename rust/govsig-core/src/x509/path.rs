@@ -151,6 +151,11 @@ impl Search<'_, '_> {
     }
 
     fn check_edge(&mut self, issuer: &CertRef, child: &CertRef) -> Result<Result<(), PathError>, PathError> {
+        // An issuer whose DSA key inherits its parameters can only be checked once the
+        // whole path is known (RFC 5280 §6.1.4 (k)): `validate` verifies such edges.
+        if crate::crypto::PublicKey::needs_inherited_dsa_params(&issuer.spki) {
+            return Ok(Ok(()));
+        }
         let key = (issuer.fingerprint, child.fingerprint);
         if let Some(r) = self.ctx.edges.get(&key) {
             return Ok(r);
@@ -240,6 +245,12 @@ pub fn verify_cert_signature(policy: &Policy, issuer: &CertRef, child: &CertRef)
     let key = issuer.public_key.as_ref().map_err(|e| {
         PathError::new(crypto_code(e), format!("cannot use the key of {}: {e}", issuer.describe()))
     })?;
+    if !child.signature_octet_aligned {
+        return Err(PathError::new(
+            Code::CertSignatureInvalid,
+            format!("signature of {} is a BIT STRING with unused bits, which no algorithm produces", child.describe()),
+        ));
+    }
     let scheme = SignatureScheme::from_algorithm_identifier(&child.signature_algorithm)
         .map_err(|e| PathError::new(crypto_code(&e), format!("signature of {}: {e}", child.describe())))?;
     scheme
@@ -250,6 +261,30 @@ pub fn verify_cert_signature(policy: &Policy, issuer: &CertRef, child: &CertRef)
                 format!("signature of {} does not verify with the key of {}: {e}", child.describe(), issuer.describe()),
             )
         })
+}
+
+/// Verifies `child` with `issuer`'s parameter-less DSA key completed by the working
+/// parameters of the path (RFC 5280 §6.1.4 (k), RFC 3279 §2.3.2).
+fn verify_with_inherited_params(policy: &Policy, issuer: &CertRef, child: &CertRef, params: Option<&[u8]>) -> Result<(), PathError> {
+    let params = params.ok_or_else(|| {
+        PathError::new(
+            Code::CertSignatureInvalid,
+            format!("the DSA key of {} has no parameters and none can be inherited along the path", issuer.describe()),
+        )
+    })?;
+    let key = crate::crypto::PublicKey::from_spki_with_inherited_dsa_params(&issuer.spki, params)
+        .map_err(|e| PathError::new(crypto_code(&e), format!("the key of {}: {e}", issuer.describe())))?;
+    let scheme = SignatureScheme::from_algorithm_identifier(&child.signature_algorithm)
+        .map_err(|e| PathError::new(crypto_code(&e), format!("signature of {}: {e}", child.describe())))?;
+    if !child.signature_octet_aligned {
+        return Err(PathError::new(Code::CertSignatureInvalid, format!("signature of {} has unused bits", child.describe())));
+    }
+    scheme.verify(&key, child.tbs(), &child.signature, policy.legacy, policy.min_rsa_bits).map_err(|e| {
+        PathError::new(
+            crypto_code(&e),
+            format!("signature of {} does not verify with the key of {}: {e}", child.describe(), issuer.describe()),
+        )
+    })
 }
 
 /// Extensions this validator processes; any other critical extension fails the path
@@ -283,9 +318,21 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
     let mut max_path_length: u64 = u64::try_from(n).unwrap_or(u64::MAX);
     let mut valid_from = i64::MIN;
     let mut valid_until = i64::MAX;
+    // §6.1.2 (e)/(f), §6.1.4 (j)-(k): working_public_key_parameters (DSA inheritance).
+    let mut working_dsa_params: Option<Vec<u8>> = anchor.public_key.as_ref().ok().and_then(|k| k.dsa_params_der());
+    let mut prev: &CertRef = anchor;
     // Process from the certificate the anchor issued down to the leaf (i = 1..n).
     for (i, cert) in chain.iter().rev().enumerate() {
         let is_leaf = i + 1 == n;
+        if crate::crypto::PublicKey::needs_inherited_dsa_params(&prev.spki) && prev.fingerprint != cert.fingerprint {
+            verify_with_inherited_params(policy, prev, cert, working_dsa_params.as_deref())?;
+        }
+        if crate::crypto::PublicKey::has_dsa_params(&cert.spki) {
+            working_dsa_params = cert.public_key.as_ref().ok().and_then(|k| k.dsa_params_der());
+        } else if !crate::crypto::PublicKey::needs_inherited_dsa_params(&cert.spki) {
+            working_dsa_params = None;
+        }
+        prev = cert;
         // §6.1.3 (a)(2): validity at the validation time.
         if at < cert.not_before {
             return Err(PathError::new(
