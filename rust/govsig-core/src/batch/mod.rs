@@ -111,7 +111,19 @@ impl Engine {
         let doc_set = set_digest(untrusted);
         if let Ok(m) = self.paths.read() {
             match m.get(&leaf.fingerprint) {
-                Some(PathEntry::Valid(p)) if p.valid_from <= at && at <= p.valid_until => return Ok(p.clone()),
+                // A cached path is reused only when this document (or the policy) supplies
+                // its intermediates too: the verdict on a document never depends on what
+                // other documents carried before it.
+                Some(PathEntry::Valid(p))
+                    if p.valid_from <= at
+                        && at <= p.valid_until
+                        && p.certs.iter().skip(1).all(|c| {
+                            untrusted.iter().chain(self.intermediates.iter()).any(|u| u.fingerprint == c.fingerprint)
+                                || p.anchor.fingerprint == c.fingerprint
+                        }) =>
+                {
+                    return Ok(p.clone())
+                }
                 Some(PathEntry::Invalid { doc_set: d, at: a, err }) if *d == doc_set && *a == at => return Err(err.clone()),
                 _ => {}
             }

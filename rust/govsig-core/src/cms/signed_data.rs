@@ -87,6 +87,11 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
     if !matches!(sd.version, 1 | 3 | 4 | 5) {
         return Err(ParseFailure(format!("SignedData version {} is not defined by RFC 5652", sd.version)));
     }
+    // digestAlgorithms is an unprotected hint (each SignerInfo names its own digest), but a
+    // structurally broken one means a broken SignedData.
+    sd.digest_algorithms
+        .parse_all::<govsig_asn1::common::AlgorithmIdentifier<'_>>()
+        .map_err(pf("SignedData.digestAlgorithms"))?;
     let econtent_type_der = asn1::write_single(&sd.encap_content_info.econtent_type)
         .map_err(|e| ParseFailure(format!("eContentType: {e:?}")))?;
     let certificates = match &sd.certificates {
