@@ -9,6 +9,7 @@ use num_traits::{One, Zero};
 use super::der;
 use super::digest::DigestAlgorithm;
 use super::oid;
+use super::scheme::PssParamsError;
 use super::CryptoError;
 
 /// What a public key is, as far as signature dispatch cares.
@@ -229,8 +230,13 @@ impl PublicKey {
             let restriction = match s.params {
                 None => None,
                 Some(p) => {
-                    let pss = super::scheme::parse_pss_params(p).map_err(|e| {
-                        CryptoError::InvalidKey(format!("id-RSASSA-PSS key parameters: {e}"))
+                    let pss = super::scheme::parse_pss_params(p).map_err(|e| match e {
+                        PssParamsError::Malformed(m) => {
+                            CryptoError::InvalidKey(format!("id-RSASSA-PSS key parameters: {m}"))
+                        }
+                        PssParamsError::Unsupported(m) => CryptoError::UnsupportedAlgorithm(format!(
+                            "id-RSASSA-PSS key parameters: {m}; supported: SHA-1/SHA-2 with MGF1 over the same hash, trailerField 1"
+                        )),
                     })?;
                     Some(PssRestriction { digest: pss.digest, min_salt_len: pss.salt_len })
                 }
