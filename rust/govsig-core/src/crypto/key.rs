@@ -58,7 +58,7 @@ struct Inner {
 }
 
 pub(crate) enum Material {
-    Rsa(RsaKey),
+    Rsa(Box<RsaKey>),
     Ec { key_type: KeyType, parsed: ParsedPublicKey },
     Ed25519(ParsedPublicKey),
     Dsa(DsaKey),
@@ -131,7 +131,10 @@ fn bit_len(bytes: &[u8]) -> usize {
     let m = magnitude(bytes);
     match m.first() {
         None => 0,
-        Some(first) => (m.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
+        Some(first) => {
+            let top_bits = usize::try_from(u8::BITS - first.leading_zeros()).unwrap_or(8);
+            (m.len() - 1) * 8 + top_bits
+        }
     }
 }
 
@@ -319,7 +322,7 @@ fn parse_rsa(
     if bits <= 8192 {
         rsa.lc_key(0).ok_or_else(|| invalid("aws-lc rejected the RSA public key"))?;
     }
-    Ok((bits, Material::Rsa(rsa)))
+    Ok((bits, Material::Rsa(Box::new(rsa))))
 }
 
 impl RsaKey {
