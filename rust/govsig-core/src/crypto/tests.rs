@@ -580,9 +580,20 @@ fn rsa_pss_salt_lengths_and_hashes_beyond_aws_lc() {
     // The salt length is enforced: a salt-20 signature is not a salt-32 one.
     let s32 = SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(32))).expect("PSS 32");
     assert_eq!(s32.verify(&k2048, fixtures::MSG, &fx(fixtures::RSA_2048_PSS_SHA256_SALT20_SIG), true, 0), Err(CryptoError::BadSignature));
-    // A salt longer than the encoding can hold fails cleanly.
+    // A salt longer than the encoding can hold fails cleanly, up to the largest INTEGER the
+    // parameters can carry (no arithmetic overflow on attacker-chosen lengths).
     let huge = SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(0x7f))).expect("PSS 127");
     assert!(huge.verify(&k1024, fixtures::MSG, &fx(fixtures::RSA_1024_PSS_SHA256_SALT32_SIG), true, 0).is_err());
+    let hash = DigestAlgorithm::Sha256.algorithm_identifier_der_with_null();
+    let mut body = der::tlv(0xa0, &hash);
+    body.extend(der::tlv(0xa1, &der::algorithm_identifier(oid::MGF1, Some(&hash))));
+    body.extend(der::tlv(0xa2, &der::tlv(0x02, &[0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])));
+    let max = der::algorithm_identifier(oid::RSASSA_PSS, Some(&der::tlv(0x30, &body)));
+    let s = SignatureScheme::from_algorithm_identifier(&max).expect("PSS with a huge salt parses");
+    assert_eq!(
+        s.verify(&k1024, fixtures::MSG, &fx(fixtures::RSA_1024_PSS_SHA256_SALT32_SIG), true, 0),
+        Err(CryptoError::BadSignature)
+    );
 }
 
 #[test]
@@ -612,3 +623,54 @@ fn rsassa_pss_keys_are_restricted_to_pss() {
 }
 
 const SHA224_RSA_NULL_HEX: &str = "300d06092a864886f70d01010e0500";
+
+#[test]
+fn corrupted_encodings_give_errors_not_panics() {
+    // Every single-octet corruption of real keys, algorithm identifiers and signatures must
+    // come back as a typed result: these bytes arrive from documents anyone can craft.
+    let (_, rsa) = rsa2048();
+    let (ec_kp, ec) = ec_key(&lcsig::ECDSA_P384_SHA384_ASN1_SIGNING);
+    let (_, ed) = ed_key();
+    let dsa_spki = fx(fixtures::DSA_2048_SPKI);
+    let ec_sig = ec_kp.sign(&SystemRandom::new(), MSG).expect("sign").as_ref().to_vec();
+    let dsa = PublicKey::from_spki(&dsa_spki).expect("DSA");
+    let dsa_sig = fx(fixtures::DSA_SHA256_SIG);
+    let inputs: Vec<Vec<u8>> = vec![rsa.spki_der().to_vec(), ec.spki_der().to_vec(), ed.spki_der().to_vec(), dsa_spki];
+    for (n, input) in inputs.iter().enumerate() {
+        // The DSA key is last and costs two modular exponentiations per parse: one value.
+        let values: &[u8] = if n + 1 == inputs.len() { &[0xff] } else { &[0x00, 0x80, 0xff] };
+        for i in 0..input.len() {
+            for &v in values {
+                let mut m = input.clone();
+                m[i] = v;
+                let _ = PublicKey::from_spki(&m);
+                let _ = PublicKey::needs_inherited_dsa_params(&m);
+            }
+        }
+    }
+    let pss = pss_ai(DigestAlgorithm::Sha384, Some(48));
+    for i in 0..pss.len() {
+        for v in [0x00u8, 0x80, 0xff] {
+            let mut m = pss.clone();
+            m[i] = v;
+            if let Ok(s) = SignatureScheme::from_algorithm_identifier(&m) {
+                let _ = s.verify(rsa, MSG, &[0u8; 256], true, 0);
+            }
+            let _ = SignatureScheme::for_cms(&m, DigestAlgorithm::Sha384);
+            let _ = DigestAlgorithm::from_algorithm_identifier(&m);
+        }
+    }
+    for (key, ai_hex, sig) in [(&ec, ECDSA_SHA384, &ec_sig), (&dsa, "300b0609608648016503040302", &dsa_sig)] {
+        let s = scheme(ai_hex);
+        for i in 0..sig.len() {
+            for v in [0x00u8, 0x80, 0xff] {
+                let mut m = sig.clone();
+                if m[i] == v {
+                    continue;
+                }
+                m[i] = v;
+                assert!(s.verify(key, MSG, &m, true, 0).is_err(), "{} accepted a corrupted signature", s.name());
+            }
+        }
+    }
+}
