@@ -24,17 +24,19 @@ pub(crate) fn parse_algorithm_identifier(
     Ok((ai.algorithm, ai.parameters.map(|t| t.full_data())))
 }
 
-/// DER length octets for `len`.
+/// DER length octets for `len` (X.690 §10.1: definite form, minimal octets).
 pub(crate) fn push_len(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.extend_from_slice(&[len.to_be_bytes()[std::mem::size_of::<usize>() - 1]]);
-        return;
+    match u8::try_from(len) {
+        Ok(short) if short < 0x80 => out.push(short),
+        _ => {
+            let bytes = len.to_be_bytes();
+            let significant: Vec<u8> = bytes.into_iter().skip_while(|b| *b == 0).collect();
+            // At most size_of::<usize>() octets, so the count always fits the 7-bit field.
+            let count = u8::try_from(significant.len()).unwrap_or(0x7f);
+            out.push(0x80 | count);
+            out.extend_from_slice(&significant);
+        }
     }
-    let bytes = len.to_be_bytes();
-    let skip = bytes.iter().take_while(|b| **b == 0).count();
-    let significant = &bytes[skip..];
-    out.push(0x80 | significant.len().to_be_bytes()[std::mem::size_of::<usize>() - 1]);
-    out.extend_from_slice(significant);
 }
 
 /// Wraps `content` in a TLV with a single-octet `tag`.

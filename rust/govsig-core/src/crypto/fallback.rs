@@ -107,8 +107,8 @@ pub(crate) fn rsa_pss_verify(
         return Err(CryptoError::BadSignature);
     }
     let h_len = alg.output_len();
-    // Step 3.
-    if em_len < h_len + salt_len + 2 {
+    // Step 3; salt_len comes from the AlgorithmIdentifier, so no arithmetic on it may wrap.
+    if salt_len > em_len.saturating_sub(h_len + 2) {
         return Err(CryptoError::BadSignature);
     }
     // Step 4.

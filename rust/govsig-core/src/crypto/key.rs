@@ -9,6 +9,7 @@ use num_traits::{One, Zero};
 use super::der;
 use super::digest::DigestAlgorithm;
 use super::oid;
+use super::scheme::PssParamsError;
 use super::CryptoError;
 
 /// What a public key is, as far as signature dispatch cares.
@@ -57,7 +58,7 @@ struct Inner {
 }
 
 pub(crate) enum Material {
-    Rsa(RsaKey),
+    Rsa(Box<RsaKey>),
     Ec { key_type: KeyType, parsed: ParsedPublicKey },
     Ed25519(ParsedPublicKey),
     Dsa(DsaKey),
@@ -130,7 +131,10 @@ fn bit_len(bytes: &[u8]) -> usize {
     let m = magnitude(bytes);
     match m.first() {
         None => 0,
-        Some(first) => (m.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
+        Some(first) => {
+            let top_bits = usize::try_from(u8::BITS - first.leading_zeros()).unwrap_or(8);
+            (m.len() - 1) * 8 + top_bits
+        }
     }
 }
 
@@ -229,8 +233,13 @@ impl PublicKey {
             let restriction = match s.params {
                 None => None,
                 Some(p) => {
-                    let pss = super::scheme::parse_pss_params(p).map_err(|e| {
-                        CryptoError::InvalidKey(format!("id-RSASSA-PSS key parameters: {e}"))
+                    let pss = super::scheme::parse_pss_params(p).map_err(|e| match e {
+                        PssParamsError::Malformed(m) => {
+                            CryptoError::InvalidKey(format!("id-RSASSA-PSS key parameters: {m}"))
+                        }
+                        PssParamsError::Unsupported(m) => CryptoError::UnsupportedAlgorithm(format!(
+                            "id-RSASSA-PSS key parameters: {m}; supported: SHA-1/SHA-2 with MGF1 over the same hash, trailerField 1"
+                        )),
                     })?;
                     Some(PssRestriction { digest: pss.digest, min_salt_len: pss.salt_len })
                 }
@@ -313,7 +322,7 @@ fn parse_rsa(
     if bits <= 8192 {
         rsa.lc_key(0).ok_or_else(|| invalid("aws-lc rejected the RSA public key"))?;
     }
-    Ok((bits, Material::Rsa(rsa)))
+    Ok((bits, Material::Rsa(Box::new(rsa))))
 }
 
 impl RsaKey {

@@ -139,40 +139,60 @@ pub(crate) struct PssParams {
     pub(crate) salt_len: usize,
 }
 
+/// Why RSASSA-PSS-params were refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PssParamsError {
+    /// Not DER, or not the RFC 4055 structure.
+    Malformed(String),
+    /// Well-formed but outside what we verify (a hash we lack, MGF1 hash != hash, ...).
+    Unsupported(String),
+}
+
+impl std::fmt::Display for PssParamsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Malformed(m) | Self::Unsupported(m) => f.write_str(m),
+        }
+    }
+}
+
 /// Parses RSASSA-PSS-params. DEFAULT values (SHA-1, MGF1-SHA-1, salt 20, trailer 1) apply
 /// when a field is absent. Only MGF1 with the same hash as the message hash is accepted:
-/// RFC 4055 §3.1 recommends it and every deployed profile uses it.
-pub(crate) fn parse_pss_params(params: &[u8]) -> Result<PssParams, String> {
-    let p: PssParamsAsn1<'_> =
-        asn1::parse_single(params).map_err(|e| format!("RSASSA-PSS-params is not valid DER: {e:?}"))?;
+/// RFC 4055 §3.1 recommends it and the profiles we serve use nothing else.
+pub(crate) fn parse_pss_params(params: &[u8]) -> Result<PssParams, PssParamsError> {
+    use PssParamsError::{Malformed, Unsupported};
+    let p: PssParamsAsn1<'_> = asn1::parse_single(params)
+        .map_err(|e| Malformed(format!("RSASSA-PSS-params is not valid DER: {e:?}")))?;
     let digest = match p.hash_algorithm {
         None => Sha1,
         Some(t) => DigestAlgorithm::from_algorithm_identifier(t.full_data())
-            .map_err(|e| format!("hashAlgorithm: {e}"))?,
+            .map_err(|e| Unsupported(format!("hashAlgorithm: {e}")))?,
     };
     let mgf_hash = match p.mask_gen_algorithm {
         None => Sha1,
         Some(t) => {
             let (mgf_oid, mgf_params) = der::parse_algorithm_identifier(t.full_data())
-                .map_err(|e| format!("maskGenAlgorithm: {e}"))?;
+                .map_err(|e| Malformed(format!("maskGenAlgorithm: {e}")))?;
             if mgf_oid.as_der() != oid::MGF1 {
-                return Err(format!("maskGenAlgorithm {mgf_oid} is not supported; only id-mgf1 (1.2.840.113549.1.1.8)"));
+                return Err(Unsupported(format!(
+                    "maskGenAlgorithm {mgf_oid} is not supported; only id-mgf1 (1.2.840.113549.1.1.8)"
+                )));
             }
-            let hp = mgf_params.ok_or("id-mgf1 without a hash algorithm parameter")?;
-            DigestAlgorithm::from_algorithm_identifier(hp).map_err(|e| format!("MGF1 hash: {e}"))?
+            let hp = mgf_params.ok_or_else(|| Malformed("id-mgf1 without a hash algorithm parameter".to_string()))?;
+            DigestAlgorithm::from_algorithm_identifier(hp).map_err(|e| Unsupported(format!("MGF1 hash: {e}")))?
         }
     };
     if mgf_hash != digest {
-        return Err(format!(
+        return Err(Unsupported(format!(
             "MGF1 hash {} differs from the message hash {}; only equal hashes are supported",
             mgf_hash.name(),
             digest.name()
-        ));
+        )));
     }
     let salt_len = usize::try_from(p.salt_length.unwrap_or(20))
-        .map_err(|_| "saltLength does not fit in memory".to_string())?;
+        .map_err(|_| Malformed("saltLength does not fit in memory".to_string()))?;
     if p.trailer_field.unwrap_or(1) != 1 {
-        return Err("trailerField must be 1 (trailerFieldBC, RFC 4055 §3.1)".to_string());
+        return Err(Unsupported("trailerField must be 1 (trailerFieldBC, RFC 4055 §3.1)".to_string()));
     }
     Ok(PssParams { digest, salt_len })
 }
@@ -191,7 +211,8 @@ impl SignatureScheme {
                     "rsassa-pss without parameters (RFC 4055 §3.1 requires them in signatures)",
                 )
             })?;
-            let pss = parse_pss_params(p).map_err(|why| unsupported("1.2.840.113549.1.1.10", &why))?;
+            let pss = parse_pss_params(p)
+                .map_err(|why| unsupported("1.2.840.113549.1.1.10", &format!("rsassa-pss parameters not accepted: {why}")))?;
             return Ok(scheme(Kind::RsaPss { salt_len: pss.salt_len }, Some(pss.digest), PSS_NAME));
         }
         let dotted = oid_val.to_string();

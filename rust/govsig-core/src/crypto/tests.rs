@@ -10,6 +10,9 @@ use aws_lc_rs::signature::{self as lcsig, EcdsaKeyPair, Ed25519KeyPair, KeyPair,
 
 use super::*;
 
+#[path = "testdata/fixtures.rs"]
+mod fixtures;
+
 const MSG: &[u8] = b"govsig: dossier 2024/ND-CP/0042";
 
 fn rsa2048() -> &'static (RsaKeyPair, PublicKey) {
@@ -382,9 +385,17 @@ fn bad_keys_are_invalid_not_panics() {
         Err(CryptoError::UnsupportedAlgorithm(m)) => assert!(m.contains("secp256k1") && m.contains("P-256"), "{m}"),
         other => panic!("expected unsupported curve, got {other:?}"),
     }
-    // RSA with an even exponent.
-    let rsa_even_e = ai("301c300d06092a864886f70d0101010500030b003008020300c2e7020102");
-    assert!(matches!(PublicKey::from_spki(&rsa_even_e), Err(CryptoError::InvalidKey(_))));
+    // RSA with an even exponent (a real 2048-bit modulus, e = 2).
+    let (_, rsa) = rsa2048();
+    let parts = spki_parts(rsa.spki_der());
+    let n = rsa_modulus(&parts.key);
+    let mut rpk = der::tlv(0x02, &n);
+    rpk.extend(der::tlv(0x02, &[2]));
+    let even = make_spki(&parts.algorithm, &der::tlv(0x30, &rpk));
+    match PublicKey::from_spki(&even) {
+        Err(CryptoError::InvalidKey(m)) => assert!(m.contains("exponent"), "{m}"),
+        other => panic!("expected invalid key, got {other:?}"),
+    }
 }
 
 #[test]
@@ -397,4 +408,269 @@ fn public_key_is_shared_and_reports_itself() {
     assert!(format!("{pk:?}").contains("RSA, 2048 bits"));
     assert_eq!(pk.dsa_params_der(), None);
     assert!(!PublicKey::has_dsa_params(pk.spki_der()));
+}
+
+// ---- helpers for taking SubjectPublicKeyInfos apart ----
+
+struct SpkiParts {
+    /// Full AlgorithmIdentifier TLV.
+    algorithm: Vec<u8>,
+    /// subjectPublicKey BIT STRING contents without the unused-bits octet.
+    key: Vec<u8>,
+}
+
+#[derive(asn1::Asn1Read)]
+struct TestSpki<'a> {
+    algorithm: asn1::Tlv<'a>,
+    key: asn1::BitString<'a>,
+}
+
+#[derive(asn1::Asn1Read)]
+struct TestRsaPublicKey<'a> {
+    n: asn1::BigUint<'a>,
+    _e: asn1::BigUint<'a>,
+}
+
+fn spki_parts(spki: &[u8]) -> SpkiParts {
+    let s: TestSpki<'_> = asn1::parse_single(spki).expect("test SPKI");
+    SpkiParts { algorithm: s.algorithm.full_data().to_vec(), key: s.key.as_bytes().to_vec() }
+}
+
+fn rsa_modulus(rsa_public_key: &[u8]) -> Vec<u8> {
+    let k: TestRsaPublicKey<'_> = asn1::parse_single(rsa_public_key).expect("RSAPublicKey");
+    k.n.as_bytes().to_vec()
+}
+
+fn make_spki(algorithm: &[u8], key: &[u8]) -> Vec<u8> {
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(key);
+    let mut body = algorithm.to_vec();
+    body.extend(der::tlv(0x03, &bits));
+    der::tlv(0x30, &body)
+}
+
+fn pss_ai(d: DigestAlgorithm, salt: Option<u8>) -> Vec<u8> {
+    let hash = d.algorithm_identifier_der_with_null();
+    let mgf = der::algorithm_identifier(oid::MGF1, Some(&hash));
+    let mut body = der::tlv(0xa0, &hash);
+    body.extend(der::tlv(0xa1, &mgf));
+    if let Some(salt) = salt {
+        body.extend(der::tlv(0xa2, &der::tlv(0x02, &[salt])));
+    }
+    der::algorithm_identifier(oid::RSASSA_PSS, Some(&der::tlv(0x30, &body)))
+}
+
+fn fx(hex_str: &str) -> Vec<u8> {
+    hex::decode(hex_str).expect("fixture hex")
+}
+
+// ---- fallback paths against signatures made by OpenSSL (pyca/cryptography) ----
+
+#[test]
+fn dsa_signatures_verify_behind_the_legacy_gate() {
+    let pk = PublicKey::from_spki(&fx(fixtures::DSA_2048_SPKI)).expect("DSA SPKI");
+    assert_eq!((pk.key_type(), pk.bits()), (KeyType::Dsa, 2048));
+    assert!(PublicKey::has_dsa_params(pk.spki_der()));
+    for (ai_hex, sig) in [
+        ("300b0609608648016503040302", fixtures::DSA_SHA256_SIG),
+        ("300b0609608648016503040301", fixtures::DSA_SHA224_SIG),
+        ("300906072a8648ce380403", fixtures::DSA_SHA1_SIG),
+    ] {
+        let s = scheme(ai_hex);
+        let sig = fx(sig);
+        assert_eq!(s.verify(&pk, fixtures::MSG, &sig, true, 0), Ok(()), "{}", s.name());
+        assert_eq!(s.verify(&pk, b"other", &sig, true, 0), Err(CryptoError::BadSignature));
+        match s.verify(&pk, fixtures::MSG, &sig, false, 0) {
+            Err(CryptoError::LegacyNotAllowed(m)) => assert!(m.contains(s.name()) && m.contains("DSA"), "{m}"),
+            other => panic!("expected legacy refusal, got {other:?}"),
+        }
+    }
+    // A signature under one hash does not verify under another.
+    assert_eq!(
+        scheme("300b0609608648016503040302").verify(&pk, fixtures::MSG, &fx(fixtures::DSA_SHA224_SIG), true, 0),
+        Err(CryptoError::BadSignature)
+    );
+    // BER-ish encodings: trailing byte, and an extra leading zero in r.
+    let mut sig = fx(fixtures::DSA_SHA256_SIG);
+    sig.push(0);
+    assert_eq!(scheme("300b0609608648016503040302").verify(&pk, fixtures::MSG, &sig, true, 0), Err(CryptoError::BadSignature));
+}
+
+#[test]
+fn dsa_parameters_are_inherited_from_the_issuer() {
+    let issuer = PublicKey::from_spki(&fx(fixtures::DSA_2048_SPKI)).expect("DSA SPKI");
+    let parts = spki_parts(issuer.spki_der());
+    // The same key with parameters omitted (RFC 3279 §2.3.2 allows it for subordinates).
+    let bare = make_spki(&der::algorithm_identifier(oid::ID_DSA, None), &parts.key);
+    assert!(PublicKey::needs_inherited_dsa_params(&bare));
+    assert!(!PublicKey::has_dsa_params(&bare));
+    match PublicKey::from_spki(&bare) {
+        Err(CryptoError::InvalidKey(m)) => assert!(m.contains("inherit"), "{m}"),
+        other => panic!("expected a request for inherited params, got {other:?}"),
+    }
+    let params = issuer.dsa_params_der().expect("DSA params");
+    let inherited = PublicKey::from_spki_with_inherited_dsa_params(&bare, &params).expect("inherit");
+    assert_eq!(inherited.dsa_params_der(), Some(params.clone()));
+    assert_eq!(inherited.spki_der(), bare.as_slice());
+    let sig = fx(fixtures::DSA_SHA256_SIG);
+    assert_eq!(scheme("300b0609608648016503040302").verify(&inherited, fixtures::MSG, &sig, true, 0), Ok(()));
+    // Own parameters win over the issuer's; non-DSA keys ignore the issuer's.
+    let own = PublicKey::from_spki_with_inherited_dsa_params(issuer.spki_der(), b"junk").expect("own params");
+    assert_eq!(own.dsa_params_der(), Some(params));
+    let (_, rsa) = rsa2048();
+    assert!(PublicKey::from_spki_with_inherited_dsa_params(rsa.spki_der(), b"junk").is_ok());
+    // Garbage issuer parameters are an invalid key, not a panic.
+    assert!(matches!(PublicKey::from_spki_with_inherited_dsa_params(&bare, &[0x30, 0x00]), Err(CryptoError::InvalidKey(_))));
+}
+
+#[test]
+fn dsa_domain_relations_are_checked() {
+    // y replaced by 1: in the subgroup trivially, and would accept r = 1 forgeries.
+    let issuer = PublicKey::from_spki(&fx(fixtures::DSA_2048_SPKI)).expect("DSA SPKI");
+    let parts = spki_parts(issuer.spki_der());
+    let y_one = make_spki(&parts.algorithm, &der::tlv(0x02, &[1]));
+    assert!(matches!(PublicKey::from_spki(&y_one), Err(CryptoError::InvalidKey(_))));
+    // y = 2 lies in (1, p) but not in the order-q subgroup.
+    let y_two = make_spki(&parts.algorithm, &der::tlv(0x02, &[2]));
+    match PublicKey::from_spki(&y_two) {
+        Err(CryptoError::InvalidKey(m)) => assert!(m.contains("subgroup"), "{m}"),
+        other => panic!("expected subgroup rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn rsa_outside_aws_lc_parameter_sets_uses_the_fallback() {
+    let k1024 = PublicKey::from_spki(&fx(fixtures::RSA_1024_SPKI)).expect("RSA 1024");
+    assert_eq!(k1024.bits(), 1024);
+    let sig = fx(fixtures::RSA_1024_PKCS1_SHA384_SIG);
+    assert_eq!(scheme(SHA384_RSA_NULL).verify(&k1024, fixtures::MSG, &sig, false, 0), Ok(()));
+    assert_eq!(scheme(SHA384_RSA_NULL).verify(&k1024, b"x", &sig, false, 0), Err(CryptoError::BadSignature));
+    assert!(matches!(scheme(SHA384_RSA_NULL).verify(&k1024, fixtures::MSG, &sig, false, 2048), Err(CryptoError::WeakKey(_))));
+
+    let k2048 = PublicKey::from_spki(&fx(fixtures::RSA_2048_SPKI)).expect("RSA 2048");
+    let sig = fx(fixtures::RSA_2048_PKCS1_SHA224_SIG);
+    let sha224 = scheme("300d06092a864886f70d01010e0500");
+    assert_eq!(sha224.name(), "sha224WithRSAEncryption");
+    assert_eq!(sha224.verify(&k2048, fixtures::MSG, &sig, false, 2048), Ok(()));
+    assert_eq!(sha224.verify(&k2048, b"x", &sig, false, 2048), Err(CryptoError::BadSignature));
+    assert_eq!(scheme(SHA256_RSA_NULL).verify(&k2048, fixtures::MSG, &sig, false, 2048), Err(CryptoError::BadSignature));
+}
+
+#[test]
+fn rsa_pss_salt_lengths_and_hashes_beyond_aws_lc() {
+    let k2048 = PublicKey::from_spki(&fx(fixtures::RSA_2048_SPKI)).expect("RSA 2048");
+    let k1024 = PublicKey::from_spki(&fx(fixtures::RSA_1024_SPKI)).expect("RSA 1024");
+    let cases: [(&PublicKey, Vec<u8>, &str, bool); 4] = [
+        (&k2048, pss_ai(DigestAlgorithm::Sha256, Some(20)), fixtures::RSA_2048_PSS_SHA256_SALT20_SIG, false),
+        (&k2048, pss_ai(DigestAlgorithm::Sha256, Some(0)), fixtures::RSA_2048_PSS_SHA256_SALT0_SIG, false),
+        // All defaults: RSASSA-PSS-params is an empty SEQUENCE.
+        (&k2048, der::algorithm_identifier(oid::RSASSA_PSS, Some(&[0x30, 0x00])), fixtures::RSA_2048_PSS_SHA1_SALT20_SIG, true),
+        (&k1024, pss_ai(DigestAlgorithm::Sha256, Some(32)), fixtures::RSA_1024_PSS_SHA256_SALT32_SIG, false),
+    ];
+    for (key, ai_der, sig_hex, legacy) in cases {
+        let s = SignatureScheme::from_algorithm_identifier(&ai_der).expect("PSS scheme");
+        let sig = fx(sig_hex);
+        assert_eq!(s.verify(key, fixtures::MSG, &sig, true, 0), Ok(()), "{s:?}");
+        assert_eq!(s.verify(key, b"x", &sig, true, 0), Err(CryptoError::BadSignature), "{s:?}");
+        assert_eq!(s.is_legacy(), legacy);
+        let mut flipped = sig.clone();
+        flipped[5] ^= 0x40;
+        assert_eq!(s.verify(key, fixtures::MSG, &flipped, true, 0), Err(CryptoError::BadSignature));
+    }
+    // The salt length is enforced: a salt-20 signature is not a salt-32 one.
+    let s32 = SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(32))).expect("PSS 32");
+    assert_eq!(s32.verify(&k2048, fixtures::MSG, &fx(fixtures::RSA_2048_PSS_SHA256_SALT20_SIG), true, 0), Err(CryptoError::BadSignature));
+    // A salt longer than the encoding can hold fails cleanly, up to the largest INTEGER the
+    // parameters can carry (no arithmetic overflow on attacker-chosen lengths).
+    let huge = SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(0x7f))).expect("PSS 127");
+    assert!(huge.verify(&k1024, fixtures::MSG, &fx(fixtures::RSA_1024_PSS_SHA256_SALT32_SIG), true, 0).is_err());
+    let hash = DigestAlgorithm::Sha256.algorithm_identifier_der_with_null();
+    let mut body = der::tlv(0xa0, &hash);
+    body.extend(der::tlv(0xa1, &der::algorithm_identifier(oid::MGF1, Some(&hash))));
+    body.extend(der::tlv(0xa2, &der::tlv(0x02, &[0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])));
+    let max = der::algorithm_identifier(oid::RSASSA_PSS, Some(&der::tlv(0x30, &body)));
+    let s = SignatureScheme::from_algorithm_identifier(&max).expect("PSS with a huge salt parses");
+    assert_eq!(
+        s.verify(&k1024, fixtures::MSG, &fx(fixtures::RSA_1024_PSS_SHA256_SALT32_SIG), true, 0),
+        Err(CryptoError::BadSignature)
+    );
+}
+
+#[test]
+fn rsassa_pss_keys_are_restricted_to_pss() {
+    let plain = PublicKey::from_spki(&fx(fixtures::RSA_2048_SPKI)).expect("RSA 2048");
+    let parts = spki_parts(plain.spki_der());
+    // id-RSASSA-PSS key bound to SHA-256 and salt >= 32 (RFC 4055 §3.3).
+    let ai32 = pss_ai(DigestAlgorithm::Sha256, Some(32));
+    let (_, params) = der::parse_algorithm_identifier(&ai32).expect("ai");
+    let restricted = make_spki(&der::algorithm_identifier(oid::RSASSA_PSS, params), &parts.key);
+    let pk = PublicKey::from_spki(&restricted).expect("PSS key");
+    assert_eq!(pk.key_type(), KeyType::Rsa);
+    let salt20 = SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(20))).expect("PSS 20");
+    let sig20 = fx(fixtures::RSA_2048_PSS_SHA256_SALT20_SIG);
+    match salt20.verify(&pk, fixtures::MSG, &sig20, true, 0) {
+        Err(CryptoError::KeyAlgorithmMismatch(m)) => assert!(m.contains("salt"), "{m}"),
+        other => panic!("expected PSS restriction, got {other:?}"),
+    }
+    assert!(matches!(
+        scheme(SHA224_RSA_NULL_HEX).verify(&pk, fixtures::MSG, &fx(fixtures::RSA_2048_PKCS1_SHA224_SIG), true, 0),
+        Err(CryptoError::KeyAlgorithmMismatch(_))
+    ));
+    // Without parameters the key is PSS-only but otherwise unrestricted.
+    let unrestricted = make_spki(&der::algorithm_identifier(oid::RSASSA_PSS, None), &parts.key);
+    let pk = PublicKey::from_spki(&unrestricted).expect("PSS key without params");
+    assert_eq!(salt20.verify(&pk, fixtures::MSG, &sig20, true, 0), Ok(()));
+}
+
+const SHA224_RSA_NULL_HEX: &str = "300d06092a864886f70d01010e0500";
+
+#[test]
+fn corrupted_encodings_give_errors_not_panics() {
+    // Every single-octet corruption of real keys, algorithm identifiers and signatures must
+    // come back as a typed result: these bytes arrive from documents anyone can craft.
+    let (_, rsa) = rsa2048();
+    let (ec_kp, ec) = ec_key(&lcsig::ECDSA_P384_SHA384_ASN1_SIGNING);
+    let (_, ed) = ed_key();
+    let dsa_spki = fx(fixtures::DSA_2048_SPKI);
+    let ec_sig = ec_kp.sign(&SystemRandom::new(), MSG).expect("sign").as_ref().to_vec();
+    let dsa = PublicKey::from_spki(&dsa_spki).expect("DSA");
+    let dsa_sig = fx(fixtures::DSA_SHA256_SIG);
+    let inputs: Vec<Vec<u8>> = vec![rsa.spki_der().to_vec(), ec.spki_der().to_vec(), ed.spki_der().to_vec(), dsa_spki];
+    for (n, input) in inputs.iter().enumerate() {
+        // The DSA key is last and costs two modular exponentiations per parse: one value.
+        let values: &[u8] = if n + 1 == inputs.len() { &[0xff] } else { &[0x00, 0x80, 0xff] };
+        for i in 0..input.len() {
+            for &v in values {
+                let mut m = input.clone();
+                m[i] = v;
+                let _ = PublicKey::from_spki(&m);
+                let _ = PublicKey::needs_inherited_dsa_params(&m);
+            }
+        }
+    }
+    let pss = pss_ai(DigestAlgorithm::Sha384, Some(48));
+    for i in 0..pss.len() {
+        for v in [0x00u8, 0x80, 0xff] {
+            let mut m = pss.clone();
+            m[i] = v;
+            if let Ok(s) = SignatureScheme::from_algorithm_identifier(&m) {
+                let _ = s.verify(rsa, MSG, &[0u8; 256], true, 0);
+            }
+            let _ = SignatureScheme::for_cms(&m, DigestAlgorithm::Sha384);
+            let _ = DigestAlgorithm::from_algorithm_identifier(&m);
+        }
+    }
+    for (key, ai_hex, sig) in [(&ec, ECDSA_SHA384, &ec_sig), (&dsa, "300b0609608648016503040302", &dsa_sig)] {
+        let s = scheme(ai_hex);
+        for i in 0..sig.len() {
+            for v in [0x00u8, 0x80, 0xff] {
+                let mut m = sig.clone();
+                if m[i] == v {
+                    continue;
+                }
+                m[i] = v;
+                assert!(s.verify(key, MSG, &m, true, 0).is_err(), "{} accepted a corrupted signature", s.name());
+            }
+        }
+    }
 }
