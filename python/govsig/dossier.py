@@ -281,6 +281,12 @@ class Dossier:
                     )
         return cls(manifest, bag_dir=bag.resolve())
 
+    @classmethod
+    def from_manifest(cls, data: bytes, algorithm: str = "sha256") -> Dossier:
+        """Read the bytes of a BagIt payload manifest (``manifest-<algorithm>.txt``), e.g. one
+        kept apart from its files. Sizes are unknown and reported as 0."""
+        return cls(_govsig.DossierManifest.parse(_algorithm_name(algorithm), bytes(data)))
+
     # -- views ----------------------------------------------------------------------------
 
     @property
@@ -531,7 +537,11 @@ class Dossier:
             f"manifest-{alg}.txt": self.manifest_bytes(),
             _BAG_INFO_TXT: bytes(self._manifest.bag_info(date, agent, extra)),
         }
-        tagmanifest = bytes(_govsig.dossier_tagmanifest_bytes(alg, sorted(files.items())))
+        covered = dict(files)
+        # Manifests of other algorithms (e.g. a bag another tool wrote) stay, and stay covered.
+        for other in bag.glob("manifest-*.txt"):
+            covered.setdefault(other.name, other.read_bytes())
+        tagmanifest = bytes(_govsig.dossier_tagmanifest_bytes(alg, sorted(covered.items())))
         # Tag manifests of other algorithms would no longer match the new bag-info.txt.
         for stale in bag.glob("tagmanifest-*.txt"):
             if stale.name != f"tagmanifest-{alg}.txt":
