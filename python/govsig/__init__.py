@@ -17,6 +17,17 @@ from govsig._api import (
     codes,
 )
 from govsig._govsig import BUILD_PROFILE, __version__
+from govsig.dossier import (
+    DOSSIER_ERROR_CODES,
+    BagError,
+    Dossier,
+    DossierDiff,
+    DossierError,
+    HashError,
+    HashProgress,
+    InclusionProof,
+    verify_inclusion,
+)
 
 __all__ = [
     "__version__",
@@ -30,4 +41,14 @@ __all__ = [
     "VerifyResult",
     "SignerResult",
     "BatchResult",
+    # dossiers
+    "DOSSIER_ERROR_CODES",
+    "BagError",
+    "Dossier",
+    "DossierDiff",
+    "DossierError",
+    "HashError",
+    "HashProgress",
+    "InclusionProof",
+    "verify_inclusion",
 ]

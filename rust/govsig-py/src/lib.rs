@@ -5,11 +5,13 @@ use pyo3::prelude::*;
 
 mod convert;
 mod verify;
+mod dossier;
 
 #[pymodule]
 fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("BUILD_PROFILE", if cfg!(debug_assertions) { "debug" } else { "release" })?;
     verify::register(m)?;
+    dossier::register(m)?;
     Ok(())
 }
