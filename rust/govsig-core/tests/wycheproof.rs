@@ -26,7 +26,11 @@ const OUT_OF_SCOPE_PSS_MGF_HASH: &str =
 fn conformance_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("GOVSIG_CONFORMANCE") {
         let p = PathBuf::from(dir);
-        assert!(p.is_dir(), "GOVSIG_CONFORMANCE={} is not a directory", p.display());
+        assert!(
+            p.is_dir(),
+            "GOVSIG_CONFORMANCE={} is not a directory",
+            p.display()
+        );
         return p;
     }
     let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -44,12 +48,16 @@ fn conformance_dir() -> PathBuf {
 }
 
 fn hex_field(v: &Value, key: &str) -> Vec<u8> {
-    let s = v[key].as_str().unwrap_or_else(|| panic!("missing hex field {key}"));
+    let s = v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("missing hex field {key}"));
     hex::decode(s).unwrap_or_else(|e| panic!("field {key} is not hex: {e}"))
 }
 
 fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or_else(|| panic!("missing string field {key}"))
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("missing string field {key}"))
 }
 
 // ---- AlgorithmIdentifier construction (DER by hand, so the test does not reuse the code
@@ -61,7 +69,11 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     if len < 0x80 {
         out.push(u8::try_from(len).expect("short length"));
     } else {
-        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
         out.push(0x80 | u8::try_from(bytes.len()).expect("length of length"));
         out.extend(bytes);
     }
@@ -70,7 +82,10 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 }
 
 fn oid(dotted: &str) -> Vec<u8> {
-    let arcs: Vec<u64> = dotted.split('.').map(|a| a.parse().expect("OID arc")).collect();
+    let arcs: Vec<u64> = dotted
+        .split('.')
+        .map(|a| a.parse().expect("OID arc"))
+        .collect();
     let mut body = vec![u8::try_from(arcs[0] * 40 + arcs[1]).expect("first arcs")];
     for &arc in &arcs[2..] {
         let mut chunk = vec![u8::try_from(arc & 0x7f).expect("7 bits")];
@@ -161,7 +176,11 @@ fn pss_ai(sha: &str, mgf_sha: &str, salt: u64) -> Vec<u8> {
     let mgf = algorithm_identifier("1.2.840.113549.1.1.8", Some(&mh));
     let mut body = tlv(0xa0, &h);
     body.extend(tlv(0xa1, &mgf));
-    let mut salt_int = salt.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect::<Vec<u8>>();
+    let mut salt_int = salt
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|b| *b == 0)
+        .collect::<Vec<u8>>();
     if salt_int.first().is_none_or(|b| b & 0x80 != 0) {
         salt_int.insert(0, 0);
     }
@@ -178,7 +197,9 @@ fn spki_algorithm(spki: &[u8]) -> Vec<u8> {
             (2, usize::from(first))
         } else {
             let n = usize::from(first & 0x7f);
-            let len = b[2..2 + n].iter().fold(0usize, |acc, x| (acc << 8) | usize::from(*x));
+            let len = b[2..2 + n]
+                .iter()
+                .fold(0usize, |acc, x| (acc << 8) | usize::from(*x));
             (2 + n, len)
         }
     }
@@ -206,40 +227,66 @@ enum GroupPlan {
     /// Verify with this key result and this AlgorithmIdentifier.
     Run { spki: Vec<u8>, ai: Vec<u8> },
     /// Out of scope: key parsing or the scheme must say UnsupportedAlgorithm.
-    Unsupported { spki: Vec<u8>, ai: Vec<u8>, reason: &'static str },
+    Unsupported {
+        spki: Vec<u8>,
+        ai: Vec<u8>,
+        reason: &'static str,
+    },
 }
 
 fn plan_group(schema: &str, g: &Value) -> GroupPlan {
     let spki = hex_field(g, "publicKeyDer");
     match schema {
-        "rsassa_pkcs1_verify_schema_v1.json" => {
-            GroupPlan::Run { ai: algorithm_identifier(pkcs1_oid(str_field(g, "sha")), Some(NULL)), spki }
-        }
+        "rsassa_pkcs1_verify_schema_v1.json" => GroupPlan::Run {
+            ai: algorithm_identifier(pkcs1_oid(str_field(g, "sha")), Some(NULL)),
+            spki,
+        },
         "rsassa_pss_verify_schema_v1.json" | "rsassa_pss_with_parameters_verify_schema.json" => {
-            assert_eq!(str_field(g, "mgf"), "MGF1", "only MGF1 exists in these files");
+            assert_eq!(
+                str_field(g, "mgf"),
+                "MGF1",
+                "only MGF1 exists in these files"
+            );
             let (sha, mgf_sha) = (str_field(g, "sha"), str_field(g, "mgfSha"));
             let salt = g["sLen"].as_u64().expect("sLen");
             // With parameters in the key, the signature's AlgorithmIdentifier is the key's
             // (RFC 4055 §3.3); otherwise it is built from the declared parameters.
-            let ai = if schema.contains("with_parameters") { spki_algorithm(&spki) } else { pss_ai(sha, mgf_sha, salt) };
+            let ai = if schema.contains("with_parameters") {
+                spki_algorithm(&spki)
+            } else {
+                pss_ai(sha, mgf_sha, salt)
+            };
             if sha != mgf_sha {
-                GroupPlan::Unsupported { spki, ai, reason: OUT_OF_SCOPE_PSS_MGF_HASH }
+                GroupPlan::Unsupported {
+                    spki,
+                    ai,
+                    reason: OUT_OF_SCOPE_PSS_MGF_HASH,
+                }
             } else {
                 GroupPlan::Run { spki, ai }
             }
         }
-        "ecdsa_verify_schema_v1.json" => {
-            GroupPlan::Run { ai: algorithm_identifier(ecdsa_oid(str_field(g, "sha")), None), spki }
-        }
-        "eddsa_verify_schema_v1.json" => GroupPlan::Run { ai: spki_algorithm(&spki), spki },
-        "dsa_verify_schema_v1.json" => {
-            GroupPlan::Run { ai: algorithm_identifier(dsa_oid(str_field(g, "sha")), None), spki }
-        }
+        "ecdsa_verify_schema_v1.json" => GroupPlan::Run {
+            ai: algorithm_identifier(ecdsa_oid(str_field(g, "sha")), None),
+            spki,
+        },
+        "eddsa_verify_schema_v1.json" => GroupPlan::Run {
+            ai: spki_algorithm(&spki),
+            spki,
+        },
+        "dsa_verify_schema_v1.json" => GroupPlan::Run {
+            ai: algorithm_identifier(dsa_oid(str_field(g, "sha")), None),
+            spki,
+        },
         other => panic!("schema {other} has no handler: decide whether it is in scope"),
     }
 }
 
-fn verify_one(key: &Result<PublicKey, CryptoError>, scheme: &Result<SignatureScheme, CryptoError>, t: &Value) -> Result<(), CryptoError> {
+fn verify_one(
+    key: &Result<PublicKey, CryptoError>,
+    scheme: &Result<SignatureScheme, CryptoError>,
+    t: &Value,
+) -> Result<(), CryptoError> {
     let key = key.as_ref().map_err(Clone::clone)?;
     let scheme = scheme.as_ref().map_err(Clone::clone)?;
     // Legacy allowed and no RSA minimum: the vectors test the primitives, not the policy.
@@ -247,9 +294,16 @@ fn verify_one(key: &Result<PublicKey, CryptoError>, scheme: &Result<SignatureSch
 }
 
 fn run_file(path: &Path, schema: &str, counts: &mut FileCounts, unsupported_reason: Option<&str>) {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()));
-    assert_eq!(doc["schema"].as_str(), Some(schema), "{} schema differs from index.json", path.display());
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let doc: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()));
+    assert_eq!(
+        doc["schema"].as_str(),
+        Some(schema),
+        "{} schema differs from index.json",
+        path.display()
+    );
     let groups = doc["testGroups"].as_array().expect("testGroups");
     for g in groups {
         let plan = plan_group(schema, g);
@@ -275,7 +329,8 @@ fn run_file(path: &Path, schema: &str, counts: &mut FileCounts, unsupported_reas
                     }
                 }
             }
-            (GroupPlan::Unsupported { spki, ai, reason }, _) | (GroupPlan::Run { spki, ai }, Some(reason)) => {
+            (GroupPlan::Unsupported { spki, ai, reason }, _)
+            | (GroupPlan::Run { spki, ai }, Some(reason)) => {
                 let key = PublicKey::from_spki(&spki);
                 let scheme = SignatureScheme::from_algorithm_identifier(&ai);
                 let unsupported = matches!(key, Err(CryptoError::UnsupportedAlgorithm(_)))
@@ -311,21 +366,45 @@ fn wycheproof_signature_vectors() {
     for e in entries {
         let file = str_field(e, "file");
         let schema = str_field(e, "schema");
-        let declared = e["tests"].as_u64().and_then(|n| usize::try_from(n).ok()).expect("tests count");
-        let reason = OUT_OF_SCOPE_FILES.iter().find(|(f, _)| *f == file).map(|(_, r)| *r);
+        let declared = e["tests"]
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .expect("tests count");
+        let reason = OUT_OF_SCOPE_FILES
+            .iter()
+            .find(|(f, _)| *f == file)
+            .map(|(_, r)| *r);
         let mut counts = FileCounts::default();
-        run_file(&root.join("testvectors_v1").join(file), schema, &mut counts, reason);
-        assert_eq!(counts.tests, declared, "{file}: ran {} tests, index.json declares {declared}", counts.tests);
+        run_file(
+            &root.join("testvectors_v1").join(file),
+            schema,
+            &mut counts,
+            reason,
+        );
+        assert_eq!(
+            counts.tests, declared,
+            "{file}: ran {} tests, index.json declares {declared}",
+            counts.tests
+        );
         all.insert(file.to_string(), counts);
     }
 
     let mut failed = Vec::new();
     let (mut total, mut total_oos) = (0, 0);
-    println!("{:<48} {:>6} {:>6} {:>8} {:>11} {:>6} {:>5}", "file", "tests", "valid", "invalid", "accept(y/n)", "n/a", "FAIL");
+    println!(
+        "{:<48} {:>6} {:>6} {:>8} {:>11} {:>6} {:>5}",
+        "file", "tests", "valid", "invalid", "accept(y/n)", "n/a", "FAIL"
+    );
     for (file, c) in &all {
         println!(
             "{file:<48} {:>6} {:>6} {:>8} {:>5}/{:<5} {:>6} {:>5}",
-            c.tests, c.valid_ok, c.invalid_rejected, c.acceptable_accepted, c.acceptable_rejected, c.out_of_scope, c.failures.len()
+            c.tests,
+            c.valid_ok,
+            c.invalid_rejected,
+            c.acceptable_accepted,
+            c.acceptable_rejected,
+            c.out_of_scope,
+            c.failures.len()
         );
         total += c.tests;
         total_oos += c.out_of_scope;
@@ -338,5 +417,10 @@ fn wycheproof_signature_vectors() {
         println!("out of scope: {f}: {r}");
     }
     println!("out of scope: groups of RSASSA-PSS files: {OUT_OF_SCOPE_PSS_MGF_HASH}");
-    assert!(failed.is_empty(), "{} Wycheproof vectors judged wrongly:\n{}", failed.len(), failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "{} Wycheproof vectors judged wrongly:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
 }

@@ -93,7 +93,10 @@ impl DigestAlgorithm {
 
     /// Incremental hashing (aws-lc; uses SHA-NI / ARMv8 SHA extensions where present).
     pub fn hasher(&self) -> Hasher {
-        Hasher { alg: *self, ctx: lc::Context::new(self.lc()) }
+        Hasher {
+            alg: *self,
+            ctx: lc::Context::new(self.lc()),
+        }
     }
 
     /// Canonical DER AlgorithmIdentifier with parameters absent (RFC 5754 §2: "SHOULD omit").
@@ -129,7 +132,11 @@ impl DigestAlgorithm {
 }
 
 pub(crate) fn supported_digest_names() -> String {
-    ALL_DIGESTS.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+    ALL_DIGESTS
+        .iter()
+        .map(|d| d.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Incremental hash state; `finish` consumes it.

@@ -59,7 +59,10 @@ struct Inner {
 
 pub(crate) enum Material {
     Rsa(Box<RsaKey>),
-    Ec { key_type: KeyType, parsed: ParsedPublicKey },
+    Ec {
+        key_type: KeyType,
+        parsed: ParsedPublicKey,
+    },
     Ed25519(ParsedPublicKey),
     Dsa(DsaKey),
 }
@@ -145,14 +148,21 @@ struct SplitSpki<'a> {
 }
 
 fn split_spki(spki_der: &[u8]) -> Result<SplitSpki<'_>, CryptoError> {
-    let spki: Spki<'_> = asn1::parse_single(spki_der)
-        .map_err(|e| CryptoError::InvalidKey(format!("SubjectPublicKeyInfo is not valid DER: {e:?}")))?;
+    let spki: Spki<'_> = asn1::parse_single(spki_der).map_err(|e| {
+        CryptoError::InvalidKey(format!("SubjectPublicKeyInfo is not valid DER: {e:?}"))
+    })?;
     let (oid, params) = der::parse_algorithm_identifier(spki.algorithm.full_data())
         .map_err(|e| CryptoError::InvalidKey(format!("SubjectPublicKeyInfo algorithm: {e}")))?;
     if spki.subject_public_key.padding_bits() != 0 {
-        return Err(invalid("subjectPublicKey BIT STRING has unused bits; keys are whole octets"));
+        return Err(invalid(
+            "subjectPublicKey BIT STRING has unused bits; keys are whole octets",
+        ));
     }
-    Ok(SplitSpki { oid, params, key_bits: spki.subject_public_key.as_bytes() })
+    Ok(SplitSpki {
+        oid,
+        params,
+        key_bits: spki.subject_public_key.as_bytes(),
+    })
 }
 
 impl PublicKey {
@@ -226,7 +236,11 @@ impl PublicKey {
             match s.params {
                 None => {}
                 Some(p) if p == der::NULL => {}
-                Some(_) => return Err(invalid("rsaEncryption key parameters must be NULL (RFC 3279 §2.3.1)")),
+                Some(_) => {
+                    return Err(invalid(
+                        "rsaEncryption key parameters must be NULL (RFC 3279 §2.3.1)",
+                    ))
+                }
             }
             parse_rsa(s.key_bits, None)?
         } else if oid_body == oid::RSASSA_PSS {
@@ -241,7 +255,10 @@ impl PublicKey {
                             "id-RSASSA-PSS key parameters: {m}; supported: SHA-1/SHA-2 with MGF1 over the same hash, trailerField 1"
                         )),
                     })?;
-                    Some(PssRestriction { digest: pss.digest, min_salt_len: pss.salt_len })
+                    Some(PssRestriction {
+                        digest: pss.digest,
+                        min_salt_len: pss.salt_len,
+                    })
                 }
             };
             parse_rsa(s.key_bits, Some(restriction))?
@@ -249,10 +266,13 @@ impl PublicKey {
             parse_ec(s.params, s.key_bits)?
         } else if oid_body == oid::ED25519 {
             if s.params.is_some() {
-                return Err(invalid("Ed25519 key parameters must be absent (RFC 8410 §3)"));
+                return Err(invalid(
+                    "Ed25519 key parameters must be absent (RFC 8410 §3)",
+                ));
             }
-            let parsed = ParsedPublicKey::new(&lcsig::ED25519, s.key_bits)
-                .map_err(|e| CryptoError::InvalidKey(format!("Ed25519 public key rejected: {e}")))?;
+            let parsed = ParsedPublicKey::new(&lcsig::ED25519, s.key_bits).map_err(|e| {
+                CryptoError::InvalidKey(format!("Ed25519 public key rejected: {e}"))
+            })?;
             (256, Material::Ed25519(parsed))
         } else if oid_body == oid::ID_DSA {
             let params = match (s.params, inherited) {
@@ -274,7 +294,13 @@ impl PublicKey {
                 der::oid_name_suffix(&dotted)
             )));
         };
-        Ok(PublicKey { inner: Arc::new(Inner { spki: spki_der.to_vec(), bits, material }) })
+        Ok(PublicKey {
+            inner: Arc::new(Inner {
+                spki: spki_der.to_vec(),
+                bits,
+                material,
+            }),
+        })
     }
 }
 
@@ -300,7 +326,9 @@ fn parse_rsa(
     }
     let e_bits = bit_len(e_bytes);
     if e_bits < 2 || e_bytes.last().is_some_and(|b| b & 1 == 0) {
-        return Err(invalid("RSA public exponent must be odd and at least 3 (RFC 8017 §3.1)"));
+        return Err(invalid(
+            "RSA public exponent must be odd and at least 3 (RFC 8017 §3.1)",
+        ));
     }
     // aws-lc refuses exponents above 33 bits; so do we, which also bounds the cost of the
     // pure-Rust fallback's exponentiation.
@@ -320,7 +348,8 @@ fn parse_rsa(
     // Let aws-lc judge the key once up front so a key it would reject fails here, with the
     // key, rather than later as a confusing bad signature.
     if bits <= 8192 {
-        rsa.lc_key(0).ok_or_else(|| invalid("aws-lc rejected the RSA public key"))?;
+        rsa.lc_key(0)
+            .ok_or_else(|| invalid("aws-lc rejected the RSA public key"))?;
     }
     Ok((bits, Material::Rsa(Box::new(rsa))))
 }
@@ -371,7 +400,10 @@ fn parse_ec(params: Option<&[u8]>, point: &[u8]) -> Result<(usize, Material), Cr
             }
         };
     let parsed = ParsedPublicKey::new(alg, point).map_err(|e| {
-        CryptoError::InvalidKey(format!("{} public point rejected (not on the curve or badly encoded): {e}", key_type.name()))
+        CryptoError::InvalidKey(format!(
+            "{} public point rejected (not on the curve or badly encoded): {e}",
+            key_type.name()
+        ))
     })?;
     Ok((bits, Material::Ec { key_type, parsed }))
 }
@@ -379,8 +411,9 @@ fn parse_ec(params: Option<&[u8]>, point: &[u8]) -> Result<(usize, Material), Cr
 fn parse_dsa(params_der: &[u8], key_bits: &[u8]) -> Result<(usize, Material), CryptoError> {
     let parms: DssParms<'_> = asn1::parse_single(params_der)
         .map_err(|e| CryptoError::InvalidKey(format!("DSA Dss-Parms is not valid DER: {e:?}")))?;
-    let y: asn1::BigUint<'_> = asn1::parse_single(key_bits)
-        .map_err(|e| CryptoError::InvalidKey(format!("DSA public key is not a DER INTEGER: {e:?}")))?;
+    let y: asn1::BigUint<'_> = asn1::parse_single(key_bits).map_err(|e| {
+        CryptoError::InvalidKey(format!("DSA public key is not a DER INTEGER: {e:?}"))
+    })?;
     let p_bits = bit_len(parms.p.as_bytes());
     let q_bits = bit_len(parms.q.as_bytes());
     if !DSA_P_BITS.contains(&p_bits) || !DSA_Q_BITS.contains(&q_bits) {
@@ -396,19 +429,37 @@ fn parse_dsa(params_der: &[u8], key_bits: &[u8]) -> Result<(usize, Material), Cr
     // FIPS 186-4 §4.1 domain relations; without them a key can make forged signatures
     // verify (e.g. g = 1 or y = 1 accepts r = 1 for any message).
     if (&p - &one) % &q != BigUint::zero() {
-        return Err(invalid("DSA parameters are inconsistent: q does not divide p-1"));
+        return Err(invalid(
+            "DSA parameters are inconsistent: q does not divide p-1",
+        ));
     }
     if g <= one || g >= p || y <= one || y >= p {
         return Err(invalid("DSA g and y must lie in (1, p)"));
     }
     if g.modpow(&q, &p) != one || y.modpow(&q, &p) != one {
-        return Err(invalid("DSA g or y is not in the order-q subgroup (FIPS 186-4 §4.1)"));
+        return Err(invalid(
+            "DSA g or y is not in the order-q subgroup (FIPS 186-4 §4.1)",
+        ));
     }
-    Ok((p_bits, Material::Dsa(DsaKey { p, q, g, y, params_der: params_der.to_vec() })))
+    Ok((
+        p_bits,
+        Material::Dsa(DsaKey {
+            p,
+            q,
+            g,
+            y,
+            params_der: params_der.to_vec(),
+        }),
+    ))
 }
 
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PublicKey({}, {} bits)", self.key_type().name(), self.bits())
+        write!(
+            f,
+            "PublicKey({}, {} bits)",
+            self.key_type().name(),
+            self.bits()
+        )
     }
 }

@@ -47,7 +47,9 @@ impl std::fmt::Display for CryptoError {
             Self::UnsupportedAlgorithm(m) => write!(f, "unsupported algorithm: {m}"),
             Self::LegacyNotAllowed(m) => write!(f, "legacy algorithm not allowed: {m}"),
             Self::InvalidKey(m) => write!(f, "invalid public key: {m}"),
-            Self::KeyAlgorithmMismatch(m) => write!(f, "key does not match the signature algorithm: {m}"),
+            Self::KeyAlgorithmMismatch(m) => {
+                write!(f, "key does not match the signature algorithm: {m}")
+            }
             Self::BadSignature => f.write_str("signature does not verify"),
             Self::WeakKey(m) => write!(f, "key too weak: {m}"),
         }

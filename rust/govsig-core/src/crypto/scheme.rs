@@ -13,7 +13,9 @@ use super::CryptoError;
 enum Kind {
     RsaPkcs1,
     /// RSASSA-PSS with MGF1 over the same hash and trailer 0xbc; `salt_len` in octets.
-    RsaPss { salt_len: usize },
+    RsaPss {
+        salt_len: usize,
+    },
     Ecdsa,
     Ed25519,
     Dsa,
@@ -27,7 +29,11 @@ pub struct SignatureScheme {
     name: &'static str,
 }
 
-const fn scheme(kind: Kind, digest: Option<DigestAlgorithm>, name: &'static str) -> SignatureScheme {
+const fn scheme(
+    kind: Kind,
+    digest: Option<DigestAlgorithm>,
+    name: &'static str,
+) -> SignatureScheme {
     SignatureScheme { kind, digest, name }
 }
 
@@ -55,6 +61,7 @@ const PSS_NAME: &str = "rsassa-pss";
 /// (RFC 5758 §3.1) and Ed25519 (RFC 8410 §3) parameters MUST be absent, so only that form
 /// is listed. RSASSA-PSS is listed in its three common encodings (hash = MGF1 hash, salt =
 /// hash length); other PSS parameter sets are parsed by [`parse_pss_params`].
+#[rustfmt::skip] // one entry per line: the bytes are the point
 static TABLE: &[(&[u8], SignatureScheme)] = &[
     (&[0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00], SHA256_RSA),
     (&[0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b], SHA256_RSA),
@@ -86,21 +93,81 @@ static TABLE: &[(&[u8], SignatureScheme)] = &[
 /// Names and OIDs of what the table supports, for "unsupported" messages and for
 /// recognising a known OID that arrived with the wrong parameters.
 const KNOWN_OIDS: &[(&str, &str, &str)] = &[
-    ("1.2.840.113549.1.1.5", "sha1WithRSAEncryption", "parameters must be NULL or absent (RFC 4055 §5)"),
-    ("1.2.840.113549.1.1.14", "sha224WithRSAEncryption", "parameters must be NULL or absent (RFC 4055 §5)"),
-    ("1.2.840.113549.1.1.11", "sha256WithRSAEncryption", "parameters must be NULL or absent (RFC 4055 §5)"),
-    ("1.2.840.113549.1.1.12", "sha384WithRSAEncryption", "parameters must be NULL or absent (RFC 4055 §5)"),
-    ("1.2.840.113549.1.1.13", "sha512WithRSAEncryption", "parameters must be NULL or absent (RFC 4055 §5)"),
-    ("1.2.840.113549.1.1.10", PSS_NAME, "parameters must be RSASSA-PSS-params (RFC 4055 §3.1)"),
-    ("1.2.840.10045.4.1", "ecdsa-with-SHA1", "parameters must be absent (RFC 5758 §3.2)"),
-    ("1.2.840.10045.4.3.1", "ecdsa-with-SHA224", "parameters must be absent (RFC 5758 §3.2)"),
-    ("1.2.840.10045.4.3.2", "ecdsa-with-SHA256", "parameters must be absent (RFC 5758 §3.2)"),
-    ("1.2.840.10045.4.3.3", "ecdsa-with-SHA384", "parameters must be absent (RFC 5758 §3.2)"),
-    ("1.2.840.10045.4.3.4", "ecdsa-with-SHA512", "parameters must be absent (RFC 5758 §3.2)"),
-    ("1.3.101.112", "ed25519", "parameters must be absent (RFC 8410 §3)"),
-    ("1.2.840.10040.4.3", "dsa-with-sha1", "parameters must be absent (RFC 3279 §2.2.2)"),
-    ("2.16.840.1.101.3.4.3.1", "dsa-with-sha224", "parameters must be absent (RFC 5758 §3.1)"),
-    ("2.16.840.1.101.3.4.3.2", "dsa-with-sha256", "parameters must be absent (RFC 5758 §3.1)"),
+    (
+        "1.2.840.113549.1.1.5",
+        "sha1WithRSAEncryption",
+        "parameters must be NULL or absent (RFC 4055 §5)",
+    ),
+    (
+        "1.2.840.113549.1.1.14",
+        "sha224WithRSAEncryption",
+        "parameters must be NULL or absent (RFC 4055 §5)",
+    ),
+    (
+        "1.2.840.113549.1.1.11",
+        "sha256WithRSAEncryption",
+        "parameters must be NULL or absent (RFC 4055 §5)",
+    ),
+    (
+        "1.2.840.113549.1.1.12",
+        "sha384WithRSAEncryption",
+        "parameters must be NULL or absent (RFC 4055 §5)",
+    ),
+    (
+        "1.2.840.113549.1.1.13",
+        "sha512WithRSAEncryption",
+        "parameters must be NULL or absent (RFC 4055 §5)",
+    ),
+    (
+        "1.2.840.113549.1.1.10",
+        PSS_NAME,
+        "parameters must be RSASSA-PSS-params (RFC 4055 §3.1)",
+    ),
+    (
+        "1.2.840.10045.4.1",
+        "ecdsa-with-SHA1",
+        "parameters must be absent (RFC 5758 §3.2)",
+    ),
+    (
+        "1.2.840.10045.4.3.1",
+        "ecdsa-with-SHA224",
+        "parameters must be absent (RFC 5758 §3.2)",
+    ),
+    (
+        "1.2.840.10045.4.3.2",
+        "ecdsa-with-SHA256",
+        "parameters must be absent (RFC 5758 §3.2)",
+    ),
+    (
+        "1.2.840.10045.4.3.3",
+        "ecdsa-with-SHA384",
+        "parameters must be absent (RFC 5758 §3.2)",
+    ),
+    (
+        "1.2.840.10045.4.3.4",
+        "ecdsa-with-SHA512",
+        "parameters must be absent (RFC 5758 §3.2)",
+    ),
+    (
+        "1.3.101.112",
+        "ed25519",
+        "parameters must be absent (RFC 8410 §3)",
+    ),
+    (
+        "1.2.840.10040.4.3",
+        "dsa-with-sha1",
+        "parameters must be absent (RFC 3279 §2.2.2)",
+    ),
+    (
+        "2.16.840.1.101.3.4.3.1",
+        "dsa-with-sha224",
+        "parameters must be absent (RFC 5758 §3.1)",
+    ),
+    (
+        "2.16.840.1.101.3.4.3.2",
+        "dsa-with-sha256",
+        "parameters must be absent (RFC 5758 §3.1)",
+    ),
 ];
 
 /// The names of every supported signature algorithm, for messages and listings.
@@ -178,8 +245,11 @@ pub(crate) fn parse_pss_params(params: &[u8]) -> Result<PssParams, PssParamsErro
                     "maskGenAlgorithm {mgf_oid} is not supported; only id-mgf1 (1.2.840.113549.1.1.8)"
                 )));
             }
-            let hp = mgf_params.ok_or_else(|| Malformed("id-mgf1 without a hash algorithm parameter".to_string()))?;
-            DigestAlgorithm::from_algorithm_identifier(hp).map_err(|e| Unsupported(format!("MGF1 hash: {e}")))?
+            let hp = mgf_params.ok_or_else(|| {
+                Malformed("id-mgf1 without a hash algorithm parameter".to_string())
+            })?;
+            DigestAlgorithm::from_algorithm_identifier(hp)
+                .map_err(|e| Unsupported(format!("MGF1 hash: {e}")))?
         }
     };
     if mgf_hash != digest {
@@ -192,7 +262,9 @@ pub(crate) fn parse_pss_params(params: &[u8]) -> Result<PssParams, PssParamsErro
     let salt_len = usize::try_from(p.salt_length.unwrap_or(20))
         .map_err(|_| Malformed("saltLength does not fit in memory".to_string()))?;
     if p.trailer_field.unwrap_or(1) != 1 {
-        return Err(Unsupported("trailerField must be 1 (trailerFieldBC, RFC 4055 §3.1)".to_string()));
+        return Err(Unsupported(
+            "trailerField must be 1 (trailerFieldBC, RFC 4055 §3.1)".to_string(),
+        ));
     }
     Ok(PssParams { digest, salt_len })
 }
@@ -211,9 +283,19 @@ impl SignatureScheme {
                     "rsassa-pss without parameters (RFC 4055 §3.1 requires them in signatures)",
                 )
             })?;
-            let pss = parse_pss_params(p)
-                .map_err(|why| unsupported("1.2.840.113549.1.1.10", &format!("rsassa-pss parameters not accepted: {why}")))?;
-            return Ok(scheme(Kind::RsaPss { salt_len: pss.salt_len }, Some(pss.digest), PSS_NAME));
+            let pss = parse_pss_params(p).map_err(|why| {
+                unsupported(
+                    "1.2.840.113549.1.1.10",
+                    &format!("rsassa-pss parameters not accepted: {why}"),
+                )
+            })?;
+            return Ok(scheme(
+                Kind::RsaPss {
+                    salt_len: pss.salt_len,
+                },
+                Some(pss.digest),
+                PSS_NAME,
+            ));
         }
         let dotted = oid_val.to_string();
         match KNOWN_OIDS.iter().find(|(o, _, _)| *o == dotted) {
@@ -237,18 +319,37 @@ impl SignatureScheme {
         if body == oid::RSA_ENCRYPTION || body == oid::EC_PUBLIC_KEY || body == oid::ID_DSA {
             let dotted = oid_val.to_string();
             if params.is_some_and(|p| p != der::NULL) {
-                return Err(unsupported(&dotted, "as a CMS signatureAlgorithm, parameters must be absent or NULL"));
+                return Err(unsupported(
+                    &dotted,
+                    "as a CMS signatureAlgorithm, parameters must be absent or NULL",
+                ));
             }
             let candidates: &[SignatureScheme] = if body == oid::RSA_ENCRYPTION {
                 &[SHA1_RSA, SHA224_RSA, SHA256_RSA, SHA384_RSA, SHA512_RSA]
             } else if body == oid::EC_PUBLIC_KEY {
-                &[ECDSA_SHA1, ECDSA_SHA224, ECDSA_SHA256, ECDSA_SHA384, ECDSA_SHA512]
+                &[
+                    ECDSA_SHA1,
+                    ECDSA_SHA224,
+                    ECDSA_SHA256,
+                    ECDSA_SHA384,
+                    ECDSA_SHA512,
+                ]
             } else {
                 &[DSA_SHA1, DSA_SHA224, DSA_SHA256]
             };
-            return candidates.iter().find(|s| s.digest == Some(digest)).cloned().ok_or_else(|| {
-                unsupported(&dotted, &format!("digestAlgorithm {} is not defined for DSA (RFC 5758 §3.1)", digest.name()))
-            });
+            return candidates
+                .iter()
+                .find(|s| s.digest == Some(digest))
+                .cloned()
+                .ok_or_else(|| {
+                    unsupported(
+                        &dotted,
+                        &format!(
+                            "digestAlgorithm {} is not defined for DSA (RFC 5758 §3.1)",
+                            digest.name()
+                        ),
+                    )
+                });
         }
         let s = Self::from_algorithm_identifier(signature_alg_der)?;
         match s.digest {
@@ -295,7 +396,10 @@ impl SignatureScheme {
     pub fn accepts_key_type(&self, key_type: KeyType) -> bool {
         match self.kind {
             Kind::RsaPkcs1 | Kind::RsaPss { .. } => key_type == KeyType::Rsa,
-            Kind::Ecdsa => matches!(key_type, KeyType::EcP256 | KeyType::EcP384 | KeyType::EcP521),
+            Kind::Ecdsa => matches!(
+                key_type,
+                KeyType::EcP256 | KeyType::EcP384 | KeyType::EcP521
+            ),
             Kind::Ed25519 => key_type == KeyType::Ed25519,
             Kind::Dsa => key_type == KeyType::Dsa,
         }
@@ -324,7 +428,11 @@ impl SignatureScheme {
             return Err(CryptoError::LegacyNotAllowed(format!(
                 "{} is a legacy algorithm ({}) and the policy does not allow legacy algorithms",
                 self.name,
-                if self.kind == Kind::Dsa { "DSA" } else { "SHA-1" }
+                if self.kind == Kind::Dsa {
+                    "DSA"
+                } else {
+                    "SHA-1"
+                }
             )));
         }
         if key_type == KeyType::Rsa && key.bits() < min_rsa_bits {
@@ -334,17 +442,21 @@ impl SignatureScheme {
             )));
         }
         match (self.kind, key.material(), self.digest) {
-            (Kind::RsaPkcs1, Material::Rsa(rsa), Some(d)) => verify_rsa_pkcs1(rsa, key.bits(), d, message, signature),
+            (Kind::RsaPkcs1, Material::Rsa(rsa), Some(d)) => {
+                verify_rsa_pkcs1(rsa, key.bits(), d, message, signature)
+            }
             (Kind::RsaPss { salt_len }, Material::Rsa(rsa), Some(d)) => {
                 verify_rsa_pss(rsa, key.bits(), d, salt_len, message, signature)
             }
             (Kind::Ecdsa, Material::Ec { key_type, parsed }, Some(d)) => {
                 verify_ecdsa(*key_type, parsed, d, message, signature)
             }
-            (Kind::Ed25519, Material::Ed25519(parsed), None) => {
-                parsed.verify_sig(message, signature).map_err(|_| CryptoError::BadSignature)
+            (Kind::Ed25519, Material::Ed25519(parsed), None) => parsed
+                .verify_sig(message, signature)
+                .map_err(|_| CryptoError::BadSignature),
+            (Kind::Dsa, Material::Dsa(dsa), Some(d)) => {
+                fallback::dsa_verify(dsa, &d.digest(message), signature)
             }
-            (Kind::Dsa, Material::Dsa(dsa), Some(d)) => fallback::dsa_verify(dsa, &d.digest(message), signature),
             _ => Err(CryptoError::KeyAlgorithmMismatch(format!(
                 "{} signature cannot be verified with a {} key",
                 self.name,
@@ -374,13 +486,16 @@ fn verify_rsa_pkcs1(
 ) -> Result<(), CryptoError> {
     if rsa.pss_restriction.is_some() {
         return Err(CryptoError::KeyAlgorithmMismatch(
-            "an id-RSASSA-PSS key may only verify RSASSA-PSS signatures (RFC 4055 §1.2)".to_string(),
+            "an id-RSASSA-PSS key may only verify RSASSA-PSS signatures (RFC 4055 §1.2)"
+                .to_string(),
         ));
     }
     if let Some((slot, range)) = pkcs1_slot(d) {
         if range.contains(&bits) {
             if let Some(lc) = rsa.lc_key(slot) {
-                return lc.verify_sig(message, signature).map_err(|_| CryptoError::BadSignature);
+                return lc
+                    .verify_sig(message, signature)
+                    .map_err(|_| CryptoError::BadSignature);
             }
         }
     }
@@ -416,7 +531,9 @@ fn verify_rsa_pss(
     if let Some(slot) = slot {
         if salt_len == d.output_len() && (2048..=8192).contains(&bits) {
             if let Some(lc) = rsa.lc_key(slot) {
-                return lc.verify_sig(message, signature).map_err(|_| CryptoError::BadSignature);
+                return lc
+                    .verify_sig(message, signature)
+                    .map_err(|_| CryptoError::BadSignature);
             }
         }
     }
@@ -461,8 +578,11 @@ fn verify_ecdsa(
     } else {
         e[native_len - h.len()..].copy_from_slice(&h);
     }
-    let digest = lcdigest::Digest::import_less_safe(&e, native).map_err(|_| CryptoError::BadSignature)?;
-    parsed.verify_digest_sig(&digest, signature).map_err(|_| CryptoError::BadSignature)
+    let digest =
+        lcdigest::Digest::import_less_safe(&e, native).map_err(|_| CryptoError::BadSignature)?;
+    parsed
+        .verify_digest_sig(&digest, signature)
+        .map_err(|_| CryptoError::BadSignature)
 }
 
 #[cfg(test)]

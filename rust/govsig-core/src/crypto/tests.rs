@@ -28,7 +28,8 @@ fn rsa2048() -> &'static (RsaKeyPair, PublicKey) {
 fn rsa_sign(enc: &'static dyn lcsig::RsaEncoding, msg: &[u8]) -> Vec<u8> {
     let (kp, _) = rsa2048();
     let mut sig = vec![0u8; kp.public_modulus_len()];
-    kp.sign(enc, &SystemRandom::new(), msg, &mut sig).expect("RSA sign");
+    kp.sign(enc, &SystemRandom::new(), msg, &mut sig)
+        .expect("RSA sign");
     sig
 }
 
@@ -76,25 +77,46 @@ fn rsa_pkcs1_sha256_verifies_and_rejects_tampering() {
         assert_eq!(s.digest(), Some(DigestAlgorithm::Sha256));
         assert!(!s.is_legacy());
         assert_eq!(s.verify(pk, MSG, &sig, false, 2048), Ok(()));
-        assert_eq!(s.verify(pk, b"other", &sig, false, 2048), Err(CryptoError::BadSignature));
+        assert_eq!(
+            s.verify(pk, b"other", &sig, false, 2048),
+            Err(CryptoError::BadSignature)
+        );
     }
     let mut bad = sig.clone();
     bad[10] ^= 1;
-    assert_eq!(scheme(SHA256_RSA_NULL).verify(pk, MSG, &bad, false, 0), Err(CryptoError::BadSignature));
+    assert_eq!(
+        scheme(SHA256_RSA_NULL).verify(pk, MSG, &bad, false, 0),
+        Err(CryptoError::BadSignature)
+    );
     // Wrong hash in the AlgorithmIdentifier.
-    assert_eq!(scheme(SHA384_RSA_NULL).verify(pk, MSG, &sig, false, 0), Err(CryptoError::BadSignature));
+    assert_eq!(
+        scheme(SHA384_RSA_NULL).verify(pk, MSG, &sig, false, 0),
+        Err(CryptoError::BadSignature)
+    );
     // Truncated and empty signatures.
-    assert_eq!(scheme(SHA256_RSA_NULL).verify(pk, MSG, &sig[1..], false, 0), Err(CryptoError::BadSignature));
-    assert_eq!(scheme(SHA256_RSA_NULL).verify(pk, MSG, &[], false, 0), Err(CryptoError::BadSignature));
+    assert_eq!(
+        scheme(SHA256_RSA_NULL).verify(pk, MSG, &sig[1..], false, 0),
+        Err(CryptoError::BadSignature)
+    );
+    assert_eq!(
+        scheme(SHA256_RSA_NULL).verify(pk, MSG, &[], false, 0),
+        Err(CryptoError::BadSignature)
+    );
 }
 
 #[test]
 fn rsa_pkcs1_sha384_and_sha512() {
     let (_, pk) = rsa2048();
     let sig = rsa_sign(&lcsig::RSA_PKCS1_SHA384, MSG);
-    assert_eq!(scheme(SHA384_RSA_NULL).verify(pk, MSG, &sig, false, 0), Ok(()));
+    assert_eq!(
+        scheme(SHA384_RSA_NULL).verify(pk, MSG, &sig, false, 0),
+        Ok(())
+    );
     let sig = rsa_sign(&lcsig::RSA_PKCS1_SHA512, MSG);
-    assert_eq!(scheme("300d06092a864886f70d01010d0500").verify(pk, MSG, &sig, false, 0), Ok(()));
+    assert_eq!(
+        scheme("300d06092a864886f70d01010d0500").verify(pk, MSG, &sig, false, 0),
+        Ok(())
+    );
 }
 
 #[test]
@@ -102,12 +124,23 @@ fn rsa_pkcs1_fallback_agrees_with_aws_lc() {
     // The pure-Rust path must accept exactly what aws-lc accepts for the same key.
     let (_, pk) = rsa2048();
     let sig = rsa_sign(&lcsig::RSA_PKCS1_SHA256, MSG);
-    let key::Material::Rsa(rsa) = pk.material() else { panic!("RSA key expected") };
+    let key::Material::Rsa(rsa) = pk.material() else {
+        panic!("RSA key expected")
+    };
     let h = DigestAlgorithm::Sha256.digest(MSG);
-    assert_eq!(fallback::rsa_pkcs1_verify(rsa, DigestAlgorithm::Sha256, &h, &sig), Ok(()));
+    assert_eq!(
+        fallback::rsa_pkcs1_verify(rsa, DigestAlgorithm::Sha256, &h, &sig),
+        Ok(())
+    );
     let h2 = DigestAlgorithm::Sha256.digest(b"x");
-    assert_eq!(fallback::rsa_pkcs1_verify(rsa, DigestAlgorithm::Sha256, &h2, &sig), Err(CryptoError::BadSignature));
-    assert_eq!(fallback::rsa_pkcs1_verify(rsa, DigestAlgorithm::Sha512, &h, &sig), Err(CryptoError::BadSignature));
+    assert_eq!(
+        fallback::rsa_pkcs1_verify(rsa, DigestAlgorithm::Sha256, &h2, &sig),
+        Err(CryptoError::BadSignature)
+    );
+    assert_eq!(
+        fallback::rsa_pkcs1_verify(rsa, DigestAlgorithm::Sha512, &h, &sig),
+        Err(CryptoError::BadSignature)
+    );
 }
 
 #[test]
@@ -118,36 +151,78 @@ fn rsa_pss_sha256_via_table_and_fallback() {
     assert_eq!(s.name(), "rsassa-pss");
     assert_eq!(s.pss_salt_length(), Some(32));
     assert_eq!(s.verify(pk, MSG, &sig, false, 0), Ok(()));
-    assert_eq!(s.verify(pk, b"tampered", &sig, false, 0), Err(CryptoError::BadSignature));
-    let key::Material::Rsa(rsa) = pk.material() else { panic!("RSA key expected") };
+    assert_eq!(
+        s.verify(pk, b"tampered", &sig, false, 0),
+        Err(CryptoError::BadSignature)
+    );
+    let key::Material::Rsa(rsa) = pk.material() else {
+        panic!("RSA key expected")
+    };
     let h = DigestAlgorithm::Sha256.digest(MSG);
-    assert_eq!(fallback::rsa_pss_verify(rsa, DigestAlgorithm::Sha256, &h, 32, &sig), Ok(()));
+    assert_eq!(
+        fallback::rsa_pss_verify(rsa, DigestAlgorithm::Sha256, &h, 32, &sig),
+        Ok(())
+    );
     // The salt length is part of the scheme: the same signature under salt 20 must fail.
-    assert_eq!(fallback::rsa_pss_verify(rsa, DigestAlgorithm::Sha256, &h, 20, &sig), Err(CryptoError::BadSignature));
+    assert_eq!(
+        fallback::rsa_pss_verify(rsa, DigestAlgorithm::Sha256, &h, 20, &sig),
+        Err(CryptoError::BadSignature)
+    );
     // PKCS#1 v1.5 scheme on a PSS signature.
-    assert_eq!(scheme(SHA256_RSA_NULL).verify(pk, MSG, &sig, false, 0), Err(CryptoError::BadSignature));
+    assert_eq!(
+        scheme(SHA256_RSA_NULL).verify(pk, MSG, &sig, false, 0),
+        Err(CryptoError::BadSignature)
+    );
 }
 
 #[test]
 fn ecdsa_all_curves_native_hashes() {
     for (alg, ai_hex, kt, bits) in [
-        (&lcsig::ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_SHA256, KeyType::EcP256, 256),
-        (&lcsig::ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_SHA384, KeyType::EcP384, 384),
-        (&lcsig::ECDSA_P521_SHA512_ASN1_SIGNING, "300a06082a8648ce3d040304", KeyType::EcP521, 521),
+        (
+            &lcsig::ECDSA_P256_SHA256_ASN1_SIGNING,
+            ECDSA_SHA256,
+            KeyType::EcP256,
+            256,
+        ),
+        (
+            &lcsig::ECDSA_P384_SHA384_ASN1_SIGNING,
+            ECDSA_SHA384,
+            KeyType::EcP384,
+            384,
+        ),
+        (
+            &lcsig::ECDSA_P521_SHA512_ASN1_SIGNING,
+            "300a06082a8648ce3d040304",
+            KeyType::EcP521,
+            521,
+        ),
     ] {
         let (kp, pk) = ec_key(alg);
         assert_eq!(pk.key_type(), kt);
         assert_eq!(pk.bits(), bits);
         let sig = kp.sign(&SystemRandom::new(), MSG).expect("sign");
         let s = scheme(ai_hex);
-        assert_eq!(s.verify(&pk, MSG, sig.as_ref(), false, 4096), Ok(()), "{kt:?}");
-        assert_eq!(s.verify(&pk, b"x", sig.as_ref(), false, 0), Err(CryptoError::BadSignature));
+        assert_eq!(
+            s.verify(&pk, MSG, sig.as_ref(), false, 4096),
+            Ok(()),
+            "{kt:?}"
+        );
+        assert_eq!(
+            s.verify(&pk, b"x", sig.as_ref(), false, 0),
+            Err(CryptoError::BadSignature)
+        );
         // Trailing garbage after the DER signature is a malformed encoding.
         let mut long = sig.as_ref().to_vec();
         long.push(0);
-        assert_eq!(s.verify(&pk, MSG, &long, false, 0), Err(CryptoError::BadSignature));
+        assert_eq!(
+            s.verify(&pk, MSG, &long, false, 0),
+            Err(CryptoError::BadSignature)
+        );
         // Raw r||s (IEEE P1363) is not what X.509/CMS carry.
-        assert_eq!(s.verify(&pk, MSG, &[0u8; 64], false, 0), Err(CryptoError::BadSignature));
+        assert_eq!(
+            s.verify(&pk, MSG, &[0u8; 64], false, 0),
+            Err(CryptoError::BadSignature)
+        );
     }
 }
 
@@ -156,25 +231,47 @@ fn ecdsa_hash_not_native_to_curve() {
     // aws-lc signs P-521 with SHA-224/SHA-256 natively; we verify through the one parsed
     // P-521 key and the padded-digest path, which must agree.
     for (alg, d, ai_hex) in [
-        (&lcsig::ECDSA_P521_SHA224_ASN1_SIGNING, DigestAlgorithm::Sha224, ECDSA_SHA224),
-        (&lcsig::ECDSA_P521_SHA256_ASN1_SIGNING, DigestAlgorithm::Sha256, ECDSA_SHA256),
-        (&lcsig::ECDSA_P521_SHA384_ASN1_SIGNING, DigestAlgorithm::Sha384, ECDSA_SHA384),
+        (
+            &lcsig::ECDSA_P521_SHA224_ASN1_SIGNING,
+            DigestAlgorithm::Sha224,
+            ECDSA_SHA224,
+        ),
+        (
+            &lcsig::ECDSA_P521_SHA256_ASN1_SIGNING,
+            DigestAlgorithm::Sha256,
+            ECDSA_SHA256,
+        ),
+        (
+            &lcsig::ECDSA_P521_SHA384_ASN1_SIGNING,
+            DigestAlgorithm::Sha384,
+            ECDSA_SHA384,
+        ),
     ] {
         let (kp, pk) = ec_key(alg);
         let sig = kp.sign(&SystemRandom::new(), MSG).expect("sign");
         let s = scheme(ai_hex);
         assert_eq!(s.digest(), Some(d));
         assert_eq!(s.verify(&pk, MSG, sig.as_ref(), false, 0), Ok(()));
-        assert_eq!(scheme("300a06082a8648ce3d040304").verify(&pk, MSG, sig.as_ref(), false, 0), Err(CryptoError::BadSignature));
+        assert_eq!(
+            scheme("300a06082a8648ce3d040304").verify(&pk, MSG, sig.as_ref(), false, 0),
+            Err(CryptoError::BadSignature)
+        );
     }
     // P-256 with a SHA-512 signature made through aws-lc's digest signing of the leftmost
     // 256 bits, i.e. what a SHA-512 ECDSA signer computes on P-256.
     let (kp, pk) = ec_key(&lcsig::ECDSA_P256_SHA256_ASN1_SIGNING);
     let h = DigestAlgorithm::Sha512.digest(MSG);
-    let d = aws_lc_rs::digest::Digest::import_less_safe(&h[..32], &aws_lc_rs::digest::SHA256).expect("digest");
+    let d = aws_lc_rs::digest::Digest::import_less_safe(&h[..32], &aws_lc_rs::digest::SHA256)
+        .expect("digest");
     let sig = kp.sign_digest(&d).expect("sign digest");
-    assert_eq!(scheme("300a06082a8648ce3d040304").verify(&pk, MSG, sig.as_ref(), false, 0), Ok(()));
-    assert_eq!(scheme(ECDSA_SHA384).verify(&pk, MSG, sig.as_ref(), false, 0), Err(CryptoError::BadSignature));
+    assert_eq!(
+        scheme("300a06082a8648ce3d040304").verify(&pk, MSG, sig.as_ref(), false, 0),
+        Ok(())
+    );
+    assert_eq!(
+        scheme(ECDSA_SHA384).verify(&pk, MSG, sig.as_ref(), false, 0),
+        Err(CryptoError::BadSignature)
+    );
 }
 
 #[test]
@@ -186,8 +283,14 @@ fn ed25519_verifies() {
     assert_eq!(s.name(), "ed25519");
     assert_eq!(s.digest(), None);
     assert_eq!(s.verify(&pk, MSG, sig.as_ref(), false, 0), Ok(()));
-    assert_eq!(s.verify(&pk, b"y", sig.as_ref(), false, 0), Err(CryptoError::BadSignature));
-    assert_eq!(s.verify(&pk, MSG, &sig.as_ref()[..63], false, 0), Err(CryptoError::BadSignature));
+    assert_eq!(
+        s.verify(&pk, b"y", sig.as_ref(), false, 0),
+        Err(CryptoError::BadSignature)
+    );
+    assert_eq!(
+        s.verify(&pk, MSG, &sig.as_ref()[..63], false, 0),
+        Err(CryptoError::BadSignature)
+    );
 }
 
 #[test]
@@ -195,17 +298,30 @@ fn key_algorithm_mismatch_is_reported() {
     let (_, rsa) = rsa2048();
     let (_, ec) = ec_key(&lcsig::ECDSA_P256_SHA256_ASN1_SIGNING);
     let (_, ed) = ed_key();
-    let err = scheme(ECDSA_SHA256).verify(rsa, MSG, &[0x30, 0], false, 0).unwrap_err();
+    let err = scheme(ECDSA_SHA256)
+        .verify(rsa, MSG, &[0x30, 0], false, 0)
+        .unwrap_err();
     match &err {
         CryptoError::KeyAlgorithmMismatch(m) => {
             assert!(m.contains("ecdsa-with-SHA256") && m.contains("RSA"), "{m}")
         }
         other => panic!("expected mismatch, got {other:?}"),
     }
-    assert!(matches!(scheme(SHA256_RSA_NULL).verify(&ec, MSG, &[1], false, 0), Err(CryptoError::KeyAlgorithmMismatch(_))));
-    assert!(matches!(scheme(ED25519_AI).verify(&ec, MSG, &[1], false, 0), Err(CryptoError::KeyAlgorithmMismatch(_))));
-    assert!(matches!(scheme(ECDSA_SHA256).verify(&ed, MSG, &[1], false, 0), Err(CryptoError::KeyAlgorithmMismatch(_))));
-    assert!(err.to_string().starts_with("key does not match the signature algorithm"));
+    assert!(matches!(
+        scheme(SHA256_RSA_NULL).verify(&ec, MSG, &[1], false, 0),
+        Err(CryptoError::KeyAlgorithmMismatch(_))
+    ));
+    assert!(matches!(
+        scheme(ED25519_AI).verify(&ec, MSG, &[1], false, 0),
+        Err(CryptoError::KeyAlgorithmMismatch(_))
+    ));
+    assert!(matches!(
+        scheme(ECDSA_SHA256).verify(&ed, MSG, &[1], false, 0),
+        Err(CryptoError::KeyAlgorithmMismatch(_))
+    ));
+    assert!(err
+        .to_string()
+        .starts_with("key does not match the signature algorithm"));
 }
 
 #[test]
@@ -215,34 +331,63 @@ fn legacy_gate_and_weak_key() {
     let sha1 = scheme(SHA1_RSA_NULL);
     assert!(sha1.is_legacy());
     match sha1.verify(pk, MSG, &sig, false, 0) {
-        Err(CryptoError::LegacyNotAllowed(m)) => assert!(m.contains("sha1WithRSAEncryption"), "{m}"),
+        Err(CryptoError::LegacyNotAllowed(m)) => {
+            assert!(m.contains("sha1WithRSAEncryption"), "{m}")
+        }
         other => panic!("expected legacy refusal, got {other:?}"),
     }
     // Allowed: it is then simply a bad signature (signed with SHA-256).
-    assert_eq!(sha1.verify(pk, MSG, &sig, true, 0), Err(CryptoError::BadSignature));
+    assert_eq!(
+        sha1.verify(pk, MSG, &sig, true, 0),
+        Err(CryptoError::BadSignature)
+    );
     match scheme(SHA256_RSA_NULL).verify(pk, MSG, &sig, false, 3072) {
         Err(CryptoError::WeakKey(m)) => assert!(m.contains("2048") && m.contains("3072"), "{m}"),
         other => panic!("expected weak key, got {other:?}"),
     }
-    assert!(scheme("300906072a8648ce380403").is_legacy(), "DSA is legacy");
+    assert!(
+        scheme("300906072a8648ce380403").is_legacy(),
+        "DSA is legacy"
+    );
 }
 
 #[test]
 fn unsupported_algorithms_name_themselves_and_list_supported() {
     // md5WithRSAEncryption
-    let err = SignatureScheme::from_algorithm_identifier(&ai("300d06092a864886f70d0101040500")).unwrap_err();
-    let CryptoError::UnsupportedAlgorithm(m) = &err else { panic!("{err:?}") };
-    assert!(m.contains("1.2.840.113549.1.1.4") && m.contains("md5WithRSAEncryption"), "{m}");
-    assert!(m.contains("sha256WithRSAEncryption") && m.contains("ed25519") && m.contains("rsassa-pss"), "{m}");
+    let err = SignatureScheme::from_algorithm_identifier(&ai("300d06092a864886f70d0101040500"))
+        .unwrap_err();
+    let CryptoError::UnsupportedAlgorithm(m) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        m.contains("1.2.840.113549.1.1.4") && m.contains("md5WithRSAEncryption"),
+        "{m}"
+    );
+    assert!(
+        m.contains("sha256WithRSAEncryption") && m.contains("ed25519") && m.contains("rsassa-pss"),
+        "{m}"
+    );
     // ecdsa-with-SHA256 with NULL parameters: the OID is known, the encoding is not allowed.
-    let err = SignatureScheme::from_algorithm_identifier(&ai("300c06082a8648ce3d0403020500")).unwrap_err();
-    let CryptoError::UnsupportedAlgorithm(m) = &err else { panic!("{err:?}") };
-    assert!(m.contains("ecdsa-with-SHA256") && m.contains("absent"), "{m}");
+    let err = SignatureScheme::from_algorithm_identifier(&ai("300c06082a8648ce3d0403020500"))
+        .unwrap_err();
+    let CryptoError::UnsupportedAlgorithm(m) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        m.contains("ecdsa-with-SHA256") && m.contains("absent"),
+        "{m}"
+    );
     // Garbage and trailing bytes.
-    assert!(matches!(SignatureScheme::from_algorithm_identifier(&[0x30]), Err(CryptoError::UnsupportedAlgorithm(_))));
+    assert!(matches!(
+        SignatureScheme::from_algorithm_identifier(&[0x30]),
+        Err(CryptoError::UnsupportedAlgorithm(_))
+    ));
     let mut trailing = ai(SHA256_RSA_NULL);
     trailing.push(0);
-    assert!(matches!(SignatureScheme::from_algorithm_identifier(&trailing), Err(CryptoError::UnsupportedAlgorithm(_))));
+    assert!(matches!(
+        SignatureScheme::from_algorithm_identifier(&trailing),
+        Err(CryptoError::UnsupportedAlgorithm(_))
+    ));
     assert!(SignatureScheme::from_algorithm_identifier(&[]).is_err());
     assert_eq!(supported_signature_algorithms().len(), 15);
 }
@@ -272,9 +417,15 @@ fn table_bytes_match_their_oids() {
     .collect();
     for (bytes, s) in scheme::table_for_tests() {
         let (oid_val, params) = der::parse_algorithm_identifier(bytes).expect("table entry is DER");
-        assert_eq!(known.get(s.name()).copied(), Some(oid_val.to_string().as_str()), "{}", s.name());
+        assert_eq!(
+            known.get(s.name()).copied(),
+            Some(oid_val.to_string().as_str()),
+            "{}",
+            s.name()
+        );
         if s.name() == "rsassa-pss" {
-            let p = scheme::parse_pss_params(params.expect("PSS params")).expect("PSS params parse");
+            let p =
+                scheme::parse_pss_params(params.expect("PSS params")).expect("PSS params parse");
             assert_eq!(Some(p.digest), s.digest());
             assert_eq!(Some(p.salt_len), s.pss_salt_length());
         }
@@ -291,21 +442,38 @@ fn pss_params_beyond_the_table() {
     body.extend(der::tlv(0xa2, &[0x02, 0x01, 0x14]));
     let full = der::algorithm_identifier(oid::RSASSA_PSS, Some(&der::tlv(0x30, &body)));
     let s = SignatureScheme::from_algorithm_identifier(&full).expect("PSS salt 20");
-    assert_eq!((s.digest(), s.pss_salt_length()), (Some(DigestAlgorithm::Sha256), Some(20)));
+    assert_eq!(
+        (s.digest(), s.pss_salt_length()),
+        (Some(DigestAlgorithm::Sha256), Some(20))
+    );
     // Empty params: all defaults, SHA-1 / salt 20, legacy.
     let defaults = der::algorithm_identifier(oid::RSASSA_PSS, Some(&[0x30, 0x00]));
     let s = SignatureScheme::from_algorithm_identifier(&defaults).expect("PSS defaults");
-    assert_eq!((s.digest(), s.pss_salt_length(), s.is_legacy()), (Some(DigestAlgorithm::Sha1), Some(20), true));
+    assert_eq!(
+        (s.digest(), s.pss_salt_length(), s.is_legacy()),
+        (Some(DigestAlgorithm::Sha1), Some(20), true)
+    );
     // MGF1 hash differing from the message hash.
-    let mgf1_sha1 = der::algorithm_identifier(oid::MGF1, Some(&DigestAlgorithm::Sha1.algorithm_identifier_der_with_null()));
+    let mgf1_sha1 = der::algorithm_identifier(
+        oid::MGF1,
+        Some(&DigestAlgorithm::Sha1.algorithm_identifier_der_with_null()),
+    );
     let mut body = der::tlv(0xa0, &hash);
     body.extend(der::tlv(0xa1, &mgf1_sha1));
     let mixed = der::algorithm_identifier(oid::RSASSA_PSS, Some(&der::tlv(0x30, &body)));
     let err = SignatureScheme::from_algorithm_identifier(&mixed).unwrap_err();
-    assert!(matches!(&err, CryptoError::UnsupportedAlgorithm(m) if m.contains("MGF1 hash sha1")), "{err:?}");
+    assert!(
+        matches!(&err, CryptoError::UnsupportedAlgorithm(m) if m.contains("MGF1 hash sha1")),
+        "{err:?}"
+    );
     // trailerField 2.
-    let bad_trailer = der::algorithm_identifier(oid::RSASSA_PSS, Some(&der::tlv(0x30, &der::tlv(0xa3, &[0x02, 0x01, 0x02]))));
-    assert!(matches!(SignatureScheme::from_algorithm_identifier(&bad_trailer), Err(CryptoError::UnsupportedAlgorithm(m)) if m.contains("trailerField")));
+    let bad_trailer = der::algorithm_identifier(
+        oid::RSASSA_PSS,
+        Some(&der::tlv(0x30, &der::tlv(0xa3, &[0x02, 0x01, 0x02]))),
+    );
+    assert!(
+        matches!(SignatureScheme::from_algorithm_identifier(&bad_trailer), Err(CryptoError::UnsupportedAlgorithm(m)) if m.contains("trailerField"))
+    );
     // Absent params.
     let absent = der::algorithm_identifier(oid::RSASSA_PSS, None);
     assert!(SignatureScheme::from_algorithm_identifier(&absent).is_err());
@@ -315,19 +483,30 @@ fn pss_params_beyond_the_table() {
 fn cms_bare_key_algorithms_take_the_digest_algorithm() {
     let (_, pk) = rsa2048();
     let sig = rsa_sign(&lcsig::RSA_PKCS1_SHA256, MSG);
-    for rsa_enc in ["300d06092a864886f70d0101010500", "300b06092a864886f70d010101"] {
-        let s = SignatureScheme::for_cms(&ai(rsa_enc), DigestAlgorithm::Sha256).expect("rsaEncryption");
+    for rsa_enc in [
+        "300d06092a864886f70d0101010500",
+        "300b06092a864886f70d010101",
+    ] {
+        let s =
+            SignatureScheme::for_cms(&ai(rsa_enc), DigestAlgorithm::Sha256).expect("rsaEncryption");
         assert_eq!(s, scheme(SHA256_RSA_NULL));
         assert_eq!(s.verify(pk, MSG, &sig, false, 0), Ok(()));
     }
-    let ec = SignatureScheme::for_cms(&ai("300906072a8648ce3d0201"), DigestAlgorithm::Sha384).expect("id-ecPublicKey");
+    let ec = SignatureScheme::for_cms(&ai("300906072a8648ce3d0201"), DigestAlgorithm::Sha384)
+        .expect("id-ecPublicKey");
     assert_eq!(ec.name(), "ecdsa-with-SHA384");
-    let dsa = SignatureScheme::for_cms(&ai("300906072a8648ce380401"), DigestAlgorithm::Sha256).expect("id-dsa");
+    let dsa = SignatureScheme::for_cms(&ai("300906072a8648ce380401"), DigestAlgorithm::Sha256)
+        .expect("id-dsa");
     assert_eq!(dsa.name(), "dsa-with-sha256");
-    assert!(SignatureScheme::for_cms(&ai("300906072a8648ce380401"), DigestAlgorithm::Sha512).is_err());
+    assert!(
+        SignatureScheme::for_cms(&ai("300906072a8648ce380401"), DigestAlgorithm::Sha512).is_err()
+    );
     // Full algorithm whose hash disagrees with digestAlgorithm.
     let err = SignatureScheme::for_cms(&ai(SHA256_RSA_NULL), DigestAlgorithm::Sha384).unwrap_err();
-    assert!(matches!(&err, CryptoError::UnsupportedAlgorithm(m) if m.contains("sha256") && m.contains("sha384")), "{err:?}");
+    assert!(
+        matches!(&err, CryptoError::UnsupportedAlgorithm(m) if m.contains("sha256") && m.contains("sha384")),
+        "{err:?}"
+    );
     assert!(SignatureScheme::for_cms(&ai(SHA256_RSA_NULL), DigestAlgorithm::Sha256).is_ok());
     // RFC 8419: Ed25519 with digestAlgorithm SHA-512 only.
     assert!(SignatureScheme::for_cms(&ai(ED25519_AI), DigestAlgorithm::Sha512).is_ok());
@@ -336,10 +515,22 @@ fn cms_bare_key_algorithms_take_the_digest_algorithm() {
 
 #[test]
 fn digest_algorithm_identifiers() {
-    for d in [DigestAlgorithm::Sha1, DigestAlgorithm::Sha224, DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512] {
+    for d in [
+        DigestAlgorithm::Sha1,
+        DigestAlgorithm::Sha224,
+        DigestAlgorithm::Sha256,
+        DigestAlgorithm::Sha384,
+        DigestAlgorithm::Sha512,
+    ] {
         let canonical = d.algorithm_identifier_der();
-        assert_eq!(DigestAlgorithm::from_algorithm_identifier(&canonical), Ok(d));
-        assert_eq!(DigestAlgorithm::from_algorithm_identifier(&d.algorithm_identifier_der_with_null()), Ok(d));
+        assert_eq!(
+            DigestAlgorithm::from_algorithm_identifier(&canonical),
+            Ok(d)
+        );
+        assert_eq!(
+            DigestAlgorithm::from_algorithm_identifier(&d.algorithm_identifier_der_with_null()),
+            Ok(d)
+        );
         assert_eq!(DigestAlgorithm::from_oid_dotted(d.oid_dotted()), Some(d));
         assert_eq!(d.digest(b"abc").len(), d.output_len());
         let mut h = d.hasher();
@@ -351,38 +542,62 @@ fn digest_algorithm_identifiers() {
         hex::encode(DigestAlgorithm::Sha256.digest(b"abc")),
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" // FIPS 180-2 B.1
     );
-    assert_eq!(DigestAlgorithm::Sha256.algorithm_identifier_der(), ai("300b0609608648016503040201"));
+    assert_eq!(
+        DigestAlgorithm::Sha256.algorithm_identifier_der(),
+        ai("300b0609608648016503040201")
+    );
     assert_eq!(DigestAlgorithm::Sha256.name(), "sha256");
     assert!(DigestAlgorithm::Sha1.is_legacy() && !DigestAlgorithm::Sha256.is_legacy());
     // sha3-256: unsupported and named.
-    let err = DigestAlgorithm::from_algorithm_identifier(&ai("300b0609608648016503040208")).unwrap_err();
-    assert!(matches!(&err, CryptoError::UnsupportedAlgorithm(m) if m.contains("2.16.840.1.101.3.4.2.8") && m.contains("sha3-256") && m.contains("sha512")), "{err:?}");
+    let err =
+        DigestAlgorithm::from_algorithm_identifier(&ai("300b0609608648016503040208")).unwrap_err();
+    assert!(
+        matches!(&err, CryptoError::UnsupportedAlgorithm(m) if m.contains("2.16.840.1.101.3.4.2.8") && m.contains("sha3-256") && m.contains("sha512")),
+        "{err:?}"
+    );
     // Parameters other than absent/NULL.
-    assert!(DigestAlgorithm::from_algorithm_identifier(&ai("300f06096086480165030402010402abcd")).is_err());
+    assert!(
+        DigestAlgorithm::from_algorithm_identifier(&ai("300f06096086480165030402010402abcd"))
+            .is_err()
+    );
 }
 
 #[test]
 fn bad_keys_are_invalid_not_panics() {
-    assert!(matches!(PublicKey::from_spki(&[]), Err(CryptoError::InvalidKey(_))));
-    assert!(matches!(PublicKey::from_spki(&[0x30, 0x03, 0x02, 0x01, 0x00]), Err(CryptoError::InvalidKey(_))));
+    assert!(matches!(
+        PublicKey::from_spki(&[]),
+        Err(CryptoError::InvalidKey(_))
+    ));
+    assert!(matches!(
+        PublicKey::from_spki(&[0x30, 0x03, 0x02, 0x01, 0x00]),
+        Err(CryptoError::InvalidKey(_))
+    ));
     // P-256 SPKI whose point is not on the curve.
     let (_, good) = ec_key(&lcsig::ECDSA_P256_SHA256_ASN1_SIGNING);
     let mut spki = good.spki_der().to_vec();
     let last = spki.len() - 1;
     spki[last] ^= 1;
-    assert!(matches!(PublicKey::from_spki(&spki), Err(CryptoError::InvalidKey(_))));
+    assert!(matches!(
+        PublicKey::from_spki(&spki),
+        Err(CryptoError::InvalidKey(_))
+    ));
     // Ed25519 SPKI with a 31-byte key.
     let mut bits = vec![0u8];
     bits.extend([7u8; 31]);
     let mut body = ai(ED25519_AI);
     body.extend(der::tlv(0x03, &bits));
-    assert!(matches!(PublicKey::from_spki(&der::tlv(0x30, &body)), Err(CryptoError::InvalidKey(_))));
+    assert!(matches!(
+        PublicKey::from_spki(&der::tlv(0x30, &body)),
+        Err(CryptoError::InvalidKey(_))
+    ));
     // secp256k1 key: unsupported curve, named.
     let k1 = ai("3056301006072a8648ce3d020106052b8104000a034200");
     let mut k1 = k1;
     k1.extend([4u8; 65]);
     match PublicKey::from_spki(&k1) {
-        Err(CryptoError::UnsupportedAlgorithm(m)) => assert!(m.contains("secp256k1") && m.contains("P-256"), "{m}"),
+        Err(CryptoError::UnsupportedAlgorithm(m)) => {
+            assert!(m.contains("secp256k1") && m.contains("P-256"), "{m}")
+        }
         other => panic!("expected unsupported curve, got {other:?}"),
     }
     // RSA with an even exponent (a real 2048-bit modulus, e = 2).
@@ -433,7 +648,10 @@ struct TestRsaPublicKey<'a> {
 
 fn spki_parts(spki: &[u8]) -> SpkiParts {
     let s: TestSpki<'_> = asn1::parse_single(spki).expect("test SPKI");
-    SpkiParts { algorithm: s.algorithm.full_data().to_vec(), key: s.key.as_bytes().to_vec() }
+    SpkiParts {
+        algorithm: s.algorithm.full_data().to_vec(),
+        key: s.key.as_bytes().to_vec(),
+    }
 }
 
 fn rsa_modulus(rsa_public_key: &[u8]) -> Vec<u8> {
@@ -478,22 +696,41 @@ fn dsa_signatures_verify_behind_the_legacy_gate() {
     ] {
         let s = scheme(ai_hex);
         let sig = fx(sig);
-        assert_eq!(s.verify(&pk, fixtures::MSG, &sig, true, 0), Ok(()), "{}", s.name());
-        assert_eq!(s.verify(&pk, b"other", &sig, true, 0), Err(CryptoError::BadSignature));
+        assert_eq!(
+            s.verify(&pk, fixtures::MSG, &sig, true, 0),
+            Ok(()),
+            "{}",
+            s.name()
+        );
+        assert_eq!(
+            s.verify(&pk, b"other", &sig, true, 0),
+            Err(CryptoError::BadSignature)
+        );
         match s.verify(&pk, fixtures::MSG, &sig, false, 0) {
-            Err(CryptoError::LegacyNotAllowed(m)) => assert!(m.contains(s.name()) && m.contains("DSA"), "{m}"),
+            Err(CryptoError::LegacyNotAllowed(m)) => {
+                assert!(m.contains(s.name()) && m.contains("DSA"), "{m}")
+            }
             other => panic!("expected legacy refusal, got {other:?}"),
         }
     }
     // A signature under one hash does not verify under another.
     assert_eq!(
-        scheme("300b0609608648016503040302").verify(&pk, fixtures::MSG, &fx(fixtures::DSA_SHA224_SIG), true, 0),
+        scheme("300b0609608648016503040302").verify(
+            &pk,
+            fixtures::MSG,
+            &fx(fixtures::DSA_SHA224_SIG),
+            true,
+            0
+        ),
         Err(CryptoError::BadSignature)
     );
     // BER-ish encodings: trailing byte, and an extra leading zero in r.
     let mut sig = fx(fixtures::DSA_SHA256_SIG);
     sig.push(0);
-    assert_eq!(scheme("300b0609608648016503040302").verify(&pk, fixtures::MSG, &sig, true, 0), Err(CryptoError::BadSignature));
+    assert_eq!(
+        scheme("300b0609608648016503040302").verify(&pk, fixtures::MSG, &sig, true, 0),
+        Err(CryptoError::BadSignature)
+    );
 }
 
 #[test]
@@ -509,18 +746,26 @@ fn dsa_parameters_are_inherited_from_the_issuer() {
         other => panic!("expected a request for inherited params, got {other:?}"),
     }
     let params = issuer.dsa_params_der().expect("DSA params");
-    let inherited = PublicKey::from_spki_with_inherited_dsa_params(&bare, &params).expect("inherit");
+    let inherited =
+        PublicKey::from_spki_with_inherited_dsa_params(&bare, &params).expect("inherit");
     assert_eq!(inherited.dsa_params_der(), Some(params.clone()));
     assert_eq!(inherited.spki_der(), bare.as_slice());
     let sig = fx(fixtures::DSA_SHA256_SIG);
-    assert_eq!(scheme("300b0609608648016503040302").verify(&inherited, fixtures::MSG, &sig, true, 0), Ok(()));
+    assert_eq!(
+        scheme("300b0609608648016503040302").verify(&inherited, fixtures::MSG, &sig, true, 0),
+        Ok(())
+    );
     // Own parameters win over the issuer's; non-DSA keys ignore the issuer's.
-    let own = PublicKey::from_spki_with_inherited_dsa_params(issuer.spki_der(), b"junk").expect("own params");
+    let own = PublicKey::from_spki_with_inherited_dsa_params(issuer.spki_der(), b"junk")
+        .expect("own params");
     assert_eq!(own.dsa_params_der(), Some(params));
     let (_, rsa) = rsa2048();
     assert!(PublicKey::from_spki_with_inherited_dsa_params(rsa.spki_der(), b"junk").is_ok());
     // Garbage issuer parameters are an invalid key, not a panic.
-    assert!(matches!(PublicKey::from_spki_with_inherited_dsa_params(&bare, &[0x30, 0x00]), Err(CryptoError::InvalidKey(_))));
+    assert!(matches!(
+        PublicKey::from_spki_with_inherited_dsa_params(&bare, &[0x30, 0x00]),
+        Err(CryptoError::InvalidKey(_))
+    ));
 }
 
 #[test]
@@ -529,7 +774,10 @@ fn dsa_domain_relations_are_checked() {
     let issuer = PublicKey::from_spki(&fx(fixtures::DSA_2048_SPKI)).expect("DSA SPKI");
     let parts = spki_parts(issuer.spki_der());
     let y_one = make_spki(&parts.algorithm, &der::tlv(0x02, &[1]));
-    assert!(matches!(PublicKey::from_spki(&y_one), Err(CryptoError::InvalidKey(_))));
+    assert!(matches!(
+        PublicKey::from_spki(&y_one),
+        Err(CryptoError::InvalidKey(_))
+    ));
     // y = 2 lies in (1, p) but not in the order-q subgroup.
     let y_two = make_spki(&parts.algorithm, &der::tlv(0x02, &[2]));
     match PublicKey::from_spki(&y_two) {
@@ -543,17 +791,35 @@ fn rsa_outside_aws_lc_parameter_sets_uses_the_fallback() {
     let k1024 = PublicKey::from_spki(&fx(fixtures::RSA_1024_SPKI)).expect("RSA 1024");
     assert_eq!(k1024.bits(), 1024);
     let sig = fx(fixtures::RSA_1024_PKCS1_SHA384_SIG);
-    assert_eq!(scheme(SHA384_RSA_NULL).verify(&k1024, fixtures::MSG, &sig, false, 0), Ok(()));
-    assert_eq!(scheme(SHA384_RSA_NULL).verify(&k1024, b"x", &sig, false, 0), Err(CryptoError::BadSignature));
-    assert!(matches!(scheme(SHA384_RSA_NULL).verify(&k1024, fixtures::MSG, &sig, false, 2048), Err(CryptoError::WeakKey(_))));
+    assert_eq!(
+        scheme(SHA384_RSA_NULL).verify(&k1024, fixtures::MSG, &sig, false, 0),
+        Ok(())
+    );
+    assert_eq!(
+        scheme(SHA384_RSA_NULL).verify(&k1024, b"x", &sig, false, 0),
+        Err(CryptoError::BadSignature)
+    );
+    assert!(matches!(
+        scheme(SHA384_RSA_NULL).verify(&k1024, fixtures::MSG, &sig, false, 2048),
+        Err(CryptoError::WeakKey(_))
+    ));
 
     let k2048 = PublicKey::from_spki(&fx(fixtures::RSA_2048_SPKI)).expect("RSA 2048");
     let sig = fx(fixtures::RSA_2048_PKCS1_SHA224_SIG);
     let sha224 = scheme("300d06092a864886f70d01010e0500");
     assert_eq!(sha224.name(), "sha224WithRSAEncryption");
-    assert_eq!(sha224.verify(&k2048, fixtures::MSG, &sig, false, 2048), Ok(()));
-    assert_eq!(sha224.verify(&k2048, b"x", &sig, false, 2048), Err(CryptoError::BadSignature));
-    assert_eq!(scheme(SHA256_RSA_NULL).verify(&k2048, fixtures::MSG, &sig, false, 2048), Err(CryptoError::BadSignature));
+    assert_eq!(
+        sha224.verify(&k2048, fixtures::MSG, &sig, false, 2048),
+        Ok(())
+    );
+    assert_eq!(
+        sha224.verify(&k2048, b"x", &sig, false, 2048),
+        Err(CryptoError::BadSignature)
+    );
+    assert_eq!(
+        scheme(SHA256_RSA_NULL).verify(&k2048, fixtures::MSG, &sig, false, 2048),
+        Err(CryptoError::BadSignature)
+    );
 }
 
 #[test]
@@ -561,37 +827,97 @@ fn rsa_pss_salt_lengths_and_hashes_beyond_aws_lc() {
     let k2048 = PublicKey::from_spki(&fx(fixtures::RSA_2048_SPKI)).expect("RSA 2048");
     let k1024 = PublicKey::from_spki(&fx(fixtures::RSA_1024_SPKI)).expect("RSA 1024");
     let cases: [(&PublicKey, Vec<u8>, &str, bool); 4] = [
-        (&k2048, pss_ai(DigestAlgorithm::Sha256, Some(20)), fixtures::RSA_2048_PSS_SHA256_SALT20_SIG, false),
-        (&k2048, pss_ai(DigestAlgorithm::Sha256, Some(0)), fixtures::RSA_2048_PSS_SHA256_SALT0_SIG, false),
+        (
+            &k2048,
+            pss_ai(DigestAlgorithm::Sha256, Some(20)),
+            fixtures::RSA_2048_PSS_SHA256_SALT20_SIG,
+            false,
+        ),
+        (
+            &k2048,
+            pss_ai(DigestAlgorithm::Sha256, Some(0)),
+            fixtures::RSA_2048_PSS_SHA256_SALT0_SIG,
+            false,
+        ),
         // All defaults: RSASSA-PSS-params is an empty SEQUENCE.
-        (&k2048, der::algorithm_identifier(oid::RSASSA_PSS, Some(&[0x30, 0x00])), fixtures::RSA_2048_PSS_SHA1_SALT20_SIG, true),
-        (&k1024, pss_ai(DigestAlgorithm::Sha256, Some(32)), fixtures::RSA_1024_PSS_SHA256_SALT32_SIG, false),
+        (
+            &k2048,
+            der::algorithm_identifier(oid::RSASSA_PSS, Some(&[0x30, 0x00])),
+            fixtures::RSA_2048_PSS_SHA1_SALT20_SIG,
+            true,
+        ),
+        (
+            &k1024,
+            pss_ai(DigestAlgorithm::Sha256, Some(32)),
+            fixtures::RSA_1024_PSS_SHA256_SALT32_SIG,
+            false,
+        ),
     ];
     for (key, ai_der, sig_hex, legacy) in cases {
         let s = SignatureScheme::from_algorithm_identifier(&ai_der).expect("PSS scheme");
         let sig = fx(sig_hex);
         assert_eq!(s.verify(key, fixtures::MSG, &sig, true, 0), Ok(()), "{s:?}");
-        assert_eq!(s.verify(key, b"x", &sig, true, 0), Err(CryptoError::BadSignature), "{s:?}");
+        assert_eq!(
+            s.verify(key, b"x", &sig, true, 0),
+            Err(CryptoError::BadSignature),
+            "{s:?}"
+        );
         assert_eq!(s.is_legacy(), legacy);
         let mut flipped = sig.clone();
         flipped[5] ^= 0x40;
-        assert_eq!(s.verify(key, fixtures::MSG, &flipped, true, 0), Err(CryptoError::BadSignature));
+        assert_eq!(
+            s.verify(key, fixtures::MSG, &flipped, true, 0),
+            Err(CryptoError::BadSignature)
+        );
     }
     // The salt length is enforced: a salt-20 signature is not a salt-32 one.
-    let s32 = SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(32))).expect("PSS 32");
-    assert_eq!(s32.verify(&k2048, fixtures::MSG, &fx(fixtures::RSA_2048_PSS_SHA256_SALT20_SIG), true, 0), Err(CryptoError::BadSignature));
+    let s32 =
+        SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(32)))
+            .expect("PSS 32");
+    assert_eq!(
+        s32.verify(
+            &k2048,
+            fixtures::MSG,
+            &fx(fixtures::RSA_2048_PSS_SHA256_SALT20_SIG),
+            true,
+            0
+        ),
+        Err(CryptoError::BadSignature)
+    );
     // A salt longer than the encoding can hold fails cleanly, up to the largest INTEGER the
     // parameters can carry (no arithmetic overflow on attacker-chosen lengths).
-    let huge = SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(0x7f))).expect("PSS 127");
-    assert!(huge.verify(&k1024, fixtures::MSG, &fx(fixtures::RSA_1024_PSS_SHA256_SALT32_SIG), true, 0).is_err());
+    let huge =
+        SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(0x7f)))
+            .expect("PSS 127");
+    assert!(huge
+        .verify(
+            &k1024,
+            fixtures::MSG,
+            &fx(fixtures::RSA_1024_PSS_SHA256_SALT32_SIG),
+            true,
+            0
+        )
+        .is_err());
     let hash = DigestAlgorithm::Sha256.algorithm_identifier_der_with_null();
     let mut body = der::tlv(0xa0, &hash);
-    body.extend(der::tlv(0xa1, &der::algorithm_identifier(oid::MGF1, Some(&hash))));
-    body.extend(der::tlv(0xa2, &der::tlv(0x02, &[0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])));
+    body.extend(der::tlv(
+        0xa1,
+        &der::algorithm_identifier(oid::MGF1, Some(&hash)),
+    ));
+    body.extend(der::tlv(
+        0xa2,
+        &der::tlv(0x02, &[0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+    ));
     let max = der::algorithm_identifier(oid::RSASSA_PSS, Some(&der::tlv(0x30, &body)));
     let s = SignatureScheme::from_algorithm_identifier(&max).expect("PSS with a huge salt parses");
     assert_eq!(
-        s.verify(&k1024, fixtures::MSG, &fx(fixtures::RSA_1024_PSS_SHA256_SALT32_SIG), true, 0),
+        s.verify(
+            &k1024,
+            fixtures::MSG,
+            &fx(fixtures::RSA_1024_PSS_SHA256_SALT32_SIG),
+            true,
+            0
+        ),
         Err(CryptoError::BadSignature)
     );
 }
@@ -603,21 +929,35 @@ fn rsassa_pss_keys_are_restricted_to_pss() {
     // id-RSASSA-PSS key bound to SHA-256 and salt >= 32 (RFC 4055 §3.3).
     let ai32 = pss_ai(DigestAlgorithm::Sha256, Some(32));
     let (_, params) = der::parse_algorithm_identifier(&ai32).expect("ai");
-    let restricted = make_spki(&der::algorithm_identifier(oid::RSASSA_PSS, params), &parts.key);
+    let restricted = make_spki(
+        &der::algorithm_identifier(oid::RSASSA_PSS, params),
+        &parts.key,
+    );
     let pk = PublicKey::from_spki(&restricted).expect("PSS key");
     assert_eq!(pk.key_type(), KeyType::Rsa);
-    let salt20 = SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(20))).expect("PSS 20");
+    let salt20 =
+        SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(20)))
+            .expect("PSS 20");
     let sig20 = fx(fixtures::RSA_2048_PSS_SHA256_SALT20_SIG);
     match salt20.verify(&pk, fixtures::MSG, &sig20, true, 0) {
         Err(CryptoError::KeyAlgorithmMismatch(m)) => assert!(m.contains("salt"), "{m}"),
         other => panic!("expected PSS restriction, got {other:?}"),
     }
     assert!(matches!(
-        scheme(SHA224_RSA_NULL_HEX).verify(&pk, fixtures::MSG, &fx(fixtures::RSA_2048_PKCS1_SHA224_SIG), true, 0),
+        scheme(SHA224_RSA_NULL_HEX).verify(
+            &pk,
+            fixtures::MSG,
+            &fx(fixtures::RSA_2048_PKCS1_SHA224_SIG),
+            true,
+            0
+        ),
         Err(CryptoError::KeyAlgorithmMismatch(_))
     ));
     // Without parameters the key is PSS-only but otherwise unrestricted.
-    let unrestricted = make_spki(&der::algorithm_identifier(oid::RSASSA_PSS, None), &parts.key);
+    let unrestricted = make_spki(
+        &der::algorithm_identifier(oid::RSASSA_PSS, None),
+        &parts.key,
+    );
     let pk = PublicKey::from_spki(&unrestricted).expect("PSS key without params");
     assert_eq!(salt20.verify(&pk, fixtures::MSG, &sig20, true, 0), Ok(()));
 }
@@ -632,13 +972,26 @@ fn corrupted_encodings_give_errors_not_panics() {
     let (ec_kp, ec) = ec_key(&lcsig::ECDSA_P384_SHA384_ASN1_SIGNING);
     let (_, ed) = ed_key();
     let dsa_spki = fx(fixtures::DSA_2048_SPKI);
-    let ec_sig = ec_kp.sign(&SystemRandom::new(), MSG).expect("sign").as_ref().to_vec();
+    let ec_sig = ec_kp
+        .sign(&SystemRandom::new(), MSG)
+        .expect("sign")
+        .as_ref()
+        .to_vec();
     let dsa = PublicKey::from_spki(&dsa_spki).expect("DSA");
     let dsa_sig = fx(fixtures::DSA_SHA256_SIG);
-    let inputs: Vec<Vec<u8>> = vec![rsa.spki_der().to_vec(), ec.spki_der().to_vec(), ed.spki_der().to_vec(), dsa_spki];
+    let inputs: Vec<Vec<u8>> = vec![
+        rsa.spki_der().to_vec(),
+        ec.spki_der().to_vec(),
+        ed.spki_der().to_vec(),
+        dsa_spki,
+    ];
     for (n, input) in inputs.iter().enumerate() {
         // The DSA key is last and costs two modular exponentiations per parse: one value.
-        let values: &[u8] = if n + 1 == inputs.len() { &[0xff] } else { &[0x00, 0x80, 0xff] };
+        let values: &[u8] = if n + 1 == inputs.len() {
+            &[0xff]
+        } else {
+            &[0x00, 0x80, 0xff]
+        };
         for i in 0..input.len() {
             for &v in values {
                 let mut m = input.clone();
@@ -660,7 +1013,10 @@ fn corrupted_encodings_give_errors_not_panics() {
             let _ = DigestAlgorithm::from_algorithm_identifier(&m);
         }
     }
-    for (key, ai_hex, sig) in [(&ec, ECDSA_SHA384, &ec_sig), (&dsa, "300b0609608648016503040302", &dsa_sig)] {
+    for (key, ai_hex, sig) in [
+        (&ec, ECDSA_SHA384, &ec_sig),
+        (&dsa, "300b0609608648016503040302", &dsa_sig),
+    ] {
         let s = scheme(ai_hex);
         for i in 0..sig.len() {
             for v in [0x00u8, 0x80, 0xff] {
@@ -669,7 +1025,11 @@ fn corrupted_encodings_give_errors_not_panics() {
                     continue;
                 }
                 m[i] = v;
-                assert!(s.verify(key, MSG, &m, true, 0).is_err(), "{} accepted a corrupted signature", s.name());
+                assert!(
+                    s.verify(key, MSG, &m, true, 0).is_err(),
+                    "{} accepted a corrupted signature",
+                    s.name()
+                );
             }
         }
     }
