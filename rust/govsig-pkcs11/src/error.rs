@@ -160,10 +160,7 @@ impl Pkcs11Error {
 
     /// True when the session that produced this error can no longer be used.
     pub(crate) fn ends_session(&self) -> bool {
-        matches!(
-            self,
-            Pkcs11Error::TokenRemoved { .. } | Pkcs11Error::SessionClosed { .. }
-        )
+        matches!(self, Pkcs11Error::TokenRemoved { .. } | Pkcs11Error::SessionClosed { .. })
     }
 }
 

@@ -261,9 +261,16 @@ impl Module {
         for slot in slots {
             match self.inner.ctx.get_token_info(slot) {
                 Ok(info) => tokens.push(TokenInfo::from_cryptoki(slot, &info)),
-                // A token pulled out between the two calls is simply not present.
+                // A token pulled out between the two calls is not present; one the module can no
+                // longer describe (SoftHSM answers CKR_GENERAL_ERROR for a deleted token) cannot
+                // be opened either. Neither stops the listing of the others.
                 Err(CkError::Pkcs11(
-                    RvError::TokenNotPresent | RvError::DeviceRemoved | RvError::SlotIdInvalid,
+                    RvError::TokenNotPresent
+                    | RvError::DeviceRemoved
+                    | RvError::SlotIdInvalid
+                    | RvError::TokenNotRecognized
+                    | RvError::DeviceError
+                    | RvError::GeneralError,
                     _,
                 )) => {}
                 Err(e) => return Err(map_error(e)),

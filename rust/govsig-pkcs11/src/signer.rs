@@ -2,7 +2,7 @@
 
 use crate::der;
 use crate::error::{map_error, Pkcs11Error};
-use crate::token::{check_key_certificate, refind_key, KeyInfo, KeyKind, TokenShared};
+use crate::token::{check_key_certificate, find_key_in, find_keys, refind_key, KeyInfo, KeyKind, TokenShared};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
@@ -302,20 +302,17 @@ impl TokenSigner {
     pub fn sign(&self, scheme: SignScheme, message: &[u8]) -> Result<Vec<u8>, Pkcs11Error> {
         let plan = self.plan(scheme, message)?;
         let mut lease = self.pool.acquire()?;
-        let pooled = match lease.session.as_ref() {
-            Some(pooled) => pooled,
-            None => {
-                return Err(Pkcs11Error::SessionClosed { ckr: None, function: "session pool".to_owned() })
-            }
-        };
         let (mechanism, input) = match &plan {
             Plan::Combined(m) => (m, message),
             Plan::Prehashed(m, digest) => (m, digest.as_slice()),
         };
-        let raw = match pooled.session.sign(mechanism, pooled.key, input) {
+        let signed = match lease.session.as_mut() {
+            Some(pooled) => self.sign_on(pooled, mechanism, input),
+            None => Err(Pkcs11Error::SessionClosed { ckr: None, function: "session pool".to_owned() }),
+        };
+        let raw = match signed {
             Ok(raw) => raw,
-            Err(e) => {
-                let err = self.classify(e, mechanism);
+            Err(err) => {
                 if err.ends_session() {
                     lease.failed = Some(err.clone());
                 }
@@ -333,27 +330,84 @@ impl TokenSigner {
         }
     }
 
-    /// A session-level failure is a removed token when the slot no longer has the token.
-    fn classify(&self, e: CkError, mechanism: &Mechanism<'_>) -> Pkcs11Error {
-        let err = map_error(e);
-        match err {
-            Pkcs11Error::SessionClosed { ckr, function } => {
-                let gone = match self.token.module.inner.ctx.get_slot_info(self.token.slot) {
-                    Ok(info) => !info.token_present(),
-                    Err(_) => true,
-                };
-                match (gone, ckr) {
-                    (true, Some(ckr)) => Pkcs11Error::TokenRemoved { ckr, function },
-                    (_, ckr) => Pkcs11Error::SessionClosed { ckr, function },
+    fn sign_on(&self, pooled: &mut PooledSession, mechanism: &Mechanism<'_>, input: &[u8]) -> Result<Vec<u8>, Pkcs11Error> {
+        match pooled.session.sign(mechanism, pooled.key, input) {
+            Ok(raw) => Ok(raw),
+            Err(CkError::Pkcs11(RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid, function))
+                if !self.token_gone() =>
+            {
+                // The token is there but the handle is not: the module renumbered its objects
+                // (then the key is found again and the signature retried once), or the key
+                // was deleted.
+                match find_key_in(&pooled.session, &self.key)? {
+                    Some(handle) if handle != pooled.key => {
+                        pooled.key = handle;
+                        pooled.session.sign(mechanism, pooled.key, input).map_err(|e| self.classify(e, mechanism))
+                    }
+                    _ => Err(Pkcs11Error::KeyNotFound {
+                        selector: format!(
+                            "{} (it was on the token when the signer was made; {} now fails)",
+                            self.key.describe(),
+                            crate::error::function_name(function)
+                        ),
+                        available: find_keys(&pooled.session)
+                            .map(|keys| keys.iter().map(|(_, k)| k.describe()).collect())
+                            .unwrap_or_default(),
+                    }),
                 }
             }
+            Err(e) => Err(self.classify(e, mechanism)),
+        }
+    }
+
+    /// Token removal shows up in many ways (v3.1 §5.1 lists CKR_DEVICE_REMOVED and
+    /// CKR_TOKEN_NOT_PRESENT, but modules also answer with an invalid session or key
+    /// handle, or a general error); when the failure is one of those and the slot no longer
+    /// holds this token, it is reported as `TokenRemoved`.
+    fn classify(&self, e: CkError, mechanism: &Mechanism<'_>) -> Pkcs11Error {
+        let function = match &e {
+            CkError::Pkcs11(_, f) => crate::error::function_name(*f),
+            _ => "C_Sign".to_owned(),
+        };
+        let err = map_error(e);
+        let maybe_removed = matches!(err, Pkcs11Error::SessionClosed { .. } | Pkcs11Error::NotLoggedIn { .. })
+            || matches!(
+                err.ckr_name(),
+                Some("CKR_OBJECT_HANDLE_INVALID" | "CKR_KEY_HANDLE_INVALID" | "CKR_GENERAL_ERROR" | "CKR_DEVICE_ERROR")
+            );
+        if maybe_removed && self.token_gone() {
+            return Pkcs11Error::TokenRemoved { ckr: err.ckr_name().unwrap_or("CKR_TOKEN_NOT_PRESENT"), function };
+        }
+        match err {
             Pkcs11Error::MechanismNotSupported { ckr, .. } => Pkcs11Error::MechanismNotSupported {
                 mechanism: mechanism.mechanism_type().to_string(),
                 reason: format!("the token refused it for {}", self.key.describe()),
                 offered: self.offered_names(),
                 ckr,
             },
+            Pkcs11Error::Other { ckr: Some(ckr @ ("CKR_OBJECT_HANDLE_INVALID" | "CKR_KEY_HANDLE_INVALID")), function, .. } => {
+                Pkcs11Error::Other {
+                    ckr: Some(ckr),
+                    function,
+                    detail: format!("{} is no longer usable on the token (deleted?); list the keys again", self.key.describe()),
+                }
+            }
             other => other,
+        }
+    }
+
+    /// The slot is empty, the module cannot describe its token any more, or another token
+    /// (another serial number) sits in it.
+    fn token_gone(&self) -> bool {
+        let ctx = &self.token.module.inner.ctx;
+        match ctx.get_slot_info(self.token.slot) {
+            Ok(info) if !info.token_present() => return true,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+        match ctx.get_token_info(self.token.slot) {
+            Ok(info) => info.serial_number().trim_end() != self.token.info.serial,
+            Err(_) => true,
         }
     }
 

@@ -516,6 +516,11 @@ fn find_certificates(session: &Session) -> Result<Vec<CertificateObject>, Pkcs11
 /// handles are valid across the application's sessions (v3.1 §2.9), but a module may renumber
 /// them, so the handle from the listing session is only the fallback.
 pub(crate) fn refind_key(session: &Session, key: &KeyInfo, fallback: ObjectHandle) -> Result<ObjectHandle, Pkcs11Error> {
+    Ok(find_key_in(session, key)?.unwrap_or(fallback))
+}
+
+/// The key's handle in `session`, when exactly one private signing key has its id and label.
+pub(crate) fn find_key_in(session: &Session, key: &KeyInfo) -> Result<Option<ObjectHandle>, Pkcs11Error> {
     let mut template = vec![Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Sign(true)];
     if !key.id.is_empty() {
         template.push(Attribute::Id(key.id.clone()));
@@ -524,8 +529,8 @@ pub(crate) fn refind_key(session: &Session, key: &KeyInfo, fallback: ObjectHandl
         template.push(Attribute::Label(key.label.as_bytes().to_vec()));
     }
     let found = session.find_objects(&template).map_err(map_error)?;
-    match found.as_slice() {
-        [one] => Ok(*one),
-        _ => Ok(fallback),
-    }
+    Ok(match found.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    })
 }

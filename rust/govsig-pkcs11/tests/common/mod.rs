@@ -197,6 +197,23 @@ impl Hsm {
         TestToken { label: label.to_owned(), keys }
     }
 
+    /// Move the token's directory out of the token store in one rename. SoftHSM names the
+    /// directory by a UUID; the one whose token.object holds the label is the token.
+    pub fn vanish_token(&self, label: &str) {
+        let store = self.dir.path().join("tokens");
+        let gone = self.dir.path().join(format!("removed-{label}"));
+        let padded = format!("{label:<32}");
+        for entry in std::fs::read_dir(&store).expect("token store") {
+            let dir = entry.expect("entry").path();
+            let object = std::fs::read(dir.join("token.object")).unwrap_or_default();
+            if object.windows(padded.len()).any(|w| w == padded.as_bytes()) {
+                std::fs::rename(&dir, &gone).expect("move the token away");
+                return;
+            }
+        }
+        panic!("no token directory holds the label {label:?}");
+    }
+
     pub fn delete_token(&self, label: &str) {
         run(self.tool("softhsm2-util").args(["--delete-token", "--token", label]));
     }
