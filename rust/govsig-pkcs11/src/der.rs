@@ -16,7 +16,9 @@ const TAG_SEQUENCE: u8 = 0x30;
 const TAG_CONTEXT_0_CONSTRUCTED: u8 = 0xA0;
 
 /// rsaEncryption, RFC 8017 Appendix C.
-const OID_RSA_ENCRYPTION: &[u8] = &[0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01];
+const OID_RSA_ENCRYPTION: &[u8] = &[
+    0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01,
+];
 /// id-ecPublicKey, RFC 5480 §2.1.1.
 const OID_EC_PUBLIC_KEY: &[u8] = &[0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
 /// id-Ed25519, RFC 8410 §3.
@@ -87,8 +89,10 @@ fn sequence(parts: &[&[u8]]) -> Vec<u8> {
 /// PKCS#11 returns an ECDSA signature as r‖s, each as long as the group order; CMS and X.509
 /// want Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 3279 §2.2.3, RFC 5753 §7.2).
 pub(crate) fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, DerError> {
-    if raw.is_empty() || raw.len() % 2 != 0 {
-        return Err(DerError("the ECDSA signature from the token is not r||s of equal halves"));
+    if raw.is_empty() || raw.len() & 1 != 0 {
+        return Err(DerError(
+            "the ECDSA signature from the token is not r||s of equal halves",
+        ));
     }
     let (r, s) = raw.split_at(raw.len() / 2);
     let r = unsigned_integer(r);
@@ -166,7 +170,9 @@ impl<'a> Reader<'a> {
         let data = self.data;
         let tag = *data.first().ok_or(DerError("truncated: missing tag"))?;
         if tag & 0x1F == 0x1F {
-            return Err(DerError("multi-octet tags are not used in these structures"));
+            return Err(DerError(
+                "multi-octet tags are not used in these structures",
+            ));
         }
         let first_len = *data.get(1).ok_or(DerError("truncated: missing length"))?;
         let (len, header) = if first_len < 0x80 {
@@ -190,10 +196,18 @@ impl<'a> Reader<'a> {
             (len, 2 + count)
         };
         let end = header.checked_add(len).ok_or(DerError("length overflow"))?;
-        let whole = data.get(..end).ok_or(DerError("length runs past the end of the input"))?;
-        let content = whole.get(header..).ok_or(DerError("length runs past the end of the input"))?;
+        let whole = data
+            .get(..end)
+            .ok_or(DerError("length runs past the end of the input"))?;
+        let content = whole
+            .get(header..)
+            .ok_or(DerError("length runs past the end of the input"))?;
         self.data = data.get(end..).unwrap_or(&[]);
-        Ok(Tlv { tag, content, whole })
+        Ok(Tlv {
+            tag,
+            content,
+            whole,
+        })
     }
 
     fn expect(&mut self, tag: u8, what: &'static str) -> Result<Tlv<'a>, DerError> {
@@ -230,15 +244,26 @@ pub(crate) fn parse_spki(spki: &[u8]) -> Result<SpkiParts<'_>, DerError> {
     }
     let mut alg_reader = Reader::new(alg.content);
     let oid = alg_reader.expect(TAG_OID, "algorithm is not an OBJECT IDENTIFIER")?;
-    let parameters = if alg_reader.is_empty() { None } else { Some(alg_reader.read()?.whole) };
+    let parameters = if alg_reader.is_empty() {
+        None
+    } else {
+        Some(alg_reader.read()?.whole)
+    };
     if !alg_reader.is_empty() {
         return Err(DerError("data after algorithm parameters"));
     }
-    let (unused, key) = bits.content.split_first().ok_or(DerError("empty BIT STRING"))?;
+    let (unused, key) = bits
+        .content
+        .split_first()
+        .ok_or(DerError("empty BIT STRING"))?;
     if *unused != 0 {
         return Err(DerError("public key BIT STRING with unused bits"));
     }
-    Ok(SpkiParts { algorithm: oid.whole, parameters, key })
+    Ok(SpkiParts {
+        algorithm: oid.whole,
+        parameters,
+        key,
+    })
 }
 
 /// The SubjectPublicKeyInfo (whole TLV) of an X.509 certificate, RFC 5280 §4.1.
@@ -255,11 +280,17 @@ pub(crate) fn certificate_spki(cert: &[u8]) -> Result<&[u8], DerError> {
         t.read()?;
     }
     t.expect(TAG_INTEGER, "serialNumber is not an INTEGER")?;
-    t.expect(TAG_SEQUENCE, "signature AlgorithmIdentifier is not a SEQUENCE")?;
+    t.expect(
+        TAG_SEQUENCE,
+        "signature AlgorithmIdentifier is not a SEQUENCE",
+    )?;
     t.expect(TAG_SEQUENCE, "issuer is not a SEQUENCE")?;
     t.expect(TAG_SEQUENCE, "validity is not a SEQUENCE")?;
     t.expect(TAG_SEQUENCE, "subject is not a SEQUENCE")?;
-    Ok(t.expect(TAG_SEQUENCE, "subjectPublicKeyInfo is not a SEQUENCE")?.whole)
+    Ok(
+        t.expect(TAG_SEQUENCE, "subjectPublicKeyInfo is not a SEQUENCE")?
+            .whole,
+    )
 }
 
 /// CKA_EC_POINT is a DER OCTET STRING holding the point (PKCS#11 v2.40 §2.3.3), but some
@@ -271,7 +302,10 @@ pub(crate) fn unwrap_ec_point(value: &[u8], raw_len: usize) -> Result<Vec<u8>, D
         return Ok(value.to_vec());
     }
     let mut r = Reader::new(value);
-    let octets = r.expect(TAG_OCTET_STRING, "CKA_EC_POINT is neither a point nor an OCTET STRING")?;
+    let octets = r.expect(
+        TAG_OCTET_STRING,
+        "CKA_EC_POINT is neither a point nor an OCTET STRING",
+    )?;
     if !r.is_empty() {
         return Err(DerError("data after the CKA_EC_POINT OCTET STRING"));
     }

@@ -48,8 +48,19 @@ pub enum Pkcs11Error {
     /// The token requires a login that has ended (`CKR_USER_NOT_LOGGED_IN`): after
     /// [`crate::Token::logout`], or when the token dropped the login state.
     NotLoggedIn {
+        /// The return value name (`CKR_USER_NOT_LOGGED_IN`, or what the module answered
+        /// instead, e.g. `CKR_OBJECT_HANDLE_INVALID` for a private key it now hides).
+        ckr: &'static str,
         /// The function that failed.
         function: String,
+    },
+    /// This process is already logged in to the token (`CKR_USER_ALREADY_LOGGED_IN`) through
+    /// a `Token` or signer that is still open. PKCS#11 login belongs to the whole process, so
+    /// a second login cannot check its PIN; rather than accept an unchecked PIN, govsig asks
+    /// the caller to share the open `Token` (it is `Clone`).
+    AlreadyLoggedIn {
+        /// The token, described.
+        token: String,
     },
     /// No private signing key (`CKA_SIGN` true) matches the selector.
     KeyNotFound {
@@ -125,7 +136,8 @@ impl Pkcs11Error {
             Pkcs11Error::PinLocked => Some("CKR_PIN_LOCKED"),
             Pkcs11Error::PinExpired => Some("CKR_PIN_EXPIRED"),
             Pkcs11Error::PinRejected { ckr } => Some(ckr),
-            Pkcs11Error::NotLoggedIn { .. } => Some("CKR_USER_NOT_LOGGED_IN"),
+            Pkcs11Error::NotLoggedIn { ckr, .. } => Some(ckr),
+            Pkcs11Error::AlreadyLoggedIn { .. } => Some("CKR_USER_ALREADY_LOGGED_IN"),
             Pkcs11Error::KeyNotFound { .. } => None,
             Pkcs11Error::CertificateNotFound { .. } => None,
             Pkcs11Error::KeyCertificateMismatch { .. } => None,
@@ -147,6 +159,7 @@ impl Pkcs11Error {
             Pkcs11Error::PinExpired => "pin_expired",
             Pkcs11Error::PinRejected { .. } => "pin_rejected",
             Pkcs11Error::NotLoggedIn { .. } => "not_logged_in",
+            Pkcs11Error::AlreadyLoggedIn { .. } => "already_logged_in",
             Pkcs11Error::KeyNotFound { .. } => "key_not_found",
             Pkcs11Error::CertificateNotFound { .. } => "certificate_not_found",
             Pkcs11Error::KeyCertificateMismatch { .. } => "key_certificate_mismatch",
@@ -160,7 +173,10 @@ impl Pkcs11Error {
 
     /// True when the session that produced this error can no longer be used.
     pub(crate) fn ends_session(&self) -> bool {
-        matches!(self, Pkcs11Error::TokenRemoved { .. } | Pkcs11Error::SessionClosed { .. })
+        matches!(
+            self,
+            Pkcs11Error::TokenRemoved { .. } | Pkcs11Error::SessionClosed { .. }
+        )
     }
 }
 
@@ -209,9 +225,13 @@ impl fmt::Display for Pkcs11Error {
                 f,
                 "the token refused the PIN's length or characters ({ckr}); check the PIN format the token expects"
             ),
-            Pkcs11Error::NotLoggedIn { function } => write!(
+            Pkcs11Error::NotLoggedIn { ckr, function } => write!(
                 f,
-                "the token is no longer logged in (CKR_USER_NOT_LOGGED_IN in {function}); open the token again with its PIN"
+                "the token is no longer logged in ({ckr} in {function}); open the token again with its PIN"
+            ),
+            Pkcs11Error::AlreadyLoggedIn { token } => write!(
+                f,
+                "this process is already logged in to {token} (CKR_USER_ALREADY_LOGGED_IN) through a token or signer still open; share that open token instead of logging in again (a second login could not check its PIN)"
             ),
             Pkcs11Error::KeyNotFound { selector, available } => write!(
                 f,
@@ -285,15 +305,28 @@ pub(crate) fn map_error(err: CkError) -> Pkcs11Error {
 pub(crate) fn map_rv(rv: RvError, function: String) -> Pkcs11Error {
     let ckr = rv_name(rv);
     match rv {
-        RvError::PinIncorrect => Pkcs11Error::PinIncorrect { count_low: false, final_try: false },
+        RvError::PinIncorrect => Pkcs11Error::PinIncorrect {
+            count_low: false,
+            final_try: false,
+        },
         RvError::PinLocked => Pkcs11Error::PinLocked,
         RvError::PinExpired => Pkcs11Error::PinExpired,
-        RvError::PinInvalid | RvError::PinLenRange => Pkcs11Error::PinRejected { ckr: ckr.unwrap_or("CKR_PIN_INVALID") },
-        RvError::UserNotLoggedIn => Pkcs11Error::NotLoggedIn { function },
+        RvError::PinInvalid | RvError::PinLenRange => Pkcs11Error::PinRejected {
+            ckr: ckr.unwrap_or("CKR_PIN_INVALID"),
+        },
+        RvError::UserNotLoggedIn => Pkcs11Error::NotLoggedIn {
+            ckr: "CKR_USER_NOT_LOGGED_IN",
+            function,
+        },
         RvError::DeviceRemoved | RvError::TokenNotPresent | RvError::TokenNotRecognized => {
-            Pkcs11Error::TokenRemoved { ckr: ckr.unwrap_or("CKR_DEVICE_REMOVED"), function }
+            Pkcs11Error::TokenRemoved {
+                ckr: ckr.unwrap_or("CKR_DEVICE_REMOVED"),
+                function,
+            }
         }
-        RvError::SessionClosed | RvError::SessionHandleInvalid => Pkcs11Error::SessionClosed { ckr, function },
+        RvError::SessionClosed | RvError::SessionHandleInvalid => {
+            Pkcs11Error::SessionClosed { ckr, function }
+        }
         RvError::MechanismInvalid
         | RvError::MechanismParamInvalid
         | RvError::KeyTypeInconsistent
@@ -304,7 +337,11 @@ pub(crate) fn map_rv(rv: RvError, function: String) -> Pkcs11Error {
             offered: Vec::new(),
             ckr,
         },
-        other => Pkcs11Error::Other { ckr, function, detail: other_detail(other) },
+        other => Pkcs11Error::Other {
+            ckr,
+            function,
+            detail: other_detail(other),
+        },
     }
 }
 

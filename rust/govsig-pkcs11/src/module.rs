@@ -27,7 +27,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 fn registry() -> MutexGuard<'static, Vec<Registered>> {
     // Nothing panics while holding the lock, so a poisoned registry is still consistent.
-    REGISTRY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    REGISTRY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub(crate) struct ModuleInner {
@@ -205,7 +207,9 @@ impl Module {
             ckr,
         };
         let ctx = Pkcs11::new(canonical).map_err(|e| match e {
-            CkError::LibraryLoading(e) => load_error(format!("the dynamic loader refused it ({e})"), None),
+            CkError::LibraryLoading(e) => {
+                load_error(format!("the dynamic loader refused it ({e})"), None)
+            }
             CkError::MissingSymbol(name) => {
                 load_error(format!("it is not a PKCS#11 library (no {name})"), None)
             }
@@ -215,7 +219,9 @@ impl Module {
             ),
             other => load_error(other.to_string(), None),
         })?;
-        let owns_initialization = match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        let owns_initialization = match ctx
+            .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        {
             Ok(()) => true,
             Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => false,
             Err(CkError::Pkcs11(rv, _)) => {
@@ -290,7 +296,8 @@ impl Module {
         };
         let chosen = match &selector {
             TokenSelector::Label(label) => {
-                let matching: Vec<&TokenInfo> = tokens.iter().filter(|t| &t.label == label).collect();
+                let matching: Vec<&TokenInfo> =
+                    tokens.iter().filter(|t| &t.label == label).collect();
                 match matching.as_slice() {
                     [] => return Err(not_found()),
                     [one] => (*one).clone(),
@@ -304,7 +311,11 @@ impl Module {
                     }
                 }
             }
-            TokenSelector::Slot(id) => tokens.iter().find(|t| t.slot_id == *id).cloned().ok_or_else(not_found)?,
+            TokenSelector::Slot(id) => tokens
+                .iter()
+                .find(|t| t.slot_id == *id)
+                .cloned()
+                .ok_or_else(not_found)?,
             TokenSelector::First => tokens.first().cloned().ok_or_else(not_found)?,
         };
         Token::open(self.clone(), chosen, pin)

@@ -2,13 +2,15 @@
 
 use crate::der;
 use crate::error::{map_error, Pkcs11Error};
-use crate::token::{check_key_certificate, find_key_in, find_keys, refind_key, KeyInfo, KeyKind, TokenShared};
+use crate::token::{
+    check_key_certificate, find_key_in, find_keys, refind_key, KeyInfo, KeyKind, TokenShared,
+};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::ObjectHandle;
-use cryptoki::session::Session;
+use cryptoki::session::{Session, SessionState};
 use cryptoki::types::Ulong;
 use sha2::Digest as _;
 use std::fmt;
@@ -98,6 +100,15 @@ pub struct OfferedMechanism {
     pub max_key_size: usize,
 }
 
+/// A mechanism that signs a prepared input, and how to prepare it from the digest and message.
+type Prehash = (Mechanism<'static>, fn(Digest, &[u8]) -> Vec<u8>);
+
+/// CK_MECHANISM_TYPE is an unsigned long: 64 bits on Unix, 32 on Windows.
+#[allow(clippy::useless_conversion)]
+fn mechanism_code(mechanism: MechanismType) -> u64 {
+    u64::from(*mechanism)
+}
+
 /// How a scheme is carried out on this token.
 enum Plan {
     /// The token hashes: `C_Sign` over the whole message.
@@ -127,22 +138,34 @@ struct Pool {
 impl Pool {
     fn lock(&self) -> MutexGuard<'_, PoolState> {
         // Nothing panics while holding the lock; a poisoned state is still consistent.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn acquire(&self) -> Result<Lease<'_>, Pkcs11Error> {
         let mut state = self.lock();
         loop {
             if let Some(session) = state.idle.pop() {
-                return Ok(Lease { pool: self, session: Some(session), failed: None });
+                return Ok(Lease {
+                    pool: self,
+                    session: Some(session),
+                    failed: None,
+                });
             }
             if state.live == 0 {
-                return Err(state.last_failure.clone().unwrap_or(Pkcs11Error::SessionClosed {
-                    ckr: None,
-                    function: "every session of the signer has ended".to_owned(),
-                }));
+                return Err(state
+                    .last_failure
+                    .clone()
+                    .unwrap_or(Pkcs11Error::SessionClosed {
+                        ckr: None,
+                        function: "every session of the signer has ended".to_owned(),
+                    }));
             }
-            state = self.returned.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+            state = self
+                .returned
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
     }
 }
@@ -231,11 +254,18 @@ impl TokenSigner {
         for _ in 0..sessions {
             let session = ctx.open_ro_session(token.slot).map_err(map_error)?;
             let key_handle = refind_key(&session, &key, handle)?;
-            idle.push(PooledSession { session, key: key_handle });
+            idle.push(PooledSession {
+                session,
+                key: key_handle,
+            });
         }
         Ok(TokenSigner {
             pool: Pool {
-                state: Mutex::new(PoolState { idle, live: sessions, last_failure: None }),
+                state: Mutex::new(PoolState {
+                    idle,
+                    live: sessions,
+                    last_failure: None,
+                }),
                 returned: Condvar::new(),
             },
             key,
@@ -255,7 +285,10 @@ impl TokenSigner {
 
     /// Use `certificate_der` as this key's certificate, after checking it holds the key's
     /// public key.
-    pub fn with_certificate(mut self, certificate_der: Vec<u8>) -> Result<TokenSigner, Pkcs11Error> {
+    pub fn with_certificate(
+        mut self,
+        certificate_der: Vec<u8>,
+    ) -> Result<TokenSigner, Pkcs11Error> {
         check_key_certificate(&self.key, &certificate_der)?;
         self.key.certificate_der = Some(certificate_der);
         Ok(self)
@@ -308,7 +341,10 @@ impl TokenSigner {
         };
         let signed = match lease.session.as_mut() {
             Some(pooled) => self.sign_on(pooled, mechanism, input),
-            None => Err(Pkcs11Error::SessionClosed { ckr: None, function: "session pool".to_owned() }),
+            None => Err(Pkcs11Error::SessionClosed {
+                ckr: None,
+                function: "session pool".to_owned(),
+            }),
         };
         let raw = match signed {
             Ok(raw) => raw,
@@ -330,19 +366,40 @@ impl TokenSigner {
         }
     }
 
-    fn sign_on(&self, pooled: &mut PooledSession, mechanism: &Mechanism<'_>, input: &[u8]) -> Result<Vec<u8>, Pkcs11Error> {
+    fn sign_on(
+        &self,
+        pooled: &mut PooledSession,
+        mechanism: &Mechanism<'_>,
+        input: &[u8],
+    ) -> Result<Vec<u8>, Pkcs11Error> {
         match pooled.session.sign(mechanism, pooled.key, input) {
             Ok(raw) => Ok(raw),
-            Err(CkError::Pkcs11(RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid, function))
-                if !self.token_gone() =>
-            {
-                // The token is there but the handle is not: the module renumbered its objects
-                // (then the key is found again and the signature retried once), or the key
-                // was deleted.
+            Err(CkError::Pkcs11(
+                rv @ (RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid),
+                function,
+            )) if !self.token_gone() => {
+                // The token is there but the handle is not: the login ended (private objects
+                // are hidden from public sessions, v3.1 §4.4), the module renumbered its
+                // objects (then the key is found again and the signature retried once), or
+                // the key was deleted.
+                if let Ok(info) = pooled.session.get_session_info() {
+                    if matches!(
+                        info.session_state(),
+                        SessionState::RoPublic | SessionState::RwPublic
+                    ) {
+                        return Err(Pkcs11Error::NotLoggedIn {
+                            ckr: crate::error::rv_name(rv).unwrap_or("CKR_USER_NOT_LOGGED_IN"),
+                            function: crate::error::function_name(function),
+                        });
+                    }
+                }
                 match find_key_in(&pooled.session, &self.key)? {
                     Some(handle) if handle != pooled.key => {
                         pooled.key = handle;
-                        pooled.session.sign(mechanism, pooled.key, input).map_err(|e| self.classify(e, mechanism))
+                        pooled
+                            .session
+                            .sign(mechanism, pooled.key, input)
+                            .map_err(|e| self.classify(e, mechanism))
                     }
                     _ => Err(Pkcs11Error::KeyNotFound {
                         selector: format!(
@@ -370,13 +427,23 @@ impl TokenSigner {
             _ => "C_Sign".to_owned(),
         };
         let err = map_error(e);
-        let maybe_removed = matches!(err, Pkcs11Error::SessionClosed { .. } | Pkcs11Error::NotLoggedIn { .. })
-            || matches!(
-                err.ckr_name(),
-                Some("CKR_OBJECT_HANDLE_INVALID" | "CKR_KEY_HANDLE_INVALID" | "CKR_GENERAL_ERROR" | "CKR_DEVICE_ERROR")
-            );
+        let maybe_removed = matches!(
+            err,
+            Pkcs11Error::SessionClosed { .. } | Pkcs11Error::NotLoggedIn { .. }
+        ) || matches!(
+            err.ckr_name(),
+            Some(
+                "CKR_OBJECT_HANDLE_INVALID"
+                    | "CKR_KEY_HANDLE_INVALID"
+                    | "CKR_GENERAL_ERROR"
+                    | "CKR_DEVICE_ERROR"
+            )
+        );
         if maybe_removed && self.token_gone() {
-            return Pkcs11Error::TokenRemoved { ckr: err.ckr_name().unwrap_or("CKR_TOKEN_NOT_PRESENT"), function };
+            return Pkcs11Error::TokenRemoved {
+                ckr: err.ckr_name().unwrap_or("CKR_TOKEN_NOT_PRESENT"),
+                function,
+            };
         }
         match err {
             Pkcs11Error::MechanismNotSupported { ckr, .. } => Pkcs11Error::MechanismNotSupported {
@@ -385,13 +452,18 @@ impl TokenSigner {
                 offered: self.offered_names(),
                 ckr,
             },
-            Pkcs11Error::Other { ckr: Some(ckr @ ("CKR_OBJECT_HANDLE_INVALID" | "CKR_KEY_HANDLE_INVALID")), function, .. } => {
-                Pkcs11Error::Other {
-                    ckr: Some(ckr),
-                    function,
-                    detail: format!("{} is no longer usable on the token (deleted?); list the keys again", self.key.describe()),
-                }
-            }
+            Pkcs11Error::Other {
+                ckr: Some(ckr @ ("CKR_OBJECT_HANDLE_INVALID" | "CKR_KEY_HANDLE_INVALID")),
+                function,
+                ..
+            } => Pkcs11Error::Other {
+                ckr: Some(ckr),
+                function,
+                detail: format!(
+                    "{} is no longer usable on the token (deleted?); list the keys again",
+                    self.key.describe()
+                ),
+            },
             other => other,
         }
     }
@@ -416,7 +488,7 @@ impl TokenSigner {
     }
 
     fn offers(&self, mechanism: MechanismType) -> bool {
-        let code = u64::from(*mechanism);
+        let code = mechanism_code(mechanism);
         self.offered.iter().any(|m| m.code == code)
     }
 
@@ -430,8 +502,10 @@ impl TokenSigner {
         let key = &self.key;
         let fits = matches!(
             (scheme, &key.key_type),
-            (SignScheme::RsaPkcs1(_) | SignScheme::RsaPss(_), KeyKind::Rsa { .. })
-                | (SignScheme::Ecdsa(_), KeyKind::Ec { .. })
+            (
+                SignScheme::RsaPkcs1(_) | SignScheme::RsaPss(_),
+                KeyKind::Rsa { .. }
+            ) | (SignScheme::Ecdsa(_), KeyKind::Ec { .. })
                 | (SignScheme::Ed25519, KeyKind::Ed25519)
         );
         if !fits {
@@ -442,41 +516,49 @@ impl TokenSigner {
         }
         let prefer = self.prefer_token_hashing;
         // One candidate with token hashing, one with govsig hashing, in that order.
-        let (combined, prehashed): (Option<Mechanism<'static>>, Option<(Mechanism<'static>, fn(Digest, &[u8]) -> Vec<u8>)>) =
-            match scheme {
-                SignScheme::RsaPkcs1(d) => (
+        let (combined, prehashed): (Option<Mechanism<'static>>, Option<Prehash>) = match scheme {
+            SignScheme::RsaPkcs1(d) => (
+                Some(match d {
+                    Digest::Sha256 => Mechanism::Sha256RsaPkcs,
+                    Digest::Sha384 => Mechanism::Sha384RsaPkcs,
+                    Digest::Sha512 => Mechanism::Sha512RsaPkcs,
+                }),
+                // CKM_RSA_PKCS pads what it is given, so it is given the DigestInfo
+                // (RFC 8017 §9.2 steps 1–2).
+                Some((Mechanism::RsaPkcs, |d, m| der::digest_info(d, &d.hash(m)))),
+            ),
+            SignScheme::RsaPss(d) => {
+                let params = PkcsPssParams {
+                    hash_alg: d.mechanism(),
+                    mgf: d.mgf1(),
+                    s_len: Ulong::from(std::ffi::c_ulong::from(d.len())),
+                };
+                (
                     Some(match d {
-                        Digest::Sha256 => Mechanism::Sha256RsaPkcs,
-                        Digest::Sha384 => Mechanism::Sha384RsaPkcs,
-                        Digest::Sha512 => Mechanism::Sha512RsaPkcs,
+                        Digest::Sha256 => Mechanism::Sha256RsaPkcsPss(params),
+                        Digest::Sha384 => Mechanism::Sha384RsaPkcsPss(params),
+                        Digest::Sha512 => Mechanism::Sha512RsaPkcsPss(params),
                     }),
-                    // CKM_RSA_PKCS pads what it is given, so it is given the DigestInfo
-                    // (RFC 8017 §9.2 steps 1–2).
-                    Some((Mechanism::RsaPkcs, |d, m| der::digest_info(d, &d.hash(m)))),
-                ),
-                SignScheme::RsaPss(d) => {
-                    let params = PkcsPssParams { hash_alg: d.mechanism(), mgf: d.mgf1(), s_len: Ulong::from(std::ffi::c_ulong::from(d.len())) };
-                    (
-                        Some(match d {
-                            Digest::Sha256 => Mechanism::Sha256RsaPkcsPss(params),
-                            Digest::Sha384 => Mechanism::Sha384RsaPkcsPss(params),
-                            Digest::Sha512 => Mechanism::Sha512RsaPkcsPss(params),
-                        }),
-                        Some((Mechanism::RsaPkcsPss(params), |d, m| d.hash(m))),
-                    )
-                }
-                SignScheme::Ecdsa(d) => (
-                    Some(match d {
-                        Digest::Sha256 => Mechanism::EcdsaSha256,
-                        Digest::Sha384 => Mechanism::EcdsaSha384,
-                        Digest::Sha512 => Mechanism::EcdsaSha512,
-                    }),
-                    Some((Mechanism::Ecdsa, |d, m| d.hash(m))),
-                ),
-                // EdDSA hashes inside the algorithm (RFC 8032 §5.1.6); there is no
-                // pre-hashed form of pure Ed25519.
-                SignScheme::Ed25519 => (Some(Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure))), None),
-            };
+                    Some((Mechanism::RsaPkcsPss(params), |d, m| d.hash(m))),
+                )
+            }
+            SignScheme::Ecdsa(d) => (
+                Some(match d {
+                    Digest::Sha256 => Mechanism::EcdsaSha256,
+                    Digest::Sha384 => Mechanism::EcdsaSha384,
+                    Digest::Sha512 => Mechanism::EcdsaSha512,
+                }),
+                Some((Mechanism::Ecdsa, |d, m| d.hash(m))),
+            ),
+            // EdDSA hashes inside the algorithm (RFC 8032 §5.1.6); there is no
+            // pre-hashed form of pure Ed25519.
+            SignScheme::Ed25519 => (
+                Some(Mechanism::Eddsa(EddsaParams::new(
+                    EddsaSignatureScheme::Pure,
+                ))),
+                None,
+            ),
+        };
         let digest = match scheme {
             SignScheme::RsaPkcs1(d) | SignScheme::RsaPss(d) | SignScheme::Ecdsa(d) => Some(d),
             SignScheme::Ed25519 => None,
@@ -484,9 +566,12 @@ impl TokenSigner {
         let combined = combined.filter(|m| self.offers(m.mechanism_type()));
         let prehashed = prehashed.filter(|(m, _)| self.offers(m.mechanism_type()));
         let use_combined = |m: Mechanism<'static>| Ok(Plan::Combined(m));
-        let use_prehashed = |(m, prepare): (Mechanism<'static>, fn(Digest, &[u8]) -> Vec<u8>)| match digest {
+        let use_prehashed = |(m, prepare): Prehash| match digest {
             Some(d) => Ok(Plan::Prehashed(m, prepare(d, message))),
-            None => Err(unsupported(scheme.to_string(), "no hash to apply".to_owned())),
+            None => Err(unsupported(
+                scheme.to_string(),
+                "no hash to apply".to_owned(),
+            )),
         };
         match (combined, prehashed, prefer) {
             (Some(c), _, true) | (Some(c), None, false) => use_combined(c),
@@ -507,7 +592,7 @@ fn offered_mechanisms(token: &TokenShared) -> Result<Vec<OfferedMechanism>, Pkcs
         match ctx.get_mechanism_info(token.slot, mechanism) {
             Ok(info) if info.sign() => offered.push(OfferedMechanism {
                 name: mechanism.to_string(),
-                code: u64::from(*mechanism),
+                code: mechanism_code(mechanism),
                 min_key_size: info.min_key_size(),
                 max_key_size: info.max_key_size(),
             }),

@@ -6,7 +6,9 @@ use crate::module::{Module, TokenInfo};
 use crate::pin::Pin;
 use crate::signer::TokenSigner;
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::object::{Attribute, AttributeType, CertificateType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{
+    Attribute, AttributeType, CertificateType, KeyType, ObjectClass, ObjectHandle,
+};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use std::fmt;
@@ -46,7 +48,9 @@ impl EcCurve {
     }
 
     fn from_params(params: &[u8]) -> Option<EcCurve> {
-        [EcCurve::P256, EcCurve::P384, EcCurve::P521].into_iter().find(|c| c.oid() == params)
+        [EcCurve::P256, EcCurve::P384, EcCurve::P521]
+            .into_iter()
+            .find(|c| c.oid() == params)
     }
 }
 
@@ -161,11 +165,14 @@ pub(crate) struct TokenShared {
 impl TokenShared {
     pub(crate) fn session(&self) -> MutexGuard<'_, Session> {
         // No code panics while holding this lock, so a poisoned session is still usable.
-        self.login_session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.login_session
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-/// An open token with the user logged in.
+/// An open token with the user logged in. Clones share the one login.
+#[derive(Clone)]
 pub struct Token {
     pub(crate) shared: Arc<TokenShared>,
 }
@@ -193,26 +200,45 @@ impl Token {
         drop(pin);
         match login {
             Ok(()) => {}
-            // Another Token of this process already logged in to this token; the login
-            // state is shared by the whole application (v3.1 §5.6), so this one uses it.
-            Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            // Login state belongs to the whole application (v3.1 §5.6): the token did not
+            // check this PIN. Accepting it would let a wrong PIN sign with keys another
+            // caller unlocked.
+            Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {
+                return Err(Pkcs11Error::AlreadyLoggedIn {
+                    token: format!("token {:?} (slot {})", info.label, info.slot_id),
+                })
+            }
             Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {
                 // The counter flags are updated by the failed C_Login (v3.1 §3.2 CK_TOKEN_INFO).
                 let flags = module
                     .inner
                     .ctx
                     .get_token_info(slot)
-                    .map(|i| (i.user_pin_count_low(), i.user_pin_final_try(), i.user_pin_locked()))
+                    .map(|i| {
+                        (
+                            i.user_pin_count_low(),
+                            i.user_pin_final_try(),
+                            i.user_pin_locked(),
+                        )
+                    })
                     .unwrap_or((false, false, false));
                 return Err(match flags {
                     (_, _, true) => Pkcs11Error::PinLocked,
-                    (count_low, final_try, false) => Pkcs11Error::PinIncorrect { count_low, final_try },
+                    (count_low, final_try, false) => Pkcs11Error::PinIncorrect {
+                        count_low,
+                        final_try,
+                    },
                 });
             }
             Err(e) => return Err(map_error(e)),
         }
         Ok(Token {
-            shared: Arc::new(TokenShared { login_session: Mutex::new(session), info, slot, module }),
+            shared: Arc::new(TokenShared {
+                login_session: Mutex::new(session),
+                info,
+                slot,
+                module,
+            }),
         })
     }
 
@@ -231,7 +257,11 @@ impl Token {
 
     /// Check that `certificate_der` holds the public key of the selected key
     /// (RFC 5280 §4.1.2.7 subjectPublicKeyInfo against the token's public key).
-    pub fn key_certificate_matches(&self, key: &KeySelector, certificate_der: &[u8]) -> Result<(), Pkcs11Error> {
+    pub fn key_certificate_matches(
+        &self,
+        key: &KeySelector,
+        certificate_der: &[u8],
+    ) -> Result<(), Pkcs11Error> {
         let session = self.shared.session();
         let (_, info) = select_key(&session, key)?;
         check_key_certificate(&info, certificate_der)
@@ -247,8 +277,8 @@ impl Token {
         TokenSigner::new(Arc::clone(&self.shared), info, handle, sessions)
     }
 
-    /// Log the user out. PKCS#11 login belongs to the whole application, so signers made
-    /// from this token stop working too (they then fail with `NotLoggedIn`).
+    /// Log the user out. PKCS#11 login belongs to the whole application, so clones of this
+    /// token and signers made from it stop working too (they then fail with `NotLoggedIn`).
     pub fn logout(self) -> Result<(), Pkcs11Error> {
         let session = self.shared.session();
         match session.logout() {
@@ -258,29 +288,53 @@ impl Token {
     }
 }
 
-fn select_key(session: &Session, selector: &KeySelector) -> Result<(ObjectHandle, KeyInfo), Pkcs11Error> {
+fn select_key(
+    session: &Session,
+    selector: &KeySelector,
+) -> Result<(ObjectHandle, KeyInfo), Pkcs11Error> {
     let keys = find_keys(session)?;
     let available = || keys.iter().map(|(_, k)| k.describe()).collect::<Vec<_>>();
-    let matching: Vec<&(ObjectHandle, KeyInfo)> = keys.iter().filter(|(_, k)| selector.matches(k)).collect();
+    let matching: Vec<&(ObjectHandle, KeyInfo)> =
+        keys.iter().filter(|(_, k)| selector.matches(k)).collect();
     match matching.as_slice() {
-        [] => Err(Pkcs11Error::KeyNotFound { selector: selector.describe(), available: available() }),
+        [] => Err(Pkcs11Error::KeyNotFound {
+            selector: selector.describe(),
+            available: available(),
+        }),
         [one] => Ok((one.0, one.1.clone())),
         _ => Err(Pkcs11Error::InvalidArgument {
             detail: format!(
                 "several signing keys match {}: {}; select by label and id",
                 selector.describe(),
-                matching.iter().map(|(_, k)| k.describe()).collect::<Vec<_>>().join(", ")
+                matching
+                    .iter()
+                    .map(|(_, k)| k.describe())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }),
     }
 }
 
-pub(crate) fn check_key_certificate(key: &KeyInfo, certificate_der: &[u8]) -> Result<(), Pkcs11Error> {
-    let mismatch = |detail: String| Pkcs11Error::KeyCertificateMismatch { key: key.describe(), detail };
-    let cert_spki = der::certificate_spki(certificate_der)
-        .map_err(|e| mismatch(format!("the certificate is not a DER X.509 certificate ({})", e.0)))?;
+pub(crate) fn check_key_certificate(
+    key: &KeyInfo,
+    certificate_der: &[u8],
+) -> Result<(), Pkcs11Error> {
+    let mismatch = |detail: String| Pkcs11Error::KeyCertificateMismatch {
+        key: key.describe(),
+        detail,
+    };
+    let cert_spki = der::certificate_spki(certificate_der).map_err(|e| {
+        mismatch(format!(
+            "the certificate is not a DER X.509 certificate ({})",
+            e.0
+        ))
+    })?;
     let key_spki = key.public_key_spki_der.as_deref().ok_or_else(|| {
-        mismatch("the token does not expose this key's public key, so the pair cannot be checked".to_owned())
+        mismatch(
+            "the token does not expose this key's public key, so the pair cannot be checked"
+                .to_owned(),
+        )
     })?;
     spki_same_key(key_spki, cert_spki).map_err(mismatch)
 }
@@ -288,12 +342,17 @@ pub(crate) fn check_key_certificate(key: &KeyInfo, certificate_der: &[u8]) -> Re
 /// Same key when algorithm, curve (for EC) and key bits agree; the encoding of absent vs
 /// NULL parameters is not compared, since both appear in the wild for the same key.
 fn spki_same_key(key_spki: &[u8], cert_spki: &[u8]) -> Result<(), String> {
-    let a = der::parse_spki(key_spki).map_err(|e| format!("the key's public key is malformed ({})", e.0))?;
-    let b = der::parse_spki(cert_spki).map_err(|e| format!("the certificate's public key is malformed ({})", e.0))?;
+    let a = der::parse_spki(key_spki)
+        .map_err(|e| format!("the key's public key is malformed ({})", e.0))?;
+    let b = der::parse_spki(cert_spki)
+        .map_err(|e| format!("the certificate's public key is malformed ({})", e.0))?;
     if a.algorithm != b.algorithm {
         return Err("the certificate's public key is of another algorithm".to_owned());
     }
-    let is_ec = a.parameters.map(|p| p.first() == Some(&0x06)).unwrap_or(false);
+    let is_ec = a
+        .parameters
+        .map(|p| p.first() == Some(&0x06))
+        .unwrap_or(false);
     if is_ec && a.parameters != b.parameters {
         return Err("the certificate's public key is on another curve".to_owned());
     }
@@ -319,7 +378,11 @@ fn attr_bytes(attrs: &[Attribute], wanted: AttributeType) -> Option<Vec<u8>> {
 
 /// Read attributes one by one, so that a token refusing one attribute (type invalid,
 /// sensitive) does not hide the others.
-fn read_attrs(session: &Session, handle: ObjectHandle, wanted: &[AttributeType]) -> Result<Vec<Attribute>, Pkcs11Error> {
+fn read_attrs(
+    session: &Session,
+    handle: ObjectHandle,
+    wanted: &[AttributeType],
+) -> Result<Vec<Attribute>, Pkcs11Error> {
     let mut out = Vec::with_capacity(wanted.len());
     for attr in wanted {
         match session.get_attributes(handle, &[*attr]) {
@@ -373,14 +436,20 @@ fn spki_from_attrs(kind: &KeyKind, attrs: &[Attribute]) -> Option<Vec<u8>> {
 fn key_kind(key_type: Option<KeyType>, attrs: &[Attribute]) -> KeyKind {
     match key_type {
         Some(t) if t == KeyType::RSA => match attr_bytes(attrs, AttributeType::Modulus) {
-            Some(modulus) => KeyKind::Rsa { bits: der::bit_length(&modulus) },
-            None => KeyKind::Unsupported { description: "RSA key whose modulus the token hides".to_owned() },
+            Some(modulus) => KeyKind::Rsa {
+                bits: der::bit_length(&modulus),
+            },
+            None => KeyKind::Unsupported {
+                description: "RSA key whose modulus the token hides".to_owned(),
+            },
         },
         Some(t) if t == KeyType::EC => {
             let params = attr_bytes(attrs, AttributeType::EcParams).unwrap_or_default();
             match EcCurve::from_params(&params) {
                 Some(curve) => KeyKind::Ec { curve },
-                None => KeyKind::Unsupported { description: format!("EC key with curve parameters {}", hex(&params)) },
+                None => KeyKind::Unsupported {
+                    description: format!("EC key with curve parameters {}", hex(&params)),
+                },
             }
         }
         Some(t) if t == KeyType::EC_EDWARDS => {
@@ -388,11 +457,17 @@ fn key_kind(key_type: Option<KeyType>, attrs: &[Attribute]) -> KeyKind {
             if params == der::OID_ED25519 || params == der::PRINTABLE_EDWARDS25519 {
                 KeyKind::Ed25519
             } else {
-                KeyKind::Unsupported { description: format!("Edwards key with parameters {}", hex(&params)) }
+                KeyKind::Unsupported {
+                    description: format!("Edwards key with parameters {}", hex(&params)),
+                }
             }
         }
-        Some(t) => KeyKind::Unsupported { description: format!("{t} key") },
-        None => KeyKind::Unsupported { description: "key of unknown type".to_owned() },
+        Some(t) => KeyKind::Unsupported {
+            description: format!("{t} key"),
+        },
+        None => KeyKind::Unsupported {
+            description: "key of unknown type".to_owned(),
+        },
     }
 }
 
@@ -407,7 +482,10 @@ const KEY_ATTRS: &[AttributeType] = &[
 /// Every private signing key on the token, with its handle in `session`.
 pub(crate) fn find_keys(session: &Session) -> Result<Vec<(ObjectHandle, KeyInfo)>, Pkcs11Error> {
     let handles = session
-        .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Sign(true)])
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Sign(true),
+        ])
         .map_err(map_error)?;
     if handles.is_empty() {
         return Ok(Vec::new());
@@ -419,7 +497,12 @@ pub(crate) fn find_keys(session: &Session) -> Result<Vec<(ObjectHandle, KeyInfo)
         let mut attrs = read_attrs(
             session,
             handle,
-            &[AttributeType::Label, AttributeType::Id, AttributeType::KeyType, AttributeType::AlwaysAuthenticate],
+            &[
+                AttributeType::Label,
+                AttributeType::Id,
+                AttributeType::KeyType,
+                AttributeType::AlwaysAuthenticate,
+            ],
         )?;
         let label = attr_bytes(&attrs, AttributeType::Label)
             .map(|v| String::from_utf8_lossy(&v).into_owned())
@@ -429,7 +512,9 @@ pub(crate) fn find_keys(session: &Session) -> Result<Vec<(ObjectHandle, KeyInfo)
             Attribute::KeyType(t) => Some(*t),
             _ => None,
         });
-        let always_authenticate = attrs.iter().any(|a| matches!(a, Attribute::AlwaysAuthenticate(true)));
+        let always_authenticate = attrs
+            .iter()
+            .any(|a| matches!(a, Attribute::AlwaysAuthenticate(true)));
         attrs.extend(read_attrs(session, handle, KEY_ATTRS)?);
         let kind = key_kind(key_type, &attrs);
 
@@ -506,8 +591,13 @@ fn find_certificates(session: &Session) -> Result<Vec<CertificateObject>, Pkcs11
     let mut out = Vec::with_capacity(handles.len());
     for handle in handles {
         let attrs = read_attrs(session, handle, &[AttributeType::Id, AttributeType::Value])?;
-        let Some(value) = attr_bytes(&attrs, AttributeType::Value) else { continue };
-        out.push(CertificateObject { id: attr_bytes(&attrs, AttributeType::Id).unwrap_or_default(), der: value });
+        let Some(value) = attr_bytes(&attrs, AttributeType::Value) else {
+            continue;
+        };
+        out.push(CertificateObject {
+            id: attr_bytes(&attrs, AttributeType::Id).unwrap_or_default(),
+            der: value,
+        });
     }
     Ok(out)
 }
@@ -515,13 +605,23 @@ fn find_certificates(session: &Session) -> Result<Vec<CertificateObject>, Pkcs11
 /// Find the private key again in another session of the same application; token object
 /// handles are valid across the application's sessions (v3.1 §2.9), but a module may renumber
 /// them, so the handle from the listing session is only the fallback.
-pub(crate) fn refind_key(session: &Session, key: &KeyInfo, fallback: ObjectHandle) -> Result<ObjectHandle, Pkcs11Error> {
+pub(crate) fn refind_key(
+    session: &Session,
+    key: &KeyInfo,
+    fallback: ObjectHandle,
+) -> Result<ObjectHandle, Pkcs11Error> {
     Ok(find_key_in(session, key)?.unwrap_or(fallback))
 }
 
 /// The key's handle in `session`, when exactly one private signing key has its id and label.
-pub(crate) fn find_key_in(session: &Session, key: &KeyInfo) -> Result<Option<ObjectHandle>, Pkcs11Error> {
-    let mut template = vec![Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Sign(true)];
+pub(crate) fn find_key_in(
+    session: &Session,
+    key: &KeyInfo,
+) -> Result<Option<ObjectHandle>, Pkcs11Error> {
+    let mut template = vec![
+        Attribute::Class(ObjectClass::PRIVATE_KEY),
+        Attribute::Sign(true),
+    ];
     if !key.id.is_empty() {
         template.push(Attribute::Id(key.id.clone()));
     }

@@ -13,6 +13,9 @@ use govsig_pkcs11::{Digest, KeySelector, Module, Pin, Pkcs11Error, SignScheme, T
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// What one worker signed (message, signature) and the error that ended it.
+type Outcome = (Vec<(Vec<u8>, Vec<u8>)>, Pkcs11Error);
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Removal {
     /// `softhsm2-util --delete-token`: files go one by one.
@@ -34,13 +37,18 @@ fn batch_with_removal(how: Removal) {
     let spki = hsm.token("removable").spki(KeySpec::P256).to_vec();
     let module = Module::load(&hsm.module).expect("load");
     let token = module
-        .open_token(TokenSelector::Label("removable".into()), Pin::from(USER_PIN))
+        .open_token(
+            TokenSelector::Label("removable".into()),
+            Pin::from(USER_PIN),
+        )
         .expect("login");
-    let signer = token.signer(KeySelector::Label("p256-key".into()), 2).expect("signer");
+    let signer = token
+        .signer(KeySelector::Label("p256-key".into()), 2)
+        .expect("signer");
     let signed = AtomicUsize::new(0);
     let scheme = SignScheme::Ecdsa(Digest::Sha256);
 
-    let outcomes: Vec<(Vec<(Vec<u8>, Vec<u8>)>, Pkcs11Error)> = std::thread::scope(|s| {
+    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..3)
             .map(|t| {
                 let (signer, signed) = (&signer, &signed);
@@ -48,7 +56,10 @@ fn batch_with_removal(how: Removal) {
                     let mut done = Vec::new();
                     let deadline = Instant::now() + Duration::from_secs(20);
                     for i in 0.. {
-                        assert!(Instant::now() < deadline, "thread {t} still signing 20 s after the token was deleted");
+                        assert!(
+                            Instant::now() < deadline,
+                            "thread {t} still signing 20 s after the token was deleted"
+                        );
                         let message = format!("thread {t} item {i}").into_bytes();
                         match signer.sign(scheme, &message) {
                             Ok(signature) => {
@@ -66,7 +77,10 @@ fn batch_with_removal(how: Removal) {
             std::thread::yield_now();
         }
         remove(&hsm, how);
-        workers.into_iter().map(|w| w.join().expect("worker")).collect()
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("worker"))
+            .collect()
     });
 
     for (t, (done, err)) in outcomes.iter().enumerate() {
@@ -75,8 +89,14 @@ fn batch_with_removal(how: Removal) {
             Pkcs11Error::TokenRemoved { .. } => {
                 let ckr = err.ckr_name().expect("a return value name");
                 assert!(
-                    ["CKR_OBJECT_HANDLE_INVALID", "CKR_DEVICE_REMOVED", "CKR_TOKEN_NOT_PRESENT", "CKR_SESSION_HANDLE_INVALID", "CKR_GENERAL_ERROR"]
-                        .contains(&ckr),
+                    [
+                        "CKR_OBJECT_HANDLE_INVALID",
+                        "CKR_DEVICE_REMOVED",
+                        "CKR_TOKEN_NOT_PRESENT",
+                        "CKR_SESSION_HANDLE_INVALID",
+                        "CKR_GENERAL_ERROR"
+                    ]
+                    .contains(&ckr),
                     "{ckr}"
                 );
                 assert!(err.to_string().contains("reinsert"), "{err}");
@@ -84,10 +104,15 @@ fn batch_with_removal(how: Removal) {
             // softhsm2-util deletes the key files before the token itself, so a thread that
             // signs in between finds the token present and its key gone.
             Pkcs11Error::KeyNotFound { selector, .. } if how == Removal::Delete => {
-                assert!(selector.contains("p256-key") && selector.contains("C_SignInit"), "{selector}");
+                assert!(
+                    selector.contains("p256-key") && selector.contains("C_SignInit"),
+                    "{selector}"
+                );
                 assert_eq!(err.ckr_name(), None);
             }
-            other => panic!("thread {t} ended with {other:?}, neither TokenRemoved nor KeyNotFound"),
+            other => {
+                panic!("thread {t} ended with {other:?}, neither TokenRemoved nor KeyNotFound")
+            }
         }
         for (message, signature) in done {
             verify(&sig::ECDSA_P256_SHA256_ASN1, &spki, message, signature);
@@ -96,17 +121,38 @@ fn batch_with_removal(how: Removal) {
     assert!(outcomes.iter().map(|(d, _)| d.len()).sum::<usize>() >= 150);
 
     // Once the deletion is complete every call fails with TokenRemoved, without waiting.
-    let again = signer.sign(scheme, b"after").expect_err("the token is gone");
-    assert!(matches!(again, Pkcs11Error::TokenRemoved { .. }), "{again:?}");
+    let again = signer
+        .sign(scheme, b"after")
+        .expect_err("the token is gone");
+    assert!(
+        matches!(again, Pkcs11Error::TokenRemoved { .. }),
+        "{again:?}"
+    );
 
     // The module still lists the other token, and the deleted one cannot be opened.
-    let labels: Vec<String> = module.tokens().expect("tokens").into_iter().map(|t| t.label).collect();
-    assert!(labels.contains(&"stays".to_owned()) && !labels.contains(&"removable".to_owned()), "{labels:?}");
+    let labels: Vec<String> = module
+        .tokens()
+        .expect("tokens")
+        .into_iter()
+        .map(|t| t.label)
+        .collect();
+    assert!(
+        labels.contains(&"stays".to_owned()) && !labels.contains(&"removable".to_owned()),
+        "{labels:?}"
+    );
     let reopen = module
-        .open_token(TokenSelector::Label("removable".into()), Pin::from(USER_PIN))
+        .open_token(
+            TokenSelector::Label("removable".into()),
+            Pin::from(USER_PIN),
+        )
         .expect_err("deleted");
-    assert!(matches!(reopen, Pkcs11Error::TokenNotFound { .. }), "{reopen:?}");
-    let other = module.open_token(TokenSelector::Label("stays".into()), Pin::from(USER_PIN)).expect("other token");
+    assert!(
+        matches!(reopen, Pkcs11Error::TokenNotFound { .. }),
+        "{reopen:?}"
+    );
+    let other = module
+        .open_token(TokenSelector::Label("stays".into()), Pin::from(USER_PIN))
+        .expect("other token");
     other
         .signer(KeySelector::Label("p256-key".into()), 1)
         .expect("signer")

@@ -25,7 +25,9 @@ pub fn module_path() -> PathBuf {
 
 /// Run a tool and return stdout; fail with its output when it fails.
 pub fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}\n{}",
@@ -120,7 +122,12 @@ impl Hsm {
         .expect("write softhsm2.conf");
         std::env::set_var("SOFTHSM2_CONF", &conf);
         let ca = make_ca(dir.path());
-        let mut hsm = Hsm { dir, conf, module, tokens: Vec::new() };
+        let mut hsm = Hsm {
+            dir,
+            conf,
+            module,
+            tokens: Vec::new(),
+        };
         for (label, specs) in tokens {
             let token = hsm.make_token(label, specs, &ca);
             hsm.tokens.push(token);
@@ -129,7 +136,10 @@ impl Hsm {
     }
 
     pub fn token(&self, label: &str) -> &TestToken {
-        self.tokens.iter().find(|t| t.label == label).expect("token made")
+        self.tokens
+            .iter()
+            .find(|t| t.label == label)
+            .expect("token made")
     }
 
     pub fn tool(&self, program: &str) -> Command {
@@ -140,13 +150,23 @@ impl Hsm {
 
     fn p11(&self, label: &str) -> Command {
         let mut cmd = self.tool("pkcs11-tool");
-        cmd.arg("--module").arg(&self.module).arg("--token-label").arg(label);
+        cmd.arg("--module")
+            .arg(&self.module)
+            .arg("--token-label")
+            .arg(label);
         cmd
     }
 
     fn make_token(&self, label: &str, specs: &[KeySpec], ca: &Ca) -> TestToken {
         run(self.tool("softhsm2-util").args([
-            "--init-token", "--free", "--label", label, "--so-pin", SO_PIN, "--pin", USER_PIN,
+            "--init-token",
+            "--free",
+            "--label",
+            label,
+            "--so-pin",
+            SO_PIN,
+            "--pin",
+            USER_PIN,
         ]));
         let work = self.dir.path().join(format!("work-{label}"));
         std::fs::create_dir_all(&work).expect("work dir");
@@ -160,11 +180,30 @@ impl Hsm {
                 // the crate must then take the public key from the certificate.
                 let key_path = work.join(format!("{id}.key.der"));
                 run(Command::new("openssl")
-                    .args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-outform", "DER", "-out"])
+                    .args([
+                        "genpkey",
+                        "-algorithm",
+                        "EC",
+                        "-pkeyopt",
+                        "ec_paramgen_curve:P-384",
+                        "-outform",
+                        "DER",
+                        "-out",
+                    ])
                     .arg(&key_path));
-                run(self.p11(label).args(["--login", "--pin", USER_PIN, "--write-object"]).arg(&key_path).args([
-                    "--type", "privkey", "--usage-sign", "--id", &id, "--label", spec.label(),
-                ]));
+                run(self
+                    .p11(label)
+                    .args(["--login", "--pin", USER_PIN, "--write-object"])
+                    .arg(&key_path)
+                    .args([
+                        "--type",
+                        "privkey",
+                        "--usage-sign",
+                        "--id",
+                        &id,
+                        "--label",
+                        spec.label(),
+                    ]));
                 run(Command::new("openssl")
                     .args(["pkey", "-inform", "DER", "-in"])
                     .arg(&key_path)
@@ -172,11 +211,22 @@ impl Hsm {
                     .arg(&spki_path));
             } else {
                 run(self.p11(label).args([
-                    "--login", "--pin", USER_PIN, "--keypairgen", "--key-type", spec.pkcs11_tool_type(),
-                    "--id", &id, "--label", spec.label(),
+                    "--login",
+                    "--pin",
+                    USER_PIN,
+                    "--keypairgen",
+                    "--key-type",
+                    spec.pkcs11_tool_type(),
+                    "--id",
+                    &id,
+                    "--label",
+                    spec.label(),
                 ]));
                 let exported = work.join(format!("{id}.pub"));
-                run(self.p11(label).args(["--read-object", "--type", "pubkey", "--id", &id, "-o"]).arg(&exported));
+                run(self
+                    .p11(label)
+                    .args(["--read-object", "--type", "pubkey", "--id", &id, "-o"])
+                    .arg(&exported));
                 // pkcs11-tool writes RSA and EC public keys as DER but Ed25519 as PEM;
                 // OpenSSL normalises both to DER SPKI.
                 run(Command::new("openssl")
@@ -189,12 +239,24 @@ impl Hsm {
             let cert = ca.issue(&work, spec.label(), &spki_path);
             let cert_path = work.join(format!("{id}.crt.der"));
             std::fs::write(&cert_path, &cert).expect("write cert");
-            run(self.p11(label).args(["--login", "--pin", USER_PIN, "--write-object"]).arg(&cert_path).args([
-                "--type", "cert", "--id", &hex(&spec.cert_id()), "--label", &format!("{}-cert", spec.label()),
-            ]));
+            run(self
+                .p11(label)
+                .args(["--login", "--pin", USER_PIN, "--write-object"])
+                .arg(&cert_path)
+                .args([
+                    "--type",
+                    "cert",
+                    "--id",
+                    &hex(&spec.cert_id()),
+                    "--label",
+                    &format!("{}-cert", spec.label()),
+                ]));
             keys.push((*spec, spki, cert));
         }
-        TestToken { label: label.to_owned(), keys }
+        TestToken {
+            label: label.to_owned(),
+            keys,
+        }
     }
 
     /// Move the token's directory out of the token store in one rename. SoftHSM names the
@@ -215,7 +277,9 @@ impl Hsm {
     }
 
     pub fn delete_token(&self, label: &str) {
-        run(self.tool("softhsm2-util").args(["--delete-token", "--token", label]));
+        run(self
+            .tool("softhsm2-util")
+            .args(["--delete-token", "--token", label]));
     }
 }
 
@@ -233,10 +297,26 @@ pub fn make_ca(dir: &Path) -> Ca {
     let key = dir.join("ca.key");
     let cert = dir.join("ca.pem");
     run(Command::new("openssl")
-        .args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+        ])
         .arg(&key));
     run(Command::new("openssl")
-        .args(["req", "-new", "-x509", "-subj", "/CN=govsig test CA", "-days", "30", "-key"])
+        .args([
+            "req",
+            "-new",
+            "-x509",
+            "-subj",
+            "/CN=govsig test CA",
+            "-days",
+            "30",
+            "-key",
+        ])
         .arg(&key)
         .arg("-out")
         .arg(&cert));
@@ -277,7 +357,12 @@ pub fn spki_key_bits(spki: &[u8]) -> Vec<u8> {
             (data[1] as usize, 2)
         } else {
             let n = (data[1] & 0x7f) as usize;
-            (data[2..2 + n].iter().fold(0usize, |a, b| (a << 8) | *b as usize), 2 + n)
+            (
+                data[2..2 + n]
+                    .iter()
+                    .fold(0usize, |a, b| (a << 8) | *b as usize),
+                2 + n,
+            )
         };
         (tag, &data[hdr..hdr + len], &data[hdr + len..])
     }
@@ -291,7 +376,12 @@ pub fn spki_key_bits(spki: &[u8]) -> Vec<u8> {
 }
 
 /// Verify `signature` over `message` with aws-lc-rs.
-pub fn verify(alg: &'static dyn aws_lc_rs::signature::VerificationAlgorithm, spki: &[u8], message: &[u8], signature: &[u8]) {
+pub fn verify(
+    alg: &'static dyn aws_lc_rs::signature::VerificationAlgorithm,
+    spki: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) {
     let key = aws_lc_rs::signature::UnparsedPublicKey::new(alg, spki_key_bits(spki));
     key.verify(message, signature)
         .unwrap_or_else(|_| panic!("signature does not verify with {alg:?}"));
@@ -301,8 +391,16 @@ pub fn verify(alg: &'static dyn aws_lc_rs::signature::VerificationAlgorithm, spk
 /// (X.690 §8.3.2) and report whether r or s needed a leading 0x00 (high bit set).
 pub fn ecdsa_der_shape(sig: &[u8]) -> (bool, bool) {
     assert_eq!(sig[0], 0x30);
-    let (body, hdr) = if sig[1] < 0x80 { (sig[1] as usize, 2) } else { (sig[2] as usize, 3) };
-    assert_eq!(sig.len(), hdr + body, "SEQUENCE length covers the signature exactly");
+    let (body, hdr) = if sig[1] < 0x80 {
+        (sig[1] as usize, 2)
+    } else {
+        (sig[2] as usize, 3)
+    };
+    assert_eq!(
+        sig.len(),
+        hdr + body,
+        "SEQUENCE length covers the signature exactly"
+    );
     let mut rest = &sig[hdr..];
     let mut padded = Vec::new();
     let mut short = Vec::new();
@@ -320,4 +418,26 @@ pub fn ecdsa_der_shape(sig: &[u8]) -> (bool, bool) {
     }
     assert!(rest.is_empty());
     (padded[0] || padded[1], short.iter().any(|l| *l < 32))
+}
+
+/// One logged-in `Token` per label for the whole test binary: PKCS#11 login belongs to the
+/// process, so tests running in parallel share it as an application would.
+pub fn shared_token(hsm: &Hsm, label: &str) -> govsig_pkcs11::Token {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static OPEN: Mutex<Option<HashMap<String, govsig_pkcs11::Token>>> = Mutex::new(None);
+    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    let open = open.get_or_insert_with(HashMap::new);
+    if let Some(token) = open.get(label) {
+        return token.clone();
+    }
+    let module = govsig_pkcs11::Module::load(&hsm.module).expect("load the module");
+    let token = module
+        .open_token(
+            govsig_pkcs11::TokenSelector::Label(label.into()),
+            govsig_pkcs11::Pin::from(USER_PIN),
+        )
+        .unwrap_or_else(|e| panic!("log in to {label}: {e}"));
+    open.insert(label.to_owned(), token.clone());
+    token
 }
