@@ -26,14 +26,21 @@ test-python: dev ## pytest suite
 
 test: test-rust test-python ## everything CI runs
 
+# Bench runs time whole corpora (and sign them once, on first use): longer than the test
+# timeout in pyproject. GOVSIG_BENCH_SCALE=0.05 shrinks them; see benches/README.md.
+BENCH := $(PY) -m pytest benches --benchmark-enable -p no:cacheprovider -s --timeout=3600
+
 bench: dev ## benches side by side with their peers; prints ratios
-	$(PY) -m pytest benches --benchmark-enable -p no:cacheprovider -s
+	$(BENCH)
 
 bench-save: dev ## run benches and store a baseline in .benchmarks/
-	$(PY) -m pytest benches --benchmark-enable -s --benchmark-save=baseline
+	$(BENCH) --benchmark-save=baseline
 
 bench-compare: dev ## fail when a bench regresses >15% (median) against the saved baseline
-	$(PY) -m pytest benches --benchmark-enable -s --benchmark-compare --benchmark-compare-fail=median:15%
+	@ls .benchmarks/*/[0-9][0-9][0-9][0-9]_*.json >/dev/null 2>&1 || { echo "bench-compare:" \
+	  "no saved baseline in .benchmarks/; run 'make bench-save' first (same GOVSIG_BENCH_SCALE)" >&2; \
+	  exit 2; }
+	$(BENCH) --benchmark-compare --benchmark-compare-fail=median:15%
 
 lint: ## rustfmt, clippy, mypy stubtest
 	$(CARGO) fmt --all -- --check
