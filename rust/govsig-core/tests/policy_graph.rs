@@ -175,3 +175,35 @@ fn pkits_no_valid_case_fails_the_policy_dimension() {
     assert_eq!(valid, 114, "cases.json should hold 114 valid runs");
     assert!(failures.is_empty(), "false rejects:\n{}", failures.join("\n"));
 }
+
+/// The 8 supplementary runs (from pyhanko-certvalidator, not PKITS.pdf) follow the bare
+/// RFC 5280 §6.1.5 success rule: a path with an empty user-constrained set is valid unless an
+/// explicit policy is required. With `require_acceptable_policy: false` every one must agree;
+/// with the default (PKITS's reading) exactly the run built to show the difference flips.
+#[test]
+fn supplementary_runs_follow_the_bare_rfc_rule_when_asked() {
+    let p = pkits();
+    let cases = p.cases("supplementary_cases");
+    assert_eq!(cases.len(), 8);
+    let mut failures = Vec::new();
+    for case in &cases {
+        let id = case["id"].as_str().unwrap_or("?");
+        let expected = case["expected"]["result"].as_str().unwrap_or("?");
+        let path = p.path(case).unwrap_or_else(|e| panic!("{id}: {e}"));
+        let lax = PolicyInputs { require_acceptable_policy: false, ..p.inputs(case) };
+        let ok = run_policy(&lax, &path).is_ok();
+        if ok != (expected == "valid") {
+            failures.push(format!("{id}: expected {expected}, RFC 5280 rule said {}", if ok { "valid" } else { "invalid" }));
+        }
+        let strict = run_policy(&p.inputs(case), &path);
+        if id.ends_with("with_constraint_mismatch_ignored") {
+            match strict {
+                Err(PolicyError::Invalid(why)) => assert!(why.contains("acceptable policies"), "{why}"),
+                other => failures.push(format!("{id}: the default should reject an unmet user policy set: {other:?}")),
+            }
+        } else if strict.is_ok() != (expected == "valid") {
+            failures.push(format!("{id}: expected {expected}, default rule said {strict:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -699,3 +699,397 @@ impl PolicyState {
         Ok(PolicyOutput { user_constrained_policy_set: set, explicit_policy_required: self.explicit_policy == 0 })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Unit tests on certificates assembled here from DER pieces, so every extension value
+    //! (including malformed and oversized ones) is under the test's control. The certificates
+    //! are never signature-checked: policy processing does not look at signatures.
+    use super::*;
+
+    const P1: &str = "1.3.6.1.4.1.55555.1.1";
+    const P2: &str = "1.3.6.1.4.1.55555.1.2";
+    const P3: &str = "1.3.6.1.4.1.55555.1.3";
+
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let n = content.len();
+        match u8::try_from(n) {
+            Ok(short) if short < 0x80 => out.push(short),
+            _ => {
+                let bytes: Vec<u8> = n.to_be_bytes().iter().copied().skip_while(|&b| b == 0).collect();
+                out.push(0x80 | u8::try_from(bytes.len()).expect("length of a length"));
+                out.extend(bytes);
+            }
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
+        tlv(0x30, &parts.concat())
+    }
+
+    fn oid(s: &str) -> Vec<u8> {
+        asn1::write_single(&ObjectIdentifier::from_string(s).expect("test OID")).expect("encode OID")
+    }
+
+    fn uint(v: u64) -> Vec<u8> {
+        let mut b: Vec<u8> = v.to_be_bytes().iter().copied().skip_while(|&b| b == 0).collect();
+        if b.first().map_or(true, |&x| x & 0x80 != 0) {
+            b.insert(0, 0);
+        }
+        b
+    }
+
+    fn name(cn: &str) -> Vec<u8> {
+        seq(&[tlv(0x31, &seq(&[oid("2.5.4.3"), tlv(0x0c, cn.as_bytes())]))])
+    }
+
+    /// A v3 certificate `subject` issued by `issuer` with the given (oid, critical, value)
+    /// extensions.
+    fn cert(subject: &str, issuer: &str, exts: &[(&str, bool, Vec<u8>)]) -> Certificate {
+        let alg = seq(&[oid("1.2.840.10045.4.3.2")]);
+        let spki = seq(&[
+            seq(&[oid("1.2.840.10045.2.1"), oid("1.2.840.10045.3.1.7")]),
+            tlv(0x03, &[&[0u8, 4][..], &[7u8; 64][..]].concat()),
+        ]);
+        let mut ext_list = Vec::new();
+        for (o, critical, value) in exts {
+            let mut parts = vec![oid(o)];
+            if *critical {
+                parts.push(vec![0x01, 0x01, 0xff]);
+            }
+            parts.push(tlv(0x04, value));
+            ext_list.push(seq(&parts));
+        }
+        let mut tbs = vec![
+            tlv(0xa0, &tlv(0x02, &[2])),
+            tlv(0x02, &[1]),
+            alg.clone(),
+            name(issuer),
+            seq(&[tlv(0x17, b"200101000000Z"), tlv(0x17, b"400101000000Z")]),
+            name(subject),
+            spki,
+        ];
+        if !ext_list.is_empty() {
+            tbs.push(tlv(0xa3, &seq(&ext_list)));
+        }
+        let der = seq(&[seq(&tbs), alg, tlv(0x03, &[0, 1, 2, 3])]);
+        Certificate::from_der(&der).expect("test certificate parses")
+    }
+
+    fn policies(oids: &[&str]) -> (&'static str, bool, Vec<u8>) {
+        (OID_CERTIFICATE_POLICIES, false, seq(&oids.iter().map(|o| seq(&[oid(o)])).collect::<Vec<_>>()))
+    }
+
+    fn mappings(pairs: &[(&str, &str)]) -> (&'static str, bool, Vec<u8>) {
+        (OID_POLICY_MAPPINGS, true, seq(&pairs.iter().map(|(a, b)| seq(&[oid(a), oid(b)])).collect::<Vec<_>>()))
+    }
+
+    fn constraints(require: Option<u64>, inhibit_mapping: Option<u64>) -> (&'static str, bool, Vec<u8>) {
+        let mut parts = Vec::new();
+        if let Some(r) = require {
+            parts.push(tlv(0x80, &uint(r)));
+        }
+        if let Some(m) = inhibit_mapping {
+            parts.push(tlv(0x81, &uint(m)));
+        }
+        (OID_POLICY_CONSTRAINTS, true, seq(&parts))
+    }
+
+    fn inhibit_any(v: u64) -> (&'static str, bool, Vec<u8>) {
+        (OID_INHIBIT_ANY_POLICY, true, tlv(0x02, &uint(v)))
+    }
+
+    fn run(inputs: &PolicyInputs, path: &[Certificate]) -> Result<PolicyOutput, PolicyError> {
+        let mut st = PolicyState::new(inputs, path.len())?;
+        for c in path {
+            st.process_certificate(c)?;
+        }
+        st.finish()
+    }
+
+    fn set(v: &[&str]) -> Vec<String> {
+        let mut s: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+        s.sort();
+        s
+    }
+
+    fn user(oids: &[&str]) -> PolicyInputs {
+        PolicyInputs { user_initial_policy_set: oids.iter().map(|s| s.to_string()).collect(), ..PolicyInputs::default() }
+    }
+
+    fn invalid_reason(r: Result<PolicyOutput, PolicyError>) -> String {
+        match r {
+            Err(PolicyError::Invalid(s)) => s,
+            other => panic!("expected PolicyError::Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn same_policy_down_the_path() {
+        let path = [cert("CA", "Root", &[policies(&[P1, P2])]), cert("EE", "CA", &[policies(&[P1])])];
+        let out = run(&PolicyInputs::default(), &path).expect("valid");
+        assert_eq!(out.user_constrained_policy_set, set(&[P1]));
+        assert!(!out.explicit_policy_required);
+        let out = run(&user(&[P1, P3]), &path).expect("valid");
+        assert_eq!(out.user_constrained_policy_set, set(&[P1]));
+        let why = invalid_reason(run(&user(&[P2]), &path));
+        assert!(why.contains("'CN=EE'") && why.contains(P1) && why.contains(P2), "{why}");
+        // The bare RFC 5280 rule accepts, with an empty policy set.
+        let lax = PolicyInputs { require_acceptable_policy: false, ..user(&[P2]) };
+        assert_eq!(run(&lax, &path).expect("valid").user_constrained_policy_set, Vec::<String>::new());
+    }
+
+    #[test]
+    fn any_policy_to_the_end_means_any() {
+        let path = [cert("CA", "Root", &[policies(&[ANY_POLICY])]), cert("EE", "CA", &[policies(&[ANY_POLICY])])];
+        let out = run(&PolicyInputs::default(), &path).expect("valid");
+        assert_eq!(out.user_constrained_policy_set, set(&[ANY_POLICY]));
+        let out = run(&user(&[P2, P3]), &path).expect("valid");
+        assert_eq!(out.user_constrained_policy_set, set(&[P2, P3]));
+    }
+
+    #[test]
+    fn missing_policies_with_explicit_policy_is_rejected_at_that_certificate() {
+        let path = [cert("CA", "Root", &[policies(&[P1])]), cert("EE", "CA", &[])];
+        let out = run(&PolicyInputs::default(), &path).expect("no explicit policy: valid, no policy");
+        assert!(out.user_constrained_policy_set.is_empty());
+        let inputs = PolicyInputs { initial_explicit_policy: true, ..PolicyInputs::default() };
+        let why = invalid_reason(run(&inputs, &path));
+        assert!(why.contains("'CN=EE'") && why.contains("no certificatePolicies") && why.contains("initial-explicit-policy"), "{why}");
+    }
+
+    #[test]
+    fn mapping_and_its_inhibition() {
+        let path = [
+            cert("CA", "Root", &[policies(&[P1]), mappings(&[(P1, P2), (P1, P3)])]),
+            cert("EE", "CA", &[policies(&[P3])]),
+        ];
+        // The output is in the anchor's domain: P3 below the mapping is P1 above it.
+        let out = run(&PolicyInputs::default(), &path).expect("valid");
+        assert_eq!(out.user_constrained_policy_set, set(&[P1]));
+        let inhibited = PolicyInputs { initial_policy_mapping_inhibit: true, initial_explicit_policy: true, ..PolicyInputs::default() };
+        let why = invalid_reason(run(&inhibited, &path));
+        assert!(why.contains("mapping is inhibited at certificate 1"), "{why}");
+    }
+
+    #[test]
+    fn mapping_through_any_policy_creates_the_issuer_domain_node() {
+        // §6.1.4 (b)(1): CA asserts anyPolicy and maps P1 -> P2; the EE's P2 is valid as P1.
+        let path = [
+            cert("CA", "Root", &[policies(&[ANY_POLICY]), mappings(&[(P1, P2)])]),
+            cert("EE", "CA", &[policies(&[P2])]),
+        ];
+        let out = run(&PolicyInputs::default(), &path).expect("valid");
+        assert_eq!(out.user_constrained_policy_set, set(&[P1]));
+    }
+
+    #[test]
+    fn mapping_any_policy_is_malformed() {
+        for pair in [(ANY_POLICY, P1), (P1, ANY_POLICY)] {
+            let path = [cert("CA", "Root", &[policies(&[P1]), mappings(&[pair])]), cert("EE", "CA", &[policies(&[P1])])];
+            let why = invalid_reason(run(&PolicyInputs::default(), &path));
+            assert!(why.contains("'CN=CA'") && why.contains("§6.1.4 (a)"), "{why}");
+        }
+    }
+
+    #[test]
+    fn inhibit_any_policy_skips_self_issued_but_not_the_end_entity() {
+        let chain = |mid_subject: &str, ee: Vec<(&'static str, bool, Vec<u8>)>| {
+            [
+                cert("CA", "Root", &[policies(&[ANY_POLICY]), inhibit_any(0)]),
+                cert(mid_subject, "CA", &[policies(&[ANY_POLICY])]),
+                cert("EE", mid_subject, &ee),
+            ]
+        };
+        let strict = PolicyInputs { initial_explicit_policy: true, ..PolicyInputs::default() };
+        // A self-issued intermediate may still use anyPolicy (§6.1.3 (d)(2), i < n).
+        let out = run(&strict, &chain("CA", vec![policies(&[P1])])).expect("valid");
+        assert_eq!(out.user_constrained_policy_set, set(&[P1]));
+        // A different CA may not.
+        let why = invalid_reason(run(&strict, &chain("Sub", vec![policies(&[P1])])));
+        assert!(why.contains("'CN=Sub'"), "{why}");
+        // The end entity is certificate n: self-issued or not, its anyPolicy is inhibited.
+        let path = [
+            cert("CA", "Root", &[policies(&[ANY_POLICY]), inhibit_any(0)]),
+            cert("CA", "CA", &[policies(&[ANY_POLICY])]),
+        ];
+        let why = invalid_reason(run(&strict, &path));
+        assert!(why.contains("certificate 2"), "{why}");
+        assert!(run(&PolicyInputs { initial_any_policy_inhibit: true, ..strict.clone() }, &chain("CA", vec![policies(&[P1])])).is_err());
+    }
+
+    #[test]
+    fn require_explicit_policy_counts_non_self_issued_certificates() {
+        let path = |skip: u64, mid: &str| {
+            [
+                cert("CA", "Root", &[policies(&[P1]), constraints(Some(skip), None)]),
+                cert(mid, "CA", &[]),
+                cert("EE", mid, &[]),
+            ]
+        };
+        // skip 1: the certificate after CA may lack policies, the next one may not.
+        let why = invalid_reason(run(&PolicyInputs::default(), &path(1, "Sub")));
+        assert!(why.contains("'CN=EE'") && why.contains("requireExplicitPolicy"), "{why}");
+        // skip 2: explicit_policy reaches 0 in the wrap-up (§6.1.5 (a)), with no policy left.
+        assert!(run(&PolicyInputs::default(), &path(2, "Sub")).is_err());
+        assert!(run(&PolicyInputs::default(), &path(3, "Sub")).expect("valid").user_constrained_policy_set.is_empty());
+        // A self-issued intermediate does not count (§6.1.4 (h)): with skip 2 the EE and
+        // the wrap-up still see explicit_policy > 0.
+        let out = run(&PolicyInputs::default(), &path(2, "CA")).expect("valid");
+        assert!(out.user_constrained_policy_set.is_empty() && !out.explicit_policy_required);
+        let mut st = PolicyState::new(&PolicyInputs::default(), 3).expect("inputs");
+        let p = path(2, "CA");
+        for c in p.iter().take(2) {
+            st.process_certificate(c).expect("CA certificates pass");
+        }
+        assert_eq!(st.explicit_policy(), 2, "self-issued certificate 2 must not decrement explicit_policy");
+    }
+
+    #[test]
+    fn end_entity_require_explicit_zero_applies_in_wrap_up() {
+        // §6.1.5 (b).
+        let path = [cert("CA", "Root", &[]), cert("EE", "CA", &[constraints(Some(0), None)])];
+        let why = invalid_reason(run(&PolicyInputs::default(), &path));
+        assert!(why.contains("'CN=EE'"), "{why}");
+        let path = [cert("CA", "Root", &[policies(&[P1])]), cert("EE", "CA", &[policies(&[P1]), constraints(Some(0), None)])];
+        let out = run(&PolicyInputs::default(), &path).expect("valid");
+        assert!(out.explicit_policy_required);
+        assert_eq!(out.user_constrained_policy_set, set(&[P1]));
+    }
+
+    #[test]
+    fn inhibit_policy_mapping_counts_and_skips_self_issued() {
+        let path = |mid: &str| {
+            [
+                cert("CA", "Root", &[policies(&[P1]), constraints(None, Some(1))]),
+                cert(mid, "CA", &[policies(&[P1])]),
+                cert("CA2", mid, &[policies(&[P1]), mappings(&[(P1, P2)])]),
+                cert("EE", "CA2", &[policies(&[P2])]),
+            ]
+        };
+        let explicit = PolicyInputs { initial_explicit_policy: true, ..PolicyInputs::default() };
+        // Sub is not self-issued: policy_mapping is 0 at CA2, its mapped P1 node is deleted.
+        assert!(run(&explicit, &path("Sub")).is_err());
+        // Self-issued CA does not count: CA2 may still map.
+        assert_eq!(run(&explicit, &path("CA")).expect("valid").user_constrained_policy_set, set(&[P1]));
+    }
+
+    /// RFC 9618 §1's attack: every CA maps each of m policies to all m policies. The RFC
+    /// 5280 tree has m^depth leaves; the graph has m nodes and m^2 edges per depth.
+    #[test]
+    fn exponential_tree_chain_stays_linear() {
+        let m = 8usize;
+        let depth = 8usize;
+        let oids: Vec<String> = (0..m).map(|k| format!("1.3.6.1.4.1.55555.7.{k}")).collect();
+        let refs: Vec<&str> = oids.iter().map(String::as_str).collect();
+        let pairs: Vec<(&str, &str)> = refs.iter().flat_map(|a| refs.iter().map(move |b| (*a, *b))).collect();
+        let mut path = Vec::new();
+        for d in 0..depth {
+            let (subject, issuer) = (format!("CA{d}"), if d == 0 { "Root".to_string() } else { format!("CA{}", d - 1) });
+            path.push(cert(&subject, &issuer, &[policies(&refs), mappings(&pairs)]));
+        }
+        path.push(cert("EE", &format!("CA{}", depth - 1), &[policies(&refs)]));
+        let mut st = PolicyState::new(&PolicyInputs::default(), path.len()).expect("inputs");
+        for c in &path {
+            st.process_certificate(c).expect("within budget");
+        }
+        // m^depth = 16.7 million tree leaves; the graph did a few thousand units of work.
+        let work = st.graph_work();
+        assert!(work < 2 * (depth + 1) * (m * m + 2 * m) + 10, "graph work {work} is not linear in the input");
+        assert_eq!(st.finish().expect("valid").user_constrained_policy_set, {
+            let mut v = oids.clone();
+            v.sort();
+            v
+        });
+    }
+
+    #[test]
+    fn budget_stops_oversized_graphs() {
+        let oids: Vec<String> = (0..60).map(|k| format!("1.3.6.1.4.1.55555.9.{k}")).collect();
+        let refs: Vec<&str> = oids.iter().map(String::as_str).collect();
+        let pairs: Vec<(&str, &str)> = refs.iter().flat_map(|a| refs.iter().map(move |b| (*a, *b))).collect();
+        let path = [
+            cert("CA", "Root", &[policies(&refs), mappings(&pairs)]),
+            cert("CA2", "CA", &[policies(&refs), mappings(&pairs)]),
+            cert("CA3", "CA2", &[policies(&refs), mappings(&pairs)]),
+            cert("EE", "CA3", &[policies(&refs)]),
+        ];
+        match run(&PolicyInputs::default(), &path) {
+            Err(PolicyError::Budget(why)) => assert!(why.contains("10000") && why.contains("'CN="), "{why}"),
+            other => panic!("expected the budget to stop this path, got {other:?}"),
+        }
+        let roomy = PolicyInputs { graph_budget: 100_000, ..PolicyInputs::default() };
+        assert_eq!(run(&roomy, &path).expect("valid with a larger budget").user_constrained_policy_set.len(), 60);
+    }
+
+    #[test]
+    fn malformed_extensions_are_rejected_with_the_certificate_named() {
+        let cases: Vec<((&str, bool, Vec<u8>), &str)> = vec![
+            ((OID_CERTIFICATE_POLICIES, false, vec![0x30, 0x05, 0x06]), "certificatePolicies is not valid DER"),
+            ((OID_CERTIFICATE_POLICIES, false, seq(&[])), "certificatePolicies is empty"),
+            (policies(&[P1, P1]), "twice"),
+            (policies(&[ANY_POLICY, ANY_POLICY]), "twice"),
+            ((OID_CERTIFICATE_POLICIES, false, seq(&[seq(&[oid(P1), seq(&[])])])), "empty policyQualifiers"),
+            ((OID_POLICY_MAPPINGS, false, seq(&[])), "policyMappings is empty"),
+            ((OID_POLICY_MAPPINGS, false, seq(&[seq(&[oid(P1)])])), "policyMappings is not valid DER"),
+            ((OID_POLICY_CONSTRAINTS, false, seq(&[])), "empty sequence"),
+            ((OID_POLICY_CONSTRAINTS, false, seq(&[tlv(0x80, &[0xff])])), "policyConstraints is not valid DER"),
+            ((OID_INHIBIT_ANY_POLICY, false, tlv(0x02, &[0x80])), "inhibitAnyPolicy is not valid DER"),
+            ((OID_INHIBIT_ANY_POLICY, false, tlv(0x04, &[1])), "inhibitAnyPolicy is not valid DER"),
+        ];
+        for (ext, needle) in cases {
+            let with_policies = ext.0 != OID_CERTIFICATE_POLICIES;
+            let mut exts = vec![ext];
+            if with_policies {
+                exts.push(policies(&[P1]));
+            }
+            let path = [cert("Bad CA", "Root", &exts), cert("EE", "Bad CA", &[policies(&[P1])])];
+            let why = invalid_reason(run(&PolicyInputs::default(), &path));
+            assert!(why.contains("'CN=Bad CA'") && why.contains(needle), "{needle}: {why}");
+        }
+    }
+
+    #[test]
+    fn qualifiers_of_any_kind_are_accepted_when_well_formed() {
+        let cps = seq(&[oid("1.3.6.1.5.5.7.2.1"), tlv(0x16, b"https://example.invalid/cps")]);
+        let odd = seq(&[oid("1.3.6.1.4.1.55555.99"), tlv(0x30, &tlv(0x01, &[0xff]))]);
+        let value = seq(&[seq(&[oid(P1), seq(&[cps, odd])])]);
+        let path = [cert("CA", "Root", &[(OID_CERTIFICATE_POLICIES, true, value)]), cert("EE", "CA", &[policies(&[P1])])];
+        assert_eq!(run(&PolicyInputs::default(), &path).expect("valid").user_constrained_policy_set, set(&[P1]));
+    }
+
+    #[test]
+    fn huge_skip_counts_saturate_instead_of_failing() {
+        let mut big = vec![0x01];
+        big.extend([0u8; 20]);
+        let path = [
+            cert("CA", "Root", &[policies(&[P1]), (OID_INHIBIT_ANY_POLICY, true, tlv(0x02, &big))]),
+            cert("EE", "CA", &[policies(&[P1])]),
+        ];
+        assert_eq!(run(&PolicyInputs::default(), &path).expect("valid").user_constrained_policy_set, set(&[P1]));
+    }
+
+    #[test]
+    fn misuse_is_reported_as_bad_input() {
+        let bad = user(&["not.an.oid"]);
+        assert!(matches!(PolicyState::new(&bad, 1), Err(PolicyError::BadInput(_))));
+        assert!(matches!(PolicyState::new(&user(&[]), 1), Err(PolicyError::BadInput(_))));
+        let c = cert("EE", "Root", &[policies(&[P1])]);
+        let mut st = PolicyState::new(&PolicyInputs::default(), 1).expect("inputs");
+        st.process_certificate(&c).expect("one certificate");
+        assert!(matches!(st.process_certificate(&c), Err(PolicyError::BadInput(_))));
+        let st = PolicyState::new(&PolicyInputs::default(), 2).expect("inputs");
+        assert!(matches!(st.finish(), Err(PolicyError::BadInput(_))));
+    }
+
+    #[test]
+    fn graph_is_pruned_to_paths_reaching_the_end() {
+        // P2 at the CA has no continuation; the output must not mention it.
+        let path = [cert("CA", "Root", &[policies(&[P1, P2])]), cert("EE", "CA", &[policies(&[P1, P3])])];
+        let out = run(&PolicyInputs::default(), &path).expect("valid");
+        assert_eq!(out.user_constrained_policy_set, set(&[P1]));
+    }
+}
