@@ -151,3 +151,50 @@ pub mod oid {
     pub const EMAIL_ADDRESS: ObjectIdentifier = asn1::oid!(1, 2, 840, 113549, 1, 9, 1);
     pub const COMMON_NAME: ObjectIdentifier = asn1::oid!(2, 5, 4, 3);
 }
+
+/// `CertificatePolicies ::= SEQUENCE SIZE (1..MAX) OF PolicyInformation` (RFC 5280
+/// §4.2.1.4). The SIZE lower bound is checked by the consumer.
+pub type CertificatePolicies<'a> = SequenceOf<'a, PolicyInformation<'a>>;
+
+/// `PolicyInformation` (RFC 5280 §4.2.1.4).
+#[derive(asn1::Asn1Read, Clone)]
+pub struct PolicyInformation<'a> {
+    pub policy_identifier: ObjectIdentifier,
+    pub policy_qualifiers: Option<SequenceOf<'a, PolicyQualifierInfo<'a>>>,
+}
+
+/// `PolicyQualifierInfo` (RFC 5280 §4.2.1.4). The qualifier is `ANY DEFINED BY` its id and
+/// stays raw: RFC 5280 §4.2.1.4 only defines CPS pointers and user notices, and path
+/// validation does not act on either.
+#[derive(asn1::Asn1Read, Clone)]
+pub struct PolicyQualifierInfo<'a> {
+    pub policy_qualifier_id: ObjectIdentifier,
+    pub qualifier: Tlv<'a>,
+}
+
+/// `PolicyMappings ::= SEQUENCE SIZE (1..MAX) OF SEQUENCE { issuerDomainPolicy,
+/// subjectDomainPolicy }` (RFC 5280 §4.2.1.5).
+pub type PolicyMappings<'a> = SequenceOf<'a, PolicyMapping>;
+
+/// One element of `PolicyMappings` (RFC 5280 §4.2.1.5).
+#[derive(asn1::Asn1Read, Clone)]
+pub struct PolicyMapping {
+    pub issuer_domain_policy: ObjectIdentifier,
+    pub subject_domain_policy: ObjectIdentifier,
+}
+
+/// `PolicyConstraints` (RFC 5280 §4.2.1.11); `SkipCerts ::= INTEGER (0..MAX)`, read
+/// unsigned so a negative count is a parse error. The module uses IMPLICIT tags.
+#[derive(asn1::Asn1Read, Clone)]
+pub struct PolicyConstraints<'a> {
+    #[implicit(0)]
+    pub require_explicit_policy: Option<BigUint<'a>>,
+    #[implicit(1)]
+    pub inhibit_policy_mapping: Option<BigUint<'a>>,
+}
+
+/// `InhibitAnyPolicy ::= SkipCerts` (RFC 5280 §4.2.1.14).
+pub type InhibitAnyPolicy<'a> = BigUint<'a>;
+
+/// The special policy OID anyPolicy (RFC 5280 §4.2.1.4).
+pub const ANY_POLICY: ObjectIdentifier = asn1::oid!(2, 5, 29, 32, 0);

@@ -3,6 +3,7 @@
 pub mod cert;
 pub mod name;
 pub mod path;
+pub mod policy;
 
 pub use cert::{CertRef, Certificate};
 pub use name::Name;
