@@ -18,8 +18,8 @@ build-dev: dev ## alias of dev
 build-prod: ## build a release wheel into dist/
 	$(PY) -m maturin build --release --out dist
 
-test-rust: ## cargo tests of the pure crates (release: crypto is slow in debug)
-	$(CARGO) test --release --workspace --exclude govsig-py
+test-rust: ## cargo tests of the pure crates (optimised, overflow checks on)
+	$(CARGO) test --profile test-release --workspace --exclude govsig-py
 
 test-python: dev ## pytest suite
 	$(PY) -m pytest tests
