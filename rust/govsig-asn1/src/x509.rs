@@ -151,3 +151,26 @@ pub mod oid {
     pub const EMAIL_ADDRESS: ObjectIdentifier = asn1::oid!(1, 2, 840, 113549, 1, 9, 1);
     pub const COMMON_NAME: ObjectIdentifier = asn1::oid!(2, 5, 4, 3);
 }
+
+/// `GeneralSubtree` (RFC 5280 §4.2.1.10). `minimum` is read as OPTIONAL rather than
+/// DEFAULT 0 so that a caller can tell "absent" from a forbidden non-zero value and say so.
+#[derive(asn1::Asn1Read, Clone)]
+pub struct GeneralSubtree<'a> {
+    pub base: GeneralName<'a>,
+    #[implicit(0)]
+    pub minimum: Option<u64>,
+    #[implicit(1)]
+    pub maximum: Option<u64>,
+}
+
+/// `GeneralSubtrees ::= SEQUENCE SIZE (1..MAX) OF GeneralSubtree`.
+pub type GeneralSubtrees<'a> = SequenceOf<'a, GeneralSubtree<'a>>;
+
+/// `NameConstraints` (RFC 5280 §4.2.1.10).
+#[derive(asn1::Asn1Read, Clone)]
+pub struct NameConstraints<'a> {
+    #[implicit(0)]
+    pub permitted_subtrees: Option<GeneralSubtrees<'a>>,
+    #[implicit(1)]
+    pub excluded_subtrees: Option<GeneralSubtrees<'a>>,
+}
