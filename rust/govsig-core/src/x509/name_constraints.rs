@@ -8,6 +8,11 @@
 //! [`NcViolation::Unsupported`], which the caller must treat as a failure (RFC 5280
 //! §4.2.1.10: an application that cannot process a constraint on a name form present in the
 //! certificate must reject it).
+//!
+//! In §6.1 order, for certificate i of the path (anchor excluded): [`NameConstraintsState::check`]
+//! with (b)/(c) semantics, then, when i is a CA certificate (self-issued or not), its
+//! nameConstraints extension parsed with [`NameConstraints::from_der`] and passed to
+//! [`NameConstraintsState::apply`] (§6.1.4 (g)).
 
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -827,6 +832,8 @@ mod tests {
     fn from_der_refuses_minimum_maximum_and_empty() {
         let with_min = nc(&[tlv(0x30, &[dns("a.test"), tlv(0x80, &[1])].concat())], &[]);
         assert!(NameConstraints::from_der(&with_min).unwrap_err().0.contains("requires 0"));
+        let explicit_zero = nc(&[tlv(0x30, &[dns("a.test"), tlv(0x80, &[0])].concat())], &[]);
+        assert!(NameConstraints::from_der(&explicit_zero).unwrap_err().0.contains("not DER"));
         let with_max = nc(&[tlv(0x30, &[dns("a.test"), tlv(0x81, &[3])].concat())], &[]);
         assert!(NameConstraints::from_der(&with_max).unwrap_err().0.contains("maximum"));
         assert!(NameConstraints::from_der(&tlv(0x30, &[])).unwrap_err().0.contains("neither"));
