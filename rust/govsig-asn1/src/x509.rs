@@ -198,3 +198,25 @@ pub type InhibitAnyPolicy<'a> = BigUint<'a>;
 
 /// The special policy OID anyPolicy (RFC 5280 §4.2.1.4).
 pub const ANY_POLICY: ObjectIdentifier = asn1::oid!(2, 5, 29, 32, 0);
+/// `GeneralSubtree` (RFC 5280 §4.2.1.10). `minimum` is read as OPTIONAL rather than
+/// DEFAULT 0 so that a caller can tell "absent" from a forbidden non-zero value and say so.
+#[derive(asn1::Asn1Read, Clone)]
+pub struct GeneralSubtree<'a> {
+    pub base: GeneralName<'a>,
+    #[implicit(0)]
+    pub minimum: Option<u64>,
+    #[implicit(1)]
+    pub maximum: Option<u64>,
+}
+
+/// `GeneralSubtrees ::= SEQUENCE SIZE (1..MAX) OF GeneralSubtree`.
+pub type GeneralSubtrees<'a> = SequenceOf<'a, GeneralSubtree<'a>>;
+
+/// `NameConstraints` (RFC 5280 §4.2.1.10).
+#[derive(asn1::Asn1Read, Clone)]
+pub struct NameConstraints<'a> {
+    #[implicit(0)]
+    pub permitted_subtrees: Option<GeneralSubtrees<'a>>,
+    #[implicit(1)]
+    pub excluded_subtrees: Option<GeneralSubtrees<'a>>,
+}

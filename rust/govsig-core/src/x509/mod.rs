@@ -2,6 +2,7 @@
 
 pub mod cert;
 pub mod name;
+pub mod name_constraints;
 pub mod path;
 pub mod policy;
 

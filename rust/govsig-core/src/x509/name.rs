@@ -157,6 +157,14 @@ impl Name {
         self.key == other.key
     }
 
+    /// RFC 5280 §4.2.1.10 directoryName subtree: `self` is within `base` when `base`'s RDNs
+    /// are its leading RDNs, each compared as in [`Name::matches`]. The key encodes each RDN
+    /// as a count followed by length-prefixed parts, a prefix code, so a byte prefix of keys
+    /// is exactly a prefix of RDNs (no "O=Ex" within "O=Example" confusion).
+    pub fn is_within_subtree(&self, base: &Name) -> bool {
+        self.key.starts_with(&base.key)
+    }
+
     /// The values of attributes with the given dotted OID (e.g. emailAddress).
     pub fn values_of(&self, oid: &str) -> Vec<&str> {
         self.rdns
