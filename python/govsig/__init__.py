@@ -6,8 +6,10 @@ friendly surface: argument conversion, file I/O and the command line.
 from __future__ import annotations
 
 from govsig._api import (
+    ANY_POLICY,
     KEY_USAGE_NAMES,
     BatchResult,
+    PathResult,
     Policy,
     SignerResult,
     TrustStore,
@@ -35,6 +37,8 @@ __all__ = [
     "codes",
     "code_descriptions",
     "KEY_USAGE_NAMES",
+    "ANY_POLICY",
+    "PathResult",
     "TrustStore",
     "Policy",
     "Verifier",

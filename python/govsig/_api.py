@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from govsig import _govsig
 from govsig._certs import many_to_ders, read_cert_file, to_ders
-from govsig._govsig import BatchResult, SignerResult, VerifyResult
+from govsig._govsig import BatchResult, PathResult, SignerResult, VerifyResult
 
 __all__ = ["TrustStore", "Policy", "Verifier", "codes", "code_descriptions", "KEY_USAGE_NAMES"]
 
@@ -131,7 +131,13 @@ _POLICY_FIELDS = (
     "extended_key_usage",
     "max_signature_checks",
     "max_paths",
+    "user_initial_policy_set",
+    "initial_explicit_policy",
+    "initial_policy_mapping_inhibit",
+    "initial_any_policy_inhibit",
 )
+
+ANY_POLICY = "2.5.29.32.0"
 
 
 class Policy(_Frozen):
@@ -148,6 +154,9 @@ class Policy(_Frozen):
       (default digital_signature or non_repudiation); ``()`` requires none.
     - ``extended_key_usage``: dotted OIDs the signer must carry one of; ``None`` = unchecked.
     - ``max_signature_checks`` / ``max_paths``: path-building budget per signer.
+    - ``user_initial_policy_set``, ``initial_explicit_policy``,
+      ``initial_policy_mapping_inhibit``, ``initial_any_policy_inhibit``: the certificate
+      policy inputs of RFC 5280 §6.1.1 (c), (e), (f), (g) (dotted OIDs; default anyPolicy).
     """
 
     __slots__ = _POLICY_FIELDS
@@ -161,6 +170,10 @@ class Policy(_Frozen):
     extended_key_usage: Optional[tuple[str, ...]]
     max_signature_checks: int
     max_paths: int
+    user_initial_policy_set: tuple[str, ...]
+    initial_explicit_policy: bool
+    initial_policy_mapping_inhibit: bool
+    initial_any_policy_inhibit: bool
 
     def __init__(
         self,
@@ -174,6 +187,10 @@ class Policy(_Frozen):
         extended_key_usage: Optional[Sequence[str]] = None,
         max_signature_checks: int = 64,
         max_paths: int = 32,
+        user_initial_policy_set: Sequence[str] = (ANY_POLICY,),
+        initial_explicit_policy: bool = False,
+        initial_policy_mapping_inhibit: bool = False,
+        initial_any_policy_inhibit: bool = False,
     ) -> None:
         if trust is not None and not isinstance(trust, TrustStore):
             trust = TrustStore(trust)
@@ -201,6 +218,14 @@ class Policy(_Frozen):
         ):
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"{name} must be a non-negative int, got {v!r}")
+        if isinstance(user_initial_policy_set, str):
+            user_initial_policy_set = (user_initial_policy_set,)
+        policy_set = tuple(user_initial_policy_set)
+        for oid in policy_set:
+            if not isinstance(oid, str) or not all(part.isdigit() for part in oid.split(".")) or oid.count(".") < 1:
+                raise ValueError(f"user_initial_policy_set entries must be dotted OIDs, got {oid!r}")
+        if not policy_set:
+            raise ValueError("user_initial_policy_set must not be empty (use anyPolicy, 2.5.29.32.0, to accept any)")
         values = dict(
             trust=trust,
             intermediates=inter,
@@ -212,6 +237,10 @@ class Policy(_Frozen):
             extended_key_usage=eku,
             max_signature_checks=max_signature_checks,
             max_paths=max_paths,
+            user_initial_policy_set=policy_set,
+            initial_explicit_policy=bool(initial_explicit_policy),
+            initial_policy_mapping_inhibit=bool(initial_policy_mapping_inhibit),
+            initial_any_policy_inhibit=bool(initial_any_policy_inhibit),
         )
         for k, v in values.items():
             object.__setattr__(self, k, v)
@@ -291,6 +320,10 @@ class Verifier:
             None if policy.extended_key_usage is None else list(policy.extended_key_usage),
             policy.max_signature_checks,
             policy.max_paths,
+            list(policy.user_initial_policy_set),
+            policy.initial_explicit_policy,
+            policy.initial_policy_mapping_inhibit,
+            policy.initial_any_policy_inhibit,
         )
 
     @property
@@ -306,6 +339,17 @@ class Verifier:
         sig = _as_bytes(signature, "signature")
         data = None if content is None else _as_bytes(content, "content")
         return self._engine.verify(sig, data)
+
+    def verify_certificate(self, cert: Any, intermediates: Iterable[Any] = ()) -> PathResult:
+        """Validate a certificate's path to the trust store under this policy (RFC 5280 §6.1):
+        the policy's intermediates plus ``intermediates`` are the untrusted candidates; the
+        policy's ``key_usage`` and ``extended_key_usage`` apply to ``cert``. Returns a
+        PathResult (ok, code, reason, chain, user_constrained_policy_set); never raises for
+        bad certificate bytes."""
+        if self._policy.trust is None:
+            raise ValueError("verify_certificate needs a Policy with a trust store")
+        (leaf,) = to_ders(cert)[:1] or [b""]
+        return self._engine.verify_certificate(leaf, many_to_ders(intermediates))
 
     def _chunks(
         self, items: Iterable[tuple[Any, Any]], chunk_size: int
@@ -444,4 +488,4 @@ def walk_signature_files(root: str | os.PathLike[str]) -> list[str]:
     return found
 
 
-__all__ += ["VerifyResult", "SignerResult", "BatchResult"]
+__all__ += ["VerifyResult", "SignerResult", "BatchResult", "PathResult", "ANY_POLICY"]

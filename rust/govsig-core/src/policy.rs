@@ -54,6 +54,9 @@ pub struct Policy {
     /// satisfies it, RFC 5280 §4.2.1.12); `None` = not checked.
     pub extended_key_usage: Option<Vec<String>>,
     pub budget: Budget,
+    /// RFC 5280 §6.1.1 (c), (e), (f), (g): the certificate policy inputs, processed with the
+    /// RFC 9618 policy graph (see `x509::policy`).
+    pub policy_inputs: crate::x509::policy::PolicyInputs,
 }
 
 impl Default for Policy {
@@ -66,6 +69,7 @@ impl Default for Policy {
             signer_key_usage: KeyUsageRule::cms_signer_default(),
             extended_key_usage: None,
             budget: Budget::default(),
+            policy_inputs: crate::x509::policy::PolicyInputs::default(),
         }
     }
 }

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use govsig_core::cms::{SignerOutcome, VerifyOutcome};
 use govsig_core::policy::{Budget, KeyUsageRule, Policy};
+use govsig_core::batch::PathOutcome;
+use govsig_core::x509::policy::PolicyInputs;
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
 use govsig_core::{Code, Engine};
 use numpy::{PyArray1, IntoPyArray};
@@ -22,6 +24,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SignerResult>()?;
     m.add_class::<BatchResult>()?;
     m.add_class::<CertificateInfo>()?;
+    m.add_class::<PathResult>()?;
     Ok(())
 }
 
@@ -90,7 +93,7 @@ pub struct CoreEngine {
 #[pymethods]
 impl CoreEngine {
     #[new]
-    #[pyo3(signature = (trust, intermediates, at, legacy, max_chain_depth, min_rsa_bits, key_usage, extended_key_usage, max_signature_checks, max_paths))]
+    #[pyo3(signature = (trust, intermediates, at, legacy, max_chain_depth, min_rsa_bits, key_usage, extended_key_usage, max_signature_checks, max_paths, user_initial_policy_set, initial_explicit_policy, initial_policy_mapping_inhibit, initial_any_policy_inhibit))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         trust: Option<Vec<Vec<u8>>>,
@@ -103,6 +106,10 @@ impl CoreEngine {
         extended_key_usage: Option<Vec<String>>,
         max_signature_checks: usize,
         max_paths: usize,
+        user_initial_policy_set: Vec<String>,
+        initial_explicit_policy: bool,
+        initial_policy_mapping_inhibit: bool,
+        initial_any_policy_inhibit: bool,
     ) -> PyResult<Self> {
         let trust = match trust {
             None => None,
@@ -117,6 +124,13 @@ impl CoreEngine {
             signer_key_usage: KeyUsageRule { any_of: key_usage },
             extended_key_usage,
             budget: Budget { max_signature_checks, max_paths, ..Budget::default() },
+            policy_inputs: PolicyInputs {
+                user_initial_policy_set,
+                initial_explicit_policy,
+                initial_policy_mapping_inhibit,
+                initial_any_policy_inhibit,
+                ..PolicyInputs::default()
+            },
         };
         Ok(CoreEngine { engine: Arc::new(Engine::new(policy, trust, intermediates)) })
     }
@@ -154,6 +168,16 @@ impl CoreEngine {
             b.items.push(Arc::new(o));
         }
         Ok(())
+    }
+
+    /// Validate one certificate's path (DER), GIL released.
+    #[pyo3(signature = (certificate, intermediates))]
+    fn verify_certificate(&self, py: Python<'_>, certificate: &Bound<'_, PyBytes>, intermediates: Vec<Bound<'_, PyBytes>>) -> PathResult {
+        let leaf = certificate.as_bytes();
+        let inter: Vec<&[u8]> = intermediates.iter().map(|b| b.as_bytes()).collect();
+        let engine = Arc::clone(&self.engine);
+        let out = py.allow_threads(move || engine.verify_certificate(leaf, &inter));
+        PathResult { inner: out }
     }
 
     /// Number of distinct certificates parsed so far (interned across documents).
@@ -354,5 +378,43 @@ impl BatchResult {
     }
     fn __repr__(&self) -> String {
         format!("BatchResult(n={}, counts={:?})", self.items.len(), self.counts())
+    }
+}
+
+/// The verdict on one certificate path.
+#[pyclass(frozen, module = "govsig._govsig")]
+pub struct PathResult {
+    inner: PathOutcome,
+}
+
+#[pymethods]
+impl PathResult {
+    #[getter]
+    fn ok(&self) -> bool {
+        self.inner.code == Code::Ok
+    }
+    #[getter]
+    fn code(&self) -> &'static str {
+        self.inner.code.name()
+    }
+    #[getter]
+    fn reason(&self) -> &str {
+        &self.inner.reason
+    }
+    /// DER certificates of the validated path, the certificate first, the anchor last.
+    #[getter]
+    fn chain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        bytes_list(py, self.inner.chain.iter().map(|c| c.der()))
+    }
+    /// Policies (dotted OIDs) valid for the path and acceptable to the user (RFC 5280 §6.1.5 (g)).
+    #[getter]
+    fn user_constrained_policy_set(&self) -> Vec<String> {
+        self.inner.user_constrained_policy_set.clone()
+    }
+    fn __bool__(&self) -> bool {
+        self.ok()
+    }
+    fn __repr__(&self) -> String {
+        format!("PathResult(code={:?}, chain={}, reason={:?})", self.inner.code.name(), self.inner.chain.len(), self.inner.reason)
     }
 }

@@ -155,6 +155,42 @@ impl Engine {
     }
 }
 
+/// The verdict on one certificate path (`verify_certificate`).
+#[derive(Clone, Debug)]
+pub struct PathOutcome {
+    pub code: Code,
+    pub reason: String,
+    /// Leaf first, anchor last; empty unless validation succeeded.
+    pub chain: Vec<CertRef>,
+    pub user_constrained_policy_set: Vec<String>,
+}
+
+impl Engine {
+    /// Validates the path of one certificate (DER) with extra untrusted certificates, at the
+    /// policy's time (or now). Never panics on input.
+    pub fn verify_certificate(&self, leaf_der: &[u8], intermediates: &[&[u8]]) -> PathOutcome {
+        let at = self.policy.at.unwrap_or_else(crate::time::now);
+        let fail = |code: Code, reason: String| PathOutcome { code, reason, chain: Vec::new(), user_constrained_policy_set: Vec::new() };
+        let leaf = match self.interner.get_or_parse(leaf_der) {
+            Ok(c) => c,
+            Err(e) => return fail(Code::CertMalformed, format!("the certificate is not valid X.509: {e}")),
+        };
+        // Unreadable intermediates cannot be on any path; they are left out, not fatal.
+        let extra: Vec<CertRef> = intermediates.iter().filter_map(|d| self.interner.get_or_parse(d).ok()).collect();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.validate_path(&leaf, &extra, at)));
+        match r {
+            Ok(Ok(p)) => PathOutcome {
+                code: Code::Ok,
+                reason: String::new(),
+                chain: p.chain(),
+                user_constrained_policy_set: p.user_constrained_policy_set,
+            },
+            Ok(Err((code, reason))) => fail(code, reason),
+            Err(_) => fail(Code::CertMalformed, "internal error while validating this certificate (please report it)".into()),
+        }
+    }
+}
+
 /// A digest of a set of certificates (order-independent), identifying which untrusted
 /// certificates a cached failure was computed with.
 fn set_digest(certs: &[CertRef]) -> [u8; 32] {

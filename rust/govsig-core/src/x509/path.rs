@@ -11,6 +11,8 @@ use crate::outcome::Code;
 use crate::policy::{KeyUsageRule, Policy};
 use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
+use crate::x509::name_constraints::{NameConstraints, NameConstraintsState, NcViolation};
+use crate::x509::policy::{PolicyError, PolicyState};
 use crate::x509::{CertPool, TrustStore};
 use govsig_asn1::x509::key_usage;
 
@@ -36,6 +38,8 @@ pub struct ValidPath {
     /// reused only for validation times inside it.
     pub valid_from: UnixTime,
     pub valid_until: UnixTime,
+    /// RFC 5280 §6.1.5 (g) / RFC 9618: the policies valid for this path that the user accepts.
+    pub user_constrained_policy_set: Vec<String>,
 }
 
 impl ValidPath {
@@ -291,6 +295,11 @@ fn verify_with_inherited_params(policy: &Policy, issuer: &CertRef, child: &CertR
 /// (RFC 5280 §6.1.4 (o), §4.2: "A certificate-using system MUST reject the certificate if
 /// it encounters a critical extension it does not recognize").
 const PROCESSED_EXTENSIONS: &[&str] = &[
+    "2.5.29.30", // nameConstraints (x509::name_constraints)
+    "2.5.29.32", // certificatePolicies (x509::policy)
+    "2.5.29.33", // policyMappings
+    "2.5.29.36", // policyConstraints
+    "2.5.29.54", // inhibitAnyPolicy
     "2.5.29.14", // subjectKeyIdentifier
     "2.5.29.15", // keyUsage
     "2.5.29.17", // subjectAltName (informational for signers)
@@ -321,6 +330,11 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
     // §6.1.2 (e)/(f), §6.1.4 (j)-(k): working_public_key_parameters (DSA inheritance).
     let mut working_dsa_params: Option<Vec<u8>> = anchor.public_key.as_ref().ok().and_then(|k| k.dsa_params_der());
     let mut prev: &CertRef = anchor;
+    // §6.1.2 (a), (d)-(f): the policy graph and its counters.
+    let mut policies = PolicyState::new(&policy.policy_inputs, n).map_err(policy_error)?;
+    // §6.1.2 (b)-(c): permitted and excluded subtrees.
+    let mut names = NameConstraintsState::new();
+    let mut nc_budget = policy.budget.max_name_constraint_checks;
     // Process from the certificate the anchor issued down to the leaf (i = 1..n).
     for (i, cert) in chain.iter().rev().enumerate() {
         let is_leaf = i + 1 == n;
@@ -356,6 +370,10 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
                 ));
             }
         }
+        // §6.1.3 (b)-(c): names of the certificate within the subtrees in force.
+        names.check(cert, is_leaf, &mut nc_budget).map_err(|v| nc_error(cert, v))?;
+        // §6.1.3 (d)-(f) and, for CAs, §6.1.4 (a)-(b), (h)-(j).
+        policies.process_certificate(cert).map_err(policy_error)?;
         for ext in &cert.extensions {
             if ext.critical && !PROCESSED_EXTENSIONS.contains(&ext.oid.as_str()) {
                 return Err(PathError::new(
@@ -366,6 +384,13 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
         }
         if is_leaf {
             break;
+        }
+        // §6.1.4 (g): the CA's name constraints narrow the subtrees for what follows.
+        if let Some(ext) = cert.extension("2.5.29.30") {
+            let nc = NameConstraints::from_der(&ext.value).map_err(|e| {
+                PathError::new(Code::NameConstraintsViolated, format!("nameConstraints of {} are malformed: {e}", cert.describe()))
+            })?;
+            names.apply(&nc);
         }
         // §6.1.4: preparation for the next certificate; `cert` is an issuing CA.
         // (k) basicConstraints cA must be TRUE (v1/v2 CA certificates are refused, a
@@ -419,5 +444,30 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
             }
         }
     }
-    Ok(ValidPath { certs: chain.to_vec(), anchor: Arc::clone(anchor), valid_from, valid_until })
+    // §6.1.5 (a)-(b), (g).
+    let out = policies.finish().map_err(policy_error)?;
+    Ok(ValidPath {
+        certs: chain.to_vec(),
+        anchor: Arc::clone(anchor),
+        valid_from,
+        valid_until,
+        user_constrained_policy_set: out.user_constrained_policy_set,
+    })
+}
+
+fn policy_error(e: PolicyError) -> PathError {
+    match e {
+        PolicyError::Budget(m) => PathError::new(Code::BudgetExceeded, m),
+        PolicyError::Invalid(m) | PolicyError::BadInput(m) => PathError::new(Code::PolicyInvalid, m),
+    }
+}
+
+fn nc_error(cert: &CertRef, v: NcViolation) -> PathError {
+    match v {
+        NcViolation::Budget => PathError::new(
+            Code::BudgetExceeded,
+            format!("name-constraint checks exceeded their budget at {}", cert.describe()),
+        ),
+        other => PathError::new(Code::NameConstraintsViolated, format!("{}: {other}", cert.describe())),
+    }
 }

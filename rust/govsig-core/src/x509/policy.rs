@@ -39,7 +39,7 @@ const OID_POLICY_CONSTRAINTS: &str = "2.5.29.36";
 const OID_INHIBIT_ANY_POLICY: &str = "2.5.29.54";
 
 /// The policy inputs of RFC 5280 §6.1.1 (c), (e), (f), (g), plus the graph budget.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PolicyInputs {
     /// Dotted OIDs of the policies acceptable to the relying party; `["2.5.29.32.0"]`
     /// (any-policy) accepts whatever the authorities allow.
