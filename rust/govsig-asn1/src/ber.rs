@@ -561,7 +561,10 @@ impl<'a> Parser<'a> {
         if outer == TAG_BIT_STRING {
             // §8.6.4: every segment but the last has no unused bits; each segment carries its
             // own unused-bits octet (0..=7, and 0 when the segment holds no bits, §8.6.2.3).
-            let unused = *self.input.get(h.content_start).ok_or(mismatch.clone())?;
+            // Read from the segment's own contents: an empty segment must not borrow the next
+            // element's first octet.
+            let contents = self.input.get(h.content_start..end).unwrap_or(&[]);
+            let unused = *contents.first().ok_or(mismatch.clone())?;
             if string.unused != 0 || unused > 7 || (len == 1 && unused != 0) {
                 return Err(mismatch);
             }
