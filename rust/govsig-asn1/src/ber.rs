@@ -561,7 +561,10 @@ impl<'a> Parser<'a> {
         if outer == TAG_BIT_STRING {
             // §8.6.4: every segment but the last has no unused bits; each segment carries its
             // own unused-bits octet (0..=7, and 0 when the segment holds no bits, §8.6.2.3).
-            let unused = *self.input.get(h.content_start).ok_or(mismatch.clone())?;
+            // Read from the segment's own contents: an empty segment must not borrow the next
+            // element's first octet.
+            let contents = self.input.get(h.content_start..end).unwrap_or(&[]);
+            let unused = *contents.first().ok_or(mismatch.clone())?;
             if string.unused != 0 || unused > 7 || (len == 1 && unused != 0) {
                 return Err(mismatch);
             }
@@ -688,7 +691,8 @@ fn sort_set(out: &mut [u8], nodes: &[Node], idx: usize, content_start: usize) {
     if ranges.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
         return;
     }
-    ranges.sort_by(|x, y| key(x).cmp(key(y)));
+    // Equal keys are identical octets, so stability buys nothing.
+    ranges.sort_unstable_by(|x, y| key(x).cmp(key(y)));
     let mut sorted = Vec::with_capacity(at - content_start);
     for r in &ranges {
         sorted.extend_from_slice(key(r));

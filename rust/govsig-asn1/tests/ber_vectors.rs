@@ -116,6 +116,10 @@ fn constructed_bit_string_rejects_bad_segments() {
     fails("23 04 03 02 08 00", m(2));
     // A segment without its unused-bits octet.
     fails("23 02 03 00", m(2));
+    // ... also when more input follows, which must not be read as its unused-bits octet
+    // (found by fuzzing).
+    fails("23 80 03 00 00 00", m(2));
+    fails("23 80 03 00 03 01 00 00 00", m(2));
     // Unused bits in a segment holding no bits (X.690 §8.6.2.3).
     fails("23 03 03 01 03", m(2));
     // A segment of another type.
