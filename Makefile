@@ -50,6 +50,13 @@ lint: ## rustfmt, clippy, mypy stubtest
 demo: dev ## generate a signed archive and verify it in bulk
 	$(PY) scripts/demo.py
 
+FUZZ_SECONDS ?= 120
+fuzz: ## fuzz the BER normaliser with libFuzzer on stable Rust for FUZZ_SECONDS
+	cd fuzz && T=$$(rustc -vV | sed -n 's/host: //p') && \
+	RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks" \
+	$(CARGO) build --release --target $$T && mkdir -p corpus artifacts && \
+	./target/$$T/release/ber_normalise corpus -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=artifacts/
+
 all: lint test
 
 clean:
