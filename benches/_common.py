@@ -348,11 +348,13 @@ class PythonReference:
 
 @dataclass(frozen=True)
 class Measurement:
-    """One benchmark's median time for ``units`` units of work (documents, verifications)."""
+    """One benchmark's median time for ``units`` units of work (documents, verifications),
+    and, when known, the median process CPU time (all threads) of a round."""
 
     name: str
     median_s: float
     units: int
+    cpu_s: Optional[float] = None
 
     @property
     def per_second(self) -> float:
@@ -361,6 +363,35 @@ class Measurement:
     @property
     def seconds_per_unit(self) -> float:
         return self.median_s / self.units
+
+    @property
+    def cpu_per_unit(self) -> Optional[float]:
+        return None if self.cpu_s is None else self.cpu_s / self.units
+
+
+class CpuClock:
+    """Process CPU time of every call of the wrapped function. On a shared machine wall time
+    depends on what else runs; CPU time per document hardly does, so the table shows both."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+
+    def wrap(self, fn: Callable[..., object]) -> Callable[..., object]:
+        def timed(*args: object, **kwargs: object) -> object:
+            t0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.samples.append(time.process_time() - t0)
+
+        return timed
+
+    def median(self) -> Optional[float]:
+        if not self.samples:
+            return None
+        ordered = sorted(self.samples)
+        mid = len(ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 @dataclass(frozen=True)
@@ -382,12 +413,14 @@ class Session:
     notes: list[str] = field(default_factory=list)
     load_at_start: str = ""
 
-    def record(self, name: str, benchmark: object, units: int) -> None:
+    def record(self, name: str, benchmark: object, units: int,
+               cpu: Optional[CpuClock] = None) -> None:
         """Store the median of a pytest-benchmark run (nothing when benchmarks are disabled)."""
         stats = getattr(benchmark, "stats", None)
         if stats is None:
             return
-        self.measurements[name] = Measurement(name, stats.stats.median, units)
+        cpu_s = None if cpu is None else cpu.median()
+        self.measurements[name] = Measurement(name, stats.stats.median, units, cpu_s)
 
     def add_ratio(self, ratio: Ratio) -> None:
         if all(r.name != ratio.name for r in self.ratios):
