@@ -135,11 +135,14 @@ def _run_with_progress(
             )
         )
 
-    while worker.is_alive():
+    while True:
         worker.join(interval)
+        if not worker.is_alive():
+            break
         report()
     if "error" in outcome:
         raise outcome["error"]
+    report()  # the final counts, always delivered once
     return outcome["value"]
 
 
@@ -486,6 +489,7 @@ class Dossier:
         raise DossierError("this dossier does not know where its files are; hash it from files")
 
     def _copy_payload(self, data: Path, sources: Sequence[Any] | None) -> None:
+        data.mkdir()  # even when empty: RFC 8493 §2 requires the payload directory
         for rel, src in zip(self._manifest.paths(), self._payload_sources(sources)):
             target = data / rel
             target.parent.mkdir(parents=True, exist_ok=True)

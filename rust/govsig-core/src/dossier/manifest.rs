@@ -7,7 +7,12 @@ use std::sync::OnceLock;
 
 use super::algorithm::HashAlgorithm;
 use super::error::DossierError;
-use super::merkle::{InclusionProof, MerkleTree};
+use rayon::prelude::*;
+
+use super::merkle::{leaf_hash, InclusionProof, MerkleTree};
+
+/// Below this many entries, spreading leaf hashing over threads costs more than it saves.
+const PARALLEL_LEAVES: usize = 4096;
 use super::relpath::{decode_manifest_path, encode_manifest_path, normalize_relpath};
 
 /// One payload file: its relative path, size, digest and (when hashed from disk) the
@@ -185,8 +190,21 @@ impl Manifest {
     /// The RFC 9162 tree over the manifest lines, in manifest order.
     pub fn tree(&self) -> &MerkleTree {
         self.tree.get_or_init(|| {
-            let lines: Vec<String> = (0..self.len()).filter_map(|i| self.line(i)).collect();
-            MerkleTree::from_lines(self.algorithm, lines.iter().map(String::as_bytes))
+            let w = self.algorithm.output_len();
+            let mut leaves = vec![0u8; self.len() * w];
+            let hash_leaf = |(i, out): (usize, &mut [u8])| {
+                if let Some(line) = self.line(i) {
+                    out.copy_from_slice(&leaf_hash(self.algorithm, line.as_bytes()));
+                }
+            };
+            // Leaf hashing dominates for big dossiers and is independent per entry.
+            if self.len() >= PARALLEL_LEAVES {
+                leaves.par_chunks_mut(w).enumerate().for_each(hash_leaf);
+            } else {
+                leaves.chunks_mut(w).enumerate().for_each(hash_leaf);
+            }
+            // `leaves` is len() whole hashes by construction.
+            MerkleTree::build(self.algorithm, leaves)
         })
     }
 

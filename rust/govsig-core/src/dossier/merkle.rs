@@ -71,7 +71,7 @@ impl MerkleTree {
     }
 
     /// `leaves` must be a whole number of hashes.
-    fn build(algorithm: HashAlgorithm, leaves: Vec<u8>) -> Self {
+    pub(crate) fn build(algorithm: HashAlgorithm, leaves: Vec<u8>) -> Self {
         let w = algorithm.output_len();
         let mut levels = vec![leaves];
         while let Some(prev) = levels.last().filter(|p| p.len() > w) {
