@@ -30,6 +30,7 @@ test: test-rust test-python ## everything CI runs
 # timeout in pyproject. GOVSIG_BENCH_SCALE=0.05 shrinks them; see benches/README.md.
 BENCH := $(PY) -m pytest benches --benchmark-enable -p no:cacheprovider -s --timeout=3600
 
+bench: export OPENBLAS_NUM_THREADS = 1
 bench: dev ## benches side by side with their peers; prints ratios
 	$(BENCH)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -351,21 +352,28 @@ class Verifier:
         (leaf,) = to_ders(cert)[:1] or [b""]
         return self._engine.verify_certificate(leaf, many_to_ders(intermediates))
 
-    def _chunks(
-        self, items: Iterable[tuple[Any, Any]], chunk_size: int
-    ) -> Iterator[list[tuple[bytes, Optional[bytes]]]]:
-        chunk: list[tuple[bytes, Optional[bytes]]] = []
-        for item in items:
-            try:
-                sig, content = item
-            except (TypeError, ValueError):
-                raise TypeError("verify_many items must be (signature, content-or-None) pairs") from None
-            chunk.append((_as_bytes(sig, "signature"), None if content is None else _as_bytes(content, "content")))
-            if len(chunk) >= chunk_size:
-                yield chunk
-                chunk = []
-        if chunk:
+    def _chunks(self, items: Iterable[tuple[Any, Any]], chunk_size: int) -> Iterator[list[Any]]:
+        """Lists of at most ``chunk_size`` items, without touching the items: the core
+        checks their types (and `_run_chunk` falls back to converting bytes-likes)."""
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
+        if isinstance(items, list):
+            for i in range(0, len(items), chunk_size):
+                yield items[i : i + chunk_size]
+            return
+        it = iter(items)
+        while True:
+            chunk = list(itertools.islice(it, chunk_size))
+            if not chunk:
+                return
             yield chunk
+
+    def _run_chunk(self, chunk: list[Any], into: BatchResult, threads: Optional[int]) -> None:
+        try:
+            self._engine.verify_chunk(chunk, into, threads)
+        except TypeError:
+            # Slow path: bytearray/memoryview items, or a misuse to report clearly.
+            self._engine.verify_chunk([_normalise_item(item) for item in chunk], into, threads)
 
     def verify_many(
         self,
@@ -381,7 +389,7 @@ class Verifier:
         _check_threads(threads)
         out = BatchResult()
         for chunk in self._chunks(items, chunk_size):
-            self._engine.verify_chunk(chunk, out, threads)
+            self._run_chunk(chunk, out, threads)
         return out
 
     def verify_stream(
@@ -395,7 +403,7 @@ class Verifier:
         _check_threads(threads)
         for chunk in self._chunks(items, chunk_size):
             part = BatchResult()
-            self._engine.verify_chunk(chunk, part, threads)
+            self._run_chunk(chunk, part, threads)
             for i in range(len(part)):
                 yield part[i]
 
@@ -411,11 +419,19 @@ class Verifier:
         _check_threads(threads)
         out = BatchResult()
         for _paths, chunk in _read_chunks(paths, chunk_size):
-            self._engine.verify_chunk(chunk, out, threads)
+            self._run_chunk(chunk, out, threads)
         return out
 
     def __repr__(self) -> str:
         return f"Verifier({self._policy!r})"
+
+
+def _normalise_item(item: Any) -> tuple[bytes, Optional[bytes]]:
+    try:
+        sig, content = item
+    except (TypeError, ValueError):
+        raise TypeError("verify_many items must be (signature, content-or-None) pairs") from None
+    return _as_bytes(sig, "signature"), None if content is None else _as_bytes(content, "content")
 
 
 def _check_threads(threads: Optional[int]) -> None:

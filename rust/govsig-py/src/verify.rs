@@ -294,8 +294,8 @@ impl SignerResult {
     }
     /// How the SignerInfo identified its certificate.
     #[getter]
-    fn sid(&self) -> &str {
-        &self.s().sid
+    fn sid(&self) -> String {
+        self.s().sid_text()
     }
     #[getter]
     fn signing_time<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {

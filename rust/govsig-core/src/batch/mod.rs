@@ -28,6 +28,9 @@ pub struct Engine {
     policy: Policy,
     trust: Option<TrustStore>,
     intermediates: Vec<CertRef>,
+    /// The policy's intermediates then the anchors: where a signer certificate that the
+    /// CMS does not carry is looked for.
+    signer_candidates: Vec<CertRef>,
     interner: CertInterner,
     edges: EdgeCache,
     paths: RwLock<HashMap<[u8; 32], PathEntry>>,
@@ -40,10 +43,15 @@ const MAX_PATHS: usize = 200_000;
 
 impl Engine {
     pub fn new(policy: Policy, trust: Option<TrustStore>, intermediates: Vec<CertRef>) -> Engine {
+        let mut signer_candidates = intermediates.clone();
+        if let Some(t) = &trust {
+            signer_candidates.extend(t.anchors().iter().cloned());
+        }
         Engine {
             policy,
             trust,
             intermediates,
+            signer_candidates,
             interner: CertInterner::with_limit(MAX_INTERNED),
             edges: EdgeCache::default(),
             paths: RwLock::new(HashMap::new()),
@@ -226,12 +234,8 @@ impl TrustContext for DocContext<'_> {
         self.engine.interner.get_or_parse(der).map_err(|e| e.0)
     }
 
-    fn extra_signer_candidates(&self) -> Vec<CertRef> {
-        let mut v = self.engine.intermediates.clone();
-        if let Some(t) = &self.engine.trust {
-            v.extend(t.anchors().iter().cloned());
-        }
-        v
+    fn extra_signer_candidates(&self) -> &[CertRef] {
+        &self.engine.signer_candidates
     }
 
     fn validate_signer(&self, signer: &CertRef, document_certs: &[CertRef]) -> Option<Result<ValidPath, (Code, String)>> {

@@ -22,8 +22,8 @@ pub struct SignerOutcome {
     pub signing_time: Option<UnixTime>,
     pub digest_algorithm: Option<&'static str>,
     pub signature_algorithm: Option<&'static str>,
-    /// How the SignerInfo named its certificate, for reports when it wasn't found.
-    pub sid: String,
+    /// How the SignerInfo named its certificate (see [`SignerOutcome::sid_text`]).
+    pub sid: SignerIdentity,
     /// The signature value verified over the content (whatever the trust decision).
     pub signature_verified: bool,
 }
@@ -39,6 +39,14 @@ pub struct VerifyOutcome {
     /// The signature was detached (content supplied by the caller).
     pub detached: bool,
     pub content_type: Option<String>,
+}
+
+impl SignerOutcome {
+    /// The signer identifier as text, for reports (formatted on demand: bulk runs never pay
+    /// for it).
+    pub fn sid_text(&self) -> String {
+        sid_text(&self.sid)
+    }
 }
 
 impl VerifyOutcome {
@@ -64,7 +72,7 @@ pub trait TrustContext: Sync {
     fn certificate(&self, der: &[u8]) -> Result<CertRef, String>;
     /// Extra untrusted certificates (the caller's intermediates) and anchors, searched for
     /// the signer after the CMS's own certificates.
-    fn extra_signer_candidates(&self) -> Vec<CertRef>;
+    fn extra_signer_candidates(&self) -> &[CertRef];
     /// Validate a path for the signer, using the document's certificates as untrusted
     /// intermediates. `None` when no trust store is configured (integrity only).
     fn validate_signer(&self, signer: &CertRef, document_certs: &[CertRef]) -> Option<Result<ValidPath, (Code, String)>>;
@@ -273,7 +281,7 @@ fn verify_signer(
         signing_time: None,
         digest_algorithm: None,
         signature_algorithm: None,
-        sid: sid_text(&si.sid),
+        sid: si.sid.clone(),
         signature_verified: false,
     };
     macro_rules! fail {
@@ -297,11 +305,11 @@ fn verify_signer(
         fail!(Code::AlgorithmNotAllowed, "{} with {} is a legacy algorithm and the policy does not allow legacy", scheme.name(), digest.name());
     }
     let extra = ctx.extra_signer_candidates();
-    let cert = match find_signer(&si.sid, doc_certs, &extra) {
+    let cert = match find_signer(&si.sid, doc_certs, extra) {
         Some(c) => c,
         None => {
             let note = if cert_errors.is_empty() { String::new() } else { format!(" ({} embedded certificate(s) unreadable: {})", cert_errors.len(), cert_errors.join("; ")) };
-            fail!(Code::SignerNotFound, "no certificate for signer {}{}", so.sid, note);
+            fail!(Code::SignerNotFound, "no certificate for signer {}{}", sid_text(&si.sid), note);
         }
     };
     so.certificate = Some(Arc::clone(&cert));
