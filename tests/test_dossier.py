@@ -294,9 +294,11 @@ def test_files_deleted_or_truncated_while_the_dossier_is_hashed(tmp_path):
         # Counters lag the reads by at most a few MiB: this far below the size, the big file
         # is certainly still being read and the small ones not yet opened.
         if not acted and p.files_done == 0 and 0 < p.bytes_done < size - (64 << 20):
-            os.truncate(big, 4096)
+            # The small files first: once the big one shrinks, the worker finishes it at once
+            # and would reach them before a later change.
             os.truncate(truncated, 10)
             deleted.unlink()
+            os.truncate(big, 4096)
             acted["at"] = p.bytes_done
 
     d = Dossier.hash(root, threads=1, progress=meddle)
