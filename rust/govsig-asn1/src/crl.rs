@@ -1,0 +1,177 @@
+//! Certificate revocation lists (RFC 5280 §5) and the distribution point structures shared
+//! with the certificate's cRLDistributionPoints extension (RFC 5280 §4.2.1.13).
+//!
+//! `revokedCertificates` stays a raw SEQUENCE: a CRL may hold hundreds of thousands of
+//! entries, and the index in govsig-core walks them once with [`read_revoked_entry`]
+//! instead of letting a `SequenceOf` validate them all and then parse them again.
+
+use asn1::{BigInt, BitString, SequenceOf, Tlv};
+
+use crate::common::{LenientSet, Time};
+use crate::x509::{Extension, GeneralName};
+
+/// `CertificateList` (RFC 5280 §5.1). The TBS part stays raw: its bytes are what the
+/// signature covers.
+#[derive(asn1::Asn1Read, Clone)]
+pub struct CertificateList<'a> {
+    pub tbs_cert_list: Tlv<'a>,
+    pub signature_alg: Tlv<'a>,
+    pub signature: BitString<'a>,
+}
+
+/// `TBSCertList` (RFC 5280 §5.1.2).
+#[derive(asn1::Asn1Read, Clone)]
+pub struct TbsCertList<'a> {
+    /// `Version OPTIONAL`; if present it must be v2 (1).
+    pub version: Option<u64>,
+    pub signature_alg: Tlv<'a>,
+    pub issuer: Tlv<'a>,
+    pub this_update: Time,
+    pub next_update: Option<Time>,
+    /// The content of `revokedCertificates`, read entry by entry with [`read_revoked_entry`].
+    pub revoked_certificates: Option<asn1::Sequence<'a>>,
+    #[explicit(0)]
+    pub crl_extensions: Option<SequenceOf<'a, Extension<'a>>>,
+}
+
+/// One element of `revokedCertificates` (RFC 5280 §5.1.2.6).
+#[derive(asn1::Asn1Read, Clone)]
+pub struct RevokedCertificate<'a> {
+    pub user_certificate: BigInt<'a>,
+    pub revocation_date: Time,
+    pub crl_entry_extensions: Option<SequenceOf<'a, Extension<'a>>>,
+}
+
+/// Reads the next entry of a `revokedCertificates` content.
+pub fn read_revoked_entry<'a>(p: &mut asn1::Parser<'a>) -> asn1::ParseResult<RevokedCertificate<'a>> {
+    p.read_element::<RevokedCertificate<'a>>()
+}
+
+/// `GeneralNames` with each name kept as its raw TLV: distribution point names are compared
+/// by exact encoding except directory names, so the caller needs the bytes; each element
+/// still parses as a [`GeneralName`] (checked by [`general_name`]).
+pub type GeneralNames<'a> = SequenceOf<'a, Tlv<'a>>;
+
+/// Parses one raw element of [`GeneralNames`].
+pub fn general_name<'a>(tlv: &Tlv<'a>) -> asn1::ParseResult<GeneralName<'a>> {
+    asn1::parse_single::<GeneralName<'a>>(tlv.full_data())
+}
+
+/// `DistributionPointName` (RFC 5280 §4.2.1.13). A CHOICE inside an explicitly tagged field.
+#[derive(asn1::Asn1Read, Clone)]
+pub enum DistributionPointName<'a> {
+    #[implicit(0)]
+    FullName(GeneralNames<'a>),
+    /// `RelativeDistinguishedName`, kept raw: it is appended to the issuer's name.
+    #[implicit(1)]
+    NameRelativeToCrlIssuer(LenientSet<'a>),
+}
+
+/// `DistributionPoint` (RFC 5280 §4.2.1.13).
+#[derive(asn1::Asn1Read, Clone)]
+pub struct DistributionPoint<'a> {
+    #[explicit(0)]
+    pub distribution_point: Option<DistributionPointName<'a>>,
+    #[implicit(1)]
+    pub reasons: Option<BitString<'a>>,
+    #[implicit(2)]
+    pub crl_issuer: Option<GeneralNames<'a>>,
+}
+
+/// `CRLDistributionPoints` and `FreshestCRL` (RFC 5280 §4.2.1.13, §4.2.1.15, §5.2.6).
+pub type CrlDistributionPoints<'a> = SequenceOf<'a, DistributionPoint<'a>>;
+
+/// `IssuingDistributionPoint` (RFC 5280 §5.2.5). Booleans are DEFAULT FALSE, DER-strict.
+#[derive(asn1::Asn1Read, Clone)]
+pub struct IssuingDistributionPoint<'a> {
+    #[explicit(0)]
+    pub distribution_point: Option<DistributionPointName<'a>>,
+    #[implicit(1)]
+    #[default(false)]
+    pub only_contains_user_certs: bool,
+    #[implicit(2)]
+    #[default(false)]
+    pub only_contains_ca_certs: bool,
+    #[implicit(3)]
+    pub only_some_reasons: Option<BitString<'a>>,
+    #[implicit(4)]
+    #[default(false)]
+    pub indirect_crl: bool,
+    #[implicit(5)]
+    #[default(false)]
+    pub only_contains_attribute_certs: bool,
+}
+
+/// Object identifiers of CRL and CRL entry extensions (RFC 5280 §5.2, §5.3).
+pub mod oid {
+    use asn1::ObjectIdentifier;
+    pub const AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = asn1::oid!(2, 5, 29, 35);
+    pub const ISSUER_ALT_NAME: ObjectIdentifier = asn1::oid!(2, 5, 29, 18);
+    pub const CRL_NUMBER: ObjectIdentifier = asn1::oid!(2, 5, 29, 20);
+    pub const DELTA_CRL_INDICATOR: ObjectIdentifier = asn1::oid!(2, 5, 29, 27);
+    pub const ISSUING_DISTRIBUTION_POINT: ObjectIdentifier = asn1::oid!(2, 5, 29, 28);
+    pub const FRESHEST_CRL: ObjectIdentifier = asn1::oid!(2, 5, 29, 46);
+    pub const AUTHORITY_INFO_ACCESS: ObjectIdentifier = asn1::oid!(1, 3, 6, 1, 5, 5, 7, 1, 1);
+    pub const REASON_CODE: ObjectIdentifier = asn1::oid!(2, 5, 29, 21);
+    pub const HOLD_INSTRUCTION_CODE: ObjectIdentifier = asn1::oid!(2, 5, 29, 23);
+    pub const INVALIDITY_DATE: ObjectIdentifier = asn1::oid!(2, 5, 29, 24);
+    pub const CERTIFICATE_ISSUER: ObjectIdentifier = asn1::oid!(2, 5, 29, 29);
+}
+
+/// `ReasonFlags` bit numbers (RFC 5280 §4.2.1.13).
+pub mod reason_flag {
+    pub const KEY_COMPROMISE: usize = 1;
+    pub const CA_COMPROMISE: usize = 2;
+    pub const AFFILIATION_CHANGED: usize = 3;
+    pub const SUPERSEDED: usize = 4;
+    pub const CESSATION_OF_OPERATION: usize = 5;
+    pub const CERTIFICATE_HOLD: usize = 6;
+    pub const PRIVILEGE_WITHDRAWN: usize = 7;
+    pub const AA_COMPROMISE: usize = 8;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idp_defaults_and_flags() {
+        // SEQUENCE { [1] TRUE, [4] TRUE }
+        let der = [0x30, 0x06, 0x81, 0x01, 0xff, 0x84, 0x01, 0xff];
+        let idp = asn1::parse_single::<IssuingDistributionPoint<'_>>(&der).unwrap();
+        assert!(idp.only_contains_user_certs);
+        assert!(!idp.only_contains_ca_certs);
+        assert!(idp.indirect_crl);
+        assert!(idp.distribution_point.is_none());
+        // An explicitly encoded DEFAULT FALSE is not DER.
+        let bad = [0x30, 0x03, 0x81, 0x01, 0x00];
+        assert!(asn1::parse_single::<IssuingDistributionPoint<'_>>(&bad).is_err());
+    }
+
+    #[test]
+    fn distribution_point_full_name_uri() {
+        // SEQUENCE { SEQUENCE { [0] { [0] { [6] "http://x" } } } }
+        let uri = b"http://x";
+        let mut gn = vec![0x86, 0x08];
+        gn.extend_from_slice(uri);
+        let mut full = vec![0xa0, u8::try_from(gn.len()).unwrap()];
+        full.extend_from_slice(&gn);
+        let mut dpn = vec![0xa0, u8::try_from(full.len()).unwrap()];
+        dpn.extend_from_slice(&full);
+        let mut dp = vec![0x30, u8::try_from(dpn.len()).unwrap()];
+        dp.extend_from_slice(&dpn);
+        let mut seq = vec![0x30, u8::try_from(dp.len()).unwrap()];
+        seq.extend_from_slice(&dp);
+        let dps = asn1::parse_single::<CrlDistributionPoints<'_>>(&seq).unwrap();
+        let first = dps.clone().next().unwrap();
+        match first.distribution_point {
+            Some(DistributionPointName::FullName(names)) => {
+                let n: Vec<_> = names.collect();
+                assert_eq!(n.len(), 1);
+                let g = general_name(&n[0]).unwrap();
+                assert!(matches!(g, GeneralName::UniformResourceIdentifier(u) if u.as_str() == "http://x"));
+            }
+            _ => panic!("expected fullName"),
+        }
+    }
+}
