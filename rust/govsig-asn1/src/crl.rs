@@ -28,10 +28,31 @@ pub struct TbsCertList<'a> {
     pub issuer: Tlv<'a>,
     pub this_update: Time,
     pub next_update: Option<Time>,
-    /// The content of `revokedCertificates`, read entry by entry with [`read_revoked_entry`].
-    pub revoked_certificates: Option<asn1::Sequence<'a>>,
+    /// `revokedCertificates`, read entry by entry with [`read_revoked_entry`].
+    pub revoked_certificates: Option<RawSequence<'a>>,
     #[explicit(0)]
     pub crl_extensions: Option<SequenceOf<'a, Extension<'a>>>,
+}
+
+/// A SEQUENCE whose content is left unparsed; [`RawSequence::content`] gives the bytes, to
+/// be walked with `asn1::parse`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RawSequence<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> asn1::SimpleAsn1Readable<'a> for RawSequence<'a> {
+    const TAG: asn1::Tag = <asn1::Sequence<'a> as asn1::SimpleAsn1Readable<'a>>::TAG;
+    fn parse_data(data: &'a [u8]) -> asn1::ParseResult<Self> {
+        Ok(RawSequence { data })
+    }
+}
+
+impl<'a> RawSequence<'a> {
+    /// The content octets.
+    pub fn content(&self) -> &'a [u8] {
+        self.data
+    }
 }
 
 /// One element of `revokedCertificates` (RFC 5280 §5.1.2.6).
