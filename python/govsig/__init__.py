@@ -16,6 +16,7 @@ from govsig._api import (
     code_descriptions,
     codes,
 )
+from govsig._crl import Crl, RevokedEntry
 from govsig._govsig import BUILD_PROFILE, __version__
 
 __all__ = [
@@ -30,4 +31,6 @@ __all__ = [
     "VerifyResult",
     "SignerResult",
     "BatchResult",
+    "Crl",
+    "RevokedEntry",
 ]

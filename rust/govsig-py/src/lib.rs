@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod convert;
+mod crl;
 mod verify;
 
 #[pymodule]
@@ -11,5 +12,6 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("BUILD_PROFILE", if cfg!(debug_assertions) { "debug" } else { "release" })?;
     verify::register(m)?;
+    crl::register(m)?;
     Ok(())
 }

@@ -78,7 +78,7 @@ enum SerialRepr {
     Heap(Box<[u8]>),
 }
 
-const INLINE_SERIAL: usize = 22;
+pub(crate) const INLINE_SERIAL: usize = 22;
 
 impl SerialKey {
     /// From INTEGER content octets. Redundant sign octets are dropped, so a caller's
@@ -96,11 +96,24 @@ impl SerialKey {
         match u8::try_from(b.len()) {
             Ok(len) if b.len() <= INLINE_SERIAL => {
                 let mut bytes = [0u8; INLINE_SERIAL];
-                bytes[..b.len()].copy_from_slice(b);
+                for (dst, src) in bytes.iter_mut().zip(b) {
+                    *dst = *src;
+                }
                 SerialKey(SerialRepr::Inline { len, bytes })
             }
             _ => SerialKey(SerialRepr::Heap(b.into())),
         }
+    }
+
+    /// From DER INTEGER content octets known to be minimal (checked by the parser), given as
+    /// `window`: the serial followed by whatever octets come next in the CRL, at least
+    /// [`INLINE_SERIAL`] of them in all. One fixed-size copy builds the key; octets past the
+    /// serial's length are never read (`as_bytes` stops at `len`). `None` when the window
+    /// is too short or the serial too long: use [`SerialKey::from_integer_bytes`].
+    pub(crate) fn from_der_window(window: &[u8], len: usize) -> Option<SerialKey> {
+        let bytes: [u8; INLINE_SERIAL] = window.get(..INLINE_SERIAL)?.try_into().ok()?;
+        let len8 = u8::try_from(len).ok().filter(|&l| usize::from(l) <= INLINE_SERIAL)?;
+        Some(SerialKey(SerialRepr::Inline { len: len8, bytes }))
     }
 
     /// The minimal two's complement content octets.
@@ -250,7 +263,7 @@ impl ReasonMask {
 }
 
 /// `holdInstructionCode` (RFC 3280 §5.3.2; dropped from RFC 5280 but still found in CRLs).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HoldInstruction {
     /// id-holdinstruction-none (1.2.840.10040.2.1)
     None,
@@ -258,17 +271,19 @@ pub enum HoldInstruction {
     CallIssuer,
     /// id-holdinstruction-reject (1.2.840.10040.2.3)
     Reject,
-    /// Any other instruction, dotted.
-    Other(Box<str>),
+    /// Another instruction (its OID is not kept: RFC 5280 dropped hold instructions and
+    /// entries stay small without it).
+    Other,
 }
 
 impl HoldInstruction {
-    pub fn dotted(&self) -> String {
+    /// The dotted OID; `None` for [`HoldInstruction::Other`].
+    pub fn dotted(&self) -> Option<&'static str> {
         match self {
-            HoldInstruction::None => "1.2.840.10040.2.1".into(),
-            HoldInstruction::CallIssuer => "1.2.840.10040.2.2".into(),
-            HoldInstruction::Reject => "1.2.840.10040.2.3".into(),
-            HoldInstruction::Other(s) => s.to_string(),
+            HoldInstruction::None => Some("1.2.840.10040.2.1"),
+            HoldInstruction::CallIssuer => Some("1.2.840.10040.2.2"),
+            HoldInstruction::Reject => Some("1.2.840.10040.2.3"),
+            HoldInstruction::Other => None,
         }
     }
 }
@@ -336,6 +351,8 @@ pub struct RevokedEntry {
     /// The certificate issuer of an indirect CRL entry (RFC 5280 §5.3.3), `None` when the
     /// entry belongs to the CRL issuer. Shared by every entry it applies to.
     pub certificate_issuer: Option<Arc<Name>>,
+    /// Index of the set of certificate issuer ids the entry belongs to (0: the CRL issuer).
+    pub(crate) group: u32,
 }
 
 impl RevokedEntry {
