@@ -18,6 +18,7 @@ from govsig._api import (
     code_descriptions,
     codes,
 )
+from govsig._crl import Crl, RevokedEntry
 from govsig._govsig import BUILD_PROFILE, __version__
 from govsig.dossier import (
     DOSSIER_ERROR_CODES,
@@ -55,4 +56,7 @@ __all__ = [
     "HashProgress",
     "InclusionProof",
     "verify_inclusion",
+    # revocation
+    "Crl",
+    "RevokedEntry",
 ]

@@ -7,6 +7,7 @@
 pub mod ber;
 pub mod cms;
 pub mod common;
+pub mod crl;
 pub mod x509;
 
 pub use asn1;

@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod dossier;
 pub mod outcome;
 pub mod policy;
+pub mod revocation;
 pub mod time;
 pub mod x509;
 

@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod convert;
+mod crl;
 mod verify;
 mod dossier;
 
@@ -13,5 +14,6 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BUILD_PROFILE", if cfg!(debug_assertions) { "debug" } else { "release" })?;
     verify::register(m)?;
     dossier::register(m)?;
+    crl::register(m)?;
     Ok(())
 }

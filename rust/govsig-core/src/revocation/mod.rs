@@ -1,0 +1,9 @@
+//! Revocation evidence (RFC 5280 §6.3): CRLs parsed once into an index, their scope, delta
+//! CRLs and signer checks. Sans-IO: callers fetch the bytes, this module judges them.
+
+pub mod crl;
+
+pub use crl::{
+    revocation_status, CrlError, CrlIndex, CrlNumber, DistributionPoint, DistributionPointName, GeneralNameValue,
+    HoldInstruction, IssuingDistributionPoint, Reason, ReasonMask, RevokedEntry, ScopeMismatch, SerialKey,
+};
