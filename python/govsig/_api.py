@@ -136,8 +136,12 @@ _POLICY_FIELDS = (
     "initial_explicit_policy",
     "initial_policy_mapping_inhibit",
     "initial_any_policy_inhibit",
+    "require_acceptable_policy",
+    "crls",
+    "revocation",
 )
 
+REVOCATION_MODES = ("off", "soft-fail", "hard-fail")
 ANY_POLICY = "2.5.29.32.0"
 
 
@@ -158,6 +162,14 @@ class Policy(_Frozen):
     - ``user_initial_policy_set``, ``initial_explicit_policy``,
       ``initial_policy_mapping_inhibit``, ``initial_any_policy_inhibit``: the certificate
       policy inputs of RFC 5280 §6.1.1 (c), (e), (f), (g) (dotted OIDs; default anyPolicy).
+    - ``require_acceptable_policy``: when the user policy set is not anyPolicy, also refuse a
+      path on which none of the user's policies is valid (PKITS's reading, the default);
+      ``False`` applies only the bare RFC 5280 §6.1.5 success rule.
+    - ``crls``: CRLs (DER/PEM bytes or ``govsig.Crl``) used as revocation evidence, with the
+      CRLs a CMS carries.
+    - ``revocation``: ``"off"``, ``"soft-fail"`` (default: a revoked certificate fails, an
+      undetermined status passes) or ``"hard-fail"`` (undetermined fails with
+      ``revocation_unknown``). Every certificate on the path is checked, CAs included.
     """
 
     __slots__ = _POLICY_FIELDS
@@ -175,6 +187,9 @@ class Policy(_Frozen):
     initial_explicit_policy: bool
     initial_policy_mapping_inhibit: bool
     initial_any_policy_inhibit: bool
+    require_acceptable_policy: bool
+    crls: tuple[bytes, ...]
+    revocation: str
 
     def __init__(
         self,
@@ -192,6 +207,9 @@ class Policy(_Frozen):
         initial_explicit_policy: bool = False,
         initial_policy_mapping_inhibit: bool = False,
         initial_any_policy_inhibit: bool = False,
+        require_acceptable_policy: bool = True,
+        crls: Iterable[Any] = (),
+        revocation: str = "soft-fail",
     ) -> None:
         if trust is not None and not isinstance(trust, TrustStore):
             trust = TrustStore(trust)
@@ -227,6 +245,9 @@ class Policy(_Frozen):
                 raise ValueError(f"user_initial_policy_set entries must be dotted OIDs, got {oid!r}")
         if not policy_set:
             raise ValueError("user_initial_policy_set must not be empty (use anyPolicy, 2.5.29.32.0, to accept any)")
+        if revocation not in REVOCATION_MODES:
+            raise ValueError(f"revocation must be one of {', '.join(REVOCATION_MODES)}, got {revocation!r}")
+        crl_ders = tuple(_crl_ders(crls))
         values = dict(
             trust=trust,
             intermediates=inter,
@@ -242,6 +263,9 @@ class Policy(_Frozen):
             initial_explicit_policy=bool(initial_explicit_policy),
             initial_policy_mapping_inhibit=bool(initial_policy_mapping_inhibit),
             initial_any_policy_inhibit=bool(initial_any_policy_inhibit),
+            require_acceptable_policy=bool(require_acceptable_policy),
+            crls=crl_ders,
+            revocation=revocation,
         )
         for k, v in values.items():
             object.__setattr__(self, k, v)
@@ -273,10 +297,29 @@ class Policy(_Frozen):
             v = getattr(self, k)
             if k == "intermediates":
                 v = f"<{len(v)} certificates>"
+            elif k == "crls":
+                v = f"<{len(v)} CRLs>"
             elif k == "trust" and v is not None:
                 v = f"<TrustStore of {len(v)}>"
             parts.append(f"{k}={v!r}" if not isinstance(v, str) or not v.startswith("<") else f"{k}={v}")
         return f"Policy({', '.join(parts)})"
+
+
+def _crl_ders(crls: Any) -> Iterator[bytes]:
+    from govsig._crl import Crl
+
+    if crls is None:
+        return
+    if isinstance(crls, (bytes, bytearray, memoryview, Crl)):
+        crls = [crls]
+    for c in crls:
+        if isinstance(c, Crl):
+            yield c.der
+        elif isinstance(c, (bytes, bytearray, memoryview)):
+            data = bytes(c)
+            yield Crl.from_pem(data).der if data.lstrip().startswith(b"-----BEGIN") else Crl.from_der(data).der
+        else:
+            raise TypeError(f"crls must hold DER/PEM bytes or govsig.Crl objects, got {type(c).__name__}")
 
 
 def _policy_from_fields(fields: dict[str, Any]) -> Policy:
@@ -325,6 +368,9 @@ class Verifier:
             policy.initial_explicit_policy,
             policy.initial_policy_mapping_inhibit,
             policy.initial_any_policy_inhibit,
+            policy.require_acceptable_policy,
+            list(policy.crls),
+            policy.revocation,
         )
 
     @property

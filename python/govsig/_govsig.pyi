@@ -2,7 +2,7 @@
 
 import datetime
 import os
-from typing import final
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +49,9 @@ class CoreEngine:
         initial_explicit_policy: bool,
         initial_policy_mapping_inhibit: bool,
         initial_any_policy_inhibit: bool,
+        require_acceptable_policy: bool,
+        crls: list[bytes],
+        revocation: str,
     ) -> CoreEngine: ...
     def verify(self, signature: bytes, content: bytes | None = None) -> VerifyResult: ...
     def verify_chunk(
@@ -105,6 +108,8 @@ class SignerResult:
     def certificate(self) -> bytes | None: ...
     @property
     def chain(self) -> list[bytes]: ...
+    @property
+    def revocation(self) -> list[dict[str, Any]]: ...
 
 @final
 class BatchResult:
@@ -127,6 +132,8 @@ class PathResult:
     def reason(self) -> str: ...
     @property
     def chain(self) -> list[bytes]: ...
+    @property
+    def revocation(self) -> list[dict[str, Any]]: ...
     @property
     def user_constrained_policy_set(self) -> list[str]: ...
     def __bool__(self) -> bool: ...

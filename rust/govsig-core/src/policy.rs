@@ -57,6 +57,9 @@ pub struct Policy {
     /// RFC 5280 §6.1.1 (c), (e), (f), (g): the certificate policy inputs, processed with the
     /// RFC 9618 policy graph (see `x509::policy`).
     pub policy_inputs: crate::x509::policy::PolicyInputs,
+    /// Revocation checking of every certificate on the path (RFC 5280 §6.3): off, soft-fail
+    /// (undetermined passes) or hard-fail (undetermined fails with `revocation_unknown`).
+    pub revocation: crate::revocation::RevocationMode,
 }
 
 impl Default for Policy {
@@ -70,6 +73,7 @@ impl Default for Policy {
             extended_key_usage: None,
             budget: Budget::default(),
             policy_inputs: crate::x509::policy::PolicyInputs::default(),
+            revocation: crate::revocation::RevocationMode::SoftFail,
         }
     }
 }

@@ -5,13 +5,15 @@ use std::sync::Arc;
 use govsig_core::cms::{SignerOutcome, VerifyOutcome};
 use govsig_core::policy::{Budget, KeyUsageRule, Policy};
 use govsig_core::batch::PathOutcome;
+use govsig_core::revocation::crl::CrlIndex;
+use govsig_core::revocation::{RevocationEvidence, RevocationMode, RevocationStatus};
 use govsig_core::x509::policy::PolicyInputs;
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
 use govsig_core::{Code, Engine};
 use numpy::{PyArray1, IntoPyArray};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::convert::{bytes_list, datetime_utc};
 
@@ -93,7 +95,7 @@ pub struct CoreEngine {
 #[pymethods]
 impl CoreEngine {
     #[new]
-    #[pyo3(signature = (trust, intermediates, at, legacy, max_chain_depth, min_rsa_bits, key_usage, extended_key_usage, max_signature_checks, max_paths, user_initial_policy_set, initial_explicit_policy, initial_policy_mapping_inhibit, initial_any_policy_inhibit))]
+    #[pyo3(signature = (trust, intermediates, at, legacy, max_chain_depth, min_rsa_bits, key_usage, extended_key_usage, max_signature_checks, max_paths, user_initial_policy_set, initial_explicit_policy, initial_policy_mapping_inhibit, initial_any_policy_inhibit, require_acceptable_policy, crls, revocation))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         trust: Option<Vec<Vec<u8>>>,
@@ -110,7 +112,20 @@ impl CoreEngine {
         initial_explicit_policy: bool,
         initial_policy_mapping_inhibit: bool,
         initial_any_policy_inhibit: bool,
+        require_acceptable_policy: bool,
+        crls: Vec<Vec<u8>>,
+        revocation: &str,
     ) -> PyResult<Self> {
+        let revocation = match revocation {
+            "off" => RevocationMode::Off,
+            "soft-fail" => RevocationMode::SoftFail,
+            "hard-fail" => RevocationMode::HardFail,
+            other => return Err(PyValueError::new_err(format!("revocation must be 'off', 'soft-fail' or 'hard-fail', not {other:?}"))),
+        };
+        let crls = crls
+            .iter()
+            .map(|d| CrlIndex::from_der(d).map(Arc::new).map_err(|e| PyValueError::new_err(format!("not a usable CRL: {}", e.reason))))
+            .collect::<PyResult<Vec<_>>>()?;
         let trust = match trust {
             None => None,
             Some(ders) => Some(TrustStore::new(ders.iter().map(|d| parse_cert(d)).collect::<PyResult<Vec<_>>>()?)),
@@ -129,10 +144,12 @@ impl CoreEngine {
                 initial_explicit_policy,
                 initial_policy_mapping_inhibit,
                 initial_any_policy_inhibit,
+                require_acceptable_policy,
                 ..PolicyInputs::default()
             },
+            revocation,
         };
-        Ok(CoreEngine { engine: Arc::new(Engine::new(policy, trust, intermediates)) })
+        Ok(CoreEngine { engine: Arc::new(Engine::new(policy, trust, intermediates, crls)) })
     }
 
     /// Verify one document with the GIL released.
@@ -319,6 +336,11 @@ impl SignerResult {
     fn chain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         bytes_list(py, self.s().chain.iter().map(|c| c.der()))
     }
+    /// Revocation evidence per certificate of the chain (signer first): which CRL decided.
+    #[getter]
+    fn revocation<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        evidence_dicts(py, &self.s().revocation)
+    }
     fn __repr__(&self) -> String {
         let s = self.s();
         format!(
@@ -406,6 +428,11 @@ impl PathResult {
     fn chain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         bytes_list(py, self.inner.chain.iter().map(|c| c.der()))
     }
+    /// Revocation evidence per certificate of the path (the certificate first).
+    #[getter]
+    fn revocation<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        evidence_dicts(py, &self.inner.revocation)
+    }
     /// Policies (dotted OIDs) valid for the path and acceptable to the user (RFC 5280 §6.1.5 (g)).
     #[getter]
     fn user_constrained_policy_set(&self) -> Vec<String> {
@@ -417,4 +444,40 @@ impl PathResult {
     fn __repr__(&self) -> String {
         format!("PathResult(code={:?}, chain={}, reason={:?})", self.inner.code.name(), self.inner.chain.len(), self.inner.reason)
     }
+}
+
+fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    ev.iter()
+        .map(|e| {
+            let d = PyDict::new(py);
+            d.set_item("subject", e.certificate.subject.to_string())?;
+            d.set_item("serial", e.certificate.serial_hex())?;
+            match &e.status {
+                RevocationStatus::Good => {
+                    d.set_item("status", "good")?;
+                    d.set_item("reason", py.None())?;
+                }
+                RevocationStatus::Unknown(r) => {
+                    d.set_item("status", "unknown")?;
+                    d.set_item("reason", r)?;
+                }
+            }
+            match &e.crl {
+                Some(c) => {
+                    d.set_item("crl_issuer", c.issuer.to_string())?;
+                    d.set_item("crl_fingerprint", PyBytes::new(py, &c.fingerprint()))?;
+                    d.set_item("crl_this_update", datetime_utc(py, c.this_update)?)?;
+                    d.set_item("crl_next_update", c.next_update.map(|t| datetime_utc(py, t)).transpose()?)?;
+                }
+                None => {
+                    d.set_item("crl_issuer", py.None())?;
+                    d.set_item("crl_fingerprint", py.None())?;
+                    d.set_item("crl_this_update", py.None())?;
+                    d.set_item("crl_next_update", py.None())?;
+                }
+            }
+            d.set_item("delta_crl_fingerprint", e.delta.as_ref().map(|c| PyBytes::new(py, &c.fingerprint())))?;
+            Ok(d)
+        })
+        .collect()
 }

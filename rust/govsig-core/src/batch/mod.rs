@@ -13,12 +13,15 @@ use crate::policy::Policy;
 use crate::time::UnixTime;
 use crate::x509::cert::CertRef;
 use crate::x509::path::{build_and_validate, EdgeCache, PathContext, ValidPath};
+use crate::revocation::crl::CrlIndex;
+use crate::revocation::CrlSet;
 use crate::x509::{CertInterner, CertPool, TrustStore};
 
 /// Cached result of path validation for one signer certificate.
 #[derive(Clone)]
 enum PathEntry {
-    Valid(ValidPath),
+    /// Valid for documents that carry the same CRLs (`crl_set`) and supply its intermediates.
+    Valid { path: ValidPath, crl_set: [u8; 32] },
     /// A failure, valid only for the same set of document certificates.
     Invalid { doc_set: [u8; 32], at: UnixTime, err: (Code, String) },
 }
@@ -32,6 +35,8 @@ pub struct Engine {
     /// CMS does not carry is looked for.
     signer_candidates: Vec<CertRef>,
     interner: CertInterner,
+    crls: CrlSet,
+    crl_interner: RwLock<HashMap<[u8; 32], Arc<CrlIndex>>>,
     edges: EdgeCache,
     paths: RwLock<HashMap<[u8; 32], PathEntry>>,
     pools: Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>,
@@ -42,7 +47,7 @@ const MAX_INTERNED: usize = 200_000;
 const MAX_PATHS: usize = 200_000;
 
 impl Engine {
-    pub fn new(policy: Policy, trust: Option<TrustStore>, intermediates: Vec<CertRef>) -> Engine {
+    pub fn new(policy: Policy, trust: Option<TrustStore>, intermediates: Vec<CertRef>, crls: Vec<Arc<CrlIndex>>) -> Engine {
         let mut signer_candidates = intermediates.clone();
         if let Some(t) = &trust {
             signer_candidates.extend(t.anchors().iter().cloned());
@@ -53,6 +58,8 @@ impl Engine {
             intermediates,
             signer_candidates,
             interner: CertInterner::with_limit(MAX_INTERNED),
+            crls: CrlSet::new(crls),
+            crl_interner: RwLock::new(HashMap::new()),
             edges: EdgeCache::default(),
             paths: RwLock::new(HashMap::new()),
             pools: Mutex::new(HashMap::new()),
@@ -110,20 +117,47 @@ impl Engine {
         Some(p)
     }
 
+    /// Parses (once per engine, interned by fingerprint) a CRL carried by a document.
+    pub fn crl(&self, der: &[u8]) -> Result<Arc<CrlIndex>, String> {
+        let fp = crate::x509::cert::fingerprint(der);
+        if let Ok(m) = self.crl_interner.read() {
+            if let Some(c) = m.get(&fp) {
+                return Ok(Arc::clone(c));
+            }
+        }
+        let c = Arc::new(CrlIndex::from_der(der).map_err(|e| e.reason)?);
+        if let Ok(mut m) = self.crl_interner.write() {
+            if m.len() >= 4096 {
+                m.clear();
+            }
+            m.insert(fp, Arc::clone(&c));
+        }
+        Ok(c)
+    }
+
     /// Validates a certificate path for `leaf` with extra untrusted certificates.
-    pub fn validate_path(&self, leaf: &CertRef, untrusted: &[CertRef], at: UnixTime) -> Result<ValidPath, (Code, String)> {
+    pub fn validate_path(
+        &self,
+        leaf: &CertRef,
+        untrusted: &[CertRef],
+        doc_crls: &[Arc<CrlIndex>],
+        at: UnixTime,
+    ) -> Result<ValidPath, (Code, String)> {
         let trust = match &self.trust {
             Some(t) => t,
             None => return Err((Code::ChainUntrusted, "no trust store configured".into())),
         };
-        let doc_set = set_digest(untrusted);
+        let crl_fps: Vec<[u8; 32]> = doc_crls.iter().map(|c| c.fingerprint()).collect();
+        let crl_set = set_digest(crl_fps.iter());
+        let doc_set = set_digest(untrusted.iter().map(|c| &c.fingerprint).chain(crl_fps.iter()));
         if let Ok(m) = self.paths.read() {
             match m.get(&leaf.fingerprint) {
                 // A cached path is reused only when this document (or the policy) supplies
                 // its intermediates too: the verdict on a document never depends on what
                 // other documents carried before it.
-                Some(PathEntry::Valid(p))
-                    if p.valid_from <= at
+                Some(PathEntry::Valid { path: p, crl_set: cs })
+                    if *cs == crl_set
+                        && p.valid_from <= at
                         && at <= p.valid_until
                         && p.certs.iter().skip(1).all(|c| {
                             untrusted.iter().chain(self.intermediates.iter()).any(|u| u.fingerprint == c.fingerprint)
@@ -140,6 +174,13 @@ impl Engine {
         for c in untrusted.iter().chain(self.intermediates.iter()) {
             pool.add(Arc::clone(c));
         }
+        let merged;
+        let crls = if doc_crls.is_empty() {
+            &self.crls
+        } else {
+            merged = self.crls.merged(&CrlSet::new(doc_crls.iter().cloned()));
+            &merged
+        };
         let ctx = PathContext {
             policy: &self.policy,
             at,
@@ -147,6 +188,9 @@ impl Engine {
             pool: &pool,
             edges: &self.edges,
             leaf_key_usage: &self.policy.signer_key_usage,
+            crls,
+            revocation: self.policy.revocation,
+            revocation_depth: 0,
         };
         let r = build_and_validate(&ctx, leaf).map_err(|e| (e.code, e.reason));
         if let Ok(mut m) = self.paths.write() {
@@ -154,7 +198,7 @@ impl Engine {
                 m.clear();
             }
             let entry = match &r {
-                Ok(p) => PathEntry::Valid(p.clone()),
+                Ok(p) => PathEntry::Valid { path: p.clone(), crl_set },
                 Err(e) => PathEntry::Invalid { doc_set, at, err: e.clone() },
             };
             m.insert(leaf.fingerprint, entry);
@@ -171,6 +215,7 @@ pub struct PathOutcome {
     /// Leaf first, anchor last; empty unless validation succeeded.
     pub chain: Vec<CertRef>,
     pub user_constrained_policy_set: Vec<String>,
+    pub revocation: Vec<crate::revocation::RevocationEvidence>,
 }
 
 impl Engine {
@@ -178,20 +223,27 @@ impl Engine {
     /// policy's time (or now). Never panics on input.
     pub fn verify_certificate(&self, leaf_der: &[u8], intermediates: &[&[u8]]) -> PathOutcome {
         let at = self.policy.at.unwrap_or_else(crate::time::now);
-        let fail = |code: Code, reason: String| PathOutcome { code, reason, chain: Vec::new(), user_constrained_policy_set: Vec::new() };
+        let fail = |code: Code, reason: String| PathOutcome {
+            code,
+            reason,
+            chain: Vec::new(),
+            user_constrained_policy_set: Vec::new(),
+            revocation: Vec::new(),
+        };
         let leaf = match self.interner.get_or_parse(leaf_der) {
             Ok(c) => c,
             Err(e) => return fail(Code::CertMalformed, format!("the certificate is not valid X.509: {e}")),
         };
         // Unreadable intermediates cannot be on any path; they are left out, not fatal.
         let extra: Vec<CertRef> = intermediates.iter().filter_map(|d| self.interner.get_or_parse(d).ok()).collect();
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.validate_path(&leaf, &extra, at)));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.validate_path(&leaf, &extra, &[], at)));
         match r {
             Ok(Ok(p)) => PathOutcome {
                 code: Code::Ok,
                 reason: String::new(),
                 chain: p.chain(),
                 user_constrained_policy_set: p.user_constrained_policy_set,
+                revocation: p.revocation,
             },
             Ok(Err((code, reason))) => fail(code, reason),
             Err(_) => fail(Code::CertMalformed, "internal error while validating this certificate (please report it)".into()),
@@ -199,10 +251,10 @@ impl Engine {
     }
 }
 
-/// A digest of a set of certificates (order-independent), identifying which untrusted
-/// certificates a cached failure was computed with.
-fn set_digest(certs: &[CertRef]) -> [u8; 32] {
-    let mut fps: Vec<&[u8; 32]> = certs.iter().map(|c| &c.fingerprint).collect();
+/// A digest of a set of fingerprints (order-independent), identifying which untrusted
+/// certificates and CRLs a cached result was computed with.
+fn set_digest<'a>(items: impl Iterator<Item = &'a [u8; 32]>) -> [u8; 32] {
+    let mut fps: Vec<&[u8; 32]> = items.collect();
     fps.sort();
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     for f in fps {
@@ -238,9 +290,18 @@ impl TrustContext for DocContext<'_> {
         &self.engine.signer_candidates
     }
 
-    fn validate_signer(&self, signer: &CertRef, document_certs: &[CertRef]) -> Option<Result<ValidPath, (Code, String)>> {
+    fn crl(&self, der: &[u8]) -> Result<Arc<CrlIndex>, String> {
+        self.engine.crl(der)
+    }
+
+    fn validate_signer(
+        &self,
+        signer: &CertRef,
+        document_certs: &[CertRef],
+        document_crls: &[Arc<CrlIndex>],
+    ) -> Option<Result<ValidPath, (Code, String)>> {
         self.engine.trust.as_ref()?;
-        Some(self.engine.validate_path(signer, document_certs, self.at))
+        Some(self.engine.validate_path(signer, document_certs, document_crls, self.at))
     }
 
     fn legacy_allowed(&self) -> bool {

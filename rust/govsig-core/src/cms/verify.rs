@@ -9,6 +9,8 @@ use crate::crypto::{CryptoError, DigestAlgorithm, SignatureScheme};
 use crate::outcome::Code;
 use crate::time::{self, UnixTime};
 use crate::x509::cert::CertRef;
+use crate::revocation::crl::CrlIndex;
+use crate::revocation::RevocationEvidence;
 use crate::x509::path::ValidPath;
 
 /// The verdict on one SignerInfo.
@@ -26,6 +28,8 @@ pub struct SignerOutcome {
     pub sid: SignerIdentity,
     /// The signature value verified over the content (whatever the trust decision).
     pub signature_verified: bool,
+    /// Revocation evidence for each certificate of the chain (which CRL decided).
+    pub revocation: Vec<RevocationEvidence>,
 }
 
 /// The verdict on one document.
@@ -73,9 +77,17 @@ pub trait TrustContext: Sync {
     /// Extra untrusted certificates (the caller's intermediates) and anchors, searched for
     /// the signer after the CMS's own certificates.
     fn extra_signer_candidates(&self) -> &[CertRef];
+    /// Parse (or fetch from the batch's interner) a CRL carried by the document.
+    fn crl(&self, der: &[u8]) -> Result<Arc<CrlIndex>, String>;
     /// Validate a path for the signer, using the document's certificates as untrusted
-    /// intermediates. `None` when no trust store is configured (integrity only).
-    fn validate_signer(&self, signer: &CertRef, document_certs: &[CertRef]) -> Option<Result<ValidPath, (Code, String)>>;
+    /// intermediates and its CRLs as revocation evidence. `None` when no trust store is
+    /// configured (integrity only).
+    fn validate_signer(
+        &self,
+        signer: &CertRef,
+        document_certs: &[CertRef],
+        document_crls: &[Arc<CrlIndex>],
+    ) -> Option<Result<ValidPath, (Code, String)>>;
     fn legacy_allowed(&self) -> bool;
     fn min_rsa_bits(&self) -> usize;
     fn validation_time(&self) -> UnixTime;
@@ -136,6 +148,9 @@ pub fn verify_document(ctx: &dyn TrustContext, signature: &[u8], content: Option
             Err(e) => cert_errors.push(e),
         }
     }
+    // CRLs carried in the CMS are revocation evidence (RFC 5652 §5.1 crls); an unreadable
+    // one is no evidence at all, which the revocation policy then judges.
+    let doc_crls: Vec<Arc<CrlIndex>> = sd.crls.iter().filter_map(|der| ctx.crl(der).ok()).collect();
     if sd.signers.is_empty() {
         out.code = Code::SignerNotFound;
         out.reason = "the SignedData has no SignerInfo (a certificate bag, not a signature)".into();
@@ -144,7 +159,7 @@ pub fn verify_document(ctx: &dyn TrustContext, signature: &[u8], content: Option
     // Digests of the content per algorithm, computed once even with several signers.
     let mut digests: Vec<(DigestAlgorithm, Vec<u8>)> = Vec::new();
     for si in &sd.signers {
-        let so = verify_signer(ctx, &sd, si, data, &doc_certs, &cert_errors, &mut digests);
+        let so = verify_signer(ctx, &sd, si, data, &doc_certs, &doc_crls, &cert_errors, &mut digests);
         out.signers.push(so);
     }
     // The document is as good as its worst signer; among failures the most specific wins.
@@ -270,6 +285,7 @@ fn verify_signer(
     si: &ParsedSigner<'_>,
     data: &[u8],
     doc_certs: &[CertRef],
+    doc_crls: &[Arc<CrlIndex>],
     cert_errors: &[String],
     digests: &mut Vec<(DigestAlgorithm, Vec<u8>)>,
 ) -> SignerOutcome {
@@ -283,6 +299,7 @@ fn verify_signer(
         signature_algorithm: None,
         sid: si.sid.clone(),
         signature_verified: false,
+        revocation: Vec::new(),
     };
     macro_rules! fail {
         ($code:expr, $($arg:tt)*) => {{
@@ -390,13 +407,14 @@ fn verify_signer(
         fail!(crypto_to_code(&e), "signature by {} does not verify: {e}", cert.describe());
     }
     so.signature_verified = true;
-    match ctx.validate_signer(&cert, doc_certs) {
+    match ctx.validate_signer(&cert, doc_certs, doc_crls) {
         None => {
             so.code = Code::IntegrityOnly;
             so.reason = format!("signature by {} is intact; no trust store was given, so the signer is not trusted", cert.describe());
         }
         Some(Ok(path)) => {
             so.chain = path.chain();
+            so.revocation = path.revocation.clone();
             // DSA parameters inherited by name lookup above must be those of the validated
             // path (RFC 5280 §6.1.4 (k)); otherwise a same-named certificate slipped into
             // the CMS could supply parameters of its choosing.

@@ -11,6 +11,8 @@ use crate::outcome::Code;
 use crate::policy::{KeyUsageRule, Policy};
 use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
+use crate::revocation::check::check_path;
+use crate::revocation::{CrlSet, RevocationEvidence, RevocationMode};
 use crate::x509::name_constraints::{NameConstraints, NameConstraintsState, NcViolation};
 use crate::x509::policy::{PolicyError, PolicyState};
 use crate::x509::{CertPool, TrustStore};
@@ -40,6 +42,8 @@ pub struct ValidPath {
     pub valid_until: UnixTime,
     /// RFC 5280 §6.1.5 (g) / RFC 9618: the policies valid for this path that the user accepts.
     pub user_constrained_policy_set: Vec<String>,
+    /// Revocation status of each non-anchor certificate, leaf first (empty when off).
+    pub revocation: Vec<RevocationEvidence>,
 }
 
 impl ValidPath {
@@ -96,6 +100,11 @@ pub struct PathContext<'a> {
     pub edges: &'a EdgeCache,
     /// keyUsage the leaf must allow.
     pub leaf_key_usage: &'a KeyUsageRule,
+    /// CRLs available (the policy's and the document's).
+    pub crls: &'a CrlSet,
+    pub revocation: RevocationMode,
+    /// 0 for the end entity's path; 1+ for the path of a CRL signer being validated.
+    pub revocation_depth: usize,
 }
 
 struct Search<'a, 'c> {
@@ -296,6 +305,8 @@ fn verify_with_inherited_params(policy: &Policy, issuer: &CertRef, child: &CertR
 /// it encounters a critical extension it does not recognize").
 const PROCESSED_EXTENSIONS: &[&str] = &[
     "2.5.29.30", // nameConstraints (x509::name_constraints)
+    "2.5.29.31", // cRLDistributionPoints (revocation::crl scope)
+    "2.5.29.46", // freshestCRL (delta CRLs are found among the CRLs supplied)
     "2.5.29.32", // certificatePolicies (x509::policy)
     "2.5.29.33", // policyMappings
     "2.5.29.36", // policyConstraints
@@ -446,12 +457,24 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
     }
     // §6.1.5 (a)-(b), (g).
     let out = policies.finish().map_err(policy_error)?;
+    // §6.1.3 (a)(3), §6.3: revocation of every certificate on the path.
+    let revocation = check_path(ctx, chain, anchor)?;
+    // A cached verdict must not outlive the CRLs it rests on.
+    for ev in &revocation {
+        for crl in ev.crl.iter().chain(ev.delta.iter()) {
+            if let Some(next) = crl.next_update {
+                valid_until = valid_until.min(next);
+            }
+            valid_from = valid_from.max(crl.this_update);
+        }
+    }
     Ok(ValidPath {
         certs: chain.to_vec(),
         anchor: Arc::clone(anchor),
         valid_from,
         valid_until,
         user_constrained_policy_set: out.user_constrained_policy_set,
+        revocation,
     })
 }
 

@@ -1,0 +1,317 @@
+//! Revocation of every certificate on a path with CRLs (RFC 5280 §6.3.3), CA certificates
+//! included. Called by path validation once a candidate path has passed §6.1; a revoked
+//! certificate fails the path, an undetermined status fails it under hard-fail.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::crypto::PublicKey;
+use crate::outcome::Code;
+use crate::policy::KeyUsageRule;
+use crate::revocation::crl::{distribution_points, revocation_status, CrlIndex, ReasonMask};
+use crate::time::{to_rfc3339, UnixTime};
+use crate::x509::cert::CertRef;
+use crate::x509::path::{build_and_validate, PathContext, PathError};
+use govsig_asn1::x509::key_usage;
+
+/// What to do when a status cannot be determined (no CRL in scope, stale, unverifiable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum RevocationMode {
+    /// No revocation checking.
+    Off,
+    /// Revoked fails; undetermined passes (and is reported as such in the evidence).
+    #[default]
+    SoftFail,
+    /// Revoked fails; undetermined fails with `revocation_unknown`.
+    HardFail,
+}
+
+/// CRLs available to a verification, indexed by issuer name; complete and delta apart.
+#[derive(Clone, Default)]
+pub struct CrlSet {
+    complete: HashMap<Vec<u8>, Vec<Arc<CrlIndex>>>,
+    deltas: HashMap<Vec<u8>, Vec<Arc<CrlIndex>>>,
+    fingerprints: Vec<[u8; 32]>,
+}
+
+impl CrlSet {
+    pub fn new(crls: impl IntoIterator<Item = Arc<CrlIndex>>) -> CrlSet {
+        let mut s = CrlSet::default();
+        for c in crls {
+            s.add(c);
+        }
+        s
+    }
+
+    pub fn add(&mut self, crl: Arc<CrlIndex>) {
+        let fp = crl.fingerprint();
+        if self.fingerprints.contains(&fp) {
+            return;
+        }
+        self.fingerprints.push(fp);
+        let key = crl.issuer.key().to_vec();
+        if crl.is_delta() {
+            self.deltas.entry(key).or_default().push(crl);
+        } else {
+            self.complete.entry(key).or_default().push(crl);
+        }
+    }
+
+    /// Both sets together (the policy's plus a document's).
+    pub fn merged(&self, other: &CrlSet) -> CrlSet {
+        let mut s = self.clone();
+        for list in other.complete.values().chain(other.deltas.values()) {
+            for c in list {
+                s.add(Arc::clone(c));
+            }
+        }
+        s
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fingerprints.is_empty()
+    }
+
+    fn all_complete(&self) -> impl Iterator<Item = &Arc<CrlIndex>> {
+        self.complete.values().flatten()
+    }
+
+    fn deltas_for(&self, complete: &CrlIndex) -> impl Iterator<Item = &Arc<CrlIndex>> {
+        self.deltas.get(complete.issuer.key()).into_iter().flatten()
+    }
+}
+
+/// The revocation status of one certificate, as established (or not).
+#[derive(Clone, Debug)]
+pub struct RevocationEvidence {
+    /// The certificate checked (its fingerprint, subject and serial).
+    pub certificate: CertRef,
+    pub status: RevocationStatus,
+    /// The complete CRL that decided (fingerprint, issuer, thisUpdate, nextUpdate).
+    pub crl: Option<Arc<CrlIndex>>,
+    /// The delta CRL applied on top of it, if any.
+    pub delta: Option<Arc<CrlIndex>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RevocationStatus {
+    Good,
+    /// Not determined; the reason says why (soft-fail accepted it).
+    Unknown(String),
+}
+
+/// How deep CRL-signer paths may nest (a CRL signer's own path needs its own CRLs).
+const MAX_CRL_SIGNER_DEPTH: usize = 2;
+
+/// Checks every non-anchor certificate of `chain` (leaf first) whose issuer is the next
+/// certificate (or `anchor` for the last one).
+pub fn check_path(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> Result<Vec<RevocationEvidence>, PathError> {
+    let mut evidence = Vec::new();
+    if ctx.revocation == RevocationMode::Off {
+        return Ok(evidence);
+    }
+    // The issuers' keys as the path uses them: DSA parameters inherited along the path
+    // (RFC 5280 §6.1.4 (k)) also apply when an issuer signs a CRL.
+    let mut keys: Vec<Option<PublicKey>> = vec![None; chain.len()];
+    let mut params = anchor.public_key.as_ref().ok().and_then(|k| k.dsa_params_der());
+    for (i, cert) in chain.iter().enumerate().rev() {
+        let key = if PublicKey::needs_inherited_dsa_params(&cert.spki) {
+            params.as_deref().and_then(|p| PublicKey::from_spki_with_inherited_dsa_params(&cert.spki, p).ok())
+        } else {
+            cert.public_key.as_ref().ok().cloned()
+        };
+        params = match &key {
+            Some(k) if k.dsa_params_der().is_some() => k.dsa_params_der(),
+            _ => None,
+        };
+        if let Some(slot) = keys.get_mut(i) {
+            *slot = key;
+        }
+    }
+    for (i, cert) in chain.iter().enumerate() {
+        if cert.fingerprint == anchor.fingerprint {
+            continue;
+        }
+        let (issuer, issuer_key) = match chain.get(i + 1) {
+            Some(c) => (c, keys.get(i + 1).cloned().flatten()),
+            None => (anchor, anchor.public_key.as_ref().ok().cloned()),
+        };
+        evidence.push(check_certificate(ctx, cert, issuer, issuer_key.as_ref(), anchor)?);
+    }
+    Ok(evidence)
+}
+
+fn check_certificate(
+    ctx: &PathContext<'_>,
+    cert: &CertRef,
+    issuer: &CertRef,
+    issuer_key: Option<&PublicKey>,
+    anchor: &CertRef,
+) -> Result<RevocationEvidence, PathError> {
+    let mut why: Vec<String> = Vec::new();
+    let dps = match distribution_points(cert) {
+        Ok(d) => d,
+        Err(e) => return undetermined(ctx, cert, format!("its cRLDistributionPoints cannot be read: {e}")),
+    };
+    let mut reasons = ReasonMask::NONE;
+    let mut decided: Option<(Arc<CrlIndex>, Option<Arc<CrlIndex>>)> = None;
+    for crl in ctx.crls.all_complete() {
+        // §6.3.3 (b), (d): does this CRL cover this certificate, and for which reasons?
+        let scope = match crl.scope_covers(cert, &dps) {
+            Ok(m) => m,
+            Err(e) => {
+                if crl.issuer.matches(&cert.issuer) {
+                    why.push(e.0);
+                }
+                continue;
+            }
+        };
+        if scope.intersect(ReasonMask(ReasonMask::ALL.0 & !reasons.0)).is_empty() {
+            continue;
+        }
+        // §6.3.3 (a): fresh at the validation time.
+        if let Err(e) = crl.check_freshness(ctx.at, 0) {
+            why.push(e.reason);
+            continue;
+        }
+        // §6.3.3 (f): a CRL signer with cRLSign and a valid path.
+        let signer = match crl_signer(ctx, crl, cert, issuer, issuer_key, anchor) {
+            Ok(s) => s,
+            Err(e) => {
+                why.push(e);
+                continue;
+            }
+        };
+        // §6.3.3 (c): a delta CRL in scope, fresh, and signed by the same signer.
+        let delta = ctx
+            .crls
+            .deltas_for(crl)
+            .filter(|d| d.delta_applies_to(crl).is_ok())
+            .filter(|d| d.check_freshness(ctx.at, 0).is_ok())
+            .filter(|d| {
+                d.check_signer(&signer.0).is_ok() && d.verify_signature(&signer.1, ctx.policy.legacy, ctx.policy.min_rsa_bits).is_ok()
+            })
+            .max_by_key(|d| d.this_update)
+            .cloned();
+        // §6.3.3 (g)-(i).
+        match revocation_status(crl, delta.as_deref(), &cert.issuer, &cert.serial) {
+            Err(e) => {
+                why.push(e.0);
+                continue;
+            }
+            Ok(Some(entry)) => {
+                let source = delta.as_ref().filter(|d| d.lookup(&cert.issuer, &cert.serial).is_some()).unwrap_or(crl);
+                return Err(PathError::new(
+                    Code::CertRevoked,
+                    format!(
+                        "{} was revoked on {}{} according to {}",
+                        cert.describe(),
+                        to_rfc3339(entry.revocation_date),
+                        entry.reason.map(|r| format!(" ({})", r.name())).unwrap_or_default(),
+                        source.describe()
+                    ),
+                ));
+            }
+            Ok(None) => {
+                reasons = reasons.union(scope);
+                decided = Some((Arc::clone(crl), delta));
+            }
+        }
+        if reasons.is_all() {
+            break;
+        }
+    }
+    if reasons.is_all() {
+        let (crl, delta) = match decided {
+            Some(d) => d,
+            None => return undetermined(ctx, cert, "no CRL decided".into()),
+        };
+        return Ok(RevocationEvidence { certificate: Arc::clone(cert), status: RevocationStatus::Good, crl: Some(crl), delta });
+    }
+    let detail = if why.is_empty() {
+        format!("no CRL from '{}' was supplied", cert.issuer)
+    } else {
+        why.join("; ")
+    };
+    let detail = if reasons.is_empty() {
+        detail
+    } else {
+        format!("the CRLs cover only the reasons {}: {detail}", reasons.names().join(", "))
+    };
+    undetermined(ctx, cert, detail)
+}
+
+fn undetermined(ctx: &PathContext<'_>, cert: &CertRef, detail: String) -> Result<RevocationEvidence, PathError> {
+    let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
+    match ctx.revocation {
+        RevocationMode::HardFail => Err(PathError::new(Code::RevocationUnknown, reason)),
+        _ => Ok(RevocationEvidence { certificate: Arc::clone(cert), status: RevocationStatus::Unknown(reason), crl: None, delta: None }),
+    }
+}
+
+/// The certificate that signed `crl`: the certificate's issuer when it is the CRL issuer,
+/// else another certificate (pool or anchors) with its own valid path (RFC 5280 §6.3.3 (f);
+/// indirect CRLs and separate CRL-signing keys).
+fn crl_signer(
+    ctx: &PathContext<'_>,
+    crl: &CrlIndex,
+    cert: &CertRef,
+    issuer: &CertRef,
+    issuer_key: Option<&PublicKey>,
+    anchor: &CertRef,
+) -> Result<(CertRef, PublicKey), String> {
+    let mut errors = Vec::new();
+    if crl.is_signer_candidate(issuer) {
+        let checked = crl.check_signer(issuer).and_then(|()| match issuer_key {
+            Some(k) => crl.verify_signature(k, ctx.policy.legacy, ctx.policy.min_rsa_bits).map(|()| k.clone()),
+            None => crl.verify_signed_by(issuer, ctx.policy.legacy, ctx.policy.min_rsa_bits).and_then(|()| {
+                issuer.public_key.clone().map_err(|e| crate::revocation::crl::CrlError { code: Code::CrlInvalid, reason: e.to_string() })
+            }),
+        });
+        match checked {
+            Ok(k) => return Ok((Arc::clone(issuer), k)),
+            Err(e) => errors.push(e.reason),
+        }
+    }
+    let candidates = ctx
+        .anchors
+        .anchors()
+        .iter()
+        .chain(ctx.pool.certs().iter())
+        .filter(|c| c.fingerprint != issuer.fingerprint && crl.is_signer_candidate(c));
+    for cand in candidates {
+        if let Err(e) = crl.verify_signed_by(cand, ctx.policy.legacy, ctx.policy.min_rsa_bits) {
+            errors.push(e.reason);
+            continue;
+        }
+        let key = match cand.public_key.clone() {
+            Ok(k) => k,
+            Err(e) => {
+                errors.push(e.to_string());
+                continue;
+            }
+        };
+        // A CRL issuer's certificate may be covered by its own CRL (an indirect CRL that
+        // lists the cRLIssuer too, PKITS 4.14.30): its path is the one being validated.
+        if ctx.anchors.contains(&cand.fingerprint) || cand.fingerprint == cert.fingerprint {
+            return Ok((Arc::clone(cand), key));
+        }
+        if ctx.revocation_depth >= MAX_CRL_SIGNER_DEPTH {
+            errors.push(format!("the path of CRL signer {} is nested too deeply to validate", cand.describe()));
+            continue;
+        }
+        let rule = KeyUsageRule { any_of: vec![key_usage::CRL_SIGN] };
+        let sub = PathContext { leaf_key_usage: &rule, revocation_depth: ctx.revocation_depth + 1, ..*ctx };
+        match build_and_validate(&sub, cand) {
+            // RFC 5280 §6.3.3 (f) asks for the CRL signer's path to share the certificate's
+            // trust anchor.
+            Ok(p) if p.anchor.fingerprint == anchor.fingerprint => return Ok((Arc::clone(cand), key)),
+            Ok(_) => errors.push(format!("CRL signer {} chains to another trust anchor", cand.describe())),
+            Err(e) => errors.push(format!("CRL signer {}: {}", cand.describe(), e.reason)),
+        }
+    }
+    if errors.is_empty() {
+        errors.push(format!("no certificate for the CRL issuer '{}' was found", crl.issuer));
+    }
+    Err(format!("{} cannot be used: {}", crl.describe(), errors.join("; ")))
+}
