@@ -241,6 +241,25 @@ fn check_certificate(
     undetermined(ctx, cert, detail)
 }
 
+/// A CRL's signature by `signer` is checked once per engine: every document signed under
+/// the same CA shares the verdict.
+fn verify_crl_cached(ctx: &PathContext<'_>, crl: &CrlIndex, signer: &CertRef, key: &PublicKey) -> Result<(), crate::revocation::crl::CrlError> {
+    // Keys with inherited DSA parameters depend on the path, not on the certificate alone.
+    let own_key = signer.public_key.as_ref().map(|k| k.spki_der() == key.spki_der() && k.dsa_params_der() == key.dsa_params_der());
+    let cacheable = matches!(own_key, Ok(true));
+    let k = (signer.fingerprint, crl.fingerprint());
+    if cacheable {
+        if let Some(r) = ctx.edges.get(&k) {
+            return r.map_err(|e| crate::revocation::crl::CrlError { code: e.code, reason: e.reason });
+        }
+    }
+    let r = crl.verify_signature(key, ctx.policy.legacy, ctx.policy.min_rsa_bits);
+    if cacheable {
+        ctx.edges.put(k, r.clone().map_err(|e| PathError::new(e.code, e.reason)));
+    }
+    r
+}
+
 fn undetermined(ctx: &PathContext<'_>, cert: &CertRef, detail: String) -> Result<RevocationEvidence, PathError> {
     let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
     match ctx.revocation {
@@ -263,7 +282,7 @@ fn crl_signer(
     let mut errors = Vec::new();
     if crl.is_signer_candidate(issuer) {
         let checked = crl.check_signer(issuer).and_then(|()| match issuer_key {
-            Some(k) => crl.verify_signature(k, ctx.policy.legacy, ctx.policy.min_rsa_bits).map(|()| k.clone()),
+            Some(k) => verify_crl_cached(ctx, crl, issuer, k).map(|()| k.clone()),
             None => crl.verify_signed_by(issuer, ctx.policy.legacy, ctx.policy.min_rsa_bits).and_then(|()| {
                 issuer.public_key.clone().map_err(|e| crate::revocation::crl::CrlError { code: Code::CrlInvalid, reason: e.to_string() })
             }),

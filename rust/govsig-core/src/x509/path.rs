@@ -70,18 +70,19 @@ pub fn crypto_code(e: &CryptoError) -> Code {
 }
 
 /// Signature checks of (issuer, subject) pairs, shared by every document of a batch: a
-/// chain edge is verified once.
+/// chain edge is verified once, and so is a CRL's signature by its signer (keyed by the
+/// CRL's fingerprint in place of the subject's).
 #[derive(Default)]
 pub struct EdgeCache {
     map: RwLock<HashMap<([u8; 32], [u8; 32]), Result<(), PathError>>>,
 }
 
 impl EdgeCache {
-    fn get(&self, k: &([u8; 32], [u8; 32])) -> Option<Result<(), PathError>> {
+    pub(crate) fn get(&self, k: &([u8; 32], [u8; 32])) -> Option<Result<(), PathError>> {
         self.map.read().ok().and_then(|m| m.get(k).cloned())
     }
 
-    fn put(&self, k: ([u8; 32], [u8; 32]), v: Result<(), PathError>) {
+    pub(crate) fn put(&self, k: ([u8; 32], [u8; 32]), v: Result<(), PathError>) {
         if let Ok(mut m) = self.map.write() {
             if m.len() > 1_000_000 {
                 m.clear();
