@@ -4,6 +4,7 @@ __version__: str
 
 # --- dossier (rust/govsig-py/src/dossier.rs) ---------------------------------------------
 import os
+from collections.abc import Sequence
 from typing import final
 
 import numpy as np
@@ -63,7 +64,7 @@ def dossier_hash_directory(
 ) -> tuple[DossierManifest, list[tuple[str, str, str]]]: ...
 def dossier_hash_paths(
     base: str | os.PathLike[str],
-    paths: list[str | os.PathLike[str]],
+    paths: Sequence[str | os.PathLike[str]],
     algorithm_name: str = "sha256",
     threads: int = 0,
     buffer_size: int = ...,
