@@ -9,10 +9,11 @@
 use std::cmp::Reverse;
 use std::fs::{self, File, FileType, Metadata, OpenOptions};
 use std::io::{self, Read};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use aws_lc_rs::digest::Context;
@@ -140,6 +141,7 @@ pub fn hash_file(path: &Path, algorithm: HashAlgorithm) -> Result<(Vec<u8>, u64)
     let candidate = Candidate {
         relpath: name.clone(),
         target: None,
+        dir: None,
         source: path.to_path_buf(),
         listed,
     };
@@ -187,6 +189,9 @@ struct Candidate {
     relpath: String,
     /// For a symlink, its (canonical, in-dossier) target, which is what is opened.
     target: Option<PathBuf>,
+    /// The listing's fd of the file's directory, when one was kept: opening relative to it
+    /// spares the kernel a walk of the whole path for every small file.
+    dir: Option<Arc<OwnedFd>>,
     /// The path as listed (reported to the caller, e.g. to copy the payload).
     source: PathBuf,
     listed: FileStamp,
@@ -228,12 +233,8 @@ impl Listing {
 
     /// Lists one directory (relpath `prefix`, with a trailing `/` or empty for the root) and
     /// returns its subdirectories to visit.
-    fn list_dir(
-        &mut self,
-        root: &Path,
-        entries: fs::ReadDir,
-        prefix: &str,
-    ) -> Vec<(PathBuf, String)> {
+    fn list_dir(&mut self, root: &Path, dir: DirHandle, prefix: &str) -> Vec<(PathBuf, String)> {
+        let DirHandle { entries, fd } = dir;
         let mut subdirs = Vec::new();
         for entry in entries {
             let entry = match entry {
@@ -260,7 +261,7 @@ impl Listing {
                 Ok(t) if t.is_dir() => subdirs.push((entry.path(), rel + "/")),
                 // DirEntry::metadata is an fstatat relative to the directory: no path walk.
                 Ok(t) => match entry.metadata() {
-                    Ok(m) => self.add_entry(root, entry.path(), rel, t, &m),
+                    Ok(m) => self.add_entry(root, entry.path(), rel, t, &m, fd.clone()),
                     Err(e) => self.listing_error(rel, &e),
                 },
                 Err(e) => self.listing_error(rel, &e),
@@ -277,11 +278,13 @@ impl Listing {
         relpath: String,
         ftype: FileType,
         meta: &Metadata,
+        dir: Option<Arc<OwnedFd>>,
     ) {
         if ftype.is_file() {
             self.candidates.push(Candidate {
                 relpath,
                 target: None,
+                dir,
                 source: path,
                 listed: FileStamp::of(meta),
             });
@@ -331,6 +334,7 @@ impl Listing {
             Ok(m) if m.is_file() => self.candidates.push(Candidate {
                 relpath,
                 target: Some(target),
+                dir: None,
                 source: path,
                 listed: FileStamp::of(&m),
             }),
@@ -349,20 +353,51 @@ impl Listing {
     }
 }
 
-/// Lists `entries` (of the directory `prefix`) and, through the pool, every directory below.
+/// An open directory: its entries and, while the budget lasts, an fd to open files by.
+struct DirHandle {
+    entries: fs::ReadDir,
+    fd: Option<Arc<OwnedFd>>,
+}
+
+/// At most this many directory fds are kept for relative opens, far below the usual
+/// 1024-fd soft limit; files in directories past it are opened by full path.
+const DIR_FD_BUDGET: usize = 256;
+
+fn open_dir(dir: &Path, budget: &AtomicUsize) -> io::Result<DirHandle> {
+    let entries = fs::read_dir(dir)?;
+    let take = budget
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(1))
+        .is_ok();
+    // O_DIRECTORY|O_NOFOLLOW: the fd must be this directory, not what a swapped-in symlink
+    // points to. Failing to get one only costs speed.
+    let fd = take
+        .then(|| {
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+                .open(dir)
+                .ok()
+        })
+        .flatten()
+        .map(|f| Arc::new(OwnedFd::from(f)));
+    Ok(DirHandle { entries, fd })
+}
+
+/// Lists `dir` (the directory `prefix`) and, through the pool, every directory below.
 fn visit<'s>(
     scope: &rayon::Scope<'s>,
     root: &'s Path,
     sink: &'s Mutex<Listing>,
-    entries: fs::ReadDir,
+    budget: &'s AtomicUsize,
+    dir: DirHandle,
     prefix: String,
 ) {
     let mut local = Listing::default();
-    let subdirs = local.list_dir(root, entries, &prefix);
+    let subdirs = local.list_dir(root, dir, &prefix);
     lock(sink).append(local);
-    for (dir, prefix) in subdirs {
-        scope.spawn(move |scope| match fs::read_dir(&dir) {
-            Ok(entries) => visit(scope, root, sink, entries, prefix),
+    for (path, prefix) in subdirs {
+        scope.spawn(move |scope| match open_dir(&path, budget) {
+            Ok(dir) => visit(scope, root, sink, budget, dir, prefix),
             Err(e) => lock(sink).dir_error(&prefix, &e),
         });
     }
@@ -380,6 +415,7 @@ struct Lister {
     /// threads cannot be created: the work then runs on the caller's thread).
     pool: Option<rayon::ThreadPool>,
     threads: usize,
+    dir_fds: AtomicUsize,
 }
 
 impl Lister {
@@ -402,6 +438,7 @@ impl Lister {
             listing: Listing::default(),
             pool,
             threads,
+            dir_fds: AtomicUsize::new(DIR_FD_BUDGET),
         }
     }
 
@@ -412,7 +449,8 @@ impl Lister {
     /// Walks `dir`, whose relpath (with a trailing `/`, or empty for the root) is `prefix`.
     /// Unreadable subdirectories are per-file errors; an unreadable top is fatal when `fatal`.
     fn walk(&mut self, dir: &Path, prefix: String, fatal: bool) -> Result<(), DossierError> {
-        let entries = match fs::read_dir(dir) {
+        let budget = &self.dir_fds;
+        let top = match open_dir(dir, budget) {
             Ok(it) => it,
             Err(e) if fatal => return Err(DossierError::io(dir, &e)),
             Err(e) => {
@@ -424,17 +462,17 @@ impl Lister {
         match &self.pool {
             Some(pool) => {
                 let sink = Mutex::new(Listing::default());
-                pool.scope(|scope| visit(scope, root, &sink, entries, prefix));
+                pool.scope(|scope| visit(scope, root, &sink, budget, top, prefix));
                 let found = sink
                     .into_inner()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 self.listing.append(found);
             }
             None => {
-                let mut stack = self.listing.list_dir(root, entries, &prefix);
+                let mut stack = self.listing.list_dir(root, top, &prefix);
                 while let Some((dir, prefix)) = stack.pop() {
-                    match fs::read_dir(&dir) {
-                        Ok(entries) => stack.extend(self.listing.list_dir(root, entries, &prefix)),
+                    match open_dir(&dir, budget) {
+                        Ok(handle) => stack.extend(self.listing.list_dir(root, handle, &prefix)),
                         Err(e) => self.listing.dir_error(&prefix, &e),
                     }
                 }
@@ -495,7 +533,7 @@ impl Lister {
             }
             Ok(m) => self
                 .listing
-                .add_entry(&self.root, path, rel, m.file_type(), &m),
+                .add_entry(&self.root, path, rel, m.file_type(), &m, None),
             Err(e) => self.error(rel, FileErrorCode::of_io(&e), format!("cannot stat: {e}")),
         }
     }
@@ -675,21 +713,30 @@ fn hash_candidates(
 /// hang the worker).
 fn open_payload(c: &Candidate) -> Result<File, FileError> {
     let err = |code, message: String| FileError::new(c.relpath.clone(), code, message);
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(c.target.as_ref().unwrap_or(&c.source))
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => err(
-                FileErrorCode::DeletedWhileHashing,
-                "was deleted after it was listed".to_owned(),
-            ),
-            _ if e.raw_os_error() == Some(libc::ELOOP) => err(
-                FileErrorCode::ChangedWhileHashing,
-                "was replaced by a symlink after it was listed".to_owned(),
-            ),
-            _ => err(FileErrorCode::of_io(&e), format!("cannot open: {e}")),
-        })
+    let opened = match (&c.dir, &c.target, c.source.file_name()) {
+        (Some(dir), None, Some(name)) => {
+            use rustix::fs::{Mode, OFlags};
+            let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+            rustix::fs::openat(dir.as_ref(), name, flags, Mode::empty())
+                .map(File::from)
+                .map_err(io::Error::from)
+        }
+        _ => OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(c.target.as_ref().unwrap_or(&c.source)),
+    };
+    opened.map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => err(
+            FileErrorCode::DeletedWhileHashing,
+            "was deleted after it was listed".to_owned(),
+        ),
+        _ if e.raw_os_error() == Some(libc::ELOOP) => err(
+            FileErrorCode::ChangedWhileHashing,
+            "was replaced by a symlink after it was listed".to_owned(),
+        ),
+        _ => err(FileErrorCode::of_io(&e), format!("cannot open: {e}")),
+    })
 }
 
 /// Hashes the open file and checks it is still the file listed, unmodified.
@@ -968,6 +1015,7 @@ mod tests {
         let c = Candidate {
             relpath: "f".into(),
             target: None,
+            dir: None,
             source: p.clone(),
             listed,
         };
