@@ -81,3 +81,34 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         tr.write_line("FAILED: a median regressed beyond the --benchmark-compare-fail threshold "
                       "against the baseline (listed above)", red=True, bold=True)
         _fail_run()
+
+
+# --- fixtures for benches that compute their ratio themselves (dossier, CRL) ---------------
+
+@pytest.fixture(scope="session")
+def bench_scale() -> float:
+    """GOVSIG_BENCH_SCALE (default 1.0): shrinks every dataset; the issues' sizes are 1.0."""
+    return SCALE
+
+
+@pytest.fixture(scope="session")
+def bench_dir(tmp_path_factory: pytest.TempPathFactory):
+    """One temp dir per session, under which benches generate their data once."""
+    return tmp_path_factory.mktemp("bench-data")
+
+
+@pytest.fixture(scope="session")
+def report_ratio():
+    """``report_ratio(name, value, target, higher_is_better=True)``: prints the RATIO line
+    now and adds it to the closing table (never asserts: timing is reported, not tested)."""
+    from _common import Ratio
+
+    def report(name: str, value: float, target: float, higher_is_better: bool = True) -> bool:
+        ok = value >= target if higher_is_better else value <= target
+        op = ">=" if higher_is_better else "<="
+        print(f"RATIO {name} {value:.2f} (target {op} {target:.2f}) {'PASS' if ok else 'FAIL'}", flush=True)
+        if higher_is_better:
+            SESSION.add_ratio(Ratio(name, (), lambda _m, v=value: v, target, lambda _m: "measured by the bench itself"))
+        return ok
+
+    return report

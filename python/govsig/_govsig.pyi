@@ -3,6 +3,8 @@
 import datetime
 import os
 from typing import Any, final
+from collections.abc import Sequence
+from typing import final
 
 import numpy as np
 import numpy.typing as npt
@@ -193,7 +195,7 @@ def dossier_hash_directory(
 ) -> tuple[DossierManifest, list[tuple[str, str, str]]]: ...
 def dossier_hash_paths(
     base: str | os.PathLike[str],
-    paths: list[str | os.PathLike[str]],
+    paths: Sequence[str | os.PathLike[str]],
     algorithm_name: str = "sha256",
     threads: int = 0,
     buffer_size: int = ...,

@@ -163,6 +163,7 @@ class Dossier:
         source_dir: Path | None = None,
         bag_dir: Path | None = None,
     ) -> None:
+        """Wrap a core manifest; use :meth:`hash`, :meth:`from_bag` or :meth:`from_manifest`."""
         self._manifest = manifest
         self._errors = tuple(errors)
         self._source_dir = source_dir
@@ -728,12 +729,12 @@ def _check_tagmanifest(bag: Path, alg: str) -> None:
     except DossierError as exc:
         raise BagError(f"{tagmanifest}: {exc}") from None
     for name, digest in entries:
-        target = bag / name
         try:
-            content = target.read_bytes()
+            # Streamed: a tag manifest may list any file, however large.
+            actual = _govsig.dossier_hash_file(bag / name, alg)[0]
         except FileNotFoundError:
             raise BagError(f"{tagmanifest.name} lists {name}, which is missing") from None
-        if bytes(_govsig.dossier_hash_bytes(content, alg)) != bytes(digest):
+        if bytes(actual) != bytes(digest):
             raise BagError(f"{name} does not match {tagmanifest.name}: the bag's metadata was altered")
 
 

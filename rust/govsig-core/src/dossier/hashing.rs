@@ -9,9 +9,11 @@
 use std::cmp::Reverse;
 use std::fs::{self, File, FileType, Metadata, OpenOptions};
 use std::io::{self, Read};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use aws_lc_rs::digest::Context;
@@ -87,7 +89,7 @@ pub fn hash_directory(
     progress: &HashProgress,
 ) -> Result<HashReport, DossierError> {
     let canonical = canonical_dir(root)?;
-    let mut lister = Lister::new(canonical.clone());
+    let mut lister = Lister::new(canonical.clone(), options);
     lister.walk(&canonical, String::new(), true)?;
     lister.hash(options, progress)
 }
@@ -101,7 +103,7 @@ pub fn hash_paths(
     progress: &HashProgress,
 ) -> Result<HashReport, DossierError> {
     let canonical = canonical_dir(base)?;
-    let mut lister = Lister::new(canonical);
+    let mut lister = Lister::new(canonical, options);
     for p in paths {
         let p = if p.is_absolute() {
             p.clone()
@@ -138,7 +140,8 @@ pub fn hash_file(path: &Path, algorithm: HashAlgorithm) -> Result<(Vec<u8>, u64)
     let mut tally = Tally::new(&progress);
     let candidate = Candidate {
         relpath: name.clone(),
-        open_path: path.to_path_buf(),
+        target: None,
+        dir: None,
         source: path.to_path_buf(),
         listed,
     };
@@ -184,85 +187,40 @@ impl FileStamp {
 struct Candidate {
     /// NFC relpath.
     relpath: String,
-    /// What is opened: the file itself, or the in-dossier target of a symlink.
-    open_path: PathBuf,
+    /// For a symlink, its (canonical, in-dossier) target, which is what is opened.
+    target: Option<PathBuf>,
+    /// The listing's fd of the file's directory, when one was kept: opening relative to it
+    /// spares the kernel a walk of the whole path for every small file.
+    dir: Option<Arc<OwnedFd>>,
     /// The path as listed (reported to the caller, e.g. to copy the payload).
     source: PathBuf,
     listed: FileStamp,
 }
 
-struct Lister {
-    root: PathBuf,
+/// What listing found: files to hash and entries that cannot be.
+#[derive(Default)]
+struct Listing {
     candidates: Vec<Candidate>,
     errors: Vec<FileError>,
 }
 
-impl Lister {
-    fn new(root: PathBuf) -> Self {
-        Self {
-            root,
-            candidates: Vec::new(),
-            errors: Vec::new(),
-        }
-    }
-
+impl Listing {
     fn error(&mut self, relpath: impl Into<String>, code: FileErrorCode, message: String) {
         self.errors.push(FileError::new(relpath, code, message));
     }
 
-    /// Walks `dir`, whose relpath (with a trailing `/`, or empty for the root) is `prefix`.
-    /// Unreadable subdirectories are per-file errors; an unreadable top is fatal when `fatal`.
-    fn walk(&mut self, dir: &Path, prefix: String, fatal: bool) -> Result<(), DossierError> {
-        let mut stack = vec![(dir.to_path_buf(), prefix)];
-        let mut top = fatal;
-        while let Some((dir, prefix)) = stack.pop() {
-            let entries = match fs::read_dir(&dir) {
-                Ok(it) => it,
-                Err(e) if top => return Err(DossierError::io(&dir, &e)),
-                Err(e) => {
-                    let rel = prefix.trim_end_matches('/').to_owned();
-                    self.error(
-                        rel,
-                        FileErrorCode::of_io(&e),
-                        format!("cannot list this directory: {e}"),
-                    );
-                    continue;
-                }
-            };
-            top = false;
-            for entry in entries {
-                let entry = match entry {
-                    Ok(e) => e,
-                    Err(e) => {
-                        let rel = prefix.trim_end_matches('/').to_owned();
-                        self.error(rel, FileErrorCode::IoError, format!("listing failed: {e}"));
-                        break;
-                    }
-                };
-                let name = entry.file_name();
-                let path = entry.path();
-                let Some(name) = name.to_str() else {
-                    let rel = format!("{prefix}{}", name.to_string_lossy());
-                    self.error(
-                        rel,
-                        FileErrorCode::InvalidName,
-                        "the name is not valid UTF-8, so BagIt cannot record it; rename the file"
-                            .to_owned(),
-                    );
-                    continue;
-                };
-                let rel = format!("{prefix}{}", to_nfc(name));
-                match entry.file_type() {
-                    Ok(t) if t.is_dir() => stack.push((path, rel + "/")),
-                    Ok(t) => match entry.metadata() {
-                        Ok(m) => self.add_entry(path, rel, t, &m),
-                        Err(e) => self.listing_error(rel, &e),
-                    },
-                    Err(e) => self.listing_error(rel, &e),
-                }
-            }
-        }
-        Ok(())
+    fn append(&mut self, mut other: Listing) {
+        self.candidates.append(&mut other.candidates);
+        self.errors.append(&mut other.errors);
+    }
+
+    fn dir_error(&mut self, prefix: &str, e: &io::Error) {
+        let rel = prefix.trim_end_matches('/').to_owned();
+        self.error(
+            rel,
+            FileErrorCode::of_io(e),
+            format!("cannot list this directory: {e}"),
+        );
     }
 
     fn listing_error(&mut self, rel: String, e: &io::Error) {
@@ -273,17 +231,65 @@ impl Lister {
         self.error(rel, code, format!("cannot stat: {e}"));
     }
 
+    /// Lists one directory (relpath `prefix`, with a trailing `/` or empty for the root) and
+    /// returns its subdirectories to visit.
+    fn list_dir(&mut self, root: &Path, dir: DirHandle, prefix: &str) -> Vec<(PathBuf, String)> {
+        let DirHandle { entries, fd } = dir;
+        let mut subdirs = Vec::new();
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let rel = prefix.trim_end_matches('/').to_owned();
+                    self.error(rel, FileErrorCode::IoError, format!("listing failed: {e}"));
+                    break;
+                }
+            };
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                let rel = format!("{prefix}{}", name.to_string_lossy());
+                self.error(
+                    rel,
+                    FileErrorCode::InvalidName,
+                    "the name is not valid UTF-8, so BagIt cannot record it; rename the file"
+                        .to_owned(),
+                );
+                continue;
+            };
+            let rel = format!("{prefix}{}", to_nfc(name));
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => subdirs.push((entry.path(), rel + "/")),
+                // DirEntry::metadata is an fstatat relative to the directory: no path walk.
+                Ok(t) => match entry.metadata() {
+                    Ok(m) => self.add_entry(root, entry.path(), rel, t, &m, fd.clone()),
+                    Err(e) => self.listing_error(rel, &e),
+                },
+                Err(e) => self.listing_error(rel, &e),
+            }
+        }
+        subdirs
+    }
+
     /// A non-directory entry (`meta` is from lstat).
-    fn add_entry(&mut self, path: PathBuf, relpath: String, ftype: FileType, meta: &Metadata) {
+    fn add_entry(
+        &mut self,
+        root: &Path,
+        path: PathBuf,
+        relpath: String,
+        ftype: FileType,
+        meta: &Metadata,
+        dir: Option<Arc<OwnedFd>>,
+    ) {
         if ftype.is_file() {
             self.candidates.push(Candidate {
                 relpath,
-                open_path: path.clone(),
+                target: None,
+                dir,
                 source: path,
                 listed: FileStamp::of(meta),
             });
         } else if ftype.is_symlink() {
-            self.add_symlink(path, relpath);
+            self.add_symlink(root, path, relpath);
         } else {
             self.error(
                 relpath,
@@ -296,7 +302,7 @@ impl Lister {
 
     /// Follows a symlink only to a regular file inside the dossier: anything else could pull
     /// arbitrary files of the machine (or a loop) into the dossier.
-    fn add_symlink(&mut self, path: PathBuf, relpath: String) {
+    fn add_symlink(&mut self, root: &Path, path: PathBuf, relpath: String) {
         let target = match fs::canonicalize(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
@@ -314,7 +320,7 @@ impl Lister {
                 );
             }
         };
-        if !target.starts_with(&self.root) {
+        if !target.starts_with(root) {
             return self.error(
                 relpath,
                 FileErrorCode::SymlinkOutside,
@@ -327,7 +333,8 @@ impl Lister {
         match fs::metadata(&target) {
             Ok(m) if m.is_file() => self.candidates.push(Candidate {
                 relpath,
-                open_path: target,
+                target: Some(target),
+                dir: None,
                 source: path,
                 listed: FileStamp::of(&m),
             }),
@@ -343,6 +350,135 @@ impl Lister {
             ),
             Err(e) => self.listing_error(relpath, &e),
         }
+    }
+}
+
+/// An open directory: its entries and, while the budget lasts, an fd to open files by.
+struct DirHandle {
+    entries: fs::ReadDir,
+    fd: Option<Arc<OwnedFd>>,
+}
+
+/// At most this many directory fds are kept for relative opens, far below the usual
+/// 1024-fd soft limit; files in directories past it are opened by full path.
+const DIR_FD_BUDGET: usize = 256;
+
+fn open_dir(dir: &Path, budget: &AtomicUsize) -> io::Result<DirHandle> {
+    let entries = fs::read_dir(dir)?;
+    let take = budget
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(1))
+        .is_ok();
+    // O_DIRECTORY|O_NOFOLLOW: the fd must be this directory, not what a swapped-in symlink
+    // points to. Failing to get one only costs speed.
+    let fd = take
+        .then(|| {
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+                .open(dir)
+                .ok()
+        })
+        .flatten()
+        .map(|f| Arc::new(OwnedFd::from(f)));
+    Ok(DirHandle { entries, fd })
+}
+
+/// Lists `dir` (the directory `prefix`) and, through the pool, every directory below.
+fn visit<'s>(
+    scope: &rayon::Scope<'s>,
+    root: &'s Path,
+    sink: &'s Mutex<Listing>,
+    budget: &'s AtomicUsize,
+    dir: DirHandle,
+    prefix: String,
+) {
+    let mut local = Listing::default();
+    let subdirs = local.list_dir(root, dir, &prefix);
+    lock(sink).append(local);
+    for (path, prefix) in subdirs {
+        scope.spawn(move |scope| match open_dir(&path, budget) {
+            Ok(dir) => visit(scope, root, sink, budget, dir, prefix),
+            Err(e) => lock(sink).dir_error(&prefix, &e),
+        });
+    }
+}
+
+/// A poisoned lock only means another worker panicked mid-push; the data is still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+struct Lister {
+    root: PathBuf,
+    listing: Listing,
+    /// Worker threads for listing and hashing; None when one thread is asked for (or the
+    /// threads cannot be created: the work then runs on the caller's thread).
+    pool: Option<rayon::ThreadPool>,
+    threads: usize,
+    dir_fds: AtomicUsize,
+}
+
+impl Lister {
+    fn new(root: PathBuf, options: &HashOptions) -> Self {
+        let threads = match options.threads {
+            0 => thread::available_parallelism().map_or(1, usize::from),
+            t => t,
+        };
+        let pool = (threads > 1)
+            .then(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("govsig-hash-{i}"))
+                    .build()
+                    .ok()
+            })
+            .flatten();
+        Self {
+            root,
+            listing: Listing::default(),
+            pool,
+            threads,
+            dir_fds: AtomicUsize::new(DIR_FD_BUDGET),
+        }
+    }
+
+    fn error(&mut self, relpath: impl Into<String>, code: FileErrorCode, message: String) {
+        self.listing.error(relpath, code, message);
+    }
+
+    /// Walks `dir`, whose relpath (with a trailing `/`, or empty for the root) is `prefix`.
+    /// Unreadable subdirectories are per-file errors; an unreadable top is fatal when `fatal`.
+    fn walk(&mut self, dir: &Path, prefix: String, fatal: bool) -> Result<(), DossierError> {
+        let budget = &self.dir_fds;
+        let top = match open_dir(dir, budget) {
+            Ok(it) => it,
+            Err(e) if fatal => return Err(DossierError::io(dir, &e)),
+            Err(e) => {
+                self.listing.dir_error(&prefix, &e);
+                return Ok(());
+            }
+        };
+        let root = self.root.as_path();
+        match &self.pool {
+            Some(pool) => {
+                let sink = Mutex::new(Listing::default());
+                pool.scope(|scope| visit(scope, root, &sink, budget, top, prefix));
+                let found = sink
+                    .into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                self.listing.append(found);
+            }
+            None => {
+                let mut stack = self.listing.list_dir(root, top, &prefix);
+                while let Some((dir, prefix)) = stack.pop() {
+                    match open_dir(&dir, budget) {
+                        Ok(handle) => stack.extend(self.listing.list_dir(root, handle, &prefix)),
+                        Err(e) => self.listing.dir_error(&prefix, &e),
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// One caller-listed path: named relative to the root through its canonical parent, so
@@ -395,7 +531,9 @@ impl Lister {
                     self.error(rel, FileErrorCode::IoError, e.to_string());
                 }
             }
-            Ok(m) => self.add_entry(path, rel, m.file_type(), &m),
+            Ok(m) => self
+                .listing
+                .add_entry(&self.root, path, rel, m.file_type(), &m, None),
             Err(e) => self.error(rel, FileErrorCode::of_io(&e), format!("cannot stat: {e}")),
         }
     }
@@ -406,7 +544,7 @@ impl Lister {
         options: &HashOptions,
         progress: &HashProgress,
     ) -> Result<HashReport, DossierError> {
-        let mut candidates = std::mem::take(&mut self.candidates);
+        let mut candidates = std::mem::take(&mut self.listing.candidates);
         candidates.sort_unstable_by(|a, b| a.relpath.as_bytes().cmp(b.relpath.as_bytes()));
         let mut unique = Vec::with_capacity(candidates.len());
         let mut sorted = candidates.into_iter().peekable();
@@ -424,14 +562,14 @@ impl Lister {
                 .map(|c| format!("{:?}", c.source.display().to_string()))
                 .collect();
             for c in group {
-                self.errors.push(FileError::new(
+                self.listing.errors.push(FileError::new(
                     c.relpath,
                     FileErrorCode::DuplicateName,
                     format!("{} name the same entry after Unicode NFC normalisation; rename all but one", sources.join(" and ")),
                 ));
             }
         }
-        let results = hash_candidates(&unique, options, progress);
+        let results = hash_candidates(&unique, options, progress, self.pool.as_ref(), self.threads);
         let mut entries = Vec::with_capacity(unique.len());
         for (c, r) in unique.into_iter().zip(results) {
             match r {
@@ -441,14 +579,14 @@ impl Lister {
                     digest,
                     source: Some(c.source),
                 }),
-                Err(e) => self.errors.push(e),
+                Err(e) => self.listing.errors.push(e),
             }
         }
-        self.errors
-            .sort_by(|a, b| a.relpath.as_bytes().cmp(b.relpath.as_bytes()));
+        let mut errors = self.listing.errors;
+        errors.sort_by(|a, b| a.relpath.as_bytes().cmp(b.relpath.as_bytes()));
         Ok(HashReport {
             manifest: Manifest::from_entries(options.algorithm, entries)?,
-            errors: self.errors,
+            errors,
         })
     }
 }
@@ -502,6 +640,8 @@ fn hash_candidates(
     candidates: &[Candidate],
     options: &HashOptions,
     progress: &HashProgress,
+    pool: Option<&rayon::ThreadPool>,
+    threads: usize,
 ) -> Vec<Result<Vec<u8>, FileError>> {
     let n = candidates.len();
     let total_bytes = candidates
@@ -514,11 +654,6 @@ fn hash_candidates(
 
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| Reverse(candidates[i].listed.size));
-    let wanted = match options.threads {
-        0 => thread::available_parallelism().map_or(1, usize::from),
-        t => t,
-    };
-    let threads = wanted.min(n).max(1);
     let cursor = AtomicUsize::new(0);
     let buffer_size = options.buffer_size.max(4096);
     let algorithm = options.algorithm;
@@ -537,30 +672,27 @@ fn hash_candidates(
         done
     };
 
+    let finished = Mutex::new(Vec::with_capacity(n));
+    match pool {
+        Some(pool) if n > 1 => pool.scope(|scope| {
+            for _ in 0..threads.min(n) {
+                scope.spawn(|_| {
+                    let mut part = worker();
+                    lock(&finished).append(&mut part);
+                });
+            }
+        }),
+        _ => lock(&finished).append(&mut worker()),
+    }
     let mut slots: Vec<Option<Result<Vec<u8>, FileError>>> = (0..n).map(|_| None).collect();
-    thread::scope(|s| {
-        // The calling thread is one of the workers; a thread that cannot be spawned just
-        // leaves its share to the others.
-        let handles: Vec<_> = (1..threads)
-            .filter_map(|k| {
-                thread::Builder::new()
-                    .name(format!("govsig-hash-{k}"))
-                    .spawn_scoped(s, worker)
-                    .ok()
-            })
-            .collect();
-        let mut all = worker();
-        for h in handles {
-            if let Ok(mut part) = h.join() {
-                all.append(&mut part);
-            }
+    for (i, r) in finished
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
+        if let Some(slot) = slots.get_mut(i) {
+            *slot = Some(r);
         }
-        for (i, r) in all {
-            if let Some(slot) = slots.get_mut(i) {
-                *slot = Some(r);
-            }
-        }
-    });
+    }
     slots
         .into_iter()
         .zip(candidates)
@@ -581,21 +713,30 @@ fn hash_candidates(
 /// hang the worker).
 fn open_payload(c: &Candidate) -> Result<File, FileError> {
     let err = |code, message: String| FileError::new(c.relpath.clone(), code, message);
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(&c.open_path)
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => err(
-                FileErrorCode::DeletedWhileHashing,
-                "was deleted after it was listed".to_owned(),
-            ),
-            _ if e.raw_os_error() == Some(libc::ELOOP) => err(
-                FileErrorCode::ChangedWhileHashing,
-                "was replaced by a symlink after it was listed".to_owned(),
-            ),
-            _ => err(FileErrorCode::of_io(&e), format!("cannot open: {e}")),
-        })
+    let opened = match (&c.dir, &c.target, c.source.file_name()) {
+        (Some(dir), None, Some(name)) => {
+            use rustix::fs::{Mode, OFlags};
+            let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+            rustix::fs::openat(dir.as_ref(), name, flags, Mode::empty())
+                .map(File::from)
+                .map_err(io::Error::from)
+        }
+        _ => OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(c.target.as_ref().unwrap_or(&c.source)),
+    };
+    opened.map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => err(
+            FileErrorCode::DeletedWhileHashing,
+            "was deleted after it was listed".to_owned(),
+        ),
+        _ if e.raw_os_error() == Some(libc::ELOOP) => err(
+            FileErrorCode::ChangedWhileHashing,
+            "was replaced by a symlink after it was listed".to_owned(),
+        ),
+        _ => err(FileErrorCode::of_io(&e), format!("cannot open: {e}")),
+    })
 }
 
 /// Hashes the open file and checks it is still the file listed, unmodified.
@@ -873,7 +1014,8 @@ mod tests {
         let listed = FileStamp::of(&fs::metadata(&p).unwrap());
         let c = Candidate {
             relpath: "f".into(),
-            open_path: p.clone(),
+            target: None,
+            dir: None,
             source: p.clone(),
             listed,
         };

@@ -159,7 +159,8 @@ impl Manifest {
     /// Digest of entry `i`.
     pub fn digest(&self, i: usize) -> Option<&[u8]> {
         let w = self.algorithm.output_len();
-        self.digests.get(i * w..(i + 1) * w)
+        let start = i.checked_mul(w)?;
+        self.digests.get(start..start.checked_add(w)?)
     }
 
     /// Index of `relpath` (normalised first, so NFD input finds its NFC entry).
