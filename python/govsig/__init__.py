@@ -19,6 +19,9 @@ from govsig._api import (
     codes,
 )
 from govsig._govsig import BUILD_PROFILE, __version__
+from govsig import pkcs11
+from govsig.pkcs11 import Pkcs11Error
+from govsig.signing import KeySigner, SigningError, sign, sign_many
 from govsig.dossier import (
     DOSSIER_ERROR_CODES,
     BagError,
@@ -55,4 +58,11 @@ __all__ = [
     "HashProgress",
     "InclusionProof",
     "verify_inclusion",
+    # signing
+    "KeySigner",
+    "SigningError",
+    "Pkcs11Error",
+    "pkcs11",
+    "sign",
+    "sign_many",
 ]

@@ -2,6 +2,7 @@
 
 import datetime
 import os
+from collections.abc import Sequence
 from typing import final
 
 import numpy as np
@@ -215,3 +216,72 @@ def dossier_tag_file_bytes(fields: list[tuple[str, str]]) -> bytes: ...
 def dossier_parse_tag_file(data: bytes) -> list[tuple[str, str]]: ...
 def dossier_tagmanifest_bytes(algorithm_name: str, files: list[tuple[str, bytes]]) -> bytes: ...
 def dossier_parse_tagmanifest(algorithm_name: str, data: bytes) -> list[tuple[str, bytes]]: ...
+
+# --- signing (rust/govsig-py/src/sign.rs) ------------------------------------------------
+
+@final
+class SigningKey:
+    @staticmethod
+    def from_pkcs8(pkcs8: bytes, certificate: bytes, chain: list[bytes]) -> SigningKey: ...
+    @property
+    def key_type(self) -> str: ...
+    @property
+    def certificate(self) -> bytes: ...
+    @property
+    def chain(self) -> list[bytes]: ...
+    @property
+    def sessions(self) -> int | None: ...
+    @property
+    def token_key(self) -> tuple[str, bytes] | None: ...
+
+@final
+class Pkcs11Module:
+    @staticmethod
+    def load(path: str | os.PathLike[str]) -> Pkcs11Module: ...
+    @property
+    def library_description(self) -> str: ...
+    def tokens(self) -> list[tuple[int, str, str, str, str, list[tuple[str, bool]]]]: ...
+    def open_token(self, label: str | None, slot: int | None, pin: str | None) -> Pkcs11Token: ...
+
+@final
+class Pkcs11Token:
+    @property
+    def info(self) -> tuple[int, str, str, str, str]: ...
+    def keys(self) -> list[tuple[str, bytes, str, int | None, bytes | None]]: ...
+    def signer(
+        self,
+        key_label: str | None,
+        key_id: bytes | None,
+        certificate: bytes | None,
+        chain: list[bytes],
+        sessions: int,
+    ) -> SigningKey: ...
+    def logout(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+
+def cms_sign(
+    key: SigningKey,
+    content: bytes,
+    detached: bool,
+    digest: str | None,
+    rsa_pss: bool,
+    signing_time: int | None,
+    signer_identifier: str,
+    certificates: str,
+    content_type: str | None,
+    algorithm_protection: bool,
+) -> bytes: ...
+def cms_sign_many(
+    key: SigningKey,
+    contents: Sequence[bytes | bytearray],
+    detached: bool,
+    digest: str | None,
+    rsa_pss: bool,
+    signing_time: int | None,
+    signer_identifier: str,
+    certificates: str,
+    content_type: str | None,
+    algorithm_protection: bool,
+    threads: int | None = None,
+) -> list[bytes]: ...

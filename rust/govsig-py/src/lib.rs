@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod convert;
 mod verify;
 mod dossier;
+mod sign;
 
 #[pymodule]
 fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -13,5 +14,6 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BUILD_PROFILE", if cfg!(debug_assertions) { "debug" } else { "release" })?;
     verify::register(m)?;
     dossier::register(m)?;
+    sign::register(m)?;
     Ok(())
 }
