@@ -20,6 +20,9 @@ from govsig._api import (
 )
 from govsig._crl import Crl, RevokedEntry
 from govsig._govsig import BUILD_PROFILE, __version__
+from govsig import pkcs11
+from govsig.pkcs11 import Pkcs11Error
+from govsig.signing import KeySigner, SigningError, sign, sign_many
 from govsig.dossier import (
     DOSSIER_ERROR_CODES,
     BagError,
@@ -59,4 +62,11 @@ __all__ = [
     # revocation
     "Crl",
     "RevokedEntry",
+    # signing
+    "KeySigner",
+    "SigningError",
+    "Pkcs11Error",
+    "pkcs11",
+    "sign",
+    "sign_many",
 ]

@@ -4,7 +4,6 @@ import datetime
 import os
 from typing import Any, final
 from collections.abc import Sequence
-from typing import final
 
 import numpy as np
 import numpy.typing as npt
@@ -267,3 +266,71 @@ class CoreCrl:
     def lookup(self, serial: bytes, issuer_der: bytes | None = None) -> _EntryTuple | None: ...
     def entries(self) -> list[_EntryTuple]: ...
     def verify_signature(self, certificate_der: bytes, legacy: bool, min_rsa_bits: int) -> bool: ...
+# --- signing (rust/govsig-py/src/sign.rs) ------------------------------------------------
+
+@final
+class SigningKey:
+    @staticmethod
+    def from_pkcs8(pkcs8: bytes, certificate: bytes, chain: list[bytes]) -> SigningKey: ...
+    @property
+    def key_type(self) -> str: ...
+    @property
+    def certificate(self) -> bytes: ...
+    @property
+    def chain(self) -> list[bytes]: ...
+    @property
+    def sessions(self) -> int | None: ...
+    @property
+    def token_key(self) -> tuple[str, bytes] | None: ...
+
+@final
+class Pkcs11Module:
+    @staticmethod
+    def load(path: str | os.PathLike[str]) -> Pkcs11Module: ...
+    @property
+    def library_description(self) -> str: ...
+    def tokens(self) -> list[tuple[int, str, str, str, str, list[tuple[str, bool]]]]: ...
+    def open_token(self, label: str | None, slot: int | None, pin: str | None) -> Pkcs11Token: ...
+
+@final
+class Pkcs11Token:
+    @property
+    def info(self) -> tuple[int, str, str, str, str]: ...
+    def keys(self) -> list[tuple[str, bytes, str, int | None, bytes | None]]: ...
+    def signer(
+        self,
+        key_label: str | None,
+        key_id: bytes | None,
+        certificate: bytes | None,
+        chain: list[bytes],
+        sessions: int,
+    ) -> SigningKey: ...
+    def logout(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+
+def cms_sign(
+    key: SigningKey,
+    content: bytes,
+    detached: bool,
+    digest: str | None,
+    rsa_pss: bool,
+    signing_time: int | None,
+    signer_identifier: str,
+    certificates: str,
+    content_type: str | None,
+    algorithm_protection: bool,
+) -> bytes: ...
+def cms_sign_many(
+    key: SigningKey,
+    contents: Sequence[bytes | bytearray],
+    detached: bool,
+    digest: str | None,
+    rsa_pss: bool,
+    signing_time: int | None,
+    signer_identifier: str,
+    certificates: str,
+    content_type: str | None,
+    algorithm_protection: bool,
+    threads: int | None = None,
+) -> list[bytes]: ...

@@ -6,6 +6,7 @@
 
 pub mod ber;
 pub mod cms;
+pub mod cms_write;
 pub mod common;
 pub mod crl;
 pub mod x509;

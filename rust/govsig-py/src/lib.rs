@@ -7,6 +7,7 @@ mod convert;
 mod crl;
 mod verify;
 mod dossier;
+mod sign;
 
 #[pymodule]
 fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -15,5 +16,6 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     verify::register(m)?;
     dossier::register(m)?;
     crl::register(m)?;
+    sign::register(m)?;
     Ok(())
 }

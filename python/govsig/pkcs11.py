@@ -1,0 +1,314 @@
+"""Signing with keys on PKCS#11 tokens (USB tokens, smart cards, HSMs).
+
+>>> with govsig.pkcs11.Token.open("/usr/lib/softhsm/libsofthsm2.so",
+...                               token_label="official", pin=pin) as tok:
+...     signer = tok.signer(key_label="signing", sessions=4)
+...     signatures = govsig.sign_many(documents, signer)
+
+The library is initialised for multi-threaded use (``CKF_OS_LOCKING_OK``); a signer holds a
+pool of sessions so that many threads sign at once without two operations sharing a session;
+C_Sign always runs with the GIL released. Leaving the ``with`` block logs out. The PIN goes
+to C_Login and nowhere else: no message, repr, log or traceback of govsig contains it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any, Optional, Union
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from govsig import _govsig
+from govsig.signing import CertificateLike, _certificate, _certificates
+
+__all__ = [
+    "Pkcs11Error",
+    "ModuleLoadError",
+    "TokenNotFoundError",
+    "PinIncorrectError",
+    "PinLockedError",
+    "PinExpiredError",
+    "PinRejectedError",
+    "NotLoggedInError",
+    "AlreadyLoggedInError",
+    "KeyNotFoundError",
+    "CertificateNotFoundError",
+    "KeyCertificateMismatchError",
+    "MechanismNotSupportedError",
+    "TokenRemovedError",
+    "SessionClosedError",
+    "Pkcs11ArgumentError",
+    "TokenInfo",
+    "KeyInfo",
+    "Token",
+    "TokenSigner",
+    "list_tokens",
+]
+
+StrPath = Union[str, "os.PathLike[str]"]
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+class Pkcs11Error(Exception):
+    """A PKCS#11 failure. ``ckr`` is the return value name (``"CKR_PIN_INCORRECT"``) when
+    the token reported one, ``None`` when govsig decided (no such label, ...); ``kind`` is a
+    stable snake_case name. The message says what to do; it never contains the PIN."""
+
+    def __init__(self, message: str, ckr: Optional[str] = None, kind: str = "other") -> None:
+        super().__init__(message)
+        self.ckr = ckr
+        self.kind = kind
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.ckr, self.kind))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r}, ckr={self.ckr!r})"
+
+
+class ModuleLoadError(Pkcs11Error):
+    """The PKCS#11 library could not be loaded or initialised."""
+
+
+class TokenNotFoundError(Pkcs11Error):
+    """No token matches the label or slot; the message lists the tokens present."""
+
+
+class PinIncorrectError(Pkcs11Error):
+    """The token rejected the PIN (``CKR_PIN_INCORRECT``); more tries may lock it."""
+
+
+class PinLockedError(Pkcs11Error):
+    """The user PIN is locked (``CKR_PIN_LOCKED``); the security officer must unblock it."""
+
+
+class PinExpiredError(Pkcs11Error):
+    """The PIN has expired and must be changed before the token signs."""
+
+
+class PinRejectedError(Pkcs11Error):
+    """The PIN was refused for its form (length or characters), not its value."""
+
+
+class NotLoggedInError(Pkcs11Error):
+    """The login has ended (after logout, or the token dropped it)."""
+
+
+class AlreadyLoggedInError(Pkcs11Error):
+    """This process already holds an open login to the token; share that Token."""
+
+
+class KeyNotFoundError(Pkcs11Error):
+    """No private signing key matches; the message lists the keys present."""
+
+
+class CertificateNotFoundError(Pkcs11Error):
+    """No certificate on the token belongs to the key; pass one with ``certificate=``."""
+
+
+class KeyCertificateMismatchError(Pkcs11Error):
+    """The certificate does not hold the key's public key."""
+
+
+class MechanismNotSupportedError(Pkcs11Error):
+    """The token cannot sign with the scheme asked for (or the key type is unsupported)."""
+
+
+class TokenRemovedError(Pkcs11Error):
+    """The token is gone (removed, reader unplugged, deleted) while in use."""
+
+
+class SessionClosedError(Pkcs11Error):
+    """The session with the token ended while the token is still present."""
+
+
+class Pkcs11ArgumentError(Pkcs11Error, ValueError):
+    """A request that cannot work whatever the token (zero sessions, an ambiguous label)."""
+
+
+# -- values ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenInfo:
+    """A token present in a slot (``C_GetTokenInfo``)."""
+
+    slot_id: int
+    label: str
+    manufacturer: str
+    model: str
+    serial: str
+    flags: dict[str, bool] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyInfo:
+    """A private signing key on a token, with the certificate the token holds for it."""
+
+    label: str
+    id: bytes
+    key_type: str
+    certificate: Optional[x509.Certificate]
+    bits: Optional[int] = None
+
+    def __repr__(self) -> str:
+        subject = self.certificate.subject.rfc4514_string() if self.certificate else None
+        return (f"KeyInfo(label={self.label!r}, id={self.id.hex()!r}, key_type={self.key_type!r}, "
+                f"certificate={subject!r})")
+
+
+def _module(module: Any) -> _govsig.Pkcs11Module:
+    if isinstance(module, _govsig.Pkcs11Module):
+        return module
+    if module is None:
+        module = os.environ.get("GOVSIG_PKCS11_MODULE")
+        if not module:
+            raise Pkcs11ArgumentError("no PKCS#11 module given and GOVSIG_PKCS11_MODULE is not set",
+                                      None, "invalid_argument")
+    # Loading a path twice returns the same initialised library (one C_Initialize per process).
+    return _govsig.Pkcs11Module.load(os.fspath(module))
+
+
+def list_tokens(module: StrPath) -> list[TokenInfo]:
+    """The tokens present in the module's slots."""
+    return [TokenInfo(slot, label, manufacturer, model, serial, dict(flags))
+            for slot, label, manufacturer, model, serial, flags in _module(module).tokens()]
+
+
+class _Secret:
+    """Holds a PIN so that a repr or a traceback with locals shows stars, not the PIN."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: Optional[str]) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "<PIN ***>"
+
+    __str__ = __repr__
+
+    def reveal(self) -> Optional[str]:
+        return self._value
+
+
+class Token:
+    """An open, logged-in token. Use :meth:`open`; a context manager (logs out on exit)."""
+
+    __slots__ = ("_core", "_info", "_signers")
+
+    def __init__(self, core: _govsig.Pkcs11Token) -> None:
+        self._core = core
+        slot, label, manufacturer, model, serial = core.info
+        self._info = TokenInfo(slot, label, manufacturer, model, serial)
+
+    @classmethod
+    def open(cls, module: Optional[StrPath], *, token_label: Optional[str] = None,
+             slot: Optional[int] = None, pin: Optional[str]) -> "Token":
+        """Load ``module`` (a PKCS#11 library path; ``None`` reads GOVSIG_PKCS11_MODULE), find
+        the token by label (else by slot, else the first) and log in with ``pin`` (``None``
+        for a PIN-pad reader)."""
+        secret = _Secret(pin)
+        del pin
+        if secret.reveal() is not None and not isinstance(secret.reveal(), str):
+            raise TypeError("pin must be a str (or None for a PIN-pad reader)")
+        loaded = _module(module)
+        return cls(loaded.open_token(token_label, slot, secret.reveal()))
+
+    @property
+    def info(self) -> TokenInfo:
+        return self._info
+
+    @property
+    def closed(self) -> bool:
+        return self._core.closed
+
+    def keys(self) -> list[KeyInfo]:
+        """The private signing keys, with their certificates."""
+        out = []
+        for label, key_id, key_type, bits, cert in self._core.keys():
+            out.append(KeyInfo(label, bytes(key_id), key_type,
+                               x509.load_der_x509_certificate(bytes(cert)) if cert else None, bits))
+        return out
+
+    def signer(self, key_label: Optional[str] = None, key_id: Optional[bytes] = None,
+               certificate: Optional[CertificateLike] = None, sessions: int = 4,
+               chain: Iterable[CertificateLike] = ()) -> "TokenSigner":
+        """A signer for one key (by label and/or id) with a pool of ``sessions`` sessions.
+        ``certificate`` replaces the token's certificate for the key (checked against the
+        key); ``chain`` is included in signatures after the signer's certificate."""
+        if not isinstance(sessions, int) or sessions < 1:
+            raise Pkcs11ArgumentError(f"sessions must be a positive int, got {sessions!r}",
+                                      None, "invalid_argument")
+        cert_der = None
+        if certificate is not None:
+            cert_der = _certificate(certificate, "certificate").public_bytes(serialization.Encoding.DER)
+        chain_der = [c.public_bytes(serialization.Encoding.DER)
+                     for item in chain for c in _certificates(item, "chain")]
+        core = self._core.signer(key_label, None if key_id is None else bytes(key_id), cert_der,
+                                 chain_der, sessions)
+        return TokenSigner(core, self._info)
+
+    def close(self) -> None:
+        """Log out. Signers made from this token stop working (NotLoggedInError)."""
+        self._core.logout()
+
+    def __enter__(self) -> "Token":
+        return self
+
+    def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        try:
+            self.close()
+        except Pkcs11Error:
+            # A token pulled out cannot be logged out of; the error that ended the block
+            # (if any) is the one worth reporting.
+            if exc is None:
+                raise
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"Token(label={self._info.label!r}, slot={self._info.slot_id}, {state})"
+
+
+class TokenSigner:
+    """A key on a token, ready for :func:`govsig.sign` / :func:`govsig.sign_many`."""
+
+    __slots__ = ("_core", "_token")
+
+    def __init__(self, core: _govsig.SigningKey, token: TokenInfo) -> None:
+        self._core = core
+        self._token = token
+
+    @property
+    def key_type(self) -> str:
+        return self._core.key_type
+
+    @property
+    def key_label(self) -> str:
+        return (self._core.token_key or ("", b""))[0]
+
+    @property
+    def key_id(self) -> bytes:
+        return bytes((self._core.token_key or ("", b""))[1])
+
+    @property
+    def sessions(self) -> int:
+        return self._core.sessions or 1
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_der_x509_certificate(bytes(self._core.certificate))
+
+    @property
+    def token(self) -> TokenInfo:
+        return self._token
+
+    def __repr__(self) -> str:
+        return (f"TokenSigner(token={self._token.label!r}, key_label={self.key_label!r}, "
+                f"key_type={self.key_type!r}, sessions={self.sessions})")
