@@ -81,6 +81,21 @@ codes! {
     UnknownCriticalExtension = 27, "unknown_critical_extension", 73, "a certificate has a critical extension govsig does not process";
 }
 
+impl Code {
+    /// The outcome for a failed signature check: algorithm and key-size refusals have their
+    /// own codes; a bad signature, a bad key or a key of the wrong type is `bad_signature`
+    /// (which names what was being verified: a document, a certificate, a CRL).
+    pub fn for_crypto_error(e: &crate::crypto::CryptoError, bad_signature: Code) -> Code {
+        use crate::crypto::CryptoError as C;
+        match e {
+            C::UnsupportedAlgorithm(_) => Code::UnsupportedAlgorithm,
+            C::LegacyNotAllowed(_) => Code::AlgorithmNotAllowed,
+            C::WeakKey(_) => Code::WeakKey,
+            C::InvalidKey(_) | C::KeyAlgorithmMismatch(_) | C::BadSignature => bad_signature,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

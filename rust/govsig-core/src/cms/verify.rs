@@ -94,12 +94,7 @@ pub trait TrustContext: Sync {
 }
 
 fn crypto_to_code(e: &CryptoError) -> Code {
-    match e {
-        CryptoError::UnsupportedAlgorithm(_) => Code::UnsupportedAlgorithm,
-        CryptoError::LegacyNotAllowed(_) => Code::AlgorithmNotAllowed,
-        CryptoError::WeakKey(_) => Code::WeakKey,
-        CryptoError::InvalidKey(_) | CryptoError::KeyAlgorithmMismatch(_) | CryptoError::BadSignature => Code::SignatureInvalid,
-    }
+    Code::for_crypto_error(e, Code::SignatureInvalid)
 }
 
 /// Verifies one CMS document. Never panics on input; every failure is a result.

@@ -9,7 +9,7 @@ use crate::crypto::PublicKey;
 use crate::outcome::Code;
 use crate::policy::KeyUsageRule;
 use crate::revocation::crl::{distribution_points, revocation_status, CrlIndex, ReasonMask};
-use crate::time::{to_rfc3339, UnixTime};
+use crate::time::to_rfc3339;
 use crate::x509::cert::CertRef;
 use crate::x509::path::{build_and_validate, PathContext, PathError};
 use govsig_asn1::x509::key_usage;

@@ -59,14 +59,7 @@ impl ValidPath {
 
 /// Map a crypto failure on a certificate signature to an outcome.
 pub fn crypto_code(e: &CryptoError) -> Code {
-    match e {
-        CryptoError::UnsupportedAlgorithm(_) => Code::UnsupportedAlgorithm,
-        CryptoError::LegacyNotAllowed(_) => Code::AlgorithmNotAllowed,
-        CryptoError::WeakKey(_) => Code::WeakKey,
-        CryptoError::InvalidKey(_) | CryptoError::KeyAlgorithmMismatch(_) | CryptoError::BadSignature => {
-            Code::CertSignatureInvalid
-        }
-    }
+    Code::for_crypto_error(e, Code::CertSignatureInvalid)
 }
 
 /// Signature checks of (issuer, subject) pairs, shared by every document of a batch: a
@@ -259,22 +252,7 @@ pub fn verify_cert_signature(policy: &Policy, issuer: &CertRef, child: &CertRef)
     let key = issuer.public_key.as_ref().map_err(|e| {
         PathError::new(crypto_code(e), format!("cannot use the key of {}: {e}", issuer.describe()))
     })?;
-    if !child.signature_octet_aligned {
-        return Err(PathError::new(
-            Code::CertSignatureInvalid,
-            format!("signature of {} is a BIT STRING with unused bits, which no algorithm produces", child.describe()),
-        ));
-    }
-    let scheme = SignatureScheme::from_algorithm_identifier(&child.signature_algorithm)
-        .map_err(|e| PathError::new(crypto_code(&e), format!("signature of {}: {e}", child.describe())))?;
-    scheme
-        .verify(key, child.tbs(), &child.signature, policy.legacy, policy.min_rsa_bits)
-        .map_err(|e| {
-            PathError::new(
-                crypto_code(&e),
-                format!("signature of {} does not verify with the key of {}: {e}", child.describe(), issuer.describe()),
-            )
-        })
+    verify_with_key(policy, key, issuer, child)
 }
 
 /// Verifies `child` with `issuer`'s parameter-less DSA key completed by the working
@@ -288,12 +266,19 @@ fn verify_with_inherited_params(policy: &Policy, issuer: &CertRef, child: &CertR
     })?;
     let key = crate::crypto::PublicKey::from_spki_with_inherited_dsa_params(&issuer.spki, params)
         .map_err(|e| PathError::new(crypto_code(&e), format!("the key of {}: {e}", issuer.describe())))?;
+    verify_with_key(policy, &key, issuer, child)
+}
+
+fn verify_with_key(policy: &Policy, key: &crate::crypto::PublicKey, issuer: &CertRef, child: &CertRef) -> Result<(), PathError> {
+    if !child.signature_octet_aligned {
+        return Err(PathError::new(
+            Code::CertSignatureInvalid,
+            format!("signature of {} is a BIT STRING with unused bits, which no algorithm produces", child.describe()),
+        ));
+    }
     let scheme = SignatureScheme::from_algorithm_identifier(&child.signature_algorithm)
         .map_err(|e| PathError::new(crypto_code(&e), format!("signature of {}: {e}", child.describe())))?;
-    if !child.signature_octet_aligned {
-        return Err(PathError::new(Code::CertSignatureInvalid, format!("signature of {} has unused bits", child.describe())));
-    }
-    scheme.verify(&key, child.tbs(), &child.signature, policy.legacy, policy.min_rsa_bits).map_err(|e| {
+    scheme.verify(key, child.tbs(), &child.signature, policy.legacy, policy.min_rsa_bits).map_err(|e| {
         PathError::new(
             crypto_code(&e),
             format!("signature of {} does not verify with the key of {}: {e}", child.describe(), issuer.describe()),

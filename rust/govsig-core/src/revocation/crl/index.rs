@@ -762,13 +762,7 @@ fn hold_instruction(o: &asn1::ObjectIdentifier) -> HoldInstruction {
 
 /// Outcome code of a crypto failure on a CRL signature.
 pub(crate) fn crypto_code(e: &crate::crypto::CryptoError) -> Code {
-    use crate::crypto::CryptoError as C;
-    match e {
-        C::UnsupportedAlgorithm(_) => Code::UnsupportedAlgorithm,
-        C::LegacyNotAllowed(_) => Code::AlgorithmNotAllowed,
-        C::WeakKey(_) => Code::WeakKey,
-        C::InvalidKey(_) | C::KeyAlgorithmMismatch(_) | C::BadSignature => Code::CrlInvalid,
-    }
+    Code::for_crypto_error(e, Code::CrlInvalid)
 }
 
 impl std::fmt::Debug for CrlIndex {
