@@ -21,7 +21,7 @@ use crate::x509::{CertInterner, CertPool, TrustStore};
 #[derive(Clone)]
 enum PathEntry {
     /// Valid for documents that carry the same CRLs (`crl_set`) and supply its intermediates.
-    Valid { path: ValidPath, crl_set: [u8; 32] },
+    Valid { path: Arc<ValidPath>, crl_set: [u8; 32] },
     /// A failure, valid only for the same set of document certificates.
     Invalid { doc_set: [u8; 32], at: UnixTime, err: (Code, String) },
 }
@@ -142,7 +142,7 @@ impl Engine {
         untrusted: &[CertRef],
         doc_crls: &[Arc<CrlIndex>],
         at: UnixTime,
-    ) -> Result<ValidPath, (Code, String)> {
+    ) -> Result<Arc<ValidPath>, (Code, String)> {
         let trust = match &self.trust {
             Some(t) => t,
             None => return Err((Code::ChainUntrusted, "no trust store configured".into())),
@@ -164,7 +164,7 @@ impl Engine {
                                 || p.anchor.fingerprint == c.fingerprint
                         }) =>
                 {
-                    return Ok(p.clone())
+                    return Ok(Arc::clone(p))
                 }
                 Some(PathEntry::Invalid { doc_set: d, at: a, err }) if *d == doc_set && *a == at => return Err(err.clone()),
                 _ => {}
@@ -192,13 +192,13 @@ impl Engine {
             revocation: self.policy.revocation,
             revocation_depth: 0,
         };
-        let r = build_and_validate(&ctx, leaf).map_err(|e| (e.code, e.reason));
+        let r = build_and_validate(&ctx, leaf).map(Arc::new).map_err(|e| (e.code, e.reason));
         if let Ok(mut m) = self.paths.write() {
             if m.len() >= MAX_PATHS {
                 m.clear();
             }
             let entry = match &r {
-                Ok(p) => PathEntry::Valid { path: p.clone(), crl_set },
+                Ok(p) => PathEntry::Valid { path: Arc::clone(p), crl_set },
                 Err(e) => PathEntry::Invalid { doc_set, at, err: e.clone() },
             };
             m.insert(leaf.fingerprint, entry);
@@ -242,8 +242,8 @@ impl Engine {
                 code: Code::Ok,
                 reason: String::new(),
                 chain: p.chain(),
-                user_constrained_policy_set: p.user_constrained_policy_set,
-                revocation: p.revocation,
+                user_constrained_policy_set: p.user_constrained_policy_set.clone(),
+                revocation: p.revocation.clone(),
             },
             Ok(Err((code, reason))) => fail(code, reason),
             Err(_) => fail(Code::CertMalformed, "internal error while validating this certificate (please report it)".into()),
@@ -299,7 +299,7 @@ impl TrustContext for DocContext<'_> {
         signer: &CertRef,
         document_certs: &[CertRef],
         document_crls: &[Arc<CrlIndex>],
-    ) -> Option<Result<ValidPath, (Code, String)>> {
+    ) -> Option<Result<Arc<ValidPath>, (Code, String)>> {
         self.engine.trust.as_ref()?;
         Some(self.engine.validate_path(signer, document_certs, document_crls, self.at))
     }

@@ -87,7 +87,7 @@ pub trait TrustContext: Sync {
         signer: &CertRef,
         document_certs: &[CertRef],
         document_crls: &[Arc<CrlIndex>],
-    ) -> Option<Result<ValidPath, (Code, String)>>;
+    ) -> Option<Result<Arc<ValidPath>, (Code, String)>>;
     fn legacy_allowed(&self) -> bool;
     fn min_rsa_bits(&self) -> usize;
     fn validation_time(&self) -> UnixTime;
