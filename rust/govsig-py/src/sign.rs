@@ -65,11 +65,22 @@ fn pkcs11_error(py: Python<'_>, e: &p11::Pkcs11Error) -> PyErr {
     python_error(py, "govsig.pkcs11", class, e.to_string(), e.ckr_name(), e.kind())
 }
 
-fn sign_error(py: Python<'_>, e: &SignError) -> PyErr {
-    if let SignError::Signer(inner) = e {
-        if let Some(p) = inner.downcast_ref::<p11::Pkcs11Error>() {
-            return pkcs11_error(py, p);
+/// `on_token`: the key is on a token, where a scheme the key cannot use is reported as the
+/// PKCS#11 "mechanism not supported" a token user expects.
+fn sign_error(py: Python<'_>, e: &SignError, on_token: bool) -> PyErr {
+    match e {
+        SignError::Signer(inner) => {
+            if let Some(p) = inner.downcast_ref::<p11::Pkcs11Error>() {
+                return pkcs11_error(py, p);
+            }
         }
+        SignError::Unsupported(m) if on_token => {
+            return python_error(py, "govsig.pkcs11", "MechanismNotSupportedError", m.clone(), None, "mechanism_not_supported")
+        }
+        SignError::KeyCertificateMismatch(_) if on_token => {
+            return python_error(py, "govsig.pkcs11", "KeyCertificateMismatchError", e.to_string(), None, "key_certificate_mismatch")
+        }
+        _ => {}
     }
     let kind = match e {
         SignError::Certificate(_) => "certificate",
@@ -165,7 +176,7 @@ impl SigningKey {
             let key = SoftwareKey::from_pkcs8(pkcs8, certificate)?;
             CmsSigner::new(Arc::new(key), chain)
         });
-        let signer = made.map_err(|e| sign_error(py, &e))?;
+        let signer = made.map_err(|e| sign_error(py, &e, false))?;
         Ok(SigningKey { signer: Arc::new(signer), sessions: None, token_key: None })
     }
 
@@ -278,7 +289,7 @@ fn cms_sign<'py>(
     let out = py.allow_threads(move || signer.sign(data, &opts));
     match out {
         Ok(der) => Ok(PyBytes::new(py, &der)),
-        Err(e) => Err(sign_error(py, &e)),
+        Err(e) => Err(sign_error(py, &e, key.sessions.is_some())),
     }
 }
 
@@ -307,14 +318,14 @@ fn cms_sign_many<'py>(
     let threads = threads.or(key.sessions);
     let slices: Vec<&[u8]> = contents.iter().map(|c| c.as_ref()).collect();
     let out = py.allow_threads(|| signer.sign_many(&slices, &opts, threads));
-    let results = out.map_err(|e| sign_error(py, &e))?;
+    let results = out.map_err(|e| sign_error(py, &e, key.sessions.is_some()))?;
     let total = results.len();
     let mut signatures = Vec::with_capacity(total);
     for (i, r) in results.into_iter().enumerate() {
         match r {
             Ok(der) => signatures.push(PyBytes::new(py, &der)),
             Err(e) => {
-                let err = sign_error(py, &e);
+                let err = sign_error(py, &e, key.sessions.is_some());
                 // A note, not a new message: the exception keeps its type and text.
                 let _ = err
                     .value(py)
@@ -517,7 +528,7 @@ impl Pkcs11Token {
         match made {
             Ok((cms, label, id)) => Ok(SigningKey { signer: Arc::new(cms), sessions: Some(sessions), token_key: Some((label, id)) }),
             Err(Failure::Token(e)) => Err(pkcs11_error(py, &e)),
-            Err(Failure::Sign(e)) => Err(sign_error(py, &e)),
+            Err(Failure::Sign(e)) => Err(sign_error(py, &e, true)),
         }
     }
 
