@@ -28,6 +28,7 @@ import govsig
 import pki as P
 from govsig import pkcs11
 from test_sign import CONTENT, WHEN, check_attributes, govsig_verify, signer_info
+from test_sign_cli import docs, verify_files
 
 USER_PIN = "739182"
 SO_PIN = "51648273"
@@ -435,3 +436,50 @@ def test_logout_ends_signing(hsm, pki):
     assert "open the token again" in str(exc.value)
     with pytest.raises(pkcs11.NotLoggedInError):
         tok.keys()
+
+
+# -- command line ----------------------------------------------------------------------------
+
+
+def test_sign_with_the_token_and_pin_from_the_environment(hsm, token, pki, tmp_path):
+    files = docs(tmp_path, 4)
+    env = {**hsm.env, "SIGN_PIN": USER_PIN, "PYTHONPATH": str(REPO / "python")}
+    (tmp_path / "chain.pem").write_bytes(pki.rsa_intermediate.pem)
+    # A separate process: this one already holds the token's login (the `token` fixture).
+    proc = subprocess.run(
+        [sys.executable, "-m", "govsig", "sign", *map(str, files), "--pkcs11-module", hsm.module,
+         "--token-label", "govsig-test", "--key-label", "rsa-key", "--pin-env", "SIGN_PIN",
+         "--chain", str(tmp_path / "chain.pem"), "--sessions", "2", "--pss"],
+        env=env, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    verify_files(files, pki.rsa_root)
+    assert_pin_absent(proc.stdout.decode(), proc.stderr.decode())
+    wrong = subprocess.run(
+        [sys.executable, "-m", "govsig", "sign", str(files[0]), "--force", "--pkcs11-module", hsm.module,
+         "--token-label", "pin-test", "--key-label", "p256-key", "--pin-env", "SIGN_PIN"],
+        env={**env, "SIGN_PIN": "406517"}, capture_output=True, timeout=120)
+    assert wrong.returncode == 1
+    assert b"CKR_PIN_INCORRECT" in wrong.stderr
+    assert b"406517" not in wrong.stderr + wrong.stdout
+    unset = subprocess.run(
+        [sys.executable, "-m", "govsig", "sign", str(files[0]), "--force", "--pkcs11-module", hsm.module,
+         "--key-label", "p256-key", "--pin-env", "NOT_SET_ANYWHERE"],
+        env=env, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert unset.returncode == 2 and b"NOT_SET_ANYWHERE" in unset.stderr
+
+
+def test_pkcs11_list_and_keys(hsm, tmp_path):
+    env = {**hsm.env, "SIGN_PIN": USER_PIN, "PYTHONPATH": str(REPO / "python")}
+    listed = subprocess.run([sys.executable, "-m", "govsig", "pkcs11", "list", "--module", hsm.module],
+                            env=env, capture_output=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr.decode()
+    assert b"'govsig-test'" in listed.stdout and b"SoftHSM" in listed.stdout
+    keys = subprocess.run([sys.executable, "-m", "govsig", "pkcs11", "keys", "--module", hsm.module,
+                           "--token-label", "pin-test", "--pin-env", "SIGN_PIN", "--json"],
+                          env=env, capture_output=True, timeout=60)
+    assert keys.returncode == 0, keys.stderr.decode()
+    assert b'"label": "p256-key"' in keys.stdout and b'"key_type": "ec_p256"' in keys.stdout
+    assert_pin_absent(keys.stdout.decode(), keys.stderr.decode())
+    missing = subprocess.run([sys.executable, "-m", "govsig", "pkcs11", "list", "--module",
+                              str(tmp_path / "nothing.so")], env=env, capture_output=True, timeout=60)
+    assert missing.returncode == 1 and b"cannot load the PKCS#11 module" in missing.stderr
