@@ -288,6 +288,39 @@ def test_bulk_1000_documents_4_sessions_4_threads_and_a_second_process(hsm, toke
     assert verifier.verify_many(zip(many, docs[:400])).ok.all()
 
 
+FOREIGN_INIT = r"""
+import os, struct, sys
+import pkcs11 as python_pkcs11
+import govsig
+from govsig import pkcs11
+module, label, out = sys.argv[1], sys.argv[2], sys.argv[3]
+# python-pkcs11 initialises the library first, in its own way, and keeps it initialised.
+peer = python_pkcs11.lib(module)
+with pkcs11.Token.open(module, token_label=label, pin=os.environ["GOVSIG_TEST_PIN"]) as tok:
+    signer = tok.signer(key_label="p256-key", sessions=4)
+    sigs = govsig.sign_many([b"foreign %d" % i for i in range(400)], signer, threads=4)
+with open(out, "wb") as f:
+    for s in sigs:
+        f.write(struct.pack(">I", len(s)) + s)
+"""
+
+
+def test_library_initialised_by_other_code_is_not_signed_on_concurrently(hsm, pki, tmp_path):
+    """python-pkcs11 calls C_Initialize without CKF_OS_LOCKING_OK; a library initialised
+    that way takes no locks, and 4 sessions signing at once corrupted SoftHSM's heap ("double
+    free"). govsig now signs one at a time on a library it did not initialise. In a child
+    process, so that a crash fails this test and not the run."""
+    out = tmp_path / "foreign.bin"
+    env = {**hsm.env, "GOVSIG_TEST_PIN": USER_PIN, "PYTHONPATH": str(REPO / "python")}
+    proc = subprocess.run([sys.executable, "-c", FOREIGN_INIT, hsm.module, "govsig-test", str(out)],
+                          env=env, capture_output=True, timeout=120)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr.decode(errors="replace")[-2000:])
+    sigs = read_framed(out)
+    batch = govsig.Verifier(govsig.Policy(trust=[pki.p256_root.cert])).verify_many(
+        (s, b"foreign %d" % i) for i, s in enumerate(sigs))
+    assert len(batch) == 400 and batch.ok.all(), batch.counts()
+
+
 # -- errors ----------------------------------------------------------------------------------
 
 
