@@ -16,8 +16,10 @@ checked too). Counts shrink with GOVSIG_BENCH_SCALE; ratios are printed by conft
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 
-import pkcs11 as python_pkcs11
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -25,7 +27,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 
 import govsig
 import pki
-from _common import KIB, SESSION, THREADS, CpuClock, Ratio, document_content, scaled
+from _common import KIB, SESSION, THREADS, CpuClock, Measurement, Ratio, document_content, scaled
 from govsig import pkcs11 as govsig_pkcs11
 from test_sign_pkcs11 import USER_PIN, SoftHsm
 
@@ -88,40 +90,49 @@ def _verify_all(sigs: list[bytes], docs: list[bytes], root: pki.Issued) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# 1. Through the token. The python-pkcs11 peer runs first and logs out before govsig logs in:
-#    PKCS#11 login belongs to the process, and each side should pay for its own.
+# 1. Through the token. python-pkcs11 runs in a child process: it initialises the library
+#    without CKF_OS_LOCKING_OK, and PKCS#11 state is per process, so sharing this process
+#    would make govsig sign one signature at a time (see govsig-pkcs11's module.rs) and
+#    measure that instead of its session pool.
 # --------------------------------------------------------------------------------------------
 
+PEER = r"""
+import hashlib, json, os, statistics, sys, time
+import pkcs11
+module, label, n, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+docs = [hashlib.shake_256(f"govsig-bench|content|2048|{i}".encode()).digest(2048) for i in range(n)]
+lib = pkcs11.lib(module)
+with lib.get_token(token_label=label).open(user_pin=os.environ["BENCH_PIN"]) as session:
+    key = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label="rsa-key")
+    walls, cpus, sigs = [], [], []
+    for r in range(rounds + 1):  # the first round warms up
+        w, c = time.perf_counter(), time.process_time()
+        sigs = [key.sign(d, mechanism=pkcs11.Mechanism.SHA256_RSA_PKCS) for d in docs]
+        if r:
+            walls.append(time.perf_counter() - w)
+            cpus.append(time.process_time() - c)
+print(json.dumps({"median": statistics.median(walls), "cpu": statistics.median(cpus),
+                  "sample": [s.hex() for s in sigs[:20]]}))
+"""
 
-@pytest.fixture(scope="module")
-def peer_lib(hsm: SoftHsm):
-    """python-pkcs11's handle on the library, alive for the whole module. It calls C_Finalize
-    when collected; PKCS#11 state is per process, so that would pull the library out from
-    under govsig's sessions (which found it initialised and so leave finalising to it)."""
-    return python_pkcs11.lib(hsm.module)
 
-
-@pytest.mark.benchmark(group="sign through SoftHSM2 RSA-2048")
-def test_python_pkcs11_sequential(benchmark, peer_lib, docs: list[bytes], hsm: SoftHsm) -> None:
+def test_python_pkcs11_sequential(hsm: SoftHsm, docs: list[bytes]) -> None:
     items = docs[:N_TOKEN]
-    token = peer_lib.get_token(token_label=TOKEN)
-    with token.open(user_pin=USER_PIN) as session:
-        key = session.get_key(object_class=python_pkcs11.ObjectClass.PRIVATE_KEY, label="rsa-key")
-
-        def run() -> list[bytes]:
-            return [key.sign(d, mechanism=python_pkcs11.Mechanism.SHA256_RSA_PKCS) for d in items]
-
-        cpu = CpuClock()
-        sigs = benchmark.pedantic(cpu.wrap(run), rounds=PEER_ROUNDS, warmup_rounds=1)
+    env = {**hsm.env, "BENCH_PIN": USER_PIN}
+    proc = subprocess.run([sys.executable, "-c", PEER, hsm.module, TOKEN, str(len(items)), str(PEER_ROUNDS)],
+                          env=env, capture_output=True, timeout=3600)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    out = json.loads(proc.stdout)
     public = hsm.certificates[(TOKEN, "rsa-key")].public_key()
-    for d, s in zip(items[:20], sigs[:20]):
-        public.verify(s, d, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
-    SESSION.record("python_pkcs11_sequential", benchmark, len(items), cpu)
+    for d, s in zip(items, out["sample"]):
+        public.verify(bytes.fromhex(s), d, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
+    SESSION.measurements["python_pkcs11_sequential"] = Measurement(
+        "python_pkcs11_sequential", out["median"], len(items), out["cpu"])
+    print(f"\npython-pkcs11 sequential: {len(items) / out['median']:,.0f} signatures/s (median of {PEER_ROUNDS})")
 
 
 @pytest.fixture(scope="module")
-def token(hsm: SoftHsm, peer_lib):
-    # Depends on peer_lib so that govsig logs out before python-pkcs11 finalises.
+def token(hsm: SoftHsm):
     with govsig_pkcs11.Token.open(hsm.module, token_label=TOKEN, pin=USER_PIN) as tok:
         yield tok
 
