@@ -12,9 +12,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     # Feature modules add their subcommands here; each exposes register(subparsers).
     from govsig import _cli_dossier, _cli_verify
+    from govsig import _cli_sign
 
     _cli_verify.register(sub)
     _cli_dossier.register(sub)
+    _cli_sign.register(sub)
     return parser
 
 

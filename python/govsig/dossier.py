@@ -473,6 +473,40 @@ class Dossier:
         except FileNotFoundError:
             raise BagError(f"{path.parent} has no {path.name}") from None
 
+    # -- signing (see govsig.signing) ---------------------------------------------------
+
+    def signature_path(self) -> Path:
+        """Path of the detached CMS signature over the tag manifest,
+        ``tagmanifest-<alg>.txt.p7s`` in the bag. The tag manifest holds the digests of the
+        payload manifest, ``bagit.txt`` and ``bag-info.txt``, so this one signature covers the
+        whole bag. BagIt tools ignore tag files the tag manifest does not list (RFC 8493 §2.2.1)."""
+        tagmanifest = self.tag_manifest_path()
+        return tagmanifest.with_name(tagmanifest.name + ".p7s")
+
+    def sign(self, signer: Any, **options: Any) -> Path:
+        """Sign the bag's tag manifest with ``signer`` (a :class:`govsig.KeySigner` or a
+        PKCS#11 token signer), writing :meth:`signature_path`; ``options`` are those of
+        :func:`govsig.sign` (the signature is always detached). Returns the path written."""
+        from govsig.signing import sign
+
+        if "detached" in options:
+            raise TypeError("a dossier signature is always detached; do not pass detached=")
+        signature = sign(self.tag_manifest(), signer, detached=True, **options)
+        path = self.signature_path()
+        _write_atomically(path, signature)
+        return path
+
+    def verify_signature(self, verifier: Any) -> Any:
+        """Check :meth:`signature_path` over the tag manifest with ``verifier`` (a
+        :class:`govsig.Verifier`); returns its :class:`govsig.VerifyResult`. This proves who
+        signed the manifests; whether the files still match them is :meth:`compare`'s job."""
+        path = self.signature_path()
+        try:
+            signature = path.read_bytes()
+        except FileNotFoundError:
+            raise BagError(f"{path.parent} has no {path.name}: the dossier is not signed") from None
+        return verifier.verify(signature, self.tag_manifest())
+
     def _payload_dir(self) -> Path | None:
         """The folder holding the payload under its NFC relpaths, when it is a bag's data/."""
         if self._source_dir is not None and self._source_dir.name == "data" and _is_bag(self._source_dir.parent):

@@ -39,8 +39,23 @@ pub(crate) struct ModuleInner {
     /// False when `C_Initialize` said another part of this process had already initialised
     /// the library: then finalising is that part's business, not ours.
     owns_initialization: bool,
+    /// Held around each signature when another part of the process initialised the library:
+    /// it may have done so without `CKF_OS_LOCKING_OK` (python-pkcs11 passes no arguments),
+    /// and then the library takes no locks of its own, so concurrent `C_Sign` calls on
+    /// different sessions corrupt its memory (seen with SoftHSM2: "double free").
+    foreign_initialization_lock: Option<Mutex<()>>,
     library_description: String,
     library_manufacturer: String,
+}
+
+impl ModuleInner {
+    /// One signature at a time, when the library's thread safety is not ours to know.
+    pub(crate) fn serialise_if_foreign(&self) -> Option<MutexGuard<'_, ()>> {
+        self.foreign_initialization_lock
+            .as_ref()
+            // Nothing panics while holding it; a poisoned unit lock is still a lock.
+            .map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
 }
 
 impl Drop for ModuleInner {
@@ -244,6 +259,7 @@ impl Module {
             path: canonical.to_path_buf(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             owns_initialization,
+            foreign_initialization_lock: (!owns_initialization).then(|| Mutex::new(())),
             library_description,
             library_manufacturer,
         })
@@ -255,7 +271,9 @@ impl Module {
     }
 
     /// Whether this process's `Module` initialised the library (and will finalise it), as
-    /// opposed to finding it initialised by other code in the process.
+    /// opposed to finding it initialised by other code in the process. In the latter case
+    /// signers sign one signature at a time: the other code may not have asked the library
+    /// for thread safety (`CKF_OS_LOCKING_OK`), and PKCS#11 gives no way to find out.
     pub fn owns_initialization(&self) -> bool {
         self.inner.owns_initialization
     }

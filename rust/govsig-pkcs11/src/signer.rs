@@ -372,6 +372,7 @@ impl TokenSigner {
         mechanism: &Mechanism<'_>,
         input: &[u8],
     ) -> Result<Vec<u8>, Pkcs11Error> {
+        let _one_at_a_time = self.token.module.inner.serialise_if_foreign();
         match pooled.session.sign(mechanism, pooled.key, input) {
             Ok(raw) => Ok(raw),
             Err(CkError::Pkcs11(

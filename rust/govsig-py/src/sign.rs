@@ -32,7 +32,14 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// An instance of `module.class(message, ckr, kind)`; the classes live in Python so that
 /// they are documented, typed and picklable like the rest of the API.
-fn python_error(py: Python<'_>, module: &str, class: &str, message: String, ckr: Option<&str>, kind: &str) -> PyErr {
+fn python_error(
+    py: Python<'_>,
+    module: &str,
+    class: &str,
+    message: String,
+    ckr: Option<&str>,
+    kind: &str,
+) -> PyErr {
     let made = py
         .import(module)
         .and_then(|m| m.getattr(class))
@@ -62,14 +69,46 @@ fn pkcs11_error(py: Python<'_>, e: &p11::Pkcs11Error) -> PyErr {
         "invalid_argument" => "Pkcs11ArgumentError",
         _ => "Pkcs11Error",
     };
-    python_error(py, "govsig.pkcs11", class, e.to_string(), e.ckr_name(), e.kind())
+    python_error(
+        py,
+        "govsig.pkcs11",
+        class,
+        e.to_string(),
+        e.ckr_name(),
+        e.kind(),
+    )
 }
 
-fn sign_error(py: Python<'_>, e: &SignError) -> PyErr {
-    if let SignError::Signer(inner) = e {
-        if let Some(p) = inner.downcast_ref::<p11::Pkcs11Error>() {
-            return pkcs11_error(py, p);
+/// `on_token`: the key is on a token, where a scheme the key cannot use is reported as the
+/// PKCS#11 "mechanism not supported" a token user expects.
+fn sign_error(py: Python<'_>, e: &SignError, on_token: bool) -> PyErr {
+    match e {
+        SignError::Signer(inner) => {
+            if let Some(p) = inner.downcast_ref::<p11::Pkcs11Error>() {
+                return pkcs11_error(py, p);
+            }
         }
+        SignError::Unsupported(m) if on_token => {
+            return python_error(
+                py,
+                "govsig.pkcs11",
+                "MechanismNotSupportedError",
+                m.clone(),
+                None,
+                "mechanism_not_supported",
+            )
+        }
+        SignError::KeyCertificateMismatch(_) if on_token => {
+            return python_error(
+                py,
+                "govsig.pkcs11",
+                "KeyCertificateMismatchError",
+                e.to_string(),
+                None,
+                "key_certificate_mismatch",
+            )
+        }
+        _ => {}
     }
     let kind = match e {
         SignError::Certificate(_) => "certificate",
@@ -79,7 +118,14 @@ fn sign_error(py: Python<'_>, e: &SignError) -> PyErr {
         SignError::Signer(_) => "signer",
         _ => "encoding",
     };
-    python_error(py, "govsig.signing", "SigningError", e.to_string(), None, kind)
+    python_error(
+        py,
+        "govsig.signing",
+        "SigningError",
+        e.to_string(),
+        None,
+        kind,
+    )
 }
 
 // --- signers --------------------------------------------------------------------------------
@@ -98,9 +144,15 @@ fn key_type_name(k: KeyType) -> &'static str {
 fn key_kind_name(k: &p11::KeyKind) -> String {
     match k {
         p11::KeyKind::Rsa { .. } => "rsa".to_owned(),
-        p11::KeyKind::Ec { curve: p11::EcCurve::P256 } => "ec_p256".to_owned(),
-        p11::KeyKind::Ec { curve: p11::EcCurve::P384 } => "ec_p384".to_owned(),
-        p11::KeyKind::Ec { curve: p11::EcCurve::P521 } => "ec_p521".to_owned(),
+        p11::KeyKind::Ec {
+            curve: p11::EcCurve::P256,
+        } => "ec_p256".to_owned(),
+        p11::KeyKind::Ec {
+            curve: p11::EcCurve::P384,
+        } => "ec_p384".to_owned(),
+        p11::KeyKind::Ec {
+            curve: p11::EcCurve::P521,
+        } => "ec_p521".to_owned(),
         p11::KeyKind::Ed25519 => "ed25519".to_owned(),
         p11::KeyKind::Unsupported { description } => description.clone(),
     }
@@ -160,13 +212,22 @@ pub struct SigningKey {
 impl SigningKey {
     /// A software key from unencrypted PKCS#8 DER, its certificate and chain (DER).
     #[staticmethod]
-    fn from_pkcs8(py: Python<'_>, pkcs8: &[u8], certificate: Vec<u8>, chain: Vec<Vec<u8>>) -> PyResult<SigningKey> {
+    fn from_pkcs8(
+        py: Python<'_>,
+        pkcs8: &[u8],
+        certificate: Vec<u8>,
+        chain: Vec<Vec<u8>>,
+    ) -> PyResult<SigningKey> {
         let made = py.allow_threads(|| {
             let key = SoftwareKey::from_pkcs8(pkcs8, certificate)?;
             CmsSigner::new(Arc::new(key), chain)
         });
-        let signer = made.map_err(|e| sign_error(py, &e))?;
-        Ok(SigningKey { signer: Arc::new(signer), sessions: None, token_key: None })
+        let signer = made.map_err(|e| sign_error(py, &e, false))?;
+        Ok(SigningKey {
+            signer: Arc::new(signer),
+            sessions: None,
+            token_key: None,
+        })
     }
 
     /// "rsa", "ec_p256", "ec_p384", "ec_p521" or "ed25519".
@@ -214,20 +275,26 @@ fn options(
     let digest = match digest {
         None => None,
         Some(name) => Some(
-            [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512]
-                .into_iter()
-                .find(|d| d.name() == name)
-                .ok_or_else(|| PyValueError::new_err(format!("digest must be 'sha256', 'sha384' or 'sha512', not {name:?}")))?,
+            [
+                DigestAlgorithm::Sha256,
+                DigestAlgorithm::Sha384,
+                DigestAlgorithm::Sha512,
+            ]
+            .into_iter()
+            .find(|d| d.name() == name)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "digest must be 'sha256', 'sha384' or 'sha512', not {name:?}"
+                ))
+            })?,
         ),
     };
     let signer_identifier = match signer_identifier {
         "issuer_serial" => SignerIdentifierKind::IssuerAndSerialNumber,
         "subject_key_identifier" => SignerIdentifierKind::SubjectKeyIdentifier,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "signer_identifier must be 'issuer_serial' or 'subject_key_identifier', not {other:?}"
-            )))
-        }
+        other => return Err(PyValueError::new_err(format!(
+            "signer_identifier must be 'issuer_serial' or 'subject_key_identifier', not {other:?}"
+        ))),
     };
     let certificates = match certificates {
         "chain" => IncludeCertificates::Chain,
@@ -250,7 +317,8 @@ fn options(
         ..SignOptions::default()
     };
     if let Some(ct) = content_type {
-        o.content_type = content_type_from_dotted(ct).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        o.content_type =
+            content_type_from_dotted(ct).map_err(|e| PyValueError::new_err(e.to_string()))?;
     }
     Ok(o)
 }
@@ -272,13 +340,22 @@ fn cms_sign<'py>(
     content_type: Option<&str>,
     algorithm_protection: bool,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let opts = options(detached, digest, rsa_pss, signing_time, signer_identifier, certificates, content_type, algorithm_protection)?;
+    let opts = options(
+        detached,
+        digest,
+        rsa_pss,
+        signing_time,
+        signer_identifier,
+        certificates,
+        content_type,
+        algorithm_protection,
+    )?;
     let data = content.as_bytes();
     let signer = Arc::clone(&key.signer);
     let out = py.allow_threads(move || signer.sign(data, &opts));
     match out {
         Ok(der) => Ok(PyBytes::new(py, &der)),
-        Err(e) => Err(sign_error(py, &e)),
+        Err(e) => Err(sign_error(py, &e, key.sessions.is_some())),
     }
 }
 
@@ -302,23 +379,35 @@ fn cms_sign_many<'py>(
     algorithm_protection: bool,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let opts = options(detached, digest, rsa_pss, signing_time, signer_identifier, certificates, content_type, algorithm_protection)?;
+    let opts = options(
+        detached,
+        digest,
+        rsa_pss,
+        signing_time,
+        signer_identifier,
+        certificates,
+        content_type,
+        algorithm_protection,
+    )?;
     let signer = Arc::clone(&key.signer);
     let threads = threads.or(key.sessions);
     let slices: Vec<&[u8]> = contents.iter().map(|c| c.as_ref()).collect();
     let out = py.allow_threads(|| signer.sign_many(&slices, &opts, threads));
-    let results = out.map_err(|e| sign_error(py, &e))?;
+    let results = out.map_err(|e| sign_error(py, &e, key.sessions.is_some()))?;
     let total = results.len();
     let mut signatures = Vec::with_capacity(total);
     for (i, r) in results.into_iter().enumerate() {
         match r {
             Ok(der) => signatures.push(PyBytes::new(py, &der)),
             Err(e) => {
-                let err = sign_error(py, &e);
+                let err = sign_error(py, &e, key.sessions.is_some());
                 // A note, not a new message: the exception keeps its type and text.
-                let _ = err
-                    .value(py)
-                    .call_method1("add_note", (format!("while signing document {i} of {total} (numbered from 0)"),));
+                let _ = err.value(py).call_method1(
+                    "add_note",
+                    (format!(
+                        "while signing document {i} of {total} (numbered from 0)"
+                    ),),
+                );
                 return Err(err);
             }
         }
@@ -335,7 +424,14 @@ pub struct Pkcs11Module {
     module: p11::Module,
 }
 
-type TokenRow = (u64, String, String, String, String, Vec<(&'static str, bool)>);
+type TokenRow = (
+    u64,
+    String,
+    String,
+    String,
+    String,
+    Vec<(&'static str, bool)>,
+);
 
 #[pymethods]
 impl Pkcs11Module {
@@ -355,7 +451,9 @@ impl Pkcs11Module {
     /// (slot_id, label, manufacturer, model, serial, [(flag name, set)]) per present token.
     fn tokens(&self, py: Python<'_>) -> PyResult<Vec<TokenRow>> {
         let module = self.module.clone();
-        let tokens = py.allow_threads(move || module.tokens()).map_err(|e| pkcs11_error(py, &e))?;
+        let tokens = py
+            .allow_threads(move || module.tokens())
+            .map_err(|e| pkcs11_error(py, &e))?;
         Ok(tokens
             .into_iter()
             .map(|t| {
@@ -371,7 +469,10 @@ impl Pkcs11Module {
                         ("token_initialized", f.token_initialized),
                         ("user_pin_initialized", f.user_pin_initialized),
                         ("write_protected", f.write_protected),
-                        ("protected_authentication_path", f.protected_authentication_path),
+                        (
+                            "protected_authentication_path",
+                            f.protected_authentication_path,
+                        ),
                         ("user_pin_count_low", f.user_pin_count_low),
                         ("user_pin_final_try", f.user_pin_final_try),
                         ("user_pin_locked", f.user_pin_locked),
@@ -385,7 +486,13 @@ impl Pkcs11Module {
     /// Open a token (by label, else by slot, else the first) and log in. `pin` of `None`
     /// is for tokens with a PIN pad. The PIN is wiped from Rust memory once C_Login has it.
     #[pyo3(signature = (label, slot, pin))]
-    fn open_token(&self, py: Python<'_>, label: Option<String>, slot: Option<u64>, pin: Option<String>) -> PyResult<Pkcs11Token> {
+    fn open_token(
+        &self,
+        py: Python<'_>,
+        label: Option<String>,
+        slot: Option<u64>,
+        pin: Option<String>,
+    ) -> PyResult<Pkcs11Token> {
         let selector = match (label, slot) {
             (Some(l), _) => p11::TokenSelector::Label(l),
             (None, Some(s)) => p11::TokenSelector::Slot(s),
@@ -398,7 +505,9 @@ impl Pkcs11Module {
         let module = self.module.clone();
         let opened = py.allow_threads(move || module.open_token(selector, pin));
         let token = opened.map_err(|e| pkcs11_error(py, &e))?;
-        Ok(Pkcs11Token { token: Mutex::new(Some(token)) })
+        Ok(Pkcs11Token {
+            token: Mutex::new(Some(token)),
+        })
     }
 }
 
@@ -437,13 +546,21 @@ impl Pkcs11Token {
     fn info(&self, py: Python<'_>) -> PyResult<(u64, String, String, String, String)> {
         let t = self.open(py)?;
         let i = t.info();
-        Ok((i.slot_id, i.label.clone(), i.manufacturer.clone(), i.model.clone(), i.serial.clone()))
+        Ok((
+            i.slot_id,
+            i.label.clone(),
+            i.manufacturer.clone(),
+            i.model.clone(),
+            i.serial.clone(),
+        ))
     }
 
     /// (label, id, key_type, RSA bits, certificate DER) per private signing key.
     fn keys(&self, py: Python<'_>) -> PyResult<Vec<KeyRow>> {
         let token = self.open(py)?;
-        let keys = py.allow_threads(move || token.keys()).map_err(|e| pkcs11_error(py, &e))?;
+        let keys = py
+            .allow_threads(move || token.keys())
+            .map_err(|e| pkcs11_error(py, &e))?;
         Ok(keys
             .into_iter()
             .map(|k| {
@@ -451,7 +568,13 @@ impl Pkcs11Token {
                     p11::KeyKind::Rsa { bits } => Some(bits),
                     _ => None,
                 };
-                (k.label.clone(), k.id.clone(), key_kind_name(&k.key_type), bits, k.certificate_der)
+                (
+                    k.label.clone(),
+                    k.id.clone(),
+                    key_kind_name(&k.key_type),
+                    bits,
+                    k.certificate_der,
+                )
             })
             .collect())
     }
@@ -473,7 +596,9 @@ impl Pkcs11Token {
             (Some(l), None) => p11::KeySelector::Label(l),
             (None, Some(i)) => p11::KeySelector::Id(i),
             (None, None) => {
-                return Err(PyValueError::new_err("name the key: give key_label or key_id (see Token.keys())"))
+                return Err(PyValueError::new_err(
+                    "name the key: give key_label or key_id (see Token.keys())",
+                ))
             }
         };
         let token = self.open(py)?;
@@ -489,14 +614,21 @@ impl Pkcs11Token {
             let key = signer.key().clone();
             let key_type = match &key.key_type {
                 p11::KeyKind::Rsa { .. } => KeyType::Rsa,
-                p11::KeyKind::Ec { curve: p11::EcCurve::P256 } => KeyType::EcP256,
-                p11::KeyKind::Ec { curve: p11::EcCurve::P384 } => KeyType::EcP384,
-                p11::KeyKind::Ec { curve: p11::EcCurve::P521 } => KeyType::EcP521,
+                p11::KeyKind::Ec {
+                    curve: p11::EcCurve::P256,
+                } => KeyType::EcP256,
+                p11::KeyKind::Ec {
+                    curve: p11::EcCurve::P384,
+                } => KeyType::EcP384,
+                p11::KeyKind::Ec {
+                    curve: p11::EcCurve::P521,
+                } => KeyType::EcP521,
                 p11::KeyKind::Ed25519 => KeyType::Ed25519,
                 p11::KeyKind::Unsupported { description } => {
                     return Err(Failure::Token(p11::Pkcs11Error::MechanismNotSupported {
                         mechanism: description.clone(),
-                        reason: "govsig signs with RSA, EC P-256/P-384/P-521 and Ed25519 keys only".to_owned(),
+                        reason: "govsig signs with RSA, EC P-256/P-384/P-521 and Ed25519 keys only"
+                            .to_owned(),
                         offered: Vec::new(),
                         ckr: None,
                     }))
@@ -506,18 +638,33 @@ impl Pkcs11Token {
                 Some(c) => c.to_vec(),
                 None => {
                     return Err(Failure::Token(p11::Pkcs11Error::CertificateNotFound {
-                        key: if key.label.is_empty() { "the key".to_owned() } else { format!("key {:?}", key.label) },
+                        key: if key.label.is_empty() {
+                            "the key".to_owned()
+                        } else {
+                            format!("key {:?}", key.label)
+                        },
                     }))
                 }
             };
-            let cms = CmsSigner::new(Arc::new(TokenKey { signer, certificate, key_type }), chain)
-                .map_err(Failure::Sign)?;
+            let cms = CmsSigner::new(
+                Arc::new(TokenKey {
+                    signer,
+                    certificate,
+                    key_type,
+                }),
+                chain,
+            )
+            .map_err(Failure::Sign)?;
             Ok((cms, key.label, key.id))
         });
         match made {
-            Ok((cms, label, id)) => Ok(SigningKey { signer: Arc::new(cms), sessions: Some(sessions), token_key: Some((label, id)) }),
+            Ok((cms, label, id)) => Ok(SigningKey {
+                signer: Arc::new(cms),
+                sessions: Some(sessions),
+                token_key: Some((label, id)),
+            }),
             Err(Failure::Token(e)) => Err(pkcs11_error(py, &e)),
-            Err(Failure::Sign(e)) => Err(sign_error(py, &e)),
+            Err(Failure::Sign(e)) => Err(sign_error(py, &e, true)),
         }
     }
 
@@ -527,7 +674,9 @@ impl Pkcs11Token {
         let token = self.lock().take();
         match token {
             None => Ok(()),
-            Some(t) => py.allow_threads(move || t.logout()).map_err(|e| pkcs11_error(py, &e)),
+            Some(t) => py
+                .allow_threads(move || t.logout())
+                .map_err(|e| pkcs11_error(py, &e)),
         }
     }
 

@@ -243,9 +243,8 @@ impl CmsSigner {
             )));
         }
         for (i, c) in chain.iter().enumerate() {
-            Certificate::from_der(c).map_err(|e| {
-                SignError::Certificate(format!("chain certificate {}: {e}", i + 1))
-            })?;
+            Certificate::from_der(c)
+                .map_err(|e| SignError::Certificate(format!("chain certificate {}: {e}", i + 1)))?;
         }
         let certificate = SignerCertificate {
             issuer: cert.issuer.der().to_vec(),
@@ -323,7 +322,10 @@ impl CmsSigner {
         fixed_attributes.push(attribute(cms_oid::SIGNING_CERTIFICATE_V2, &tlv(&ess)?)?);
         if options.algorithm_protection {
             let protection = algorithm_protection(&digest_algorithm, &signature_algorithm)?;
-            fixed_attributes.push(attribute(cms_oid::CMS_ALGORITHM_PROTECTION, &tlv(&protection)?)?);
+            fixed_attributes.push(attribute(
+                cms_oid::CMS_ALGORITHM_PROTECTION,
+                &tlv(&protection)?,
+            )?);
         }
         let certificates = match options.certificates {
             IncludeCertificates::None => None,
@@ -352,11 +354,12 @@ impl CmsSigner {
             }
         };
         // RFC 5652 §5.1: version 3 when a SignerInfo is version 3 or the content is not id-data.
-        let signed_data_version = if signer_info_version == 3 || options.content_type != cms_oid::DATA {
-            3
-        } else {
-            1
-        };
+        let signed_data_version =
+            if signer_info_version == 3 || options.content_type != cms_oid::DATA {
+                3
+            } else {
+                1
+            };
         Ok(Plan {
             scheme,
             digest_algorithm,
@@ -415,7 +418,9 @@ impl CmsSigner {
                     .num_threads(n)
                     .thread_name(|i| format!("govsig-sign-{i}"))
                     .build()
-                    .map_err(|e| SignError::Unsupported(format!("cannot start {n} signing threads: {e}")))?;
+                    .map_err(|e| {
+                        SignError::Unsupported(format!("cannot start {n} signing threads: {e}"))
+                    })?;
                 Ok(pool.install(run))
             }
             _ => Ok(run()),
@@ -432,13 +437,19 @@ impl CmsSigner {
         let when = options.signing_time.unwrap_or_else(crate::time::now);
         let mut attributes: Vec<Vec<u8>> = Vec::with_capacity(plan.fixed_attributes.len() + 2);
         attributes.extend(plan.fixed_attributes.iter().cloned());
-        attributes.push(attribute(cms_oid::MESSAGE_DIGEST, &message_digest.as_slice())?);
+        attributes.push(attribute(
+            cms_oid::MESSAGE_DIGEST,
+            &message_digest.as_slice(),
+        )?);
         attributes.push(signing_time_attribute(when)?);
-        let attribute_tlvs = attributes.iter().map(|a| tlv(a)).collect::<Result<Vec<_>, _>>()?;
+        let attribute_tlvs = attributes
+            .iter()
+            .map(|a| tlv(a))
+            .collect::<Result<Vec<_>, _>>()?;
         // RFC 5652 §5.4: the signature covers the DER of the attributes as a SET OF (tag 0x31),
         // elements in DER order; the same elements go into the SignerInfo under [0].
-        let signed_attrs_der =
-            asn1::write_single(&SetOfWriter::new(attribute_tlvs.clone())).map_err(encoding_error)?;
+        let signed_attrs_der = asn1::write_single(&SetOfWriter::new(attribute_tlvs.clone()))
+            .map_err(encoding_error)?;
         let signature = self.key.sign(plan.scheme, &signed_attrs_der)?;
 
         let c = &self.certificate;
@@ -455,7 +466,9 @@ impl CmsSigner {
             }
             SignerIdentifierKind::SubjectKeyIdentifier => {
                 let ski = c.subject_key_id.as_deref().ok_or_else(|| {
-                    SignError::Unsupported("the signer certificate has no subjectKeyIdentifier".to_owned())
+                    SignError::Unsupported(
+                        "the signer certificate has no subjectKeyIdentifier".to_owned(),
+                    )
                 })?;
                 w::SignerIdentifierWrite::SubjectKeyIdentifier(ski)
             }
@@ -464,7 +477,7 @@ impl CmsSigner {
         let signer_info = w::SignerInfoWrite {
             version: plan.signer_info_version,
             sid,
-            digest_algorithm: digest_algorithm.clone(),
+            digest_algorithm,
             signed_attrs: Some(SetOfWriter::new(attribute_tlvs)),
             signature_algorithm: tlv(&plan.signature_algorithm)?,
             signature: &signature,
@@ -480,7 +493,11 @@ impl CmsSigner {
             digest_algorithms: SetOfWriter::new(vec![digest_algorithm]),
             encap_content_info: w::EncapsulatedContentInfoWrite {
                 econtent_type: options.content_type.clone(),
-                econtent: if options.detached { None } else { Some(content) },
+                econtent: if options.detached {
+                    None
+                } else {
+                    Some(content)
+                },
             },
             certificates,
             signer_infos: SetOfWriter::new(vec![signer_info]),
@@ -500,8 +517,12 @@ fn tlv(der: &[u8]) -> Result<Tlv<'_>, SignError> {
 }
 
 /// `Attribute ::= SEQUENCE { attrType, attrValues SET OF }` with one value.
-fn attribute<T: asn1::Asn1Writable>(attr_type: ObjectIdentifier, value: &T) -> Result<Vec<u8>, SignError> {
-    let value_der = asn1::write_single(value).map_err(|_| SignError::Encoding("attribute value".to_owned()))?;
+fn attribute<T: asn1::Asn1Writable>(
+    attr_type: ObjectIdentifier,
+    value: &T,
+) -> Result<Vec<u8>, SignError> {
+    let value_der =
+        asn1::write_single(value).map_err(|_| SignError::Encoding("attribute value".to_owned()))?;
     let value_tlv = tlv(&value_der)?;
     asn1::write_single(&w::AttributeWrite {
         attr_type,
@@ -543,7 +564,10 @@ fn to_datetime(t: UnixTime) -> Result<asn1::DateTime, SignError> {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let year = u16::try_from(year).ok().filter(|y| *y <= 9999).ok_or_else(out_of_range)?;
+    let year = u16::try_from(year)
+        .ok()
+        .filter(|y| *y <= 9999)
+        .ok_or_else(out_of_range)?;
     let small = |v: i64| u8::try_from(v).map_err(|_| out_of_range());
     asn1::DateTime::new(
         year,
@@ -595,7 +619,7 @@ pub fn signature_algorithm_der(scheme: SignScheme) -> Result<Vec<u8>, SignError>
             let hash_oid = digest_oid(d)?;
             let hash = || w::AlgorithmIdentifierWrite {
                 oid: hash_oid.clone(),
-                params: Some(null.clone()),
+                params: Some(null),
             };
             let hash_der = asn1::write_single(&hash()).map_err(encoding_error)?;
             let params = asn1::write_single(&w::RsaPssParamsWrite {
@@ -623,9 +647,13 @@ pub fn signature_algorithm_der(scheme: SignScheme) -> Result<Vec<u8>, SignError>
 }
 
 /// CMSAlgorithmProtection (RFC 6211 §2) naming the digest and signature algorithms.
-fn algorithm_protection(digest_algorithm: &[u8], signature_algorithm: &[u8]) -> Result<Vec<u8>, SignError> {
-    let sig = asn1::parse_single::<govsig_asn1::common::AlgorithmIdentifier<'_>>(signature_algorithm)
-        .map_err(|e| SignError::Encoding(format!("signature algorithm: {e}")))?;
+fn algorithm_protection(
+    digest_algorithm: &[u8],
+    signature_algorithm: &[u8],
+) -> Result<Vec<u8>, SignError> {
+    let sig =
+        asn1::parse_single::<govsig_asn1::common::AlgorithmIdentifier<'_>>(signature_algorithm)
+            .map_err(|e| SignError::Encoding(format!("signature algorithm: {e}")))?;
     asn1::write_single(&w::CmsAlgorithmProtectionWrite {
         digest_algorithm: tlv(digest_algorithm)?,
         signature_algorithm: Some(w::AlgorithmIdentifierWrite {
@@ -657,7 +685,9 @@ pub struct SoftwareKey {
 impl fmt::Debug for SoftwareKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never the key material.
-        f.debug_struct("SoftwareKey").field("key_type", &self.key_type).finish()
+        f.debug_struct("SoftwareKey")
+            .field("key_type", &self.key_type)
+            .finish()
     }
 }
 
@@ -673,9 +703,18 @@ impl SoftwareKey {
             let public = k.public_key().as_ref().to_vec();
             (KeyMaterial::Ed25519(k), KeyType::Ed25519, public)
         } else {
-            let curves: [(KeyType, &[(DigestAlgorithm, &'static lcsig::EcdsaSigningAlgorithm)]); 3] = [
-                (KeyType::EcP256, &[(Sha256, &lcsig::ECDSA_P256_SHA256_ASN1_SIGNING)]),
-                (KeyType::EcP384, &[(Sha384, &lcsig::ECDSA_P384_SHA384_ASN1_SIGNING)]),
+            let curves: [(
+                KeyType,
+                &[(DigestAlgorithm, &'static lcsig::EcdsaSigningAlgorithm)],
+            ); 3] = [
+                (
+                    KeyType::EcP256,
+                    &[(Sha256, &lcsig::ECDSA_P256_SHA256_ASN1_SIGNING)],
+                ),
+                (
+                    KeyType::EcP384,
+                    &[(Sha384, &lcsig::ECDSA_P384_SHA384_ASN1_SIGNING)],
+                ),
                 (
                     KeyType::EcP521,
                     &[
@@ -719,7 +758,11 @@ impl SoftwareKey {
 /// The certificate's subjectPublicKey must be the key pair's public key (same encoding:
 /// RSAPublicKey DER, uncompressed EC point, raw Ed25519 key — RFC 3279 §2.3, RFC 5480 §2.2,
 /// RFC 8410 §4).
-fn check_public_key(certificate_der: &[u8], key_type: KeyType, public: &[u8]) -> Result<(), SignError> {
+fn check_public_key(
+    certificate_der: &[u8],
+    key_type: KeyType,
+    public: &[u8],
+) -> Result<(), SignError> {
     let cert = Certificate::from_der(certificate_der)
         .map_err(|e| SignError::Certificate(format!("the signer certificate: {e}")))?;
     let spki = asn1::parse_single::<govsig_asn1::x509::SubjectPublicKeyInfo<'_>>(&cert.spki)
@@ -754,7 +797,8 @@ impl Signer for SoftwareKey {
     }
 
     fn sign(&self, scheme: SignScheme, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        let failed = || SignError::Key(format!("aws-lc refused to sign with {}", scheme.describe()));
+        let failed =
+            || SignError::Key(format!("aws-lc refused to sign with {}", scheme.describe()));
         let unsupported = || {
             SignError::Unsupported(format!(
                 "a {} key cannot sign with {}",
@@ -775,7 +819,8 @@ impl Signer for SoftwareKey {
                     _ => return Err(unsupported()),
                 };
                 let mut signature = vec![0u8; k.public_modulus_len()];
-                k.sign(encoding, &self.rng, message, &mut signature).map_err(|_| failed())?;
+                k.sign(encoding, &self.rng, message, &mut signature)
+                    .map_err(|_| failed())?;
                 Ok(signature)
             }
             (KeyMaterial::Ecdsa(pairs), SignScheme::Ecdsa(d)) => {
@@ -783,10 +828,17 @@ impl Signer for SoftwareKey {
                     SignError::Unsupported(format!(
                         "a software {} key signs with {} only; choose that digest",
                         self.key_type.name(),
-                        pairs.iter().map(|(d, _)| d.name()).collect::<Vec<_>>().join(" or ")
+                        pairs
+                            .iter()
+                            .map(|(d, _)| d.name())
+                            .collect::<Vec<_>>()
+                            .join(" or ")
                     ))
                 })?;
-                Ok(k.sign(&self.rng, message).map_err(|_| failed())?.as_ref().to_vec())
+                Ok(k.sign(&self.rng, message)
+                    .map_err(|_| failed())?
+                    .as_ref()
+                    .to_vec())
             }
             (KeyMaterial::Ed25519(k), SignScheme::Ed25519) => Ok(k.sign(message).as_ref().to_vec()),
             _ => Err(unsupported()),
@@ -803,8 +855,16 @@ mod tests {
     fn signature_algorithms_resolve_in_the_verification_table() {
         use DigestAlgorithm::{Sha256, Sha384, Sha512};
         let cases = [
-            (SignScheme::RsaPkcs1(Sha256), "sha256WithRSAEncryption", None),
-            (SignScheme::RsaPkcs1(Sha512), "sha512WithRSAEncryption", None),
+            (
+                SignScheme::RsaPkcs1(Sha256),
+                "sha256WithRSAEncryption",
+                None,
+            ),
+            (
+                SignScheme::RsaPkcs1(Sha512),
+                "sha512WithRSAEncryption",
+                None,
+            ),
             (SignScheme::RsaPss(Sha256), "rsassa-pss", Some(32)),
             (SignScheme::RsaPss(Sha384), "rsassa-pss", Some(48)),
             (SignScheme::RsaPss(Sha512), "rsassa-pss", Some(64)),
@@ -813,7 +873,8 @@ mod tests {
         ];
         for (scheme, name, salt) in cases {
             let der = signature_algorithm_der(scheme).expect("encodes");
-            let resolved = SignatureScheme::for_cms(&der, scheme.digest()).expect("known to the verifier");
+            let resolved =
+                SignatureScheme::for_cms(&der, scheme.digest()).expect("known to the verifier");
             assert_eq!(resolved.name(), name, "{scheme:?}");
             assert_eq!(resolved.pss_salt_length(), salt, "{scheme:?}");
         }
@@ -821,7 +882,14 @@ mod tests {
 
     #[test]
     fn signing_times_round_trip_through_asn1() {
-        for t in [0i64, 951_782_400, 1_700_000_000, 2_524_608_000, -631_152_000, 253_402_300_799] {
+        for t in [
+            0i64,
+            951_782_400,
+            1_700_000_000,
+            2_524_608_000,
+            -631_152_000,
+            253_402_300_799,
+        ] {
             let dt = to_datetime(t).expect("in range");
             assert_eq!(crate::time::from_asn1(&dt), t);
         }
@@ -835,6 +903,9 @@ mod tests {
         let utc = signing_time_attribute(2_524_607_999).expect("2049");
         let gen = signing_time_attribute(2_524_608_000).expect("2050");
         assert!(utc.windows(2).any(|w| w == [0x17, 0x0d]), "UTCTime in 2049");
-        assert!(gen.windows(2).any(|w| w == [0x18, 0x0f]), "GeneralizedTime from 2050");
+        assert!(
+            gen.windows(2).any(|w| w == [0x18, 0x0f]),
+            "GeneralizedTime from 2050"
+        );
     }
 }

@@ -1,0 +1,249 @@
+"""``govsig sign`` and ``govsig pkcs11`` (registered by govsig.cli).
+
+The PIN is read from an environment variable (``--pin-env``) or a prompt, never from the
+command line: argv is visible to every user of the machine (``ps``) and lands in shell
+history.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from govsig import pkcs11
+from govsig.signing import KeySigner, SigningError, sign_many
+
+# Files are read and signed this many at a time: memory stays bounded for long file lists.
+_BATCH = 256
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    s = sub.add_parser("sign", allow_abbrev=False, help="sign files, writing FILE.p7s (detached CMS, DER) beside each",
+                       description="Sign each FILE with a software key (--key/--cert) or a key on a "
+                       "PKCS#11 token (--pkcs11-module/--token-label/--key-label), writing FILE.p7s. "
+                       "The token PIN comes from --pin-env VAR or a prompt, never from the command line.")
+    s.add_argument("files", nargs="+", metavar="FILE")
+    soft = s.add_argument_group("software key")
+    soft.add_argument("--key", metavar="PEM", help="private key file (PEM or DER; PKCS#8, PKCS#1, SEC 1) or PKCS#12 (.p12/.pfx)")
+    soft.add_argument("--cert", metavar="PEM", help="the key's certificate (PEM or DER); not needed with PKCS#12")
+    soft.add_argument("--key-password-env", metavar="VAR", help="environment variable holding the key or PKCS#12 password")
+    tok = s.add_argument_group("PKCS#11 token")
+    _module_arg(tok, required=False)
+    tok.add_argument("--token-label", help="the token's label (default: the first token)")
+    tok.add_argument("--slot", type=int, help="the token's slot id, instead of its label")
+    tok.add_argument("--key-label", help="the signing key's label (CKA_LABEL)")
+    tok.add_argument("--key-id", metavar="HEX", help="the signing key's id (CKA_ID), hex")
+    tok.add_argument("--token-cert", metavar="PEM", help="use this certificate instead of the token's")
+    tok.add_argument("--sessions", type=int, default=4, help="sessions in the signing pool (default 4)")
+    _pin_arg(tok)
+    s.add_argument("--chain", action="append", default=[], metavar="PEM",
+                   help="CA certificate file(s) to include after the signer's; repeatable")
+    s.add_argument("--attached", action="store_true", help="put the content inside the signature")
+    s.add_argument("--digest", choices=("sha256", "sha384", "sha512"), help="default: what the key calls for")
+    s.add_argument("--pss", action="store_true", help="RSA-PSS instead of PKCS#1 v1.5 (RSA keys)")
+    s.add_argument("--signer-id", choices=("issuer-serial", "ski"), default="issuer-serial",
+                   help="identify the signer by issuer and serial (default) or subjectKeyIdentifier")
+    s.add_argument("--certificates", choices=("chain", "signer", "none"), default="chain",
+                   help="certificates to include (default: signer and --chain)")
+    s.add_argument("--suffix", default=".p7s", help="signature file suffix (default .p7s)")
+    s.add_argument("--force", action="store_true", help="overwrite existing signature files")
+    s.add_argument("--json", action="store_true", help="print one JSON line per file")
+    s.set_defaults(handler=_cmd_sign)
+
+    p = sub.add_parser("pkcs11", help="list PKCS#11 tokens and their signing keys")
+    commands = p.add_subparsers(dest="pkcs11_command")
+    lst = commands.add_parser("list", help="list the tokens a PKCS#11 module sees")
+    _module_arg(lst, required=True)
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(handler=_cmd_list)
+    keys = commands.add_parser("keys", allow_abbrev=False, help="log in to a token and list its signing keys")
+    _module_arg(keys, required=True)
+    keys.add_argument("--token-label")
+    keys.add_argument("--slot", type=int)
+    _pin_arg(keys)
+    keys.add_argument("--json", action="store_true")
+    keys.set_defaults(handler=_cmd_keys)
+    p.set_defaults(handler=lambda args: _usage(p))
+
+
+def _module_arg(p: Any, required: bool) -> None:
+    p.add_argument("--pkcs11-module", "--module", dest="module", required=required, metavar="SO",
+                   help="the token vendor's PKCS#11 library (default: $GOVSIG_PKCS11_MODULE)"
+                   if not required else "the token vendor's PKCS#11 library")
+
+
+class _RefusePin(argparse.Action):
+    """``--pin`` exists only to refuse it without echoing its value (argparse would print an
+    unrecognised argument, and would otherwise take ``--pin`` as an abbreviation of
+    ``--pin-env`` and print the PIN as a variable name)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: Any = None) -> None:
+        parser.error("govsig never takes a PIN on the command line (other users see it in ps, "
+                     "and shells keep it in history); use --pin-env VAR or answer the prompt")
+
+
+def _pin_arg(p: Any) -> None:
+    p.add_argument("--pin-env", metavar="VAR",
+                   help="environment variable holding the user PIN (default: prompt)")
+    p.add_argument("--pin", "--user-pin", nargs="?", action=_RefusePin, help=argparse.SUPPRESS)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"govsig: error: {message}", file=sys.stderr)
+    return code
+
+
+def _read_pin(args: argparse.Namespace) -> str:
+    if args.pin_env:
+        value = os.environ.get(args.pin_env)
+        if value is None:
+            raise _UsageError(f"--pin-env {args.pin_env}: that environment variable is not set")
+        return value
+    if not sys.stdin.isatty():
+        raise _UsageError("no PIN: pass --pin-env VAR (no terminal to prompt on)")
+    return getpass.getpass("Token user PIN: ")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _open_token(args: argparse.Namespace, stack: ExitStack) -> pkcs11.Token:
+    pin = _read_pin(args)
+    tok = pkcs11.Token.open(args.module, token_label=args.token_label, slot=args.slot, pin=pin)
+    del pin
+    return stack.enter_context(tok)
+
+
+def _signer(args: argparse.Namespace, stack: ExitStack) -> Any:
+    uses_token = args.module or args.key_label or args.key_id or args.token_label
+    if args.key and uses_token:
+        raise _UsageError("use either --key/--cert or the PKCS#11 options, not both")
+    if args.key:
+        password = None
+        if args.key_password_env:
+            pw = os.environ.get(args.key_password_env)
+            if pw is None:
+                raise _UsageError(f"--key-password-env {args.key_password_env}: not set")
+            password = pw.encode()
+        if Path(args.key).suffix.lower() in (".p12", ".pfx"):
+            return KeySigner.from_pkcs12(Path(args.key), password)
+        if not args.cert:
+            raise _UsageError("--key needs --cert (the key's certificate)")
+        return KeySigner(Path(args.key), Path(args.cert), [Path(c) for c in args.chain], password=password)
+    if not (args.key_label or args.key_id):
+        raise _UsageError("give --key/--cert, or --key-label/--key-id with --pkcs11-module")
+    if not args.module and not os.environ.get("GOVSIG_PKCS11_MODULE"):
+        raise _UsageError("--pkcs11-module is required (or set GOVSIG_PKCS11_MODULE)")
+    tok = _open_token(args, stack)
+    try:
+        key_id = bytes.fromhex(args.key_id) if args.key_id else None
+    except ValueError:
+        raise _UsageError(f"--key-id {args.key_id!r} is not hex") from None
+    return tok.signer(key_label=args.key_label, key_id=key_id,
+                      certificate=Path(args.token_cert) if args.token_cert else None,
+                      sessions=args.sessions, chain=[Path(c) for c in args.chain])
+
+
+def _batches(files: list[Path]) -> Iterator[list[Path]]:
+    for i in range(0, len(files), _BATCH):
+        yield files[i:i + _BATCH]
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _cmd_sign(args: argparse.Namespace) -> int:
+    files = [Path(f) for f in args.files]
+    for f in files:
+        if not f.is_file():
+            return _fail(f"{f}: not a file", 2)
+        out = f.with_name(f.name + args.suffix)
+        if out.exists() and not args.force:
+            return _fail(f"{out} exists; pass --force to overwrite it", 2)
+    with ExitStack() as stack:
+        try:
+            signer = _signer(args, stack)
+            done = 0
+            for batch in _batches(files):
+                contents = [f.read_bytes() for f in batch]
+                sigs = sign_many(contents, signer, detached=not args.attached, digest=args.digest,
+                                 rsa_pss=args.pss, certificates=args.certificates,
+                                 signer_identifier="subject_key_identifier" if args.signer_id == "ski" else "issuer_serial")
+                for f, sig in zip(batch, sigs):
+                    out = f.with_name(f.name + args.suffix)
+                    _write_atomically(out, sig)
+                    done += 1
+                    if args.json:
+                        print(json.dumps({"file": str(f), "signature": str(out), "bytes": len(sig)}))
+        except _UsageError as exc:
+            return _fail(str(exc), 2)
+        except (SigningError, pkcs11.Pkcs11Error) as exc:
+            return _fail(str(exc))
+        except OSError as exc:
+            return _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+    if not args.json:
+        print(f"signed {done} file{'s' if done != 1 else ''} ({args.suffix} beside each)", file=sys.stderr)
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    try:
+        tokens = pkcs11.list_tokens(args.module)
+    except pkcs11.Pkcs11Error as exc:
+        return _fail(str(exc))
+    if args.json:
+        for t in tokens:
+            print(json.dumps({"slot": t.slot_id, "label": t.label, "manufacturer": t.manufacturer,
+                              "model": t.model, "serial": t.serial, "flags": t.flags}))
+        return 0
+    if not tokens:
+        print("no tokens present")
+    for t in tokens:
+        state = [name for name in ("user_pin_locked", "user_pin_final_try", "user_pin_count_low")
+                 if t.flags.get(name)]
+        print(f"slot {t.slot_id}: {t.label!r}  {t.manufacturer} {t.model}  serial {t.serial}"
+              + (f"  [{', '.join(state)}]" if state else ""))
+    return 0
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    with ExitStack() as stack:
+        try:
+            tok = _open_token(args, stack)
+            keys = tok.keys()
+        except _UsageError as exc:
+            return _fail(str(exc), 2)
+        except pkcs11.Pkcs11Error as exc:
+            return _fail(str(exc))
+    for k in keys:
+        subject = k.certificate.subject.rfc4514_string() if k.certificate else None
+        if args.json:
+            print(json.dumps({"label": k.label, "id": k.id.hex(), "key_type": k.key_type,
+                              "bits": k.bits, "certificate_subject": subject}))
+        else:
+            print(f"{k.label!r} id {k.id.hex() or '-'}  {k.key_type}"
+                  + (f" {k.bits}" if k.bits else "") + f"  certificate: {subject or 'none'}")
+    return 0
