@@ -98,3 +98,34 @@ def test_dossier_sign_covers_the_tag_manifest(pki, tmp_path):
     os.remove(path)
     with pytest.raises(govsig.BagError, match="not signed"):
         again.verify_signature(verifier)
+
+
+def test_dossier_verify_cli_checks_the_signature(pki, tmp_path, capsys):
+    folder = tmp_path / "ho-so"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"tờ khai {i}.txt").write_bytes(b"noi dung %d" % i)
+    dossier = govsig.Dossier.hash(folder)
+    bag = dossier.write_bag(tmp_path / "bag")
+    root_pem = tmp_path / "root.pem"
+    root_pem.write_bytes(pki.p256_root.pem)
+    other_pem = tmp_path / "other.pem"
+    other_pem.write_bytes(pki.rsa_root.pem)
+    # Unsigned: fine unless a signature is required.
+    assert main(["dossier", "verify", str(bag), "--no-progress"]) == 0
+    assert main(["dossier", "verify", str(bag), "--no-progress", "--require-signature"]) == 1
+    dossier.sign(govsig.KeySigner(pki.p256_leaf.key, pki.p256_leaf.cert))
+    capsys.readouterr()
+    assert main(["dossier", "verify", str(bag), "--no-progress", "--trust", str(root_pem)]) == 0
+    assert "signature: ok" in capsys.readouterr().out
+    # Signed by a key the given anchor does not vouch for.
+    assert main(["dossier", "verify", str(bag), "--no-progress", "--trust", str(other_pem)]) == 1
+    assert "signature: chain_untrusted" in capsys.readouterr().out
+    # Without anchors the signature is checked for integrity only.
+    assert main(["dossier", "verify", str(bag), "--no-progress"]) == 0
+    assert "signature: integrity_only" in capsys.readouterr().out
+    # A signature over other content (a swapped .p7s) fails though every file is unchanged.
+    swapped = govsig.sign(b"another dossier", govsig.KeySigner(pki.p256_leaf.key, pki.p256_leaf.cert))
+    (bag / "tagmanifest-sha256.txt.p7s").write_bytes(swapped)
+    assert main(["dossier", "verify", str(bag), "--no-progress", "--trust", str(root_pem)]) == 1
+    assert "signature: digest_mismatch" in capsys.readouterr().out

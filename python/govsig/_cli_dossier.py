@@ -44,6 +44,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     v.add_argument("dir", type=Path, help="a bag")
     _common(v, algorithm=False)
     v.add_argument("--algorithm", choices=DOSSIER_ALGORITHMS, help="which manifest to use (default: sha256 if present)")
+    v.add_argument("--trust", action="append", default=[], metavar="PEM",
+                   help="trust anchor(s) for the bag's signature (tagmanifest-*.txt.p7s); without "
+                        "it a signature is checked for integrity only")
+    v.add_argument("--require-signature", action="store_true", help="fail when the bag is not signed")
     v.set_defaults(handler=_cmd_verify)
 
     p = commands.add_parser("prove", help="print the inclusion proof (JSON) of one file")
@@ -181,8 +185,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             bar.close()
     except (DossierError, OSError, ValueError) as exc:
         return _fail(str(exc))
+    try:
+        signature = _check_signature(recorded, args)
+    except (OSError, ValueError) as exc:
+        return _fail(str(exc))
+    sig_ok = signature["ok"] if signature is not None else not args.require_signature
     if args.json:
-        _print_json({"ok": diff.ok, "root": recorded.hexroot, "algorithm": recorded.algorithm, "files": diff.report()})
+        _print_json({"ok": diff.ok and sig_ok, "root": recorded.hexroot, "algorithm": recorded.algorithm,
+                     "signature": signature, "files": diff.report()})
     else:
         for row in diff.report():
             if row["status"] == "unchanged":
@@ -190,8 +200,27 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             extra = f" -> {row['new_path']}" if "new_path" in row else ""
             extra += f": {row['message']} ({row['code']})" if "code" in row else ""
             print(f"{row['status']:<9} {row['path']}{extra}")
+        if signature is None:
+            print("signature: none" + (" (required)" if args.require_signature else ""))
+        else:
+            print(f"signature: {signature['code']}" + (f" — {signature['reason']}" if signature["reason"] else "")
+                  + (f" ({signature['signer']})" if signature["signer"] else ""))
         print(f"{'OK' if diff.ok else 'CHANGED'}: {diff}")
-    return 0 if diff.ok else 1
+    return 0 if diff.ok and sig_ok else 1
+
+
+def _check_signature(recorded: Dossier, args: argparse.Namespace) -> dict | None:
+    """The bag's signature over its tag manifest, when there is one: with --trust, valid and
+    trusted; without, intact (integrity only)."""
+    from govsig import Policy, TrustStore, Verifier
+
+    if recorded.bag_dir is None or not recorded.signature_path().is_file():
+        return None
+    trust = TrustStore.from_files(args.trust) if args.trust else None
+    r = recorded.verify_signature(Verifier(Policy(trust=trust)))
+    ok = r.ok if trust is not None else r.integrity_ok
+    signer = r.signers[0].subject if r.signers else None
+    return {"ok": ok, "code": r.code, "reason": r.reason, "signer": signer, "trusted": r.ok}
 
 
 def _relpath_of(dossier: Dossier, folder: Path, file: str) -> str:
