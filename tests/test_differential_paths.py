@@ -82,6 +82,12 @@ def _policy_mappings(pairs: list[tuple[str, str]]) -> x509.UnrecognizedExtension
     return x509.UnrecognizedExtension(x509.ObjectIdentifier(POLICY_MAPPINGS_OID), der)
 
 
+def _ec_key(seed: str) -> ec.EllipticCurvePrivateKey:
+    k = pki.derive_key("p256", seed)
+    assert isinstance(k, ec.EllipticCurvePrivateKey)
+    return k
+
+
 @dataclass
 class Node:
     label: str
@@ -202,7 +208,7 @@ def make_case(i: int) -> Case:
     kind = ("policy", "names", "crl", "mixed")[i % 4]
     depth = rng.choice([1, 1, 2, 3])
     notes = [f"kind={kind}", f"intermediates={depth}"]
-    key = lambda label: pki.derive_key("p256", f"diffpaths|{label}")  # noqa: E731 (seeded per role)
+    key = lambda label: _ec_key(f"diffpaths|{label}")  # noqa: E731 (seeded per role)
     root = Node(f"c{i}-root", _name(f"Root CA {i}", CA_ORG), key(f"c{i}-root"))
     _issue(root, root, ca=True, extensions=[], serial=rng.getrandbits(63) | 1)
     leaf_org = rng.choice(ORGS)
@@ -338,7 +344,7 @@ def email_case(case_id: str, permitted: str, san_email: Optional[str], subject_e
     """root -> CA (rfc822Name permitted subtree) -> leaf with an emailAddress attribute in
     its subject, and an rfc822Name subjectAltName or none: the legacy-email rule of
     RFC 5280 §4.2.1.10, directed rather than left to the seed."""
-    key = lambda label: pki.derive_key("p256", f"diffpaths|{case_id}|{label}")  # noqa: E731
+    key = lambda label: _ec_key(f"diffpaths|{case_id}|{label}")  # noqa: E731
     root = Node(f"{case_id}-root", _name(f"Root CA {case_id}", CA_ORG), key("root"))
     _issue(root, root, ca=True, extensions=[], serial=11)
     ca = Node(f"{case_id}-ca", _name(f"CA {case_id}", CA_ORG), key("ca"))

@@ -177,6 +177,31 @@ def test_hundred_same_subject_cas_budget_is_the_policys() -> None:
         assert r.reason.endswith("exceeded 10 signature checks")
 
 
+def test_budget_verdict_does_not_depend_on_what_the_verifier_saw_before() -> None:
+    """KNOWN BUG (fails today). The budget counts only signature checks that miss the
+    Verifier's edge cache (rust/govsig-core/src/x509/path.rs, ``Search::check_edge`` returns a
+    cached edge before incrementing ``signature_checks``), and nothing else bounds the
+    depth-first search (``max_paths`` counts only paths that reach an anchor). Once the edges
+    among same-subject CAs are cached by earlier documents, a new leaf explores the whole
+    candidate graph for free: with six of the trap's CAs the search then completes and
+    answers ``path_too_long`` where a fresh Verifier answers ``budget_exceeded``; with all
+    100, each further leaf costs exponentially more (measured: 0.4 s, 2.2 s, 27 s, 142 s for
+    leaves 141 to 145 on one Verifier). The verdict for a certificate must not depend on
+    what the Verifier has seen before, and the work must stay bounded (RFC 4158 §5)."""
+    from scenarios import _scenario_pki as sp
+
+    cas = [c.public_bytes(Encoding.DER) for c in x509.load_pem_x509_certificates(pem(SAME, "cas.pem"))][:6]
+    ca_name, ca_key = sp.name("CA trùng tên"), sp.key("same100|ca")
+    leaves = [sp.issue(f"same100|warm-leaf-{i}", sp.name(f"Người ký {i}", "Sở Xây dựng"), sp.key("same100|leaf"),
+                       ca_name, ca_key, ca=False, aki=sp.key_id(ca_key)).der for i in range(4)]
+    policy = govsig.Policy(trust=[pem(SAME, "root.pem")], intermediates=cas, at=AT, revocation="off",
+                           max_signature_checks=20, max_chain_depth=4)
+    cold = [govsig.Verifier(policy).verify_certificate(leaf).code for leaf in leaves]
+    assert cold == ["budget_exceeded"] * 4
+    warm = govsig.Verifier(policy)
+    assert [warm.verify_certificate(leaf).code for leaf in leaves] == cold
+
+
 def test_hundred_same_subject_cas_through_a_signature() -> None:
     """The same trap carried by a CMS document: its 100 CAs ride in the SignedData."""
     import pki
