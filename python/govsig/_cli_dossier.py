@@ -201,7 +201,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             extra += f": {row['message']} ({row['code']})" if "code" in row else ""
             print(f"{row['status']:<9} {row['path']}{extra}")
         if signature is None:
-            print("signature: none" + (" (required)" if args.require_signature else ""))
+            if args.require_signature:
+                print("signature: none (required)")
         else:
             print(f"signature: {signature['code']}" + (f" — {signature['reason']}" if signature["reason"] else "")
                   + (f" ({signature['signer']})" if signature["signer"] else ""))

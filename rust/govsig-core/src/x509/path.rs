@@ -158,15 +158,9 @@ impl Search<'_, '_> {
     }
 
     fn check_edge(&mut self, issuer: &CertRef, child: &CertRef) -> Result<Result<(), PathError>, PathError> {
-        // An issuer whose DSA key inherits its parameters can only be checked once the
-        // whole path is known (RFC 5280 §6.1.4 (k)): `validate` verifies such edges.
-        if crate::crypto::PublicKey::needs_inherited_dsa_params(&issuer.spki) {
-            return Ok(Ok(()));
-        }
-        let key = (issuer.fingerprint, child.fingerprint);
-        if let Some(r) = self.ctx.edges.get(&key) {
-            return Ok(r);
-        }
+        // Every edge the search considers counts against the budget, whether its signature
+        // is already in the shared cache or not: the work stays bounded (RFC 4158 §5) and the
+        // verdict never depends on what earlier documents put in the cache.
         self.signature_checks += 1;
         if self.signature_checks > self.ctx.policy.budget.max_signature_checks {
             return Err(PathError::new(
@@ -177,6 +171,15 @@ impl Search<'_, '_> {
                     self.ctx.policy.budget.max_signature_checks
                 ),
             ));
+        }
+        // An issuer whose DSA key inherits its parameters can only be checked once the
+        // whole path is known (RFC 5280 §6.1.4 (k)): `validate` verifies such edges.
+        if crate::crypto::PublicKey::needs_inherited_dsa_params(&issuer.spki) {
+            return Ok(Ok(()));
+        }
+        let key = (issuer.fingerprint, child.fingerprint);
+        if let Some(r) = self.ctx.edges.get(&key) {
+            return Ok(r);
         }
         let r = verify_cert_signature(self.ctx.policy, issuer, child);
         self.ctx.edges.put(key, r.clone());
