@@ -178,16 +178,10 @@ def test_hundred_same_subject_cas_budget_is_the_policys() -> None:
 
 
 def test_budget_verdict_does_not_depend_on_what_the_verifier_saw_before() -> None:
-    """KNOWN BUG (fails today). The budget counts only signature checks that miss the
-    Verifier's edge cache (rust/govsig-core/src/x509/path.rs, ``Search::check_edge`` returns a
-    cached edge before incrementing ``signature_checks``), and nothing else bounds the
-    depth-first search (``max_paths`` counts only paths that reach an anchor). Once the edges
-    among same-subject CAs are cached by earlier documents, a new leaf explores the whole
-    candidate graph for free: with six of the trap's CAs the search then completes and
-    answers ``path_too_long`` where a fresh Verifier answers ``budget_exceeded``; with all
-    100, each further leaf costs exponentially more (measured: 0.4 s, 2.2 s, 27 s, 142 s for
-    leaves 141 to 145 on one Verifier). The verdict for a certificate must not depend on
-    what the Verifier has seen before, and the work must stay bounded (RFC 4158 §5)."""
+    """Regression: the budget once counted only signature checks that missed the Verifier's
+    edge cache, so after earlier documents had warmed it a new leaf could explore the whole
+    candidate graph for free (exponential work on the 100-CA trap) and get another verdict.
+    Every edge considered now counts (RFC 4158 §5: bounded path building)."""
     from scenarios import _scenario_pki as sp
 
     cas = [c.public_bytes(Encoding.DER) for c in x509.load_pem_x509_certificates(pem(SAME, "cas.pem"))][:6]
