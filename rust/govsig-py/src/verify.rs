@@ -6,7 +6,7 @@ use govsig_core::cms::{SignerOutcome, VerifyOutcome};
 use govsig_core::policy::{Budget, KeyUsageRule, Policy};
 use govsig_core::batch::PathOutcome;
 use govsig_core::revocation::crl::CrlIndex;
-use govsig_core::revocation::{RevocationEvidence, RevocationMode, RevocationStatus};
+use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationMode, RevocationStatus};
 use govsig_core::x509::policy::PolicyInputs;
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
 use govsig_core::{Code, Engine};
@@ -197,6 +197,13 @@ impl CoreEngine {
         PathResult { inner: out }
     }
 
+    /// Add fetched CRLs (DER) as evidence; returns (how many were new, [(index, error)]).
+    fn add_fetched_crls(&self, py: Python<'_>, crls: Vec<Bound<'_, PyBytes>>) -> (usize, Vec<(usize, String)>) {
+        let ders: Vec<&[u8]> = crls.iter().map(|b| b.as_bytes()).collect();
+        let engine = Arc::clone(&self.engine);
+        py.allow_threads(move || engine.add_fetched_crls(&ders))
+    }
+
     /// Number of distinct certificates parsed so far (interned across documents).
     fn interned_certificates(&self) -> usize {
         self.engine.interner().len()
@@ -251,6 +258,11 @@ impl VerifyResult {
     #[getter]
     fn signers(&self) -> Vec<SignerResult> {
         (0..self.inner.signers.len()).map(|i| SignerResult { doc: Arc::clone(&self.inner), index: i }).collect()
+    }
+    /// Evidence the core lacked to decide a revocation status: ("crl", url, None) items.
+    #[getter]
+    fn needs<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        needs_tuples(py, &self.inner.needs())
     }
     fn __bool__(&self) -> bool {
         self.inner.ok()
@@ -401,6 +413,38 @@ impl BatchResult {
     fn __repr__(&self) -> String {
         format!("BatchResult(n={}, counts={:?})", self.items.len(), self.counts())
     }
+    /// Evidence lacked by any document of the batch, deduplicated.
+    fn needs<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let mut all: Vec<EvidenceNeed> = self.items.iter().flat_map(|o| o.needs()).collect();
+        all.sort();
+        all.dedup();
+        needs_tuples(py, &all)
+    }
+    /// Indices of the documents that lacked evidence.
+    fn indices_with_needs(&self) -> Vec<usize> {
+        self.items.iter().enumerate().filter(|(_, o)| !o.needs().is_empty()).map(|(i, _)| i).collect()
+    }
+    /// Append another batch's results.
+    fn extend(&mut self, other: PyRef<'_, BatchResult>) {
+        self.codes.extend_from_slice(&other.codes);
+        self.items.extend(other.items.iter().cloned());
+    }
+    /// Replace the results at `indices` by those of `other`, in order.
+    fn replace(&mut self, indices: Vec<usize>, other: PyRef<'_, BatchResult>) -> PyResult<()> {
+        if indices.len() != other.items.len() {
+            return Err(PyValueError::new_err("replace: as many indices as results are needed"));
+        }
+        for (&i, (o, &c)) in indices.iter().zip(other.items.iter().zip(other.codes.iter())) {
+            match (self.items.get_mut(i), self.codes.get_mut(i)) {
+                (Some(slot), Some(code)) => {
+                    *slot = Arc::clone(o);
+                    *code = c;
+                }
+                _ => return Err(PyIndexError::new_err(format!("index {i} out of range"))),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The verdict on one certificate path.
@@ -427,6 +471,11 @@ impl PathResult {
     #[getter]
     fn chain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         bytes_list(py, self.inner.chain.iter().map(|c| c.der()))
+    }
+    /// Evidence the core lacked to decide a revocation status: ("crl", url, None) items.
+    #[getter]
+    fn needs<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        needs_tuples(py, &self.inner.needs)
     }
     /// Revocation evidence per certificate of the path (the certificate first).
     #[getter]
@@ -478,6 +527,19 @@ fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<V
             }
             d.set_item("delta_crl_fingerprint", e.delta.as_ref().map(|c| PyBytes::new(py, &c.fingerprint())))?;
             Ok(d)
+        })
+        .collect()
+}
+
+fn needs_tuples<'py>(py: Python<'py>, needs: &[EvidenceNeed]) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    use pyo3::types::PyString;
+    needs
+        .iter()
+        .map(|n| match n {
+            EvidenceNeed::Crl { url } => PyTuple::new(
+                py,
+                [PyString::new(py, "crl").into_any(), PyString::new(py, url).into_any(), py.None().into_bound(py)],
+            ),
         })
         .collect()
 }

@@ -12,7 +12,7 @@ use crate::outcome::Code;
 use crate::policy::Policy;
 use crate::time::UnixTime;
 use crate::x509::cert::CertRef;
-use crate::x509::path::{build_and_validate, EdgeCache, PathContext, ValidPath};
+use crate::x509::path::{build_and_validate, EdgeCache, PathContext, PathError, ValidPath};
 use crate::revocation::crl::CrlIndex;
 use crate::revocation::CrlSet;
 use crate::x509::{CertInterner, CertPool, TrustStore};
@@ -21,9 +21,9 @@ use crate::x509::{CertInterner, CertPool, TrustStore};
 #[derive(Clone)]
 enum PathEntry {
     /// Valid for documents that carry the same CRLs (`crl_set`) and supply its intermediates.
-    Valid { path: Arc<ValidPath>, crl_set: [u8; 32] },
+    Valid { path: Arc<ValidPath>, crl_set: [u8; 32], generation: u64 },
     /// A failure, valid only for the same set of document certificates.
-    Invalid { doc_set: [u8; 32], at: UnixTime, err: (Code, String) },
+    Invalid { doc_set: [u8; 32], at: UnixTime, err: PathError, generation: u64 },
 }
 
 /// A verification engine: immutable configuration plus shared caches.
@@ -37,6 +37,9 @@ pub struct Engine {
     interner: CertInterner,
     crls: CrlSet,
     crl_interner: RwLock<HashMap<[u8; 32], Arc<CrlIndex>>>,
+    /// Evidence fetched on the core's request, and a generation counter that invalidates
+    /// cached path verdicts when new evidence arrives.
+    fetched: RwLock<(CrlSet, u64)>,
     edges: EdgeCache,
     paths: RwLock<HashMap<[u8; 32], PathEntry>>,
     pools: Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>,
@@ -60,6 +63,7 @@ impl Engine {
             interner: CertInterner::with_limit(MAX_INTERNED),
             crls: CrlSet::new(crls),
             crl_interner: RwLock::new(HashMap::new()),
+            fetched: RwLock::new((CrlSet::default(), 0)),
             edges: EdgeCache::default(),
             paths: RwLock::new(HashMap::new()),
             pools: Mutex::new(HashMap::new()),
@@ -117,6 +121,31 @@ impl Engine {
         Some(p)
     }
 
+    /// Adds fetched CRLs (DER) as evidence for later verifications; returns how many were new.
+    /// Unparsable ones are returned with their error, in input order.
+    pub fn add_fetched_crls(&self, ders: &[&[u8]]) -> (usize, Vec<(usize, String)>) {
+        let mut errors = Vec::new();
+        let mut parsed = Vec::new();
+        for (i, der) in ders.iter().enumerate() {
+            match CrlIndex::from_der(der) {
+                Ok(c) => parsed.push(Arc::new(c)),
+                Err(e) => errors.push((i, e.reason)),
+            }
+        }
+        let mut added = 0;
+        if let Ok(mut f) = self.fetched.write() {
+            let before = f.0.len();
+            for c in parsed {
+                f.0.add(c);
+            }
+            added = f.0.len() - before;
+            if added > 0 {
+                f.1 += 1;
+            }
+        }
+        (added, errors)
+    }
+
     /// Parses (once per engine, interned by fingerprint) a CRL carried by a document.
     pub fn crl(&self, der: &[u8]) -> Result<Arc<CrlIndex>, String> {
         let fp = crate::x509::cert::fingerprint(der);
@@ -142,10 +171,14 @@ impl Engine {
         untrusted: &[CertRef],
         doc_crls: &[Arc<CrlIndex>],
         at: UnixTime,
-    ) -> Result<Arc<ValidPath>, (Code, String)> {
+    ) -> Result<Arc<ValidPath>, PathError> {
         let trust = match &self.trust {
             Some(t) => t,
-            None => return Err((Code::ChainUntrusted, "no trust store configured".into())),
+            None => return Err(PathError::new(Code::ChainUntrusted, "no trust store configured")),
+        };
+        let (fetched, generation) = match self.fetched.read() {
+            Ok(f) => (f.0.clone(), f.1),
+            Err(_) => (CrlSet::default(), 0),
         };
         let crl_fps: Vec<[u8; 32]> = doc_crls.iter().map(|c| c.fingerprint()).collect();
         let crl_set = set_digest(crl_fps.iter());
@@ -155,8 +188,9 @@ impl Engine {
                 // A cached path is reused only when this document (or the policy) supplies
                 // its intermediates too: the verdict on a document never depends on what
                 // other documents carried before it.
-                Some(PathEntry::Valid { path: p, crl_set: cs })
+                Some(PathEntry::Valid { path: p, crl_set: cs, generation: g })
                     if *cs == crl_set
+                        && *g == generation
                         && p.valid_from <= at
                         && at <= p.valid_until
                         && p.certs.iter().skip(1).all(|c| {
@@ -166,7 +200,11 @@ impl Engine {
                 {
                     return Ok(Arc::clone(p))
                 }
-                Some(PathEntry::Invalid { doc_set: d, at: a, err }) if *d == doc_set && *a == at => return Err(err.clone()),
+                Some(PathEntry::Invalid { doc_set: d, at: a, err, generation: g })
+                    if *d == doc_set && *a == at && *g == generation =>
+                {
+                    return Err(err.clone())
+                }
                 _ => {}
             }
         }
@@ -175,10 +213,10 @@ impl Engine {
             pool.add(Arc::clone(c));
         }
         let merged;
-        let crls = if doc_crls.is_empty() {
+        let crls = if doc_crls.is_empty() && fetched.is_empty() {
             &self.crls
         } else {
-            merged = self.crls.merged(&CrlSet::new(doc_crls.iter().cloned()));
+            merged = self.crls.merged(&fetched).merged(&CrlSet::new(doc_crls.iter().cloned()));
             &merged
         };
         let ctx = PathContext {
@@ -192,14 +230,14 @@ impl Engine {
             revocation: self.policy.revocation,
             revocation_depth: 0,
         };
-        let r = build_and_validate(&ctx, leaf).map(Arc::new).map_err(|e| (e.code, e.reason));
+        let r = build_and_validate(&ctx, leaf).map(Arc::new);
         if let Ok(mut m) = self.paths.write() {
             if m.len() >= MAX_PATHS {
                 m.clear();
             }
             let entry = match &r {
-                Ok(p) => PathEntry::Valid { path: Arc::clone(p), crl_set },
-                Err(e) => PathEntry::Invalid { doc_set, at, err: e.clone() },
+                Ok(p) => PathEntry::Valid { path: Arc::clone(p), crl_set, generation },
+                Err(e) => PathEntry::Invalid { doc_set, at, err: e.clone(), generation },
             };
             m.insert(leaf.fingerprint, entry);
         }
@@ -216,6 +254,8 @@ pub struct PathOutcome {
     pub chain: Vec<CertRef>,
     pub user_constrained_policy_set: Vec<String>,
     pub revocation: Vec<crate::revocation::RevocationEvidence>,
+    /// Evidence that could decide an unknown revocation status.
+    pub needs: Vec<crate::revocation::EvidenceNeed>,
 }
 
 impl Engine {
@@ -229,6 +269,7 @@ impl Engine {
             chain: Vec::new(),
             user_constrained_policy_set: Vec::new(),
             revocation: Vec::new(),
+            needs: Vec::new(),
         };
         let leaf = match self.interner.get_or_parse(leaf_der) {
             Ok(c) => c,
@@ -244,8 +285,9 @@ impl Engine {
                 chain: p.chain(),
                 user_constrained_policy_set: p.user_constrained_policy_set.clone(),
                 revocation: p.revocation.clone(),
+                needs: p.revocation.iter().flat_map(|e| e.needs.iter().cloned()).collect(),
             },
-            Ok(Err((code, reason))) => fail(code, reason),
+            Ok(Err(e)) => PathOutcome { needs: e.needs.clone(), ..fail(e.code, e.reason) },
             Err(_) => fail(Code::CertMalformed, "internal error while validating this certificate (please report it)".into()),
         }
     }
@@ -299,7 +341,7 @@ impl TrustContext for DocContext<'_> {
         signer: &CertRef,
         document_certs: &[CertRef],
         document_crls: &[Arc<CrlIndex>],
-    ) -> Option<Result<Arc<ValidPath>, (Code, String)>> {
+    ) -> Option<Result<Arc<ValidPath>, PathError>> {
         self.engine.trust.as_ref()?;
         Some(self.engine.validate_path(signer, document_certs, document_crls, self.at))
     }

@@ -10,8 +10,8 @@ use crate::outcome::Code;
 use crate::time::{self, UnixTime};
 use crate::x509::cert::CertRef;
 use crate::revocation::crl::CrlIndex;
-use crate::revocation::RevocationEvidence;
-use crate::x509::path::ValidPath;
+use crate::revocation::{EvidenceNeed, RevocationEvidence};
+use crate::x509::path::{PathError, ValidPath};
 
 /// The verdict on one SignerInfo.
 #[derive(Clone, Debug)]
@@ -30,6 +30,8 @@ pub struct SignerOutcome {
     pub signature_verified: bool,
     /// Revocation evidence for each certificate of the chain (which CRL decided).
     pub revocation: Vec<RevocationEvidence>,
+    /// Evidence the core lacked (revocation status unknown): fetch it and verify again.
+    pub needs: Vec<EvidenceNeed>,
 }
 
 /// The verdict on one document.
@@ -62,6 +64,14 @@ impl VerifyOutcome {
         self.code == Code::Ok
     }
 
+    /// Evidence that could decide an unknown revocation status, across signers, deduplicated.
+    pub fn needs(&self) -> Vec<EvidenceNeed> {
+        let mut v: Vec<EvidenceNeed> = self.signers.iter().flat_map(|s| s.needs.iter().cloned()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     /// Every signer's signature verified over the content: the document is intact, even if
     /// the trust decision failed.
     pub fn integrity_ok(&self) -> bool {
@@ -87,7 +97,7 @@ pub trait TrustContext: Sync {
         signer: &CertRef,
         document_certs: &[CertRef],
         document_crls: &[Arc<CrlIndex>],
-    ) -> Option<Result<Arc<ValidPath>, (Code, String)>>;
+    ) -> Option<Result<Arc<ValidPath>, PathError>>;
     fn legacy_allowed(&self) -> bool;
     fn min_rsa_bits(&self) -> usize;
     fn validation_time(&self) -> UnixTime;
@@ -295,6 +305,7 @@ fn verify_signer(
         sid: si.sid.clone(),
         signature_verified: false,
         revocation: Vec::new(),
+        needs: Vec::new(),
     };
     macro_rules! fail {
         ($code:expr, $($arg:tt)*) => {{
@@ -410,6 +421,7 @@ fn verify_signer(
         Some(Ok(path)) => {
             so.chain = path.chain();
             so.revocation = path.revocation.clone();
+            so.needs = path.revocation.iter().flat_map(|e| e.needs.iter().cloned()).collect();
             // DSA parameters inherited by name lookup above must be those of the validated
             // path (RFC 5280 §6.1.4 (k)); otherwise a same-named certificate slipped into
             // the CMS could supply parameters of its choosing.
@@ -429,9 +441,10 @@ fn verify_signer(
                 }
             }
         }
-        Some(Err((code, reason))) => {
-            so.code = code;
-            so.reason = reason;
+        Some(Err(e)) => {
+            so.code = e.code;
+            so.reason = e.reason;
+            so.needs = e.needs;
         }
     }
     so

@@ -72,6 +72,10 @@ impl CrlSet {
         self.fingerprints.is_empty()
     }
 
+    pub fn len(&self) -> usize {
+        self.fingerprints.len()
+    }
+
     fn all_complete(&self) -> impl Iterator<Item = &Arc<CrlIndex>> {
         self.complete.values().flatten()
     }
@@ -91,6 +95,16 @@ pub struct RevocationEvidence {
     pub crl: Option<Arc<CrlIndex>>,
     /// The delta CRL applied on top of it, if any.
     pub delta: Option<Arc<CrlIndex>>,
+    /// When the status is unknown: the evidence that could decide it (sans-IO: the caller
+    /// fetches these and verifies again).
+    pub needs: Vec<EvidenceNeed>,
+}
+
+/// Evidence the core lacks for a certificate, named by where it can be fetched.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EvidenceNeed {
+    /// A CRL at this URL (the certificate's cRLDistributionPoints, RFC 5280 §4.2.1.13).
+    Crl { url: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,7 +165,7 @@ fn check_certificate(
     let mut why: Vec<String> = Vec::new();
     let dps = match distribution_points(cert) {
         Ok(d) => d,
-        Err(e) => return undetermined(ctx, cert, format!("its cRLDistributionPoints cannot be read: {e}")),
+        Err(e) => return undetermined(ctx, cert, format!("its cRLDistributionPoints cannot be read: {e}"), Vec::new()),
     };
     let mut reasons = ReasonMask::NONE;
     let mut decided: Option<(Arc<CrlIndex>, Option<Arc<CrlIndex>>)> = None;
@@ -224,9 +238,15 @@ fn check_certificate(
     if reasons.is_all() {
         let (crl, delta) = match decided {
             Some(d) => d,
-            None => return undetermined(ctx, cert, "no CRL decided".into()),
+            None => return undetermined(ctx, cert, "no CRL decided".into(), Vec::new()),
         };
-        return Ok(RevocationEvidence { certificate: Arc::clone(cert), status: RevocationStatus::Good, crl: Some(crl), delta });
+        return Ok(RevocationEvidence {
+            certificate: Arc::clone(cert),
+            status: RevocationStatus::Good,
+            crl: Some(crl),
+            delta,
+            needs: Vec::new(),
+        });
     }
     let detail = if why.is_empty() {
         format!("no CRL from '{}' was supplied", cert.issuer)
@@ -238,7 +258,16 @@ fn check_certificate(
     } else {
         format!("the CRLs cover only the reasons {}: {detail}", reasons.names().join(", "))
     };
-    undetermined(ctx, cert, detail)
+    // What could decide it: the CRLs named by the certificate.
+    let mut needs: Vec<EvidenceNeed> = dps
+        .iter()
+        .flat_map(|d| d.uris())
+        .filter(|u| u.starts_with("http://"))
+        .map(|u| EvidenceNeed::Crl { url: u.to_string() })
+        .collect();
+    needs.sort();
+    needs.dedup();
+    undetermined(ctx, cert, detail, needs)
 }
 
 /// A CRL's signature by `signer` is checked once per engine: every document signed under
@@ -260,11 +289,17 @@ fn verify_crl_cached(ctx: &PathContext<'_>, crl: &CrlIndex, signer: &CertRef, ke
     r
 }
 
-fn undetermined(ctx: &PathContext<'_>, cert: &CertRef, detail: String) -> Result<RevocationEvidence, PathError> {
+fn undetermined(ctx: &PathContext<'_>, cert: &CertRef, detail: String, needs: Vec<EvidenceNeed>) -> Result<RevocationEvidence, PathError> {
     let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
     match ctx.revocation {
-        RevocationMode::HardFail => Err(PathError::new(Code::RevocationUnknown, reason)),
-        _ => Ok(RevocationEvidence { certificate: Arc::clone(cert), status: RevocationStatus::Unknown(reason), crl: None, delta: None }),
+        RevocationMode::HardFail => Err(PathError { code: Code::RevocationUnknown, reason, needs }),
+        _ => Ok(RevocationEvidence {
+            certificate: Arc::clone(cert),
+            status: RevocationStatus::Unknown(reason),
+            crl: None,
+            delta: None,
+            needs,
+        }),
     }
 }
 

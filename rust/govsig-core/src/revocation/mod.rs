@@ -4,7 +4,7 @@
 pub mod check;
 pub mod crl;
 
-pub use check::{CrlSet, RevocationEvidence, RevocationMode, RevocationStatus};
+pub use check::{CrlSet, EvidenceNeed, RevocationEvidence, RevocationMode, RevocationStatus};
 
 pub use crl::{
     revocation_status, CrlError, CrlIndex, CrlNumber, DistributionPoint, DistributionPointName, GeneralNameValue,

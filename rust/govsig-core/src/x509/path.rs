@@ -12,7 +12,7 @@ use crate::policy::{KeyUsageRule, Policy};
 use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
 use crate::revocation::check::check_path;
-use crate::revocation::{CrlSet, RevocationEvidence, RevocationMode};
+use crate::revocation::{CrlSet, EvidenceNeed, RevocationEvidence, RevocationMode};
 use crate::x509::name_constraints::{NameConstraints, NameConstraintsState, NcViolation};
 use crate::x509::policy::{PolicyError, PolicyState};
 use crate::x509::{CertPool, TrustStore};
@@ -23,11 +23,13 @@ use govsig_asn1::x509::key_usage;
 pub struct PathError {
     pub code: Code,
     pub reason: String,
+    /// Evidence that could change the verdict (revocation_unknown under hard-fail).
+    pub needs: Vec<EvidenceNeed>,
 }
 
 impl PathError {
     pub fn new(code: Code, reason: impl Into<String>) -> Self {
-        PathError { code, reason: reason.into() }
+        PathError { code, reason: reason.into(), needs: Vec::new() }
     }
 }
 
