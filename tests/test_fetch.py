@@ -470,6 +470,24 @@ def test_unfetchable_urls_are_bad_url_without_touching_the_network(url):
         assert f.stats["requests"] == 0
 
 
+def test_a_forward_proxy_gets_absolute_urls_and_resolves_the_host_itself(server, ca):
+    crl = make_crl(ca, number=1)
+    # ".invalid" never resolves (RFC 6761 §6.4): only the proxy can have answered.
+    server.serve("http://ca.example.invalid/ca.crl", crl)
+    server.route("http://ca.example.invalid/old.crl", redirect("/ca.crl", 301))
+    with govsig.HttpFetcher(timeout=5, proxy=server.url(""), clock=at(T0)) as f:
+        assert f.fetch_crl("http://ca.example.invalid/old.crl") == crl
+    assert [s.path for s in server.seen] == ["http://ca.example.invalid/old.crl",
+                                             "http://ca.example.invalid/ca.crl"]
+    assert server.seen[0].headers["Host"] == "ca.example.invalid"
+
+
+@pytest.mark.parametrize("proxy", ["https://proxy.example.vn:3128", "proxy.example.vn:3128", "http://"])
+def test_a_proxy_that_is_not_an_http_url_is_refused(proxy):
+    with pytest.raises(ValueError, match="proxy must be an http://host:port URL"):
+        govsig.HttpFetcher(proxy=proxy)
+
+
 def test_a_refused_connection_is_a_connection_error():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -604,13 +622,15 @@ def test_fetch_errors_pickle_and_name_their_kind():
 
 
 def test_a_fetcher_pickles_by_configuration(server, ca, tmp_path):
-    server.serve("/ca.crl", make_crl(ca, number=1))
+    crl = make_crl(ca, number=1)
+    server.serve("http://ca.example.invalid/ca.crl", crl)
     f = govsig.HttpFetcher(timeout=3, cache_dir=tmp_path, max_bytes=12345, max_workers=2,
-                           user_agent="portal/1.0")
+                           user_agent="portal/1.0", proxy=server.url(""), clock=Clock(T0))
     g = pickle.loads(pickle.dumps(f))
-    assert (g.timeout, g.cache_dir, g.max_bytes, g.max_workers, g.user_agent) == \
-        (3.0, Path(tmp_path), 12345, 2, "portal/1.0")
-    g.fetch_many(crl_urls=[server.url("/ca.crl")])
+    assert (g.timeout, g.cache_dir, g.max_bytes, g.max_workers, g.user_agent, g.proxy) == \
+        (3.0, Path(tmp_path), 12345, 2, "portal/1.0", server.url(""))
+    got = g.fetch_many(crl_urls=["http://ca.example.invalid/ca.crl"])
+    assert got == {"http://ca.example.invalid/ca.crl": crl}
     assert server.seen[-1].headers["User-Agent"] == "portal/1.0"
     f.close()
     g.close()

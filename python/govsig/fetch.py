@@ -156,8 +156,9 @@ if hasattr(os, "register_at_fork"):
 # -- URLs -------------------------------------------------------------------------------------
 
 
-def _split_http_url(url: str) -> tuple[str, int, str]:
-    """(host, port, request target) of an http:// URL, or FetchError("bad_url")."""
+def _split_http_url(url: str) -> tuple[str, int, str, str]:
+    """(host, port, origin-form target, absolute-form target) of an http:// URL (RFC 9112
+    §3.2.1, §3.2.2; the fragment dropped), or FetchError("bad_url")."""
     if any(ord(c) < 0x21 or ord(c) > 0x7E for c in url):
         # CDP and AIA URIs are IA5String; a space, CR/LF or non-ASCII character in a request
         # line is how request smuggling and header injection start.
@@ -177,7 +178,7 @@ def _split_http_url(url: str) -> tuple[str, int, str]:
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
-    return parts.hostname, 80 if port is None else port, target
+    return parts.hostname, 80 if port is None else port, target, f"http://{parts.netloc}{target}"
 
 
 def ocsp_get_url(url: str, request: bytes) -> str | None:
@@ -343,6 +344,9 @@ class HttpFetcher:
     - ``cache_dir``: CRLs are also kept on disk there and shared by every fetcher (and process)
       using the same directory. A cached CRL is served until its nextUpdate, then refetched.
     - ``max_workers`` threads run :meth:`fetch_many`; each thread keeps one connection per host.
+    - ``proxy``: an ``http://host:port`` forward proxy every request goes through (environment
+      variables such as ``http_proxy`` are not read: pass
+      ``urllib.request.getproxies().get("http")`` to honour them).
     - ``clock`` returns the current time in seconds since the epoch (for freshness decisions).
 
     Only http:// URLs are fetched; at most 3 redirects are followed, to http:// only.
@@ -358,6 +362,7 @@ class HttpFetcher:
         max_workers: int = 8,
         user_agent: str | None = None,
         *,
+        proxy: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
@@ -378,6 +383,17 @@ class HttpFetcher:
         self.user_agent = user_agent
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self._clock = clock
+        if proxy is not None:
+            if not isinstance(proxy, str):
+                raise TypeError(f"proxy must be a str URL, not {type(proxy).__name__}")
+            try:
+                proxy_host, proxy_port, _, _ = _split_http_url(proxy)
+            except FetchError as e:
+                raise ValueError(f"proxy must be an http://host:port URL: {e.reason}") from None
+            self._proxy: tuple[str, int] | None = (proxy_host, proxy_port)
+        else:
+            self._proxy = None
+        self.proxy = proxy
         try:
             self._disk = None if self.cache_dir is None else _DiskCache(self.cache_dir)
         except OSError as e:
@@ -495,14 +511,14 @@ class HttpFetcher:
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
         return (_rebuild, (self.timeout, self.cache_dir, self.max_bytes, self.max_workers,
-                           self.user_agent), {"clock": self._clock})
+                           self.user_agent, self.proxy), {"clock": self._clock})
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._clock = state["clock"]
 
     def __repr__(self) -> str:
         return (f"HttpFetcher(timeout={self.timeout}, cache_dir={self.cache_dir!r}, "
-                f"max_bytes={self.max_bytes}, max_workers={self.max_workers})")
+                f"max_bytes={self.max_bytes}, max_workers={self.max_workers}, proxy={self.proxy!r})")
 
     # -- caches --------------------------------------------------------------------------
 
@@ -628,7 +644,11 @@ class HttpFetcher:
     def _follow(self, url: str, method: str, body: bytes | None, accept: str) -> bytes:
         deadline = time.monotonic() + 2 * self.timeout
         for _ in range(_MAX_REDIRECTS + 1):
-            host, port, target = _split_http_url(url)
+            host, port, target, absolute = _split_http_url(url)
+            if self._proxy is not None:
+                # Through a forward proxy the request line carries the absolute URL and the
+                # proxy, not this client, resolves and connects (RFC 9112 §3.2.2).
+                (host, port), target = self._proxy, absolute
             status, reason, location, data = self._exchange(url, host, port, target, method, body,
                                                             accept, deadline)
             if status in (301, 302, 303, 307, 308):
@@ -734,5 +754,5 @@ class HttpFetcher:
 
 
 def _rebuild(timeout: float, cache_dir: Path | None, max_bytes: int, max_workers: int,
-             user_agent: str) -> HttpFetcher:
-    return HttpFetcher(timeout, cache_dir, max_bytes, max_workers, user_agent)
+             user_agent: str, proxy: str | None) -> HttpFetcher:
+    return HttpFetcher(timeout, cache_dir, max_bytes, max_workers, user_agent, proxy=proxy)
