@@ -298,6 +298,16 @@ def test_a_large_ocsp_request_goes_by_post(server, leaf):
     assert responder.requests == [("POST", req)]
 
 
+def test_a_responder_refusing_get_is_asked_again_by_post(server, leaf):
+    req = ocsp_request(leaf)
+    responder = Responder(server, ocsp_response(leaf, next_update=T0 + dt.timedelta(hours=12)))
+    server.route_prefix("/ocsp/", lambda _s: Reply(b"GET not allowed", status=405))
+    with govsig.HttpFetcher(timeout=5, clock=at(T0)) as f:
+        assert f.fetch_ocsp(server.url("/ocsp"), req) == responder.answer
+    assert [s.method for s in server.seen] == ["GET", "POST"]
+    assert responder.requests == [("POST", req)]
+
+
 def test_ocsp_get_url_is_rfc6960_appendix_a_encoding():
     # b"\xfb\xff" base64-encodes to "+/8=": all three characters must be percent-encoded.
     assert ocsp_get_url("http://ocsp.example.vn", b"\xfb\xff") == "http://ocsp.example.vn/%2B%2F8%3D"
@@ -642,6 +652,7 @@ def test_default_user_agent_names_govsig(server, ca):
         f.fetch_crl(server.url("/ca.crl"))
     assert server.seen[0].headers["User-Agent"] == f"govsig/{govsig.__version__}"
     assert server.seen[0].headers["Accept"] == "application/pkix-crl"
+    assert server.seen[0].headers["Accept-Encoding"] == "identity"
 
 
 @pytest.mark.parametrize("kwargs", [{"timeout": 0}, {"timeout": -1.0}, {"timeout": "10"},

@@ -296,6 +296,43 @@ class _DiskCache:
 # -- the fetcher ------------------------------------------------------------------------------
 
 
+class _Memo:
+    """Fresh evidence in memory, least recently used first out once over ``max_bytes``: a
+    bulk job over many issuers keeps the CRLs it is using, not every CRL it has seen.
+    Not locked: the fetcher holds its lock around every call."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: dict[tuple[str, Any], tuple[bytes, float]] = {}
+        self._size = 0
+
+    def get(self, key: tuple[str, Any], now: float) -> bytes | None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return None
+        if not now < entry[1]:
+            self._size -= len(entry[0])
+            return None
+        self._entries[key] = entry  # re-inserted: most recently used
+        return entry[0]
+
+    def put(self, key: tuple[str, Any], body: bytes, expires: float) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._size -= len(old[0])
+        if len(body) > self.max_bytes:
+            return
+        self._entries[key] = (body, expires)
+        self._size += len(body)
+        while self._size > self.max_bytes:
+            oldest = next(iter(self._entries))
+            self._size -= len(self._entries.pop(oldest)[0])
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._size = 0
+
+
 class _Connections:
     """Keep-alive connections, one per (thread, host, port): http.client connections are not
     thread-safe, and one per thread needs no locking on the hot path."""
@@ -347,6 +384,8 @@ class HttpFetcher:
     - ``proxy``: an ``http://host:port`` forward proxy every request goes through (environment
       variables such as ``http_proxy`` are not read: pass
       ``urllib.request.getproxies().get("http")`` to honour them).
+    - ``memory_cache_bytes`` bounds the fresh CRLs and OCSP responses kept in memory (least
+      recently used evicted first; 0 keeps none there, the disk cache still works).
     - ``clock`` returns the current time in seconds since the epoch (for freshness decisions).
 
     Only http:// URLs are fetched; at most 3 redirects are followed, to http:// only.
@@ -363,6 +402,7 @@ class HttpFetcher:
         user_agent: str | None = None,
         *,
         proxy: str | None = None,
+        memory_cache_bytes: int = 256 * 2**20,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
@@ -371,6 +411,8 @@ class HttpFetcher:
             raise ValueError(f"max_bytes must be a positive int, not {max_bytes!r}")
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise ValueError(f"max_workers must be a positive int, not {max_workers!r}")
+        if isinstance(memory_cache_bytes, bool) or not isinstance(memory_cache_bytes, int) or memory_cache_bytes < 0:
+            raise ValueError(f"memory_cache_bytes must be an int >= 0, not {memory_cache_bytes!r}")
         if user_agent is None:
             from govsig import __version__
 
@@ -394,14 +436,14 @@ class HttpFetcher:
         else:
             self._proxy = None
         self.proxy = proxy
+        self.memory_cache_bytes = memory_cache_bytes
         try:
             self._disk = None if self.cache_dir is None else _DiskCache(self.cache_dir)
         except OSError as e:
             raise OSError(e.errno, f"cannot use cache_dir {str(self.cache_dir)!r}: {e.strerror}") from None
         self._conns = _Connections(self.timeout)
         self._lock = threading.Lock()
-        self._crl_memo: dict[str, tuple[bytes, float]] = {}
-        self._ocsp_memo: dict[tuple[str, bytes], tuple[bytes, float]] = {}
+        self._memo = _Memo(memory_cache_bytes)
         self._inflight: dict[tuple[str, Any], Future[bytes]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._stats = {"fetches": 0, "requests": 0, "cache_hits": 0, "disk_hits": 0,
@@ -417,7 +459,7 @@ class HttpFetcher:
         """
         if not isinstance(url, str):
             raise TypeError(f"url must be a str, not {type(url).__name__}")
-        hit = self._crl_cached(url)
+        hit = self._cached(("crl", url))
         if hit is not None:
             return hit
         return self._single_flight(("crl", url), lambda: self._crl_miss(url))
@@ -426,7 +468,8 @@ class HttpFetcher:
         """The OCSP response of responder ``url`` to the DER OCSPRequest ``request``.
 
         Sent with GET (RFC 6960 appendix A.1) when the URL fits in 255 bytes (RFC 5019 §5),
-        POST with ``application/ocsp-request`` otherwise. A successful response is kept in
+        POST with ``application/ocsp-request`` otherwise, or when the responder answers the
+        GET with an HTTP error. A successful response is kept in
         memory for the same (url, request) until its nextUpdate; others are not cached.
         """
         if not isinstance(url, str):
@@ -434,7 +477,7 @@ class HttpFetcher:
         if not isinstance(request, (bytes, bytearray, memoryview)):
             raise TypeError(f"request must be bytes, not {type(request).__name__}")
         key = (url, bytes(request))
-        hit = self._ocsp_cached(key)
+        hit = self._cached(("ocsp", key))
         if hit is not None:
             return hit
         return self._single_flight(("ocsp", key), lambda: self._ocsp_miss(key))
@@ -492,8 +535,7 @@ class HttpFetcher:
     def clear_memory_cache(self) -> None:
         """Forgets the in-memory CRLs and OCSP responses (the disk cache stays)."""
         with self._lock:
-            self._crl_memo.clear()
-            self._ocsp_memo.clear()
+            self._memo.clear()
 
     def close(self) -> None:
         """Stops the worker threads and closes the kept-alive connections."""
@@ -511,7 +553,7 @@ class HttpFetcher:
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
         return (_rebuild, (self.timeout, self.cache_dir, self.max_bytes, self.max_workers,
-                           self.user_agent, self.proxy), {"clock": self._clock})
+                           self.user_agent, self.proxy, self.memory_cache_bytes), {"clock": self._clock})
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._clock = state["clock"]
@@ -527,38 +569,24 @@ class HttpFetcher:
             for k, v in deltas.items():
                 self._stats[k] += v
 
-    def _crl_cached(self, url: str) -> bytes | None:
+    def _cached(self, key: tuple[str, Any]) -> bytes | None:
         now = self._clock()
         with self._lock:
-            entry = self._crl_memo.get(url)
-            if entry is not None:
-                if now < entry[1]:
-                    self._stats["cache_hits"] += 1
-                    return entry[0]
-                del self._crl_memo[url]
-        return None
-
-    def _ocsp_cached(self, key: tuple[str, bytes]) -> bytes | None:
-        now = self._clock()
-        with self._lock:
-            entry = self._ocsp_memo.get(key)
-            if entry is not None:
-                if now < entry[1]:
-                    self._stats["cache_hits"] += 1
-                    return entry[0]
-                del self._ocsp_memo[key]
-        return None
+            hit = self._memo.get(key, now)
+            if hit is not None:
+                self._stats["cache_hits"] += 1
+            return hit
 
     def _crl_miss(self, url: str) -> bytes:
         # Another thread may have filled the cache between our look-up and taking the flight.
-        hit = self._crl_cached(url)
+        hit = self._cached(("crl", url))
         if hit is not None:
             return hit
         if self._disk is not None:
             entry = self._disk.load(url, self.max_bytes)
             if entry is not None and self._clock() < entry[1]:
                 with self._lock:
-                    self._crl_memo[url] = entry
+                    self._memo.put(("crl", url), *entry)
                     self._stats["cache_hits"] += 1
                     self._stats["disk_hits"] += 1
                 return entry[0]
@@ -571,7 +599,7 @@ class HttpFetcher:
         now = self._clock()
         if next_update is not None and now < next_update:
             with self._lock:
-                self._crl_memo[url] = (der, next_update)
+                self._memo.put(("crl", url), der, next_update)
             if self._disk is not None:
                 try:
                     self._disk.store(url, der, now, next_update)
@@ -581,15 +609,22 @@ class HttpFetcher:
         return der
 
     def _ocsp_miss(self, key: tuple[str, bytes]) -> bytes:
-        hit = self._ocsp_cached(key)
+        hit = self._cached(("ocsp", key))
         if hit is not None:
             return hit
         url, request = key
         _split_http_url(url)
         get_url = ocsp_get_url(url, request)
+        body: bytes | None = None
         if get_url is not None:
-            body = self._fetch(get_url, "GET", None, "application/ocsp-response")
-        else:
+            try:
+                body = self._fetch(get_url, "GET", None, "application/ocsp-response")
+            except FetchError as e:
+                # Some responders refuse GET (405, 400, 414) though RFC 6960 appendix A.1
+                # describes it; the same request by POST is always allowed.
+                if e.kind != "http_status":
+                    raise
+        if body is None:
             body = self._fetch(url, "POST", request, "application/ocsp-response")
         if body[:1] != b"\x30":
             # Every OCSPResponse is a DER SEQUENCE; anything else (an HTML error page, an
@@ -600,7 +635,7 @@ class HttpFetcher:
         next_update = _ocsp_next_update(body)
         if next_update is not None and self._clock() < next_update:
             with self._lock:
-                self._ocsp_memo[key] = (body, next_update)
+                self._memo.put(("ocsp", key), body, next_update)
         return body
 
     def _single_flight(self, key: tuple[str, Any], work: Callable[[], bytes]) -> bytes:
@@ -666,7 +701,9 @@ class HttpFetcher:
     def _exchange(self, url: str, host: str, port: int, target: str, method: str,
                   body: bytes | None, accept: str,
                   deadline: float) -> tuple[int, str, str | None, bytes]:
-        headers = {"User-Agent": self.user_agent, "Accept": accept}
+        # identity only: without Accept-Encoding any content coding would be acceptable
+        # (RFC 9110 §12.5.3), and a compressed body is not a DER object.
+        headers = {"User-Agent": self.user_agent, "Accept": accept, "Accept-Encoding": "identity"}
         if body is not None:
             headers["Content-Type"] = "application/ocsp-request"
         for attempt in (0, 1):
@@ -754,5 +791,6 @@ class HttpFetcher:
 
 
 def _rebuild(timeout: float, cache_dir: Path | None, max_bytes: int, max_workers: int,
-             user_agent: str, proxy: str | None) -> HttpFetcher:
-    return HttpFetcher(timeout, cache_dir, max_bytes, max_workers, user_agent, proxy=proxy)
+             user_agent: str, proxy: str | None, memory_cache_bytes: int) -> HttpFetcher:
+    return HttpFetcher(timeout, cache_dir, max_bytes, max_workers, user_agent, proxy=proxy,
+                       memory_cache_bytes=memory_cache_bytes)
