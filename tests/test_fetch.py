@@ -221,6 +221,25 @@ def test_a_corrupt_disk_entry_is_a_miss_not_an_error(server, ca, tmp_path, damag
         assert f.fetch_crl(url) == fresh and f.stats["disk_hits"] == 1
 
 
+def test_the_memory_cache_is_bounded_least_recently_used_out(server, ca, tmp_path):
+    a, b = make_crl(ca, number=1), make_crl(ca, number=2)
+    server.serve("/a.crl", a)
+    server.serve("/b.crl", b)
+    with govsig.HttpFetcher(timeout=5, memory_cache_bytes=max(len(a), len(b)) + 10,
+                            clock=at(T0)) as f:
+        f.fetch_crl(server.url("/a.crl"))
+        f.fetch_crl(server.url("/b.crl"))    # room for one: a goes
+        f.fetch_crl(server.url("/b.crl"))
+        f.fetch_crl(server.url("/a.crl"))
+    assert (server.requests("/a.crl"), server.requests("/b.crl")) == (2, 1)
+    # With no memory cache at all, the disk still answers.
+    with govsig.HttpFetcher(timeout=5, memory_cache_bytes=0, cache_dir=tmp_path, clock=at(T0)) as f:
+        for _ in range(3):
+            assert f.fetch_crl(server.url("/a.crl")) == a
+        assert f.stats["disk_hits"] == 2
+    assert server.requests("/a.crl") == 3
+
+
 def test_an_unusable_cache_dir_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_bytes(b"")
@@ -304,6 +323,7 @@ def test_a_responder_refusing_get_is_asked_again_by_post(server, leaf):
     server.route_prefix("/ocsp/", lambda _s: Reply(b"GET not allowed", status=405))
     with govsig.HttpFetcher(timeout=5, clock=at(T0)) as f:
         assert f.fetch_ocsp(server.url("/ocsp"), req) == responder.answer
+        assert f.stats["fetches"] == 1 and f.stats["requests"] == 2 and f.stats["errors"] == 0
     assert [s.method for s in server.seen] == ["GET", "POST"]
     assert responder.requests == [("POST", req)]
 
@@ -354,7 +374,7 @@ def test_fetch_many_dedupes_and_reports_failures_as_values(server, ca, leaf):
     pairs = [(server.url("/ocsp"), req1), (server.url("/ocsp"), req2)] * 5
     with govsig.HttpFetcher(timeout=5, clock=at(T0)) as f:
         got = f.fetch_many(crl_urls=crl_urls, ocsp=pairs)
-        assert f.stats["fetches"] == 5
+        assert f.stats["fetches"] == 5 and f.stats["errors"] == 1
     assert len(got) == 5
     assert govsig.Crl.from_der(got[server.url("/b.crl")]).number == 2
     missing = got[server.url("/missing.crl")]
@@ -385,6 +405,19 @@ def test_fetch_many_runs_in_parallel(server, ca):
     with govsig.HttpFetcher(timeout=HANG, max_workers=4, clock=at(T0)) as f:
         got = f.fetch_many(crl_urls=urls)
     assert all(got[u] == crl for u in urls), got
+
+
+def test_many_urls_on_one_host_share_a_connection_per_worker(server, ca):
+    crl = make_crl(ca, number=1)
+    urls = [server.url(f"/ca{i}.crl") for i in range(60)]
+    for i in range(60):
+        server.serve(f"/ca{i}.crl", crl)
+    with govsig.HttpFetcher(timeout=HANG, max_workers=4, clock=at(T0)) as f:
+        got = f.fetch_many(crl_urls=urls + urls[::-1])
+        assert f.stats["fetches"] == 60 and f.stats["requests"] == 60
+    assert all(got[u] == crl for u in urls)
+    assert server.requests() == 60
+    assert server.connections <= 4
 
 
 def test_concurrent_callers_share_one_fetch(server, ca):

@@ -525,10 +525,12 @@ class HttpFetcher:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Counters since creation: ``fetches`` (network fetches, one per CRL/OCSP miss),
+        """Counters since creation: ``fetches`` (one per CRL or OCSP answer sought on the
+        network),
         ``requests`` (HTTP requests, redirects included), ``cache_hits`` (memory or disk),
         ``disk_hits``, ``coalesced`` (callers that waited on another thread's fetch),
-        ``bytes`` (response bytes received), ``errors``, ``cache_write_errors``."""
+        ``bytes`` (response body bytes received), ``errors`` (fetches that ended in a
+        FetchError), ``cache_write_errors``."""
         with self._lock:
             return dict(self._stats)
 
@@ -590,12 +592,9 @@ class HttpFetcher:
                     self._stats["cache_hits"] += 1
                     self._stats["disk_hits"] += 1
                 return entry[0]
+        self._count(fetches=1)
         body = self._fetch(url, "GET", None, "application/pkix-crl")
-        try:
-            der, next_update = _crl_der_and_next_update(url, body)
-        except FetchError:
-            self._count(errors=1)
-            raise
+        der, next_update = _crl_der_and_next_update(url, body)
         now = self._clock()
         if next_update is not None and now < next_update:
             with self._lock:
@@ -614,6 +613,7 @@ class HttpFetcher:
             return hit
         url, request = key
         _split_http_url(url)
+        self._count(fetches=1)
         get_url = ocsp_get_url(url, request)
         body: bytes | None = None
         if get_url is not None:
@@ -629,7 +629,6 @@ class HttpFetcher:
         if body[:1] != b"\x30":
             # Every OCSPResponse is a DER SEQUENCE; anything else (an HTML error page, an
             # empty body) is not worth handing to the core.
-            self._count(errors=1)
             raise FetchError(url, "bad_response",
                              f"the {len(body)}-byte body is not a DER OCSP response; it starts with {body[:16]!r}")
         next_update = _ocsp_next_update(body)
@@ -651,6 +650,8 @@ class HttpFetcher:
         try:
             result = work()
         except BaseException as e:
+            if isinstance(e, FetchError):
+                self._count(errors=1)
             fut.set_exception(e)
             raise
         else:
@@ -669,14 +670,6 @@ class HttpFetcher:
     # -- HTTP ----------------------------------------------------------------------------
 
     def _fetch(self, url: str, method: str, body: bytes | None, accept: str) -> bytes:
-        self._count(fetches=1)
-        try:
-            return self._follow(url, method, body, accept)
-        except FetchError:
-            self._count(errors=1)
-            raise
-
-    def _follow(self, url: str, method: str, body: bytes | None, accept: str) -> bytes:
         deadline = time.monotonic() + 2 * self.timeout
         for _ in range(_MAX_REDIRECTS + 1):
             host, port, target, absolute = _split_http_url(url)
