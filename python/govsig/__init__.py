@@ -19,6 +19,7 @@ from govsig._api import (
     codes,
 )
 from govsig._crl import Crl, RevokedEntry
+from govsig.fetch import FetchError, HttpFetcher
 from govsig._govsig import BUILD_PROFILE, __version__
 from govsig import pkcs11
 from govsig.pkcs11 import Pkcs11Error
@@ -62,6 +63,8 @@ __all__ = [
     # revocation
     "Crl",
     "RevokedEntry",
+    "FetchError",
+    "HttpFetcher",
     # signing
     "KeySigner",
     "SigningError",

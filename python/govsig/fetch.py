@@ -1,0 +1,789 @@
+"""Fetching revocation evidence over HTTP: CRLs by distribution point, OCSP by responder.
+
+The Rust core is sans-IO: it names the CRL URLs and the OCSP (responder URL, request) pairs it
+lacks, and judges whatever bytes it is handed. This module does the network half. A fetcher is
+any callable ``fetcher(url) -> bytes`` (a CRL) / ``fetcher(url, request) -> bytes`` (an OCSP
+response) that raises :class:`FetchError` on failure; :class:`HttpFetcher` is the one govsig
+ships: standard library only, keep-alive connections, parallel bulk fetches, a response-size
+cap, and a memory + on-disk cache that honours each CRL's nextUpdate.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import heapq
+import http.client
+import json
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Union
+from urllib.parse import quote, urljoin, urlsplit
+
+from govsig._crl import Crl
+
+__all__ = ["FETCH_ERROR_KINDS", "FetchError", "HttpFetcher", "FetchKey"]
+
+FETCH_ERROR_KINDS = ("bad_url", "connection", "timeout", "http_status", "too_large", "bad_response")
+
+# A key of fetch_many's answer: a CRL URL, or an OCSP (responder URL, DER OCSPRequest) pair.
+FetchKey = Union[str, tuple[str, bytes]]
+
+_MAX_REDIRECTS = 3
+_READ_CHUNK = 64 * 1024
+# RFC 5019 §5: a request whose whole GET URL (scheme, host, path and the url-encoded base64
+# OCSPRequest) fits in 255 bytes MUST be sent with GET, so that HTTP caches can serve it.
+_OCSP_GET_MAX_URL = 255
+_SIDECAR_MAX = 64 * 1024
+_CACHE_FORMAT = 1
+
+_HINTS = {
+    "bad_url": "govsig fetches plain http:// URLs only (CRL distribution points and OCSP "
+               "responders are published over http, RFC 5280 §4.2.1.13, RFC 6960 appendix A); "
+               "fetch this evidence yourself and pass the bytes in",
+    "connection": "check that the host resolves and is reachable from this machine "
+                  "(proxy, firewall), or pass the evidence in yourself",
+    "timeout": "the server is too slow; raise HttpFetcher(timeout=...) or retry later",
+    "http_status": "the server refused or does not have this object; check the URL in the "
+                   "certificate and the server",
+    "too_large": "raise HttpFetcher(max_bytes=...) if this object is legitimately that large",
+    "bad_response": "the server answered with something that is not the expected DER object "
+                    "(a proxy or captive-portal page?); check the URL and the server",
+}
+
+
+class FetchError(Exception):
+    """Fetching one CRL or OCSP response failed.
+
+    ``url`` is the URL that failed (after redirects, the last one tried), ``kind`` one of
+    :data:`FETCH_ERROR_KINDS`, ``reason`` what went wrong; ``str(error)`` names both and what
+    to do about it.
+    """
+
+    url: str
+    kind: str
+    reason: str
+
+    def __init__(self, url: str, kind: str, reason: str) -> None:
+        if kind not in _HINTS:
+            raise ValueError(f"unknown FetchError kind {kind!r}; expected one of {FETCH_ERROR_KINDS}")
+        self.url = url
+        self.kind = kind
+        self.reason = reason
+        super().__init__(f"fetching {url}: {reason} ({kind}); {_HINTS[kind]}")
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str, str]]:
+        return (type(self), (self.url, self.kind, self.reason))
+
+
+# -- total deadline ---------------------------------------------------------------------------
+
+
+class _Watchdog:
+    """Shuts the socket of any exchange that outlives its total deadline.
+
+    A per-read timeout alone lets a server that drips one byte just inside each timeout hold a
+    worker forever (a slow-read denial of service), and http.client offers no total bound while
+    it reads the status line and headers. One process-wide thread enforces the deadline from
+    outside: shutting the socket down makes the blocked recv return at once.
+    """
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._heap: list[tuple[float, int]] = []
+        self._armed: dict[int, socket.socket] = {}
+        self._fired: set[int] = set()
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: float, sock: socket.socket) -> int:
+        with self._cv:
+            self._seq += 1
+            token = self._seq
+            self._armed[token] = sock
+            heapq.heappush(self._heap, (deadline, token))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="govsig-fetch-watchdog",
+                                                daemon=True)
+                self._thread.start()
+            self._cv.notify()
+            return token
+
+    def disarm(self, token: int) -> bool:
+        """Whether the deadline of ``token`` had fired."""
+        with self._cv:
+            self._armed.pop(token, None)
+            if token in self._fired:
+                self._fired.discard(token)
+                return True
+            return False
+
+    def _run(self) -> None:
+        with self._cv:
+            while True:
+                now = time.monotonic()
+                while self._heap and (self._heap[0][0] <= now or self._heap[0][1] not in self._armed):
+                    _, token = heapq.heappop(self._heap)
+                    sock = self._armed.pop(token, None)
+                    if sock is not None:
+                        self._fired.add(token)
+                        try:
+                            sock.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+                self._cv.wait(None if not self._heap else self._heap[0][0] - now)
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _reset_watchdog_in_child() -> None:
+    # A forked child inherits the watchdog's state but not its thread (nor a usable lock).
+    global _WATCHDOG
+    _WATCHDOG = _Watchdog()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_watchdog_in_child)
+
+
+# -- URLs -------------------------------------------------------------------------------------
+
+
+def _split_http_url(url: str) -> tuple[str, int, str, str]:
+    """(host, port, origin-form target, absolute-form target) of an http:// URL (RFC 9112
+    §3.2.1, §3.2.2; the fragment dropped), or FetchError("bad_url")."""
+    if any(ord(c) < 0x21 or ord(c) > 0x7E for c in url):
+        # CDP and AIA URIs are IA5String; a space, CR/LF or non-ASCII character in a request
+        # line is how request smuggling and header injection start.
+        raise FetchError(url, "bad_url", "the URL contains whitespace, control or non-ASCII characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as e:
+        raise FetchError(url, "bad_url", f"the URL does not parse ({e})") from None
+    if parts.scheme.lower() != "http":
+        what = f"a {parts.scheme}: URL" if parts.scheme else "a URL without a scheme"
+        raise FetchError(url, "bad_url", f"{what} is not fetched over HTTP")
+    if not parts.hostname:
+        raise FetchError(url, "bad_url", "the URL has no host")
+    if parts.username is not None or parts.password is not None:
+        raise FetchError(url, "bad_url", "the URL carries credentials (user:password@)")
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return parts.hostname, 80 if port is None else port, target, f"http://{parts.netloc}{target}"
+
+
+def ocsp_get_url(url: str, request: bytes) -> str | None:
+    """The RFC 6960 appendix A.1 GET URL for ``request`` at responder ``url``, or None when it
+    would exceed the 255 bytes under which RFC 5019 §5 asks for GET (POST is used instead)."""
+    # Appendix A.1: {url}/{url-encoding of base-64 encoding of the DER OCSPRequest}; the
+    # url-encoding turns '+', '/' and '=' into %2B, %2F, %3D.
+    encoded = quote(base64.b64encode(request).decode("ascii"), safe="")
+    full = url + ("" if url.endswith("/") else "/") + encoded
+    return full if len(full) <= _OCSP_GET_MAX_URL else None
+
+
+# -- evidence parsing -------------------------------------------------------------------------
+
+
+def _crl_der_and_next_update(url: str, body: bytes) -> tuple[bytes, float | None]:
+    """The DER of a DER or PEM CRL and its nextUpdate (seconds since the epoch), or
+    FetchError("bad_response") naming why the body is not a CRL."""
+    try:
+        crl = Crl.from_pem(body) if body.lstrip()[:10] == b"-----BEGIN" else Crl.from_der(body)
+    except ValueError as e:
+        head = body[:16]
+        raise FetchError(url, "bad_response",
+                         f"the {len(body)}-byte body is not a CRL ({e}); it starts with {head!r}") from None
+    nu = crl.next_update
+    return crl.der, None if nu is None else nu.timestamp()
+
+
+def _ocsp_next_update(body: bytes) -> float | None:
+    """The earliest nextUpdate of a successful OCSP response, None when it has none or cannot
+    be read (then it is simply not cached; the core still judges the bytes)."""
+    from cryptography.x509 import ocsp
+
+    try:
+        resp = ocsp.load_der_ocsp_response(body)
+        if resp.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+            return None
+        updates = [single.next_update_utc for single in resp.responses]
+    except ValueError:
+        return None
+    if not updates or any(u is None for u in updates):
+        return None
+    return min(u.timestamp() for u in updates if u is not None)
+
+
+# -- on-disk cache ----------------------------------------------------------------------------
+
+
+class _DiskCache:
+    """CRLs on disk, one body file and one JSON sidecar per URL, named by SHA-256 of the URL.
+
+    Writes are atomic (a temporary file in the same directory, then rename), so a reader in
+    another process or thread sees the old entry or the new one, never half of one. Anything
+    unreadable, inconsistent or oversized is treated as a miss.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / "crl"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _paths(self, url: str) -> tuple[Path, Path]:
+        name = hashlib.sha256(url.encode("utf-8")).hexdigest()
+        return self.root / f"{name}.crl", self.root / f"{name}.json"
+
+    def load(self, url: str, max_bytes: int) -> tuple[bytes, float] | None:
+        body_path, meta_path = self._paths(url)
+        try:
+            with open(meta_path, "rb") as f:
+                meta = json.loads(f.read(_SIDECAR_MAX + 1)[:_SIDECAR_MAX])
+            if not isinstance(meta, dict) or meta.get("format") != _CACHE_FORMAT or meta.get("url") != url:
+                return None
+            if body_path.stat().st_size > max_bytes:
+                return None
+            body = body_path.read_bytes()
+            if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
+                return None
+            # nextUpdate is read again from the CRL itself: the sidecar is a record, not the
+            # authority, so a stale or hand-edited sidecar cannot extend a CRL's life.
+            der, next_update = _crl_der_and_next_update(url, body)
+        except (OSError, ValueError, FetchError):
+            return None
+        if next_update is None:
+            return None
+        return der, next_update
+
+    def store(self, url: str, der: bytes, fetched_at: float, next_update: float) -> None:
+        body_path, meta_path = self._paths(url)
+        meta = {
+            "format": _CACHE_FORMAT,
+            "url": url,
+            "fetched_at": fetched_at,
+            "next_update": next_update,
+            "sha256": hashlib.sha256(der).hexdigest(),
+            "size": len(der),
+        }
+        # Body first, sidecar last: a sidecar always describes a body that is already in
+        # place, and the SHA-256 in it catches a body replaced by a concurrent writer.
+        self._atomic_write(body_path, der)
+        self._atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode("utf-8"))
+
+    def _atomic_write(self, path: Path, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=path.suffix)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+
+# -- the fetcher ------------------------------------------------------------------------------
+
+
+class _Memo:
+    """Fresh evidence in memory, least recently used first out once over ``max_bytes``: a
+    bulk job over many issuers keeps the CRLs it is using, not every CRL it has seen.
+    Not locked: the fetcher holds its lock around every call."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: dict[tuple[str, Any], tuple[bytes, float]] = {}
+        self._size = 0
+
+    def get(self, key: tuple[str, Any], now: float) -> bytes | None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return None
+        if not now < entry[1]:
+            self._size -= len(entry[0])
+            return None
+        self._entries[key] = entry  # re-inserted: most recently used
+        return entry[0]
+
+    def put(self, key: tuple[str, Any], body: bytes, expires: float) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._size -= len(old[0])
+        if len(body) > self.max_bytes:
+            return
+        self._entries[key] = (body, expires)
+        self._size += len(body)
+        while self._size > self.max_bytes:
+            oldest = next(iter(self._entries))
+            self._size -= len(self._entries.pop(oldest)[0])
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._size = 0
+
+
+class _Connections:
+    """Keep-alive connections, one per (thread, host, port): http.client connections are not
+    thread-safe, and one per thread needs no locking on the hot path."""
+
+    def __init__(self, timeout: float) -> None:
+        self._timeout = timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: set[http.client.HTTPConnection] = set()
+
+    def get(self, host: str, port: int) -> tuple[http.client.HTTPConnection, bool]:
+        conns: dict[tuple[str, int], http.client.HTTPConnection] | None = getattr(self._local, "conns", None)
+        if conns is None:
+            conns = self._local.conns = {}
+        conn = conns.get((host, port))
+        if conn is not None and conn.sock is not None:
+            return conn, True
+        if conn is None:
+            conn = http.client.HTTPConnection(host, port, timeout=self._timeout)
+            conns[(host, port)] = conn
+            with self._lock:
+                self._all.add(conn)
+        return conn, False
+
+    def discard(self, conn: http.client.HTTPConnection) -> None:
+        conn.close()
+
+    def close_all(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, set()
+        for conn in conns:
+            conn.close()
+
+
+_STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                     ConnectionAbortedError)
+
+
+class HttpFetcher:
+    """Fetches CRLs and OCSP responses over HTTP, in parallel, with caches.
+
+    - ``timeout`` (seconds) bounds the connection and every read; each fetch also has a total
+      deadline of twice ``timeout``, so a server dripping bytes cannot hold a worker.
+    - ``max_bytes`` caps a response body; a larger one is abandoned while streaming (at most
+      ``max_bytes + 1`` bytes are read) and gives ``FetchError(kind="too_large")``.
+    - ``cache_dir``: CRLs are also kept on disk there and shared by every fetcher (and process)
+      using the same directory. A cached CRL is served until its nextUpdate, then refetched.
+    - ``max_workers`` threads run :meth:`fetch_many`; each thread keeps one connection per host.
+    - ``proxy``: an ``http://host:port`` forward proxy every request goes through (environment
+      variables such as ``http_proxy`` are not read: pass
+      ``urllib.request.getproxies().get("http")`` to honour them).
+    - ``memory_cache_bytes`` bounds the fresh CRLs and OCSP responses kept in memory (least
+      recently used evicted first; 0 keeps none there, the disk cache still works).
+    - ``clock`` returns the current time in seconds since the epoch (for freshness decisions).
+
+    Only http:// URLs are fetched; at most 3 redirects are followed, to http:// only.
+    Thread-safe: concurrent requests for the same CRL URL or OCSP request share one fetch.
+    Picklable (by configuration; caches in memory and connections are not carried over).
+    """
+
+    def __init__(
+        self,
+        timeout: float = 10.0,
+        cache_dir: str | os.PathLike[str] | None = None,
+        max_bytes: int = 32 * 2**20,
+        max_workers: int = 8,
+        user_agent: str | None = None,
+        *,
+        proxy: str | None = None,
+        memory_cache_bytes: int = 256 * 2**20,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+            raise ValueError(f"max_bytes must be a positive int, not {max_bytes!r}")
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise ValueError(f"max_workers must be a positive int, not {max_workers!r}")
+        if isinstance(memory_cache_bytes, bool) or not isinstance(memory_cache_bytes, int) or memory_cache_bytes < 0:
+            raise ValueError(f"memory_cache_bytes must be an int >= 0, not {memory_cache_bytes!r}")
+        if user_agent is None:
+            from govsig import __version__
+
+            user_agent = f"govsig/{__version__}"
+        if not isinstance(user_agent, str) or any(ord(c) < 0x20 or ord(c) > 0x7E for c in user_agent):
+            raise ValueError("user_agent must be printable ASCII")
+        self.timeout = float(timeout)
+        self.max_bytes = max_bytes
+        self.max_workers = max_workers
+        self.user_agent = user_agent
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
+        self._clock = clock
+        if proxy is not None:
+            if not isinstance(proxy, str):
+                raise TypeError(f"proxy must be a str URL, not {type(proxy).__name__}")
+            try:
+                proxy_host, proxy_port, _, _ = _split_http_url(proxy)
+            except FetchError as e:
+                raise ValueError(f"proxy must be an http://host:port URL: {e.reason}") from None
+            self._proxy: tuple[str, int] | None = (proxy_host, proxy_port)
+        else:
+            self._proxy = None
+        self.proxy = proxy
+        self.memory_cache_bytes = memory_cache_bytes
+        try:
+            self._disk = None if self.cache_dir is None else _DiskCache(self.cache_dir)
+        except OSError as e:
+            raise OSError(e.errno, f"cannot use cache_dir {str(self.cache_dir)!r}: {e.strerror}") from None
+        self._conns = _Connections(self.timeout)
+        self._lock = threading.Lock()
+        self._memo = _Memo(memory_cache_bytes)
+        self._inflight: dict[tuple[str, Any], Future[bytes]] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._stats = {"fetches": 0, "requests": 0, "cache_hits": 0, "disk_hits": 0,
+                       "coalesced": 0, "bytes": 0, "errors": 0, "cache_write_errors": 0}
+
+    # -- public API ----------------------------------------------------------------------
+
+    def fetch_crl(self, url: str) -> bytes:
+        """The DER of the CRL at ``url`` (served as DER or PEM), fresh per its nextUpdate.
+
+        Served from memory or ``cache_dir`` while ``now < nextUpdate``; fetched otherwise. A
+        CRL without nextUpdate, or already stale when fetched, is returned but not cached.
+        """
+        if not isinstance(url, str):
+            raise TypeError(f"url must be a str, not {type(url).__name__}")
+        hit = self._cached(("crl", url))
+        if hit is not None:
+            return hit
+        return self._single_flight(("crl", url), lambda: self._crl_miss(url))
+
+    def fetch_ocsp(self, url: str, request: bytes) -> bytes:
+        """The OCSP response of responder ``url`` to the DER OCSPRequest ``request``.
+
+        Sent with GET (RFC 6960 appendix A.1) when the URL fits in 255 bytes (RFC 5019 §5),
+        POST with ``application/ocsp-request`` otherwise, or when the responder answers the
+        GET with an HTTP error. A successful response is kept in
+        memory for the same (url, request) until its nextUpdate; others are not cached.
+        """
+        if not isinstance(url, str):
+            raise TypeError(f"url must be a str, not {type(url).__name__}")
+        if not isinstance(request, (bytes, bytearray, memoryview)):
+            raise TypeError(f"request must be bytes, not {type(request).__name__}")
+        key = (url, bytes(request))
+        hit = self._cached(("ocsp", key))
+        if hit is not None:
+            return hit
+        return self._single_flight(("ocsp", key), lambda: self._ocsp_miss(key))
+
+    def fetch_many(self, crl_urls: Iterable[str] = (),
+                   ocsp: Iterable[tuple[str, bytes]] = ()) -> dict[FetchKey, bytes | FetchError]:
+        """Fetches in parallel; each distinct CRL URL and (url, request) pair at most once.
+
+        Returns ``{url: bytes | FetchError}`` for the CRLs and ``{(url, request): bytes |
+        FetchError}`` for OCSP, in one dict; failures are values, never raised.
+        """
+        if isinstance(crl_urls, (str, bytes)):
+            raise TypeError("crl_urls must be an iterable of URLs, not a single string")
+        crls: dict[str, None] = {}
+        for url in crl_urls:
+            if not isinstance(url, str):
+                raise TypeError(f"CRL URLs must be str, not {type(url).__name__}")
+            crls[url] = None
+        pairs: dict[tuple[str, bytes], None] = {}
+        for pair in ocsp:
+            if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)
+                    and isinstance(pair[1], (bytes, bytearray, memoryview))):
+                raise TypeError("each OCSP item must be a (url: str, request: bytes) tuple")
+            pairs[(pair[0], bytes(pair[1]))] = None
+        if not crls and not pairs:
+            return {}
+        executor = self._pool()
+        futures: dict[FetchKey, Future[bytes]] = {}
+        for url in crls:
+            futures[url] = executor.submit(self.fetch_crl, url)
+        for pair_key in pairs:
+            futures[pair_key] = executor.submit(self.fetch_ocsp, *pair_key)
+        out: dict[FetchKey, bytes | FetchError] = {}
+        for key, fut in futures.items():
+            try:
+                out[key] = fut.result()
+            except FetchError as e:
+                out[key] = e
+        return out
+
+    def __call__(self, url: str, data: bytes | None = None) -> bytes:
+        """The fetcher shape the verifier calls: ``(url)`` fetches a CRL, ``(url, request)``
+        an OCSP response."""
+        return self.fetch_crl(url) if data is None else self.fetch_ocsp(url, data)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters since creation: ``fetches`` (one per CRL or OCSP answer sought on the
+        network),
+        ``requests`` (HTTP requests, redirects included), ``cache_hits`` (memory or disk),
+        ``disk_hits``, ``coalesced`` (callers that waited on another thread's fetch),
+        ``bytes`` (response body bytes received), ``errors`` (fetches that ended in a
+        FetchError), ``cache_write_errors``."""
+        with self._lock:
+            return dict(self._stats)
+
+    def clear_memory_cache(self) -> None:
+        """Forgets the in-memory CRLs and OCSP responses (the disk cache stays)."""
+        with self._lock:
+            self._memo.clear()
+
+    def close(self) -> None:
+        """Stops the worker threads and closes the kept-alive connections."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        self._conns.close_all()
+
+    def __enter__(self) -> HttpFetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+        return (_rebuild, (self.timeout, self.cache_dir, self.max_bytes, self.max_workers,
+                           self.user_agent, self.proxy, self.memory_cache_bytes), {"clock": self._clock})
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._clock = state["clock"]
+
+    def __repr__(self) -> str:
+        return (f"HttpFetcher(timeout={self.timeout}, cache_dir={self.cache_dir!r}, "
+                f"max_bytes={self.max_bytes}, max_workers={self.max_workers}, proxy={self.proxy!r})")
+
+    # -- caches --------------------------------------------------------------------------
+
+    def _count(self, **deltas: int) -> None:
+        with self._lock:
+            for k, v in deltas.items():
+                self._stats[k] += v
+
+    def _cached(self, key: tuple[str, Any]) -> bytes | None:
+        now = self._clock()
+        with self._lock:
+            hit = self._memo.get(key, now)
+            if hit is not None:
+                self._stats["cache_hits"] += 1
+            return hit
+
+    def _crl_miss(self, url: str) -> bytes:
+        # Another thread may have filled the cache between our look-up and taking the flight.
+        hit = self._cached(("crl", url))
+        if hit is not None:
+            return hit
+        if self._disk is not None:
+            entry = self._disk.load(url, self.max_bytes)
+            if entry is not None and self._clock() < entry[1]:
+                with self._lock:
+                    self._memo.put(("crl", url), *entry)
+                    self._stats["cache_hits"] += 1
+                    self._stats["disk_hits"] += 1
+                return entry[0]
+        self._count(fetches=1)
+        body = self._fetch(url, "GET", None, "application/pkix-crl")
+        der, next_update = _crl_der_and_next_update(url, body)
+        now = self._clock()
+        if next_update is not None and now < next_update:
+            with self._lock:
+                self._memo.put(("crl", url), der, next_update)
+            if self._disk is not None:
+                try:
+                    self._disk.store(url, der, now, next_update)
+                except OSError:
+                    # A full or read-only disk costs a refetch later, not this answer.
+                    self._count(cache_write_errors=1)
+        return der
+
+    def _ocsp_miss(self, key: tuple[str, bytes]) -> bytes:
+        hit = self._cached(("ocsp", key))
+        if hit is not None:
+            return hit
+        url, request = key
+        _split_http_url(url)
+        self._count(fetches=1)
+        get_url = ocsp_get_url(url, request)
+        body: bytes | None = None
+        if get_url is not None:
+            try:
+                body = self._fetch(get_url, "GET", None, "application/ocsp-response")
+            except FetchError as e:
+                # Some responders refuse GET (405, 400, 414) though RFC 6960 appendix A.1
+                # describes it; the same request by POST is always allowed.
+                if e.kind != "http_status":
+                    raise
+        if body is None:
+            body = self._fetch(url, "POST", request, "application/ocsp-response")
+        if body[:1] != b"\x30":
+            # Every OCSPResponse is a DER SEQUENCE; anything else (an HTML error page, an
+            # empty body) is not worth handing to the core.
+            raise FetchError(url, "bad_response",
+                             f"the {len(body)}-byte body is not a DER OCSP response; it starts with {body[:16]!r}")
+        next_update = _ocsp_next_update(body)
+        if next_update is not None and self._clock() < next_update:
+            with self._lock:
+                self._memo.put(("ocsp", key), body, next_update)
+        return body
+
+    def _single_flight(self, key: tuple[str, Any], work: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            fut = self._inflight.get(key)
+            owner = fut is None
+            if fut is None:
+                fut = self._inflight[key] = Future()
+            else:
+                self._stats["coalesced"] += 1
+        if not owner:
+            return fut.result()
+        try:
+            result = work()
+        except BaseException as e:
+            if isinstance(e, FetchError):
+                self._count(errors=1)
+            fut.set_exception(e)
+            raise
+        else:
+            fut.set_result(result)
+            return result
+        finally:
+            with self._lock:
+                del self._inflight[key]
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix="govsig-fetch")
+            return self._executor
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def _fetch(self, url: str, method: str, body: bytes | None, accept: str) -> bytes:
+        deadline = time.monotonic() + 2 * self.timeout
+        for _ in range(_MAX_REDIRECTS + 1):
+            host, port, target, absolute = _split_http_url(url)
+            if self._proxy is not None:
+                # Through a forward proxy the request line carries the absolute URL and the
+                # proxy, not this client, resolves and connects (RFC 9112 §3.2.2).
+                (host, port), target = self._proxy, absolute
+            status, reason, location, data = self._exchange(url, host, port, target, method, body,
+                                                            accept, deadline)
+            if status in (301, 302, 303, 307, 308):
+                if not location:
+                    raise FetchError(url, "http_status", f"HTTP {status} redirect without a Location")
+                url = urljoin(url, location)
+                if status == 303:
+                    method, body = "GET", None
+                continue
+            if status != 200:
+                raise FetchError(url, "http_status", f"HTTP {status} {reason}".rstrip())
+            return data
+        raise FetchError(url, "http_status", f"more than {_MAX_REDIRECTS} redirects")
+
+    def _exchange(self, url: str, host: str, port: int, target: str, method: str,
+                  body: bytes | None, accept: str,
+                  deadline: float) -> tuple[int, str, str | None, bytes]:
+        # identity only: without Accept-Encoding any content coding would be acceptable
+        # (RFC 9110 §12.5.3), and a compressed body is not a DER object.
+        headers = {"User-Agent": self.user_agent, "Accept": accept, "Accept-Encoding": "identity"}
+        if body is not None:
+            headers["Content-Type"] = "application/ocsp-request"
+        for attempt in (0, 1):
+            if time.monotonic() >= deadline:
+                raise FetchError(url, "timeout", f"no complete answer within {2 * self.timeout:g} s")
+            conn, reused = self._conns.get(host, port)
+            resp: http.client.HTTPResponse | None = None
+            token: int | None = None
+            fired = False
+            keep = False
+            try:
+                if conn.sock is None:
+                    conn.connect()
+                assert conn.sock is not None
+                token = _WATCHDOG.arm(deadline, conn.sock)
+                self._count(requests=1)
+                conn.request(method, target, body=body, headers=headers)
+                resp = conn.getresponse()
+                if resp.status != 200:
+                    # Redirect and error bodies are not read: the connection is dropped instead.
+                    return resp.status, resp.reason, resp.getheader("Location"), b""
+                data = self._read_body(url, resp)
+                keep = True
+            except FetchError:
+                raise
+            except _STALE_CONNECTION as e:
+                fired = token is not None and _WATCHDOG.disarm(token)
+                token = None
+                if fired:
+                    raise FetchError(url, "timeout",
+                                     f"no complete answer within {2 * self.timeout:g} s") from None
+                if reused and attempt == 0:
+                    # A kept-alive connection the server closed while idle: retry once afresh.
+                    self._conns.discard(conn)
+                    continue
+                raise FetchError(url, "connection", f"the server closed the connection ({e})") from None
+            except TimeoutError:
+                raise FetchError(url, "timeout", f"no data for {self.timeout:g} s") from None
+            except (OSError, http.client.HTTPException) as e:
+                fired = token is not None and _WATCHDOG.disarm(token)
+                token = None
+                if fired:
+                    raise FetchError(url, "timeout",
+                                     f"no complete answer within {2 * self.timeout:g} s") from None
+                if isinstance(e, http.client.InvalidURL):
+                    raise FetchError(url, "bad_url", str(e)) from None
+                raise FetchError(url, "connection", f"{type(e).__name__}: {e}") from None
+            finally:
+                if token is not None and _WATCHDOG.disarm(token):
+                    fired = True
+                    keep = False
+                if not keep:
+                    # The response holds its own reference to the socket (a close-delimited
+                    # body keeps it after the connection lets go): both must close, or the
+                    # server keeps streaming into a socket nobody reads.
+                    if resp is not None:
+                        resp.close()
+                    self._conns.discard(conn)
+            if fired:
+                # The watchdog cut the socket after the last byte arrived or as it arrived:
+                # what was read may be truncated.
+                raise FetchError(url, "timeout", f"no complete answer within {2 * self.timeout:g} s")
+            assert resp is not None
+            return 200, resp.reason, None, data
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _read_body(self, url: str, resp: http.client.HTTPResponse) -> bytes:
+        length = resp.getheader("Content-Length")
+        if length is not None and length.strip().isdigit() and int(length) > self.max_bytes:
+            raise FetchError(url, "too_large",
+                             f"the server announces {int(length)} bytes, over the {self.max_bytes}-byte limit")
+        # Content-Encoding is never asked for and never decoded: a compressed body is judged as
+        # the bytes it is, so there is no decompression bomb to defuse.
+        buf = bytearray()
+        limit = self.max_bytes + 1
+        while len(buf) < limit:
+            part = resp.read(min(_READ_CHUNK, limit - len(buf)))
+            if not part:
+                break
+            buf += part
+            self._count(bytes=len(part))
+        if len(buf) > self.max_bytes:
+            raise FetchError(url, "too_large", f"the body exceeds the {self.max_bytes}-byte limit")
+        return bytes(buf)
+
+
+def _rebuild(timeout: float, cache_dir: Path | None, max_bytes: int, max_workers: int,
+             user_agent: str, proxy: str | None, memory_cache_bytes: int) -> HttpFetcher:
+    return HttpFetcher(timeout, cache_dir, max_bytes, max_workers, user_agent, proxy=proxy,
+                       memory_cache_bytes=memory_cache_bytes)
