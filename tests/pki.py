@@ -454,6 +454,7 @@ def make_intermediate(
     with_ski: bool = True,
     with_aki: bool = True,
     basic_constraints: bool = True,
+    extra_extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
 ) -> Issued:
     """A subordinate CA signed by ``issuer`` (pathLenConstraint ``path_len``, default 0)."""
     seed = name if seed is None else seed
@@ -461,7 +462,8 @@ def make_intermediate(
     return _build(name=name, subject=vn_name(name, org), key=key, key_type=key_type,
                   issuer=issuer, seed=seed, not_before=not_before, not_after=not_after, ca=True,
                   path_len=path_len, key_usage=key_usage, eku=None, with_ski=with_ski,
-                  with_aki=with_aki, basic_constraints=basic_constraints)
+                  with_aki=with_aki, basic_constraints=basic_constraints,
+                  extra_extensions=extra_extensions)
 
 
 def make_leaf(

@@ -334,6 +334,10 @@ def _as_bytes(x: Any, what: str) -> bytes:
     raise TypeError(f"{what} must be bytes, got {type(x).__name__}")
 
 
+# Under hard-fail the core stops at the first certificate it cannot decide, so each round of
+# fetching can reveal the next one up the path: one round per level, bounded.
+_FETCH_ROUNDS = 8
+
 _SIGNATURE_SUFFIXES = (".p7s", ".p7m", ".p7", ".cms")
 
 
@@ -346,12 +350,16 @@ class Verifier:
     threads and it pickles (by its policy) for use on Dask workers.
     """
 
-    def __init__(self, policy: Optional[Policy] = None) -> None:
+    def __init__(self, policy: Optional[Policy] = None, fetcher: Any = None) -> None:
         if policy is None:
             policy = Policy()
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a govsig.Policy, got {type(policy).__name__}")
+        if fetcher is not None and not callable(fetcher) and not hasattr(fetcher, "fetch_many"):
+            raise TypeError("fetcher must be a govsig.HttpFetcher or a callable fetcher(url, data=None) -> bytes")
         self._policy = policy
+        self._fetcher = fetcher
+        self._fetch_errors: dict[str, str] = {}
         ku_bits = [KEY_USAGE_NAMES.index(k) for k in policy.key_usage]
         self._engine = _govsig.CoreEngine(
             None if policy.trust is None else list(policy.trust.certificates),
@@ -378,14 +386,66 @@ class Verifier:
         return self._policy
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Verifier, (self._policy,))
+        return (Verifier, (self._policy, self._fetcher))
+
+    @property
+    def fetcher(self) -> Any:
+        """The fetcher of revocation evidence (None: the core uses only what it is given)."""
+        return self._fetcher
+
+    @property
+    def fetch_errors(self) -> dict[str, str]:
+        """URLs whose evidence could not be fetched, with why (the statuses they would have
+        decided stay unknown)."""
+        return dict(self._fetch_errors)
+
+    def _fetch(self, needs: list[tuple[str, str, Optional[bytes]]]) -> int:
+        """Fetches what the core asked for (each URL at most once per Verifier) and hands it
+        to the core; returns how many new pieces of evidence it accepted."""
+        if self._fetcher is None:
+            return 0
+        urls = [url for kind, url, _ in needs if kind == "crl" and url not in self._fetch_errors]
+        if not urls:
+            return 0
+        fetched: dict[str, Any]
+        if hasattr(self._fetcher, "fetch_many"):
+            fetched = dict(self._fetcher.fetch_many(crl_urls=urls))
+        else:
+            fetched = {}
+            with ThreadPoolExecutor(max_workers=min(8, len(urls))) as ex:
+                futures = {url: ex.submit(self._fetcher, url) for url in urls}
+                for url, fut in futures.items():
+                    try:
+                        fetched[url] = fut.result()
+                    except Exception as e:  # a fetcher's failure is evidence missing, not a crash
+                        fetched[url] = e
+        good: list[bytes] = []
+        good_urls: list[str] = []
+        for url in urls:
+            value = fetched.get(url)
+            if isinstance(value, (bytes, bytearray)):
+                good.append(bytes(value))
+                good_urls.append(url)
+            else:
+                self._fetch_errors[url] = str(value) if value is not None else "no answer"
+        if not good:
+            return 0
+        added, errors = self._engine.add_fetched_crls(good)
+        for index, reason in errors:
+            self._fetch_errors[good_urls[index]] = f"not a usable CRL: {reason}"
+        return int(added)
 
     def verify(self, signature: bytes, content: Optional[bytes] = None) -> VerifyResult:
         """Verify one CMS signature (DER or BER). ``content`` is the signed data for a
         detached signature."""
         sig = _as_bytes(signature, "signature")
         data = None if content is None else _as_bytes(content, "content")
-        return self._engine.verify(sig, data)
+        result = self._engine.verify(sig, data)
+        for _ in range(_FETCH_ROUNDS):
+            if self._fetcher is None or not result.needs or not self._fetch(result.needs):
+                break
+            result = self._engine.verify(sig, data)
+        return result
 
     def verify_certificate(self, cert: Any, intermediates: Iterable[Any] = ()) -> PathResult:
         """Validate a certificate's path to the trust store under this policy (RFC 5280 §6.1):
@@ -396,7 +456,13 @@ class Verifier:
         if self._policy.trust is None:
             raise ValueError("verify_certificate needs a Policy with a trust store")
         (leaf,) = to_ders(cert)[:1] or [b""]
-        return self._engine.verify_certificate(leaf, many_to_ders(intermediates))
+        extra = many_to_ders(intermediates)
+        result = self._engine.verify_certificate(leaf, extra)
+        for _ in range(_FETCH_ROUNDS):
+            if self._fetcher is None or not result.needs or not self._fetch(result.needs):
+                break
+            result = self._engine.verify_certificate(leaf, extra)
+        return result
 
     def _chunks(self, items: Iterable[tuple[Any, Any]], chunk_size: int) -> Iterator[list[Any]]:
         """Lists of at most ``chunk_size`` items, without touching the items: the core
@@ -415,6 +481,24 @@ class Verifier:
             yield chunk
 
     def _run_chunk(self, chunk: list[Any], into: BatchResult, threads: Optional[int]) -> None:
+        if self._fetcher is None:
+            self._verify_chunk(chunk, into, threads)
+            return
+        # With a fetcher: verify, fetch what the chunk lacked (each URL once, in parallel,
+        # outside the core), then verify again only the documents that lacked it.
+        part = BatchResult()
+        self._verify_chunk(chunk, part, threads)
+        for _ in range(_FETCH_ROUNDS):
+            needs = part.needs()
+            if not needs or not self._fetch(needs):
+                break
+            redo = part.indices_with_needs()
+            again = BatchResult()
+            self._verify_chunk([chunk[i] for i in redo], again, threads)
+            part.replace(redo, again)
+        into.extend(part)
+
+    def _verify_chunk(self, chunk: list[Any], into: BatchResult, threads: Optional[int]) -> None:
         try:
             self._engine.verify_chunk(chunk, into, threads)
         except TypeError:
