@@ -1,0 +1,1 @@
+//! Unit tests of OCSP parsing and requests.
