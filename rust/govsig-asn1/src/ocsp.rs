@@ -175,7 +175,11 @@ mod tests {
 
     #[test]
     fn cert_id_round_trips() {
-        let alg = asn1::write_single(&crate::common::AlgorithmIdentifier { oid: asn1::oid!(1, 3, 14, 3, 2, 26), params: None }).unwrap();
+        let alg = asn1::write_single(&crate::common::AlgorithmIdentifier {
+            oid: asn1::oid!(1, 3, 14, 3, 2, 26),
+            params: None,
+        })
+        .unwrap();
         let id = CertId {
             hash_algorithm: asn1::parse_single::<Tlv<'_>>(&alg).unwrap(),
             issuer_name_hash: &[1; 20],

@@ -19,7 +19,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 fn parse_cert(what: &str, der: &[u8]) -> PyResult<CertRef> {
-    Certificate::from_der(der).map(Arc::new).map_err(|e| PyValueError::new_err(format!("{what} is not a valid X.509 certificate: {e}")))
+    Certificate::from_der(der)
+        .map(Arc::new)
+        .map_err(|e| PyValueError::new_err(format!("{what} is not a valid X.509 certificate: {e}")))
 }
 
 fn digest(name: &str) -> PyResult<DigestAlgorithm> {
@@ -35,7 +37,13 @@ fn digest(name: &str) -> PyResult<DigestAlgorithm> {
 /// DER OCSPRequest for `cert` issued by `issuer`.
 #[pyfunction]
 #[pyo3(signature = (cert, issuer, hash, nonce=None))]
-fn ocsp_build_request<'py>(py: Python<'py>, cert: &[u8], issuer: &[u8], hash: &str, nonce: Option<&[u8]>) -> PyResult<Bound<'py, PyBytes>> {
+fn ocsp_build_request<'py>(
+    py: Python<'py>,
+    cert: &[u8],
+    issuer: &[u8],
+    hash: &str,
+    nonce: Option<&[u8]>,
+) -> PyResult<Bound<'py, PyBytes>> {
     let cert = parse_cert("cert", cert)?;
     let issuer = parse_cert("issuer", issuer)?;
     let hash = digest(hash)?;
@@ -52,7 +60,18 @@ fn ocsp_urls(cert: &[u8]) -> PyResult<Vec<String>> {
 
 /// `(code, reason, status, this_update, next_update, produced_at, revocation_time,
 /// revocation_reason, responder, delegated)`; times as Unix seconds.
-type ResultTuple = (&'static str, String, Option<&'static str>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<&'static str>, Option<Vec<u8>>, bool);
+type ResultTuple = (
+    &'static str,
+    String,
+    Option<&'static str>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<&'static str>,
+    Option<Vec<u8>>,
+    bool,
+);
 
 #[pyfunction]
 #[pyo3(signature = (response, cert, issuer, trust, at, skew, max_age, nonce, other_certs, legacy, min_rsa_bits))]
@@ -75,11 +94,15 @@ fn ocsp_validate_response(
     let issuer = parse_cert("issuer", issuer)?;
     let trust = match trust {
         None => None,
-        Some(ders) => Some(TrustStore::new(ders.iter().map(|d| parse_cert("a trust anchor", d)).collect::<PyResult<Vec<_>>>()?)),
+        Some(ders) => {
+            Some(TrustStore::new(ders.iter().map(|d| parse_cert("a trust anchor", d)).collect::<PyResult<Vec<_>>>()?))
+        }
     };
-    let others = other_certs.iter().map(|d| parse_cert("an element of other_certs", d)).collect::<PyResult<Vec<_>>>()?;
+    let others =
+        other_certs.iter().map(|d| parse_cert("an element of other_certs", d)).collect::<PyResult<Vec<_>>>()?;
     let check = OcspCheck { at, skew, max_age, nonce: nonce.as_deref(), legacy, min_rsa_bits, other_certs: &others };
-    let outcome = py.allow_threads(|| core::validate_response_with_anchors(response, &cert, &issuer, &check, trust.as_ref()));
+    let outcome =
+        py.allow_threads(|| core::validate_response_with_anchors(response, &cert, &issuer, &check, trust.as_ref()));
     Ok(match outcome {
         Err(e) => (e.code.name(), e.reason, None, None, None, None, None, None, None, false),
         Ok(s) => {

@@ -17,7 +17,9 @@ mod validate;
 
 pub use request::{ocsp_urls, subject_public_key_bits, CertId, OcspRequest, MAX_NONCE_LEN};
 pub use response::{CertStatus, OcspResponse, ResponderId, SingleResponse};
-pub use validate::{validate_parsed, validate_response, validate_response_with_anchors, OcspCheck, OcspStatus, ResponderAuthority};
+pub use validate::{
+    validate_parsed, validate_response, validate_response_with_anchors, OcspCheck, OcspStatus, ResponderAuthority,
+};
 
 use crate::outcome::Code;
 use crate::x509::path::PathError;

@@ -43,15 +43,25 @@ impl CertId {
     /// Whether a CertID received in a response names this certificate: same hash algorithm,
     /// both hashes and the serial equal. Each value is compared as received, so a
     /// responder cannot make one certificate's answer pass for another's.
-    pub fn matches(&self, hash: DigestAlgorithm, issuer_name_hash: &[u8], issuer_key_hash: &[u8], serial: &[u8]) -> bool {
-        self.hash == hash && self.issuer_name_hash == issuer_name_hash && self.issuer_key_hash == issuer_key_hash && self.serial == serial
+    pub fn matches(
+        &self,
+        hash: DigestAlgorithm,
+        issuer_name_hash: &[u8],
+        issuer_key_hash: &[u8],
+        serial: &[u8],
+    ) -> bool {
+        self.hash == hash
+            && self.issuer_name_hash == issuer_name_hash
+            && self.issuer_key_hash == issuer_key_hash
+            && self.serial == serial
     }
 
     /// DER `CertID`; the hash AlgorithmIdentifier carries NULL parameters, as OpenSSL and
     /// pyca/cryptography write it (responders that compare CertIDs byte for byte expect it).
     pub fn to_der(&self) -> Result<Vec<u8>, OcspError> {
         let alg = self.hash.algorithm_identifier_der_with_null();
-        asn1::write_single(&self.as_asn1(&alg)?).map_err(|e| OcspError::invalid(format!("CertID cannot be encoded: {e}")))
+        asn1::write_single(&self.as_asn1(&alg)?)
+            .map_err(|e| OcspError::invalid(format!("CertID cannot be encoded: {e}")))
     }
 
     fn as_asn1<'a>(&'a self, alg: &'a [u8]) -> Result<asn::CertId<'a>, OcspError> {
@@ -77,7 +87,12 @@ impl OcspRequest {
     /// hashed by `hash` (SHA-1 is what RFC 5019 §2.1.1 responders are required to accept;
     /// SHA-256 for those that accept it), and a nonce extension (RFC 8954) when given.
     #[allow(clippy::new_ret_no_self)]
-    pub fn new(cert: &Certificate, issuer: &Certificate, hash: DigestAlgorithm, nonce: Option<&[u8]>) -> Result<Vec<u8>, OcspError> {
+    pub fn new(
+        cert: &Certificate,
+        issuer: &Certificate,
+        hash: DigestAlgorithm,
+        nonce: Option<&[u8]>,
+    ) -> Result<Vec<u8>, OcspError> {
         if let Some(n) = nonce {
             if n.is_empty() || n.len() > MAX_NONCE_LEN {
                 return Err(OcspError::invalid(format!(
@@ -101,7 +116,10 @@ impl OcspRequest {
             .transpose()
             .map_err(|e| OcspError::invalid(format!("nonce cannot be encoded: {e}")))?;
         let extensions = nonce_value.as_deref().map(|v| {
-            asn1::SequenceOfWriter::new(vec![asn::ExtensionWrite { extn_id: govsig_asn1::ocsp::oid::NONCE, extn_value: v }])
+            asn1::SequenceOfWriter::new(vec![asn::ExtensionWrite {
+                extn_id: govsig_asn1::ocsp::oid::NONCE,
+                extn_value: v,
+            }])
         });
         let req = asn::OcspRequestWrite {
             tbs_request: asn::TbsRequestWrite {
@@ -120,16 +138,18 @@ pub fn ocsp_urls(cert: &Certificate) -> Result<Vec<String>, OcspError> {
     let Some(ext) = cert.extension("1.3.6.1.5.5.7.1.1") else {
         return Ok(Vec::new());
     };
-    let aia = asn1::parse_single::<asn::AuthorityInfoAccess<'_>>(&ext.value).map_err(|e| {
-        OcspError::invalid(format!("authorityInfoAccess of {} cannot be read: {e}", cert.describe()))
-    })?;
+    let aia = asn1::parse_single::<asn::AuthorityInfoAccess<'_>>(&ext.value)
+        .map_err(|e| OcspError::invalid(format!("authorityInfoAccess of {} cannot be read: {e}", cert.describe())))?;
     let mut out = Vec::new();
     for ad in aia {
         if ad.access_method != asn::oid::AD_OCSP {
             continue;
         }
         let name = asn1::parse_single::<GeneralName<'_>>(ad.access_location.full_data()).map_err(|e| {
-            OcspError::invalid(format!("an accessLocation in authorityInfoAccess of {} cannot be read: {e}", cert.describe()))
+            OcspError::invalid(format!(
+                "an accessLocation in authorityInfoAccess of {} cannot be read: {e}",
+                cert.describe()
+            ))
         })?;
         if let GeneralName::UniformResourceIdentifier(u) = name {
             out.push(u.as_str().to_owned());

@@ -121,9 +121,9 @@ impl OcspResponse {
                 status_name(status)
             )));
         }
-        let bytes = outer
-            .response_bytes
-            .ok_or_else(|| OcspError::invalid("a successful OCSP response without responseBytes (RFC 6960 §4.2.1)".into()))?;
+        let bytes = outer.response_bytes.ok_or_else(|| {
+            OcspError::invalid("a successful OCSP response without responseBytes (RFC 6960 §4.2.1)".into())
+        })?;
         if bytes.response_type != asn::oid::BASIC {
             return Err(OcspError::invalid(format!(
                 "OCSP responseType {} is not id-pkix-ocsp-basic, the only type govsig reads",
@@ -143,7 +143,8 @@ impl OcspResponse {
         }
         let responder_id = match data.responder_id {
             asn::ResponderId::ByName(n) => ResponderId::ByName(
-                Name::from_der(n.full_data()).map_err(|e| OcspError::invalid(format!("responderID byName: {}", e.0)))?,
+                Name::from_der(n.full_data())
+                    .map_err(|e| OcspError::invalid(format!("responderID byName: {}", e.0)))?,
             ),
             asn::ResponderId::ByKey(k) => ResponderId::ByKey(k.to_vec()),
         };
@@ -169,8 +170,9 @@ impl OcspResponse {
         }
         let mut certs = Vec::new();
         for (i, c) in basic.certs.into_iter().flatten().enumerate() {
-            let cert = Certificate::from_der(c.full_data())
-                .map_err(|e| OcspError::invalid(format!("certificate {} of the OCSP response cannot be parsed: {e}", i + 1)))?;
+            let cert = Certificate::from_der(c.full_data()).map_err(|e| {
+                OcspError::invalid(format!("certificate {} of the OCSP response cannot be parsed: {e}", i + 1))
+            })?;
             certs.push(Arc::new(cert));
         }
         Ok(OcspResponse {
@@ -212,7 +214,8 @@ fn single_response(s: &asn::SingleResponse<'_>) -> Result<SingleResponse, OcspEr
         .map(|e| e.extn_id.to_string())
         .collect();
     Ok(SingleResponse {
-        hash: DigestAlgorithm::from_algorithm_identifier(s.cert_id.hash_algorithm.full_data()).map_err(|e| e.to_string()),
+        hash: DigestAlgorithm::from_algorithm_identifier(s.cert_id.hash_algorithm.full_data())
+            .map_err(|e| e.to_string()),
         issuer_name_hash: s.cert_id.issuer_name_hash.to_vec(),
         issuer_key_hash: s.cert_id.issuer_key_hash.to_vec(),
         serial: s.cert_id.serial_number.as_bytes().to_vec(),

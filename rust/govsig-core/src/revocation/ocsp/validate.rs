@@ -159,7 +159,13 @@ pub fn validate_response_with_anchors(
     let Some(anchors) = anchors else {
         return validate_parsed(&resp, cert, issuer, check, ResponderAuthority::IssuerVouched);
     };
-    let policy = Policy { at: Some(check.at), legacy: check.legacy, min_rsa_bits: check.min_rsa_bits, revocation: RevocationMode::Off, ..Policy::default() };
+    let policy = Policy {
+        at: Some(check.at),
+        legacy: check.legacy,
+        min_rsa_bits: check.min_rsa_bits,
+        revocation: RevocationMode::Off,
+        ..Policy::default()
+    };
     let mut pool = CertPool::new();
     pool.add(Arc::clone(issuer));
     for c in resp.certs.iter().chain(check.other_certs) {
@@ -199,7 +205,12 @@ pub fn validate_parsed(
     if !cert.issuer.matches(&issuer.subject) {
         return Err(OcspError::new(
             Code::ChainUntrusted,
-            format!("{} was issued by '{}', not by the issuer given, {}", cert.describe(), cert.issuer, issuer.describe()),
+            format!(
+                "{} was issued by '{}', not by the issuer given, {}",
+                cert.describe(),
+                cert.issuer,
+                issuer.describe()
+            ),
         ));
     }
     let authority = match authority {
@@ -250,7 +261,9 @@ fn crypto_error(e: &CryptoError, what: String) -> OcspError {
         CryptoError::UnsupportedAlgorithm(_) => Code::UnsupportedAlgorithm,
         CryptoError::LegacyNotAllowed(_) => Code::AlgorithmNotAllowed,
         CryptoError::WeakKey(_) => Code::WeakKey,
-        CryptoError::InvalidKey(_) | CryptoError::KeyAlgorithmMismatch(_) | CryptoError::BadSignature => Code::OcspInvalid,
+        CryptoError::InvalidKey(_) | CryptoError::KeyAlgorithmMismatch(_) | CryptoError::BadSignature => {
+            Code::OcspInvalid
+        }
     };
     OcspError::new(code, format!("{what}: {e}"))
 }
@@ -258,10 +271,9 @@ fn crypto_error(e: &CryptoError, what: String) -> OcspError {
 /// The issuer hint really issued `cert`: otherwise a key of the caller's choosing would
 /// vouch for a certificate it never signed.
 fn verify_issued_by(cert: &CertRef, issuer: &CertRef, check: &OcspCheck<'_>) -> Result<(), OcspError> {
-    let key = issuer
-        .public_key
-        .as_ref()
-        .map_err(|e| OcspError::new(Code::CertSignatureInvalid, format!("cannot use the key of {}: {e}", issuer.describe())))?;
+    let key = issuer.public_key.as_ref().map_err(|e| {
+        OcspError::new(Code::CertSignatureInvalid, format!("cannot use the key of {}: {e}", issuer.describe()))
+    })?;
     let verified = cert.signature_octet_aligned
         && SignatureScheme::from_algorithm_identifier(&cert.signature_algorithm)
             .and_then(|s| s.verify(key, cert.tbs(), &cert.signature, check.legacy, check.min_rsa_bits))
@@ -304,11 +316,18 @@ fn responder_id_matches(id: &ResponderId, cand: &CertRef) -> bool {
     match id {
         ResponderId::ByName(n) => cand.subject.matches(n),
         // RFC 6960 §4.2.1: KeyHash is the SHA-1 of the key bits whatever the CertID hash.
-        ResponderId::ByKey(h) => subject_public_key_bits(cand).map(|b| &DigestAlgorithm::Sha1.digest(&b) == h).unwrap_or(false),
+        ResponderId::ByKey(h) => {
+            subject_public_key_bits(cand).map(|b| &DigestAlgorithm::Sha1.digest(&b) == h).unwrap_or(false)
+        }
     }
 }
 
-fn verify_response_signature(resp: &OcspResponse, signer: &CertRef, check: &OcspCheck<'_>, authority: &Authority<'_, '_>) -> Result<(), OcspError> {
+fn verify_response_signature(
+    resp: &OcspResponse,
+    signer: &CertRef,
+    check: &OcspCheck<'_>,
+    authority: &Authority<'_, '_>,
+) -> Result<(), OcspError> {
     // A response's signature by a signer is checked once per engine (keyed like a CRL's).
     let edges = match authority {
         Authority::OnPath(ctx, _) => Some(ctx.edges),
@@ -331,14 +350,22 @@ fn signature_check(resp: &OcspResponse, signer: &CertRef, check: &OcspCheck<'_>)
     if !resp.signature_octet_aligned {
         return Err(OcspError::invalid(format!("{}: the signature BIT STRING has unused bits", what())));
     }
-    let scheme = SignatureScheme::from_algorithm_identifier(&resp.signature_algorithm).map_err(|e| crypto_error(&e, what()))?;
-    scheme.verify(key, &resp.tbs, &resp.signature, check.legacy, check.min_rsa_bits).map_err(|e| crypto_error(&e, what()))
+    let scheme =
+        SignatureScheme::from_algorithm_identifier(&resp.signature_algorithm).map_err(|e| crypto_error(&e, what()))?;
+    scheme
+        .verify(key, &resp.tbs, &resp.signature, check.legacy, check.min_rsa_bits)
+        .map_err(|e| crypto_error(&e, what()))
 }
 
 /// The signer of the response and whether it is delegated (RFC 6960 §4.2.2.2: the CA
 /// itself, or a certificate the CA issued for OCSP signing; a locally configured trusted
 /// responder is not supported).
-fn find_responder(resp: &OcspResponse, issuer: &CertRef, check: &OcspCheck<'_>, authority: &Authority<'_, '_>) -> Result<(CertRef, bool), OcspError> {
+fn find_responder(
+    resp: &OcspResponse,
+    issuer: &CertRef,
+    check: &OcspCheck<'_>,
+    authority: &Authority<'_, '_>,
+) -> Result<(CertRef, bool), OcspError> {
     let mut errors: Vec<OcspError> = Vec::new();
     if responder_id_matches(&resp.responder_id, issuer) {
         match verify_response_signature(resp, issuer, check, authority) {
@@ -385,14 +412,23 @@ fn find_responder(resp: &OcspResponse, issuer: &CertRef, check: &OcspCheck<'_>, 
 
 /// RFC 6960 §4.2.2.2: a delegated responder's certificate is issued directly by the CA
 /// that issued the certificate in question and carries id-kp-OCSPSigning.
-fn authorise_delegate(cand: &CertRef, issuer: &CertRef, check: &OcspCheck<'_>, authority: &Authority<'_, '_>) -> Result<(), OcspError> {
+fn authorise_delegate(
+    cand: &CertRef,
+    issuer: &CertRef,
+    check: &OcspCheck<'_>,
+    authority: &Authority<'_, '_>,
+) -> Result<(), OcspError> {
     let unauthorized = |why: String| {
-        OcspError::new(Code::OcspUnauthorizedResponder, format!("responder {} is not authorised for {}: {why}", cand.describe(), issuer.describe()))
+        OcspError::new(
+            Code::OcspUnauthorizedResponder,
+            format!("responder {} is not authorised for {}: {why}", cand.describe(), issuer.describe()),
+        )
     };
     if !cand.issuer.matches(&issuer.subject) {
         return Err(unauthorized(format!("it was issued by '{}'", cand.issuer)));
     }
-    let issuer_key = issuer.public_key.as_ref().map_err(|e| unauthorized(format!("the issuer's key cannot be used: {e}")))?;
+    let issuer_key =
+        issuer.public_key.as_ref().map_err(|e| unauthorized(format!("the issuer's key cannot be used: {e}")))?;
     let signed = cand.signature_octet_aligned
         && SignatureScheme::from_algorithm_identifier(&cand.signature_algorithm)
             .and_then(|s| s.verify(issuer_key, cand.tbs(), &cand.signature, check.legacy, check.min_rsa_bits))
@@ -420,8 +456,13 @@ fn authorise_delegate(cand: &CertRef, issuer: &CertRef, check: &OcspCheck<'_>, a
     let nocheck = cand.extension(OCSP_NOCHECK).is_some();
     match authority {
         Authority::Vouched => {
-            if let Some(ext) = cand.extensions.iter().find(|e| e.critical && !RESPONDER_EXTENSIONS.contains(&e.oid.as_str())) {
-                return Err(unauthorized(format!("it has critical extension {} that govsig does not process", ext.oid)));
+            if let Some(ext) =
+                cand.extensions.iter().find(|e| e.critical && !RESPONDER_EXTENSIONS.contains(&e.oid.as_str()))
+            {
+                return Err(unauthorized(format!(
+                    "it has critical extension {} that govsig does not process",
+                    ext.oid
+                )));
             }
             Ok(())
         }
@@ -436,7 +477,8 @@ fn authorise_delegate(cand: &CertRef, issuer: &CertRef, check: &OcspCheck<'_>, a
             let rule = KeyUsageRule { any_of: vec![key_usage::DIGITAL_SIGNATURE, key_usage::NON_REPUDIATION] };
             // The responder's path runs through the issuer, which the caller may hold
             // outside the pool (it came with the document, or as the hint).
-            let known = ctx.anchors.contains(&issuer.fingerprint) || ctx.pool.certs().iter().any(|c| c.fingerprint == issuer.fingerprint);
+            let known = ctx.anchors.contains(&issuer.fingerprint)
+                || ctx.pool.certs().iter().any(|c| c.fingerprint == issuer.fingerprint);
             let extended;
             let pool = if known {
                 ctx.pool
@@ -446,7 +488,14 @@ fn authorise_delegate(cand: &CertRef, issuer: &CertRef, check: &OcspCheck<'_>, a
                 extended = p;
                 &extended
             };
-            let sub = PathContext { policy: &policy, pool, leaf_key_usage: &rule, revocation, revocation_depth: ctx.revocation_depth + 1, ..**ctx };
+            let sub = PathContext {
+                policy: &policy,
+                pool,
+                leaf_key_usage: &rule,
+                revocation,
+                revocation_depth: ctx.revocation_depth + 1,
+                ..**ctx
+            };
             match build_and_validate(&sub, cand) {
                 Ok(p) if p.anchor.fingerprint == anchor.fingerprint => Ok(()),
                 Ok(p) => Err(unauthorized(format!(
@@ -454,7 +503,10 @@ fn authorise_delegate(cand: &CertRef, issuer: &CertRef, check: &OcspCheck<'_>, a
                     p.anchor.describe(),
                     anchor.describe()
                 ))),
-                Err(e) if e.code == Code::CertRevoked => Err(OcspError::new(Code::OcspUnauthorizedResponder, format!("responder {}: {}", cand.describe(), e.reason))),
+                Err(e) if e.code == Code::CertRevoked => Err(OcspError::new(
+                    Code::OcspUnauthorizedResponder,
+                    format!("responder {}: {}", cand.describe(), e.reason),
+                )),
                 Err(e) => Err(unauthorized(format!("its path does not validate: {}", e.reason))),
             }
         }
@@ -476,7 +528,11 @@ fn check_nonce(resp: &OcspResponse, nonce: &[u8]) -> Result<(), OcspError> {
     }
     Err(OcspError::new(
         Code::OcspNonceMismatch,
-        format!("the OCSP response's nonce {} is not the one sent, {} (a replayed response)", hex::encode(got), hex::encode(nonce)),
+        format!(
+            "the OCSP response's nonce {} is not the one sent, {} (a replayed response)",
+            hex::encode(got),
+            hex::encode(nonce)
+        ),
     ))
 }
 
@@ -555,7 +611,11 @@ fn check_freshness(single: &SingleResponse, cert: &CertRef, check: &OcspCheck<'_
         Some(next) => (next, format!("its nextUpdate {}", to_rfc3339(next))),
         None => (
             single.this_update.saturating_add(check.max_age.max(0)),
-            format!("it has no nextUpdate and its thisUpdate {} is older than the maximum age of {} s", to_rfc3339(single.this_update), check.max_age.max(0)),
+            format!(
+                "it has no nextUpdate and its thisUpdate {} is older than the maximum age of {} s",
+                to_rfc3339(single.this_update),
+                check.max_age.max(0)
+            ),
         ),
     };
     if at > limit.saturating_add(skew) {
