@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,3 +125,21 @@ def test_openssl_refuses_a_garbage_request(responder: OcspResponder) -> None:
     der = responder.ask(b"\x30\x03\x02\x01\x00")
     r = validate_response(der, Pki.good.der, Pki.ca.der)
     assert r.code == "ocsp_invalid" and "malformedRequest" in r.reason, r.reason
+
+
+def test_one_answer_for_several_certificates(responder: OcspResponder, openssl: str, tmp_path: Path) -> None:
+    # OpenSSL's client asks about three certificates at once; the responder answers each in
+    # its own SingleResponse, and every certificate finds its own.
+    paths = []
+    for i, c in enumerate((Pki.ca, Pki.good, Pki.revoked, Pki.unknown)):
+        p = tmp_path / f"c{i}.pem"
+        p.write_bytes(c.pem)
+        paths.append(str(p))
+    req = tmp_path / "req.der"
+    subprocess.run([openssl, "ocsp", "-issuer", paths[0], "-cert", paths[1], "-cert", paths[2], "-cert", paths[3],
+                    "-no_nonce", "-reqout", str(req)], check=True, capture_output=True, timeout=30)
+    der = responder.ask(req.read_bytes())
+    assert len(list(c_ocsp.load_der_ocsp_response(der).responses)) == 3
+    got = {name: validate_response(der, c.der, Pki.ca.der, trust=STORE).status
+           for name, c in (("good", Pki.good), ("revoked", Pki.revoked), ("unknown", Pki.unknown))}
+    assert got == {"good": "good", "revoked": "revoked", "unknown": "unknown"}

@@ -120,7 +120,9 @@ def validate_response(
     anchor is built and a delegated responder must have a valid path too; without it, the
     caller vouches for ``issuer``. Either way the response must be signed by the issuer or
     by a certificate the issuer gave id-kp-OCSPSigning (found in the response or in
-    ``other_certs``).
+    ``other_certs``). ``other_certs`` also serves path building: intermediates between the
+    issuer and the anchors go there. No CRLs being at hand, the revocation of the issuer and
+    of a delegated responder is not checked here (the verifier's revocation checking does).
 
     ``at`` is the validation time (default now): the answer must be fresh there, with
     ``skew`` seconds forgiven; without nextUpdate it is fresh for ``max_age`` seconds after
