@@ -21,7 +21,7 @@ from govsig._api import (
 from govsig._crl import Crl, RevokedEntry
 from govsig.fetch import FetchError, HttpFetcher
 from govsig._govsig import BUILD_PROFILE, __version__
-from govsig import pkcs11
+from govsig import ocsp, pkcs11
 from govsig.pkcs11 import Pkcs11Error
 from govsig.signing import KeySigner, SigningError, sign, sign_many
 from govsig.dossier import (
@@ -65,6 +65,7 @@ __all__ = [
     "RevokedEntry",
     "FetchError",
     "HttpFetcher",
+    "ocsp",
     # signing
     "KeySigner",
     "SigningError",

@@ -343,3 +343,32 @@ def cms_sign_many(
     algorithm_protection: bool,
     threads: int | None = None,
 ) -> list[bytes]: ...
+
+# --- OCSP (rust/govsig-py/src/ocsp.rs) ----------------------------------------------------
+
+def ocsp_build_request(cert: bytes, issuer: bytes, hash: str, nonce: bytes | None = None) -> bytes: ...
+def ocsp_urls(cert: bytes) -> list[str]: ...
+def ocsp_validate_response(
+    response: bytes,
+    cert: bytes,
+    issuer: bytes,
+    trust: list[bytes] | None,
+    at: int,
+    skew: int,
+    max_age: int,
+    nonce: bytes | None,
+    other_certs: list[bytes],
+    legacy: bool,
+    min_rsa_bits: int,
+) -> tuple[
+    str,
+    str,
+    str | None,
+    int | None,
+    int | None,
+    int | None,
+    int | None,
+    str | None,
+    bytes | None,
+    bool,
+]: ...

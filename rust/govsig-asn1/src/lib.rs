@@ -9,6 +9,7 @@ pub mod cms;
 pub mod cms_write;
 pub mod common;
 pub mod crl;
+pub mod ocsp;
 pub mod x509;
 
 pub use asn1;

@@ -79,6 +79,11 @@ codes! {
     PolicyInvalid = 25, "policy_invalid", 72, "certificate policy processing failed (RFC 5280 §6.1.3-6.1.5)";
     NameConstraintsViolated = 26, "name_constraints_violated", 74, "a name violates a name constraint of an issuing CA";
     UnknownCriticalExtension = 27, "unknown_critical_extension", 73, "a certificate has a critical extension govsig does not process";
+    OcspInvalid = 28, "ocsp_invalid", 26, "an OCSP response was malformed, badly signed, unsuccessful or for another certificate";
+    OcspUnauthorizedResponder = 29, "ocsp_unauthorized_responder", 27, "an OCSP response was signed by a responder not authorised for the certificate's issuer";
+    OcspStale = 30, "ocsp_stale", 24, "an OCSP response was not fresh at the validation time (thisUpdate/nextUpdate)";
+    OcspNonceMismatch = 31, "ocsp_nonce_mismatch", 28, "an OCSP response does not echo the nonce of the request (a replay)";
+    FetchFailed = 32, "fetch_failed", 15, "revocation evidence (CRL or OCSP) could not be fetched";
 }
 
 impl Code {

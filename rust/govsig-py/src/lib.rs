@@ -8,6 +8,7 @@ mod crl;
 mod verify;
 mod dossier;
 mod sign;
+mod ocsp;
 
 #[pymodule]
 fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -17,5 +18,6 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dossier::register(m)?;
     crl::register(m)?;
     sign::register(m)?;
+    ocsp::register(m)?;
     Ok(())
 }

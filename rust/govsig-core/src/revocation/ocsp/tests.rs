@@ -1,0 +1,485 @@
+//! Certificates and OCSP responses written here byte by byte (DER by hand, Ed25519 keys
+//! from fixed seeds), so the path-context mode the revocation checker uses is tested
+//! without Python, and every field can be broken on purpose.
+
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+
+use super::*;
+use crate::policy::{KeyUsageRule, Policy};
+use crate::revocation::{CrlSet, RevocationMode};
+use crate::time::UnixTime;
+use crate::x509::path::{EdgeCache, PathContext};
+use crate::x509::{CertPool, CertRef, Certificate, TrustStore};
+
+// ---- DER writing -----------------------------------------------------------------------
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(u8::try_from(len).unwrap());
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().position(|&b| b != 0).unwrap();
+        out.push(0x80 | u8::try_from(bytes.len() - skip).unwrap());
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn seq(parts: &[&[u8]]) -> Vec<u8> {
+    tlv(0x30, &parts.concat())
+}
+
+fn oid(o: &asn1::ObjectIdentifier) -> Vec<u8> {
+    asn1::write_single(o).unwrap()
+}
+
+fn octets(v: &[u8]) -> Vec<u8> {
+    tlv(0x04, v)
+}
+
+fn gen_time(s: &str) -> Vec<u8> {
+    tlv(0x18, s.as_bytes())
+}
+
+fn name(cn: &str) -> Vec<u8> {
+    let cn_oid = asn1::oid!(2, 5, 4, 3);
+    seq(&[&tlv(0x31, &seq(&[&oid(&cn_oid), &tlv(0x0c, cn.as_bytes())]))])
+}
+
+fn ext(o: &asn1::ObjectIdentifier, critical: bool, value: &[u8]) -> Vec<u8> {
+    if critical {
+        seq(&[&oid(o), &[0x01, 0x01, 0xff], &octets(value)])
+    } else {
+        seq(&[&oid(o), &octets(value)])
+    }
+}
+
+fn ed25519_alg() -> Vec<u8> {
+    seq(&[&oid(&asn1::oid!(1, 3, 101, 112))])
+}
+
+fn key(seed: u8) -> Ed25519KeyPair {
+    Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap()
+}
+
+fn spki(k: &Ed25519KeyPair) -> Vec<u8> {
+    seq(&[&ed25519_alg(), &tlv(0x03, &[&[0u8][..], k.public_key().as_ref()].concat())])
+}
+
+fn signed(tbs: &[u8], k: &Ed25519KeyPair) -> Vec<u8> {
+    let sig = k.sign(tbs);
+    seq(&[tbs, &ed25519_alg(), &tlv(0x03, &[&[0u8][..], sig.as_ref()].concat())])
+}
+
+const BC: asn1::ObjectIdentifier = asn1::oid!(2, 5, 29, 19);
+const KU: asn1::ObjectIdentifier = asn1::oid!(2, 5, 29, 15);
+const EKU: asn1::ObjectIdentifier = asn1::oid!(2, 5, 29, 37);
+const AIA: asn1::ObjectIdentifier = asn1::oid!(1, 3, 6, 1, 5, 5, 7, 1, 1);
+
+fn ca_exts() -> Vec<Vec<u8>> {
+    vec![ext(&BC, true, &seq(&[&[0x01, 0x01, 0xff]])), ext(&KU, true, &[0x03, 0x02, 0x01, 0x06])]
+}
+
+fn responder_exts(nocheck: bool) -> Vec<Vec<u8>> {
+    let mut v = vec![
+        ext(&KU, true, &[0x03, 0x02, 0x07, 0x80]),
+        ext(&EKU, false, &seq(&[&oid(&govsig_asn1::ocsp::oid::KP_OCSP_SIGNING)])),
+    ];
+    if nocheck {
+        v.push(ext(&govsig_asn1::ocsp::oid::NO_CHECK, false, &[0x05, 0x00]));
+    }
+    v
+}
+
+struct CertSpec<'a> {
+    serial: u8,
+    issuer: &'a str,
+    subject: &'a str,
+    key: &'a Ed25519KeyPair,
+    signer: &'a Ed25519KeyPair,
+    not_after: &'a str,
+    exts: Vec<Vec<u8>>,
+}
+
+fn cert(s: CertSpec<'_>) -> CertRef {
+    let validity = seq(&[&tlv(0x17, b"230101000000Z"), &tlv(0x17, s.not_after.as_bytes())]);
+    let mut parts: Vec<Vec<u8>> = vec![
+        tlv(0xa0, &tlv(0x02, &[2])),
+        tlv(0x02, &[s.serial]),
+        ed25519_alg(),
+        name(s.issuer),
+        validity,
+        name(s.subject),
+        spki(s.key),
+    ];
+    if !s.exts.is_empty() {
+        parts.push(tlv(0xa3, &tlv(0x30, &s.exts.concat())));
+    }
+    let tbs = tlv(0x30, &parts.concat());
+    Arc::new(Certificate::from_der(&signed(&tbs, s.signer)).unwrap())
+}
+
+/// 2025-01-01T00:00:00Z
+const AT: UnixTime = 1_735_689_600;
+
+struct World {
+    root_key: Ed25519KeyPair,
+    root: CertRef,
+    leaf: CertRef,
+    other_root: CertRef,
+    responder_key: Ed25519KeyPair,
+}
+
+fn world() -> World {
+    let root_key = key(1);
+    let root = cert(CertSpec {
+        serial: 1,
+        issuer: "Root",
+        subject: "Root",
+        key: &root_key,
+        signer: &root_key,
+        not_after: "300101000000Z",
+        exts: ca_exts(),
+    });
+    let leaf = cert(CertSpec {
+        serial: 0x42,
+        issuer: "Root",
+        subject: "Leaf",
+        key: &key(2),
+        signer: &root_key,
+        not_after: "300101000000Z",
+        exts: vec![],
+    });
+    let other_key = key(3);
+    let other_root = cert(CertSpec {
+        serial: 1,
+        issuer: "Other",
+        subject: "Other",
+        key: &other_key,
+        signer: &other_key,
+        not_after: "300101000000Z",
+        exts: ca_exts(),
+    });
+    World { root_key, root, leaf, other_root, responder_key: key(4) }
+}
+
+fn responder(w: &World, serial: u8, not_after: &str, exts: Vec<Vec<u8>>) -> CertRef {
+    cert(CertSpec {
+        serial,
+        issuer: "Root",
+        subject: "Responder",
+        key: &w.responder_key,
+        signer: &w.root_key,
+        not_after,
+        exts,
+    })
+}
+
+/// `certStatus` encodings.
+const GOOD: &[u8] = &[0x80, 0x00];
+const UNKNOWN: &[u8] = &[0x82, 0x00];
+
+struct ResponseSpec<'a> {
+    responder_id: Vec<u8>,
+    single_cert: &'a Certificate,
+    single_issuer: &'a Certificate,
+    status: Vec<u8>,
+    this_update: &'a str,
+    next_update: Option<&'a str>,
+    response_exts: Vec<Vec<u8>>,
+    certs: Vec<CertRef>,
+    signer: &'a Ed25519KeyPair,
+}
+
+impl<'a> ResponseSpec<'a> {
+    fn new(w: &'a World, signer: &'a Ed25519KeyPair) -> ResponseSpec<'a> {
+        ResponseSpec {
+            responder_id: tlv(0xa1, &name("Root")),
+            single_cert: &w.leaf,
+            single_issuer: &w.root,
+            status: GOOD.to_vec(),
+            this_update: "20241231230000Z",
+            next_update: Some("20250102000000Z"),
+            response_exts: Vec::new(),
+            certs: Vec::new(),
+            signer,
+        }
+    }
+
+    fn build(&self) -> Vec<u8> {
+        let id = CertId::new(self.single_cert, self.single_issuer, crate::crypto::DigestAlgorithm::Sha1)
+            .unwrap()
+            .to_der()
+            .unwrap();
+        let mut single: Vec<Vec<u8>> = vec![id, self.status.clone(), gen_time(self.this_update)];
+        if let Some(n) = self.next_update {
+            single.push(tlv(0xa0, &gen_time(n)));
+        }
+        let mut data: Vec<Vec<u8>> =
+            vec![self.responder_id.clone(), gen_time("20250101000000Z"), seq(&[&tlv(0x30, &single.concat())])];
+        if !self.response_exts.is_empty() {
+            data.push(tlv(0xa1, &tlv(0x30, &self.response_exts.concat())));
+        }
+        let tbs = tlv(0x30, &data.concat());
+        let sig = self.signer.sign(&tbs);
+        let mut basic: Vec<Vec<u8>> = vec![tbs, ed25519_alg(), tlv(0x03, &[&[0u8][..], sig.as_ref()].concat())];
+        if !self.certs.is_empty() {
+            let ders: Vec<&[u8]> = self.certs.iter().map(|c| c.der()).collect();
+            basic.push(tlv(0xa0, &tlv(0x30, &ders.concat())));
+        }
+        let basic = tlv(0x30, &basic.concat());
+        seq(&[&[0x0a, 0x01, 0x00], &tlv(0xa0, &seq(&[&oid(&govsig_asn1::ocsp::oid::BASIC), &octets(&basic)]))])
+    }
+}
+
+struct Ctx {
+    policy: Policy,
+    anchors: TrustStore,
+    pool: CertPool,
+    edges: EdgeCache,
+    rule: KeyUsageRule,
+    crls: CrlSet,
+}
+
+impl Ctx {
+    fn new(anchors: Vec<CertRef>) -> Ctx {
+        Ctx {
+            policy: Policy::default(),
+            anchors: TrustStore::new(anchors),
+            pool: CertPool::new(),
+            edges: EdgeCache::default(),
+            rule: KeyUsageRule::cms_signer_default(),
+            crls: CrlSet::default(),
+        }
+    }
+
+    fn path(&self, revocation: RevocationMode, depth: usize) -> PathContext<'_> {
+        PathContext {
+            policy: &self.policy,
+            at: AT,
+            anchors: &self.anchors,
+            pool: &self.pool,
+            edges: &self.edges,
+            leaf_key_usage: &self.rule,
+            crls: &self.crls,
+            revocation,
+            revocation_depth: depth,
+        }
+    }
+}
+
+fn on_path(der: &[u8], w: &World, revocation: RevocationMode, depth: usize) -> Result<OcspStatus, OcspError> {
+    let ctx = Ctx::new(vec![Arc::clone(&w.root)]);
+    let path = ctx.path(revocation, depth);
+    validate_response(
+        der,
+        &w.leaf,
+        &w.root,
+        &OcspCheck::new(AT),
+        ResponderAuthority::OnPath { ctx: &path, anchor: &w.root },
+    )
+}
+
+// ---- tests ---------------------------------------------------------------------------------
+
+#[test]
+fn ca_signed_good_in_every_mode() {
+    let w = world();
+    let der = ResponseSpec::new(&w, &w.root_key).build();
+    let s = on_path(&der, &w, RevocationMode::SoftFail, 0).unwrap();
+    assert_eq!(s.status, CertStatus::Good);
+    assert_eq!(s.code(), crate::Code::Ok);
+    assert!(!s.delegated);
+    assert_eq!(s.responder.fingerprint, w.root.fingerprint);
+    let vouched =
+        validate_response(&der, &w.leaf, &w.root, &OcspCheck::new(AT), ResponderAuthority::IssuerVouched).unwrap();
+    assert_eq!(vouched.status, CertStatus::Good);
+    let anchors = TrustStore::new(vec![Arc::clone(&w.root)]);
+    let est = validate_response_with_anchors(&der, &w.leaf, &w.root, &OcspCheck::new(AT), Some(&anchors)).unwrap();
+    assert_eq!(est.status, CertStatus::Good);
+    let other = TrustStore::new(vec![Arc::clone(&w.other_root)]);
+    let e = validate_response_with_anchors(&der, &w.leaf, &w.root, &OcspCheck::new(AT), Some(&other)).unwrap_err();
+    assert_eq!(e.code, crate::Code::OcspUnauthorizedResponder, "{}", e.reason);
+}
+
+#[test]
+fn responder_by_key_hash() {
+    let w = world();
+    let bits = subject_public_key_bits(&w.root).unwrap();
+    let mut spec = ResponseSpec::new(&w, &w.root_key);
+    spec.responder_id = tlv(0xa2, &octets(&crate::crypto::DigestAlgorithm::Sha1.digest(&bits)));
+    spec.status = UNKNOWN.to_vec();
+    let s = on_path(&spec.build(), &w, RevocationMode::Off, 0).unwrap();
+    assert_eq!(s.status, CertStatus::Unknown);
+    assert_eq!(s.code(), crate::Code::RevocationUnknown);
+}
+
+#[test]
+fn delegated_responder_on_the_path() {
+    let w = world();
+    let r = responder(&w, 7, "300101000000Z", responder_exts(true));
+    let mut spec = ResponseSpec::new(&w, &w.responder_key);
+    spec.responder_id = tlv(0xa1, &name("Responder"));
+    spec.certs = vec![Arc::clone(&r)];
+    let s = on_path(&spec.build(), &w, RevocationMode::HardFail, 0).unwrap();
+    assert!(s.delegated);
+    assert_eq!(s.responder.fingerprint, r.fingerprint);
+}
+
+#[test]
+fn delegated_responder_without_nocheck_has_its_revocation_checked() {
+    let w = world();
+    let r = responder(&w, 8, "300101000000Z", responder_exts(false));
+    let mut spec = ResponseSpec::new(&w, &w.responder_key);
+    spec.responder_id = tlv(0xa1, &name("Responder"));
+    spec.certs = vec![Arc::clone(&r)];
+    let der = spec.build();
+    // No CRL for the responder: hard-fail refuses it, soft-fail accepts it.
+    let e = on_path(&der, &w, RevocationMode::HardFail, 0).unwrap_err();
+    assert_eq!(e.code, crate::Code::OcspUnauthorizedResponder);
+    assert!(e.reason.contains("revocation status"), "{}", e.reason);
+    assert!(on_path(&der, &w, RevocationMode::SoftFail, 0).is_ok());
+    // Nested too deeply to check at all.
+    let e = on_path(&der, &w, RevocationMode::SoftFail, 2).unwrap_err();
+    assert!(e.reason.contains("nested too deeply"), "{}", e.reason);
+}
+
+#[test]
+fn delegated_responder_refusals() {
+    let w = world();
+    let cases: Vec<(CertRef, &str)> = vec![
+        (responder(&w, 9, "300101000000Z", vec![ext(&KU, true, &[0x03, 0x02, 0x07, 0x80])]), "lacks id-kp-OCSPSigning"),
+        (responder(&w, 10, "240601000000Z", responder_exts(true)), "not at the validation time"),
+        (
+            {
+                let mut exts = responder_exts(true);
+                exts[0] = ext(&KU, true, &[0x03, 0x02, 0x02, 0x04]);
+                responder(&w, 11, "300101000000Z", exts)
+            },
+            "neither digitalSignature nor nonRepudiation",
+        ),
+        (
+            cert(CertSpec {
+                serial: 12,
+                issuer: "Root",
+                subject: "Responder",
+                key: &w.responder_key,
+                signer: &key(5),
+                not_after: "300101000000Z",
+                exts: responder_exts(true),
+            }),
+            "not signed by the issuer's key",
+        ),
+    ];
+    for (r, needle) in cases {
+        let mut spec = ResponseSpec::new(&w, &w.responder_key);
+        spec.responder_id = tlv(0xa1, &name("Responder"));
+        spec.certs = vec![r];
+        let e = on_path(&spec.build(), &w, RevocationMode::Off, 0).unwrap_err();
+        assert_eq!(e.code, crate::Code::OcspUnauthorizedResponder, "{}", e.reason);
+        assert!(e.reason.contains(needle), "{needle}: {}", e.reason);
+    }
+}
+
+#[test]
+fn stale_and_future_answers() {
+    let w = world();
+    let mut spec = ResponseSpec::new(&w, &w.root_key);
+    spec.next_update = Some("20241231235000Z");
+    let e = on_path(&spec.build(), &w, RevocationMode::Off, 0).unwrap_err();
+    assert_eq!(e.code, crate::Code::OcspStale);
+    spec.next_update = Some("20241231235600Z"); // within the default 300 s of skew
+    assert!(on_path(&spec.build(), &w, RevocationMode::Off, 0).is_ok());
+    spec.this_update = "20250101001000Z";
+    spec.next_update = Some("20250102000000Z");
+    let e = on_path(&spec.build(), &w, RevocationMode::Off, 0).unwrap_err();
+    assert_eq!(e.code, crate::Code::OcspStale);
+    spec.next_update = Some("20250101000000Z"); // before thisUpdate
+    let e = on_path(&spec.build(), &w, RevocationMode::Off, 0).unwrap_err();
+    assert_eq!(e.code, crate::Code::OcspInvalid);
+    assert!(e.reason.contains("before thisUpdate"), "{}", e.reason);
+}
+
+#[test]
+fn nonce_forms() {
+    let w = world();
+    let nonce = b"0123456789abcdef";
+    let mut check = OcspCheck::new(AT);
+    check.nonce = Some(nonce);
+    for value in [octets(nonce), nonce.to_vec()] {
+        let mut spec = ResponseSpec::new(&w, &w.root_key);
+        spec.response_exts = vec![ext(&govsig_asn1::ocsp::oid::NONCE, false, &value)];
+        assert!(validate_response(&spec.build(), &w.leaf, &w.root, &check, ResponderAuthority::IssuerVouched).is_ok());
+    }
+    let mut spec = ResponseSpec::new(&w, &w.root_key);
+    spec.response_exts = vec![ext(&govsig_asn1::ocsp::oid::NONCE, false, &octets(b"another"))];
+    let e = validate_response(&spec.build(), &w.leaf, &w.root, &check, ResponderAuthority::IssuerVouched).unwrap_err();
+    assert_eq!(e.code, crate::Code::OcspNonceMismatch);
+    let twice = vec![ext(&govsig_asn1::ocsp::oid::NONCE, false, &octets(nonce)); 2];
+    spec.response_exts = twice;
+    let e = validate_response(&spec.build(), &w.leaf, &w.root, &check, ResponderAuthority::IssuerVouched).unwrap_err();
+    assert_eq!(e.code, crate::Code::OcspInvalid);
+}
+
+#[test]
+fn truncations_and_bit_flips_never_change_the_answer() {
+    let w = world();
+    let r = responder(&w, 7, "300101000000Z", responder_exts(true));
+    let mut spec = ResponseSpec::new(&w, &w.responder_key);
+    spec.responder_id = tlv(0xa1, &name("Responder"));
+    spec.certs = vec![r];
+    let der = spec.build();
+    let check = OcspCheck::new(AT);
+    for cut in 0..der.len() {
+        let e =
+            validate_response(&der[..cut], &w.leaf, &w.root, &check, ResponderAuthority::IssuerVouched).unwrap_err();
+        assert_eq!(e.code, crate::Code::OcspInvalid, "cut {cut}: {}", e.reason);
+    }
+    for i in 0..der.len() {
+        for mask in [0x01u8, 0x80] {
+            let mut bad = der.clone();
+            bad[i] ^= mask;
+            if let Ok(s) = validate_response(&bad, &w.leaf, &w.root, &check, ResponderAuthority::IssuerVouched) {
+                // Only bytes outside what is signed may change (the wrapper's own, none that
+                // alter the status): the answer stays the signed one.
+                assert_eq!(s.status, CertStatus::Good, "flip {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn request_carries_the_cert_id_and_nonce() {
+    let w = world();
+    let req = OcspRequest::new(&w.leaf, &w.root, crate::crypto::DigestAlgorithm::Sha256, Some(b"nonce")).unwrap();
+    let id = CertId::new(&w.leaf, &w.root, crate::crypto::DigestAlgorithm::Sha256).unwrap().to_der().unwrap();
+    let nonce_ext = ext(&govsig_asn1::ocsp::oid::NONCE, false, &octets(b"nonce"));
+    let expected = seq(&[&seq(&[&seq(&[&seq(&[&id])]), &tlv(0xa2, &seq(&[&nonce_ext]))])]);
+    assert_eq!(req, expected);
+    assert!(OcspRequest::new(&w.leaf, &w.root, crate::crypto::DigestAlgorithm::Sha1, Some(&[0u8; 33])).is_err());
+    assert!(OcspRequest::new(&w.leaf, &w.other_root, crate::crypto::DigestAlgorithm::Sha1, None).is_err());
+}
+
+#[test]
+fn urls_from_authority_info_access() {
+    let w = world();
+    let ad = |method: &asn1::ObjectIdentifier, uri: &str| seq(&[&oid(method), &tlv(0x86, uri.as_bytes())]);
+    let ca_issuers = asn1::oid!(1, 3, 6, 1, 5, 5, 7, 48, 2);
+    let aia = seq(&[&ad(&ca_issuers, "http://ca/x.crt"), &ad(&govsig_asn1::ocsp::oid::AD_OCSP, "http://ocsp/")]);
+    let c = cert(CertSpec {
+        serial: 3,
+        issuer: "Root",
+        subject: "AIA",
+        key: &key(6),
+        signer: &w.root_key,
+        not_after: "300101000000Z",
+        exts: vec![ext(&AIA, false, &aia)],
+    });
+    assert_eq!(ocsp_urls(&c).unwrap(), vec!["http://ocsp/".to_owned()]);
+    assert!(ocsp_urls(&w.leaf).unwrap().is_empty());
+}
