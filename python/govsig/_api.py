@@ -139,6 +139,9 @@ _POLICY_FIELDS = (
     "require_acceptable_policy",
     "crls",
     "revocation",
+    "revocation_sources",
+    "ocsp_responses",
+    "ocsp_skew",
 )
 
 REVOCATION_MODES = ("off", "soft-fail", "hard-fail")
@@ -170,6 +173,11 @@ class Policy(_Frozen):
     - ``revocation``: ``"off"``, ``"soft-fail"`` (default: a revoked certificate fails, an
       undetermined status passes) or ``"hard-fail"`` (undetermined fails with
       ``revocation_unknown``). Every certificate on the path is checked, CAs included.
+    - ``revocation_sources``: ``("ocsp", "crl")`` (default) or ``("crl", "ocsp")`` or one of
+      them: tried in order, the first that decides wins; with a fetcher, the evidence of the
+      first source is fetched first and the next only if that fails.
+    - ``ocsp_responses``: OCSP responses (DER) given up front (offline evidence).
+    - ``ocsp_skew``: seconds of clock skew forgiven on OCSP thisUpdate/nextUpdate.
     """
 
     __slots__ = _POLICY_FIELDS
@@ -190,6 +198,9 @@ class Policy(_Frozen):
     require_acceptable_policy: bool
     crls: tuple[bytes, ...]
     revocation: str
+    revocation_sources: tuple[str, ...]
+    ocsp_responses: tuple[bytes, ...]
+    ocsp_skew: int
 
     def __init__(
         self,
@@ -210,6 +221,9 @@ class Policy(_Frozen):
         require_acceptable_policy: bool = True,
         crls: Iterable[Any] = (),
         revocation: str = "soft-fail",
+        revocation_sources: Sequence[str] = ("ocsp", "crl"),
+        ocsp_responses: Iterable[bytes] = (),
+        ocsp_skew: int = 300,
     ) -> None:
         if trust is not None and not isinstance(trust, TrustStore):
             trust = TrustStore(trust)
@@ -248,6 +262,14 @@ class Policy(_Frozen):
         if revocation not in REVOCATION_MODES:
             raise ValueError(f"revocation must be one of {', '.join(REVOCATION_MODES)}, got {revocation!r}")
         crl_ders = tuple(_crl_ders(crls))
+        if isinstance(revocation_sources, str):
+            revocation_sources = (revocation_sources,)
+        sources = tuple(revocation_sources)
+        if not sources or any(src not in ("ocsp", "crl") for src in sources) or len(set(sources)) != len(sources):
+            raise ValueError(f"revocation_sources must be distinct names among 'ocsp' and 'crl', got {revocation_sources!r}")
+        ocsp_ders = tuple(_as_bytes(r, "an OCSP response") for r in ocsp_responses)
+        if not isinstance(ocsp_skew, int) or isinstance(ocsp_skew, bool) or ocsp_skew < 0:
+            raise ValueError(f"ocsp_skew must be a non-negative int of seconds, got {ocsp_skew!r}")
         values = dict(
             trust=trust,
             intermediates=inter,
@@ -266,6 +288,9 @@ class Policy(_Frozen):
             require_acceptable_policy=bool(require_acceptable_policy),
             crls=crl_ders,
             revocation=revocation,
+            revocation_sources=sources,
+            ocsp_responses=ocsp_ders,
+            ocsp_skew=ocsp_skew,
         )
         for k, v in values.items():
             object.__setattr__(self, k, v)
@@ -299,6 +324,8 @@ class Policy(_Frozen):
                 v = f"<{len(v)} certificates>"
             elif k == "crls":
                 v = f"<{len(v)} CRLs>"
+            elif k == "ocsp_responses":
+                v = f"<{len(v)} OCSP responses>"
             elif k == "trust" and v is not None:
                 v = f"<TrustStore of {len(v)}>"
             parts.append(f"{k}={v!r}" if not isinstance(v, str) or not v.startswith("<") else f"{k}={v}")
@@ -379,6 +406,9 @@ class Verifier:
             policy.require_acceptable_policy,
             list(policy.crls),
             policy.revocation,
+            list(policy.revocation_sources),
+            list(policy.ocsp_responses),
+            policy.ocsp_skew,
         )
 
     @property
@@ -400,39 +430,59 @@ class Verifier:
         return dict(self._fetch_errors)
 
     def _fetch(self, needs: list[tuple[str, str, Optional[bytes]]]) -> int:
-        """Fetches what the core asked for (each URL at most once per Verifier) and hands it
-        to the core; returns how many new pieces of evidence it accepted."""
+        """Fetches what the core asked for (each URL or OCSP request at most once per
+        Verifier; in parallel, outside the core) and hands it over; returns how many new
+        pieces of evidence the core accepted. Failures are recorded in the core too, so the
+        statuses only they could decide read ``fetch_failed``."""
         if self._fetcher is None:
             return 0
-        urls = [url for kind, url, _ in needs if kind == "crl" and url not in self._fetch_errors]
-        if not urls:
+        crl_urls = [url for kind, url, _ in needs if kind == "crl" and url not in self._fetch_errors]
+        ocsp = [(url, req) for kind, url, req in needs
+                if kind == "ocsp" and req is not None and url not in self._fetch_errors]
+        if not crl_urls and not ocsp:
             return 0
-        fetched: dict[str, Any]
+        fetched: dict[Any, Any]
         if hasattr(self._fetcher, "fetch_many"):
-            fetched = dict(self._fetcher.fetch_many(crl_urls=urls))
+            fetched = dict(self._fetcher.fetch_many(crl_urls=crl_urls, ocsp=ocsp))
         else:
             fetched = {}
-            with ThreadPoolExecutor(max_workers=min(8, len(urls))) as ex:
-                futures = {url: ex.submit(self._fetcher, url) for url in urls}
-                for url, fut in futures.items():
+            keys: list[Any] = [*crl_urls, *ocsp]
+            with ThreadPoolExecutor(max_workers=min(8, len(keys))) as ex:
+                futures = {k: ex.submit(self._fetcher, *((k,) if isinstance(k, str) else k)) for k in keys}
+                for k, fut in futures.items():
                     try:
-                        fetched[url] = fut.result()
-                    except Exception as e:  # a fetcher's failure is evidence missing, not a crash
-                        fetched[url] = e
-        good: list[bytes] = []
-        good_urls: list[str] = []
-        for url in urls:
-            value = fetched.get(url)
+                        fetched[k] = fut.result()
+                    except Exception as e:  # a fetcher's failure is missing evidence, not a crash
+                        fetched[k] = e
+        failures: list[tuple[str, str]] = []
+        crl_bytes, crl_from, ocsp_bytes, ocsp_from = [], [], [], []
+        for key in [*crl_urls, *ocsp]:
+            url = key if isinstance(key, str) else key[0]
+            value = fetched.get(key)
             if isinstance(value, (bytes, bytearray)):
-                good.append(bytes(value))
-                good_urls.append(url)
+                if isinstance(key, str):
+                    crl_bytes.append(bytes(value))
+                    crl_from.append(url)
+                else:
+                    ocsp_bytes.append(bytes(value))
+                    ocsp_from.append(url)
             else:
-                self._fetch_errors[url] = str(value) if value is not None else "no answer"
-        if not good:
-            return 0
-        added, errors = self._engine.add_fetched_crls(good)
-        for index, reason in errors:
-            self._fetch_errors[good_urls[index]] = f"not a usable CRL: {reason}"
+                failures.append((url, str(value) if value is not None else "no answer"))
+        added = 0
+        if crl_bytes:
+            n, errors = self._engine.add_fetched_crls(crl_bytes)
+            added += n
+            failures += [(crl_from[i], f"not a usable CRL: {why}") for i, why in errors]
+        if ocsp_bytes:
+            n, errors = self._engine.add_fetched_ocsp(ocsp_bytes)
+            added += n
+            failures += [(ocsp_from[i], f"not a usable OCSP response: {why}") for i, why in errors]
+        if failures:
+            for url, why in failures:
+                self._fetch_errors[url] = why
+            self._engine.add_fetch_failures(failures)
+            # A failure changes verdicts too (fetch_failed, or the next source's turn).
+            added += 1
         return int(added)
 
     def verify(self, signature: bytes, content: Optional[bytes] = None) -> VerifyResult:

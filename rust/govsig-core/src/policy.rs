@@ -60,6 +60,12 @@ pub struct Policy {
     /// Revocation checking of every certificate on the path (RFC 5280 §6.3): off, soft-fail
     /// (undetermined passes) or hard-fail (undetermined fails with `revocation_unknown`).
     pub revocation: crate::revocation::RevocationMode,
+    /// Where revocation status comes from, tried in this order (RFC 6960 OCSP, RFC 5280
+    /// CRLs); the first that decides wins.
+    pub revocation_sources: Vec<crate::revocation::RevocationSource>,
+    /// Seconds of clock skew forgiven on OCSP thisUpdate/nextUpdate (RFC 6960 §4.2.2.1
+    /// leaves the margin to local policy).
+    pub ocsp_skew: i64,
 }
 
 impl Default for Policy {
@@ -74,6 +80,8 @@ impl Default for Policy {
             budget: Budget::default(),
             policy_inputs: crate::x509::policy::PolicyInputs::default(),
             revocation: crate::revocation::RevocationMode::SoftFail,
+            revocation_sources: vec![crate::revocation::RevocationSource::Ocsp, crate::revocation::RevocationSource::Crl],
+            ocsp_skew: 300,
         }
     }
 }

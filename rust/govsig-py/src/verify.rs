@@ -6,7 +6,7 @@ use govsig_core::cms::{SignerOutcome, VerifyOutcome};
 use govsig_core::policy::{Budget, KeyUsageRule, Policy};
 use govsig_core::batch::PathOutcome;
 use govsig_core::revocation::crl::CrlIndex;
-use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationMode, RevocationStatus};
+use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationMode, RevocationSource, RevocationStatus};
 use govsig_core::x509::policy::PolicyInputs;
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
 use govsig_core::{Code, Engine};
@@ -95,7 +95,7 @@ pub struct CoreEngine {
 #[pymethods]
 impl CoreEngine {
     #[new]
-    #[pyo3(signature = (trust, intermediates, at, legacy, max_chain_depth, min_rsa_bits, key_usage, extended_key_usage, max_signature_checks, max_paths, user_initial_policy_set, initial_explicit_policy, initial_policy_mapping_inhibit, initial_any_policy_inhibit, require_acceptable_policy, crls, revocation))]
+    #[pyo3(signature = (trust, intermediates, at, legacy, max_chain_depth, min_rsa_bits, key_usage, extended_key_usage, max_signature_checks, max_paths, user_initial_policy_set, initial_explicit_policy, initial_policy_mapping_inhibit, initial_any_policy_inhibit, require_acceptable_policy, crls, revocation, revocation_sources, ocsp_responses, ocsp_skew))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         trust: Option<Vec<Vec<u8>>>,
@@ -115,7 +115,18 @@ impl CoreEngine {
         require_acceptable_policy: bool,
         crls: Vec<Vec<u8>>,
         revocation: &str,
+        revocation_sources: Vec<String>,
+        ocsp_responses: Vec<Vec<u8>>,
+        ocsp_skew: i64,
     ) -> PyResult<Self> {
+        let revocation_sources = revocation_sources
+            .iter()
+            .map(|s| match s.as_str() {
+                "ocsp" => Ok(RevocationSource::Ocsp),
+                "crl" => Ok(RevocationSource::Crl),
+                other => Err(PyValueError::new_err(format!("revocation sources are 'ocsp' and 'crl', not {other:?}"))),
+            })
+            .collect::<PyResult<Vec<_>>>()?;
         let revocation = match revocation {
             "off" => RevocationMode::Off,
             "soft-fail" => RevocationMode::SoftFail,
@@ -148,8 +159,14 @@ impl CoreEngine {
                 ..PolicyInputs::default()
             },
             revocation,
+            revocation_sources,
+            ocsp_skew,
         };
-        Ok(CoreEngine { engine: Arc::new(Engine::new(policy, trust, intermediates, crls)) })
+        let ocsp: Vec<&[u8]> = ocsp_responses.iter().map(Vec::as_slice).collect();
+        let engine = Engine::new(policy, trust, intermediates, crls)
+            .with_ocsp_responses(&ocsp)
+            .map_err(|e| PyValueError::new_err(format!("not a usable OCSP response: {e}")))?;
+        Ok(CoreEngine { engine: Arc::new(engine) })
     }
 
     /// Verify one document with the GIL released.
@@ -202,6 +219,18 @@ impl CoreEngine {
         let ders: Vec<&[u8]> = crls.iter().map(|b| b.as_bytes()).collect();
         let engine = Arc::clone(&self.engine);
         py.allow_threads(move || engine.add_fetched_crls(&ders))
+    }
+
+    /// Add fetched OCSP responses (DER); returns (how many were new, [(index, error)]).
+    fn add_fetched_ocsp(&self, py: Python<'_>, responses: Vec<Bound<'_, PyBytes>>) -> (usize, Vec<(usize, String)>) {
+        let ders: Vec<&[u8]> = responses.iter().map(|b| b.as_bytes()).collect();
+        let engine = Arc::clone(&self.engine);
+        py.allow_threads(move || engine.add_fetched_ocsp(&ders))
+    }
+
+    /// Record evidence that could not be fetched: [(url, why)].
+    fn add_fetch_failures(&self, failures: Vec<(String, String)>) {
+        self.engine.add_fetch_failures(failures)
     }
 
     /// Number of distinct certificates parsed so far (interned across documents).
@@ -526,6 +555,22 @@ fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<V
                 }
             }
             d.set_item("delta_crl_fingerprint", e.delta.as_ref().map(|c| PyBytes::new(py, &c.fingerprint())))?;
+            match &e.ocsp {
+                Some(o) => {
+                    d.set_item("source", "ocsp")?;
+                    d.set_item("ocsp_fingerprint", PyBytes::new(py, &o.response_fingerprint))?;
+                    d.set_item("ocsp_responder", o.responder.subject.to_string())?;
+                    d.set_item("ocsp_this_update", datetime_utc(py, o.this_update)?)?;
+                    d.set_item("ocsp_next_update", o.next_update.map(|t| datetime_utc(py, t)).transpose()?)?;
+                }
+                None => {
+                    d.set_item("source", if e.crl.is_some() { "crl" } else { "none" })?;
+                    d.set_item("ocsp_fingerprint", py.None())?;
+                    d.set_item("ocsp_responder", py.None())?;
+                    d.set_item("ocsp_this_update", py.None())?;
+                    d.set_item("ocsp_next_update", py.None())?;
+                }
+            }
             Ok(d)
         })
         .collect()
@@ -539,6 +584,10 @@ fn needs_tuples<'py>(py: Python<'py>, needs: &[EvidenceNeed]) -> PyResult<Vec<Bo
             EvidenceNeed::Crl { url } => PyTuple::new(
                 py,
                 [PyString::new(py, "crl").into_any(), PyString::new(py, url).into_any(), py.None().into_bound(py)],
+            ),
+            EvidenceNeed::Ocsp { url, request } => PyTuple::new(
+                py,
+                [PyString::new(py, "ocsp").into_any(), PyString::new(py, url).into_any(), PyBytes::new(py, request).into_any()],
             ),
         })
         .collect()

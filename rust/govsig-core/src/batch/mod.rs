@@ -14,7 +14,8 @@ use crate::time::UnixTime;
 use crate::x509::cert::CertRef;
 use crate::x509::path::{build_and_validate, EdgeCache, PathContext, PathError, ValidPath};
 use crate::revocation::crl::CrlIndex;
-use crate::revocation::CrlSet;
+use crate::revocation::ocsp::OcspResponse;
+use crate::revocation::{CrlSet, FetchFailures, OcspStore};
 use crate::x509::{CertInterner, CertPool, TrustStore};
 
 /// Cached result of path validation for one signer certificate.
@@ -37,9 +38,11 @@ pub struct Engine {
     interner: CertInterner,
     crls: CrlSet,
     crl_interner: RwLock<HashMap<[u8; 32], Arc<CrlIndex>>>,
+    /// OCSP responses given by the policy.
+    ocsp: OcspStore,
     /// Evidence fetched on the core's request, and a generation counter that invalidates
     /// cached path verdicts when new evidence arrives.
-    fetched: RwLock<(CrlSet, u64)>,
+    fetched: RwLock<Fetched>,
     edges: EdgeCache,
     paths: RwLock<HashMap<[u8; 32], PathEntry>>,
     pools: Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>,
@@ -63,7 +66,8 @@ impl Engine {
             interner: CertInterner::with_limit(MAX_INTERNED),
             crls: CrlSet::new(crls),
             crl_interner: RwLock::new(HashMap::new()),
-            fetched: RwLock::new((CrlSet::default(), 0)),
+            ocsp: OcspStore::default(),
+            fetched: RwLock::new(Fetched::default()),
             edges: EdgeCache::default(),
             paths: RwLock::new(HashMap::new()),
             pools: Mutex::new(HashMap::new()),
@@ -134,16 +138,64 @@ impl Engine {
         }
         let mut added = 0;
         if let Ok(mut f) = self.fetched.write() {
-            let before = f.0.len();
+            let before = f.crls.len();
             for c in parsed {
-                f.0.add(c);
+                f.crls.add(c);
             }
-            added = f.0.len() - before;
+            added = f.crls.len() - before;
             if added > 0 {
-                f.1 += 1;
+                f.generation += 1;
             }
         }
         (added, errors)
+    }
+
+    /// Adds fetched OCSP responses (DER); returns how many were new, and the unparsable
+    /// ones with their error.
+    pub fn add_fetched_ocsp(&self, ders: &[&[u8]]) -> (usize, Vec<(usize, String)>) {
+        let mut errors = Vec::new();
+        let mut parsed = Vec::new();
+        for (i, der) in ders.iter().enumerate() {
+            match OcspResponse::from_der(der) {
+                Ok(r) => parsed.push(Arc::new(r)),
+                Err(e) => errors.push((i, e.reason)),
+            }
+        }
+        let mut added = 0;
+        if let Ok(mut f) = self.fetched.write() {
+            let before = f.ocsp.len();
+            for r in parsed {
+                f.ocsp.add(r);
+            }
+            added = f.ocsp.len() - before;
+            if added > 0 {
+                f.generation += 1;
+            }
+        }
+        (added, errors)
+    }
+
+    /// Records evidence the caller could not fetch: statuses only it could decide become
+    /// `fetch_failed` (hard-fail) with the reason, and it is not asked for again.
+    pub fn add_fetch_failures(&self, failures: Vec<(String, String)>) {
+        if failures.is_empty() {
+            return;
+        }
+        if let Ok(mut f) = self.fetched.write() {
+            for (url, why) in failures {
+                f.failures.insert(url, why);
+            }
+            f.generation += 1;
+        }
+    }
+
+    /// Adds OCSP responses given up front (the policy's), parsed once.
+    pub fn with_ocsp_responses(mut self, ders: &[&[u8]]) -> Result<Engine, String> {
+        for der in ders {
+            let r = OcspResponse::from_der(der).map_err(|e| e.reason)?;
+            self.ocsp.add(Arc::new(r));
+        }
+        Ok(self)
     }
 
     /// Parses (once per engine, interned by fingerprint) a CRL carried by a document.
@@ -176,10 +228,8 @@ impl Engine {
             Some(t) => t,
             None => return Err(PathError::new(Code::ChainUntrusted, "no trust store configured")),
         };
-        let (fetched, generation) = match self.fetched.read() {
-            Ok(f) => (f.0.clone(), f.1),
-            Err(_) => (CrlSet::default(), 0),
-        };
+        let fetched = self.fetched.read().map(|f| f.clone()).unwrap_or_default();
+        let generation = fetched.generation;
         let crl_fps: Vec<[u8; 32]> = doc_crls.iter().map(|c| c.fingerprint()).collect();
         let crl_set = set_digest(crl_fps.iter());
         let doc_set = set_digest(untrusted.iter().map(|c| &c.fingerprint).chain(crl_fps.iter()));
@@ -213,11 +263,18 @@ impl Engine {
             pool.add(Arc::clone(c));
         }
         let merged;
-        let crls = if doc_crls.is_empty() && fetched.is_empty() {
+        let crls = if doc_crls.is_empty() && fetched.crls.is_empty() {
             &self.crls
         } else {
-            merged = self.crls.merged(&fetched).merged(&CrlSet::new(doc_crls.iter().cloned()));
+            merged = self.crls.merged(&fetched.crls).merged(&CrlSet::new(doc_crls.iter().cloned()));
             &merged
+        };
+        let merged_ocsp;
+        let ocsp = if fetched.ocsp.is_empty() {
+            &self.ocsp
+        } else {
+            merged_ocsp = self.ocsp.merged(&fetched.ocsp);
+            &merged_ocsp
         };
         let ctx = PathContext {
             policy: &self.policy,
@@ -227,6 +284,10 @@ impl Engine {
             edges: &self.edges,
             leaf_key_usage: &self.policy.signer_key_usage,
             crls,
+            ocsp,
+            sources: &self.policy.revocation_sources,
+            ocsp_skew: self.policy.ocsp_skew,
+            fetch_failures: &fetched.failures,
             revocation: self.policy.revocation,
             revocation_depth: 0,
         };
@@ -291,6 +352,15 @@ impl Engine {
             Err(_) => fail(Code::CertMalformed, "internal error while validating this certificate (please report it)".into()),
         }
     }
+}
+
+/// Evidence fetched on the core's request.
+#[derive(Clone, Default)]
+struct Fetched {
+    crls: CrlSet,
+    ocsp: OcspStore,
+    failures: FetchFailures,
+    generation: u64,
 }
 
 /// A digest of a set of fingerprints (order-independent), identifying which untrusted

@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::crypto::PublicKey;
+use crate::crypto::{DigestAlgorithm, PublicKey};
+use crate::revocation::ocsp::{
+    ocsp_urls, validate_parsed, CertStatus, OcspCheck, OcspRequest, OcspResponse, OcspStatus, ResponderAuthority,
+};
 use crate::outcome::Code;
 use crate::policy::KeyUsageRule;
 use crate::revocation::crl::{distribution_points, revocation_status, CrlIndex, ReasonMask};
@@ -25,6 +28,61 @@ pub enum RevocationMode {
     /// Revoked fails; undetermined fails with `revocation_unknown`.
     HardFail,
 }
+
+/// Where revocation status comes from, in the order the policy tries them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RevocationSource {
+    Ocsp,
+    Crl,
+}
+
+/// OCSP responses available to a verification (given by the caller or fetched), parsed
+/// once, indexed by the serial numbers they answer for.
+#[derive(Clone, Default)]
+pub struct OcspStore {
+    responses: Vec<Arc<OcspResponse>>,
+    by_serial: HashMap<Vec<u8>, Vec<usize>>,
+}
+
+impl OcspStore {
+    pub fn add(&mut self, r: Arc<OcspResponse>) {
+        if self.responses.iter().any(|x| x.fingerprint == r.fingerprint) {
+            return;
+        }
+        let i = self.responses.len();
+        for single in &r.responses {
+            let list = self.by_serial.entry(single.serial.clone()).or_default();
+            if !list.contains(&i) {
+                list.push(i);
+            }
+        }
+        self.responses.push(r);
+    }
+
+    pub fn len(&self) -> usize {
+        self.responses.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.responses.is_empty()
+    }
+
+    pub fn merged(&self, other: &OcspStore) -> OcspStore {
+        let mut s = self.clone();
+        for r in &other.responses {
+            s.add(Arc::clone(r));
+        }
+        s
+    }
+
+    fn for_serial(&self, serial: &[u8]) -> impl Iterator<Item = &Arc<OcspResponse>> {
+        self.by_serial.get(serial).into_iter().flatten().filter_map(|&i| self.responses.get(i))
+    }
+}
+
+/// Evidence the caller tried and failed to fetch, by URL, with why: a status that only
+/// that evidence could decide is then `fetch_failed` rather than `revocation_unknown`.
+pub type FetchFailures = HashMap<String, String>;
 
 /// CRLs available to a verification, indexed by issuer name; complete and delta apart.
 #[derive(Clone, Default)]
@@ -95,6 +153,8 @@ pub struct RevocationEvidence {
     pub crl: Option<Arc<CrlIndex>>,
     /// The delta CRL applied on top of it, if any.
     pub delta: Option<Arc<CrlIndex>>,
+    /// The OCSP response that decided, if OCSP did.
+    pub ocsp: Option<OcspStatus>,
     /// When the status is unknown: the evidence that could decide it (sans-IO: the caller
     /// fetches these and verifies again).
     pub needs: Vec<EvidenceNeed>,
@@ -105,6 +165,17 @@ pub struct RevocationEvidence {
 pub enum EvidenceNeed {
     /// A CRL at this URL (the certificate's cRLDistributionPoints, RFC 5280 §4.2.1.13).
     Crl { url: String },
+    /// An OCSP response to this DER request from the responder at this URL
+    /// (authorityInfoAccess id-ad-ocsp, RFC 5280 §4.2.2.1).
+    Ocsp { url: String, request: Vec<u8> },
+}
+
+impl EvidenceNeed {
+    pub fn url(&self) -> &str {
+        match self {
+            EvidenceNeed::Crl { url } | EvidenceNeed::Ocsp { url, .. } => url,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,6 +226,9 @@ pub fn check_path(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) ->
     Ok(evidence)
 }
 
+/// The sources in the policy's order; the first that decides wins. When none does, the
+/// status is unknown and the evidence to fetch next is that of the first source that still
+/// has a location nobody failed to fetch.
 fn check_certificate(
     ctx: &PathContext<'_>,
     cert: &CertRef,
@@ -163,9 +237,130 @@ fn check_certificate(
     anchor: &CertRef,
 ) -> Result<RevocationEvidence, PathError> {
     let mut why: Vec<String> = Vec::new();
+    let mut wanted_by_source: Vec<Vec<EvidenceNeed>> = Vec::new();
+    for source in ctx.sources {
+        let outcome = match source {
+            RevocationSource::Ocsp => check_ocsp(ctx, cert, issuer, anchor),
+            RevocationSource::Crl => check_crls(ctx, cert, issuer, issuer_key, anchor),
+        };
+        match outcome {
+            Decided::Yes(evidence) => return Ok(evidence),
+            Decided::Revoked(e) => return Err(e),
+            Decided::No { reason, needs } => {
+                if !reason.is_empty() {
+                    why.push(reason);
+                }
+                wanted_by_source.push(needs);
+            }
+        }
+    }
+    // Nothing at hand decides: ask for the evidence of the first source (in the policy's
+    // order) that still has a location nobody failed to fetch.
+    let mut needs: Vec<EvidenceNeed> = Vec::new();
+    let mut failed: Vec<String> = Vec::new();
+    for wanted in wanted_by_source {
+        for n in wanted {
+            match ctx.fetch_failures.get(n.url()) {
+                Some(f) => failed.push(format!("{}: {f}", n.url())),
+                None => needs.push(n),
+            }
+        }
+        if !needs.is_empty() {
+            break;
+        }
+    }
+    needs.sort();
+    needs.dedup();
+    let mut detail = why.join("; ");
+    if needs.is_empty() && !failed.is_empty() {
+        detail = format!("{detail}; fetching failed: {}", failed.join("; "));
+        let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
+        return match ctx.revocation {
+            RevocationMode::HardFail => Err(PathError { code: Code::FetchFailed, reason, needs }),
+            _ => Ok(unknown_evidence(cert, reason, needs)),
+        };
+    }
+    undetermined(ctx, cert, detail, needs)
+}
+
+enum Decided {
+    Yes(RevocationEvidence),
+    Revoked(PathError),
+    No { reason: String, needs: Vec<EvidenceNeed> },
+}
+
+/// OCSP (RFC 6960): a response the caller gave or fetched, for this certificate, from its
+/// issuer or a responder the issuer authorised, fresh at the validation time.
+fn check_ocsp(ctx: &PathContext<'_>, cert: &CertRef, issuer: &CertRef, anchor: &CertRef) -> Decided {
+    let mut why = Vec::new();
+    let mut unknown_said = None;
+    for resp in ctx.ocsp.for_serial(&cert.serial) {
+        let check = OcspCheck {
+            skew: ctx.ocsp_skew,
+            legacy: ctx.policy.legacy,
+            min_rsa_bits: ctx.policy.min_rsa_bits,
+            other_certs: ctx.pool.certs(),
+            ..OcspCheck::new(ctx.at)
+        };
+        match validate_parsed(resp, cert, issuer, &check, ResponderAuthority::OnPath { ctx, anchor }) {
+            Ok(status) => match status.status {
+                CertStatus::Good => {
+                    return Decided::Yes(RevocationEvidence {
+                        certificate: Arc::clone(cert),
+                        status: RevocationStatus::Good,
+                        crl: None,
+                        delta: None,
+                        ocsp: Some(status),
+                        needs: Vec::new(),
+                    })
+                }
+                CertStatus::Revoked { .. } => {
+                    return Decided::Revoked(PathError::new(Code::CertRevoked, status.describe(cert)));
+                }
+                CertStatus::Unknown => unknown_said = Some(status.describe(cert)),
+            },
+            Err(e) => why.push(e.reason),
+        }
+    }
+    let mut needs = Vec::new();
+    if let Ok(urls) = ocsp_urls(cert) {
+        if let Ok(request) = OcspRequest::new(cert, issuer, DigestAlgorithm::Sha1, None) {
+            for url in urls.into_iter().filter(|u| u.starts_with("http://")) {
+                needs.push(EvidenceNeed::Ocsp { url, request: request.clone() });
+            }
+        }
+    }
+    if let Some(u) = unknown_said {
+        why.push(u);
+        // The responder answered: asking it again says nothing new.
+        needs.clear();
+    }
+    // Silent when OCSP has nothing to say (no response, no responder named): the other
+    // source's reason is then the whole story.
+    let reason = if !why.is_empty() {
+        format!("OCSP: {}", why.join("; "))
+    } else if !needs.is_empty() {
+        "no OCSP response from the certificate's responder".to_string()
+    } else {
+        String::new()
+    };
+    Decided::No { reason, needs }
+}
+
+/// CRLs (RFC 5280 §6.3.3).
+fn check_crls(
+    ctx: &PathContext<'_>,
+    cert: &CertRef,
+    issuer: &CertRef,
+    issuer_key: Option<&PublicKey>,
+    anchor: &CertRef,
+) -> Decided {
+    let mut why: Vec<String> = Vec::new();
     let dps = match distribution_points(cert) {
         Ok(d) => d,
-        Err(e) => return undetermined(ctx, cert, format!("its cRLDistributionPoints cannot be read: {e}"), Vec::new()),
+        Err(e) => {
+            return Decided::No { reason: format!("its cRLDistributionPoints cannot be read: {e}"), needs: Vec::new() }
+        }
     };
     let mut reasons = ReasonMask::NONE;
     let mut decided: Option<(Arc<CrlIndex>, Option<Arc<CrlIndex>>)> = None;
@@ -215,7 +410,7 @@ fn check_certificate(
             }
             Ok(Some(entry)) => {
                 let source = delta.as_ref().filter(|d| d.lookup(&cert.issuer, &cert.serial).is_some()).unwrap_or(crl);
-                return Err(PathError::new(
+                return Decided::Revoked(PathError::new(
                     Code::CertRevoked,
                     format!(
                         "{} was revoked on {}{} according to {}",
@@ -236,17 +431,16 @@ fn check_certificate(
         }
     }
     if reasons.is_all() {
-        let (crl, delta) = match decided {
-            Some(d) => d,
-            None => return undetermined(ctx, cert, "no CRL decided".into(), Vec::new()),
-        };
-        return Ok(RevocationEvidence {
-            certificate: Arc::clone(cert),
-            status: RevocationStatus::Good,
-            crl: Some(crl),
-            delta,
-            needs: Vec::new(),
-        });
+        if let Some((crl, delta)) = decided {
+            return Decided::Yes(RevocationEvidence {
+                certificate: Arc::clone(cert),
+                status: RevocationStatus::Good,
+                crl: Some(crl),
+                delta,
+                ocsp: None,
+                needs: Vec::new(),
+            });
+        }
     }
     let detail = if why.is_empty() {
         format!("no CRL from '{}' was supplied", cert.issuer)
@@ -267,7 +461,7 @@ fn check_certificate(
         .collect();
     needs.sort();
     needs.dedup();
-    undetermined(ctx, cert, detail, needs)
+    Decided::No { reason: detail, needs }
 }
 
 /// A CRL's signature by `signer` is checked once per engine: every document signed under
@@ -293,13 +487,18 @@ fn undetermined(ctx: &PathContext<'_>, cert: &CertRef, detail: String, needs: Ve
     let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
     match ctx.revocation {
         RevocationMode::HardFail => Err(PathError { code: Code::RevocationUnknown, reason, needs }),
-        _ => Ok(RevocationEvidence {
-            certificate: Arc::clone(cert),
-            status: RevocationStatus::Unknown(reason),
-            crl: None,
-            delta: None,
-            needs,
-        }),
+        _ => Ok(unknown_evidence(cert, reason, needs)),
+    }
+}
+
+fn unknown_evidence(cert: &CertRef, reason: String, needs: Vec<EvidenceNeed>) -> RevocationEvidence {
+    RevocationEvidence {
+        certificate: Arc::clone(cert),
+        status: RevocationStatus::Unknown(reason),
+        crl: None,
+        delta: None,
+        ocsp: None,
+        needs,
     }
 }
 

@@ -5,7 +5,9 @@ pub mod check;
 pub mod crl;
 pub mod ocsp;
 
-pub use check::{CrlSet, EvidenceNeed, RevocationEvidence, RevocationMode, RevocationStatus};
+pub use check::{
+    CrlSet, EvidenceNeed, FetchFailures, OcspStore, RevocationEvidence, RevocationMode, RevocationSource, RevocationStatus,
+};
 
 pub use crl::{
     revocation_status, CrlError, CrlIndex, CrlNumber, DistributionPoint, DistributionPointName, GeneralNameValue,

@@ -12,6 +12,7 @@ use crate::policy::{KeyUsageRule, Policy};
 use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
 use crate::revocation::check::check_path;
+use crate::revocation::check::{FetchFailures, OcspStore, RevocationSource};
 use crate::revocation::{CrlSet, EvidenceNeed, RevocationEvidence, RevocationMode};
 use crate::x509::name_constraints::{NameConstraints, NameConstraintsState, NcViolation};
 use crate::x509::policy::{PolicyError, PolicyState};
@@ -96,8 +97,16 @@ pub struct PathContext<'a> {
     pub edges: &'a EdgeCache,
     /// keyUsage the leaf must allow.
     pub leaf_key_usage: &'a KeyUsageRule,
-    /// CRLs available (the policy's and the document's).
+    /// CRLs available (the policy's, the fetched and the document's).
     pub crls: &'a CrlSet,
+    /// OCSP responses available (the policy's and the fetched).
+    pub ocsp: &'a OcspStore,
+    /// Revocation sources in the order the policy tries them.
+    pub sources: &'a [RevocationSource],
+    /// Seconds of clock skew forgiven on OCSP thisUpdate/nextUpdate.
+    pub ocsp_skew: i64,
+    /// Evidence the caller failed to fetch (URL -> why).
+    pub fetch_failures: &'a FetchFailures,
     pub revocation: RevocationMode,
     /// 0 for the end entity's path; 1+ for the path of a CRL signer being validated.
     pub revocation_depth: usize,

@@ -182,6 +182,10 @@ pub fn validate_response_with_anchors(
         edges: &edges,
         leaf_key_usage: &rule,
         crls: &crls,
+        ocsp: &crate::revocation::OcspStore::default(),
+        sources: &[],
+        ocsp_skew: check.skew,
+        fetch_failures: &crate::revocation::FetchFailures::default(),
         revocation: RevocationMode::Off,
         revocation_depth: 0,
     };
@@ -257,15 +261,7 @@ enum Authority<'c, 'a> {
 }
 
 fn crypto_error(e: &CryptoError, what: String) -> OcspError {
-    let code = match e {
-        CryptoError::UnsupportedAlgorithm(_) => Code::UnsupportedAlgorithm,
-        CryptoError::LegacyNotAllowed(_) => Code::AlgorithmNotAllowed,
-        CryptoError::WeakKey(_) => Code::WeakKey,
-        CryptoError::InvalidKey(_) | CryptoError::KeyAlgorithmMismatch(_) | CryptoError::BadSignature => {
-            Code::OcspInvalid
-        }
-    };
-    OcspError::new(code, format!("{what}: {e}"))
+    OcspError::new(Code::for_crypto_error(e, Code::OcspInvalid), format!("{what}: {e}"))
 }
 
 /// The issuer hint really issued `cert`: otherwise a key of the caller's choosing would
