@@ -244,6 +244,8 @@ struct Ctx {
     edges: EdgeCache,
     rule: KeyUsageRule,
     crls: CrlSet,
+    ocsp: crate::revocation::OcspStore,
+    failures: crate::revocation::FetchFailures,
 }
 
 impl Ctx {
@@ -255,6 +257,8 @@ impl Ctx {
             edges: EdgeCache::default(),
             rule: KeyUsageRule::cms_signer_default(),
             crls: CrlSet::default(),
+            ocsp: crate::revocation::OcspStore::default(),
+            failures: crate::revocation::FetchFailures::default(),
         }
     }
 
@@ -267,6 +271,10 @@ impl Ctx {
             edges: &self.edges,
             leaf_key_usage: &self.rule,
             crls: &self.crls,
+            ocsp: &self.ocsp,
+            sources: &[crate::revocation::RevocationSource::Ocsp, crate::revocation::RevocationSource::Crl],
+            ocsp_skew: 300,
+            fetch_failures: &self.failures,
             revocation,
             revocation_depth: depth,
         }
