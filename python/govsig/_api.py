@@ -180,7 +180,8 @@ class Policy(_Frozen):
     - ``ocsp_skew``: seconds of clock skew forgiven on OCSP thisUpdate/nextUpdate.
     """
 
-    __slots__ = _POLICY_FIELDS
+    # _crl_cores: the CRLs already parsed (not part of equality or pickling; rebuilt on load).
+    __slots__ = (*_POLICY_FIELDS, "_crl_cores")
     trust: Optional[TrustStore]
     intermediates: tuple[bytes, ...]
     at: Optional[_dt.datetime]
@@ -261,7 +262,8 @@ class Policy(_Frozen):
             raise ValueError("user_initial_policy_set must not be empty (use anyPolicy, 2.5.29.32.0, to accept any)")
         if revocation not in REVOCATION_MODES:
             raise ValueError(f"revocation must be one of {', '.join(REVOCATION_MODES)}, got {revocation!r}")
-        crl_ders = tuple(_crl_ders(crls))
+        crl_objects = tuple(_crl_objects(crls))
+        crl_ders = tuple(c.der for c in crl_objects)
         if isinstance(revocation_sources, str):
             revocation_sources = (revocation_sources,)
         sources = tuple(revocation_sources)
@@ -294,6 +296,7 @@ class Policy(_Frozen):
         )
         for k, v in values.items():
             object.__setattr__(self, k, v)
+        object.__setattr__(self, "_crl_cores", tuple(c._core for c in crl_objects))
 
     def replace(self, **changes: Any) -> "Policy":
         """A new Policy with some fields changed."""
@@ -332,7 +335,7 @@ class Policy(_Frozen):
         return f"Policy({', '.join(parts)})"
 
 
-def _crl_ders(crls: Any) -> Iterator[bytes]:
+def _crl_objects(crls: Any) -> Iterator[Any]:
     from govsig._crl import Crl
 
     if crls is None:
@@ -341,10 +344,10 @@ def _crl_ders(crls: Any) -> Iterator[bytes]:
         crls = [crls]
     for c in crls:
         if isinstance(c, Crl):
-            yield c.der
+            yield c
         elif isinstance(c, (bytes, bytearray, memoryview)):
             data = bytes(c)
-            yield Crl.from_pem(data).der if data.lstrip().startswith(b"-----BEGIN") else Crl.from_der(data).der
+            yield Crl.from_pem(data) if data.lstrip().startswith(b"-----BEGIN") else Crl.from_der(data)
         else:
             raise TypeError(f"crls must hold DER/PEM bytes or govsig.Crl objects, got {type(c).__name__}")
 
@@ -404,7 +407,7 @@ class Verifier:
             policy.initial_policy_mapping_inhibit,
             policy.initial_any_policy_inhibit,
             policy.require_acceptable_policy,
-            list(policy.crls),
+            list(policy._crl_cores),
             policy.revocation,
             list(policy.revocation_sources),
             list(policy.ocsp_responses),

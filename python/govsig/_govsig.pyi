@@ -51,7 +51,7 @@ class CoreEngine:
         initial_policy_mapping_inhibit: bool,
         initial_any_policy_inhibit: bool,
         require_acceptable_policy: bool,
-        crls: list[bytes],
+        crls: list[CoreCrl],
         revocation: str,
         revocation_sources: list[str],
         ocsp_responses: list[bytes],

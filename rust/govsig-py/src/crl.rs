@@ -32,7 +32,7 @@ fn entry_tuple(e: &RevokedEntry) -> EntryTuple {
 /// A CRL parsed and indexed once (built by `govsig.Crl`).
 #[pyclass(frozen, module = "govsig._govsig")]
 pub struct CoreCrl {
-    crl: Arc<CrlIndex>,
+    pub(crate) crl: Arc<CrlIndex>,
 }
 
 #[pymethods]

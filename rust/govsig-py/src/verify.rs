@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::convert::{bytes_list, datetime_utc};
+use crate::crl::CoreCrl;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(codes, m)?)?;
@@ -113,7 +114,7 @@ impl CoreEngine {
         initial_policy_mapping_inhibit: bool,
         initial_any_policy_inhibit: bool,
         require_acceptable_policy: bool,
-        crls: Vec<Vec<u8>>,
+        crls: Vec<PyRef<'_, CoreCrl>>,
         revocation: &str,
         revocation_sources: Vec<String>,
         ocsp_responses: Vec<Vec<u8>>,
@@ -133,10 +134,8 @@ impl CoreEngine {
             "hard-fail" => RevocationMode::HardFail,
             other => return Err(PyValueError::new_err(format!("revocation must be 'off', 'soft-fail' or 'hard-fail', not {other:?}"))),
         };
-        let crls = crls
-            .iter()
-            .map(|d| CrlIndex::from_der(d).map(Arc::new).map_err(|e| PyValueError::new_err(format!("not a usable CRL: {}", e.reason))))
-            .collect::<PyResult<Vec<_>>>()?;
+        // Already parsed by govsig.Crl: shared, not parsed again.
+        let crls: Vec<Arc<CrlIndex>> = crls.iter().map(|c| Arc::clone(&c.crl)).collect();
         let trust = match trust {
             None => None,
             Some(ders) => Some(TrustStore::new(ders.iter().map(|d| parse_cert(d)).collect::<PyResult<Vec<_>>>()?)),
