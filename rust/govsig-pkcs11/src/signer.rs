@@ -414,6 +414,30 @@ impl TokenSigner {
                     }),
                 }
             }
+            // A key being deleted (or a token being removed) can also answer "not permitted"
+            // or a general error while its attributes disappear: tell that apart from a key
+            // that really may not sign with this mechanism, or a token fault.
+            Err(CkError::Pkcs11(rv @ (RvError::KeyFunctionNotPermitted | RvError::GeneralError), function)) => {
+                if self.token_gone() {
+                    return Err(Pkcs11Error::TokenRemoved {
+                        ckr: crate::error::rv_name(rv).unwrap_or("CKR_TOKEN_NOT_PRESENT"),
+                        function: crate::error::function_name(function),
+                    });
+                }
+                match find_key_in(&pooled.session, &self.key)? {
+                    None => Err(Pkcs11Error::KeyNotFound {
+                        selector: format!(
+                            "{} (it was on the token when the signer was made; {} now fails)",
+                            self.key.describe(),
+                            crate::error::function_name(function)
+                        ),
+                        available: find_keys(&pooled.session)
+                            .map(|keys| keys.iter().map(|(_, k)| k.describe()).collect())
+                            .unwrap_or_default(),
+                    }),
+                    Some(_) => Err(self.classify(CkError::Pkcs11(rv, function), mechanism)),
+                }
+            }
             Err(e) => Err(self.classify(e, mechanism)),
         }
     }

@@ -345,12 +345,10 @@ fn parse_rsa(
         pss_restriction,
         lc: Default::default(),
     };
-    // Let aws-lc judge the key once up front so a key it would reject fails here, with the
-    // key, rather than later as a confusing bad signature.
-    if bits <= 8192 {
-        rsa.lc_key(0)
-            .ok_or_else(|| invalid("aws-lc rejected the RSA public key"))?;
-    }
+    // aws-lc parses the key on first use, per parameter set (`lc_key`): certificates whose
+    // keys never verify anything (most leaves during path validation) cost no modular
+    // arithmetic. A key aws-lc refuses then verifies through the pure-Rust fallback, whose
+    // checks above already reject what is not an RSA public key.
     Ok((bits, Material::Rsa(Box::new(rsa))))
 }
 
