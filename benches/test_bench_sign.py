@@ -29,7 +29,7 @@ import govsig
 import pki
 from _common import KIB, SESSION, THREADS, CpuClock, Measurement, Ratio, document_content, scaled
 from govsig import pkcs11 as govsig_pkcs11
-from test_sign_pkcs11 import USER_PIN, SoftHsm
+from softhsm import USER_PIN, SoftHsm
 
 N_TOKEN = scaled(600)
 N_SOFT = scaled(3000)

@@ -136,3 +136,23 @@ def openssl() -> str:
         pytest.fail(f"need OpenSSL >= 3.0 for cms -keyopt/-keyid, found: {out.strip()}",
                     pytrace=False)
     return exe
+
+
+@pytest.fixture(scope="session")
+def hsm(pki: StandardPki, tmp_path_factory: pytest.TempPathFactory):
+    """The run's SoftHSM2 tokens (see tests/softhsm.py), made before the module is loaded."""
+    from softhsm import SoftHsm
+
+    h = SoftHsm(tmp_path_factory.mktemp("softhsm"))
+    h.init_token("govsig-test")
+    h.add_key("govsig-test", "rsa:2048", "rsa-key", "01", pki.rsa_intermediate)
+    h.add_key("govsig-test", "EC:prime256v1", "p256-key", "02", pki.p256_root)
+    h.add_key("govsig-test", "EC:prime256v1", "nocert-key", "03", None)
+    h.init_token("pin-test")
+    h.add_key("pin-test", "EC:prime256v1", "p256-key", "02", pki.p256_root)
+    h.init_token("removable")
+    h.add_key("removable", "EC:prime256v1", "p256-key", "02", pki.p256_root)
+    # The README's example token.
+    h.init_token("UBND")
+    h.add_key("UBND", "EC:prime256v1", "ky-so", "04", pki.p256_root)
+    return h
