@@ -427,3 +427,123 @@ def test_response_for_another_certificate_is_named(world: World, hostile: dict[s
         world.sigs["wrong-cert"], CONTENT)
     assert r.code == "revocation_unknown"
     assert "has no answer for" in r.reason, r.reason
+
+
+# -- offline evidence -------------------------------------------------------------------------
+
+
+def test_responses_fetched_before_decide_offline(world: World) -> None:
+    leaf, ca, root = world.leaves["delegated-good"], world.ca, world.root
+    # What the core asks for, with no fetcher and no evidence: the OCSP request (SHA-1 CertID,
+    # RFC 5019 §2.1.1, no nonce) the caller can send itself.
+    offline = govsig.Verifier(world.policy()).verify(world.sigs["delegated-good"], CONTENT)
+    assert offline.code == "revocation_unknown"
+    assert offline.needs == [("ocsp", world.delegated_responder.url, build_request(leaf.der, ca.der))]
+
+    # Fetched once, some time before (a SHA-256 CertID for the leaf, SHA-1 for the CA)...
+    with govsig.HttpFetcher(timeout=10) as f:
+        leaf_resp = f.fetch_ocsp(world.delegated_responder.url, build_request(leaf.der, ca.der, hash="sha256"))
+        ca_resp = f.fetch_ocsp(world.root_responder.url, build_request(ca.der, root.der))
+    before = world.counts()
+    # ... then verification needs no fetcher and no network.
+    v = govsig.Verifier(world.policy(ocsp_responses=[leaf_resp, ca_resp]))
+    r = v.verify(world.sigs["delegated-good"], CONTENT)
+    assert r.code == "ok", r.reason
+    assert r.needs == []
+    assert world.counts() == before
+    ev = by_subject(r)
+    for name, resp, responder in (("Người ký hợp lệ (delegated)", leaf_resp, world.delegate),
+                                  ("CA ký số OCSP trực tuyến", ca_resp, root)):
+        e = ev[name]
+        parsed = c_ocsp.load_der_ocsp_response(resp)
+        assert e["source"] == "ocsp" and e["status"] == "good"
+        assert e["ocsp_fingerprint"] == hashlib.sha256(resp).digest()
+        assert e["ocsp_responder"] == subject(responder)
+        assert e["ocsp_this_update"] == parsed.this_update_utc
+        assert e["ocsp_next_update"] == parsed.next_update_utc
+        assert e["ocsp_next_update"] - e["ocsp_this_update"] == dt.timedelta(minutes=60)
+
+    # The same offline evidence for a revoked signer decides too, naming the response.
+    revoked = world.leaves["ca-revoked"]
+    with govsig.HttpFetcher(timeout=10) as f:
+        revoked_resp = f.fetch_ocsp(world.ca_responder.url, build_request(revoked.der, ca.der))
+    r = govsig.Verifier(world.policy(ocsp_responses=[revoked_resp, ca_resp])).verify(world.sigs["ca-revoked"], CONTENT)
+    assert r.code == "cert_revoked" and "according to an OCSP response signed by its issuer" in r.reason
+
+    # Responses that have expired by the validation time decide nothing: hard-fail refuses.
+    late = govsig.Verifier(world.policy(ocsp_responses=[leaf_resp, ca_resp], at=REPLAY_AT))
+    r = late.verify(world.sigs["delegated-good"], CONTENT)
+    assert r.code == "revocation_unknown" and "is stale at the validation time" in r.reason
+
+
+# -- bulk ---------------------------------------------------------------------------------------
+
+
+def test_bulk_fetches_once_per_certificate(openssl: str, tmp_path: Path) -> None:
+    n_cas, per_ca, per_signer = 3, 20, 10
+    with LoopbackServer() as crl_server, \
+            OcspResponder(tmp_path / "root", openssl, ca=(root := P.make_root("Root CA hàng loạt", "p256",
+                                                                             seed="ocsp-bulk-root")),
+                          signer=root, entries=[]) as root_responder:
+        cas = [P.make_intermediate(f"CA hàng loạt {i}", root, "p256", seed=f"ocsp-bulk-ca{i}",
+                                   extra_extensions=[aia(root_responder.url), cdp(crl_server.url("/root.crl"))])
+               for i in range(n_cas)]
+        root_responder.set_entries([IndexEntry(c) for c in cas])
+        crl_server.serve("/root.crl", make_crl(root))
+        # CAs 0 and 1 answer by OCSP (their leaves also name a CRL, never needed); CA 2's leaves
+        # name only a CRL.
+        responders = [OcspResponder(tmp_path / f"ca{i}", openssl, ca=cas[i], signer=cas[i], entries=[]).start()
+                      for i in range(2)]
+        try:
+            signers: list[P.Issued] = []
+            for i, ca in enumerate(cas):
+                crl_server.serve(f"/ca{i}.crl", make_crl(ca))
+                exts = [cdp(crl_server.url(f"/ca{i}.crl"))] + ([aia(responders[i].url)] if i < 2 else [])
+                leaves = [P.make_leaf(f"Cán bộ {i}-{j}", ca, "p256", seed=f"ocsp-bulk|{i}|{j}", extra_extensions=exts)
+                          for j in range(per_ca)]
+                if i < 2:
+                    responders[i].set_entries([IndexEntry(c) for c in leaves])
+                signers += leaves
+            # Document k is signed by signer k % 60: every chunk meets every signer.
+            items = []
+            for k in range(len(signers) * per_signer):
+                content = CONTENT + b" #%d" % k
+                items.append((P.sign_cms(content, signers[k % len(signers)]), content))
+
+            policy = govsig.Policy(trust=[root.cert], revocation="hard-fail")
+            shared = fetcher(cache_dir=tmp_path / "cache")
+            batch = govsig.Verifier(policy, fetcher=shared).verify_many(items, threads=2, chunk_size=128)
+            assert batch.counts() == {"ok": len(items)}
+
+            def asked() -> tuple[list[int], list[list[int]], int, int]:
+                return (serials_asked(root_responder), [serials_asked(r) for r in responders],
+                        crl_server.requests("/root.crl"), sum(crl_server.requests(f"/ca{i}.crl") for i in range(3)))
+
+            root_serials, ca_serials, root_crl, ca_crls = asked()
+            # Exactly one OCSP request per distinct certificate, leaves and CAs alike.
+            assert sorted(root_serials) == sorted(c.cert.serial_number for c in cas)
+            for i in range(2):
+                assert sorted(ca_serials[i]) == sorted(s.cert.serial_number for s in signers if s.issuer is cas[i])
+            # One CRL fetch, for the CA whose leaves name no responder; the root CRL is never
+            # needed (OCSP decides the CAs).
+            assert (root_crl, crl_server.requests("/ca2.crl"), ca_crls) == (0, 1, 1)
+            assert shared.stats["fetches"] == n_cas + 2 * per_ca + 1
+
+            # A second Verifier on the same fetcher: everything comes from its memory cache.
+            again = govsig.Verifier(policy, fetcher=shared).verify_many(items, threads=2, chunk_size=128)
+            assert again.counts() == {"ok": len(items)}
+            assert asked() == (root_serials, ca_serials, root_crl, ca_crls)
+            assert shared.stats["fetches"] == n_cas + 2 * per_ca + 1
+
+            # A new fetcher on the same cache directory: CRLs come from disk (OCSP responses are
+            # kept in memory only, so those are asked again, still once per certificate).
+            fresh = fetcher(cache_dir=tmp_path / "cache")
+            third = govsig.Verifier(policy, fetcher=fresh).verify_many(items, threads=2, chunk_size=128)
+            assert third.counts() == {"ok": len(items)}
+            assert crl_server.requests("/ca2.crl") == 1 and crl_server.requests("/root.crl") == 0
+            assert fresh.stats["disk_hits"] == 1
+            assert len(serials_asked(root_responder)) <= 2 * n_cas
+            assert all(len(serials_asked(r)) <= 2 * per_ca for r in responders)
+        finally:
+            for r in responders:
+                r.stop()
