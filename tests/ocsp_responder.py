@@ -4,7 +4,9 @@ process per request, behind a small HTTP front bound to 127.0.0.1 only.
 ``openssl ocsp -port`` would listen on every interface, so it is not used: the front receives
 each POST (RFC 6960 Appendix A.1, ``application/ocsp-request``) and hands the body to
 ``openssl ocsp -index ... -CA ... -rsigner ... -rkey ... -reqin req.der -respout resp.der``.
-The responder's state is an OpenSSL CA index file written from the entries given.
+The responder's state is an OpenSSL CA index file written from the entries given. The front
+also answers RFC 6960 Appendix A.1 GET requests (``GET /{url-encoded base64 request}``), which
+is what a client sends first for a short request (RFC 5019 §5).
 
     with OcspResponder(tmp, openssl, ca=ca, signer=ca, entries=[IndexEntry(leaf)]) as r:
         der = r.ask(request_der)      # or POST to r.url yourself
@@ -12,13 +14,17 @@ The responder's state is an OpenSSL CA index file written from the entries given
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as _dt
 import http.server
 import os
 import subprocess
 import tempfile
 import threading
+import time
 import urllib.request
+from urllib.parse import unquote
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -90,9 +96,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if length <= 0 or length > MAX_REQUEST:
             self.send_error(413 if length > MAX_REQUEST else 411)
             return
-        body = self.rfile.read(length)
+        self._reply(self.rfile.read(length), "POST")
+
+    def do_GET(self) -> None:
+        # RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER
+        # OCSPRequest}. Undecodable base64 is a request nobody can read: malformedRequest.
+        encoded = unquote(self.path.lstrip("/"))
+        if len(encoded) > MAX_REQUEST:
+            self.send_error(414)
+            return
         try:
-            der = self.server.responder.answer(body)
+            body = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            body = b""
+        self._reply(body, "GET")
+
+    def _reply(self, body: bytes, method: str) -> None:
+        try:
+            der = self.server.responder.answer(body, method)
         except RuntimeError as e:
             self.send_error(500, str(e)[:200])
             return
@@ -116,21 +137,47 @@ class OcspResponder:
         self.ca = ca
         self.signer = signer
         self.next_update_minutes = next_update_minutes
-        (self.dir / "index.txt").write_text("".join(e.line() for e in entries), encoding="utf-8")
+        self.set_entries(entries)
         (self.dir / "ca.pem").write_bytes(ca.pem)
         (self.dir / "rsigner.pem").write_bytes(signer.pem)
         key = self.dir / "rkey.pem"
         key.write_bytes(signer.key_pem)
         os.chmod(key, 0o600)
         self.requests = 0
+        # Every request as received (DER) and how it came (GET or POST), in arrival order;
+        # and the wall time spent inside `openssl ocsp`, so a bench can tell the responder's
+        # cost from the client's.
+        self.request_ders: list[bytes] = []
+        self.methods: list[str] = []
+        self.busy_seconds = 0.0
         self._lock = threading.Lock()
         self._server: _Front | None = None
         self._thread: threading.Thread | None = None
 
-    def answer(self, request: bytes) -> bytes:
+    def set_entries(self, entries: list[IndexEntry]) -> None:
+        """Replaces the index. Certificates that name this responder in their AIA can only be
+        made once it listens (its URL is in them), so a test starts it empty and fills it
+        after; `openssl ocsp` reads the index afresh for every request."""
+        tmp = self.dir / "index.txt.new"
+        tmp.write_text("".join(e.line() for e in entries), encoding="utf-8")
+        os.replace(tmp, self.dir / "index.txt")
+
+    def answer(self, request: bytes, method: str = "POST") -> bytes:
         """One request through ``openssl ocsp``: the DER response."""
         with self._lock:
             self.requests += 1
+            self.request_ders.append(request)
+            self.methods.append(method)
+        started = time.perf_counter()
+        try:
+            return self._run_openssl(request)
+        finally:
+            with self._lock:
+                self.busy_seconds += time.perf_counter() - started
+
+    def _run_openssl(self, request: bytes) -> bytes:
+        if not request:
+            return MALFORMED_REQUEST
         with tempfile.TemporaryDirectory(dir=self.dir) as t:
             req, resp = Path(t) / "req.der", Path(t) / "resp.der"
             req.write_bytes(request)
