@@ -156,19 +156,27 @@ def resign(response: bytes, signer: _pki.Issued, mutate, *, sha1_rsa: bool = Fal
         body = a_core.Sequence.load(tbs).contents
         tbs = a_core.Sequence(contents=version + body).dump()
         new_rd = a_ocsp.ResponseData.load(tbs)
+    signed = tbs
     if patch_tbs is not None:
-        tbs = patch_tbs(tbs)
-        new_rd = a_ocsp.ResponseData.load(tbs)
+        # Patch the bytes, not the parsed value: asn1crypto cannot re-encode values it does
+        # not know (e.g. an unassigned reason code). Patches keep the length, so the patched
+        # TBS replaces the original in the final DER as is.
+        signed = patch_tbs(tbs)
+        assert len(signed) == len(tbs), "patch_tbs must keep the length"
     new_basic = a_ocsp.BasicOCSPResponse({
         "tbs_response_data": new_rd,
         "signature_algorithm": {"algorithm": "sha1_rsa", "parameters": None} if sha1_rsa else basic["signature_algorithm"],
-        "signature": _sign_raw(signer.key, tbs, sha1_rsa),
+        "signature": _sign_raw(signer.key, signed, sha1_rsa),
         "certs": basic["certs"] if basic["certs"].native is not None else None,
     })
-    return a_ocsp.OCSPResponse({
+    out = a_ocsp.OCSPResponse({
         "response_status": "successful",
         "response_bytes": {"response_type": "basic_ocsp_response", "response": new_basic},
     }).dump()
+    if signed is not tbs:
+        assert out.count(tbs) == 1
+        out = out.replace(tbs, signed)
+    return out
 
 
 def check(response: bytes, cert: _pki.Issued, issuer: _pki.Issued, **kw) -> OcspResult:  # noqa: ANN003

@@ -390,6 +390,10 @@ class Verifier:
         self._policy = policy
         self._fetcher = fetcher
         self._fetch_errors: dict[str, str] = {}
+        # What this Verifier already fetched and handed to the core: asked for again, it
+        # did not decide (e.g. an OCSP answer about another certificate), and the core is
+        # told so, which lets it move on to the next source.
+        self._supplied: set[Any] = set()
         ku_bits = [KEY_USAGE_NAMES.index(k) for k in policy.key_usage]
         self._engine = _govsig.CoreEngine(
             None if policy.trust is None else list(policy.trust.certificates),
@@ -439,11 +443,18 @@ class Verifier:
         statuses only they could decide read ``fetch_failed``."""
         if self._fetcher is None:
             return 0
+        undecided = [(url, "the evidence fetched from it did not decide the status")
+                     for kind, url, req in needs
+                     if (url if kind == "crl" else (url, req)) in self._supplied and url not in self._fetch_errors]
+        if undecided:
+            for url, why in undecided:
+                self._fetch_errors[url] = why
+            self._engine.add_fetch_failures(undecided, fetched=True)
         crl_urls = [url for kind, url, _ in needs if kind == "crl" and url not in self._fetch_errors]
         ocsp = [(url, req) for kind, url, req in needs
                 if kind == "ocsp" and req is not None and url not in self._fetch_errors]
         if not crl_urls and not ocsp:
-            return 0
+            return len(undecided)
         fetched: dict[Any, Any]
         if hasattr(self._fetcher, "fetch_many"):
             fetched = dict(self._fetcher.fetch_many(crl_urls=crl_urls, ocsp=ocsp))
@@ -462,6 +473,7 @@ class Verifier:
         for key in [*crl_urls, *ocsp]:
             url = key if isinstance(key, str) else key[0]
             value = fetched.get(key)
+            self._supplied.add(key)
             if isinstance(value, (bytes, bytearray)):
                 if isinstance(key, str):
                     crl_bytes.append(bytes(value))
@@ -486,7 +498,7 @@ class Verifier:
             self._engine.add_fetch_failures(failures)
             # A failure changes verdicts too (fetch_failed, or the next source's turn).
             added += 1
-        return int(added)
+        return int(added) + len(undecided)
 
     def verify(self, signature: bytes, content: Optional[bytes] = None) -> VerifyResult:
         """Verify one CMS signature (DER or BER). ``content`` is the signed data for a

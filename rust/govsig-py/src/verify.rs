@@ -227,9 +227,11 @@ impl CoreEngine {
         py.allow_threads(move || engine.add_fetched_ocsp(&ders))
     }
 
-    /// Record evidence that could not be fetched: [(url, why)].
-    fn add_fetch_failures(&self, failures: Vec<(String, String)>) {
-        self.engine.add_fetch_failures(failures)
+    /// Record evidence that could not be used: [(url, why)]; `fetched` when it came but
+    /// decided nothing (then not a fetch failure).
+    #[pyo3(signature = (failures, fetched=false))]
+    fn add_fetch_failures(&self, failures: Vec<(String, String)>, fetched: bool) {
+        self.engine.add_fetch_failures(failures, !fetched)
     }
 
     /// Number of distinct certificates parsed so far (interned across documents).

@@ -177,13 +177,14 @@ impl Engine {
 
     /// Records evidence the caller could not fetch: statuses only it could decide become
     /// `fetch_failed` (hard-fail) with the reason, and it is not asked for again.
-    pub fn add_fetch_failures(&self, failures: Vec<(String, String)>) {
+    /// `fetch_failed` is false for evidence that came but decided nothing.
+    pub fn add_fetch_failures(&self, failures: Vec<(String, String)>, fetch_failed: bool) {
         if failures.is_empty() {
             return;
         }
         if let Ok(mut f) = self.fetched.write() {
-            for (url, why) in failures {
-                f.failures.insert(url, why);
+            for (url, reason) in failures {
+                f.failures.insert(url, crate::revocation::FetchFailure { reason, fetch_failed });
             }
             f.generation += 1;
         }

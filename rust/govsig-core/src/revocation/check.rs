@@ -80,9 +80,17 @@ impl OcspStore {
     }
 }
 
-/// Evidence the caller tried and failed to fetch, by URL, with why: a status that only
-/// that evidence could decide is then `fetch_failed` rather than `revocation_unknown`.
-pub type FetchFailures = HashMap<String, String>;
+/// Evidence the caller could not supply, by URL: why, and whether the fetch itself failed
+/// (then a status only that evidence could decide is `fetch_failed`) or the evidence came
+/// but decided nothing (then it stays `revocation_unknown`). Either way it is not asked for
+/// again, so the next source gets its turn.
+pub type FetchFailures = HashMap<String, FetchFailure>;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchFailure {
+    pub reason: String,
+    pub fetch_failed: bool,
+}
 
 /// CRLs available to a verification, indexed by issuer name; complete and delta apart.
 #[derive(Clone, Default)]
@@ -258,10 +266,14 @@ fn check_certificate(
     // order) that still has a location nobody failed to fetch.
     let mut needs: Vec<EvidenceNeed> = Vec::new();
     let mut failed: Vec<String> = Vec::new();
+    let mut fetch_failed = false;
     for wanted in wanted_by_source {
         for n in wanted {
             match ctx.fetch_failures.get(n.url()) {
-                Some(f) => failed.push(format!("{}: {f}", n.url())),
+                Some(f) => {
+                    failed.push(format!("{}: {}", n.url(), f.reason));
+                    fetch_failed |= f.fetch_failed;
+                }
                 None => needs.push(n),
             }
         }
@@ -273,10 +285,11 @@ fn check_certificate(
     needs.dedup();
     let mut detail = why.join("; ");
     if needs.is_empty() && !failed.is_empty() {
-        detail = format!("{detail}; fetching failed: {}", failed.join("; "));
+        detail = format!("{detail}; could not use: {}", failed.join("; "));
         let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
+        let code = if fetch_failed { Code::FetchFailed } else { Code::RevocationUnknown };
         return match ctx.revocation {
-            RevocationMode::HardFail => Err(PathError { code: Code::FetchFailed, reason, needs }),
+            RevocationMode::HardFail => Err(PathError { code, reason, needs }),
             _ => Ok(unknown_evidence(cert, reason, needs)),
         };
     }
