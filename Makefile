@@ -11,7 +11,7 @@ help: ## this list
 
 dev: ## build the extension (release) in place under python/govsig
 	$(CARGO) build --release -p govsig-py
-	cp target/release/lib_govsig.so $(EXT)
+	cp target/release/lib_govsig.so $(EXT).tmp && mv -f $(EXT).tmp $(EXT)
 
 build-dev: dev ## alias of dev
 

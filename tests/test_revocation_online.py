@@ -83,7 +83,9 @@ def test_crls_are_fetched_once_and_decide(tmp_path):
         # Without a fetcher nothing is known: hard-fail refuses and names what is missing.
         offline = govsig.Verifier(policy).verify(good_sig, CONTENT)
         assert offline.code == "revocation_unknown"
-        assert offline.needs == [("crl", server.url("/inter.crl"), None)]
+        # Every certificate's missing CRL is named at once, so one fetch round suffices.
+        assert sorted(offline.needs) == sorted([("crl", server.url("/inter.crl"), None),
+                                                ("crl", server.url("/root.crl"), None)])
         # A second Verifier with a new fetcher on the same cache directory fetches nothing:
         # the cached CRLs are fresh until their nextUpdate.
         second = govsig.HttpFetcher(timeout=5, cache_dir=tmp_path / "cache")

@@ -221,6 +221,7 @@ pub fn check_path(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) ->
             *slot = key;
         }
     }
+    let mut undecided: Option<PathError> = None;
     for (i, cert) in chain.iter().enumerate() {
         if cert.fingerprint == anchor.fingerprint {
             continue;
@@ -229,9 +230,27 @@ pub fn check_path(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) ->
             Some(c) => (c, keys.get(i + 1).cloned().flatten()),
             None => (anchor, anchor.public_key.as_ref().ok().cloned()),
         };
-        evidence.push(check_certificate(ctx, cert, issuer, issuer_key.as_ref(), anchor)?);
+        match check_certificate(ctx, cert, issuer, issuer_key.as_ref(), anchor) {
+            Ok(e) => evidence.push(e),
+            // Revoked (or any other verdict) ends the path here.
+            Err(e) if !matches!(e.code, Code::RevocationUnknown | Code::FetchFailed) => return Err(e),
+            // Undetermined under hard-fail: the path fails with the first such certificate,
+            // but the evidence every other certificate lacks is named too, so a caller
+            // fetches it all in one round instead of one round per level.
+            Err(e) => match &mut undecided {
+                None => undecided = Some(e),
+                Some(first) => first.needs.extend(e.needs),
+            },
+        }
     }
-    Ok(evidence)
+    match undecided {
+        Some(mut e) => {
+            e.needs.sort();
+            e.needs.dedup();
+            Err(e)
+        }
+        None => Ok(evidence),
+    }
 }
 
 /// The sources in the policy's order; the first that decides wins. When none does, the
