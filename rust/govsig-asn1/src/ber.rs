@@ -331,8 +331,7 @@ fn is_eoc(h: &Header) -> Result<bool, BerError> {
 fn check_form(h: &Header) -> Result<(), BerError> {
     let id = h.ident;
     if id.class == CLASS_UNIVERSAL
-        && ((id.constructed && must_be_primitive(id.number))
-            || (!id.constructed && must_be_constructed(id.number)))
+        && ((id.constructed && must_be_primitive(id.number)) || (!id.constructed && must_be_constructed(id.number)))
     {
         return Err(BerError::BadTag { offset: h.start });
     }
@@ -460,13 +459,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn push_frame(
-        &mut self,
-        h: &Header,
-        node: usize,
-        mode: Mode,
-        bound: Bound,
-    ) -> Result<(), BerError> {
+    fn push_frame(&mut self, h: &Header, node: usize, mode: Mode, bound: Bound) -> Result<(), BerError> {
         if self.stack.len() >= self.limits.max_depth {
             return Err(BerError::TooDeep {
                 offset: h.start,
@@ -536,13 +529,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Handles one segment of the constructed string at `node`.
-    fn segment(
-        &mut self,
-        h: &Header,
-        node: usize,
-        outer: u32,
-        bound: Bound,
-    ) -> Result<usize, BerError> {
+    fn segment(&mut self, h: &Header, node: usize, outer: u32, bound: Bound) -> Result<usize, BerError> {
         let id = h.ident;
         let mismatch = BerError::MismatchedConstructedString { offset: h.start };
         if id.class != CLASS_UNIVERSAL || !segment_allowed(outer, id.number) {
@@ -627,11 +614,7 @@ fn node_end(h: &Header) -> usize {
 }
 
 /// Computes every node's DER contents length, children before parents.
-fn compute_lengths(
-    nodes: &mut [Node],
-    segments: &[(usize, usize)],
-    max: usize,
-) -> Result<(), BerError> {
+fn compute_lengths(nodes: &mut [Node], segments: &[(usize, usize)], max: usize) -> Result<(), BerError> {
     let too_large = BerError::TooLarge { max };
     for idx in (0..nodes.len()).rev() {
         let (kind, a, b, end) = match nodes.get(idx) {
@@ -782,18 +765,14 @@ pub fn normalise(input: &[u8], limits: &Limits) -> Result<Vec<u8>, BerError> {
         return Err(BerError::TrailingData { offset: end });
     }
     let Parser {
-        mut nodes,
-        segments,
-        ..
+        mut nodes, segments, ..
     } = parser;
     compute_lengths(&mut nodes, &segments, limits.max_output)?;
     let root = nodes.first().ok_or(BerError::Truncated { offset: 0 })?;
     let total = header_octets(root)
         .checked_add(root.len)
         .filter(|&t| t <= limits.max_output)
-        .ok_or(BerError::TooLarge {
-            max: limits.max_output,
-        })?;
+        .ok_or(BerError::TooLarge { max: limits.max_output })?;
     Ok(write_der(input, &nodes, &segments, total))
 }
 
@@ -827,9 +806,7 @@ fn check_der(input: &[u8], limits: &Limits) -> Result<bool, BerError> {
             }
             stack.pop();
         }
-        let bound = stack
-            .last()
-            .map_or(Bound::Input, |f| Bound::Enclosing(f.end));
+        let bound = stack.last().map_or(Bound::Input, |f| Bound::Enclosing(f.end));
         if stack.is_empty() && elements > 0 {
             return Ok(pos == input.len());
         }
@@ -874,10 +851,7 @@ fn check_der(input: &[u8], limits: &Limits) -> Result<bool, BerError> {
         }
         if id.is_universal(TAG_BIT_STRING) {
             if let (Some(&unused), Some(&last)) = (contents.first(), contents.last()) {
-                if contents.len() > 1
-                    && (1..=7).contains(&unused)
-                    && last & !(0xFFu8 << unused) != 0
-                {
+                if contents.len() > 1 && (1..=7).contains(&unused) && last & !(0xFFu8 << unused) != 0 {
                     return Ok(false);
                 }
             }

@@ -154,7 +154,14 @@ pub fn fast_revoked_entry(d: &[u8]) -> Option<(RevokedEntryParts<'_>, &[u8])> {
         }
         Some(exts)
     };
-    Some((RevokedEntryParts { serial, utc_time, extensions }, rest))
+    Some((
+        RevokedEntryParts {
+            serial,
+            utc_time,
+            extensions,
+        },
+        rest,
+    ))
 }
 
 /// `GeneralNames` with each name kept as its raw TLV: distribution point names are compared
@@ -266,9 +273,18 @@ mod tests {
     #[test]
     fn fast_entry_reader_agrees_with_the_generic_parser() {
         let good: &[&[u8]] = &[
-            &[0x30, 0x12, 0x02, 0x01, 0x05, 0x17, 0x0d, b'2', b'4', b'0', b'1', b'0', b'1', b'0', b'0', b'0', b'0', b'0', b'0', b'Z'],
-            &[0x30, 0x13, 0x02, 0x02, 0x00, 0x80, 0x17, 0x0d, b'2', b'4', b'0', b'1', b'0', b'1', b'0', b'0', b'0', b'0', b'0', b'0', b'Z'],
-            &[0x30, 0x14, 0x02, 0x01, 0x05, 0x17, 0x0d, b'2', b'4', b'0', b'1', b'0', b'1', b'0', b'0', b'0', b'0', b'0', b'0', b'Z', 0x30, 0x00],
+            &[
+                0x30, 0x12, 0x02, 0x01, 0x05, 0x17, 0x0d, b'2', b'4', b'0', b'1', b'0', b'1', b'0', b'0', b'0', b'0',
+                b'0', b'0', b'Z',
+            ],
+            &[
+                0x30, 0x13, 0x02, 0x02, 0x00, 0x80, 0x17, 0x0d, b'2', b'4', b'0', b'1', b'0', b'1', b'0', b'0', b'0',
+                b'0', b'0', b'0', b'Z',
+            ],
+            &[
+                0x30, 0x14, 0x02, 0x01, 0x05, 0x17, 0x0d, b'2', b'4', b'0', b'1', b'0', b'1', b'0', b'0', b'0', b'0',
+                b'0', b'0', b'Z', 0x30, 0x00,
+            ],
         ];
         for g in good {
             let (parts, rest) = fast_revoked_entry(g).unwrap();
@@ -280,10 +296,19 @@ mod tests {
         }
         // Non-minimal INTEGER, non-minimal length, indefinite length, trailing junk inside.
         let bad: &[&[u8]] = &[
-            &[0x30, 0x13, 0x02, 0x02, 0x00, 0x05, 0x17, 0x0d, b'2', b'4', b'0', b'1', b'0', b'1', b'0', b'0', b'0', b'0', b'0', b'0', b'Z'],
-            &[0x30, 0x81, 0x12, 0x02, 0x01, 0x05, 0x17, 0x0d, b'2', b'4', b'0', b'1', b'0', b'1', b'0', b'0', b'0', b'0', b'0', b'0', b'Z'],
+            &[
+                0x30, 0x13, 0x02, 0x02, 0x00, 0x05, 0x17, 0x0d, b'2', b'4', b'0', b'1', b'0', b'1', b'0', b'0', b'0',
+                b'0', b'0', b'0', b'Z',
+            ],
+            &[
+                0x30, 0x81, 0x12, 0x02, 0x01, 0x05, 0x17, 0x0d, b'2', b'4', b'0', b'1', b'0', b'1', b'0', b'0', b'0',
+                b'0', b'0', b'0', b'Z',
+            ],
             &[0x30, 0x80, 0x02, 0x01, 0x05, 0x00, 0x00],
-            &[0x30, 0x14, 0x02, 0x01, 0x05, 0x17, 0x0d, b'2', b'4', b'0', b'1', b'0', b'1', b'0', b'0', b'0', b'0', b'0', b'0', b'Z', 0x05, 0x00],
+            &[
+                0x30, 0x14, 0x02, 0x01, 0x05, 0x17, 0x0d, b'2', b'4', b'0', b'1', b'0', b'1', b'0', b'0', b'0', b'0',
+                b'0', b'0', b'Z', 0x05, 0x00,
+            ],
         ];
         for b in bad {
             assert!(fast_revoked_entry(b).is_none(), "{b:02x?}");

@@ -192,8 +192,14 @@ mod tests {
 
     #[test]
     fn cert_status_alternatives() {
-        assert!(matches!(asn1::parse_single::<CertStatus>(&[0x80, 0x00]), Ok(CertStatus::Good(()))));
-        assert!(matches!(asn1::parse_single::<CertStatus>(&[0x82, 0x00]), Ok(CertStatus::Unknown(()))));
+        assert!(matches!(
+            asn1::parse_single::<CertStatus>(&[0x80, 0x00]),
+            Ok(CertStatus::Good(()))
+        ));
+        assert!(matches!(
+            asn1::parse_single::<CertStatus>(&[0x82, 0x00]),
+            Ok(CertStatus::Unknown(()))
+        ));
         // revoked: [1] { GeneralizedTime 20240101000000Z, [0] { ENUMERATED 1 } }
         let mut rev = vec![0xa1, 0x16, 0x18, 0x0f];
         rev.extend_from_slice(b"20240101000000Z");

@@ -15,8 +15,7 @@ impl Scratch {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("govsig-ber-{name}-{}-{nanos}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("govsig-ber-{name}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create scratch directory");
         Scratch(dir)
     }
@@ -46,9 +45,7 @@ fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
         .args(args)
         .current_dir(dir)
         .output()
-        .unwrap_or_else(|e| {
-            panic!("the openssl CLI is required by this test but could not be run: {e}")
-        });
+        .unwrap_or_else(|e| panic!("the openssl CLI is required by this test but could not be run: {e}"));
     assert!(
         out.status.success(),
         "openssl {} failed: {}",
@@ -64,13 +61,11 @@ fn signer(s: &Scratch) -> Vec<u8> {
     openssl(
         &s.0,
         &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=t", "-days", "1",
-            "-keyout", "key.pem", "-out", "cert.pem",
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=t", "-days", "1", "-keyout", "key.pem",
+            "-out", "cert.pem",
         ],
     );
-    let content: Vec<u8> = (0..10_000u32)
-        .map(|i| (i.wrapping_mul(31) % 251) as u8)
-        .collect();
+    let content: Vec<u8> = (0..10_000u32).map(|i| (i.wrapping_mul(31) % 251) as u8).collect();
     s.write("content.bin", &content);
     content
 }
@@ -114,19 +109,9 @@ fn streamed_cms_normalises_to_der_that_openssl_parses_and_verifies() {
     assert!(!is_der_encoded(&ber, &limits));
 
     let der = normalise(&ber, &limits).expect("OpenSSL's streaming BER normalises");
-    assert!(
-        is_der_encoded(&der, &limits),
-        "normalised output must be DER"
-    );
-    assert_eq!(
-        normalise(&der, &limits),
-        Ok(der.clone()),
-        "DER is a fixed point"
-    );
-    assert!(
-        der.len() < ber.len(),
-        "EOC octets and segment headers are gone"
-    );
+    assert!(is_der_encoded(&der, &limits), "normalised output must be DER");
+    assert_eq!(normalise(&der, &limits), Ok(der.clone()), "DER is a fixed point");
+    assert!(der.len() < ber.len(), "EOC octets and segment headers are gone");
     // The eContent is one primitive OCTET STRING now: the content appears contiguously.
     assert!(der.windows(content.len()).any(|w| w == content.as_slice()));
 
@@ -135,8 +120,7 @@ fn streamed_cms_normalises_to_der_that_openssl_parses_and_verifies() {
     openssl(
         &s.0,
         &[
-            "cms", "-cmsout", "-inform", "DER", "-in", "norm.der", "-outform", "DER", "-out",
-            "re.der",
+            "cms", "-cmsout", "-inform", "DER", "-in", "norm.der", "-outform", "DER", "-out", "re.der",
         ],
     );
     // OpenSSL's own DER encoding of what it parsed is byte-identical to ours.
@@ -149,8 +133,7 @@ fn streamed_cms_normalises_to_der_that_openssl_parses_and_verifies() {
     openssl(
         &s.0,
         &[
-            "cms", "-verify", "-binary", "-inform", "DER", "-in", "norm.der", "-CAfile",
-            "cert.pem", "-out", "out.bin",
+            "cms", "-verify", "-binary", "-inform", "DER", "-in", "norm.der", "-CAfile", "cert.pem", "-out", "out.bin",
         ],
     );
     assert_eq!(s.read("out.bin"), content);
@@ -201,18 +184,13 @@ fn der_from_openssl_comes_back_unchanged() {
     );
     openssl(
         &s.0,
-        &[
-            "x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der",
-        ],
+        &["x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der"],
     );
     sign(&s, "signed.der", false);
     let limits = Limits::default();
     for file in ["multi.der", "cert.der", "signed.der"] {
         let der = s.read(file);
-        assert!(
-            is_der_encoded(&der, &limits),
-            "{file} from openssl should be DER"
-        );
+        assert!(is_der_encoded(&der, &limits), "{file} from openssl should be DER");
         assert_eq!(
             normalise(&der, &limits).as_ref(),
             Ok(&der),

@@ -57,11 +57,7 @@ fn gen_tree(rng: &mut Rng, depth: usize) -> Tree {
             1 => {
                 let n = rng.below(6);
                 let mut data = rng.bytes(n);
-                let unused = if data.is_empty() {
-                    0
-                } else {
-                    rng.below(8) as u8
-                };
+                let unused = if data.is_empty() { 0 } else { rng.below(8) as u8 };
                 if let Some(last) = data.last_mut() {
                     *last &= 0xFF << unused;
                 }
@@ -109,23 +105,14 @@ fn gen_tree(rng: &mut Rng, depth: usize) -> Tree {
     };
     let n = rng.below(if set { 6 } else { 5 });
     let children = (0..n).map(|_| gen_tree(rng, depth - 1)).collect();
-    Tree::Constructed {
-        ident,
-        set,
-        children,
-    }
+    Tree::Constructed { ident, set, children }
 }
 
 fn der_length(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(len as u8);
     } else {
-        let octets: Vec<u8> = len
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|&b| b == 0)
-            .collect();
+        let octets: Vec<u8> = len.to_be_bytes().iter().copied().skip_while(|&b| b == 0).collect();
         out.push(0x80 | octets.len() as u8);
         out.extend_from_slice(&octets);
     }
@@ -148,11 +135,7 @@ fn der(t: &Tree) -> Vec<u8> {
             tlv(&[0x03], &c)
         }
         Tree::String { tag, data } => tlv(&[*tag], data),
-        Tree::Constructed {
-            ident,
-            set,
-            children,
-        } => {
+        Tree::Constructed { ident, set, children } => {
             let mut encs: Vec<Vec<u8>> = children.iter().map(der).collect();
             if *set {
                 // X.690 §11.6.
@@ -215,11 +198,7 @@ fn segments(
     }
     let mut rest = data;
     loop {
-        let take = if rest.is_empty() {
-            0
-        } else {
-            rng.below(rest.len() + 1)
-        };
+        let take = if rest.is_empty() { 0 } else { rng.below(rest.len() + 1) };
         let (part, tail) = rest.split_at(take);
         if depth > 0 && rng.chance(25) {
             let inner = segments(rng, part, depth - 1, cons_ident, seg);
@@ -275,21 +254,13 @@ fn ber(rng: &mut Rng, t: &Tree) -> Vec<u8> {
             }
             let tag = *tag;
             // Segments are OCTET STRINGs (X.690 §8.23.5) or, as some encoders do, the outer type.
-            let seg_tag = if tag != 0x04 && rng.chance(30) {
-                tag
-            } else {
-                0x04
-            };
+            let seg_tag = if tag != 0x04 && rng.chance(30) { tag } else { 0x04 };
             let body = segments(rng, data, 2, seg_tag | 0x20, &mut |rng, part| {
                 ber_primitive(rng, &[seg_tag], part)
             });
             ber_constructed(rng, &[tag | 0x20], &body)
         }
-        Tree::Constructed {
-            ident,
-            set,
-            children,
-        } => {
+        Tree::Constructed { ident, set, children } => {
             let mut encs: Vec<Vec<u8>> = children.iter().map(|c| ber(rng, c)).collect();
             if *set {
                 // Any order is valid BER for a SET OF: shuffle.
@@ -335,10 +306,7 @@ fn random_ber_trees_normalise_to_their_der_encoding() {
         }
     }
     // The generator must actually exercise BER, not only DER.
-    assert!(
-        changed > 8_000,
-        "only {changed} encodings differed from DER"
-    );
+    assert!(changed > 8_000, "only {changed} encodings differed from DER");
 }
 
 /// Corrupted encodings: no panic, and the two functions agree with each other: DER input is
@@ -380,16 +348,9 @@ fn corrupted_encodings_keep_the_contract() {
                     is_der_encoded(&d, &limits),
                     "case {case}: output of {m:02x?} is not DER"
                 );
-                assert_eq!(
-                    normalise(&d, &limits).as_ref(),
-                    Ok(&d),
-                    "case {case}: not idempotent"
-                );
+                assert_eq!(normalise(&d, &limits).as_ref(), Ok(&d), "case {case}: not idempotent");
             }
         }
     }
-    assert!(
-        accepted > 1000,
-        "only {accepted} corrupted inputs were still valid BER"
-    );
+    assert!(accepted > 1000, "only {accepted} corrupted inputs were still valid BER");
 }

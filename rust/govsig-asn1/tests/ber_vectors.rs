@@ -15,27 +15,15 @@ fn hex(s: &str) -> Vec<u8> {
 fn converts(ber: &str, der: &str) {
     let (ber, der) = (hex(ber), hex(der));
     let limits = Limits::default();
-    assert_eq!(
-        normalise(&ber, &limits),
-        Ok(der.clone()),
-        "normalising {ber:02x?}"
-    );
+    assert_eq!(normalise(&ber, &limits), Ok(der.clone()), "normalising {ber:02x?}");
     assert!(is_der_encoded(&der, &limits), "{der:02x?} should be DER");
-    assert_eq!(
-        normalise(&der, &limits),
-        Ok(der.clone()),
-        "DER must be a fixed point"
-    );
+    assert_eq!(normalise(&der, &limits), Ok(der.clone()), "DER must be a fixed point");
     assert_eq!(is_der_encoded(&ber, &limits), ber == der);
 }
 
 fn fails(ber: &str, err: BerError) {
     let ber = hex(ber);
-    assert_eq!(
-        normalise(&ber, &Limits::default()),
-        Err(err),
-        "normalising {ber:02x?}"
-    );
+    assert_eq!(normalise(&ber, &Limits::default()), Err(err), "normalising {ber:02x?}");
     assert!(!is_der_encoded(&ber, &Limits::default()));
 }
 
@@ -62,10 +50,7 @@ fn long_form_lengths_become_minimal() {
     converts("30 84 00 00 00 04 02 81 01 05", "30 03 02 01 05");
     converts("04 82 00 00", "04 00");
     let body = "AB ".repeat(200);
-    converts(
-        &format!("04 83 00 00 C8 {body}"),
-        &format!("04 81 C8 {body}"),
-    );
+    converts(&format!("04 83 00 00 C8 {body}"), &format!("04 81 C8 {body}"));
     let body = "CD ".repeat(300);
     converts(
         &format!("04 88 00 00 00 00 00 00 01 2C {body}"),
@@ -95,10 +80,7 @@ fn constructed_bit_string_takes_last_segment_unused_bits() {
     converts("23 80 03 02 00 AA 03 02 04 BF 00 00", "03 03 04 AA B0");
     converts("23 80 03 01 00 00 00", "03 01 00");
     converts("23 80 00 00", "03 01 00");
-    converts(
-        "23 80 23 80 03 02 00 01 00 00 03 02 07 80 00 00",
-        "03 03 07 01 80",
-    );
+    converts("23 80 23 80 03 02 00 01 00 00 03 02 07 80 00 00", "03 03 07 01 80");
 }
 
 #[test]
@@ -160,15 +142,9 @@ fn boolean_true_becomes_ff() {
 
 #[test]
 fn set_elements_are_sorted_by_der_encoding() {
-    converts(
-        "31 09 02 01 03 02 01 01 02 01 02",
-        "31 09 02 01 01 02 01 02 02 01 03",
-    );
+    converts("31 09 02 01 03 02 01 01 02 01 02", "31 09 02 01 01 02 01 02 02 01 03");
     // Shorter encodings are not automatically first: the order is octet by octet.
-    converts(
-        "31 80 04 02 00 00 04 01 FF 00 00",
-        "31 07 04 01 FF 04 02 00 00",
-    );
+    converts("31 80 04 02 00 00 04 01 FF 00 00", "31 07 04 01 FF 04 02 00 00");
     // Sorting uses the normalised encodings, not the BER ones.
     converts("31 07 04 01 BB 04 81 01 AA", "31 06 04 01 AA 04 01 BB");
     // Nested SETs: the inner one is sorted before it takes part in the outer sort.
@@ -201,10 +177,7 @@ fn end_of_contents_handling() {
     fails("30 80 00 00 00 00", BerError::TrailingData { offset: 4 });
     // Unterminated at the end of the input, or at the end of a definite parent.
     fails("30 80 02 01 05", BerError::Truncated { offset: 0 });
-    fails(
-        "30 80 30 80 02 01 05 00 00",
-        BerError::Truncated { offset: 0 },
-    );
+    fails("30 80 30 80 02 01 05 00 00", BerError::Truncated { offset: 0 });
     fails("30 05 30 80 02 01 05", BerError::BadLength { offset: 2 });
 }
 
@@ -231,14 +204,8 @@ fn forbidden_forms_are_rejected() {
     fails("30 04 26 02 06 00", t(2)); // constructed OID
     fails("10 00", t(0)); // primitive SEQUENCE
     fails("11 00", t(0)); // primitive SET
-    fails(
-        "04 80 AA 00 00",
-        BerError::IndefiniteOnPrimitive { offset: 0 },
-    );
-    fails(
-        "30 80 02 80 00 00 00 00",
-        BerError::IndefiniteOnPrimitive { offset: 2 },
-    );
+    fails("04 80 AA 00 00", BerError::IndefiniteOnPrimitive { offset: 0 });
+    fails("30 80 02 80 00 00 00 00", BerError::IndefiniteOnPrimitive { offset: 2 });
 }
 
 #[test]
@@ -247,10 +214,7 @@ fn bad_lengths() {
     fails("04 FF 00", b(0)); // reserved (X.690 §8.1.3.5 c)
     fails("04 89 00 00 00 00 00 00 00 00 01 AA", b(0)); // more than 8 length octets
     fails("04 84 FF FF FF FF 00", BerError::Truncated { offset: 0 });
-    fails(
-        "04 88 FF FF FF FF FF FF FF FF",
-        BerError::Truncated { offset: 0 },
-    );
+    fails("04 88 FF FF FF FF FF FF FF FF", BerError::Truncated { offset: 0 });
     fails(
         "30 80 04 88 7F FF FF FF FF FF FF FF 00 00",
         BerError::Truncated { offset: 2 },
@@ -280,10 +244,7 @@ fn limits_are_enforced() {
     };
     assert_eq!(normalise(&der, &limits(64, 8, 3)), Ok(der.clone()));
     assert!(is_der_encoded(&der, &limits(64, 8, 3)));
-    assert_eq!(
-        normalise(&der, &limits(64, 7, 3)),
-        Err(BerError::TooLarge { max: 7 })
-    );
+    assert_eq!(normalise(&der, &limits(64, 7, 3)), Err(BerError::TooLarge { max: 7 }));
     assert!(!is_der_encoded(&der, &limits(64, 7, 3)));
     assert_eq!(
         normalise(&der, &limits(64, 8, 2)),
@@ -300,10 +261,7 @@ fn limits_are_enforced() {
         normalise(&nested, &limits(2, 100, 100)),
         Err(BerError::TooDeep { offset: 4, max: 2 })
     );
-    assert_eq!(
-        normalise(&nested, &limits(3, 100, 100)),
-        Ok(hex("30 04 30 02 30 00"))
-    );
+    assert_eq!(normalise(&nested, &limits(3, 100, 100)), Ok(hex("30 04 30 02 30 00")));
     // String segments count as elements and nested segments count as depth.
     let segmented = hex("24 80 24 80 04 01 AA 00 00 00 00");
     assert_eq!(
@@ -314,10 +272,7 @@ fn limits_are_enforced() {
         normalise(&segmented, &limits(2, 100, 2)),
         Err(BerError::TooManyElements { max: 2 })
     );
-    assert_eq!(
-        normalise(&segmented, &limits(2, 100, 3)),
-        Ok(hex("04 01 AA"))
-    );
+    assert_eq!(normalise(&segmented, &limits(2, 100, 3)), Ok(hex("04 01 AA")));
 }
 
 #[test]
@@ -332,10 +287,7 @@ fn output_cap_counts_the_der_size_before_writing() {
         max_output,
         ..Limits::default()
     };
-    assert_eq!(
-        normalise(&ber, &limits(65)),
-        Err(BerError::TooLarge { max: 65 })
-    );
+    assert_eq!(normalise(&ber, &limits(65)), Err(BerError::TooLarge { max: 65 }));
     let der = normalise(&ber, &limits(66)).expect("fits exactly");
     assert_eq!(der.len(), 66);
     assert_eq!(&der[..2], &[0x04, 0x40]);
@@ -351,10 +303,7 @@ fn deep_nesting_never_overflows_the_stack() {
     let limits = Limits::default();
     assert_eq!(
         normalise(&ber, &limits),
-        Err(BerError::TooDeep {
-            offset: 128,
-            max: 64
-        })
+        Err(BerError::TooDeep { offset: 128, max: 64 })
     );
     assert!(!is_der_encoded(&ber, &limits));
     // With the depth limit lifted the explicit stack still copes, and finds no EOCs.

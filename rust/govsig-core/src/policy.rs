@@ -32,7 +32,11 @@ pub struct Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget { max_signature_checks: 64, max_paths: 32, max_name_constraint_checks: 65_536 }
+        Budget {
+            max_signature_checks: 64,
+            max_paths: 32,
+            max_name_constraint_checks: 65_536,
+        }
     }
 }
 
@@ -80,7 +84,10 @@ impl Default for Policy {
             budget: Budget::default(),
             policy_inputs: crate::x509::policy::PolicyInputs::default(),
             revocation: crate::revocation::RevocationMode::SoftFail,
-            revocation_sources: vec![crate::revocation::RevocationSource::Ocsp, crate::revocation::RevocationSource::Crl],
+            revocation_sources: vec![
+                crate::revocation::RevocationSource::Ocsp,
+                crate::revocation::RevocationSource::Crl,
+            ],
             ocsp_skew: 300,
         }
     }

@@ -17,11 +17,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// Converts an ASN.1 date-time (already validated by the parser) to Unix seconds.
 pub fn from_asn1(dt: &asn1::DateTime) -> UnixTime {
-    let days = days_from_civil(
-        i64::from(dt.year()),
-        i64::from(dt.month()),
-        i64::from(dt.day()),
-    );
+    let days = days_from_civil(i64::from(dt.year()), i64::from(dt.month()), i64::from(dt.day()));
     days * 86_400 + i64::from(dt.hour()) * 3600 + i64::from(dt.minute()) * 60 + i64::from(dt.second())
 }
 

@@ -41,12 +41,30 @@ fn name(attrs: &[(&[u8], u8, &str)]) -> Vec<u8> {
 /// A v3 certificate with the given names and extensions ((OID body, value) pairs). The
 /// signature and key are placeholders: name constraints never look at them.
 fn cert(issuer: &[u8], subject: &[u8], extensions: &[(&[u8], Vec<u8>)]) -> Certificate {
-    let sig_alg = tlv(0x30, &tlv(0x06, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b]));
-    let validity = tlv(0x30, &[tlv(0x17, b"110101000000Z"), tlv(0x17, b"310101000000Z")].concat());
-    let spki = tlv(0x30, &[tlv(0x30, &tlv(0x06, &[0x2b, 0x65, 0x70])), tlv(0x03, &[0; 33])].concat());
-    let exts: Vec<u8> =
-        extensions.iter().flat_map(|(oid, value)| tlv(0x30, &[tlv(0x06, oid), tlv(0x04, value)].concat())).collect();
-    let mut tbs = [tlv(0xa0, &tlv(0x02, &[2])), tlv(0x02, &[1]), sig_alg.clone(), issuer.to_vec(), validity].concat();
+    let sig_alg = tlv(
+        0x30,
+        &tlv(0x06, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b]),
+    );
+    let validity = tlv(
+        0x30,
+        &[tlv(0x17, b"110101000000Z"), tlv(0x17, b"310101000000Z")].concat(),
+    );
+    let spki = tlv(
+        0x30,
+        &[tlv(0x30, &tlv(0x06, &[0x2b, 0x65, 0x70])), tlv(0x03, &[0; 33])].concat(),
+    );
+    let exts: Vec<u8> = extensions
+        .iter()
+        .flat_map(|(oid, value)| tlv(0x30, &[tlv(0x06, oid), tlv(0x04, value)].concat()))
+        .collect();
+    let mut tbs = [
+        tlv(0xa0, &tlv(0x02, &[2])),
+        tlv(0x02, &[1]),
+        sig_alg.clone(),
+        issuer.to_vec(),
+        validity,
+    ]
+    .concat();
     tbs.extend(subject);
     tbs.extend(spki);
     if !extensions.is_empty() {
@@ -85,7 +103,11 @@ fn san_dns_names_are_checked_on_the_leaf() {
     let subject = name(&[(OID_C, 0x13, "US"), (OID_CN, 0x0c, "leaf")]);
     let good = cert(&ca_name(), &subject, &[san(&[tlv(0x82, b"www.example.com")])]);
     assert_eq!(state.check(&good, true, &mut 100), Ok(()));
-    let bad = cert(&ca_name(), &subject, &[san(&[tlv(0x82, b"www.example.com"), tlv(0x82, b"badexample.com")])]);
+    let bad = cert(
+        &ca_name(),
+        &subject,
+        &[san(&[tlv(0x82, b"www.example.com"), tlv(0x82, b"badexample.com")])],
+    );
     match state.check(&bad, true, &mut 100) {
         Err(NcViolation::Violated { name, constraint }) => {
             assert_eq!(name, "dNSName \"badexample.com\"");
@@ -98,12 +120,18 @@ fn san_dns_names_are_checked_on_the_leaf() {
 #[test]
 fn self_issued_intermediates_are_exempt_but_not_a_self_issued_leaf() {
     let mut state = NameConstraintsState::new();
-    state.apply(&constraints(&[tlv(0xa4, &name(&[(OID_C, 0x13, "US"), (OID_O, 0x13, "Allowed")]))], &[]));
+    state.apply(&constraints(
+        &[tlv(0xa4, &name(&[(OID_C, 0x13, "US"), (OID_O, 0x13, "Allowed")]))],
+        &[],
+    ));
     let outside = ca_name();
     let self_issued = cert(&outside, &outside, &[]);
     assert!(self_issued.is_self_issued());
     assert_eq!(state.check(&self_issued, false, &mut 100), Ok(()));
-    assert!(matches!(state.check(&self_issued, true, &mut 100), Err(NcViolation::Violated { .. })));
+    assert!(matches!(
+        state.check(&self_issued, true, &mut 100),
+        Err(NcViolation::Violated { .. })
+    ));
     let inside = name(&[(OID_C, 0x13, "us"), (OID_O, 0x0c, "ALLOWED"), (OID_CN, 0x0c, "x")]);
     assert_eq!(state.check(&cert(&outside, &inside, &[]), true, &mut 100), Ok(()));
 }
@@ -113,7 +141,9 @@ fn subject_email_address_is_an_rfc822_name() {
     let mut state = NameConstraintsState::new();
     state.apply(&constraints(&[], &[tlv(0x81, b".evil.example")]));
     let subject = name(&[(OID_C, 0x13, "US"), (OID_EMAIL, 0x16, "boss@mail.evil.example")]);
-    let e = state.check(&cert(&ca_name(), &subject, &[]), true, &mut 100).unwrap_err();
+    let e = state
+        .check(&cert(&ca_name(), &subject, &[]), true, &mut 100)
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "rfc822Name \"boss@mail.evil.example\" violates name constraints: within excluded rfc822Name \".evil.example\""
@@ -130,7 +160,10 @@ fn empty_subject_is_not_checked_against_directory_constraints() {
     // A directoryName in the subjectAltName is still checked.
     let outside = name(&[(OID_C, 0x13, "FR")]);
     let leaf = cert(&ca_name(), &empty, &[san(&[tlv(0xa4, &outside)])]);
-    assert!(matches!(state.check(&leaf, true, &mut 100), Err(NcViolation::Violated { .. })));
+    assert!(matches!(
+        state.check(&leaf, true, &mut 100),
+        Err(NcViolation::Violated { .. })
+    ));
 }
 
 #[test]
@@ -139,9 +172,15 @@ fn uri_without_host_is_refused_and_bad_san_is_malformed() {
     state.apply(&constraints(&[], &[tlv(0x86, b".evil.example")]));
     let subject = name(&[(OID_C, 0x13, "US")]);
     let urn = cert(&ca_name(), &subject, &[san(&[tlv(0x86, b"urn:x:y")])]);
-    assert!(matches!(state.check(&urn, true, &mut 100), Err(NcViolation::Violated { .. })));
+    assert!(matches!(
+        state.check(&urn, true, &mut 100),
+        Err(NcViolation::Violated { .. })
+    ));
     let broken = cert(&ca_name(), &subject, &[(SAN, vec![0x30, 0x05, 0x82, 0x01])]);
-    assert!(matches!(state.check(&broken, true, &mut 100), Err(NcViolation::Malformed(_))));
+    assert!(matches!(
+        state.check(&broken, true, &mut 100),
+        Err(NcViolation::Malformed(_))
+    ));
 }
 
 fn conformance_dir() -> PathBuf {
@@ -209,11 +248,18 @@ fn pkits_4_13_name_constraints() {
             Some("valid") => false,
             other => panic!("{id}: unexpected expected.result {other:?}"),
         };
-        let path: Vec<String> =
-            case["path"].as_array().expect("path").iter().map(|p| p.as_str().expect("path entry").to_owned()).collect();
+        let path: Vec<String> = case["path"]
+            .as_array()
+            .expect("path")
+            .iter()
+            .map(|p| p.as_str().expect("path entry").to_owned())
+            .collect();
         ran += 1;
         let verdict = run_path(&pkits, &path);
-        println!("{id}: expected {}, got {verdict:?}", if expected_invalid { "invalid" } else { "valid" });
+        println!(
+            "{id}: expected {}, got {verdict:?}",
+            if expected_invalid { "invalid" } else { "valid" }
+        );
         match (&verdict, expected_invalid) {
             (Ok(()), false) | (Err(NcViolation::Violated { .. }), true) => {}
             _ => failures.push(format!("{id}: expected_invalid={expected_invalid}, got {verdict:?}")),
@@ -221,5 +267,9 @@ fn pkits_4_13_name_constraints() {
     }
     println!("PKITS name constraints: {}/{ran} agree", ran - failures.len());
     assert_eq!(ran, 38, "PKITS 4.13 has 38 name-constraints cases");
-    assert!(failures.is_empty(), "PKITS name-constraints disagreements:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "PKITS name-constraints disagreements:\n{}",
+        failures.join("\n")
+    );
 }

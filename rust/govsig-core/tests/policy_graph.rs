@@ -52,7 +52,10 @@ fn str_list(v: &Value) -> Vec<String> {
 
 impl Pkits {
     fn cases(&self, key: &str) -> Vec<Value> {
-        self.doc[key].as_array().unwrap_or_else(|| panic!("cases.json has no '{key}' array")).clone()
+        self.doc[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("cases.json has no '{key}' array"))
+            .clone()
     }
 
     /// The case's policy inputs, falling back to the top-level defaults field by field.
@@ -66,7 +69,11 @@ impl Pkits {
                 v.clone()
             }
         };
-        let flag = |k: &str| pick(k).as_bool().unwrap_or_else(|| panic!("{}: input {k} is not a bool", case["id"]));
+        let flag = |k: &str| {
+            pick(k)
+                .as_bool()
+                .unwrap_or_else(|| panic!("{}: input {k} is not a bool", case["id"]))
+        };
         PolicyInputs {
             user_initial_policy_set: str_list(&pick("user_initial_policy_set")),
             initial_explicit_policy: flag("initial_explicit_policy"),
@@ -79,7 +86,11 @@ impl Pkits {
     /// Certificates 1..n of the path (the trust anchor, path[0], is not processed).
     fn path(&self, case: &Value) -> Result<Vec<Certificate>, String> {
         let names = str_list(&case["path"]);
-        assert!(names.len() >= 2, "{}: path has no certificate below the anchor", case["id"]);
+        assert!(
+            names.len() >= 2,
+            "{}: path has no certificate below the anchor",
+            case["id"]
+        );
         names
             .iter()
             .skip(1)
@@ -100,7 +111,9 @@ fn run_policy(inputs: &PolicyInputs, path: &[Certificate]) -> Result<PolicyOutpu
 }
 
 fn has_policy_feature(case: &Value) -> bool {
-    str_list(&case["features"]).iter().any(|f| f == "policy" || f == "policy-mapping")
+    str_list(&case["features"])
+        .iter()
+        .any(|f| f == "policy" || f == "policy-mapping")
 }
 
 fn as_set(v: &[String]) -> BTreeSet<String> {
@@ -111,13 +124,19 @@ fn as_set(v: &[String]) -> BTreeSet<String> {
 fn pkits_policy_cases_match_expected_results() {
     let p = pkits();
     let cases: Vec<Value> = p.cases("cases").into_iter().filter(has_policy_feature).collect();
-    assert!(cases.len() >= 88, "expected the PKITS policy cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 88,
+        "expected the PKITS policy cases, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     let mut sets_checked = 0usize;
     for case in &cases {
         let id = case["id"].as_str().unwrap_or("?").to_string();
         let expected = case["expected"]["result"].as_str().unwrap_or("?");
-        let path = p.path(case).unwrap_or_else(|e| panic!("{id}: policy case with an unparsable certificate: {e}"));
+        let path = p
+            .path(case)
+            .unwrap_or_else(|e| panic!("{id}: policy case with an unparsable certificate: {e}"));
         let result = run_policy(&p.inputs(case), &path);
         match (&result, expected) {
             (Ok(out), "valid") => {
@@ -131,12 +150,23 @@ fn pkits_policy_cases_match_expected_results() {
                 }
             }
             (Err(PolicyError::Invalid(_)), "invalid") => {}
-            (Ok(out), _) => failures.push(format!("{id}: expected {expected}, policy processing accepted: {out:?}")),
+            (Ok(out), _) => failures.push(format!(
+                "{id}: expected {expected}, policy processing accepted: {out:?}"
+            )),
             (Err(e), _) => failures.push(format!("{id}: expected {expected}, policy processing said: {e:?}")),
         }
     }
-    assert!(failures.is_empty(), "{} of {} PKITS policy cases disagree:\n{}", failures.len(), cases.len(), failures.join("\n"));
-    assert!(sets_checked > 40, "too few user_constrained_policy_set checks: {sets_checked}");
+    assert!(
+        failures.is_empty(),
+        "{} of {} PKITS policy cases disagree:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    assert!(
+        sets_checked > 40,
+        "too few user_constrained_policy_set checks: {sets_checked}"
+    );
 }
 
 #[test]
@@ -190,16 +220,24 @@ fn supplementary_runs_follow_the_bare_rfc_rule_when_asked() {
         let id = case["id"].as_str().unwrap_or("?");
         let expected = case["expected"]["result"].as_str().unwrap_or("?");
         let path = p.path(case).unwrap_or_else(|e| panic!("{id}: {e}"));
-        let lax = PolicyInputs { require_acceptable_policy: false, ..p.inputs(case) };
+        let lax = PolicyInputs {
+            require_acceptable_policy: false,
+            ..p.inputs(case)
+        };
         let ok = run_policy(&lax, &path).is_ok();
         if ok != (expected == "valid") {
-            failures.push(format!("{id}: expected {expected}, RFC 5280 rule said {}", if ok { "valid" } else { "invalid" }));
+            failures.push(format!(
+                "{id}: expected {expected}, RFC 5280 rule said {}",
+                if ok { "valid" } else { "invalid" }
+            ));
         }
         let strict = run_policy(&p.inputs(case), &path);
         if id.ends_with("with_constraint_mismatch_ignored") {
             match strict {
                 Err(PolicyError::Invalid(why)) => assert!(why.contains("acceptable policies"), "{why}"),
-                other => failures.push(format!("{id}: the default should reject an unmet user policy set: {other:?}")),
+                other => failures.push(format!(
+                    "{id}: the default should reject an unmet user policy set: {other:?}"
+                )),
             }
         } else if strict.is_ok() != (expected == "valid") {
             failures.push(format!("{id}: expected {expected}, default rule said {strict:?}"));

@@ -26,11 +26,7 @@ const OUT_OF_SCOPE_PSS_MGF_HASH: &str =
 fn conformance_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("GOVSIG_CONFORMANCE") {
         let p = PathBuf::from(dir);
-        assert!(
-            p.is_dir(),
-            "GOVSIG_CONFORMANCE={} is not a directory",
-            p.display()
-        );
+        assert!(p.is_dir(), "GOVSIG_CONFORMANCE={} is not a directory", p.display());
         return p;
     }
     let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -48,16 +44,12 @@ fn conformance_dir() -> PathBuf {
 }
 
 fn hex_field(v: &Value, key: &str) -> Vec<u8> {
-    let s = v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("missing hex field {key}"));
+    let s = v[key].as_str().unwrap_or_else(|| panic!("missing hex field {key}"));
     hex::decode(s).unwrap_or_else(|e| panic!("field {key} is not hex: {e}"))
 }
 
 fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("missing string field {key}"))
+    v[key].as_str().unwrap_or_else(|| panic!("missing string field {key}"))
 }
 
 // ---- AlgorithmIdentifier construction (DER by hand, so the test does not reuse the code
@@ -69,11 +61,7 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     if len < 0x80 {
         out.push(u8::try_from(len).expect("short length"));
     } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
         out.push(0x80 | u8::try_from(bytes.len()).expect("length of length"));
         out.extend(bytes);
     }
@@ -82,10 +70,7 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 }
 
 fn oid(dotted: &str) -> Vec<u8> {
-    let arcs: Vec<u64> = dotted
-        .split('.')
-        .map(|a| a.parse().expect("OID arc"))
-        .collect();
+    let arcs: Vec<u64> = dotted.split('.').map(|a| a.parse().expect("OID arc")).collect();
     let mut body = vec![u8::try_from(arcs[0] * 40 + arcs[1]).expect("first arcs")];
     for &arc in &arcs[2..] {
         let mut chunk = vec![u8::try_from(arc & 0x7f).expect("7 bits")];
@@ -197,9 +182,7 @@ fn spki_algorithm(spki: &[u8]) -> Vec<u8> {
             (2, usize::from(first))
         } else {
             let n = usize::from(first & 0x7f);
-            let len = b[2..2 + n]
-                .iter()
-                .fold(0usize, |acc, x| (acc << 8) | usize::from(*x));
+            let len = b[2..2 + n].iter().fold(0usize, |acc, x| (acc << 8) | usize::from(*x));
             (2 + n, len)
         }
     }
@@ -242,11 +225,7 @@ fn plan_group(schema: &str, g: &Value) -> GroupPlan {
             spki,
         },
         "rsassa_pss_verify_schema_v1.json" | "rsassa_pss_with_parameters_verify_schema.json" => {
-            assert_eq!(
-                str_field(g, "mgf"),
-                "MGF1",
-                "only MGF1 exists in these files"
-            );
+            assert_eq!(str_field(g, "mgf"), "MGF1", "only MGF1 exists in these files");
             let (sha, mgf_sha) = (str_field(g, "sha"), str_field(g, "mgfSha"));
             let salt = g["sLen"].as_u64().expect("sLen");
             // With parameters in the key, the signature's AlgorithmIdentifier is the key's
@@ -294,10 +273,8 @@ fn verify_one(
 }
 
 fn run_file(path: &Path, schema: &str, counts: &mut FileCounts, unsupported_reason: Option<&str>) {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let doc: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()));
     assert_eq!(
         doc["schema"].as_str(),
         Some(schema),
@@ -329,8 +306,7 @@ fn run_file(path: &Path, schema: &str, counts: &mut FileCounts, unsupported_reas
                     }
                 }
             }
-            (GroupPlan::Unsupported { spki, ai, reason }, _)
-            | (GroupPlan::Run { spki, ai }, Some(reason)) => {
+            (GroupPlan::Unsupported { spki, ai, reason }, _) | (GroupPlan::Run { spki, ai }, Some(reason)) => {
                 let key = PublicKey::from_spki(&spki);
                 let scheme = SignatureScheme::from_algorithm_identifier(&ai);
                 let unsupported = matches!(key, Err(CryptoError::UnsupportedAlgorithm(_)))
@@ -370,17 +346,9 @@ fn wycheproof_signature_vectors() {
             .as_u64()
             .and_then(|n| usize::try_from(n).ok())
             .expect("tests count");
-        let reason = OUT_OF_SCOPE_FILES
-            .iter()
-            .find(|(f, _)| *f == file)
-            .map(|(_, r)| *r);
+        let reason = OUT_OF_SCOPE_FILES.iter().find(|(f, _)| *f == file).map(|(_, r)| *r);
         let mut counts = FileCounts::default();
-        run_file(
-            &root.join("testvectors_v1").join(file),
-            schema,
-            &mut counts,
-            reason,
-        );
+        run_file(&root.join("testvectors_v1").join(file), schema, &mut counts, reason);
         assert_eq!(
             counts.tests, declared,
             "{file}: ran {} tests, index.json declares {declared}",

@@ -16,9 +16,7 @@ const TAG_SEQUENCE: u8 = 0x30;
 const TAG_CONTEXT_0_CONSTRUCTED: u8 = 0xA0;
 
 /// rsaEncryption, RFC 8017 Appendix C.
-const OID_RSA_ENCRYPTION: &[u8] = &[
-    0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01,
-];
+const OID_RSA_ENCRYPTION: &[u8] = &[0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01];
 /// id-ecPublicKey, RFC 5480 §2.1.1.
 const OID_EC_PUBLIC_KEY: &[u8] = &[0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
 /// id-Ed25519, RFC 8410 §3.
@@ -104,16 +102,16 @@ pub(crate) fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, DerError> {
 pub(crate) fn digest_info(digest: Digest, hash: &[u8]) -> Vec<u8> {
     let prefix: &[u8] = match digest {
         Digest::Sha256 => &[
-            0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-            0x01, 0x05, 0x00, 0x04, 0x20,
+            0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+            0x20,
         ],
         Digest::Sha384 => &[
-            0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-            0x02, 0x05, 0x00, 0x04, 0x30,
+            0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04,
+            0x30,
         ],
         Digest::Sha512 => &[
-            0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-            0x03, 0x05, 0x00, 0x04, 0x40,
+            0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04,
+            0x40,
         ],
     };
     let mut out = Vec::with_capacity(prefix.len() + hash.len());
@@ -170,9 +168,7 @@ impl<'a> Reader<'a> {
         let data = self.data;
         let tag = *data.first().ok_or(DerError("truncated: missing tag"))?;
         if tag & 0x1F == 0x1F {
-            return Err(DerError(
-                "multi-octet tags are not used in these structures",
-            ));
+            return Err(DerError("multi-octet tags are not used in these structures"));
         }
         let first_len = *data.get(1).ok_or(DerError("truncated: missing length"))?;
         let (len, header) = if first_len < 0x80 {
@@ -203,11 +199,7 @@ impl<'a> Reader<'a> {
             .get(header..)
             .ok_or(DerError("length runs past the end of the input"))?;
         self.data = data.get(end..).unwrap_or(&[]);
-        Ok(Tlv {
-            tag,
-            content,
-            whole,
-        })
+        Ok(Tlv { tag, content, whole })
     }
 
     fn expect(&mut self, tag: u8, what: &'static str) -> Result<Tlv<'a>, DerError> {
@@ -252,10 +244,7 @@ pub(crate) fn parse_spki(spki: &[u8]) -> Result<SpkiParts<'_>, DerError> {
     if !alg_reader.is_empty() {
         return Err(DerError("data after algorithm parameters"));
     }
-    let (unused, key) = bits
-        .content
-        .split_first()
-        .ok_or(DerError("empty BIT STRING"))?;
+    let (unused, key) = bits.content.split_first().ok_or(DerError("empty BIT STRING"))?;
     if *unused != 0 {
         return Err(DerError("public key BIT STRING with unused bits"));
     }
@@ -280,17 +269,11 @@ pub(crate) fn certificate_spki(cert: &[u8]) -> Result<&[u8], DerError> {
         t.read()?;
     }
     t.expect(TAG_INTEGER, "serialNumber is not an INTEGER")?;
-    t.expect(
-        TAG_SEQUENCE,
-        "signature AlgorithmIdentifier is not a SEQUENCE",
-    )?;
+    t.expect(TAG_SEQUENCE, "signature AlgorithmIdentifier is not a SEQUENCE")?;
     t.expect(TAG_SEQUENCE, "issuer is not a SEQUENCE")?;
     t.expect(TAG_SEQUENCE, "validity is not a SEQUENCE")?;
     t.expect(TAG_SEQUENCE, "subject is not a SEQUENCE")?;
-    Ok(
-        t.expect(TAG_SEQUENCE, "subjectPublicKeyInfo is not a SEQUENCE")?
-            .whole,
-    )
+    Ok(t.expect(TAG_SEQUENCE, "subjectPublicKeyInfo is not a SEQUENCE")?.whole)
 }
 
 /// CKA_EC_POINT is a DER OCTET STRING holding the point (PKCS#11 v2.40 §2.3.3), but some
@@ -302,10 +285,7 @@ pub(crate) fn unwrap_ec_point(value: &[u8], raw_len: usize) -> Result<Vec<u8>, D
         return Ok(value.to_vec());
     }
     let mut r = Reader::new(value);
-    let octets = r.expect(
-        TAG_OCTET_STRING,
-        "CKA_EC_POINT is neither a point nor an OCTET STRING",
-    )?;
+    let octets = r.expect(TAG_OCTET_STRING, "CKA_EC_POINT is neither a point nor an OCTET STRING")?;
     if !r.is_empty() {
         return Err(DerError("data after the CKA_EC_POINT OCTET STRING"));
     }

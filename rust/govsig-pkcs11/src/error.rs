@@ -318,15 +318,11 @@ pub(crate) fn map_rv(rv: RvError, function: String) -> Pkcs11Error {
             ckr: "CKR_USER_NOT_LOGGED_IN",
             function,
         },
-        RvError::DeviceRemoved | RvError::TokenNotPresent | RvError::TokenNotRecognized => {
-            Pkcs11Error::TokenRemoved {
-                ckr: ckr.unwrap_or("CKR_DEVICE_REMOVED"),
-                function,
-            }
-        }
-        RvError::SessionClosed | RvError::SessionHandleInvalid => {
-            Pkcs11Error::SessionClosed { ckr, function }
-        }
+        RvError::DeviceRemoved | RvError::TokenNotPresent | RvError::TokenNotRecognized => Pkcs11Error::TokenRemoved {
+            ckr: ckr.unwrap_or("CKR_DEVICE_REMOVED"),
+            function,
+        },
+        RvError::SessionClosed | RvError::SessionHandleInvalid => Pkcs11Error::SessionClosed { ckr, function },
         RvError::MechanismInvalid
         | RvError::MechanismParamInvalid
         | RvError::KeyTypeInconsistent

@@ -27,9 +27,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 fn registry() -> MutexGuard<'static, Vec<Registered>> {
     // Nothing panics while holding the lock, so a poisoned registry is still consistent.
-    REGISTRY
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    REGISTRY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub(crate) struct ModuleInner {
@@ -222,28 +220,19 @@ impl Module {
             ckr,
         };
         let ctx = Pkcs11::new(canonical).map_err(|e| match e {
-            CkError::LibraryLoading(e) => {
-                load_error(format!("the dynamic loader refused it ({e})"), None)
-            }
-            CkError::MissingSymbol(name) => {
-                load_error(format!("it is not a PKCS#11 library (no {name})"), None)
-            }
+            CkError::LibraryLoading(e) => load_error(format!("the dynamic loader refused it ({e})"), None),
+            CkError::MissingSymbol(name) => load_error(format!("it is not a PKCS#11 library (no {name})"), None),
             CkError::Pkcs11(rv, _) => load_error(
                 "the library refused to give its function list".to_owned(),
                 crate::error::rv_name(rv),
             ),
             other => load_error(other.to_string(), None),
         })?;
-        let owns_initialization = match ctx
-            .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-        {
+        let owns_initialization = match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
             Ok(()) => true,
             Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => false,
             Err(CkError::Pkcs11(rv, _)) => {
-                return Err(load_error(
-                    "C_Initialize failed".to_owned(),
-                    crate::error::rv_name(rv),
-                ))
+                return Err(load_error("C_Initialize failed".to_owned(), crate::error::rv_name(rv)))
             }
             Err(other) => return Err(load_error(format!("C_Initialize failed: {other}"), None)),
         };
@@ -314,8 +303,7 @@ impl Module {
         };
         let chosen = match &selector {
             TokenSelector::Label(label) => {
-                let matching: Vec<&TokenInfo> =
-                    tokens.iter().filter(|t| &t.label == label).collect();
+                let matching: Vec<&TokenInfo> = tokens.iter().filter(|t| &t.label == label).collect();
                 match matching.as_slice() {
                     [] => return Err(not_found()),
                     [one] => (*one).clone(),
@@ -323,7 +311,11 @@ impl Module {
                         return Err(Pkcs11Error::InvalidArgument {
                             detail: format!(
                                 "several tokens carry the label {label:?} (slots {}); select one by slot",
-                                several.iter().map(|t| t.slot_id.to_string()).collect::<Vec<_>>().join(", ")
+                                several
+                                    .iter()
+                                    .map(|t| t.slot_id.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
                         })
                     }

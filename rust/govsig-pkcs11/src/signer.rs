@@ -2,9 +2,7 @@
 
 use crate::der;
 use crate::error::{map_error, Pkcs11Error};
-use crate::token::{
-    check_key_certificate, find_key_in, find_keys, refind_key, KeyInfo, KeyKind, TokenShared,
-};
+use crate::token::{check_key_certificate, find_key_in, find_keys, refind_key, KeyInfo, KeyKind, TokenShared};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
@@ -138,9 +136,7 @@ struct Pool {
 impl Pool {
     fn lock(&self) -> MutexGuard<'_, PoolState> {
         // Nothing panics while holding the lock; a poisoned state is still consistent.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn acquire(&self) -> Result<Lease<'_>, Pkcs11Error> {
@@ -154,13 +150,10 @@ impl Pool {
                 });
             }
             if state.live == 0 {
-                return Err(state
-                    .last_failure
-                    .clone()
-                    .unwrap_or(Pkcs11Error::SessionClosed {
-                        ckr: None,
-                        function: "every session of the signer has ended".to_owned(),
-                    }));
+                return Err(state.last_failure.clone().unwrap_or(Pkcs11Error::SessionClosed {
+                    ckr: None,
+                    function: "every session of the signer has ended".to_owned(),
+                }));
             }
             state = self
                 .returned
@@ -285,10 +278,7 @@ impl TokenSigner {
 
     /// Use `certificate_der` as this key's certificate, after checking it holds the key's
     /// public key.
-    pub fn with_certificate(
-        mut self,
-        certificate_der: Vec<u8>,
-    ) -> Result<TokenSigner, Pkcs11Error> {
+    pub fn with_certificate(mut self, certificate_der: Vec<u8>) -> Result<TokenSigner, Pkcs11Error> {
         check_key_certificate(&self.key, &certificate_der)?;
         self.key.certificate_der = Some(certificate_der);
         Ok(self)
@@ -375,19 +365,15 @@ impl TokenSigner {
         let _one_at_a_time = self.token.module.inner.serialise_if_foreign();
         match pooled.session.sign(mechanism, pooled.key, input) {
             Ok(raw) => Ok(raw),
-            Err(CkError::Pkcs11(
-                rv @ (RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid),
-                function,
-            )) if !self.token_gone() => {
+            Err(CkError::Pkcs11(rv @ (RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid), function))
+                if !self.token_gone() =>
+            {
                 // The token is there but the handle is not: the login ended (private objects
                 // are hidden from public sessions, v3.1 §4.4), the module renumbered its
                 // objects (then the key is found again and the signature retried once), or
                 // the key was deleted.
                 if let Ok(info) = pooled.session.get_session_info() {
-                    if matches!(
-                        info.session_state(),
-                        SessionState::RoPublic | SessionState::RwPublic
-                    ) {
+                    if matches!(info.session_state(), SessionState::RoPublic | SessionState::RwPublic) {
                         return Err(Pkcs11Error::NotLoggedIn {
                             ckr: crate::error::rv_name(rv).unwrap_or("CKR_USER_NOT_LOGGED_IN"),
                             function: crate::error::function_name(function),
@@ -452,18 +438,11 @@ impl TokenSigner {
             _ => "C_Sign".to_owned(),
         };
         let err = map_error(e);
-        let maybe_removed = matches!(
-            err,
-            Pkcs11Error::SessionClosed { .. } | Pkcs11Error::NotLoggedIn { .. }
-        ) || matches!(
-            err.ckr_name(),
-            Some(
-                "CKR_OBJECT_HANDLE_INVALID"
-                    | "CKR_KEY_HANDLE_INVALID"
-                    | "CKR_GENERAL_ERROR"
-                    | "CKR_DEVICE_ERROR"
-            )
-        );
+        let maybe_removed = matches!(err, Pkcs11Error::SessionClosed { .. } | Pkcs11Error::NotLoggedIn { .. })
+            || matches!(
+                err.ckr_name(),
+                Some("CKR_OBJECT_HANDLE_INVALID" | "CKR_KEY_HANDLE_INVALID" | "CKR_GENERAL_ERROR" | "CKR_DEVICE_ERROR")
+            );
         if maybe_removed && self.token_gone() {
             return Pkcs11Error::TokenRemoved {
                 ckr: err.ckr_name().unwrap_or("CKR_TOKEN_NOT_PRESENT"),
@@ -527,10 +506,8 @@ impl TokenSigner {
         let key = &self.key;
         let fits = matches!(
             (scheme, &key.key_type),
-            (
-                SignScheme::RsaPkcs1(_) | SignScheme::RsaPss(_),
-                KeyKind::Rsa { .. }
-            ) | (SignScheme::Ecdsa(_), KeyKind::Ec { .. })
+            (SignScheme::RsaPkcs1(_) | SignScheme::RsaPss(_), KeyKind::Rsa { .. })
+                | (SignScheme::Ecdsa(_), KeyKind::Ec { .. })
                 | (SignScheme::Ed25519, KeyKind::Ed25519)
         );
         if !fits {
@@ -578,9 +555,7 @@ impl TokenSigner {
             // EdDSA hashes inside the algorithm (RFC 8032 §5.1.6); there is no
             // pre-hashed form of pure Ed25519.
             SignScheme::Ed25519 => (
-                Some(Mechanism::Eddsa(EddsaParams::new(
-                    EddsaSignatureScheme::Pure,
-                ))),
+                Some(Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure))),
                 None,
             ),
         };
@@ -593,10 +568,7 @@ impl TokenSigner {
         let use_combined = |m: Mechanism<'static>| Ok(Plan::Combined(m));
         let use_prehashed = |(m, prepare): Prehash| match digest {
             Some(d) => Ok(Plan::Prehashed(m, prepare(d, message))),
-            None => Err(unsupported(
-                scheme.to_string(),
-                "no hash to apply".to_owned(),
-            )),
+            None => Err(unsupported(scheme.to_string(), "no hash to apply".to_owned())),
         };
         match (combined, prehashed, prefer) {
             (Some(c), _, true) | (Some(c), None, false) => use_combined(c),

@@ -6,9 +6,7 @@ use crate::module::{Module, TokenInfo};
 use crate::pin::Pin;
 use crate::signer::TokenSigner;
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::object::{
-    Attribute, AttributeType, CertificateType, KeyType, ObjectClass, ObjectHandle,
-};
+use cryptoki::object::{Attribute, AttributeType, CertificateType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use std::fmt;
@@ -214,20 +212,11 @@ impl Token {
                     .inner
                     .ctx
                     .get_token_info(slot)
-                    .map(|i| {
-                        (
-                            i.user_pin_count_low(),
-                            i.user_pin_final_try(),
-                            i.user_pin_locked(),
-                        )
-                    })
+                    .map(|i| (i.user_pin_count_low(), i.user_pin_final_try(), i.user_pin_locked()))
                     .unwrap_or((false, false, false));
                 return Err(match flags {
                     (_, _, true) => Pkcs11Error::PinLocked,
-                    (count_low, final_try, false) => Pkcs11Error::PinIncorrect {
-                        count_low,
-                        final_try,
-                    },
+                    (count_low, final_try, false) => Pkcs11Error::PinIncorrect { count_low, final_try },
                 });
             }
             Err(e) => return Err(map_error(e)),
@@ -257,11 +246,7 @@ impl Token {
 
     /// Check that `certificate_der` holds the public key of the selected key
     /// (RFC 5280 §4.1.2.7 subjectPublicKeyInfo against the token's public key).
-    pub fn key_certificate_matches(
-        &self,
-        key: &KeySelector,
-        certificate_der: &[u8],
-    ) -> Result<(), Pkcs11Error> {
+    pub fn key_certificate_matches(&self, key: &KeySelector, certificate_der: &[u8]) -> Result<(), Pkcs11Error> {
         let session = self.shared.session();
         let (_, info) = select_key(&session, key)?;
         check_key_certificate(&info, certificate_der)
@@ -288,14 +273,10 @@ impl Token {
     }
 }
 
-fn select_key(
-    session: &Session,
-    selector: &KeySelector,
-) -> Result<(ObjectHandle, KeyInfo), Pkcs11Error> {
+fn select_key(session: &Session, selector: &KeySelector) -> Result<(ObjectHandle, KeyInfo), Pkcs11Error> {
     let keys = find_keys(session)?;
     let available = || keys.iter().map(|(_, k)| k.describe()).collect::<Vec<_>>();
-    let matching: Vec<&(ObjectHandle, KeyInfo)> =
-        keys.iter().filter(|(_, k)| selector.matches(k)).collect();
+    let matching: Vec<&(ObjectHandle, KeyInfo)> = keys.iter().filter(|(_, k)| selector.matches(k)).collect();
     match matching.as_slice() {
         [] => Err(Pkcs11Error::KeyNotFound {
             selector: selector.describe(),
@@ -316,25 +297,15 @@ fn select_key(
     }
 }
 
-pub(crate) fn check_key_certificate(
-    key: &KeyInfo,
-    certificate_der: &[u8],
-) -> Result<(), Pkcs11Error> {
+pub(crate) fn check_key_certificate(key: &KeyInfo, certificate_der: &[u8]) -> Result<(), Pkcs11Error> {
     let mismatch = |detail: String| Pkcs11Error::KeyCertificateMismatch {
         key: key.describe(),
         detail,
     };
-    let cert_spki = der::certificate_spki(certificate_der).map_err(|e| {
-        mismatch(format!(
-            "the certificate is not a DER X.509 certificate ({})",
-            e.0
-        ))
-    })?;
+    let cert_spki = der::certificate_spki(certificate_der)
+        .map_err(|e| mismatch(format!("the certificate is not a DER X.509 certificate ({})", e.0)))?;
     let key_spki = key.public_key_spki_der.as_deref().ok_or_else(|| {
-        mismatch(
-            "the token does not expose this key's public key, so the pair cannot be checked"
-                .to_owned(),
-        )
+        mismatch("the token does not expose this key's public key, so the pair cannot be checked".to_owned())
     })?;
     spki_same_key(key_spki, cert_spki).map_err(mismatch)
 }
@@ -342,17 +313,12 @@ pub(crate) fn check_key_certificate(
 /// Same key when algorithm, curve (for EC) and key bits agree; the encoding of absent vs
 /// NULL parameters is not compared, since both appear in the wild for the same key.
 fn spki_same_key(key_spki: &[u8], cert_spki: &[u8]) -> Result<(), String> {
-    let a = der::parse_spki(key_spki)
-        .map_err(|e| format!("the key's public key is malformed ({})", e.0))?;
-    let b = der::parse_spki(cert_spki)
-        .map_err(|e| format!("the certificate's public key is malformed ({})", e.0))?;
+    let a = der::parse_spki(key_spki).map_err(|e| format!("the key's public key is malformed ({})", e.0))?;
+    let b = der::parse_spki(cert_spki).map_err(|e| format!("the certificate's public key is malformed ({})", e.0))?;
     if a.algorithm != b.algorithm {
         return Err("the certificate's public key is of another algorithm".to_owned());
     }
-    let is_ec = a
-        .parameters
-        .map(|p| p.first() == Some(&0x06))
-        .unwrap_or(false);
+    let is_ec = a.parameters.map(|p| p.first() == Some(&0x06)).unwrap_or(false);
     if is_ec && a.parameters != b.parameters {
         return Err("the certificate's public key is on another curve".to_owned());
     }
@@ -387,10 +353,7 @@ fn read_attrs(
     for attr in wanted {
         match session.get_attributes(handle, &[*attr]) {
             Ok(mut values) => out.append(&mut values),
-            Err(CkError::Pkcs11(
-                RvError::AttributeTypeInvalid | RvError::AttributeSensitive,
-                _,
-            )) => {}
+            Err(CkError::Pkcs11(RvError::AttributeTypeInvalid | RvError::AttributeSensitive, _)) => {}
             Err(e) => return Err(map_error(e)),
         }
     }
@@ -482,10 +445,7 @@ const KEY_ATTRS: &[AttributeType] = &[
 /// Every private signing key on the token, with its handle in `session`.
 pub(crate) fn find_keys(session: &Session) -> Result<Vec<(ObjectHandle, KeyInfo)>, Pkcs11Error> {
     let handles = session
-        .find_objects(&[
-            Attribute::Class(ObjectClass::PRIVATE_KEY),
-            Attribute::Sign(true),
-        ])
+        .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Sign(true)])
         .map_err(map_error)?;
     if handles.is_empty() {
         return Ok(Vec::new());
@@ -512,9 +472,7 @@ pub(crate) fn find_keys(session: &Session) -> Result<Vec<(ObjectHandle, KeyInfo)
             Attribute::KeyType(t) => Some(*t),
             _ => None,
         });
-        let always_authenticate = attrs
-            .iter()
-            .any(|a| matches!(a, Attribute::AlwaysAuthenticate(true)));
+        let always_authenticate = attrs.iter().any(|a| matches!(a, Attribute::AlwaysAuthenticate(true)));
         attrs.extend(read_attrs(session, handle, KEY_ATTRS)?);
         let kind = key_kind(key_type, &attrs);
 
@@ -614,14 +572,8 @@ pub(crate) fn refind_key(
 }
 
 /// The key's handle in `session`, when exactly one private signing key has its id and label.
-pub(crate) fn find_key_in(
-    session: &Session,
-    key: &KeyInfo,
-) -> Result<Option<ObjectHandle>, Pkcs11Error> {
-    let mut template = vec![
-        Attribute::Class(ObjectClass::PRIVATE_KEY),
-        Attribute::Sign(true),
-    ];
+pub(crate) fn find_key_in(session: &Session, key: &KeyInfo) -> Result<Option<ObjectHandle>, Pkcs11Error> {
+    let mut template = vec![Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Sign(true)];
     if !key.id.is_empty() {
         template.push(Attribute::Id(key.id.clone()));
     }

@@ -46,10 +46,7 @@ fn assert_error_clean(err: &Pkcs11Error) {
 #[test]
 fn wrong_pin_is_pin_incorrect_and_never_shown() {
     let err = module()
-        .open_token(
-            TokenSelector::Label("wrong-pin".into()),
-            Pin::from(WRONG_PIN),
-        )
+        .open_token(TokenSelector::Label("wrong-pin".into()), Pin::from(WRONG_PIN))
         .expect_err("wrong PIN");
     assert!(matches!(err, Pkcs11Error::PinIncorrect { .. }), "{err:?}");
     assert_eq!(err.ckr_name(), Some("CKR_PIN_INCORRECT"));
@@ -71,9 +68,7 @@ fn pin_token_and_signer_never_show_the_pin() {
         .open_token(TokenSelector::Label("debug-pin".into()), pin)
         .expect("login");
     assert_no_pin("Token Debug", &format!("{token:?} {token:#?}"));
-    let signer = token
-        .signer(KeySelector::Label("p256-key".into()), 2)
-        .expect("signer");
+    let signer = token.signer(KeySelector::Label("p256-key".into()), 2).expect("signer");
     assert_no_pin("TokenSigner Debug", &format!("{signer:?} {signer:#?}"));
     assert_no_pin("Module Debug", &format!("{:?}", module()));
     assert!(format!("{token:?}").contains("debug-pin"));
@@ -88,10 +83,7 @@ fn second_login_while_logged_in_is_refused_not_trusted() {
         let err = module()
             .open_token(TokenSelector::Label("errors".into()), Pin::from(pin))
             .expect_err("already logged in");
-        assert!(
-            matches!(err, Pkcs11Error::AlreadyLoggedIn { .. }),
-            "{err:?}"
-        );
+        assert!(matches!(err, Pkcs11Error::AlreadyLoggedIn { .. }), "{err:?}");
         assert_eq!(err.ckr_name(), Some("CKR_USER_ALREADY_LOGGED_IN"));
         assert!(err.to_string().contains("share that open token"), "{err}");
         assert_error_clean(&err);
@@ -107,16 +99,10 @@ fn repeated_wrong_pins_report_the_tries_flag_and_softhsm_does_not_lock() {
     let module = module();
     for attempt in 1..=12 {
         let err = module
-            .open_token(
-                TokenSelector::Label("pin-tries".into()),
-                Pin::from(WRONG_PIN),
-            )
+            .open_token(TokenSelector::Label("pin-tries".into()), Pin::from(WRONG_PIN))
             .expect_err("wrong PIN");
         match &err {
-            Pkcs11Error::PinIncorrect {
-                count_low,
-                final_try,
-            } => {
+            Pkcs11Error::PinIncorrect { count_low, final_try } => {
                 assert!(
                     *count_low,
                     "attempt {attempt}: SoftHSM raises CKF_USER_PIN_COUNT_LOW after a failure"
@@ -136,10 +122,7 @@ fn repeated_wrong_pins_report_the_tries_flag_and_softhsm_does_not_lock() {
         .expect("listed");
     assert!(info.flags.user_pin_count_low && !info.flags.user_pin_locked);
     let token = module
-        .open_token(
-            TokenSelector::Label("pin-tries".into()),
-            Pin::from(USER_PIN),
-        )
+        .open_token(TokenSelector::Label("pin-tries".into()), Pin::from(USER_PIN))
         .expect("the right PIN still works");
     // A good login clears the low-count flag.
     let after = module
@@ -168,38 +151,25 @@ fn pin_locked_and_expired_messages_name_the_return_value() {
         ),
     ] {
         assert_eq!(err.ckr_name(), Some(ckr));
-        assert!(
-            err.to_string().contains(ckr) && err.to_string().contains(hint),
-            "{err}"
-        );
+        assert!(err.to_string().contains(ckr) && err.to_string().contains(hint), "{err}");
     }
 }
 
 #[test]
 fn unknown_token_label_lists_the_tokens_present() {
     let err = module()
-        .open_token(
-            TokenSelector::Label("no such token".into()),
-            Pin::from(WRONG_PIN),
-        )
+        .open_token(TokenSelector::Label("no such token".into()), Pin::from(WRONG_PIN))
         .expect_err("no token");
     match &err {
-        Pkcs11Error::TokenNotFound {
-            selector,
-            available,
-        } => {
+        Pkcs11Error::TokenNotFound { selector, available } => {
             assert_eq!(selector, "label \"no such token\"");
-            assert!(
-                available.iter().any(|a| a.contains("\"errors\"")),
-                "{available:?}"
-            );
+            assert!(available.iter().any(|a| a.contains("\"errors\"")), "{available:?}");
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(err.ckr_name(), None);
     assert!(
-        err.to_string()
-            .contains("no token matches label \"no such token\""),
+        err.to_string().contains("no token matches label \"no such token\""),
         "{err}"
     );
     assert_error_clean(&err);
@@ -244,32 +214,22 @@ fn unknown_key_label_lists_the_signing_keys() {
 #[test]
 fn scheme_that_does_not_fit_the_key_is_mechanism_not_supported() {
     let token = open("errors");
-    let rsa = token
-        .signer(KeySelector::Label("rsa-key".into()), 1)
-        .expect("signer");
+    let rsa = token.signer(KeySelector::Label("rsa-key".into()), 1).expect("signer");
     for scheme in [SignScheme::Ed25519, SignScheme::Ecdsa(Digest::Sha256)] {
         let err = rsa.sign(scheme, b"m").expect_err("RSA key");
         match &err {
             Pkcs11Error::MechanismNotSupported { offered, ckr, .. } => {
-                assert!(
-                    offered.contains(&"CKM_SHA256_RSA_PKCS".to_owned()),
-                    "{offered:?}"
-                );
+                assert!(offered.contains(&"CKM_SHA256_RSA_PKCS".to_owned()), "{offered:?}");
                 assert_eq!(*ckr, None, "govsig refused before asking the token");
             }
             other => panic!("{other:?}"),
         }
         assert!(err.to_string().contains("is RSA-2048"), "{err}");
     }
-    let ec = token
-        .signer(KeySelector::Label("p256-key".into()), 1)
-        .expect("signer");
-    let err = ec
-        .sign(SignScheme::RsaPss(Digest::Sha256), b"m")
-        .expect_err("EC key");
+    let ec = token.signer(KeySelector::Label("p256-key".into()), 1).expect("signer");
+    let err = ec.sign(SignScheme::RsaPss(Digest::Sha256), b"m").expect_err("EC key");
     assert!(
-        err.to_string()
-            .contains("cannot sign with RSA-PSS with Sha256"),
+        err.to_string().contains("cannot sign with RSA-PSS with Sha256"),
         "{err}"
     );
     assert!(err.to_string().contains("is EC P256"), "{err}");
@@ -289,10 +249,7 @@ fn certificate_of_another_key_is_a_mismatch() {
     let err = token
         .key_certificate_matches(&KeySelector::Label("rsa-key".into()), &ec_cert)
         .expect_err("EC certificate for an RSA key");
-    assert!(
-        matches!(err, Pkcs11Error::KeyCertificateMismatch { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, Pkcs11Error::KeyCertificateMismatch { .. }), "{err:?}");
     assert!(err.to_string().contains("another algorithm"), "{err}");
     // Same algorithm, another key: the certificates of the other test token's RSA key.
     let ca = common::make_ca(hsm.dir.path());
@@ -320,12 +277,8 @@ fn certificate_of_another_key_is_a_mismatch() {
             .arg(&other_spki),
     );
     let other_cert = ca.issue(hsm.dir.path(), "other-rsa", &other_spki);
-    let signer = token
-        .signer(KeySelector::Label("rsa-key".into()), 1)
-        .expect("signer");
-    let err = signer
-        .with_certificate(other_cert)
-        .expect_err("another RSA key");
+    let signer = token.signer(KeySelector::Label("rsa-key".into()), 1).expect("signer");
+    let err = signer.with_certificate(other_cert).expect_err("another RSA key");
     match &err {
         Pkcs11Error::KeyCertificateMismatch { key, detail } => {
             assert_eq!(key, "key \"rsa-key\" (id 01)");
@@ -335,23 +288,14 @@ fn certificate_of_another_key_is_a_mismatch() {
     }
     assert_eq!(err.kind(), "key_certificate_mismatch");
     // Not a certificate at all.
-    let signer = token
-        .signer(KeySelector::Label("rsa-key".into()), 1)
-        .expect("signer");
+    let signer = token.signer(KeySelector::Label("rsa-key".into()), 1).expect("signer");
     let err = signer
         .with_certificate(vec![0x30, 0x03, 0x02, 0x01, 0x01])
         .expect_err("garbage");
-    assert!(
-        err.to_string().contains("not a DER X.509 certificate"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("not a DER X.509 certificate"), "{err}");
     // The matching certificate is accepted and then reported.
-    let signer = token
-        .signer(KeySelector::Label("rsa-key".into()), 1)
-        .expect("signer");
-    let signer = signer
-        .with_certificate(rsa_cert.clone())
-        .expect("own certificate");
+    let signer = token.signer(KeySelector::Label("rsa-key".into()), 1).expect("signer");
+    let signer = signer.with_certificate(rsa_cert.clone()).expect("own certificate");
     assert_eq!(signer.certificate_der(), Some(rsa_cert.as_slice()));
 }
 
@@ -368,8 +312,7 @@ fn missing_or_foreign_module_is_module_load() {
         other => panic!("{other:?}"),
     }
     assert!(
-        err.to_string().contains("no-such-pkcs11.so")
-            && err.to_string().contains("cannot be opened"),
+        err.to_string().contains("no-such-pkcs11.so") && err.to_string().contains("cannot be opened"),
         "{err}"
     );
     // A file that is not a shared library at all.
@@ -377,22 +320,14 @@ fn missing_or_foreign_module_is_module_load() {
     std::fs::write(&bogus, b"not an ELF file").expect("write");
     let err = Module::load(&bogus).expect_err("not a library");
     assert!(matches!(err, Pkcs11Error::ModuleLoad { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains("dynamic loader refused it"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("dynamic loader refused it"), "{err}");
 }
 
 #[test]
 fn zero_sessions_is_an_invalid_argument() {
     let token = open("errors");
-    let err = token
-        .signer(KeySelector::Label("rsa-key".into()), 0)
-        .expect_err("zero");
-    assert!(
-        matches!(err, Pkcs11Error::InvalidArgument { .. }),
-        "{err:?}"
-    );
+    let err = token.signer(KeySelector::Label("rsa-key".into()), 0).expect_err("zero");
+    assert!(matches!(err, Pkcs11Error::InvalidArgument { .. }), "{err:?}");
     assert_eq!(err.ckr_name(), None);
 }
 
@@ -401,9 +336,7 @@ fn signing_after_logout_is_a_typed_error() {
     let token = module()
         .open_token(TokenSelector::Label("logout".into()), Pin::from(USER_PIN))
         .expect("login");
-    let signer = token
-        .signer(KeySelector::Label("p256-key".into()), 1)
-        .expect("signer");
+    let signer = token.signer(KeySelector::Label("p256-key".into()), 1).expect("signer");
     signer
         .sign(SignScheme::Ecdsa(Digest::Sha256), b"before")
         .expect("logged in");

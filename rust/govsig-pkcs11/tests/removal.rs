@@ -37,14 +37,9 @@ fn batch_with_removal(how: Removal) {
     let spki = hsm.token("removable").spki(KeySpec::P256).to_vec();
     let module = Module::load(&hsm.module).expect("load");
     let token = module
-        .open_token(
-            TokenSelector::Label("removable".into()),
-            Pin::from(USER_PIN),
-        )
+        .open_token(TokenSelector::Label("removable".into()), Pin::from(USER_PIN))
         .expect("login");
-    let signer = token
-        .signer(KeySelector::Label("p256-key".into()), 2)
-        .expect("signer");
+    let signer = token.signer(KeySelector::Label("p256-key".into()), 2).expect("signer");
     let signed = AtomicUsize::new(0);
     let scheme = SignScheme::Ecdsa(Digest::Sha256);
 
@@ -77,10 +72,7 @@ fn batch_with_removal(how: Removal) {
             std::thread::yield_now();
         }
         remove(&hsm, how);
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("worker"))
-            .collect()
+        workers.into_iter().map(|w| w.join().expect("worker")).collect()
     });
 
     for (t, (done, err)) in outcomes.iter().enumerate() {
@@ -123,35 +115,19 @@ fn batch_with_removal(how: Removal) {
     assert!(outcomes.iter().map(|(d, _)| d.len()).sum::<usize>() >= 150);
 
     // Once the deletion is complete every call fails with TokenRemoved, without waiting.
-    let again = signer
-        .sign(scheme, b"after")
-        .expect_err("the token is gone");
-    assert!(
-        matches!(again, Pkcs11Error::TokenRemoved { .. }),
-        "{again:?}"
-    );
+    let again = signer.sign(scheme, b"after").expect_err("the token is gone");
+    assert!(matches!(again, Pkcs11Error::TokenRemoved { .. }), "{again:?}");
 
     // The module still lists the other token, and the deleted one cannot be opened.
-    let labels: Vec<String> = module
-        .tokens()
-        .expect("tokens")
-        .into_iter()
-        .map(|t| t.label)
-        .collect();
+    let labels: Vec<String> = module.tokens().expect("tokens").into_iter().map(|t| t.label).collect();
     assert!(
         labels.contains(&"stays".to_owned()) && !labels.contains(&"removable".to_owned()),
         "{labels:?}"
     );
     let reopen = module
-        .open_token(
-            TokenSelector::Label("removable".into()),
-            Pin::from(USER_PIN),
-        )
+        .open_token(TokenSelector::Label("removable".into()), Pin::from(USER_PIN))
         .expect_err("deleted");
-    assert!(
-        matches!(reopen, Pkcs11Error::TokenNotFound { .. }),
-        "{reopen:?}"
-    );
+    assert!(matches!(reopen, Pkcs11Error::TokenNotFound { .. }), "{reopen:?}");
     let other = module
         .open_token(TokenSelector::Label("stays".into()), Pin::from(USER_PIN))
         .expect("other token");

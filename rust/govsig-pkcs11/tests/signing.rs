@@ -7,21 +7,11 @@ use common::{ecdsa_der_shape, verify, Hsm, KeySpec};
 use govsig_pkcs11::{Digest, EcCurve, KeyKind, KeySelector, Module, SignScheme};
 use std::sync::OnceLock;
 
-const ALL_KEYS: &[KeySpec] = &[
-    KeySpec::Rsa2048,
-    KeySpec::P256,
-    KeySpec::P384,
-    KeySpec::Ed25519,
-];
+const ALL_KEYS: &[KeySpec] = &[KeySpec::Rsa2048, KeySpec::P256, KeySpec::P384, KeySpec::Ed25519];
 
 fn hsm() -> &'static Hsm {
     static HSM: OnceLock<Hsm> = OnceLock::new();
-    HSM.get_or_init(|| {
-        Hsm::new(&[
-            ("signing", ALL_KEYS),
-            ("bulk", &[KeySpec::Rsa2048, KeySpec::P256]),
-        ])
-    })
+    HSM.get_or_init(|| Hsm::new(&[("signing", ALL_KEYS), ("bulk", &[KeySpec::Rsa2048, KeySpec::P256])]))
 }
 
 fn open(label: &str) -> govsig_pkcs11::Token {
@@ -56,19 +46,12 @@ fn lists_keys_with_certificates_and_public_keys() {
     let keys = token.keys().expect("keys");
     assert_eq!(keys.len(), ALL_KEYS.len(), "{keys:?}");
     for spec in ALL_KEYS {
-        let key = keys
-            .iter()
-            .find(|k| k.label == spec.label())
-            .expect("key listed");
+        let key = keys.iter().find(|k| k.label == spec.label()).expect("key listed");
         assert_eq!(key.id, spec.id());
         let expected_kind = match spec {
             KeySpec::Rsa2048 => KeyKind::Rsa { bits: 2048 },
-            KeySpec::P256 => KeyKind::Ec {
-                curve: EcCurve::P256,
-            },
-            KeySpec::P384 => KeyKind::Ec {
-                curve: EcCurve::P384,
-            },
+            KeySpec::P256 => KeyKind::Ec { curve: EcCurve::P256 },
+            KeySpec::P384 => KeyKind::Ec { curve: EcCurve::P384 },
             KeySpec::Ed25519 => KeyKind::Ed25519,
         };
         assert_eq!(key.key_type, expected_kind);
@@ -95,30 +78,10 @@ fn check_scheme(signer: &govsig_pkcs11::TokenSigner, spki: &[u8], scheme: SignSc
         (SignScheme::RsaPss(Digest::Sha256), _) => &sig::RSA_PSS_2048_8192_SHA256,
         (SignScheme::RsaPss(Digest::Sha384), _) => &sig::RSA_PSS_2048_8192_SHA384,
         (SignScheme::RsaPss(Digest::Sha512), _) => &sig::RSA_PSS_2048_8192_SHA512,
-        (
-            SignScheme::Ecdsa(Digest::Sha256),
-            KeyKind::Ec {
-                curve: EcCurve::P256,
-            },
-        ) => &sig::ECDSA_P256_SHA256_ASN1,
-        (
-            SignScheme::Ecdsa(Digest::Sha384),
-            KeyKind::Ec {
-                curve: EcCurve::P256,
-            },
-        ) => &sig::ECDSA_P256_SHA384_ASN1,
-        (
-            SignScheme::Ecdsa(Digest::Sha256),
-            KeyKind::Ec {
-                curve: EcCurve::P384,
-            },
-        ) => &sig::ECDSA_P384_SHA256_ASN1,
-        (
-            SignScheme::Ecdsa(Digest::Sha384),
-            KeyKind::Ec {
-                curve: EcCurve::P384,
-            },
-        ) => &sig::ECDSA_P384_SHA384_ASN1,
+        (SignScheme::Ecdsa(Digest::Sha256), KeyKind::Ec { curve: EcCurve::P256 }) => &sig::ECDSA_P256_SHA256_ASN1,
+        (SignScheme::Ecdsa(Digest::Sha384), KeyKind::Ec { curve: EcCurve::P256 }) => &sig::ECDSA_P256_SHA384_ASN1,
+        (SignScheme::Ecdsa(Digest::Sha256), KeyKind::Ec { curve: EcCurve::P384 }) => &sig::ECDSA_P384_SHA256_ASN1,
+        (SignScheme::Ecdsa(Digest::Sha384), KeyKind::Ec { curve: EcCurve::P384 }) => &sig::ECDSA_P384_SHA384_ASN1,
         (SignScheme::Ed25519, _) => &sig::ED25519,
         other => panic!("no verifier for {other:?}"),
     };
@@ -142,19 +105,12 @@ fn rsa_pkcs1_and_pss_with_token_and_software_hashing() {
     let hsm = hsm();
     let token = open("signing");
     let spki = hsm.token("signing").spki(KeySpec::Rsa2048);
-    let signer = token
-        .signer(KeySelector::Label("rsa-key".into()), 1)
-        .expect("signer");
+    let signer = token.signer(KeySelector::Label("rsa-key".into()), 1).expect("signer");
     assert_eq!(signer.key_kind(), KeyKind::Rsa { bits: 2048 });
     for d in [Digest::Sha256, Digest::Sha384, Digest::Sha512] {
         // SoftHSM offers the combined mechanisms, so the token hashes.
-        let (name, prehashed) = signer
-            .mechanism_for(SignScheme::RsaPkcs1(d))
-            .expect("mechanism");
-        assert!(
-            name.ends_with("_RSA_PKCS") && name.starts_with("CKM_SHA"),
-            "{name}"
-        );
+        let (name, prehashed) = signer.mechanism_for(SignScheme::RsaPkcs1(d)).expect("mechanism");
+        assert!(name.ends_with("_RSA_PKCS") && name.starts_with("CKM_SHA"), "{name}");
         assert!(!prehashed);
         check_scheme(&signer, spki, SignScheme::RsaPkcs1(d));
         check_scheme(&signer, spki, SignScheme::RsaPss(d));
@@ -180,12 +136,8 @@ fn rsa_pkcs1_and_pss_with_token_and_software_hashing() {
     // PKCS#1 v1.5 is deterministic: both paths give the same bytes.
     let m = b"same input";
     assert_eq!(
-        signer
-            .sign(SignScheme::RsaPkcs1(Digest::Sha256), m)
-            .expect("sign"),
-        software
-            .sign(SignScheme::RsaPkcs1(Digest::Sha256), m)
-            .expect("sign")
+        signer.sign(SignScheme::RsaPkcs1(Digest::Sha256), m).expect("sign"),
+        software.sign(SignScheme::RsaPkcs1(Digest::Sha256), m).expect("sign")
     );
 }
 
@@ -198,14 +150,10 @@ fn ecdsa_p256_p384_as_der() {
         .expect("signer");
     // SoftHSM 2.6 has CKM_ECDSA but not CKM_ECDSA_SHA256: govsig hashes.
     assert_eq!(
-        p256.mechanism_for(SignScheme::Ecdsa(Digest::Sha256))
-            .expect("m"),
+        p256.mechanism_for(SignScheme::Ecdsa(Digest::Sha256)).expect("m"),
         ("CKM_ECDSA".to_owned(), true)
     );
-    assert_eq!(
-        p256.certificate_der(),
-        Some(hsm.token("signing").cert(KeySpec::P256))
-    );
+    assert_eq!(p256.certificate_der(), Some(hsm.token("signing").cert(KeySpec::P256)));
     check_scheme(
         &p256,
         hsm.token("signing").spki(KeySpec::P256),
@@ -216,9 +164,7 @@ fn ecdsa_p256_p384_as_der() {
         hsm.token("signing").spki(KeySpec::P256),
         SignScheme::Ecdsa(Digest::Sha384),
     );
-    let p384 = token
-        .signer(KeySelector::Label("p384-key".into()), 1)
-        .expect("signer");
+    let p384 = token.signer(KeySelector::Label("p384-key".into()), 1).expect("signer");
     check_scheme(
         &p384,
         hsm.token("signing").spki(KeySpec::P384),
@@ -247,18 +193,13 @@ fn ed25519_raw_signature() {
         hsm.token("signing").spki(KeySpec::Ed25519),
         SignScheme::Ed25519,
     );
-    assert_eq!(
-        signer.sign(SignScheme::Ed25519, b"x").expect("sign").len(),
-        64
-    );
+    assert_eq!(signer.sign(SignScheme::Ed25519, b"x").expect("sign").len(), 64);
 }
 
 #[test]
 fn offered_mechanisms_are_signing_mechanisms() {
     let token = open("signing");
-    let signer = token
-        .signer(KeySelector::Label("rsa-key".into()), 1)
-        .expect("signer");
+    let signer = token.signer(KeySelector::Label("rsa-key".into()), 1).expect("signer");
     let names: Vec<String> = signer.mechanisms().into_iter().map(|m| m.name).collect();
     for expected in [
         "CKM_RSA_PKCS",
@@ -268,10 +209,7 @@ fn offered_mechanisms_are_signing_mechanisms() {
         "CKM_ECDSA",
         "CKM_EDDSA",
     ] {
-        assert!(
-            names.iter().any(|n| n == expected),
-            "{expected} missing from {names:?}"
-        );
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
     // Key-pair generation is not a signing mechanism.
     assert!(!names.iter().any(|n| n == "CKM_RSA_PKCS_KEY_PAIR_GEN"));
@@ -279,11 +217,7 @@ fn offered_mechanisms_are_signing_mechanisms() {
 
 /// 1,000 signatures per key from 4 threads through 4 sessions; each thread signs its own
 /// messages and checks every signature against its own message.
-fn bulk(
-    spec: KeySpec,
-    scheme: SignScheme,
-    alg: &'static dyn sig::VerificationAlgorithm,
-) -> (usize, usize) {
+fn bulk(spec: KeySpec, scheme: SignScheme, alg: &'static dyn sig::VerificationAlgorithm) -> (usize, usize) {
     let hsm = hsm();
     let token = open("bulk");
     let signer = token
@@ -299,19 +233,16 @@ fn bulk(
                     (0..per_thread)
                         .map(|i| {
                             let message = format!("thread {t} document {i}").into_bytes();
-                            let signature = signer.sign(scheme, &message).unwrap_or_else(|e| {
-                                panic!("thread {t} item {i}: {e} ({:?})", e.ckr_name())
-                            });
+                            let signature = signer
+                                .sign(scheme, &message)
+                                .unwrap_or_else(|e| panic!("thread {t} item {i}: {e} ({:?})", e.ckr_name()));
                             (message, signature)
                         })
                         .collect()
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .collect()
+        handles.into_iter().map(|h| h.join().expect("thread")).collect()
     });
     let mut padded = 0;
     let mut short = 0;

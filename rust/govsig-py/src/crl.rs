@@ -16,7 +16,14 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// `(serial, revocation_date, reason, invalidity_date, certificate_issuer, hold_instruction)`:
 /// serial as two's complement big-endian bytes, times as Unix seconds.
-type EntryTuple = (Vec<u8>, i64, Option<&'static str>, Option<i64>, Option<String>, Option<String>);
+type EntryTuple = (
+    Vec<u8>,
+    i64,
+    Option<&'static str>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
 
 fn entry_tuple(e: &RevokedEntry) -> EntryTuple {
     (
@@ -41,7 +48,9 @@ impl CoreCrl {
     #[staticmethod]
     fn from_der(py: Python<'_>, der: &[u8]) -> PyResult<CoreCrl> {
         let parsed = py.allow_threads(|| CrlIndex::from_der(der));
-        parsed.map(|c| CoreCrl { crl: Arc::new(c) }).map_err(|e| PyValueError::new_err(e.reason))
+        parsed
+            .map(|c| CoreCrl { crl: Arc::new(c) })
+            .map_err(|e| PyValueError::new_err(e.reason))
     }
 
     #[getter]
@@ -72,7 +81,10 @@ impl CoreCrl {
     /// deltaCRLIndicator's BaseCRLNumber as big-endian magnitude bytes.
     #[getter]
     fn delta_base<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
-        self.crl.delta_crl_indicator.as_ref().map(|n| PyBytes::new(py, n.magnitude()))
+        self.crl
+            .delta_crl_indicator
+            .as_ref()
+            .map(|n| PyBytes::new(py, n.magnitude()))
     }
     #[getter]
     fn is_delta(&self) -> bool {
@@ -101,7 +113,13 @@ impl CoreCrl {
     /// URIs of the freshestCRL distribution points (where delta CRLs are published).
     #[getter]
     fn freshest_crl_uris(&self) -> Vec<String> {
-        self.crl.freshest_crl.iter().flatten().flat_map(|dp| dp.uris()).map(str::to_owned).collect()
+        self.crl
+            .freshest_crl
+            .iter()
+            .flatten()
+            .flat_map(|dp| dp.uris())
+            .map(str::to_owned)
+            .collect()
     }
     /// `(dotted OID, critical)` of every CRL extension.
     #[getter]
@@ -135,7 +153,13 @@ impl CoreCrl {
     /// Whether the CRL signature verifies with the key of `certificate_der`. A bad signature,
     /// a key of another type or an unusable key is False; an unparseable certificate, an unsupported
     /// algorithm, a refused legacy algorithm or a too-small key is ValueError.
-    fn verify_signature(&self, py: Python<'_>, certificate_der: &[u8], legacy: bool, min_rsa_bits: usize) -> PyResult<bool> {
+    fn verify_signature(
+        &self,
+        py: Python<'_>,
+        certificate_der: &[u8],
+        legacy: bool,
+        min_rsa_bits: usize,
+    ) -> PyResult<bool> {
         let cert = Certificate::from_der(certificate_der)
             .map_err(|e| PyValueError::new_err(format!("not a valid X.509 certificate: {e}")))?;
         let key = cert

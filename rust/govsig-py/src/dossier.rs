@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::create_exception;
-use pyo3::exceptions::{
-    PyFileNotFoundError, PyNotADirectoryError, PyOSError, PyPermissionError, PyValueError,
-};
+use pyo3::exceptions::{PyFileNotFoundError, PyNotADirectoryError, PyOSError, PyPermissionError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -72,8 +70,7 @@ fn proof_from_parts(
     tree_size: u64,
     path: Vec<Vec<u8>>,
 ) -> PyResult<core::InclusionProof> {
-    core::InclusionProof::new(algorithm(algorithm_name)?, leaf_index, tree_size, path)
-        .map_err(to_py_err)
+    core::InclusionProof::new(algorithm(algorithm_name)?, leaf_index, tree_size, path).map_err(to_py_err)
 }
 
 /// Progress counters readable while a hash call runs on other threads.
@@ -107,12 +104,7 @@ pub struct DossierManifest {
 impl DossierManifest {
     #[staticmethod]
     #[pyo3(signature = (algorithm_name, data, payload_dir=None))]
-    fn parse(
-        py: Python<'_>,
-        algorithm_name: &str,
-        data: Vec<u8>,
-        payload_dir: Option<PathBuf>,
-    ) -> PyResult<Self> {
+    fn parse(py: Python<'_>, algorithm_name: &str, data: Vec<u8>, payload_dir: Option<PathBuf>) -> PyResult<Self> {
         let alg = algorithm(algorithm_name)?;
         py.allow_threads(|| core::Manifest::parse(alg, &data, payload_dir.as_deref()))
             .map(|inner| Self { inner })
@@ -170,8 +162,7 @@ impl DossierManifest {
     }
 
     fn digests<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
-        PyArray1::from_slice(py, self.inner.digests())
-            .reshape([self.inner.len(), self.inner.algorithm().output_len()])
+        PyArray1::from_slice(py, self.inner.digests()).reshape([self.inner.len(), self.inner.algorithm().output_len()])
     }
 
     fn sources(&self) -> Option<Vec<PathBuf>> {
@@ -206,9 +197,7 @@ impl DossierManifest {
     }
 
     fn proof<'py>(&self, py: Python<'py>, relpath: &str) -> PyResult<ProofTuple<'py>> {
-        let proof = py
-            .allow_threads(|| self.inner.proof(relpath))
-            .map_err(to_py_err)?;
+        let proof = py.allow_threads(|| self.inner.proof(relpath)).map_err(to_py_err)?;
         Ok(proof_tuple(py, &proof))
     }
 
@@ -239,8 +228,7 @@ impl DossierManifest {
         software_agent: &str,
         extra: Vec<(String, String)>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let fields = core::bag_info_fields(&self.inner, bagging_date, software_agent, &extra)
-            .map_err(to_py_err)?;
+        let fields = core::bag_info_fields(&self.inner, bagging_date, software_agent, &extra).map_err(to_py_err)?;
         let bytes = core::tag_file_bytes(&fields).map_err(to_py_err)?;
         Ok(PyBytes::new(py, &bytes))
     }
@@ -252,32 +240,14 @@ fn run_hash(
     py: Python<'_>,
     options: core::HashOptions,
     progress: Option<&DossierHashProgress>,
-    job: impl FnOnce(
-            &core::HashOptions,
-            &core::HashProgress,
-        ) -> Result<core::HashReport, core::DossierError>
-        + Send,
+    job: impl FnOnce(&core::HashOptions, &core::HashProgress) -> Result<core::HashReport, core::DossierError> + Send,
 ) -> PyResult<HashResult> {
-    let progress = progress.map_or_else(
-        || Arc::new(core::HashProgress::default()),
-        |p| p.inner.clone(),
-    );
-    let report = py
-        .allow_threads(|| job(&options, &progress))
-        .map_err(to_py_err)?;
-    Ok((
-        DossierManifest {
-            inner: report.manifest,
-        },
-        error_tuples(report.errors),
-    ))
+    let progress = progress.map_or_else(|| Arc::new(core::HashProgress::default()), |p| p.inner.clone());
+    let report = py.allow_threads(|| job(&options, &progress)).map_err(to_py_err)?;
+    Ok((DossierManifest { inner: report.manifest }, error_tuples(report.errors)))
 }
 
-fn options(
-    algorithm_name: &str,
-    threads: usize,
-    buffer_size: usize,
-) -> PyResult<core::HashOptions> {
+fn options(algorithm_name: &str, threads: usize, buffer_size: usize) -> PyResult<core::HashOptions> {
     Ok(core::HashOptions {
         algorithm: algorithm(algorithm_name)?,
         threads,
@@ -311,9 +281,7 @@ fn dossier_hash_paths(
     progress: Option<&DossierHashProgress>,
 ) -> PyResult<HashResult> {
     let opts = options(algorithm_name, threads, buffer_size)?;
-    run_hash(py, opts, progress, |o, p| {
-        core::hash_paths(&base, &paths, o, p)
-    })
+    run_hash(py, opts, progress, |o, p| core::hash_paths(&base, &paths, o, p))
 }
 
 /// (digest, size) of one file.
@@ -331,21 +299,12 @@ fn dossier_hash_file<'py>(
 }
 
 #[pyfunction]
-fn dossier_hash_bytes<'py>(
-    py: Python<'py>,
-    data: &[u8],
-    algorithm_name: &str,
-) -> PyResult<Bound<'py, PyBytes>> {
+fn dossier_hash_bytes<'py>(py: Python<'py>, data: &[u8], algorithm_name: &str) -> PyResult<Bound<'py, PyBytes>> {
     Ok(PyBytes::new(py, &algorithm(algorithm_name)?.digest(data)))
 }
 
 #[pyfunction]
-fn dossier_proof_check(
-    algorithm_name: &str,
-    leaf_index: u64,
-    tree_size: u64,
-    path: Vec<Vec<u8>>,
-) -> PyResult<()> {
+fn dossier_proof_check(algorithm_name: &str, leaf_index: u64, tree_size: u64, path: Vec<Vec<u8>>) -> PyResult<()> {
     proof_from_parts(algorithm_name, leaf_index, tree_size, path).map(|_| ())
 }
 
@@ -388,10 +347,7 @@ fn dossier_bagit_txt(py: Python<'_>) -> Bound<'_, PyBytes> {
 }
 
 #[pyfunction]
-fn dossier_tag_file_bytes(
-    py: Python<'_>,
-    fields: Vec<(String, String)>,
-) -> PyResult<Bound<'_, PyBytes>> {
+fn dossier_tag_file_bytes(py: Python<'_>, fields: Vec<(String, String)>) -> PyResult<Bound<'_, PyBytes>> {
     let bytes = core::tag_file_bytes(&fields).map_err(to_py_err)?;
     Ok(PyBytes::new(py, &bytes))
 }
@@ -443,10 +399,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dossier_parse_tag_file, m)?)?;
     m.add_function(wrap_pyfunction!(dossier_tagmanifest_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(dossier_parse_tagmanifest, m)?)?;
-    let codes: Vec<&str> = core::FileErrorCode::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
+    let codes: Vec<&str> = core::FileErrorCode::ALL.iter().map(|c| c.as_str()).collect();
     m.add("DOSSIER_ERROR_CODES", pyo3::types::PyTuple::new(py, codes)?)?;
     let algs: Vec<&str> = core::HashAlgorithm::ALL.iter().map(|a| a.name()).collect();
     m.add("DOSSIER_ALGORITHMS", pyo3::types::PyTuple::new(py, algs)?)?;

@@ -5,15 +5,18 @@ use pyo3::prelude::*;
 
 mod convert;
 mod crl;
-mod verify;
 mod dossier;
-mod sign;
 mod ocsp;
+mod sign;
+mod verify;
 
 #[pymodule]
 fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("BUILD_PROFILE", if cfg!(debug_assertions) { "debug" } else { "release" })?;
+    m.add(
+        "BUILD_PROFILE",
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+    )?;
     verify::register(m)?;
     dossier::register(m)?;
     crl::register(m)?;

@@ -30,7 +30,9 @@ fn digest(name: &str) -> PyResult<DigestAlgorithm> {
         "sha256" => Ok(DigestAlgorithm::Sha256),
         "sha384" => Ok(DigestAlgorithm::Sha384),
         "sha512" => Ok(DigestAlgorithm::Sha512),
-        other => Err(PyValueError::new_err(format!("hash must be one of sha1, sha256, sha384, sha512, not {other:?}"))),
+        other => Err(PyValueError::new_err(format!(
+            "hash must be one of sha1, sha256, sha384, sha512, not {other:?}"
+        ))),
     }
 }
 
@@ -94,13 +96,25 @@ fn ocsp_validate_response(
     let issuer = parse_cert("issuer", issuer)?;
     let trust = match trust {
         None => None,
-        Some(ders) => {
-            Some(TrustStore::new(ders.iter().map(|d| parse_cert("a trust anchor", d)).collect::<PyResult<Vec<_>>>()?))
-        }
+        Some(ders) => Some(TrustStore::new(
+            ders.iter()
+                .map(|d| parse_cert("a trust anchor", d))
+                .collect::<PyResult<Vec<_>>>()?,
+        )),
     };
-    let others =
-        other_certs.iter().map(|d| parse_cert("an element of other_certs", d)).collect::<PyResult<Vec<_>>>()?;
-    let check = OcspCheck { at, skew, max_age, nonce: nonce.as_deref(), legacy, min_rsa_bits, other_certs: &others };
+    let others = other_certs
+        .iter()
+        .map(|d| parse_cert("an element of other_certs", d))
+        .collect::<PyResult<Vec<_>>>()?;
+    let check = OcspCheck {
+        at,
+        skew,
+        max_age,
+        nonce: nonce.as_deref(),
+        legacy,
+        min_rsa_bits,
+        other_certs: &others,
+    };
     let outcome =
         py.allow_threads(|| core::validate_response_with_anchors(response, &cert, &issuer, &check, trust.as_ref()));
     Ok(match outcome {

@@ -9,8 +9,8 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use govsig_core::cms::sign::{
-    content_type_from_dotted, CmsSigner, IncludeCertificates, SignError, SignOptions, SignScheme,
-    Signer, SignerIdentifierKind, SoftwareKey,
+    content_type_from_dotted, CmsSigner, IncludeCertificates, SignError, SignOptions, SignScheme, Signer,
+    SignerIdentifierKind, SoftwareKey,
 };
 use govsig_core::crypto::{DigestAlgorithm, KeyType};
 use govsig_pkcs11 as p11;
@@ -32,14 +32,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// An instance of `module.class(message, ckr, kind)`; the classes live in Python so that
 /// they are documented, typed and picklable like the rest of the API.
-fn python_error(
-    py: Python<'_>,
-    module: &str,
-    class: &str,
-    message: String,
-    ckr: Option<&str>,
-    kind: &str,
-) -> PyErr {
+fn python_error(py: Python<'_>, module: &str, class: &str, message: String, ckr: Option<&str>, kind: &str) -> PyErr {
     let made = py
         .import(module)
         .and_then(|m| m.getattr(class))
@@ -69,14 +62,7 @@ fn pkcs11_error(py: Python<'_>, e: &p11::Pkcs11Error) -> PyErr {
         "invalid_argument" => "Pkcs11ArgumentError",
         _ => "Pkcs11Error",
     };
-    python_error(
-        py,
-        "govsig.pkcs11",
-        class,
-        e.to_string(),
-        e.ckr_name(),
-        e.kind(),
-    )
+    python_error(py, "govsig.pkcs11", class, e.to_string(), e.ckr_name(), e.kind())
 }
 
 /// `on_token`: the key is on a token, where a scheme the key cannot use is reported as the
@@ -118,14 +104,7 @@ fn sign_error(py: Python<'_>, e: &SignError, on_token: bool) -> PyErr {
         SignError::Signer(_) => "signer",
         _ => "encoding",
     };
-    python_error(
-        py,
-        "govsig.signing",
-        "SigningError",
-        e.to_string(),
-        None,
-        kind,
-    )
+    python_error(py, "govsig.signing", "SigningError", e.to_string(), None, kind)
 }
 
 // --- signers --------------------------------------------------------------------------------
@@ -212,12 +191,7 @@ pub struct SigningKey {
 impl SigningKey {
     /// A software key from unencrypted PKCS#8 DER, its certificate and chain (DER).
     #[staticmethod]
-    fn from_pkcs8(
-        py: Python<'_>,
-        pkcs8: &[u8],
-        certificate: Vec<u8>,
-        chain: Vec<Vec<u8>>,
-    ) -> PyResult<SigningKey> {
+    fn from_pkcs8(py: Python<'_>, pkcs8: &[u8], certificate: Vec<u8>, chain: Vec<Vec<u8>>) -> PyResult<SigningKey> {
         let made = py.allow_threads(|| {
             let key = SoftwareKey::from_pkcs8(pkcs8, certificate)?;
             CmsSigner::new(Arc::new(key), chain)
@@ -283,18 +257,18 @@ fn options(
             .into_iter()
             .find(|d| d.name() == name)
             .ok_or_else(|| {
-                PyValueError::new_err(format!(
-                    "digest must be 'sha256', 'sha384' or 'sha512', not {name:?}"
-                ))
+                PyValueError::new_err(format!("digest must be 'sha256', 'sha384' or 'sha512', not {name:?}"))
             })?,
         ),
     };
     let signer_identifier = match signer_identifier {
         "issuer_serial" => SignerIdentifierKind::IssuerAndSerialNumber,
         "subject_key_identifier" => SignerIdentifierKind::SubjectKeyIdentifier,
-        other => return Err(PyValueError::new_err(format!(
-            "signer_identifier must be 'issuer_serial' or 'subject_key_identifier', not {other:?}"
-        ))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "signer_identifier must be 'issuer_serial' or 'subject_key_identifier', not {other:?}"
+            )))
+        }
     };
     let certificates = match certificates {
         "chain" => IncludeCertificates::Chain,
@@ -317,8 +291,7 @@ fn options(
         ..SignOptions::default()
     };
     if let Some(ct) = content_type {
-        o.content_type =
-            content_type_from_dotted(ct).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        o.content_type = content_type_from_dotted(ct).map_err(|e| PyValueError::new_err(e.to_string()))?;
     }
     Ok(o)
 }
@@ -404,9 +377,7 @@ fn cms_sign_many<'py>(
                 // A note, not a new message: the exception keeps its type and text.
                 let _ = err.value(py).call_method1(
                     "add_note",
-                    (format!(
-                        "while signing document {i} of {total} (numbered from 0)"
-                    ),),
+                    (format!("while signing document {i} of {total} (numbered from 0)"),),
                 );
                 return Err(err);
             }
@@ -424,14 +395,7 @@ pub struct Pkcs11Module {
     module: p11::Module,
 }
 
-type TokenRow = (
-    u64,
-    String,
-    String,
-    String,
-    String,
-    Vec<(&'static str, bool)>,
-);
+type TokenRow = (u64, String, String, String, String, Vec<(&'static str, bool)>);
 
 #[pymethods]
 impl Pkcs11Module {
@@ -469,10 +433,7 @@ impl Pkcs11Module {
                         ("token_initialized", f.token_initialized),
                         ("user_pin_initialized", f.user_pin_initialized),
                         ("write_protected", f.write_protected),
-                        (
-                            "protected_authentication_path",
-                            f.protected_authentication_path,
-                        ),
+                        ("protected_authentication_path", f.protected_authentication_path),
                         ("user_pin_count_low", f.user_pin_count_low),
                         ("user_pin_final_try", f.user_pin_final_try),
                         ("user_pin_locked", f.user_pin_locked),
@@ -627,8 +588,7 @@ impl Pkcs11Token {
                 p11::KeyKind::Unsupported { description } => {
                     return Err(Failure::Token(p11::Pkcs11Error::MechanismNotSupported {
                         mechanism: description.clone(),
-                        reason: "govsig signs with RSA, EC P-256/P-384/P-521 and Ed25519 keys only"
-                            .to_owned(),
+                        reason: "govsig signs with RSA, EC P-256/P-384/P-521 and Ed25519 keys only".to_owned(),
                         offered: Vec::new(),
                         ckr: None,
                     }))
@@ -674,9 +634,7 @@ impl Pkcs11Token {
         let token = self.lock().take();
         match token {
             None => Ok(()),
-            Some(t) => py
-                .allow_threads(move || t.logout())
-                .map_err(|e| pkcs11_error(py, &e)),
+            Some(t) => py.allow_threads(move || t.logout()).map_err(|e| pkcs11_error(py, &e)),
         }
     }
 

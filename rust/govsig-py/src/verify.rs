@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
+use govsig_core::batch::PathOutcome;
 use govsig_core::cms::{SignerOutcome, VerifyOutcome};
 use govsig_core::policy::{Budget, KeyUsageRule, Policy};
-use govsig_core::batch::PathOutcome;
 use govsig_core::revocation::crl::CrlIndex;
 use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationMode, RevocationSource, RevocationStatus};
 use govsig_core::x509::policy::PolicyInputs;
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
 use govsig_core::{Code, Engine};
-use numpy::{PyArray1, IntoPyArray};
+use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
@@ -44,7 +44,9 @@ fn code_descriptions() -> Vec<(&'static str, &'static str)> {
 }
 
 fn parse_cert(der: &[u8]) -> PyResult<CertRef> {
-    Certificate::from_der(der).map(Arc::new).map_err(|e| PyValueError::new_err(format!("not a valid X.509 certificate: {e}")))
+    Certificate::from_der(der)
+        .map(Arc::new)
+        .map_err(|e| PyValueError::new_err(format!("not a valid X.509 certificate: {e}")))
 }
 
 /// Parsed certificate summary (subject, issuer, serial, validity), for the Python layer.
@@ -125,22 +127,33 @@ impl CoreEngine {
             .map(|s| match s.as_str() {
                 "ocsp" => Ok(RevocationSource::Ocsp),
                 "crl" => Ok(RevocationSource::Crl),
-                other => Err(PyValueError::new_err(format!("revocation sources are 'ocsp' and 'crl', not {other:?}"))),
+                other => Err(PyValueError::new_err(format!(
+                    "revocation sources are 'ocsp' and 'crl', not {other:?}"
+                ))),
             })
             .collect::<PyResult<Vec<_>>>()?;
         let revocation = match revocation {
             "off" => RevocationMode::Off,
             "soft-fail" => RevocationMode::SoftFail,
             "hard-fail" => RevocationMode::HardFail,
-            other => return Err(PyValueError::new_err(format!("revocation must be 'off', 'soft-fail' or 'hard-fail', not {other:?}"))),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "revocation must be 'off', 'soft-fail' or 'hard-fail', not {other:?}"
+                )))
+            }
         };
         // Already parsed by govsig.Crl: shared, not parsed again.
         let crls: Vec<Arc<CrlIndex>> = crls.iter().map(|c| Arc::clone(&c.crl)).collect();
         let trust = match trust {
             None => None,
-            Some(ders) => Some(TrustStore::new(ders.iter().map(|d| parse_cert(d)).collect::<PyResult<Vec<_>>>()?)),
+            Some(ders) => Some(TrustStore::new(
+                ders.iter().map(|d| parse_cert(d)).collect::<PyResult<Vec<_>>>()?,
+            )),
         };
-        let intermediates = intermediates.iter().map(|d| parse_cert(d)).collect::<PyResult<Vec<_>>>()?;
+        let intermediates = intermediates
+            .iter()
+            .map(|d| parse_cert(d))
+            .collect::<PyResult<Vec<_>>>()?;
         let policy = Policy {
             at,
             legacy,
@@ -148,7 +161,11 @@ impl CoreEngine {
             min_rsa_bits,
             signer_key_usage: KeyUsageRule { any_of: key_usage },
             extended_key_usage,
-            budget: Budget { max_signature_checks, max_paths, ..Budget::default() },
+            budget: Budget {
+                max_signature_checks,
+                max_paths,
+                ..Budget::default()
+            },
             policy_inputs: PolicyInputs {
                 user_initial_policy_set,
                 initial_explicit_policy,
@@ -165,12 +182,19 @@ impl CoreEngine {
         let engine = Engine::new(policy, trust, intermediates, crls)
             .with_ocsp_responses(&ocsp)
             .map_err(|e| PyValueError::new_err(format!("not a usable OCSP response: {e}")))?;
-        Ok(CoreEngine { engine: Arc::new(engine) })
+        Ok(CoreEngine {
+            engine: Arc::new(engine),
+        })
     }
 
     /// Verify one document with the GIL released.
     #[pyo3(signature = (signature, content=None))]
-    fn verify(&self, py: Python<'_>, signature: &Bound<'_, PyBytes>, content: Option<&Bound<'_, PyBytes>>) -> VerifyResult {
+    fn verify(
+        &self,
+        py: Python<'_>,
+        signature: &Bound<'_, PyBytes>,
+        content: Option<&Bound<'_, PyBytes>>,
+    ) -> VerifyResult {
         let sig = signature.as_bytes();
         let content = content.map(|c| c.as_bytes());
         let engine = Arc::clone(&self.engine);
@@ -181,7 +205,13 @@ impl CoreEngine {
     /// Verify a chunk of (signature, content-or-None) pairs on `threads` threads, appending
     /// the results, in order, to `into`.
     #[pyo3(signature = (items, into, threads=None))]
-    fn verify_chunk(&self, py: Python<'_>, items: &Bound<'_, PyList>, into: &Bound<'_, BatchResult>, threads: Option<usize>) -> PyResult<()> {
+    fn verify_chunk(
+        &self,
+        py: Python<'_>,
+        items: &Bound<'_, PyList>,
+        into: &Bound<'_, BatchResult>,
+        threads: Option<usize>,
+    ) -> PyResult<()> {
         // Keep the bytes objects alive while their buffers are read without the GIL: they
         // are immutable, so the borrowed slices stay valid.
         let mut held: Vec<(Bound<'_, PyBytes>, Option<Bound<'_, PyBytes>>)> = Vec::with_capacity(items.len());
@@ -189,10 +219,17 @@ impl CoreEngine {
             let t = it.downcast::<PyTuple>()?;
             let sig = t.get_item(0)?.downcast_into::<PyBytes>()?;
             let c = t.get_item(1)?;
-            let content = if c.is_none() { None } else { Some(c.downcast_into::<PyBytes>()?) };
+            let content = if c.is_none() {
+                None
+            } else {
+                Some(c.downcast_into::<PyBytes>()?)
+            };
             held.push((sig, content));
         }
-        let slices: Vec<(&[u8], Option<&[u8]>)> = held.iter().map(|(s, c)| (s.as_bytes(), c.as_ref().map(|c| c.as_bytes()))).collect();
+        let slices: Vec<(&[u8], Option<&[u8]>)> = held
+            .iter()
+            .map(|(s, c)| (s.as_bytes(), c.as_ref().map(|c| c.as_bytes())))
+            .collect();
         let engine = Arc::clone(&self.engine);
         let outs = py.allow_threads(move || engine.verify_batch(&slices, threads));
         let mut b = into.borrow_mut();
@@ -205,7 +242,12 @@ impl CoreEngine {
 
     /// Validate one certificate's path (DER), GIL released.
     #[pyo3(signature = (certificate, intermediates))]
-    fn verify_certificate(&self, py: Python<'_>, certificate: &Bound<'_, PyBytes>, intermediates: Vec<Bound<'_, PyBytes>>) -> PathResult {
+    fn verify_certificate(
+        &self,
+        py: Python<'_>,
+        certificate: &Bound<'_, PyBytes>,
+        intermediates: Vec<Bound<'_, PyBytes>>,
+    ) -> PathResult {
         let leaf = certificate.as_bytes();
         let inter: Vec<&[u8]> = intermediates.iter().map(|b| b.as_bytes()).collect();
         let engine = Arc::clone(&self.engine);
@@ -287,7 +329,12 @@ impl VerifyResult {
     }
     #[getter]
     fn signers(&self) -> Vec<SignerResult> {
-        (0..self.inner.signers.len()).map(|i| SignerResult { doc: Arc::clone(&self.inner), index: i }).collect()
+        (0..self.inner.signers.len())
+            .map(|i| SignerResult {
+                doc: Arc::clone(&self.inner),
+                index: i,
+            })
+            .collect()
     }
     /// Evidence the core lacked to decide a revocation status: ("crl", url, None) items.
     #[getter]
@@ -298,7 +345,12 @@ impl VerifyResult {
         self.inner.ok()
     }
     fn __repr__(&self) -> String {
-        format!("VerifyResult(code={:?}, signers={}, reason={:?})", self.inner.code.name(), self.inner.signers.len(), self.inner.reason)
+        format!(
+            "VerifyResult(code={:?}, signers={}, reason={:?})",
+            self.inner.code.name(),
+            self.inner.signers.len(),
+            self.inner.reason
+        )
     }
 }
 
@@ -347,7 +399,11 @@ impl SignerResult {
             Some(c) => {
                 let b = PyBytes::new(py, &c.serial);
                 let int = py.get_type::<pyo3::types::PyInt>();
-                Ok(Some(int.call_method("from_bytes", (b, "big"), Some(&[("signed", true)].into_py_dict(py)?))?))
+                Ok(Some(int.call_method(
+                    "from_bytes",
+                    (b, "big"),
+                    Some(&[("signed", true)].into_py_dict(py)?),
+                )?))
             }
         }
     }
@@ -388,7 +444,10 @@ impl SignerResult {
         format!(
             "SignerResult(code={:?}, subject={:?})",
             s.code.name(),
-            s.certificate.as_ref().map(|c| c.subject.to_string()).unwrap_or_default()
+            s.certificate
+                .as_ref()
+                .map(|c| c.subject.to_string())
+                .unwrap_or_default()
         )
     }
 }
@@ -416,10 +475,14 @@ impl BatchResult {
         let n = isize::try_from(self.items.len()).map_err(|_| PyIndexError::new_err("batch too large"))?;
         let j = if i < 0 { i + n } else { i };
         if j < 0 || j >= n {
-            return Err(PyIndexError::new_err(format!("index {i} out of range for a batch of {n}")));
+            return Err(PyIndexError::new_err(format!(
+                "index {i} out of range for a batch of {n}"
+            )));
         }
         let j = usize::try_from(j).map_err(|_| PyIndexError::new_err("index out of range"))?;
-        Ok(VerifyResult { inner: Arc::clone(&self.items[j]) })
+        Ok(VerifyResult {
+            inner: Arc::clone(&self.items[j]),
+        })
     }
     /// Numeric outcome codes (uint8), index into `govsig.codes()`.
     #[getter]
@@ -429,7 +492,11 @@ impl BatchResult {
     /// True where the document is ok.
     #[getter]
     fn ok<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<bool>> {
-        self.codes.iter().map(|&c| c == 0).collect::<Vec<bool>>().into_pyarray(py)
+        self.codes
+            .iter()
+            .map(|&c| c == 0)
+            .collect::<Vec<bool>>()
+            .into_pyarray(py)
     }
     /// Count of documents per outcome code name (codes that occur).
     fn counts(&self) -> std::collections::BTreeMap<&'static str, usize> {
@@ -452,7 +519,12 @@ impl BatchResult {
     }
     /// Indices of the documents that lacked evidence.
     fn indices_with_needs(&self) -> Vec<usize> {
-        self.items.iter().enumerate().filter(|(_, o)| !o.needs().is_empty()).map(|(i, _)| i).collect()
+        self.items
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| !o.needs().is_empty())
+            .map(|(i, _)| i)
+            .collect()
     }
     /// Append another batch's results.
     fn extend(&mut self, other: PyRef<'_, BatchResult>) {
@@ -521,7 +593,12 @@ impl PathResult {
         self.ok()
     }
     fn __repr__(&self) -> String {
-        format!("PathResult(code={:?}, chain={}, reason={:?})", self.inner.code.name(), self.inner.chain.len(), self.inner.reason)
+        format!(
+            "PathResult(code={:?}, chain={}, reason={:?})",
+            self.inner.code.name(),
+            self.inner.chain.len(),
+            self.inner.reason
+        )
     }
 }
 
@@ -546,7 +623,10 @@ fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<V
                     d.set_item("crl_issuer", c.issuer.to_string())?;
                     d.set_item("crl_fingerprint", PyBytes::new(py, &c.fingerprint()))?;
                     d.set_item("crl_this_update", datetime_utc(py, c.this_update)?)?;
-                    d.set_item("crl_next_update", c.next_update.map(|t| datetime_utc(py, t)).transpose()?)?;
+                    d.set_item(
+                        "crl_next_update",
+                        c.next_update.map(|t| datetime_utc(py, t)).transpose()?,
+                    )?;
                 }
                 None => {
                     d.set_item("crl_issuer", py.None())?;
@@ -555,14 +635,20 @@ fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<V
                     d.set_item("crl_next_update", py.None())?;
                 }
             }
-            d.set_item("delta_crl_fingerprint", e.delta.as_ref().map(|c| PyBytes::new(py, &c.fingerprint())))?;
+            d.set_item(
+                "delta_crl_fingerprint",
+                e.delta.as_ref().map(|c| PyBytes::new(py, &c.fingerprint())),
+            )?;
             match &e.ocsp {
                 Some(o) => {
                     d.set_item("source", "ocsp")?;
                     d.set_item("ocsp_fingerprint", PyBytes::new(py, &o.response_fingerprint))?;
                     d.set_item("ocsp_responder", o.responder.subject.to_string())?;
                     d.set_item("ocsp_this_update", datetime_utc(py, o.this_update)?)?;
-                    d.set_item("ocsp_next_update", o.next_update.map(|t| datetime_utc(py, t)).transpose()?)?;
+                    d.set_item(
+                        "ocsp_next_update",
+                        o.next_update.map(|t| datetime_utc(py, t)).transpose()?,
+                    )?;
                 }
                 None => {
                     d.set_item("source", if e.crl.is_some() { "crl" } else { "none" })?;
@@ -584,11 +670,19 @@ fn needs_tuples<'py>(py: Python<'py>, needs: &[EvidenceNeed]) -> PyResult<Vec<Bo
         .map(|n| match n {
             EvidenceNeed::Crl { url } => PyTuple::new(
                 py,
-                [PyString::new(py, "crl").into_any(), PyString::new(py, url).into_any(), py.None().into_bound(py)],
+                [
+                    PyString::new(py, "crl").into_any(),
+                    PyString::new(py, url).into_any(),
+                    py.None().into_bound(py),
+                ],
             ),
             EvidenceNeed::Ocsp { url, request } => PyTuple::new(
                 py,
-                [PyString::new(py, "ocsp").into_any(), PyString::new(py, url).into_any(), PyBytes::new(py, request).into_any()],
+                [
+                    PyString::new(py, "ocsp").into_any(),
+                    PyString::new(py, url).into_any(),
+                    PyBytes::new(py, request).into_any(),
+                ],
             ),
         })
         .collect()

@@ -10,21 +10,30 @@ use rayon::prelude::*;
 use crate::cms::verify::{verify_document, TrustContext, VerifyOutcome};
 use crate::outcome::Code;
 use crate::policy::Policy;
-use crate::time::UnixTime;
-use crate::x509::cert::CertRef;
-use crate::x509::path::{build_and_validate, EdgeCache, PathContext, PathError, ValidPath};
 use crate::revocation::crl::CrlIndex;
 use crate::revocation::ocsp::OcspResponse;
 use crate::revocation::{CrlSet, FetchFailures, OcspStore};
+use crate::time::UnixTime;
+use crate::x509::cert::CertRef;
+use crate::x509::path::{build_and_validate, EdgeCache, PathContext, PathError, ValidPath};
 use crate::x509::{CertInterner, CertPool, TrustStore};
 
 /// Cached result of path validation for one signer certificate.
 #[derive(Clone)]
 enum PathEntry {
     /// Valid for documents that carry the same CRLs (`crl_set`) and supply its intermediates.
-    Valid { path: Arc<ValidPath>, crl_set: [u8; 32], generation: u64 },
+    Valid {
+        path: Arc<ValidPath>,
+        crl_set: [u8; 32],
+        generation: u64,
+    },
     /// A failure, valid only for the same set of document certificates.
-    Invalid { doc_set: [u8; 32], at: UnixTime, err: PathError, generation: u64 },
+    Invalid {
+        doc_set: [u8; 32],
+        at: UnixTime,
+        err: PathError,
+        generation: u64,
+    },
 }
 
 /// A verification engine: immutable configuration plus shared caches.
@@ -53,7 +62,12 @@ const MAX_INTERNED: usize = 200_000;
 const MAX_PATHS: usize = 200_000;
 
 impl Engine {
-    pub fn new(policy: Policy, trust: Option<TrustStore>, intermediates: Vec<CertRef>, crls: Vec<Arc<CrlIndex>>) -> Engine {
+    pub fn new(
+        policy: Policy,
+        trust: Option<TrustStore>,
+        intermediates: Vec<CertRef>,
+        crls: Vec<Arc<CrlIndex>>,
+    ) -> Engine {
         let mut signer_candidates = intermediates.clone();
         if let Some(t) = &trust {
             signer_candidates.extend(t.anchors().iter().cloned());
@@ -184,7 +198,8 @@ impl Engine {
         }
         if let Ok(mut f) = self.fetched.write() {
             for (url, reason) in failures {
-                f.failures.insert(url, crate::revocation::FetchFailure { reason, fetch_failed });
+                f.failures
+                    .insert(url, crate::revocation::FetchFailure { reason, fetch_failed });
             }
             f.generation += 1;
         }
@@ -239,23 +254,30 @@ impl Engine {
                 // A cached path is reused only when this document (or the policy) supplies
                 // its intermediates too: the verdict on a document never depends on what
                 // other documents carried before it.
-                Some(PathEntry::Valid { path: p, crl_set: cs, generation: g })
-                    if *cs == crl_set
-                        && *g == generation
-                        && p.valid_from <= at
-                        && at <= p.valid_until
-                        && p.certs.iter().skip(1).all(|c| {
-                            untrusted.iter().chain(self.intermediates.iter()).any(|u| u.fingerprint == c.fingerprint)
-                                || p.anchor.fingerprint == c.fingerprint
-                        }) =>
+                Some(PathEntry::Valid {
+                    path: p,
+                    crl_set: cs,
+                    generation: g,
+                }) if *cs == crl_set
+                    && *g == generation
+                    && p.valid_from <= at
+                    && at <= p.valid_until
+                    && p.certs.iter().skip(1).all(|c| {
+                        untrusted
+                            .iter()
+                            .chain(self.intermediates.iter())
+                            .any(|u| u.fingerprint == c.fingerprint)
+                            || p.anchor.fingerprint == c.fingerprint
+                    }) =>
                 {
                     return Ok(Arc::clone(p))
                 }
-                Some(PathEntry::Invalid { doc_set: d, at: a, err, generation: g })
-                    if *d == doc_set && *a == at && *g == generation =>
-                {
-                    return Err(err.clone())
-                }
+                Some(PathEntry::Invalid {
+                    doc_set: d,
+                    at: a,
+                    err,
+                    generation: g,
+                }) if *d == doc_set && *a == at && *g == generation => return Err(err.clone()),
                 _ => {}
             }
         }
@@ -267,7 +289,10 @@ impl Engine {
         let crls = if doc_crls.is_empty() && fetched.crls.is_empty() {
             &self.crls
         } else {
-            merged = self.crls.merged(&fetched.crls).merged(&CrlSet::new(doc_crls.iter().cloned()));
+            merged = self
+                .crls
+                .merged(&fetched.crls)
+                .merged(&CrlSet::new(doc_crls.iter().cloned()));
             &merged
         };
         let merged_ocsp;
@@ -298,8 +323,17 @@ impl Engine {
                 m.clear();
             }
             let entry = match &r {
-                Ok(p) => PathEntry::Valid { path: Arc::clone(p), crl_set, generation },
-                Err(e) => PathEntry::Invalid { doc_set, at, err: e.clone(), generation },
+                Ok(p) => PathEntry::Valid {
+                    path: Arc::clone(p),
+                    crl_set,
+                    generation,
+                },
+                Err(e) => PathEntry::Invalid {
+                    doc_set,
+                    at,
+                    err: e.clone(),
+                    generation,
+                },
             };
             m.insert(leaf.fingerprint, entry);
         }
@@ -338,8 +372,13 @@ impl Engine {
             Err(e) => return fail(Code::CertMalformed, format!("the certificate is not valid X.509: {e}")),
         };
         // Unreadable intermediates cannot be on any path; they are left out, not fatal.
-        let extra: Vec<CertRef> = intermediates.iter().filter_map(|d| self.interner.get_or_parse(d).ok()).collect();
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.validate_path(&leaf, &extra, &[], at)));
+        let extra: Vec<CertRef> = intermediates
+            .iter()
+            .filter_map(|d| self.interner.get_or_parse(d).ok())
+            .collect();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.validate_path(&leaf, &extra, &[], at)
+        }));
         match r {
             Ok(Ok(p)) => PathOutcome {
                 code: Code::Ok,
@@ -349,8 +388,14 @@ impl Engine {
                 revocation: p.revocation.clone(),
                 needs: p.revocation.iter().flat_map(|e| e.needs.iter().cloned()).collect(),
             },
-            Ok(Err(e)) => PathOutcome { needs: e.needs.clone(), ..fail(e.code, e.reason) },
-            Err(_) => fail(Code::CertMalformed, "internal error while validating this certificate (please report it)".into()),
+            Ok(Err(e)) => PathOutcome {
+                needs: e.needs.clone(),
+                ..fail(e.code, e.reason)
+            },
+            Err(_) => fail(
+                Code::CertMalformed,
+                "internal error while validating this certificate (please report it)".into(),
+            ),
         }
     }
 }
@@ -385,7 +430,10 @@ fn guarded(f: impl FnOnce() -> VerifyOutcome) -> VerifyOutcome {
     // inserted whole), so asserting unwind safety is sound.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(o) => o,
-        Err(_) => VerifyOutcome::failure(Code::Malformed, "internal error while verifying this document (please report it)"),
+        Err(_) => VerifyOutcome::failure(
+            Code::Malformed,
+            "internal error while verifying this document (please report it)",
+        ),
     }
 }
 
@@ -414,7 +462,10 @@ impl TrustContext for DocContext<'_> {
         document_crls: &[Arc<CrlIndex>],
     ) -> Option<Result<Arc<ValidPath>, PathError>> {
         self.engine.trust.as_ref()?;
-        Some(self.engine.validate_path(signer, document_certs, document_crls, self.at))
+        Some(
+            self.engine
+                .validate_path(signer, document_certs, document_crls, self.at),
+        )
     }
 
     fn legacy_allowed(&self) -> bool {

@@ -227,8 +227,8 @@ impl CmsSigner {
     /// the chain certificates parse.
     pub fn new(key: Arc<dyn Signer>, chain: Vec<Vec<u8>>) -> Result<CmsSigner, SignError> {
         let der = key.certificate_der().to_vec();
-        let cert = Certificate::from_der(&der)
-            .map_err(|e| SignError::Certificate(format!("the signer certificate: {e}")))?;
+        let cert =
+            Certificate::from_der(&der).map_err(|e| SignError::Certificate(format!("the signer certificate: {e}")))?;
         let cert_key = cert
             .public_key
             .as_ref()
@@ -305,8 +305,7 @@ impl CmsSigner {
                 digest.name()
             ))),
             KeyType::Dsa => Err(SignError::Unsupported(
-                "govsig does not sign with DSA keys; use RSA, ECDSA (P-256/384/521) or Ed25519"
-                    .to_owned(),
+                "govsig does not sign with DSA keys; use RSA, ECDSA (P-256/384/521) or Ed25519".to_owned(),
             )),
         }
     }
@@ -322,10 +321,7 @@ impl CmsSigner {
         fixed_attributes.push(attribute(cms_oid::SIGNING_CERTIFICATE_V2, &tlv(&ess)?)?);
         if options.algorithm_protection {
             let protection = algorithm_protection(&digest_algorithm, &signature_algorithm)?;
-            fixed_attributes.push(attribute(
-                cms_oid::CMS_ALGORITHM_PROTECTION,
-                &tlv(&protection)?,
-            )?);
+            fixed_attributes.push(attribute(cms_oid::CMS_ALGORITHM_PROTECTION, &tlv(&protection)?)?);
         }
         let certificates = match options.certificates {
             IncludeCertificates::None => None,
@@ -354,12 +350,11 @@ impl CmsSigner {
             }
         };
         // RFC 5652 §5.1: version 3 when a SignerInfo is version 3 or the content is not id-data.
-        let signed_data_version =
-            if signer_info_version == 3 || options.content_type != cms_oid::DATA {
-                3
-            } else {
-                1
-            };
+        let signed_data_version = if signer_info_version == 3 || options.content_type != cms_oid::DATA {
+            3
+        } else {
+            1
+        };
         Ok(Plan {
             scheme,
             digest_algorithm,
@@ -374,9 +369,8 @@ impl CmsSigner {
     fn signing_certificate_v2(&self) -> Result<Vec<u8>, SignError> {
         let c = &self.certificate;
         let issuer = tlv(&c.issuer)?;
-        let serial = BigInt::new(&c.serial).ok_or_else(|| {
-            SignError::Certificate("the serial number is not a minimal DER INTEGER".to_owned())
-        })?;
+        let serial = BigInt::new(&c.serial)
+            .ok_or_else(|| SignError::Certificate("the serial number is not a minimal DER INTEGER".to_owned()))?;
         let value = w::SigningCertificateV2Write {
             certs: SequenceOfWriter::new(vec![w::EssCertIdV2Write {
                 hash_algorithm: None,
@@ -418,38 +412,24 @@ impl CmsSigner {
                     .num_threads(n)
                     .thread_name(|i| format!("govsig-sign-{i}"))
                     .build()
-                    .map_err(|e| {
-                        SignError::Unsupported(format!("cannot start {n} signing threads: {e}"))
-                    })?;
+                    .map_err(|e| SignError::Unsupported(format!("cannot start {n} signing threads: {e}")))?;
                 Ok(pool.install(run))
             }
             _ => Ok(run()),
         }
     }
 
-    fn sign_planned(
-        &self,
-        plan: &Plan,
-        content: &[u8],
-        options: &SignOptions,
-    ) -> Result<Vec<u8>, SignError> {
+    fn sign_planned(&self, plan: &Plan, content: &[u8], options: &SignOptions) -> Result<Vec<u8>, SignError> {
         let message_digest = plan.scheme.digest().digest(content);
         let when = options.signing_time.unwrap_or_else(crate::time::now);
         let mut attributes: Vec<Vec<u8>> = Vec::with_capacity(plan.fixed_attributes.len() + 2);
         attributes.extend(plan.fixed_attributes.iter().cloned());
-        attributes.push(attribute(
-            cms_oid::MESSAGE_DIGEST,
-            &message_digest.as_slice(),
-        )?);
+        attributes.push(attribute(cms_oid::MESSAGE_DIGEST, &message_digest.as_slice())?);
         attributes.push(signing_time_attribute(when)?);
-        let attribute_tlvs = attributes
-            .iter()
-            .map(|a| tlv(a))
-            .collect::<Result<Vec<_>, _>>()?;
+        let attribute_tlvs = attributes.iter().map(|a| tlv(a)).collect::<Result<Vec<_>, _>>()?;
         // RFC 5652 §5.4: the signature covers the DER of the attributes as a SET OF (tag 0x31),
         // elements in DER order; the same elements go into the SignerInfo under [0].
-        let signed_attrs_der = asn1::write_single(&SetOfWriter::new(attribute_tlvs.clone()))
-            .map_err(encoding_error)?;
+        let signed_attrs_der = asn1::write_single(&SetOfWriter::new(attribute_tlvs.clone())).map_err(encoding_error)?;
         let signature = self.key.sign(plan.scheme, &signed_attrs_der)?;
 
         let c = &self.certificate;
@@ -458,17 +438,13 @@ impl CmsSigner {
                 w::SignerIdentifierWrite::IssuerAndSerialNumber(w::IssuerAndSerialNumberWrite {
                     issuer: tlv(&c.issuer)?,
                     serial_number: BigInt::new(&c.serial).ok_or_else(|| {
-                        SignError::Certificate(
-                            "the serial number is not a minimal DER INTEGER".to_owned(),
-                        )
+                        SignError::Certificate("the serial number is not a minimal DER INTEGER".to_owned())
                     })?,
                 })
             }
             SignerIdentifierKind::SubjectKeyIdentifier => {
                 let ski = c.subject_key_id.as_deref().ok_or_else(|| {
-                    SignError::Unsupported(
-                        "the signer certificate has no subjectKeyIdentifier".to_owned(),
-                    )
+                    SignError::Unsupported("the signer certificate has no subjectKeyIdentifier".to_owned())
                 })?;
                 w::SignerIdentifierWrite::SubjectKeyIdentifier(ski)
             }
@@ -493,11 +469,7 @@ impl CmsSigner {
             digest_algorithms: SetOfWriter::new(vec![digest_algorithm]),
             encap_content_info: w::EncapsulatedContentInfoWrite {
                 econtent_type: options.content_type.clone(),
-                econtent: if options.detached {
-                    None
-                } else {
-                    Some(content)
-                },
+                econtent: if options.detached { None } else { Some(content) },
             },
             certificates,
             signer_infos: SetOfWriter::new(vec![signer_info]),
@@ -512,17 +484,12 @@ impl CmsSigner {
 
 /// One element, parsed back as a TLV so it is written byte for byte.
 fn tlv(der: &[u8]) -> Result<Tlv<'_>, SignError> {
-    asn1::parse_single::<Tlv<'_>>(der)
-        .map_err(|e| SignError::Encoding(format!("an element is not one DER TLV: {e}")))
+    asn1::parse_single::<Tlv<'_>>(der).map_err(|e| SignError::Encoding(format!("an element is not one DER TLV: {e}")))
 }
 
 /// `Attribute ::= SEQUENCE { attrType, attrValues SET OF }` with one value.
-fn attribute<T: asn1::Asn1Writable>(
-    attr_type: ObjectIdentifier,
-    value: &T,
-) -> Result<Vec<u8>, SignError> {
-    let value_der =
-        asn1::write_single(value).map_err(|_| SignError::Encoding("attribute value".to_owned()))?;
+fn attribute<T: asn1::Asn1Writable>(attr_type: ObjectIdentifier, value: &T) -> Result<Vec<u8>, SignError> {
+    let value_der = asn1::write_single(value).map_err(|_| SignError::Encoding("attribute value".to_owned()))?;
     let value_tlv = tlv(&value_der)?;
     asn1::write_single(&w::AttributeWrite {
         attr_type,
@@ -535,12 +502,11 @@ fn attribute<T: asn1::Asn1Writable>(
 fn signing_time_attribute(t: UnixTime) -> Result<Vec<u8>, SignError> {
     let dt = to_datetime(t)?;
     if (1950..2050).contains(&dt.year()) {
-        let utc = asn1::UtcTime::new(dt)
-            .map_err(|e| SignError::Unsupported(format!("signing time: {e}")))?;
+        let utc = asn1::UtcTime::new(dt).map_err(|e| SignError::Unsupported(format!("signing time: {e}")))?;
         attribute(cms_oid::SIGNING_TIME, &utc)
     } else {
-        let gt = asn1::X509GeneralizedTime::new(dt)
-            .map_err(|e| SignError::Unsupported(format!("signing time: {e}")))?;
+        let gt =
+            asn1::X509GeneralizedTime::new(dt).map_err(|e| SignError::Unsupported(format!("signing time: {e}")))?;
         attribute(cms_oid::SIGNING_TIME, &gt)
     }
 }
@@ -647,13 +613,9 @@ pub fn signature_algorithm_der(scheme: SignScheme) -> Result<Vec<u8>, SignError>
 }
 
 /// CMSAlgorithmProtection (RFC 6211 §2) naming the digest and signature algorithms.
-fn algorithm_protection(
-    digest_algorithm: &[u8],
-    signature_algorithm: &[u8],
-) -> Result<Vec<u8>, SignError> {
-    let sig =
-        asn1::parse_single::<govsig_asn1::common::AlgorithmIdentifier<'_>>(signature_algorithm)
-            .map_err(|e| SignError::Encoding(format!("signature algorithm: {e}")))?;
+fn algorithm_protection(digest_algorithm: &[u8], signature_algorithm: &[u8]) -> Result<Vec<u8>, SignError> {
+    let sig = asn1::parse_single::<govsig_asn1::common::AlgorithmIdentifier<'_>>(signature_algorithm)
+        .map_err(|e| SignError::Encoding(format!("signature algorithm: {e}")))?;
     asn1::write_single(&w::CmsAlgorithmProtectionWrite {
         digest_algorithm: tlv(digest_algorithm)?,
         signature_algorithm: Some(w::AlgorithmIdentifierWrite {
@@ -685,9 +647,7 @@ pub struct SoftwareKey {
 impl fmt::Debug for SoftwareKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never the key material.
-        f.debug_struct("SoftwareKey")
-            .field("key_type", &self.key_type)
-            .finish()
+        f.debug_struct("SoftwareKey").field("key_type", &self.key_type).finish()
     }
 }
 
@@ -703,18 +663,9 @@ impl SoftwareKey {
             let public = k.public_key().as_ref().to_vec();
             (KeyMaterial::Ed25519(k), KeyType::Ed25519, public)
         } else {
-            let curves: [(
-                KeyType,
-                &[(DigestAlgorithm, &'static lcsig::EcdsaSigningAlgorithm)],
-            ); 3] = [
-                (
-                    KeyType::EcP256,
-                    &[(Sha256, &lcsig::ECDSA_P256_SHA256_ASN1_SIGNING)],
-                ),
-                (
-                    KeyType::EcP384,
-                    &[(Sha384, &lcsig::ECDSA_P384_SHA384_ASN1_SIGNING)],
-                ),
+            let curves: [(KeyType, &[(DigestAlgorithm, &'static lcsig::EcdsaSigningAlgorithm)]); 3] = [
+                (KeyType::EcP256, &[(Sha256, &lcsig::ECDSA_P256_SHA256_ASN1_SIGNING)]),
+                (KeyType::EcP384, &[(Sha384, &lcsig::ECDSA_P384_SHA384_ASN1_SIGNING)]),
                 (
                     KeyType::EcP521,
                     &[
@@ -758,11 +709,7 @@ impl SoftwareKey {
 /// The certificate's subjectPublicKey must be the key pair's public key (same encoding:
 /// RSAPublicKey DER, uncompressed EC point, raw Ed25519 key — RFC 3279 §2.3, RFC 5480 §2.2,
 /// RFC 8410 §4).
-fn check_public_key(
-    certificate_der: &[u8],
-    key_type: KeyType,
-    public: &[u8],
-) -> Result<(), SignError> {
+fn check_public_key(certificate_der: &[u8], key_type: KeyType, public: &[u8]) -> Result<(), SignError> {
     let cert = Certificate::from_der(certificate_der)
         .map_err(|e| SignError::Certificate(format!("the signer certificate: {e}")))?;
     let spki = asn1::parse_single::<govsig_asn1::x509::SubjectPublicKeyInfo<'_>>(&cert.spki)
@@ -797,8 +744,7 @@ impl Signer for SoftwareKey {
     }
 
     fn sign(&self, scheme: SignScheme, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        let failed =
-            || SignError::Key(format!("aws-lc refused to sign with {}", scheme.describe()));
+        let failed = || SignError::Key(format!("aws-lc refused to sign with {}", scheme.describe()));
         let unsupported = || {
             SignError::Unsupported(format!(
                 "a {} key cannot sign with {}",
@@ -828,17 +774,10 @@ impl Signer for SoftwareKey {
                     SignError::Unsupported(format!(
                         "a software {} key signs with {} only; choose that digest",
                         self.key_type.name(),
-                        pairs
-                            .iter()
-                            .map(|(d, _)| d.name())
-                            .collect::<Vec<_>>()
-                            .join(" or ")
+                        pairs.iter().map(|(d, _)| d.name()).collect::<Vec<_>>().join(" or ")
                     ))
                 })?;
-                Ok(k.sign(&self.rng, message)
-                    .map_err(|_| failed())?
-                    .as_ref()
-                    .to_vec())
+                Ok(k.sign(&self.rng, message).map_err(|_| failed())?.as_ref().to_vec())
             }
             (KeyMaterial::Ed25519(k), SignScheme::Ed25519) => Ok(k.sign(message).as_ref().to_vec()),
             _ => Err(unsupported()),
@@ -855,16 +794,8 @@ mod tests {
     fn signature_algorithms_resolve_in_the_verification_table() {
         use DigestAlgorithm::{Sha256, Sha384, Sha512};
         let cases = [
-            (
-                SignScheme::RsaPkcs1(Sha256),
-                "sha256WithRSAEncryption",
-                None,
-            ),
-            (
-                SignScheme::RsaPkcs1(Sha512),
-                "sha512WithRSAEncryption",
-                None,
-            ),
+            (SignScheme::RsaPkcs1(Sha256), "sha256WithRSAEncryption", None),
+            (SignScheme::RsaPkcs1(Sha512), "sha512WithRSAEncryption", None),
             (SignScheme::RsaPss(Sha256), "rsassa-pss", Some(32)),
             (SignScheme::RsaPss(Sha384), "rsassa-pss", Some(48)),
             (SignScheme::RsaPss(Sha512), "rsassa-pss", Some(64)),
@@ -873,8 +804,7 @@ mod tests {
         ];
         for (scheme, name, salt) in cases {
             let der = signature_algorithm_der(scheme).expect("encodes");
-            let resolved =
-                SignatureScheme::for_cms(&der, scheme.digest()).expect("known to the verifier");
+            let resolved = SignatureScheme::for_cms(&der, scheme.digest()).expect("known to the verifier");
             assert_eq!(resolved.name(), name, "{scheme:?}");
             assert_eq!(resolved.pss_salt_length(), salt, "{scheme:?}");
         }
@@ -903,9 +833,6 @@ mod tests {
         let utc = signing_time_attribute(2_524_607_999).expect("2049");
         let gen = signing_time_attribute(2_524_608_000).expect("2050");
         assert!(utc.windows(2).any(|w| w == [0x17, 0x0d]), "UTCTime in 2049");
-        assert!(
-            gen.windows(2).any(|w| w == [0x18, 0x0f]),
-            "GeneralizedTime from 2050"
-        );
+        assert!(gen.windows(2).any(|w| w == [0x18, 0x0f]), "GeneralizedTime from 2050");
     }
 }

@@ -50,7 +50,10 @@ pub struct Decoded<'a> {
 /// Accepts DER as is; otherwise tries the bounded BER normaliser.
 pub fn decode(input: &[u8]) -> Result<Decoded<'_>, ParseFailure> {
     match asn1::parse_single::<asn::ContentInfo<'_>>(input) {
-        Ok(_) => Ok(Decoded { der: Cow::Borrowed(input), was_ber: false }),
+        Ok(_) => Ok(Decoded {
+            der: Cow::Borrowed(input),
+            was_ber: false,
+        }),
         Err(der_err) => {
             let limits = govsig_asn1::ber::Limits::default();
             match govsig_asn1::ber::normalise(input, &limits) {
@@ -58,7 +61,10 @@ pub fn decode(input: &[u8]) -> Result<Decoded<'_>, ParseFailure> {
                     if der.as_slice() == input {
                         return Err(ParseFailure(format!("not a DER ContentInfo: {der_err}")));
                     }
-                    Ok(Decoded { der: Cow::Owned(der), was_ber: true })
+                    Ok(Decoded {
+                        der: Cow::Owned(der),
+                        was_ber: true,
+                    })
                 }
                 Err(ber_err) => Err(ParseFailure(format!(
                     "not a CMS ContentInfo (DER: {der_err}; BER: {ber_err})"
@@ -85,7 +91,10 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
     let sd = asn1::parse_single::<asn::SignedData<'_>>(sd_tlv.full_data()).map_err(pf("SignedData"))?;
     // RFC 5652 §5.1: versions 1, 3, 4 and 5 are defined.
     if !matches!(sd.version, 1 | 3 | 4 | 5) {
-        return Err(ParseFailure(format!("SignedData version {} is not defined by RFC 5652", sd.version)));
+        return Err(ParseFailure(format!(
+            "SignedData version {} is not defined by RFC 5652",
+            sd.version
+        )));
     }
     // digestAlgorithms is an unprotected hint (each SignerInfo names its own digest), but a
     // structurally broken one means a broken SignedData.
@@ -97,15 +106,31 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
     let certificates = match &sd.certificates {
         // Only plain certificates (a SEQUENCE); the other CertificateChoices (extended,
         // attribute certificates, other) are tagged and play no part in verification.
-        Some(set) => set.elements().iter().filter(|t| t.tag() == asn1_sequence_tag()).map(|t| t.full_data()).collect(),
+        Some(set) => set
+            .elements()
+            .iter()
+            .filter(|t| t.tag() == asn1_sequence_tag())
+            .map(|t| t.full_data())
+            .collect(),
         None => Vec::new(),
     };
     let crls = match &sd.crls {
-        Some(set) => set.elements().iter().filter(|t| t.tag() == asn1_sequence_tag()).map(|t| t.full_data()).collect(),
+        Some(set) => set
+            .elements()
+            .iter()
+            .filter(|t| t.tag() == asn1_sequence_tag())
+            .map(|t| t.full_data())
+            .collect(),
         None => Vec::new(),
     };
     let mut signers = Vec::new();
-    for (i, si) in sd.signer_infos.parse_all::<asn::SignerInfo<'_>>().map_err(pf("SignerInfo"))?.into_iter().enumerate() {
+    for (i, si) in sd
+        .signer_infos
+        .parse_all::<asn::SignerInfo<'_>>()
+        .map_err(pf("SignerInfo"))?
+        .into_iter()
+        .enumerate()
+    {
         let sid = match &si.sid {
             asn::SignerIdentifier::IssuerAndSerialNumber(ias) => SignerIdentity::IssuerSerial {
                 issuer_der: ias.issuer.full_data().to_vec(),

@@ -7,10 +7,10 @@ use govsig_asn1::cms::{self as asn, oid};
 use crate::cms::signed_data::{self, ParsedSigner, SignerIdentity};
 use crate::crypto::{CryptoError, DigestAlgorithm, SignatureScheme};
 use crate::outcome::Code;
-use crate::time::{self, UnixTime};
-use crate::x509::cert::CertRef;
 use crate::revocation::crl::CrlIndex;
 use crate::revocation::{EvidenceNeed, RevocationEvidence};
+use crate::time::{self, UnixTime};
+use crate::x509::cert::CertRef;
 use crate::x509::path::{PathError, ValidPath};
 
 /// The verdict on one SignerInfo.
@@ -57,7 +57,14 @@ impl SignerOutcome {
 
 impl VerifyOutcome {
     pub fn failure(code: Code, reason: impl Into<String>) -> Self {
-        VerifyOutcome { code, reason: reason.into(), signers: Vec::new(), was_ber: false, detached: false, content_type: None }
+        VerifyOutcome {
+            code,
+            reason: reason.into(),
+            signers: Vec::new(),
+            was_ber: false,
+            detached: false,
+            content_type: None,
+        }
     }
 
     pub fn ok(&self) -> bool {
@@ -168,7 +175,12 @@ pub fn verify_document(ctx: &dyn TrustContext, signature: &[u8], content: Option
         out.signers.push(so);
     }
     // The document is as good as its worst signer; among failures the most specific wins.
-    if let Some(bad) = out.signers.iter().filter(|s| s.code != Code::Ok).max_by_key(|s| s.code.rank()) {
+    if let Some(bad) = out
+        .signers
+        .iter()
+        .filter(|s| s.code != Code::Ok)
+        .max_by_key(|s| s.code.rank())
+    {
         out.code = bad.code;
         out.reason = if out.signers.len() > 1 {
             let idx = out.signers.iter().position(|s| std::ptr::eq(s, bad)).unwrap_or(0);
@@ -185,7 +197,9 @@ pub fn verify_document(ctx: &dyn TrustContext, signature: &[u8], content: Option
 fn sid_text(sid: &SignerIdentity) -> String {
     match sid {
         SignerIdentity::IssuerSerial { issuer_der, serial } => {
-            let issuer = crate::x509::Name::from_der(issuer_der).map(|n| n.to_string()).unwrap_or_else(|_| "<unreadable name>".into());
+            let issuer = crate::x509::Name::from_der(issuer_der)
+                .map(|n| n.to_string())
+                .unwrap_or_else(|_| "<unreadable name>".into());
             format!("issuer '{}', serial {}", issuer, hex::encode(serial))
         }
         SignerIdentity::SubjectKeyId(k) => format!("subjectKeyIdentifier {}", hex::encode(k)),
@@ -197,11 +211,17 @@ fn find_signer(sid: &SignerIdentity, doc_certs: &[CertRef], extra: &[CertRef]) -
         SignerIdentity::IssuerSerial { issuer_der, serial } => {
             c.serial == *serial
                 && (c.issuer.der() == issuer_der.as_slice()
-                    || crate::x509::Name::from_der(issuer_der).map(|n| n.matches(&c.issuer)).unwrap_or(false))
+                    || crate::x509::Name::from_der(issuer_der)
+                        .map(|n| n.matches(&c.issuer))
+                        .unwrap_or(false))
         }
         SignerIdentity::SubjectKeyId(k) => c.subject_key_id.as_deref() == Some(k.as_slice()),
     };
-    doc_certs.iter().find(|c| matches(c)).or_else(|| extra.iter().find(|c| matches(c))).cloned()
+    doc_certs
+        .iter()
+        .find(|c| matches(c))
+        .or_else(|| extra.iter().find(|c| matches(c)))
+        .cloned()
 }
 
 struct Attrs {
@@ -214,6 +234,7 @@ struct Attrs {
 
 fn parse_attrs(raw: &[u8]) -> Result<Attrs, (Code, String)> {
     let bad = |m: String| (Code::SignedAttributesInvalid, m);
+    #[allow(clippy::result_large_err)] // rust-asn1's ParseError
     let attrs = asn1::parse(raw, |p| {
         let mut v = Vec::new();
         while !p.is_empty() {
@@ -222,32 +243,48 @@ fn parse_attrs(raw: &[u8]) -> Result<Attrs, (Code, String)> {
         Ok(v)
     })
     .map_err(|e: asn1::ParseError| bad(format!("signed attributes are malformed: {e}")))?;
-    let mut out = Attrs { content_type: None, message_digest: None, signing_time: None, signing_cert: None };
+    let mut out = Attrs {
+        content_type: None,
+        message_digest: None,
+        signing_time: None,
+        signing_cert: None,
+    };
     let mut seen: Vec<asn1::ObjectIdentifier> = Vec::new();
     for a in &attrs {
         // RFC 5652 §5.3: an attribute type appears at most once in signedAttrs.
         if seen.contains(&a.attr_type) {
-            return Err(bad(format!("signed attribute {} appears more than once (RFC 5652 §5.3)", a.attr_type)));
+            return Err(bad(format!(
+                "signed attribute {} appears more than once (RFC 5652 §5.3)",
+                a.attr_type
+            )));
         }
         seen.push(a.attr_type.clone());
         let values = a.attr_values.elements();
         let single = || -> Result<asn1::Tlv<'_>, (Code, String)> {
             match values.as_slice() {
-                [v] => Ok(v.clone()),
-                _ => Err(bad(format!("signed attribute {} must have exactly one value (RFC 5652 §11)", a.attr_type))),
+                [v] => Ok(*v),
+                _ => Err(bad(format!(
+                    "signed attribute {} must have exactly one value (RFC 5652 §11)",
+                    a.attr_type
+                ))),
             }
         };
         if a.attr_type == oid::CONTENT_TYPE {
             let v = single()?;
-            v.parse::<asn1::ObjectIdentifier>().map_err(|e| bad(format!("contentType attribute: {e}")))?;
+            v.parse::<asn1::ObjectIdentifier>()
+                .map_err(|e| bad(format!("contentType attribute: {e}")))?;
             out.content_type = Some(v.full_data().to_vec());
         } else if a.attr_type == oid::MESSAGE_DIGEST {
             let v = single()?;
-            let d = v.parse::<&[u8]>().map_err(|e| bad(format!("messageDigest attribute: {e}")))?;
+            let d = v
+                .parse::<&[u8]>()
+                .map_err(|e| bad(format!("messageDigest attribute: {e}")))?;
             out.message_digest = Some(d.to_vec());
         } else if a.attr_type == oid::SIGNING_TIME {
             let v = single()?;
-            let t = v.parse::<govsig_asn1::common::Time>().map_err(|e| bad(format!("signingTime attribute: {e}")))?;
+            let t = v
+                .parse::<govsig_asn1::common::Time>()
+                .map_err(|e| bad(format!("signingTime attribute: {e}")))?;
             out.signing_time = Some(time::from_time(&t));
         } else if a.attr_type == oid::SIGNING_CERTIFICATE_V2 {
             let v = single()?;
@@ -259,7 +296,8 @@ fn parse_attrs(raw: &[u8]) -> Result<Attrs, (Code, String)> {
                 let alg = match &first.hash_algorithm {
                     None => DigestAlgorithm::Sha256,
                     Some(ai) => {
-                        let der = asn1::write_single(ai).map_err(|e| bad(format!("ESSCertIDv2 hashAlgorithm: {e:?}")))?;
+                        let der =
+                            asn1::write_single(ai).map_err(|e| bad(format!("ESSCertIDv2 hashAlgorithm: {e:?}")))?;
                         DigestAlgorithm::from_algorithm_identifier(&der)
                             .map_err(|e| (Code::UnsupportedAlgorithm, format!("ESSCertIDv2 hashAlgorithm: {e}")))?
                     }
@@ -325,14 +363,32 @@ fn verify_signer(
     };
     so.signature_algorithm = Some(scheme.name());
     if (digest.is_legacy() || scheme.is_legacy()) && !ctx.legacy_allowed() {
-        fail!(Code::AlgorithmNotAllowed, "{} with {} is a legacy algorithm and the policy does not allow legacy", scheme.name(), digest.name());
+        fail!(
+            Code::AlgorithmNotAllowed,
+            "{} with {} is a legacy algorithm and the policy does not allow legacy",
+            scheme.name(),
+            digest.name()
+        );
     }
     let extra = ctx.extra_signer_candidates();
     let cert = match find_signer(&si.sid, doc_certs, extra) {
         Some(c) => c,
         None => {
-            let note = if cert_errors.is_empty() { String::new() } else { format!(" ({} embedded certificate(s) unreadable: {})", cert_errors.len(), cert_errors.join("; ")) };
-            fail!(Code::SignerNotFound, "no certificate for signer {}{}", sid_text(&si.sid), note);
+            let note = if cert_errors.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} embedded certificate(s) unreadable: {})",
+                    cert_errors.len(),
+                    cert_errors.join("; ")
+                )
+            };
+            fail!(
+                Code::SignerNotFound,
+                "no certificate for signer {}{}",
+                sid_text(&si.sid),
+                note
+            );
         }
     };
     so.certificate = Some(Arc::clone(&cert));
@@ -345,7 +401,11 @@ fn verify_signer(
     };
     let key = match cert.effective_key(&issuer_of) {
         Ok(k) => k,
-        Err(e) => fail!(crypto_to_code(&e), "the key of signer {} is unusable: {e}", cert.describe()),
+        Err(e) => fail!(
+            crypto_to_code(&e),
+            "the key of signer {} is unusable: {e}",
+            cert.describe()
+        ),
     };
     let key = &key;
     let message: std::borrow::Cow<'_, [u8]> = match si.signed_attrs {
@@ -357,14 +417,24 @@ fn verify_signer(
             so.signing_time = attrs.signing_time;
             // RFC 5652 §5.3/§11.1: contentType must be present and equal eContentType.
             match &attrs.content_type {
-                None => fail!(Code::SignedAttributesInvalid, "signed attributes lack contentType (RFC 5652 §5.3)"),
+                None => fail!(
+                    Code::SignedAttributesInvalid,
+                    "signed attributes lack contentType (RFC 5652 §5.3)"
+                ),
                 Some(ct) if ct.as_slice() != sd.econtent_type_der.as_slice() => {
-                    fail!(Code::ContentTypeMismatch, "contentType attribute differs from eContentType {}", sd.econtent_type)
+                    fail!(
+                        Code::ContentTypeMismatch,
+                        "contentType attribute differs from eContentType {}",
+                        sd.econtent_type
+                    )
                 }
                 Some(_) => {}
             }
             let md = match &attrs.message_digest {
-                None => fail!(Code::SignedAttributesInvalid, "signed attributes lack messageDigest (RFC 5652 §5.3)"),
+                None => fail!(
+                    Code::SignedAttributesInvalid,
+                    "signed attributes lack messageDigest (RFC 5652 §5.3)"
+                ),
                 Some(md) => md,
             };
             let computed = match digests.iter().find(|(a, _)| *a == digest) {
@@ -376,7 +446,11 @@ fn verify_signer(
                 }
             };
             if computed.as_slice() != md.as_slice() {
-                fail!(Code::DigestMismatch, "the content's {} digest does not match the messageDigest attribute", digest.name());
+                fail!(
+                    Code::DigestMismatch,
+                    "the content's {} digest does not match the messageDigest attribute",
+                    digest.name()
+                );
             }
             // RFC 5035 §5.4: the certificate named by signing-certificate(-v2) must be the
             // one used to verify; it stops certificate substitution.
@@ -385,11 +459,19 @@ fn verify_signer(
                 // inside content that the signature already protects, so the legacy gate
                 // does not apply to it.
                 if cert.hash_with(*alg).as_slice() != hash.as_slice() {
-                    fail!(Code::SigningCertificateMismatch, "the signing-certificate attribute names a certificate other than {}", cert.describe());
+                    fail!(
+                        Code::SigningCertificateMismatch,
+                        "the signing-certificate attribute names a certificate other than {}",
+                        cert.describe()
+                    );
                 }
                 if let Some(s) = serial {
                     if s.as_slice() != cert.serial.as_slice() {
-                        fail!(Code::SigningCertificateMismatch, "the signing-certificate attribute's serial differs from {}", cert.describe());
+                        fail!(
+                            Code::SigningCertificateMismatch,
+                            "the signing-certificate attribute's serial differs from {}",
+                            cert.describe()
+                        );
                     }
                 }
             }
@@ -404,19 +486,30 @@ fn verify_signer(
         None => {
             // RFC 5652 §5.3: signedAttrs MUST be present when eContentType is not id-data.
             if sd.econtent_type_der != asn1::write_single(&oid::DATA).unwrap_or_default() {
-                fail!(Code::SignedAttributesInvalid, "eContentType is {} but there are no signed attributes (RFC 5652 §5.3)", sd.econtent_type);
+                fail!(
+                    Code::SignedAttributesInvalid,
+                    "eContentType is {} but there are no signed attributes (RFC 5652 §5.3)",
+                    sd.econtent_type
+                );
             }
             std::borrow::Cow::Borrowed(data)
         }
     };
     if let Err(e) = scheme.verify(key, &message, si.signature, ctx.legacy_allowed(), ctx.min_rsa_bits()) {
-        fail!(crypto_to_code(&e), "signature by {} does not verify: {e}", cert.describe());
+        fail!(
+            crypto_to_code(&e),
+            "signature by {} does not verify: {e}",
+            cert.describe()
+        );
     }
     so.signature_verified = true;
     match ctx.validate_signer(&cert, doc_certs, doc_crls) {
         None => {
             so.code = Code::IntegrityOnly;
-            so.reason = format!("signature by {} is intact; no trust store was given, so the signer is not trusted", cert.describe());
+            so.reason = format!(
+                "signature by {} is intact; no trust store was given, so the signer is not trusted",
+                cert.describe()
+            );
         }
         Some(Ok(path)) => {
             so.chain = path.chain();
@@ -432,11 +525,18 @@ fn verify_signer(
                 };
                 let path_key = cert.effective_key(&on_path);
                 let ok = path_key
-                    .map(|k| scheme.verify(&k, &message, si.signature, ctx.legacy_allowed(), ctx.min_rsa_bits()).is_ok())
+                    .map(|k| {
+                        scheme
+                            .verify(&k, &message, si.signature, ctx.legacy_allowed(), ctx.min_rsa_bits())
+                            .is_ok()
+                    })
                     .unwrap_or(false);
                 if !ok {
                     so.code = Code::SignatureInvalid;
-                    so.reason = format!("signature by {} does not verify with DSA parameters inherited along its path", cert.describe());
+                    so.reason = format!(
+                        "signature by {} does not verify with DSA parameters inherited along its path",
+                        cert.describe()
+                    );
                     so.signature_verified = false;
                 }
             }

@@ -13,9 +13,7 @@ struct AlgorithmIdentifier<'a> {
 
 /// Splits an AlgorithmIdentifier (exactly one DER TLV, nothing after it) into its OID and the
 /// full TLV of its parameters, if any.
-pub(crate) fn parse_algorithm_identifier(
-    der: &[u8],
-) -> Result<(asn1::ObjectIdentifier, Option<&[u8]>), CryptoError> {
+pub(crate) fn parse_algorithm_identifier(der: &[u8]) -> Result<(asn1::ObjectIdentifier, Option<&[u8]>), CryptoError> {
     let ai: AlgorithmIdentifier<'_> = asn1::parse_single(der).map_err(|e| {
         CryptoError::UnsupportedAlgorithm(format!(
             "AlgorithmIdentifier is not valid DER ({e:?}); expected SEQUENCE {{ OID, params OPTIONAL }}"

@@ -132,11 +132,7 @@ impl DigestAlgorithm {
 }
 
 pub(crate) fn supported_digest_names() -> String {
-    ALL_DIGESTS
-        .iter()
-        .map(|d| d.name())
-        .collect::<Vec<_>>()
-        .join(", ")
+    ALL_DIGESTS.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
 }
 
 /// Incremental hash state; `finish` consumes it.

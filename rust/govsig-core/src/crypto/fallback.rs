@@ -157,8 +157,7 @@ struct DssSigValue<'a> {
 /// DSA verification (FIPS 186-4 §4.7) of a precomputed hash; the signature is the DER
 /// Dss-Sig-Value (RFC 3279 §2.2.2), strictly parsed.
 pub(crate) fn dsa_verify(key: &DsaKey, hash: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
-    let sig: DssSigValue<'_> =
-        asn1::parse_single(signature).map_err(|_| CryptoError::BadSignature)?;
+    let sig: DssSigValue<'_> = asn1::parse_single(signature).map_err(|_| CryptoError::BadSignature)?;
     let r = BigUint::from_bytes_be(sig.r.as_bytes());
     let s = BigUint::from_bytes_be(sig.s.as_bytes());
     if r.is_zero() || s.is_zero() || r >= key.q || s >= key.q {

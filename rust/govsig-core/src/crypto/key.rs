@@ -59,10 +59,7 @@ struct Inner {
 
 pub(crate) enum Material {
     Rsa(Box<RsaKey>),
-    Ec {
-        key_type: KeyType,
-        parsed: ParsedPublicKey,
-    },
+    Ec { key_type: KeyType, parsed: ParsedPublicKey },
     Ed25519(ParsedPublicKey),
     Dsa(DsaKey),
 }
@@ -148,9 +145,8 @@ struct SplitSpki<'a> {
 }
 
 fn split_spki(spki_der: &[u8]) -> Result<SplitSpki<'_>, CryptoError> {
-    let spki: Spki<'_> = asn1::parse_single(spki_der).map_err(|e| {
-        CryptoError::InvalidKey(format!("SubjectPublicKeyInfo is not valid DER: {e:?}"))
-    })?;
+    let spki: Spki<'_> = asn1::parse_single(spki_der)
+        .map_err(|e| CryptoError::InvalidKey(format!("SubjectPublicKeyInfo is not valid DER: {e:?}")))?;
     let (oid, params) = der::parse_algorithm_identifier(spki.algorithm.full_data())
         .map_err(|e| CryptoError::InvalidKey(format!("SubjectPublicKeyInfo algorithm: {e}")))?;
     if spki.subject_public_key.padding_bits() != 0 {
@@ -177,10 +173,7 @@ impl PublicKey {
     /// parameters takes the issuer's (p, q, g), given as the issuer's Dss-Parms DER (what
     /// [`PublicKey::dsa_params_der`] returns). SPKIs that carry their own parameters, and
     /// non-DSA keys, parse exactly as in [`PublicKey::from_spki`].
-    pub fn from_spki_with_inherited_dsa_params(
-        spki_der: &[u8],
-        issuer_params_der: &[u8],
-    ) -> Result<Self, CryptoError> {
+    pub fn from_spki_with_inherited_dsa_params(spki_der: &[u8], issuer_params_der: &[u8]) -> Result<Self, CryptoError> {
         Self::parse(spki_der, Some(issuer_params_der))
     }
 
@@ -236,11 +229,7 @@ impl PublicKey {
             match s.params {
                 None => {}
                 Some(p) if p == der::NULL => {}
-                Some(_) => {
-                    return Err(invalid(
-                        "rsaEncryption key parameters must be NULL (RFC 3279 §2.3.1)",
-                    ))
-                }
+                Some(_) => return Err(invalid("rsaEncryption key parameters must be NULL (RFC 3279 §2.3.1)")),
             }
             parse_rsa(s.key_bits, None)?
         } else if oid_body == oid::RSASSA_PSS {
@@ -266,13 +255,10 @@ impl PublicKey {
             parse_ec(s.params, s.key_bits)?
         } else if oid_body == oid::ED25519 {
             if s.params.is_some() {
-                return Err(invalid(
-                    "Ed25519 key parameters must be absent (RFC 8410 §3)",
-                ));
+                return Err(invalid("Ed25519 key parameters must be absent (RFC 8410 §3)"));
             }
-            let parsed = ParsedPublicKey::new(&lcsig::ED25519, s.key_bits).map_err(|e| {
-                CryptoError::InvalidKey(format!("Ed25519 public key rejected: {e}"))
-            })?;
+            let parsed = ParsedPublicKey::new(&lcsig::ED25519, s.key_bits)
+                .map_err(|e| CryptoError::InvalidKey(format!("Ed25519 public key rejected: {e}")))?;
             (256, Material::Ed25519(parsed))
         } else if oid_body == oid::ID_DSA {
             let params = match (s.params, inherited) {
@@ -384,19 +370,18 @@ fn parse_ec(params: Option<&[u8]>, point: &[u8]) -> Result<(usize, Material), Cr
     let curve: asn1::ObjectIdentifier = asn1::parse_single(params).map_err(|_| {
         invalid("EC key parameters are not a named curve OID (implicitCurve and specifiedCurve are not allowed, RFC 5480 §2.1.1)")
     })?;
-    let (key_type, bits, alg): (KeyType, usize, &'static lcsig::EcdsaVerificationAlgorithm) =
-        match curve.as_der() {
-            c if c == oid::P256 => (KeyType::EcP256, 256, &lcsig::ECDSA_P256_SHA256_ASN1),
-            c if c == oid::P384 => (KeyType::EcP384, 384, &lcsig::ECDSA_P384_SHA384_ASN1),
-            c if c == oid::P521 => (KeyType::EcP521, 521, &lcsig::ECDSA_P521_SHA512_ASN1),
-            _ => {
-                let dotted = curve.to_string();
-                return Err(CryptoError::UnsupportedAlgorithm(format!(
-                    "elliptic curve {dotted}{} is not supported; supported: P-256, P-384, P-521",
-                    der::oid_name_suffix(&dotted)
-                )));
-            }
-        };
+    let (key_type, bits, alg): (KeyType, usize, &'static lcsig::EcdsaVerificationAlgorithm) = match curve.as_der() {
+        c if c == oid::P256 => (KeyType::EcP256, 256, &lcsig::ECDSA_P256_SHA256_ASN1),
+        c if c == oid::P384 => (KeyType::EcP384, 384, &lcsig::ECDSA_P384_SHA384_ASN1),
+        c if c == oid::P521 => (KeyType::EcP521, 521, &lcsig::ECDSA_P521_SHA512_ASN1),
+        _ => {
+            let dotted = curve.to_string();
+            return Err(CryptoError::UnsupportedAlgorithm(format!(
+                "elliptic curve {dotted}{} is not supported; supported: P-256, P-384, P-521",
+                der::oid_name_suffix(&dotted)
+            )));
+        }
+    };
     let parsed = ParsedPublicKey::new(alg, point).map_err(|e| {
         CryptoError::InvalidKey(format!(
             "{} public point rejected (not on the curve or badly encoded): {e}",
@@ -409,9 +394,8 @@ fn parse_ec(params: Option<&[u8]>, point: &[u8]) -> Result<(usize, Material), Cr
 fn parse_dsa(params_der: &[u8], key_bits: &[u8]) -> Result<(usize, Material), CryptoError> {
     let parms: DssParms<'_> = asn1::parse_single(params_der)
         .map_err(|e| CryptoError::InvalidKey(format!("DSA Dss-Parms is not valid DER: {e:?}")))?;
-    let y: asn1::BigUint<'_> = asn1::parse_single(key_bits).map_err(|e| {
-        CryptoError::InvalidKey(format!("DSA public key is not a DER INTEGER: {e:?}"))
-    })?;
+    let y: asn1::BigUint<'_> = asn1::parse_single(key_bits)
+        .map_err(|e| CryptoError::InvalidKey(format!("DSA public key is not a DER INTEGER: {e:?}")))?;
     let p_bits = bit_len(parms.p.as_bytes());
     let q_bits = bit_len(parms.q.as_bytes());
     if !DSA_P_BITS.contains(&p_bits) || !DSA_Q_BITS.contains(&q_bits) {
@@ -427,17 +411,13 @@ fn parse_dsa(params_der: &[u8], key_bits: &[u8]) -> Result<(usize, Material), Cr
     // FIPS 186-4 §4.1 domain relations; without them a key can make forged signatures
     // verify (e.g. g = 1 or y = 1 accepts r = 1 for any message).
     if (&p - &one) % &q != BigUint::zero() {
-        return Err(invalid(
-            "DSA parameters are inconsistent: q does not divide p-1",
-        ));
+        return Err(invalid("DSA parameters are inconsistent: q does not divide p-1"));
     }
     if g <= one || g >= p || y <= one || y >= p {
         return Err(invalid("DSA g and y must lie in (1, p)"));
     }
     if g.modpow(&q, &p) != one || y.modpow(&q, &p) != one {
-        return Err(invalid(
-            "DSA g or y is not in the order-q subgroup (FIPS 186-4 §4.1)",
-        ));
+        return Err(invalid("DSA g or y is not in the order-q subgroup (FIPS 186-4 §4.1)"));
     }
     Ok((
         p_bits,
@@ -453,11 +433,6 @@ fn parse_dsa(params_der: &[u8], key_bits: &[u8]) -> Result<(usize, Material), Cr
 
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "PublicKey({}, {} bits)",
-            self.key_type().name(),
-            self.bits()
-        )
+        write!(f, "PublicKey({}, {} bits)", self.key_type().name(), self.bits())
     }
 }

@@ -29,11 +29,7 @@ pub struct SignatureScheme {
     name: &'static str,
 }
 
-const fn scheme(
-    kind: Kind,
-    digest: Option<DigestAlgorithm>,
-    name: &'static str,
-) -> SignatureScheme {
+const fn scheme(kind: Kind, digest: Option<DigestAlgorithm>, name: &'static str) -> SignatureScheme {
     SignatureScheme { kind, digest, name }
 }
 
@@ -148,11 +144,7 @@ const KNOWN_OIDS: &[(&str, &str, &str)] = &[
         "ecdsa-with-SHA512",
         "parameters must be absent (RFC 5758 §3.2)",
     ),
-    (
-        "1.3.101.112",
-        "ed25519",
-        "parameters must be absent (RFC 8410 §3)",
-    ),
+    ("1.3.101.112", "ed25519", "parameters must be absent (RFC 8410 §3)"),
     (
         "1.2.840.10040.4.3",
         "dsa-with-sha1",
@@ -228,8 +220,8 @@ impl std::fmt::Display for PssParamsError {
 /// RFC 4055 §3.1 recommends it and the profiles we serve use nothing else.
 pub(crate) fn parse_pss_params(params: &[u8]) -> Result<PssParams, PssParamsError> {
     use PssParamsError::{Malformed, Unsupported};
-    let p: PssParamsAsn1<'_> = asn1::parse_single(params)
-        .map_err(|e| Malformed(format!("RSASSA-PSS-params is not valid DER: {e:?}")))?;
+    let p: PssParamsAsn1<'_> =
+        asn1::parse_single(params).map_err(|e| Malformed(format!("RSASSA-PSS-params is not valid DER: {e:?}")))?;
     let digest = match p.hash_algorithm {
         None => Sha1,
         Some(t) => DigestAlgorithm::from_algorithm_identifier(t.full_data())
@@ -245,11 +237,8 @@ pub(crate) fn parse_pss_params(params: &[u8]) -> Result<PssParams, PssParamsErro
                     "maskGenAlgorithm {mgf_oid} is not supported; only id-mgf1 (1.2.840.113549.1.1.8)"
                 )));
             }
-            let hp = mgf_params.ok_or_else(|| {
-                Malformed("id-mgf1 without a hash algorithm parameter".to_string())
-            })?;
-            DigestAlgorithm::from_algorithm_identifier(hp)
-                .map_err(|e| Unsupported(format!("MGF1 hash: {e}")))?
+            let hp = mgf_params.ok_or_else(|| Malformed("id-mgf1 without a hash algorithm parameter".to_string()))?;
+            DigestAlgorithm::from_algorithm_identifier(hp).map_err(|e| Unsupported(format!("MGF1 hash: {e}")))?
         }
     };
     if mgf_hash != digest {
@@ -290,9 +279,7 @@ impl SignatureScheme {
                 )
             })?;
             return Ok(scheme(
-                Kind::RsaPss {
-                    salt_len: pss.salt_len,
-                },
+                Kind::RsaPss { salt_len: pss.salt_len },
                 Some(pss.digest),
                 PSS_NAME,
             ));
@@ -327,13 +314,7 @@ impl SignatureScheme {
             let candidates: &[SignatureScheme] = if body == oid::RSA_ENCRYPTION {
                 &[SHA1_RSA, SHA224_RSA, SHA256_RSA, SHA384_RSA, SHA512_RSA]
             } else if body == oid::EC_PUBLIC_KEY {
-                &[
-                    ECDSA_SHA1,
-                    ECDSA_SHA224,
-                    ECDSA_SHA256,
-                    ECDSA_SHA384,
-                    ECDSA_SHA512,
-                ]
+                &[ECDSA_SHA1, ECDSA_SHA224, ECDSA_SHA256, ECDSA_SHA384, ECDSA_SHA512]
             } else {
                 &[DSA_SHA1, DSA_SHA224, DSA_SHA256]
             };
@@ -396,10 +377,7 @@ impl SignatureScheme {
     pub fn accepts_key_type(&self, key_type: KeyType) -> bool {
         match self.kind {
             Kind::RsaPkcs1 | Kind::RsaPss { .. } => key_type == KeyType::Rsa,
-            Kind::Ecdsa => matches!(
-                key_type,
-                KeyType::EcP256 | KeyType::EcP384 | KeyType::EcP521
-            ),
+            Kind::Ecdsa => matches!(key_type, KeyType::EcP256 | KeyType::EcP384 | KeyType::EcP521),
             Kind::Ed25519 => key_type == KeyType::Ed25519,
             Kind::Dsa => key_type == KeyType::Dsa,
         }
@@ -428,11 +406,7 @@ impl SignatureScheme {
             return Err(CryptoError::LegacyNotAllowed(format!(
                 "{} is a legacy algorithm ({}) and the policy does not allow legacy algorithms",
                 self.name,
-                if self.kind == Kind::Dsa {
-                    "DSA"
-                } else {
-                    "SHA-1"
-                }
+                if self.kind == Kind::Dsa { "DSA" } else { "SHA-1" }
             )));
         }
         if key_type == KeyType::Rsa && key.bits() < min_rsa_bits {
@@ -442,9 +416,7 @@ impl SignatureScheme {
             )));
         }
         match (self.kind, key.material(), self.digest) {
-            (Kind::RsaPkcs1, Material::Rsa(rsa), Some(d)) => {
-                verify_rsa_pkcs1(rsa, key.bits(), d, message, signature)
-            }
+            (Kind::RsaPkcs1, Material::Rsa(rsa), Some(d)) => verify_rsa_pkcs1(rsa, key.bits(), d, message, signature),
             (Kind::RsaPss { salt_len }, Material::Rsa(rsa), Some(d)) => {
                 verify_rsa_pss(rsa, key.bits(), d, salt_len, message, signature)
             }
@@ -454,9 +426,7 @@ impl SignatureScheme {
             (Kind::Ed25519, Material::Ed25519(parsed), None) => parsed
                 .verify_sig(message, signature)
                 .map_err(|_| CryptoError::BadSignature),
-            (Kind::Dsa, Material::Dsa(dsa), Some(d)) => {
-                fallback::dsa_verify(dsa, &d.digest(message), signature)
-            }
+            (Kind::Dsa, Material::Dsa(dsa), Some(d)) => fallback::dsa_verify(dsa, &d.digest(message), signature),
             _ => Err(CryptoError::KeyAlgorithmMismatch(format!(
                 "{} signature cannot be verified with a {} key",
                 self.name,
@@ -486,16 +456,13 @@ fn verify_rsa_pkcs1(
 ) -> Result<(), CryptoError> {
     if rsa.pss_restriction.is_some() {
         return Err(CryptoError::KeyAlgorithmMismatch(
-            "an id-RSASSA-PSS key may only verify RSASSA-PSS signatures (RFC 4055 §1.2)"
-                .to_string(),
+            "an id-RSASSA-PSS key may only verify RSASSA-PSS signatures (RFC 4055 §1.2)".to_string(),
         ));
     }
     if let Some((slot, range)) = pkcs1_slot(d) {
         if range.contains(&bits) {
             if let Some(lc) = rsa.lc_key(slot) {
-                return lc
-                    .verify_sig(message, signature)
-                    .map_err(|_| CryptoError::BadSignature);
+                return lc.verify_sig(message, signature).map_err(|_| CryptoError::BadSignature);
             }
         }
     }
@@ -531,9 +498,7 @@ fn verify_rsa_pss(
     if let Some(slot) = slot {
         if salt_len == d.output_len() && (2048..=8192).contains(&bits) {
             if let Some(lc) = rsa.lc_key(slot) {
-                return lc
-                    .verify_sig(message, signature)
-                    .map_err(|_| CryptoError::BadSignature);
+                return lc.verify_sig(message, signature).map_err(|_| CryptoError::BadSignature);
             }
         }
     }
@@ -578,8 +543,7 @@ fn verify_ecdsa(
     } else {
         e[native_len - h.len()..].copy_from_slice(&h);
     }
-    let digest =
-        lcdigest::Digest::import_less_safe(&e, native).map_err(|_| CryptoError::BadSignature)?;
+    let digest = lcdigest::Digest::import_less_safe(&e, native).map_err(|_| CryptoError::BadSignature)?;
     parsed
         .verify_digest_sig(&digest, signature)
         .map_err(|_| CryptoError::BadSignature)

@@ -28,8 +28,7 @@ fn rsa2048() -> &'static (RsaKeyPair, PublicKey) {
 fn rsa_sign(enc: &'static dyn lcsig::RsaEncoding, msg: &[u8]) -> Vec<u8> {
     let (kp, _) = rsa2048();
     let mut sig = vec![0u8; kp.public_modulus_len()];
-    kp.sign(enc, &SystemRandom::new(), msg, &mut sig)
-        .expect("RSA sign");
+    kp.sign(enc, &SystemRandom::new(), msg, &mut sig).expect("RSA sign");
     sig
 }
 
@@ -108,10 +107,7 @@ fn rsa_pkcs1_sha256_verifies_and_rejects_tampering() {
 fn rsa_pkcs1_sha384_and_sha512() {
     let (_, pk) = rsa2048();
     let sig = rsa_sign(&lcsig::RSA_PKCS1_SHA384, MSG);
-    assert_eq!(
-        scheme(SHA384_RSA_NULL).verify(pk, MSG, &sig, false, 0),
-        Ok(())
-    );
+    assert_eq!(scheme(SHA384_RSA_NULL).verify(pk, MSG, &sig, false, 0), Ok(()));
     let sig = rsa_sign(&lcsig::RSA_PKCS1_SHA512, MSG);
     assert_eq!(
         scheme("300d06092a864886f70d01010d0500").verify(pk, MSG, &sig, false, 0),
@@ -202,11 +198,7 @@ fn ecdsa_all_curves_native_hashes() {
         assert_eq!(pk.bits(), bits);
         let sig = kp.sign(&SystemRandom::new(), MSG).expect("sign");
         let s = scheme(ai_hex);
-        assert_eq!(
-            s.verify(&pk, MSG, sig.as_ref(), false, 4096),
-            Ok(()),
-            "{kt:?}"
-        );
+        assert_eq!(s.verify(&pk, MSG, sig.as_ref(), false, 4096), Ok(()), "{kt:?}");
         assert_eq!(
             s.verify(&pk, b"x", sig.as_ref(), false, 0),
             Err(CryptoError::BadSignature)
@@ -214,15 +206,9 @@ fn ecdsa_all_curves_native_hashes() {
         // Trailing garbage after the DER signature is a malformed encoding.
         let mut long = sig.as_ref().to_vec();
         long.push(0);
-        assert_eq!(
-            s.verify(&pk, MSG, &long, false, 0),
-            Err(CryptoError::BadSignature)
-        );
+        assert_eq!(s.verify(&pk, MSG, &long, false, 0), Err(CryptoError::BadSignature));
         // Raw r||s (IEEE P1363) is not what X.509/CMS carry.
-        assert_eq!(
-            s.verify(&pk, MSG, &[0u8; 64], false, 0),
-            Err(CryptoError::BadSignature)
-        );
+        assert_eq!(s.verify(&pk, MSG, &[0u8; 64], false, 0), Err(CryptoError::BadSignature));
     }
 }
 
@@ -261,8 +247,7 @@ fn ecdsa_hash_not_native_to_curve() {
     // 256 bits, i.e. what a SHA-512 ECDSA signer computes on P-256.
     let (kp, pk) = ec_key(&lcsig::ECDSA_P256_SHA256_ASN1_SIGNING);
     let h = DigestAlgorithm::Sha512.digest(MSG);
-    let d = aws_lc_rs::digest::Digest::import_less_safe(&h[..32], &aws_lc_rs::digest::SHA256)
-        .expect("digest");
+    let d = aws_lc_rs::digest::Digest::import_less_safe(&h[..32], &aws_lc_rs::digest::SHA256).expect("digest");
     let sig = kp.sign_digest(&d).expect("sign digest");
     assert_eq!(
         scheme("300a06082a8648ce3d040304").verify(&pk, MSG, sig.as_ref(), false, 0),
@@ -298,9 +283,7 @@ fn key_algorithm_mismatch_is_reported() {
     let (_, rsa) = rsa2048();
     let (_, ec) = ec_key(&lcsig::ECDSA_P256_SHA256_ASN1_SIGNING);
     let (_, ed) = ed_key();
-    let err = scheme(ECDSA_SHA256)
-        .verify(rsa, MSG, &[0x30, 0], false, 0)
-        .unwrap_err();
+    let err = scheme(ECDSA_SHA256).verify(rsa, MSG, &[0x30, 0], false, 0).unwrap_err();
     match &err {
         CryptoError::KeyAlgorithmMismatch(m) => {
             assert!(m.contains("ecdsa-with-SHA256") && m.contains("RSA"), "{m}")
@@ -337,25 +320,18 @@ fn legacy_gate_and_weak_key() {
         other => panic!("expected legacy refusal, got {other:?}"),
     }
     // Allowed: it is then simply a bad signature (signed with SHA-256).
-    assert_eq!(
-        sha1.verify(pk, MSG, &sig, true, 0),
-        Err(CryptoError::BadSignature)
-    );
+    assert_eq!(sha1.verify(pk, MSG, &sig, true, 0), Err(CryptoError::BadSignature));
     match scheme(SHA256_RSA_NULL).verify(pk, MSG, &sig, false, 3072) {
         Err(CryptoError::WeakKey(m)) => assert!(m.contains("2048") && m.contains("3072"), "{m}"),
         other => panic!("expected weak key, got {other:?}"),
     }
-    assert!(
-        scheme("300906072a8648ce380403").is_legacy(),
-        "DSA is legacy"
-    );
+    assert!(scheme("300906072a8648ce380403").is_legacy(), "DSA is legacy");
 }
 
 #[test]
 fn unsupported_algorithms_name_themselves_and_list_supported() {
     // md5WithRSAEncryption
-    let err = SignatureScheme::from_algorithm_identifier(&ai("300d06092a864886f70d0101040500"))
-        .unwrap_err();
+    let err = SignatureScheme::from_algorithm_identifier(&ai("300d06092a864886f70d0101040500")).unwrap_err();
     let CryptoError::UnsupportedAlgorithm(m) = &err else {
         panic!("{err:?}")
     };
@@ -368,15 +344,11 @@ fn unsupported_algorithms_name_themselves_and_list_supported() {
         "{m}"
     );
     // ecdsa-with-SHA256 with NULL parameters: the OID is known, the encoding is not allowed.
-    let err = SignatureScheme::from_algorithm_identifier(&ai("300c06082a8648ce3d0403020500"))
-        .unwrap_err();
+    let err = SignatureScheme::from_algorithm_identifier(&ai("300c06082a8648ce3d0403020500")).unwrap_err();
     let CryptoError::UnsupportedAlgorithm(m) = &err else {
         panic!("{err:?}")
     };
-    assert!(
-        m.contains("ecdsa-with-SHA256") && m.contains("absent"),
-        "{m}"
-    );
+    assert!(m.contains("ecdsa-with-SHA256") && m.contains("absent"), "{m}");
     // Garbage and trailing bytes.
     assert!(matches!(
         SignatureScheme::from_algorithm_identifier(&[0x30]),
@@ -424,8 +396,7 @@ fn table_bytes_match_their_oids() {
             s.name()
         );
         if s.name() == "rsassa-pss" {
-            let p =
-                scheme::parse_pss_params(params.expect("PSS params")).expect("PSS params parse");
+            let p = scheme::parse_pss_params(params.expect("PSS params")).expect("PSS params parse");
             assert_eq!(Some(p.digest), s.digest());
             assert_eq!(Some(p.salt_len), s.pss_salt_length());
         }
@@ -483,24 +454,16 @@ fn pss_params_beyond_the_table() {
 fn cms_bare_key_algorithms_take_the_digest_algorithm() {
     let (_, pk) = rsa2048();
     let sig = rsa_sign(&lcsig::RSA_PKCS1_SHA256, MSG);
-    for rsa_enc in [
-        "300d06092a864886f70d0101010500",
-        "300b06092a864886f70d010101",
-    ] {
-        let s =
-            SignatureScheme::for_cms(&ai(rsa_enc), DigestAlgorithm::Sha256).expect("rsaEncryption");
+    for rsa_enc in ["300d06092a864886f70d0101010500", "300b06092a864886f70d010101"] {
+        let s = SignatureScheme::for_cms(&ai(rsa_enc), DigestAlgorithm::Sha256).expect("rsaEncryption");
         assert_eq!(s, scheme(SHA256_RSA_NULL));
         assert_eq!(s.verify(pk, MSG, &sig, false, 0), Ok(()));
     }
-    let ec = SignatureScheme::for_cms(&ai("300906072a8648ce3d0201"), DigestAlgorithm::Sha384)
-        .expect("id-ecPublicKey");
+    let ec = SignatureScheme::for_cms(&ai("300906072a8648ce3d0201"), DigestAlgorithm::Sha384).expect("id-ecPublicKey");
     assert_eq!(ec.name(), "ecdsa-with-SHA384");
-    let dsa = SignatureScheme::for_cms(&ai("300906072a8648ce380401"), DigestAlgorithm::Sha256)
-        .expect("id-dsa");
+    let dsa = SignatureScheme::for_cms(&ai("300906072a8648ce380401"), DigestAlgorithm::Sha256).expect("id-dsa");
     assert_eq!(dsa.name(), "dsa-with-sha256");
-    assert!(
-        SignatureScheme::for_cms(&ai("300906072a8648ce380401"), DigestAlgorithm::Sha512).is_err()
-    );
+    assert!(SignatureScheme::for_cms(&ai("300906072a8648ce380401"), DigestAlgorithm::Sha512).is_err());
     // Full algorithm whose hash disagrees with digestAlgorithm.
     let err = SignatureScheme::for_cms(&ai(SHA256_RSA_NULL), DigestAlgorithm::Sha384).unwrap_err();
     assert!(
@@ -523,10 +486,7 @@ fn digest_algorithm_identifiers() {
         DigestAlgorithm::Sha512,
     ] {
         let canonical = d.algorithm_identifier_der();
-        assert_eq!(
-            DigestAlgorithm::from_algorithm_identifier(&canonical),
-            Ok(d)
-        );
+        assert_eq!(DigestAlgorithm::from_algorithm_identifier(&canonical), Ok(d));
         assert_eq!(
             DigestAlgorithm::from_algorithm_identifier(&d.algorithm_identifier_der_with_null()),
             Ok(d)
@@ -549,25 +509,18 @@ fn digest_algorithm_identifiers() {
     assert_eq!(DigestAlgorithm::Sha256.name(), "sha256");
     assert!(DigestAlgorithm::Sha1.is_legacy() && !DigestAlgorithm::Sha256.is_legacy());
     // sha3-256: unsupported and named.
-    let err =
-        DigestAlgorithm::from_algorithm_identifier(&ai("300b0609608648016503040208")).unwrap_err();
+    let err = DigestAlgorithm::from_algorithm_identifier(&ai("300b0609608648016503040208")).unwrap_err();
     assert!(
         matches!(&err, CryptoError::UnsupportedAlgorithm(m) if m.contains("2.16.840.1.101.3.4.2.8") && m.contains("sha3-256") && m.contains("sha512")),
         "{err:?}"
     );
     // Parameters other than absent/NULL.
-    assert!(
-        DigestAlgorithm::from_algorithm_identifier(&ai("300f06096086480165030402010402abcd"))
-            .is_err()
-    );
+    assert!(DigestAlgorithm::from_algorithm_identifier(&ai("300f06096086480165030402010402abcd")).is_err());
 }
 
 #[test]
 fn bad_keys_are_invalid_not_panics() {
-    assert!(matches!(
-        PublicKey::from_spki(&[]),
-        Err(CryptoError::InvalidKey(_))
-    ));
+    assert!(matches!(PublicKey::from_spki(&[]), Err(CryptoError::InvalidKey(_))));
     assert!(matches!(
         PublicKey::from_spki(&[0x30, 0x03, 0x02, 0x01, 0x00]),
         Err(CryptoError::InvalidKey(_))
@@ -577,10 +530,7 @@ fn bad_keys_are_invalid_not_panics() {
     let mut spki = good.spki_der().to_vec();
     let last = spki.len() - 1;
     spki[last] ^= 1;
-    assert!(matches!(
-        PublicKey::from_spki(&spki),
-        Err(CryptoError::InvalidKey(_))
-    ));
+    assert!(matches!(PublicKey::from_spki(&spki), Err(CryptoError::InvalidKey(_))));
     // Ed25519 SPKI with a 31-byte key.
     let mut bits = vec![0u8];
     bits.extend([7u8; 31]);
@@ -696,16 +646,8 @@ fn dsa_signatures_verify_behind_the_legacy_gate() {
     ] {
         let s = scheme(ai_hex);
         let sig = fx(sig);
-        assert_eq!(
-            s.verify(&pk, fixtures::MSG, &sig, true, 0),
-            Ok(()),
-            "{}",
-            s.name()
-        );
-        assert_eq!(
-            s.verify(&pk, b"other", &sig, true, 0),
-            Err(CryptoError::BadSignature)
-        );
+        assert_eq!(s.verify(&pk, fixtures::MSG, &sig, true, 0), Ok(()), "{}", s.name());
+        assert_eq!(s.verify(&pk, b"other", &sig, true, 0), Err(CryptoError::BadSignature));
         match s.verify(&pk, fixtures::MSG, &sig, false, 0) {
             Err(CryptoError::LegacyNotAllowed(m)) => {
                 assert!(m.contains(s.name()) && m.contains("DSA"), "{m}")
@@ -715,13 +657,7 @@ fn dsa_signatures_verify_behind_the_legacy_gate() {
     }
     // A signature under one hash does not verify under another.
     assert_eq!(
-        scheme("300b0609608648016503040302").verify(
-            &pk,
-            fixtures::MSG,
-            &fx(fixtures::DSA_SHA224_SIG),
-            true,
-            0
-        ),
+        scheme("300b0609608648016503040302").verify(&pk, fixtures::MSG, &fx(fixtures::DSA_SHA224_SIG), true, 0),
         Err(CryptoError::BadSignature)
     );
     // BER-ish encodings: trailing byte, and an extra leading zero in r.
@@ -746,8 +682,7 @@ fn dsa_parameters_are_inherited_from_the_issuer() {
         other => panic!("expected a request for inherited params, got {other:?}"),
     }
     let params = issuer.dsa_params_der().expect("DSA params");
-    let inherited =
-        PublicKey::from_spki_with_inherited_dsa_params(&bare, &params).expect("inherit");
+    let inherited = PublicKey::from_spki_with_inherited_dsa_params(&bare, &params).expect("inherit");
     assert_eq!(inherited.dsa_params_der(), Some(params.clone()));
     assert_eq!(inherited.spki_der(), bare.as_slice());
     let sig = fx(fixtures::DSA_SHA256_SIG);
@@ -756,8 +691,7 @@ fn dsa_parameters_are_inherited_from_the_issuer() {
         Ok(())
     );
     // Own parameters win over the issuer's; non-DSA keys ignore the issuer's.
-    let own = PublicKey::from_spki_with_inherited_dsa_params(issuer.spki_der(), b"junk")
-        .expect("own params");
+    let own = PublicKey::from_spki_with_inherited_dsa_params(issuer.spki_der(), b"junk").expect("own params");
     assert_eq!(own.dsa_params_der(), Some(params));
     let (_, rsa) = rsa2048();
     assert!(PublicKey::from_spki_with_inherited_dsa_params(rsa.spki_der(), b"junk").is_ok());
@@ -774,10 +708,7 @@ fn dsa_domain_relations_are_checked() {
     let issuer = PublicKey::from_spki(&fx(fixtures::DSA_2048_SPKI)).expect("DSA SPKI");
     let parts = spki_parts(issuer.spki_der());
     let y_one = make_spki(&parts.algorithm, &der::tlv(0x02, &[1]));
-    assert!(matches!(
-        PublicKey::from_spki(&y_one),
-        Err(CryptoError::InvalidKey(_))
-    ));
+    assert!(matches!(PublicKey::from_spki(&y_one), Err(CryptoError::InvalidKey(_))));
     // y = 2 lies in (1, p) but not in the order-q subgroup.
     let y_two = make_spki(&parts.algorithm, &der::tlv(0x02, &[2]));
     match PublicKey::from_spki(&y_two) {
@@ -808,10 +739,7 @@ fn rsa_outside_aws_lc_parameter_sets_uses_the_fallback() {
     let sig = fx(fixtures::RSA_2048_PKCS1_SHA224_SIG);
     let sha224 = scheme("300d06092a864886f70d01010e0500");
     assert_eq!(sha224.name(), "sha224WithRSAEncryption");
-    assert_eq!(
-        sha224.verify(&k2048, fixtures::MSG, &sig, false, 2048),
-        Ok(())
-    );
+    assert_eq!(sha224.verify(&k2048, fixtures::MSG, &sig, false, 2048), Ok(()));
     assert_eq!(
         sha224.verify(&k2048, b"x", &sig, false, 2048),
         Err(CryptoError::BadSignature)
@@ -871,9 +799,7 @@ fn rsa_pss_salt_lengths_and_hashes_beyond_aws_lc() {
         );
     }
     // The salt length is enforced: a salt-20 signature is not a salt-32 one.
-    let s32 =
-        SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(32)))
-            .expect("PSS 32");
+    let s32 = SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(32))).expect("PSS 32");
     assert_eq!(
         s32.verify(
             &k2048,
@@ -887,8 +813,7 @@ fn rsa_pss_salt_lengths_and_hashes_beyond_aws_lc() {
     // A salt longer than the encoding can hold fails cleanly, up to the largest INTEGER the
     // parameters can carry (no arithmetic overflow on attacker-chosen lengths).
     let huge =
-        SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(0x7f)))
-            .expect("PSS 127");
+        SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(0x7f))).expect("PSS 127");
     assert!(huge
         .verify(
             &k1024,
@@ -900,10 +825,7 @@ fn rsa_pss_salt_lengths_and_hashes_beyond_aws_lc() {
         .is_err());
     let hash = DigestAlgorithm::Sha256.algorithm_identifier_der_with_null();
     let mut body = der::tlv(0xa0, &hash);
-    body.extend(der::tlv(
-        0xa1,
-        &der::algorithm_identifier(oid::MGF1, Some(&hash)),
-    ));
+    body.extend(der::tlv(0xa1, &der::algorithm_identifier(oid::MGF1, Some(&hash))));
     body.extend(der::tlv(
         0xa2,
         &der::tlv(0x02, &[0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
@@ -929,35 +851,22 @@ fn rsassa_pss_keys_are_restricted_to_pss() {
     // id-RSASSA-PSS key bound to SHA-256 and salt >= 32 (RFC 4055 §3.3).
     let ai32 = pss_ai(DigestAlgorithm::Sha256, Some(32));
     let (_, params) = der::parse_algorithm_identifier(&ai32).expect("ai");
-    let restricted = make_spki(
-        &der::algorithm_identifier(oid::RSASSA_PSS, params),
-        &parts.key,
-    );
+    let restricted = make_spki(&der::algorithm_identifier(oid::RSASSA_PSS, params), &parts.key);
     let pk = PublicKey::from_spki(&restricted).expect("PSS key");
     assert_eq!(pk.key_type(), KeyType::Rsa);
     let salt20 =
-        SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(20)))
-            .expect("PSS 20");
+        SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha256, Some(20))).expect("PSS 20");
     let sig20 = fx(fixtures::RSA_2048_PSS_SHA256_SALT20_SIG);
     match salt20.verify(&pk, fixtures::MSG, &sig20, true, 0) {
         Err(CryptoError::KeyAlgorithmMismatch(m)) => assert!(m.contains("salt"), "{m}"),
         other => panic!("expected PSS restriction, got {other:?}"),
     }
     assert!(matches!(
-        scheme(SHA224_RSA_NULL_HEX).verify(
-            &pk,
-            fixtures::MSG,
-            &fx(fixtures::RSA_2048_PKCS1_SHA224_SIG),
-            true,
-            0
-        ),
+        scheme(SHA224_RSA_NULL_HEX).verify(&pk, fixtures::MSG, &fx(fixtures::RSA_2048_PKCS1_SHA224_SIG), true, 0),
         Err(CryptoError::KeyAlgorithmMismatch(_))
     ));
     // Without parameters the key is PSS-only but otherwise unrestricted.
-    let unrestricted = make_spki(
-        &der::algorithm_identifier(oid::RSASSA_PSS, None),
-        &parts.key,
-    );
+    let unrestricted = make_spki(&der::algorithm_identifier(oid::RSASSA_PSS, None), &parts.key);
     let pk = PublicKey::from_spki(&unrestricted).expect("PSS key without params");
     assert_eq!(salt20.verify(&pk, fixtures::MSG, &sig20, true, 0), Ok(()));
 }
@@ -972,11 +881,7 @@ fn corrupted_encodings_give_errors_not_panics() {
     let (ec_kp, ec) = ec_key(&lcsig::ECDSA_P384_SHA384_ASN1_SIGNING);
     let (_, ed) = ed_key();
     let dsa_spki = fx(fixtures::DSA_2048_SPKI);
-    let ec_sig = ec_kp
-        .sign(&SystemRandom::new(), MSG)
-        .expect("sign")
-        .as_ref()
-        .to_vec();
+    let ec_sig = ec_kp.sign(&SystemRandom::new(), MSG).expect("sign").as_ref().to_vec();
     let dsa = PublicKey::from_spki(&dsa_spki).expect("DSA");
     let dsa_sig = fx(fixtures::DSA_SHA256_SIG);
     let inputs: Vec<Vec<u8>> = vec![

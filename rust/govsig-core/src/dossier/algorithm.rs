@@ -36,9 +36,7 @@ impl HashAlgorithm {
         Self::ALL
             .into_iter()
             .find(|a| a.name() == folded)
-            .ok_or_else(|| DossierError::UnknownAlgorithm {
-                name: name.to_owned(),
-            })
+            .ok_or_else(|| DossierError::UnknownAlgorithm { name: name.to_owned() })
     }
 
     /// Digest length in bytes.
@@ -84,10 +82,7 @@ mod tests {
             assert_eq!(HashAlgorithm::from_name(a.name()), Ok(a));
             assert_eq!(HashAlgorithm::from_code(a.code()), Some(a));
         }
-        assert_eq!(
-            HashAlgorithm::from_name("SHA-384"),
-            Ok(HashAlgorithm::Sha384)
-        );
+        assert_eq!(HashAlgorithm::from_name("SHA-384"), Ok(HashAlgorithm::Sha384));
         assert!(matches!(
             HashAlgorithm::from_name("md5"),
             Err(DossierError::UnknownAlgorithm { .. })

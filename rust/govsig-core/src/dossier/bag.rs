@@ -27,11 +27,10 @@ pub fn bag_info_fields(
     software_agent: &str,
     extra: &[(String, String)],
 ) -> Result<Vec<(String, String)>, DossierError> {
-    if let Some((label, _)) = extra.iter().find(|(l, _)| {
-        RESERVED_LABELS
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(l.trim()))
-    }) {
+    if let Some((label, _)) = extra
+        .iter()
+        .find(|(l, _)| RESERVED_LABELS.iter().any(|r| r.eq_ignore_ascii_case(l.trim())))
+    {
         return Err(DossierError::TagFile {
             line: 0,
             reason: format!("{label:?} is computed by govsig and cannot be supplied"),
@@ -46,11 +45,7 @@ pub fn bag_info_fields(
         ),
         (
             ROOT_LABEL.to_owned(),
-            format!(
-                "{}:{}",
-                manifest.algorithm().name(),
-                hex::encode(manifest.root())
-            ),
+            format!("{}:{}", manifest.algorithm().name(), hex::encode(manifest.root())),
         ),
     ];
     fields.extend(extra.iter().cloned());
@@ -63,10 +58,7 @@ pub fn bag_info_fields(
 pub fn tag_file_bytes(fields: &[(String, String)]) -> Result<Vec<u8>, DossierError> {
     let mut out = String::new();
     for (i, (label, value)) in fields.iter().enumerate() {
-        let bad = |reason: String| DossierError::TagFile {
-            line: i + 1,
-            reason,
-        };
+        let bad = |reason: String| DossierError::TagFile { line: i + 1, reason };
         if label.is_empty() || label.trim() != label || label.contains([':', '\r', '\n']) {
             return Err(bad(format!(
                 "label {label:?} must be non-empty, without ':', line breaks or surrounding spaces"
@@ -92,11 +84,7 @@ pub fn parse_tag_file(text: &[u8]) -> Result<Vec<(String, String)>, DossierError
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut fields: Vec<(String, String)> = Vec::new();
-    for (i, line) in text
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .enumerate()
-    {
+    for (i, line) in text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).enumerate() {
         if line.trim().is_empty() {
             continue;
         }
@@ -132,10 +120,7 @@ pub fn parse_tag_file(text: &[u8]) -> Result<Vec<(String, String)>, DossierError
 
 /// The bytes of tagmanifest-<alg>.txt over the given tag files (name relative to the bag
 /// root, content), sorted by name (RFC 8493 §2.2.1).
-pub fn tagmanifest_bytes(
-    algorithm: HashAlgorithm,
-    files: &[(String, Vec<u8>)],
-) -> Result<Vec<u8>, DossierError> {
+pub fn tagmanifest_bytes(algorithm: HashAlgorithm, files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, DossierError> {
     let mut lines = Vec::with_capacity(files.len());
     for (name, content) in files {
         let name = normalize_relpath(name)?;
@@ -146,9 +131,7 @@ pub fn tagmanifest_bytes(
     }
     lines.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     if let Some(p) = lines.windows(2).find(|p| p[0].0 == p[1].0) {
-        return Err(DossierError::DuplicatePath {
-            path: p[0].0.clone(),
-        });
+        return Err(DossierError::DuplicatePath { path: p[0].0.clone() });
     }
     let mut out = String::new();
     for (_, line) in lines {
@@ -159,10 +142,7 @@ pub fn tagmanifest_bytes(
 }
 
 /// Parses a tag manifest: (tag file name relative to the bag root, digest).
-pub fn parse_tagmanifest(
-    algorithm: HashAlgorithm,
-    text: &[u8],
-) -> Result<Vec<(String, Vec<u8>)>, DossierError> {
+pub fn parse_tagmanifest(algorithm: HashAlgorithm, text: &[u8]) -> Result<Vec<(String, Vec<u8>)>, DossierError> {
     parse_lines(algorithm, text)?
         .into_iter()
         .map(|(line, path, digest)| {
@@ -211,10 +191,7 @@ mod tests {
     #[test]
     fn tag_file_continuations_and_errors() {
         let parsed = parse_tag_file(b"A: one\r\n  two\nB:three\n").unwrap();
-        assert_eq!(
-            parsed,
-            [("A".into(), "one two".into()), ("B".into(), "three".into())]
-        );
+        assert_eq!(parsed, [("A".into(), "one two".into()), ("B".into(), "three".into())]);
         assert!(parse_tag_file(b" lead\n").is_err());
         assert!(parse_tag_file(b"no colon\n").is_err());
         assert_eq!(
@@ -233,9 +210,6 @@ mod tests {
         let text = tagmanifest_bytes(a, &files).unwrap();
         let parsed = parse_tagmanifest(a, &text).unwrap();
         assert_eq!(parsed[0], ("bagit.txt".to_owned(), a.digest(&bagit_txt())));
-        assert_eq!(
-            parsed[1],
-            ("manifest-sha256.txt".to_owned(), a.digest(b"m"))
-        );
+        assert_eq!(parsed[1], ("manifest-sha256.txt".to_owned(), a.digest(b"m")));
     }
 }

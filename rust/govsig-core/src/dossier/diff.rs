@@ -23,10 +23,7 @@ pub struct DossierDiff {
 impl DossierDiff {
     /// True when the current files are exactly the recorded ones.
     pub fn is_unchanged(&self) -> bool {
-        self.modified.is_empty()
-            && self.missing.is_empty()
-            && self.added.is_empty()
-            && self.renamed.is_empty()
+        self.modified.is_empty() && self.missing.is_empty() && self.added.is_empty() && self.renamed.is_empty()
     }
 }
 
@@ -127,13 +124,7 @@ mod tests {
     #[test]
     fn classifies_every_change() {
         let old = manifest(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", "5")]);
-        let new = manifest(&[
-            ("a", "1"),
-            ("b", "changed"),
-            ("d2", "4"),
-            ("e", "5"),
-            ("f", "6"),
-        ]);
+        let new = manifest(&[("a", "1"), ("b", "changed"), ("d2", "4"), ("e", "5"), ("f", "6")]);
         let d = compare(&old, &new).unwrap();
         assert_eq!(d.unchanged, ["a", "e"]);
         assert_eq!(d.modified, ["b"]);

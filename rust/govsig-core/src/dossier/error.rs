@@ -82,10 +82,9 @@ impl fmt::Display for DossierError {
                 f,
                 "two entries normalise to the same path {path:?} (Unicode NFC); rename one"
             ),
-            Self::DigestLength { expected, found } => write!(
-                f,
-                "digest is {found} bytes, the algorithm produces {expected}"
-            ),
+            Self::DigestLength { expected, found } => {
+                write!(f, "digest is {found} bytes, the algorithm produces {expected}")
+            }
             Self::Manifest { line, reason } => write!(f, "manifest line {line}: {reason}"),
             Self::TagFile { line, reason } => write!(f, "tag file line {line}: {reason}"),
             Self::Proof { reason } => write!(f, "malformed inclusion proof: {reason}"),
@@ -194,11 +193,7 @@ pub struct FileError {
 }
 
 impl FileError {
-    pub(crate) fn new(
-        relpath: impl Into<String>,
-        code: FileErrorCode,
-        message: impl Into<String>,
-    ) -> Self {
+    pub(crate) fn new(relpath: impl Into<String>, code: FileErrorCode, message: impl Into<String>) -> Self {
         Self {
             relpath: relpath.into(),
             code,

@@ -83,11 +83,7 @@ pub struct HashReport {
 
 /// Hashes every file under `root`. Symlinks are followed only to regular files inside the
 /// dossier; directories are never followed through symlinks.
-pub fn hash_directory(
-    root: &Path,
-    options: &HashOptions,
-    progress: &HashProgress,
-) -> Result<HashReport, DossierError> {
+pub fn hash_directory(root: &Path, options: &HashOptions, progress: &HashProgress) -> Result<HashReport, DossierError> {
     let canonical = canonical_dir(root)?;
     let mut lister = Lister::new(canonical.clone(), options);
     lister.walk(&canonical, String::new(), true)?;
@@ -105,11 +101,7 @@ pub fn hash_paths(
     let canonical = canonical_dir(base)?;
     let mut lister = Lister::new(canonical, options);
     for p in paths {
-        let p = if p.is_absolute() {
-            p.clone()
-        } else {
-            base.join(p)
-        };
+        let p = if p.is_absolute() { p.clone() } else { base.join(p) };
         lister.add_listed(&p);
     }
     lister.hash(options, progress)
@@ -129,10 +121,7 @@ pub fn hash_file(path: &Path, algorithm: HashAlgorithm) -> Result<(Vec<u8>, u64)
         .metadata()
         .map_err(|e| err(FileErrorCode::of_io(&e), format!("cannot stat: {e}")))?;
     if !before.file_type().is_file() {
-        return Err(err(
-            FileErrorCode::SpecialFile,
-            "is not a regular file".to_owned(),
-        ));
+        return Err(err(FileErrorCode::SpecialFile, "is not a regular file".to_owned()));
     }
     let listed = FileStamp::of(&before);
     let mut buf = vec![0u8; DEFAULT_BUFFER_SIZE];
@@ -216,11 +205,7 @@ impl Listing {
 
     fn dir_error(&mut self, prefix: &str, e: &io::Error) {
         let rel = prefix.trim_end_matches('/').to_owned();
-        self.error(
-            rel,
-            FileErrorCode::of_io(e),
-            format!("cannot list this directory: {e}"),
-        );
+        self.error(rel, FileErrorCode::of_io(e), format!("cannot list this directory: {e}"));
     }
 
     fn listing_error(&mut self, rel: String, e: &io::Error) {
@@ -251,8 +236,7 @@ impl Listing {
                 self.error(
                     rel,
                     FileErrorCode::InvalidName,
-                    "the name is not valid UTF-8, so BagIt cannot record it; rename the file"
-                        .to_owned(),
+                    "the name is not valid UTF-8, so BagIt cannot record it; rename the file".to_owned(),
                 );
                 continue;
             };
@@ -294,8 +278,7 @@ impl Listing {
             self.error(
                 relpath,
                 FileErrorCode::SpecialFile,
-                "is a FIFO, socket or device, not a regular file; remove it from the dossier"
-                    .to_owned(),
+                "is a FIFO, socket or device, not a regular file; remove it from the dossier".to_owned(),
             );
         }
     }
@@ -463,9 +446,7 @@ impl Lister {
             Some(pool) => {
                 let sink = Mutex::new(Listing::default());
                 pool.scope(|scope| visit(scope, root, &sink, budget, top, prefix));
-                let found = sink
-                    .into_inner()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let found = sink.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
                 self.listing.append(found);
             }
             None => {
@@ -531,19 +512,13 @@ impl Lister {
                     self.error(rel, FileErrorCode::IoError, e.to_string());
                 }
             }
-            Ok(m) => self
-                .listing
-                .add_entry(&self.root, path, rel, m.file_type(), &m, None),
+            Ok(m) => self.listing.add_entry(&self.root, path, rel, m.file_type(), &m, None),
             Err(e) => self.error(rel, FileErrorCode::of_io(&e), format!("cannot stat: {e}")),
         }
     }
 
     /// Rejects names that normalise alike, then hashes the rest.
-    fn hash(
-        mut self,
-        options: &HashOptions,
-        progress: &HashProgress,
-    ) -> Result<HashReport, DossierError> {
+    fn hash(mut self, options: &HashOptions, progress: &HashProgress) -> Result<HashReport, DossierError> {
         let mut candidates = std::mem::take(&mut self.listing.candidates);
         candidates.sort_unstable_by(|a, b| a.relpath.as_bytes().cmp(b.relpath.as_bytes()));
         let mut unique = Vec::with_capacity(candidates.len());
@@ -565,7 +540,10 @@ impl Lister {
                 self.listing.errors.push(FileError::new(
                     c.relpath,
                     FileErrorCode::DuplicateName,
-                    format!("{} name the same entry after Unicode NFC normalisation; rename all but one", sources.join(" and ")),
+                    format!(
+                        "{} name the same entry after Unicode NFC normalisation; rename all but one",
+                        sources.join(" and ")
+                    ),
                 ));
             }
         }
@@ -619,12 +597,8 @@ impl<'a> Tally<'a> {
         }
     }
     fn flush(&mut self) {
-        self.shared
-            .bytes_done
-            .fetch_add(self.bytes, Ordering::Relaxed);
-        self.shared
-            .files_done
-            .fetch_add(self.files, Ordering::Relaxed);
+        self.shared.bytes_done.fetch_add(self.bytes, Ordering::Relaxed);
+        self.shared.files_done.fetch_add(self.files, Ordering::Relaxed);
         self.bytes = 0;
         self.files = 0;
     }
@@ -644,9 +618,7 @@ fn hash_candidates(
     threads: usize,
 ) -> Vec<Result<Vec<u8>, FileError>> {
     let n = candidates.len();
-    let total_bytes = candidates
-        .iter()
-        .fold(0u64, |a, c| a.saturating_add(c.listed.size));
+    let total_bytes = candidates.iter().fold(0u64, |a, c| a.saturating_add(c.listed.size));
     progress
         .files_total
         .store(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
@@ -664,8 +636,7 @@ fn hash_candidates(
         let mut done = Vec::new();
         while let Some(&i) = order.get(cursor.fetch_add(1, Ordering::Relaxed)) {
             let c = &candidates[i];
-            let r =
-                open_payload(c).and_then(|f| read_and_check(c, f, algorithm, &mut buf, &mut tally));
+            let r = open_payload(c).and_then(|f| read_and_check(c, f, algorithm, &mut buf, &mut tally));
             tally.add_file();
             done.push((i, r));
         }
@@ -685,10 +656,7 @@ fn hash_candidates(
         _ => lock(&finished).append(&mut worker()),
     }
     let mut slots: Vec<Option<Result<Vec<u8>, FileError>>> = (0..n).map(|_| None).collect();
-    for (i, r) in finished
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-    {
+    for (i, r) in finished.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
         if let Some(slot) = slots.get_mut(i) {
             *slot = Some(r);
         }
@@ -749,20 +717,16 @@ fn read_and_check(
 ) -> Result<Vec<u8>, FileError> {
     let err = |code, message: String| FileError::new(c.relpath.clone(), code, message);
     let read = hash_stream(&mut file, c.listed.size, algorithm, buf, tally);
-    let after = file.metadata().map_err(|e| {
-        err(
-            FileErrorCode::of_io(&e),
-            format!("cannot stat after reading: {e}"),
-        )
-    })?;
+    let after = file
+        .metadata()
+        .map_err(|e| err(FileErrorCode::of_io(&e), format!("cannot stat after reading: {e}")))?;
     if !after.file_type().is_file() {
         return Err(err(
             FileErrorCode::SpecialFile,
             "is no longer a regular file".to_owned(),
         ));
     }
-    let (digest, got) =
-        read.map_err(|e| err(FileErrorCode::of_io(&e), format!("read failed: {e}")))?;
+    let (digest, got) = read.map_err(|e| err(FileErrorCode::of_io(&e), format!("read failed: {e}")))?;
     check_unchanged(&c.listed, &after, got).map_err(|(code, m)| err(code, m))?;
     Ok(digest)
 }
@@ -801,11 +765,7 @@ fn hash_stream<R: Read>(
     Ok((ctx.finish().as_ref().to_vec(), total))
 }
 
-fn check_unchanged(
-    listed: &FileStamp,
-    after: &Metadata,
-    read: u64,
-) -> Result<(), (FileErrorCode, String)> {
+fn check_unchanged(listed: &FileStamp, after: &Metadata, read: u64) -> Result<(), (FileErrorCode, String)> {
     if after.nlink() == 0 {
         return Err((
             FileErrorCode::DeletedWhileHashing,
@@ -912,11 +872,7 @@ mod tests {
         let r = hash_directory(&d.0, &opts(2), &HashProgress::default()).unwrap();
         assert_eq!(r.manifest.paths(), ["in", "real.txt"]);
         assert_eq!(r.manifest.digest(0), r.manifest.digest(1));
-        let codes: Vec<(&str, &str)> = r
-            .errors
-            .iter()
-            .map(|e| (e.relpath.as_str(), e.code.as_str()))
-            .collect();
+        let codes: Vec<(&str, &str)> = r.errors.iter().map(|e| (e.relpath.as_str(), e.code.as_str())).collect();
         assert_eq!(
             codes,
             [
@@ -971,10 +927,7 @@ mod tests {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             self.reads += 1;
             if self.reads == 2 {
-                OpenOptions::new()
-                    .write(true)
-                    .open(&self.victim)?
-                    .set_len(10)?;
+                OpenOptions::new().write(true).open(&self.victim)?.set_len(10)?;
             }
             self.file.read(buf)
         }
@@ -994,14 +947,7 @@ mod tests {
             reads: 0,
         };
         let mut buf = vec![0u8; 4096];
-        let (_, got) = hash_stream(
-            &mut reader,
-            listed.size,
-            HashAlgorithm::Sha256,
-            &mut buf,
-            &mut tally,
-        )
-        .unwrap();
+        let (_, got) = hash_stream(&mut reader, listed.size, HashAlgorithm::Sha256, &mut buf, &mut tally).unwrap();
         assert_eq!(got, 4096);
         let (code, _) = check_unchanged(&listed, &file.metadata().unwrap(), got).unwrap_err();
         assert_eq!(code, FileErrorCode::ChangedWhileHashing);
@@ -1039,16 +985,10 @@ mod tests {
         let e = read_and_check(&c, f, HashAlgorithm::Sha256, &mut buf, &mut tally).unwrap_err();
         assert_eq!(e.code, FileErrorCode::DeletedWhileHashing);
         // Gone before opening.
-        assert_eq!(
-            open_payload(&c).unwrap_err().code,
-            FileErrorCode::DeletedWhileHashing
-        );
+        assert_eq!(open_payload(&c).unwrap_err().code, FileErrorCode::DeletedWhileHashing);
         // Replaced by a symlink: not followed.
         std::os::unix::fs::symlink("/etc/hostname", &p).unwrap();
-        assert_eq!(
-            open_payload(&c).unwrap_err().code,
-            FileErrorCode::ChangedWhileHashing
-        );
+        assert_eq!(open_payload(&c).unwrap_err().code, FileErrorCode::ChangedWhileHashing);
     }
 
     #[test]
@@ -1064,9 +1004,7 @@ mod tests {
             FileErrorCode::SpecialFile
         );
         assert_eq!(
-            hash_file(&d.0.join("nope"), HashAlgorithm::Sha256)
-                .unwrap_err()
-                .code,
+            hash_file(&d.0.join("nope"), HashAlgorithm::Sha256).unwrap_err().code,
             FileErrorCode::NotFound
         );
     }

@@ -51,10 +51,7 @@ pub(crate) fn entry_line(digest: &[u8], relpath: &str) -> String {
 impl Manifest {
     /// Builds the canonical manifest: relpaths normalised, entries sorted by UTF-8 bytes.
     /// Two relpaths that normalise alike are an error, as is a digest of the wrong length.
-    pub fn from_entries(
-        algorithm: HashAlgorithm,
-        mut entries: Vec<ManifestEntry>,
-    ) -> Result<Self, DossierError> {
+    pub fn from_entries(algorithm: HashAlgorithm, mut entries: Vec<ManifestEntry>) -> Result<Self, DossierError> {
         let w = algorithm.output_len();
         for e in &mut entries {
             e.relpath = normalize_relpath(&e.relpath)?;
@@ -98,19 +95,13 @@ impl Manifest {
     /// or more spaces or tabs, `data/<path>`; CR, LF or CRLF line ends; percent-decoding of
     /// `%25`, `%0A`, `%0D`. Sizes are read from `payload_dir` when given (the manifest does
     /// not record them); a listed file that is absent there gets size 0.
-    pub fn parse(
-        algorithm: HashAlgorithm,
-        text: &[u8],
-        payload_dir: Option<&Path>,
-    ) -> Result<Self, DossierError> {
+    pub fn parse(algorithm: HashAlgorithm, text: &[u8], payload_dir: Option<&Path>) -> Result<Self, DossierError> {
         let mut entries = Vec::new();
         for (line_no, path, digest) in parse_lines(algorithm, text)? {
-            let rel = path
-                .strip_prefix("data/")
-                .ok_or_else(|| DossierError::Manifest {
-                    line: line_no,
-                    reason: format!("path {path:?} is not under data/"),
-                })?;
+            let rel = path.strip_prefix("data/").ok_or_else(|| DossierError::Manifest {
+                line: line_no,
+                reason: format!("path {path:?} is not under data/"),
+            })?;
             let relpath = normalize_relpath(rel).map_err(|e| DossierError::Manifest {
                 line: line_no,
                 reason: e.to_string(),
@@ -226,10 +217,7 @@ pub(crate) fn parse_lines(
     text: &[u8],
 ) -> Result<Vec<(usize, String, Vec<u8>)>, DossierError> {
     let text = std::str::from_utf8(text).map_err(|e| DossierError::Manifest {
-        line: 1 + text[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count(),
+        line: 1 + text[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count(),
         reason: "not valid UTF-8 (RFC 8493 manifests are UTF-8)".to_owned(),
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -241,10 +229,7 @@ pub(crate) fn parse_lines(
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let bad = |reason: String| DossierError::Manifest {
-                line: i + 1,
-                reason,
-            };
+            let bad = |reason: String| DossierError::Manifest { line: i + 1, reason };
             let (checksum, rest) = line
                 .split_once([' ', '\t'])
                 .ok_or_else(|| bad(format!("expected '<checksum> <path>', found {line:?}")))?;
@@ -262,8 +247,7 @@ pub(crate) fn parse_lines(
                     2 * w
                 )));
             }
-            let digest = hex::decode(checksum)
-                .map_err(|_| bad(format!("checksum {checksum:?} is not hexadecimal")))?;
+            let digest = hex::decode(checksum).map_err(|_| bad(format!("checksum {checksum:?} is not hexadecimal")))?;
             out.push((i + 1, decode_manifest_path(path), digest));
         }
     }
@@ -303,12 +287,7 @@ mod tests {
         assert_eq!(again.paths(), m.paths());
         assert_eq!(again.digests(), m.digests());
         assert_eq!(again.root(), m.root());
-        let first = String::from_utf8(text)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .to_owned();
+        let first = String::from_utf8(text).unwrap().lines().next().unwrap().to_owned();
         assert_eq!(first, m.line(0).unwrap());
         assert!(first.ends_with(" data/B/a.pdf"));
     }
@@ -318,12 +297,7 @@ mod tests {
         let nfc = "h\u{1ed3}.pdf";
         let nfd = "ho\u{0302}\u{0300}.pdf";
         let err = Manifest::from_entries(A, vec![entry(nfc, b"1"), entry(nfd, b"2")]).unwrap_err();
-        assert_eq!(
-            err,
-            DossierError::DuplicatePath {
-                path: nfc.to_owned()
-            }
-        );
+        assert_eq!(err, DossierError::DuplicatePath { path: nfc.to_owned() });
     }
 
     #[test]
@@ -363,9 +337,6 @@ mod tests {
         let m = Manifest::from_entries(A, vec![]).unwrap();
         assert_eq!(m.root(), A.digest(b""));
         assert!(m.to_bytes().is_empty());
-        assert!(matches!(
-            m.proof("a"),
-            Err(DossierError::NotInDossier { .. })
-        ));
+        assert!(matches!(m.proof("a"), Err(DossierError::NotInDossier { .. })));
     }
 }

@@ -45,10 +45,7 @@ pub struct MerkleTree {
 
 impl MerkleTree {
     /// Builds the tree from leaf hashes laid back to back (n * output_len bytes).
-    pub fn from_leaf_hashes(
-        algorithm: HashAlgorithm,
-        leaves: Vec<u8>,
-    ) -> Result<Self, DossierError> {
+    pub fn from_leaf_hashes(algorithm: HashAlgorithm, leaves: Vec<u8>) -> Result<Self, DossierError> {
         let w = algorithm.output_len();
         // A let binding, not is_multiple_of: that needs Rust 1.87, above our rust-version.
         let partial = leaves.len() % w;
@@ -94,9 +91,7 @@ impl MerkleTree {
 
     /// Number of leaves.
     pub fn size(&self) -> usize {
-        self.levels
-            .first()
-            .map_or(0, |l| l.len() / self.algorithm.output_len())
+        self.levels.first().map_or(0, |l| l.len() / self.algorithm.output_len())
     }
 
     /// The tree head. RFC 9162 §2.1.1: the hash of an empty list is the hash of the empty
@@ -159,10 +154,7 @@ impl InclusionProof {
         }
         if path.len() > MAX_PROOF_LEN {
             return Err(DossierError::Proof {
-                reason: format!(
-                    "{} path hashes; no tree has more than {MAX_PROOF_LEN}",
-                    path.len()
-                ),
+                reason: format!("{} path hashes; no tree has more than {MAX_PROOF_LEN}", path.len()),
             });
         }
         let w = algorithm.output_len();
@@ -259,8 +251,8 @@ impl InclusionProof {
         if header[0] != PROOF_ENCODING_VERSION {
             return Err(bad(format!("unsupported encoding version {}", header[0])));
         }
-        let algorithm = HashAlgorithm::from_code(header[1])
-            .ok_or_else(|| bad(format!("unknown algorithm code {}", header[1])))?;
+        let algorithm =
+            HashAlgorithm::from_code(header[1]).ok_or_else(|| bad(format!("unknown algorithm code {}", header[1])))?;
         let mut u = [0u8; 8];
         u.copy_from_slice(&header[2..10]);
         let tree_size = u64::from_be_bytes(u);
@@ -355,11 +347,7 @@ mod tests {
             assert_eq!(tree.root(), mth(&leaves), "root, n={n}");
             for m in 0..n {
                 let proof = tree.proof(m).unwrap();
-                assert_eq!(
-                    proof.path(),
-                    path(m, &leaves).as_slice(),
-                    "path m={m} n={n}"
-                );
+                assert_eq!(proof.path(), path(m, &leaves).as_slice(), "path m={m} n={n}");
                 assert!(proof.verify_leaf(&leaves[m], &tree.root()));
                 let round = InclusionProof::from_bytes(&proof.to_bytes()).unwrap();
                 assert_eq!(round, proof);
@@ -411,10 +399,7 @@ mod tests {
         assert!(InclusionProof::new(A, 0, u64::MAX, vec![vec![0; 32]; 65]).is_err());
         let bytes = proof.to_bytes();
         for cut in 0..bytes.len() {
-            assert!(
-                InclusionProof::from_bytes(&bytes[..cut]).is_err(),
-                "cut {cut}"
-            );
+            assert!(InclusionProof::from_bytes(&bytes[..cut]).is_err(), "cut {cut}");
         }
         let mut extra = bytes.clone();
         extra.push(0);

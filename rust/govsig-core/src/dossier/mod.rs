@@ -17,15 +17,12 @@ mod relpath;
 
 pub use algorithm::HashAlgorithm;
 pub use bag::{
-    bag_info_fields, bagit_txt, parse_tag_file, parse_tagmanifest, tag_file_bytes,
-    tagmanifest_bytes, BAGIT_VERSION, ROOT_LABEL,
+    bag_info_fields, bagit_txt, parse_tag_file, parse_tagmanifest, tag_file_bytes, tagmanifest_bytes, BAGIT_VERSION,
+    ROOT_LABEL,
 };
 pub use diff::{compare, DossierDiff};
 pub use error::{DossierError, FileError, FileErrorCode, IoKind};
-pub use hashing::{
-    hash_directory, hash_file, hash_paths, HashOptions, HashProgress, HashReport,
-    DEFAULT_BUFFER_SIZE,
-};
+pub use hashing::{hash_directory, hash_file, hash_paths, HashOptions, HashProgress, HashReport, DEFAULT_BUFFER_SIZE};
 pub use manifest::{Manifest, ManifestEntry};
 pub use merkle::{leaf_hash, node_hash, verify_entry, InclusionProof, MerkleTree, MAX_PROOF_LEN};
 pub use relpath::{decode_manifest_path, encode_manifest_path, normalize_relpath};

@@ -21,18 +21,12 @@ pub fn normalize_relpath(path: &str) -> Result<String, DossierError> {
         return Err(invalid("the path contains a NUL character"));
     }
     if path.starts_with('/') {
-        return Err(invalid(
-            "the path is absolute; give it relative to the dossier root",
-        ));
+        return Err(invalid("the path is absolute; give it relative to the dossier root"));
     }
     let nfc = to_nfc(path);
     for component in nfc.split('/') {
         match component {
-            "" => {
-                return Err(invalid(
-                    "the path has an empty component (// or a trailing /)",
-                ))
-            }
+            "" => return Err(invalid("the path has an empty component (// or a trailing /)")),
             "." | ".." => return Err(invalid("the path has a . or .. component")),
             _ => {}
         }
@@ -105,21 +99,9 @@ mod tests {
 
     #[test]
     fn traversal_and_malformed_paths_are_rejected() {
-        for bad in [
-            "",
-            "/etc/passwd",
-            "a/../b",
-            "./a",
-            "a//b",
-            "a/",
-            "..",
-            "a\0b",
-        ] {
+        for bad in ["", "/etc/passwd", "a/../b", "./a", "a//b", "a/", "..", "a\0b"] {
             assert!(
-                matches!(
-                    normalize_relpath(bad),
-                    Err(DossierError::InvalidRelpath { .. })
-                ),
+                matches!(normalize_relpath(bad), Err(DossierError::InvalidRelpath { .. })),
                 "{bad:?} accepted"
             );
         }

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::crypto::{DigestAlgorithm, PublicKey};
-use crate::revocation::ocsp::{
-    ocsp_urls, validate_parsed, CertStatus, OcspCheck, OcspRequest, OcspResponse, OcspStatus, ResponderAuthority,
-};
 use crate::outcome::Code;
 use crate::policy::KeyUsageRule;
 use crate::revocation::crl::{distribution_points, revocation_status, CrlIndex, ReasonMask};
+use crate::revocation::ocsp::{
+    ocsp_urls, validate_parsed, CertStatus, OcspCheck, OcspRequest, OcspResponse, OcspStatus, ResponderAuthority,
+};
 use crate::time::to_rfc3339;
 use crate::x509::cert::CertRef;
 use crate::x509::path::{build_and_validate, PathContext, PathError};
@@ -76,7 +76,11 @@ impl OcspStore {
     }
 
     fn for_serial(&self, serial: &[u8]) -> impl Iterator<Item = &Arc<OcspResponse>> {
-        self.by_serial.get(serial).into_iter().flatten().filter_map(|&i| self.responses.get(i))
+        self.by_serial
+            .get(serial)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.responses.get(i))
     }
 }
 
@@ -198,7 +202,11 @@ const MAX_CRL_SIGNER_DEPTH: usize = 2;
 
 /// Checks every non-anchor certificate of `chain` (leaf first) whose issuer is the next
 /// certificate (or `anchor` for the last one).
-pub fn check_path(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> Result<Vec<RevocationEvidence>, PathError> {
+pub fn check_path(
+    ctx: &PathContext<'_>,
+    chain: &[CertRef],
+    anchor: &CertRef,
+) -> Result<Vec<RevocationEvidence>, PathError> {
     let mut evidence = Vec::new();
     if ctx.revocation == RevocationMode::Off {
         return Ok(evidence);
@@ -209,7 +217,9 @@ pub fn check_path(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) ->
     let mut params = anchor.public_key.as_ref().ok().and_then(|k| k.dsa_params_der());
     for (i, cert) in chain.iter().enumerate().rev() {
         let key = if PublicKey::needs_inherited_dsa_params(&cert.spki) {
-            params.as_deref().and_then(|p| PublicKey::from_spki_with_inherited_dsa_params(&cert.spki, p).ok())
+            params
+                .as_deref()
+                .and_then(|p| PublicKey::from_spki_with_inherited_dsa_params(&cert.spki, p).ok())
         } else {
             cert.public_key.as_ref().ok().cloned()
         };
@@ -306,7 +316,11 @@ fn check_certificate(
     if needs.is_empty() && !failed.is_empty() {
         detail = format!("{detail}; could not use: {}", failed.join("; "));
         let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
-        let code = if fetch_failed { Code::FetchFailed } else { Code::RevocationUnknown };
+        let code = if fetch_failed {
+            Code::FetchFailed
+        } else {
+            Code::RevocationUnknown
+        };
         return match ctx.revocation {
             RevocationMode::HardFail => Err(PathError { code, reason, needs }),
             _ => Ok(unknown_evidence(cert, reason, needs)),
@@ -358,7 +372,10 @@ fn check_ocsp(ctx: &PathContext<'_>, cert: &CertRef, issuer: &CertRef, anchor: &
     if let Ok(urls) = ocsp_urls(cert) {
         if let Ok(request) = OcspRequest::new(cert, issuer, DigestAlgorithm::Sha1, None) {
             for url in urls.into_iter().filter(|u| u.starts_with("http://")) {
-                needs.push(EvidenceNeed::Ocsp { url, request: request.clone() });
+                needs.push(EvidenceNeed::Ocsp {
+                    url,
+                    request: request.clone(),
+                });
             }
         }
     }
@@ -391,7 +408,10 @@ fn check_crls(
     let dps = match distribution_points(cert) {
         Ok(d) => d,
         Err(e) => {
-            return Decided::No { reason: format!("its cRLDistributionPoints cannot be read: {e}"), needs: Vec::new() }
+            return Decided::No {
+                reason: format!("its cRLDistributionPoints cannot be read: {e}"),
+                needs: Vec::new(),
+            }
         }
     };
     let mut reasons = ReasonMask::NONE;
@@ -430,7 +450,9 @@ fn check_crls(
             .filter(|d| d.delta_applies_to(crl).is_ok())
             .filter(|d| d.check_freshness(ctx.at, 0).is_ok())
             .filter(|d| {
-                d.check_signer(&signer.0).is_ok() && d.verify_signature(&signer.1, ctx.policy.legacy, ctx.policy.min_rsa_bits).is_ok()
+                d.check_signer(&signer.0).is_ok()
+                    && d.verify_signature(&signer.1, ctx.policy.legacy, ctx.policy.min_rsa_bits)
+                        .is_ok()
             })
             .max_by_key(|d| d.this_update)
             .cloned();
@@ -441,7 +463,10 @@ fn check_crls(
                 continue;
             }
             Ok(Some(entry)) => {
-                let source = delta.as_ref().filter(|d| d.lookup(&cert.issuer, &cert.serial).is_some()).unwrap_or(crl);
+                let source = delta
+                    .as_ref()
+                    .filter(|d| d.lookup(&cert.issuer, &cert.serial).is_some())
+                    .unwrap_or(crl);
                 return Decided::Revoked(PathError::new(
                     Code::CertRevoked,
                     format!(
@@ -482,7 +507,10 @@ fn check_crls(
     let detail = if reasons.is_empty() {
         detail
     } else {
-        format!("the CRLs cover only the reasons {}: {detail}", reasons.names().join(", "))
+        format!(
+            "the CRLs cover only the reasons {}: {detail}",
+            reasons.names().join(", ")
+        )
     };
     // What could decide it: the CRLs named by the certificate.
     let mut needs: Vec<EvidenceNeed> = dps
@@ -498,27 +526,48 @@ fn check_crls(
 
 /// A CRL's signature by `signer` is checked once per engine: every document signed under
 /// the same CA shares the verdict.
-fn verify_crl_cached(ctx: &PathContext<'_>, crl: &CrlIndex, signer: &CertRef, key: &PublicKey) -> Result<(), crate::revocation::crl::CrlError> {
+fn verify_crl_cached(
+    ctx: &PathContext<'_>,
+    crl: &CrlIndex,
+    signer: &CertRef,
+    key: &PublicKey,
+) -> Result<(), crate::revocation::crl::CrlError> {
     // Keys with inherited DSA parameters depend on the path, not on the certificate alone.
-    let own_key = signer.public_key.as_ref().map(|k| k.spki_der() == key.spki_der() && k.dsa_params_der() == key.dsa_params_der());
+    let own_key = signer
+        .public_key
+        .as_ref()
+        .map(|k| k.spki_der() == key.spki_der() && k.dsa_params_der() == key.dsa_params_der());
     let cacheable = matches!(own_key, Ok(true));
     let k = (signer.fingerprint, crl.fingerprint());
     if cacheable {
         if let Some(r) = ctx.edges.get(&k) {
-            return r.map_err(|e| crate::revocation::crl::CrlError { code: e.code, reason: e.reason });
+            return r.map_err(|e| crate::revocation::crl::CrlError {
+                code: e.code,
+                reason: e.reason,
+            });
         }
     }
     let r = crl.verify_signature(key, ctx.policy.legacy, ctx.policy.min_rsa_bits);
     if cacheable {
-        ctx.edges.put(k, r.clone().map_err(|e| PathError::new(e.code, e.reason)));
+        ctx.edges
+            .put(k, r.clone().map_err(|e| PathError::new(e.code, e.reason)));
     }
     r
 }
 
-fn undetermined(ctx: &PathContext<'_>, cert: &CertRef, detail: String, needs: Vec<EvidenceNeed>) -> Result<RevocationEvidence, PathError> {
+fn undetermined(
+    ctx: &PathContext<'_>,
+    cert: &CertRef,
+    detail: String,
+    needs: Vec<EvidenceNeed>,
+) -> Result<RevocationEvidence, PathError> {
     let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
     match ctx.revocation {
-        RevocationMode::HardFail => Err(PathError { code: Code::RevocationUnknown, reason, needs }),
+        RevocationMode::HardFail => Err(PathError {
+            code: Code::RevocationUnknown,
+            reason,
+            needs,
+        }),
         _ => Ok(unknown_evidence(cert, reason, needs)),
     }
 }
@@ -549,9 +598,14 @@ fn crl_signer(
     if crl.is_signer_candidate(issuer) {
         let checked = crl.check_signer(issuer).and_then(|()| match issuer_key {
             Some(k) => verify_crl_cached(ctx, crl, issuer, k).map(|()| k.clone()),
-            None => crl.verify_signed_by(issuer, ctx.policy.legacy, ctx.policy.min_rsa_bits).and_then(|()| {
-                issuer.public_key.clone().map_err(|e| crate::revocation::crl::CrlError { code: Code::CrlInvalid, reason: e.to_string() })
-            }),
+            None => crl
+                .verify_signed_by(issuer, ctx.policy.legacy, ctx.policy.min_rsa_bits)
+                .and_then(|()| {
+                    issuer.public_key.clone().map_err(|e| crate::revocation::crl::CrlError {
+                        code: Code::CrlInvalid,
+                        reason: e.to_string(),
+                    })
+                }),
         });
         match checked {
             Ok(k) => return Ok((Arc::clone(issuer), k)),
@@ -582,11 +636,20 @@ fn crl_signer(
             return Ok((Arc::clone(cand), key));
         }
         if ctx.revocation_depth >= MAX_CRL_SIGNER_DEPTH {
-            errors.push(format!("the path of CRL signer {} is nested too deeply to validate", cand.describe()));
+            errors.push(format!(
+                "the path of CRL signer {} is nested too deeply to validate",
+                cand.describe()
+            ));
             continue;
         }
-        let rule = KeyUsageRule { any_of: vec![key_usage::CRL_SIGN] };
-        let sub = PathContext { leaf_key_usage: &rule, revocation_depth: ctx.revocation_depth + 1, ..*ctx };
+        let rule = KeyUsageRule {
+            any_of: vec![key_usage::CRL_SIGN],
+        };
+        let sub = PathContext {
+            leaf_key_usage: &rule,
+            revocation_depth: ctx.revocation_depth + 1,
+            ..*ctx
+        };
         match build_and_validate(&sub, cand) {
             // RFC 5280 §6.3.3 (f) asks for the CRL signer's path to share the certificate's
             // trust anchor.

@@ -6,7 +6,8 @@ pub mod crl;
 pub mod ocsp;
 
 pub use check::{
-    CrlSet, EvidenceNeed, FetchFailure, FetchFailures, OcspStore, RevocationEvidence, RevocationMode, RevocationSource, RevocationStatus,
+    CrlSet, EvidenceNeed, FetchFailure, FetchFailures, OcspStore, RevocationEvidence, RevocationMode, RevocationSource,
+    RevocationStatus,
 };
 
 pub use crl::{

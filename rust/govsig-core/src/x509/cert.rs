@@ -81,7 +81,10 @@ impl Certificate {
         let tbs_bytes = cert.tbs_cert.full_data();
         let tbs = asn1::parse_single::<asn::TbsCertificate<'_>>(tbs_bytes).map_err(err("TBSCertificate"))?;
         if tbs.version > 2 {
-            return Err(CertError(format!("unknown certificate version {}", u32::from(tbs.version) + 1)));
+            return Err(CertError(format!(
+                "unknown certificate version {}",
+                u32::from(tbs.version) + 1
+            )));
         }
         // RFC 5280 §4.1.1.2: the two signature algorithm fields must be identical.
         if tbs.signature_alg.full_data() != cert.signature_alg.full_data() {
@@ -117,7 +120,9 @@ impl Certificate {
         };
         if let Some(exts) = tbs.extensions {
             if tbs.version != 2 {
-                return Err(CertError("extensions in a certificate that is not v3 (RFC 5280 §4.1.2.9)".into()));
+                return Err(CertError(
+                    "extensions in a certificate that is not v3 (RFC 5280 §4.1.2.9)".into(),
+                ));
             }
             for ext in exts {
                 let oid_s = ext.extn_id.to_string();
@@ -126,7 +131,11 @@ impl Certificate {
                     return Err(CertError(format!("duplicate extension {oid_s} (RFC 5280 §4.2)")));
                 }
                 c.parse_known_extension(&ext)?;
-                c.extensions.push(RawExtension { oid: oid_s, critical: ext.critical, value: ext.extn_value.to_vec() });
+                c.extensions.push(RawExtension {
+                    oid: oid_s,
+                    critical: ext.critical,
+                    value: ext.extn_value.to_vec(),
+                });
             }
         }
         Ok(c)
@@ -135,13 +144,21 @@ impl Certificate {
     fn parse_known_extension(&mut self, ext: &asn::Extension<'_>) -> Result<(), CertError> {
         let v = ext.extn_value;
         if ext.extn_id == oid::SUBJECT_KEY_IDENTIFIER {
-            self.subject_key_id = Some(asn1::parse_single::<&[u8]>(v).map_err(err("subjectKeyIdentifier"))?.to_vec());
+            self.subject_key_id = Some(
+                asn1::parse_single::<&[u8]>(v)
+                    .map_err(err("subjectKeyIdentifier"))?
+                    .to_vec(),
+            );
         } else if ext.extn_id == oid::AUTHORITY_KEY_IDENTIFIER {
-            let aki = asn1::parse_single::<asn::AuthorityKeyIdentifier<'_>>(v).map_err(err("authorityKeyIdentifier"))?;
+            let aki =
+                asn1::parse_single::<asn::AuthorityKeyIdentifier<'_>>(v).map_err(err("authorityKeyIdentifier"))?;
             self.authority_key_id = aki.key_identifier.map(<[u8]>::to_vec);
         } else if ext.extn_id == oid::BASIC_CONSTRAINTS {
             let bc = asn1::parse_single::<asn::BasicConstraints>(v).map_err(err("basicConstraints"))?;
-            self.basic_constraints = Some(BasicConstraints { ca: bc.ca, path_len: bc.path_length });
+            self.basic_constraints = Some(BasicConstraints {
+                ca: bc.ca,
+                path_len: bc.path_length,
+            });
         } else if ext.extn_id == oid::KEY_USAGE {
             let bits = asn1::parse_single::<asn1::BitString<'_>>(v).map_err(err("keyUsage"))?;
             let mut ku: u16 = 0;

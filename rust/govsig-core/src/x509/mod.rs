@@ -27,7 +27,10 @@ impl TrustStore {
             if ts.anchors.iter().any(|x| x.fingerprint == a.fingerprint) {
                 continue;
             }
-            ts.by_subject.entry(a.subject.key().to_vec()).or_default().push(ts.anchors.len());
+            ts.by_subject
+                .entry(a.subject.key().to_vec())
+                .or_default()
+                .push(ts.anchors.len());
             ts.anchors.push(a);
         }
         ts
@@ -74,7 +77,10 @@ impl CertPool {
         if self.certs.iter().any(|x| x.fingerprint == c.fingerprint) {
             return;
         }
-        self.by_subject.entry(c.subject.key().to_vec()).or_default().push(self.certs.len());
+        self.by_subject
+            .entry(c.subject.key().to_vec())
+            .or_default()
+            .push(self.certs.len());
         self.certs.push(c);
     }
 
@@ -100,7 +106,10 @@ pub struct CertInterner {
 
 impl CertInterner {
     pub fn with_limit(limit: usize) -> Self {
-        CertInterner { map: Default::default(), limit }
+        CertInterner {
+            map: Default::default(),
+            limit,
+        }
     }
 
     pub fn get_or_parse(&self, der: &[u8]) -> Result<CertRef, cert::CertError> {

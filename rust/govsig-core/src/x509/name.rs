@@ -96,8 +96,8 @@ impl Name {
         for rdn in rdns {
             let mut atvs = Vec::new();
             for atv in rdn {
-                let oid_der = asn1::write_single(&atv.type_id)
-                    .map_err(|e| NameError(format!("cannot re-encode OID: {e:?}")))?;
+                let oid_der =
+                    asn1::write_single(&atv.type_id).map_err(|e| NameError(format!("cannot re-encode OID: {e:?}")))?;
                 atvs.push(Atv {
                     oid: atv.type_id.to_string(),
                     oid_der,
@@ -131,7 +131,11 @@ impl Name {
             }
             parsed.push(atvs);
         }
-        Ok(Name { der: der.to_vec(), key, rdns: parsed })
+        Ok(Name {
+            der: der.to_vec(),
+            key,
+            rdns: parsed,
+        })
     }
 
     /// The exact DER received.
@@ -200,8 +204,8 @@ fn short_name(oid: &str) -> Option<&'static str> {
 fn escape_value(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for (i, ch) in s.chars().enumerate() {
-        let needs = matches!(ch, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
-            || (i == 0 && (ch == '#' || ch == ' '));
+        let needs =
+            matches!(ch, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') || (i == 0 && (ch == '#' || ch == ' '));
         if needs {
             out.push('\\');
         }

@@ -137,10 +137,14 @@ impl Subtree {
             asn::GeneralName::Rfc822Name(s) => {
                 let s = s.as_str();
                 match s.rsplit_once('@') {
-                    Some((local, host)) => {
-                        Subtree::Rfc822 { local: Some(local.to_owned()), host: normalise_host(host) }
-                    }
-                    None => Subtree::Rfc822 { local: None, host: normalise_host(s) },
+                    Some((local, host)) => Subtree::Rfc822 {
+                        local: Some(local.to_owned()),
+                        host: normalise_host(host),
+                    },
+                    None => Subtree::Rfc822 {
+                        local: None,
+                        host: normalise_host(s),
+                    },
                 }
             }
             asn::GeneralName::DnsName(s) => Subtree::Dns(normalise_host(s.as_str())),
@@ -162,7 +166,10 @@ impl Subtree {
                         hex::encode(mask)
                     )));
                 }
-                Subtree::Ip { addr: addr.to_vec(), mask: mask.to_vec() }
+                Subtree::Ip {
+                    addr: addr.to_vec(),
+                    mask: mask.to_vec(),
+                }
             }
             other => Subtree::Other(NameForm::of(other)),
         })
@@ -323,19 +330,27 @@ fn subtrees(seq: asn::GeneralSubtrees<'_>, field: &str) -> Result<Vec<Subtree>, 
             None => {}
             // DER omits a value equal to its DEFAULT (X.690 §11.5).
             Some(0) => {
-                return Err(NcError(format!("{field}: minimum is encoded although it equals its DEFAULT 0 (not DER)")))
+                return Err(NcError(format!(
+                    "{field}: minimum is encoded although it equals its DEFAULT 0 (not DER)"
+                )))
             }
             Some(m) => {
-                return Err(NcError(format!("{field}: minimum is {m}; RFC 5280 §4.2.1.10 requires 0")));
+                return Err(NcError(format!(
+                    "{field}: minimum is {m}; RFC 5280 §4.2.1.10 requires 0"
+                )));
             }
         }
         if let Some(m) = st.maximum {
-            return Err(NcError(format!("{field}: maximum is present ({m}); RFC 5280 §4.2.1.10 requires it absent")));
+            return Err(NcError(format!(
+                "{field}: maximum is present ({m}); RFC 5280 §4.2.1.10 requires it absent"
+            )));
         }
         out.push(Subtree::from_general_name(&st.base).map_err(|e| NcError(format!("{field}: {}", e.0)))?);
     }
     if out.is_empty() {
-        return Err(NcError(format!("{field} is empty; GeneralSubtrees is SIZE (1..MAX) (RFC 5280 §4.2.1.10)")));
+        return Err(NcError(format!(
+            "{field} is empty; GeneralSubtrees is SIZE (1..MAX) (RFC 5280 §4.2.1.10)"
+        )));
     }
     Ok(out)
 }
@@ -377,10 +392,11 @@ impl CertName<'_> {
 
     fn from_general_name<'a>(gn: &asn::GeneralName<'a>) -> Result<CertName<'a>, NcViolation> {
         Ok(match gn {
-            asn::GeneralName::DirectoryName(tlv) => CertName::Directory(Cow::Owned(
-                Name::from_der(tlv.full_data())
-                    .map_err(|e| NcViolation::Malformed(format!("subjectAltName directoryName: {}", e.0)))?,
-            )),
+            asn::GeneralName::DirectoryName(tlv) => {
+                CertName::Directory(Cow::Owned(Name::from_der(tlv.full_data()).map_err(|e| {
+                    NcViolation::Malformed(format!("subjectAltName directoryName: {}", e.0))
+                })?))
+            }
             asn::GeneralName::Rfc822Name(s) => CertName::Rfc822(s.as_str()),
             asn::GeneralName::DnsName(s) => CertName::Dns(s.as_str()),
             asn::GeneralName::UniformResourceIdentifier(s) => CertName::Uri(s.as_str()),
@@ -545,9 +561,10 @@ fn prepare<'a>(name: &'a CertName<'a>) -> Result<Option<Prepared<'a>>, NcViolati
     Ok(Some(match name {
         CertName::Directory(n) => Prepared::Directory(n.as_ref()),
         CertName::Rfc822(s) => match s.rsplit_once('@') {
-            Some((local, host)) if !local.is_empty() && !host.is_empty() => {
-                Prepared::Mailbox { local, host: normalise_host(host) }
-            }
+            Some((local, host)) if !local.is_empty() && !host.is_empty() => Prepared::Mailbox {
+                local,
+                host: normalise_host(host),
+            },
             _ => {
                 return Err(NcViolation::Malformed(format!(
                     "rfc822Name \"{s}\" is not a mailbox (local-part@domain, RFC 5280 §4.2.1.6)"
@@ -614,7 +631,8 @@ fn uri_host(uri: &str) -> Option<String> {
 
 /// `name` is a strict subdomain of `domain` (both normalised).
 fn is_strict_subdomain(name: &str, domain: &str) -> bool {
-    name.strip_suffix(domain).is_some_and(|p| p.len() > 1 && p.ends_with('.'))
+    name.strip_suffix(domain)
+        .is_some_and(|p| p.len() > 1 && p.ends_with('.'))
 }
 
 /// RFC 5280 §4.2.1.10 dNSName: any name formed by adding zero or more labels on the left.
@@ -634,7 +652,9 @@ fn dns_within(name: &str, constraint: &str) -> bool {
 /// subtree "L.B" it overlaps names the certificate would be accepted for, so it counts as
 /// within it (a wildcard certificate must not cover an excluded host).
 fn wildcard_overlaps(name: &str, constraint: &str) -> bool {
-    let Some((first, base)) = name.split_once('.') else { return false };
+    let Some((first, base)) = name.split_once('.') else {
+        return false;
+    };
     if !first.contains('*') || constraint.starts_with('.') {
         return false;
     }
@@ -647,7 +667,13 @@ fn wildcard_overlaps(name: &str, constraint: &str) -> bool {
 fn is_within(name: &Prepared<'_>, subtree: &Subtree, excluded: bool) -> bool {
     match (name, subtree) {
         (Prepared::Directory(n), Subtree::Directory(base)) => n.is_within_subtree(base),
-        (Prepared::Mailbox { local, host }, Subtree::Rfc822 { local: c_local, host: c_host }) => match c_local {
+        (
+            Prepared::Mailbox { local, host },
+            Subtree::Rfc822 {
+                local: c_local,
+                host: c_host,
+            },
+        ) => match c_local {
             // §4.2.1.10: a complete address names one mailbox; local parts are case-sensitive (§7.5).
             Some(c_local) => local == c_local && host == c_host,
             None if c_host.is_empty() => true,
@@ -718,7 +744,11 @@ mod tests {
     fn parse_one(general_name: Vec<u8>) -> Subtree {
         let der = nc(&[subtree(general_name)], &[]);
         let parsed = NameConstraints::from_der(&der).expect("valid nameConstraints");
-        parsed.permitted().and_then(|p| p.first()).cloned().expect("one subtree")
+        parsed
+            .permitted()
+            .and_then(|p| p.first())
+            .cloned()
+            .expect("one subtree")
     }
 
     fn within(name: &CertName<'_>, st: &Subtree, excluded: bool) -> bool {
@@ -756,7 +786,10 @@ mod tests {
     fn rfc822_mailbox_host_and_domain() {
         let mailbox = parse_one(tlv(0x81, b"Root@Example.com"));
         assert!(within(&CertName::Rfc822("Root@example.COM"), &mailbox, false));
-        assert!(!within(&CertName::Rfc822("root@example.com"), &mailbox, false), "local part is case-sensitive");
+        assert!(
+            !within(&CertName::Rfc822("root@example.com"), &mailbox, false),
+            "local part is case-sensitive"
+        );
         let host = parse_one(tlv(0x81, b"example.com"));
         assert!(within(&CertName::Rfc822("anyone@EXAMPLE.com"), &host, false));
         assert!(!within(&CertName::Rfc822("anyone@x.example.com"), &host, false));
@@ -764,20 +797,31 @@ mod tests {
         assert!(within(&CertName::Rfc822("anyone@x.example.com"), &domain, false));
         assert!(!within(&CertName::Rfc822("anyone@example.com"), &domain, false));
         assert!(!within(&CertName::Rfc822("anyone@badexample.com"), &domain, false));
-        assert!(matches!(prepare(&CertName::Rfc822("no-at-sign")), Err(NcViolation::Malformed(_))));
+        assert!(matches!(
+            prepare(&CertName::Rfc822("no-at-sign")),
+            Err(NcViolation::Malformed(_))
+        ));
     }
 
     #[test]
     fn uri_constrains_the_host() {
         let host = parse_one(tlv(0x86, b"host.example.com"));
-        assert!(within(&CertName::Uri("https://user@HOST.example.com:8443/p?q#f"), &host, false));
+        assert!(within(
+            &CertName::Uri("https://user@HOST.example.com:8443/p?q#f"),
+            &host,
+            false
+        ));
         assert!(!within(&CertName::Uri("https://x.host.example.com/"), &host, false));
         let domain = parse_one(tlv(0x86, b".example.com"));
         assert!(within(&CertName::Uri("http://a.b.example.com"), &domain, false));
         assert!(!within(&CertName::Uri("http://example.com/"), &domain, false));
-        for no_host in
-            ["urn:isbn:123", "mailto:a@example.com", "http://10.0.0.1/", "http://[::1]/", "http://ex%61mple.com/"]
-        {
+        for no_host in [
+            "urn:isbn:123",
+            "mailto:a@example.com",
+            "http://10.0.0.1/",
+            "http://[::1]/",
+            "http://ex%61mple.com/",
+        ] {
             assert!(
                 matches!(prepare(&CertName::Uri(no_host)), Err(NcViolation::Violated { .. })),
                 "{no_host} must be refused under URI constraints"
@@ -800,12 +844,18 @@ mod tests {
         in6[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
         in6[15] = 1;
         assert!(within(&CertName::Ip(&in6), &v6, false));
-        assert!(!within(&CertName::Ip(&[32, 1, 13, 184]), &v6, false), "IPv4 is not within an IPv6 subtree");
+        assert!(
+            !within(&CertName::Ip(&[32, 1, 13, 184]), &v6, false),
+            "IPv4 is not within an IPv6 subtree"
+        );
         let bad = nc(&[subtree(tlv(0x87, &[10, 0, 0, 0, 255]))], &[]);
         assert!(NameConstraints::from_der(&bad).unwrap_err().0.contains("8 (IPv4"));
         let holes = nc(&[subtree(tlv(0x87, &[10, 0, 0, 0, 255, 0, 255, 0]))], &[]);
         assert!(NameConstraints::from_der(&holes).unwrap_err().0.contains("CIDR"));
-        assert!(matches!(prepare(&CertName::Ip(&[1, 2, 3])), Err(NcViolation::Malformed(_))));
+        assert!(matches!(
+            prepare(&CertName::Ip(&[1, 2, 3])),
+            Err(NcViolation::Malformed(_))
+        ));
     }
 
     fn dn(cn: &str) -> Name {
@@ -813,7 +863,10 @@ mod tests {
         let c = tlv(0x31, &tlv(0x30, &[tlv(0x06, &[0x55, 4, 6]), tlv(0x13, b"US")].concat()));
         let mut rdns = c;
         if !cn.is_empty() {
-            rdns.extend(tlv(0x31, &tlv(0x30, &[tlv(0x06, &[0x55, 4, 3]), tlv(0x0c, cn.as_bytes())].concat())));
+            rdns.extend(tlv(
+                0x31,
+                &tlv(0x30, &[tlv(0x06, &[0x55, 4, 3]), tlv(0x0c, cn.as_bytes())].concat()),
+            ));
         }
         Name::from_der(&tlv(0x30, &rdns)).expect("test name")
     }
@@ -831,13 +884,25 @@ mod tests {
     #[test]
     fn from_der_refuses_minimum_maximum_and_empty() {
         let with_min = nc(&[tlv(0x30, &[dns("a.test"), tlv(0x80, &[1])].concat())], &[]);
-        assert!(NameConstraints::from_der(&with_min).unwrap_err().0.contains("requires 0"));
+        assert!(NameConstraints::from_der(&with_min)
+            .unwrap_err()
+            .0
+            .contains("requires 0"));
         let explicit_zero = nc(&[tlv(0x30, &[dns("a.test"), tlv(0x80, &[0])].concat())], &[]);
-        assert!(NameConstraints::from_der(&explicit_zero).unwrap_err().0.contains("not DER"));
+        assert!(NameConstraints::from_der(&explicit_zero)
+            .unwrap_err()
+            .0
+            .contains("not DER"));
         let with_max = nc(&[tlv(0x30, &[dns("a.test"), tlv(0x81, &[3])].concat())], &[]);
         assert!(NameConstraints::from_der(&with_max).unwrap_err().0.contains("maximum"));
-        assert!(NameConstraints::from_der(&tlv(0x30, &[])).unwrap_err().0.contains("neither"));
-        assert!(NameConstraints::from_der(&tlv(0x30, &tlv(0xa0, &[]))).unwrap_err().0.contains("SIZE"));
+        assert!(NameConstraints::from_der(&tlv(0x30, &[]))
+            .unwrap_err()
+            .0
+            .contains("neither"));
+        assert!(NameConstraints::from_der(&tlv(0x30, &tlv(0xa0, &[])))
+            .unwrap_err()
+            .0
+            .contains("SIZE"));
         assert!(NameConstraints::from_der(b"\x30").unwrap_err().0.contains("not a DER"));
         let other = nc(&[subtree(tlv(0x88, &[0x2a, 3]))], &[]);
         let parsed = NameConstraints::from_der(&other).expect("registeredID subtree parses");
@@ -855,23 +920,47 @@ mod tests {
     #[test]
     fn permitted_intersect_per_form_and_excluded_union() {
         let s = state(&[
-            nc(&[subtree(dns("example.com")), subtree(tlv(0x81, b".example.com"))], &[subtree(dns("bad.example.com"))]),
-            nc(&[subtree(dns("a.example.com")), subtree(dns("other.org"))], &[subtree(dns("worse.a.example.com"))]),
+            nc(
+                &[subtree(dns("example.com")), subtree(tlv(0x81, b".example.com"))],
+                &[subtree(dns("bad.example.com"))],
+            ),
+            nc(
+                &[subtree(dns("a.example.com")), subtree(dns("other.org"))],
+                &[subtree(dns("worse.a.example.com"))],
+            ),
         ]);
         let mut budget = 1000;
         let ok = |n: &str, b: &mut usize| s.check_name(&CertName::Dns(n), b);
         assert_eq!(ok("x.a.example.com", &mut budget), Ok(()));
         // In the second CA's set but not the first's: outside the intersection.
-        assert!(matches!(ok("other.org", &mut budget), Err(NcViolation::Violated { .. })));
+        assert!(matches!(
+            ok("other.org", &mut budget),
+            Err(NcViolation::Violated { .. })
+        ));
         // In the first's but not the second's.
-        assert!(matches!(ok("b.example.com", &mut budget), Err(NcViolation::Violated { .. })));
+        assert!(matches!(
+            ok("b.example.com", &mut budget),
+            Err(NcViolation::Violated { .. })
+        ));
         // Excluded by either CA.
-        assert!(matches!(ok("bad.example.com", &mut budget), Err(NcViolation::Violated { .. })));
+        assert!(matches!(
+            ok("bad.example.com", &mut budget),
+            Err(NcViolation::Violated { .. })
+        ));
         let e = ok("y.worse.a.example.com", &mut budget).unwrap_err();
-        assert!(e.to_string().contains("within excluded dNSName \"worse.a.example.com\""), "{e}");
+        assert!(
+            e.to_string()
+                .contains("within excluded dNSName \"worse.a.example.com\""),
+            "{e}"
+        );
         // rfc822Name was constrained only by the first CA: its subtrees alone apply.
-        assert_eq!(s.check_name(&CertName::Rfc822("u@mail.example.com"), &mut budget), Ok(()));
-        assert!(s.check_name(&CertName::Rfc822("u@mail.other.org"), &mut budget).is_err());
+        assert_eq!(
+            s.check_name(&CertName::Rfc822("u@mail.example.com"), &mut budget),
+            Ok(())
+        );
+        assert!(s
+            .check_name(&CertName::Rfc822("u@mail.other.org"), &mut budget)
+            .is_err());
         // Forms nobody constrained stay unbounded.
         assert_eq!(s.check_name(&CertName::Ip(&[192, 0, 2, 1]), &mut budget), Ok(()));
         assert_eq!(s.check_name(&CertName::Other(NameForm::OtherName), &mut budget), Ok(()));
@@ -881,8 +970,13 @@ mod tests {
     fn unsupported_form_under_constraint_is_reported() {
         let s = state(&[nc(&[], &[subtree(tlv(0x88, &[0x2a, 3]))])]);
         let mut budget = 10;
-        let e = s.check_name(&CertName::Other(NameForm::RegisteredId), &mut budget).unwrap_err();
-        assert!(matches!(&e, NcViolation::Unsupported(m) if m.contains("registeredID")), "{e}");
+        let e = s
+            .check_name(&CertName::Other(NameForm::RegisteredId), &mut budget)
+            .unwrap_err();
+        assert!(
+            matches!(&e, NcViolation::Unsupported(m) if m.contains("registeredID")),
+            "{e}"
+        );
         assert_eq!(s.check_name(&CertName::Dns("a.test"), &mut budget), Ok(()));
     }
 
@@ -893,9 +987,15 @@ mod tests {
         let mut budget = 5;
         assert_eq!(s.check_name(&CertName::Dns("x.d4.test"), &mut budget), Ok(()));
         assert_eq!(budget, 0);
-        assert_eq!(s.check_name(&CertName::Dns("x.d0.test"), &mut budget), Err(NcViolation::Budget));
+        assert_eq!(
+            s.check_name(&CertName::Dns("x.d0.test"), &mut budget),
+            Err(NcViolation::Budget)
+        );
         let mut budget = 3;
-        assert_eq!(s.check_name(&CertName::Dns("x.d4.test"), &mut budget), Err(NcViolation::Budget));
+        assert_eq!(
+            s.check_name(&CertName::Dns("x.d4.test"), &mut budget),
+            Err(NcViolation::Budget)
+        );
     }
 
     #[test]

@@ -9,11 +9,11 @@ use std::sync::{Arc, RwLock};
 use crate::crypto::{CryptoError, SignatureScheme};
 use crate::outcome::Code;
 use crate::policy::{KeyUsageRule, Policy};
-use crate::time::{to_rfc3339, UnixTime};
-use crate::x509::cert::CertRef;
 use crate::revocation::check::check_path;
 use crate::revocation::check::{FetchFailures, OcspStore, RevocationSource};
 use crate::revocation::{CrlSet, EvidenceNeed, RevocationEvidence, RevocationMode};
+use crate::time::{to_rfc3339, UnixTime};
+use crate::x509::cert::CertRef;
 use crate::x509::name_constraints::{NameConstraints, NameConstraintsState, NcViolation};
 use crate::x509::policy::{PolicyError, PolicyState};
 use crate::x509::{CertPool, TrustStore};
@@ -30,7 +30,11 @@ pub struct PathError {
 
 impl PathError {
     pub fn new(code: Code, reason: impl Into<String>) -> Self {
-        PathError { code, reason: reason.into(), needs: Vec::new() }
+        PathError {
+            code,
+            reason: reason.into(),
+            needs: Vec::new(),
+        }
     }
 }
 
@@ -70,8 +74,11 @@ pub fn crypto_code(e: &CryptoError) -> Code {
 /// CRL's fingerprint in place of the subject's).
 #[derive(Default)]
 pub struct EdgeCache {
-    map: RwLock<HashMap<([u8; 32], [u8; 32]), Result<(), PathError>>>,
+    map: RwLock<HashMap<EdgeKey, Result<(), PathError>>>,
 }
+
+/// (signer fingerprint, subject fingerprint): a certificate or a CRL/OCSP response.
+type EdgeKey = ([u8; 32], [u8; 32]);
 
 impl EdgeCache {
     pub(crate) fn get(&self, k: &([u8; 32], [u8; 32])) -> Option<Result<(), PathError>> {
@@ -121,7 +128,12 @@ struct Search<'a, 'c> {
 
 /// Builds a path from `leaf` to a trust anchor and validates it.
 pub fn build_and_validate(ctx: &PathContext<'_>, leaf: &CertRef) -> Result<ValidPath, PathError> {
-    let mut s = Search { ctx, signature_checks: 0, paths_tried: 0, best: None };
+    let mut s = Search {
+        ctx,
+        signature_checks: 0,
+        paths_tried: 0,
+        best: None,
+    };
     // A leaf that is itself an anchor is trusted directly (its validity and key usage are
     // still checked, since here it acts as the end entity).
     if ctx.anchors.contains(&leaf.fingerprint) {
@@ -206,18 +218,18 @@ impl Search<'_, '_> {
         };
         let anchors = Self::rank(&cur, self.ctx.anchors.issuers_of(&cur));
         for anchor in anchors {
-            match self.check_edge(anchor, &cur)? {
-                Err(e) => {
-                    self.record(e);
-                    continue;
-                }
-                Ok(()) => {}
+            if let Err(e) = self.check_edge(anchor, &cur)? {
+                self.record(e);
+                continue;
             }
             self.paths_tried += 1;
             if self.paths_tried > self.ctx.policy.budget.max_paths {
                 return Err(PathError::new(
                     Code::BudgetExceeded,
-                    format!("path building tried more than {} paths", self.ctx.policy.budget.max_paths),
+                    format!(
+                        "path building tried more than {} paths",
+                        self.ctx.policy.budget.max_paths
+                    ),
                 ));
             }
             match validate(self.ctx, chain, anchor) {
@@ -243,12 +255,9 @@ impl Search<'_, '_> {
             if chain.iter().any(|c| c.fingerprint == cand.fingerprint) {
                 continue;
             }
-            match self.check_edge(cand, &cur)? {
-                Err(e) => {
-                    self.record(e);
-                    continue;
-                }
-                Ok(()) => {}
+            if let Err(e) = self.check_edge(cand, &cur)? {
+                self.record(e);
+                continue;
             }
             chain.push(Arc::clone(cand));
             let r = self.extend(chain);
@@ -264,18 +273,29 @@ impl Search<'_, '_> {
 /// Verifies `child`'s signature with `issuer`'s key (RFC 5280 §6.1.3 (a)(1)).
 pub fn verify_cert_signature(policy: &Policy, issuer: &CertRef, child: &CertRef) -> Result<(), PathError> {
     let key = issuer.public_key.as_ref().map_err(|e| {
-        PathError::new(crypto_code(e), format!("cannot use the key of {}: {e}", issuer.describe()))
+        PathError::new(
+            crypto_code(e),
+            format!("cannot use the key of {}: {e}", issuer.describe()),
+        )
     })?;
     verify_with_key(policy, key, issuer, child)
 }
 
 /// Verifies `child` with `issuer`'s parameter-less DSA key completed by the working
 /// parameters of the path (RFC 5280 §6.1.4 (k), RFC 3279 §2.3.2).
-fn verify_with_inherited_params(policy: &Policy, issuer: &CertRef, child: &CertRef, params: Option<&[u8]>) -> Result<(), PathError> {
+fn verify_with_inherited_params(
+    policy: &Policy,
+    issuer: &CertRef,
+    child: &CertRef,
+    params: Option<&[u8]>,
+) -> Result<(), PathError> {
     let params = params.ok_or_else(|| {
         PathError::new(
             Code::CertSignatureInvalid,
-            format!("the DSA key of {} has no parameters and none can be inherited along the path", issuer.describe()),
+            format!(
+                "the DSA key of {} has no parameters and none can be inherited along the path",
+                issuer.describe()
+            ),
         )
     })?;
     let key = crate::crypto::PublicKey::from_spki_with_inherited_dsa_params(&issuer.spki, params)
@@ -283,21 +303,35 @@ fn verify_with_inherited_params(policy: &Policy, issuer: &CertRef, child: &CertR
     verify_with_key(policy, &key, issuer, child)
 }
 
-fn verify_with_key(policy: &Policy, key: &crate::crypto::PublicKey, issuer: &CertRef, child: &CertRef) -> Result<(), PathError> {
+fn verify_with_key(
+    policy: &Policy,
+    key: &crate::crypto::PublicKey,
+    issuer: &CertRef,
+    child: &CertRef,
+) -> Result<(), PathError> {
     if !child.signature_octet_aligned {
         return Err(PathError::new(
             Code::CertSignatureInvalid,
-            format!("signature of {} is a BIT STRING with unused bits, which no algorithm produces", child.describe()),
+            format!(
+                "signature of {} is a BIT STRING with unused bits, which no algorithm produces",
+                child.describe()
+            ),
         ));
     }
     let scheme = SignatureScheme::from_algorithm_identifier(&child.signature_algorithm)
         .map_err(|e| PathError::new(crypto_code(&e), format!("signature of {}: {e}", child.describe())))?;
-    scheme.verify(key, child.tbs(), &child.signature, policy.legacy, policy.min_rsa_bits).map_err(|e| {
-        PathError::new(
-            crypto_code(&e),
-            format!("signature of {} does not verify with the key of {}: {e}", child.describe(), issuer.describe()),
-        )
-    })
+    scheme
+        .verify(key, child.tbs(), &child.signature, policy.legacy, policy.min_rsa_bits)
+        .map_err(|e| {
+            PathError::new(
+                crypto_code(&e),
+                format!(
+                    "signature of {} does not verify with the key of {}: {e}",
+                    child.describe(),
+                    issuer.describe()
+                ),
+            )
+        })
 }
 
 /// Extensions this validator processes; any other critical extension fails the path
@@ -325,13 +359,18 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
     let policy = ctx.policy;
     let at = ctx.at;
     let n = chain.len();
-    let leaf = chain.first().ok_or_else(|| PathError::new(Code::ChainUntrusted, "empty path"))?;
+    let leaf = chain
+        .first()
+        .ok_or_else(|| PathError::new(Code::ChainUntrusted, "empty path"))?;
     // Intermediates, as max_chain_depth counts them.
     let intermediates = n.saturating_sub(1);
     if intermediates > policy.max_chain_depth {
         return Err(PathError::new(
             Code::PathTooLong,
-            format!("path has {intermediates} intermediates, more than max_chain_depth={}", policy.max_chain_depth),
+            format!(
+                "path has {intermediates} intermediates, more than max_chain_depth={}",
+                policy.max_chain_depth
+            ),
         ));
     }
     // §6.1.2 (k): max_path_length starts at n (we count down per non-self-issued CA).
@@ -362,13 +401,23 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
         if at < cert.not_before {
             return Err(PathError::new(
                 Code::CertNotYetValid,
-                format!("{} is not valid before {} (validation time {})", cert.describe(), to_rfc3339(cert.not_before), to_rfc3339(at)),
+                format!(
+                    "{} is not valid before {} (validation time {})",
+                    cert.describe(),
+                    to_rfc3339(cert.not_before),
+                    to_rfc3339(at)
+                ),
             ));
         }
         if at > cert.not_after {
             return Err(PathError::new(
                 Code::CertExpired,
-                format!("{} expired at {} (validation time {})", cert.describe(), to_rfc3339(cert.not_after), to_rfc3339(at)),
+                format!(
+                    "{} expired at {} (validation time {})",
+                    cert.describe(),
+                    to_rfc3339(cert.not_after),
+                    to_rfc3339(at)
+                ),
             ));
         }
         valid_from = valid_from.max(cert.not_before);
@@ -377,19 +426,30 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
             if k.key_type() == crate::crypto::KeyType::Rsa && k.bits() < policy.min_rsa_bits {
                 return Err(PathError::new(
                     Code::WeakKey,
-                    format!("{} has a {}-bit RSA key, below the minimum {}", cert.describe(), k.bits(), policy.min_rsa_bits),
+                    format!(
+                        "{} has a {}-bit RSA key, below the minimum {}",
+                        cert.describe(),
+                        k.bits(),
+                        policy.min_rsa_bits
+                    ),
                 ));
             }
         }
         // §6.1.3 (b)-(c): names of the certificate within the subtrees in force.
-        names.check(cert, is_leaf, &mut nc_budget).map_err(|v| nc_error(cert, v))?;
+        names
+            .check(cert, is_leaf, &mut nc_budget)
+            .map_err(|v| nc_error(cert, v))?;
         // §6.1.3 (d)-(f) and, for CAs, §6.1.4 (a)-(b), (h)-(j).
         policies.process_certificate(cert).map_err(policy_error)?;
         for ext in &cert.extensions {
             if ext.critical && !PROCESSED_EXTENSIONS.contains(&ext.oid.as_str()) {
                 return Err(PathError::new(
                     Code::UnknownCriticalExtension,
-                    format!("{} has critical extension {} that govsig does not process", cert.describe(), ext.oid),
+                    format!(
+                        "{} has critical extension {} that govsig does not process",
+                        cert.describe(),
+                        ext.oid
+                    ),
                 ));
             }
         }
@@ -399,7 +459,10 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
         // §6.1.4 (g): the CA's name constraints narrow the subtrees for what follows.
         if let Some(ext) = cert.extension("2.5.29.30") {
             let nc = NameConstraints::from_der(&ext.value).map_err(|e| {
-                PathError::new(Code::NameConstraintsViolated, format!("nameConstraints of {} are malformed: {e}", cert.describe()))
+                PathError::new(
+                    Code::NameConstraintsViolated,
+                    format!("nameConstraints of {} are malformed: {e}", cert.describe()),
+                )
             })?;
             names.apply(&nc);
         }
@@ -409,13 +472,19 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
         if !cert.is_ca() {
             return Err(PathError::new(
                 Code::BasicConstraintsInvalid,
-                format!("{} issues certificates but is not a CA (basicConstraints cA not true)", cert.describe()),
+                format!(
+                    "{} issues certificates but is not a CA (basicConstraints cA not true)",
+                    cert.describe()
+                ),
             ));
         }
         // (l) decrement for non-self-issued certificates.
         if !cert.is_self_issued() {
             if max_path_length == 0 {
-                return Err(PathError::new(Code::PathTooLong, format!("pathLenConstraint exceeded at {}", cert.describe())));
+                return Err(PathError::new(
+                    Code::PathTooLong,
+                    format!("pathLenConstraint exceeded at {}", cert.describe()),
+                ));
             }
             max_path_length -= 1;
         }
@@ -427,7 +496,10 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
         if !cert.has_key_usage(key_usage::KEY_CERT_SIGN) {
             return Err(PathError::new(
                 Code::KeyUsageInvalid,
-                format!("{} issues certificates but its keyUsage lacks keyCertSign", cert.describe()),
+                format!(
+                    "{} issues certificates but its keyUsage lacks keyCertSign",
+                    cert.describe()
+                ),
             ));
         }
     }
@@ -450,7 +522,11 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
             if !any {
                 return Err(PathError::new(
                     Code::KeyUsageInvalid,
-                    format!("extendedKeyUsage of {} has none of: {}", leaf.describe(), wanted.join(", ")),
+                    format!(
+                        "extendedKeyUsage of {} has none of: {}",
+                        leaf.describe(),
+                        wanted.join(", ")
+                    ),
                 ));
             }
         }

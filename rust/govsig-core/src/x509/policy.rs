@@ -203,8 +203,10 @@ fn parse_extensions(cert: &Certificate) -> Result<CertPolicyExtensions, String> 
         for info in seq {
             let id = info.policy_identifier;
             if let Some(q) = &info.policy_qualifiers {
-                if q.len() == 0 {
-                    return Err("certificatePolicies has an empty policyQualifiers (RFC 5280 §4.2.1.4: SIZE (1..MAX))".into());
+                if q.is_empty() {
+                    return Err(
+                        "certificatePolicies has an empty policyQualifiers (RFC 5280 §4.2.1.4: SIZE (1..MAX))".into(),
+                    );
                 }
             }
             // RFC 5280 §4.2.1.4: "A certificate policy OID MUST NOT appear more than once".
@@ -337,7 +339,11 @@ impl PolicyState {
         let start = path_len.saturating_add(1);
         let counter = |inhibit: bool| if inhibit { 0 } else { start };
         Ok(PolicyState {
-            graph: Some(vec![vec![Node { valid_policy: any.clone(), expected_policy_set: vec![any], parents: Vec::new() }]]),
+            graph: Some(vec![vec![Node {
+                valid_policy: any.clone(),
+                expected_policy_set: vec![any],
+                parents: Vec::new(),
+            }]]),
             null_cause: None,
             explicit_policy: counter(inputs.initial_explicit_policy),
             explicit_cause: ExplicitCause::Initial,
@@ -406,8 +412,7 @@ impl PolicyState {
         self.processed += 1;
         let i = self.processed;
         let is_last = i == self.path_len;
-        let ext = parse_extensions(cert)
-            .map_err(|e| PolicyError::Invalid(format!("{}: {e}", cert.describe())))?;
+        let ext = parse_extensions(cert).map_err(|e| PolicyError::Invalid(format!("{}: {e}", cert.describe())))?;
         let self_issued = cert.is_self_issued();
 
         // §6.1.3 (d) / (e).
@@ -496,7 +501,12 @@ impl PolicyState {
 
     /// §6.1.3 (d)(1)-(3) in the RFC 9618 form: one node per policy at the new depth, whose
     /// parents are every node of the level above that expects it.
-    fn add_level(&mut self, cert: &Certificate, policies: &[ObjectIdentifier], allow_any: bool) -> Result<(), PolicyError> {
+    fn add_level(
+        &mut self,
+        cert: &Certificate,
+        policies: &[ObjectIdentifier],
+        allow_any: bool,
+    ) -> Result<(), PolicyError> {
         let any = any_policy();
         let Some(levels) = self.graph.as_ref() else {
             return Ok(());
@@ -529,7 +539,11 @@ impl PolicyState {
                 },
             };
             cost = cost.saturating_add(2 + parents.len());
-            level.push(Node { valid_policy: p.clone(), expected_policy_set: vec![p.clone()], parents });
+            level.push(Node {
+                valid_policy: p.clone(),
+                expected_policy_set: vec![p.clone()],
+                parents,
+            });
         }
         // (d)(2): anyPolicy in the certificate stands for every policy the level above
         // expects (anyPolicy included) that (d)(1) did not already produce.
@@ -540,7 +554,11 @@ impl PolicyState {
                 }
                 let parents = expecting.get(p).cloned().unwrap_or_default();
                 cost = cost.saturating_add(2 + parents.len());
-                level.push(Node { valid_policy: p.clone(), expected_policy_set: vec![p.clone()], parents });
+                level.push(Node {
+                    valid_policy: p.clone(),
+                    expected_policy_set: vec![p.clone()],
+                    parents,
+                });
             }
         }
         self.charge(cost, cert)?;
@@ -578,7 +596,11 @@ impl PolicyState {
                     } else if has_any {
                         if let Some(a) = any_parent {
                             cost = cost.saturating_add(2);
-                            level.push(Node { valid_policy: idp.clone(), expected_policy_set: sdps.clone(), parents: vec![a] });
+                            level.push(Node {
+                                valid_policy: idp.clone(),
+                                expected_policy_set: sdps.clone(),
+                                parents: vec![a],
+                            });
                         }
                     }
                 }
@@ -600,9 +622,9 @@ impl PolicyState {
     fn null_reason(&self) -> String {
         match self.null_cause {
             Some(NullCause::NoPolicies(i)) => format!("certificate {i} of the path has no certificatePolicies"),
-            Some(NullCause::NoMatch(i)) => format!(
-                "none of the policies of certificate {i} of the path follows from the policies valid above it"
-            ),
+            Some(NullCause::NoMatch(i)) => {
+                format!("none of the policies of certificate {i} of the path follows from the policies valid above it")
+            }
             Some(NullCause::MappingInhibited(i)) => {
                 format!("policy mapping is inhibited at certificate {i} of the path, which maps the remaining policies")
             }
@@ -647,7 +669,9 @@ impl PolicyState {
         let mut authority: Vec<ObjectIdentifier> = Vec::new();
         if let Some(levels) = &self.graph {
             for pair in levels.windows(2) {
-                let (Some(above), Some(level)) = (pair.first(), pair.get(1)) else { continue };
+                let (Some(above), Some(level)) = (pair.first(), pair.get(1)) else {
+                    continue;
+                };
                 for node in level {
                     if node.valid_policy == any || authority.contains(&node.valid_policy) {
                         continue;
@@ -671,9 +695,17 @@ impl PolicyState {
         } else if authority.contains(&any) {
             self.user_initial_policy_set.clone()
         } else {
-            authority.iter().filter(|p| self.user_initial_policy_set.contains(p)).cloned().collect()
+            authority
+                .iter()
+                .filter(|p| self.user_initial_policy_set.contains(p))
+                .cloned()
+                .collect()
         };
-        let leaf = if self.leaf_description.is_empty() { "the trust anchor".to_string() } else { self.leaf_description.clone() };
+        let leaf = if self.leaf_description.is_empty() {
+            "the trust anchor".to_string()
+        } else {
+            self.leaf_description.clone()
+        };
         if user_constrained.is_empty() {
             let why = if authority.is_empty() {
                 format!("no certificate policy is valid for the path ({})", self.null_reason())
@@ -696,7 +728,10 @@ impl PolicyState {
         }
         let mut set: Vec<String> = user_constrained.iter().map(|o| o.to_string()).collect();
         set.sort();
-        Ok(PolicyOutput { user_constrained_policy_set: set, explicit_policy_required: self.explicit_policy == 0 })
+        Ok(PolicyOutput {
+            user_constrained_policy_set: set,
+            explicit_policy_required: self.explicit_policy == 0,
+        })
     }
 }
 
@@ -780,11 +815,19 @@ mod tests {
     }
 
     fn policies(oids: &[&str]) -> (&'static str, bool, Vec<u8>) {
-        (OID_CERTIFICATE_POLICIES, false, seq(&oids.iter().map(|o| seq(&[oid(o)])).collect::<Vec<_>>()))
+        (
+            OID_CERTIFICATE_POLICIES,
+            false,
+            seq(&oids.iter().map(|o| seq(&[oid(o)])).collect::<Vec<_>>()),
+        )
     }
 
     fn mappings(pairs: &[(&str, &str)]) -> (&'static str, bool, Vec<u8>) {
-        (OID_POLICY_MAPPINGS, true, seq(&pairs.iter().map(|(a, b)| seq(&[oid(a), oid(b)])).collect::<Vec<_>>()))
+        (
+            OID_POLICY_MAPPINGS,
+            true,
+            seq(&pairs.iter().map(|(a, b)| seq(&[oid(a), oid(b)])).collect::<Vec<_>>()),
+        )
     }
 
     fn constraints(require: Option<u64>, inhibit_mapping: Option<u64>) -> (&'static str, bool, Vec<u8>) {
@@ -817,7 +860,10 @@ mod tests {
     }
 
     fn user(oids: &[&str]) -> PolicyInputs {
-        PolicyInputs { user_initial_policy_set: oids.iter().map(|s| s.to_string()).collect(), ..PolicyInputs::default() }
+        PolicyInputs {
+            user_initial_policy_set: oids.iter().map(|s| s.to_string()).collect(),
+            ..PolicyInputs::default()
+        }
     }
 
     fn invalid_reason(r: Result<PolicyOutput, PolicyError>) -> String {
@@ -829,7 +875,10 @@ mod tests {
 
     #[test]
     fn same_policy_down_the_path() {
-        let path = [cert("CA", "Root", &[policies(&[P1, P2])]), cert("EE", "CA", &[policies(&[P1])])];
+        let path = [
+            cert("CA", "Root", &[policies(&[P1, P2])]),
+            cert("EE", "CA", &[policies(&[P1])]),
+        ];
         let out = run(&PolicyInputs::default(), &path).expect("valid");
         assert_eq!(out.user_constrained_policy_set, set(&[P1]));
         assert!(!out.explicit_policy_required);
@@ -838,13 +887,22 @@ mod tests {
         let why = invalid_reason(run(&user(&[P2]), &path));
         assert!(why.contains("'CN=EE'") && why.contains(P1) && why.contains(P2), "{why}");
         // The bare RFC 5280 rule accepts, with an empty policy set.
-        let lax = PolicyInputs { require_acceptable_policy: false, ..user(&[P2]) };
-        assert_eq!(run(&lax, &path).expect("valid").user_constrained_policy_set, Vec::<String>::new());
+        let lax = PolicyInputs {
+            require_acceptable_policy: false,
+            ..user(&[P2])
+        };
+        assert_eq!(
+            run(&lax, &path).expect("valid").user_constrained_policy_set,
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn any_policy_to_the_end_means_any() {
-        let path = [cert("CA", "Root", &[policies(&[ANY_POLICY])]), cert("EE", "CA", &[policies(&[ANY_POLICY])])];
+        let path = [
+            cert("CA", "Root", &[policies(&[ANY_POLICY])]),
+            cert("EE", "CA", &[policies(&[ANY_POLICY])]),
+        ];
         let out = run(&PolicyInputs::default(), &path).expect("valid");
         assert_eq!(out.user_constrained_policy_set, set(&[ANY_POLICY]));
         let out = run(&user(&[P2, P3]), &path).expect("valid");
@@ -856,9 +914,17 @@ mod tests {
         let path = [cert("CA", "Root", &[policies(&[P1])]), cert("EE", "CA", &[])];
         let out = run(&PolicyInputs::default(), &path).expect("no explicit policy: valid, no policy");
         assert!(out.user_constrained_policy_set.is_empty());
-        let inputs = PolicyInputs { initial_explicit_policy: true, ..PolicyInputs::default() };
+        let inputs = PolicyInputs {
+            initial_explicit_policy: true,
+            ..PolicyInputs::default()
+        };
         let why = invalid_reason(run(&inputs, &path));
-        assert!(why.contains("'CN=EE'") && why.contains("no certificatePolicies") && why.contains("initial-explicit-policy"), "{why}");
+        assert!(
+            why.contains("'CN=EE'")
+                && why.contains("no certificatePolicies")
+                && why.contains("initial-explicit-policy"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -870,7 +936,11 @@ mod tests {
         // The output is in the anchor's domain: P3 below the mapping is P1 above it.
         let out = run(&PolicyInputs::default(), &path).expect("valid");
         assert_eq!(out.user_constrained_policy_set, set(&[P1]));
-        let inhibited = PolicyInputs { initial_policy_mapping_inhibit: true, initial_explicit_policy: true, ..PolicyInputs::default() };
+        let inhibited = PolicyInputs {
+            initial_policy_mapping_inhibit: true,
+            initial_explicit_policy: true,
+            ..PolicyInputs::default()
+        };
         let why = invalid_reason(run(&inhibited, &path));
         assert!(why.contains("mapping is inhibited at certificate 1"), "{why}");
     }
@@ -889,7 +959,10 @@ mod tests {
     #[test]
     fn mapping_any_policy_is_malformed() {
         for pair in [(ANY_POLICY, P1), (P1, ANY_POLICY)] {
-            let path = [cert("CA", "Root", &[policies(&[P1]), mappings(&[pair])]), cert("EE", "CA", &[policies(&[P1])])];
+            let path = [
+                cert("CA", "Root", &[policies(&[P1]), mappings(&[pair])]),
+                cert("EE", "CA", &[policies(&[P1])]),
+            ];
             let why = invalid_reason(run(&PolicyInputs::default(), &path));
             assert!(why.contains("'CN=CA'") && why.contains("§6.1.4 (a)"), "{why}");
         }
@@ -904,7 +977,10 @@ mod tests {
                 cert("EE", mid_subject, &ee),
             ]
         };
-        let strict = PolicyInputs { initial_explicit_policy: true, ..PolicyInputs::default() };
+        let strict = PolicyInputs {
+            initial_explicit_policy: true,
+            ..PolicyInputs::default()
+        };
         // A self-issued intermediate may still use anyPolicy (§6.1.3 (d)(2), i < n).
         let out = run(&strict, &chain("CA", vec![policies(&[P1])])).expect("valid");
         assert_eq!(out.user_constrained_policy_set, set(&[P1]));
@@ -918,7 +994,14 @@ mod tests {
         ];
         let why = invalid_reason(run(&strict, &path));
         assert!(why.contains("certificate 2"), "{why}");
-        assert!(run(&PolicyInputs { initial_any_policy_inhibit: true, ..strict.clone() }, &chain("CA", vec![policies(&[P1])])).is_err());
+        assert!(run(
+            &PolicyInputs {
+                initial_any_policy_inhibit: true,
+                ..strict.clone()
+            },
+            &chain("CA", vec![policies(&[P1])])
+        )
+        .is_err());
     }
 
     #[test]
@@ -932,10 +1015,16 @@ mod tests {
         };
         // skip 1: the certificate after CA may lack policies, the next one may not.
         let why = invalid_reason(run(&PolicyInputs::default(), &path(1, "Sub")));
-        assert!(why.contains("'CN=EE'") && why.contains("requireExplicitPolicy"), "{why}");
+        assert!(
+            why.contains("'CN=EE'") && why.contains("requireExplicitPolicy"),
+            "{why}"
+        );
         // skip 2: explicit_policy reaches 0 in the wrap-up (§6.1.5 (a)), with no policy left.
         assert!(run(&PolicyInputs::default(), &path(2, "Sub")).is_err());
-        assert!(run(&PolicyInputs::default(), &path(3, "Sub")).expect("valid").user_constrained_policy_set.is_empty());
+        assert!(run(&PolicyInputs::default(), &path(3, "Sub"))
+            .expect("valid")
+            .user_constrained_policy_set
+            .is_empty());
         // A self-issued intermediate does not count (§6.1.4 (h)): with skip 2 the EE and
         // the wrap-up still see explicit_policy > 0.
         let out = run(&PolicyInputs::default(), &path(2, "CA")).expect("valid");
@@ -945,7 +1034,11 @@ mod tests {
         for c in p.iter().take(2) {
             st.process_certificate(c).expect("CA certificates pass");
         }
-        assert_eq!(st.explicit_policy(), 2, "self-issued certificate 2 must not decrement explicit_policy");
+        assert_eq!(
+            st.explicit_policy(),
+            2,
+            "self-issued certificate 2 must not decrement explicit_policy"
+        );
     }
 
     #[test]
@@ -954,7 +1047,10 @@ mod tests {
         let path = [cert("CA", "Root", &[]), cert("EE", "CA", &[constraints(Some(0), None)])];
         let why = invalid_reason(run(&PolicyInputs::default(), &path));
         assert!(why.contains("'CN=EE'"), "{why}");
-        let path = [cert("CA", "Root", &[policies(&[P1])]), cert("EE", "CA", &[policies(&[P1]), constraints(Some(0), None)])];
+        let path = [
+            cert("CA", "Root", &[policies(&[P1])]),
+            cert("EE", "CA", &[policies(&[P1]), constraints(Some(0), None)]),
+        ];
         let out = run(&PolicyInputs::default(), &path).expect("valid");
         assert!(out.explicit_policy_required);
         assert_eq!(out.user_constrained_policy_set, set(&[P1]));
@@ -970,11 +1066,17 @@ mod tests {
                 cert("EE", "CA2", &[policies(&[P2])]),
             ]
         };
-        let explicit = PolicyInputs { initial_explicit_policy: true, ..PolicyInputs::default() };
+        let explicit = PolicyInputs {
+            initial_explicit_policy: true,
+            ..PolicyInputs::default()
+        };
         // Sub is not self-issued: policy_mapping is 0 at CA2, its mapped P1 node is deleted.
         assert!(run(&explicit, &path("Sub")).is_err());
         // Self-issued CA does not count: CA2 may still map.
-        assert_eq!(run(&explicit, &path("CA")).expect("valid").user_constrained_policy_set, set(&[P1]));
+        assert_eq!(
+            run(&explicit, &path("CA")).expect("valid").user_constrained_policy_set,
+            set(&[P1])
+        );
     }
 
     /// RFC 9618 §1's attack: every CA maps each of m policies to all m policies. The RFC
@@ -988,7 +1090,14 @@ mod tests {
         let pairs: Vec<(&str, &str)> = refs.iter().flat_map(|a| refs.iter().map(move |b| (*a, *b))).collect();
         let mut path = Vec::new();
         for d in 0..depth {
-            let (subject, issuer) = (format!("CA{d}"), if d == 0 { "Root".to_string() } else { format!("CA{}", d - 1) });
+            let (subject, issuer) = (
+                format!("CA{d}"),
+                if d == 0 {
+                    "Root".to_string()
+                } else {
+                    format!("CA{}", d - 1)
+                },
+            );
             path.push(cert(&subject, &issuer, &[policies(&refs), mappings(&pairs)]));
         }
         path.push(cert("EE", &format!("CA{}", depth - 1), &[policies(&refs)]));
@@ -998,7 +1107,10 @@ mod tests {
         }
         // m^depth = 16.7 million tree leaves; the graph did a few thousand units of work.
         let work = st.graph_work();
-        assert!(work < 2 * (depth + 1) * (m * m + 2 * m) + 10, "graph work {work} is not linear in the input");
+        assert!(
+            work < 2 * (depth + 1) * (m * m + 2 * m) + 10,
+            "graph work {work} is not linear in the input"
+        );
         assert_eq!(st.finish().expect("valid").user_constrained_policy_set, {
             let mut v = oids.clone();
             v.sort();
@@ -1021,24 +1133,54 @@ mod tests {
             Err(PolicyError::Budget(why)) => assert!(why.contains("10000") && why.contains("'CN="), "{why}"),
             other => panic!("expected the budget to stop this path, got {other:?}"),
         }
-        let roomy = PolicyInputs { graph_budget: 100_000, ..PolicyInputs::default() };
-        assert_eq!(run(&roomy, &path).expect("valid with a larger budget").user_constrained_policy_set.len(), 60);
+        let roomy = PolicyInputs {
+            graph_budget: 100_000,
+            ..PolicyInputs::default()
+        };
+        assert_eq!(
+            run(&roomy, &path)
+                .expect("valid with a larger budget")
+                .user_constrained_policy_set
+                .len(),
+            60
+        );
     }
 
     #[test]
     fn malformed_extensions_are_rejected_with_the_certificate_named() {
         let cases: Vec<((&str, bool, Vec<u8>), &str)> = vec![
-            ((OID_CERTIFICATE_POLICIES, false, vec![0x30, 0x05, 0x06]), "certificatePolicies is not valid DER"),
-            ((OID_CERTIFICATE_POLICIES, false, seq(&[])), "certificatePolicies is empty"),
+            (
+                (OID_CERTIFICATE_POLICIES, false, vec![0x30, 0x05, 0x06]),
+                "certificatePolicies is not valid DER",
+            ),
+            (
+                (OID_CERTIFICATE_POLICIES, false, seq(&[])),
+                "certificatePolicies is empty",
+            ),
             (policies(&[P1, P1]), "twice"),
             (policies(&[ANY_POLICY, ANY_POLICY]), "twice"),
-            ((OID_CERTIFICATE_POLICIES, false, seq(&[seq(&[oid(P1), seq(&[])])])), "empty policyQualifiers"),
+            (
+                (OID_CERTIFICATE_POLICIES, false, seq(&[seq(&[oid(P1), seq(&[])])])),
+                "empty policyQualifiers",
+            ),
             ((OID_POLICY_MAPPINGS, false, seq(&[])), "policyMappings is empty"),
-            ((OID_POLICY_MAPPINGS, false, seq(&[seq(&[oid(P1)])])), "policyMappings is not valid DER"),
+            (
+                (OID_POLICY_MAPPINGS, false, seq(&[seq(&[oid(P1)])])),
+                "policyMappings is not valid DER",
+            ),
             ((OID_POLICY_CONSTRAINTS, false, seq(&[])), "empty sequence"),
-            ((OID_POLICY_CONSTRAINTS, false, seq(&[tlv(0x80, &[0xff])])), "policyConstraints is not valid DER"),
-            ((OID_INHIBIT_ANY_POLICY, false, tlv(0x02, &[0x80])), "inhibitAnyPolicy is not valid DER"),
-            ((OID_INHIBIT_ANY_POLICY, false, tlv(0x04, &[1])), "inhibitAnyPolicy is not valid DER"),
+            (
+                (OID_POLICY_CONSTRAINTS, false, seq(&[tlv(0x80, &[0xff])])),
+                "policyConstraints is not valid DER",
+            ),
+            (
+                (OID_INHIBIT_ANY_POLICY, false, tlv(0x02, &[0x80])),
+                "inhibitAnyPolicy is not valid DER",
+            ),
+            (
+                (OID_INHIBIT_ANY_POLICY, false, tlv(0x04, &[1])),
+                "inhibitAnyPolicy is not valid DER",
+            ),
         ];
         for (ext, needle) in cases {
             let with_policies = ext.0 != OID_CERTIFICATE_POLICIES;
@@ -1057,8 +1199,16 @@ mod tests {
         let cps = seq(&[oid("1.3.6.1.5.5.7.2.1"), tlv(0x16, b"https://example.invalid/cps")]);
         let odd = seq(&[oid("1.3.6.1.4.1.55555.99"), tlv(0x30, &tlv(0x01, &[0xff]))]);
         let value = seq(&[seq(&[oid(P1), seq(&[cps, odd])])]);
-        let path = [cert("CA", "Root", &[(OID_CERTIFICATE_POLICIES, true, value)]), cert("EE", "CA", &[policies(&[P1])])];
-        assert_eq!(run(&PolicyInputs::default(), &path).expect("valid").user_constrained_policy_set, set(&[P1]));
+        let path = [
+            cert("CA", "Root", &[(OID_CERTIFICATE_POLICIES, true, value)]),
+            cert("EE", "CA", &[policies(&[P1])]),
+        ];
+        assert_eq!(
+            run(&PolicyInputs::default(), &path)
+                .expect("valid")
+                .user_constrained_policy_set,
+            set(&[P1])
+        );
     }
 
     #[test]
@@ -1066,10 +1216,19 @@ mod tests {
         let mut big = vec![0x01];
         big.extend([0u8; 20]);
         let path = [
-            cert("CA", "Root", &[policies(&[P1]), (OID_INHIBIT_ANY_POLICY, true, tlv(0x02, &big))]),
+            cert(
+                "CA",
+                "Root",
+                &[policies(&[P1]), (OID_INHIBIT_ANY_POLICY, true, tlv(0x02, &big))],
+            ),
             cert("EE", "CA", &[policies(&[P1])]),
         ];
-        assert_eq!(run(&PolicyInputs::default(), &path).expect("valid").user_constrained_policy_set, set(&[P1]));
+        assert_eq!(
+            run(&PolicyInputs::default(), &path)
+                .expect("valid")
+                .user_constrained_policy_set,
+            set(&[P1])
+        );
     }
 
     #[test]
@@ -1088,7 +1247,10 @@ mod tests {
     #[test]
     fn graph_is_pruned_to_paths_reaching_the_end() {
         // P2 at the CA has no continuation; the output must not mention it.
-        let path = [cert("CA", "Root", &[policies(&[P1, P2])]), cert("EE", "CA", &[policies(&[P1, P3])])];
+        let path = [
+            cert("CA", "Root", &[policies(&[P1, P2])]),
+            cert("EE", "CA", &[policies(&[P1, P3])]),
+        ];
         let out = run(&PolicyInputs::default(), &path).expect("valid");
         assert_eq!(out.user_constrained_policy_set, set(&[P1]));
     }

@@ -25,9 +25,7 @@ pub fn module_path() -> PathBuf {
 
 /// Run a tool and return stdout; fail with its output when it fails.
 pub fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}\n{}",
@@ -136,10 +134,7 @@ impl Hsm {
     }
 
     pub fn token(&self, label: &str) -> &TestToken {
-        self.tokens
-            .iter()
-            .find(|t| t.label == label)
-            .expect("token made")
+        self.tokens.iter().find(|t| t.label == label).expect("token made")
     }
 
     pub fn tool(&self, program: &str) -> Command {
@@ -150,10 +145,7 @@ impl Hsm {
 
     fn p11(&self, label: &str) -> Command {
         let mut cmd = self.tool("pkcs11-tool");
-        cmd.arg("--module")
-            .arg(&self.module)
-            .arg("--token-label")
-            .arg(label);
+        cmd.arg("--module").arg(&self.module).arg("--token-label").arg(label);
         cmd
     }
 
@@ -277,9 +269,7 @@ impl Hsm {
     }
 
     pub fn delete_token(&self, label: &str) {
-        run(self
-            .tool("softhsm2-util")
-            .args(["--delete-token", "--token", label]));
+        run(self.tool("softhsm2-util").args(["--delete-token", "--token", label]));
     }
 }
 
@@ -357,12 +347,7 @@ pub fn spki_key_bits(spki: &[u8]) -> Vec<u8> {
             (data[1] as usize, 2)
         } else {
             let n = (data[1] & 0x7f) as usize;
-            (
-                data[2..2 + n]
-                    .iter()
-                    .fold(0usize, |a, b| (a << 8) | *b as usize),
-                2 + n,
-            )
+            (data[2..2 + n].iter().fold(0usize, |a, b| (a << 8) | *b as usize), 2 + n)
         };
         (tag, &data[hdr..hdr + len], &data[hdr + len..])
     }
@@ -396,11 +381,7 @@ pub fn ecdsa_der_shape(sig: &[u8]) -> (bool, bool) {
     } else {
         (sig[2] as usize, 3)
     };
-    assert_eq!(
-        sig.len(),
-        hdr + body,
-        "SEQUENCE length covers the signature exactly"
-    );
+    assert_eq!(sig.len(), hdr + body, "SEQUENCE length covers the signature exactly");
     let mut rest = &sig[hdr..];
     let mut padded = Vec::new();
     let mut short = Vec::new();

@@ -110,7 +110,10 @@ fn find(
             return Some(pos);
         }
     }
-    overflow.iter().find(|(k, pos)| *k == h && is(*pos)).map(|(_, pos)| *pos)
+    overflow
+        .iter()
+        .find(|(k, pos)| *k == h && is(*pos))
+        .map(|(_, pos)| *pos)
 }
 
 fn range_of(outer: &[u8], inner: &[u8]) -> std::ops::Range<usize> {
@@ -227,7 +230,8 @@ impl CrlIndex {
             return Err(who.err(format!("duplicate CRL extension {dotted} (RFC 5280 §4.2, §5.2)")));
         }
         let v = ext.extn_value;
-        let bad = |what: &str, e: asn1::ParseError| who.err(format!("{what} extension is {}", describe_parse_error(&e)));
+        let bad =
+            |what: &str, e: asn1::ParseError| who.err(format!("{what} extension is {}", describe_parse_error(&e)));
         if ext.extn_id == oid::CRL_NUMBER {
             let n = asn1::parse_single::<asn1::BigInt<'_>>(v).map_err(|e| bad("cRLNumber", e))?;
             self.crl_number = Some(
@@ -243,10 +247,12 @@ impl CrlIndex {
         } else if ext.extn_id == oid::ISSUING_DISTRIBUTION_POINT {
             let idp = asn1::parse_single::<asn::IssuingDistributionPoint<'_>>(v)
                 .map_err(|e| bad("issuingDistributionPoint", e))?;
-            let idp = IssuingDistributionPoint::from_asn1(&idp).map_err(|m| who.err(format!("issuingDistributionPoint: {m}")))?;
+            let idp = IssuingDistributionPoint::from_asn1(&idp)
+                .map_err(|m| who.err(format!("issuingDistributionPoint: {m}")))?;
             self.issuing_distribution_point = Some(idp);
         } else if ext.extn_id == oid::AUTHORITY_KEY_IDENTIFIER {
-            let aki = asn1::parse_single::<AuthorityKeyIdentifier<'_>>(v).map_err(|e| bad("authorityKeyIdentifier", e))?;
+            let aki =
+                asn1::parse_single::<AuthorityKeyIdentifier<'_>>(v).map_err(|e| bad("authorityKeyIdentifier", e))?;
             self.authority_key_id = aki.key_identifier.map(<[u8]>::to_vec);
         } else if ext.extn_id == oid::FRESHEST_CRL {
             let dps = asn1::parse_single::<asn::CrlDistributionPoints<'_>>(v).map_err(|e| bad("freshestCRL", e))?;
@@ -293,8 +299,9 @@ impl CrlIndex {
         let mut rest = revoked.content();
         let mut n: usize = 0;
         while !rest.is_empty() {
-            let fast = asn::fast_revoked_entry(rest)
-                .and_then(|(parts, tail)| utc_time_fast(parts.utc_time).map(|t| (parts.serial, t, parts.extensions, tail)));
+            let fast = asn::fast_revoked_entry(rest).and_then(|(parts, tail)| {
+                utc_time_fast(parts.utc_time).map(|t| (parts.serial, t, parts.extensions, tail))
+            });
             let before = rest;
             let fast_serial = fast.is_some();
             let (serial_bytes, revocation_date, ext_content, tail) = match fast {
@@ -314,7 +321,12 @@ impl CrlIndex {
                             hex::encode(e.user_certificate.as_bytes())
                         ))
                     })?;
-                    (e.user_certificate.as_bytes(), t, e.crl_entry_extensions.map(|r| r.content()), tail)
+                    (
+                        e.user_certificate.as_bytes(),
+                        t,
+                        e.crl_entry_extensions.map(|r| r.content()),
+                        tail,
+                    )
                 }
             };
             rest = tail;
@@ -351,10 +363,12 @@ impl CrlIndex {
                 entry.hold_instruction = exts.hold_instruction;
                 if let Some(value) = exts.certificate_issuer {
                     if !indirect {
-                        return Err(at("certificateIssuer entry extension in a CRL that is not indirect (RFC 5280 \
+                        return Err(at(
+                            "certificateIssuer entry extension in a CRL that is not indirect (RFC 5280 \
                                        §5.3.3: only indirect CRLs, with indirectCRL set in \
                                        issuingDistributionPoint, carry it)"
-                            .into()));
+                                .into(),
+                        ));
                     }
                     if value != current_ext.as_slice() {
                         let names = parse_general_names(value).map_err(|m| at(format!("certificateIssuer: {m}")))?;
@@ -368,9 +382,11 @@ impl CrlIndex {
                             }
                         }
                         if ids.is_empty() {
-                            return Err(at("certificateIssuer names no directoryName, so no certificate issuer \
+                            return Err(at(
+                                "certificateIssuer names no directoryName, so no certificate issuer \
                                            can match its entries"
-                                .into()));
+                                    .into(),
+                            ));
                         }
                         group = match self.groups.iter().position(|g| **g == *ids) {
                             Some(i) => u32::try_from(i).map_err(|_| at("too many certificate issuers".into()))?,
@@ -413,7 +429,11 @@ impl CrlIndex {
                     }
                 };
                 if duplicate {
-                    let issuer_name = self.issuers.get(usize_of(id)).map(|n| n.to_string()).unwrap_or_default();
+                    let issuer_name = self
+                        .issuers
+                        .get(usize_of(id))
+                        .map(|n| n.to_string())
+                        .unwrap_or_default();
                     return Err(who.err(format!(
                         "duplicate entries for serial {} of certificate issuer '{issuer_name}'",
                         entry.serial.to_hex()
@@ -524,12 +544,16 @@ impl CrlIndex {
     /// RFC 5280 §6.3.3 (g): verifies the CRL signature with the CRL signer's key. Unsupported,
     /// legacy-refused and weak-key cases keep their own codes; anything else is crl_invalid.
     pub fn verify_signature(&self, signer_key: &PublicKey, legacy: bool, min_rsa_bits: usize) -> Result<(), CrlError> {
-        let scheme = SignatureScheme::from_algorithm_identifier(&self.signature_algorithm)
-            .map_err(|e| CrlError { code: crypto_code(&e), reason: format!("{}: {e}", self.describe()) })?;
-        scheme.verify(signer_key, self.tbs(), self.signature(), legacy, min_rsa_bits).map_err(|e| CrlError {
+        let scheme = SignatureScheme::from_algorithm_identifier(&self.signature_algorithm).map_err(|e| CrlError {
             code: crypto_code(&e),
-            reason: format!("signature of {} does not verify: {e}", self.describe()),
-        })
+            reason: format!("{}: {e}", self.describe()),
+        })?;
+        scheme
+            .verify(signer_key, self.tbs(), self.signature(), legacy, min_rsa_bits)
+            .map_err(|e| CrlError {
+                code: crypto_code(&e),
+                reason: format!("signature of {} does not verify: {e}", self.describe()),
+            })
     }
 
     /// The signature algorithm's name (e.g. `sha256WithRSAEncryption`), or its dotted OID
@@ -669,7 +693,9 @@ fn entry_extensions(content: &[u8]) -> Result<EntryExtensions<'_>, String> {
                 }
             }
             if dup {
-                let o = asn1::parse_single::<asn1::ObjectIdentifier>(id).map(|o| o.to_string()).unwrap_or_default();
+                let o = asn1::parse_single::<asn1::ObjectIdentifier>(id)
+                    .map(|o| o.to_string())
+                    .unwrap_or_default();
                 return Err(Msg(format!("has a duplicate extension {o} (RFC 5280 §5.3)")));
             }
         }

@@ -43,7 +43,10 @@ pub struct CrlError {
 
 impl CrlError {
     pub(crate) fn invalid(reason: String) -> CrlError {
-        CrlError { code: Code::CrlInvalid, reason }
+        CrlError {
+            code: Code::CrlInvalid,
+            reason,
+        }
     }
 }
 
@@ -258,7 +261,12 @@ impl ReasonMask {
             "privilege_withdrawn",
             "aa_compromise",
         ];
-        NAMES.iter().enumerate().filter(|(i, _)| *i > 0 && self.0 & (1 << i) != 0).map(|(_, n)| *n).collect()
+        NAMES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i > 0 && self.0 & (1 << i) != 0)
+            .map(|(_, n)| *n)
+            .collect()
     }
 }
 

@@ -144,21 +144,32 @@ pub struct IssuingDistributionPoint {
 
 impl IssuingDistributionPoint {
     pub(crate) fn from_asn1(i: &asn::IssuingDistributionPoint<'_>) -> Result<IssuingDistributionPoint, String> {
-        let only = [i.only_contains_user_certs, i.only_contains_ca_certs, i.only_contains_attribute_certs];
+        let only = [
+            i.only_contains_user_certs,
+            i.only_contains_ca_certs,
+            i.only_contains_attribute_certs,
+        ];
         if only.iter().filter(|b| **b).count() > 1 {
             return Err("more than one of onlyContainsUserCerts, onlyContainsCACerts and \
                         onlyContainsAttributeCerts is set (RFC 5280 §5.2.5)"
                 .into());
         }
         let out = IssuingDistributionPoint {
-            distribution_point: i.distribution_point.as_ref().map(DistributionPointName::from_asn1).transpose()?,
+            distribution_point: i
+                .distribution_point
+                .as_ref()
+                .map(DistributionPointName::from_asn1)
+                .transpose()?,
             only_contains_user_certs: i.only_contains_user_certs,
             only_contains_ca_certs: i.only_contains_ca_certs,
             only_some_reasons: i.only_some_reasons.as_ref().map(ReasonMask::from_bit_string),
             indirect_crl: i.indirect_crl,
             only_contains_attribute_certs: i.only_contains_attribute_certs,
         };
-        if out.distribution_point.is_none() && !out.indirect_crl && out.only_some_reasons.is_none() && !only.contains(&true)
+        if out.distribution_point.is_none()
+            && !out.indirect_crl
+            && out.only_some_reasons.is_none()
+            && !only.contains(&true)
         {
             return Err("empty sequence (RFC 5280 §5.2.5: conforming CRL issuers MUST NOT issue it)".into());
         }
@@ -191,7 +202,11 @@ pub(crate) fn convert_dps(dps: asn::CrlDistributionPoints<'_>) -> Result<Vec<Dis
     let mut out = Vec::new();
     for dp in dps {
         let converted = DistributionPoint {
-            name: dp.distribution_point.as_ref().map(DistributionPointName::from_asn1).transpose()?,
+            name: dp
+                .distribution_point
+                .as_ref()
+                .map(DistributionPointName::from_asn1)
+                .transpose()?,
             reasons: dp.reasons.as_ref().map(ReasonMask::from_bit_string),
             crl_issuer: dp.crl_issuer.map(convert_general_names).transpose()?,
         };
@@ -214,7 +229,8 @@ pub fn distribution_points(cert: &Certificate) -> Result<Vec<DistributionPoint>,
         code: Code::CertMalformed,
         reason: format!("cRLDistributionPoints of {}: {m}", cert.describe()),
     };
-    let dps = asn1::parse_single::<asn::CrlDistributionPoints<'_>>(&ext.value).map_err(|e| fail(format!("not DER: {e}")))?;
+    let dps =
+        asn1::parse_single::<asn::CrlDistributionPoints<'_>>(&ext.value).map_err(|e| fail(format!("not DER: {e}")))?;
     convert_dps(dps).map_err(fail)
 }
 
@@ -326,7 +342,11 @@ impl CrlIndex {
     /// [`CrlIndex::scope_for`] over every distribution point of the certificate (as returned
     /// by [`distribution_points`]; empty when it has none): the union of the reasons masks of
     /// the points this CRL serves, or why it serves none.
-    pub fn scope_covers(&self, cert: &Certificate, cert_dps: &[DistributionPoint]) -> Result<ReasonMask, ScopeMismatch> {
+    pub fn scope_covers(
+        &self,
+        cert: &Certificate,
+        cert_dps: &[DistributionPoint],
+    ) -> Result<ReasonMask, ScopeMismatch> {
         if cert_dps.is_empty() {
             return self.scope_for(cert, None);
         }
@@ -350,7 +370,13 @@ impl CrlIndex {
     /// and the delta newer than the complete CRL (an older delta replayed on a newer base
     /// could un-revoke a certificate through a stale removeFromCRL entry).
     pub fn delta_applies_to(&self, complete: &CrlIndex) -> Result<(), ScopeMismatch> {
-        let fail = |m: &str| Err(ScopeMismatch(format!("{} cannot be applied to {}: {m}", self.describe(), complete.describe())));
+        let fail = |m: &str| {
+            Err(ScopeMismatch(format!(
+                "{} cannot be applied to {}: {m}",
+                self.describe(),
+                complete.describe()
+            )))
+        };
         let Some(base) = &self.delta_crl_indicator else {
             return fail("it is not a delta CRL (no deltaCRLIndicator)");
         };
@@ -370,12 +396,16 @@ impl CrlIndex {
             return fail("the complete CRL has no cRLNumber (RFC 5280 §5.2.4)");
         };
         if complete_number < base {
-            return fail(&format!("the complete CRL's number {complete_number} is below the BaseCRLNumber {base}"));
+            return fail(&format!(
+                "the complete CRL's number {complete_number} is below the BaseCRLNumber {base}"
+            ));
         }
         match &self.crl_number {
             None => return fail("the delta CRL has no cRLNumber (RFC 5280 §5.2.4: MUST include it)"),
             Some(n) if n <= complete_number => {
-                return fail(&format!("the delta's number {n} is not above the complete CRL's {complete_number}"))
+                return fail(&format!(
+                    "the delta's number {n} is not above the complete CRL's {complete_number}"
+                ))
             }
             Some(_) => {}
         }

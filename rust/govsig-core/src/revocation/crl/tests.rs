@@ -54,7 +54,10 @@ fn boolean_true() -> Vec<u8> {
 
 /// A Name of one or more RDNs, each `(oid, UTF8String value)`; most significant first.
 fn dn(rdns: &[(&asn1::ObjectIdentifier, &str)]) -> Vec<u8> {
-    let parts: Vec<Vec<u8>> = rdns.iter().map(|(o, v)| tlv(0x31, &seq(&[&oid(o), &tlv(0x0c, v.as_bytes())]))).collect();
+    let parts: Vec<Vec<u8>> = rdns
+        .iter()
+        .map(|(o, v)| tlv(0x31, &seq(&[&oid(o), &tlv(0x0c, v.as_bytes())])))
+        .collect();
     tlv(0x30, &parts.concat())
 }
 
@@ -120,7 +123,10 @@ fn other_key() -> Ed25519KeyPair {
 }
 
 fn spki(k: &Ed25519KeyPair) -> Vec<u8> {
-    seq(&[&seq(&[&oid(&asn1::oid!(1, 3, 101, 112))]), &tlv(0x03, &cat(&[&[0], k.public_key().as_ref()]))])
+    seq(&[
+        &seq(&[&oid(&asn1::oid!(1, 3, 101, 112))]),
+        &tlv(0x03, &cat(&[&[0], k.public_key().as_ref()])),
+    ])
 }
 
 fn ed25519_alg() -> Vec<u8> {
@@ -208,7 +214,11 @@ fn cert(issuer: &[u8], subject: &[u8], serial: &[u8], exts: &[&[u8]]) -> Certifi
 }
 
 fn ca_ext() -> Vec<u8> {
-    ext(&govsig_asn1::x509::oid::BASIC_CONSTRAINTS, true, &seq(&[&boolean_true()]))
+    ext(
+        &govsig_asn1::x509::oid::BASIC_CONSTRAINTS,
+        true,
+        &seq(&[&boolean_true()]),
+    )
 }
 
 fn key_usage_ext(bits: &[u8]) -> Vec<u8> {
@@ -242,8 +252,16 @@ fn index_is_send_and_sync() {
 #[test]
 fn header_entries_and_lookup() {
     let mut s = Spec::new(issuer_a());
-    let hold = ext(&govsig_asn1::crl::oid::HOLD_INSTRUCTION_CODE, false, &oid(&asn1::oid!(1, 2, 840, 10040, 2, 2)));
-    let inval = ext(&govsig_asn1::crl::oid::INVALIDITY_DATE, false, &gen_time("20231231120000Z"));
+    let hold = ext(
+        &govsig_asn1::crl::oid::HOLD_INSTRUCTION_CODE,
+        false,
+        &oid(&asn1::oid!(1, 2, 840, 10040, 2, 2)),
+    );
+    let inval = ext(
+        &govsig_asn1::crl::oid::INVALIDITY_DATE,
+        false,
+        &gen_time("20231231120000Z"),
+    );
     s.entries = vec![
         entry(&[0x01], &[&reason_ext(1), &inval]),
         entry(&[0x00, 0x80], &[&reason_ext(6), &hold]),
@@ -254,14 +272,20 @@ fn header_entries_and_lookup() {
     assert_eq!(crl.version, 2);
     assert_eq!(crl.issuer.to_string(), "CN=CA A, O=Ban Cơ yếu Chính phủ, C=VN");
     assert_eq!(crate::time::to_rfc3339(crl.this_update), "2024-01-01T00:00:00Z");
-    assert_eq!(crl.next_update.map(crate::time::to_rfc3339).as_deref(), Some("2024-02-01T00:00:00Z"));
+    assert_eq!(
+        crl.next_update.map(crate::time::to_rfc3339).as_deref(),
+        Some("2024-02-01T00:00:00Z")
+    );
     assert_eq!(crl.crl_number.as_ref().and_then(CrlNumber::to_u128), Some(5));
     assert!(!crl.is_delta());
     assert_eq!(crl.len(), 4);
     let a = name(&issuer_a());
     let e = crl.lookup(&a, &[0x01]).unwrap();
     assert_eq!(e.reason, Some(Reason::KeyCompromise));
-    assert_eq!(e.invalidity_date.map(crate::time::to_rfc3339).as_deref(), Some("2023-12-31T12:00:00Z"));
+    assert_eq!(
+        e.invalidity_date.map(crate::time::to_rfc3339).as_deref(),
+        Some("2023-12-31T12:00:00Z")
+    );
     assert!(e.certificate_issuer.is_none());
     let h = crl.lookup(&a, &[0x00, 0x80]).unwrap();
     assert_eq!(h.reason, Some(Reason::CertificateHold));
@@ -273,7 +297,10 @@ fn header_entries_and_lookup() {
     assert!(crl.lookup(&name(&issuer_b()), &[0x01]).is_none());
     // A non-minimal caller encoding finds the DER entry.
     assert!(crl.lookup(&a, &[0x00, 0x01]).is_some());
-    assert_eq!(crl.entries().iter().map(|e| e.serial.to_hex()).collect::<Vec<_>>(), ["01", "0080", "7fffff", "05"]);
+    assert_eq!(
+        crl.entries().iter().map(|e| e.serial.to_hex()).collect::<Vec<_>>(),
+        ["01", "0080", "7fffff", "05"]
+    );
 }
 
 #[test]
@@ -338,43 +365,80 @@ fn unknown_critical_extensions_make_the_crl_unusable() {
     let unknown = asn1::oid!(1, 3, 6, 1, 4, 1, 99999, 1);
     let mut s = Spec::new(issuer_a());
     s.exts.push(ext(&unknown, false, &[0x05, 0x00]));
-    assert!(CrlIndex::from_der(&s.build()).is_ok(), "non-critical unknown extensions are ignored");
+    assert!(
+        CrlIndex::from_der(&s.build()).is_ok(),
+        "non-critical unknown extensions are ignored"
+    );
     s.exts.pop();
     s.exts.push(ext(&unknown, true, &[0x05, 0x00]));
     let e = s.error();
     assert_eq!(e.code, crate::Code::CrlInvalid);
-    assert!(e.reason.contains("unknown critical CRL extension 1.3.6.1.4.1.99999.1"), "{e}");
+    assert!(
+        e.reason.contains("unknown critical CRL extension 1.3.6.1.4.1.99999.1"),
+        "{e}"
+    );
 
     let mut s = Spec::new(issuer_a());
-    s.entries = vec![entry(&[0x01], &[]), entry(&[0x02], &[&ext(&unknown, true, &[0x05, 0x00])])];
+    s.entries = vec![
+        entry(&[0x01], &[]),
+        entry(&[0x02], &[&ext(&unknown, true, &[0x05, 0x00])]),
+    ];
     let e = s.error();
-    assert!(e.reason.contains("entry 1 (serial 02): unknown critical CRL entry extension 1.3.6.1.4.1.99999.1"), "{e}");
+    assert!(
+        e.reason
+            .contains("entry 1 (serial 02): unknown critical CRL entry extension 1.3.6.1.4.1.99999.1"),
+        "{e}"
+    );
 }
 
 #[test]
 fn duplicate_entries_and_extensions_are_refused() {
     let mut s = Spec::new(issuer_a());
-    s.entries = vec![entry(&[0x01], &[]), entry(&[0x02], &[]), entry(&[0x01], &[&reason_ext(1)])];
+    s.entries = vec![
+        entry(&[0x01], &[]),
+        entry(&[0x02], &[]),
+        entry(&[0x01], &[&reason_ext(1)]),
+    ];
     let e = s.error();
-    assert!(e.reason.contains("duplicate entries for serial 01 of certificate issuer 'CN=CA A"), "{e}");
+    assert!(
+        e.reason
+            .contains("duplicate entries for serial 01 of certificate issuer 'CN=CA A"),
+        "{e}"
+    );
 
     let mut s = Spec::new(issuer_a());
     s.exts.push(crl_number_ext(6));
-    assert!(s.error().reason.contains("duplicate CRL extension 2.5.29.20"), "{}", s.error());
+    assert!(
+        s.error().reason.contains("duplicate CRL extension 2.5.29.20"),
+        "{}",
+        s.error()
+    );
 
     let mut s = Spec::new(issuer_a());
     s.entries = vec![entry(&[0x01], &[&reason_ext(1), &reason_ext(2)])];
-    assert!(s.error().reason.contains("duplicate extension 2.5.29.21"), "{}", s.error());
+    assert!(
+        s.error().reason.contains("duplicate extension 2.5.29.21"),
+        "{}",
+        s.error()
+    );
 }
 
 #[test]
 fn bad_reason_codes_and_times_are_refused() {
     let mut s = Spec::new(issuer_a());
     s.entries = vec![entry(&[0x01], &[&reason_ext(7)])];
-    assert!(s.error().reason.contains("reasonCode 7 is not a CRLReason"), "{}", s.error());
+    assert!(
+        s.error().reason.contains("reasonCode 7 is not a CRLReason"),
+        "{}",
+        s.error()
+    );
     let mut s = Spec::new(issuer_a());
     s.next_update = Some("231201000000Z".into());
-    assert!(s.error().reason.contains("nextUpdate is before thisUpdate"), "{}", s.error());
+    assert!(
+        s.error().reason.contains("nextUpdate is before thisUpdate"),
+        "{}",
+        s.error()
+    );
 }
 
 #[test]
@@ -455,9 +519,17 @@ fn crl_signer_checks() {
     crl.verify_signed_by(&signer, false, 2048).unwrap();
     assert!(crl.is_signer_candidate(&signer));
     let no_crl_sign = cert(&root, &issuer_a(), &[0x11], &[&ca_ext(), &key_usage_ext(&[0x02, 0x04])]); // keyCertSign
-    assert!(crl.check_signer(&no_crl_sign).unwrap_err().reason.contains("lacks cRLSign"));
+    assert!(crl
+        .check_signer(&no_crl_sign)
+        .unwrap_err()
+        .reason
+        .contains("lacks cRLSign"));
     let other = cert(&root, &issuer_b(), &[0x12], &[&ca_ext()]);
-    assert!(crl.check_signer(&other).unwrap_err().reason.contains("not the CRL issuer"));
+    assert!(crl
+        .check_signer(&other)
+        .unwrap_err()
+        .reason
+        .contains("not the CRL issuer"));
     assert!(!crl.is_signer_candidate(&other));
 }
 
@@ -472,7 +544,12 @@ fn freshness_window() {
     };
     crl.check_freshness(t("240115000000Z"), 0).unwrap();
     let stale = crl.check_freshness(t("240301000000Z"), 0).unwrap_err();
-    assert!(stale.reason.contains("is stale at 2024-03-01T00:00:00Z: nextUpdate was 2024-02-01T00:00:00Z"), "{stale}");
+    assert!(
+        stale
+            .reason
+            .contains("is stale at 2024-03-01T00:00:00Z: nextUpdate was 2024-02-01T00:00:00Z"),
+        "{stale}"
+    );
     let early = crl.check_freshness(t("231231235900Z"), 0).unwrap_err();
     assert!(early.reason.contains("not yet valid"), "{early}");
     crl.check_freshness(t("231231235900Z"), 300).unwrap();
@@ -509,15 +586,22 @@ fn certificate_issuer_applies_to_following_entries() {
     assert_eq!(crl.lookup_any_issuer(&[0x01]).len(), 2);
     assert_eq!(crl.certificate_issuers().len(), 2);
 
-    s.entries.push(entry(&[0x03], &[&cert_issuer_ext(&[&dir_name(&issuer_b())])]));
-    assert!(s.error().reason.contains("duplicate entries for serial 03 of certificate issuer 'CN=CA B"));
+    s.entries
+        .push(entry(&[0x03], &[&cert_issuer_ext(&[&dir_name(&issuer_b())])]));
+    assert!(s
+        .error()
+        .reason
+        .contains("duplicate entries for serial 03 of certificate issuer 'CN=CA B"));
 }
 
 #[test]
 fn certificate_issuer_outside_indirect_crl_is_refused() {
     let mut s = Spec::new(issuer_a());
     s.entries = vec![entry(&[0x02], &[&cert_issuer_ext(&[&dir_name(&issuer_b())])])];
-    assert!(s.error().reason.contains("certificateIssuer entry extension in a CRL that is not indirect"));
+    assert!(s
+        .error()
+        .reason
+        .contains("certificateIssuer entry extension in a CRL that is not indirect"));
     let mut s = Spec::new(issuer_a());
     s.exts.push(idp_ext(&[&tlv(0x84, &[0xff])]));
     s.entries = vec![entry(&[0x02], &[&cert_issuer_ext(&[&uri("http://x")])])];
@@ -536,7 +620,11 @@ fn plain_crl_covers_its_issuers_certificates_for_all_reasons() {
     let c = leaf(&issuer_a(), &[]);
     assert_eq!(crl.scope_covers(&c, &[]).unwrap(), ReasonMask::ALL);
     let other = leaf(&issuer_b(), &[]);
-    assert!(crl.scope_covers(&other, &[]).unwrap_err().0.contains("is not from the issuer 'CN=CA B"));
+    assert!(crl
+        .scope_covers(&other, &[])
+        .unwrap_err()
+        .0
+        .contains("is not from the issuer 'CN=CA B"));
 }
 
 #[test]
@@ -557,7 +645,12 @@ fn only_contains_user_or_ca_certs() {
 
     let mut s = Spec::new(issuer_a());
     s.exts.push(idp_ext(&[&tlv(0x85, &[0xff])]));
-    assert!(s.index().scope_covers(&ee, &[]).unwrap_err().0.contains("attribute certificates"));
+    assert!(s
+        .index()
+        .scope_covers(&ee, &[])
+        .unwrap_err()
+        .0
+        .contains("attribute certificates"));
 
     let mut s = Spec::new(issuer_a());
     s.exts.push(idp_ext(&[&tlv(0x81, &[0xff]), &tlv(0x82, &[0xff])]));
@@ -570,15 +663,28 @@ fn only_contains_user_or_ca_certs() {
 #[test]
 fn distribution_point_names_must_match() {
     let mut s = Spec::new(issuer_a());
-    s.exts.push(idp_ext(&[&dp_full_name(&[&uri("http://crl.example.vn/a.crl")])]));
+    s.exts
+        .push(idp_ext(&[&dp_full_name(&[&uri("http://crl.example.vn/a.crl")])]));
     let crl = s.index();
-    let matching = leaf(&issuer_a(), &[&cdp_ext(&[&seq(&[&dp_full_name(&[&uri("http://crl.example.vn/a.crl")])])])]);
+    let matching = leaf(
+        &issuer_a(),
+        &[&cdp_ext(&[&seq(&[&dp_full_name(&[&uri(
+            "http://crl.example.vn/a.crl",
+        )])])])],
+    );
     let dps = distribution_points(&matching).unwrap();
     assert_eq!(dps[0].uris(), ["http://crl.example.vn/a.crl"]);
     assert_eq!(crl.scope_covers(&matching, &dps).unwrap(), ReasonMask::ALL);
 
-    let other = leaf(&issuer_a(), &[&cdp_ext(&[&seq(&[&dp_full_name(&[&uri("http://crl.example.vn/b.crl")])])])]);
-    let e = crl.scope_covers(&other, &distribution_points(&other).unwrap()).unwrap_err();
+    let other = leaf(
+        &issuer_a(),
+        &[&cdp_ext(&[&seq(&[&dp_full_name(&[&uri(
+            "http://crl.example.vn/b.crl",
+        )])])])],
+    );
+    let e = crl
+        .scope_covers(&other, &distribution_points(&other).unwrap())
+        .unwrap_err();
     assert!(e.0.contains("(b)(2)(i)"), "{e}");
     // No cRLDistributionPoints: a CRL scoped to a named distribution point does not cover it.
     let bare = leaf(&issuer_a(), &[]);
@@ -602,7 +708,10 @@ fn name_relative_to_crl_issuer_is_appended_to_the_issuer() {
     let c2 = leaf(&issuer_a(), &[&cdp_ext(&[&seq(&[&rel])])]);
     crl.scope_covers(&c2, &distribution_points(&c2).unwrap()).unwrap();
     let wrong = dn(&[(&C, "VN"), (&O, "Ban Cơ yếu Chính phủ"), (&CN, "CA A"), (&ou, "CRL2")]);
-    let c3 = leaf(&issuer_a(), &[&cdp_ext(&[&seq(&[&dp_full_name(&[&dir_name(&wrong)])])])]);
+    let c3 = leaf(
+        &issuer_a(),
+        &[&cdp_ext(&[&seq(&[&dp_full_name(&[&dir_name(&wrong)])])])],
+    );
     assert!(crl.scope_covers(&c3, &distribution_points(&c3).unwrap()).is_err());
 }
 
@@ -613,7 +722,11 @@ fn crl_issuer_in_the_distribution_point_needs_an_indirect_crl() {
     let c = leaf(&issuer_b(), &[&cdp_ext(&[&dp])]);
     let dps = distribution_points(&c).unwrap();
     let direct = Spec::new(issuer_a()).index();
-    assert!(direct.scope_covers(&c, &dps).unwrap_err().0.contains("not an indirect CRL"));
+    assert!(direct
+        .scope_covers(&c, &dps)
+        .unwrap_err()
+        .0
+        .contains("not an indirect CRL"));
     let mut s = Spec::new(issuer_a());
     s.exts.push(idp_ext(&[&tlv(0x84, &[0xff])]));
     let indirect = s.index();
@@ -621,7 +734,12 @@ fn crl_issuer_in_the_distribution_point_needs_an_indirect_crl() {
     // Not the named cRLIssuer.
     let mut s = Spec::new(ca_name("CA C"));
     s.exts.push(idp_ext(&[&tlv(0x84, &[0xff])]));
-    assert!(s.index().scope_covers(&c, &dps).unwrap_err().0.contains("not from the cRLIssuer"));
+    assert!(s
+        .index()
+        .scope_covers(&c, &dps)
+        .unwrap_err()
+        .0
+        .contains("not from the cRLIssuer"));
 }
 
 #[test]
@@ -632,13 +750,19 @@ fn reasons_masks_intersect() {
     let crl = s.index();
     let c = leaf(&issuer_a(), &[]);
     assert_eq!(crl.scope_covers(&c, &[]).unwrap(), ReasonMask(0b110));
-    assert_eq!(crl.scope_covers(&c, &[]).unwrap().names(), ["key_compromise", "ca_compromise"]);
+    assert_eq!(
+        crl.scope_covers(&c, &[]).unwrap().names(),
+        ["key_compromise", "ca_compromise"]
+    );
     // DP reasons = keyCompromise | superseded (bits 1, 4); with a cRLIssuer so it is valid.
     let dp = seq(&[&tlv(0x81, &[0x03, 0x48]), &tlv(0xa2, &dir_name(&issuer_a()))]);
     let mut s2 = Spec::new(issuer_a());
     s2.exts.push(idp_ext(&[&tlv(0x83, &[0x05, 0x60]), &tlv(0x84, &[0xff])]));
     let c2 = leaf(&issuer_b(), &[&cdp_ext(&[&dp])]);
-    let m = s2.index().scope_covers(&c2, &distribution_points(&c2).unwrap()).unwrap();
+    let m = s2
+        .index()
+        .scope_covers(&c2, &distribution_points(&c2).unwrap())
+        .unwrap();
     assert_eq!(m, ReasonMask(0b10));
 }
 
@@ -659,7 +783,10 @@ fn delta_crl_status() {
     let (base, delta) = complete_and_delta();
     let (base, delta) = (base.index(), delta.index());
     assert!(delta.is_delta());
-    assert_eq!(delta.delta_crl_indicator.as_ref().and_then(CrlNumber::to_u128), Some(10));
+    assert_eq!(
+        delta.delta_crl_indicator.as_ref().and_then(CrlNumber::to_u128),
+        Some(10)
+    );
     delta.delta_applies_to(&base).unwrap();
     let a = name(&issuer_a());
     // On hold in the base, removed by the delta.
@@ -667,15 +794,28 @@ fn delta_crl_status() {
     assert!(revocation_status(&base, Some(&delta), &a, &[0x01]).unwrap().is_none());
     assert!(revocation_status(&base, None, &a, &[0x01]).unwrap().is_some());
     // Revoked in the base only.
-    assert_eq!(revocation_status(&base, Some(&delta), &a, &[0x02]).unwrap().unwrap().reason, Some(Reason::KeyCompromise));
+    assert_eq!(
+        revocation_status(&base, Some(&delta), &a, &[0x02])
+            .unwrap()
+            .unwrap()
+            .reason,
+        Some(Reason::KeyCompromise)
+    );
     // Put on hold by the delta.
     assert_eq!(
-        revocation_status(&base, Some(&delta), &a, &[0x03]).unwrap().unwrap().reason,
+        revocation_status(&base, Some(&delta), &a, &[0x03])
+            .unwrap()
+            .unwrap()
+            .reason,
         Some(Reason::CertificateHold)
     );
     assert!(revocation_status(&base, Some(&delta), &a, &[0x04]).unwrap().is_none());
     // A delta is not a complete CRL.
-    assert!(delta.scope_covers(&leaf(&issuer_a(), &[]), &[]).unwrap_err().0.contains("delta CRL"));
+    assert!(delta
+        .scope_covers(&leaf(&issuer_a(), &[]), &[])
+        .unwrap_err()
+        .0
+        .contains("delta CRL"));
 }
 
 #[test]
@@ -683,16 +823,36 @@ fn delta_must_fit_its_base() {
     let (base, mut delta) = complete_and_delta();
     let b = base.index();
     delta.exts = vec![crl_number_ext(12), delta_ext(11)];
-    assert!(delta.index().delta_applies_to(&b).unwrap_err().0.contains("below the BaseCRLNumber"));
+    assert!(delta
+        .index()
+        .delta_applies_to(&b)
+        .unwrap_err()
+        .0
+        .contains("below the BaseCRLNumber"));
     delta.exts = vec![crl_number_ext(10), delta_ext(9)];
     assert!(delta.index().delta_applies_to(&b).unwrap_err().0.contains("not above"));
     delta.exts = vec![delta_ext(10)];
-    assert!(delta.index().delta_applies_to(&b).unwrap_err().0.contains("no cRLNumber"));
+    assert!(delta
+        .index()
+        .delta_applies_to(&b)
+        .unwrap_err()
+        .0
+        .contains("no cRLNumber"));
     delta.exts = vec![crl_number_ext(11), delta_ext(10), idp_ext(&[&tlv(0x81, &[0xff])])];
-    assert!(delta.index().delta_applies_to(&b).unwrap_err().0.contains("issuingDistributionPoint differs"));
+    assert!(delta
+        .index()
+        .delta_applies_to(&b)
+        .unwrap_err()
+        .0
+        .contains("issuingDistributionPoint differs"));
     let (_, mut other_issuer) = complete_and_delta();
     other_issuer.issuer = issuer_b();
-    assert!(other_issuer.index().delta_applies_to(&b).unwrap_err().0.contains("different issuers"));
+    assert!(other_issuer
+        .index()
+        .delta_applies_to(&b)
+        .unwrap_err()
+        .0
+        .contains("different issuers"));
     assert!(b.delta_applies_to(&b).unwrap_err().0.contains("not a delta CRL"));
     let a = name(&issuer_a());
     let bad_delta = delta.index();

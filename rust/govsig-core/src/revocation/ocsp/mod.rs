@@ -34,11 +34,17 @@ pub struct OcspError {
 
 impl OcspError {
     pub fn new(code: Code, reason: impl Into<String>) -> OcspError {
-        OcspError { code, reason: reason.into() }
+        OcspError {
+            code,
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn invalid(reason: String) -> OcspError {
-        OcspError { code: Code::OcspInvalid, reason }
+        OcspError {
+            code: Code::OcspInvalid,
+            reason,
+        }
     }
 }
 

@@ -123,7 +123,9 @@ impl OcspRequest {
         });
         let req = asn::OcspRequestWrite {
             tbs_request: asn::TbsRequestWrite {
-                request_list: asn1::SequenceOfWriter::new(vec![asn::RequestWrite { req_cert: id.as_asn1(&alg)? }]),
+                request_list: asn1::SequenceOfWriter::new(vec![asn::RequestWrite {
+                    req_cert: id.as_asn1(&alg)?,
+                }]),
                 request_extensions: extensions,
             },
         };
@@ -138,8 +140,12 @@ pub fn ocsp_urls(cert: &Certificate) -> Result<Vec<String>, OcspError> {
     let Some(ext) = cert.extension("1.3.6.1.5.5.7.1.1") else {
         return Ok(Vec::new());
     };
-    let aia = asn1::parse_single::<asn::AuthorityInfoAccess<'_>>(&ext.value)
-        .map_err(|e| OcspError::invalid(format!("authorityInfoAccess of {} cannot be read: {e}", cert.describe())))?;
+    let aia = asn1::parse_single::<asn::AuthorityInfoAccess<'_>>(&ext.value).map_err(|e| {
+        OcspError::invalid(format!(
+            "authorityInfoAccess of {} cannot be read: {e}",
+            cert.describe()
+        ))
+    })?;
     let mut out = Vec::new();
     for ad in aia {
         if ad.access_method != asn::oid::AD_OCSP {

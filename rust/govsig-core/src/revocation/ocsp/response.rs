@@ -171,7 +171,10 @@ impl OcspResponse {
         let mut certs = Vec::new();
         for (i, c) in basic.certs.into_iter().flatten().enumerate() {
             let cert = Certificate::from_der(c.full_data()).map_err(|e| {
-                OcspError::invalid(format!("certificate {} of the OCSP response cannot be parsed: {e}", i + 1))
+                OcspError::invalid(format!(
+                    "certificate {} of the OCSP response cannot be parsed: {e}",
+                    i + 1
+                ))
             })?;
             certs.push(Arc::new(cert));
         }
@@ -199,10 +202,16 @@ fn single_response(s: &asn::SingleResponse<'_>) -> Result<SingleResponse, OcspEr
             let reason = match &r.revocation_reason {
                 None => None,
                 Some(e) => Some(Reason::from_code(e.value()).ok_or_else(|| {
-                    OcspError::invalid(format!("revocationReason {} is not a CRLReason (RFC 5280 §5.3.1)", e.value()))
+                    OcspError::invalid(format!(
+                        "revocationReason {} is not a CRLReason (RFC 5280 §5.3.1)",
+                        e.value()
+                    ))
                 })?),
             };
-            CertStatus::Revoked { time: generalized(&r.revocation_time), reason }
+            CertStatus::Revoked {
+                time: generalized(&r.revocation_time),
+                reason,
+            }
         }
     };
     let unknown_critical = s

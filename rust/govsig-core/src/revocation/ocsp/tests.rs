@@ -68,7 +68,10 @@ fn key(seed: u8) -> Ed25519KeyPair {
 }
 
 fn spki(k: &Ed25519KeyPair) -> Vec<u8> {
-    seq(&[&ed25519_alg(), &tlv(0x03, &[&[0u8][..], k.public_key().as_ref()].concat())])
+    seq(&[
+        &ed25519_alg(),
+        &tlv(0x03, &[&[0u8][..], k.public_key().as_ref()].concat()),
+    ])
 }
 
 fn signed(tbs: &[u8], k: &Ed25519KeyPair) -> Vec<u8> {
@@ -82,7 +85,10 @@ const EKU: asn1::ObjectIdentifier = asn1::oid!(2, 5, 29, 37);
 const AIA: asn1::ObjectIdentifier = asn1::oid!(1, 3, 6, 1, 5, 5, 7, 1, 1);
 
 fn ca_exts() -> Vec<Vec<u8>> {
-    vec![ext(&BC, true, &seq(&[&[0x01, 0x01, 0xff]])), ext(&KU, true, &[0x03, 0x02, 0x01, 0x06])]
+    vec![
+        ext(&BC, true, &seq(&[&[0x01, 0x01, 0xff]])),
+        ext(&KU, true, &[0x03, 0x02, 0x01, 0x06]),
+    ]
 }
 
 fn responder_exts(nocheck: bool) -> Vec<Vec<u8>> {
@@ -165,7 +171,13 @@ fn world() -> World {
         not_after: "300101000000Z",
         exts: ca_exts(),
     });
-    World { root_key, root, leaf, other_root, responder_key: key(4) }
+    World {
+        root_key,
+        root,
+        leaf,
+        other_root,
+        responder_key: key(4),
+    }
 }
 
 fn responder(w: &World, serial: u8, not_after: &str, exts: Vec<Vec<u8>>) -> CertRef {
@@ -212,16 +224,23 @@ impl<'a> ResponseSpec<'a> {
     }
 
     fn build(&self) -> Vec<u8> {
-        let id = CertId::new(self.single_cert, self.single_issuer, crate::crypto::DigestAlgorithm::Sha1)
-            .unwrap()
-            .to_der()
-            .unwrap();
+        let id = CertId::new(
+            self.single_cert,
+            self.single_issuer,
+            crate::crypto::DigestAlgorithm::Sha1,
+        )
+        .unwrap()
+        .to_der()
+        .unwrap();
         let mut single: Vec<Vec<u8>> = vec![id, self.status.clone(), gen_time(self.this_update)];
         if let Some(n) = self.next_update {
             single.push(tlv(0xa0, &gen_time(n)));
         }
-        let mut data: Vec<Vec<u8>> =
-            vec![self.responder_id.clone(), gen_time("20250101000000Z"), seq(&[&tlv(0x30, &single.concat())])];
+        let mut data: Vec<Vec<u8>> = vec![
+            self.responder_id.clone(),
+            gen_time("20250101000000Z"),
+            seq(&[&tlv(0x30, &single.concat())]),
+        ];
         if !self.response_exts.is_empty() {
             data.push(tlv(0xa1, &tlv(0x30, &self.response_exts.concat())));
         }
@@ -233,7 +252,10 @@ impl<'a> ResponseSpec<'a> {
             basic.push(tlv(0xa0, &tlv(0x30, &ders.concat())));
         }
         let basic = tlv(0x30, &basic.concat());
-        seq(&[&[0x0a, 0x01, 0x00], &tlv(0xa0, &seq(&[&oid(&govsig_asn1::ocsp::oid::BASIC), &octets(&basic)]))])
+        seq(&[
+            &[0x0a, 0x01, 0x00],
+            &tlv(0xa0, &seq(&[&oid(&govsig_asn1::ocsp::oid::BASIC), &octets(&basic)])),
+        ])
     }
 }
 
@@ -272,7 +294,10 @@ impl Ctx {
             leaf_key_usage: &self.rule,
             crls: &self.crls,
             ocsp: &self.ocsp,
-            sources: &[crate::revocation::RevocationSource::Ocsp, crate::revocation::RevocationSource::Crl],
+            sources: &[
+                crate::revocation::RevocationSource::Ocsp,
+                crate::revocation::RevocationSource::Crl,
+            ],
             ocsp_skew: 300,
             fetch_failures: &self.failures,
             revocation,
@@ -289,7 +314,10 @@ fn on_path(der: &[u8], w: &World, revocation: RevocationMode, depth: usize) -> R
         &w.leaf,
         &w.root,
         &OcspCheck::new(AT),
-        ResponderAuthority::OnPath { ctx: &path, anchor: &w.root },
+        ResponderAuthority::OnPath {
+            ctx: &path,
+            anchor: &w.root,
+        },
     )
 }
 
@@ -304,8 +332,14 @@ fn ca_signed_good_in_every_mode() {
     assert_eq!(s.code(), crate::Code::Ok);
     assert!(!s.delegated);
     assert_eq!(s.responder.fingerprint, w.root.fingerprint);
-    let vouched =
-        validate_response(&der, &w.leaf, &w.root, &OcspCheck::new(AT), ResponderAuthority::IssuerVouched).unwrap();
+    let vouched = validate_response(
+        &der,
+        &w.leaf,
+        &w.root,
+        &OcspCheck::new(AT),
+        ResponderAuthority::IssuerVouched,
+    )
+    .unwrap();
     assert_eq!(vouched.status, CertStatus::Good);
     let anchors = TrustStore::new(vec![Arc::clone(&w.root)]);
     let est = validate_response_with_anchors(&der, &w.leaf, &w.root, &OcspCheck::new(AT), Some(&anchors)).unwrap();
@@ -361,8 +395,14 @@ fn delegated_responder_without_nocheck_has_its_revocation_checked() {
 fn delegated_responder_refusals() {
     let w = world();
     let cases: Vec<(CertRef, &str)> = vec![
-        (responder(&w, 9, "300101000000Z", vec![ext(&KU, true, &[0x03, 0x02, 0x07, 0x80])]), "lacks id-kp-OCSPSigning"),
-        (responder(&w, 10, "240601000000Z", responder_exts(true)), "not at the validation time"),
+        (
+            responder(&w, 9, "300101000000Z", vec![ext(&KU, true, &[0x03, 0x02, 0x07, 0x80])]),
+            "lacks id-kp-OCSPSigning",
+        ),
+        (
+            responder(&w, 10, "240601000000Z", responder_exts(true)),
+            "not at the validation time",
+        ),
         (
             {
                 let mut exts = responder_exts(true);
@@ -422,15 +462,36 @@ fn nonce_forms() {
     for value in [octets(nonce), nonce.to_vec()] {
         let mut spec = ResponseSpec::new(&w, &w.root_key);
         spec.response_exts = vec![ext(&govsig_asn1::ocsp::oid::NONCE, false, &value)];
-        assert!(validate_response(&spec.build(), &w.leaf, &w.root, &check, ResponderAuthority::IssuerVouched).is_ok());
+        assert!(validate_response(
+            &spec.build(),
+            &w.leaf,
+            &w.root,
+            &check,
+            ResponderAuthority::IssuerVouched
+        )
+        .is_ok());
     }
     let mut spec = ResponseSpec::new(&w, &w.root_key);
     spec.response_exts = vec![ext(&govsig_asn1::ocsp::oid::NONCE, false, &octets(b"another"))];
-    let e = validate_response(&spec.build(), &w.leaf, &w.root, &check, ResponderAuthority::IssuerVouched).unwrap_err();
+    let e = validate_response(
+        &spec.build(),
+        &w.leaf,
+        &w.root,
+        &check,
+        ResponderAuthority::IssuerVouched,
+    )
+    .unwrap_err();
     assert_eq!(e.code, crate::Code::OcspNonceMismatch);
     let twice = vec![ext(&govsig_asn1::ocsp::oid::NONCE, false, &octets(nonce)); 2];
     spec.response_exts = twice;
-    let e = validate_response(&spec.build(), &w.leaf, &w.root, &check, ResponderAuthority::IssuerVouched).unwrap_err();
+    let e = validate_response(
+        &spec.build(),
+        &w.leaf,
+        &w.root,
+        &check,
+        ResponderAuthority::IssuerVouched,
+    )
+    .unwrap_err();
     assert_eq!(e.code, crate::Code::OcspInvalid);
 }
 
@@ -465,7 +526,10 @@ fn truncations_and_bit_flips_never_change_the_answer() {
 fn request_carries_the_cert_id_and_nonce() {
     let w = world();
     let req = OcspRequest::new(&w.leaf, &w.root, crate::crypto::DigestAlgorithm::Sha256, Some(b"nonce")).unwrap();
-    let id = CertId::new(&w.leaf, &w.root, crate::crypto::DigestAlgorithm::Sha256).unwrap().to_der().unwrap();
+    let id = CertId::new(&w.leaf, &w.root, crate::crypto::DigestAlgorithm::Sha256)
+        .unwrap()
+        .to_der()
+        .unwrap();
     let nonce_ext = ext(&govsig_asn1::ocsp::oid::NONCE, false, &octets(b"nonce"));
     let expected = seq(&[&seq(&[&seq(&[&seq(&[&id])]), &tlv(0xa2, &seq(&[&nonce_ext]))])]);
     assert_eq!(req, expected);
@@ -478,7 +542,10 @@ fn urls_from_authority_info_access() {
     let w = world();
     let ad = |method: &asn1::ObjectIdentifier, uri: &str| seq(&[&oid(method), &tlv(0x86, uri.as_bytes())]);
     let ca_issuers = asn1::oid!(1, 3, 6, 1, 5, 5, 7, 48, 2);
-    let aia = seq(&[&ad(&ca_issuers, "http://ca/x.crt"), &ad(&govsig_asn1::ocsp::oid::AD_OCSP, "http://ocsp/")]);
+    let aia = seq(&[
+        &ad(&ca_issuers, "http://ca/x.crt"),
+        &ad(&govsig_asn1::ocsp::oid::AD_OCSP, "http://ocsp/"),
+    ]);
     let c = cert(CertSpec {
         serial: 3,
         issuer: "Root",

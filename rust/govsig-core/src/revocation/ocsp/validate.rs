@@ -64,7 +64,15 @@ impl<'a> OcspCheck<'a> {
     /// Defaults: five minutes of skew, no age beyond thisUpdate without nextUpdate, no
     /// nonce, no legacy algorithms, 2048-bit RSA minimum.
     pub fn new(at: UnixTime) -> OcspCheck<'a> {
-        OcspCheck { at, skew: 300, max_age: 0, nonce: None, legacy: false, min_rsa_bits: 2048, other_certs: &[] }
+        OcspCheck {
+            at,
+            skew: 300,
+            max_age: 0,
+            nonce: None,
+            legacy: false,
+            min_rsa_bits: 2048,
+            other_certs: &[],
+        }
     }
 }
 
@@ -79,7 +87,10 @@ pub enum ResponderAuthority<'c, 'a> {
     /// checker's case). A delegated responder must in addition have its own valid path in
     /// `ctx` to the same anchor; its revocation is checked as `ctx` says unless it carries
     /// id-pkix-ocsp-nocheck.
-    OnPath { ctx: &'c PathContext<'a>, anchor: &'c CertRef },
+    OnPath {
+        ctx: &'c PathContext<'a>,
+        anchor: &'c CertRef,
+    },
     /// `issuer` is only a hint: its own path to an anchor of `ctx` is built first (any
     /// keyUsage, no extendedKeyUsage asked), then it is treated as `OnPath` with that anchor.
     Establish(&'c PathContext<'a>),
@@ -125,10 +136,16 @@ impl OcspStatus {
         format!(
             "{} {status} according to an OCSP response signed by {}{} (thisUpdate {}{})",
             cert.describe(),
-            if self.delegated { "delegated responder " } else { "its issuer " },
+            if self.delegated {
+                "delegated responder "
+            } else {
+                "its issuer "
+            },
             self.responder.describe(),
             to_rfc3339(self.this_update),
-            self.next_update.map(|n| format!(", nextUpdate {}", to_rfc3339(n))).unwrap_or_default()
+            self.next_update
+                .map(|n| format!(", nextUpdate {}", to_rfc3339(n)))
+                .unwrap_or_default()
         )
     }
 }
@@ -268,7 +285,10 @@ fn crypto_error(e: &CryptoError, what: String) -> OcspError {
 /// vouch for a certificate it never signed.
 fn verify_issued_by(cert: &CertRef, issuer: &CertRef, check: &OcspCheck<'_>) -> Result<(), OcspError> {
     let key = issuer.public_key.as_ref().map_err(|e| {
-        OcspError::new(Code::CertSignatureInvalid, format!("cannot use the key of {}: {e}", issuer.describe()))
+        OcspError::new(
+            Code::CertSignatureInvalid,
+            format!("cannot use the key of {}: {e}", issuer.describe()),
+        )
     })?;
     let verified = cert.signature_octet_aligned
         && SignatureScheme::from_algorithm_identifier(&cert.signature_algorithm)
@@ -279,7 +299,11 @@ fn verify_issued_by(cert: &CertRef, issuer: &CertRef, check: &OcspCheck<'_>) -> 
     } else {
         Err(OcspError::new(
             Code::CertSignatureInvalid,
-            format!("{} was not signed by the key of the issuer given, {}", cert.describe(), issuer.describe()),
+            format!(
+                "{} was not signed by the key of the issuer given, {}",
+                cert.describe(),
+                issuer.describe()
+            ),
         ))
     }
 }
@@ -291,7 +315,10 @@ fn responder_policy(ctx: &PathContext<'_>) -> Policy {
     let base = ctx.policy;
     Policy {
         extended_key_usage: None,
-        policy_inputs: PolicyInputs { graph_budget: base.policy_inputs.graph_budget, ..PolicyInputs::default() },
+        policy_inputs: PolicyInputs {
+            graph_budget: base.policy_inputs.graph_budget,
+            ..PolicyInputs::default()
+        },
         ..base.clone()
     }
 }
@@ -299,11 +326,19 @@ fn responder_policy(ctx: &PathContext<'_>) -> Policy {
 fn establish_issuer(ctx: &PathContext<'_>, issuer: &CertRef) -> Result<CertRef, OcspError> {
     let policy = responder_policy(ctx);
     let rule = KeyUsageRule { any_of: Vec::new() };
-    let sub = PathContext { policy: &policy, leaf_key_usage: &rule, ..*ctx };
+    let sub = PathContext {
+        policy: &policy,
+        leaf_key_usage: &rule,
+        ..*ctx
+    };
     build_and_validate(&sub, issuer).map(|p| p.anchor).map_err(|e| {
         OcspError::new(
             Code::OcspUnauthorizedResponder,
-            format!("the issuer given, {}, has no valid path to a trust anchor: {}", issuer.describe(), e.reason),
+            format!(
+                "the issuer given, {}, has no valid path to a trust anchor: {}",
+                issuer.describe(),
+                e.reason
+            ),
         )
     })
 }
@@ -312,9 +347,9 @@ fn responder_id_matches(id: &ResponderId, cand: &CertRef) -> bool {
     match id {
         ResponderId::ByName(n) => cand.subject.matches(n),
         // RFC 6960 §4.2.1: KeyHash is the SHA-1 of the key bits whatever the CertID hash.
-        ResponderId::ByKey(h) => {
-            subject_public_key_bits(cand).map(|b| &DigestAlgorithm::Sha1.digest(&b) == h).unwrap_or(false)
-        }
+        ResponderId::ByKey(h) => subject_public_key_bits(cand)
+            .map(|b| &DigestAlgorithm::Sha1.digest(&b) == h)
+            .unwrap_or(false),
     }
 }
 
@@ -341,10 +376,18 @@ fn verify_response_signature(
 }
 
 fn signature_check(resp: &OcspResponse, signer: &CertRef, check: &OcspCheck<'_>) -> Result<(), OcspError> {
-    let what = || format!("the OCSP response signature does not verify with the key of {}", signer.describe());
+    let what = || {
+        format!(
+            "the OCSP response signature does not verify with the key of {}",
+            signer.describe()
+        )
+    };
     let key: &PublicKey = signer.public_key.as_ref().map_err(|e| crypto_error(e, what()))?;
     if !resp.signature_octet_aligned {
-        return Err(OcspError::invalid(format!("{}: the signature BIT STRING has unused bits", what())));
+        return Err(OcspError::invalid(format!(
+            "{}: the signature BIT STRING has unused bits",
+            what()
+        )));
     }
     let scheme =
         SignatureScheme::from_algorithm_identifier(&resp.signature_algorithm).map_err(|e| crypto_error(&e, what()))?;
@@ -417,29 +460,52 @@ fn authorise_delegate(
     let unauthorized = |why: String| {
         OcspError::new(
             Code::OcspUnauthorizedResponder,
-            format!("responder {} is not authorised for {}: {why}", cand.describe(), issuer.describe()),
+            format!(
+                "responder {} is not authorised for {}: {why}",
+                cand.describe(),
+                issuer.describe()
+            ),
         )
     };
     if !cand.issuer.matches(&issuer.subject) {
         return Err(unauthorized(format!("it was issued by '{}'", cand.issuer)));
     }
-    let issuer_key =
-        issuer.public_key.as_ref().map_err(|e| unauthorized(format!("the issuer's key cannot be used: {e}")))?;
+    let issuer_key = issuer
+        .public_key
+        .as_ref()
+        .map_err(|e| unauthorized(format!("the issuer's key cannot be used: {e}")))?;
     let signed = cand.signature_octet_aligned
         && SignatureScheme::from_algorithm_identifier(&cand.signature_algorithm)
-            .and_then(|s| s.verify(issuer_key, cand.tbs(), &cand.signature, check.legacy, check.min_rsa_bits))
+            .and_then(|s| {
+                s.verify(
+                    issuer_key,
+                    cand.tbs(),
+                    &cand.signature,
+                    check.legacy,
+                    check.min_rsa_bits,
+                )
+            })
             .is_ok();
     if !signed {
-        return Err(unauthorized("its certificate was not signed by the issuer's key".into()));
+        return Err(unauthorized(
+            "its certificate was not signed by the issuer's key".into(),
+        ));
     }
     // anyExtendedKeyUsage does not stand in for id-kp-OCSPSigning: RFC 6960 §4.2.2.2 asks
     // for the specific purpose, or every TLS server key would speak for its CA.
-    let has_ocsp_signing = cand.extended_key_usage.as_ref().is_some_and(|eku| eku.iter().any(|o| o == KP_OCSP_SIGNING));
+    let has_ocsp_signing = cand
+        .extended_key_usage
+        .as_ref()
+        .is_some_and(|eku| eku.iter().any(|o| o == KP_OCSP_SIGNING));
     if !has_ocsp_signing {
-        return Err(unauthorized("its extendedKeyUsage lacks id-kp-OCSPSigning (RFC 6960 §4.2.2.2)".into()));
+        return Err(unauthorized(
+            "its extendedKeyUsage lacks id-kp-OCSPSigning (RFC 6960 §4.2.2.2)".into(),
+        ));
     }
     if !cand.has_key_usage(key_usage::DIGITAL_SIGNATURE) && !cand.has_key_usage(key_usage::NON_REPUDIATION) {
-        return Err(unauthorized("its keyUsage allows neither digitalSignature nor nonRepudiation".into()));
+        return Err(unauthorized(
+            "its keyUsage allows neither digitalSignature nor nonRepudiation".into(),
+        ));
     }
     if check.at < cand.not_before || check.at > cand.not_after {
         return Err(unauthorized(format!(
@@ -452,8 +518,10 @@ fn authorise_delegate(
     let nocheck = cand.extension(OCSP_NOCHECK).is_some();
     match authority {
         Authority::Vouched => {
-            if let Some(ext) =
-                cand.extensions.iter().find(|e| e.critical && !RESPONDER_EXTENSIONS.contains(&e.oid.as_str()))
+            if let Some(ext) = cand
+                .extensions
+                .iter()
+                .find(|e| e.critical && !RESPONDER_EXTENSIONS.contains(&e.oid.as_str()))
             {
                 return Err(unauthorized(format!(
                     "it has critical extension {} that govsig does not process",
@@ -470,7 +538,9 @@ fn authorise_delegate(
                 return Err(unauthorized("its path is nested too deeply to validate".into()));
             }
             let policy = responder_policy(ctx);
-            let rule = KeyUsageRule { any_of: vec![key_usage::DIGITAL_SIGNATURE, key_usage::NON_REPUDIATION] };
+            let rule = KeyUsageRule {
+                any_of: vec![key_usage::DIGITAL_SIGNATURE, key_usage::NON_REPUDIATION],
+            };
             // The responder's path runs through the issuer, which the caller may hold
             // outside the pool (it came with the document, or as the hint).
             let known = ctx.anchors.contains(&issuer.fingerprint)
@@ -572,7 +642,9 @@ fn find_single<'r>(resp: &'r OcspResponse, cert: &CertRef, issuer: &CertRef) -> 
             issuer.describe(),
             serials.join(", "),
             if resp.responses.len() > 4 { ", ..." } else { "" },
-            unsupported.map(|u| format!("; a CertID uses an unsupported hash: {u}")).unwrap_or_default()
+            unsupported
+                .map(|u| format!("; a CertID uses an unsupported hash: {u}"))
+                .unwrap_or_default()
         ))
     })
 }
