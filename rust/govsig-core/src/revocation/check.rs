@@ -10,7 +10,8 @@ use crate::outcome::Code;
 use crate::policy::KeyUsageRule;
 use crate::revocation::crl::{distribution_points, revocation_status, CrlIndex, ReasonMask};
 use crate::revocation::ocsp::{
-    ocsp_urls, validate_parsed, CertStatus, OcspCheck, OcspRequest, OcspResponse, OcspStatus, ResponderAuthority,
+    ocsp_urls, subject_public_key_bits, validate_parsed, CertStatus, OcspCheck, OcspRequest, OcspResponse, OcspStatus,
+    ResponderAuthority,
 };
 use crate::time::to_rfc3339;
 use crate::x509::cert::CertRef;
@@ -42,6 +43,9 @@ pub enum RevocationSource {
 pub struct OcspStore {
     responses: Vec<Arc<OcspResponse>>,
     by_serial: HashMap<Vec<u8>, Vec<usize>>,
+    /// By issuerKeyHash: responses about other certificates of the same issuer, to say why
+    /// they do not answer for this one.
+    by_issuer_key_hash: HashMap<Vec<u8>, Vec<usize>>,
 }
 
 impl OcspStore {
@@ -52,6 +56,13 @@ impl OcspStore {
         let i = self.responses.len();
         for single in &r.responses {
             let list = self.by_serial.entry(single.serial.clone()).or_default();
+            if !list.contains(&i) {
+                list.push(i);
+            }
+            let list = self
+                .by_issuer_key_hash
+                .entry(single.issuer_key_hash.clone())
+                .or_default();
             if !list.contains(&i) {
                 list.push(i);
             }
@@ -78,6 +89,15 @@ impl OcspStore {
     fn for_serial(&self, serial: &[u8]) -> impl Iterator<Item = &Arc<OcspResponse>> {
         self.by_serial
             .get(serial)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.responses.get(i))
+    }
+
+    /// Responses about certificates of the issuer whose key hashes to `key_hash`.
+    fn for_issuer_key_hash(&self, key_hash: &[u8]) -> impl Iterator<Item = &Arc<OcspResponse>> {
+        self.by_issuer_key_hash
+            .get(key_hash)
             .into_iter()
             .flatten()
             .filter_map(|&i| self.responses.get(i))
@@ -366,6 +386,29 @@ fn check_ocsp(ctx: &PathContext<'_>, cert: &CertRef, issuer: &CertRef, anchor: &
                 CertStatus::Unknown => unknown_said = Some(status.describe(cert)),
             },
             Err(e) => why.push(e.reason),
+        }
+    }
+    // Nothing for this serial: a response about another certificate of the same issuer is
+    // still worth naming (a responder that answered the wrong question is not silence).
+    if why.is_empty() && unknown_said.is_none() {
+        if let Ok(bits) = subject_public_key_bits(issuer) {
+            for alg in [DigestAlgorithm::Sha1, DigestAlgorithm::Sha256] {
+                let hash = alg.digest(&bits);
+                for resp in ctx.ocsp.for_issuer_key_hash(&hash) {
+                    let check = OcspCheck {
+                        skew: ctx.ocsp_skew,
+                        legacy: ctx.policy.legacy,
+                        min_rsa_bits: ctx.policy.min_rsa_bits,
+                        other_certs: ctx.pool.certs(),
+                        ..OcspCheck::new(ctx.at)
+                    };
+                    if let Err(e) =
+                        validate_parsed(resp, cert, issuer, &check, ResponderAuthority::OnPath { ctx, anchor })
+                    {
+                        why.push(e.reason);
+                    }
+                }
+            }
         }
     }
     let mut needs = Vec::new();
