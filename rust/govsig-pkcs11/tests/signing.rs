@@ -262,16 +262,23 @@ fn bulk(spec: KeySpec, scheme: SignScheme, alg: &'static dyn sig::VerificationAl
 
 #[test]
 fn bulk_ecdsa_1000_signatures_4_sessions_4_threads() {
-    let (padded, short) = bulk(
+    let (padded, mut short) = bulk(
         KeySpec::P256,
         SignScheme::Ecdsa(Digest::Sha256),
         &sig::ECDSA_P256_SHA256_ASN1,
     );
     // Over 2,000 random r and s values about half have the high bit set (a 0x00 is
-    // prepended) and about 8 start with a zero octet (it is dropped); both paths of the
-    // r||s → DER conversion ran.
+    // prepended) and about 8 start with a zero octet (it is dropped): both paths of the
+    // r||s → DER conversion run on the token. A batch without a leading zero happens (about
+    // 1 in 2,500), so up to four more batches are signed before calling it a failure.
+    for _ in 0..4 {
+        if short > 0 {
+            break;
+        }
+        short += bulk(KeySpec::P256, SignScheme::Ecdsa(Digest::Sha256), &sig::ECDSA_P256_SHA256_ASN1).1;
+    }
     assert!(padded > 500, "{padded} signatures with a padded INTEGER");
-    assert!(short > 0, "{short} signatures with a shortened INTEGER");
+    assert!(short > 0, "{short} signatures with a shortened INTEGER in 5,000");
 }
 
 #[test]
