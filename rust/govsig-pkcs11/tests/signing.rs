@@ -275,7 +275,12 @@ fn bulk_ecdsa_1000_signatures_4_sessions_4_threads() {
         if short > 0 {
             break;
         }
-        short += bulk(KeySpec::P256, SignScheme::Ecdsa(Digest::Sha256), &sig::ECDSA_P256_SHA256_ASN1).1;
+        short += bulk(
+            KeySpec::P256,
+            SignScheme::Ecdsa(Digest::Sha256),
+            &sig::ECDSA_P256_SHA256_ASN1,
+        )
+        .1;
     }
     assert!(padded > 500, "{padded} signatures with a padded INTEGER");
     assert!(short > 0, "{short} signatures with a shortened INTEGER in 5,000");
