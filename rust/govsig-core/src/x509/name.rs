@@ -21,6 +21,7 @@ pub struct Name {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Atv {
     pub oid: String,
+    /// The OID's content octets (no tag or length).
     pub oid_der: Vec<u8>,
     /// The decoded string, for directory string types.
     pub text: Option<String>,
@@ -96,8 +97,7 @@ impl Name {
         for rdn in rdns {
             let mut atvs = Vec::new();
             for atv in rdn {
-                let oid_der =
-                    asn1::write_single(&atv.type_id).map_err(|e| NameError(format!("cannot re-encode OID: {e:?}")))?;
+                let oid_der = atv.type_id.as_der().to_vec();
                 atvs.push(Atv {
                     oid: atv.type_id.to_string(),
                     oid_der,
