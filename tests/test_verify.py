@@ -182,13 +182,17 @@ def test_key_usage(pki, verifier):
 
 
 def test_extended_key_usage(pki, verifier):
-    sig = P.sign_cms(CONTENT, pki.rsa_leaf)
-    ok = govsig.Verifier(verifier.policy.replace(extended_key_usage=None)).verify(sig, CONTENT)
-    assert ok.code == "ok"
-    leaf_eku = pki.rsa_leaf.cert.extensions
-    has_eku = any(e.oid.dotted_string == "2.5.29.37" for e in leaf_eku)
-    r = govsig.Verifier(verifier.policy.replace(extended_key_usage=["1.2.3.4.5"])).verify(sig, CONTENT)
-    assert r.code == ("key_usage_invalid" if has_eku else "ok")
+    # A signer whose certificate carries extendedKeyUsage emailProtection (RFC 5280 §4.2.1.12).
+    leaf = P.make_leaf("Lý Thị Thu (EKU)", pki.p256_root, "p256", eku=["1.3.6.1.5.5.7.3.4"])
+    sig = P.sign_cms(CONTENT, leaf)
+    assert govsig.Verifier(verifier.policy.replace(extended_key_usage=None)).verify(sig, CONTENT).code == "ok"
+    wanted = govsig.Verifier(verifier.policy.replace(extended_key_usage=["1.3.6.1.5.5.7.3.4"]))
+    assert wanted.verify(sig, CONTENT).code == "ok"
+    other = govsig.Verifier(verifier.policy.replace(extended_key_usage=["1.2.3.4.5"]))
+    r = other.verify(sig, CONTENT)
+    assert r.code == "key_usage_invalid" and "extendedKeyUsage" in r.reason
+    # Without the extension the certificate is unrestricted (RFC 5280 §4.2.1.12).
+    assert other.verify(P.sign_cms(CONTENT, pki.rsa_leaf), CONTENT).code == "ok"
 
 
 def test_integrity_only_is_not_trusted(pki):

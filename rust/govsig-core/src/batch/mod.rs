@@ -475,8 +475,4 @@ impl TrustContext for DocContext<'_> {
     fn min_rsa_bits(&self) -> usize {
         self.engine.policy.min_rsa_bits
     }
-
-    fn validation_time(&self) -> UnixTime {
-        self.at
-    }
 }

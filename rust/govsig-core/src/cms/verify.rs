@@ -107,7 +107,6 @@ pub trait TrustContext: Sync {
     ) -> Option<Result<Arc<ValidPath>, PathError>>;
     fn legacy_allowed(&self) -> bool;
     fn min_rsa_bits(&self) -> usize;
-    fn validation_time(&self) -> UnixTime;
 }
 
 fn crypto_to_code(e: &CryptoError) -> Code {
@@ -207,13 +206,17 @@ fn sid_text(sid: &SignerIdentity) -> String {
 }
 
 fn find_signer(sid: &SignerIdentity, doc_certs: &[CertRef], extra: &[CertRef]) -> Option<CertRef> {
+    // The issuer name is parsed at most once, and only when a serial matches but the bytes
+    // of the names differ (RFC 5280 §7.1 comparison).
+    let sid_issuer = std::cell::OnceCell::new();
     let matches = |c: &CertRef| match sid {
         SignerIdentity::IssuerSerial { issuer_der, serial } => {
             c.serial == *serial
                 && (c.issuer.der() == issuer_der.as_slice()
-                    || crate::x509::Name::from_der(issuer_der)
-                        .map(|n| n.matches(&c.issuer))
-                        .unwrap_or(false))
+                    || sid_issuer
+                        .get_or_init(|| crate::x509::Name::from_der(issuer_der).ok())
+                        .as_ref()
+                        .is_some_and(|n| n.matches(&c.issuer)))
         }
         SignerIdentity::SubjectKeyId(k) => c.subject_key_id.as_deref() == Some(k.as_slice()),
     };
@@ -485,7 +488,7 @@ fn verify_signer(
         }
         None => {
             // RFC 5652 §5.3: signedAttrs MUST be present when eContentType is not id-data.
-            if sd.econtent_type_der != asn1::write_single(&oid::DATA).unwrap_or_default() {
+            if sd.econtent_type_der != ID_DATA_DER {
                 fail!(
                     Code::SignedAttributesInvalid,
                     "eContentType is {} but there are no signed attributes (RFC 5652 §5.3)",
@@ -550,6 +553,9 @@ fn verify_signer(
     so
 }
 
+/// The DER of id-data (1.2.840.113549.1.7.1), OBJECT IDENTIFIER tag included.
+const ID_DATA_DER: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+
 fn push_der_length(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(len as u8);
@@ -559,5 +565,15 @@ fn push_der_length(out: &mut Vec<u8>, len: usize) {
         let n = bytes.len() - skip;
         out.push(0x80 | n as u8);
         out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_data_der_is_the_encoding_of_the_oid() {
+        assert_eq!(asn1::write_single(&oid::DATA).expect("encodes"), ID_DATA_DER);
     }
 }
