@@ -278,7 +278,10 @@ def test_permission_denied_is_a_per_file_error(shared_tmp):
 
 def test_files_deleted_or_truncated_while_the_dossier_is_hashed(tmp_path):
     """One worker hashes a large sparse file first (largest first); while it is mid-read, the
-    progress callback truncates it, truncates a small listed file and deletes another."""
+    progress callback truncates it, truncates a smaller listed file and deletes another.
+    With a 4 KiB buffer the 32 and 64 KiB files are left for after the walk (files that fit
+    one buffer are hashed as the walk finds them, leaving no time between listing and
+    reading), so they are still waiting when the callback meddles."""
     root = tmp_path / "d"
     root.mkdir()
     big = root / "big.bin"
@@ -293,7 +296,8 @@ def test_files_deleted_or_truncated_while_the_dossier_is_hashed(tmp_path):
     def meddle(p: govsig.HashProgress) -> None:
         # Counters lag the reads by at most a few MiB: this far below the size, the big file
         # is certainly still being read and the small ones not yet opened.
-        if not acted and p.files_done == 0 and 0 < p.bytes_done < size - (64 << 20):
+        # kept.bin (4 bytes) was hashed during the walk; the big file is the one being read.
+        if not acted and p.files_done <= 1 and (1 << 20) < p.bytes_done < size - (64 << 20):
             # The small files first: once the big one shrinks, the worker finishes it at once
             # and would reach them before a later change.
             os.truncate(truncated, 10)
@@ -301,7 +305,7 @@ def test_files_deleted_or_truncated_while_the_dossier_is_hashed(tmp_path):
             os.truncate(big, 4096)
             acted["at"] = p.bytes_done
 
-    d = Dossier.hash(root, threads=1, progress=meddle)
+    d = Dossier.hash(root, threads=1, progress=meddle, buffer_size=4096)
     assert acted, "the callback never saw the big file mid-read"
     codes = {e.relpath: e.code for e in d.errors}
     assert codes == {

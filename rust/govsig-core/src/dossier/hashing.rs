@@ -1,10 +1,16 @@
 //! Listing a dossier and hashing its files on all cores.
 //!
-//! Listing records each file's identity (device, inode, size, mtime). Workers then take files
-//! largest first from a shared cursor (so the big ones do not end up alone at the tail), read
-//! each through one reusable buffer per worker (memory stays flat whatever the file sizes)
-//! and compare the file's identity after hashing with the one listed: a file that changed in
-//! between gets a per-file error instead of a digest of no real state.
+//! The walk reads each directory and hands its regular files, in chunks, to the worker
+//! threads. A worker opens a file (relative to its directory's fd, so the kernel does not
+//! walk the whole path again), takes its identity (device, inode, size, mtime) from the open
+//! fd and, when the file fits in one read buffer, hashes it at once: most files of a dossier
+//! are small, and handling them as they are found costs one path lookup per file instead of
+//! two. Larger files (and symlinked and caller-listed ones) are hashed after the walk,
+//! largest first from a shared cursor, so the big ones do not end up alone at the tail.
+//! Every read goes through one reusable buffer per worker (memory stays flat whatever the
+//! file sizes), and every file's identity is compared after hashing with the one taken
+//! before: a file that changed in between gets a per-file error instead of a digest of no
+//! real state.
 
 use std::cmp::Reverse;
 use std::fs::{self, File, FileType, Metadata, OpenOptions};
@@ -16,21 +22,28 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use aws_lc_rs::digest::Context;
+use aws_lc_rs::digest::{Context, Digest};
+use rayon::slice::ParallelSliceMut;
 
 use super::algorithm::HashAlgorithm;
 use super::error::{DossierError, FileError, FileErrorCode};
-use super::manifest::{Manifest, ManifestEntry};
-use super::relpath::to_nfc;
+use super::manifest::Manifest;
+use super::relpath::{push_nfc, to_nfc};
 
 /// Per-worker read buffer: large enough that syscalls are a small share of the time, small
-/// enough to stay in a core's L2 cache while it is hashed.
+/// enough to stay in a core's L2 cache while it is hashed. Files up to this size are hashed
+/// as the walk finds them.
 pub const DEFAULT_BUFFER_SIZE: usize = 256 * 1024;
 
 /// Progress counters are flushed to the shared atomics at most this often, so thousands of
 /// tiny files do not turn into a contended cache line.
 const FLUSH_BYTES: u64 = 4 << 20;
 const FLUSH_FILES: u64 = 256;
+
+/// Regular files of one directory are handed to the workers in chunks of this many: a flat
+/// dossier of 100,000 files in one directory still spreads over every core, and a chunk is
+/// long enough that the hand-over costs nothing next to its syscalls.
+const FILES_PER_TASK: usize = 128;
 
 /// How to hash.
 #[derive(Clone, Copy, Debug)]
@@ -51,8 +64,9 @@ impl Default for HashOptions {
     }
 }
 
-/// Counters another thread can read while hashing runs (for a progress bar). Totals are set
-/// once listing is done.
+/// Counters another thread can read while hashing runs (for a progress bar). The totals grow
+/// while the walk finds files and are final once it ends; `done` never passes `total` by more
+/// than the counts one worker holds back between flushes.
 #[derive(Debug, Default)]
 pub struct HashProgress {
     pub files_total: AtomicU64,
@@ -85,9 +99,10 @@ pub struct HashReport {
 /// dossier; directories are never followed through symlinks.
 pub fn hash_directory(root: &Path, options: &HashOptions, progress: &HashProgress) -> Result<HashReport, DossierError> {
     let canonical = canonical_dir(root)?;
+    let hasher = Hasher::new(options, progress);
     let mut lister = Lister::new(canonical.clone(), options);
-    lister.walk(&canonical, String::new(), true)?;
-    lister.hash(options, progress)
+    lister.walk(&canonical, String::new(), true, &hasher)?;
+    lister.finish(&hasher)
 }
 
 /// Hashes the listed files (directories among them are walked), named relative to `base`.
@@ -99,12 +114,13 @@ pub fn hash_paths(
     progress: &HashProgress,
 ) -> Result<HashReport, DossierError> {
     let canonical = canonical_dir(base)?;
+    let hasher = Hasher::new(options, progress);
     let mut lister = Lister::new(canonical, options);
     for p in paths {
         let p = if p.is_absolute() { p.clone() } else { base.join(p) };
-        lister.add_listed(&p);
+        lister.add_listed(&p, &hasher);
     }
-    lister.hash(options, progress)
+    lister.finish(&hasher)
 }
 
 /// Hashes one file (following symlinks: the caller named it), refusing special files.
@@ -127,15 +143,8 @@ pub fn hash_file(path: &Path, algorithm: HashAlgorithm) -> Result<(Vec<u8>, u64)
     let mut buf = vec![0u8; DEFAULT_BUFFER_SIZE];
     let progress = HashProgress::default();
     let mut tally = Tally::new(&progress);
-    let candidate = Candidate {
-        relpath: name.clone(),
-        target: None,
-        dir: None,
-        source: path.to_path_buf(),
-        listed,
-    };
-    let digest = read_and_check(&candidate, file, algorithm, &mut buf, &mut tally)?;
-    Ok((digest, listed.size))
+    let digest = read_and_check(&name, &listed, file, algorithm, &mut buf, &mut tally)?;
+    Ok((digest.as_ref().to_vec(), listed.size))
 }
 
 fn canonical_dir(root: &Path) -> Result<PathBuf, DossierError> {
@@ -172,25 +181,157 @@ impl FileStamp {
     }
 }
 
+/// A file left for the largest-first pass after the walk.
 #[derive(Debug)]
-struct Candidate {
-    /// NFC relpath.
-    relpath: String,
+struct Pending {
     /// For a symlink, its (canonical, in-dossier) target, which is what is opened.
     target: Option<PathBuf>,
     /// The listing's fd of the file's directory, when one was kept: opening relative to it
-    /// spares the kernel a walk of the whole path for every small file.
+    /// spares the kernel a walk of the whole path.
     dir: Option<Arc<OwnedFd>>,
-    /// The path as listed (reported to the caller, e.g. to copy the payload).
-    source: PathBuf,
+    /// The identity taken when the file was listed.
     listed: FileStamp,
 }
 
-/// What listing found: files to hash and entries that cannot be.
+#[derive(Debug)]
+enum State {
+    Hashed {
+        size: u64,
+        digest: Digest,
+    },
+    Pending(Pending),
+    /// The file itself could not be hashed (a listing-level problem such as a special file
+    /// or a symlink out of the dossier is a [`Listing::errors`] entry instead).
+    Failed(FileError),
+}
+
+/// A file of the dossier and what became of it.
+#[derive(Debug)]
+struct Item {
+    /// NFC relpath.
+    relpath: String,
+    /// The path as listed (reported to the caller, e.g. to copy the payload).
+    source: PathBuf,
+    state: State,
+}
+
+impl Item {
+    fn failed(relpath: String, source: PathBuf, error: FileError) -> Self {
+        Self {
+            relpath,
+            source,
+            state: State::Failed(error),
+        }
+    }
+}
+
+/// What hashing shares between workers: the algorithm, the progress counters and a stack of
+/// read buffers (at most one per worker is ever in use, and each is reused).
+struct Hasher<'a> {
+    algorithm: HashAlgorithm,
+    buffer_size: usize,
+    progress: &'a HashProgress,
+    buffers: Mutex<Vec<Vec<u8>>>,
+}
+
+impl<'a> Hasher<'a> {
+    fn new(options: &HashOptions, progress: &'a HashProgress) -> Self {
+        Self {
+            algorithm: options.algorithm,
+            buffer_size: options.buffer_size.max(4096),
+            progress,
+            buffers: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn with_buffer<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let mut buf = lock(&self.buffers).pop().unwrap_or_else(|| vec![0u8; self.buffer_size]);
+        let r = f(&mut buf);
+        lock(&self.buffers).push(buf);
+        r
+    }
+
+    /// Hashes regular files the walk found in one directory (`dir` is its fd, when kept).
+    fn hash_found(&self, dir: Option<&Arc<OwnedFd>>, files: Vec<(PathBuf, String)>, out: &mut Vec<Item>) {
+        let mut tally = Tally::new(self.progress);
+        self.with_buffer(|buf| {
+            out.extend(
+                files
+                    .into_iter()
+                    .map(|(source, relpath)| self.hash_one_found(dir, source, relpath, buf, &mut tally)),
+            );
+        });
+    }
+
+    /// Opens a file the walk found, takes its identity from the open fd and hashes it now
+    /// when it fits one buffer; a larger one is left for the largest-first pass.
+    fn hash_one_found(
+        &self,
+        dir: Option<&Arc<OwnedFd>>,
+        source: PathBuf,
+        relpath: String,
+        buf: &mut [u8],
+        tally: &mut Tally<'_>,
+    ) -> Item {
+        let file = match open_nofollow(dir.map(Arc::as_ref), None, &source) {
+            Ok(f) => f,
+            Err(e) => {
+                let error = open_error(&relpath, &e);
+                return Item::failed(relpath, source, error);
+            }
+        };
+        let meta = match file.metadata() {
+            Ok(m) => m,
+            Err(e) => {
+                let error = FileError::new(relpath.clone(), FileErrorCode::of_io(&e), format!("cannot stat: {e}"));
+                return Item::failed(relpath, source, error);
+            }
+        };
+        if !meta.file_type().is_file() {
+            let error = FileError::new(
+                relpath.clone(),
+                FileErrorCode::SpecialFile,
+                "is no longer a regular file (it was replaced after it was listed)".to_owned(),
+            );
+            return Item::failed(relpath, source, error);
+        }
+        let listed = FileStamp::of(&meta);
+        if !usize::try_from(listed.size).is_ok_and(|s| s <= buf.len()) {
+            // Counted in the totals when the walk is over.
+            let state = State::Pending(Pending {
+                target: None,
+                dir: dir.cloned(),
+                listed,
+            });
+            return Item { relpath, source, state };
+        }
+        let state = match read_and_check(&relpath, &listed, file, self.algorithm, buf, tally) {
+            Ok(digest) => State::Hashed {
+                size: listed.size,
+                digest,
+            },
+            Err(e) => State::Failed(e),
+        };
+        tally.add_total(listed.size);
+        tally.add_file();
+        Item { relpath, source, state }
+    }
+}
+
+/// What listing found: files (hashed, failed or pending) and entries that cannot be files
+/// of the dossier.
 #[derive(Default)]
 struct Listing {
-    candidates: Vec<Candidate>,
+    items: Vec<Item>,
     errors: Vec<FileError>,
+}
+
+/// The regular files and subdirectories of one listed directory, for the caller to hash and
+/// to visit.
+#[derive(Default)]
+struct Found {
+    files: Vec<(PathBuf, String)>,
+    subdirs: Vec<(PathBuf, String)>,
 }
 
 impl Listing {
@@ -199,7 +340,7 @@ impl Listing {
     }
 
     fn append(&mut self, mut other: Listing) {
-        self.candidates.append(&mut other.candidates);
+        self.items.append(&mut other.items);
         self.errors.append(&mut other.errors);
     }
 
@@ -216,11 +357,11 @@ impl Listing {
         self.error(rel, code, format!("cannot stat: {e}"));
     }
 
-    /// Lists one directory (relpath `prefix`, with a trailing `/` or empty for the root) and
-    /// returns its subdirectories to visit.
-    fn list_dir(&mut self, root: &Path, dir: DirHandle, prefix: &str) -> Vec<(PathBuf, String)> {
-        let DirHandle { entries, fd } = dir;
-        let mut subdirs = Vec::new();
+    /// Lists one directory (relpath `prefix`, with a trailing `/` or empty for the root).
+    /// Symlinks and special entries are settled here; regular files and subdirectories are
+    /// returned. The entry type comes from the directory itself (no stat per file).
+    fn list_dir(&mut self, root: &Path, entries: fs::ReadDir, prefix: &str) -> Found {
+        let mut found = Found::default();
         for entry in entries {
             let entry = match entry {
                 Ok(e) => e,
@@ -240,39 +381,43 @@ impl Listing {
                 );
                 continue;
             };
-            let rel = format!("{prefix}{}", to_nfc(name));
+            let mut rel = String::with_capacity(prefix.len() + name.len() + 1);
+            rel.push_str(prefix);
+            push_nfc(&mut rel, name);
             match entry.file_type() {
-                Ok(t) if t.is_dir() => subdirs.push((entry.path(), rel + "/")),
-                // DirEntry::metadata is an fstatat relative to the directory: no path walk.
-                Ok(t) => match entry.metadata() {
-                    Ok(m) => self.add_entry(root, entry.path(), rel, t, &m, fd.clone()),
-                    Err(e) => self.listing_error(rel, &e),
-                },
+                Ok(t) if t.is_dir() => {
+                    rel.push('/');
+                    found.subdirs.push((entry.path(), rel));
+                }
+                Ok(t) if t.is_file() => found.files.push((entry.path(), rel)),
+                Ok(t) => self.add_other(root, entry.path(), rel, t),
                 Err(e) => self.listing_error(rel, &e),
             }
         }
-        subdirs
+        found
     }
 
-    /// A non-directory entry (`meta` is from lstat).
-    fn add_entry(
-        &mut self,
-        root: &Path,
-        path: PathBuf,
-        relpath: String,
-        ftype: FileType,
-        meta: &Metadata,
-        dir: Option<Arc<OwnedFd>>,
-    ) {
+    /// A caller-listed non-directory (`meta` is from lstat): hashed after the walk.
+    fn add_entry(&mut self, root: &Path, path: PathBuf, relpath: String, meta: &Metadata) {
+        let ftype = meta.file_type();
         if ftype.is_file() {
-            self.candidates.push(Candidate {
+            self.items.push(Item {
                 relpath,
-                target: None,
-                dir,
                 source: path,
-                listed: FileStamp::of(meta),
+                state: State::Pending(Pending {
+                    target: None,
+                    dir: None,
+                    listed: FileStamp::of(meta),
+                }),
             });
-        } else if ftype.is_symlink() {
+        } else {
+            self.add_other(root, path, relpath, ftype);
+        }
+    }
+
+    /// An entry that is neither a directory nor a regular file.
+    fn add_other(&mut self, root: &Path, path: PathBuf, relpath: String, ftype: FileType) {
+        if ftype.is_symlink() {
             self.add_symlink(root, path, relpath);
         } else {
             self.error(
@@ -314,12 +459,14 @@ impl Listing {
             );
         }
         match fs::metadata(&target) {
-            Ok(m) if m.is_file() => self.candidates.push(Candidate {
+            Ok(m) if m.is_file() => self.items.push(Item {
                 relpath,
-                target: Some(target),
-                dir: None,
                 source: path,
-                listed: FileStamp::of(&m),
+                state: State::Pending(Pending {
+                    target: Some(target),
+                    dir: None,
+                    listed: FileStamp::of(&m),
+                }),
             }),
             Ok(m) if m.is_dir() => self.error(
                 relpath,
@@ -366,24 +513,46 @@ fn open_dir(dir: &Path, budget: &AtomicUsize) -> io::Result<DirHandle> {
     Ok(DirHandle { entries, fd })
 }
 
-/// Lists `dir` (the directory `prefix`) and, through the pool, every directory below.
-fn visit<'s>(
-    scope: &rayon::Scope<'s>,
+/// What the parallel walk shares.
+struct Walk<'s> {
     root: &'s Path,
-    sink: &'s Mutex<Listing>,
+    sink: Mutex<Listing>,
     budget: &'s AtomicUsize,
-    dir: DirHandle,
-    prefix: String,
-) {
+    hasher: &'s Hasher<'s>,
+}
+
+/// Lists `dir` (the directory `prefix`), hands its files to the pool in chunks and, through
+/// the pool, visits every directory below.
+fn visit<'s>(scope: &rayon::Scope<'s>, walk: &'s Walk<'s>, dir: DirHandle, prefix: String) {
+    let DirHandle { entries, fd } = dir;
     let mut local = Listing::default();
-    let subdirs = local.list_dir(root, dir, &prefix);
-    lock(sink).append(local);
-    for (path, prefix) in subdirs {
-        scope.spawn(move |scope| match open_dir(&path, budget) {
-            Ok(dir) => visit(scope, root, sink, budget, dir, prefix),
-            Err(e) => lock(sink).dir_error(&prefix, &e),
+    let found = local.list_dir(walk.root, entries, &prefix);
+    if !(local.items.is_empty() && local.errors.is_empty()) {
+        lock(&walk.sink).append(local);
+    }
+    // Subdirectories first, so idle workers start listing them while this one hashes.
+    for (path, prefix) in found.subdirs {
+        scope.spawn(move |scope| match open_dir(&path, walk.budget) {
+            Ok(dir) => visit(scope, walk, dir, prefix),
+            Err(e) => lock(&walk.sink).dir_error(&prefix, &e),
         });
     }
+    let mut files = found.files;
+    while files.len() > FILES_PER_TASK {
+        let chunk = files.split_off(files.len() - FILES_PER_TASK);
+        let fd = fd.clone();
+        scope.spawn(move |_| hash_chunk(walk, fd.as_ref(), chunk));
+    }
+    hash_chunk(walk, fd.as_ref(), files);
+}
+
+fn hash_chunk(walk: &Walk<'_>, dir: Option<&Arc<OwnedFd>>, files: Vec<(PathBuf, String)>) {
+    if files.is_empty() {
+        return;
+    }
+    let mut items = Vec::with_capacity(files.len());
+    walk.hasher.hash_found(dir, files, &mut items);
+    lock(&walk.sink).items.append(&mut items);
 }
 
 /// A poisoned lock only means another worker panicked mid-push; the data is still usable.
@@ -429,9 +598,10 @@ impl Lister {
         self.listing.error(relpath, code, message);
     }
 
-    /// Walks `dir`, whose relpath (with a trailing `/`, or empty for the root) is `prefix`.
-    /// Unreadable subdirectories are per-file errors; an unreadable top is fatal when `fatal`.
-    fn walk(&mut self, dir: &Path, prefix: String, fatal: bool) -> Result<(), DossierError> {
+    /// Walks `dir`, whose relpath (with a trailing `/`, or empty for the root) is `prefix`,
+    /// hashing the files that fit one buffer on the way. Unreadable subdirectories are
+    /// per-file errors; an unreadable top is fatal when `fatal`.
+    fn walk(&mut self, dir: &Path, prefix: String, fatal: bool, hasher: &Hasher<'_>) -> Result<(), DossierError> {
         let budget = &self.dir_fds;
         let top = match open_dir(dir, budget) {
             Ok(it) => it,
@@ -444,17 +614,29 @@ impl Lister {
         let root = self.root.as_path();
         match &self.pool {
             Some(pool) => {
-                let sink = Mutex::new(Listing::default());
-                pool.scope(|scope| visit(scope, root, &sink, budget, top, prefix));
-                let found = sink.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let walk = Walk {
+                    root,
+                    sink: Mutex::new(Listing::default()),
+                    budget,
+                    hasher,
+                };
+                pool.scope(|scope| visit(scope, &walk, top, prefix));
+                let found = walk
+                    .sink
+                    .into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 self.listing.append(found);
             }
             None => {
-                let mut stack = self.listing.list_dir(root, top, &prefix);
-                while let Some((dir, prefix)) = stack.pop() {
-                    match open_dir(&dir, budget) {
-                        Ok(handle) => stack.extend(self.listing.list_dir(root, handle, &prefix)),
-                        Err(e) => self.listing.dir_error(&prefix, &e),
+                let mut stack = vec![(top, prefix)];
+                while let Some((DirHandle { entries, fd }, prefix)) = stack.pop() {
+                    let found = self.listing.list_dir(root, entries, &prefix);
+                    hasher.hash_found(fd.as_ref(), found.files, &mut self.listing.items);
+                    for (dir, prefix) in found.subdirs {
+                        match open_dir(&dir, budget) {
+                            Ok(handle) => stack.push((handle, prefix)),
+                            Err(e) => self.listing.dir_error(&prefix, &e),
+                        }
                     }
                 }
             }
@@ -464,7 +646,7 @@ impl Lister {
 
     /// One caller-listed path: named relative to the root through its canonical parent, so
     /// `..` or a symlinked parent cannot smuggle in a file from outside.
-    fn add_listed(&mut self, path: &Path) {
+    fn add_listed(&mut self, path: &Path, hasher: &Hasher<'_>) {
         let shown = path.display().to_string();
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
             return self.error(
@@ -508,36 +690,42 @@ impl Lister {
         match fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() => {
                 // The listed directory exists; a failure to read it is this entry's error.
-                if let Err(e) = self.walk(&path, rel.clone() + "/", false) {
+                if let Err(e) = self.walk(&path, rel.clone() + "/", false, hasher) {
                     self.error(rel, FileErrorCode::IoError, e.to_string());
                 }
             }
-            Ok(m) => self.listing.add_entry(&self.root, path, rel, m.file_type(), &m, None),
+            Ok(m) => self.listing.add_entry(&self.root, path, rel, &m),
             Err(e) => self.error(rel, FileErrorCode::of_io(&e), format!("cannot stat: {e}")),
         }
     }
 
-    /// Rejects names that normalise alike, then hashes the rest.
-    fn hash(mut self, options: &HashOptions, progress: &HashProgress) -> Result<HashReport, DossierError> {
-        let mut candidates = std::mem::take(&mut self.listing.candidates);
-        candidates.sort_unstable_by(|a, b| a.relpath.as_bytes().cmp(b.relpath.as_bytes()));
-        let mut unique = Vec::with_capacity(candidates.len());
-        let mut sorted = candidates.into_iter().peekable();
+    /// Rejects names that normalise alike, hashes the pending files largest first and
+    /// assembles the canonical manifest.
+    fn finish(mut self, hasher: &Hasher<'_>) -> Result<HashReport, DossierError> {
+        let mut items = std::mem::take(&mut self.listing.items);
+        let by_relpath = |a: &Item, b: &Item| a.relpath.as_bytes().cmp(b.relpath.as_bytes());
+        match &self.pool {
+            Some(pool) => pool.install(|| items.par_sort_unstable_by(by_relpath)),
+            None => items.sort_unstable_by(by_relpath),
+        }
+        let mut errors = std::mem::take(&mut self.listing.errors);
+        let mut unique = Vec::with_capacity(items.len());
+        let mut sorted = items.into_iter().peekable();
         while let Some(first) = sorted.next() {
-            let mut group = vec![first];
+            let Some(second) = sorted.next_if(|n| n.relpath == first.relpath) else {
+                unique.push(first);
+                continue;
+            };
+            let mut group = vec![first, second];
             while let Some(next) = sorted.next_if(|n| n.relpath == group[0].relpath) {
                 group.push(next);
-            }
-            if group.len() == 1 {
-                unique.append(&mut group);
-                continue;
             }
             let sources: Vec<String> = group
                 .iter()
                 .map(|c| format!("{:?}", c.source.display().to_string()))
                 .collect();
             for c in group {
-                self.listing.errors.push(FileError::new(
+                errors.push(FileError::new(
                     c.relpath,
                     FileErrorCode::DuplicateName,
                     format!(
@@ -547,23 +735,32 @@ impl Lister {
                 ));
             }
         }
-        let results = hash_candidates(&unique, options, progress, self.pool.as_ref(), self.threads);
-        let mut entries = Vec::with_capacity(unique.len());
-        for (c, r) in unique.into_iter().zip(results) {
-            match r {
-                Ok(digest) => entries.push(ManifestEntry {
-                    relpath: c.relpath,
-                    size: c.listed.size,
-                    digest,
-                    source: Some(c.source),
-                }),
-                Err(e) => self.listing.errors.push(e),
+        hash_pending(&mut unique, hasher, self.pool.as_ref(), self.threads);
+
+        let w = hasher.algorithm.output_len();
+        let mut paths = Vec::with_capacity(unique.len());
+        let mut sizes = Vec::with_capacity(unique.len());
+        let mut digests = Vec::with_capacity(unique.len() * w);
+        let mut sources = Vec::with_capacity(unique.len());
+        for item in unique {
+            match item.state {
+                State::Hashed { size, digest } => {
+                    paths.push(item.relpath);
+                    sizes.push(size);
+                    digests.extend_from_slice(digest.as_ref());
+                    sources.push(item.source);
+                }
+                State::Failed(e) => errors.push(e),
+                State::Pending(_) => errors.push(FileError::new(
+                    item.relpath,
+                    FileErrorCode::IoError,
+                    "a hashing worker failed before reaching this file".to_owned(),
+                )),
             }
         }
-        let mut errors = self.listing.errors;
         errors.sort_by(|a, b| a.relpath.as_bytes().cmp(b.relpath.as_bytes()));
         Ok(HashReport {
-            manifest: Manifest::from_entries(options.algorithm, entries)?,
+            manifest: Manifest::from_canonical(hasher.algorithm, paths, sizes, digests, Some(sources)),
             errors,
         })
     }
@@ -574,6 +771,8 @@ struct Tally<'a> {
     shared: &'a HashProgress,
     bytes: u64,
     files: u64,
+    bytes_total: u64,
+    files_total: u64,
 }
 
 impl<'a> Tally<'a> {
@@ -582,10 +781,17 @@ impl<'a> Tally<'a> {
             shared,
             bytes: 0,
             files: 0,
+            bytes_total: 0,
+            files_total: 0,
         }
     }
+    /// A file found, of `size` bytes.
+    fn add_total(&mut self, size: u64) {
+        self.files_total += 1;
+        self.bytes_total = self.bytes_total.saturating_add(size);
+    }
     fn add_bytes(&mut self, n: u64) {
-        self.bytes += n;
+        self.bytes = self.bytes.saturating_add(n);
         if self.bytes >= FLUSH_BYTES {
             self.flush();
         }
@@ -597,10 +803,19 @@ impl<'a> Tally<'a> {
         }
     }
     fn flush(&mut self) {
-        self.shared.bytes_done.fetch_add(self.bytes, Ordering::Relaxed);
-        self.shared.files_done.fetch_add(self.files, Ordering::Relaxed);
-        self.bytes = 0;
-        self.files = 0;
+        // Totals first, so a reader never sees more done than found.
+        if self.files_total > 0 || self.bytes_total > 0 {
+            self.shared.files_total.fetch_add(self.files_total, Ordering::Relaxed);
+            self.shared.bytes_total.fetch_add(self.bytes_total, Ordering::Relaxed);
+            self.files_total = 0;
+            self.bytes_total = 0;
+        }
+        if self.files > 0 || self.bytes > 0 {
+            self.shared.bytes_done.fetch_add(self.bytes, Ordering::Relaxed);
+            self.shared.files_done.fetch_add(self.files, Ordering::Relaxed);
+            self.bytes = 0;
+            self.files = 0;
+        }
     }
 }
 
@@ -610,36 +825,45 @@ impl Drop for Tally<'_> {
     }
 }
 
-fn hash_candidates(
-    candidates: &[Candidate],
-    options: &HashOptions,
-    progress: &HashProgress,
-    pool: Option<&rayon::ThreadPool>,
-    threads: usize,
-) -> Vec<Result<Vec<u8>, FileError>> {
-    let n = candidates.len();
-    let total_bytes = candidates.iter().fold(0u64, |a, c| a.saturating_add(c.listed.size));
-    progress
-        .files_total
-        .store(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
-    progress.bytes_total.store(total_bytes, Ordering::Relaxed);
-
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| Reverse(candidates[i].listed.size));
+/// Hashes the items still pending, largest first from a shared cursor.
+fn hash_pending(items: &mut [Item], hasher: &Hasher<'_>, pool: Option<&rayon::ThreadPool>, threads: usize) {
+    let mut order: Vec<(usize, u64)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| match &item.state {
+            State::Pending(p) => Some((i, p.listed.size)),
+            _ => None,
+        })
+        .collect();
+    let n = order.len();
+    if n == 0 {
+        return;
+    }
+    order.sort_by_key(|&(_, size)| Reverse(size));
+    {
+        // The walk is over: these files complete the totals.
+        let mut tally = Tally::new(hasher.progress);
+        for &(_, size) in &order {
+            tally.add_total(size);
+        }
+    }
     let cursor = AtomicUsize::new(0);
-    let buffer_size = options.buffer_size.max(4096);
-    let algorithm = options.algorithm;
+    let shared: &[Item] = items;
 
     let worker = || {
-        let mut buf = vec![0u8; buffer_size];
-        let mut tally = Tally::new(progress);
+        let mut tally = Tally::new(hasher.progress);
         let mut done = Vec::new();
-        while let Some(&i) = order.get(cursor.fetch_add(1, Ordering::Relaxed)) {
-            let c = &candidates[i];
-            let r = open_payload(c).and_then(|f| read_and_check(c, f, algorithm, &mut buf, &mut tally));
-            tally.add_file();
-            done.push((i, r));
-        }
+        hasher.with_buffer(|buf| {
+            while let Some(&(i, _)) = order.get(cursor.fetch_add(1, Ordering::Relaxed)) {
+                if let Some(item) = shared.get(i) {
+                    if let State::Pending(p) = &item.state {
+                        let r = hash_listed(&item.relpath, &item.source, p, hasher.algorithm, buf, &mut tally);
+                        tally.add_file();
+                        done.push((i, r));
+                    }
+                }
+            }
+        });
         done
     };
 
@@ -655,68 +879,79 @@ fn hash_candidates(
         }),
         _ => lock(&finished).append(&mut worker()),
     }
-    let mut slots: Vec<Option<Result<Vec<u8>, FileError>>> = (0..n).map(|_| None).collect();
     for (i, r) in finished.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
-        if let Some(slot) = slots.get_mut(i) {
-            *slot = Some(r);
+        if let Some(item) = items.get_mut(i) {
+            let size = match &item.state {
+                State::Pending(p) => p.listed.size,
+                _ => continue,
+            };
+            item.state = match r {
+                Ok(digest) => State::Hashed { size, digest },
+                Err(e) => State::Failed(e),
+            };
         }
     }
-    slots
-        .into_iter()
-        .zip(candidates)
-        .map(|(slot, c)| {
-            slot.unwrap_or_else(|| {
-                Err(FileError::new(
-                    c.relpath.clone(),
-                    FileErrorCode::IoError,
-                    "a hashing worker failed before reaching this file".to_owned(),
-                ))
-            })
-        })
-        .collect()
+}
+
+/// Opens a listed file and hashes it, checking it is still the file listed.
+fn hash_listed(
+    relpath: &str,
+    source: &Path,
+    p: &Pending,
+    algorithm: HashAlgorithm,
+    buf: &mut [u8],
+    tally: &mut Tally<'_>,
+) -> Result<Digest, FileError> {
+    let file = open_nofollow(p.dir.as_deref(), p.target.as_deref(), source).map_err(|e| open_error(relpath, &e))?;
+    read_and_check(relpath, &p.listed, file, algorithm, buf, tally)
 }
 
 /// Opens without following a final symlink (a file swapped for a symlink after listing
 /// must not redirect the read) and without blocking (a file swapped for a FIFO must not
-/// hang the worker).
-fn open_payload(c: &Candidate) -> Result<File, FileError> {
-    let err = |code, message: String| FileError::new(c.relpath.clone(), code, message);
-    let opened = match (&c.dir, &c.target, c.source.file_name()) {
+/// hang the worker): relative to `dir` by the source's name when the directory's fd was
+/// kept, else by full path (`target` for a followed symlink).
+fn open_nofollow(dir: Option<&OwnedFd>, target: Option<&Path>, source: &Path) -> io::Result<File> {
+    match (dir, target, source.file_name()) {
         (Some(dir), None, Some(name)) => {
             use rustix::fs::{Mode, OFlags};
             let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-            rustix::fs::openat(dir.as_ref(), name, flags, Mode::empty())
+            rustix::fs::openat(dir, name, flags, Mode::empty())
                 .map(File::from)
                 .map_err(io::Error::from)
         }
         _ => OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(c.target.as_ref().unwrap_or(&c.source)),
-    };
-    opened.map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => err(
+            .open(target.unwrap_or(source)),
+    }
+}
+
+fn open_error(relpath: &str, e: &io::Error) -> FileError {
+    let (code, message) = match e.kind() {
+        io::ErrorKind::NotFound => (
             FileErrorCode::DeletedWhileHashing,
             "was deleted after it was listed".to_owned(),
         ),
-        _ if e.raw_os_error() == Some(libc::ELOOP) => err(
+        _ if e.raw_os_error() == Some(libc::ELOOP) => (
             FileErrorCode::ChangedWhileHashing,
             "was replaced by a symlink after it was listed".to_owned(),
         ),
-        _ => err(FileErrorCode::of_io(&e), format!("cannot open: {e}")),
-    })
+        _ => (FileErrorCode::of_io(e), format!("cannot open: {e}")),
+    };
+    FileError::new(relpath.to_owned(), code, message)
 }
 
 /// Hashes the open file and checks it is still the file listed, unmodified.
 fn read_and_check(
-    c: &Candidate,
+    relpath: &str,
+    listed: &FileStamp,
     mut file: File,
     algorithm: HashAlgorithm,
     buf: &mut [u8],
     tally: &mut Tally<'_>,
-) -> Result<Vec<u8>, FileError> {
-    let err = |code, message: String| FileError::new(c.relpath.clone(), code, message);
-    let read = hash_stream(&mut file, c.listed.size, algorithm, buf, tally);
+) -> Result<Digest, FileError> {
+    let err = |code, message: String| FileError::new(relpath.to_owned(), code, message);
+    let read = hash_stream(&mut file, listed.size, algorithm, buf, tally);
     let after = file
         .metadata()
         .map_err(|e| err(FileErrorCode::of_io(&e), format!("cannot stat after reading: {e}")))?;
@@ -727,7 +962,7 @@ fn read_and_check(
         ));
     }
     let (digest, got) = read.map_err(|e| err(FileErrorCode::of_io(&e), format!("read failed: {e}")))?;
-    check_unchanged(&c.listed, &after, got).map_err(|(code, m)| err(code, m))?;
+    check_unchanged(listed, &after, got).map_err(|(code, m)| err(code, m))?;
     Ok(digest)
 }
 
@@ -739,7 +974,7 @@ fn hash_stream<R: Read>(
     algorithm: HashAlgorithm,
     buf: &mut [u8],
     tally: &mut Tally<'_>,
-) -> io::Result<(Vec<u8>, u64)> {
+) -> io::Result<(Digest, u64)> {
     let mut ctx = Context::new(algorithm.aws());
     let mut total = 0u64;
     while total < limit {
@@ -762,7 +997,7 @@ fn hash_stream<R: Read>(
         total = total.saturating_add(n);
         tally.add_bytes(n);
     }
-    Ok((ctx.finish().as_ref().to_vec(), total))
+    Ok((ctx.finish(), total))
 }
 
 fn check_unchanged(listed: &FileStamp, after: &Metadata, read: u64) -> Result<(), (FileErrorCode, String)> {
@@ -957,16 +1192,15 @@ mod tests {
     fn growth_deletion_and_replacement_after_listing_are_detected() {
         let d = TempDir::new();
         let p = d.write("f", b"0123456789");
-        let listed = FileStamp::of(&fs::metadata(&p).unwrap());
-        let c = Candidate {
-            relpath: "f".into(),
+        let pending = Pending {
             target: None,
             dir: None,
-            source: p.clone(),
-            listed,
+            listed: FileStamp::of(&fs::metadata(&p).unwrap()),
         };
         let progress = HashProgress::default();
         let mut buf = vec![0u8; 4096];
+        let mut tally = Tally::new(&progress);
+        let a = HashAlgorithm::Sha256;
         // Grows: only the listed size is read, then the size check fails.
         OpenOptions::new()
             .append(true)
@@ -974,21 +1208,20 @@ mod tests {
             .unwrap()
             .write_all(b"more")
             .unwrap();
-        let mut tally = Tally::new(&progress);
-        let e = open_payload(&c)
-            .and_then(|f| read_and_check(&c, f, HashAlgorithm::Sha256, &mut buf, &mut tally))
-            .unwrap_err();
+        let e = hash_listed("f", &p, &pending, a, &mut buf, &mut tally).unwrap_err();
         assert_eq!(e.code, FileErrorCode::ChangedWhileHashing);
         // Deleted while open.
-        let f = open_payload(&c).unwrap();
+        let f = open_nofollow(None, None, &p).unwrap();
         fs::remove_file(&p).unwrap();
-        let e = read_and_check(&c, f, HashAlgorithm::Sha256, &mut buf, &mut tally).unwrap_err();
+        let e = read_and_check("f", &pending.listed, f, a, &mut buf, &mut tally).unwrap_err();
         assert_eq!(e.code, FileErrorCode::DeletedWhileHashing);
         // Gone before opening.
-        assert_eq!(open_payload(&c).unwrap_err().code, FileErrorCode::DeletedWhileHashing);
+        let e = hash_listed("f", &p, &pending, a, &mut buf, &mut tally).unwrap_err();
+        assert_eq!(e.code, FileErrorCode::DeletedWhileHashing);
         // Replaced by a symlink: not followed.
         std::os::unix::fs::symlink("/etc/hostname", &p).unwrap();
-        assert_eq!(open_payload(&c).unwrap_err().code, FileErrorCode::ChangedWhileHashing);
+        let e = hash_listed("f", &p, &pending, a, &mut buf, &mut tally).unwrap_err();
+        assert_eq!(e.code, FileErrorCode::ChangedWhileHashing);
     }
 
     #[test]

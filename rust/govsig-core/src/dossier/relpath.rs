@@ -42,6 +42,14 @@ pub(crate) fn to_nfc(s: &str) -> String {
     }
 }
 
+/// Appends the NFC form of `s` to `out`, copying it as is when it already is NFC.
+pub(crate) fn push_nfc(out: &mut String, s: &str) {
+    match is_nfc_quick(s.chars()) {
+        IsNormalized::Yes => out.push_str(s),
+        _ => out.extend(s.nfc()),
+    }
+}
+
 /// Appends the manifest form of a relpath: RFC 8493 §2.1.3 requires CR, LF and `%` in file
 /// paths to be percent-encoded (and only those), so a name cannot break a manifest line.
 pub fn encode_manifest_path(relpath: &str, out: &mut String) {
