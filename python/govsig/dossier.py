@@ -67,7 +67,12 @@ class HashError:
 
 @dataclasses.dataclass(frozen=True)
 class HashProgress:
-    """A snapshot of a running hash, passed to the ``progress`` callback."""
+    """A snapshot of a running hash, passed to the ``progress`` callback.
+
+    Files that fit one read buffer are hashed as the walk finds them, so ``files_total`` and
+    ``bytes_total`` grow while the walk runs and are final once it ends; the last snapshot
+    (always delivered) has them equal to the done counts of everything hashed.
+    """
 
     files_done: int
     files_total: int

@@ -166,7 +166,7 @@ impl DossierManifest {
     }
 
     fn sources(&self) -> Option<Vec<PathBuf>> {
-        self.inner.sources().map(<[PathBuf]>::to_vec)
+        self.inner.sources()
     }
 
     fn digest<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyBytes>> {

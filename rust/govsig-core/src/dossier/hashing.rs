@@ -13,7 +13,7 @@
 //! real state.
 
 use std::cmp::Reverse;
-use std::fs::{self, File, FileType, Metadata, OpenOptions};
+use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Read};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -24,11 +24,12 @@ use std::thread;
 
 use aws_lc_rs::digest::{Context, Digest};
 use rayon::slice::ParallelSliceMut;
+use rustix::fs::{AtFlags, FileType as RawFileType, RawDir, Stat};
 
 use super::algorithm::HashAlgorithm;
 use super::error::{DossierError, FileError, FileErrorCode};
-use super::manifest::Manifest;
-use super::relpath::{push_nfc, to_nfc};
+use super::manifest::{Manifest, Sources};
+use super::relpath::push_nfc;
 
 /// Per-worker read buffer: large enough that syscalls are a small share of the time, small
 /// enough to stay in a core's L2 cache while it is hashed. Files up to this size are hashed
@@ -101,7 +102,11 @@ pub fn hash_directory(root: &Path, options: &HashOptions, progress: &HashProgres
     let canonical = canonical_dir(root)?;
     let hasher = Hasher::new(options, progress);
     let mut lister = Lister::new(canonical.clone(), options);
-    lister.walk(&canonical, String::new(), true, &hasher)?;
+    let job = DirJob {
+        path: canonical,
+        prefix: Rel::default(),
+    };
+    lister.walk(job, true, &hasher)?;
     lister.finish(&hasher)
 }
 
@@ -179,6 +184,66 @@ impl FileStamp {
             mtime_nsec: m.mtime_nsec(),
         }
     }
+
+    // The field types of `struct stat` differ between architectures.
+    #[allow(clippy::useless_conversion, clippy::unnecessary_fallible_conversions)]
+    fn of_stat(st: &Stat) -> Self {
+        Self {
+            dev: u64::try_from(st.st_dev).unwrap_or(u64::MAX),
+            ino: u64::try_from(st.st_ino).unwrap_or(u64::MAX),
+            size: u64::try_from(st.st_size).unwrap_or(u64::MAX),
+            mtime: i64::try_from(st.st_mtime).unwrap_or(i64::MAX),
+            mtime_nsec: i64::try_from(st.st_mtime_nsec).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// fstat(2) on an open file. Cheaper than `File::metadata` (statx with more fields), which
+/// matters at two calls per file on dossiers of small files.
+fn fstat_of(file: &File) -> io::Result<Stat> {
+    rustix::fs::fstat(file).map_err(io::Error::from)
+}
+
+fn is_regular(st: &Stat) -> bool {
+    RawFileType::from_raw_mode(st.st_mode) == RawFileType::RegularFile
+}
+
+/// A relpath in its canonical (NFC) form and, when it differs, as spelled on disk (a name
+/// written decomposed, NFD, somewhere along it). Directory prefixes end with `/`; the root's
+/// is empty.
+#[derive(Clone, Debug, Default)]
+struct Rel {
+    nfc: String,
+    disk: Option<Box<str>>,
+}
+
+impl Rel {
+    fn disk(&self) -> &str {
+        self.disk.as_deref().unwrap_or(&self.nfc)
+    }
+
+    /// The entry `name` of the directory whose prefix this is.
+    fn child(&self, name: &str) -> Rel {
+        let mut nfc = String::with_capacity(self.nfc.len() + name.len() + 1);
+        nfc.push_str(&self.nfc);
+        push_nfc(&mut nfc, name);
+        let respelled = self.disk.is_some() || nfc.get(self.nfc.len()..) != Some(name);
+        let disk = respelled.then(|| format!("{}{name}", self.disk()).into_boxed_str());
+        Rel { nfc, disk }
+    }
+
+    /// This entry as the prefix of its own entries.
+    fn into_dir(mut self) -> Rel {
+        self.nfc.push('/');
+        self.disk = self.disk.map(|d| format!("{d}/").into_boxed_str());
+        self
+    }
+
+    /// The last component as spelled on disk (what `openat` relative to the directory takes).
+    fn disk_name(&self) -> &str {
+        let d = self.disk();
+        d.rsplit('/').next().unwrap_or(d)
+    }
 }
 
 /// A file left for the largest-first pass after the walk.
@@ -186,9 +251,6 @@ impl FileStamp {
 struct Pending {
     /// For a symlink, its (canonical, in-dossier) target, which is what is opened.
     target: Option<PathBuf>,
-    /// The listing's fd of the file's directory, when one was kept: opening relative to it
-    /// spares the kernel a walk of the whole path.
-    dir: Option<Arc<OwnedFd>>,
     /// The identity taken when the file was listed.
     listed: FileStamp,
 }
@@ -205,21 +267,19 @@ enum State {
     Failed(FileError),
 }
 
-/// A file of the dossier and what became of it.
+/// A file of the dossier and what became of it. Its path on disk is the root joined with
+/// `rel.disk()`.
 #[derive(Debug)]
 struct Item {
-    /// NFC relpath.
-    relpath: String,
-    /// The path as listed (reported to the caller, e.g. to copy the payload).
-    source: PathBuf,
+    rel: Rel,
     state: State,
 }
 
 impl Item {
-    fn failed(relpath: String, source: PathBuf, error: FileError) -> Self {
+    fn failed(rel: Rel, code: FileErrorCode, message: String) -> Self {
+        let error = FileError::new(rel.nfc.clone(), code, message);
         Self {
-            relpath,
-            source,
+            rel,
             state: State::Failed(error),
         }
     }
@@ -251,61 +311,54 @@ impl<'a> Hasher<'a> {
         r
     }
 
-    /// Hashes regular files the walk found in one directory (`dir` is its fd, when kept).
-    fn hash_found(&self, dir: Option<&Arc<OwnedFd>>, files: Vec<(PathBuf, String)>, out: &mut Vec<Item>) {
+    /// Hashes regular files the walk found in the directory `dir`.
+    fn hash_found(&self, dir: &OwnedFd, files: Vec<Rel>, out: &mut Vec<Item>) {
         let mut tally = Tally::new(self.progress);
         self.with_buffer(|buf| {
             out.extend(
                 files
                     .into_iter()
-                    .map(|(source, relpath)| self.hash_one_found(dir, source, relpath, buf, &mut tally)),
+                    .map(|rel| self.hash_one_found(dir, rel, buf, &mut tally)),
             );
         });
     }
 
-    /// Opens a file the walk found, takes its identity from the open fd and hashes it now
-    /// when it fits one buffer; a larger one is left for the largest-first pass.
-    fn hash_one_found(
-        &self,
-        dir: Option<&Arc<OwnedFd>>,
-        source: PathBuf,
-        relpath: String,
-        buf: &mut [u8],
-        tally: &mut Tally<'_>,
-    ) -> Item {
-        let file = match open_nofollow(dir.map(Arc::as_ref), None, &source) {
-            Ok(f) => f,
+    /// Opens a file the walk found (relative to its directory), takes its identity from the
+    /// open fd and hashes it now when it fits one buffer; a larger one is left for the
+    /// largest-first pass.
+    fn hash_one_found(&self, dir: &OwnedFd, rel: Rel, buf: &mut [u8], tally: &mut Tally<'_>) -> Item {
+        use rustix::fs::{Mode, OFlags};
+        // No final symlink followed (a file swapped for a symlink after listing must not
+        // redirect the read), no blocking (a file swapped for a FIFO must not hang a worker).
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let file = match rustix::fs::openat(dir, rel.disk_name(), flags, Mode::empty()) {
+            Ok(fd) => File::from(fd),
             Err(e) => {
-                let error = open_error(&relpath, &e);
-                return Item::failed(relpath, source, error);
+                let error = open_error(&rel.nfc, &e.into());
+                return Item {
+                    rel,
+                    state: State::Failed(error),
+                };
             }
         };
-        let meta = match file.metadata() {
-            Ok(m) => m,
-            Err(e) => {
-                let error = FileError::new(relpath.clone(), FileErrorCode::of_io(&e), format!("cannot stat: {e}"));
-                return Item::failed(relpath, source, error);
-            }
+        let st = match fstat_of(&file) {
+            Ok(st) => st,
+            Err(e) => return Item::failed(rel, FileErrorCode::of_io(&e), format!("cannot stat: {e}")),
         };
-        if !meta.file_type().is_file() {
-            let error = FileError::new(
-                relpath.clone(),
+        if !is_regular(&st) {
+            return Item::failed(
+                rel,
                 FileErrorCode::SpecialFile,
                 "is no longer a regular file (it was replaced after it was listed)".to_owned(),
             );
-            return Item::failed(relpath, source, error);
         }
-        let listed = FileStamp::of(&meta);
+        let listed = FileStamp::of_stat(&st);
         if !usize::try_from(listed.size).is_ok_and(|s| s <= buf.len()) {
             // Counted in the totals when the walk is over.
-            let state = State::Pending(Pending {
-                target: None,
-                dir: dir.cloned(),
-                listed,
-            });
-            return Item { relpath, source, state };
+            let state = State::Pending(Pending { target: None, listed });
+            return Item { rel, state };
         }
-        let state = match read_and_check(&relpath, &listed, file, self.algorithm, buf, tally) {
+        let state = match read_and_check(&rel.nfc, &listed, file, self.algorithm, buf, tally) {
             Ok(digest) => State::Hashed {
                 size: listed.size,
                 digest,
@@ -314,7 +367,7 @@ impl<'a> Hasher<'a> {
         };
         tally.add_total(listed.size);
         tally.add_file();
-        Item { relpath, source, state }
+        Item { rel, state }
     }
 }
 
@@ -326,13 +379,22 @@ struct Listing {
     errors: Vec<FileError>,
 }
 
+/// A directory to list: where it is and the relpath prefix of its entries.
+struct DirJob {
+    path: PathBuf,
+    prefix: Rel,
+}
+
 /// The regular files and subdirectories of one listed directory, for the caller to hash and
 /// to visit.
 #[derive(Default)]
 struct Found {
-    files: Vec<(PathBuf, String)>,
-    subdirs: Vec<(PathBuf, String)>,
+    files: Vec<Rel>,
+    subdirs: Vec<DirJob>,
 }
+
+/// Room for the entries one getdents(2) call returns; any single entry fits.
+const DIRENT_BUFFER: usize = 32 * 1024;
 
 impl Listing {
     fn error(&mut self, relpath: impl Into<String>, code: FileErrorCode, message: String) {
@@ -357,23 +419,28 @@ impl Listing {
         self.error(rel, code, format!("cannot stat: {e}"));
     }
 
-    /// Lists one directory (relpath `prefix`, with a trailing `/` or empty for the root).
-    /// Symlinks and special entries are settled here; regular files and subdirectories are
-    /// returned. The entry type comes from the directory itself (no stat per file).
-    fn list_dir(&mut self, root: &Path, entries: fs::ReadDir, prefix: &str) -> Found {
+    /// Lists the directory `job` (open as `fd`). Symlinks and special entries are settled
+    /// here; regular files and subdirectories are returned. Entry types come from the
+    /// directory itself (a stat only on file systems that do not record them).
+    fn list_dir(&mut self, root: &Path, fd: &OwnedFd, job: &DirJob, dirents: &mut Vec<u8>) -> Found {
         let mut found = Found::default();
-        for entry in entries {
+        let mut raw = RawDir::new(fd, dirents.spare_capacity_mut());
+        while let Some(entry) = raw.next() {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    let rel = prefix.trim_end_matches('/').to_owned();
+                    let rel = job.prefix.nfc.trim_end_matches('/').to_owned();
                     self.error(rel, FileErrorCode::IoError, format!("listing failed: {e}"));
                     break;
                 }
             };
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else {
-                let rel = format!("{prefix}{}", name.to_string_lossy());
+            let cname = entry.file_name();
+            let bytes = cname.to_bytes();
+            if bytes == b"." || bytes == b".." {
+                continue;
+            }
+            let Ok(name) = std::str::from_utf8(bytes) else {
+                let rel = format!("{}{}", job.prefix.nfc, String::from_utf8_lossy(bytes));
                 self.error(
                     rel,
                     FileErrorCode::InvalidName,
@@ -381,68 +448,69 @@ impl Listing {
                 );
                 continue;
             };
-            let mut rel = String::with_capacity(prefix.len() + name.len() + 1);
-            rel.push_str(prefix);
-            push_nfc(&mut rel, name);
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => {
-                    rel.push('/');
-                    found.subdirs.push((entry.path(), rel));
-                }
-                Ok(t) if t.is_file() => found.files.push((entry.path(), rel)),
-                Ok(t) => self.add_other(root, entry.path(), rel, t),
-                Err(e) => self.listing_error(rel, &e),
+            let rel = job.prefix.child(name);
+            let ftype = match entry.file_type() {
+                RawFileType::Unknown => match rustix::fs::statat(fd, cname, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(st) => RawFileType::from_raw_mode(st.st_mode),
+                    Err(e) => {
+                        self.listing_error(rel.nfc, &e.into());
+                        continue;
+                    }
+                },
+                t => t,
+            };
+            match ftype {
+                RawFileType::Directory => found.subdirs.push(DirJob {
+                    path: job.path.join(name),
+                    prefix: rel.into_dir(),
+                }),
+                RawFileType::RegularFile => found.files.push(rel),
+                RawFileType::Symlink => self.add_symlink(root, &job.path.join(name), rel),
+                _ => self.special(rel),
             }
         }
         found
     }
 
-    /// A caller-listed non-directory (`meta` is from lstat): hashed after the walk.
-    fn add_entry(&mut self, root: &Path, path: PathBuf, relpath: String, meta: &Metadata) {
-        let ftype = meta.file_type();
-        if ftype.is_file() {
-            self.items.push(Item {
-                relpath,
-                source: path,
-                state: State::Pending(Pending {
-                    target: None,
-                    dir: None,
-                    listed: FileStamp::of(meta),
-                }),
-            });
-        } else {
-            self.add_other(root, path, relpath, ftype);
-        }
+    fn special(&mut self, rel: Rel) {
+        self.error(
+            rel.nfc,
+            FileErrorCode::SpecialFile,
+            "is a FIFO, socket or device, not a regular file; remove it from the dossier".to_owned(),
+        );
     }
 
-    /// An entry that is neither a directory nor a regular file.
-    fn add_other(&mut self, root: &Path, path: PathBuf, relpath: String, ftype: FileType) {
-        if ftype.is_symlink() {
-            self.add_symlink(root, path, relpath);
+    /// A caller-listed non-directory (`meta` is from lstat): hashed after the walk.
+    fn add_entry(&mut self, root: &Path, path: &Path, rel: Rel, meta: &Metadata) {
+        let ftype = meta.file_type();
+        if ftype.is_file() {
+            let listed = FileStamp::of(meta);
+            self.items.push(Item {
+                rel,
+                state: State::Pending(Pending { target: None, listed }),
+            });
+        } else if ftype.is_symlink() {
+            self.add_symlink(root, path, rel);
         } else {
-            self.error(
-                relpath,
-                FileErrorCode::SpecialFile,
-                "is a FIFO, socket or device, not a regular file; remove it from the dossier".to_owned(),
-            );
+            self.special(rel);
         }
     }
 
     /// Follows a symlink only to a regular file inside the dossier: anything else could pull
     /// arbitrary files of the machine (or a loop) into the dossier.
-    fn add_symlink(&mut self, root: &Path, path: PathBuf, relpath: String) {
-        let target = match fs::canonicalize(&path) {
+    fn add_symlink(&mut self, root: &Path, path: &Path, rel: Rel) {
+        let target = match fs::canonicalize(path) {
             Ok(t) => t,
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
                 return self.error(
-                    relpath,
+                    rel.nfc,
                     FileErrorCode::PermissionDenied,
                     format!("cannot resolve the symlink: {e}"),
                 );
             }
             Err(e) => {
                 return self.error(
-                    relpath,
+                    rel.nfc,
                     FileErrorCode::BrokenSymlink,
                     format!("the symlink target is missing or loops: {e}"),
                 );
@@ -450,7 +518,7 @@ impl Listing {
         };
         if !target.starts_with(root) {
             return self.error(
-                relpath,
+                rel.nfc,
                 FileErrorCode::SymlinkOutside,
                 format!(
                     "the symlink points outside the dossier (to {}); not followed",
@@ -460,99 +528,80 @@ impl Listing {
         }
         match fs::metadata(&target) {
             Ok(m) if m.is_file() => self.items.push(Item {
-                relpath,
-                source: path,
+                rel,
                 state: State::Pending(Pending {
                     target: Some(target),
-                    dir: None,
                     listed: FileStamp::of(&m),
                 }),
             }),
             Ok(m) if m.is_dir() => self.error(
-                relpath,
+                rel.nfc,
                 FileErrorCode::SymlinkToDirectory,
                 "the symlink points to a directory; not followed".to_owned(),
             ),
             Ok(_) => self.error(
-                relpath,
+                rel.nfc,
                 FileErrorCode::SpecialFile,
                 "the symlink points to a FIFO, socket or device".to_owned(),
             ),
-            Err(e) => self.listing_error(relpath, &e),
+            Err(e) => self.listing_error(rel.nfc, &e),
         }
     }
 }
 
-/// An open directory: its entries and, while the budget lasts, an fd to open files by.
-struct DirHandle {
-    entries: fs::ReadDir,
-    fd: Option<Arc<OwnedFd>>,
-}
-
-/// At most this many directory fds are kept for relative opens, far below the usual
-/// 1024-fd soft limit; files in directories past it are opened by full path.
-const DIR_FD_BUDGET: usize = 256;
-
-fn open_dir(dir: &Path, budget: &AtomicUsize) -> io::Result<DirHandle> {
-    let entries = fs::read_dir(dir)?;
-    let take = budget
-        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(1))
-        .is_ok();
-    // O_DIRECTORY|O_NOFOLLOW: the fd must be this directory, not what a swapped-in symlink
-    // points to. Failing to get one only costs speed.
-    let fd = take
-        .then(|| {
-            OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
-                .open(dir)
-                .ok()
-        })
-        .flatten()
-        .map(|f| Arc::new(OwnedFd::from(f)));
-    Ok(DirHandle { entries, fd })
+/// Opens a directory to list it and to open its files relative to it. O_NOFOLLOW: the fd
+/// must be this directory, not what a swapped-in symlink points to.
+fn open_directory(path: &Path) -> io::Result<OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    rustix::fs::open(path, flags, Mode::empty()).map_err(io::Error::from)
 }
 
 /// What the parallel walk shares.
 struct Walk<'s> {
     root: &'s Path,
     sink: Mutex<Listing>,
-    budget: &'s AtomicUsize,
+    /// Each chunk's items, concatenated once at the end (appending to one growing vector
+    /// would copy them again at every doubling).
+    chunks: Mutex<Vec<Vec<Item>>>,
     hasher: &'s Hasher<'s>,
 }
 
-/// Lists `dir` (the directory `prefix`), hands its files to the pool in chunks and, through
-/// the pool, visits every directory below.
-fn visit<'s>(scope: &rayon::Scope<'s>, walk: &'s Walk<'s>, dir: DirHandle, prefix: String) {
-    let DirHandle { entries, fd } = dir;
+/// Lists the open directory `job`, hands its files to the pool in chunks and, through the
+/// pool, visits every directory below (each opened only when its turn comes, so the number
+/// of open directories stays small however wide the tree).
+fn visit<'s>(scope: &rayon::Scope<'s>, walk: &'s Walk<'s>, job: DirJob, fd: OwnedFd) {
     let mut local = Listing::default();
-    let found = local.list_dir(walk.root, entries, &prefix);
+    let mut dirents = Vec::with_capacity(DIRENT_BUFFER);
+    let found = local.list_dir(walk.root, &fd, &job, &mut dirents);
+    drop(dirents);
     if !(local.items.is_empty() && local.errors.is_empty()) {
         lock(&walk.sink).append(local);
     }
     // Subdirectories first, so idle workers start listing them while this one hashes.
-    for (path, prefix) in found.subdirs {
-        scope.spawn(move |scope| match open_dir(&path, walk.budget) {
-            Ok(dir) => visit(scope, walk, dir, prefix),
-            Err(e) => lock(&walk.sink).dir_error(&prefix, &e),
+    for sub in found.subdirs {
+        scope.spawn(move |scope| match open_directory(&sub.path) {
+            Ok(fd) => visit(scope, walk, sub, fd),
+            Err(e) => lock(&walk.sink).dir_error(&sub.prefix.nfc, &e),
         });
     }
+    let fd = Arc::new(fd);
     let mut files = found.files;
     while files.len() > FILES_PER_TASK {
         let chunk = files.split_off(files.len() - FILES_PER_TASK);
         let fd = fd.clone();
-        scope.spawn(move |_| hash_chunk(walk, fd.as_ref(), chunk));
+        scope.spawn(move |_| hash_chunk(walk, &fd, chunk));
     }
-    hash_chunk(walk, fd.as_ref(), files);
+    hash_chunk(walk, &fd, files);
 }
 
-fn hash_chunk(walk: &Walk<'_>, dir: Option<&Arc<OwnedFd>>, files: Vec<(PathBuf, String)>) {
+fn hash_chunk(walk: &Walk<'_>, dir: &OwnedFd, files: Vec<Rel>) {
     if files.is_empty() {
         return;
     }
     let mut items = Vec::with_capacity(files.len());
     walk.hasher.hash_found(dir, files, &mut items);
-    lock(&walk.sink).items.append(&mut items);
+    lock(&walk.chunks).push(items);
 }
 
 /// A poisoned lock only means another worker panicked mid-push; the data is still usable.
@@ -567,7 +616,6 @@ struct Lister {
     /// threads cannot be created: the work then runs on the caller's thread).
     pool: Option<rayon::ThreadPool>,
     threads: usize,
-    dir_fds: AtomicUsize,
 }
 
 impl Lister {
@@ -590,7 +638,6 @@ impl Lister {
             listing: Listing::default(),
             pool,
             threads,
-            dir_fds: AtomicUsize::new(DIR_FD_BUDGET),
         }
     }
 
@@ -598,16 +645,14 @@ impl Lister {
         self.listing.error(relpath, code, message);
     }
 
-    /// Walks `dir`, whose relpath (with a trailing `/`, or empty for the root) is `prefix`,
-    /// hashing the files that fit one buffer on the way. Unreadable subdirectories are
-    /// per-file errors; an unreadable top is fatal when `fatal`.
-    fn walk(&mut self, dir: &Path, prefix: String, fatal: bool, hasher: &Hasher<'_>) -> Result<(), DossierError> {
-        let budget = &self.dir_fds;
-        let top = match open_dir(dir, budget) {
-            Ok(it) => it,
-            Err(e) if fatal => return Err(DossierError::io(dir, &e)),
+    /// Walks the directory `job`, hashing the files that fit one buffer on the way.
+    /// Unreadable subdirectories are per-file errors; an unreadable top is fatal when `fatal`.
+    fn walk(&mut self, job: DirJob, fatal: bool, hasher: &Hasher<'_>) -> Result<(), DossierError> {
+        let top = match open_directory(&job.path) {
+            Ok(fd) => fd,
+            Err(e) if fatal => return Err(DossierError::io(&job.path, &e)),
             Err(e) => {
-                self.listing.dir_error(&prefix, &e);
+                self.listing.dir_error(&job.prefix.nfc, &e);
                 return Ok(());
             }
         };
@@ -617,27 +662,37 @@ impl Lister {
                 let walk = Walk {
                     root,
                     sink: Mutex::new(Listing::default()),
-                    budget,
+                    chunks: Mutex::new(Vec::new()),
                     hasher,
                 };
-                pool.scope(|scope| visit(scope, &walk, top, prefix));
+                pool.scope(|scope| visit(scope, &walk, job, top));
                 let found = walk
                     .sink
                     .into_inner()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let chunks = walk
+                    .chunks
+                    .into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let items = &mut self.listing.items;
+                items.reserve_exact(chunks.iter().map(Vec::len).sum::<usize>() + found.items.len());
+                chunks.into_iter().for_each(|c| items.extend(c));
                 self.listing.append(found);
             }
             None => {
-                let mut stack = vec![(top, prefix)];
-                while let Some((DirHandle { entries, fd }, prefix)) = stack.pop() {
-                    let found = self.listing.list_dir(root, entries, &prefix);
-                    hasher.hash_found(fd.as_ref(), found.files, &mut self.listing.items);
-                    for (dir, prefix) in found.subdirs {
-                        match open_dir(&dir, budget) {
-                            Ok(handle) => stack.push((handle, prefix)),
-                            Err(e) => self.listing.dir_error(&prefix, &e),
+                let mut dirents = Vec::with_capacity(DIRENT_BUFFER);
+                let mut stack = vec![(job, Some(top))];
+                while let Some((job, fd)) = stack.pop() {
+                    let fd = match fd.map_or_else(|| open_directory(&job.path), Ok) {
+                        Ok(fd) => fd,
+                        Err(e) => {
+                            self.listing.dir_error(&job.prefix.nfc, &e);
+                            continue;
                         }
-                    }
+                    };
+                    let found = self.listing.list_dir(root, &fd, &job, &mut dirents);
+                    hasher.hash_found(&fd, found.files, &mut self.listing.items);
+                    stack.extend(found.subdirs.into_iter().map(|sub| (sub, None)));
                 }
             }
         }
@@ -672,7 +727,7 @@ impl Lister {
                 format!("is not under the dossier root {}", self.root.display()),
             );
         };
-        let mut rel = String::new();
+        let mut rel = Rel::default();
         for component in rel_parent.iter().chain(std::iter::once(name)) {
             let Some(c) = component.to_str() else {
                 return self.error(
@@ -681,21 +736,26 @@ impl Lister {
                     "the path is not valid UTF-8, so BagIt cannot record it".to_owned(),
                 );
             };
-            if !rel.is_empty() {
-                rel.push('/');
+            if !rel.nfc.is_empty() {
+                rel = rel.into_dir();
             }
-            rel.push_str(&to_nfc(c));
+            rel = rel.child(c);
         }
         let path = parent.join(name);
         match fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() => {
                 // The listed directory exists; a failure to read it is this entry's error.
-                if let Err(e) = self.walk(&path, rel.clone() + "/", false, hasher) {
-                    self.error(rel, FileErrorCode::IoError, e.to_string());
+                let nfc = rel.nfc.clone();
+                let job = DirJob {
+                    path,
+                    prefix: rel.into_dir(),
+                };
+                if let Err(e) = self.walk(job, false, hasher) {
+                    self.error(nfc, FileErrorCode::IoError, e.to_string());
                 }
             }
-            Ok(m) => self.listing.add_entry(&self.root, path, rel, &m),
-            Err(e) => self.error(rel, FileErrorCode::of_io(&e), format!("cannot stat: {e}")),
+            Ok(m) => self.listing.add_entry(&self.root, &path, rel, &m),
+            Err(e) => self.error(rel.nfc, FileErrorCode::of_io(&e), format!("cannot stat: {e}")),
         }
     }
 
@@ -703,62 +763,77 @@ impl Lister {
     /// assembles the canonical manifest.
     fn finish(mut self, hasher: &Hasher<'_>) -> Result<HashReport, DossierError> {
         let mut items = std::mem::take(&mut self.listing.items);
-        let by_relpath = |a: &Item, b: &Item| a.relpath.as_bytes().cmp(b.relpath.as_bytes());
-        match &self.pool {
-            Some(pool) => pool.install(|| items.par_sort_unstable_by(by_relpath)),
-            None => items.sort_unstable_by(by_relpath),
+        // Sorting indices, not the items themselves: an item is ~128 bytes and a sort moves
+        // each one about log2(n) times.
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        {
+            let key = |i: &usize| items.get(*i).map_or(&[][..], |it| it.rel.nfc.as_bytes());
+            let by_relpath = |a: &usize, b: &usize| key(a).cmp(key(b));
+            match &self.pool {
+                Some(pool) => pool.install(|| order.par_sort_unstable_by(by_relpath)),
+                None => order.sort_unstable_by(by_relpath),
+            }
         }
+        // Names that normalise alike: every one of them is an error, none is hashed.
+        let mut start = 0;
+        while start < order.len() {
+            let name = &items[order[start]].rel.nfc;
+            let end = start
+                + order[start..]
+                    .iter()
+                    .take_while(|&&i| items[i].rel.nfc == *name)
+                    .count();
+            if end - start > 1 {
+                let sources: Vec<String> = order[start..end]
+                    .iter()
+                    .map(|&i| format!("{:?}", self.root.join(items[i].rel.disk()).display().to_string()))
+                    .collect();
+                let message = format!(
+                    "{} name the same entry after Unicode NFC normalisation; rename all but one",
+                    sources.join(" and ")
+                );
+                for &i in &order[start..end] {
+                    let error = FileError::new(items[i].rel.nfc.clone(), FileErrorCode::DuplicateName, message.clone());
+                    items[i].state = State::Failed(error);
+                }
+            }
+            start = end.max(start + 1);
+        }
+        hash_pending(&self.root, &mut items, hasher, self.pool.as_ref(), self.threads);
+
         let mut errors = std::mem::take(&mut self.listing.errors);
-        let mut unique = Vec::with_capacity(items.len());
-        let mut sorted = items.into_iter().peekable();
-        while let Some(first) = sorted.next() {
-            let Some(second) = sorted.next_if(|n| n.relpath == first.relpath) else {
-                unique.push(first);
+        let w = hasher.algorithm.output_len();
+        let mut paths = Vec::with_capacity(items.len());
+        let mut sizes = Vec::with_capacity(items.len());
+        let mut digests = Vec::with_capacity(items.len() * w);
+        let mut respelled = Vec::new();
+        let mut slots: Vec<Option<Item>> = items.into_iter().map(Some).collect();
+        for i in order {
+            let Some(item) = slots.get_mut(i).and_then(Option::take) else {
                 continue;
             };
-            let mut group = vec![first, second];
-            while let Some(next) = sorted.next_if(|n| n.relpath == group[0].relpath) {
-                group.push(next);
-            }
-            let sources: Vec<String> = group
-                .iter()
-                .map(|c| format!("{:?}", c.source.display().to_string()))
-                .collect();
-            for c in group {
-                errors.push(FileError::new(
-                    c.relpath,
-                    FileErrorCode::DuplicateName,
-                    format!(
-                        "{} name the same entry after Unicode NFC normalisation; rename all but one",
-                        sources.join(" and ")
-                    ),
-                ));
-            }
-        }
-        hash_pending(&mut unique, hasher, self.pool.as_ref(), self.threads);
-
-        let w = hasher.algorithm.output_len();
-        let mut paths = Vec::with_capacity(unique.len());
-        let mut sizes = Vec::with_capacity(unique.len());
-        let mut digests = Vec::with_capacity(unique.len() * w);
-        let mut sources = Vec::with_capacity(unique.len());
-        for item in unique {
             match item.state {
                 State::Hashed { size, digest } => {
-                    paths.push(item.relpath);
+                    if let Some(disk) = item.rel.disk {
+                        respelled.push((paths.len(), disk));
+                    }
+                    paths.push(item.rel.nfc);
                     sizes.push(size);
                     digests.extend_from_slice(digest.as_ref());
-                    sources.push(item.source);
                 }
                 State::Failed(e) => errors.push(e),
                 State::Pending(_) => errors.push(FileError::new(
-                    item.relpath,
+                    item.rel.nfc,
                     FileErrorCode::IoError,
                     "a hashing worker failed before reaching this file".to_owned(),
                 )),
             }
         }
         errors.sort_by(|a, b| a.relpath.as_bytes().cmp(b.relpath.as_bytes()));
+        let sources = Sources::Rooted {
+            root: self.root,
+            respelled,
+        };
         Ok(HashReport {
             manifest: Manifest::from_canonical(hasher.algorithm, paths, sizes, digests, Some(sources)),
             errors,
@@ -826,7 +901,13 @@ impl Drop for Tally<'_> {
 }
 
 /// Hashes the items still pending, largest first from a shared cursor.
-fn hash_pending(items: &mut [Item], hasher: &Hasher<'_>, pool: Option<&rayon::ThreadPool>, threads: usize) {
+fn hash_pending(
+    root: &Path,
+    items: &mut [Item],
+    hasher: &Hasher<'_>,
+    pool: Option<&rayon::ThreadPool>,
+    threads: usize,
+) {
     let mut order: Vec<(usize, u64)> = items
         .iter()
         .enumerate()
@@ -857,7 +938,8 @@ fn hash_pending(items: &mut [Item], hasher: &Hasher<'_>, pool: Option<&rayon::Th
             while let Some(&(i, _)) = order.get(cursor.fetch_add(1, Ordering::Relaxed)) {
                 if let Some(item) = shared.get(i) {
                     if let State::Pending(p) = &item.state {
-                        let r = hash_listed(&item.relpath, &item.source, p, hasher.algorithm, buf, &mut tally);
+                        let source = root.join(item.rel.disk());
+                        let r = hash_listed(&item.rel.nfc, &source, p, hasher.algorithm, buf, &mut tally);
                         tally.add_file();
                         done.push((i, r));
                     }
@@ -902,28 +984,18 @@ fn hash_listed(
     buf: &mut [u8],
     tally: &mut Tally<'_>,
 ) -> Result<Digest, FileError> {
-    let file = open_nofollow(p.dir.as_deref(), p.target.as_deref(), source).map_err(|e| open_error(relpath, &e))?;
+    let file = open_nofollow(p.target.as_deref().unwrap_or(source)).map_err(|e| open_error(relpath, &e))?;
     read_and_check(relpath, &p.listed, file, algorithm, buf, tally)
 }
 
-/// Opens without following a final symlink (a file swapped for a symlink after listing
-/// must not redirect the read) and without blocking (a file swapped for a FIFO must not
-/// hang the worker): relative to `dir` by the source's name when the directory's fd was
-/// kept, else by full path (`target` for a followed symlink).
-fn open_nofollow(dir: Option<&OwnedFd>, target: Option<&Path>, source: &Path) -> io::Result<File> {
-    match (dir, target, source.file_name()) {
-        (Some(dir), None, Some(name)) => {
-            use rustix::fs::{Mode, OFlags};
-            let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-            rustix::fs::openat(dir, name, flags, Mode::empty())
-                .map(File::from)
-                .map_err(io::Error::from)
-        }
-        _ => OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(target.unwrap_or(source)),
-    }
+/// Opens by full path without following a final symlink (a file swapped for a symlink after
+/// listing must not redirect the read; a swapped parent is caught by the identity check)
+/// and without blocking (a file swapped for a FIFO must not hang the worker).
+fn open_nofollow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
 }
 
 fn open_error(relpath: &str, e: &io::Error) -> FileError {
@@ -952,10 +1024,9 @@ fn read_and_check(
 ) -> Result<Digest, FileError> {
     let err = |code, message: String| FileError::new(relpath.to_owned(), code, message);
     let read = hash_stream(&mut file, listed.size, algorithm, buf, tally);
-    let after = file
-        .metadata()
-        .map_err(|e| err(FileErrorCode::of_io(&e), format!("cannot stat after reading: {e}")))?;
-    if !after.file_type().is_file() {
+    let after =
+        fstat_of(&file).map_err(|e| err(FileErrorCode::of_io(&e), format!("cannot stat after reading: {e}")))?;
+    if !is_regular(&after) {
         return Err(err(
             FileErrorCode::SpecialFile,
             "is no longer a regular file".to_owned(),
@@ -1000,14 +1071,14 @@ fn hash_stream<R: Read>(
     Ok((ctx.finish(), total))
 }
 
-fn check_unchanged(listed: &FileStamp, after: &Metadata, read: u64) -> Result<(), (FileErrorCode, String)> {
-    if after.nlink() == 0 {
+fn check_unchanged(listed: &FileStamp, after: &Stat, read: u64) -> Result<(), (FileErrorCode, String)> {
+    if after.st_nlink == 0 {
         return Err((
             FileErrorCode::DeletedWhileHashing,
             "was deleted while it was being hashed".to_owned(),
         ));
     }
-    let now = FileStamp::of(after);
+    let now = FileStamp::of_stat(after);
     if (now.dev, now.ino) != (listed.dev, listed.ino) {
         return Err((
             FileErrorCode::ChangedWhileHashing,
@@ -1035,6 +1106,7 @@ fn check_unchanged(listed: &FileStamp, after: &Metadata, read: u64) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dossier::relpath::to_nfc;
     use std::io::Write;
     use std::sync::atomic::AtomicU32;
 
@@ -1184,7 +1256,7 @@ mod tests {
         let mut buf = vec![0u8; 4096];
         let (_, got) = hash_stream(&mut reader, listed.size, HashAlgorithm::Sha256, &mut buf, &mut tally).unwrap();
         assert_eq!(got, 4096);
-        let (code, _) = check_unchanged(&listed, &file.metadata().unwrap(), got).unwrap_err();
+        let (code, _) = check_unchanged(&listed, &fstat_of(&file).unwrap(), got).unwrap_err();
         assert_eq!(code, FileErrorCode::ChangedWhileHashing);
     }
 
@@ -1194,7 +1266,6 @@ mod tests {
         let p = d.write("f", b"0123456789");
         let pending = Pending {
             target: None,
-            dir: None,
             listed: FileStamp::of(&fs::metadata(&p).unwrap()),
         };
         let progress = HashProgress::default();
@@ -1211,7 +1282,7 @@ mod tests {
         let e = hash_listed("f", &p, &pending, a, &mut buf, &mut tally).unwrap_err();
         assert_eq!(e.code, FileErrorCode::ChangedWhileHashing);
         // Deleted while open.
-        let f = open_nofollow(None, None, &p).unwrap();
+        let f = open_nofollow(&p).unwrap();
         fs::remove_file(&p).unwrap();
         let e = read_and_check("f", &pending.listed, f, a, &mut buf, &mut tally).unwrap_err();
         assert_eq!(e.code, FileErrorCode::DeletedWhileHashing);
@@ -1240,6 +1311,65 @@ mod tests {
             hash_file(&d.0.join("nope"), HashAlgorithm::Sha256).unwrap_err().code,
             FileErrorCode::NotFound
         );
+    }
+
+    /// A flat directory of more files than one chunk, sizes on both sides of the buffer:
+    /// any thread count gives the same manifest, every digest is the file's, and the
+    /// progress totals end equal to what was hashed.
+    #[test]
+    fn flat_directories_are_spread_over_workers_alike() {
+        let d = TempDir::new();
+        let n = 3 * FILES_PER_TASK + 7;
+        let mut expected = Vec::new();
+        for i in 0..n {
+            let content: Vec<u8> = (0..(i * 97) % 9000).map(|b| (b % 251) as u8).collect();
+            let name = format!("f{i:04}.bin");
+            d.write(&name, &content);
+            expected.push((name, HashAlgorithm::Sha256.digest(&content)));
+        }
+        expected.sort();
+        for threads in [1, 2, 3] {
+            let progress = HashProgress::default();
+            let r = hash_directory(&d.0, &opts(threads), &progress).unwrap();
+            assert!(r.errors.is_empty(), "{:?}", r.errors);
+            let got: Vec<(String, Vec<u8>)> = (0..r.manifest.len())
+                .map(|i| (r.manifest.paths()[i].clone(), r.manifest.digest(i).unwrap().to_vec()))
+                .collect();
+            assert_eq!(got, expected, "threads={threads}");
+            let (files_done, files_total, bytes_done, bytes_total) = progress.snapshot();
+            assert_eq!((files_done, files_total), (n as u64, n as u64));
+            assert_eq!(
+                (bytes_done, bytes_total),
+                (r.manifest.total_bytes(), r.manifest.total_bytes())
+            );
+        }
+    }
+
+    /// Directories are opened when their turn comes, not all at once: a wide tree does not
+    /// run out of file descriptors, and each file is reported where it is on disk.
+    #[test]
+    fn wide_trees_and_nfd_names_are_walked() {
+        let d = TempDir::new();
+        for i in 0..1200 {
+            d.write(&format!("d{i:04}/x.txt"), format!("{i}").as_bytes());
+        }
+        // "hồ sơ" decomposed on disk, in a decomposed directory name too.
+        let nfd_dir = "th\u{01b0}\u{0309}";
+        let nfd_file = "ho\u{0302}\u{0300} so\u{031b}.pdf";
+        d.write(&format!("{nfd_dir}/{nfd_file}"), b"nfd");
+        for threads in [1, 2] {
+            let r = hash_directory(&d.0, &opts(threads), &HashProgress::default()).unwrap();
+            assert!(r.errors.is_empty(), "{:?}", r.errors);
+            assert_eq!(r.manifest.len(), 1201);
+            let rel = "th\u{1b0}\u{309}/h\u{1ed3} s\u{1a1}.pdf";
+            let rel = to_nfc(rel);
+            let i = r.manifest.index_of(&rel).unwrap();
+            let sources = r.manifest.sources().unwrap();
+            assert_eq!(sources[i], d.0.join(nfd_dir).join(nfd_file));
+            assert_eq!(fs::read(&sources[i]).unwrap(), b"nfd");
+            let j = r.manifest.index_of("d0042/x.txt").unwrap();
+            assert_eq!(sources[j], d.0.join("d0042/x.txt"));
+        }
     }
 
     #[test]

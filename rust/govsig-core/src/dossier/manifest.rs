@@ -25,6 +25,20 @@ pub struct ManifestEntry {
     pub source: Option<PathBuf>,
 }
 
+/// Where the entries of a manifest were read from.
+#[derive(Clone, Debug)]
+pub(crate) enum Sources {
+    /// One path per entry.
+    Listed(Vec<PathBuf>),
+    /// `root/<relpath>` for every entry but the few spelled differently on disk (a name
+    /// written NFD), given as (entry index, relpath as on disk). Kept this way because a
+    /// path per entry is 100,000 allocations on a dossier of small files.
+    Rooted {
+        root: PathBuf,
+        respelled: Vec<(usize, Box<str>)>,
+    },
+}
+
 /// The canonical manifest of a dossier. Immutable; the Merkle tree is built on first use.
 #[derive(Clone, Debug)]
 pub struct Manifest {
@@ -34,7 +48,7 @@ pub struct Manifest {
     /// len() * output_len bytes, in path order.
     digests: Vec<u8>,
     /// Present when every entry was hashed from disk.
-    sources: Option<Vec<PathBuf>>,
+    sources: Option<Sources>,
     tree: OnceLock<MerkleTree>,
 }
 
@@ -86,7 +100,7 @@ impl Manifest {
             paths,
             sizes,
             digests,
-            sources: all_sourced.then_some(sources),
+            sources: all_sourced.then_some(Sources::Listed(sources)),
             tree: OnceLock::new(),
         })
     }
@@ -101,13 +115,17 @@ impl Manifest {
         paths: Vec<String>,
         sizes: Vec<u64>,
         digests: Vec<u8>,
-        sources: Option<Vec<PathBuf>>,
+        sources: Option<Sources>,
     ) -> Self {
         debug_assert!(paths.windows(2).all(|p| p[0].as_bytes() < p[1].as_bytes()));
         debug_assert!(paths.iter().all(|p| normalize_relpath(p).as_deref() == Ok(p.as_str())));
         debug_assert_eq!(sizes.len(), paths.len());
         debug_assert_eq!(digests.len(), paths.len() * algorithm.output_len());
-        debug_assert!(sources.as_ref().is_none_or(|s| s.len() == paths.len()));
+        debug_assert!(match &sources {
+            Some(Sources::Listed(s)) => s.len() == paths.len(),
+            Some(Sources::Rooted { respelled, .. }) => respelled.iter().all(|(i, _)| *i < paths.len()),
+            None => true,
+        });
         Self {
             algorithm,
             paths,
@@ -166,9 +184,21 @@ impl Manifest {
     pub fn digests(&self) -> &[u8] {
         &self.digests
     }
-    /// File-system paths the entries were read from, when hashed from disk.
-    pub fn sources(&self) -> Option<&[PathBuf]> {
-        self.sources.as_deref()
+    /// File-system paths the entries were read from (one per entry, in order), when hashed
+    /// from disk.
+    pub fn sources(&self) -> Option<Vec<PathBuf>> {
+        match self.sources.as_ref()? {
+            Sources::Listed(paths) => Some(paths.clone()),
+            Sources::Rooted { root, respelled } => {
+                let mut out: Vec<PathBuf> = self.paths.iter().map(|p| root.join(p)).collect();
+                for (i, disk) in respelled {
+                    if let Some(slot) = out.get_mut(*i) {
+                        *slot = root.join(&**disk);
+                    }
+                }
+                Some(out)
+            }
+        }
     }
     pub fn total_bytes(&self) -> u64 {
         self.sizes.iter().fold(0u64, |a, s| a.saturating_add(*s))
