@@ -160,7 +160,12 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
     }
     Ok(ParsedSignedData {
         version: sd.version,
-        econtent_type: sd.encap_content_info.econtent_type.to_string(),
+        // id-data is nearly every document; spelled out rather than formatted each time.
+        econtent_type: if sd.encap_content_info.econtent_type == oid::DATA {
+            "1.2.840.113549.1.7.1".to_owned()
+        } else {
+            sd.encap_content_info.econtent_type.to_string()
+        },
         econtent_type_der,
         econtent: sd.encap_content_info.econtent,
         certificates,

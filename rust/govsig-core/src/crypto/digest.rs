@@ -30,22 +30,39 @@ impl DigestAlgorithm {
     /// NULL, and both must be accepted; anything else is refused.
     pub fn from_algorithm_identifier(der: &[u8]) -> Result<Self, CryptoError> {
         let (oid, params) = der::parse_algorithm_identifier(der)?;
-        let dotted = oid.to_string();
-        let alg = Self::from_oid_dotted(&dotted).ok_or_else(|| {
-            CryptoError::UnsupportedAlgorithm(format!(
-                "digest algorithm {dotted}{} is not supported; supported: {}",
-                der::oid_name_suffix(&dotted),
-                supported_digest_names()
-            ))
-        })?;
+        // Matched on the OID's content octets: formatting it dotted is for error messages
+        // only (it cost a string per document on the bulk path).
+        let alg = ALL_DIGESTS
+            .into_iter()
+            .find(|d| d.oid_der() == oid.as_der())
+            .ok_or_else(|| {
+                let dotted = oid.to_string();
+                CryptoError::UnsupportedAlgorithm(format!(
+                    "digest algorithm {dotted}{} is not supported; supported: {}",
+                    der::oid_name_suffix(&dotted),
+                    supported_digest_names()
+                ))
+            })?;
         match params {
             None => Ok(alg),
             Some(p) if p == der::NULL => Ok(alg),
             Some(_) => Err(CryptoError::UnsupportedAlgorithm(format!(
-                "digest algorithm {} ({dotted}) has parameters other than absent or NULL \
+                "digest algorithm {} ({}) has parameters other than absent or NULL \
                  (RFC 5754 §2 allows only those)",
-                alg.name()
+                alg.name(),
+                alg.oid_dotted()
             ))),
+        }
+    }
+
+    /// Content octets of the OID (no tag, no length).
+    fn oid_der(&self) -> &'static [u8] {
+        match self {
+            Self::Sha1 => &[0x2b, 0x0e, 0x03, 0x02, 0x1a],
+            Self::Sha224 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04],
+            Self::Sha256 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01],
+            Self::Sha384 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02],
+            Self::Sha512 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03],
         }
     }
 
@@ -162,5 +179,22 @@ impl Hasher {
 impl std::fmt::Debug for Hasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Hasher({})", self.algorithm().name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oid_content_octets_match_the_dotted_form() {
+        for d in ALL_DIGESTS {
+            let oid = asn1::ObjectIdentifier::from_string(d.oid_dotted()).expect("valid OID");
+            assert_eq!(oid.as_der(), d.oid_der(), "{}", d.name());
+            for params in [None, Some(der::NULL)] {
+                let id = der::algorithm_identifier(d.oid_der(), params);
+                assert_eq!(DigestAlgorithm::from_algorithm_identifier(&id).expect("known"), d);
+            }
+        }
     }
 }

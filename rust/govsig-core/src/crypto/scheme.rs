@@ -304,10 +304,9 @@ impl SignatureScheme {
         let (oid_val, params) = der::parse_algorithm_identifier(signature_alg_der)?;
         let body = oid_val.as_der();
         if body == oid::RSA_ENCRYPTION || body == oid::EC_PUBLIC_KEY || body == oid::ID_DSA {
-            let dotted = oid_val.to_string();
             if params.is_some_and(|p| p != der::NULL) {
                 return Err(unsupported(
-                    &dotted,
+                    &oid_val.to_string(),
                     "as a CMS signatureAlgorithm, parameters must be absent or NULL",
                 ));
             }
@@ -324,7 +323,7 @@ impl SignatureScheme {
                 .cloned()
                 .ok_or_else(|| {
                     unsupported(
-                        &dotted,
+                        &oid_val.to_string(),
                         &format!(
                             "digestAlgorithm {} is not defined for DSA (RFC 5758 §3.1)",
                             digest.name()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use govsig_asn1::x509 as asn;
 use govsig_asn1::x509::oid;
 
-use crate::crypto::{CryptoError, DigestAlgorithm, PublicKey};
+use crate::crypto::{CryptoError, DigestAlgorithm, KeyType, PublicKey};
 use crate::time::{self, UnixTime};
 use crate::x509::name::Name;
 
@@ -217,7 +217,9 @@ impl Certificate {
     /// The key with DSA parameters inherited from the nearest issuer that has them
     /// (RFC 3279 §2.3.2, RFC 5280 §6.1.4 (k)); `issuers` yields candidate issuers by name.
     pub fn effective_key(&self, issuers: &dyn Fn(&Certificate) -> Option<CertRef>) -> Result<PublicKey, CryptoError> {
-        if !PublicKey::needs_inherited_dsa_params(&self.spki) {
+        // Only a DSA key can lack its parameters; the common case skips re-reading the SPKI.
+        let parsed_non_dsa = matches!(&self.public_key, Ok(k) if k.key_type() != KeyType::Dsa);
+        if parsed_non_dsa || !PublicKey::needs_inherited_dsa_params(&self.spki) {
             return self.public_key.clone();
         }
         let mut cur = issuers(self);
