@@ -6,6 +6,7 @@ pub mod batch;
 pub mod cms;
 pub mod crypto;
 pub mod dossier;
+mod oidtext;
 pub mod outcome;
 pub mod policy;
 pub mod revocation;

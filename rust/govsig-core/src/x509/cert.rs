@@ -125,7 +125,7 @@ impl Certificate {
                 ));
             }
             for ext in exts {
-                let oid_s = ext.extn_id.to_string();
+                let oid_s = crate::oidtext::dotted(&ext.extn_id);
                 if c.extensions.iter().any(|e| e.oid == oid_s) {
                     // RFC 5280 §4.2: at most one instance of a particular extension.
                     return Err(CertError(format!("duplicate extension {oid_s} (RFC 5280 §4.2)")));
@@ -170,7 +170,7 @@ impl Certificate {
             self.key_usage = Some(ku);
         } else if ext.extn_id == oid::EXTENDED_KEY_USAGE {
             let eku = asn1::parse_single::<asn::ExtendedKeyUsage<'_>>(v).map_err(err("extendedKeyUsage"))?;
-            self.extended_key_usage = Some(eku.map(|o| o.to_string()).collect());
+            self.extended_key_usage = Some(eku.map(|o| crate::oidtext::dotted(&o)).collect());
         }
         Ok(())
     }

@@ -99,7 +99,7 @@ impl Name {
             for atv in rdn {
                 let oid_der = atv.type_id.as_der().to_vec();
                 atvs.push(Atv {
-                    oid: atv.type_id.to_string(),
+                    oid: crate::oidtext::dotted(&atv.type_id),
                     oid_der,
                     text: decode_string(&atv.value),
                     value_der: atv.value.full_data().to_vec(),
