@@ -138,13 +138,11 @@ pub fn hash_file(path: &Path, algorithm: HashAlgorithm) -> Result<(Vec<u8>, u64)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| err(FileErrorCode::of_io(&e), format!("cannot open: {e}")))?;
-    let before = file
-        .metadata()
-        .map_err(|e| err(FileErrorCode::of_io(&e), format!("cannot stat: {e}")))?;
-    if !before.file_type().is_file() {
+    let before = fstat_of(&file).map_err(|e| err(FileErrorCode::of_io(&e), format!("cannot stat: {e}")))?;
+    if !is_regular(&before) {
         return Err(err(FileErrorCode::SpecialFile, "is not a regular file".to_owned()));
     }
-    let listed = FileStamp::of(&before);
+    let listed = FileStamp::of_stat(&before);
     let mut buf = vec![0u8; DEFAULT_BUFFER_SIZE];
     let progress = HashProgress::default();
     let mut tally = Tally::new(&progress);

@@ -36,10 +36,9 @@ pub fn normalize_relpath(path: &str) -> Result<String, DossierError> {
 
 /// NFC form of `s`, without allocating a second time when it already is NFC.
 pub(crate) fn to_nfc(s: &str) -> String {
-    match is_nfc_quick(s.chars()) {
-        IsNormalized::Yes => s.to_owned(),
-        _ => s.nfc().collect(),
-    }
+    let mut out = String::with_capacity(s.len());
+    push_nfc(&mut out, s);
+    out
 }
 
 /// Appends the NFC form of `s` to `out`, copying it as is when it already is NFC.
