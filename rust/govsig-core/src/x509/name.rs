@@ -68,9 +68,10 @@ pub fn decode_string(tlv: &Tlv<'_>) -> Option<String> {
     }
 }
 
-/// RFC 4518 §2 simplified: case fold, trim, collapse inner whitespace.
-fn prepare(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// RFC 4518 §2 simplified: case fold, trim, collapse inner whitespace; into `out`, cleared
+/// first (one buffer serves every attribute of a name).
+fn prepare_into(s: &str, out: &mut String) {
+    out.clear();
     for word in s.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
@@ -79,7 +80,23 @@ fn prepare(s: &str) -> String {
             out.extend(ch.to_lowercase());
         }
     }
-    out
+}
+
+/// One attribute's part of the comparison key: its OID, then its prepared text (`S`) or, for
+/// a value that is not a string, its exact DER (`R`), each length-prefixed.
+fn push_key_part(out: &mut Vec<u8>, a: &Atv, scratch: &mut String) {
+    push_len_prefixed(out, &a.oid_der);
+    match &a.text {
+        Some(t) => {
+            out.push(b'S');
+            prepare_into(t, scratch);
+            push_len_prefixed(out, scratch.as_bytes());
+        }
+        None => {
+            out.push(b'R');
+            push_len_prefixed(out, &a.value_der);
+        }
+    }
 }
 
 fn push_len_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -93,9 +110,10 @@ impl Name {
         let rdns = asn1::parse_single::<asn1::SequenceOf<'_, asn1::SetOf<'_, AttributeTypeAndValue<'_>>>>(der)
             .map_err(|e| NameError(format!("name is not a DER RDNSequence: {e}")))?;
         let mut parsed = Vec::new();
-        let mut key = Vec::with_capacity(der.len());
+        let mut key = Vec::with_capacity(der.len() + 64);
+        let mut scratch = String::new();
         for rdn in rdns {
-            let mut atvs = Vec::new();
+            let mut atvs = Vec::with_capacity(1);
             for atv in rdn {
                 let oid_der = atv.type_id.as_der().to_vec();
                 atvs.push(Atv {
@@ -105,29 +123,23 @@ impl Name {
                     value_der: atv.value.full_data().to_vec(),
                 });
             }
-            // The key of a multi-valued RDN must not depend on attribute order.
-            let mut parts: Vec<Vec<u8>> = atvs
-                .iter()
-                .map(|a| {
-                    let mut p = Vec::new();
-                    push_len_prefixed(&mut p, &a.oid_der);
-                    match &a.text {
-                        Some(t) => {
-                            p.push(b'S');
-                            push_len_prefixed(&mut p, prepare(t).as_bytes());
-                        }
-                        None => {
-                            p.push(b'R');
-                            push_len_prefixed(&mut p, &a.value_der);
-                        }
-                    }
-                    p
-                })
-                .collect();
-            parts.sort();
-            key.extend_from_slice(&(parts.len() as u64).to_be_bytes());
-            for p in parts {
-                key.extend_from_slice(&p);
+            key.extend_from_slice(&(atvs.len() as u64).to_be_bytes());
+            if let [only] = atvs.as_slice() {
+                push_key_part(&mut key, only, &mut scratch);
+            } else {
+                // The key of a multi-valued RDN must not depend on attribute order.
+                let mut parts: Vec<Vec<u8>> = atvs
+                    .iter()
+                    .map(|a| {
+                        let mut p = Vec::new();
+                        push_key_part(&mut p, a, &mut scratch);
+                        p
+                    })
+                    .collect();
+                parts.sort();
+                for p in parts {
+                    key.extend_from_slice(&p);
+                }
             }
             parsed.push(atvs);
         }
