@@ -24,7 +24,7 @@ use std::thread;
 
 use aws_lc_rs::digest::{Context, Digest};
 use rayon::slice::ParallelSliceMut;
-use rustix::fs::{AtFlags, FileType as RawFileType, RawDir, Stat};
+use rustix::fs::{FileType as RawFileType, Stat};
 
 use super::algorithm::HashAlgorithm;
 use super::error::{DossierError, FileError, FileErrorCode};
@@ -422,21 +422,7 @@ impl Listing {
     /// directory itself (a stat only on file systems that do not record them).
     fn list_dir(&mut self, root: &Path, fd: &OwnedFd, job: &DirJob, dirents: &mut Vec<u8>) -> Found {
         let mut found = Found::default();
-        let mut raw = RawDir::new(fd, dirents.spare_capacity_mut());
-        while let Some(entry) = raw.next() {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    let rel = job.prefix.nfc.trim_end_matches('/').to_owned();
-                    self.error(rel, FileErrorCode::IoError, format!("listing failed: {e}"));
-                    break;
-                }
-            };
-            let cname = entry.file_name();
-            let bytes = cname.to_bytes();
-            if bytes == b"." || bytes == b".." {
-                continue;
-            }
+        let listed = read_entries(fd, &job.path, dirents, |bytes, ftype| {
             let Ok(name) = std::str::from_utf8(bytes) else {
                 let rel = format!("{}{}", job.prefix.nfc, String::from_utf8_lossy(bytes));
                 self.error(
@@ -444,28 +430,23 @@ impl Listing {
                     FileErrorCode::InvalidName,
                     "the name is not valid UTF-8, so BagIt cannot record it; rename the file".to_owned(),
                 );
-                continue;
+                return;
             };
             let rel = job.prefix.child(name);
-            let ftype = match entry.file_type() {
-                RawFileType::Unknown => match rustix::fs::statat(fd, cname, AtFlags::SYMLINK_NOFOLLOW) {
-                    Ok(st) => RawFileType::from_raw_mode(st.st_mode),
-                    Err(e) => {
-                        self.listing_error(rel.nfc, &e.into());
-                        continue;
-                    }
-                },
-                t => t,
-            };
             match ftype {
-                RawFileType::Directory => found.subdirs.push(DirJob {
+                Ok(RawFileType::Directory) => found.subdirs.push(DirJob {
                     path: job.path.join(name),
                     prefix: rel.into_dir(),
                 }),
-                RawFileType::RegularFile => found.files.push(rel),
-                RawFileType::Symlink => self.add_symlink(root, &job.path.join(name), rel),
-                _ => self.special(rel),
+                Ok(RawFileType::RegularFile) => found.files.push(rel),
+                Ok(RawFileType::Symlink) => self.add_symlink(root, &job.path.join(name), rel),
+                Ok(_) => self.special(rel),
+                Err(e) => self.listing_error(rel.nfc, &e),
             }
+        });
+        if let Err(e) = listed {
+            let rel = job.prefix.nfc.trim_end_matches('/').to_owned();
+            self.error(rel, FileErrorCode::IoError, format!("listing failed: {e}"));
         }
         found
     }
@@ -545,6 +526,78 @@ impl Listing {
             Err(e) => self.listing_error(rel.nfc, &e),
         }
     }
+}
+
+/// Calls `each` with the name and type of every entry of the directory open as `fd` (at
+/// `path`), `.` and `..` left out. On Linux: getdents(2) into `dirents`, names borrowed from
+/// it, types from the directory itself (a stat only on file systems that do not record
+/// them).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn read_entries(
+    fd: &OwnedFd,
+    _path: &Path,
+    dirents: &mut Vec<u8>,
+    mut each: impl FnMut(&[u8], io::Result<RawFileType>),
+) -> io::Result<()> {
+    let mut raw = rustix::fs::RawDir::new(fd, dirents.spare_capacity_mut());
+    while let Some(entry) = raw.next() {
+        let entry = entry.map_err(io::Error::from)?;
+        let cname = entry.file_name();
+        let bytes = cname.to_bytes();
+        if bytes == b"." || bytes == b".." {
+            continue;
+        }
+        let ftype = match entry.file_type() {
+            RawFileType::Unknown => rustix::fs::statat(fd, cname, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                .map(|st| RawFileType::from_raw_mode(st.st_mode))
+                .map_err(io::Error::from),
+            t => Ok(t),
+        };
+        each(bytes, ftype);
+    }
+    Ok(())
+}
+
+/// Elsewhere: the standard library's directory reader (one allocation per entry).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn read_entries(
+    _fd: &OwnedFd,
+    path: &Path,
+    _dirents: &mut Vec<u8>,
+    each: impl FnMut(&[u8], io::Result<RawFileType>),
+) -> io::Result<()> {
+    read_entries_std(path, each)
+}
+
+/// The portable reader; on Linux only the tests use it, to hold the two to the same answers.
+#[cfg_attr(any(target_os = "linux", target_os = "android"), allow(dead_code))]
+fn read_entries_std(path: &Path, mut each: impl FnMut(&[u8], io::Result<RawFileType>)) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::FileTypeExt;
+    for entry in fs::read_dir(path)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        // std falls back to lstat where the directory does not record types.
+        let ftype = entry.file_type().map(|t| {
+            if t.is_dir() {
+                RawFileType::Directory
+            } else if t.is_file() {
+                RawFileType::RegularFile
+            } else if t.is_symlink() {
+                RawFileType::Symlink
+            } else if t.is_fifo() {
+                RawFileType::Fifo
+            } else if t.is_socket() {
+                RawFileType::Socket
+            } else if t.is_block_device() {
+                RawFileType::BlockDevice
+            } else {
+                RawFileType::CharacterDevice
+            }
+        });
+        each(name.as_bytes(), ftype);
+    }
+    Ok(())
 }
 
 /// Opens a directory to list it and to open its files relative to it. O_NOFOLLOW: the fd
@@ -1368,6 +1421,40 @@ mod tests {
             let j = r.manifest.index_of("d0042/x.txt").unwrap();
             assert_eq!(sources[j], d.0.join("d0042/x.txt"));
         }
+    }
+
+    /// The getdents reader and the portable one see the same entries with the same types.
+    #[test]
+    fn both_directory_readers_agree() {
+        let d = TempDir::new();
+        d.write("file.txt", b"x");
+        d.write("sub/inner.txt", b"y");
+        std::os::unix::fs::symlink("file.txt", d.0.join("link")).unwrap();
+        std::os::unix::net::UnixListener::bind(d.0.join("sock")).unwrap();
+        for i in 0..300 {
+            d.write(&format!("many-{i:03}"), b"");
+        }
+        let collect = |use_std: bool| {
+            let mut seen: Vec<(Vec<u8>, String)> = Vec::new();
+            let mut push = |name: &[u8], t: io::Result<RawFileType>| seen.push((name.to_vec(), format!("{t:?}")));
+            if use_std {
+                read_entries_std(&d.0, &mut push).unwrap();
+            } else {
+                let fd = open_directory(&d.0).unwrap();
+                // A small buffer: several getdents calls.
+                read_entries(&fd, &d.0, &mut Vec::with_capacity(1024), &mut push).unwrap();
+            }
+            seen.sort();
+            seen
+        };
+        let fast = collect(false);
+        assert_eq!(fast, collect(true));
+        assert_eq!(fast.len(), 304);
+        let kind = |n: &str| fast.iter().find(|(k, _)| k == n.as_bytes()).map(|(_, t)| t.clone());
+        assert_eq!(kind("sub").as_deref(), Some("Ok(Directory)"));
+        assert_eq!(kind("link").as_deref(), Some("Ok(Symlink)"));
+        assert_eq!(kind("sock").as_deref(), Some("Ok(Socket)"));
+        assert_eq!(kind("file.txt").as_deref(), Some("Ok(RegularFile)"));
     }
 
     #[test]
