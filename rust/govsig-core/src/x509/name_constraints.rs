@@ -705,22 +705,7 @@ fn is_within(name: &Prepared<'_>, subtree: &Subtree, excluded: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// DER TLV with a one-octet tag (test inputs are far below 64 KiB).
-    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        match content.len() {
-            n if n < 0x80 => out.push(u8::try_from(n).expect("short form")),
-            n if n <= 0xff => out.extend([0x81, u8::try_from(n).expect("one octet")]),
-            n => {
-                let n = u16::try_from(n).expect("test TLV under 64 KiB");
-                out.push(0x82);
-                out.extend(n.to_be_bytes());
-            }
-        }
-        out.extend_from_slice(content);
-        out
-    }
+    use crate::crypto::der::tlv;
 
     fn nc(permitted: &[Vec<u8>], excluded: &[Vec<u8>]) -> Vec<u8> {
         let mut body = Vec::new();

@@ -741,25 +741,11 @@ mod tests {
     //! (including malformed and oversized ones) is under the test's control. The certificates
     //! are never signature-checked: policy processing does not look at signatures.
     use super::*;
+    use crate::crypto::der::tlv;
 
     const P1: &str = "1.3.6.1.4.1.55555.1.1";
     const P2: &str = "1.3.6.1.4.1.55555.1.2";
     const P3: &str = "1.3.6.1.4.1.55555.1.3";
-
-    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        let n = content.len();
-        match u8::try_from(n) {
-            Ok(short) if short < 0x80 => out.push(short),
-            _ => {
-                let bytes: Vec<u8> = n.to_be_bytes().iter().copied().skip_while(|&b| b == 0).collect();
-                out.push(0x80 | u8::try_from(bytes.len()).expect("length of a length"));
-                out.extend(bytes);
-            }
-        }
-        out.extend_from_slice(content);
-        out
-    }
 
     fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
         tlv(0x30, &parts.concat())

@@ -9,20 +9,7 @@ use crate::x509::Certificate;
 
 // ---- DER writing -----------------------------------------------------------------------
 
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(u8::try_from(len).unwrap());
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().position(|&b| b != 0).unwrap();
-        out.push(0x80 | u8::try_from(bytes.len() - skip).unwrap());
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
-}
+use crate::crypto::der::tlv;
 
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
