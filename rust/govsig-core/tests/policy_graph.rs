@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use govsig_core::x509::policy::{PolicyError, PolicyInputs, PolicyOutput, PolicyState};
+use govsig_core::x509::policy_graph::{PolicyError, PolicyInputs, PolicyOutput, PolicyState};
 use govsig_core::x509::Certificate;
 use serde_json::Value;
 

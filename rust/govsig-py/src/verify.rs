@@ -7,7 +7,7 @@ use govsig_core::cms::{SignerOutcome, VerifyOutcome};
 use govsig_core::policy::{Budget, KeyUsageRule, Policy};
 use govsig_core::revocation::crl::CrlIndex;
 use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationMode, RevocationSource, RevocationStatus};
-use govsig_core::x509::policy::PolicyInputs;
+use govsig_core::x509::policy_graph::PolicyInputs;
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
 use govsig_core::{Code, Engine};
 use numpy::{IntoPyArray, PyArray1};
