@@ -122,6 +122,10 @@ impl TimestampOutcome {
     }
 }
 
+/// Seconds a TSA's clock may run ahead of the verifier's before its genTime counts as "in
+/// the future" (the same margin the policy forgives OCSP responders by default).
+const TSA_CLOCK_SKEW: i64 = 300;
+
 /// id-kp-timeStamping, dotted as the certificate view stores EKUs.
 const KP_TIME_STAMPING: &str = "1.3.6.1.5.5.7.3.8";
 /// id-ce-extKeyUsage (RFC 5280 §4.2.1.12).
@@ -262,7 +266,13 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
             ),
         );
     }
-    if gen.seconds > at {
+    // The true time lies within genTime ± accuracy (RFC 3161 §2.4.2); beyond that, a TSA
+    // clock a little ahead of ours is forgiven, a token from further in the future is not.
+    let accuracy_secs = tst
+        .accuracy
+        .map(|a| i64::try_from(a.total_micros().div_ceil(1_000_000)).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    if gen.seconds.saturating_sub(accuracy_secs) > at.saturating_add(TSA_CLOCK_SKEW) {
         return out.fail(
             Code::TimestampInvalid,
             None,
