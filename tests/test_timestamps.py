@@ -474,3 +474,32 @@ def test_cli_reports_each_failure_and_leaves_the_file_alone(tsa: Tsa, p: Pki, tm
     rejected = _govsig("timestamp", str(good), "--tsa", tsa.url, "--hash", "sha512")
     assert rejected.returncode == 1
     assert f"{good}: timestamp_rejected: the TSA answered rejection (2), failInfo badAlg" in rejected.stderr
+
+
+def test_token_without_ess_signing_certificate(tsa: Tsa, verifier: govsig.Verifier, p: Pki, openssl: str,
+                                               tmp_path: Path) -> None:
+    # RFC 3161 §2.4.1 / RFC 5816: without the ESS attribute nothing binds the TSA
+    # certificate to the signature (another certificate with the same key would do).
+    tst = _tst_info(tsa.stamp(DATA)).dump()
+    (tmp_path / "tst.der").write_bytes(tst)
+    (tmp_path / "tsa.pem").write_bytes(p.tsa.pem)
+    (tmp_path / "tsa.key").write_bytes(p.tsa.key_pem)
+    (tmp_path / "ca.pem").write_bytes(p.ca.pem)
+    # openssl cms -sign writes contentType, messageDigest and signingTime but no ESS
+    # attribute unless asked (-cades).
+    def openssl_token(*extra: str) -> bytes:
+        subprocess.run([openssl, "cms", "-sign", "-binary", "-nodetach", "-nosmimecap",
+                        "-in", str(tmp_path / "tst.der"), "-econtent_type", TST_INFO_OID,
+                        "-signer", str(tmp_path / "tsa.pem"), "-inkey", str(tmp_path / "tsa.key"),
+                        "-certfile", str(tmp_path / "ca.pem"), *extra,
+                        "-outform", "DER", "-out", str(tmp_path / "token.der")],
+                       check=True, capture_output=True, timeout=60)
+        return (tmp_path / "token.der").read_bytes()
+
+    # Control: the same signing with -cades (ESS signing-certificate-v2) is a good token.
+    assert verifier.verify_timestamp(openssl_token("-cades"), DATA).code == "ok"
+    token = openssl_token()
+    r = verifier.verify_timestamp(token, DATA)
+    assert (r.code, r.cause) == ("timestamp_invalid", "signed_attributes_invalid")
+    assert r.reason == ("the token's signed attributes lack ESS signing-certificate(-v2), which binds "
+                        "the TSA certificate (RFC 3161 §2.4.1, RFC 5816)")
