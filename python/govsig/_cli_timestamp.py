@@ -40,6 +40,13 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.set_defaults(handler=_cmd_timestamp)
 
 
+def _shown(path: Path) -> str:
+    """A path for the terminal: as is when printable, else Python-escaped, so a file name
+    carrying newlines or escape sequences cannot forge or hide report lines."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
+
+
 def _fail(message: str, code: int = 1) -> int:
     print(f"govsig: error: {message}", file=sys.stderr)
     return code
@@ -80,7 +87,7 @@ def _cmd_timestamp(args: argparse.Namespace) -> int:
     try:
         files = _files(args.paths)
     except FileNotFoundError as exc:
-        return _fail(f"{exc.args[0]}: no such file or directory", 2)
+        return _fail(f"{_shown(Path(exc.args[0]))}: no such file or directory", 2)
     try:
         trust = TrustStore.from_files(args.trust) if args.trust else None
         client = TsaClient(args.tsa, timeout=args.timeout, hash=args.hash, policy_oid=args.policy_oid,
@@ -107,7 +114,7 @@ def _cmd_timestamp(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(record, ensure_ascii=False))
         elif not record["ok"]:
-            print(f"govsig: {f}: {record['code']}: {record['reason']}", file=sys.stderr)
+            print(f"govsig: {_shown(f)}: {record['code']}: {record['reason']}", file=sys.stderr)
     if not args.json:
         print(f"time-stamped {stamped} file{'s' if stamped != 1 else ''}"
               + (f", {failed} failed" if failed else ""), file=sys.stderr)

@@ -12,7 +12,8 @@
 //! - the TSA certificate's extendedKeyUsage is id-kp-timeStamping alone, marked critical
 //!   (RFC 3161 §2.3): a key certified for anything else (e-mail, TLS, document signing)
 //!   cannot mint time-stamps;
-//! - the `tsa` name, when present, is the certificate's subject (RFC 3161 §2.4.2);
+//! - the `tsa` name, when it is a directoryName, is the certificate's subject (RFC 3161
+//!   §2.4.2; other GeneralName forms are reported as text, not compared);
 //! - genTime falls inside the TSA certificate's validity and not after the validation time;
 //! - the messageImprint equals the hash of the stamped bytes, with the algorithm the token
 //!   names (RFC 3161 §2.4.2).
@@ -202,7 +203,6 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
                 .into(),
         );
     }
-    drop(sd);
     // The ordinary CMS verification of the token, path validation included.
     let v = verify_document(ctx, &decoded.der, None);
     let Some(so) = v.signers.into_iter().next() else {
