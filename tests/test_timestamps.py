@@ -503,3 +503,43 @@ def test_token_without_ess_signing_certificate(tsa: Tsa, verifier: govsig.Verifi
     assert (r.code, r.cause) == ("timestamp_invalid", "signed_attributes_invalid")
     assert r.reason == ("the token's signed attributes lack ESS signing-certificate(-v2), which binds "
                         "the TSA certificate (RFC 3161 §2.4.1, RFC 5816)")
+
+
+# --- the transport: bounded, and honest about what went wrong --------------------------------
+
+
+def test_client_without_nonce_and_with_sha384(tsa: Tsa, p: Pki, verifier: govsig.Verifier) -> None:
+    c = govsig.TsaClient(tsa.url, hash="sha384", nonce=False, trust=govsig.TrustStore([p.root.der]))
+    token = c.timestamp(DATA)
+    assert a_tsp.TimeStampReq.load(tsa.requests[-1])["nonce"].native is None
+    r = verifier.verify_timestamp(token, DATA)
+    assert (r.code, r.hash_algorithm, r.nonce) == ("ok", "sha384", None)
+
+
+def test_client_refuses_what_is_not_a_tsa_answer() -> None:
+    from http_servers import LoopbackServer, Reply, endless
+
+    with LoopbackServer() as srv:
+        srv.serve("/html", b"<html>maintenance</html>", content_type="text/html")
+        srv.serve("/junk", b"\x30\x03\x02\x01", content_type="application/timestamp-reply")
+        srv.route("/huge", lambda _s: Reply(endless(8 * 1024 * 1024), content_type="application/timestamp-reply"))
+        srv.route("/error", lambda _s: Reply(b"busy", status=503, content_type="text/plain"))
+        cases = {
+            "/html": ("fetch_failed", "the TSA answered Content-Type 'text/html', not application/timestamp-reply "
+                                      "(RFC 3161 §3.4)"),
+            "/huge": ("fetch_failed", "the TSA's answer exceeds 1048576 bytes"),
+            "/error": ("fetch_failed", "the TSA answered HTTP 503 Service Unavailable"),
+        }
+        for path, (code, reason) in cases.items():
+            with pytest.raises(govsig.TimestampError) as e:
+                govsig.TsaClient(srv.url(path)).timestamp(DATA)
+            assert (e.value.code, e.value.reason) == (code, reason), path
+        with pytest.raises(govsig.TimestampError) as e:
+            govsig.TsaClient(srv.url("/junk")).timestamp(DATA)
+        assert e.value.code == "timestamp_rejected"
+        assert e.value.reason.startswith("the TSA did not answer with a TimeStampResp (RFC 3161 §2.4.2)")
+        # Each request was a proper RFC 3161 §3.4 POST.
+        seen = [s for s in srv.seen if s.path == "/html"][0]
+        assert seen.method == "POST" and seen.headers["Content-Type"] == "application/timestamp-query"
+        assert a_tsp.TimeStampReq.load(seen.body)["message_imprint"]["hashed_message"].native == \
+            hashlib.sha256(DATA).digest()
