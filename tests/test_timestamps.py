@@ -543,3 +543,16 @@ def test_client_refuses_what_is_not_a_tsa_answer() -> None:
         assert seen.method == "POST" and seen.headers["Content-Type"] == "application/timestamp-query"
         assert a_tsp.TimeStampReq.load(seen.body)["message_imprint"]["hashed_message"].native == \
             hashlib.sha256(DATA).digest()
+
+
+def test_add_timestamps_to_a_ber_signature(client: govsig.TsaClient, p: Pki, verifier: govsig.Verifier) -> None:
+    # Streamed (indefinite-length BER) by OpenSSL: normalised to DER, whose signatures are the
+    # same (signed attributes are signed in DER, RFC 5652 §5.4; content octets are kept).
+    sig = pki.sign_cms(DATA, p.signer, detached=False, stream=True, engine="openssl")
+    assert verifier.verify(sig).was_ber
+    stamped = govsig.add_timestamps(sig, client)
+    r = verifier.verify(stamped)
+    assert (r.code, r.was_ber) == ("ok", False)
+    assert pki.openssl_verify(stamped, p.root).stdout == DATA
+    (token,), = _sig_tokens(stamped)
+    assert verifier.verify_timestamp(token, _signature_values(stamped)[0]).code == "ok"
