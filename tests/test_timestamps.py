@@ -556,3 +556,26 @@ def test_add_timestamps_to_a_ber_signature(client: govsig.TsaClient, p: Pki, ver
     assert pki.openssl_verify(stamped, p.root).stdout == DATA
     (token,), = _sig_tokens(stamped)
     assert verifier.verify_timestamp(token, _signature_values(stamped)[0]).code == "ok"
+
+
+def test_token_of_a_revoked_tsa(p: Pki, openssl: str, tmp_path: Path) -> None:
+    # The TSA's chain goes through the ordinary path validation, revocation included.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    revoked = make_tsa_certificate("TSA bị thu hồi", p.ca)
+    now = _dt.datetime.now(_dt.timezone.utc)
+    crl = (x509.CertificateRevocationListBuilder().issuer_name(p.ca.cert.subject)
+           .last_update(now - _dt.timedelta(hours=1)).next_update(now + _dt.timedelta(days=1))
+           .add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(revoked.cert.serial_number)
+                                    .revocation_date(now - _dt.timedelta(minutes=30)).build())
+           .sign(p.ca.key, hashes.SHA256()).public_bytes(Encoding.DER))
+    with Tsa(tmp_path, openssl, signer=revoked) as t:
+        token = t.stamp(DATA)
+    v = govsig.Verifier(govsig.Policy(trust=[p.root.der], crls=[crl]))
+    r = v.verify_timestamp(token, DATA)
+    assert (r.code, r.cause) == ("timestamp_untrusted", "cert_revoked")
+    assert r.reason.startswith("the TSA's certificate chain does not validate (cert_revoked): ")
+    # The TSA issuing for everyone else is untouched by that CRL.
+    assert v.verify_timestamp(Tsa(tmp_path / "good", openssl, signer=p.tsa).stamp(DATA), DATA).code == "ok"
