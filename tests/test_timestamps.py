@@ -579,3 +579,15 @@ def test_token_of_a_revoked_tsa(p: Pki, openssl: str, tmp_path: Path) -> None:
     assert r.reason.startswith("the TSA's certificate chain does not validate (cert_revoked): ")
     # The TSA issuing for everyone else is untouched by that CRL.
     assert v.verify_timestamp(Tsa(tmp_path / "good", openssl, signer=p.tsa).stamp(DATA), DATA).code == "ok"
+
+
+def test_token_without_certificates_needs_the_tsa_certificate_given(tsa: Tsa, p: Pki,
+                                                                    verifier: govsig.Verifier) -> None:
+    token = tsa.stamp(DATA, cert=False)
+    assert not a_cms.ContentInfo.load(token)["content"]["certificates"].native
+    r = verifier.verify_timestamp(token, DATA)
+    assert (r.code, r.cause) == ("timestamp_untrusted", "signer_not_found")
+    assert r.reason.startswith("the TSA certificate the token names is neither in the token nor among the "
+                               "policy's certificates (give it as an intermediate): no certificate for signer")
+    given = govsig.Verifier(govsig.Policy(trust=[p.root.der], intermediates=[p.tsa.der, p.ca.der]))
+    assert given.verify_timestamp(token, DATA).code == "ok"

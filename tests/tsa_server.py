@@ -148,13 +148,14 @@ class Tsa:
             return resp.read_bytes()
 
     def query(self, data: bytes, *, digest: str = "sha256", nonce: bool = True,
-              policy: str | None = None) -> bytes:
-        """A TimeStampReq made by ``openssl ts -query`` (with certReq)."""
+              policy: str | None = None, cert: bool = True) -> bytes:
+        """A TimeStampReq made by ``openssl ts -query`` (certReq unless ``cert`` is False)."""
         with tempfile.TemporaryDirectory(dir=self.dir) as t:
             src, out = Path(t) / "data", Path(t) / "req.tsq"
             src.write_bytes(data)
-            cmd = [self.openssl, "ts", "-query", "-data", str(src), f"-{digest}", "-cert",
-                   "-out", str(out)]
+            cmd = [self.openssl, "ts", "-query", "-data", str(src), f"-{digest}", "-out", str(out)]
+            if cert:
+                cmd.append("-cert")
             if not nonce:
                 cmd.append("-no_nonce")
             if policy:
@@ -162,9 +163,10 @@ class Tsa:
             subprocess.run(cmd, capture_output=True, check=True, timeout=30)
             return out.read_bytes()
 
-    def stamp(self, data: bytes, *, digest: str = "sha256") -> bytes:
-        """The DER TimeStampToken (a CMS ContentInfo) that ``openssl ts`` issues for ``data``."""
-        return token_of(self.openssl, self._run_openssl(self.query(data, digest=digest)), self.dir)
+    def stamp(self, data: bytes, *, digest: str = "sha256", cert: bool = True) -> bytes:
+        """The DER TimeStampToken (a CMS ContentInfo) that ``openssl ts`` issues for ``data``;
+        without ``cert`` the token carries no certificate (certReq false, RFC 3161 §2.4.1)."""
+        return token_of(self.openssl, self._run_openssl(self.query(data, digest=digest, cert=cert)), self.dir)
 
     def start(self) -> Tsa:
         # Loopback only: the test TSA must never be reachable from another machine.

@@ -214,11 +214,20 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
     };
     out.tsa_certificate = so.certificate.clone();
     if !so.signature_verified {
-        return out.fail(
-            Code::TimestampInvalid,
-            Some(so.code),
-            format!("the token's own signature is not intact: {}", so.reason),
-        );
+        let (code, what) = match so.code {
+            // A token issued without certReq carries no certificate (RFC 3161 §2.4.1): the
+            // verifier has to be given it, which is a trust-store matter, not a bad token.
+            Code::SignerNotFound => (
+                Code::TimestampUntrusted,
+                "the TSA certificate the token names is neither in the token nor among the \
+                 policy's certificates (give it as an intermediate)",
+            ),
+            Code::UnsupportedAlgorithm | Code::AlgorithmNotAllowed | Code::WeakKey => {
+                (Code::TimestampInvalid, "the token's signature cannot be accepted")
+            }
+            _ => (Code::TimestampInvalid, "the token's own signature is not intact"),
+        };
+        return out.fail(code, Some(so.code), format!("{what}: {}", so.reason));
     }
     let Some(cert) = so.certificate.clone() else {
         return out.fail(Code::TimestampInvalid, Some(so.code), so.reason);
