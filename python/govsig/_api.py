@@ -519,8 +519,12 @@ class Verifier:
         own CMS verifies, its signer carries id-kp-timeStamping alone and critical (RFC 3161
         §2.3), ESS signing-certificate binds it, its chain validates against this policy's
         trust store at the policy's ``at`` (default now), and the messageImprint matches.
-        Returns a TimestampResult (code ``ok`` or a ``timestamp_*`` code with a reason);
-        never raises for bad token bytes."""
+        Returns a TimestampResult (code ``ok`` or a ``timestamp_*`` code with a reason, and
+        ``cause`` naming the underlying check); never raises for bad token bytes.
+
+        The TSA's path is validated under this policy like any end entity's, so a policy
+        ``extended_key_usage`` must include id-kp-timeStamping (1.3.6.1.5.5.7.3.8) or be None
+        (the default) for tokens to pass; RFC 3161 §2.3's own EKU rule is always checked."""
         tok = _as_bytes(token, "token")
         if (data is None) == (digest is None):
             raise TypeError("verify_timestamp needs either data or digest= (with hash=)")
