@@ -11,6 +11,7 @@ cap, and a memory + on-disk cache that honours each CRL's nextUpdate.
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 import hashlib
 import heapq
 import http.client
@@ -224,6 +225,98 @@ def _ocsp_next_update(body: bytes) -> float | None:
     return min(u.timestamp() for u in updates if u is not None)
 
 
+def _der_header(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of content, end of content) of the DER TLV at ``pos``; ValueError when it
+    does not fit in ``data``."""
+    if pos + 2 > len(data):
+        raise ValueError("truncated")
+    tag, first = data[pos], data[pos + 1]
+    pos += 2
+    if first < 0x80:
+        length = first
+    else:
+        n = first & 0x7F
+        if n == 0 or n > 4 or pos + n > len(data):
+            raise ValueError("bad length")
+        length = int.from_bytes(data[pos:pos + n], "big")
+        pos += n
+    if pos + length > len(data):
+        raise ValueError("truncated")
+    return tag, pos, pos + length
+
+
+def _der_time(tag: int, content: bytes) -> float:
+    """A UTCTime (0x17) or GeneralizedTime (0x18) in seconds since the epoch (RFC 5280
+    §4.1.2.5: two-digit years 50-99 are 19xx)."""
+    import calendar
+
+    text = content.decode("ascii")
+    if not text.endswith("Z"):
+        raise ValueError("not a UTC time")
+    digits = text[:-1].split(".")[0]
+    if tag == 0x17:
+        yy = int(digits[:2])
+        year, rest = (1900 + yy if yy >= 50 else 2000 + yy), digits[2:]
+    elif tag == 0x18:
+        year, rest = int(digits[:4]), digits[4:]
+    else:
+        raise ValueError("not a time")
+    if len(rest) != 10 or not rest.isdigit():
+        raise ValueError("bad time")
+    fields = (year, int(rest[0:2]), int(rest[2:4]), int(rest[4:6]), int(rest[6:8]), int(rest[8:10]))
+    return float(calendar.timegm(fields))
+
+
+def crl_validity(der: bytes) -> tuple[float, float | None] | None:
+    """thisUpdate and nextUpdate (seconds since the epoch) of a DER CRL, read from the
+    TBSCertList header only (RFC 5280 §5.1: version?, signature, issuer, thisUpdate,
+    nextUpdate?), without parsing its entries; None when the header does not read."""
+    try:
+        _, pos, _end = _der_header(der, 0)            # CertificateList
+        tag, pos, tbs_end = _der_header(der, pos)     # TBSCertList
+        tag, start, end = _der_header(der, pos)
+        if tag == 0x02:                               # version; then signature
+            tag, start, end = _der_header(der, end)
+        tag, start, end = _der_header(der, end)       # issuer
+        tag, start, end = _der_header(der, end)       # thisUpdate
+        this_update = _der_time(tag, der[start:end])
+        next_update = None
+        if end < tbs_end:
+            tag, start, nend = _der_header(der, end)
+            if tag in (0x17, 0x18):
+                next_update = _der_time(tag, der[start:nend])
+        return this_update, next_update
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def ocsp_validity(der: bytes) -> list[tuple[float, float | None]]:
+    """(thisUpdate, nextUpdate) of every SingleResponse of a successful OCSP response
+    (RFC 6960 §4.2.1); empty when it is not one."""
+    from cryptography.x509 import ocsp
+
+    try:
+        resp = ocsp.load_der_ocsp_response(der)
+        if resp.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+            return []
+        return [(single.this_update_utc.timestamp(),
+                 None if single.next_update_utc is None else single.next_update_utc.timestamp())
+                for single in resp.responses]
+    except ValueError:
+        return []
+
+
+def _as_seconds(t: Any) -> float:
+    """A clock reading as seconds since the epoch: a number, or an aware datetime."""
+    if isinstance(t, _dt.datetime):
+        if t.tzinfo is None:
+            raise TypeError("clock returned a naive datetime; return an aware one (e.g. in UTC)")
+        return t.timestamp()
+    if isinstance(t, bool) or not isinstance(t, (int, float)):
+        raise TypeError(f"clock must return seconds since the epoch or an aware datetime, not {type(t).__name__}")
+    return float(t)
+
+
 # -- on-disk cache ----------------------------------------------------------------------------
 
 
@@ -386,7 +479,10 @@ class HttpFetcher:
       ``urllib.request.getproxies().get("http")`` to honour them).
     - ``memory_cache_bytes`` bounds the fresh CRLs and OCSP responses kept in memory (least
       recently used evicted first; 0 keeps none there, the disk cache still works).
-    - ``clock`` returns the current time in seconds since the epoch (for freshness decisions).
+    - ``clock`` returns the current time, in seconds since the epoch or as an aware datetime:
+      what the caches judge freshness by (a test's simulated clock, or the same clock as the
+      Verifier's ``clock=``). Neither cache ever serves a CRL or OCSP response at or past its
+      nextUpdate by this clock.
 
     Only http:// URLs are fetched; at most 3 redirects are followed, to http:// only.
     Thread-safe: concurrent requests for the same CRL URL or OCSP request share one fetch.
@@ -403,8 +499,10 @@ class HttpFetcher:
         *,
         proxy: str | None = None,
         memory_cache_bytes: int = 256 * 2**20,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float | _dt.datetime] = time.time,
     ) -> None:
+        if not callable(clock):
+            raise TypeError(f"clock must be a zero-argument callable, not {type(clock).__name__}")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
@@ -424,7 +522,7 @@ class HttpFetcher:
         self.max_workers = max_workers
         self.user_agent = user_agent
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
-        self._clock = clock
+        self._clock_source = clock
         if proxy is not None:
             if not isinstance(proxy, str):
                 raise TypeError(f"proxy must be a str URL, not {type(proxy).__name__}")
@@ -555,16 +653,19 @@ class HttpFetcher:
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
         return (_rebuild, (self.timeout, self.cache_dir, self.max_bytes, self.max_workers,
-                           self.user_agent, self.proxy, self.memory_cache_bytes), {"clock": self._clock})
+                           self.user_agent, self.proxy, self.memory_cache_bytes), {"clock": self._clock_source})
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._clock = state["clock"]
+        self._clock_source = state["clock"]
 
     def __repr__(self) -> str:
         return (f"HttpFetcher(timeout={self.timeout}, cache_dir={self.cache_dir!r}, "
                 f"max_bytes={self.max_bytes}, max_workers={self.max_workers}, proxy={self.proxy!r})")
 
     # -- caches --------------------------------------------------------------------------
+
+    def _clock(self) -> float:
+        return _as_seconds(self._clock_source())
 
     def _count(self, **deltas: int) -> None:
         with self._lock:
