@@ -585,3 +585,34 @@ def test_an_ocsp_answer_without_next_update_is_asked_for_again_after_the_skew(oc
         assert r.code == "cert_revoked"
         assert f"was revoked on {rfc3339(status['revoked_at'])} (key_compromise)" in r.reason
         assert responder.requests() == 2
+
+
+def test_a_plain_callable_fetcher_follows_the_same_rules(crl_world: CrlWorld) -> None:
+    # A Fetcher is any callable fetcher(url, data=None) -> bytes (govsig.Fetcher); this one
+    # serves the CA's publications from memory and raises while the CA is "down".
+    w = crl_world
+    asked: list[str] = []
+
+    def fetch(url: str, data: bytes | None = None) -> bytes:
+        assert data is None
+        asked.append(url)
+        path = url.removeprefix(w.server.url(""))
+        if path in w.down:
+            raise govsig.FetchError(url, "connection", "the CA's server is unreachable")
+        return w.bodies[path]
+
+    clock = SimClock(w.t0)
+    w.down.add("/ca.crl")
+    v = govsig.Verifier(w.policy("hard-fail"), fetcher=fetch, clock=clock)
+    r = v.verify(w.sig, CONTENT)
+    assert r.code == "fetch_failed" and "the CA's server is unreachable" in r.reason
+    assert asked.count(w.ca_crl_url) == 1
+    w.down.clear()
+    clock.advance(seconds=RETRY_FIRST_SECONDS)
+    assert v.verify(w.sig, CONTENT).code == "ok"
+    revoked_on = w.t0 + dt.timedelta(hours=1)
+    w.publish("/ca.crl", revoke_at(w, revoked_on, w.t0 + dt.timedelta(hours=12)))
+    clock.advance(hours=6)
+    r = v.verify(w.sig, CONTENT)
+    assert r.code == "cert_revoked" and f"was revoked on {rfc3339(revoked_on)}" in r.reason
+    assert asked.count(w.ca_crl_url) == 3

@@ -6,14 +6,14 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
 
 from govsig import _govsig
 from govsig._certs import many_to_ders, read_cert_file, to_ders
 from govsig._govsig import BatchResult, PathResult, SignerResult, VerifyResult
-from govsig.fetch import crl_validity, ocsp_validity
+from govsig.fetch import BulkFetcher, Fetcher, crl_validity, ocsp_validity
 
 __all__ = ["TrustStore", "Policy", "Verifier", "codes", "code_descriptions", "KEY_USAGE_NAMES"]
 
@@ -402,11 +402,11 @@ class _Sought:
 _SIGNATURE_SUFFIXES = (".p7s", ".p7m", ".p7", ".cms")
 
 
-def _system_clock() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
+# A Verifier's clock: called for "now", returns an aware datetime.
+Clock = Callable[[], _dt.datetime]
 
 
-def _verifier(policy: Policy, fetcher: Any, clock: Any) -> "Verifier":
+def _verifier(policy: Policy, fetcher: Optional[Fetcher], clock: Optional[Clock]) -> "Verifier":
     return Verifier(policy, fetcher, clock=clock)
 
 
@@ -435,7 +435,8 @@ class Verifier:
     one to ``HttpFetcher(clock=...)``, whose caches judge freshness by it).
     """
 
-    def __init__(self, policy: Optional[Policy] = None, fetcher: Any = None, *, clock: Any = None) -> None:
+    def __init__(self, policy: Optional[Policy] = None, fetcher: Optional[Fetcher] = None, *,
+                 clock: Optional[Clock] = None) -> None:
         if policy is None:
             policy = Policy()
         if not isinstance(policy, Policy):
@@ -489,12 +490,12 @@ class Verifier:
         return (_verifier, (self._policy, self._fetcher, self._clock))
 
     @property
-    def fetcher(self) -> Any:
+    def fetcher(self) -> Optional[Fetcher]:
         """The fetcher of revocation evidence (None: the core uses only what it is given)."""
         return self._fetcher
 
     @property
-    def clock(self) -> Any:
+    def clock(self) -> Optional[Clock]:
         """The clock given to the constructor (None: the system clock)."""
         return self._clock
 
@@ -597,7 +598,7 @@ class Verifier:
         crl_urls = [k for k in wanted if isinstance(k, str)]
         ocsp = [k for k in wanted if not isinstance(k, str)]
         fetched: dict[Any, Any]
-        if hasattr(self._fetcher, "fetch_many"):
+        if isinstance(self._fetcher, BulkFetcher):
             fetched = dict(self._fetcher.fetch_many(crl_urls=crl_urls, ocsp=ocsp))
         else:
             fetched = {}
