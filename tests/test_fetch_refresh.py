@@ -616,3 +616,25 @@ def test_a_plain_callable_fetcher_follows_the_same_rules(crl_world: CrlWorld) ->
     r = v.verify(w.sig, CONTENT)
     assert r.code == "cert_revoked" and f"was revoked on {rfc3339(revoked_on)}" in r.reason
     assert asked.count(w.ca_crl_url) == 3
+
+
+def test_a_bulk_fetcher_need_not_be_callable(crl_world: CrlWorld) -> None:
+    # govsig.BulkFetcher: only fetch_many (a wrapper that times or logs an HttpFetcher).
+    w = crl_world
+    clock = SimClock(w.t0)
+
+    class Logged:
+        def __init__(self) -> None:
+            self.inner = fetcher(clock)
+            self.calls = 0
+
+        def fetch_many(self, crl_urls=(), ocsp=()):  # noqa: ANN001, ANN201 - BulkFetcher's signature
+            self.calls += 1
+            return self.inner.fetch_many(crl_urls=crl_urls, ocsp=ocsp)
+
+    logged = Logged()
+    assert isinstance(logged, govsig.BulkFetcher) and not callable(logged)
+    v = govsig.Verifier(w.policy("hard-fail"), fetcher=logged, clock=clock)
+    assert v.verify(w.sig, CONTENT).code == "ok"
+    # One round fetches the whole path's evidence.
+    assert logged.calls == 1 and w.ca_crl_requests() == 1

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from govsig import _govsig
 from govsig._certs import many_to_ders, read_cert_file, to_ders
@@ -406,7 +406,7 @@ _SIGNATURE_SUFFIXES = (".p7s", ".p7m", ".p7", ".cms")
 Clock = Callable[[], _dt.datetime]
 
 
-def _verifier(policy: Policy, fetcher: Optional[Fetcher], clock: Optional[Clock]) -> "Verifier":
+def _verifier(policy: Policy, fetcher: Union[Fetcher, BulkFetcher, None], clock: Optional[Clock]) -> "Verifier":
     return Verifier(policy, fetcher, clock=clock)
 
 
@@ -418,9 +418,10 @@ class Verifier:
     parsed certificates and validated chains across calls; it is safe to share between
     threads and it pickles (by its policy, fetcher and clock) for use on Dask workers.
 
-    ``fetcher`` (an :class:`~govsig.HttpFetcher`, or a callable ``fetcher(url, data=None) ->
-    bytes``) fetches the CRLs and OCSP responses the core names as missing. A long-running
-    Verifier keeps them fresh: evidence is fetched again once it goes stale (a CRL past its
+    ``fetcher`` (an :class:`~govsig.HttpFetcher`, any :class:`~govsig.BulkFetcher`, or a
+    :class:`~govsig.Fetcher`: a callable ``fetcher(url, data=None) -> bytes``) fetches the
+    CRLs and OCSP responses the core names as missing. A long-running Verifier keeps them
+    fresh: evidence is fetched again once it goes stale (a CRL past its
     nextUpdate; an OCSP response past its nextUpdate, or past its thisUpdate when it has none,
     plus ``policy.ocsp_skew``), and then every verdict cached on it is recomputed. Evidence
     that came but decided nothing (an OCSP answer about another certificate) is not asked for
@@ -435,14 +436,15 @@ class Verifier:
     one to ``HttpFetcher(clock=...)``, whose caches judge freshness by it).
     """
 
-    def __init__(self, policy: Optional[Policy] = None, fetcher: Optional[Fetcher] = None, *,
+    def __init__(self, policy: Optional[Policy] = None, fetcher: Union[Fetcher, BulkFetcher, None] = None, *,
                  clock: Optional[Clock] = None) -> None:
         if policy is None:
             policy = Policy()
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a govsig.Policy, got {type(policy).__name__}")
         if fetcher is not None and not callable(fetcher) and not hasattr(fetcher, "fetch_many"):
-            raise TypeError("fetcher must be a govsig.HttpFetcher or a callable fetcher(url, data=None) -> bytes")
+            raise TypeError("fetcher must be a govsig.HttpFetcher, a BulkFetcher (fetch_many) or a callable "
+                            "fetcher(url, data=None) -> bytes")
         if clock is not None and not callable(clock):
             raise TypeError(f"clock must be a zero-argument callable returning an aware datetime, "
                             f"got {type(clock).__name__}")
@@ -490,7 +492,7 @@ class Verifier:
         return (_verifier, (self._policy, self._fetcher, self._clock))
 
     @property
-    def fetcher(self) -> Optional[Fetcher]:
+    def fetcher(self) -> Union[Fetcher, BulkFetcher, None]:
         """The fetcher of revocation evidence (None: the core uses only what it is given)."""
         return self._fetcher
 

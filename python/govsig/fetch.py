@@ -52,10 +52,10 @@ class Fetcher(Protocol):
 
 
 @runtime_checkable
-class BulkFetcher(Fetcher, Protocol):
-    """A Fetcher that also fetches many at once (as :class:`HttpFetcher` does, in parallel):
+class BulkFetcher(Protocol):
+    """A fetcher that fetches many at once (as :class:`HttpFetcher` does, in parallel):
     ``{url: bytes | error}`` for the CRLs and ``{(url, request): bytes | error}`` for OCSP,
-    failures as values."""
+    failures as values. A Verifier given one calls only this."""
 
     def fetch_many(self, crl_urls: Iterable[str] = (),
                    ocsp: Iterable[tuple[str, bytes]] = ()) -> Mapping[FetchKey, bytes | Exception]: ...
