@@ -265,11 +265,24 @@ def test_back_off_doubles_per_failure_and_is_capped(crl_world: CrlWorld) -> None
         clock.advance(seconds=1)
         assert v.verify(w.sig, CONTENT).code == "fetch_failed"
         assert w.ca_crl_requests() == n
-    # Back: the next due attempt succeeds, and the counter starts afresh.
+    # Back: the next due attempt succeeds...
     w.down.clear()
+    w.publish("/ca.crl", make_crl(w.ca, clock.t, clock.t + dt.timedelta(hours=6), 2))
     clock.advance(seconds=RETRY_MAX_SECONDS)
     assert v.verify(w.sig, CONTENT).code == "ok"
-    assert w.ca_crl_requests() == len(waits) + 2
+    n = len(waits) + 2
+    assert w.ca_crl_requests() == n
+    # ...and the counter starts afresh: when that CRL goes stale with the server down again,
+    # the first retry is 30 s later, not an hour.
+    w.down.add("/ca.crl")
+    clock.advance(hours=6)
+    assert v.verify(w.sig, CONTENT).code == "fetch_failed"
+    assert w.ca_crl_requests() == n + 1
+    w.down.clear()
+    w.publish("/ca.crl", make_crl(w.ca, clock.t, clock.t + dt.timedelta(hours=6), 3))
+    clock.advance(seconds=RETRY_FIRST_SECONDS)
+    assert v.verify(w.sig, CONTENT).code == "ok"
+    assert w.ca_crl_requests() == n + 2
 
 
 def test_hard_fail_a_stale_crl_publication_backs_off_and_recovers(crl_world: CrlWorld) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import heapq
 import itertools
 import os
 import threading
@@ -458,7 +459,12 @@ class Verifier:
         # URLs the core was told about (add_fetch_failures): why, and when to tell it to
         # forget (forget_fetch_failures). The core's record is by URL.
         self._blocked: dict[str, tuple[float, str]] = {}
-        # The earliest `until` among `_sought` and `_blocked`: nothing is due before it.
+        # When something above comes due, earliest first: (time, sequence, what, key) with
+        # what "blocked" (a URL), "sought" (a key) or "gc" (a failure counter to drop).
+        # Entries are checked against the state when popped (it may have changed since), so
+        # a Verifier that knows many requests does not scan them all on every call.
+        self._due: list[tuple[float, int, str, Any]] = []
+        self._seq = itertools.count()
         self._next_due = float("inf")
         ku_bits = [KEY_USAGE_NAMES.index(k) for k in policy.key_usage]
         self._engine = _govsig.CoreEngine(
@@ -530,24 +536,39 @@ class Verifier:
             return None
         return int(now // 1)
 
+    def _schedule(self, until: float, what: str, key: Any) -> None:
+        """Under the lock: ``key`` comes due at ``until``."""
+        heapq.heappush(self._due, (until, next(self._seq), what, key))
+        self._next_due = self._due[0][0]
+
     def _release(self, now: float) -> None:
+        due: set[str] = set()
         with self._lock:
-            due = {url for url, (until, _) in self._blocked.items() if until <= now}
-            for url in due:
-                del self._blocked[url]
-            for key, s in list(self._sought.items()):
-                if s.until <= now:
+            while self._due and self._due[0][0] <= now:
+                until, _, what, key = heapq.heappop(self._due)
+                if what == "blocked":
+                    # A failure's back-off has passed, or evidence that did not decide went
+                    # stale: the core may ask for the URL again.
+                    entry = self._blocked.get(key)
+                    if entry is not None and entry[0] == until:
+                        del self._blocked[key]
+                        due.add(key)
+                    continue
+                s = self._sought.get(key)
+                if s is None:
+                    continue
+                if what == "sought" and s.until == until and s.reason is None and s.attempts == 0:
                     # Evidence gone stale: the verdicts cached on it must be recomputed, which
-                    # asks for it again. A failure's counter is kept (the back-off grows) until
-                    # an attempt succeeds or it lies unused for longer than the longest wait.
-                    if s.reason is None and s.attempts == 0:
-                        due.add(key if isinstance(key, str) else key[0])
-                        del self._sought[key]
-                    elif now - s.until > RETRY_MAX_SECONDS:
-                        del self._sought[key]
-            self._next_due = min([u for u, _ in self._blocked.values()]
-                                 + [s.until for s in self._sought.values() if s.until > now],
-                                 default=float("inf"))
+                    # asks for it again.
+                    del self._sought[key]
+                    due.add(key if isinstance(key, str) else key[0])
+                elif what == "sought" and s.until == until:
+                    # A failure's counter is kept (the back-off grows) until an attempt
+                    # succeeds, or it lies unused for longer than the longest wait.
+                    self._schedule(until + RETRY_MAX_SECONDS, "gc", key)
+                elif what == "gc" and s.until + RETRY_MAX_SECONDS == until:
+                    del self._sought[key]
+            self._next_due = self._due[0][0] if self._due else float("inf")
         if due:
             self._engine.forget_fetch_failures(sorted(due))
 
@@ -630,43 +651,41 @@ class Verifier:
             else:
                 failures.append((key, str(value) if value is not None else "no answer"))
         added = 0
-        unusable: set[int] = set()
+        usable: list[tuple[Any, bytes]] = []
         if crl_bytes:
             n, errors = self._engine.add_fetched_crls(crl_bytes)
             added += n
             failures += [(crl_keys[i], f"not a usable CRL: {why}") for i, why in errors]
-            unusable |= {id(crl_bytes[i]) for i, _ in errors}
+            refused = {i for i, _ in errors}
+            usable += [(k, d) for i, (k, d) in enumerate(zip(crl_keys, crl_bytes)) if i not in refused]
         if ocsp_bytes:
             n, errors = self._engine.add_fetched_ocsp(ocsp_bytes)
             added += n
             failures += [(ocsp_keys[i], f"not a usable OCSP response: {why}") for i, why in errors]
-            unusable |= {id(ocsp_bytes[i]) for i, _ in errors}
+            refused = {i for i, _ in errors}
+            usable += [(k, d) for i, (k, d) in enumerate(zip(ocsp_keys, ocsp_bytes)) if i not in refused]
         with self._lock:
-            untils: list[float] = []
-            for key, der in [*zip(crl_keys, crl_bytes), *zip(ocsp_keys, ocsp_bytes)]:
-                if id(der) in unusable:
-                    continue
+            for key, der in usable:
                 expiry = self._expiry(key, der, now)
                 if expiry is not None and expiry > now:
                     # Fresh: not fetched again before it goes stale.
-                    self._sought[key] = _Sought(expiry, 0, None)
+                    s = self._sought[key] = _Sought(expiry, 0, None)
                 else:
                     # Stale on arrival, or no freshness to read: handed to the core (it judges
                     # and says why), and asked for again only after a back-off.
                     prev = self._sought.get(key)
                     attempts = (prev.attempts if prev is not None else 0) + 1
-                    self._sought[key] = _Sought(now + _retry_delay(attempts), attempts, None)
+                    s = self._sought[key] = _Sought(now + _retry_delay(attempts), attempts, None)
+                self._schedule(s.until, "sought", key)
             failed: dict[str, tuple[float, str]] = {}
             for key, why in failures:
                 prev = self._sought.get(key)
                 attempts = (prev.attempts if prev is not None else 0) + 1
                 s = self._sought[key] = _Sought(now + _retry_delay(attempts), attempts, why)
+                self._schedule(s.until, "sought", key)
                 url = key if isinstance(key, str) else key[0]
                 if url not in failed or s.until < failed[url][0]:
                     failed[url] = (s.until, why)
-                untils.append(s.until)
-            untils += [self._sought[key].until for key in [*crl_keys, *ocsp_keys] if key in self._sought]
-            self._next_due = min([self._next_due, *untils])
         # A failure changes verdicts too (fetch_failed, or the next source's turn).
         return int(added) + told + self._tell(failed, fetched=False)
 
@@ -678,7 +697,7 @@ class Verifier:
         with self._lock:
             for url, (until, why) in by_url.items():
                 self._blocked[url] = (until, why)
-            self._next_due = min([self._next_due, *(u for u, _ in by_url.values())])
+                self._schedule(until, "blocked", url)
         self._engine.add_fetch_failures([(url, why) for url, (_, why) in by_url.items()], fetched=fetched)
         return len(by_url)
 
