@@ -651,3 +651,19 @@ def test_a_bulk_fetcher_need_not_be_callable(crl_world: CrlWorld) -> None:
     assert v.verify(w.sig, CONTENT).code == "ok"
     # One round fetches the whole path's evidence.
     assert logged.calls == 1 and w.ca_crl_requests() == 1
+
+
+def test_the_fetcher_never_serves_an_ocsp_answer_at_its_next_update(ocsp_world: OcspWorld) -> None:
+    w = ocsp_world
+    clock = SimClock(real_now())
+    f = fetcher(clock)
+    request = build_request(w.leaf.cert, w.ca.cert)
+    first = f.fetch_ocsp(w.responder.url, request)
+    (single,) = c_ocsp.load_der_ocsp_response(first).responses
+    assert single.next_update_utc is not None and w.responder.requests == 1
+    clock.t = single.next_update_utc - dt.timedelta(seconds=1)
+    assert f.fetch_ocsp(w.responder.url, request) == first and w.responder.requests == 1
+    # RFC 6960 §4.2.2.1: at nextUpdate newer information is due; the memory cache lets go.
+    clock.t = single.next_update_utc
+    f.fetch_ocsp(w.responder.url, request)
+    assert w.responder.requests == 2
