@@ -517,13 +517,19 @@ def test_client_without_nonce_and_with_sha384(tsa: Tsa, p: Pki, verifier: govsig
 
 
 def test_client_refuses_what_is_not_a_tsa_answer() -> None:
-    from http_servers import LoopbackServer, Reply, endless
+    from http_servers import LoopbackServer, Reply, drip, endless
 
     with LoopbackServer() as srv:
         srv.serve("/html", b"<html>maintenance</html>", content_type="text/html")
         srv.serve("/junk", b"\x30\x03\x02\x01", content_type="application/timestamp-reply")
         srv.route("/huge", lambda _s: Reply(endless(8 * 1024 * 1024), content_type="application/timestamp-reply"))
         srv.route("/error", lambda _s: Reply(b"busy", status=503, content_type="text/plain"))
+        # 4 KiB, one byte every 0.2 s: each read is quick, the whole would take 14 minutes.
+        srv.route("/drip", lambda _s: Reply(drip(srv, b"\x30" * 4096, 0.2), length=4096,
+                                            content_type="application/timestamp-reply"))
+        with pytest.raises(govsig.TimestampError) as e:
+            govsig.TsaClient(srv.url("/drip"), timeout=1).timestamp(DATA)
+        assert (e.value.code, e.value.reason) == ("fetch_failed", "the TSA took longer than 1 s")
         cases = {
             "/html": ("fetch_failed", "the TSA answered Content-Type 'text/html', not application/timestamp-reply "
                                       "(RFC 3161 §3.4)"),

@@ -2,18 +2,22 @@
 
 The protocol decisions (building the TimeStampReq, judging the TimeStampResp: status, nonce,
 imprint, the token itself) are made in the Rust core; this module is the HTTP transport
-(RFC 3161 §3.4: POST ``application/timestamp-query``) with bounded size and time.
+(RFC 3161 §3.4: POST ``application/timestamp-query``) on urllib3, as the evidence fetcher's:
+pooled connections, the environment's proxy, bounded size and time.
 """
 from __future__ import annotations
 
 import hashlib
-import http.client
-import socket
+import ipaddress
+import threading
 import time
+import urllib.request
 from collections.abc import Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Union
 from urllib.parse import urlsplit
+
+import urllib3
 
 from govsig import _govsig
 from govsig._api import Policy, TrustStore, Verifier
@@ -91,6 +95,8 @@ class TsaClient:
         self._cache = cache
         self._verifier = verifier
         self._trusted = trust is not None
+        self._lock = threading.Lock()
+        self._managers: dict[Optional[str], urllib3.PoolManager] = {}
 
     @property
     def url(self) -> str:
@@ -133,48 +139,95 @@ class TsaClient:
         # Without a trust store only the chain is left undecided; everything else held.
         return not self._trusted and result.code == "timestamp_untrusted" and result.cause == "integrity_only"
 
+    def _manager(self) -> urllib3.PoolManager:
+        """Direct, or through the environment's proxy for this scheme unless the host is
+        bypassed (no_proxy) or loopback (a proxy cannot reach this machine's loopback)."""
+        host = self._parts.hostname or ""
+        proxy = None
+        if not _is_loopback(host):
+            env = urllib.request.getproxies_environment()
+            if env.get(self._parts.scheme) and not urllib.request.proxy_bypass(host):
+                proxy = env[self._parts.scheme]
+        with self._lock:
+            manager = self._managers.get(proxy)
+            if manager is None:
+                # Connect failures are retried (nothing was sent); a request that reached the
+                # TSA is not repeated behind the caller's back.
+                retries = urllib3.Retry(total=2, connect=2, read=0, redirect=0, status=0, other=0,
+                                        allowed_methods=frozenset({"POST"}), backoff_factor=0.1,
+                                        raise_on_status=False)
+                kw: dict[str, Any] = {"num_pools": 2, "maxsize": 8, "block": False, "retries": retries}
+                manager = urllib3.ProxyManager(proxy, **kw) if proxy else urllib3.PoolManager(**kw)
+                self._managers[proxy] = manager
+            return manager
+
     def _post(self, body: bytes) -> bytes:
-        p = self._parts
         deadline = time.monotonic() + self._timeout
-        conn_cls = http.client.HTTPSConnection if p.scheme == "https" else http.client.HTTPConnection
-        path = (p.path or "/") + (f"?{p.query}" if p.query else "")
-        conn = conn_cls(p.hostname or "", p.port, timeout=self._timeout)
+        headers = {"Content-Type": "application/timestamp-query", "Accept": ", ".join(_REPLY_TYPES)}
+
+        def failed(reason: str) -> TimestampError:
+            return TimestampError("fetch_failed", reason, self._url)
+
         try:
-            conn.request("POST", path, body=body, headers={
-                "Content-Type": "application/timestamp-query", "Accept": ", ".join(_REPLY_TYPES),
-                "Content-Length": str(len(body)), "Connection": "close"})
-            resp = conn.getresponse()
+            resp = self._manager().urlopen(
+                "POST", self._url, body=body, headers=headers, redirect=False, preload_content=False,
+                decode_content=False, assert_same_host=False,
+                timeout=urllib3.Timeout(connect=self._timeout, read=self._timeout))
+        except urllib3.exceptions.MaxRetryError as exc:
+            cause = exc.reason or exc
+            # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: a refused
+            # connection is not a timeout.
+            if isinstance(cause, urllib3.exceptions.TimeoutError) and \
+                    not isinstance(cause, urllib3.exceptions.NewConnectionError):
+                raise failed(f"the TSA did not answer within {self._timeout:g} s") from None
+            raise failed(f"cannot reach the TSA: {cause}") from None
+        except urllib3.exceptions.TimeoutError:
+            raise failed(f"the TSA did not answer within {self._timeout:g} s") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise failed(f"cannot reach the TSA: {exc}") from None
+        try:
             if resp.status != 200:
-                raise TimestampError("fetch_failed", f"the TSA answered HTTP {resp.status} {resp.reason}", self._url)
-            ctype = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
+                raise failed(f"the TSA answered HTTP {resp.status} {resp.reason or ''}".rstrip())
+            ctype = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             if ctype not in _REPLY_TYPES:
-                raise TimestampError("fetch_failed", f"the TSA answered Content-Type {ctype or 'none'!r}, "
-                                     "not application/timestamp-reply (RFC 3161 §3.4)", self._url)
-            length = resp.getheader("Content-Length")
-            if length is not None and length.isdigit() and int(length) > _MAX_RESPONSE:
-                raise TimestampError("fetch_failed", f"the TSA's answer is {length} bytes, over the "
-                                     f"{_MAX_RESPONSE}-byte limit", self._url)
-            chunks: list[bytes] = []
-            total = 0
+                raise failed(f"the TSA answered Content-Type {ctype or 'none'!r}, not "
+                             "application/timestamp-reply (RFC 3161 §3.4)")
+            length = resp.headers.get("Content-Length")
+            if length is not None and length.strip().isdigit() and int(length) > _MAX_RESPONSE:
+                raise failed(f"the TSA's answer is {int(length)} bytes, over the {_MAX_RESPONSE}-byte limit")
+            buf = bytearray()
+            # read1 returns what has arrived (urllib3 >= 2.3); read(n) would wait for all n
+            # bytes, each socket read within the timeout, which a dripping server stretches
+            # without end. The deadline below then bounds the whole exchange.
+            read = getattr(resp, "read1", resp.read)
             while True:
-                # The per-read timeout alone lets a server drip bytes forever: the whole
-                # exchange is bounded by `timeout` too.
                 if time.monotonic() > deadline:
-                    raise TimestampError("fetch_failed", f"the TSA took longer than {self._timeout:g} s", self._url)
-                chunk = resp.read(64 * 1024)
+                    raise failed(f"the TSA took longer than {self._timeout:g} s")
+                # Content-Encoding is never asked for nor decoded: no decompression bomb.
+                chunk = read(64 * 1024, decode_content=False)
                 if not chunk:
                     break
-                total += len(chunk)
-                if total > _MAX_RESPONSE:
-                    raise TimestampError("fetch_failed", f"the TSA's answer exceeds {_MAX_RESPONSE} bytes", self._url)
-                chunks.append(chunk)
-            return b"".join(chunks)
-        except (socket.timeout, TimeoutError):
-            raise TimestampError("fetch_failed", f"the TSA did not answer within {self._timeout:g} s", self._url) from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise TimestampError("fetch_failed", f"cannot reach the TSA: {exc}", self._url) from None
+                buf += chunk
+                if len(buf) > _MAX_RESPONSE:
+                    raise failed(f"the TSA's answer exceeds {_MAX_RESPONSE} bytes")
+            return bytes(buf)
+        except urllib3.exceptions.TimeoutError:
+            raise failed(f"the TSA did not answer within {self._timeout:g} s") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise failed(f"the TSA's answer broke off: {exc}") from None
         finally:
-            conn.close()
+            # A body not read to its end holds the socket: close it rather than pool it.
+            resp.close()
+            resp.release_conn()
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def add_timestamps(signature: bytes, tsa: TsaClient) -> bytes:

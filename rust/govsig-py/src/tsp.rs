@@ -160,9 +160,10 @@ impl TimestampResult {
     }
 }
 
-/// Verify a token against `data`, or against `digest` computed with `hash`; GIL released.
+/// Verify a token against `data`, or against `digest` computed with `hash`, at `at`
+/// (seconds since the epoch; None: the policy's time, else now); GIL released.
 #[pyfunction]
-#[pyo3(signature = (engine, token, data=None, digest=None, hash=None))]
+#[pyo3(signature = (engine, token, data=None, digest=None, hash=None, at=None))]
 fn timestamp_verify(
     py: Python<'_>,
     engine: &CoreEngine,
@@ -170,6 +171,7 @@ fn timestamp_verify(
     data: Option<&Bound<'_, PyBytes>>,
     digest: Option<&Bound<'_, PyBytes>>,
     hash: Option<&str>,
+    at: Option<i64>,
 ) -> PyResult<TimestampResult> {
     let stamped = match (data, digest, hash) {
         (Some(d), None, None) => Stamped::Data(d.as_bytes()),
@@ -185,7 +187,10 @@ fn timestamp_verify(
     };
     let token = token.as_bytes();
     let engine = Arc::clone(&engine.engine);
-    let out = py.allow_threads(move || engine.verify_timestamp(token, stamped));
+    let out = py.allow_threads(move || {
+        let at = at.unwrap_or_else(|| engine.default_time());
+        engine.verify_timestamp_at(token, stamped, at)
+    });
     Ok(TimestampResult { inner: Arc::new(out) })
 }
 

@@ -452,7 +452,11 @@ impl Engine {
     /// with this engine's trust store, intermediates and revocation evidence. Never panics
     /// on input: an internal error becomes `timestamp_invalid`.
     pub fn verify_timestamp(&self, token: &[u8], stamped: Stamped<'_>) -> TimestampOutcome {
-        let at = self.policy().at.unwrap_or_else(crate::time::now);
+        self.verify_timestamp_at(token, stamped, self.default_time())
+    }
+
+    /// `verify_timestamp` at `at` (the caller's clock) instead of the policy's time.
+    pub fn verify_timestamp_at(&self, token: &[u8], stamped: Stamped<'_>, at: UnixTime) -> TimestampOutcome {
         let ctx = self.trust_context(at);
         // The caches hold no invariant a half-finished check could break (entries are
         // inserted whole), so asserting unwind safety is sound.

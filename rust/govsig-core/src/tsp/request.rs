@@ -202,7 +202,7 @@ impl Engine {
         nonce: Option<&[u8]>,
         policy_oid: Option<&str>,
     ) -> ResponseOutcome {
-        let at = self.policy().at.unwrap_or_else(crate::time::now);
+        let at = self.default_time();
         let ctx = self.trust_context(at);
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             check_response(&ctx, response, algorithm, digest, nonce, policy_oid, at)
