@@ -135,7 +135,6 @@ const EXT_KEY_USAGE: &str = "2.5.29.37";
 /// Verifies a time-stamp token (DER, or BER normalised as for any CMS) against what it
 /// stamps, at validation time `at`. Never panics on input; every failure is a result.
 pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, at: UnixTime) -> TimestampOutcome {
-    let out = TimestampOutcome::failure(Code::Ok, String::new());
     let not_token = |why: String| {
         TimestampOutcome::failure(
             Code::TimestampInvalid,
@@ -175,7 +174,8 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
         hash_algorithm: tst.hash_algorithm.as_ref().ok().map(|a| a.name()),
         hashed_message: Some(tst.hashed_message.clone()),
         tsa_name: tst.tsa_name.clone(),
-        ..out
+        // Filled in below once the CMS verdict is known.
+        ..TimestampOutcome::failure(Code::Ok, String::new())
     };
     // RFC 3161 §2.4.2: the token carries the TSA's signature and no other.
     let signer = match sd.signers.as_slice() {
