@@ -18,7 +18,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def _blocks() -> list[str]:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 4, "the README's examples changed: bind their names here"
+    assert len(blocks) == 5, "the README's examples changed: bind their names here"
     return blocks
 
 
@@ -62,6 +62,25 @@ def test_readme_signing_example(pki, hsm):
     v = govsig.Verifier(govsig.Policy(trust=[pki.p256_root.cert]))
     assert v.verify(ns["signature"], content).code == "ok"
     assert [v.verify(s, content).code for s in ns["signatures"]] == ["ok"] * 8
+
+
+def test_readme_timestamps_example(pki, openssl, tmp_path):
+    import govsig
+    from tsa_server import Tsa, make_tsa_certificate
+
+    tsa_cert = make_tsa_certificate("TSA README", pki.rsa_root)
+    tsa_root_pem = tmp_path / "tsa-root.pem"
+    tsa_root_pem.write_bytes(pki.rsa_root.pem)
+    content = "Biên bản".encode()
+    signer = govsig.KeySigner(pki.rsa_leaf.key, pki.rsa_leaf.cert, [c.cert for c in pki.rsa_leaf.intermediates])
+    old = P.sign_cms(content, pki.rsa_leaf)
+    with Tsa(tmp_path / "tsa", openssl, signer=tsa_cert) as tsa:
+        ns = _run(_blocks()[4], {"tsa_url": tsa.url, "tsa_root_pem": str(tsa_root_pem),
+                                 "content": content, "signer": signer, "old_signature": old})
+    assert ns["ts"].code == "ok" and ns["ts"].tsa_subject.startswith("CN=TSA README")
+    v = govsig.Verifier(govsig.Policy(trust=[pki.rsa_leaf.root.cert]))
+    assert v.verify(ns["signature"], content).code == "ok"
+    assert v.verify(ns["stamped"], content).code == "ok" and len(ns["stamped"]) > len(old)
 
 
 def test_readme_dossier_example(pki, tmp_path):

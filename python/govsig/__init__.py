@@ -12,6 +12,7 @@ from govsig._api import (
     PathResult,
     Policy,
     SignerResult,
+    TimestampResult,
     TrustStore,
     Verifier,
     VerifyResult,
@@ -24,6 +25,7 @@ from govsig._govsig import BUILD_PROFILE, __version__
 from govsig import ocsp, pkcs11
 from govsig.pkcs11 import Pkcs11Error
 from govsig.signing import KeySigner, SigningError, sign, sign_many
+from govsig.timestamps import TimestampError, TsaClient, add_timestamps
 from govsig.dossier import (
     DOSSIER_ERROR_CODES,
     BagError,
@@ -75,4 +77,9 @@ __all__ = [
     "pkcs11",
     "sign",
     "sign_many",
+    # time-stamps (RFC 3161)
+    "TimestampResult",
+    "TimestampError",
+    "TsaClient",
+    "add_timestamps",
 ]

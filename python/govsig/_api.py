@@ -13,7 +13,7 @@ from typing import Any, Optional, Union
 
 from govsig import _govsig
 from govsig._certs import many_to_ders, read_cert_file, to_ders
-from govsig._govsig import BatchResult, PathResult, SignerResult, VerifyResult
+from govsig._govsig import BatchResult, PathResult, SignerResult, TimestampResult, VerifyResult
 from govsig.fetch import BulkFetcher, Fetcher, crl_validity, ocsp_validity
 
 __all__ = ["TrustStore", "Policy", "Verifier", "codes", "code_descriptions", "KEY_USAGE_NAMES"]
@@ -714,6 +714,34 @@ class Verifier:
             result = self._engine.verify(sig, data, at)
         return result
 
+    def verify_timestamp(self, token: bytes, data: Optional[bytes] = None, *,
+                         digest: Optional[bytes] = None, hash: Optional[str] = None) -> TimestampResult:
+        """Verify an RFC 3161 time-stamp token (DER TimeStampToken) against what it stamps:
+        ``data`` itself, or its ``digest`` made with ``hash`` (``"sha256"``...). The token's
+        own CMS verifies, its signer carries id-kp-timeStamping alone and critical (RFC 3161
+        §2.3), ESS signing-certificate binds it, its chain validates against this policy's
+        trust store at the policy's ``at`` (default now), and the messageImprint matches.
+        Returns a TimestampResult (code ``ok`` or a ``timestamp_*`` code with a reason, and
+        ``cause`` naming the underlying check); never raises for bad token bytes.
+
+        The TSA's path is validated under this policy like any end entity's, so a policy
+        ``extended_key_usage`` must include id-kp-timeStamping (1.3.6.1.5.5.7.3.8) or be None
+        (the default) for tokens to pass; RFC 3161 §2.3's own EKU rule is always checked."""
+        tok = _as_bytes(token, "token")
+        if (data is None) == (digest is None):
+            raise TypeError("verify_timestamp needs either data or digest= (with hash=)")
+        if digest is not None and hash is None:
+            raise TypeError("digest= needs hash= naming its algorithm, e.g. hash='sha256'")
+        args: dict[str, Any] = ({"data": _as_bytes(data, "data")} if data is not None
+                                else {"digest": _as_bytes(digest, "digest"), "hash": hash})
+        args["at"] = self._begin()
+        result = _govsig.timestamp_verify(self._engine, tok, **args)
+        for _ in range(_FETCH_ROUNDS):
+            if self._fetcher is None or not result.needs or not self._fetch(result.needs):
+                break
+            result = _govsig.timestamp_verify(self._engine, tok, **args)
+        return result
+
     def verify_certificate(self, cert: Any, intermediates: Iterable[Any] = ()) -> PathResult:
         """Validate a certificate's path to the trust store under this policy (RFC 5280 §6.1):
         the policy's intermediates plus ``intermediates`` are the untrusted candidates; the
@@ -905,4 +933,4 @@ def walk_signature_files(root: str | os.PathLike[str]) -> list[str]:
     return found
 
 
-__all__ += ["VerifyResult", "SignerResult", "BatchResult", "PathResult", "ANY_POLICY"]
+__all__ += ["VerifyResult", "SignerResult", "BatchResult", "PathResult", "TimestampResult", "ANY_POLICY"]

@@ -13,10 +13,12 @@ def build_parser() -> argparse.ArgumentParser:
     # Feature modules add their subcommands here; each exposes register(subparsers).
     from govsig import _cli_dossier, _cli_verify
     from govsig import _cli_sign
+    from govsig import _cli_timestamp
 
     _cli_verify.register(sub)
     _cli_dossier.register(sub)
     _cli_sign.register(sub)
+    _cli_timestamp.register(sub)
     return parser
 
 

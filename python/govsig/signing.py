@@ -207,7 +207,7 @@ def sign(content: bytes, signer: Any, *, detached: bool = True, digest: Optional
          signing_time: Optional[_dt.datetime] = None, rsa_pss: bool = False,
          signer_identifier: SignerIdentifier = "issuer_serial",
          certificates: IncludedCertificates = "chain", content_type: Optional[str] = None,
-         algorithm_protection: bool = True) -> bytes:
+         algorithm_protection: bool = True, tsa: Any = None) -> bytes:
     """A CMS SignedData (DER) over ``content``.
 
     ``detached``: leave the content out (write it beside the signature, e.g. ``FILE.p7s``).
@@ -216,32 +216,52 @@ def sign(content: bytes, signer: Any, *, detached: bool = True, digest: Optional
     datetime, default now. ``rsa_pss``: RSASSA-PSS for RSA keys instead of PKCS#1 v1.5.
     ``signer_identifier``: ``issuer_serial`` or ``subject_key_identifier``. ``certificates``:
     include the signer and its chain (``chain``), the signer only, or ``none``.
-    ``content_type``: eContentType as a dotted OID (default id-data).
+    ``content_type``: eContentType as a dotted OID (default id-data). ``tsa``: a
+    :class:`govsig.TsaClient`; the signature then carries a signature time-stamp from it
+    (RFC 3161 Appendix A, CAdES-B-T), and a TSA failure raises ``TimestampError``.
     """
     core = _core_of(signer)
-    return _govsig.cms_sign(core, _content(content), *_common(
+    _check_tsa(tsa)
+    der = _govsig.cms_sign(core, _content(content), *_common(
         detached, digest, rsa_pss, signing_time, signer_identifier, certificates, content_type,
         algorithm_protection))
+    if tsa is None:
+        return der
+    from govsig.timestamps import add_timestamps
+    return add_timestamps(der, tsa)
+
+
+def _check_tsa(tsa: Any) -> None:
+    from govsig.timestamps import TsaClient
+    if tsa is not None and not isinstance(tsa, TsaClient):
+        raise TypeError(f"tsa must be a govsig.TsaClient or None, got {type(tsa).__name__}")
 
 
 def sign_many(contents: Iterable[bytes], signer: Any, *, detached: bool = True,
               digest: Optional[Digest] = None, signing_time: Optional[_dt.datetime] = None,
               rsa_pss: bool = False, signer_identifier: SignerIdentifier = "issuer_serial",
               certificates: IncludedCertificates = "chain", content_type: Optional[str] = None,
-              algorithm_protection: bool = True, threads: Optional[int] = None) -> list[bytes]:
+              algorithm_protection: bool = True, threads: Optional[int] = None,
+              tsa: Any = None) -> list[bytes]:
     """Signatures over every document, in order, made in parallel with the GIL released.
 
     ``threads``: default all cores for a software key, one per session for a token key.
     A failure raises the first error (in input order) with a note naming the document; the
-    options are those of :func:`sign`, applied to every document.
+    options are those of :func:`sign`, applied to every document; with ``tsa`` each
+    signature gets its own signature time-stamp (a few requests to the TSA in flight).
     """
     core = _core_of(signer)
+    _check_tsa(tsa)
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a positive int or None, got {threads!r}")
     items: Sequence[Any] = contents if isinstance(contents, list) else list(contents)
     for i, item in enumerate(items):
         if not isinstance(item, (bytes, bytearray)):
             raise TypeError(f"contents[{i}] must be bytes, got {type(item).__name__}")
-    return _govsig.cms_sign_many(core, items, *_common(
+    sigs: list[bytes] = _govsig.cms_sign_many(core, items, *_common(
         detached, digest, rsa_pss, signing_time, signer_identifier, certificates, content_type,
         algorithm_protection), threads=threads)
+    if tsa is None:
+        return sigs
+    from govsig.timestamps import add_timestamps_many
+    return add_timestamps_many(sigs, tsa)

@@ -1,4 +1,4 @@
-//! DER types for X.509, CRLs, OCSP and CMS on rust-asn1, plus a bounded BER->DER normaliser.
+//! DER types for X.509, CRLs, OCSP, CMS and RFC 3161 time-stamps on rust-asn1, plus a bounded BER->DER normaliser.
 //!
 //! Types borrow from the input (zero-copy): parsing a certificate or a SignedData allocates
 //! nothing but the few vectors a caller asks for.
@@ -13,6 +13,7 @@ pub mod cms_write;
 pub mod common;
 pub mod crl;
 pub mod ocsp;
+pub mod tsp;
 pub mod x509;
 
 pub use asn1;

@@ -18,7 +18,8 @@
 //!
 //! Beside the decision: [`crypto`] (the algorithm table keyed by AlgorithmIdentifier DER,
 //! parsed keys, digests, the DER writer), [`cms::sign`] (creating SignedData), [`dossier`]
-//! (walking and hashing folders, BagIt, RFC 9162 Merkle proofs), [`time`].
+//! (walking and hashing folders, BagIt, RFC 9162 Merkle proofs), [`time`], [`tsp`] (RFC 3161
+//! time-stamp tokens, requests and responses; adding tokens to a CMS is [`cms::unsigned`]).
 #![forbid(unsafe_code)]
 
 pub mod batch;
@@ -30,6 +31,7 @@ pub mod outcome;
 pub mod policy;
 pub mod revocation;
 pub mod time;
+pub mod tsp;
 pub mod x509;
 
 pub use batch::Engine;

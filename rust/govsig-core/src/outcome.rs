@@ -84,6 +84,12 @@ codes! {
     OcspStale = 30, "ocsp_stale", 24, "an OCSP response was not fresh at the validation time (thisUpdate/nextUpdate)";
     OcspNonceMismatch = 31, "ocsp_nonce_mismatch", 28, "an OCSP response does not echo the nonce of the request (a replay)";
     FetchFailed = 32, "fetch_failed", 15, "revocation evidence (CRL or OCSP) could not be fetched";
+    TimestampInvalid = 33, "timestamp_invalid", 86, "a time-stamp token is malformed, its own signature or ESS binding fails, or its TSTInfo is inconsistent (RFC 3161 §2.4.2)";
+    TimestampImprintMismatch = 34, "timestamp_imprint_mismatch", 89, "a time-stamp token's messageImprint is not the hash of the data it should stamp";
+    TimestampUntrusted = 35, "timestamp_untrusted", 12, "the TSA's certificate chain does not validate against the trust store";
+    TimestampTsaUnauthorized = 36, "timestamp_tsa_unauthorized", 77, "a time-stamp token is signed by a certificate without the critical, sole extendedKeyUsage id-kp-timeStamping (RFC 3161 §2.3)";
+    TimestampRejected = 37, "timestamp_rejected", 16, "the TSA refused the request (PKIStatus rejection, waiting or revocation) or answered something other than a TimeStampResp";
+    TimestampNonceMismatch = 38, "timestamp_nonce_mismatch", 29, "a TSA response does not echo the request's nonce (a replay or a mix-up)";
 }
 
 impl Code {

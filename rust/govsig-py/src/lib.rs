@@ -8,6 +8,7 @@ mod crl;
 mod dossier;
 mod ocsp;
 mod sign;
+mod tsp;
 mod verify;
 
 #[pymodule]
@@ -22,5 +23,6 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     crl::register(m)?;
     sign::register(m)?;
     ocsp::register(m)?;
+    tsp::register(m)?;
     Ok(())
 }

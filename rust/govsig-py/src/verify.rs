@@ -92,7 +92,7 @@ fn parse_certificate(der: &[u8]) -> PyResult<CertificateInfo> {
 /// The core verification engine for one policy (built by `govsig.Verifier`).
 #[pyclass(frozen, module = "govsig._govsig")]
 pub struct CoreEngine {
-    engine: Arc<Engine>,
+    pub(crate) engine: Arc<Engine>,
 }
 
 #[pymethods]
@@ -622,7 +622,7 @@ impl PathResult {
     }
 }
 
-fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<Vec<Bound<'py, PyDict>>> {
+pub(crate) fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<Vec<Bound<'py, PyDict>>> {
     ev.iter()
         .map(|e| {
             let d = PyDict::new(py);
@@ -683,7 +683,7 @@ fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<V
         .collect()
 }
 
-fn needs_tuples<'py>(py: Python<'py>, needs: &[EvidenceNeed]) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+pub(crate) fn needs_tuples<'py>(py: Python<'py>, needs: &[EvidenceNeed]) -> PyResult<Vec<Bound<'py, PyTuple>>> {
     use pyo3::types::PyString;
     needs
         .iter()

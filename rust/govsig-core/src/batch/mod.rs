@@ -480,9 +480,17 @@ fn guarded(f: impl FnOnce() -> VerifyOutcome) -> VerifyOutcome {
     }
 }
 
-struct DocContext<'e> {
+pub(crate) struct DocContext<'e> {
     engine: &'e Engine,
     at: UnixTime,
+}
+
+impl Engine {
+    /// The trust context documents are verified in, at `at`: for checks built on the
+    /// ordinary CMS verification (time-stamp tokens, `crate::tsp`).
+    pub(crate) fn trust_context(&self, at: UnixTime) -> DocContext<'_> {
+        DocContext { engine: self, at }
+    }
 }
 
 impl TrustContext for DocContext<'_> {

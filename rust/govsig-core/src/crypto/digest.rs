@@ -71,6 +71,11 @@ impl DigestAlgorithm {
         ALL_DIGESTS.into_iter().find(|d| d.oid_dotted() == s)
     }
 
+    /// Looks a digest up by its report name ("sha256"), as callers of the API spell it.
+    pub fn from_name(s: &str) -> Option<Self> {
+        ALL_DIGESTS.into_iter().find(|d| d.name() == s)
+    }
+
     /// Lower-case name as used in reports: "sha256".
     pub fn name(&self) -> &'static str {
         match self {
