@@ -30,12 +30,15 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from asn1crypto import algos as a_algos  # noqa: E402
 from asn1crypto import cms as a_cms  # noqa: E402
 from asn1crypto import crl as a_crl  # noqa: E402
 from asn1crypto import ocsp as a_ocsp  # noqa: E402
+from asn1crypto import x509 as a_x509  # noqa: E402
 from cryptography import x509  # noqa: E402
+from cryptography.exceptions import InvalidSignature  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec, padding  # noqa: E402
 from cryptography.x509 import ocsp  # noqa: E402
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID  # noqa: E402
 
@@ -388,6 +391,64 @@ def to_ber(der: bytes, style: str, depth: int = 0) -> bytes:
 
 
 # ------------------------------------------------------------------------------------------
+# Signatures: (key, algorithm, signature, message) as fuzz_targets/signature.rs reads them
+# ------------------------------------------------------------------------------------------
+
+
+def signature_input(spki: bytes, alg: bytes, sig: bytes, message: bytes) -> bytes:
+    out = b""
+    for part in (spki, alg, sig):
+        out += len(part).to_bytes(2, "big") + part
+    return out + message
+
+
+def spki_of(cert: x509.Certificate) -> bytes:
+    return cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def certificate_signatures(certs: dict[str, bytes]) -> dict[str, bytes]:
+    """Each certificate's signature with its issuer's key, for the issuers among `certs`."""
+    parsed = {}
+    for name, der in certs.items():
+        try:
+            parsed[name] = x509.load_der_x509_certificate(der)
+        except ValueError:
+            continue
+    out: dict[str, bytes] = {}
+    for name, cert in parsed.items():
+        for issuer in parsed.values():
+            try:
+                cert.verify_directly_issued_by(issuer)
+            except (ValueError, TypeError, InvalidSignature):
+                continue  # not this certificate's issuer
+            alg = a_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))[
+                "signature_algorithm"].dump()
+            out[name] = signature_input(spki_of(issuer), alg, cert.signature,
+                                        cert.tbs_certificate_bytes)
+            break
+    return out
+
+
+def pss_signatures(message: bytes) -> dict[str, bytes]:
+    """RSASSA-PSS with an empty salt (deterministic) under the RSA test root's key."""
+    root = P.make_root("Root CA RSA thử nghiệm", "rsa2048")
+    out: dict[str, bytes] = {}
+    for digest, h in (("sha256", hashes.SHA256()), ("sha512", hashes.SHA512())):
+        alg = a_algos.SignedDigestAlgorithm({
+            "algorithm": "rsassa_pss",
+            "parameters": a_algos.RSASSAPSSParams({
+                "hash_algorithm": {"algorithm": digest},
+                "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": digest}},
+                "salt_length": 0,
+            }),
+        }).dump()
+        sig = root.key.sign(message, padding.PSS(mgf=padding.MGF1(h), salt_length=0), h)
+        out[f"pss_{digest}_salt0"] = signature_input(spki_of(root.cert), alg, sig, message)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
 # Dossiers: manifests, tag files, inclusion proofs
 # ------------------------------------------------------------------------------------------
 
@@ -479,10 +540,14 @@ def main() -> None:
     root, leaf = standard_p256()
     rich = rich_certificates(root)
 
-    for name, der in repository_certificates().items():
+    certs = repository_certificates()
+    certs.update({name: issued.der for name, issued in rich.items()})
+    for name, der in certs.items():
         c.add("certificate", name, der)
-    for name, issued in rich.items():
-        c.add("certificate", name, issued.der)
+    for name, data in certificate_signatures(certs).items():
+        c.add("signature", name, data)
+    for name, data in pss_signatures((CMS_DIR / "content.txt").read_bytes()).items():
+        c.add("signature", name, data)
 
     crl_seeds = crls(root, leaf)
     for name, der in crl_seeds.items():
