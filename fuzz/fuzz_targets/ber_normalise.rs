@@ -16,16 +16,9 @@ fuzz_target!(|data: &[u8]| {
         max_elements: 4096,
     };
     let out = normalise(data, &limits);
-    assert_eq!(
-        is_der_encoded(data, &limits),
-        out.as_ref() == Ok(&data.to_vec())
-    );
+    assert_eq!(is_der_encoded(data, &limits), out.as_ref() == Ok(&data.to_vec()));
     if let Ok(der) = out {
         assert!(is_der_encoded(&der, &limits), "output is not DER");
-        assert_eq!(
-            normalise(&der, &limits).as_ref(),
-            Ok(&der),
-            "not idempotent"
-        );
+        assert_eq!(normalise(&der, &limits).as_ref(), Ok(&der), "not idempotent");
     }
 });

@@ -25,7 +25,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let cert = Arc::new(cert);
     let _ = (cert.describe(), cert.issuer.to_string(), format!("{cert:?}"));
-    let _ = (cert.is_self_issued(), cert.is_ca(), cert.tbs(), cert.hash_with(DigestAlgorithm::Sha256));
+    let _ = (
+        cert.is_self_issued(),
+        cert.is_ca(),
+        cert.tbs(),
+        cert.hash_with(DigestAlgorithm::Sha256),
+    );
     for bit in 0..16 {
         let _ = cert.has_key_usage(bit);
     }

@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if decoded.was_ber {
-        assert!(is_der_encoded(&decoded.der, &Limits::default()), "normalised CMS is not DER");
+        assert!(
+            is_der_encoded(&decoded.der, &Limits::default()),
+            "normalised CMS is not DER"
+        );
     }
     let _ = signed_data::parse(&decoded.der);
     let from_input = engine(Vec::new()).verify(data, Some(CONTENT));

@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
         let out = engine.verify(data, content);
         if out.ok() {
             assert!(!out.signers.is_empty(), "ok without a signer");
-            assert!(out.signers.iter().all(|s| s.code == Code::Ok), "ok with a failed signer");
+            assert!(
+                out.signers.iter().all(|s| s.code == Code::Ok),
+                "ok with a failed signer"
+            );
             assert!(out.integrity_ok(), "ok without every signature verified");
         } else {
             assert!(!out.reason.is_empty(), "{:?} without a reason", out.code);

@@ -22,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = (crl.describe(), crl.signature_algorithm_name(), crl.fingerprint());
     let _ = (crl.is_delta(), crl.is_indirect(), crl.len(), crl.tbs(), crl.signature());
-    for at in [VALIDATION_TIME, crl.this_update, crl.next_update.unwrap_or(crl.this_update)] {
+    for at in [
+        VALIDATION_TIME,
+        crl.this_update,
+        crl.next_update.unwrap_or(crl.this_update),
+    ] {
         let _ = crl.check_freshness(at, 300);
     }
     for issuer in crl.certificate_issuers() {
@@ -36,7 +40,9 @@ fuzz_target!(|data: &[u8]| {
             e.serial.to_hex()
         );
         if e.certificate_issuer.is_none() {
-            assert!(crl.lookup(&crl.issuer, e.serial.as_bytes()).is_some_and(|f| std::ptr::eq(f, e)));
+            assert!(crl
+                .lookup(&crl.issuer, e.serial.as_bytes())
+                .is_some_and(|f| std::ptr::eq(f, e)));
         }
         let _ = revocation_status(&crl, None, &crl.issuer, e.serial.as_bytes());
         let _ = revocation_status(&crl, Some(&crl), &crl.issuer, e.serial.as_bytes());
