@@ -430,21 +430,42 @@ def certificate_signatures(certs: dict[str, bytes]) -> dict[str, bytes]:
     return out
 
 
-def pss_signatures(message: bytes) -> dict[str, bytes]:
-    """RSASSA-PSS with an empty salt (deterministic) under the RSA test root's key."""
+def pss_params(digest: str, salt: int) -> bytes:
+    return a_algos.SignedDigestAlgorithm({
+        "algorithm": "rsassa_pss",
+        "parameters": a_algos.RSASSAPSSParams({
+            "hash_algorithm": {"algorithm": digest},
+            "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": digest}},
+            "salt_length": salt,
+        }),
+    }).dump()
+
+
+def rsa_signatures(message: bytes) -> dict[str, bytes]:
+    """RSA signatures the pure-Rust fallback verifies (aws-lc-rs has no parameter set for
+    them): RSASSA-PSS with an empty salt (deterministic) under the 2048-bit test root's key,
+    and PSS and PKCS#1 v1.5 under 512- and 1024-bit keys, which a legacy policy with a
+    lowered min_rsa_bits admits (old government CAs)."""
     root = P.make_root("Root CA RSA thử nghiệm", "rsa2048")
+    hash_of = {"sha1": hashes.SHA1(), "sha256": hashes.SHA256(), "sha512": hashes.SHA512()}
+    pkcs1 = {"sha1": "sha1_rsa", "sha256": "sha256_rsa"}
     out: dict[str, bytes] = {}
-    for digest, h in (("sha256", hashes.SHA256()), ("sha512", hashes.SHA512())):
-        alg = a_algos.SignedDigestAlgorithm({
-            "algorithm": "rsassa_pss",
-            "parameters": a_algos.RSASSAPSSParams({
-                "hash_algorithm": {"algorithm": digest},
-                "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": digest}},
-                "salt_length": 0,
-            }),
-        }).dump()
-        sig = root.key.sign(message, padding.PSS(mgf=padding.MGF1(h), salt_length=0), h)
-        out[f"pss_{digest}_salt0"] = signature_input(spki_of(root.cert), alg, sig, message)
+    cases = [(root.key, "rsa2048", "sha256", "pss"), (root.key, "rsa2048", "sha512", "pss")]
+    for bits in (512, 1024):
+        small = P._det_rsa(bits, f"govsig-fuzz|rsa{bits}")
+        cases += [(small, f"rsa{bits}", "sha256", "pss"), (small, f"rsa{bits}", "sha1", "pss"),
+                  (small, f"rsa{bits}", "sha256", "pkcs1"), (small, f"rsa{bits}", "sha1", "pkcs1")]
+    for key, kname, digest, scheme in cases:
+        h = hash_of[digest]
+        spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+        if scheme == "pss":
+            alg = pss_params(digest, 0)
+            sig = key.sign(message, padding.PSS(mgf=padding.MGF1(h), salt_length=0), h)
+        else:
+            alg = a_algos.SignedDigestAlgorithm({"algorithm": pkcs1[digest]}).dump()
+            sig = key.sign(message, padding.PKCS1v15(), h)
+        out[f"{kname}_{scheme}_{digest}"] = signature_input(spki, alg, sig, message)
     return out
 
 
@@ -546,7 +567,7 @@ def main() -> None:
         c.add("certificate", name, der)
     for name, data in certificate_signatures(certs).items():
         c.add("signature", name, data)
-    for name, data in pss_signatures((CMS_DIR / "content.txt").read_bytes()).items():
+    for name, data in rsa_signatures((CMS_DIR / "content.txt").read_bytes()).items():
         c.add("signature", name, data)
 
     crl_seeds = crls(root, leaf)
