@@ -56,7 +56,7 @@ demo: dev ## generate a signed archive and verify it in bulk
 # unsafe); --target keeps the flags off build scripts and proc macros. Each target runs on
 # fuzz/corpus/<target>, seeded by fuzz/seed.py; crashes land in fuzz/artifacts/<target>/.
 FUZZ_SECONDS ?= 120
-FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_SMOKE_SECONDS ?= 15
 FUZZ_TARGETS ?= $(sort $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs))))
 FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
   -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
@@ -81,7 +81,7 @@ endef
 fuzz: ## fuzz every target for FUZZ_SECONDS each (default 120), one after another
 	$(call fuzz_run,$(FUZZ_SECONDS))
 
-fuzz-smoke: ## build the fuzz targets and run each for FUZZ_SMOKE_SECONDS (default 20): for CI
+fuzz-smoke: ## build the fuzz targets and run each for FUZZ_SMOKE_SECONDS (default 15): for CI
 	$(call fuzz_run,$(FUZZ_SMOKE_SECONDS))
 
 all: lint test
