@@ -95,9 +95,12 @@ pub(crate) fn rsa_pss_verify(
         return Err(CryptoError::BadSignature);
     }
     let h_len = alg.output_len();
-    // Step 3; salt_len comes from the AlgorithmIdentifier, so no arithmetic on it may wrap.
-    if salt_len > em_len.saturating_sub(h_len + 2) {
-        return Err(CryptoError::BadSignature);
+    // Step 3: emLen < hLen + sLen + 2 is inconsistent. salt_len comes from the
+    // AlgorithmIdentifier and h_len may exceed a small key's emLen (SHA-512 with a 512-bit
+    // key), so the room is computed checked: no later subtraction may wrap.
+    match em_len.checked_sub(h_len + 2) {
+        Some(room) if salt_len <= room => {}
+        _ => return Err(CryptoError::BadSignature),
     }
     // Step 4.
     if em.last() != Some(&0xbc) {

@@ -939,3 +939,37 @@ fn corrupted_encodings_give_errors_not_panics() {
         }
     }
 }
+
+/// Found by fuzz/fuzz_targets/signature.rs: a 512-bit RSA key (emLen 64) with RSASSA-PSS
+/// over SHA-512 (hLen 64) and salt 0, and a signature whose encoded message ends in 0xbc,
+/// underflowed `emLen - hLen - 1` in the fallback. RFC 8017 §9.1.2 step 3: emLen < hLen +
+/// sLen + 2 is "inconsistent", a bad signature. Reachable with `legacy=True` and
+/// `min_rsa_bits` lowered to 512, which archives of old government CAs need.
+#[test]
+fn pss_with_a_hash_longer_than_the_key_allows_is_a_bad_signature() {
+    let spki = ai(concat!(
+        "305c300d06092a864886f70d0101010500034b003048024100dafe9cb6a7c34bcff055fb0a6045f27f935a091b",
+        "d3fb382ad583b7c6365337abb888af2f1ab06e51b4044903e14be171e7c6882ab0a299fdff4db9942e97001902",
+        "03010001"
+    ));
+    let pss_sha512_salt0 = scheme(concat!(
+        "304106092a864886f70d01010a3034a00f300d06096086480165030402030500a11c301a06092a864886f70d01",
+        "0108300d06096086480165030402030500a203020100"
+    ));
+    let sig = ai(concat!(
+        "5f59a5bc373d84e928199b53655664c623ee61918ed7694ae81411fdec2de3b6b28e3c43e9ba71144c641d538d",
+        "5ca54ba318be583967775a2015527a665b08da"
+    ));
+    let key = PublicKey::from_spki(&spki).expect("512-bit RSA key");
+    assert_eq!(key.bits(), 512);
+    let msg = ai("0143e1bb98492043204e47e1a62000");
+    assert_eq!(
+        pss_sha512_salt0.verify(&key, &msg, &sig, true, 0),
+        Err(CryptoError::BadSignature)
+    );
+    // Under the default minimum the key is refused before any arithmetic.
+    assert!(matches!(
+        pss_sha512_salt0.verify(&key, &msg, &sig, true, 2048),
+        Err(CryptoError::WeakKey(_))
+    ));
+}

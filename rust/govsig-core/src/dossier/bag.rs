@@ -64,6 +64,13 @@ pub fn tag_file_bytes(fields: &[(String, String)]) -> Result<Vec<u8>, DossierErr
                 "label {label:?} must be non-empty, without ':', line breaks or surrounding spaces"
             )));
         }
+        // Readers strip a byte order mark at the start of a file (parse_tag_file does too),
+        // so a first label starting with U+FEFF would be read back as another label.
+        if label.starts_with('\u{feff}') {
+            return Err(bad(format!(
+                "label {label:?} starts with U+FEFF, which readers take for a byte order mark"
+            )));
+        }
         if value.contains(['\r', '\n']) {
             return Err(bad(format!("the value of {label:?} contains a line break")));
         }
@@ -91,7 +98,10 @@ pub fn parse_tag_file(text: &[u8]) -> Result<Vec<(String, String)>, DossierError
         if line.starts_with([' ', '\t']) {
             match fields.last_mut() {
                 Some((_, value)) => {
-                    value.push(' ');
+                    // Values are trimmed: an empty one continued is the continuation alone.
+                    if !value.is_empty() {
+                        value.push(' ');
+                    }
                     value.push_str(line.trim());
                 }
                 None => {
@@ -198,6 +208,25 @@ mod tests {
             String::from_utf8(bagit_txt()).unwrap(),
             "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
         );
+    }
+
+    /// Found by fuzz/fuzz_targets/bagit_tag_file.rs: fields read from a tag file must read
+    /// back the same after `tag_file_bytes` writes them.
+    #[test]
+    fn tag_file_fields_survive_a_write_and_a_read() {
+        // A continuation of an empty value was read as " two"; written as "A:  two", that
+        // read back as "two".
+        let folded = parse_tag_file(b"A:\n  two\nB: one\n\tmore\n").unwrap();
+        assert_eq!(folded, [("A".into(), "two".into()), ("B".into(), "one more".into())]);
+        assert_eq!(parse_tag_file(&tag_file_bytes(&folded).unwrap()).unwrap(), folded);
+        // Behind a byte order mark, a label may itself start with U+FEFF; written first in a
+        // file, that character would be read back as the byte order mark and dropped.
+        let fields = parse_tag_file("\u{feff}\u{feff}Label: x\n".as_bytes()).unwrap();
+        assert_eq!(fields, [("\u{feff}Label".into(), "x".into())]);
+        match tag_file_bytes(&fields) {
+            Err(DossierError::TagFile { line: 1, reason }) => assert!(reason.contains("byte order mark"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
