@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod crl;
+pub mod decide;
 pub mod ocsp;
 
 pub use check::{

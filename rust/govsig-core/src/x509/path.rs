@@ -535,13 +535,22 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
     let out = policies.finish().map_err(policy_error)?;
     // §6.1.3 (a)(3), §6.3: revocation of every certificate on the path.
     let revocation = check_path(ctx, chain, anchor)?;
-    // A cached verdict must not outlive the CRLs it rests on.
+    // A cached verdict must not outlive the evidence it rests on: every CRL's nextUpdate
+    // and every OCSP answer's nextUpdate plus the forgiven skew (thisUpdate plus the skew
+    // when it has none: RFC 6960 §4.2.2.1, fresh information is available all the time).
+    // Past that instant `check_freshness` would refuse the evidence, so the cached
+    // verdict must be recomputed.
     for ev in &revocation {
         for crl in ev.crl.iter().chain(ev.delta.iter()) {
             if let Some(next) = crl.next_update {
                 valid_until = valid_until.min(next);
             }
             valid_from = valid_from.max(crl.this_update);
+        }
+        if let Some(o) = &ev.ocsp {
+            let skew = ctx.ocsp_skew.max(0);
+            let limit = o.next_update.unwrap_or(o.this_update).saturating_add(skew);
+            valid_until = valid_until.min(limit);
         }
     }
     Ok(ValidPath {

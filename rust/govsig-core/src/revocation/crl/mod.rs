@@ -220,6 +220,8 @@ impl ReasonMask {
     /// RFC 5280 §6.3.3 "all-reasons": every defined reason.
     pub const ALL: ReasonMask = ReasonMask(0b1_1111_1110);
     pub const NONE: ReasonMask = ReasonMask(0);
+    /// ReasonFlags bit 6, certificateHold.
+    pub const CERTIFICATE_HOLD: ReasonMask = ReasonMask(1 << 6);
 
     /// From a DER ReasonFlags BIT STRING; undefined bits are dropped.
     pub fn from_bit_string(bits: &asn1::BitString<'_>) -> ReasonMask {

@@ -58,6 +58,11 @@ pub struct OcspCheck<'a> {
     pub min_rsa_bits: usize,
     /// Certificates besides the response's own `certs` that may be the responder's.
     pub other_certs: &'a [CertRef],
+    /// Accept an answer whose thisUpdate is after the validation time: it is evidence about
+    /// a later time, which the revocation decision uses ("good" or a revocation dated after
+    /// T proves C was not revoked at T; see `revocation::decide`). Off for a standalone
+    /// check, where such an answer is `ocsp_stale`.
+    pub evidence_after_t: bool,
 }
 
 impl<'a> OcspCheck<'a> {
@@ -72,6 +77,7 @@ impl<'a> OcspCheck<'a> {
             legacy: false,
             min_rsa_bits: 2048,
             other_certs: &[],
+            evidence_after_t: false,
         }
     }
 }
@@ -664,7 +670,7 @@ fn check_freshness(single: &SingleResponse, cert: &CertRef, check: &OcspCheck<'_
             )));
         }
     }
-    if single.this_update > at.saturating_add(skew) {
+    if single.this_update > at.saturating_add(skew) && !check.evidence_after_t {
         return Err(OcspError::new(
             Code::OcspStale,
             format!(
