@@ -1,6 +1,8 @@
 """The verification API: TrustStore, Policy, Verifier."""
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as _dt
 import itertools
 import os
@@ -270,6 +272,12 @@ class Policy(_Frozen):
         if not sources or any(src not in ("ocsp", "crl") for src in sources) or len(set(sources)) != len(sources):
             raise ValueError(f"revocation_sources must be distinct names among 'ocsp' and 'crl', got {revocation_sources!r}")
         ocsp_ders = tuple(_as_bytes(r, "an OCSP response") for r in ocsp_responses)
+        # A response that cannot be used (unsuccessful, badly signed, ...) is evidence that
+        # decides nothing, kept and named in results; only non-OCSP bytes are misuse.
+        for i, der in enumerate(ocsp_ders):
+            why = _govsig.ocsp_not_a_response(der)
+            if why is not None:
+                raise ValueError(f"ocsp_responses[{i}] is not an OCSP response: {why}")
         if not isinstance(ocsp_skew, int) or isinstance(ocsp_skew, bool) or ocsp_skew < 0:
             raise ValueError(f"ocsp_skew must be a non-negative int of seconds, got {ocsp_skew!r}")
         values = dict(
@@ -336,18 +344,31 @@ class Policy(_Frozen):
 
 
 def _crl_objects(crls: Any) -> Iterator[Any]:
-    from govsig._crl import Crl
+    """CRLs as evidence: one that is a CRL but cannot be used is kept (results say which
+    and why, its ``defect``); only bytes that are not a CRL at all raise, naming the index."""
+    from govsig._crl import _PEM_CRL, Crl
 
     if crls is None:
         return
     if isinstance(crls, (bytes, bytearray, memoryview, Crl)):
         crls = [crls]
-    for c in crls:
+    for i, c in enumerate(crls):
         if isinstance(c, Crl):
             yield c
         elif isinstance(c, (bytes, bytearray, memoryview)):
             data = bytes(c)
-            yield Crl.from_pem(data) if data.lstrip().startswith(b"-----BEGIN") else Crl.from_der(data)
+            try:
+                if data.lstrip().startswith(b"-----BEGIN"):
+                    m = _PEM_CRL.search(data)
+                    if m is None:
+                        raise ValueError("no '-----BEGIN X509 CRL-----' block in the PEM data")
+                    try:
+                        data = base64.b64decode(b"".join(m.group(1).split()), validate=True)
+                    except binascii.Error as e:
+                        raise ValueError(f"PEM CRL block is not valid base64: {e}") from None
+                yield Crl._evidence(data)
+            except ValueError as e:
+                raise ValueError(f"crls[{i}] is not a CRL: {e}") from None
         else:
             raise TypeError(f"crls must hold DER/PEM bytes or govsig.Crl objects, got {type(c).__name__}")
 

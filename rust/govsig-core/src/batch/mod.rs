@@ -205,11 +205,20 @@ impl Engine {
         }
     }
 
-    /// Adds OCSP responses given up front (the policy's), parsed once.
+    /// Adds OCSP responses given up front (the policy's), parsed once. `Err` only for an
+    /// item that is not an OCSPResponse at all (naming its index); one that is but cannot
+    /// be used (unsuccessful, malformed inside) is kept as refused evidence, with why.
     pub fn with_ocsp_responses(mut self, ders: &[&[u8]]) -> Result<Engine, String> {
-        for der in ders {
-            let r = OcspResponse::from_der(der).map_err(|e| e.reason)?;
-            self.ocsp.add(Arc::new(r));
+        for (i, der) in ders.iter().enumerate() {
+            match OcspResponse::from_der(der) {
+                Ok(r) => self.ocsp.add(Arc::new(r)),
+                Err(e) => {
+                    OcspResponse::check_outer(der)
+                        .map_err(|o| format!("ocsp_responses[{i}] is not an OCSP response: {}", o.reason))?;
+                    self.ocsp
+                        .add_refused(e.reason, crate::x509::cert::fingerprint(der));
+                }
+            }
         }
         Ok(self)
     }
@@ -222,7 +231,8 @@ impl Engine {
                 return Ok(Arc::clone(c));
             }
         }
-        let c = Arc::new(CrlIndex::from_der(der).map_err(|e| e.reason)?);
+        // A CRL that breaks the profile is kept (as refused evidence, with why).
+        let c = Arc::new(CrlIndex::from_der_as_evidence(der).map_err(|e| e.reason)?);
         if let Ok(mut m) = self.crl_interner.write() {
             if m.len() >= 4096 {
                 m.clear();

@@ -854,7 +854,10 @@ fn check_crls(
     for r in ctx.crls.refused() {
         if relevant(&r.issuer) {
             if let Some(e) = &r.defect {
-                out.why.push(format!("{} was refused: {}", r.describe(), e.reason));
+                // The defect names the CRL by its issuer already; name it once.
+                let prefix = format!("CRL of '{}': ", r.issuer);
+                let why = e.reason.strip_prefix(&prefix).unwrap_or(&e.reason);
+                out.why.push(format!("{} was refused: {why}", r.describe()));
             }
         }
     }

@@ -233,15 +233,21 @@ impl CrlIndex {
             groups: vec![Box::new([0u32])],
         };
         let checked = (|| {
+            // Extensions are read even after a header defect, so that a refused CRL is still
+            // named by its number; the header's defect is the one reported.
+            let extensions = (|| {
+                if let Some(exts) = tbs.crl_extensions {
+                    if idx.version != 2 {
+                        return Err(who.err("CRL extensions in a v1 CRL (RFC 5280 §5.1.2.1: version MUST be v2)"));
+                    }
+                    for ext in exts {
+                        idx.crl_extension(&who, &ext)?;
+                    }
+                }
+                Ok(())
+            })();
             profile?;
-            if let Some(exts) = tbs.crl_extensions {
-                if idx.version != 2 {
-                    return Err(who.err("CRL extensions in a v1 CRL (RFC 5280 §5.1.2.1: version MUST be v2)"));
-                }
-                for ext in exts {
-                    idx.crl_extension(&who, &ext)?;
-                }
-            }
+            extensions?;
             // RFC 5280 §5.2.3: conforming CRL issuers MUST include cRLNumber in every CRL
             // (a v2 CRL can carry it) and MUST mark it non-critical. Without a number, CRLs
             // of one scope cannot be ordered, so "the newest says good" has no meaning.
