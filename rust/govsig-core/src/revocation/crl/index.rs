@@ -240,9 +240,15 @@ impl CrlIndex {
                     if idx.version != 2 {
                         return Err(who.err("CRL extensions in a v1 CRL (RFC 5280 §5.1.2.1: version MUST be v2)"));
                     }
+                    // Every extension is read (the number, for naming) and the first
+                    // defect is reported.
+                    let mut first = Ok(());
                     for ext in exts {
-                        idx.crl_extension(&who, &ext)?;
+                        if let Err(e) = idx.crl_extension(&who, &ext) {
+                            first = first.and(Err(e));
+                        }
                     }
+                    first?;
                 }
                 Ok(())
             })();
