@@ -163,7 +163,8 @@ pub fn verify_document(ctx: &dyn TrustContext, signature: &[u8], content: Option
     if sd.crls.len() > MAX_DOCUMENT_CRLS || sd.certificates.len() > MAX_DOCUMENT_CERTIFICATES {
         out.code = Code::BudgetExceeded;
         out.reason = format!(
-            "the SignedData carries {} CRL(s) and {} certificate(s); govsig examines at most {MAX_DOCUMENT_CRLS}              CRLs and {MAX_DOCUMENT_CERTIFICATES} certificates per document",
+            "the SignedData carries {} CRL(s) and {} certificate(s); govsig examines at most {MAX_DOCUMENT_CRLS} CRLs \
+              and {MAX_DOCUMENT_CERTIFICATES} certificates per document",
             sd.crls.len(),
             sd.certificates.len()
         );

@@ -234,6 +234,10 @@ impl Search<'_, '_> {
             }
             match validate(self.ctx, chain, anchor) {
                 Ok(p) => return Ok(Some(p)),
+                // A budget exhausted while validating (policy graph, CRL signature checks
+                // of revocation) ends the search like one exhausted while building: other
+                // candidates would only spend more of what is already gone.
+                Err(e) if e.code == Code::BudgetExceeded => return Err(e),
                 Err(e) => self.record(e),
             }
         }
