@@ -545,3 +545,72 @@ fn urls_from_authority_info_access() {
     assert_eq!(ocsp_urls(&c).unwrap(), vec!["http://ocsp/".to_owned()]);
     assert!(ocsp_urls(&w.leaf).unwrap().is_empty());
 }
+
+// ---- the engine: cache expiry and order, with OCSP evidence given up front ----------------
+
+const REVOKED_KEY_COMPROMISE: fn(&str) -> Vec<u8> = |when| {
+    // [1] RevokedInfo { revocationTime, [0] EXPLICIT CRLReason keyCompromise }
+    tlv(0xa1, &[gen_time(when), tlv(0xa0, &[0x0a, 0x01, 0x01])].concat())
+};
+
+fn engine(w: &World, responses: &[&[u8]]) -> crate::batch::Engine {
+    let policy = Policy {
+        revocation: RevocationMode::HardFail,
+        signer_key_usage: KeyUsageRule { any_of: Vec::new() },
+        ..Policy::default()
+    };
+    crate::batch::Engine::new(policy, Some(TrustStore::new(vec![Arc::clone(&w.root)])), Vec::new(), Vec::new())
+        .with_ocsp_responses(responses)
+        .unwrap()
+}
+
+#[test]
+fn cached_path_expires_with_the_ocsp_answer_that_decided_it() {
+    let w = world();
+    // nextUpdate 2025-01-02T00:00:00Z, skew 300 s.
+    let good = ResponseSpec::new(&w, &w.root_key).build();
+    let e = engine(&w, &[&good]);
+    let next_update: UnixTime = AT + 86_400;
+    let first = e.validate_path(&w.leaf, &[], &[], AT).unwrap();
+    assert_eq!(first.valid_until, next_update + 300);
+    assert!(first.revocation[0].ocsp.is_some());
+    // Within the window the cached verdict is reused.
+    let again = e.validate_path(&w.leaf, &[], &[], next_update + 300).unwrap();
+    assert!(Arc::ptr_eq(&first, &again));
+    // Past it, the verdict is recomputed: the answer is stale, and hard-fail refuses.
+    let late = e.validate_path(&w.leaf, &[], &[], next_update + 301).unwrap_err();
+    assert_eq!(late.code, Code::RevocationUnknown);
+    assert!(late.reason.contains("is stale at the validation time 2025-01-02T00:05:01Z"), "{}", late.reason);
+}
+
+#[test]
+fn cached_path_without_next_update_lives_only_the_skew() {
+    let w = world();
+    let mut spec = ResponseSpec::new(&w, &w.root_key);
+    spec.this_update = "20241231235900Z";
+    spec.next_update = None;
+    let e = engine(&w, &[&spec.build()]);
+    let p = e.validate_path(&w.leaf, &[], &[], AT).unwrap();
+    // RFC 6960 §4.2.2.1: without nextUpdate, newer information is always available.
+    assert_eq!(p.valid_until, AT - 60 + 300);
+}
+
+#[test]
+fn older_good_and_newer_revoked_answers_revoke_in_either_order() {
+    let w = world();
+    let mut good = ResponseSpec::new(&w, &w.root_key);
+    good.this_update = "20241230000000Z";
+    let good = good.build();
+    let mut revoked = ResponseSpec::new(&w, &w.root_key);
+    revoked.status = REVOKED_KEY_COMPROMISE("20241231000000Z");
+    let revoked = revoked.build();
+    for order in [[&good[..], &revoked[..]], [&revoked[..], &good[..]]] {
+        let err = engine(&w, &order).validate_path(&w.leaf, &[], &[], AT).unwrap_err();
+        assert_eq!(err.code, Code::CertRevoked);
+        assert!(
+            err.reason.starts_with("'CN=Leaf' (serial 42) was revoked on 2024-12-31T00:00:00Z (key_compromise)"),
+            "{}",
+            err.reason
+        );
+    }
+}
