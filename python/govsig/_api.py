@@ -171,14 +171,23 @@ class Policy(_Frozen):
       path on which none of the user's policies is valid (PKITS's reading, the default);
       ``False`` applies only the bare RFC 5280 §6.1.5 success rule.
     - ``crls``: CRLs (DER/PEM bytes or ``govsig.Crl``) used as revocation evidence, with the
-      CRLs a CMS carries.
+      CRLs a CMS carries. Only bytes that are not a CRL at all raise ``ValueError`` (naming
+      the index, ``crls[i] is not a CRL: ...``); a CRL that cannot be used (unknown critical
+      extension, bad signature encoding, v2 without cRLNumber, ...) is kept as evidence that
+      decides nothing, and results name it and why.
     - ``revocation``: ``"off"``, ``"soft-fail"`` (default: a revoked certificate fails, an
       undetermined status passes) or ``"hard-fail"`` (undetermined fails with
-      ``revocation_unknown``). Every certificate on the path is checked, CAs included.
+      ``revocation_unknown``). Every certificate on the path is checked, CAs included. The
+      status is decided from *all* the evidence, whatever its order: valid evidence of a
+      revocation at or before the validation time wins over any "good" (``cert_revoked``), a
+      certificateHold in force is ``cert_on_hold`` until newer evidence releases it.
     - ``revocation_sources``: ``("ocsp", "crl")`` (default) or ``("crl", "ocsp")`` or one of
-      them: tried in order, the first that decides wins; with a fetcher, the evidence of the
-      first source is fetched first and the next only if that fails.
-    - ``ocsp_responses``: OCSP responses (DER) given up front (offline evidence).
+      them: the order in which missing evidence is fetched (with a fetcher, the first
+      source's first, the next only if that fails). It never decides which evidence is
+      believed: every CRL and OCSP response at hand counts.
+    - ``ocsp_responses``: OCSP responses (DER) given up front (offline evidence). Only bytes
+      that are not an OCSPResponse raise (``ocsp_responses[i] is not an OCSP response``);
+      an unsuccessful or unusable response is refused evidence, named in results.
     - ``ocsp_skew``: seconds of clock skew forgiven on OCSP thisUpdate/nextUpdate.
     """
 

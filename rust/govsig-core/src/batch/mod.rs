@@ -215,8 +215,7 @@ impl Engine {
                 Err(e) => {
                     OcspResponse::check_outer(der)
                         .map_err(|o| format!("ocsp_responses[{i}] is not an OCSP response: {}", o.reason))?;
-                    self.ocsp
-                        .add_refused(e.reason, crate::x509::cert::fingerprint(der));
+                    self.ocsp.add_refused(e.reason, crate::x509::cert::fingerprint(der));
                 }
             }
         }

@@ -13,7 +13,6 @@ use crate::time::{self, UnixTime};
 use crate::x509::cert::CertRef;
 use crate::x509::path::{PathError, ValidPath};
 
-
 /// At most this many CRLs carried by one SignedData are examined (see `verify_document`).
 pub const MAX_DOCUMENT_CRLS: usize = 64;
 /// At most this many certificates carried by one SignedData are examined.

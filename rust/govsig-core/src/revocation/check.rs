@@ -877,12 +877,7 @@ fn check_crls(
 
 /// A CRL's signature by `signer` is checked once per engine: every document signed under
 /// the same CA shares the verdict (keyed by the signer certificate and the CRL).
-fn verify_crl_cached(
-    ctx: &PathContext<'_>,
-    crl: &CrlIndex,
-    signer: &CertRef,
-    key: &PublicKey,
-) -> Result<(), CrlError> {
+fn verify_crl_cached(ctx: &PathContext<'_>, crl: &CrlIndex, signer: &CertRef, key: &PublicKey) -> Result<(), CrlError> {
     // Keys with inherited DSA parameters depend on the path, not on the certificate alone.
     let own_key = signer
         .public_key

@@ -116,9 +116,9 @@ pub fn decide<S>(at: UnixTime, observations: &[Observation<S>]) -> Verdict<'_, S
     }
     // Rule 3: a hold in force unless newer evidence covering holds says good.
     let lifted = |h: &Observation<S>| {
-        observations.iter().any(|g| {
-            g.covers_hold && (g.said == Said::Good || !revoked_by(&g.said, at)) && newer(g, h)
-        })
+        observations
+            .iter()
+            .any(|g| g.covers_hold && (g.said == Said::Good || !revoked_by(&g.said, at)) && newer(g, h))
     };
     let held = observations
         .iter()
@@ -308,10 +308,20 @@ mod tests {
         // Six pieces, 720 orders, one verdict.
         let set = [
             crl_obs(1, 1, T - 9 * DAY, Said::Good),
-            crl_obs(2, 2, T - 8 * DAY, revoked(T - 8 * DAY - 1, Some(Reason::CertificateHold))),
+            crl_obs(
+                2,
+                2,
+                T - 8 * DAY,
+                revoked(T - 8 * DAY - 1, Some(Reason::CertificateHold)),
+            ),
             crl_obs(3, 3, T - 7 * DAY, Said::Good),
             ocsp_obs(4, T - 6 * DAY, Said::Good),
-            crl_obs(5, 4, T - 5 * DAY, revoked(T - 5 * DAY - 1, Some(Reason::CertificateHold))),
+            crl_obs(
+                5,
+                4,
+                T - 5 * DAY,
+                revoked(T - 5 * DAY - 1, Some(Reason::CertificateHold)),
+            ),
             ocsp_obs(6, T - 7 * DAY, Said::Good),
         ];
         assert_every_order(&set, ("on_hold", Some(5)));

@@ -559,9 +559,14 @@ fn engine(w: &World, responses: &[&[u8]]) -> crate::batch::Engine {
         signer_key_usage: KeyUsageRule { any_of: Vec::new() },
         ..Policy::default()
     };
-    crate::batch::Engine::new(policy, Some(TrustStore::new(vec![Arc::clone(&w.root)])), Vec::new(), Vec::new())
-        .with_ocsp_responses(responses)
-        .unwrap()
+    crate::batch::Engine::new(
+        policy,
+        Some(TrustStore::new(vec![Arc::clone(&w.root)])),
+        Vec::new(),
+        Vec::new(),
+    )
+    .with_ocsp_responses(responses)
+    .unwrap()
 }
 
 #[test]
@@ -580,7 +585,12 @@ fn cached_path_expires_with_the_ocsp_answer_that_decided_it() {
     // Past it, the verdict is recomputed: the answer is stale, and hard-fail refuses.
     let late = e.validate_path(&w.leaf, &[], &[], next_update + 301).unwrap_err();
     assert_eq!(late.code, Code::RevocationUnknown);
-    assert!(late.reason.contains("is stale at the validation time 2025-01-02T00:05:01Z"), "{}", late.reason);
+    assert!(
+        late.reason
+            .contains("is stale at the validation time 2025-01-02T00:05:01Z"),
+        "{}",
+        late.reason
+    );
 }
 
 #[test]
@@ -608,7 +618,8 @@ fn older_good_and_newer_revoked_answers_revoke_in_either_order() {
         let err = engine(&w, &order).validate_path(&w.leaf, &[], &[], AT).unwrap_err();
         assert_eq!(err.code, Code::CertRevoked);
         assert!(
-            err.reason.starts_with("'CN=Leaf' (serial 42) was revoked on 2024-12-31T00:00:00Z (key_compromise)"),
+            err.reason
+                .starts_with("'CN=Leaf' (serial 42) was revoked on 2024-12-31T00:00:00Z (key_compromise)"),
             "{}",
             err.reason
         );
