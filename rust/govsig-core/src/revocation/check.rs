@@ -814,7 +814,7 @@ fn check_crls(
                         code: e.code,
                         reason: e.reason,
                     })
-                    .and_then(|()| verify_crl_cached(ctx, d, &signer.0, &signer.1))
+                    .and_then(|()| verify_crl_cached(ctx, d, &signer.1))
             });
             if let Err(e) = signed {
                 if e.code == Code::BudgetExceeded {
@@ -875,29 +875,26 @@ fn check_crls(
     Ok(out)
 }
 
-/// A CRL's signature by `signer` is checked once per engine: every document signed under
-/// the same CA shares the verdict (keyed by the signer certificate and the CRL).
-fn verify_crl_cached(ctx: &PathContext<'_>, crl: &CrlIndex, signer: &CertRef, key: &PublicKey) -> Result<(), CrlError> {
-    // Keys with inherited DSA parameters depend on the path, not on the certificate alone.
-    let own_key = signer
-        .public_key
-        .as_ref()
-        .map(|k| k.spki_der() == key.spki_der() && k.dsa_params_der() == key.dsa_params_der());
-    let cacheable = matches!(own_key, Ok(true));
-    let k = (signer.fingerprint, crl.fingerprint());
-    if cacheable {
-        if let Some(r) = ctx.edges.get(&k) {
-            return r.map_err(|e| CrlError {
-                code: e.code,
-                reason: e.reason,
-            });
-        }
+/// A CRL's signature by a signer key is checked once per engine: every document signed
+/// under the same CA shares the verdict. Keyed by (signer key, CRL), not by certificate:
+/// many certificates with one key (a stuffed document's same-named CAs) share one entry.
+fn verify_crl_cached(ctx: &PathContext<'_>, crl: &CrlIndex, key: &PublicKey) -> Result<(), CrlError> {
+    // The key's identity includes DSA parameters inherited along a path (RFC 5280 §6.1.4
+    // (k)), which its SPKI alone does not carry.
+    let mut id = key.spki_der().to_vec();
+    if let Some(params) = key.dsa_params_der() {
+        id.extend_from_slice(&params);
+    }
+    let k = (crate::x509::cert::fingerprint(&id), crl.fingerprint());
+    if let Some(r) = ctx.edges.get(&k) {
+        return r.map_err(|e| CrlError {
+            code: e.code,
+            reason: e.reason,
+        });
     }
     let r = crl.verify_signature(key, ctx.policy.legacy, ctx.policy.min_rsa_bits);
-    if cacheable {
-        ctx.edges
-            .put(k, r.clone().map_err(|e| PathError::new(e.code, e.reason)));
-    }
+    ctx.edges
+        .put(k, r.clone().map_err(|e| PathError::new(e.code, e.reason)));
     r
 }
 
@@ -954,7 +951,7 @@ fn crl_signer(
     if crl.is_signer_candidate(issuer) {
         work.charge(cert)?;
         let checked = crl.check_signer(issuer).and_then(|()| match issuer_key {
-            Some(k) => verify_crl_cached(ctx, crl, issuer, k).map(|()| k.clone()),
+            Some(k) => verify_crl_cached(ctx, crl, k).map(|()| k.clone()),
             None => issuer
                 .public_key
                 .clone()
@@ -962,7 +959,7 @@ fn crl_signer(
                     code: Code::CrlInvalid,
                     reason: e.to_string(),
                 })
-                .and_then(|k| verify_crl_cached(ctx, crl, issuer, &k).map(|()| k)),
+                .and_then(|k| verify_crl_cached(ctx, crl, &k).map(|()| k)),
         });
         match checked {
             Ok(k) => return Ok(Ok((Arc::clone(issuer), k))),
@@ -988,7 +985,7 @@ fn crl_signer(
             }
         };
         work.charge(cert)?;
-        if let Err(e) = verify_crl_cached(ctx, crl, cand, &key) {
+        if let Err(e) = verify_crl_cached(ctx, crl, &key) {
             errors.push(e.reason);
             continue;
         }
