@@ -238,6 +238,9 @@ pub struct RevocationEvidence {
     /// Evidence about this certificate that was refused, each with why (bad signature,
     /// out of scope, stale, a CRL profile violation, an unauthorised responder, ...).
     pub refused: Vec<String>,
+    /// When the evidence names a revocation dated after the validation time, the last
+    /// instant at which the status is still good: a cached verdict must not outlive it.
+    pub good_until: Option<UnixTime>,
 }
 
 /// Evidence the core lacks for a certificate, named by where it can be fetched.
@@ -396,6 +399,14 @@ fn check_certificate(
         }
         Verdict::NotRevoked => {}
     }
+    // A revocation dated after T (`decide`, rule 2) ends the time this verdict holds.
+    let good_until = observations
+        .iter()
+        .filter_map(|o| match o.said {
+            Said::Revoked { date, .. } if date > ctx.at => Some(date.saturating_sub(1)),
+            _ => None,
+        })
+        .min();
     let mut refused: Vec<String> = crl.why.iter().chain(ocsp.why.iter()).cloned().collect();
     refused.dedup();
     for source in ctx.sources {
@@ -413,6 +424,7 @@ fn check_certificate(
                 ocsp,
                 needs: Vec::new(),
                 refused,
+                good_until,
             });
         }
     }
@@ -427,6 +439,7 @@ fn check_certificate(
                 ocsp: None,
                 needs: Vec::new(),
                 refused,
+                good_until,
             });
         }
     }
@@ -439,6 +452,7 @@ fn check_certificate(
             ocsp: Some(o),
             needs: Vec::new(),
             refused,
+            good_until,
         });
     }
     let mut why: Vec<String> = Vec::new();
@@ -595,7 +609,12 @@ fn check_ocsp(
                         continue;
                     }
                 };
-                if said == Said::Good {
+                // A revocation dated after T is "good at T" (`decide`, rule 2).
+                let good_at_t = match said {
+                    Said::Good => true,
+                    Said::Revoked { date, .. } => date > ctx.at,
+                };
+                if good_at_t {
                     let newer = out.good.as_ref().is_none_or(|g| {
                         (status.this_update, status.response_fingerprint) > (g.this_update, g.response_fingerprint)
                     });
@@ -930,6 +949,7 @@ fn unknown_evidence(
         ocsp: None,
         needs,
         refused,
+        good_until: None,
     }
 }
 

@@ -551,6 +551,9 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
             }
             valid_from = valid_from.max(crl.this_update);
         }
+        if let Some(until) = ev.good_until {
+            valid_until = valid_until.min(until);
+        }
         if let Some(o) = &ev.ocsp {
             let skew = ctx.ocsp_skew.max(0);
             let limit = o.next_update.unwrap_or(o.this_update).saturating_add(skew);

@@ -625,3 +625,26 @@ fn older_good_and_newer_revoked_answers_revoke_in_either_order() {
         );
     }
 }
+
+#[test]
+fn an_answer_issued_after_t_speaks_for_t() {
+    let w = world();
+    // Issued four days after the validation time: revoked, but only from 2025-01-03.
+    let mut later = ResponseSpec::new(&w, &w.root_key);
+    later.this_update = "20250105000000Z";
+    later.next_update = Some("20250112000000Z");
+    later.status = REVOKED_KEY_COMPROMISE("20250103000000Z");
+    let later = later.build();
+    let e = engine(&w, &[&later]);
+    let p = e.validate_path(&w.leaf, &[], &[], AT).unwrap();
+    assert_eq!(p.revocation[0].status, crate::revocation::RevocationStatus::Good);
+    // At a time after that revocation date, the same answer revokes.
+    let err = e.validate_path(&w.leaf, &[], &[], AT + 5 * 86_400).unwrap_err();
+    assert_eq!(err.code, Code::CertRevoked);
+    assert!(
+        err.reason
+            .contains("was revoked on 2025-01-03T00:00:00Z (key_compromise)"),
+        "{}",
+        err.reason
+    );
+}
