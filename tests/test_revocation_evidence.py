@@ -309,3 +309,26 @@ def test_stuffed_document_within_the_counts_is_bounded_by_the_budget(p: Pki, big
     assert r.code == "budget_exceeded" and "exceeded 8 CRL signature checks" in r.reason, r.reason
     # The same document without the stuffing is fine.
     assert v.verify(sign(p), CONTENT).code == "ok"
+
+
+def test_good_names_the_newest_crl_and_refused_evidence_in_every_order(p: Pki) -> None:
+    older, newer = crl(p.ca, number=1, this_update=BASE), crl(p.ca, number=2, this_update=BASE + dt.timedelta(days=1))
+    forged = crl(p.ca, leaf_revoked(p), number=3, signing_key=p.impostor_key)
+    seen = set()
+    for crls in ([older, newer, forged], [forged, newer, older], [newer, forged, older]):
+        r = check_cert(p, [*crls, good_root_crl(p)], "hard-fail")
+        assert (r.code, r.reason) == ("ok", "")
+        e = leaf_evidence(r.revocation, p)
+        assert (e["status"], e["source"], e["crl_number"]) == ("good", "crl", 2)
+        assert e["refused"] == [f"CRL #3 of '{dn(p.ca.cert.subject)}' cannot be used: signature of CRL #3 of "
+                                f"'{dn(p.ca.cert.subject)}' does not verify: signature does not verify"], e["refused"]
+        seen.add((e["crl_fingerprint"], tuple(e["refused"])))
+    assert len(seen) == 1
+
+
+def test_ocsp_good_names_the_responder_and_produced_at(p: Pki) -> None:
+    v = govsig.Verifier(govsig.Policy(trust=[p.root.der], at=AT, crls=[good_root_crl(p)], revocation="hard-fail",
+                                      ocsp_responses=[ocsp_response(p, "good", BASE)]))
+    e = leaf_evidence(v.verify_certificate(p.leaf.der, [p.ca.der]).revocation, p)
+    assert (e["status"], e["source"], e["ocsp_responder"]) == ("good", "ocsp", dn(p.ca.cert.subject))
+    assert isinstance(e["ocsp_produced_at"], dt.datetime)
