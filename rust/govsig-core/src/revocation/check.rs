@@ -37,7 +37,8 @@ pub enum RevocationMode {
     HardFail,
 }
 
-/// Where revocation status comes from, in the order the policy tries them.
+/// Where revocation evidence is fetched from, in the policy's order (it orders fetching only;
+/// every piece of evidence at hand is believed alike, see [`crate::revocation::decide`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RevocationSource {
     Ocsp,

@@ -108,7 +108,7 @@ pub struct PathContext<'a> {
     pub crls: &'a CrlSet,
     /// OCSP responses available (the policy's and the fetched).
     pub ocsp: &'a OcspStore,
-    /// Revocation sources in the order the policy tries them.
+    /// Revocation sources in the order their evidence is asked for (fetching order only).
     pub sources: &'a [RevocationSource],
     /// Seconds of clock skew forgiven on OCSP thisUpdate/nextUpdate.
     pub ocsp_skew: i64,
