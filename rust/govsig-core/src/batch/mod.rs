@@ -12,7 +12,7 @@ use crate::outcome::Code;
 use crate::policy::Policy;
 use crate::revocation::crl::CrlIndex;
 use crate::revocation::ocsp::OcspResponse;
-use crate::revocation::{CrlSet, FetchFailures, OcspStore};
+use crate::revocation::{CrlSet, FetchFailures, OcspStore, RevocationChecker};
 use crate::time::UnixTime;
 use crate::x509::cert::CertRef;
 use crate::x509::path::{build_and_validate, EdgeCache, PathContext, PathError, ValidPath};
@@ -311,6 +311,17 @@ impl Engine {
             merged_ocsp = self.ocsp.merged(&fetched.ocsp);
             &merged_ocsp
         };
+        // Revocation is injected into path building; the checker composes the nested
+        // paths (CRL signers, OCSP responders) itself.
+        let checker = RevocationChecker {
+            crls,
+            ocsp,
+            sources: &self.policy.revocation_sources,
+            ocsp_skew: self.policy.ocsp_skew,
+            fetch_failures: &fetched.failures,
+            mode: self.policy.revocation,
+            depth: 0,
+        };
         let ctx = PathContext {
             policy: &self.policy,
             at,
@@ -318,13 +329,7 @@ impl Engine {
             pool: &pool,
             edges: &self.edges,
             leaf_key_usage: &self.policy.signer_key_usage,
-            crls,
-            ocsp,
-            sources: &self.policy.revocation_sources,
-            ocsp_skew: self.policy.ocsp_skew,
-            fetch_failures: &fetched.failures,
-            revocation: self.policy.revocation,
-            revocation_depth: 0,
+            revocation: &checker,
         };
         let r = build_and_validate(&ctx, leaf).map(Arc::new);
         if let Ok(mut m) = self.paths.write() {

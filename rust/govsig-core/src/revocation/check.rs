@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::crypto::{DigestAlgorithm, PublicKey};
 use crate::outcome::Code;
 use crate::policy::KeyUsageRule;
+use crate::revocation::checker::RevocationChecker;
 use crate::revocation::crl::{
     distribution_points, revocation_status, CrlError, CrlIndex, CrlNumber, GeneralNameValue, ReasonMask, RevokedEntry,
 };
@@ -239,9 +240,11 @@ pub struct RevocationEvidence {
     /// Evidence about this certificate that was refused, each with why (bad signature,
     /// out of scope, stale, a CRL profile violation, an unauthorised responder, ...).
     pub refused: Vec<String>,
-    /// When the evidence names a revocation dated after the validation time, the last
-    /// instant at which the status is still good: a cached verdict must not outlive it.
-    pub good_until: Option<UnixTime>,
+    /// The last instant at which this status may be reused (besides the CRLs' nextUpdate):
+    /// the deciding OCSP answer's nextUpdate plus the forgiven skew (thisUpdate plus skew
+    /// without one: RFC 6960 §4.2.2.1), or just before a revocation dated after the
+    /// validation time. A cached verdict must not outlive it.
+    pub valid_until: Option<UnixTime>,
 }
 
 /// Evidence the core lacks for a certificate, named by where it can be fetched.
@@ -276,11 +279,12 @@ const MAX_CRL_SIGNER_DEPTH: usize = 2;
 /// certificate (or `anchor` for the last one).
 pub fn check_path(
     ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
     chain: &[CertRef],
     anchor: &CertRef,
 ) -> Result<Vec<RevocationEvidence>, PathError> {
     let mut evidence = Vec::new();
-    if ctx.revocation == RevocationMode::Off {
+    if rc.mode == RevocationMode::Off {
         return Ok(evidence);
     }
     // The issuers' keys as the path uses them: DSA parameters inherited along the path
@@ -316,7 +320,7 @@ pub fn check_path(
             Some(c) => (c, keys.get(i + 1).cloned().flatten()),
             None => (anchor, anchor.public_key.as_ref().ok().cloned()),
         };
-        match check_certificate(ctx, cert, issuer, issuer_key.as_ref(), anchor, &work) {
+        match check_certificate(ctx, rc, cert, issuer, issuer_key.as_ref(), anchor, &work) {
             Ok(e) => evidence.push(e),
             // Revoked (or any other verdict) ends the path here.
             Err(e) if !matches!(e.code, Code::RevocationUnknown | Code::FetchFailed) => return Err(e),
@@ -382,6 +386,7 @@ enum Source {
 /// answers is named.
 fn check_certificate(
     ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
     cert: &CertRef,
     issuer: &CertRef,
     issuer_key: Option<&PublicKey>,
@@ -389,8 +394,8 @@ fn check_certificate(
     work: &CrlWork,
 ) -> Result<RevocationEvidence, PathError> {
     let mut observations: Vec<Observation<Source>> = Vec::new();
-    let crl = check_crls(ctx, cert, issuer, issuer_key, anchor, work, &mut observations)?;
-    let ocsp = check_ocsp(ctx, cert, issuer, anchor, &mut observations);
+    let crl = check_crls(ctx, rc, cert, issuer, issuer_key, anchor, work, &mut observations)?;
+    let ocsp = check_ocsp(ctx, rc, cert, issuer, anchor, &mut observations);
     match decide(ctx.at, &observations) {
         Verdict::Revoked(o) => {
             return Err(PathError::new(Code::CertRevoked, describe_observation(cert, o, false)));
@@ -410,13 +415,14 @@ fn check_certificate(
         .min();
     let mut refused: Vec<String> = crl.why.iter().chain(ocsp.why.iter()).cloned().collect();
     refused.dedup();
-    for source in ctx.sources {
+    for source in rc.sources {
         let good = match source {
             RevocationSource::Crl if crl.coverage.is_all() => crl.newest.clone().map(|(c, d)| (Some(c), d, None)),
             RevocationSource::Ocsp => ocsp.good.clone().map(|o| (None, None, Some(o))),
             _ => None,
         };
         if let Some((crl, delta, ocsp)) = good {
+            let valid_until = until(good_until, ocsp.as_ref(), rc.ocsp_skew);
             return Ok(RevocationEvidence {
                 certificate: Arc::clone(cert),
                 status: RevocationStatus::Good,
@@ -425,7 +431,7 @@ fn check_certificate(
                 ocsp,
                 needs: Vec::new(),
                 refused,
-                good_until,
+                valid_until,
             });
         }
     }
@@ -440,11 +446,12 @@ fn check_certificate(
                 ocsp: None,
                 needs: Vec::new(),
                 refused,
-                good_until,
+                valid_until: good_until,
             });
         }
     }
     if let Some(o) = ocsp.good.clone() {
+        let valid_until = until(good_until, Some(&o), rc.ocsp_skew);
         return Ok(RevocationEvidence {
             certificate: Arc::clone(cert),
             status: RevocationStatus::Good,
@@ -453,12 +460,12 @@ fn check_certificate(
             ocsp: Some(o),
             needs: Vec::new(),
             refused,
-            good_until,
+            valid_until,
         });
     }
     let mut why: Vec<String> = Vec::new();
     let mut wanted_by_source: Vec<Vec<EvidenceNeed>> = Vec::new();
-    for source in ctx.sources {
+    for source in rc.sources {
         let (reason, needs) = match source {
             RevocationSource::Crl => (crl.reason(cert), crl.needs.clone()),
             RevocationSource::Ocsp => (ocsp.reason(), ocsp.needs.clone()),
@@ -475,7 +482,7 @@ fn check_certificate(
     let mut fetch_failed = false;
     for wanted in wanted_by_source {
         for n in wanted {
-            match ctx.fetch_failures.get(n.url()) {
+            match rc.fetch_failures.get(n.url()) {
                 Some(f) => {
                     failed.push(format!("{}: {}", n.url(), f.reason));
                     fetch_failed |= f.fetch_failed;
@@ -498,12 +505,21 @@ fn check_certificate(
         } else {
             Code::RevocationUnknown
         };
-        return match ctx.revocation {
+        return match rc.mode {
             RevocationMode::HardFail => Err(PathError { code, reason, needs }),
             _ => Ok(unknown_evidence(cert, reason, needs, refused)),
         };
     }
-    undetermined(ctx, cert, detail, needs, refused)
+    undetermined(rc, cert, detail, needs, refused)
+}
+
+/// The earlier of `good_until` and the instant the deciding OCSP answer goes stale.
+fn until(good_until: Option<UnixTime>, ocsp: Option<&OcspStatus>, skew: i64) -> Option<UnixTime> {
+    let stale = ocsp.map(|o| o.next_update.unwrap_or(o.this_update).saturating_add(skew.max(0)));
+    match (good_until, stale) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The reason for a revoked or on-hold verdict, naming the evidence that decided it (the
@@ -578,6 +594,7 @@ impl OcspFindings {
 /// observation; refused ones say why.
 fn check_ocsp(
     ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
     cert: &CertRef,
     issuer: &CertRef,
     anchor: &CertRef,
@@ -590,7 +607,7 @@ fn check_ocsp(
         needs: Vec::new(),
     };
     let check = OcspCheck {
-        skew: ctx.ocsp_skew,
+        skew: rc.ocsp_skew,
         legacy: ctx.policy.legacy,
         min_rsa_bits: ctx.policy.min_rsa_bits,
         other_certs: ctx.pool.certs(),
@@ -598,9 +615,19 @@ fn check_ocsp(
         ..OcspCheck::new(ctx.at)
     };
     let mut any = false;
-    for resp in ctx.ocsp.for_serial(&cert.serial) {
+    for resp in rc.ocsp.for_serial(&cert.serial) {
         any = true;
-        match validate_parsed(resp, cert, issuer, &check, ResponderAuthority::OnPath { ctx, anchor }) {
+        match validate_parsed(
+            resp,
+            cert,
+            issuer,
+            &check,
+            ResponderAuthority::OnPath {
+                ctx,
+                anchor,
+                revocation: rc,
+            },
+        ) {
             Ok(status) => {
                 let said = match status.status {
                     CertStatus::Good => Said::Good,
@@ -642,10 +669,18 @@ fn check_ocsp(
         if let Ok(bits) = subject_public_key_bits(issuer) {
             for alg in [DigestAlgorithm::Sha1, DigestAlgorithm::Sha256] {
                 let hash = alg.digest(&bits);
-                for resp in ctx.ocsp.for_issuer_key_hash(&hash) {
-                    if let Err(e) =
-                        validate_parsed(resp, cert, issuer, &check, ResponderAuthority::OnPath { ctx, anchor })
-                    {
+                for resp in rc.ocsp.for_issuer_key_hash(&hash) {
+                    if let Err(e) = validate_parsed(
+                        resp,
+                        cert,
+                        issuer,
+                        &check,
+                        ResponderAuthority::OnPath {
+                            ctx,
+                            anchor,
+                            revocation: rc,
+                        },
+                    ) {
                         out.why.push(e.reason);
                     }
                 }
@@ -653,7 +688,7 @@ fn check_ocsp(
         }
         // Responses that could not be read for any certificate (unsuccessful, unusable):
         // kept as evidence that decides nothing, and named here.
-        out.why.extend(ctx.ocsp.refused().iter().map(|r| r.to_string()));
+        out.why.extend(rc.ocsp.refused().iter().map(|r| r.to_string()));
     }
     if let Ok(urls) = ocsp_urls(cert) {
         if let Ok(request) = OcspRequest::new(cert, issuer, DigestAlgorithm::Sha1, None) {
@@ -751,8 +786,10 @@ fn said_by(entry: Option<&RevokedEntry>) -> Said {
 
 /// CRLs (RFC 5280 §6.3.3): every complete CRL in scope and every delta on top of it is
 /// judged; the valid ones become observations.
+#[allow(clippy::too_many_arguments)]
 fn check_crls(
     ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
     cert: &CertRef,
     issuer: &CertRef,
     issuer_key: Option<&PublicKey>,
@@ -783,7 +820,7 @@ fn check_crls(
                 .any(|g| matches!(g, GeneralNameValue::Directory(n) if n.matches(name)))
     };
     let mut found_complete = false;
-    let mut completes: Vec<&Arc<CrlIndex>> = ctx.crls.all_complete().collect();
+    let mut completes: Vec<&Arc<CrlIndex>> = rc.crls.all_complete().collect();
     // Judged in a fixed order (by fingerprint) so that which CRLs a budget cut leaves
     // unjudged, and the reasons listed, do not depend on the order they were given in.
     completes.sort_by_key(|c| c.fingerprint());
@@ -805,7 +842,7 @@ fn check_crls(
             continue;
         }
         // §6.3.3 (f): a CRL signer with cRLSign and a valid path.
-        let signer = match crl_signer(ctx, crl, cert, issuer, issuer_key, anchor, work)? {
+        let signer = match crl_signer(ctx, rc, crl, cert, issuer, issuer_key, anchor, work)? {
             Ok(s) => s,
             Err(e) => {
                 out.why.push(e);
@@ -816,7 +853,7 @@ fn check_crls(
         observations.push(observe(crl, None, said_by(entry), scope));
         out.coverage = out.coverage.union(scope);
         // §6.3.3 (c): every delta CRL in scope, fresh, and signed by the same signer.
-        let mut deltas: Vec<&Arc<CrlIndex>> = ctx.crls.deltas_for(crl).collect();
+        let mut deltas: Vec<&Arc<CrlIndex>> = rc.crls.deltas_for(crl).collect();
         deltas.sort_by_key(|d| d.fingerprint());
         let mut newest_delta: Option<Arc<CrlIndex>> = None;
         for d in deltas {
@@ -862,7 +899,7 @@ fn check_crls(
     }
     // Deltas without any complete CRL of their scope, and CRLs refused as evidence.
     if !found_complete {
-        for d in ctx.crls.deltas_of(&cert.issuer) {
+        for d in rc.crls.deltas_of(&cert.issuer) {
             out.why.push(format!(
                 "only {} was supplied: a delta CRL applies only on top of its complete base CRL \
                  (RFC 5280 §5.2.4, §6.3.3 (c)), and no complete CRL of '{}' in scope was supplied",
@@ -871,7 +908,7 @@ fn check_crls(
             ));
         }
     }
-    for r in ctx.crls.refused() {
+    for r in rc.crls.refused() {
         if relevant(&r.issuer) {
             if let Some(e) = &r.defect {
                 // The defect names the CRL by its issuer already; name it once.
@@ -919,14 +956,14 @@ fn verify_crl_cached(ctx: &PathContext<'_>, crl: &CrlIndex, key: &PublicKey) -> 
 }
 
 fn undetermined(
-    ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
     cert: &CertRef,
     detail: String,
     needs: Vec<EvidenceNeed>,
     refused: Vec<String>,
 ) -> Result<RevocationEvidence, PathError> {
     let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
-    match ctx.revocation {
+    match rc.mode {
         RevocationMode::HardFail => Err(PathError {
             code: Code::RevocationUnknown,
             reason,
@@ -950,7 +987,7 @@ fn unknown_evidence(
         ocsp: None,
         needs,
         refused,
-        good_until: None,
+        valid_until: None,
     }
 }
 
@@ -961,6 +998,7 @@ fn unknown_evidence(
 #[allow(clippy::too_many_arguments)]
 fn crl_signer(
     ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
     crl: &CrlIndex,
     cert: &CertRef,
     issuer: &CertRef,
@@ -1015,7 +1053,7 @@ fn crl_signer(
         if ctx.anchors.contains(&cand.fingerprint) || cand.fingerprint == cert.fingerprint {
             return Ok(Ok((Arc::clone(cand), key)));
         }
-        if ctx.revocation_depth >= MAX_CRL_SIGNER_DEPTH {
+        if rc.depth >= MAX_CRL_SIGNER_DEPTH {
             errors.push(format!(
                 "the path of CRL signer {} is nested too deeply to validate",
                 cand.describe()
@@ -1025,9 +1063,11 @@ fn crl_signer(
         let rule = KeyUsageRule {
             any_of: vec![key_usage::CRL_SIGN],
         };
+        // The signer's own path, its revocation checked one level deeper.
+        let nested = rc.nested(rc.mode);
         let sub = PathContext {
             leaf_key_usage: &rule,
-            revocation_depth: ctx.revocation_depth + 1,
+            revocation: &nested,
             ..*ctx
         };
         match build_and_validate(&sub, cand) {

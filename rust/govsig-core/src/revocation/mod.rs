@@ -4,6 +4,7 @@
 //! callers fetch the bytes, this module judges them.
 
 pub mod check;
+pub mod checker;
 pub mod crl;
 pub mod decide;
 pub mod ocsp;
@@ -12,6 +13,8 @@ pub use check::{
     CrlSet, EvidenceNeed, FetchFailure, FetchFailures, OcspStore, RevocationEvidence, RevocationMode, RevocationSource,
     RevocationStatus,
 };
+
+pub use checker::RevocationChecker;
 
 pub use crl::{
     revocation_status, CrlError, CrlIndex, CrlNumber, DistributionPoint, DistributionPointName, GeneralNameValue,

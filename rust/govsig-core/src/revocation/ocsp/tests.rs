@@ -271,14 +271,8 @@ impl Ctx {
         }
     }
 
-    fn path(&self, revocation: RevocationMode, depth: usize) -> PathContext<'_> {
-        PathContext {
-            policy: &self.policy,
-            at: AT,
-            anchors: &self.anchors,
-            pool: &self.pool,
-            edges: &self.edges,
-            leaf_key_usage: &self.rule,
+    fn checker(&self, mode: RevocationMode, depth: usize) -> crate::revocation::RevocationChecker<'_> {
+        crate::revocation::RevocationChecker {
             crls: &self.crls,
             ocsp: &self.ocsp,
             sources: &[
@@ -287,15 +281,28 @@ impl Ctx {
             ],
             ocsp_skew: 300,
             fetch_failures: &self.failures,
-            revocation,
-            revocation_depth: depth,
+            mode,
+            depth,
+        }
+    }
+
+    fn path<'s>(&'s self, checker: &'s crate::revocation::RevocationChecker<'s>) -> PathContext<'s> {
+        PathContext {
+            policy: &self.policy,
+            at: AT,
+            anchors: &self.anchors,
+            pool: &self.pool,
+            edges: &self.edges,
+            leaf_key_usage: &self.rule,
+            revocation: checker,
         }
     }
 }
 
 fn on_path(der: &[u8], w: &World, revocation: RevocationMode, depth: usize) -> Result<OcspStatus, OcspError> {
     let ctx = Ctx::new(vec![Arc::clone(&w.root)]);
-    let path = ctx.path(revocation, depth);
+    let checker = ctx.checker(revocation, depth);
+    let path = ctx.path(&checker);
     validate_response(
         der,
         &w.leaf,
@@ -304,6 +311,7 @@ fn on_path(der: &[u8], w: &World, revocation: RevocationMode, depth: usize) -> R
         ResponderAuthority::OnPath {
             ctx: &path,
             anchor: &w.root,
+            revocation: &checker,
         },
     )
 }
