@@ -1,13 +1,32 @@
 # govsig developer loop. `make help` lists the targets.
-PY ?= python3
+#
+# Every target that runs Python first makes `.venv` in the checkout (reused when present) with
+# the test dependencies and govsig's source tree on its path, and the system packages the tests
+# need (scripts/setup-system.sh: apt when root, else the command to run). A fresh machine
+# needs only Rust and CPython.
+SYSPY ?= python3
+VENV ?= .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+SETUP := $(VENV)/.govsig-setup
 CARGO ?= cargo
 export PYTHONPATH := $(CURDIR)/python:$(CURDIR)/tests
 EXT := python/govsig/_govsig.abi3.so
 
-.PHONY: help dev build-dev build-prod test test-rust test-python bench bench-save bench-compare lint demo fuzz all clean
+.PHONY: help setup dev build-dev build-prod wheel test test-rust test-python bench bench-save bench-compare lint demo fuzz all clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup: $(SETUP) ## .venv with the test dependencies, and the system packages the tests need
+
+$(SETUP): requirements-dev.txt pyproject.toml scripts/setup-system.sh
+	SYSPY=$(SYSPY) bash scripts/setup-system.sh
+	test -x $(PY) || $(SYSPY) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@# govsig itself comes from the checkout (built in place by `make dev`), as an editable
+	@# install would: the venv's interpreter imports it without PYTHONPATH.
+	$(PY) -c 'import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()["purelib"], "govsig-checkout.pth").write_text("$(CURDIR)/python\n")'
+	touch $@
 
 dev: ## build the extension (release) in place under python/govsig
 	$(CARGO) build --release -p govsig-py
@@ -15,13 +34,16 @@ dev: ## build the extension (release) in place under python/govsig
 
 build-dev: dev ## alias of dev
 
-build-prod: ## build a release wheel into dist/
-	$(PY) -m maturin build --release --out dist
+wheel: $(SETUP) ## manylinux abi3 wheel into dist/ (maturin checks manylinux compliance); installs without Rust
+	rm -f dist/govsig-*.whl
+	$(PY) -m maturin build --release --strip --out dist
+
+build-prod: wheel ## alias of wheel
 
 test-rust: ## cargo tests of the pure crates (optimised, overflow checks on)
 	$(CARGO) test --profile test-release --workspace --exclude govsig-py
 
-test-python: dev ## pytest suite
+test-python: $(SETUP) dev ## pytest suite
 	$(PY) -m pytest tests
 
 test: test-rust test-python ## everything CI runs
@@ -31,24 +53,24 @@ test: test-rust test-python ## everything CI runs
 BENCH := $(PY) -m pytest benches --benchmark-enable -p no:cacheprovider -s --timeout=3600
 
 bench: export OPENBLAS_NUM_THREADS = 1
-bench: dev ## benches side by side with their peers; prints ratios
+bench: $(SETUP) dev ## benches side by side with their peers; prints ratios
 	$(BENCH)
 
-bench-save: dev ## run benches and store a baseline in .benchmarks/
+bench-save: $(SETUP) dev ## run benches and store a baseline in .benchmarks/
 	$(BENCH) --benchmark-save=baseline
 
-bench-compare: dev ## fail when a bench regresses >15% (median) against the saved baseline
+bench-compare: $(SETUP) dev ## fail when a bench regresses >15% (median) against the saved baseline
 	@ls .benchmarks/*/[0-9][0-9][0-9][0-9]_*.json >/dev/null 2>&1 || { echo "bench-compare:" \
 	  "no saved baseline in .benchmarks/; run 'make bench-save' first (same GOVSIG_BENCH_SCALE)" >&2; \
 	  exit 2; }
 	$(BENCH) --benchmark-compare --benchmark-compare-fail=median:15%
 
-lint: ## rustfmt, clippy, mypy stubtest
+lint: $(SETUP) ## rustfmt, clippy, mypy stubtest
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace -- -D warnings
 	$(PY) -m mypy.stubtest govsig._govsig --allowlist tests/stubtest-allowlist.txt
 
-demo: dev ## generate a signed archive and verify it in bulk
+demo: $(SETUP) dev ## generate a signed archive and verify it in bulk
 	$(PY) scripts/demo.py
 
 FUZZ_SECONDS ?= 120
@@ -60,6 +82,6 @@ fuzz: ## fuzz the BER normaliser with libFuzzer on stable Rust for FUZZ_SECONDS
 
 all: lint test
 
-clean:
+clean: ## remove build output and .venv
 	$(CARGO) clean
-	rm -f $(EXT)
+	rm -rf $(EXT) $(VENV)

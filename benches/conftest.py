@@ -3,12 +3,18 @@ the run on a missed target only under GOVSIG_BENCH_STRICT=1. Shared code is in _
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Optional
 
 import pytest
 from pytest_benchmark.session import PerformanceRegression
 
-from _common import SCALE, SESSION, STRICT, THREADS, load_average
+# The benches build their corpora with the test PKI (tests/pki.py). Only tests/ joins the path,
+# never python/: a `pip install`ed govsig is measured as installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from _common import SCALE, SESSION, STRICT, THREADS, load_average  # noqa: E402
 
 _SESSION: Optional[pytest.Session] = None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -97,30 +96,14 @@ def tmp_pki_dir(pki: StandardPki, tmp_path_factory: pytest.TempPathFactory) -> P
     return d
 
 
-def _find_conformance() -> Path:
-    env = os.environ.get("GOVSIG_CONFORMANCE")
-    if env:
-        p = Path(env)
-        if not p.is_dir():
-            raise FileNotFoundError(f"GOVSIG_CONFORMANCE={env} is not a directory")
-        return p
-    repo_root = Path(__file__).resolve().parent.parent
-    for d in (repo_root, *repo_root.parents):
-        cand = d / "shared" / "conformance"
-        if cand.is_dir():
-            return cand
-    raise FileNotFoundError(
-        f"conformance corpus not found: set GOVSIG_CONFORMANCE or place shared/conformance in "
-        f"a parent of {repo_root}")
-
-
 @pytest.fixture(scope="session")
 def conformance_dir() -> Path:
-    """The shared conformance corpus (pkits/, wycheproof/). A missing corpus fails the test."""
-    try:
-        return _find_conformance()
-    except FileNotFoundError as e:
-        pytest.fail(str(e), pytrace=False)
+    """The conformance corpus shipped in the repository (tests/conformance: pkits/,
+    wycheproof/; sources and licences in its README). A missing corpus fails the test."""
+    d = Path(__file__).resolve().parent / "conformance"
+    if not ((d / "pkits").is_dir() and (d / "wycheproof").is_dir()):
+        pytest.fail(f"conformance corpus missing at {d}: it ships with the repository", pytrace=False)
+    return d
 
 
 @pytest.fixture(scope="session")

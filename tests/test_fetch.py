@@ -525,6 +525,51 @@ def test_a_forward_proxy_gets_absolute_urls_and_resolves_the_host_itself(server,
     assert server.seen[0].headers["Host"] == "ca.example.invalid"
 
 
+@pytest.fixture
+def clean_proxy_env(monkeypatch):
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_the_environment_proxy_is_used_and_loopback_always_goes_direct(server, ca, clean_proxy_env):
+    crl = make_crl(ca, number=1)
+    server.serve("http://ca.example.invalid/ca.crl", crl)
+    server.serve("/direct.crl", crl)
+    clean_proxy_env.setenv("http_proxy", server.url(""))
+    with govsig.HttpFetcher(timeout=5, clock=at(T0)) as f:
+        # ".invalid" never resolves (RFC 6761 §6.4): only the environment's proxy can have
+        # answered.
+        assert f.fetch_crl("http://ca.example.invalid/ca.crl") == crl
+        assert server.seen[-1].path == "http://ca.example.invalid/ca.crl"
+    # A proxy cannot reach this machine's loopback: such URLs go direct, even with a proxy
+    # in the environment that nobody listens on.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+        clean_proxy_env.setenv("http_proxy", dead)
+        with govsig.HttpFetcher(timeout=5, clock=at(T0)) as f:
+            assert f.fetch_crl(server.url("/direct.crl")) == crl
+    assert server.seen[-1].path == "/direct.crl"
+
+
+def test_no_proxy_and_trust_env_false_bypass_the_environment_proxy(clean_proxy_env):
+    # Decided before any connection, so it is observed on the pool chosen for a host (no
+    # name of the test resolves, and nothing is sent).
+    import urllib3
+
+    clean_proxy_env.setenv("http_proxy", "http://proxy.example.invalid:3128")
+    clean_proxy_env.setenv("no_proxy", "crl.example.invalid")
+    with govsig.HttpFetcher(timeout=5) as f:
+        assert isinstance(f._manager("ocsp.example.invalid"), urllib3.ProxyManager)
+        assert not isinstance(f._manager("crl.example.invalid"), urllib3.ProxyManager)
+    with govsig.HttpFetcher(timeout=5, trust_env=False) as f:
+        assert not isinstance(f._manager("ocsp.example.invalid"), urllib3.ProxyManager)
+        g = pickle.loads(pickle.dumps(f))
+        assert g.trust_env is False
+        g.close()
+
+
 @pytest.mark.parametrize("proxy", ["https://proxy.example.vn:3128", "proxy.example.vn:3128", "http://"])
 def test_a_proxy_that_is_not_an_http_url_is_refused(proxy):
     with pytest.raises(ValueError, match="proxy must be an http://host:port URL"):

@@ -1,4 +1,4 @@
-"""NIST PKITS: every run of ../shared/conformance/pkits/cases.json, through
+"""NIST PKITS: every run of tests/conformance/pkits/cases.json, through
 verify_certificate and through the signed S/MIME form, with the PKITS inputs: the trust
 anchor only, the case's certificates as untrusted, its CRLs as the only revocation evidence,
 revocation hard-fail (undetermined = invalid), validation time 2011-04-15."""

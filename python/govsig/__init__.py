@@ -19,7 +19,7 @@ from govsig._api import (
     codes,
 )
 from govsig._crl import Crl, RevokedEntry
-from govsig.fetch import FetchError, HttpFetcher
+from govsig.fetch import BulkFetcher, Fetcher, FetchError, HttpFetcher
 from govsig._govsig import BUILD_PROFILE, __version__
 from govsig import ocsp, pkcs11
 from govsig.pkcs11 import Pkcs11Error
@@ -65,6 +65,8 @@ __all__ = [
     "RevokedEntry",
     "FetchError",
     "HttpFetcher",
+    "Fetcher",
+    "BulkFetcher",
     "ocsp",
     # signing
     "KeySigner",

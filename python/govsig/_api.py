@@ -4,15 +4,19 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import heapq
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from govsig import _govsig
 from govsig._certs import many_to_ders, read_cert_file, to_ders
 from govsig._govsig import BatchResult, PathResult, SignerResult, VerifyResult
+from govsig.fetch import BulkFetcher, Fetcher, crl_validity, ocsp_validity
 
 __all__ = ["TrustStore", "Policy", "Verifier", "codes", "code_descriptions", "KEY_USAGE_NAMES"]
 
@@ -398,7 +402,43 @@ def _as_bytes(x: Any, what: str) -> bytes:
 # fetching can reveal the next one up the path: one round per level, bounded.
 _FETCH_ROUNDS = 8
 
+# Back-off of evidence that could not be had (the fetch failed, or what came was unusable or
+# already stale): asked for again no sooner than 30 s after the first such attempt, then
+# 60 s, 120 s, ... doubling per consecutive attempt, never more than an hour apart. A
+# responder that is down is not hammered by every document, and one that comes back is used
+# again within the hour.
+RETRY_FIRST_SECONDS = 30.0
+RETRY_MAX_SECONDS = 3600.0
+
+_UNDECIDED = "the evidence fetched from it did not decide the status"
+
+
+def _retry_delay(attempts: int) -> float:
+    """Seconds to wait after the ``attempts``-th consecutive failed attempt (1, 2, ...)."""
+    return min(RETRY_FIRST_SECONDS * 2.0 ** min(attempts - 1, 32), RETRY_MAX_SECONDS)
+
+
+class _Sought:
+    """What a Verifier knows about one CRL URL or OCSP (url, request): until when it is not
+    fetched again, and why (``reason`` None: evidence came and was handed to the core)."""
+
+    __slots__ = ("until", "attempts", "reason")
+
+    def __init__(self, until: float, attempts: int, reason: Optional[str]) -> None:
+        self.until = until
+        self.attempts = attempts
+        self.reason = reason
+
+
 _SIGNATURE_SUFFIXES = (".p7s", ".p7m", ".p7", ".cms")
+
+
+# A Verifier's clock: called for "now", returns an aware datetime.
+Clock = Callable[[], _dt.datetime]
+
+
+def _verifier(policy: Policy, fetcher: Union[Fetcher, BulkFetcher, None], clock: Optional[Clock]) -> "Verifier":
+    return Verifier(policy, fetcher, clock=clock)
 
 
 class Verifier:
@@ -407,23 +447,55 @@ class Verifier:
     ``verify`` and ``verify_many`` never raise for bad input bytes: they return results
     with a code. They raise only for misuse (wrong argument types). A Verifier caches
     parsed certificates and validated chains across calls; it is safe to share between
-    threads and it pickles (by its policy) for use on Dask workers.
+    threads and it pickles (by its policy, fetcher and clock) for use on Dask workers.
+
+    ``fetcher`` (an :class:`~govsig.HttpFetcher`, any :class:`~govsig.BulkFetcher`, or a
+    :class:`~govsig.Fetcher`: a callable ``fetcher(url, data=None) -> bytes``) fetches the
+    CRLs and OCSP responses the core names as missing. A long-running Verifier keeps them
+    fresh: evidence is fetched again once it goes stale (a CRL past its
+    nextUpdate; an OCSP response past its nextUpdate, or past its thisUpdate when it has none,
+    plus ``policy.ocsp_skew``), and then every verdict cached on it is recomputed. Evidence
+    that came but decided nothing (an OCSP answer about another certificate) is not asked for
+    again until it would be stale. A fetch that failed is retried after a back-off: 30 s,
+    doubling per consecutive failure, at most an hour (:data:`RETRY_FIRST_SECONDS`,
+    :data:`RETRY_MAX_SECONDS`); until then the statuses only it could decide read
+    ``fetch_failed`` (hard-fail) or unknown (soft-fail).
+
+    ``clock``: a zero-argument callable returning an aware datetime, the time "now" for this
+    Verifier: the validation time when ``policy.at`` is None, and what staleness and back-off
+    are judged by. Default: the system clock. A test passes a simulated clock (and the same
+    one to ``HttpFetcher(clock=...)``, whose caches judge freshness by it).
     """
 
-    def __init__(self, policy: Optional[Policy] = None, fetcher: Any = None) -> None:
+    def __init__(self, policy: Optional[Policy] = None, fetcher: Union[Fetcher, BulkFetcher, None] = None, *,
+                 clock: Optional[Clock] = None) -> None:
         if policy is None:
             policy = Policy()
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a govsig.Policy, got {type(policy).__name__}")
         if fetcher is not None and not callable(fetcher) and not hasattr(fetcher, "fetch_many"):
-            raise TypeError("fetcher must be a govsig.HttpFetcher or a callable fetcher(url, data=None) -> bytes")
+            raise TypeError("fetcher must be a govsig.HttpFetcher, a BulkFetcher (fetch_many) or a callable "
+                            "fetcher(url, data=None) -> bytes")
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a zero-argument callable returning an aware datetime, "
+                            f"got {type(clock).__name__}")
         self._policy = policy
         self._fetcher = fetcher
-        self._fetch_errors: dict[str, str] = {}
-        # What this Verifier already fetched and handed to the core: asked for again, it
-        # did not decide (e.g. an OCSP answer about another certificate), and the core is
-        # told so, which lets it move on to the next source.
-        self._supplied: set[Any] = set()
+        self._clock = clock
+        self._lock = threading.Lock()
+        # By CRL URL or OCSP (url, request): what was fetched or failed, and until when it is
+        # not fetched again.
+        self._sought: dict[Any, _Sought] = {}
+        # URLs the core was told about (add_fetch_failures): why, and when to tell it to
+        # forget (forget_fetch_failures). The core's record is by URL.
+        self._blocked: dict[str, tuple[float, str]] = {}
+        # When something above comes due, earliest first: (time, sequence, what, key) with
+        # what "blocked" (a URL), "sought" (a key) or "gc" (a failure counter to drop).
+        # Entries are checked against the state when popped (it may have changed since), so
+        # a Verifier that knows many requests does not scan them all on every call.
+        self._due: list[tuple[float, int, str, Any]] = []
+        self._seq = itertools.count()
+        self._next_due = float("inf")
         ku_bits = [KEY_USAGE_NAMES.index(k) for k in policy.key_usage]
         self._engine = _govsig.CoreEngine(
             None if policy.trust is None else list(policy.trust.certificates),
@@ -453,40 +525,133 @@ class Verifier:
         return self._policy
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Verifier, (self._policy, self._fetcher))
+        return (_verifier, (self._policy, self._fetcher, self._clock))
 
     @property
-    def fetcher(self) -> Any:
+    def fetcher(self) -> Union[Fetcher, BulkFetcher, None]:
         """The fetcher of revocation evidence (None: the core uses only what it is given)."""
         return self._fetcher
 
     @property
+    def clock(self) -> Optional[Clock]:
+        """The clock given to the constructor (None: the system clock)."""
+        return self._clock
+
+    @property
     def fetch_errors(self) -> dict[str, str]:
-        """URLs whose evidence could not be fetched, with why (the statuses they would have
-        decided stay unknown)."""
-        return dict(self._fetch_errors)
+        """URLs whose evidence could not be fetched or did not decide, with why, until they
+        are due to be asked for again (the statuses they would have decided stay unknown)."""
+        with self._lock:
+            return {url: why for url, (_, why) in self._blocked.items()}
+
+    def _now(self) -> float:
+        """Seconds since the epoch by this Verifier's clock."""
+        if self._clock is None:
+            return time.time()
+        t = self._clock()
+        if not isinstance(t, _dt.datetime) or t.tzinfo is None:
+            raise TypeError(f"clock must return an aware datetime, got {t!r}")
+        return t.timestamp()
+
+    def _begin(self) -> Optional[int]:
+        """Before a call: tells the core to forget what is due (failures whose back-off has
+        passed, evidence gone stale) and returns the validation time to give it (None: the
+        policy's, or the core's own now)."""
+        if self._fetcher is None and self._clock is None:
+            return None
+        now = self._now()
+        if now >= self._next_due:
+            self._release(now)
+        if self._policy.at is not None or self._clock is None:
+            return None
+        return int(now // 1)
+
+    def _schedule(self, until: float, what: str, key: Any) -> None:
+        """Under the lock: ``key`` comes due at ``until``."""
+        heapq.heappush(self._due, (until, next(self._seq), what, key))
+        self._next_due = self._due[0][0]
+
+    def _release(self, now: float) -> None:
+        due: set[str] = set()
+        with self._lock:
+            while self._due and self._due[0][0] <= now:
+                until, _, what, key = heapq.heappop(self._due)
+                if what == "blocked":
+                    # A failure's back-off has passed, or evidence that did not decide went
+                    # stale: the core may ask for the URL again.
+                    entry = self._blocked.get(key)
+                    if entry is not None and entry[0] == until:
+                        del self._blocked[key]
+                        due.add(key)
+                    continue
+                s = self._sought.get(key)
+                if s is None:
+                    continue
+                if what == "sought" and s.until == until and s.reason is None and s.attempts == 0:
+                    # Evidence gone stale: the verdicts cached on it must be recomputed, which
+                    # asks for it again.
+                    del self._sought[key]
+                    due.add(key if isinstance(key, str) else key[0])
+                elif what == "sought" and s.until == until:
+                    # A failure's counter is kept (the back-off grows) until an attempt
+                    # succeeds, or it lies unused for longer than the longest wait.
+                    self._schedule(until + RETRY_MAX_SECONDS, "gc", key)
+                elif what == "gc" and s.until + RETRY_MAX_SECONDS == until:
+                    del self._sought[key]
+            self._next_due = self._due[0][0] if self._due else float("inf")
+        if due:
+            self._engine.forget_fetch_failures(sorted(due))
+
+    def _expiry(self, key: Any, der: bytes, now: float) -> Optional[float]:
+        """The first second at which the core judges ``der`` stale, or None when it cannot be
+        read. A CRL: past nextUpdate (RFC 5280 §6.3.3 (a)(2)); none means no promise of
+        freshness at all. OCSP (RFC 6960 §4.2.2.1, RFC 5019 §4): past the earliest nextUpdate,
+        or thisUpdate when there is none, plus the policy's skew."""
+        if isinstance(key, str):
+            validity = crl_validity(der)
+            if validity is None or validity[1] is None:
+                return None
+            return validity[1] + 1
+        singles = ocsp_validity(der)
+        if not singles:
+            return None
+        return min(nu if nu is not None else tu for tu, nu in singles) + self._policy.ocsp_skew + 1
 
     def _fetch(self, needs: list[tuple[str, str, Optional[bytes]]]) -> int:
-        """Fetches what the core asked for (each URL or OCSP request at most once per
-        Verifier; in parallel, outside the core) and hands it over; returns how many new
-        pieces of evidence the core accepted. Failures are recorded in the core too, so the
-        statuses only they could decide read ``fetch_failed``."""
+        """Fetches what the core asked for (in parallel, outside the core; each CRL URL or
+        OCSP request at most once until what came went stale, or a failure's back-off passed)
+        and hands it over; returns how many changes the core was told about. Failures are
+        recorded in the core too, so the statuses only they could decide read
+        ``fetch_failed``."""
         if self._fetcher is None:
             return 0
-        undecided = [(url, "the evidence fetched from it did not decide the status")
-                     for kind, url, req in needs
-                     if (url if kind == "crl" else (url, req)) in self._supplied and url not in self._fetch_errors]
-        if undecided:
-            for url, why in undecided:
-                self._fetch_errors[url] = why
-            self._engine.add_fetch_failures(undecided, fetched=True)
-        crl_urls = [url for kind, url, _ in needs if kind == "crl" and url not in self._fetch_errors]
-        ocsp = [(url, req) for kind, url, req in needs
-                if kind == "ocsp" and req is not None and url not in self._fetch_errors]
-        if not crl_urls and not ocsp:
-            return len(undecided)
+        now = self._now()
+        # Asked for again while what came is still fresh: it did not decide (e.g. an OCSP
+        # answer about another certificate); the core is told so, and the next source gets its
+        # turn. A failure whose back-off has not passed is told again (the core forgot it
+        # because another request to the same URL came due).
+        undecided: dict[str, tuple[float, str]] = {}
+        failed_again: dict[str, tuple[float, str]] = {}
+        wanted: dict[Any, None] = {}
+        with self._lock:
+            for kind, url, req in needs:
+                if kind == "ocsp" and req is None:
+                    continue
+                key = url if kind == "crl" else (url, bytes(req or b""))
+                s = self._sought.get(key)
+                if s is not None and now < s.until:
+                    into = undecided if s.reason is None else failed_again
+                    if url not in into or s.until < into[url][0]:
+                        into[url] = (s.until, _UNDECIDED if s.reason is None else s.reason)
+                else:
+                    wanted[key] = None
+        told = self._tell(undecided, fetched=True) + self._tell(failed_again, fetched=False)
+        if not wanted:
+            return told
+        crl_urls = [k for k in wanted if isinstance(k, str)]
+        ocsp = [k for k in wanted if not isinstance(k, str)]
         fetched: dict[Any, Any]
-        if hasattr(self._fetcher, "fetch_many"):
+        if isinstance(self._fetcher, BulkFetcher):
             fetched = dict(self._fetcher.fetch_many(crl_urls=crl_urls, ocsp=ocsp))
         else:
             fetched = {}
@@ -498,48 +663,85 @@ class Verifier:
                         fetched[k] = fut.result()
                     except Exception as e:  # a fetcher's failure is missing evidence, not a crash
                         fetched[k] = e
-        failures: list[tuple[str, str]] = []
-        crl_bytes, crl_from, ocsp_bytes, ocsp_from = [], [], [], []
+        now = self._now()
+        failures: list[tuple[Any, str]] = []
+        crl_bytes: list[bytes] = []
+        crl_keys: list[Any] = []
+        ocsp_bytes: list[bytes] = []
+        ocsp_keys: list[Any] = []
         for key in [*crl_urls, *ocsp]:
-            url = key if isinstance(key, str) else key[0]
             value = fetched.get(key)
-            self._supplied.add(key)
             if isinstance(value, (bytes, bytearray)):
                 if isinstance(key, str):
                     crl_bytes.append(bytes(value))
-                    crl_from.append(url)
+                    crl_keys.append(key)
                 else:
                     ocsp_bytes.append(bytes(value))
-                    ocsp_from.append(url)
+                    ocsp_keys.append(key)
             else:
-                failures.append((url, str(value) if value is not None else "no answer"))
+                failures.append((key, str(value) if value is not None else "no answer"))
         added = 0
+        usable: list[tuple[Any, bytes]] = []
         if crl_bytes:
             n, errors = self._engine.add_fetched_crls(crl_bytes)
             added += n
-            failures += [(crl_from[i], f"not a usable CRL: {why}") for i, why in errors]
+            failures += [(crl_keys[i], f"not a usable CRL: {why}") for i, why in errors]
+            refused = {i for i, _ in errors}
+            usable += [(k, d) for i, (k, d) in enumerate(zip(crl_keys, crl_bytes)) if i not in refused]
         if ocsp_bytes:
             n, errors = self._engine.add_fetched_ocsp(ocsp_bytes)
             added += n
-            failures += [(ocsp_from[i], f"not a usable OCSP response: {why}") for i, why in errors]
-        if failures:
-            for url, why in failures:
-                self._fetch_errors[url] = why
-            self._engine.add_fetch_failures(failures)
-            # A failure changes verdicts too (fetch_failed, or the next source's turn).
-            added += 1
-        return int(added) + len(undecided)
+            failures += [(ocsp_keys[i], f"not a usable OCSP response: {why}") for i, why in errors]
+            refused = {i for i, _ in errors}
+            usable += [(k, d) for i, (k, d) in enumerate(zip(ocsp_keys, ocsp_bytes)) if i not in refused]
+        with self._lock:
+            for key, der in usable:
+                expiry = self._expiry(key, der, now)
+                if expiry is not None and expiry > now:
+                    # Fresh: not fetched again before it goes stale.
+                    s = self._sought[key] = _Sought(expiry, 0, None)
+                else:
+                    # Stale on arrival, or no freshness to read: handed to the core (it judges
+                    # and says why), and asked for again only after a back-off.
+                    prev = self._sought.get(key)
+                    attempts = (prev.attempts if prev is not None else 0) + 1
+                    s = self._sought[key] = _Sought(now + _retry_delay(attempts), attempts, None)
+                self._schedule(s.until, "sought", key)
+            failed: dict[str, tuple[float, str]] = {}
+            for key, why in failures:
+                prev = self._sought.get(key)
+                attempts = (prev.attempts if prev is not None else 0) + 1
+                s = self._sought[key] = _Sought(now + _retry_delay(attempts), attempts, why)
+                self._schedule(s.until, "sought", key)
+                url = key if isinstance(key, str) else key[0]
+                if url not in failed or s.until < failed[url][0]:
+                    failed[url] = (s.until, why)
+        # A failure changes verdicts too (fetch_failed, or the next source's turn).
+        return int(added) + told + self._tell(failed, fetched=False)
+
+    def _tell(self, by_url: dict[str, tuple[float, str]], fetched: bool) -> int:
+        """Records in the core (and here, with when to forget) URLs whose evidence could not
+        be used; returns how many."""
+        if not by_url:
+            return 0
+        with self._lock:
+            for url, (until, why) in by_url.items():
+                self._blocked[url] = (until, why)
+                self._schedule(until, "blocked", url)
+        self._engine.add_fetch_failures([(url, why) for url, (_, why) in by_url.items()], fetched=fetched)
+        return len(by_url)
 
     def verify(self, signature: bytes, content: Optional[bytes] = None) -> VerifyResult:
         """Verify one CMS signature (DER or BER). ``content`` is the signed data for a
         detached signature."""
         sig = _as_bytes(signature, "signature")
         data = None if content is None else _as_bytes(content, "content")
-        result = self._engine.verify(sig, data)
+        at = self._begin()
+        result = self._engine.verify(sig, data, at)
         for _ in range(_FETCH_ROUNDS):
             if self._fetcher is None or not result.needs or not self._fetch(result.needs):
                 break
-            result = self._engine.verify(sig, data)
+            result = self._engine.verify(sig, data, at)
         return result
 
     def verify_certificate(self, cert: Any, intermediates: Iterable[Any] = ()) -> PathResult:
@@ -552,11 +754,12 @@ class Verifier:
             raise ValueError("verify_certificate needs a Policy with a trust store")
         (leaf,) = to_ders(cert)[:1] or [b""]
         extra = many_to_ders(intermediates)
-        result = self._engine.verify_certificate(leaf, extra)
+        at = self._begin()
+        result = self._engine.verify_certificate(leaf, extra, at)
         for _ in range(_FETCH_ROUNDS):
             if self._fetcher is None or not result.needs or not self._fetch(result.needs):
                 break
-            result = self._engine.verify_certificate(leaf, extra)
+            result = self._engine.verify_certificate(leaf, extra, at)
         return result
 
     def _chunks(self, items: Iterable[tuple[Any, Any]], chunk_size: int) -> Iterator[list[Any]]:
@@ -576,29 +779,32 @@ class Verifier:
             yield chunk
 
     def _run_chunk(self, chunk: list[Any], into: BatchResult, threads: Optional[int]) -> None:
+        # One validation time per chunk: a long job follows the clock chunk by chunk.
+        at = self._begin()
         if self._fetcher is None:
-            self._verify_chunk(chunk, into, threads)
+            self._verify_chunk(chunk, into, threads, at)
             return
         # With a fetcher: verify, fetch what the chunk lacked (each URL once, in parallel,
         # outside the core), then verify again only the documents that lacked it.
         part = BatchResult()
-        self._verify_chunk(chunk, part, threads)
+        self._verify_chunk(chunk, part, threads, at)
         for _ in range(_FETCH_ROUNDS):
             needs = part.needs()
             if not needs or not self._fetch(needs):
                 break
             redo = part.indices_with_needs()
             again = BatchResult()
-            self._verify_chunk([chunk[i] for i in redo], again, threads)
+            self._verify_chunk([chunk[i] for i in redo], again, threads, at)
             part.replace(redo, again)
         into.extend(part)
 
-    def _verify_chunk(self, chunk: list[Any], into: BatchResult, threads: Optional[int]) -> None:
+    def _verify_chunk(self, chunk: list[Any], into: BatchResult, threads: Optional[int],
+                      at: Optional[int]) -> None:
         try:
-            self._engine.verify_chunk(chunk, into, threads)
+            self._engine.verify_chunk(chunk, into, threads, at)
         except TypeError:
             # Slow path: bytearray/memoryview items, or a misuse to report clearly.
-            self._engine.verify_chunk([_normalise_item(item) for item in chunk], into, threads)
+            self._engine.verify_chunk([_normalise_item(item) for item in chunk], into, threads, at)
 
     def verify_many(
         self,

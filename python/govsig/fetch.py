@@ -4,36 +4,62 @@ The Rust core is sans-IO: it names the CRL URLs and the OCSP (responder URL, req
 lacks, and judges whatever bytes it is handed. This module does the network half. A fetcher is
 any callable ``fetcher(url) -> bytes`` (a CRL) / ``fetcher(url, request) -> bytes`` (an OCSP
 response) that raises :class:`FetchError` on failure; :class:`HttpFetcher` is the one govsig
-ships: standard library only, keep-alive connections, parallel bulk fetches, a response-size
-cap, and a memory + on-disk cache that honours each CRL's nextUpdate.
+ships: urllib3 for the transport (pooled keep-alive connections, proxies, retries), parallel
+bulk fetches, a response-size cap and a total deadline, and a memory + on-disk cache that
+never serves a CRL or OCSP response past its nextUpdate.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 import hashlib
 import heapq
-import http.client
+import ipaddress
 import json
 import os
 import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Protocol, Union, runtime_checkable
+import urllib.request
 from urllib.parse import quote, urljoin, urlsplit
+
+import urllib3
 
 from govsig._crl import Crl
 
-__all__ = ["FETCH_ERROR_KINDS", "FetchError", "HttpFetcher", "FetchKey"]
+__all__ = ["FETCH_ERROR_KINDS", "FetchError", "Fetcher", "BulkFetcher", "HttpFetcher", "FetchKey"]
 
 FETCH_ERROR_KINDS = ("bad_url", "connection", "timeout", "http_status", "too_large", "bad_response")
 
 # A key of fetch_many's answer: a CRL URL, or an OCSP (responder URL, DER OCSPRequest) pair.
 FetchKey = Union[str, tuple[str, bytes]]
+
+
+
+class Fetcher(Protocol):
+    """What a Verifier calls for the evidence the core lacks: ``fetcher(url)`` returns the CRL
+    at ``url`` (DER or PEM), ``fetcher(url, request)`` the responder's answer (DER) to a DER
+    OCSPRequest. Failure is an exception (:class:`FetchError` names its kind); the Verifier
+    records it as missing evidence and retries after a back-off."""
+
+    def __call__(self, url: str, data: bytes | None = None, /) -> bytes: ...
+
+
+@runtime_checkable
+class BulkFetcher(Protocol):
+    """A fetcher that fetches many at once (as :class:`HttpFetcher` does, in parallel):
+    ``{url: bytes | error}`` for the CRLs and ``{(url, request): bytes | error}`` for OCSP,
+    failures as values. A Verifier given one calls only this."""
+
+    def fetch_many(self, crl_urls: Iterable[str] = (),
+                   ocsp: Iterable[tuple[str, bytes]] = ()) -> Mapping[FetchKey, bytes | Exception]: ...
+
 
 _MAX_REDIRECTS = 3
 _READ_CHUNK = 64 * 1024
@@ -89,8 +115,8 @@ class _Watchdog:
     """Shuts the socket of any exchange that outlives its total deadline.
 
     A per-read timeout alone lets a server that drips one byte just inside each timeout hold a
-    worker forever (a slow-read denial of service), and http.client offers no total bound while
-    it reads the status line and headers. One process-wide thread enforces the deadline from
+    worker forever (a slow-read denial of service), and neither urllib3 nor http.client offers a
+    total bound while it reads the status line and headers. One process-wide thread enforces the deadline from
     outside: shutting the socket down makes the blocked recv return at once.
     """
 
@@ -224,6 +250,98 @@ def _ocsp_next_update(body: bytes) -> float | None:
     return min(u.timestamp() for u in updates if u is not None)
 
 
+def _der_header(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of content, end of content) of the DER TLV at ``pos``; ValueError when it
+    does not fit in ``data``."""
+    if pos + 2 > len(data):
+        raise ValueError("truncated")
+    tag, first = data[pos], data[pos + 1]
+    pos += 2
+    if first < 0x80:
+        length = first
+    else:
+        n = first & 0x7F
+        if n == 0 or n > 4 or pos + n > len(data):
+            raise ValueError("bad length")
+        length = int.from_bytes(data[pos:pos + n], "big")
+        pos += n
+    if pos + length > len(data):
+        raise ValueError("truncated")
+    return tag, pos, pos + length
+
+
+def _der_time(tag: int, content: bytes) -> float:
+    """A UTCTime (0x17) or GeneralizedTime (0x18) in seconds since the epoch (RFC 5280
+    §4.1.2.5: two-digit years 50-99 are 19xx)."""
+    import calendar
+
+    text = content.decode("ascii")
+    if not text.endswith("Z"):
+        raise ValueError("not a UTC time")
+    digits = text[:-1].split(".")[0]
+    if tag == 0x17:
+        yy = int(digits[:2])
+        year, rest = (1900 + yy if yy >= 50 else 2000 + yy), digits[2:]
+    elif tag == 0x18:
+        year, rest = int(digits[:4]), digits[4:]
+    else:
+        raise ValueError("not a time")
+    if len(rest) != 10 or not rest.isdigit():
+        raise ValueError("bad time")
+    fields = (year, int(rest[0:2]), int(rest[2:4]), int(rest[4:6]), int(rest[6:8]), int(rest[8:10]))
+    return float(calendar.timegm(fields))
+
+
+def crl_validity(der: bytes) -> tuple[float, float | None] | None:
+    """thisUpdate and nextUpdate (seconds since the epoch) of a DER CRL, read from the
+    TBSCertList header only (RFC 5280 §5.1: version?, signature, issuer, thisUpdate,
+    nextUpdate?), without parsing its entries; None when the header does not read."""
+    try:
+        _, pos, _end = _der_header(der, 0)            # CertificateList
+        tag, pos, tbs_end = _der_header(der, pos)     # TBSCertList
+        tag, start, end = _der_header(der, pos)
+        if tag == 0x02:                               # version; then signature
+            tag, start, end = _der_header(der, end)
+        tag, start, end = _der_header(der, end)       # issuer
+        tag, start, end = _der_header(der, end)       # thisUpdate
+        this_update = _der_time(tag, der[start:end])
+        next_update = None
+        if end < tbs_end:
+            tag, start, nend = _der_header(der, end)
+            if tag in (0x17, 0x18):
+                next_update = _der_time(tag, der[start:nend])
+        return this_update, next_update
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def ocsp_validity(der: bytes) -> list[tuple[float, float | None]]:
+    """(thisUpdate, nextUpdate) of every SingleResponse of a successful OCSP response
+    (RFC 6960 §4.2.1); empty when it is not one."""
+    from cryptography.x509 import ocsp
+
+    try:
+        resp = ocsp.load_der_ocsp_response(der)
+        if resp.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+            return []
+        return [(single.this_update_utc.timestamp(),
+                 None if single.next_update_utc is None else single.next_update_utc.timestamp())
+                for single in resp.responses]
+    except ValueError:
+        return []
+
+
+def _as_seconds(t: Any) -> float:
+    """A clock reading as seconds since the epoch: a number, or an aware datetime."""
+    if isinstance(t, _dt.datetime):
+        if t.tzinfo is None:
+            raise TypeError("clock returned a naive datetime; return an aware one (e.g. in UTC)")
+        return t.timestamp()
+    if isinstance(t, bool) or not isinstance(t, (int, float)):
+        raise TypeError(f"clock must return seconds since the epoch or an aware datetime, not {type(t).__name__}")
+    return float(t)
+
+
 # -- on-disk cache ----------------------------------------------------------------------------
 
 
@@ -333,42 +451,45 @@ class _Memo:
         self._size = 0
 
 
-class _Connections:
-    """Keep-alive connections, one per (thread, host, port): http.client connections are not
-    thread-safe, and one per thread needs no locking on the hot path."""
+class _DeadlineConnection(urllib3.connection.HTTPConnection):
+    """A urllib3 connection whose socket is handed to the watchdog for every exchange made
+    under a deadline (set per thread by the fetcher around each fetch): urllib3's timeouts
+    bound each read, not the whole exchange."""
 
-    def __init__(self, timeout: float) -> None:
-        self._timeout = timeout
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._all: set[http.client.HTTPConnection] = set()
+    def connect(self) -> None:
+        super().connect()
+        _arm_current(self.sock)
 
-    def get(self, host: str, port: int) -> tuple[http.client.HTTPConnection, bool]:
-        conns: dict[tuple[str, int], http.client.HTTPConnection] | None = getattr(self._local, "conns", None)
-        if conns is None:
-            conns = self._local.conns = {}
-        conn = conns.get((host, port))
-        if conn is not None and conn.sock is not None:
-            return conn, True
-        if conn is None:
-            conn = http.client.HTTPConnection(host, port, timeout=self._timeout)
-            conns[(host, port)] = conn
-            with self._lock:
-                self._all.add(conn)
-        return conn, False
-
-    def discard(self, conn: http.client.HTTPConnection) -> None:
-        conn.close()
-
-    def close_all(self) -> None:
-        with self._lock:
-            conns, self._all = self._all, set()
-        for conn in conns:
-            conn.close()
+    def request(self, method: str, url: str, body: Any = None, headers: Any = None,
+                **kw: Any) -> None:
+        if self.sock is not None:
+            # A kept-alive connection: connect() will not run again.
+            _arm_current(self.sock)
+        super().request(method, url, body=body, headers=headers, **kw)
 
 
-_STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                     ConnectionAbortedError)
+class _DeadlinePool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _DeadlineConnection
+
+
+# The deadline of the fetch running on this thread, and the watchdog tokens armed for it.
+_EXCHANGE = threading.local()
+
+
+def _arm_current(sock: socket.socket | None) -> None:
+    deadline = getattr(_EXCHANGE, "deadline", None)
+    if deadline is not None and sock is not None:
+        _EXCHANGE.tokens.append(_WATCHDOG.arm(deadline, sock))
+
+
+def _is_loopback(host: str) -> bool:
+    """A proxy cannot reach this machine's loopback: such URLs always go direct."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class HttpFetcher:
@@ -381,14 +502,20 @@ class HttpFetcher:
     - ``cache_dir``: CRLs are also kept on disk there and shared by every fetcher (and process)
       using the same directory. A cached CRL is served until its nextUpdate, then refetched.
     - ``max_workers`` threads run :meth:`fetch_many`; each thread keeps one connection per host.
-    - ``proxy``: an ``http://host:port`` forward proxy every request goes through (environment
-      variables such as ``http_proxy`` are not read: pass
-      ``urllib.request.getproxies().get("http")`` to honour them).
+    - ``proxy``: an ``http://host:port`` forward proxy every request goes through. Without
+      one, and with ``trust_env`` (the default), the environment's ``http_proxy`` /
+      ``no_proxy`` apply as ``urllib.request`` reads them; loopback hosts always go direct.
     - ``memory_cache_bytes`` bounds the fresh CRLs and OCSP responses kept in memory (least
       recently used evicted first; 0 keeps none there, the disk cache still works).
-    - ``clock`` returns the current time in seconds since the epoch (for freshness decisions).
+    - ``clock`` returns the current time, in seconds since the epoch or as an aware datetime:
+      what the caches judge freshness by (a test's simulated clock, or the same clock as the
+      Verifier's ``clock=``). Neither cache ever serves a CRL or OCSP response at or past its
+      nextUpdate by this clock.
 
-    Only http:// URLs are fetched; at most 3 redirects are followed, to http:// only.
+    The transport is urllib3: connections pooled and kept alive per host (``max_workers``
+    each), a connection that fails to open retried twice and a request whose connection
+    dropped once (OCSP requests are safe to repeat), 0.1 s apart doubling. Only http:// URLs
+    are fetched; at most 3 redirects are followed, each checked to be http:// before it is.
     Thread-safe: concurrent requests for the same CRL URL or OCSP request share one fetch.
     Picklable (by configuration; caches in memory and connections are not carried over).
     """
@@ -403,8 +530,11 @@ class HttpFetcher:
         *,
         proxy: str | None = None,
         memory_cache_bytes: int = 256 * 2**20,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float | _dt.datetime] = time.time,
+        trust_env: bool = True,
     ) -> None:
+        if not callable(clock):
+            raise TypeError(f"clock must be a zero-argument callable, not {type(clock).__name__}")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
@@ -424,24 +554,31 @@ class HttpFetcher:
         self.max_workers = max_workers
         self.user_agent = user_agent
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
-        self._clock = clock
+        self._clock_source = clock
         if proxy is not None:
             if not isinstance(proxy, str):
                 raise TypeError(f"proxy must be a str URL, not {type(proxy).__name__}")
             try:
-                proxy_host, proxy_port, _, _ = _split_http_url(proxy)
+                _split_http_url(proxy)
             except FetchError as e:
                 raise ValueError(f"proxy must be an http://host:port URL: {e.reason}") from None
-            self._proxy: tuple[str, int] | None = (proxy_host, proxy_port)
-        else:
-            self._proxy = None
         self.proxy = proxy
+        self.trust_env = bool(trust_env)
         self.memory_cache_bytes = memory_cache_bytes
         try:
             self._disk = None if self.cache_dir is None else _DiskCache(self.cache_dir)
         except OSError as e:
             raise OSError(e.errno, f"cannot use cache_dir {str(self.cache_dir)!r}: {e.strerror}") from None
-        self._conns = _Connections(self.timeout)
+        self._retries = urllib3.Retry(total=3, connect=2, read=1, redirect=0, status=0, other=0,
+                                      allowed_methods=frozenset({"GET", "POST"}),
+                                      backoff_factor=0.1, backoff_max=1.0, raise_on_status=False,
+                                      respect_retry_after_header=False)
+        self._pool_kw: dict[str, Any] = {
+            "num_pools": 64, "maxsize": max_workers, "block": False, "retries": self._retries,
+            "timeout": urllib3.Timeout(connect=self.timeout, read=self.timeout),
+        }
+        self._direct: urllib3.PoolManager | None = None
+        self._via_proxy: dict[str, urllib3.ProxyManager] = {}
         self._lock = threading.Lock()
         self._memo = _Memo(memory_cache_bytes)
         self._inflight: dict[tuple[str, Any], Future[bytes]] = {}
@@ -545,7 +682,13 @@ class HttpFetcher:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
-        self._conns.close_all()
+        with self._lock:
+            managers: list[urllib3.PoolManager] = [*self._via_proxy.values()]
+            if self._direct is not None:
+                managers.append(self._direct)
+            self._direct, self._via_proxy = None, {}
+        for m in managers:
+            m.clear()
 
     def __enter__(self) -> HttpFetcher:
         return self
@@ -555,16 +698,20 @@ class HttpFetcher:
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
         return (_rebuild, (self.timeout, self.cache_dir, self.max_bytes, self.max_workers,
-                           self.user_agent, self.proxy, self.memory_cache_bytes), {"clock": self._clock})
+                           self.user_agent, self.proxy, self.memory_cache_bytes, self.trust_env),
+                {"clock": self._clock_source})
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._clock = state["clock"]
+        self._clock_source = state["clock"]
 
     def __repr__(self) -> str:
         return (f"HttpFetcher(timeout={self.timeout}, cache_dir={self.cache_dir!r}, "
                 f"max_bytes={self.max_bytes}, max_workers={self.max_workers}, proxy={self.proxy!r})")
 
     # -- caches --------------------------------------------------------------------------
+
+    def _clock(self) -> float:
+        return _as_seconds(self._clock_source())
 
     def _count(self, **deltas: int) -> None:
         with self._lock:
@@ -669,16 +816,39 @@ class HttpFetcher:
 
     # -- HTTP ----------------------------------------------------------------------------
 
-    def _fetch(self, url: str, method: str, body: bytes | None, accept: str) -> bytes:
-        deadline = time.monotonic() + 2 * self.timeout
-        for _ in range(_MAX_REDIRECTS + 1):
-            host, port, target, absolute = _split_http_url(url)
-            if self._proxy is not None:
+    def _manager(self, host: str) -> urllib3.PoolManager:
+        """The pool manager for a target host: through the configured proxy, else the
+        environment's (unless it is bypassed for this host), else direct."""
+        proxy = self.proxy
+        if proxy is None and self.trust_env and not _is_loopback(host):
+            env = urllib.request.getproxies_environment()
+            if env.get("http") and not urllib.request.proxy_bypass(host):
+                proxy = env["http"]
+        with self._lock:
+            if proxy is None:
+                if self._direct is None:
+                    self._direct = urllib3.PoolManager(**self._pool_kw)
+                    self._direct.pool_classes_by_scheme = {"http": _DeadlinePool}
+                return self._direct
+            manager = self._via_proxy.get(proxy)
+            if manager is None:
                 # Through a forward proxy the request line carries the absolute URL and the
                 # proxy, not this client, resolves and connects (RFC 9112 §3.2.2).
-                (host, port), target = self._proxy, absolute
-            status, reason, location, data = self._exchange(url, host, port, target, method, body,
-                                                            accept, deadline)
+                manager = self._via_proxy[proxy] = urllib3.ProxyManager(proxy, **self._pool_kw)
+                manager.pool_classes_by_scheme = {"http": _DeadlinePool}
+            return manager
+
+    def _fetch(self, url: str, method: str, body: bytes | None, accept: str) -> bytes:
+        """One fetch, redirects included, within a total deadline of twice ``timeout``."""
+        deadline = time.monotonic() + 2 * self.timeout
+        for _ in range(_MAX_REDIRECTS + 1):
+            # Every hop is checked before it is followed: a redirect to ldap:, https: or
+            # file: is refused without touching the network.
+            host, _port, _target, absolute = _split_http_url(url)
+            if time.monotonic() >= deadline:
+                raise FetchError(url, "timeout", f"no complete answer within {2 * self.timeout:g} s")
+            status, reason, location, data = self._exchange(url, absolute, host, method, body, accept,
+                                                            deadline)
             if status in (301, 302, 303, 307, 308):
                 if not location:
                     raise FetchError(url, "http_status", f"HTTP {status} redirect without a Location")
@@ -691,80 +861,61 @@ class HttpFetcher:
             return data
         raise FetchError(url, "http_status", f"more than {_MAX_REDIRECTS} redirects")
 
-    def _exchange(self, url: str, host: str, port: int, target: str, method: str,
-                  body: bytes | None, accept: str,
-                  deadline: float) -> tuple[int, str, str | None, bytes]:
+    def _exchange(self, url: str, absolute: str, host: str, method: str, body: bytes | None,
+                  accept: str, deadline: float) -> tuple[int, str, str | None, bytes]:
         # identity only: without Accept-Encoding any content coding would be acceptable
         # (RFC 9110 §12.5.3), and a compressed body is not a DER object.
         headers = {"User-Agent": self.user_agent, "Accept": accept, "Accept-Encoding": "identity"}
         if body is not None:
             headers["Content-Type"] = "application/ocsp-request"
-        for attempt in (0, 1):
-            if time.monotonic() >= deadline:
-                raise FetchError(url, "timeout", f"no complete answer within {2 * self.timeout:g} s")
-            conn, reused = self._conns.get(host, port)
-            resp: http.client.HTTPResponse | None = None
-            token: int | None = None
-            fired = False
-            keep = False
-            try:
-                if conn.sock is None:
-                    conn.connect()
-                assert conn.sock is not None
-                token = _WATCHDOG.arm(deadline, conn.sock)
-                self._count(requests=1)
-                conn.request(method, target, body=body, headers=headers)
-                resp = conn.getresponse()
-                if resp.status != 200:
-                    # Redirect and error bodies are not read: the connection is dropped instead.
-                    return resp.status, resp.reason, resp.getheader("Location"), b""
-                data = self._read_body(url, resp)
-                keep = True
-            except FetchError:
-                raise
-            except _STALE_CONNECTION as e:
-                fired = token is not None and _WATCHDOG.disarm(token)
-                token = None
-                if fired:
-                    raise FetchError(url, "timeout",
-                                     f"no complete answer within {2 * self.timeout:g} s") from None
-                if reused and attempt == 0:
-                    # A kept-alive connection the server closed while idle: retry once afresh.
-                    self._conns.discard(conn)
-                    continue
-                raise FetchError(url, "connection", f"the server closed the connection ({e})") from None
-            except TimeoutError:
-                raise FetchError(url, "timeout", f"no data for {self.timeout:g} s") from None
-            except (OSError, http.client.HTTPException) as e:
-                fired = token is not None and _WATCHDOG.disarm(token)
-                token = None
-                if fired:
-                    raise FetchError(url, "timeout",
-                                     f"no complete answer within {2 * self.timeout:g} s") from None
-                if isinstance(e, http.client.InvalidURL):
-                    raise FetchError(url, "bad_url", str(e)) from None
-                raise FetchError(url, "connection", f"{type(e).__name__}: {e}") from None
-            finally:
-                if token is not None and _WATCHDOG.disarm(token):
-                    fired = True
-                    keep = False
-                if not keep:
-                    # The response holds its own reference to the socket (a close-delimited
-                    # body keeps it after the connection lets go): both must close, or the
-                    # server keeps streaming into a socket nobody reads.
-                    if resp is not None:
-                        resp.close()
-                    self._conns.discard(conn)
-            if fired:
-                # The watchdog cut the socket after the last byte arrived or as it arrived:
-                # what was read may be truncated.
-                raise FetchError(url, "timeout", f"no complete answer within {2 * self.timeout:g} s")
-            assert resp is not None
-            return 200, resp.reason, None, data
-        raise AssertionError("unreachable: the second attempt returns or raises")
+        manager = self._manager(host)
+        _EXCHANGE.deadline, _EXCHANGE.tokens = deadline, []
+        resp: urllib3.BaseHTTPResponse | None = None
+        keep = False
+        try:
+            self._count(requests=1)
+            resp = manager.urlopen(method, absolute, body=body, headers=headers, redirect=False,
+                                   preload_content=False, decode_content=False,
+                                   assert_same_host=False)
+            if resp.status != 200:
+                # Redirect and error bodies are not read: the connection is dropped instead.
+                return resp.status, resp.reason or "", resp.headers.get("Location"), b""
+            data = self._read_body(url, resp)
+            keep = True
+        except FetchError:
+            raise
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            if self._deadline_fired():
+                raise FetchError(url, "timeout", f"no complete answer within {2 * self.timeout:g} s") from None
+            raise _transport_error(url, e, self.timeout) from None
+        finally:
+            fired = self._deadline_fired()
+            _EXCHANGE.deadline = None
+            if resp is not None:
+                if not keep or fired:
+                    # The response holds the socket (a close-delimited body keeps it after the
+                    # connection lets go): it must close, or the server keeps streaming into a
+                    # socket nobody reads. The closed connection goes back to its pool's slot.
+                    resp.close()
+                resp.release_conn()
+        if fired:
+            # The watchdog cut the socket after the last byte arrived or as it arrived: what
+            # was read may be truncated.
+            raise FetchError(url, "timeout", f"no complete answer within {2 * self.timeout:g} s")
+        return 200, resp.reason or "", None, data
 
-    def _read_body(self, url: str, resp: http.client.HTTPResponse) -> bytes:
-        length = resp.getheader("Content-Length")
+    @staticmethod
+    def _deadline_fired() -> bool:
+        """Disarms the watchdog tokens of this thread's exchange; whether any had fired."""
+        tokens: list[int] = getattr(_EXCHANGE, "tokens", [])
+        _EXCHANGE.tokens = []
+        fired = False
+        for token in tokens:
+            fired |= _WATCHDOG.disarm(token)
+        return fired
+
+    def _read_body(self, url: str, resp: urllib3.BaseHTTPResponse) -> bytes:
+        length = resp.headers.get("Content-Length")
         if length is not None and length.strip().isdigit() and int(length) > self.max_bytes:
             raise FetchError(url, "too_large",
                              f"the server announces {int(length)} bytes, over the {self.max_bytes}-byte limit")
@@ -773,7 +924,7 @@ class HttpFetcher:
         buf = bytearray()
         limit = self.max_bytes + 1
         while len(buf) < limit:
-            part = resp.read(min(_READ_CHUNK, limit - len(buf)))
+            part = resp.read(min(_READ_CHUNK, limit - len(buf)), decode_content=False)
             if not part:
                 break
             buf += part
@@ -783,7 +934,28 @@ class HttpFetcher:
         return bytes(buf)
 
 
+def _transport_error(url: str, e: BaseException, timeout: float) -> FetchError:
+    """A FetchError for what urllib3 raised (after its retries)."""
+    cause: BaseException = e
+    if isinstance(e, urllib3.exceptions.MaxRetryError) and e.reason is not None:
+        cause = e.reason
+    # NewConnectionError (refused, unresolvable) derives from ConnectTimeoutError in urllib3:
+    # it is tested first, or a refused connection would read as a timeout.
+    if isinstance(cause, urllib3.exceptions.NewConnectionError):
+        # Its text starts with the connection object's repr: only the why is kept.
+        why = str(cause).partition("): ")[2] or str(cause)
+        return FetchError(url, "connection", f"cannot connect to the server: {why}")
+    if isinstance(cause, (urllib3.exceptions.TimeoutError, TimeoutError)):
+        return FetchError(url, "timeout", f"no data for {timeout:g} s")
+    if isinstance(cause, urllib3.exceptions.LocationParseError):
+        return FetchError(url, "bad_url", str(cause))
+    if isinstance(cause, urllib3.exceptions.ProtocolError):
+        return FetchError(url, "connection", f"the server closed the connection ({cause})")
+    return FetchError(url, "connection", f"{type(cause).__name__}: {cause}")
+
+
 def _rebuild(timeout: float, cache_dir: Path | None, max_bytes: int, max_workers: int,
-             user_agent: str, proxy: str | None, memory_cache_bytes: int) -> HttpFetcher:
+             user_agent: str, proxy: str | None, memory_cache_bytes: int,
+             trust_env: bool = True) -> HttpFetcher:
     return HttpFetcher(timeout, cache_dir, max_bytes, max_workers, user_agent, proxy=proxy,
-                       memory_cache_bytes=memory_cache_bytes)
+                       memory_cache_bytes=memory_cache_bytes, trust_env=trust_env)

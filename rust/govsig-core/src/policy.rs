@@ -59,8 +59,8 @@ pub struct Policy {
     pub extended_key_usage: Option<Vec<String>>,
     pub budget: Budget,
     /// RFC 5280 §6.1.1 (c), (e), (f), (g): the certificate policy inputs, processed with the
-    /// RFC 9618 policy graph (see `x509::policy`).
-    pub policy_inputs: crate::x509::policy::PolicyInputs,
+    /// RFC 9618 policy graph (see `x509::policy_graph`).
+    pub policy_inputs: crate::x509::policy_graph::PolicyInputs,
     /// Revocation checking of every certificate on the path (RFC 5280 §6.3): off, soft-fail
     /// (undetermined passes) or hard-fail (undetermined fails with `revocation_unknown`).
     pub revocation: crate::revocation::RevocationMode,
@@ -83,7 +83,7 @@ impl Default for Policy {
             signer_key_usage: KeyUsageRule::cms_signer_default(),
             extended_key_usage: None,
             budget: Budget::default(),
-            policy_inputs: crate::x509::policy::PolicyInputs::default(),
+            policy_inputs: crate::x509::policy_graph::PolicyInputs::default(),
             revocation: crate::revocation::RevocationMode::SoftFail,
             revocation_sources: vec![
                 crate::revocation::RevocationSource::Ocsp,

@@ -2,10 +2,13 @@
 //! hand-made certificates for the certificate-level rules, and the NIST PKITS 4.13 cases
 //! (name-constraints dimension only: no signatures, validity, revocation or policies).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use govsig_core::x509::name_constraints::{NameConstraints, NameConstraintsState, NcViolation};
 use govsig_core::x509::Certificate;
+
+mod common;
+use common::conformance_dir;
 
 const NAME_CONSTRAINTS_OID: &str = "2.5.29.30";
 
@@ -181,26 +184,6 @@ fn uri_without_host_is_refused_and_bad_san_is_malformed() {
         state.check(&broken, true, &mut 100),
         Err(NcViolation::Malformed(_))
     ));
-}
-
-fn conformance_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("GOVSIG_CONFORMANCE") {
-        let p = PathBuf::from(p);
-        assert!(p.is_dir(), "GOVSIG_CONFORMANCE={} is not a directory", p.display());
-        return p;
-    }
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("shared").join("conformance");
-        if candidate.is_dir() {
-            return candidate;
-        }
-        assert!(
-            dir.pop(),
-            "no shared/conformance directory above {}; set GOVSIG_CONFORMANCE",
-            env!("CARGO_MANIFEST_DIR")
-        );
-    }
 }
 
 fn load(pkits: &Path, file: &str) -> Certificate {

@@ -2,34 +2,14 @@
 //! NIST PKITS 2011 and by hand-made chains generated with the OpenSSL CLI.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use govsig_core::x509::policy::{PolicyError, PolicyInputs, PolicyOutput, PolicyState};
+use govsig_core::x509::policy_graph::{PolicyError, PolicyInputs, PolicyOutput, PolicyState};
 use govsig_core::x509::Certificate;
 use serde_json::Value;
 
-/// The shared conformance corpus: `GOVSIG_CONFORMANCE`, else the first `shared/conformance`
-/// found walking up from this crate. Missing data fails the test (it must not skip).
-fn conformance_dir() -> PathBuf {
-    if let Ok(env) = std::env::var("GOVSIG_CONFORMANCE") {
-        let p = PathBuf::from(&env);
-        assert!(p.is_dir(), "GOVSIG_CONFORMANCE={env} is not a directory");
-        return p;
-    }
-    let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut dir: Option<&Path> = Some(&start);
-    while let Some(d) = dir {
-        let cand = d.join("shared").join("conformance");
-        if cand.is_dir() {
-            return cand;
-        }
-        dir = d.parent();
-    }
-    panic!(
-        "conformance corpus not found: set GOVSIG_CONFORMANCE or place shared/conformance in an ancestor of {}",
-        start.display()
-    );
-}
+mod common;
+use common::conformance_dir;
 
 struct Pkits {
     dir: PathBuf,

@@ -6,10 +6,13 @@
 //! out of scope below with the reason, in which case we must answer UnsupportedAlgorithm.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use govsig_core::crypto::{CryptoError, PublicKey, SignatureScheme};
 use serde_json::Value;
+
+mod common;
+use common::conformance_dir;
 
 /// Whole files we deliberately do not support, and why.
 const OUT_OF_SCOPE_FILES: &[(&str, &str)] = &[(
@@ -20,28 +23,6 @@ const OUT_OF_SCOPE_FILES: &[(&str, &str)] = &[(
 /// Groups inside in-scope files that we deliberately do not support.
 const OUT_OF_SCOPE_PSS_MGF_HASH: &str =
     "RSASSA-PSS with an MGF1 hash different from the message hash (RFC 4055 §3.1 recommends equal hashes; no PKIX or CMS profile we serve uses distinct ones)";
-
-/// Finds `shared/conformance`: $GOVSIG_CONFORMANCE, else the first ancestor of this crate
-/// holding `shared/conformance`. Absent data is a failure, not a skip.
-fn conformance_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("GOVSIG_CONFORMANCE") {
-        let p = PathBuf::from(dir);
-        assert!(p.is_dir(), "GOVSIG_CONFORMANCE={} is not a directory", p.display());
-        return p;
-    }
-    let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for dir in start.ancestors() {
-        let candidate = dir.join("shared").join("conformance");
-        if candidate.is_dir() {
-            return candidate;
-        }
-    }
-    panic!(
-        "conformance data not found: set GOVSIG_CONFORMANCE or place shared/conformance in an \
-         ancestor of {} (Wycheproof vectors are required for this test)",
-        start.display()
-    );
-}
 
 fn hex_field(v: &Value, key: &str) -> Vec<u8> {
     let s = v[key].as_str().unwrap_or_else(|| panic!("missing hex field {key}"));

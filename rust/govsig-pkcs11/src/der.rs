@@ -1,19 +1,10 @@
-//! The little DER this crate needs at the token edge: SubjectPublicKeyInfo built from key
-//! attributes, the SPKI inside a certificate, Ecdsa-Sig-Value, DigestInfo. Kept here, rather
-//! than borrowed from govsig-asn1, so that the FFI crate stays free of the parser crates.
-//!
-//! Every reader is bounded by its input: definite lengths only, at most four length octets,
-//! single-octet tags, and every length checked against what is left.
+//! The DER this crate needs at the token edge: the SubjectPublicKeyInfo of a token key built
+//! from its attributes, the SPKI inside a certificate, Ecdsa-Sig-Value from a token's r‖s.
+//! Written with the core's DER writer and read with govsig-asn1's types: one encoder and one
+//! parser for the whole workspace.
 
-use crate::Digest;
-
-const TAG_INTEGER: u8 = 0x02;
-const TAG_BIT_STRING: u8 = 0x03;
-const TAG_OCTET_STRING: u8 = 0x04;
-const TAG_NULL: u8 = 0x05;
-const TAG_OID: u8 = 0x06;
-const TAG_SEQUENCE: u8 = 0x30;
-const TAG_CONTEXT_0_CONSTRUCTED: u8 = 0xA0;
+use govsig_asn1::x509::{Certificate, SubjectPublicKeyInfo, TbsCertificate};
+use govsig_core::crypto::der::{bit_string, sequence, unsigned_integer, NULL};
 
 /// rsaEncryption, RFC 8017 Appendix C.
 const OID_RSA_ENCRYPTION: &[u8] = &[0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01];
@@ -35,55 +26,6 @@ pub(crate) const PRINTABLE_EDWARDS25519: &[u8] = b"\x13\x0cedwards25519";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DerError(pub(crate) &'static str);
 
-fn push_len(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(u8::try_from(len).unwrap_or(0x7F));
-        return;
-    }
-    let bytes = len.to_be_bytes();
-    let skip = bytes.iter().take_while(|b| **b == 0).count();
-    let significant = bytes.get(skip..).unwrap_or(&[]);
-    out.push(0x80 | u8::try_from(significant.len()).unwrap_or(0));
-    out.extend_from_slice(significant);
-}
-
-pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(content.len() + 6);
-    out.push(tag);
-    push_len(&mut out, content.len());
-    out.extend_from_slice(content);
-    out
-}
-
-/// A non-negative INTEGER from big-endian magnitude bytes (X.690 §8.3: minimal, with a zero
-/// octet in front when the high bit is set, so the value is not read as negative).
-pub(crate) fn unsigned_integer(magnitude: &[u8]) -> Vec<u8> {
-    let start = magnitude.iter().take_while(|b| **b == 0).count();
-    let trimmed = magnitude.get(start..).unwrap_or(&[]);
-    let mut content = Vec::with_capacity(trimmed.len() + 1);
-    match trimmed.first() {
-        None => content.push(0),
-        Some(first) if first & 0x80 != 0 => {
-            content.push(0);
-            content.extend_from_slice(trimmed);
-        }
-        Some(_) => content.extend_from_slice(trimmed),
-    }
-    tlv(TAG_INTEGER, &content)
-}
-
-fn bit_string(bytes: &[u8]) -> Vec<u8> {
-    let mut content = Vec::with_capacity(bytes.len() + 1);
-    content.push(0);
-    content.extend_from_slice(bytes);
-    tlv(TAG_BIT_STRING, &content)
-}
-
-fn sequence(parts: &[&[u8]]) -> Vec<u8> {
-    let content: Vec<u8> = parts.concat();
-    tlv(TAG_SEQUENCE, &content)
-}
-
 /// PKCS#11 returns an ECDSA signature as r‖s, each as long as the group order; CMS and X.509
 /// want Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 3279 §2.2.3, RFC 5753 §7.2).
 pub(crate) fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, DerError> {
@@ -93,38 +35,13 @@ pub(crate) fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, DerError> {
         ));
     }
     let (r, s) = raw.split_at(raw.len() / 2);
-    let r = unsigned_integer(r);
-    let s = unsigned_integer(s);
-    Ok(sequence(&[&r, &s]))
-}
-
-/// DigestInfo prefixes for EMSA-PKCS1-v1_5, RFC 8017 §9.2 Note 1.
-pub(crate) fn digest_info(digest: Digest, hash: &[u8]) -> Vec<u8> {
-    let prefix: &[u8] = match digest {
-        Digest::Sha256 => &[
-            0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
-            0x20,
-        ],
-        Digest::Sha384 => &[
-            0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04,
-            0x30,
-        ],
-        Digest::Sha512 => &[
-            0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04,
-            0x40,
-        ],
-    };
-    let mut out = Vec::with_capacity(prefix.len() + hash.len());
-    out.extend_from_slice(prefix);
-    out.extend_from_slice(hash);
-    out
+    Ok(sequence(&[&unsigned_integer(r), &unsigned_integer(s)]))
 }
 
 /// RSA SubjectPublicKeyInfo, RFC 3279 §2.3.1 (parameters NULL).
 pub(crate) fn rsa_spki(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
     let rsa_public_key = sequence(&[&unsigned_integer(modulus), &unsigned_integer(exponent)]);
-    let null = tlv(TAG_NULL, &[]);
-    let algorithm = sequence(&[OID_RSA_ENCRYPTION, &null]);
+    let algorithm = sequence(&[OID_RSA_ENCRYPTION, NULL]);
     sequence(&[&algorithm, &bit_string(&rsa_public_key)])
 }
 
@@ -140,159 +57,56 @@ pub(crate) fn ed25519_spki(point: &[u8]) -> Vec<u8> {
     sequence(&[&algorithm, &bit_string(point)])
 }
 
-/// One element read from DER.
-struct Tlv<'a> {
-    tag: u8,
-    content: &'a [u8],
-    whole: &'a [u8],
-}
-
-struct Reader<'a> {
-    data: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        Reader { data }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-
-    fn peek_tag(&self) -> Option<u8> {
-        self.data.first().copied()
-    }
-
-    fn read(&mut self) -> Result<Tlv<'a>, DerError> {
-        let data = self.data;
-        let tag = *data.first().ok_or(DerError("truncated: missing tag"))?;
-        if tag & 0x1F == 0x1F {
-            return Err(DerError("multi-octet tags are not used in these structures"));
-        }
-        let first_len = *data.get(1).ok_or(DerError("truncated: missing length"))?;
-        let (len, header) = if first_len < 0x80 {
-            (usize::from(first_len), 2usize)
-        } else {
-            let count = usize::from(first_len & 0x7F);
-            if count == 0 {
-                return Err(DerError("indefinite length is not DER"));
-            }
-            if count > 4 {
-                return Err(DerError("length longer than four octets"));
-            }
-            let bytes = data.get(2..2 + count).ok_or(DerError("truncated length"))?;
-            let mut len = 0usize;
-            for b in bytes {
-                len = (len << 8) | usize::from(*b);
-            }
-            if len < 0x80 || bytes.first() == Some(&0) {
-                return Err(DerError("non-minimal length is not DER"));
-            }
-            (len, 2 + count)
-        };
-        let end = header.checked_add(len).ok_or(DerError("length overflow"))?;
-        let whole = data
-            .get(..end)
-            .ok_or(DerError("length runs past the end of the input"))?;
-        let content = whole
-            .get(header..)
-            .ok_or(DerError("length runs past the end of the input"))?;
-        self.data = data.get(end..).unwrap_or(&[]);
-        Ok(Tlv { tag, content, whole })
-    }
-
-    fn expect(&mut self, tag: u8, what: &'static str) -> Result<Tlv<'a>, DerError> {
-        let tlv = self.read()?;
-        if tlv.tag != tag {
-            return Err(DerError(what));
-        }
-        Ok(tlv)
-    }
-}
-
 /// The parts of a SubjectPublicKeyInfo that decide whether two keys are the same key.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct SpkiParts<'a> {
+pub(crate) struct SpkiParts {
     /// The algorithm OID, whole TLV.
-    pub(crate) algorithm: &'a [u8],
+    pub(crate) algorithm: Vec<u8>,
     /// The parameters, whole TLV, absent for Ed25519; NULL for RSA.
-    pub(crate) parameters: Option<&'a [u8]>,
-    /// The subjectPublicKey bits (after the unused-bits octet).
-    pub(crate) key: &'a [u8],
+    pub(crate) parameters: Option<Vec<u8>>,
+    /// The subjectPublicKey bits.
+    pub(crate) key: Vec<u8>,
 }
 
-pub(crate) fn parse_spki(spki: &[u8]) -> Result<SpkiParts<'_>, DerError> {
-    let mut outer = Reader::new(spki);
-    let seq = outer.expect(TAG_SEQUENCE, "SubjectPublicKeyInfo is not a SEQUENCE")?;
-    if !outer.is_empty() {
-        return Err(DerError("data after SubjectPublicKeyInfo"));
-    }
-    let mut inner = Reader::new(seq.content);
-    let alg = inner.expect(TAG_SEQUENCE, "AlgorithmIdentifier is not a SEQUENCE")?;
-    let bits = inner.expect(TAG_BIT_STRING, "subjectPublicKey is not a BIT STRING")?;
-    if !inner.is_empty() {
-        return Err(DerError("data after subjectPublicKey"));
-    }
-    let mut alg_reader = Reader::new(alg.content);
-    let oid = alg_reader.expect(TAG_OID, "algorithm is not an OBJECT IDENTIFIER")?;
-    let parameters = if alg_reader.is_empty() {
-        None
-    } else {
-        Some(alg_reader.read()?.whole)
-    };
-    if !alg_reader.is_empty() {
-        return Err(DerError("data after algorithm parameters"));
-    }
-    let (unused, key) = bits.content.split_first().ok_or(DerError("empty BIT STRING"))?;
-    if *unused != 0 {
+pub(crate) fn parse_spki(spki: &[u8]) -> Result<SpkiParts, DerError> {
+    let parsed: SubjectPublicKeyInfo<'_> =
+        asn1::parse_single(spki).map_err(|_| DerError("not a DER SubjectPublicKeyInfo"))?;
+    if parsed.subject_public_key.padding_bits() != 0 {
         return Err(DerError("public key BIT STRING with unused bits"));
     }
+    let algorithm =
+        asn1::write_single(&parsed.algorithm.oid).map_err(|_| DerError("the algorithm OID cannot be re-encoded"))?;
     Ok(SpkiParts {
-        algorithm: oid.whole,
-        parameters,
-        key,
+        algorithm,
+        parameters: parsed.algorithm.params.map(|t| t.full_data().to_vec()),
+        key: parsed.subject_public_key.as_bytes().to_vec(),
     })
 }
 
 /// The SubjectPublicKeyInfo (whole TLV) of an X.509 certificate, RFC 5280 §4.1.
 pub(crate) fn certificate_spki(cert: &[u8]) -> Result<&[u8], DerError> {
-    let mut outer = Reader::new(cert);
-    let certificate = outer.expect(TAG_SEQUENCE, "certificate is not a SEQUENCE")?;
-    if !outer.is_empty() {
-        return Err(DerError("data after the certificate"));
-    }
-    let mut c = Reader::new(certificate.content);
-    let tbs = c.expect(TAG_SEQUENCE, "tbsCertificate is not a SEQUENCE")?;
-    let mut t = Reader::new(tbs.content);
-    if t.peek_tag() == Some(TAG_CONTEXT_0_CONSTRUCTED) {
-        t.read()?;
-    }
-    t.expect(TAG_INTEGER, "serialNumber is not an INTEGER")?;
-    t.expect(TAG_SEQUENCE, "signature AlgorithmIdentifier is not a SEQUENCE")?;
-    t.expect(TAG_SEQUENCE, "issuer is not a SEQUENCE")?;
-    t.expect(TAG_SEQUENCE, "validity is not a SEQUENCE")?;
-    t.expect(TAG_SEQUENCE, "subject is not a SEQUENCE")?;
-    Ok(t.expect(TAG_SEQUENCE, "subjectPublicKeyInfo is not a SEQUENCE")?.whole)
+    let certificate: Certificate<'_> = asn1::parse_single(cert).map_err(|_| DerError("not a DER X.509 certificate"))?;
+    let tbs: TbsCertificate<'_> = certificate
+        .tbs_cert
+        .parse()
+        .map_err(|_| DerError("tbsCertificate is malformed"))?;
+    Ok(tbs.spki.full_data())
 }
 
 /// CKA_EC_POINT is a DER OCTET STRING holding the point (PKCS#11 v2.40 §2.3.3), but some
 /// tokens return the bare point. `raw_len` is the length of a bare point for this curve; an
-/// input of exactly that length starting like a point is taken as bare, since an OCTET STRING
-/// wrapper is always longer.
+/// input of exactly that length is taken as bare, since an OCTET STRING wrapper is always
+/// longer.
 pub(crate) fn unwrap_ec_point(value: &[u8], raw_len: usize) -> Result<Vec<u8>, DerError> {
     if value.len() == raw_len {
         return Ok(value.to_vec());
     }
-    let mut r = Reader::new(value);
-    let octets = r.expect(TAG_OCTET_STRING, "CKA_EC_POINT is neither a point nor an OCTET STRING")?;
-    if !r.is_empty() {
-        return Err(DerError("data after the CKA_EC_POINT OCTET STRING"));
-    }
-    if octets.content.len() != raw_len {
+    let octets: &[u8] =
+        asn1::parse_single(value).map_err(|_| DerError("CKA_EC_POINT is neither a point nor an OCTET STRING"))?;
+    if octets.len() != raw_len {
         return Err(DerError("CKA_EC_POINT has the wrong length for its curve"));
     }
-    Ok(octets.content.to_vec())
+    Ok(octets.to_vec())
 }
 
 /// Bit length of an unsigned big-endian integer.
@@ -310,6 +124,9 @@ pub(crate) fn bit_length(magnitude: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use govsig_core::crypto::der::tlv;
+
+    const TAG_OCTET_STRING: u8 = 0x04;
 
     #[test]
     fn ecdsa_der_handles_high_bits_and_leading_zeros() {
@@ -361,10 +178,12 @@ mod tests {
         let spki = ec_spki(OID_P256, &[4u8; 65]);
         let parts = parse_spki(&spki).expect("parses");
         assert_eq!(parts.algorithm, OID_EC_PUBLIC_KEY);
-        assert_eq!(parts.parameters, Some(OID_P256));
-        assert_eq!(parts.key, &[4u8; 65][..]);
+        assert_eq!(parts.parameters.as_deref(), Some(OID_P256));
+        assert_eq!(parts.key, [4u8; 65]);
         let ed = ed25519_spki(&[7u8; 32]);
         assert_eq!(parse_spki(&ed).expect("parses").parameters, None);
+        let rsa = rsa_spki(&[0xC1; 256], &[1, 0, 1]);
+        assert_eq!(parse_spki(&rsa).expect("parses").parameters.as_deref(), Some(NULL));
     }
 
     #[test]

@@ -10,77 +10,29 @@ use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::ObjectHandle;
 use cryptoki::session::{Session, SessionState};
 use cryptoki::types::Ulong;
-use sha2::Digest as _;
+use govsig_core::cms::sign::SignScheme;
+use govsig_core::crypto::DigestAlgorithm;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-/// Hash functions for the signature schemes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Digest {
-    /// SHA-256 (FIPS 180-4)
-    Sha256,
-    /// SHA-384 (FIPS 180-4)
-    Sha384,
-    /// SHA-512 (FIPS 180-4)
-    Sha512,
-}
-
-impl Digest {
-    fn hash(self, message: &[u8]) -> Vec<u8> {
-        match self {
-            Digest::Sha256 => sha2::Sha256::digest(message).to_vec(),
-            Digest::Sha384 => sha2::Sha384::digest(message).to_vec(),
-            Digest::Sha512 => sha2::Sha512::digest(message).to_vec(),
-        }
-    }
-
-    fn len(self) -> u8 {
-        match self {
-            Digest::Sha256 => 32,
-            Digest::Sha384 => 48,
-            Digest::Sha512 => 64,
-        }
-    }
-
-    fn mechanism(self) -> MechanismType {
-        match self {
-            Digest::Sha256 => MechanismType::SHA256,
-            Digest::Sha384 => MechanismType::SHA384,
-            Digest::Sha512 => MechanismType::SHA512,
-        }
-    }
-
-    fn mgf1(self) -> PkcsMgfType {
-        match self {
-            Digest::Sha256 => PkcsMgfType::MGF1_SHA256,
-            Digest::Sha384 => PkcsMgfType::MGF1_SHA384,
-            Digest::Sha512 => PkcsMgfType::MGF1_SHA512,
-        }
+/// The token's hash mechanism and MGF1 for a digest. Tokens sign with SHA-256, -384 and
+/// -512; SHA-1 and SHA-224 are refused (no e-government profile we serve signs with them).
+fn token_hash(d: DigestAlgorithm) -> Option<(MechanismType, PkcsMgfType)> {
+    match d {
+        DigestAlgorithm::Sha256 => Some((MechanismType::SHA256, PkcsMgfType::MGF1_SHA256)),
+        DigestAlgorithm::Sha384 => Some((MechanismType::SHA384, PkcsMgfType::MGF1_SHA384)),
+        DigestAlgorithm::Sha512 => Some((MechanismType::SHA512, PkcsMgfType::MGF1_SHA512)),
+        DigestAlgorithm::Sha1 | DigestAlgorithm::Sha224 => None,
     }
 }
 
-/// A signature scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SignScheme {
-    /// RSASSA-PKCS1-v1_5 (RFC 8017 §8.2).
-    RsaPkcs1(Digest),
-    /// RSASSA-PSS (RFC 8017 §8.1) with MGF1 over the same hash and a salt as long as the hash,
-    /// the parameters RFC 4056 §3 and most CMS profiles use.
-    RsaPss(Digest),
-    /// ECDSA (FIPS 186-5), signature returned as DER Ecdsa-Sig-Value.
-    Ecdsa(Digest),
-    /// Ed25519 (RFC 8032 §5.1, pure).
-    Ed25519,
-}
-
-impl fmt::Display for SignScheme {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SignScheme::RsaPkcs1(d) => write!(f, "RSA PKCS#1 v1.5 with {d:?}"),
-            SignScheme::RsaPss(d) => write!(f, "RSA-PSS with {d:?}"),
-            SignScheme::Ecdsa(d) => write!(f, "ECDSA with {d:?}"),
-            SignScheme::Ed25519 => write!(f, "Ed25519"),
-        }
+/// How a scheme reads in a message to a person.
+pub(crate) fn describe_scheme(scheme: SignScheme) -> String {
+    match scheme {
+        SignScheme::RsaPkcs1(d) => format!("RSA PKCS#1 v1.5 with {}", d.name()),
+        SignScheme::RsaPss(d) => format!("RSA-PSS with {}", d.name()),
+        SignScheme::Ecdsa(d) => format!("ECDSA with {}", d.name()),
+        SignScheme::Ed25519 => "Ed25519".to_owned(),
     }
 }
 
@@ -99,7 +51,7 @@ pub struct OfferedMechanism {
 }
 
 /// A mechanism that signs a prepared input, and how to prepare it from the digest and message.
-type Prehash = (Mechanism<'static>, fn(Digest, &[u8]) -> Vec<u8>);
+type Prehash = (Mechanism<'static>, fn(DigestAlgorithm, &[u8]) -> Vec<u8>);
 
 /// CK_MECHANISM_TYPE is an unsigned long: 64 bits on Unix, 32 on Windows.
 #[allow(clippy::useless_conversion)]
@@ -512,45 +464,63 @@ impl TokenSigner {
         );
         if !fits {
             return Err(unsupported(
-                scheme.to_string(),
+                describe_scheme(scheme),
                 format!("{} is {}", key.describe(), key.key_type),
             ));
         }
+        let digest = match scheme {
+            SignScheme::RsaPkcs1(d) | SignScheme::RsaPss(d) | SignScheme::Ecdsa(d) => match token_hash(d) {
+                Some(_) => Some(d),
+                None => {
+                    return Err(unsupported(
+                        describe_scheme(scheme),
+                        format!("token signing uses sha256, sha384 or sha512, not {}", d.name()),
+                    ))
+                }
+            },
+            SignScheme::Ed25519 => None,
+        };
         let prefer = self.prefer_token_hashing;
         // One candidate with token hashing, one with govsig hashing, in that order.
         let (combined, prehashed): (Option<Mechanism<'static>>, Option<Prehash>) = match scheme {
             SignScheme::RsaPkcs1(d) => (
-                Some(match d {
-                    Digest::Sha256 => Mechanism::Sha256RsaPkcs,
-                    Digest::Sha384 => Mechanism::Sha384RsaPkcs,
-                    Digest::Sha512 => Mechanism::Sha512RsaPkcs,
-                }),
+                match d {
+                    DigestAlgorithm::Sha256 => Some(Mechanism::Sha256RsaPkcs),
+                    DigestAlgorithm::Sha384 => Some(Mechanism::Sha384RsaPkcs),
+                    DigestAlgorithm::Sha512 => Some(Mechanism::Sha512RsaPkcs),
+                    _ => None,
+                },
                 // CKM_RSA_PKCS pads what it is given, so it is given the DigestInfo
                 // (RFC 8017 §9.2 steps 1–2).
-                Some((Mechanism::RsaPkcs, |d, m| der::digest_info(d, &d.hash(m)))),
+                Some((Mechanism::RsaPkcs, |d, m| d.digest_info(&d.digest(m)))),
             ),
-            SignScheme::RsaPss(d) => {
-                let params = PkcsPssParams {
-                    hash_alg: d.mechanism(),
-                    mgf: d.mgf1(),
-                    s_len: Ulong::from(std::ffi::c_ulong::from(d.len())),
-                };
-                (
-                    Some(match d {
-                        Digest::Sha256 => Mechanism::Sha256RsaPkcsPss(params),
-                        Digest::Sha384 => Mechanism::Sha384RsaPkcsPss(params),
-                        Digest::Sha512 => Mechanism::Sha512RsaPkcsPss(params),
-                    }),
-                    Some((Mechanism::RsaPkcsPss(params), |d, m| d.hash(m))),
-                )
-            }
+            SignScheme::RsaPss(d) => match token_hash(d) {
+                Some((hash_alg, mgf)) => {
+                    let params = PkcsPssParams {
+                        hash_alg,
+                        mgf,
+                        s_len: Ulong::from(std::ffi::c_ulong::try_from(d.output_len()).unwrap_or(0)),
+                    };
+                    (
+                        match d {
+                            DigestAlgorithm::Sha256 => Some(Mechanism::Sha256RsaPkcsPss(params)),
+                            DigestAlgorithm::Sha384 => Some(Mechanism::Sha384RsaPkcsPss(params)),
+                            DigestAlgorithm::Sha512 => Some(Mechanism::Sha512RsaPkcsPss(params)),
+                            _ => None,
+                        },
+                        Some((Mechanism::RsaPkcsPss(params), |d, m| d.digest(m))),
+                    )
+                }
+                None => (None, None),
+            },
             SignScheme::Ecdsa(d) => (
-                Some(match d {
-                    Digest::Sha256 => Mechanism::EcdsaSha256,
-                    Digest::Sha384 => Mechanism::EcdsaSha384,
-                    Digest::Sha512 => Mechanism::EcdsaSha512,
-                }),
-                Some((Mechanism::Ecdsa, |d, m| d.hash(m))),
+                match d {
+                    DigestAlgorithm::Sha256 => Some(Mechanism::EcdsaSha256),
+                    DigestAlgorithm::Sha384 => Some(Mechanism::EcdsaSha384),
+                    DigestAlgorithm::Sha512 => Some(Mechanism::EcdsaSha512),
+                    _ => None,
+                },
+                Some((Mechanism::Ecdsa, |d, m| d.digest(m))),
             ),
             // EdDSA hashes inside the algorithm (RFC 8032 §5.1.6); there is no
             // pre-hashed form of pure Ed25519.
@@ -559,22 +529,18 @@ impl TokenSigner {
                 None,
             ),
         };
-        let digest = match scheme {
-            SignScheme::RsaPkcs1(d) | SignScheme::RsaPss(d) | SignScheme::Ecdsa(d) => Some(d),
-            SignScheme::Ed25519 => None,
-        };
         let combined = combined.filter(|m| self.offers(m.mechanism_type()));
         let prehashed = prehashed.filter(|(m, _)| self.offers(m.mechanism_type()));
         let use_combined = |m: Mechanism<'static>| Ok(Plan::Combined(m));
         let use_prehashed = |(m, prepare): Prehash| match digest {
             Some(d) => Ok(Plan::Prehashed(m, prepare(d, message))),
-            None => Err(unsupported(scheme.to_string(), "no hash to apply".to_owned())),
+            None => Err(unsupported(describe_scheme(scheme), "no hash to apply".to_owned())),
         };
         match (combined, prehashed, prefer) {
             (Some(c), _, true) | (Some(c), None, false) => use_combined(c),
             (_, Some(p), _) => use_prehashed(p),
             (None, None, _) => Err(unsupported(
-                scheme.to_string(),
+                describe_scheme(scheme),
                 "the token offers no mechanism for it with CKF_SIGN".to_owned(),
             )),
         }

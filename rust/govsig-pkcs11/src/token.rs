@@ -318,7 +318,7 @@ fn spki_same_key(key_spki: &[u8], cert_spki: &[u8]) -> Result<(), String> {
     if a.algorithm != b.algorithm {
         return Err("the certificate's public key is of another algorithm".to_owned());
     }
-    let is_ec = a.parameters.map(|p| p.first() == Some(&0x06)).unwrap_or(false);
+    let is_ec = a.parameters.as_ref().map(|p| p.first() == Some(&0x06)).unwrap_or(false);
     if is_ec && a.parameters != b.parameters {
         return Err("the certificate's public key is on another curve".to_owned());
     }

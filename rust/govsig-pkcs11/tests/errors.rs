@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Hsm, KeySpec, USER_PIN};
-use govsig_pkcs11::{Digest, KeySelector, Module, Pin, Pkcs11Error, SignScheme, TokenSelector};
+use govsig_pkcs11::{DigestAlgorithm, KeySelector, Module, Pin, Pkcs11Error, SignScheme, TokenSelector};
 use std::sync::OnceLock;
 
 /// A PIN string that cannot appear in any message by accident.
@@ -215,7 +215,7 @@ fn unknown_key_label_lists_the_signing_keys() {
 fn scheme_that_does_not_fit_the_key_is_mechanism_not_supported() {
     let token = open("errors");
     let rsa = token.signer(KeySelector::Label("rsa-key".into()), 1).expect("signer");
-    for scheme in [SignScheme::Ed25519, SignScheme::Ecdsa(Digest::Sha256)] {
+    for scheme in [SignScheme::Ed25519, SignScheme::Ecdsa(DigestAlgorithm::Sha256)] {
         let err = rsa.sign(scheme, b"m").expect_err("RSA key");
         match &err {
             Pkcs11Error::MechanismNotSupported { offered, ckr, .. } => {
@@ -227,9 +227,11 @@ fn scheme_that_does_not_fit_the_key_is_mechanism_not_supported() {
         assert!(err.to_string().contains("is RSA-2048"), "{err}");
     }
     let ec = token.signer(KeySelector::Label("p256-key".into()), 1).expect("signer");
-    let err = ec.sign(SignScheme::RsaPss(Digest::Sha256), b"m").expect_err("EC key");
+    let err = ec
+        .sign(SignScheme::RsaPss(DigestAlgorithm::Sha256), b"m")
+        .expect_err("EC key");
     assert!(
-        err.to_string().contains("cannot sign with RSA-PSS with Sha256"),
+        err.to_string().contains("cannot sign with RSA-PSS with sha256"),
         "{err}"
     );
     assert!(err.to_string().contains("is EC P256"), "{err}");
@@ -338,11 +340,11 @@ fn signing_after_logout_is_a_typed_error() {
         .expect("login");
     let signer = token.signer(KeySelector::Label("p256-key".into()), 1).expect("signer");
     signer
-        .sign(SignScheme::Ecdsa(Digest::Sha256), b"before")
+        .sign(SignScheme::Ecdsa(DigestAlgorithm::Sha256), b"before")
         .expect("logged in");
     token.logout().expect("logout");
     let err = signer
-        .sign(SignScheme::Ecdsa(Digest::Sha256), b"after")
+        .sign(SignScheme::Ecdsa(DigestAlgorithm::Sha256), b"after")
         .expect_err("logged out");
     // SoftHSM hides the private key from the now public session: CKR_OBJECT_HANDLE_INVALID
     // from C_SignInit, which govsig reports as the login having ended.

@@ -9,7 +9,7 @@ mod common;
 
 use aws_lc_rs::signature as sig;
 use common::{verify, Hsm, KeySpec, USER_PIN};
-use govsig_pkcs11::{Digest, KeySelector, Module, Pin, Pkcs11Error, SignScheme, TokenSelector};
+use govsig_pkcs11::{DigestAlgorithm, KeySelector, Module, Pin, Pkcs11Error, SignScheme, TokenSelector};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,7 @@ fn batch_with_removal(how: Removal) {
         .expect("login");
     let signer = token.signer(KeySelector::Label("p256-key".into()), 2).expect("signer");
     let signed = AtomicUsize::new(0);
-    let scheme = SignScheme::Ecdsa(Digest::Sha256);
+    let scheme = SignScheme::Ecdsa(DigestAlgorithm::Sha256);
 
     let outcomes: Vec<Outcome> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..3)

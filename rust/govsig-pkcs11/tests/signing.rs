@@ -4,7 +4,7 @@ mod common;
 
 use aws_lc_rs::signature as sig;
 use common::{ecdsa_der_shape, verify, Hsm, KeySpec};
-use govsig_pkcs11::{Digest, EcCurve, KeyKind, KeySelector, Module, SignScheme};
+use govsig_pkcs11::{DigestAlgorithm, EcCurve, KeyKind, KeySelector, Module, SignScheme};
 use std::sync::OnceLock;
 
 const ALL_KEYS: &[KeySpec] = &[KeySpec::Rsa2048, KeySpec::P256, KeySpec::P384, KeySpec::Ed25519];
@@ -72,24 +72,32 @@ fn lists_keys_with_certificates_and_public_keys() {
 
 fn check_scheme(signer: &govsig_pkcs11::TokenSigner, spki: &[u8], scheme: SignScheme) {
     let alg: &'static dyn sig::VerificationAlgorithm = match (scheme, signer.key_kind()) {
-        (SignScheme::RsaPkcs1(Digest::Sha256), _) => &sig::RSA_PKCS1_2048_8192_SHA256,
-        (SignScheme::RsaPkcs1(Digest::Sha384), _) => &sig::RSA_PKCS1_2048_8192_SHA384,
-        (SignScheme::RsaPkcs1(Digest::Sha512), _) => &sig::RSA_PKCS1_2048_8192_SHA512,
-        (SignScheme::RsaPss(Digest::Sha256), _) => &sig::RSA_PSS_2048_8192_SHA256,
-        (SignScheme::RsaPss(Digest::Sha384), _) => &sig::RSA_PSS_2048_8192_SHA384,
-        (SignScheme::RsaPss(Digest::Sha512), _) => &sig::RSA_PSS_2048_8192_SHA512,
-        (SignScheme::Ecdsa(Digest::Sha256), KeyKind::Ec { curve: EcCurve::P256 }) => &sig::ECDSA_P256_SHA256_ASN1,
-        (SignScheme::Ecdsa(Digest::Sha384), KeyKind::Ec { curve: EcCurve::P256 }) => &sig::ECDSA_P256_SHA384_ASN1,
-        (SignScheme::Ecdsa(Digest::Sha256), KeyKind::Ec { curve: EcCurve::P384 }) => &sig::ECDSA_P384_SHA256_ASN1,
-        (SignScheme::Ecdsa(Digest::Sha384), KeyKind::Ec { curve: EcCurve::P384 }) => &sig::ECDSA_P384_SHA384_ASN1,
+        (SignScheme::RsaPkcs1(DigestAlgorithm::Sha256), _) => &sig::RSA_PKCS1_2048_8192_SHA256,
+        (SignScheme::RsaPkcs1(DigestAlgorithm::Sha384), _) => &sig::RSA_PKCS1_2048_8192_SHA384,
+        (SignScheme::RsaPkcs1(DigestAlgorithm::Sha512), _) => &sig::RSA_PKCS1_2048_8192_SHA512,
+        (SignScheme::RsaPss(DigestAlgorithm::Sha256), _) => &sig::RSA_PSS_2048_8192_SHA256,
+        (SignScheme::RsaPss(DigestAlgorithm::Sha384), _) => &sig::RSA_PSS_2048_8192_SHA384,
+        (SignScheme::RsaPss(DigestAlgorithm::Sha512), _) => &sig::RSA_PSS_2048_8192_SHA512,
+        (SignScheme::Ecdsa(DigestAlgorithm::Sha256), KeyKind::Ec { curve: EcCurve::P256 }) => {
+            &sig::ECDSA_P256_SHA256_ASN1
+        }
+        (SignScheme::Ecdsa(DigestAlgorithm::Sha384), KeyKind::Ec { curve: EcCurve::P256 }) => {
+            &sig::ECDSA_P256_SHA384_ASN1
+        }
+        (SignScheme::Ecdsa(DigestAlgorithm::Sha256), KeyKind::Ec { curve: EcCurve::P384 }) => {
+            &sig::ECDSA_P384_SHA256_ASN1
+        }
+        (SignScheme::Ecdsa(DigestAlgorithm::Sha384), KeyKind::Ec { curve: EcCurve::P384 }) => {
+            &sig::ECDSA_P384_SHA384_ASN1
+        }
         (SignScheme::Ed25519, _) => &sig::ED25519,
         other => panic!("no verifier for {other:?}"),
     };
     for i in 0..8u32 {
-        let message = format!("signed attributes #{i} for {scheme}").into_bytes();
+        let message = format!("signed attributes #{i} for {scheme:?}").into_bytes();
         let signature = signer
             .sign(scheme, &message)
-            .unwrap_or_else(|e| panic!("{scheme}: {e}"));
+            .unwrap_or_else(|e| panic!("{scheme:?}: {e}"));
         verify(alg, spki, &message, &signature);
         if let SignScheme::Ecdsa(_) = scheme {
             ecdsa_der_shape(&signature);
@@ -107,7 +115,11 @@ fn rsa_pkcs1_and_pss_with_token_and_software_hashing() {
     let spki = hsm.token("signing").spki(KeySpec::Rsa2048);
     let signer = token.signer(KeySelector::Label("rsa-key".into()), 1).expect("signer");
     assert_eq!(signer.key_kind(), KeyKind::Rsa { bits: 2048 });
-    for d in [Digest::Sha256, Digest::Sha384, Digest::Sha512] {
+    for d in [
+        DigestAlgorithm::Sha256,
+        DigestAlgorithm::Sha384,
+        DigestAlgorithm::Sha512,
+    ] {
         // SoftHSM offers the combined mechanisms, so the token hashes.
         let (name, prehashed) = signer.mechanism_for(SignScheme::RsaPkcs1(d)).expect("mechanism");
         assert!(name.ends_with("_RSA_PKCS") && name.starts_with("CKM_SHA"), "{name}");
@@ -121,7 +133,11 @@ fn rsa_pkcs1_and_pss_with_token_and_software_hashing() {
         .signer(KeySelector::Id(vec![0x01]), 1)
         .expect("signer")
         .prefer_token_hashing(false);
-    for d in [Digest::Sha256, Digest::Sha384, Digest::Sha512] {
+    for d in [
+        DigestAlgorithm::Sha256,
+        DigestAlgorithm::Sha384,
+        DigestAlgorithm::Sha512,
+    ] {
         assert_eq!(
             software.mechanism_for(SignScheme::RsaPkcs1(d)).expect("m"),
             ("CKM_RSA_PKCS".to_owned(), true)
@@ -136,8 +152,12 @@ fn rsa_pkcs1_and_pss_with_token_and_software_hashing() {
     // PKCS#1 v1.5 is deterministic: both paths give the same bytes.
     let m = b"same input";
     assert_eq!(
-        signer.sign(SignScheme::RsaPkcs1(Digest::Sha256), m).expect("sign"),
-        software.sign(SignScheme::RsaPkcs1(Digest::Sha256), m).expect("sign")
+        signer
+            .sign(SignScheme::RsaPkcs1(DigestAlgorithm::Sha256), m)
+            .expect("sign"),
+        software
+            .sign(SignScheme::RsaPkcs1(DigestAlgorithm::Sha256), m)
+            .expect("sign")
     );
 }
 
@@ -150,30 +170,31 @@ fn ecdsa_p256_p384_as_der() {
         .expect("signer");
     // SoftHSM 2.6 has CKM_ECDSA but not CKM_ECDSA_SHA256: govsig hashes.
     assert_eq!(
-        p256.mechanism_for(SignScheme::Ecdsa(Digest::Sha256)).expect("m"),
+        p256.mechanism_for(SignScheme::Ecdsa(DigestAlgorithm::Sha256))
+            .expect("m"),
         ("CKM_ECDSA".to_owned(), true)
     );
     assert_eq!(p256.certificate_der(), Some(hsm.token("signing").cert(KeySpec::P256)));
     check_scheme(
         &p256,
         hsm.token("signing").spki(KeySpec::P256),
-        SignScheme::Ecdsa(Digest::Sha256),
+        SignScheme::Ecdsa(DigestAlgorithm::Sha256),
     );
     check_scheme(
         &p256,
         hsm.token("signing").spki(KeySpec::P256),
-        SignScheme::Ecdsa(Digest::Sha384),
+        SignScheme::Ecdsa(DigestAlgorithm::Sha384),
     );
     let p384 = token.signer(KeySelector::Label("p384-key".into()), 1).expect("signer");
     check_scheme(
         &p384,
         hsm.token("signing").spki(KeySpec::P384),
-        SignScheme::Ecdsa(Digest::Sha384),
+        SignScheme::Ecdsa(DigestAlgorithm::Sha384),
     );
     check_scheme(
         &p384,
         hsm.token("signing").spki(KeySpec::P384),
-        SignScheme::Ecdsa(Digest::Sha256),
+        SignScheme::Ecdsa(DigestAlgorithm::Sha256),
     );
 }
 
@@ -264,7 +285,7 @@ fn bulk(spec: KeySpec, scheme: SignScheme, alg: &'static dyn sig::VerificationAl
 fn bulk_ecdsa_1000_signatures_4_sessions_4_threads() {
     let (padded, mut short) = bulk(
         KeySpec::P256,
-        SignScheme::Ecdsa(Digest::Sha256),
+        SignScheme::Ecdsa(DigestAlgorithm::Sha256),
         &sig::ECDSA_P256_SHA256_ASN1,
     );
     // Over 2,000 random r and s values about half have the high bit set (a 0x00 is
@@ -277,7 +298,7 @@ fn bulk_ecdsa_1000_signatures_4_sessions_4_threads() {
         }
         short += bulk(
             KeySpec::P256,
-            SignScheme::Ecdsa(Digest::Sha256),
+            SignScheme::Ecdsa(DigestAlgorithm::Sha256),
             &sig::ECDSA_P256_SHA256_ASN1,
         )
         .1;
@@ -290,7 +311,7 @@ fn bulk_ecdsa_1000_signatures_4_sessions_4_threads() {
 fn bulk_rsa_1000_signatures_4_sessions_4_threads() {
     bulk(
         KeySpec::Rsa2048,
-        SignScheme::RsaPss(Digest::Sha256),
+        SignScheme::RsaPss(DigestAlgorithm::Sha256),
         &sig::RSA_PSS_2048_8192_SHA256,
     );
 }

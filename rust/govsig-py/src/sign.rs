@@ -1,16 +1,11 @@
-//! Signing glue: software keys and PKCS#11 tokens as core `Signer`s, CMS signing with the
-//! GIL released, core and PKCS#11 errors mapped to the exception classes of
-//! `govsig.signing` and `govsig.pkcs11`.
-//!
-//! The adapter from govsig-pkcs11's `TokenSigner` to govsig-core's `Signer` trait lives here
-//! because it is pure type mapping (scheme and key-type enums) between two crates that must
-//! not know each other: govsig-core stays free of FFI, govsig-pkcs11 free of CMS.
+//! Signing glue: software keys and PKCS#11 token keys (govsig-pkcs11's `TokenKey`, a core
+//! `Signer`) handed to the core's CmsSigner, CMS signing with the GIL released, core and
+//! PKCS#11 errors mapped to the exception classes of `govsig.signing` and `govsig.pkcs11`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use govsig_core::cms::sign::{
-    content_type_from_dotted, CmsSigner, IncludeCertificates, SignError, SignOptions, SignScheme, Signer,
-    SignerIdentifierKind, SoftwareKey,
+    content_type_from_dotted, CmsSigner, IncludeCertificates, SignError, SignOptions, SignerIdentifierKind, SoftwareKey,
 };
 use govsig_core::crypto::{DigestAlgorithm, KeyType};
 use govsig_pkcs11 as p11;
@@ -134,47 +129,6 @@ fn key_kind_name(k: &p11::KeyKind) -> String {
         } => "ec_p521".to_owned(),
         p11::KeyKind::Ed25519 => "ed25519".to_owned(),
         p11::KeyKind::Unsupported { description } => description.clone(),
-    }
-}
-
-/// A private key on a token, seen by the core as a `Signer`.
-struct TokenKey {
-    signer: p11::TokenSigner,
-    certificate: Vec<u8>,
-    key_type: KeyType,
-}
-
-fn token_digest(d: DigestAlgorithm) -> Result<p11::Digest, SignError> {
-    match d {
-        DigestAlgorithm::Sha256 => Ok(p11::Digest::Sha256),
-        DigestAlgorithm::Sha384 => Ok(p11::Digest::Sha384),
-        DigestAlgorithm::Sha512 => Ok(p11::Digest::Sha512),
-        other => Err(SignError::Unsupported(format!(
-            "token signing uses sha256, sha384 or sha512, not {}",
-            other.name()
-        ))),
-    }
-}
-
-impl Signer for TokenKey {
-    fn key_type(&self) -> KeyType {
-        self.key_type
-    }
-
-    fn certificate_der(&self) -> &[u8] {
-        &self.certificate
-    }
-
-    fn sign(&self, scheme: SignScheme, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        let scheme = match scheme {
-            SignScheme::RsaPkcs1(d) => p11::SignScheme::RsaPkcs1(token_digest(d)?),
-            SignScheme::RsaPss(d) => p11::SignScheme::RsaPss(token_digest(d)?),
-            SignScheme::Ecdsa(d) => p11::SignScheme::Ecdsa(token_digest(d)?),
-            SignScheme::Ed25519 => p11::SignScheme::Ed25519,
-        };
-        self.signer
-            .sign(scheme, message)
-            .map_err(|e| SignError::Signer(Arc::new(e)))
     }
 }
 
@@ -573,48 +527,8 @@ impl Pkcs11Token {
                 signer = signer.with_certificate(cert).map_err(Failure::Token)?;
             }
             let key = signer.key().clone();
-            let key_type = match &key.key_type {
-                p11::KeyKind::Rsa { .. } => KeyType::Rsa,
-                p11::KeyKind::Ec {
-                    curve: p11::EcCurve::P256,
-                } => KeyType::EcP256,
-                p11::KeyKind::Ec {
-                    curve: p11::EcCurve::P384,
-                } => KeyType::EcP384,
-                p11::KeyKind::Ec {
-                    curve: p11::EcCurve::P521,
-                } => KeyType::EcP521,
-                p11::KeyKind::Ed25519 => KeyType::Ed25519,
-                p11::KeyKind::Unsupported { description } => {
-                    return Err(Failure::Token(p11::Pkcs11Error::MechanismNotSupported {
-                        mechanism: description.clone(),
-                        reason: "govsig signs with RSA, EC P-256/P-384/P-521 and Ed25519 keys only".to_owned(),
-                        offered: Vec::new(),
-                        ckr: None,
-                    }))
-                }
-            };
-            let certificate = match signer.certificate_der() {
-                Some(c) => c.to_vec(),
-                None => {
-                    return Err(Failure::Token(p11::Pkcs11Error::CertificateNotFound {
-                        key: if key.label.is_empty() {
-                            "the key".to_owned()
-                        } else {
-                            format!("key {:?}", key.label)
-                        },
-                    }))
-                }
-            };
-            let cms = CmsSigner::new(
-                Arc::new(TokenKey {
-                    signer,
-                    certificate,
-                    key_type,
-                }),
-                chain,
-            )
-            .map_err(Failure::Sign)?;
+            let token_key = p11::TokenKey::new(signer).map_err(Failure::Token)?;
+            let cms = CmsSigner::new(Arc::new(token_key), chain).map_err(Failure::Sign)?;
             Ok((cms, key.label, key.id))
         });
         match made {

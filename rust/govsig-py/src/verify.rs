@@ -7,7 +7,7 @@ use govsig_core::cms::{SignerOutcome, VerifyOutcome};
 use govsig_core::policy::{Budget, KeyUsageRule, Policy};
 use govsig_core::revocation::crl::CrlIndex;
 use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationMode, RevocationSource, RevocationStatus};
-use govsig_core::x509::policy::PolicyInputs;
+use govsig_core::x509::policy_graph::PolicyInputs;
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
 use govsig_core::{Code, Engine};
 use numpy::{IntoPyArray, PyArray1};
@@ -187,30 +187,36 @@ impl CoreEngine {
         })
     }
 
-    /// Verify one document with the GIL released.
-    #[pyo3(signature = (signature, content=None))]
+    /// Verify one document with the GIL released, at `at` (seconds since the epoch; None:
+    /// the policy's time, else now).
+    #[pyo3(signature = (signature, content=None, at=None))]
     fn verify(
         &self,
         py: Python<'_>,
         signature: &Bound<'_, PyBytes>,
         content: Option<&Bound<'_, PyBytes>>,
+        at: Option<i64>,
     ) -> VerifyResult {
         let sig = signature.as_bytes();
         let content = content.map(|c| c.as_bytes());
         let engine = Arc::clone(&self.engine);
-        let out = py.allow_threads(move || engine.verify(sig, content));
+        let out = py.allow_threads(move || {
+            let at = at.unwrap_or_else(|| engine.default_time());
+            engine.verify_at(sig, content, at)
+        });
         VerifyResult { inner: Arc::new(out) }
     }
 
     /// Verify a chunk of (signature, content-or-None) pairs on `threads` threads, appending
-    /// the results, in order, to `into`.
-    #[pyo3(signature = (items, into, threads=None))]
+    /// the results, in order, to `into`; every document at `at` as in `verify`.
+    #[pyo3(signature = (items, into, threads=None, at=None))]
     fn verify_chunk(
         &self,
         py: Python<'_>,
         items: &Bound<'_, PyList>,
         into: &Bound<'_, BatchResult>,
         threads: Option<usize>,
+        at: Option<i64>,
     ) -> PyResult<()> {
         // Keep the bytes objects alive while their buffers are read without the GIL: they
         // are immutable, so the borrowed slices stay valid.
@@ -231,7 +237,10 @@ impl CoreEngine {
             .map(|(s, c)| (s.as_bytes(), c.as_ref().map(|c| c.as_bytes())))
             .collect();
         let engine = Arc::clone(&self.engine);
-        let outs = py.allow_threads(move || engine.verify_batch(&slices, threads));
+        let outs = py.allow_threads(move || {
+            let at = at.unwrap_or_else(|| engine.default_time());
+            engine.verify_batch_at(&slices, threads, at)
+        });
         let mut b = into.borrow_mut();
         for o in outs {
             b.codes.push(o.code.number());
@@ -240,18 +249,22 @@ impl CoreEngine {
         Ok(())
     }
 
-    /// Validate one certificate's path (DER), GIL released.
-    #[pyo3(signature = (certificate, intermediates))]
+    /// Validate one certificate's path (DER), GIL released, at `at` as in `verify`.
+    #[pyo3(signature = (certificate, intermediates, at=None))]
     fn verify_certificate(
         &self,
         py: Python<'_>,
         certificate: &Bound<'_, PyBytes>,
         intermediates: Vec<Bound<'_, PyBytes>>,
+        at: Option<i64>,
     ) -> PathResult {
         let leaf = certificate.as_bytes();
         let inter: Vec<&[u8]> = intermediates.iter().map(|b| b.as_bytes()).collect();
         let engine = Arc::clone(&self.engine);
-        let out = py.allow_threads(move || engine.verify_certificate(leaf, &inter));
+        let out = py.allow_threads(move || {
+            let at = at.unwrap_or_else(|| engine.default_time());
+            engine.verify_certificate_at(leaf, &inter, at)
+        });
         PathResult { inner: out }
     }
 
@@ -274,6 +287,13 @@ impl CoreEngine {
     #[pyo3(signature = (failures, fetched=false))]
     fn add_fetch_failures(&self, failures: Vec<(String, String)>, fetched: bool) {
         self.engine.add_fetch_failures(failures, !fetched)
+    }
+
+    /// Forget the failures recorded for these URLs (their retry time has come, or what they
+    /// served went stale): statuses they left undecided ask for them again. Returns how many
+    /// were forgotten.
+    fn forget_fetch_failures(&self, urls: Vec<String>) -> usize {
+        self.engine.forget_fetch_failures(&urls)
     }
 
     /// Number of distinct certificates parsed so far (interned across documents).

@@ -100,16 +100,35 @@ impl Engine {
         &self.interner
     }
 
+    /// The validation time of a call: the policy's, else now.
+    pub fn default_time(&self) -> UnixTime {
+        self.policy.at.unwrap_or_else(crate::time::now)
+    }
+
     /// Verifies one document at the policy's time (or now).
     pub fn verify(&self, signature: &[u8], content: Option<&[u8]>) -> VerifyOutcome {
-        let at = self.policy.at.unwrap_or_else(crate::time::now);
+        self.verify_at(signature, content, self.default_time())
+    }
+
+    /// Verifies one document at `at`: the caller's clock (a service's, or a test's simulated
+    /// one) instead of the policy's time.
+    pub fn verify_at(&self, signature: &[u8], content: Option<&[u8]>, at: UnixTime) -> VerifyOutcome {
         let ctx = DocContext { engine: self, at };
         guarded(|| verify_document(&ctx, signature, content))
     }
 
     /// Verifies a batch on `threads` threads (None = all cores); results in input order.
     pub fn verify_batch(&self, items: &[(&[u8], Option<&[u8]>)], threads: Option<usize>) -> Vec<VerifyOutcome> {
-        let at = self.policy.at.unwrap_or_else(crate::time::now);
+        self.verify_batch_at(items, threads, self.default_time())
+    }
+
+    /// `verify_batch` with every document judged at `at` (one time for the whole batch).
+    pub fn verify_batch_at(
+        &self,
+        items: &[(&[u8], Option<&[u8]>)],
+        threads: Option<usize>,
+        at: UnixTime,
+    ) -> Vec<VerifyOutcome> {
         let run = || -> Vec<VerifyOutcome> {
             items
                 .par_iter()
@@ -190,7 +209,8 @@ impl Engine {
     }
 
     /// Records evidence the caller could not fetch: statuses only it could decide become
-    /// `fetch_failed` (hard-fail) with the reason, and it is not asked for again.
+    /// `fetch_failed` (hard-fail) with the reason, and it is not asked for again until
+    /// `forget_fetch_failures` (the caller decides when to retry; the core has no clock).
     /// `fetch_failed` is false for evidence that came but decided nothing.
     pub fn add_fetch_failures(&self, failures: Vec<(String, String)>, fetch_failed: bool) {
         if failures.is_empty() {
@@ -203,6 +223,25 @@ impl Engine {
             }
             f.generation += 1;
         }
+    }
+
+    /// Forgets what `add_fetch_failures` recorded for these URLs, so that a status they
+    /// left undecided names them in its needs again: the caller's retry time for a failed
+    /// fetch has come, or what it fetched from them went stale and is to be refreshed.
+    /// Cached path verdicts are recomputed (they may rest on those failures, or on that
+    /// evidence). Returns how many failures were forgotten.
+    pub fn forget_fetch_failures(&self, urls: &[String]) -> usize {
+        if urls.is_empty() {
+            return 0;
+        }
+        let mut forgotten = 0;
+        if let Ok(mut f) = self.fetched.write() {
+            for url in urls {
+                forgotten += usize::from(f.failures.remove(url).is_some());
+            }
+            f.generation += 1;
+        }
+        forgotten
     }
 
     /// Adds OCSP responses given up front (the policy's), parsed once. `Err` only for an
@@ -372,7 +411,11 @@ impl Engine {
     /// Validates the path of one certificate (DER) with extra untrusted certificates, at the
     /// policy's time (or now). Never panics on input.
     pub fn verify_certificate(&self, leaf_der: &[u8], intermediates: &[&[u8]]) -> PathOutcome {
-        let at = self.policy.at.unwrap_or_else(crate::time::now);
+        self.verify_certificate_at(leaf_der, intermediates, self.default_time())
+    }
+
+    /// `verify_certificate` at `at` instead of the policy's time.
+    pub fn verify_certificate_at(&self, leaf_der: &[u8], intermediates: &[&[u8]], at: UnixTime) -> PathOutcome {
         let fail = |code: Code, reason: String| PathOutcome {
             code,
             reason,
@@ -490,3 +533,6 @@ impl TrustContext for DocContext<'_> {
         self.engine.policy.min_rsa_bits
     }
 }
+
+#[cfg(test)]
+mod tests;

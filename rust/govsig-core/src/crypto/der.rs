@@ -1,9 +1,11 @@
-//! Small DER helpers shared by the algorithm table and the key parser.
+//! The workspace's one DER writer (definite lengths, minimal octets, X.690 §10), and the small
+//! readers the algorithm table and the key parser share. The PKCS#11 crate writes the
+//! SubjectPublicKeyInfo and Ecdsa-Sig-Value of token keys with it too.
 
 use super::CryptoError;
 
 /// DER of ASN.1 NULL.
-pub(crate) const NULL: &[u8] = &[0x05, 0x00];
+pub const NULL: &[u8] = &[0x05, 0x00];
 
 #[derive(asn1::Asn1Read)]
 struct AlgorithmIdentifier<'a> {
@@ -23,7 +25,7 @@ pub(crate) fn parse_algorithm_identifier(der: &[u8]) -> Result<(asn1::ObjectIden
 }
 
 /// DER length octets for `len` (X.690 §10.1: definite form, minimal octets).
-pub(crate) fn push_len(out: &mut Vec<u8>, len: usize) {
+pub fn push_len(out: &mut Vec<u8>, len: usize) {
     match u8::try_from(len) {
         Ok(short) if short < 0x80 => out.push(short),
         _ => {
@@ -38,7 +40,7 @@ pub(crate) fn push_len(out: &mut Vec<u8>, len: usize) {
 }
 
 /// Wraps `content` in a TLV with a single-octet `tag`.
-pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(content.len() + 6);
     out.push(tag);
     push_len(&mut out, content.len());
@@ -47,12 +49,42 @@ pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 }
 
 /// SEQUENCE { OBJECT IDENTIFIER oid_body, params } as DER; `params` is a full TLV.
-pub(crate) fn algorithm_identifier(oid_body: &[u8], params: Option<&[u8]>) -> Vec<u8> {
+pub fn algorithm_identifier(oid_body: &[u8], params: Option<&[u8]>) -> Vec<u8> {
     let mut inner = tlv(0x06, oid_body);
     if let Some(p) = params {
         inner.extend_from_slice(p);
     }
     tlv(0x30, &inner)
+}
+
+/// SEQUENCE of already encoded elements.
+pub fn sequence(parts: &[&[u8]]) -> Vec<u8> {
+    tlv(0x30, &parts.concat())
+}
+
+/// A non-negative INTEGER from big-endian magnitude octets (X.690 §8.3: minimal, with a zero
+/// octet in front when the high bit is set, so that the value is not read as negative).
+pub fn unsigned_integer(magnitude: &[u8]) -> Vec<u8> {
+    let start = magnitude.iter().take_while(|b| **b == 0).count();
+    let trimmed = magnitude.get(start..).unwrap_or(&[]);
+    let mut content = Vec::with_capacity(trimmed.len() + 1);
+    match trimmed.first() {
+        None => content.push(0),
+        Some(first) if first & 0x80 != 0 => {
+            content.push(0);
+            content.extend_from_slice(trimmed);
+        }
+        Some(_) => content.extend_from_slice(trimmed),
+    }
+    tlv(0x02, &content)
+}
+
+/// BIT STRING of whole octets (no unused bits), as a subjectPublicKey is.
+pub fn bit_string(octets: &[u8]) -> Vec<u8> {
+    let mut content = Vec::with_capacity(octets.len() + 1);
+    content.push(0);
+    content.extend_from_slice(octets);
+    tlv(0x03, &content)
 }
 
 /// " (name)" for OIDs a person might recognise in an error message, else "".
@@ -107,5 +139,17 @@ mod tests {
         v.clear();
         push_len(&mut v, 0x1234);
         assert_eq!(v, [0x82, 0x12, 0x34]);
+    }
+
+    #[test]
+    fn unsigned_integers_are_minimal_and_non_negative() {
+        assert_eq!(unsigned_integer(&[]), [0x02, 0x01, 0x00]);
+        assert_eq!(unsigned_integer(&[0, 0, 5]), [0x02, 0x01, 0x05]);
+        assert_eq!(unsigned_integer(&[0x80]), [0x02, 0x02, 0x00, 0x80]);
+        assert_eq!(bit_string(&[0xAB]), [0x03, 0x02, 0x00, 0xAB]);
+        assert_eq!(
+            sequence(&[&[0x05, 0x00], &[0x05, 0x00]]),
+            [0x30, 0x04, 0x05, 0x00, 0x05, 0x00]
+        );
     }
 }

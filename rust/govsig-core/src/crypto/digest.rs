@@ -126,6 +126,26 @@ impl DigestAlgorithm {
         der::algorithm_identifier(self.oid_der_body(), Some(der::NULL))
     }
 
+    /// DER DigestInfo (RFC 8017 §9.2 step 2, NULL parameters) of a hash made with this
+    /// algorithm: what EMSA-PKCS1-v1_5 pads, and what a token's raw CKM_RSA_PKCS signs.
+    pub fn digest_info(&self, hash: &[u8]) -> Vec<u8> {
+        let mut out = self.digest_info_prefix();
+        out.extend_from_slice(hash);
+        out
+    }
+
+    /// The DigestInfo octets that precede the hash (RFC 8017 §9.2 note 1).
+    pub(crate) fn digest_info_prefix(&self) -> Vec<u8> {
+        let mut inner = self.algorithm_identifier_der_with_null();
+        let hash_len = self.output_len();
+        inner.push(0x04);
+        der::push_len(&mut inner, hash_len);
+        let mut out = vec![0x30];
+        der::push_len(&mut out, inner.len() + hash_len);
+        out.extend_from_slice(&inner);
+        out
+    }
+
     pub(crate) fn lc(&self) -> &'static lc::Algorithm {
         match self {
             Self::Sha1 => &lc::SHA1_FOR_LEGACY_USE_ONLY,

@@ -31,21 +31,6 @@ fn rsa_public(key: &RsaKey, signature: &[u8], len: usize) -> Result<Vec<u8>, Cry
     Ok(em)
 }
 
-/// DigestInfo prefix (RFC 8017 §9.2 note 1) with NULL parameters, the only form accepted:
-/// comparing a freshly encoded block (encode-then-compare) rather than parsing the
-/// recovered one stops Bleichenbacher's 2006 low-exponent forgery against lax parsers.
-fn digest_info_prefix(alg: DigestAlgorithm) -> Vec<u8> {
-    let ai = alg.algorithm_identifier_der_with_null();
-    let hash_len = alg.output_len();
-    let mut inner = ai;
-    inner.push(0x04);
-    super::der::push_len(&mut inner, hash_len);
-    let mut out = vec![0x30];
-    super::der::push_len(&mut out, inner.len() + hash_len);
-    out.extend_from_slice(&inner);
-    out
-}
-
 /// RSASSA-PKCS1-v1_5 verification (RFC 8017 §8.2.2) of a precomputed hash.
 pub(crate) fn rsa_pkcs1_verify(
     key: &RsaKey,
@@ -54,7 +39,10 @@ pub(crate) fn rsa_pkcs1_verify(
     signature: &[u8],
 ) -> Result<(), CryptoError> {
     let em = rsa_public(key, signature, key.k)?;
-    let prefix = digest_info_prefix(alg);
+    // The DigestInfo prefix with NULL parameters, the only form accepted: comparing a freshly
+    // encoded block (encode-then-compare) rather than parsing the recovered one stops
+    // Bleichenbacher's 2006 low-exponent forgery against lax parsers.
+    let prefix = alg.digest_info_prefix();
     let t_len = prefix.len() + hash.len();
     // EMSA-PKCS1-v1_5 step 3: at least 8 octets of 0xff padding.
     if key.k < t_len + 11 {

@@ -10,7 +10,7 @@
 // asn1's derive(Asn1Read) returns its (large) ParseError by value; nothing to do about it here.
 #![allow(clippy::result_large_err)]
 
-pub(crate) mod der;
+pub mod der;
 mod digest;
 mod fallback;
 mod key;

@@ -4,7 +4,7 @@ pub mod cert;
 pub mod name;
 pub mod name_constraints;
 pub mod path;
-pub mod policy;
+pub mod policy_graph;
 
 pub use cert::{CertRef, Certificate};
 pub use name::Name;

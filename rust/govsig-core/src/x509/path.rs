@@ -15,7 +15,7 @@ use crate::revocation::{EvidenceNeed, RevocationEvidence};
 use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
 use crate::x509::name_constraints::{NameConstraints, NameConstraintsState, NcViolation};
-use crate::x509::policy::{PolicyError, PolicyState};
+use crate::x509::policy_graph::{PolicyError, PolicyState};
 use crate::x509::{CertPool, TrustStore};
 use govsig_asn1::x509::key_usage;
 
@@ -348,7 +348,7 @@ const PROCESSED_EXTENSIONS: &[&str] = &[
     "2.5.29.30", // nameConstraints (x509::name_constraints)
     "2.5.29.31", // cRLDistributionPoints (revocation::crl scope)
     "2.5.29.46", // freshestCRL (delta CRLs are found among the CRLs supplied)
-    "2.5.29.32", // certificatePolicies (x509::policy)
+    "2.5.29.32", // certificatePolicies (x509::policy_graph)
     "2.5.29.33", // policyMappings
     "2.5.29.36", // policyConstraints
     "2.5.29.54", // inhibitAnyPolicy

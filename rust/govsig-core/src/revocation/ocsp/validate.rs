@@ -14,7 +14,7 @@ use crate::revocation::{RevocationChecker, RevocationMode};
 use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
 use crate::x509::path::{build_and_validate, EdgeCache, PathContext, PathError};
-use crate::x509::policy::PolicyInputs;
+use crate::x509::policy_graph::PolicyInputs;
 use crate::x509::{CertPool, TrustStore};
 
 /// id-kp-OCSPSigning (RFC 6960 §4.2.2.2).

@@ -1,4 +1,5 @@
-//! Listing a dossier and hashing its files on all cores.
+//! Listing a dossier and hashing its files on all cores. This module schedules the work;
+//! [`walk`] lists the directories and [`read`] opens and reads each file safely.
 //!
 //! The walk reads each directory and hands its regular files, in chunks, to the worker
 //! threads. A worker opens a file (relative to its directory's fd, so the kernel does not
@@ -14,17 +15,22 @@
 
 use std::cmp::Reverse;
 use std::fs::{self, File, Metadata, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::thread;
 
-use aws_lc_rs::digest::{Context, Digest};
+use aws_lc_rs::digest::Digest;
 use rayon::slice::ParallelSliceMut;
-use rustix::fs::{FileType as RawFileType, Stat};
+
+mod read;
+mod walk;
+
+use read::*;
+use walk::*;
 
 use super::algorithm::HashAlgorithm;
 use super::error::{DossierError, FileError, FileErrorCode};
@@ -161,89 +167,6 @@ fn canonical_dir(root: &Path) -> Result<PathBuf, DossierError> {
     Ok(canonical)
 }
 
-/// What identifies a file's state: if any of these differ after hashing, the bytes read
-/// may not be one version of the file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct FileStamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: i64,
-    mtime_nsec: i64,
-}
-
-impl FileStamp {
-    fn of(m: &Metadata) -> Self {
-        Self {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.len(),
-            mtime: m.mtime(),
-            mtime_nsec: m.mtime_nsec(),
-        }
-    }
-
-    // The field types of `struct stat` differ between architectures.
-    #[allow(clippy::useless_conversion, clippy::unnecessary_fallible_conversions)]
-    fn of_stat(st: &Stat) -> Self {
-        Self {
-            dev: u64::try_from(st.st_dev).unwrap_or(u64::MAX),
-            ino: u64::try_from(st.st_ino).unwrap_or(u64::MAX),
-            size: u64::try_from(st.st_size).unwrap_or(u64::MAX),
-            mtime: i64::try_from(st.st_mtime).unwrap_or(i64::MAX),
-            mtime_nsec: i64::try_from(st.st_mtime_nsec).unwrap_or(i64::MAX),
-        }
-    }
-}
-
-/// fstat(2) on an open file. Cheaper than `File::metadata` (statx with more fields), which
-/// matters at two calls per file on dossiers of small files.
-fn fstat_of(file: &File) -> io::Result<Stat> {
-    rustix::fs::fstat(file).map_err(io::Error::from)
-}
-
-fn is_regular(st: &Stat) -> bool {
-    RawFileType::from_raw_mode(st.st_mode) == RawFileType::RegularFile
-}
-
-/// A relpath in its canonical (NFC) form and, when it differs, as spelled on disk (a name
-/// written decomposed, NFD, somewhere along it). Directory prefixes end with `/`; the root's
-/// is empty.
-#[derive(Clone, Debug, Default)]
-struct Rel {
-    nfc: String,
-    disk: Option<Box<str>>,
-}
-
-impl Rel {
-    fn disk(&self) -> &str {
-        self.disk.as_deref().unwrap_or(&self.nfc)
-    }
-
-    /// The entry `name` of the directory whose prefix this is.
-    fn child(&self, name: &str) -> Rel {
-        let mut nfc = String::with_capacity(self.nfc.len() + name.len() + 1);
-        nfc.push_str(&self.nfc);
-        push_nfc(&mut nfc, name);
-        let respelled = self.disk.is_some() || nfc.get(self.nfc.len()..) != Some(name);
-        let disk = respelled.then(|| format!("{}{name}", self.disk()).into_boxed_str());
-        Rel { nfc, disk }
-    }
-
-    /// This entry as the prefix of its own entries.
-    fn into_dir(mut self) -> Rel {
-        self.nfc.push('/');
-        self.disk = self.disk.map(|d| format!("{d}/").into_boxed_str());
-        self
-    }
-
-    /// The last component as spelled on disk (what `openat` relative to the directory takes).
-    fn disk_name(&self) -> &str {
-        let d = self.disk();
-        d.rsplit('/').next().unwrap_or(d)
-    }
-}
-
 /// A file left for the largest-first pass after the walk.
 #[derive(Debug)]
 struct Pending {
@@ -367,292 +290,6 @@ impl<'a> Hasher<'a> {
         tally.add_file();
         Item { rel, state }
     }
-}
-
-/// What listing found: files (hashed, failed or pending) and entries that cannot be files
-/// of the dossier.
-#[derive(Default)]
-struct Listing {
-    items: Vec<Item>,
-    errors: Vec<FileError>,
-}
-
-/// A directory to list: where it is and the relpath prefix of its entries.
-struct DirJob {
-    path: PathBuf,
-    prefix: Rel,
-}
-
-/// The regular files and subdirectories of one listed directory, for the caller to hash and
-/// to visit.
-#[derive(Default)]
-struct Found {
-    files: Vec<Rel>,
-    subdirs: Vec<DirJob>,
-}
-
-/// Room for the entries one getdents(2) call returns; any single entry fits.
-const DIRENT_BUFFER: usize = 32 * 1024;
-
-impl Listing {
-    fn error(&mut self, relpath: impl Into<String>, code: FileErrorCode, message: String) {
-        self.errors.push(FileError::new(relpath, code, message));
-    }
-
-    fn append(&mut self, mut other: Listing) {
-        self.items.append(&mut other.items);
-        self.errors.append(&mut other.errors);
-    }
-
-    fn dir_error(&mut self, prefix: &str, e: &io::Error) {
-        let rel = prefix.trim_end_matches('/').to_owned();
-        self.error(rel, FileErrorCode::of_io(e), format!("cannot list this directory: {e}"));
-    }
-
-    fn listing_error(&mut self, rel: String, e: &io::Error) {
-        let code = match e.kind() {
-            io::ErrorKind::NotFound => FileErrorCode::DeletedWhileHashing,
-            _ => FileErrorCode::of_io(e),
-        };
-        self.error(rel, code, format!("cannot stat: {e}"));
-    }
-
-    /// Lists the directory `job` (open as `fd`). Symlinks and special entries are settled
-    /// here; regular files and subdirectories are returned. Entry types come from the
-    /// directory itself (a stat only on file systems that do not record them).
-    fn list_dir(&mut self, root: &Path, fd: &OwnedFd, job: &DirJob, dirents: &mut Vec<u8>) -> Found {
-        let mut found = Found::default();
-        let listed = read_entries(fd, &job.path, dirents, |bytes, ftype| {
-            let Ok(name) = std::str::from_utf8(bytes) else {
-                let rel = format!("{}{}", job.prefix.nfc, String::from_utf8_lossy(bytes));
-                self.error(
-                    rel,
-                    FileErrorCode::InvalidName,
-                    "the name is not valid UTF-8, so BagIt cannot record it; rename the file".to_owned(),
-                );
-                return;
-            };
-            let rel = job.prefix.child(name);
-            match ftype {
-                Ok(RawFileType::Directory) => found.subdirs.push(DirJob {
-                    path: job.path.join(name),
-                    prefix: rel.into_dir(),
-                }),
-                Ok(RawFileType::RegularFile) => found.files.push(rel),
-                Ok(RawFileType::Symlink) => self.add_symlink(root, &job.path.join(name), rel),
-                Ok(_) => self.special(rel),
-                Err(e) => self.listing_error(rel.nfc, &e),
-            }
-        });
-        if let Err(e) = listed {
-            let rel = job.prefix.nfc.trim_end_matches('/').to_owned();
-            self.error(rel, FileErrorCode::IoError, format!("listing failed: {e}"));
-        }
-        found
-    }
-
-    fn special(&mut self, rel: Rel) {
-        self.error(
-            rel.nfc,
-            FileErrorCode::SpecialFile,
-            "is a FIFO, socket or device, not a regular file; remove it from the dossier".to_owned(),
-        );
-    }
-
-    /// A caller-listed non-directory (`meta` is from lstat): hashed after the walk.
-    fn add_entry(&mut self, root: &Path, path: &Path, rel: Rel, meta: &Metadata) {
-        let ftype = meta.file_type();
-        if ftype.is_file() {
-            let listed = FileStamp::of(meta);
-            self.items.push(Item {
-                rel,
-                state: State::Pending(Pending { target: None, listed }),
-            });
-        } else if ftype.is_symlink() {
-            self.add_symlink(root, path, rel);
-        } else {
-            self.special(rel);
-        }
-    }
-
-    /// Follows a symlink only to a regular file inside the dossier: anything else could pull
-    /// arbitrary files of the machine (or a loop) into the dossier.
-    fn add_symlink(&mut self, root: &Path, path: &Path, rel: Rel) {
-        let target = match fs::canonicalize(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                return self.error(
-                    rel.nfc,
-                    FileErrorCode::PermissionDenied,
-                    format!("cannot resolve the symlink: {e}"),
-                );
-            }
-            Err(e) => {
-                return self.error(
-                    rel.nfc,
-                    FileErrorCode::BrokenSymlink,
-                    format!("the symlink target is missing or loops: {e}"),
-                );
-            }
-        };
-        if !target.starts_with(root) {
-            return self.error(
-                rel.nfc,
-                FileErrorCode::SymlinkOutside,
-                format!(
-                    "the symlink points outside the dossier (to {}); not followed",
-                    target.display()
-                ),
-            );
-        }
-        match fs::metadata(&target) {
-            Ok(m) if m.is_file() => self.items.push(Item {
-                rel,
-                state: State::Pending(Pending {
-                    target: Some(target),
-                    listed: FileStamp::of(&m),
-                }),
-            }),
-            Ok(m) if m.is_dir() => self.error(
-                rel.nfc,
-                FileErrorCode::SymlinkToDirectory,
-                "the symlink points to a directory; not followed".to_owned(),
-            ),
-            Ok(_) => self.error(
-                rel.nfc,
-                FileErrorCode::SpecialFile,
-                "the symlink points to a FIFO, socket or device".to_owned(),
-            ),
-            Err(e) => self.listing_error(rel.nfc, &e),
-        }
-    }
-}
-
-/// Calls `each` with the name and type of every entry of the directory open as `fd` (at
-/// `path`), `.` and `..` left out. On Linux: getdents(2) into `dirents`, names borrowed from
-/// it, types from the directory itself (a stat only on file systems that do not record
-/// them).
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn read_entries(
-    fd: &OwnedFd,
-    _path: &Path,
-    dirents: &mut Vec<u8>,
-    mut each: impl FnMut(&[u8], io::Result<RawFileType>),
-) -> io::Result<()> {
-    let mut raw = rustix::fs::RawDir::new(fd, dirents.spare_capacity_mut());
-    while let Some(entry) = raw.next() {
-        let entry = entry.map_err(io::Error::from)?;
-        let cname = entry.file_name();
-        let bytes = cname.to_bytes();
-        if bytes == b"." || bytes == b".." {
-            continue;
-        }
-        let ftype = match entry.file_type() {
-            RawFileType::Unknown => rustix::fs::statat(fd, cname, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
-                .map(|st| RawFileType::from_raw_mode(st.st_mode))
-                .map_err(io::Error::from),
-            t => Ok(t),
-        };
-        each(bytes, ftype);
-    }
-    Ok(())
-}
-
-/// Elsewhere: the standard library's directory reader (one allocation per entry).
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn read_entries(
-    _fd: &OwnedFd,
-    path: &Path,
-    _dirents: &mut Vec<u8>,
-    each: impl FnMut(&[u8], io::Result<RawFileType>),
-) -> io::Result<()> {
-    read_entries_std(path, each)
-}
-
-/// The portable reader; on Linux only the tests use it, to hold the two to the same answers.
-#[cfg_attr(any(target_os = "linux", target_os = "android"), allow(dead_code))]
-fn read_entries_std(path: &Path, mut each: impl FnMut(&[u8], io::Result<RawFileType>)) -> io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::FileTypeExt;
-    for entry in fs::read_dir(path)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        // std falls back to lstat where the directory does not record types.
-        let ftype = entry.file_type().map(|t| {
-            if t.is_dir() {
-                RawFileType::Directory
-            } else if t.is_file() {
-                RawFileType::RegularFile
-            } else if t.is_symlink() {
-                RawFileType::Symlink
-            } else if t.is_fifo() {
-                RawFileType::Fifo
-            } else if t.is_socket() {
-                RawFileType::Socket
-            } else if t.is_block_device() {
-                RawFileType::BlockDevice
-            } else {
-                RawFileType::CharacterDevice
-            }
-        });
-        each(name.as_bytes(), ftype);
-    }
-    Ok(())
-}
-
-/// Opens a directory to list it and to open its files relative to it. O_NOFOLLOW: the fd
-/// must be this directory, not what a swapped-in symlink points to.
-fn open_directory(path: &Path) -> io::Result<OwnedFd> {
-    use rustix::fs::{Mode, OFlags};
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    rustix::fs::open(path, flags, Mode::empty()).map_err(io::Error::from)
-}
-
-/// What the parallel walk shares.
-struct Walk<'s> {
-    root: &'s Path,
-    sink: Mutex<Listing>,
-    /// Each chunk's items, concatenated once at the end (appending to one growing vector
-    /// would copy them again at every doubling).
-    chunks: Mutex<Vec<Vec<Item>>>,
-    hasher: &'s Hasher<'s>,
-}
-
-/// Lists the open directory `job`, hands its files to the pool in chunks and, through the
-/// pool, visits every directory below (each opened only when its turn comes, so the number
-/// of open directories stays small however wide the tree).
-fn visit<'s>(scope: &rayon::Scope<'s>, walk: &'s Walk<'s>, job: DirJob, fd: OwnedFd) {
-    let mut local = Listing::default();
-    let mut dirents = Vec::with_capacity(DIRENT_BUFFER);
-    let found = local.list_dir(walk.root, &fd, &job, &mut dirents);
-    drop(dirents);
-    if !(local.items.is_empty() && local.errors.is_empty()) {
-        lock(&walk.sink).append(local);
-    }
-    // Subdirectories first, so idle workers start listing them while this one hashes.
-    for sub in found.subdirs {
-        scope.spawn(move |scope| match open_directory(&sub.path) {
-            Ok(fd) => visit(scope, walk, sub, fd),
-            Err(e) => lock(&walk.sink).dir_error(&sub.prefix.nfc, &e),
-        });
-    }
-    let fd = Arc::new(fd);
-    let mut files = found.files;
-    while files.len() > FILES_PER_TASK {
-        let chunk = files.split_off(files.len() - FILES_PER_TASK);
-        let fd = fd.clone();
-        scope.spawn(move |_| hash_chunk(walk, &fd, chunk));
-    }
-    hash_chunk(walk, &fd, files);
-}
-
-fn hash_chunk(walk: &Walk<'_>, dir: &OwnedFd, files: Vec<Rel>) {
-    if files.is_empty() {
-        return;
-    }
-    let mut items = Vec::with_capacity(files.len());
-    walk.hasher.hash_found(dir, files, &mut items);
-    lock(&walk.chunks).push(items);
 }
 
 /// A poisoned lock only means another worker panicked mid-push; the data is still usable.
@@ -1039,125 +676,12 @@ fn hash_listed(
     read_and_check(relpath, &p.listed, file, algorithm, buf, tally)
 }
 
-/// Opens by full path without following a final symlink (a file swapped for a symlink after
-/// listing must not redirect the read; a swapped parent is caught by the identity check)
-/// and without blocking (a file swapped for a FIFO must not hang the worker).
-fn open_nofollow(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-}
-
-fn open_error(relpath: &str, e: &io::Error) -> FileError {
-    let (code, message) = match e.kind() {
-        io::ErrorKind::NotFound => (
-            FileErrorCode::DeletedWhileHashing,
-            "was deleted after it was listed".to_owned(),
-        ),
-        _ if e.raw_os_error() == Some(libc::ELOOP) => (
-            FileErrorCode::ChangedWhileHashing,
-            "was replaced by a symlink after it was listed".to_owned(),
-        ),
-        _ => (FileErrorCode::of_io(e), format!("cannot open: {e}")),
-    };
-    FileError::new(relpath.to_owned(), code, message)
-}
-
-/// Hashes the open file and checks it is still the file listed, unmodified.
-fn read_and_check(
-    relpath: &str,
-    listed: &FileStamp,
-    mut file: File,
-    algorithm: HashAlgorithm,
-    buf: &mut [u8],
-    tally: &mut Tally<'_>,
-) -> Result<Digest, FileError> {
-    let err = |code, message: String| FileError::new(relpath.to_owned(), code, message);
-    let read = hash_stream(&mut file, listed.size, algorithm, buf, tally);
-    let after =
-        fstat_of(&file).map_err(|e| err(FileErrorCode::of_io(&e), format!("cannot stat after reading: {e}")))?;
-    if !is_regular(&after) {
-        return Err(err(
-            FileErrorCode::SpecialFile,
-            "is no longer a regular file".to_owned(),
-        ));
-    }
-    let (digest, got) = read.map_err(|e| err(FileErrorCode::of_io(&e), format!("read failed: {e}")))?;
-    check_unchanged(listed, &after, got).map_err(|(code, m)| err(code, m))?;
-    Ok(digest)
-}
-
-/// Reads at most `limit` bytes (the listed size: a file growing forever cannot keep a worker
-/// busy) into the digest. Returns (digest, bytes read).
-fn hash_stream<R: Read>(
-    reader: &mut R,
-    limit: u64,
-    algorithm: HashAlgorithm,
-    buf: &mut [u8],
-    tally: &mut Tally<'_>,
-) -> io::Result<(Digest, u64)> {
-    let mut ctx = Context::new(algorithm.aws());
-    let mut total = 0u64;
-    while total < limit {
-        let want = usize::try_from(limit - total).map_or(buf.len(), |r| r.min(buf.len()));
-        let chunk = match buf.get_mut(..want) {
-            Some(c) => c,
-            None => break,
-        };
-        let n = match reader.read(chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let data = chunk
-            .get(..n)
-            .ok_or_else(|| io::Error::other("read reported more bytes than asked"))?;
-        ctx.update(data);
-        let n = u64::try_from(n).unwrap_or(u64::MAX);
-        total = total.saturating_add(n);
-        tally.add_bytes(n);
-    }
-    Ok((ctx.finish(), total))
-}
-
-fn check_unchanged(listed: &FileStamp, after: &Stat, read: u64) -> Result<(), (FileErrorCode, String)> {
-    if after.st_nlink == 0 {
-        return Err((
-            FileErrorCode::DeletedWhileHashing,
-            "was deleted while it was being hashed".to_owned(),
-        ));
-    }
-    let now = FileStamp::of_stat(after);
-    if (now.dev, now.ino) != (listed.dev, listed.ino) {
-        return Err((
-            FileErrorCode::ChangedWhileHashing,
-            "was replaced by another file after it was listed".to_owned(),
-        ));
-    }
-    if read != listed.size || now.size != listed.size {
-        return Err((
-            FileErrorCode::ChangedWhileHashing,
-            format!(
-                "its size changed while it was hashed (listed {} bytes, read {read}, now {})",
-                listed.size, now.size
-            ),
-        ));
-    }
-    if (now.mtime, now.mtime_nsec) != (listed.mtime, listed.mtime_nsec) {
-        return Err((
-            FileErrorCode::ChangedWhileHashing,
-            "was modified while it was hashed".to_owned(),
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dossier::relpath::to_nfc;
+    use rustix::fs::FileType as RawFileType;
+    use std::io::Read;
     use std::io::Write;
     use std::sync::atomic::AtomicU32;
 
