@@ -74,6 +74,7 @@ def ocsp_bench(bench_dir: Path) -> Iterator[OcspBench]:
         ca = pki.make_intermediate("CA đo OCSP", root, "p256", seed=f"{SEED}|ca", extra_extensions=ca_ext)
         crl = (x509.CertificateRevocationListBuilder().issuer_name(root.cert.subject)
                .last_update(now - dt.timedelta(hours=1)).next_update(now + dt.timedelta(days=7))
+               .add_extension(x509.CRLNumber(1), critical=False)  # RFC 5280 §5.2.3
                .sign(root.key, hashes.SHA256()).public_bytes(Encoding.DER))
         crl_server.serve("/root.crl", crl)
         with OcspResponder(bench_dir / "ocsp-responder", pki.openssl_binary(), ca=ca, signer=ca,

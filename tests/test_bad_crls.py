@@ -5,17 +5,20 @@ always good, so the signer's status rests on the one CRL under test. Each bad CR
 the signer as revoked (where the defect leaves an entry list to speak of): a CRL that may not
 be used must never revoke anything.
 
-What the API does with a CRL it cannot parse (truncated, unknown critical extension,
-duplicate entries): ``Policy(crls=...)`` refuses it with ``ValueError`` naming the defect
-(the caller handed in bad evidence: misuse, not a verdict); a CMS that carries it gets the
-CRL ignored ("an unreadable one is no evidence at all"), so its status is unknown. A CRL that
-parses but cannot be used (wrong signer, stale) is accepted by ``Policy`` and judged at
-validation: unknown status, with a reason naming the CRL and its problem.
+What the API does with bad evidence: bytes that are not a CRL at all (truncated) make
+``Policy(crls=...)`` raise ``ValueError`` naming the item's index (misuse). A CRL that is a CRL
+but cannot be used (unknown critical extension or entry extension, duplicate entries, a bad
+signature encoding, RFC 5280 §5.2.3 cRLNumber rules broken) is kept as evidence that decides
+nothing, given by the policy or carried in the CMS alike: the result says which CRL was
+refused and why (``revocation_unknown`` under hard-fail, an "unknown" status under
+soft-fail), and it never revokes. A CRL that parses but fails at validation (wrong signer,
+stale) is judged the same way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 
 import pytest
@@ -61,14 +64,16 @@ def p() -> Pki:
 
 
 def crl(issuer: pki.Issued, revoked: Sequence[tuple[int, x509.ReasonFlags | None]] = (), *,
-        number: int = 1, signing_key: object = None, this_update: dt.datetime = THIS_UPDATE,
+        number: int | None = 1, signing_key: object = None, this_update: dt.datetime = THIS_UPDATE,
         next_update: dt.datetime = NEXT_UPDATE, delta_of: int | None = None,
-        extensions: Sequence[tuple[x509.ExtensionType, bool]] = ()) -> bytes:
+        extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
+        entry_extensions: Sequence[tuple[x509.ExtensionType, bool]] = ()) -> bytes:
     b = (x509.CertificateRevocationListBuilder()
          .issuer_name(issuer.cert.subject)
          .last_update(this_update)
-         .next_update(next_update)
-         .add_extension(x509.CRLNumber(number), critical=False))
+         .next_update(next_update))
+    if number is not None:
+        b = b.add_extension(x509.CRLNumber(number), critical=False)
     if delta_of is not None:
         b = b.add_extension(x509.DeltaCRLIndicator(delta_of), critical=True)
     for ext, critical in extensions:
@@ -77,6 +82,8 @@ def crl(issuer: pki.Issued, revoked: Sequence[tuple[int, x509.ReasonFlags | None
         rb = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(REVOKED_ON)
         if reason is not None:
             rb = rb.add_extension(x509.CRLReason(reason), critical=False)
+        for ext, critical in entry_extensions:
+            rb = rb.add_extension(ext, critical=critical)
         b = b.add_revoked_certificate(rb.build())
     key = signing_key if signing_key is not None else issuer.key
     assert isinstance(key, ec.EllipticCurvePrivateKey)
@@ -187,17 +194,60 @@ def duplicate_entries(p: Pki) -> bytes:
     return crl(p.ca, [(s, x509.ReasonFlags.key_compromise), (s + 2, None), (s, x509.ReasonFlags.superseded)])
 
 
+def unknown_critical_entry(p: Pki) -> bytes:
+    ext = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.55555.8"), b"\x05\x00")
+    return crl(p.ca, leaf_revoked(p), entry_extensions=[(ext, True)])
+
+
+def no_crl_number(p: Pki) -> bytes:
+    return crl(p.ca, leaf_revoked(p), number=None)
+
+
+def critical_crl_number(p: Pki) -> bytes:
+    return crl(p.ca, leaf_revoked(p), number=None, extensions=[(x509.CRLNumber(1), True)])
+
+
+def bad_signature_encoding(p: Pki) -> bytes:
+    """The signature BIT STRING claims an unused bit (PKITS 4.4.3's defect)."""
+    from asn1crypto import crl as a_crl
+    cl = a_crl.CertificateList.load(crl(p.ca, leaf_revoked(p)))
+    sig = cl["signature"].contents
+    # DER wants the unused bit itself zero: clear it, so only the count is wrong.
+    bits = b"\x01" + sig[1:-1] + bytes([sig[-1] & 0xFE])
+    return tlv(0x30, cl["tbs_cert_list"].dump() + cl["signature_algorithm"].dump() + tlv(0x03, bits))
+
+
 USABLE_BAD = {
     # name: (builder, what the reason must say after "<CRL name> ")
     "wrong_signer": (wrong_signer, "cannot be used: signature of {crl} does not verify"),
     "stale": (stale, "is stale at 2026-03-01T00:00:00Z: nextUpdate was 2026-02-15T00:00:00Z"),
 }
 
-UNPARSABLE = {
-    "truncated": (truncated, r"^CRL is truncated: \d+ more byte\(s\) needed"),
-    "unknown_critical_extension": (unknown_critical, r"unknown critical CRL extension 1\.3\.6\.1\.4\.1\.55555\.7 \(RFC 5280 §5\.2\)"),
-    "duplicate_entries": (duplicate_entries, r"duplicate entries for serial "),
+NOT_A_CRL = {
+    "truncated": (truncated, r"^crls\[0\] is not a CRL: CRL is truncated: \d+ more byte\(s\) needed"),
 }
+
+# CRLs that are CRLs but may not be used: (builder, how the CRL is named, why it is refused).
+REFUSED = {
+    "unknown_critical_extension": (unknown_critical, "CRL #1",
+                                   "unknown critical CRL extension 1.3.6.1.4.1.55555.7 (RFC 5280 §5.2)"),
+    "unknown_critical_entry_extension": (unknown_critical_entry, "CRL #1",
+                                         "entry 0 (serial {serial}): unknown critical CRL entry extension "
+                                         "1.3.6.1.4.1.55555.8 (RFC 5280 §5.3)"),
+    "duplicate_entries": (duplicate_entries, "CRL #1",
+                          "duplicate entries for serial {serial} of certificate issuer '{ca}'"),
+    "bad_signature_encoding": (bad_signature_encoding, "CRL #1", "signature BIT STRING has unused bits"),
+    "no_crl_number": (no_crl_number, "CRL",
+                      "a v2 CRL without a cRLNumber (RFC 5280 §5.2.3: MUST include it)"),
+    "critical_crl_number": (critical_crl_number, "CRL #1",
+                            "cRLNumber is marked critical (RFC 5280 §5.2.3: MUST be non-critical)"),
+}
+
+
+def refused_text(p: Pki, name: str) -> str:
+    _, crl_name, why = REFUSED[name]
+    why = why.format(serial=f"{p.leaf.cert.serial_number:x}", ca=dn(p.ca.cert.subject))
+    return f"{crl_name} of '{dn(p.ca.cert.subject)}' was refused: {why}"
 
 
 @pytest.mark.parametrize("name", list(USABLE_BAD))
@@ -232,14 +282,16 @@ def test_usable_but_bad_crl_soft_fail_never_revokes(p: Pki, name: str) -> None:
     assert leaf_evidence(signer.revocation, p)["status"] == "unknown"
 
 
-@pytest.mark.parametrize("name", list(UNPARSABLE))
-def test_unparsable_crl_is_refused_by_the_policy(p: Pki, name: str) -> None:
-    build, message = UNPARSABLE[name]
+@pytest.mark.parametrize("name", list(NOT_A_CRL))
+def test_bytes_that_are_not_a_crl_are_refused_by_the_policy_naming_the_index(p: Pki, name: str) -> None:
+    build, message = NOT_A_CRL[name]
     bad = build(p)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message.replace(r"^crls\[0\] is not a CRL: ", "^")):
         govsig.Crl.from_der(bad)
     with pytest.raises(ValueError, match=message):
         govsig.Policy(trust=[p.root.der], at=AT, crls=[bad, good_root_crl(p)], revocation="hard-fail")
+    with pytest.raises(ValueError, match=r"^crls\[1\] is not a CRL: "):
+        govsig.Policy(trust=[p.root.der], at=AT, crls=[good_root_crl(p), bad], revocation="hard-fail")
 
 
 def test_truncated_crl_message_says_how_much_is_missing(p: Pki) -> None:
@@ -250,30 +302,57 @@ def test_truncated_crl_message_says_how_much_is_missing(p: Pki) -> None:
     assert str(e.value).startswith(f"CRL is truncated: {missing} more byte(s) needed"), str(e.value)
 
 
-CARRIED_UNPARSABLE = {
-    "truncated_inside": truncated_inside,
-    "unknown_critical_extension": unknown_critical,
-    "duplicate_entries": duplicate_entries,
-}
-
-
-@pytest.mark.parametrize("name", list(CARRIED_UNPARSABLE))
+@pytest.mark.parametrize("name", list(REFUSED))
 @pytest.mark.parametrize("mode", ["hard-fail", "soft-fail"])
-def test_unparsable_crl_carried_in_cms_is_no_evidence(p: Pki, name: str, mode: str) -> None:
-    bad = CARRIED_UNPARSABLE[name](p)
-    with pytest.raises(ValueError):
+def test_refused_crl_is_a_verdict_not_an_exception(p: Pki, name: str, mode: str) -> None:
+    """Given by the policy or carried in the CMS, a CRL that may not be used decides nothing
+    (it lists the signer as revoked: never believed) and the result says which and why."""
+    bad = REFUSED[name][0](p)
+    why = refused_text(p, name)
+    with pytest.raises(ValueError, match=re.escape(why.split(" was refused: ")[1])):
         govsig.Crl.from_der(bad)
-    res = check_cms(p, [good_root_crl(p)], [bad], mode)
-    # Never revoked, never a crash: the status is unknown, as if no CRL had been carried.
+    expected = unknown_prefix(p) + why
+    r = check_cert(p, [bad, good_root_crl(p)], mode)
+    results = [("policy", r.code, r.reason, r.revocation)]
+    for policy_crls, carried in (([bad, good_root_crl(p)], []), ([good_root_crl(p)], [bad])):
+        res = check_cms(p, policy_crls, carried, mode)
+        signers = res.signers
+        results.append(("carried" if carried else "policy-cms", res.code, res.reason,
+                        signers[0].revocation if signers else []))
+    for where, code, reason, revocation in results:
+        if mode == "hard-fail":
+            assert code == "revocation_unknown", (where, reason)
+            assert expected in reason, (where, reason)
+        else:
+            assert (code, reason) == ("ok", ""), where
+            e = leaf_evidence(revocation, p)
+            assert (e["status"], e["reason"]) == ("unknown", expected), where
+            assert e["refused"] == [why], where
+
+
+def test_refused_crl_beside_the_real_one_is_named_but_harmless(p: Pki) -> None:
+    r = check_cert(p, [unknown_critical(p), crl(p.ca, number=2), good_root_crl(p)], "hard-fail")
+    assert (r.code, r.reason) == ("ok", "")
+    e = leaf_evidence(r.revocation, p)
+    assert e["status"] == "good" and e["crl_number"] == 2
+    assert e["refused"] == [refused_text(p, "unknown_critical_extension")]
+
+
+def test_carried_bytes_that_are_not_a_crl_are_no_evidence(p: Pki) -> None:
+    res = check_cms(p, [good_root_crl(p)], [truncated_inside(p)], "hard-fail")
     no_crl = unknown_prefix(p) + f"no CRL from '{dn(p.ca.cert.subject)}' was supplied"
-    if mode == "hard-fail":
-        assert res.code == "revocation_unknown"
-        assert no_crl in res.reason, res.reason
-    else:
-        assert res.code == "ok", res.reason
-        (signer,) = res.signers
-        e = leaf_evidence(signer.revocation, p)
-        assert (e["status"], e["reason"]) == ("unknown", no_crl)
+    assert res.code == "revocation_unknown"
+    assert no_crl in res.reason, res.reason
+
+
+def test_only_a_delta_crl_says_so(p: Pki) -> None:
+    delta = crl(p.ca, number=2, delta_of=1)
+    r = check_cert(p, [delta, good_root_crl(p)], "hard-fail")
+    assert r.code == "revocation_unknown"
+    assert r.reason.startswith(
+        unknown_prefix(p) + f"only delta CRL #2 of '{dn(p.ca.cert.subject)}' was supplied: a delta CRL applies "
+        "only on top of its complete base CRL (RFC 5280 §5.2.4, §6.3.3 (c)), and no complete CRL of "
+        f"'{dn(p.ca.cert.subject)}' in scope was supplied"), r.reason
 
 
 def test_bad_crl_beside_a_good_one_is_harmless(p: Pki) -> None:
@@ -311,12 +390,15 @@ def test_revoked_intermediate(p: Pki) -> None:
     assert check_cms(p, crls, [], "hard-fail").code == "cert_revoked"
 
 
-def test_certificate_hold_is_revoked(p: Pki) -> None:
+def test_certificate_hold_is_on_hold(p: Pki) -> None:
+    # A hold in force counts as revoked, under its own code (cert_on_hold) since it can be
+    # released, unlike a revocation.
     crls = [crl(p.ca, [(p.leaf.cert.serial_number, x509.ReasonFlags.certificate_hold)]), good_root_crl(p)]
     r = check_cert(p, crls, "hard-fail")
-    assert r.code == "cert_revoked"
-    assert r.reason.startswith(f"{p.describe(p.leaf)} was revoked on 2026-01-10T00:00:00Z"), r.reason
-    assert "certificateHold" in r.reason or "certificate_hold" in r.reason, r.reason
+    assert r.code == "cert_on_hold"
+    assert r.reason.startswith(f"{p.describe(p.leaf)} is on hold (certificate_hold) since 2026-01-10T00:00:00Z "
+                               f"according to CRL #1 of '{dn(p.ca.cert.subject)}'"), r.reason
+    assert check_cert(p, crls, "soft-fail").code == "cert_on_hold"
 
 
 def test_delta_crl_remove_from_crl_releases_a_hold(p: Pki) -> None:
@@ -325,7 +407,7 @@ def test_delta_crl_remove_from_crl_releases_a_hold(p: Pki) -> None:
     held = [(p.leaf.cert.serial_number, x509.ReasonFlags.certificate_hold)]
     base = crl(p.ca, held, number=1)
     delta = crl(p.ca, [(p.leaf.cert.serial_number, x509.ReasonFlags.remove_from_crl)], number=2, delta_of=1)
-    assert check_cert(p, [base, good_root_crl(p)], "hard-fail").code == "cert_revoked"
+    assert check_cert(p, [base, good_root_crl(p)], "hard-fail").code == "cert_on_hold"
     r = check_cert(p, [base, delta, good_root_crl(p)], "hard-fail")
     assert (r.code, r.reason) == ("ok", "")
     e = leaf_evidence(r.revocation, p)
@@ -334,4 +416,4 @@ def test_delta_crl_remove_from_crl_releases_a_hold(p: Pki) -> None:
     # And a delta that puts the signer on hold revokes it though the base does not.
     hold_delta = crl(p.ca, held, number=2, delta_of=1)
     r = check_cert(p, [crl(p.ca, number=1), hold_delta, good_root_crl(p)], "hard-fail")
-    assert r.code == "cert_revoked", r.reason
+    assert r.code == "cert_on_hold", r.reason

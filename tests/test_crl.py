@@ -70,6 +70,9 @@ def _revoked(serial: int, when: dt.datetime = T0, *exts: tuple[x509.ExtensionTyp
 
 
 def _sign(b: x509.CertificateRevocationListBuilder, key: ec.EllipticCurvePrivateKey) -> bytes:
+    # RFC 5280 §5.2.3: every v2 CRL carries a cRLNumber; one without is refused as evidence.
+    if not any(isinstance(e.value, x509.CRLNumber) for e in b._extensions):
+        b = b.add_extension(x509.CRLNumber(1), critical=False)
     return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 

@@ -53,7 +53,8 @@ def make_crl(issuer: P.Issued, revoked: tuple[int, ...] = ()) -> bytes:
     b = (x509.CertificateRevocationListBuilder()
          .issuer_name(issuer.cert.subject)
          .last_update(NOW - dt.timedelta(hours=1))
-         .next_update(NOW + dt.timedelta(days=7)))
+         .next_update(NOW + dt.timedelta(days=7))
+         .add_extension(x509.CRLNumber(1), critical=False))  # RFC 5280 §5.2.3
     for serial in revoked:
         b = b.add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(serial)
                                       .revocation_date(REVOKED_AT).build())

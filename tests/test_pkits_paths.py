@@ -31,13 +31,13 @@ def _usable_crls(base, case):
     return out
 
 
-def _run(base, case, defaults, **extra):
+def _run(base, case, defaults, crls=None, **extra):
     inputs = {**defaults["inputs"], **case.get("inputs", {})}
     anchor = (base / case["trust_anchor"]).read_bytes()
     untrusted = [(base / f).read_bytes() for f in case.get("intermediates", []) + case.get("other_certs", [])]
     policy = govsig.Policy(
         trust=[anchor],
-        crls=_usable_crls(base, case),
+        crls=_usable_crls(base, case) if crls is None else crls,
         revocation="hard-fail",
         at=AT,
         legacy=True,
@@ -69,6 +69,40 @@ def test_pkits_all_runs(conformance_dir):
                 policy_mismatch[case["id"]] = (r.user_constrained_policy_set, case["expected"]["user_constrained_policy_set"])
     assert not wrong, f"{len(wrong)} PKITS runs disagree: {wrong}"
     assert not policy_mismatch, policy_mismatch
+
+
+# The PKITS CRLs govsig refuses as evidence, and why (each decides nothing; the result says so).
+PKITS_REFUSED_AS_EVIDENCE = {
+    "4.4.4": "CRL #1 of 'CN=Bad CRL Signature CA, O=Test Certificates 2011, C=US' was refused: "
+             "signature BIT STRING has unused bits",
+    "4.4.8": "CRL #1 of 'CN=Unknown CRL Entry Extension CA, O=Test Certificates 2011, C=US' was refused: "
+             "entry 0 (serial 01): unknown critical CRL entry extension 2.16.840.1.101.2.1.12.2 (RFC 5280 §5.3)",
+    "4.4.9": "CRL #1 of 'CN=Unknown CRL Extension CA, O=Test Certificates 2011, C=US' was refused: "
+             "unknown critical CRL extension 2.16.840.1.101.2.1.12.2 (RFC 5280 §5.2)",
+    "4.4.10": "CRL #1 of 'CN=Unknown CRL Extension CA, O=Test Certificates 2011, C=US' was refused: "
+              "unknown critical CRL extension 2.16.840.1.101.2.1.12.2 (RFC 5280 §5.2)",
+}
+
+
+def test_pkits_all_runs_with_every_crl_as_bytes(conformance_dir):
+    """The 249 runs again with every CRL of the case given as bytes to ``Policy(crls=...)``,
+    PKITS' deliberately broken ones included: none raises, each is refused as evidence, and
+    the verdicts are unchanged."""
+    data = _load(conformance_dir)
+    base = conformance_dir / "pkits"
+    wrong, reasons = {}, {}
+    for case in data["cases"]:
+        crls = [(base / f).read_bytes() for f in case.get("crls", [])]
+        r = _run(base, case, data["defaults"], crls=crls)
+        if ("valid" if r.ok else "invalid") != case["expected"]["result"]:
+            wrong[case["id"]] = (case["expected"]["result"], r.code, r.reason)
+        if case["id"] in PKITS_REFUSED_AS_EVIDENCE:
+            reasons[case["id"]] = (r.code, r.reason)
+    assert len(data["cases"]) == 249
+    assert not wrong, f"{len(wrong)} PKITS runs disagree: {wrong}"
+    for cid, why in PKITS_REFUSED_AS_EVIDENCE.items():
+        code, reason = reasons[cid]
+        assert code == "revocation_unknown" and why in reason, (cid, code, reason)
 
 
 def test_pkits_supplementary_runs(conformance_dir):

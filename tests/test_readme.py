@@ -43,6 +43,7 @@ def test_readme_revocation_example(pki, tmp_path):
     now = dt.datetime.now(dt.timezone.utc)
     crl = (x509.CertificateRevocationListBuilder().issuer_name(pki.p256_root.cert.subject)
            .last_update(now - dt.timedelta(hours=1)).next_update(now + dt.timedelta(days=1))
+           .add_extension(x509.CRLNumber(1), critical=False)  # RFC 5280 §5.2.3
            .sign(pki.p256_root.key, hashes.SHA256()).public_bytes(Encoding.DER))
     ns = _run(_blocks()[1], {"root_pem": str(root_pem), "cache_dir": str(tmp_path / "cache"),
                              "crl_der": crl, "cert_der": pki.p256_leaf.der})

@@ -1,6 +1,8 @@
 """The verification API: TrustStore, Policy, Verifier."""
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as _dt
 import heapq
 import itertools
@@ -173,14 +175,23 @@ class Policy(_Frozen):
       path on which none of the user's policies is valid (PKITS's reading, the default);
       ``False`` applies only the bare RFC 5280 §6.1.5 success rule.
     - ``crls``: CRLs (DER/PEM bytes or ``govsig.Crl``) used as revocation evidence, with the
-      CRLs a CMS carries.
+      CRLs a CMS carries. Only bytes that are not a CRL at all raise ``ValueError`` (naming
+      the index, ``crls[i] is not a CRL: ...``); a CRL that cannot be used (unknown critical
+      extension, bad signature encoding, v2 without cRLNumber, ...) is kept as evidence that
+      decides nothing, and results name it and why.
     - ``revocation``: ``"off"``, ``"soft-fail"`` (default: a revoked certificate fails, an
       undetermined status passes) or ``"hard-fail"`` (undetermined fails with
-      ``revocation_unknown``). Every certificate on the path is checked, CAs included.
+      ``revocation_unknown``). Every certificate on the path is checked, CAs included. The
+      status is decided from *all* the evidence, whatever its order: valid evidence of a
+      revocation at or before the validation time wins over any "good" (``cert_revoked``), a
+      certificateHold in force is ``cert_on_hold`` until newer evidence releases it.
     - ``revocation_sources``: ``("ocsp", "crl")`` (default) or ``("crl", "ocsp")`` or one of
-      them: tried in order, the first that decides wins; with a fetcher, the evidence of the
-      first source is fetched first and the next only if that fails.
-    - ``ocsp_responses``: OCSP responses (DER) given up front (offline evidence).
+      them: the order in which missing evidence is fetched (with a fetcher, the first
+      source's first, the next only if that fails). It never decides which evidence is
+      believed: every CRL and OCSP response at hand counts.
+    - ``ocsp_responses``: OCSP responses (DER) given up front (offline evidence). Only bytes
+      that are not an OCSPResponse raise (``ocsp_responses[i] is not an OCSP response``);
+      an unsuccessful or unusable response is refused evidence, named in results.
     - ``ocsp_skew``: seconds of clock skew forgiven on OCSP thisUpdate/nextUpdate.
     """
 
@@ -274,6 +285,12 @@ class Policy(_Frozen):
         if not sources or any(src not in ("ocsp", "crl") for src in sources) or len(set(sources)) != len(sources):
             raise ValueError(f"revocation_sources must be distinct names among 'ocsp' and 'crl', got {revocation_sources!r}")
         ocsp_ders = tuple(_as_bytes(r, "an OCSP response") for r in ocsp_responses)
+        # A response that cannot be used (unsuccessful, badly signed, ...) is evidence that
+        # decides nothing, kept and named in results; only non-OCSP bytes are misuse.
+        for i, der in enumerate(ocsp_ders):
+            why = _govsig.ocsp_not_a_response(der)
+            if why is not None:
+                raise ValueError(f"ocsp_responses[{i}] is not an OCSP response: {why}")
         if not isinstance(ocsp_skew, int) or isinstance(ocsp_skew, bool) or ocsp_skew < 0:
             raise ValueError(f"ocsp_skew must be a non-negative int of seconds, got {ocsp_skew!r}")
         values = dict(
@@ -340,18 +357,31 @@ class Policy(_Frozen):
 
 
 def _crl_objects(crls: Any) -> Iterator[Any]:
-    from govsig._crl import Crl
+    """CRLs as evidence: one that is a CRL but cannot be used is kept (results say which
+    and why, its ``defect``); only bytes that are not a CRL at all raise, naming the index."""
+    from govsig._crl import _PEM_CRL, Crl
 
     if crls is None:
         return
     if isinstance(crls, (bytes, bytearray, memoryview, Crl)):
         crls = [crls]
-    for c in crls:
+    for i, c in enumerate(crls):
         if isinstance(c, Crl):
             yield c
         elif isinstance(c, (bytes, bytearray, memoryview)):
             data = bytes(c)
-            yield Crl.from_pem(data) if data.lstrip().startswith(b"-----BEGIN") else Crl.from_der(data)
+            try:
+                if data.lstrip().startswith(b"-----BEGIN"):
+                    m = _PEM_CRL.search(data)
+                    if m is None:
+                        raise ValueError("no '-----BEGIN X509 CRL-----' block in the PEM data")
+                    try:
+                        data = base64.b64decode(b"".join(m.group(1).split()), validate=True)
+                    except binascii.Error as e:
+                        raise ValueError(f"PEM CRL block is not valid base64: {e}") from None
+                yield Crl._evidence(data)
+            except ValueError as e:
+                raise ValueError(f"crls[{i}] is not a CRL: {e}") from None
         else:
             raise TypeError(f"crls must hold DER/PEM bytes or govsig.Crl objects, got {type(c).__name__}")
 

@@ -67,7 +67,8 @@ class RevokedEntry:
 
 
 def _crl_from_der(der: bytes) -> Crl:
-    return Crl.from_der(der)
+    # A pickled Crl may be refused evidence (see Crl.defect): it comes back as it went.
+    return Crl._evidence(der)
 
 
 class Crl:
@@ -96,6 +97,19 @@ class Crl:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"CRL data must be bytes, not {type(data).__name__}")
         return cls._wrap(_govsig.CoreCrl.from_der(data if isinstance(data, bytes) else bytes(data)))
+
+    @classmethod
+    def _evidence(cls, data: bytes) -> Crl:
+        """Parses DER as revocation evidence: a CRL that breaks the profile (bad signature
+        encoding, unknown critical extension, v2 without cRLNumber, ...) is returned with
+        :attr:`defect` saying why; ``ValueError`` only for bytes that are not a CRL at all."""
+        return cls._wrap(_govsig.CoreCrl.evidence_from_der(data))
+
+    @property
+    def defect(self) -> str | None:
+        """Why this CRL cannot be used as revocation evidence, or None when it can. Only
+        CRLs given to :class:`govsig.Policy` as bytes can have one (:meth:`from_der` raises)."""
+        return self._core.defect
 
     @classmethod
     def from_pem(cls, data: bytes | str) -> Crl:

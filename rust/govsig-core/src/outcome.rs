@@ -90,6 +90,7 @@ codes! {
     TimestampTsaUnauthorized = 36, "timestamp_tsa_unauthorized", 77, "a time-stamp token is signed by a certificate without the critical, sole extendedKeyUsage id-kp-timeStamping (RFC 3161 §2.3)";
     TimestampRejected = 37, "timestamp_rejected", 16, "the TSA refused the request (PKIStatus rejection, waiting or revocation) or answered something other than a TimeStampResp";
     TimestampNonceMismatch = 38, "timestamp_nonce_mismatch", 29, "a TSA response does not echo the request's nonce (a replay or a mix-up)";
+    CertOnHold = 39, "cert_on_hold", 97, "a certificate on the path is on hold (certificateHold) at the validation time";
 }
 
 impl Code {

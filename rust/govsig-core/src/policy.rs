@@ -64,8 +64,9 @@ pub struct Policy {
     /// Revocation checking of every certificate on the path (RFC 5280 §6.3): off, soft-fail
     /// (undetermined passes) or hard-fail (undetermined fails with `revocation_unknown`).
     pub revocation: crate::revocation::RevocationMode,
-    /// Where revocation status comes from, tried in this order (RFC 6960 OCSP, RFC 5280
-    /// CRLs); the first that decides wins.
+    /// Where revocation evidence is fetched from, in this order (RFC 6960 OCSP, RFC 5280
+    /// CRLs). It orders only what is asked for (and which of two agreeing "good" answers is
+    /// named); every piece of evidence at hand is believed alike (`revocation::decide`).
     pub revocation_sources: Vec<crate::revocation::RevocationSource>,
     /// Seconds of clock skew forgiven on OCSP thisUpdate/nextUpdate (RFC 6960 §4.2.2.1
     /// leaves the margin to local policy).

@@ -53,6 +53,22 @@ impl CoreCrl {
             .map_err(|e| PyValueError::new_err(e.reason))
     }
 
+    /// Parses DER bytes as revocation evidence: a CRL that cannot be used is returned with
+    /// `defect` saying why; ValueError only when the bytes are not a CRL at all.
+    #[staticmethod]
+    fn evidence_from_der(py: Python<'_>, der: &[u8]) -> PyResult<CoreCrl> {
+        let parsed = py.allow_threads(|| CrlIndex::from_der_as_evidence(der));
+        parsed
+            .map(|c| CoreCrl { crl: Arc::new(c) })
+            .map_err(|e| PyValueError::new_err(e.reason))
+    }
+
+    /// Why this CRL cannot be used as evidence (None when it can).
+    #[getter]
+    fn defect(&self) -> Option<String> {
+        self.crl.defect.as_ref().map(|e| e.reason.clone())
+    }
+
     #[getter]
     fn issuer(&self) -> String {
         self.crl.issuer.to_string()

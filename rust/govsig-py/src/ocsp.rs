@@ -15,7 +15,15 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ocsp_build_request, m)?)?;
     m.add_function(wrap_pyfunction!(ocsp_urls, m)?)?;
     m.add_function(wrap_pyfunction!(ocsp_validate_response, m)?)?;
+    m.add_function(wrap_pyfunction!(ocsp_not_a_response, m)?)?;
     Ok(())
+}
+
+/// Why `der` is not an OCSPResponse at all, or None when it is one (usable or not: a
+/// response that cannot be used is evidence that decides nothing, not misuse).
+#[pyfunction]
+fn ocsp_not_a_response(der: &[u8]) -> Option<String> {
+    core::OcspResponse::check_outer(der).err().map(|e| e.reason)
 }
 
 fn parse_cert(what: &str, der: &[u8]) -> PyResult<CertRef> {
@@ -114,6 +122,7 @@ fn ocsp_validate_response(
         legacy,
         min_rsa_bits,
         other_certs: &others,
+        evidence_after_t: false,
     };
     let outcome =
         py.allow_threads(|| core::validate_response_with_anchors(response, &cert, &issuer, &check, trust.as_ref()));

@@ -647,8 +647,18 @@ pub(crate) fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) ->
                         "crl_next_update",
                         c.next_update.map(|t| datetime_utc(py, t)).transpose()?,
                     )?;
+                    // cRLNumber may need 160 bits (RFC 5280 §5.2.3): a Python int.
+                    let number = match &c.crl_number {
+                        Some(n) => Some(
+                            py.get_type::<pyo3::types::PyInt>()
+                                .call_method1("from_bytes", (PyBytes::new(py, n.magnitude()), "big"))?,
+                        ),
+                        None => None,
+                    };
+                    d.set_item("crl_number", number)?;
                 }
                 None => {
+                    d.set_item("crl_number", py.None())?;
                     d.set_item("crl_issuer", py.None())?;
                     d.set_item("crl_fingerprint", py.None())?;
                     d.set_item("crl_this_update", py.None())?;
@@ -665,6 +675,7 @@ pub(crate) fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) ->
                     d.set_item("ocsp_fingerprint", PyBytes::new(py, &o.response_fingerprint))?;
                     d.set_item("ocsp_responder", o.responder.subject.to_string())?;
                     d.set_item("ocsp_this_update", datetime_utc(py, o.this_update)?)?;
+                    d.set_item("ocsp_produced_at", datetime_utc(py, o.produced_at)?)?;
                     d.set_item(
                         "ocsp_next_update",
                         o.next_update.map(|t| datetime_utc(py, t)).transpose()?,
@@ -675,9 +686,12 @@ pub(crate) fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) ->
                     d.set_item("ocsp_fingerprint", py.None())?;
                     d.set_item("ocsp_responder", py.None())?;
                     d.set_item("ocsp_this_update", py.None())?;
+                    d.set_item("ocsp_produced_at", py.None())?;
                     d.set_item("ocsp_next_update", py.None())?;
                 }
             }
+            // Evidence about this certificate that was refused, each with why.
+            d.set_item("refused", e.refused.clone())?;
             Ok(d)
         })
         .collect()

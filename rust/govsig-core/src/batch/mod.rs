@@ -12,7 +12,7 @@ use crate::outcome::Code;
 use crate::policy::Policy;
 use crate::revocation::crl::CrlIndex;
 use crate::revocation::ocsp::OcspResponse;
-use crate::revocation::{CrlSet, FetchFailures, OcspStore};
+use crate::revocation::{CrlSet, FetchFailures, OcspStore, RevocationChecker};
 use crate::time::UnixTime;
 use crate::x509::cert::CertRef;
 use crate::x509::path::{build_and_validate, EdgeCache, PathContext, PathError, ValidPath};
@@ -244,11 +244,19 @@ impl Engine {
         forgotten
     }
 
-    /// Adds OCSP responses given up front (the policy's), parsed once.
+    /// Adds OCSP responses given up front (the policy's), parsed once. `Err` only for an
+    /// item that is not an OCSPResponse at all (naming its index); one that is but cannot
+    /// be used (unsuccessful, malformed inside) is kept as refused evidence, with why.
     pub fn with_ocsp_responses(mut self, ders: &[&[u8]]) -> Result<Engine, String> {
-        for der in ders {
-            let r = OcspResponse::from_der(der).map_err(|e| e.reason)?;
-            self.ocsp.add(Arc::new(r));
+        for (i, der) in ders.iter().enumerate() {
+            match OcspResponse::from_der(der) {
+                Ok(r) => self.ocsp.add(Arc::new(r)),
+                Err(e) => {
+                    OcspResponse::check_outer(der)
+                        .map_err(|o| format!("ocsp_responses[{i}] is not an OCSP response: {}", o.reason))?;
+                    self.ocsp.add_refused(e.reason, crate::x509::cert::fingerprint(der));
+                }
+            }
         }
         Ok(self)
     }
@@ -261,7 +269,8 @@ impl Engine {
                 return Ok(Arc::clone(c));
             }
         }
-        let c = Arc::new(CrlIndex::from_der(der).map_err(|e| e.reason)?);
+        // A CRL that breaks the profile is kept (as refused evidence, with why).
+        let c = Arc::new(CrlIndex::from_der_as_evidence(der).map_err(|e| e.reason)?);
         if let Ok(mut m) = self.crl_interner.write() {
             if m.len() >= 4096 {
                 m.clear();
@@ -341,6 +350,17 @@ impl Engine {
             merged_ocsp = self.ocsp.merged(&fetched.ocsp);
             &merged_ocsp
         };
+        // Revocation is injected into path building; the checker composes the nested
+        // paths (CRL signers, OCSP responders) itself.
+        let checker = RevocationChecker {
+            crls,
+            ocsp,
+            sources: &self.policy.revocation_sources,
+            ocsp_skew: self.policy.ocsp_skew,
+            fetch_failures: &fetched.failures,
+            mode: self.policy.revocation,
+            depth: 0,
+        };
         let ctx = PathContext {
             policy: &self.policy,
             at,
@@ -348,13 +368,7 @@ impl Engine {
             pool: &pool,
             edges: &self.edges,
             leaf_key_usage: &self.policy.signer_key_usage,
-            crls,
-            ocsp,
-            sources: &self.policy.revocation_sources,
-            ocsp_skew: self.policy.ocsp_skew,
-            fetch_failures: &fetched.failures,
-            revocation: self.policy.revocation,
-            revocation_depth: 0,
+            revocation: &checker,
         };
         let r = build_and_validate(&ctx, leaf).map(Arc::new);
         if let Ok(mut m) = self.paths.write() {

@@ -13,6 +13,11 @@ use crate::time::{self, UnixTime};
 use crate::x509::cert::CertRef;
 use crate::x509::path::{PathError, ValidPath};
 
+/// At most this many CRLs carried by one SignedData are examined (see `verify_document`).
+pub const MAX_DOCUMENT_CRLS: usize = 64;
+/// At most this many certificates carried by one SignedData are examined.
+pub const MAX_DOCUMENT_CERTIFICATES: usize = 256;
+
 /// The verdict on one SignerInfo.
 #[derive(Clone, Debug)]
 pub struct SignerOutcome {
@@ -149,6 +154,21 @@ pub fn verify_document(ctx: &dyn TrustContext, signature: &[u8], content: Option
             return out;
         }
     };
+    // A document stuffed with evidence (hundreds of CRLs named after its CA, many
+    // same-named CA certificates with huge keys in the unsigned certificate and CRL bags)
+    // would make every CRL be tried against every candidate signer. Beyond these counts,
+    // far above what any real signature carries, the document is refused without trying
+    // any of it.
+    if sd.crls.len() > MAX_DOCUMENT_CRLS || sd.certificates.len() > MAX_DOCUMENT_CERTIFICATES {
+        out.code = Code::BudgetExceeded;
+        out.reason = format!(
+            "the SignedData carries {} CRL(s) and {} certificate(s); govsig examines at most {MAX_DOCUMENT_CRLS} CRLs \
+              and {MAX_DOCUMENT_CERTIFICATES} certificates per document",
+            sd.crls.len(),
+            sd.certificates.len()
+        );
+        return out;
+    }
     // Certificates carried in the CMS; unparsable ones are ignored unless one turns out to
     // be the signer's (then the signer is reported not found, with the parse error).
     let mut doc_certs = Vec::new();
@@ -159,8 +179,9 @@ pub fn verify_document(ctx: &dyn TrustContext, signature: &[u8], content: Option
             Err(e) => cert_errors.push(e),
         }
     }
-    // CRLs carried in the CMS are revocation evidence (RFC 5652 §5.1 crls); an unreadable
-    // one is no evidence at all, which the revocation policy then judges.
+    // CRLs carried in the CMS are revocation evidence (RFC 5652 §5.1 crls); one that is a
+    // CRL but cannot be used is kept as refused evidence (results say why); bytes that are
+    // not a CRL at all are no evidence, which the revocation policy then judges.
     let doc_crls: Vec<Arc<CrlIndex>> = sd.crls.iter().filter_map(|der| ctx.crl(der).ok()).collect();
     if sd.signers.is_empty() {
         out.code = Code::SignerNotFound;

@@ -1,19 +1,27 @@
-//! Revocation of every certificate on a path with CRLs (RFC 5280 §6.3.3), CA certificates
-//! included. Called by path validation once a candidate path has passed §6.1; a revoked
-//! certificate fails the path, an undetermined status fails it under hard-fail.
+//! Revocation of every certificate on a path (RFC 5280 §6.3, RFC 6960), CA certificates
+//! included. Called by path validation once a candidate path has passed §6.1. For each
+//! certificate every CRL and OCSP response at hand is judged (signature, authority, scope,
+//! freshness, critical extensions) and the status is decided from the whole set by the
+//! rules of [`crate::revocation::decide`]; a revoked or held certificate fails the path, an
+//! undetermined status fails it under hard-fail.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::crypto::{DigestAlgorithm, PublicKey};
 use crate::outcome::Code;
 use crate::policy::KeyUsageRule;
-use crate::revocation::crl::{distribution_points, revocation_status, CrlIndex, ReasonMask};
+use crate::revocation::checker::RevocationChecker;
+use crate::revocation::crl::{
+    distribution_points, revocation_status, CrlError, CrlIndex, CrlNumber, GeneralNameValue, ReasonMask, RevokedEntry,
+};
+use crate::revocation::decide::{decide, Observation, Said, ScopeKey, Verdict};
 use crate::revocation::ocsp::{
     ocsp_urls, subject_public_key_bits, validate_parsed, CertStatus, OcspCheck, OcspRequest, OcspResponse, OcspStatus,
     ResponderAuthority,
 };
-use crate::time::to_rfc3339;
+use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
 use crate::x509::path::{build_and_validate, PathContext, PathError};
 use govsig_asn1::x509::key_usage;
@@ -30,7 +38,8 @@ pub enum RevocationMode {
     HardFail,
 }
 
-/// Where revocation status comes from, in the order the policy tries them.
+/// Where revocation evidence is fetched from, in the policy's order (it orders fetching only;
+/// every piece of evidence at hand is believed alike, see [`crate::revocation::decide`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RevocationSource {
     Ocsp,
@@ -46,9 +55,27 @@ pub struct OcspStore {
     /// By issuerKeyHash: responses about other certificates of the same issuer, to say why
     /// they do not answer for this one.
     by_issuer_key_hash: HashMap<Vec<u8>, Vec<usize>>,
+    /// Responses that are OCSP responses but answer for no certificate (unsuccessful, or
+    /// unreadable past the outer structure): why each was refused, named in results.
+    refused: Vec<(String, [u8; 32])>,
 }
 
 impl OcspStore {
+    /// Keeps a response that cannot be used as refused evidence, with the reason.
+    pub fn add_refused(&mut self, reason: String, fingerprint: [u8; 32]) {
+        if !self.refused.iter().any(|(_, f)| *f == fingerprint) {
+            self.refused.push((reason, fingerprint));
+        }
+    }
+
+    /// Why each refused response was refused.
+    pub fn refused(&self) -> Vec<String> {
+        self.refused
+            .iter()
+            .map(|(r, _)| format!("an OCSP response was refused: {r}"))
+            .collect()
+    }
+
     pub fn add(&mut self, r: Arc<OcspResponse>) {
         if self.responses.iter().any(|x| x.fingerprint == r.fingerprint) {
             return;
@@ -71,17 +98,20 @@ impl OcspStore {
     }
 
     pub fn len(&self) -> usize {
-        self.responses.len()
+        self.responses.len() + self.refused.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.responses.is_empty()
+        self.responses.is_empty() && self.refused.is_empty()
     }
 
     pub fn merged(&self, other: &OcspStore) -> OcspStore {
         let mut s = self.clone();
         for r in &other.responses {
             s.add(Arc::clone(r));
+        }
+        for (r, f) in &other.refused {
+            s.add_refused(r.clone(), *f);
         }
         s
     }
@@ -121,6 +151,8 @@ pub struct FetchFailure {
 pub struct CrlSet {
     complete: HashMap<Vec<u8>, Vec<Arc<CrlIndex>>>,
     deltas: HashMap<Vec<u8>, Vec<Arc<CrlIndex>>>,
+    /// CRLs that are CRLs but cannot be used ([`CrlIndex::defect`]): kept to say why.
+    refused: Vec<Arc<CrlIndex>>,
     fingerprints: Vec<[u8; 32]>,
 }
 
@@ -140,7 +172,9 @@ impl CrlSet {
         }
         self.fingerprints.push(fp);
         let key = crl.issuer.key().to_vec();
-        if crl.is_delta() {
+        if crl.defect.is_some() {
+            self.refused.push(crl);
+        } else if crl.is_delta() {
             self.deltas.entry(key).or_default().push(crl);
         } else {
             self.complete.entry(key).or_default().push(crl);
@@ -154,6 +188,9 @@ impl CrlSet {
             for c in list {
                 s.add(Arc::clone(c));
             }
+        }
+        for c in &other.refused {
+            s.add(Arc::clone(c));
         }
         s
     }
@@ -173,6 +210,16 @@ impl CrlSet {
     fn deltas_for(&self, complete: &CrlIndex) -> impl Iterator<Item = &Arc<CrlIndex>> {
         self.deltas.get(complete.issuer.key()).into_iter().flatten()
     }
+
+    /// Delta CRLs issued by `issuer`.
+    fn deltas_of(&self, issuer: &crate::x509::Name) -> impl Iterator<Item = &Arc<CrlIndex>> {
+        self.deltas.get(issuer.key()).into_iter().flatten()
+    }
+
+    /// CRLs kept as refused evidence.
+    pub fn refused(&self) -> &[Arc<CrlIndex>] {
+        &self.refused
+    }
 }
 
 /// The revocation status of one certificate, as established (or not).
@@ -190,6 +237,14 @@ pub struct RevocationEvidence {
     /// When the status is unknown: the evidence that could decide it (sans-IO: the caller
     /// fetches these and verifies again).
     pub needs: Vec<EvidenceNeed>,
+    /// Evidence about this certificate that was refused, each with why (bad signature,
+    /// out of scope, stale, a CRL profile violation, an unauthorised responder, ...).
+    pub refused: Vec<String>,
+    /// The last instant at which this status may be reused (besides the CRLs' nextUpdate):
+    /// the deciding OCSP answer's nextUpdate plus the forgiven skew (thisUpdate plus skew
+    /// without one: RFC 6960 §4.2.2.1), or just before a revocation dated after the
+    /// validation time. A cached verdict must not outlive it.
+    pub valid_until: Option<UnixTime>,
 }
 
 /// Evidence the core lacks for a certificate, named by where it can be fetched.
@@ -224,11 +279,12 @@ const MAX_CRL_SIGNER_DEPTH: usize = 2;
 /// certificate (or `anchor` for the last one).
 pub fn check_path(
     ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
     chain: &[CertRef],
     anchor: &CertRef,
 ) -> Result<Vec<RevocationEvidence>, PathError> {
     let mut evidence = Vec::new();
-    if ctx.revocation == RevocationMode::Off {
+    if rc.mode == RevocationMode::Off {
         return Ok(evidence);
     }
     // The issuers' keys as the path uses them: DSA parameters inherited along the path
@@ -251,6 +307,10 @@ pub fn check_path(
             *slot = key;
         }
     }
+    let work = CrlWork {
+        checks: Cell::new(0),
+        limit: ctx.policy.budget.max_signature_checks,
+    };
     let mut undecided: Option<PathError> = None;
     for (i, cert) in chain.iter().enumerate() {
         if cert.fingerprint == anchor.fingerprint {
@@ -260,7 +320,7 @@ pub fn check_path(
             Some(c) => (c, keys.get(i + 1).cloned().flatten()),
             None => (anchor, anchor.public_key.as_ref().ok().cloned()),
         };
-        match check_certificate(ctx, cert, issuer, issuer_key.as_ref(), anchor) {
+        match check_certificate(ctx, rc, cert, issuer, issuer_key.as_ref(), anchor, &work) {
             Ok(e) => evidence.push(e),
             // Revoked (or any other verdict) ends the path here.
             Err(e) if !matches!(e.code, Code::RevocationUnknown | Code::FetchFailed) => return Err(e),
@@ -283,33 +343,137 @@ pub fn check_path(
     }
 }
 
-/// The sources in the policy's order; the first that decides wins. When none does, the
-/// status is unknown and the evidence to fetch next is that of the first source that still
-/// has a location nobody failed to fetch.
+/// Signature checks of CRLs (against the certificate's issuer and against candidate CRL
+/// signers) made for one path, charged whether the shared cache answers or not, so that a
+/// document stuffed with CRLs named after its CA and same-named CA certificates costs at
+/// most the policy's `max_signature_checks`, whatever earlier documents cached.
+struct CrlWork {
+    checks: Cell<usize>,
+    limit: usize,
+}
+
+impl CrlWork {
+    fn charge(&self, cert: &CertRef) -> Result<(), PathError> {
+        let n = self.checks.get().saturating_add(1);
+        self.checks.set(n);
+        if n > self.limit {
+            return Err(PathError::new(
+                Code::BudgetExceeded,
+                format!(
+                    "revocation checking for {} exceeded {} CRL signature checks",
+                    cert.describe(),
+                    self.limit
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Where a valid observation came from, to name it in results.
+#[derive(Clone)]
+enum Source {
+    Crl {
+        crl: Arc<CrlIndex>,
+        delta: Option<Arc<CrlIndex>>,
+    },
+    Ocsp(OcspStatus),
+}
+
+/// Every piece of evidence about `cert` is judged, then the rules of `revocation::decide`
+/// give the status from the set. The policy's source order decides only which evidence is
+/// asked for first when the status stays unknown, and which of two agreeing "good"
+/// answers is named.
 fn check_certificate(
     ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
     cert: &CertRef,
     issuer: &CertRef,
     issuer_key: Option<&PublicKey>,
     anchor: &CertRef,
+    work: &CrlWork,
 ) -> Result<RevocationEvidence, PathError> {
+    let mut observations: Vec<Observation<Source>> = Vec::new();
+    let crl = check_crls(ctx, rc, cert, issuer, issuer_key, anchor, work, &mut observations)?;
+    let ocsp = check_ocsp(ctx, rc, cert, issuer, anchor, &mut observations);
+    match decide(ctx.at, &observations) {
+        Verdict::Revoked(o) => {
+            return Err(PathError::new(Code::CertRevoked, describe_observation(cert, o, false)));
+        }
+        Verdict::OnHold(o) => {
+            return Err(PathError::new(Code::CertOnHold, describe_observation(cert, o, true)));
+        }
+        Verdict::NotRevoked => {}
+    }
+    // A revocation dated after T (`decide`, rule 2) ends the time this verdict holds.
+    let good_until = observations
+        .iter()
+        .filter_map(|o| match o.said {
+            Said::Revoked { date, .. } if date > ctx.at => Some(date.saturating_sub(1)),
+            _ => None,
+        })
+        .min();
+    let mut refused: Vec<String> = crl.why.iter().chain(ocsp.why.iter()).cloned().collect();
+    refused.dedup();
+    for source in rc.sources {
+        let good = match source {
+            RevocationSource::Crl if crl.coverage.is_all() => crl.newest.clone().map(|(c, d)| (Some(c), d, None)),
+            RevocationSource::Ocsp => ocsp.good.clone().map(|o| (None, None, Some(o))),
+            _ => None,
+        };
+        if let Some((crl, delta, ocsp)) = good {
+            let valid_until = until(good_until, ocsp.as_ref(), rc.ocsp_skew);
+            return Ok(RevocationEvidence {
+                certificate: Arc::clone(cert),
+                status: RevocationStatus::Good,
+                crl,
+                delta,
+                ocsp,
+                needs: Vec::new(),
+                refused,
+                valid_until,
+            });
+        }
+    }
+    // Evidence the policy does not list as a source still counts when it is at hand.
+    if crl.coverage.is_all() {
+        if let Some((c, d)) = crl.newest.clone() {
+            return Ok(RevocationEvidence {
+                certificate: Arc::clone(cert),
+                status: RevocationStatus::Good,
+                crl: Some(c),
+                delta: d,
+                ocsp: None,
+                needs: Vec::new(),
+                refused,
+                valid_until: good_until,
+            });
+        }
+    }
+    if let Some(o) = ocsp.good.clone() {
+        let valid_until = until(good_until, Some(&o), rc.ocsp_skew);
+        return Ok(RevocationEvidence {
+            certificate: Arc::clone(cert),
+            status: RevocationStatus::Good,
+            crl: None,
+            delta: None,
+            ocsp: Some(o),
+            needs: Vec::new(),
+            refused,
+            valid_until,
+        });
+    }
     let mut why: Vec<String> = Vec::new();
     let mut wanted_by_source: Vec<Vec<EvidenceNeed>> = Vec::new();
-    for source in ctx.sources {
-        let outcome = match source {
-            RevocationSource::Ocsp => check_ocsp(ctx, cert, issuer, anchor),
-            RevocationSource::Crl => check_crls(ctx, cert, issuer, issuer_key, anchor),
+    for source in rc.sources {
+        let (reason, needs) = match source {
+            RevocationSource::Crl => (crl.reason(cert), crl.needs.clone()),
+            RevocationSource::Ocsp => (ocsp.reason(), ocsp.needs.clone()),
         };
-        match outcome {
-            Decided::Yes(evidence) => return Ok(evidence),
-            Decided::Revoked(e) => return Err(e),
-            Decided::No { reason, needs } => {
-                if !reason.is_empty() {
-                    why.push(reason);
-                }
-                wanted_by_source.push(needs);
-            }
+        if !reason.is_empty() {
+            why.push(reason);
         }
+        wanted_by_source.push(needs);
     }
     // Nothing at hand decides: ask for the evidence of the first source (in the policy's
     // order) that still has a location nobody failed to fetch.
@@ -318,7 +482,7 @@ fn check_certificate(
     let mut fetch_failed = false;
     for wanted in wanted_by_source {
         for n in wanted {
-            match ctx.fetch_failures.get(n.url()) {
+            match rc.fetch_failures.get(n.url()) {
                 Some(f) => {
                     failed.push(format!("{}: {}", n.url(), f.reason));
                     fetch_failed |= f.fetch_failed;
@@ -341,220 +505,420 @@ fn check_certificate(
         } else {
             Code::RevocationUnknown
         };
-        return match ctx.revocation {
+        return match rc.mode {
             RevocationMode::HardFail => Err(PathError { code, reason, needs }),
-            _ => Ok(unknown_evidence(cert, reason, needs)),
+            _ => Ok(unknown_evidence(cert, reason, needs, refused)),
         };
     }
-    undetermined(ctx, cert, detail, needs)
+    undetermined(rc, cert, detail, needs, refused)
 }
 
-enum Decided {
-    Yes(RevocationEvidence),
-    Revoked(PathError),
-    No { reason: String, needs: Vec<EvidenceNeed> },
+/// The earlier of `good_until` and the instant the deciding OCSP answer goes stale.
+fn until(good_until: Option<UnixTime>, ocsp: Option<&OcspStatus>, skew: i64) -> Option<UnixTime> {
+    let stale = ocsp.map(|o| o.next_update.unwrap_or(o.this_update).saturating_add(skew.max(0)));
+    match (good_until, stale) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
-/// OCSP (RFC 6960): a response the caller gave or fetched, for this certificate, from its
-/// issuer or a responder the issuer authorised, fresh at the validation time.
-fn check_ocsp(ctx: &PathContext<'_>, cert: &CertRef, issuer: &CertRef, anchor: &CertRef) -> Decided {
-    let mut why = Vec::new();
-    let mut unknown_said = None;
-    for resp in ctx.ocsp.for_serial(&cert.serial) {
-        let check = OcspCheck {
-            skew: ctx.ocsp_skew,
-            legacy: ctx.policy.legacy,
-            min_rsa_bits: ctx.policy.min_rsa_bits,
-            other_certs: ctx.pool.certs(),
-            ..OcspCheck::new(ctx.at)
-        };
-        match validate_parsed(resp, cert, issuer, &check, ResponderAuthority::OnPath { ctx, anchor }) {
-            Ok(status) => match status.status {
-                CertStatus::Good => {
-                    return Decided::Yes(RevocationEvidence {
-                        certificate: Arc::clone(cert),
-                        status: RevocationStatus::Good,
-                        crl: None,
-                        delta: None,
-                        ocsp: Some(status),
-                        needs: Vec::new(),
-                    })
-                }
-                CertStatus::Revoked { .. } => {
-                    return Decided::Revoked(PathError::new(Code::CertRevoked, status.describe(cert)));
-                }
-                CertStatus::Unknown => unknown_said = Some(status.describe(cert)),
+/// The reason for a revoked or on-hold verdict, naming the evidence that decided it (the
+/// CRL issuer and number, or the OCSP responder and producedAt).
+fn describe_observation(cert: &CertRef, o: &Observation<Source>, hold: bool) -> String {
+    match &o.source {
+        Source::Ocsp(status) => {
+            let mut s = status.describe(cert);
+            s.push_str(&format!(" (producedAt {})", to_rfc3339(status.produced_at)));
+            if hold {
+                s.push_str(": it is on hold (certificateHold), which counts as revoked until released");
+            }
+            s
+        }
+        Source::Crl { crl, delta } => {
+            let (date, reason) = match o.said {
+                Said::Revoked { date, reason } => (date, reason),
+                Said::Good => (crl.this_update, None),
+            };
+            let by = match delta {
+                Some(d) => format!("{} (on top of {})", d.describe(), crl.describe()),
+                None => crl.describe(),
+            };
+            if hold {
+                format!(
+                    "{} is on hold (certificate_hold) since {} according to {by}; a hold counts as revoked \
+                     until a newer CRL releases it (RFC 5280 §5.3.1)",
+                    cert.describe(),
+                    to_rfc3339(date)
+                )
+            } else {
+                format!(
+                    "{} was revoked on {}{} according to {by}",
+                    cert.describe(),
+                    to_rfc3339(date),
+                    reason.map(|r| format!(" ({})", r.name())).unwrap_or_default()
+                )
+            }
+        }
+    }
+}
+
+/// What the OCSP responses at hand say about a certificate.
+struct OcspFindings {
+    /// The newest valid "good" answer (by thisUpdate, then fingerprint).
+    good: Option<OcspStatus>,
+    why: Vec<String>,
+    unknown_said: Option<String>,
+    needs: Vec<EvidenceNeed>,
+}
+
+impl OcspFindings {
+    /// Silent when OCSP has nothing to say (no response, no responder named): the other
+    /// source's reason is then the whole story.
+    fn reason(&self) -> String {
+        let mut why = self.why.clone();
+        if let Some(u) = &self.unknown_said {
+            why.push(u.clone());
+        }
+        if !why.is_empty() {
+            format!("OCSP: {}", why.join("; "))
+        } else if !self.needs.is_empty() {
+            "no OCSP response from the certificate's responder".to_string()
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// OCSP (RFC 6960): every response the caller gave or fetched for this certificate, from
+/// its issuer or a responder the issuer authorised, fresh at the validation time, becomes an
+/// observation; refused ones say why.
+fn check_ocsp(
+    ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
+    cert: &CertRef,
+    issuer: &CertRef,
+    anchor: &CertRef,
+    observations: &mut Vec<Observation<Source>>,
+) -> OcspFindings {
+    let mut out = OcspFindings {
+        good: None,
+        why: Vec::new(),
+        unknown_said: None,
+        needs: Vec::new(),
+    };
+    let check = OcspCheck {
+        skew: rc.ocsp_skew,
+        legacy: ctx.policy.legacy,
+        min_rsa_bits: ctx.policy.min_rsa_bits,
+        other_certs: ctx.pool.certs(),
+        evidence_after_t: true,
+        ..OcspCheck::new(ctx.at)
+    };
+    let mut any = false;
+    for resp in rc.ocsp.for_serial(&cert.serial) {
+        any = true;
+        match validate_parsed(
+            resp,
+            cert,
+            issuer,
+            &check,
+            ResponderAuthority::OnPath {
+                ctx,
+                anchor,
+                revocation: rc,
             },
-            Err(e) => why.push(e.reason),
+        ) {
+            Ok(status) => {
+                let said = match status.status {
+                    CertStatus::Good => Said::Good,
+                    CertStatus::Revoked { time, reason } => Said::Revoked { date: time, reason },
+                    CertStatus::Unknown => {
+                        out.unknown_said = Some(status.describe(cert));
+                        continue;
+                    }
+                };
+                // A revocation dated after T is "good at T" (`decide`, rule 2).
+                let good_at_t = match said {
+                    Said::Good => true,
+                    Said::Revoked { date, .. } => date > ctx.at,
+                };
+                if good_at_t {
+                    let newer = out.good.as_ref().is_none_or(|g| {
+                        (status.this_update, status.response_fingerprint) > (g.this_update, g.response_fingerprint)
+                    });
+                    if newer {
+                        out.good = Some(status.clone());
+                    }
+                }
+                observations.push(Observation {
+                    said,
+                    this_update: status.this_update,
+                    number: None,
+                    scope: None,
+                    covers_hold: true,
+                    fingerprint: status.response_fingerprint,
+                    source: Source::Ocsp(status),
+                });
+            }
+            Err(e) => out.why.push(e.reason),
         }
     }
     // Nothing for this serial: a response about another certificate of the same issuer is
     // still worth naming (a responder that answered the wrong question is not silence).
-    if why.is_empty() && unknown_said.is_none() {
+    if !any {
         if let Ok(bits) = subject_public_key_bits(issuer) {
             for alg in [DigestAlgorithm::Sha1, DigestAlgorithm::Sha256] {
                 let hash = alg.digest(&bits);
-                for resp in ctx.ocsp.for_issuer_key_hash(&hash) {
-                    let check = OcspCheck {
-                        skew: ctx.ocsp_skew,
-                        legacy: ctx.policy.legacy,
-                        min_rsa_bits: ctx.policy.min_rsa_bits,
-                        other_certs: ctx.pool.certs(),
-                        ..OcspCheck::new(ctx.at)
-                    };
-                    if let Err(e) =
-                        validate_parsed(resp, cert, issuer, &check, ResponderAuthority::OnPath { ctx, anchor })
-                    {
-                        why.push(e.reason);
+                for resp in rc.ocsp.for_issuer_key_hash(&hash) {
+                    if let Err(e) = validate_parsed(
+                        resp,
+                        cert,
+                        issuer,
+                        &check,
+                        ResponderAuthority::OnPath {
+                            ctx,
+                            anchor,
+                            revocation: rc,
+                        },
+                    ) {
+                        out.why.push(e.reason);
                     }
                 }
             }
         }
+        // Responses that could not be read for any certificate (unsuccessful, unusable):
+        // kept as evidence that decides nothing, and named here.
+        out.why.extend(rc.ocsp.refused().iter().map(|r| r.to_string()));
     }
-    let mut needs = Vec::new();
     if let Ok(urls) = ocsp_urls(cert) {
         if let Ok(request) = OcspRequest::new(cert, issuer, DigestAlgorithm::Sha1, None) {
             for url in urls.into_iter().filter(|u| u.starts_with("http://")) {
-                needs.push(EvidenceNeed::Ocsp {
+                out.needs.push(EvidenceNeed::Ocsp {
                     url,
                     request: request.clone(),
                 });
             }
         }
     }
-    if let Some(u) = unknown_said {
-        why.push(u);
+    if out.unknown_said.is_some() {
         // The responder answered: asking it again says nothing new.
-        needs.clear();
+        out.needs.clear();
     }
-    // Silent when OCSP has nothing to say (no response, no responder named): the other
-    // source's reason is then the whole story.
-    let reason = if !why.is_empty() {
-        format!("OCSP: {}", why.join("; "))
-    } else if !needs.is_empty() {
-        "no OCSP response from the certificate's responder".to_string()
-    } else {
-        String::new()
-    };
-    Decided::No { reason, needs }
+    out
 }
 
-/// CRLs (RFC 5280 §6.3.3).
+/// What the CRLs at hand say about a certificate.
+struct CrlFindings {
+    /// Reasons covered by complete CRLs in scope, fresh at T, with a valid signer (RFC 5280
+    /// §6.3.3 (d), (j)).
+    coverage: ReasonMask,
+    /// The newest such complete CRL (cRLNumber, thisUpdate, fingerprint) with its newest
+    /// applicable delta: the CRL named when CRLs decide "good".
+    newest: Option<(Arc<CrlIndex>, Option<Arc<CrlIndex>>)>,
+    why: Vec<String>,
+    needs: Vec<EvidenceNeed>,
+}
+
+impl CrlFindings {
+    fn reason(&self, cert: &CertRef) -> String {
+        let detail = if self.why.is_empty() {
+            format!("no CRL from '{}' was supplied", cert.issuer)
+        } else {
+            self.why.join("; ")
+        };
+        if self.coverage.is_empty() {
+            detail
+        } else {
+            format!(
+                "the CRLs cover only the reasons {}: {detail}",
+                self.coverage.names().join(", ")
+            )
+        }
+    }
+}
+
+fn newness(c: &CrlIndex) -> (Option<CrlNumber>, UnixTime, [u8; 32]) {
+    (c.crl_number.clone(), c.this_update, c.fingerprint())
+}
+
+fn stale(crl: &CrlIndex, at: UnixTime) -> Option<String> {
+    // RFC 5280 §6.3.3 (a): a CRL whose nextUpdate has passed says nothing about T. One
+    // issued after T is evidence about a later time (see `revocation::decide`, rule 2).
+    match crl.next_update {
+        Some(next) if next < at => Some(format!(
+            "{} is stale at {}: nextUpdate was {}",
+            crl.describe(),
+            to_rfc3339(at),
+            to_rfc3339(next)
+        )),
+        _ => None,
+    }
+}
+
+fn observe(crl: &Arc<CrlIndex>, delta: Option<&Arc<CrlIndex>>, said: Said, covers: ReasonMask) -> Observation<Source> {
+    let newest = delta.unwrap_or(crl);
+    Observation {
+        said,
+        this_update: newest.this_update,
+        number: newest.crl_number.clone(),
+        scope: Some(ScopeKey {
+            issuer: crl.issuer.key().to_vec(),
+            idp: crl.issuing_distribution_point.clone(),
+        }),
+        covers_hold: !covers.intersect(ReasonMask::CERTIFICATE_HOLD).is_empty(),
+        fingerprint: newest.fingerprint(),
+        source: Source::Crl {
+            crl: Arc::clone(crl),
+            delta: delta.cloned(),
+        },
+    }
+}
+
+fn said_by(entry: Option<&RevokedEntry>) -> Said {
+    match entry {
+        Some(e) => Said::Revoked {
+            date: e.revocation_date,
+            reason: e.reason,
+        },
+        None => Said::Good,
+    }
+}
+
+/// CRLs (RFC 5280 §6.3.3): every complete CRL in scope and every delta on top of it is
+/// judged; the valid ones become observations.
+#[allow(clippy::too_many_arguments)]
 fn check_crls(
     ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
     cert: &CertRef,
     issuer: &CertRef,
     issuer_key: Option<&PublicKey>,
     anchor: &CertRef,
-) -> Decided {
-    let mut why: Vec<String> = Vec::new();
+    work: &CrlWork,
+    observations: &mut Vec<Observation<Source>>,
+) -> Result<CrlFindings, PathError> {
+    let mut out = CrlFindings {
+        coverage: ReasonMask::NONE,
+        newest: None,
+        why: Vec::new(),
+        needs: Vec::new(),
+    };
     let dps = match distribution_points(cert) {
         Ok(d) => d,
         Err(e) => {
-            return Decided::No {
-                reason: format!("its cRLDistributionPoints cannot be read: {e}"),
-                needs: Vec::new(),
-            }
+            out.why.push(format!("its cRLDistributionPoints cannot be read: {e}"));
+            return Ok(out);
         }
     };
-    let mut reasons = ReasonMask::NONE;
-    let mut decided: Option<(Arc<CrlIndex>, Option<Arc<CrlIndex>>)> = None;
-    for crl in ctx.crls.all_complete() {
+    // Issuers whose CRLs could speak for this certificate: its issuer and the cRLIssuers
+    // its distribution points name.
+    let relevant = |name: &crate::x509::Name| {
+        name.matches(&cert.issuer)
+            || dps
+                .iter()
+                .flat_map(|d| d.crl_issuer.iter().flatten())
+                .any(|g| matches!(g, GeneralNameValue::Directory(n) if n.matches(name)))
+    };
+    let mut found_complete = false;
+    let mut completes: Vec<&Arc<CrlIndex>> = rc.crls.all_complete().collect();
+    // Judged in a fixed order (by fingerprint) so that which CRLs a budget cut leaves
+    // unjudged, and the reasons listed, do not depend on the order they were given in.
+    completes.sort_by_key(|c| c.fingerprint());
+    for crl in completes {
         // §6.3.3 (b), (d): does this CRL cover this certificate, and for which reasons?
         let scope = match crl.scope_covers(cert, &dps) {
             Ok(m) => m,
             Err(e) => {
                 if crl.issuer.matches(&cert.issuer) {
-                    why.push(e.0);
+                    out.why.push(e.0);
                 }
                 continue;
             }
         };
-        if scope.intersect(ReasonMask(ReasonMask::ALL.0 & !reasons.0)).is_empty() {
-            continue;
-        }
+        found_complete = true;
         // §6.3.3 (a): fresh at the validation time.
-        if let Err(e) = crl.check_freshness(ctx.at, 0) {
-            why.push(e.reason);
+        if let Some(s) = stale(crl, ctx.at) {
+            out.why.push(s);
             continue;
         }
         // §6.3.3 (f): a CRL signer with cRLSign and a valid path.
-        let signer = match crl_signer(ctx, crl, cert, issuer, issuer_key, anchor) {
+        let signer = match crl_signer(ctx, rc, crl, cert, issuer, issuer_key, anchor, work)? {
             Ok(s) => s,
             Err(e) => {
-                why.push(e);
+                out.why.push(e);
                 continue;
             }
         };
-        // §6.3.3 (c): a delta CRL in scope, fresh, and signed by the same signer.
-        let delta = ctx
-            .crls
-            .deltas_for(crl)
-            .filter(|d| d.delta_applies_to(crl).is_ok())
-            .filter(|d| d.check_freshness(ctx.at, 0).is_ok())
-            .filter(|d| {
-                d.check_signer(&signer.0).is_ok()
-                    && d.verify_signature(&signer.1, ctx.policy.legacy, ctx.policy.min_rsa_bits)
-                        .is_ok()
-            })
-            .max_by_key(|d| d.this_update)
-            .cloned();
-        // §6.3.3 (g)-(i).
-        match revocation_status(crl, delta.as_deref(), &cert.issuer, &cert.serial) {
-            Err(e) => {
-                why.push(e.0);
+        let entry = crl.lookup(&cert.issuer, &cert.serial).filter(|e| !e.is_removal());
+        observations.push(observe(crl, None, said_by(entry), scope));
+        out.coverage = out.coverage.union(scope);
+        // §6.3.3 (c): every delta CRL in scope, fresh, and signed by the same signer.
+        let mut deltas: Vec<&Arc<CrlIndex>> = rc.crls.deltas_for(crl).collect();
+        deltas.sort_by_key(|d| d.fingerprint());
+        let mut newest_delta: Option<Arc<CrlIndex>> = None;
+        for d in deltas {
+            if let Err(e) = d.delta_applies_to(crl) {
+                out.why.push(e.0);
                 continue;
             }
-            Ok(Some(entry)) => {
-                let source = delta
-                    .as_ref()
-                    .filter(|d| d.lookup(&cert.issuer, &cert.serial).is_some())
-                    .unwrap_or(crl);
-                return Decided::Revoked(PathError::new(
-                    Code::CertRevoked,
-                    format!(
-                        "{} was revoked on {}{} according to {}",
-                        cert.describe(),
-                        to_rfc3339(entry.revocation_date),
-                        entry.reason.map(|r| format!(" ({})", r.name())).unwrap_or_default(),
-                        source.describe()
-                    ),
-                ));
+            if let Some(s) = stale(d, ctx.at) {
+                out.why.push(s);
+                continue;
             }
-            Ok(None) => {
-                reasons = reasons.union(scope);
-                decided = Some((Arc::clone(crl), delta));
-            }
-        }
-        if reasons.is_all() {
-            break;
-        }
-    }
-    if reasons.is_all() {
-        if let Some((crl, delta)) = decided {
-            return Decided::Yes(RevocationEvidence {
-                certificate: Arc::clone(cert),
-                status: RevocationStatus::Good,
-                crl: Some(crl),
-                delta,
-                ocsp: None,
-                needs: Vec::new(),
+            let signed = d.check_signer(&signer.0).and_then(|()| {
+                work.charge(cert)
+                    .map_err(|e| CrlError {
+                        code: e.code,
+                        reason: e.reason,
+                    })
+                    .and_then(|()| verify_crl_cached(ctx, d, &signer.1))
             });
+            if let Err(e) = signed {
+                if e.code == Code::BudgetExceeded {
+                    return Err(PathError::new(e.code, e.reason));
+                }
+                out.why.push(format!("{} cannot be used: {}", d.describe(), e.reason));
+                continue;
+            }
+            // §6.3.3 (g)-(i): the delta's entry first (removeFromCRL: not revoked), else the
+            // complete CRL's, as of the delta's time.
+            match revocation_status(crl, Some(d), &cert.issuer, &cert.serial) {
+                Ok(e) => observations.push(observe(crl, Some(d), said_by(e), scope)),
+                Err(e) => {
+                    out.why.push(e.0);
+                    continue;
+                }
+            }
+            if newest_delta.as_ref().is_none_or(|n| newness(d) > newness(n)) {
+                newest_delta = Some(Arc::clone(d));
+            }
+        }
+        if out.newest.as_ref().is_none_or(|(n, _)| newness(crl) > newness(n)) {
+            out.newest = Some((Arc::clone(crl), newest_delta));
         }
     }
-    let detail = if why.is_empty() {
-        format!("no CRL from '{}' was supplied", cert.issuer)
-    } else {
-        why.join("; ")
-    };
-    let detail = if reasons.is_empty() {
-        detail
-    } else {
-        format!(
-            "the CRLs cover only the reasons {}: {detail}",
-            reasons.names().join(", ")
-        )
-    };
+    // Deltas without any complete CRL of their scope, and CRLs refused as evidence.
+    if !found_complete {
+        for d in rc.crls.deltas_of(&cert.issuer) {
+            out.why.push(format!(
+                "only {} was supplied: a delta CRL applies only on top of its complete base CRL \
+                 (RFC 5280 §5.2.4, §6.3.3 (c)), and no complete CRL of '{}' in scope was supplied",
+                d.describe(),
+                cert.issuer
+            ));
+        }
+    }
+    for r in rc.crls.refused() {
+        if relevant(&r.issuer) {
+            if let Some(e) = &r.defect {
+                // The defect names the CRL by its issuer already; name it once.
+                let prefix = format!("CRL of '{}': ", r.issuer);
+                let why = e.reason.strip_prefix(&prefix).unwrap_or(&e.reason);
+                out.why.push(format!("{} was refused: {why}", r.describe()));
+            }
+        }
+    }
+    out.why.dedup();
     // What could decide it: the CRLs named by the certificate.
     let mut needs: Vec<EvidenceNeed> = dps
         .iter()
@@ -564,58 +928,57 @@ fn check_crls(
         .collect();
     needs.sort();
     needs.dedup();
-    Decided::No { reason: detail, needs }
+    out.needs = needs;
+    Ok(out)
 }
 
-/// A CRL's signature by `signer` is checked once per engine: every document signed under
-/// the same CA shares the verdict.
-fn verify_crl_cached(
-    ctx: &PathContext<'_>,
-    crl: &CrlIndex,
-    signer: &CertRef,
-    key: &PublicKey,
-) -> Result<(), crate::revocation::crl::CrlError> {
-    // Keys with inherited DSA parameters depend on the path, not on the certificate alone.
-    let own_key = signer
-        .public_key
-        .as_ref()
-        .map(|k| k.spki_der() == key.spki_der() && k.dsa_params_der() == key.dsa_params_der());
-    let cacheable = matches!(own_key, Ok(true));
-    let k = (signer.fingerprint, crl.fingerprint());
-    if cacheable {
-        if let Some(r) = ctx.edges.get(&k) {
-            return r.map_err(|e| crate::revocation::crl::CrlError {
-                code: e.code,
-                reason: e.reason,
-            });
-        }
+/// A CRL's signature by a signer key is checked once per engine: every document signed
+/// under the same CA shares the verdict. Keyed by (signer key, CRL), not by certificate:
+/// many certificates with one key (a stuffed document's same-named CAs) share one entry.
+fn verify_crl_cached(ctx: &PathContext<'_>, crl: &CrlIndex, key: &PublicKey) -> Result<(), CrlError> {
+    // The key's identity includes DSA parameters inherited along a path (RFC 5280 §6.1.4
+    // (k)), which its SPKI alone does not carry.
+    let mut id = key.spki_der().to_vec();
+    if let Some(params) = key.dsa_params_der() {
+        id.extend_from_slice(&params);
+    }
+    let k = (crate::x509::cert::fingerprint(&id), crl.fingerprint());
+    if let Some(r) = ctx.edges.get(&k) {
+        return r.map_err(|e| CrlError {
+            code: e.code,
+            reason: e.reason,
+        });
     }
     let r = crl.verify_signature(key, ctx.policy.legacy, ctx.policy.min_rsa_bits);
-    if cacheable {
-        ctx.edges
-            .put(k, r.clone().map_err(|e| PathError::new(e.code, e.reason)));
-    }
+    ctx.edges
+        .put(k, r.clone().map_err(|e| PathError::new(e.code, e.reason)));
     r
 }
 
 fn undetermined(
-    ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
     cert: &CertRef,
     detail: String,
     needs: Vec<EvidenceNeed>,
+    refused: Vec<String>,
 ) -> Result<RevocationEvidence, PathError> {
     let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
-    match ctx.revocation {
+    match rc.mode {
         RevocationMode::HardFail => Err(PathError {
             code: Code::RevocationUnknown,
             reason,
             needs,
         }),
-        _ => Ok(unknown_evidence(cert, reason, needs)),
+        _ => Ok(unknown_evidence(cert, reason, needs, refused)),
     }
 }
 
-fn unknown_evidence(cert: &CertRef, reason: String, needs: Vec<EvidenceNeed>) -> RevocationEvidence {
+fn unknown_evidence(
+    cert: &CertRef,
+    reason: String,
+    needs: Vec<EvidenceNeed>,
+    refused: Vec<String>,
+) -> RevocationEvidence {
     RevocationEvidence {
         certificate: Arc::clone(cert),
         status: RevocationStatus::Unknown(reason),
@@ -623,35 +986,42 @@ fn unknown_evidence(cert: &CertRef, reason: String, needs: Vec<EvidenceNeed>) ->
         delta: None,
         ocsp: None,
         needs,
+        refused,
+        valid_until: None,
     }
 }
 
 /// The certificate that signed `crl`: the certificate's issuer when it is the CRL issuer,
 /// else another certificate (pool or anchors) with its own valid path (RFC 5280 §6.3.3 (f);
-/// indirect CRLs and separate CRL-signing keys).
+/// indirect CRLs and separate CRL-signing keys). Every signature check is charged to
+/// `work`; running out of it is fatal (the outer `Err`).
+#[allow(clippy::too_many_arguments)]
 fn crl_signer(
     ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
     crl: &CrlIndex,
     cert: &CertRef,
     issuer: &CertRef,
     issuer_key: Option<&PublicKey>,
     anchor: &CertRef,
-) -> Result<(CertRef, PublicKey), String> {
+    work: &CrlWork,
+) -> Result<Result<(CertRef, PublicKey), String>, PathError> {
     let mut errors = Vec::new();
     if crl.is_signer_candidate(issuer) {
+        work.charge(cert)?;
         let checked = crl.check_signer(issuer).and_then(|()| match issuer_key {
-            Some(k) => verify_crl_cached(ctx, crl, issuer, k).map(|()| k.clone()),
-            None => crl
-                .verify_signed_by(issuer, ctx.policy.legacy, ctx.policy.min_rsa_bits)
-                .and_then(|()| {
-                    issuer.public_key.clone().map_err(|e| crate::revocation::crl::CrlError {
-                        code: Code::CrlInvalid,
-                        reason: e.to_string(),
-                    })
-                }),
+            Some(k) => verify_crl_cached(ctx, crl, k).map(|()| k.clone()),
+            None => issuer
+                .public_key
+                .clone()
+                .map_err(|e| CrlError {
+                    code: Code::CrlInvalid,
+                    reason: e.to_string(),
+                })
+                .and_then(|k| verify_crl_cached(ctx, crl, &k).map(|()| k)),
         });
         match checked {
-            Ok(k) => return Ok((Arc::clone(issuer), k)),
+            Ok(k) => return Ok(Ok((Arc::clone(issuer), k))),
             Err(e) => errors.push(e.reason),
         }
     }
@@ -662,23 +1032,28 @@ fn crl_signer(
         .chain(ctx.pool.certs().iter())
         .filter(|c| c.fingerprint != issuer.fingerprint && crl.is_signer_candidate(c));
     for cand in candidates {
-        if let Err(e) = crl.verify_signed_by(cand, ctx.policy.legacy, ctx.policy.min_rsa_bits) {
+        if let Err(e) = crl.check_signer(cand) {
             errors.push(e.reason);
             continue;
         }
         let key = match cand.public_key.clone() {
             Ok(k) => k,
             Err(e) => {
-                errors.push(e.to_string());
+                errors.push(format!("cannot use the key of CRL signer {}: {e}", cand.describe()));
                 continue;
             }
         };
+        work.charge(cert)?;
+        if let Err(e) = verify_crl_cached(ctx, crl, &key) {
+            errors.push(e.reason);
+            continue;
+        }
         // A CRL issuer's certificate may be covered by its own CRL (an indirect CRL that
         // lists the cRLIssuer too, PKITS 4.14.30): its path is the one being validated.
         if ctx.anchors.contains(&cand.fingerprint) || cand.fingerprint == cert.fingerprint {
-            return Ok((Arc::clone(cand), key));
+            return Ok(Ok((Arc::clone(cand), key)));
         }
-        if ctx.revocation_depth >= MAX_CRL_SIGNER_DEPTH {
+        if rc.depth >= MAX_CRL_SIGNER_DEPTH {
             errors.push(format!(
                 "the path of CRL signer {} is nested too deeply to validate",
                 cand.describe()
@@ -688,15 +1063,17 @@ fn crl_signer(
         let rule = KeyUsageRule {
             any_of: vec![key_usage::CRL_SIGN],
         };
+        // The signer's own path, its revocation checked one level deeper.
+        let nested = rc.nested(rc.mode);
         let sub = PathContext {
             leaf_key_usage: &rule,
-            revocation_depth: ctx.revocation_depth + 1,
+            revocation: &nested,
             ..*ctx
         };
         match build_and_validate(&sub, cand) {
             // RFC 5280 §6.3.3 (f) asks for the CRL signer's path to share the certificate's
             // trust anchor.
-            Ok(p) if p.anchor.fingerprint == anchor.fingerprint => return Ok((Arc::clone(cand), key)),
+            Ok(p) if p.anchor.fingerprint == anchor.fingerprint => return Ok(Ok((Arc::clone(cand), key))),
             Ok(_) => errors.push(format!("CRL signer {} chains to another trust anchor", cand.describe())),
             Err(e) => errors.push(format!("CRL signer {}: {}", cand.describe(), e.reason)),
         }
@@ -704,5 +1081,6 @@ fn crl_signer(
     if errors.is_empty() {
         errors.push(format!("no certificate for the CRL issuer '{}' was found", crl.issuer));
     }
-    Err(format!("{} cannot be used: {}", crl.describe(), errors.join("; ")))
+    errors.dedup();
+    Ok(Err(format!("{} cannot be used: {}", crl.describe(), errors.join("; "))))
 }

@@ -9,9 +9,9 @@ use std::sync::{Arc, RwLock};
 use crate::crypto::{CryptoError, SignatureScheme};
 use crate::outcome::Code;
 use crate::policy::{KeyUsageRule, Policy};
-use crate::revocation::check::check_path;
-use crate::revocation::check::{FetchFailures, OcspStore, RevocationSource};
-use crate::revocation::{CrlSet, EvidenceNeed, RevocationEvidence, RevocationMode};
+// Revocation's data types only (what a path carries); its checking is injected through
+// `RevocationCheck`, never called from here.
+use crate::revocation::{EvidenceNeed, RevocationEvidence};
 use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
 use crate::x509::name_constraints::{NameConstraints, NameConstraintsState, NcViolation};
@@ -104,19 +104,22 @@ pub struct PathContext<'a> {
     pub edges: &'a EdgeCache,
     /// keyUsage the leaf must allow.
     pub leaf_key_usage: &'a KeyUsageRule,
-    /// CRLs available (the policy's, the fetched and the document's).
-    pub crls: &'a CrlSet,
-    /// OCSP responses available (the policy's and the fetched).
-    pub ocsp: &'a OcspStore,
-    /// Revocation sources in the order the policy tries them.
-    pub sources: &'a [RevocationSource],
-    /// Seconds of clock skew forgiven on OCSP thisUpdate/nextUpdate.
-    pub ocsp_skew: i64,
-    /// Evidence the caller failed to fetch (URL -> why).
-    pub fetch_failures: &'a FetchFailures,
-    pub revocation: RevocationMode,
-    /// 0 for the end entity's path; 1+ for the path of a CRL signer being validated.
-    pub revocation_depth: usize,
+    /// Revocation of every certificate of a candidate path (RFC 5280 §6.1.3 (a)(3), §6.3),
+    /// injected by the caller (`revocation::RevocationChecker`).
+    pub revocation: &'a dyn RevocationCheck,
+}
+
+/// Revocation of a complete candidate path, called by [`validate`] once the path has
+/// passed §6.1: evidence per non-anchor certificate (leaf first), or why the path fails
+/// (revoked, or undetermined under hard-fail). Implementations may validate other paths
+/// (CRL signers, OCSP responders) with [`build_and_validate`] and a context of their own.
+pub trait RevocationCheck: Sync {
+    fn check(
+        &self,
+        ctx: &PathContext<'_>,
+        chain: &[CertRef],
+        anchor: &CertRef,
+    ) -> Result<Vec<RevocationEvidence>, PathError>;
 }
 
 struct Search<'a, 'c> {
@@ -234,6 +237,10 @@ impl Search<'_, '_> {
             }
             match validate(self.ctx, chain, anchor) {
                 Ok(p) => return Ok(Some(p)),
+                // A budget exhausted while validating (policy graph, CRL signature checks
+                // of revocation) ends the search like one exhausted while building: other
+                // candidates would only spend more of what is already gone.
+                Err(e) if e.code == Code::BudgetExceeded => return Err(e),
                 Err(e) => self.record(e),
             }
         }
@@ -534,14 +541,20 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
     // §6.1.5 (a)-(b), (g).
     let out = policies.finish().map_err(policy_error)?;
     // §6.1.3 (a)(3), §6.3: revocation of every certificate on the path.
-    let revocation = check_path(ctx, chain, anchor)?;
-    // A cached verdict must not outlive the CRLs it rests on.
+    let revocation = ctx.revocation.check(ctx, chain, anchor)?;
+    // A cached verdict must not outlive the evidence it rests on: every CRL's nextUpdate,
+    // and what the checker says of the rest (an OCSP answer's nextUpdate plus skew, a
+    // revocation dated after the validation time): past that instant the evidence would be
+    // refused or say otherwise, so the verdict must be recomputed.
     for ev in &revocation {
         for crl in ev.crl.iter().chain(ev.delta.iter()) {
             if let Some(next) = crl.next_update {
                 valid_until = valid_until.min(next);
             }
             valid_from = valid_from.max(crl.this_update);
+        }
+        if let Some(until) = ev.valid_until {
+            valid_until = valid_until.min(until);
         }
     }
     Ok(ValidPath {

@@ -44,6 +44,11 @@ pub struct CrlIndex {
     pub freshest_crl: Option<Vec<DistributionPoint>>,
     /// Dotted OIDs and criticality of every CRL extension, in order.
     pub extensions: Vec<(String, bool)>,
+    /// Why this CRL, which is a CRL (its header parses), cannot be used as evidence: a
+    /// profile violation found after the header (RFC 5280 §5.1-§5.3). Such a CRL is kept so
+    /// that a result can say which CRL of the issuer was refused and why; it decides nothing.
+    /// Its entries are not indexed.
+    pub defect: Option<CrlError>,
     entries: Vec<RevokedEntry>,
     /// (issuer id, serial) hashed with `hasher` -> position in `entries`. Keys are hashes,
     /// not copies of the serial: the table stays small (16 octets a slot), and the entry is
@@ -155,6 +160,19 @@ impl CrlIndex {
     /// entry extensions (§5.2, §5.3), certificateIssuer outside an indirect CRL (§5.3.3),
     /// and two entries for the same serial of the same certificate issuer.
     pub fn from_der(der: &[u8]) -> Result<CrlIndex, CrlError> {
+        let idx = CrlIndex::from_der_as_evidence(der)?;
+        match idx.defect {
+            Some(e) => Err(e),
+            None => Ok(idx),
+        }
+    }
+
+    /// Like [`CrlIndex::from_der`], but a CRL whose header parses (a CertificateList with a
+    /// TBSCertList and an issuer name) is returned even when it cannot be used, with
+    /// [`CrlIndex::defect`] saying why: bad evidence is a verdict ("this CRL of that issuer
+    /// was refused because ..."), not an error that loses the rest of the evidence. `Err`
+    /// only for bytes that are not a CRL at all.
+    pub fn from_der_as_evidence(der: &[u8]) -> Result<CrlIndex, CrlError> {
         let list = asn1::parse_single::<asn::CertificateList<'_>>(der)
             .map_err(|e| CrlError::invalid(format!("CRL is {}", describe_parse_error(&e))))?;
         let tbs_bytes = list.tbs_cert_list.full_data();
@@ -163,27 +181,30 @@ impl CrlIndex {
         let issuer = Name::from_der(tbs.issuer.full_data())
             .map_err(|e| CrlError::invalid(format!("CRL issuer name: {}", e.0)))?;
         let who = Who(format!("CRL of '{issuer}'"));
+        // Defects of a readable header: the CRL is kept as refused evidence (see `defect`).
+        let mut profile: Result<(), CrlError> = Ok(());
         let version = match tbs.version {
             None => 1,
             Some(MAX_VERSION_V2) => 2,
             Some(v) => {
-                return Err(who.err(format!(
+                profile = Err(who.err(format!(
                     "bad version: {} (only v1, absent, and v2, encoded 1, exist; RFC 5280 §5.1.2.1)",
                     v.saturating_add(1)
-                )))
+                )));
+                2
             }
         };
         // RFC 5280 §5.1.1.2: signatureAlgorithm MUST equal TBSCertList.signature.
-        if tbs.signature_alg.full_data() != list.signature_alg.full_data() {
-            return Err(who.err("signatureAlgorithm differs from TBSCertList.signature (RFC 5280 §5.1.1.2)"));
+        if profile.is_ok() && tbs.signature_alg.full_data() != list.signature_alg.full_data() {
+            profile = Err(who.err("signatureAlgorithm differs from TBSCertList.signature (RFC 5280 §5.1.1.2)"));
         }
-        if list.signature.padding_bits() != 0 {
-            return Err(who.err("signature BIT STRING has unused bits"));
+        if profile.is_ok() && list.signature.padding_bits() != 0 {
+            profile = Err(who.err("signature BIT STRING has unused bits"));
         }
         let this_update = time::from_time(&tbs.this_update);
         let next_update = tbs.next_update.as_ref().map(time::from_time);
-        if next_update.is_some_and(|n| n < this_update) {
-            return Err(who.err("nextUpdate is before thisUpdate (RFC 5280 §5.1.2.5)"));
+        if profile.is_ok() && next_update.is_some_and(|n| n < this_update) {
+            profile = Err(who.err("nextUpdate is before thisUpdate (RFC 5280 §5.1.2.5)"));
         }
         let issuer = Arc::new(issuer);
         let mut idx = CrlIndex {
@@ -202,6 +223,7 @@ impl CrlIndex {
             authority_key_id: None,
             freshest_crl: None,
             extensions: Vec::new(),
+            defect: None,
             entries: Vec::new(),
             map: HashMap::with_hasher(PreHashed),
             overflow: Vec::new(),
@@ -210,16 +232,51 @@ impl CrlIndex {
             issuer_ids: HashMap::from([(issuer.key().to_vec(), 0u32)]),
             groups: vec![Box::new([0u32])],
         };
-        if let Some(exts) = tbs.crl_extensions {
-            if version != 2 {
-                return Err(who.err("CRL extensions in a v1 CRL (RFC 5280 §5.1.2.1: version MUST be v2)"));
+        let checked = (|| {
+            // Extensions are read even after a header defect, so that a refused CRL is still
+            // named by its number; the header's defect is the one reported.
+            let extensions = (|| {
+                if let Some(exts) = tbs.crl_extensions {
+                    if idx.version != 2 {
+                        return Err(who.err("CRL extensions in a v1 CRL (RFC 5280 §5.1.2.1: version MUST be v2)"));
+                    }
+                    // Every extension is read (the number, for naming) and the first
+                    // defect is reported.
+                    let mut first = Ok(());
+                    for ext in exts {
+                        if let Err(e) = idx.crl_extension(&who, &ext) {
+                            first = first.and(Err(e));
+                        }
+                    }
+                    first?;
+                }
+                Ok(())
+            })();
+            profile?;
+            extensions?;
+            // RFC 5280 §5.2.3: conforming CRL issuers MUST include cRLNumber in every CRL
+            // (a v2 CRL can carry it) and MUST mark it non-critical. Without a number, CRLs
+            // of one scope cannot be ordered, so "the newest says good" has no meaning.
+            if idx.version == 2 {
+                match idx.extensions.iter().find(|(o, _)| o == "2.5.29.20") {
+                    None => return Err(who.err("a v2 CRL without a cRLNumber (RFC 5280 §5.2.3: MUST include it)")),
+                    Some((_, true)) => {
+                        return Err(who.err("cRLNumber is marked critical (RFC 5280 §5.2.3: MUST be non-critical)"))
+                    }
+                    Some(_) => {}
+                }
             }
-            for ext in exts {
-                idx.crl_extension(&who, &ext)?;
+            if let Some(revoked) = tbs.revoked_certificates {
+                idx.index_entries(&who, revoked)?;
             }
-        }
-        if let Some(revoked) = tbs.revoked_certificates {
-            idx.index_entries(&who, revoked)?;
+            Ok(())
+        })();
+        if let Err(e) = checked {
+            // Nothing indexed from a refused CRL may be looked up by mistake.
+            idx.entries = Vec::new();
+            idx.map = HashMap::with_hasher(PreHashed);
+            idx.overflow = Vec::new();
+            idx.defect = Some(e);
         }
         Ok(idx)
     }

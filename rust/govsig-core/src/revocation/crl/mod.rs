@@ -6,7 +6,9 @@
 //!
 //! What the path validator calls, in RFC 5280 §6.3.3 order:
 //! 1. [`CrlIndex::from_der`] — parse; malformed CRLs and CRLs with unknown critical
-//!    extensions are refused here (§5.2, §5.3).
+//!    extensions are refused here (§5.2, §5.3). [`CrlIndex::from_der_as_evidence`] keeps a
+//!    CRL whose header parses but which breaks the profile, with [`CrlIndex::defect`]
+//!    saying why, so that a result can name the refused evidence.
 //! 2. [`CrlIndex::scope_covers`] with [`distribution_points`] of the certificate — (b) issuer
 //!    and scope, (d) the reasons this CRL can vouch for.
 //! 3. [`CrlIndex::check_freshness`] — thisUpdate/nextUpdate against the validation time.
@@ -220,6 +222,8 @@ impl ReasonMask {
     /// RFC 5280 §6.3.3 "all-reasons": every defined reason.
     pub const ALL: ReasonMask = ReasonMask(0b1_1111_1110);
     pub const NONE: ReasonMask = ReasonMask(0);
+    /// ReasonFlags bit 6, certificateHold.
+    pub const CERTIFICATE_HOLD: ReasonMask = ReasonMask(1 << 6);
 
     /// From a DER ReasonFlags BIT STRING; undefined bits are dropped.
     pub fn from_bit_string(bits: &asn1::BitString<'_>) -> ReasonMask {

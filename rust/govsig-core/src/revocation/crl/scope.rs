@@ -261,7 +261,13 @@ impl CrlIndex {
                         cert.describe()
                     )));
                 }
-                if !self.is_indirect() {
+                // Deliberate deviation from the letter of §6.3.3 (b)(1), as OpenSSL does:
+                // a cRLIssuer that is the certificate's own issuer names a direct CRL. Public
+                // CAs in Vietnam (BKAV, Viettel, FastCA, VNPT SmartCA) publish exactly this
+                // shape, with no indirectCRL flag; read to the letter their CRLs never
+                // match, and under soft-fail a revoked certificate would pass.
+                let direct = self.issuer.matches(&cert.issuer);
+                if !self.is_indirect() && !direct {
                     return Err(ScopeMismatch(format!(
                         "the distribution point of {} names a cRLIssuer but {} is not an indirect CRL \
                          (RFC 5280 §6.3.3 (b)(1))",

@@ -806,6 +806,27 @@ fn delta_crl_status() {
 }
 
 #[test]
+fn crl_number_profile_rules_refuse_as_evidence() {
+    // RFC 5280 §5.2.3: a v2 CRL MUST carry cRLNumber, non-critical.
+    let mut s = Spec::new(issuer_a());
+    s.exts = vec![idp_ext(&[&tlv(0x84, &[0xff])])];
+    let e = s.error();
+    assert_eq!(e.code, Code::CrlInvalid);
+    assert!(
+        e.reason.contains("a v2 CRL without a cRLNumber (RFC 5280 §5.2.3"),
+        "{e}"
+    );
+    let kept = CrlIndex::from_der_as_evidence(&s.build()).unwrap();
+    assert_eq!(kept.defect.as_ref().map(|d| d.reason.clone()), Some(e.reason));
+    s.exts = vec![ext(&govsig_asn1::crl::oid::CRL_NUMBER, true, &int(&[5]))];
+    assert!(
+        s.error().reason.contains("cRLNumber is marked critical"),
+        "{}",
+        s.error()
+    );
+}
+
+#[test]
 fn delta_must_fit_its_base() {
     let (base, mut delta) = complete_and_delta();
     let b = base.index();
@@ -818,13 +839,16 @@ fn delta_must_fit_its_base() {
         .contains("below the BaseCRLNumber"));
     delta.exts = vec![crl_number_ext(10), delta_ext(9)];
     assert!(delta.index().delta_applies_to(&b).unwrap_err().0.contains("not above"));
+    // A delta without a cRLNumber is refused before any base is considered (RFC 5280
+    // §5.2.3: every CRL MUST carry one); it is kept as evidence that says why.
     delta.exts = vec![delta_ext(10)];
-    assert!(delta
-        .index()
-        .delta_applies_to(&b)
-        .unwrap_err()
-        .0
-        .contains("no cRLNumber"));
+    assert!(
+        delta.error().reason.contains("without a cRLNumber"),
+        "{}",
+        delta.error()
+    );
+    let kept = CrlIndex::from_der_as_evidence(&delta.build()).unwrap();
+    assert!(kept.defect.is_some() && kept.is_empty());
     delta.exts = vec![crl_number_ext(11), delta_ext(10), idp_ext(&[&tlv(0x81, &[0xff])])];
     assert!(delta
         .index()

@@ -109,6 +109,14 @@ fn generalized(t: &asn1::GeneralizedTime) -> UnixTime {
 }
 
 impl OcspResponse {
+    /// Whether `der` is an `OCSPResponse` at all (its outer structure, RFC 6960 §4.2.1),
+    /// whatever its status: what separates misuse (not OCSP) from bad evidence.
+    pub fn check_outer(der: &[u8]) -> Result<(), OcspError> {
+        asn1::parse_single::<asn::OcspResponse<'_>>(der)
+            .map(|_| ())
+            .map_err(|e| OcspError::invalid(format!("not a DER OCSPResponse: {e}")))
+    }
+
     /// Parses a DER `OCSPResponse` whose responseStatus is successful and whose
     /// responseBytes hold a `BasicOCSPResponse`.
     pub fn from_der(der: &[u8]) -> Result<OcspResponse, OcspError> {

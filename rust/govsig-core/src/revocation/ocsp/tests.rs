@@ -271,14 +271,8 @@ impl Ctx {
         }
     }
 
-    fn path(&self, revocation: RevocationMode, depth: usize) -> PathContext<'_> {
-        PathContext {
-            policy: &self.policy,
-            at: AT,
-            anchors: &self.anchors,
-            pool: &self.pool,
-            edges: &self.edges,
-            leaf_key_usage: &self.rule,
+    fn checker(&self, mode: RevocationMode, depth: usize) -> crate::revocation::RevocationChecker<'_> {
+        crate::revocation::RevocationChecker {
             crls: &self.crls,
             ocsp: &self.ocsp,
             sources: &[
@@ -287,15 +281,28 @@ impl Ctx {
             ],
             ocsp_skew: 300,
             fetch_failures: &self.failures,
-            revocation,
-            revocation_depth: depth,
+            mode,
+            depth,
+        }
+    }
+
+    fn path<'s>(&'s self, checker: &'s crate::revocation::RevocationChecker<'s>) -> PathContext<'s> {
+        PathContext {
+            policy: &self.policy,
+            at: AT,
+            anchors: &self.anchors,
+            pool: &self.pool,
+            edges: &self.edges,
+            leaf_key_usage: &self.rule,
+            revocation: checker,
         }
     }
 }
 
 fn on_path(der: &[u8], w: &World, revocation: RevocationMode, depth: usize) -> Result<OcspStatus, OcspError> {
     let ctx = Ctx::new(vec![Arc::clone(&w.root)]);
-    let path = ctx.path(revocation, depth);
+    let checker = ctx.checker(revocation, depth);
+    let path = ctx.path(&checker);
     validate_response(
         der,
         &w.leaf,
@@ -304,6 +311,7 @@ fn on_path(der: &[u8], w: &World, revocation: RevocationMode, depth: usize) -> R
         ResponderAuthority::OnPath {
             ctx: &path,
             anchor: &w.root,
+            revocation: &checker,
         },
     )
 }
@@ -544,4 +552,107 @@ fn urls_from_authority_info_access() {
     });
     assert_eq!(ocsp_urls(&c).unwrap(), vec!["http://ocsp/".to_owned()]);
     assert!(ocsp_urls(&w.leaf).unwrap().is_empty());
+}
+
+// ---- the engine: cache expiry and order, with OCSP evidence given up front ----------------
+
+const REVOKED_KEY_COMPROMISE: fn(&str) -> Vec<u8> = |when| {
+    // [1] RevokedInfo { revocationTime, [0] EXPLICIT CRLReason keyCompromise }
+    tlv(0xa1, &[gen_time(when), tlv(0xa0, &[0x0a, 0x01, 0x01])].concat())
+};
+
+fn engine(w: &World, responses: &[&[u8]]) -> crate::batch::Engine {
+    let policy = Policy {
+        revocation: RevocationMode::HardFail,
+        signer_key_usage: KeyUsageRule { any_of: Vec::new() },
+        ..Policy::default()
+    };
+    crate::batch::Engine::new(
+        policy,
+        Some(TrustStore::new(vec![Arc::clone(&w.root)])),
+        Vec::new(),
+        Vec::new(),
+    )
+    .with_ocsp_responses(responses)
+    .unwrap()
+}
+
+#[test]
+fn cached_path_expires_with_the_ocsp_answer_that_decided_it() {
+    let w = world();
+    // nextUpdate 2025-01-02T00:00:00Z, skew 300 s.
+    let good = ResponseSpec::new(&w, &w.root_key).build();
+    let e = engine(&w, &[&good]);
+    let next_update: UnixTime = AT + 86_400;
+    let first = e.validate_path(&w.leaf, &[], &[], AT).unwrap();
+    assert_eq!(first.valid_until, next_update + 300);
+    assert!(first.revocation[0].ocsp.is_some());
+    // Within the window the cached verdict is reused.
+    let again = e.validate_path(&w.leaf, &[], &[], next_update + 300).unwrap();
+    assert!(Arc::ptr_eq(&first, &again));
+    // Past it, the verdict is recomputed: the answer is stale, and hard-fail refuses.
+    let late = e.validate_path(&w.leaf, &[], &[], next_update + 301).unwrap_err();
+    assert_eq!(late.code, Code::RevocationUnknown);
+    assert!(
+        late.reason
+            .contains("is stale at the validation time 2025-01-02T00:05:01Z"),
+        "{}",
+        late.reason
+    );
+}
+
+#[test]
+fn cached_path_without_next_update_lives_only_the_skew() {
+    let w = world();
+    let mut spec = ResponseSpec::new(&w, &w.root_key);
+    spec.this_update = "20241231235900Z";
+    spec.next_update = None;
+    let e = engine(&w, &[&spec.build()]);
+    let p = e.validate_path(&w.leaf, &[], &[], AT).unwrap();
+    // RFC 6960 §4.2.2.1: without nextUpdate, newer information is always available.
+    assert_eq!(p.valid_until, AT - 60 + 300);
+}
+
+#[test]
+fn older_good_and_newer_revoked_answers_revoke_in_either_order() {
+    let w = world();
+    let mut good = ResponseSpec::new(&w, &w.root_key);
+    good.this_update = "20241230000000Z";
+    let good = good.build();
+    let mut revoked = ResponseSpec::new(&w, &w.root_key);
+    revoked.status = REVOKED_KEY_COMPROMISE("20241231000000Z");
+    let revoked = revoked.build();
+    for order in [[&good[..], &revoked[..]], [&revoked[..], &good[..]]] {
+        let err = engine(&w, &order).validate_path(&w.leaf, &[], &[], AT).unwrap_err();
+        assert_eq!(err.code, Code::CertRevoked);
+        assert!(
+            err.reason
+                .starts_with("'CN=Leaf' (serial 42) was revoked on 2024-12-31T00:00:00Z (key_compromise)"),
+            "{}",
+            err.reason
+        );
+    }
+}
+
+#[test]
+fn an_answer_issued_after_t_speaks_for_t() {
+    let w = world();
+    // Issued four days after the validation time: revoked, but only from 2025-01-03.
+    let mut later = ResponseSpec::new(&w, &w.root_key);
+    later.this_update = "20250105000000Z";
+    later.next_update = Some("20250112000000Z");
+    later.status = REVOKED_KEY_COMPROMISE("20250103000000Z");
+    let later = later.build();
+    let e = engine(&w, &[&later]);
+    let p = e.validate_path(&w.leaf, &[], &[], AT).unwrap();
+    assert_eq!(p.revocation[0].status, crate::revocation::RevocationStatus::Good);
+    // At a time after that revocation date, the same answer revokes.
+    let err = e.validate_path(&w.leaf, &[], &[], AT + 5 * 86_400).unwrap_err();
+    assert_eq!(err.code, Code::CertRevoked);
+    assert!(
+        err.reason
+            .contains("was revoked on 2025-01-03T00:00:00Z (key_compromise)"),
+        "{}",
+        err.reason
+    );
 }

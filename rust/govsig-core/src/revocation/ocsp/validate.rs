@@ -10,7 +10,7 @@ use super::OcspError;
 use crate::crypto::{CryptoError, DigestAlgorithm, PublicKey, SignatureScheme};
 use crate::outcome::Code;
 use crate::policy::{KeyUsageRule, Policy};
-use crate::revocation::{CrlSet, RevocationMode};
+use crate::revocation::{RevocationChecker, RevocationMode};
 use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
 use crate::x509::path::{build_and_validate, EdgeCache, PathContext, PathError};
@@ -58,6 +58,11 @@ pub struct OcspCheck<'a> {
     pub min_rsa_bits: usize,
     /// Certificates besides the response's own `certs` that may be the responder's.
     pub other_certs: &'a [CertRef],
+    /// Accept an answer whose thisUpdate is after the validation time: it is evidence about
+    /// a later time, which the revocation decision uses ("good" or a revocation dated after
+    /// T proves C was not revoked at T; see `revocation::decide`). Off for a standalone
+    /// check, where such an answer is `ocsp_stale`.
+    pub evidence_after_t: bool,
 }
 
 impl<'a> OcspCheck<'a> {
@@ -72,6 +77,7 @@ impl<'a> OcspCheck<'a> {
             legacy: false,
             min_rsa_bits: 2048,
             other_certs: &[],
+            evidence_after_t: false,
         }
     }
 }
@@ -90,6 +96,8 @@ pub enum ResponderAuthority<'c, 'a> {
     OnPath {
         ctx: &'c PathContext<'a>,
         anchor: &'c CertRef,
+        /// The evidence the responder's own path is checked with, one level deeper.
+        revocation: &'c RevocationChecker<'a>,
     },
     /// `issuer` is only a hint: its own path to an anchor of `ctx` is built first (any
     /// keyUsage, no extendedKeyUsage asked), then it is treated as `OnPath` with that anchor.
@@ -189,7 +197,6 @@ pub fn validate_response_with_anchors(
         pool.add(Arc::clone(c));
     }
     let edges = EdgeCache::default();
-    let crls = CrlSet::default();
     let rule = KeyUsageRule { any_of: Vec::new() };
     let ctx = PathContext {
         policy: &policy,
@@ -198,13 +205,7 @@ pub fn validate_response_with_anchors(
         pool: &pool,
         edges: &edges,
         leaf_key_usage: &rule,
-        crls: &crls,
-        ocsp: &crate::revocation::OcspStore::default(),
-        sources: &[],
-        ocsp_skew: check.skew,
-        fetch_failures: &crate::revocation::FetchFailures::default(),
-        revocation: RevocationMode::Off,
-        revocation_depth: 0,
+        revocation: RevocationChecker::off(),
     };
     validate_parsed(&resp, cert, issuer, check, ResponderAuthority::Establish(&ctx))
 }
@@ -238,9 +239,13 @@ pub fn validate_parsed(
         ResponderAuthority::Establish(ctx) => {
             verify_issued_by(cert, issuer, check)?;
             let anchor = establish_issuer(ctx, issuer)?;
-            Authority::OnPath(ctx, anchor)
+            Authority::OnPath(ctx, anchor, RevocationChecker::off())
         }
-        ResponderAuthority::OnPath { ctx, anchor } => Authority::OnPath(ctx, Arc::clone(anchor)),
+        ResponderAuthority::OnPath {
+            ctx,
+            anchor,
+            revocation,
+        } => Authority::OnPath(ctx, Arc::clone(anchor), revocation),
         ResponderAuthority::IssuerVouched => {
             verify_issued_by(cert, issuer, check)?;
             Authority::Vouched
@@ -274,7 +279,7 @@ pub fn validate_parsed(
 
 enum Authority<'c, 'a> {
     Vouched,
-    OnPath(&'c PathContext<'a>, CertRef),
+    OnPath(&'c PathContext<'a>, CertRef, &'c RevocationChecker<'a>),
 }
 
 fn crypto_error(e: &CryptoError, what: String) -> OcspError {
@@ -361,7 +366,7 @@ fn verify_response_signature(
 ) -> Result<(), OcspError> {
     // A response's signature by a signer is checked once per engine (keyed like a CRL's).
     let edges = match authority {
-        Authority::OnPath(ctx, _) => Some(ctx.edges),
+        Authority::OnPath(ctx, _, _) => Some(ctx.edges),
         Authority::Vouched => None,
     };
     let k = (signer.fingerprint, resp.fingerprint);
@@ -413,7 +418,7 @@ fn find_responder(
         }
     }
     let pool_certs: &[CertRef] = match authority {
-        Authority::OnPath(ctx, _) => ctx.pool.certs(),
+        Authority::OnPath(ctx, _, _) => ctx.pool.certs(),
         Authority::Vouched => &[],
     };
     let mut seen: Vec<[u8; 32]> = vec![issuer.fingerprint];
@@ -530,11 +535,11 @@ fn authorise_delegate(
             }
             Ok(())
         }
-        Authority::OnPath(ctx, anchor) => {
+        Authority::OnPath(ctx, anchor, rc) => {
             // §4.2.2.2.1: without id-pkix-ocsp-nocheck the responder's own revocation is
             // checked, which may call for another responder: bound the nesting.
-            let revocation = if nocheck { RevocationMode::Off } else { ctx.revocation };
-            if revocation != RevocationMode::Off && ctx.revocation_depth >= MAX_RESPONDER_DEPTH {
+            let revocation = if nocheck { RevocationMode::Off } else { rc.mode };
+            if revocation != RevocationMode::Off && rc.depth >= MAX_RESPONDER_DEPTH {
                 return Err(unauthorized("its path is nested too deeply to validate".into()));
             }
             let policy = responder_policy(ctx);
@@ -554,12 +559,12 @@ fn authorise_delegate(
                 extended = p;
                 &extended
             };
+            let nested = rc.nested(revocation);
             let sub = PathContext {
                 policy: &policy,
                 pool,
                 leaf_key_usage: &rule,
-                revocation,
-                revocation_depth: ctx.revocation_depth + 1,
+                revocation: &nested,
                 ..**ctx
             };
             match build_and_validate(&sub, cand) {
@@ -664,7 +669,7 @@ fn check_freshness(single: &SingleResponse, cert: &CertRef, check: &OcspCheck<'_
             )));
         }
     }
-    if single.this_update > at.saturating_add(skew) {
+    if single.this_update > at.saturating_add(skew) && !check.evidence_after_t {
         return Err(OcspError::new(
             Code::OcspStale,
             format!(
