@@ -574,6 +574,8 @@ def test_token_of_a_revoked_tsa(p: Pki, openssl: str, tmp_path: Path) -> None:
     now = _dt.datetime.now(_dt.timezone.utc)
     crl = (x509.CertificateRevocationListBuilder().issuer_name(p.ca.cert.subject)
            .last_update(now - _dt.timedelta(hours=1)).next_update(now + _dt.timedelta(days=1))
+           # RFC 5280 §5.2.3: a v2 CRL without a cRLNumber is refused as evidence.
+           .add_extension(x509.CRLNumber(1), critical=False)
            .add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(revoked.cert.serial_number)
                                     .revocation_date(now - _dt.timedelta(minutes=30)).build())
            .sign(p.ca.key, hashes.SHA256()).public_bytes(Encoding.DER))
