@@ -107,8 +107,11 @@ pub(crate) fn rsa_pss_verify(
         return Err(CryptoError::BadSignature);
     }
     let h_len = alg.output_len();
-    // Step 3; salt_len comes from the AlgorithmIdentifier, so no arithmetic on it may wrap.
-    if salt_len > em_len.saturating_sub(h_len + 2) {
+    // Step 3: emLen < hLen + sLen + 2 is "inconsistent". Checked before any subtraction
+    // below: both the key (a 512..520-bit modulus is shorter than SHA-512's hLen + 2) and
+    // salt_len (from the AlgorithmIdentifier) come from the document, so nothing may wrap.
+    let needed = h_len.checked_add(salt_len).and_then(|n| n.checked_add(2));
+    if needed.is_none() || needed.is_some_and(|n| em_len < n) {
         return Err(CryptoError::BadSignature);
     }
     // Step 4.
