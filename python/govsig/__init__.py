@@ -20,7 +20,7 @@ from govsig._api import (
 )
 from govsig._crl import Crl, RevokedEntry
 from govsig.fetch import FetchError, HttpFetcher
-from govsig._govsig import BUILD_PROFILE, __version__
+from govsig._govsig import BUILD_PROFILE, InternalError, __version__
 from govsig import ocsp, pkcs11
 from govsig.pkcs11 import Pkcs11Error
 from govsig.signing import KeySigner, SigningError, sign, sign_many
@@ -39,6 +39,7 @@ from govsig.dossier import (
 __all__ = [
     "__version__",
     "BUILD_PROFILE",
+    "InternalError",
     "codes",
     "code_descriptions",
     "KEY_USAGE_NAMES",

@@ -84,6 +84,7 @@ codes! {
     OcspStale = 30, "ocsp_stale", 24, "an OCSP response was not fresh at the validation time (thisUpdate/nextUpdate)";
     OcspNonceMismatch = 31, "ocsp_nonce_mismatch", 28, "an OCSP response does not echo the nonce of the request (a replay)";
     FetchFailed = 32, "fetch_failed", 15, "revocation evidence (CRL or OCSP) could not be fetched";
+    InternalError = 33, "internal_error", 1, "govsig itself failed (a bug, please report it); says nothing about the input";
 }
 
 impl Code {

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod convert;
 mod crl;
 mod dossier;
+mod guard;
 mod ocsp;
 mod sign;
 mod verify;
@@ -17,6 +18,7 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "BUILD_PROFILE",
         if cfg!(debug_assertions) { "debug" } else { "release" },
     )?;
+    guard::register(m)?;
     verify::register(m)?;
     dossier::register(m)?;
     crl::register(m)?;

@@ -19,6 +19,8 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyList};
 
+use crate::guard::guard;
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SigningKey>()?;
     m.add_class::<Pkcs11Module>()?;
@@ -192,10 +194,12 @@ impl SigningKey {
     /// A software key from unencrypted PKCS#8 DER, its certificate and chain (DER).
     #[staticmethod]
     fn from_pkcs8(py: Python<'_>, pkcs8: &[u8], certificate: Vec<u8>, chain: Vec<Vec<u8>>) -> PyResult<SigningKey> {
-        let made = py.allow_threads(|| {
-            let key = SoftwareKey::from_pkcs8(pkcs8, certificate)?;
-            CmsSigner::new(Arc::new(key), chain)
-        });
+        let made = guard("KeySigner.from_pkcs8", || {
+            Ok(py.allow_threads(|| {
+                let key = SoftwareKey::from_pkcs8(pkcs8, certificate)?;
+                CmsSigner::new(Arc::new(key), chain)
+            }))
+        })?;
         let signer = made.map_err(|e| sign_error(py, &e, false))?;
         Ok(SigningKey {
             signer: Arc::new(signer),
@@ -325,7 +329,7 @@ fn cms_sign<'py>(
     )?;
     let data = content.as_bytes();
     let signer = Arc::clone(&key.signer);
-    let out = py.allow_threads(move || signer.sign(data, &opts));
+    let out = guard("sign", || Ok(py.allow_threads(move || signer.sign(data, &opts))))?;
     match out {
         Ok(der) => Ok(PyBytes::new(py, &der)),
         Err(e) => Err(sign_error(py, &e, key.sessions.is_some())),
@@ -365,7 +369,7 @@ fn cms_sign_many<'py>(
     let signer = Arc::clone(&key.signer);
     let threads = threads.or(key.sessions);
     let slices: Vec<&[u8]> = contents.iter().map(|c| c.as_ref()).collect();
-    let out = py.allow_threads(|| signer.sign_many(&slices, &opts, threads));
+    let out = guard("sign_many", || Ok(py.allow_threads(|| signer.sign_many(&slices, &opts, threads))))?;
     let results = out.map_err(|e| sign_error(py, &e, key.sessions.is_some()))?;
     let total = results.len();
     let mut signatures = Vec::with_capacity(total);
@@ -401,7 +405,7 @@ type TokenRow = (u64, String, String, String, String, Vec<(&'static str, bool)>)
 impl Pkcs11Module {
     #[staticmethod]
     fn load(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Pkcs11Module> {
-        let loaded = py.allow_threads(|| p11::Module::load(&path));
+        let loaded = guard("loading a PKCS#11 module", || Ok(py.allow_threads(|| p11::Module::load(&path))))?;
         loaded
             .map(|module| Pkcs11Module { module })
             .map_err(|e| pkcs11_error(py, &e))
@@ -415,8 +419,7 @@ impl Pkcs11Module {
     /// (slot_id, label, manufacturer, model, serial, [(flag name, set)]) per present token.
     fn tokens(&self, py: Python<'_>) -> PyResult<Vec<TokenRow>> {
         let module = self.module.clone();
-        let tokens = py
-            .allow_threads(move || module.tokens())
+        let tokens = guard("listing PKCS#11 tokens", || Ok(py.allow_threads(move || module.tokens())))?
             .map_err(|e| pkcs11_error(py, &e))?;
         Ok(tokens
             .into_iter()
@@ -464,7 +467,7 @@ impl Pkcs11Module {
             None => p11::Pin::protected_path(),
         };
         let module = self.module.clone();
-        let opened = py.allow_threads(move || module.open_token(selector, pin));
+        let opened = guard("opening a PKCS#11 token", || Ok(py.allow_threads(move || module.open_token(selector, pin))))?;
         let token = opened.map_err(|e| pkcs11_error(py, &e))?;
         Ok(Pkcs11Token {
             token: Mutex::new(Some(token)),
@@ -519,8 +522,7 @@ impl Pkcs11Token {
     /// (label, id, key_type, RSA bits, certificate DER) per private signing key.
     fn keys(&self, py: Python<'_>) -> PyResult<Vec<KeyRow>> {
         let token = self.open(py)?;
-        let keys = py
-            .allow_threads(move || token.keys())
+        let keys = guard("listing token keys", || Ok(py.allow_threads(move || token.keys())))?
             .map_err(|e| pkcs11_error(py, &e))?;
         Ok(keys
             .into_iter()
@@ -567,7 +569,7 @@ impl Pkcs11Token {
             Token(p11::Pkcs11Error),
             Sign(SignError),
         }
-        let made = py.allow_threads(move || {
+        let made = guard("making a token signer", || Ok(py.allow_threads(move || {
             let mut signer = token.signer(selector, sessions).map_err(Failure::Token)?;
             if let Some(cert) = certificate {
                 signer = signer.with_certificate(cert).map_err(Failure::Token)?;
@@ -616,7 +618,7 @@ impl Pkcs11Token {
             )
             .map_err(Failure::Sign)?;
             Ok((cms, key.label, key.id))
-        });
+        })))?;
         match made {
             Ok((cms, label, id)) => Ok(SigningKey {
                 signer: Arc::new(cms),
@@ -634,7 +636,7 @@ impl Pkcs11Token {
         let token = self.lock().take();
         match token {
             None => Ok(()),
-            Some(t) => py.allow_threads(move || t.logout()).map_err(|e| pkcs11_error(py, &e)),
+            Some(t) => guard("logging out", || Ok(py.allow_threads(move || t.logout())))?.map_err(|e| pkcs11_error(py, &e)),
         }
     }
 

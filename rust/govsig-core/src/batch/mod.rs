@@ -354,19 +354,26 @@ pub struct PathOutcome {
     pub needs: Vec<crate::revocation::EvidenceNeed>,
 }
 
+impl PathOutcome {
+    /// A refusal with no chain and no evidence.
+    pub fn failure(code: Code, reason: impl Into<String>) -> Self {
+        PathOutcome {
+            code,
+            reason: reason.into(),
+            chain: Vec::new(),
+            user_constrained_policy_set: Vec::new(),
+            revocation: Vec::new(),
+            needs: Vec::new(),
+        }
+    }
+}
+
 impl Engine {
     /// Validates the path of one certificate (DER) with extra untrusted certificates, at the
     /// policy's time (or now). Never panics on input.
     pub fn verify_certificate(&self, leaf_der: &[u8], intermediates: &[&[u8]]) -> PathOutcome {
         let at = self.policy.at.unwrap_or_else(crate::time::now);
-        let fail = |code: Code, reason: String| PathOutcome {
-            code,
-            reason,
-            chain: Vec::new(),
-            user_constrained_policy_set: Vec::new(),
-            revocation: Vec::new(),
-            needs: Vec::new(),
-        };
+        let fail = |code: Code, reason: String| PathOutcome::failure(code, reason);
         let leaf = match self.interner.get_or_parse(leaf_der) {
             Ok(c) => c,
             Err(e) => return fail(Code::CertMalformed, format!("the certificate is not valid X.509: {e}")),
@@ -392,9 +399,10 @@ impl Engine {
                 needs: e.needs.clone(),
                 ..fail(e.code, e.reason)
             },
+            // A bug, not a verdict on the certificate: never `cert_malformed`.
             Err(_) => fail(
-                Code::CertMalformed,
-                "internal error while validating this certificate (please report it)".into(),
+                Code::InternalError,
+                "internal error while validating this certificate (a bug in govsig, please report it)".into(),
             ),
         }
     }
@@ -423,16 +431,17 @@ fn set_digest<'a>(items: impl Iterator<Item = &'a [u8; 32]>) -> [u8; 32] {
     out
 }
 
-/// Verification never unwinds into the caller: a bug that panics becomes a `malformed`
-/// result for that document rather than killing a bulk job.
+/// Verification never unwinds into the caller: a bug that panics becomes an
+/// `internal_error` result for that document rather than killing a bulk job (and never
+/// `malformed`, which would blame the document for govsig's bug).
 fn guarded(f: impl FnOnce() -> VerifyOutcome) -> VerifyOutcome {
     // The caches hold no invariant a half-finished document could break (entries are
     // inserted whole), so asserting unwind safety is sound.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(o) => o,
         Err(_) => VerifyOutcome::failure(
-            Code::Malformed,
-            "internal error while verifying this document (please report it)",
+            Code::InternalError,
+            "internal error while verifying this document (a bug in govsig, please report it)",
         ),
     }
 }
