@@ -62,6 +62,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     c.add_argument("relpath", help="its relative path in the dossier")
     c.add_argument("proof", type=Path, help="the proof (JSON)")
     c.add_argument("root", help="the dossier root, hex")
+    c.add_argument(
+        "--tree-size", type=int, required=True, metavar="N",
+        help="the number of entries the root covers (a proof for another size is refused)",
+    )
     c.set_defaults(handler=_cmd_check_proof)
 
 
@@ -249,7 +253,7 @@ def _cmd_prove(args: argparse.Namespace) -> int:
         proof = d.proof(relpath)
         if d.bag_dir is not None:
             # A proof of a file that changed since bagging would prove nothing about it.
-            if not verify_inclusion(d.bag_dir / "data" / relpath, relpath, proof, d.root):
+            if not verify_inclusion(d.bag_dir / "data" / relpath, relpath, proof, d):
                 print(f"govsig dossier: {relpath} changed since the bag was made", file=sys.stderr)
                 return 1
     except (DossierError, OSError, ValueError) as exc:
@@ -260,13 +264,14 @@ def _cmd_prove(args: argparse.Namespace) -> int:
     else:
         print(text)
     print(f"root {d.algorithm}:{d.hexroot}", file=sys.stderr)
+    print(f"tree size {len(d)}", file=sys.stderr)
     return 0
 
 
 def _cmd_check_proof(args: argparse.Namespace) -> int:
     try:
         proof = InclusionProof.from_json(args.proof.read_bytes())
-        ok = verify_inclusion(args.file, args.relpath, proof, args.root)
+        ok = verify_inclusion(args.file, args.relpath, proof, args.root, tree_size=args.tree_size)
     except (DossierError, OSError, ValueError) as exc:
         return _fail(str(exc))
     print("OK: the file is part of the dossier" if ok else "FAILED: the proof does not hold for this file, path and root")

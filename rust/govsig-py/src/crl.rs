@@ -144,7 +144,9 @@ impl CoreCrl {
                     .map_err(|e| PyValueError::new_err(format!("issuer: {}", e.0)))?;
                 guard("Crl.lookup", || Ok(self.crl.lookup(&name, serial).map(entry_tuple)))
             }
-            None => guard("Crl.lookup", || Ok(self.crl.lookup_any_issuer(serial).first().map(|e| entry_tuple(e)))),
+            None => guard("Crl.lookup", || {
+                Ok(self.crl.lookup_any_issuer(serial).first().map(|e| entry_tuple(e)))
+            }),
         }
     }
 

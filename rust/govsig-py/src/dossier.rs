@@ -112,7 +112,7 @@ impl DossierManifest {
             Ok(py.allow_threads(|| core::Manifest::parse(alg, &data, payload_dir.as_deref())))
         })?
         .map(|inner| Self { inner })
-            .map_err(to_py_err)
+        .map_err(to_py_err)
     }
 
     #[staticmethod]
@@ -139,9 +139,11 @@ impl DossierManifest {
             })
             .collect();
         let alg = algorithm(algorithm_name)?;
-        guard("Dossier manifest building", || Ok(core::Manifest::from_entries(alg, entries)))?
-            .map(|inner| Self { inner })
-            .map_err(to_py_err)
+        guard("Dossier manifest building", || {
+            Ok(core::Manifest::from_entries(alg, entries))
+        })?
+        .map(|inner| Self { inner })
+        .map_err(to_py_err)
     }
 
     #[getter]
@@ -202,7 +204,8 @@ impl DossierManifest {
     }
 
     fn proof<'py>(&self, py: Python<'py>, relpath: &str) -> PyResult<ProofTuple<'py>> {
-        let proof = guard("Dossier.proof", || Ok(py.allow_threads(|| self.inner.proof(relpath))))?.map_err(to_py_err)?;
+        let proof =
+            guard("Dossier.proof", || Ok(py.allow_threads(|| self.inner.proof(relpath))))?.map_err(to_py_err)?;
         Ok(proof_tuple(py, &proof))
     }
 
@@ -301,8 +304,11 @@ fn dossier_hash_file<'py>(
     algorithm_name: &str,
 ) -> PyResult<(Bound<'py, PyBytes>, u64)> {
     let alg = algorithm(algorithm_name)?;
-    let (digest, size) = guard("hashing a file", || Ok(py.allow_threads(|| core::hash_file(&path, alg))))?
-        .map_err(file_error_to_py)?;
+    let (digest, size) = guard(
+        "hashing a file",
+        || Ok(py.allow_threads(|| core::hash_file(&path, alg))),
+    )?
+    .map_err(file_error_to_py)?;
     Ok((PyBytes::new(py, &digest), size))
 }
 
@@ -330,7 +336,10 @@ fn dossier_proof_to_bytes<'py>(
 
 #[pyfunction]
 fn dossier_proof_from_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<ProofTuple<'py>> {
-    let proof = guard("InclusionProof.from_bytes", || Ok(core::InclusionProof::from_bytes(data)))?.map_err(to_py_err)?;
+    let proof = guard("InclusionProof.from_bytes", || {
+        Ok(core::InclusionProof::from_bytes(data))
+    })?
+    .map_err(to_py_err)?;
     Ok(proof_tuple(py, &proof))
 }
 
@@ -344,9 +353,13 @@ fn dossier_verify_entry(
     file_digest: &[u8],
     relpath: &str,
     root: &[u8],
+    root_tree_size: u64,
 ) -> PyResult<bool> {
     let proof = proof_from_parts(algorithm_name, leaf_index, tree_size, path)?;
-    guard("verify_inclusion", || Ok(core::verify_entry(&proof, file_digest, relpath, root)))?.map_err(to_py_err)
+    guard("verify_inclusion", || {
+        Ok(core::verify_entry(&proof, file_digest, relpath, root, root_tree_size))
+    })?
+    .map_err(to_py_err)
 }
 
 #[pyfunction]

@@ -28,7 +28,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// through this probe.
 #[pyfunction]
 fn _guard_probe() -> PyResult<()> {
-    guard("the guard probe", || panic!("guard probe: deliberate panic in govsig_py::guard"))
+    guard("the guard probe", || {
+        panic!("guard probe: deliberate panic in govsig_py::guard")
+    })
 }
 
 /// The message of a caught panic: which public operation failed, nothing from inside.

@@ -52,8 +52,10 @@ fn ocsp_build_request<'py>(
     let cert = parse_cert("cert", cert)?;
     let issuer = parse_cert("issuer", issuer)?;
     let hash = digest(hash)?;
-    let der = guard("ocsp.build_request", || Ok(OcspRequest::new(&cert, &issuer, hash, nonce)))?
-        .map_err(|e| PyValueError::new_err(e.reason))?;
+    let der = guard("ocsp.build_request", || {
+        Ok(OcspRequest::new(&cert, &issuer, hash, nonce))
+    })?
+    .map_err(|e| PyValueError::new_err(e.reason))?;
     Ok(PyBytes::new(py, &der))
 }
 
@@ -124,7 +126,20 @@ fn ocsp_validate_response(
             py.allow_threads(|| core::validate_response_with_anchors(response, &cert, &issuer, &check, trust.as_ref()));
         tuple(outcome, &cert)
     };
-    let internal = |m: String| (Code::InternalError.name(), m, None, None, None, None, None, None, None, false);
+    let internal = |m: String| {
+        (
+            Code::InternalError.name(),
+            m,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            false,
+        )
+    };
     Ok(guard_result("ocsp.validate_response", judge, internal))
 }
 

@@ -369,7 +369,9 @@ fn cms_sign_many<'py>(
     let signer = Arc::clone(&key.signer);
     let threads = threads.or(key.sessions);
     let slices: Vec<&[u8]> = contents.iter().map(|c| c.as_ref()).collect();
-    let out = guard("sign_many", || Ok(py.allow_threads(|| signer.sign_many(&slices, &opts, threads))))?;
+    let out = guard("sign_many", || {
+        Ok(py.allow_threads(|| signer.sign_many(&slices, &opts, threads)))
+    })?;
     let results = out.map_err(|e| sign_error(py, &e, key.sessions.is_some()))?;
     let total = results.len();
     let mut signatures = Vec::with_capacity(total);
@@ -405,7 +407,9 @@ type TokenRow = (u64, String, String, String, String, Vec<(&'static str, bool)>)
 impl Pkcs11Module {
     #[staticmethod]
     fn load(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Pkcs11Module> {
-        let loaded = guard("loading a PKCS#11 module", || Ok(py.allow_threads(|| p11::Module::load(&path))))?;
+        let loaded = guard("loading a PKCS#11 module", || {
+            Ok(py.allow_threads(|| p11::Module::load(&path)))
+        })?;
         loaded
             .map(|module| Pkcs11Module { module })
             .map_err(|e| pkcs11_error(py, &e))
@@ -419,8 +423,10 @@ impl Pkcs11Module {
     /// (slot_id, label, manufacturer, model, serial, [(flag name, set)]) per present token.
     fn tokens(&self, py: Python<'_>) -> PyResult<Vec<TokenRow>> {
         let module = self.module.clone();
-        let tokens = guard("listing PKCS#11 tokens", || Ok(py.allow_threads(move || module.tokens())))?
-            .map_err(|e| pkcs11_error(py, &e))?;
+        let tokens = guard("listing PKCS#11 tokens", || {
+            Ok(py.allow_threads(move || module.tokens()))
+        })?
+        .map_err(|e| pkcs11_error(py, &e))?;
         Ok(tokens
             .into_iter()
             .map(|t| {
@@ -467,7 +473,9 @@ impl Pkcs11Module {
             None => p11::Pin::protected_path(),
         };
         let module = self.module.clone();
-        let opened = guard("opening a PKCS#11 token", || Ok(py.allow_threads(move || module.open_token(selector, pin))))?;
+        let opened = guard("opening a PKCS#11 token", || {
+            Ok(py.allow_threads(move || module.open_token(selector, pin)))
+        })?;
         let token = opened.map_err(|e| pkcs11_error(py, &e))?;
         Ok(Pkcs11Token {
             token: Mutex::new(Some(token)),
@@ -569,56 +577,58 @@ impl Pkcs11Token {
             Token(p11::Pkcs11Error),
             Sign(SignError),
         }
-        let made = guard("making a token signer", || Ok(py.allow_threads(move || {
-            let mut signer = token.signer(selector, sessions).map_err(Failure::Token)?;
-            if let Some(cert) = certificate {
-                signer = signer.with_certificate(cert).map_err(Failure::Token)?;
-            }
-            let key = signer.key().clone();
-            let key_type = match &key.key_type {
-                p11::KeyKind::Rsa { .. } => KeyType::Rsa,
-                p11::KeyKind::Ec {
-                    curve: p11::EcCurve::P256,
-                } => KeyType::EcP256,
-                p11::KeyKind::Ec {
-                    curve: p11::EcCurve::P384,
-                } => KeyType::EcP384,
-                p11::KeyKind::Ec {
-                    curve: p11::EcCurve::P521,
-                } => KeyType::EcP521,
-                p11::KeyKind::Ed25519 => KeyType::Ed25519,
-                p11::KeyKind::Unsupported { description } => {
-                    return Err(Failure::Token(p11::Pkcs11Error::MechanismNotSupported {
-                        mechanism: description.clone(),
-                        reason: "govsig signs with RSA, EC P-256/P-384/P-521 and Ed25519 keys only".to_owned(),
-                        offered: Vec::new(),
-                        ckr: None,
-                    }))
+        let made = guard("making a token signer", || {
+            Ok(py.allow_threads(move || {
+                let mut signer = token.signer(selector, sessions).map_err(Failure::Token)?;
+                if let Some(cert) = certificate {
+                    signer = signer.with_certificate(cert).map_err(Failure::Token)?;
                 }
-            };
-            let certificate = match signer.certificate_der() {
-                Some(c) => c.to_vec(),
-                None => {
-                    return Err(Failure::Token(p11::Pkcs11Error::CertificateNotFound {
-                        key: if key.label.is_empty() {
-                            "the key".to_owned()
-                        } else {
-                            format!("key {:?}", key.label)
-                        },
-                    }))
-                }
-            };
-            let cms = CmsSigner::new(
-                Arc::new(TokenKey {
-                    signer,
-                    certificate,
-                    key_type,
-                }),
-                chain,
-            )
-            .map_err(Failure::Sign)?;
-            Ok((cms, key.label, key.id))
-        })))?;
+                let key = signer.key().clone();
+                let key_type = match &key.key_type {
+                    p11::KeyKind::Rsa { .. } => KeyType::Rsa,
+                    p11::KeyKind::Ec {
+                        curve: p11::EcCurve::P256,
+                    } => KeyType::EcP256,
+                    p11::KeyKind::Ec {
+                        curve: p11::EcCurve::P384,
+                    } => KeyType::EcP384,
+                    p11::KeyKind::Ec {
+                        curve: p11::EcCurve::P521,
+                    } => KeyType::EcP521,
+                    p11::KeyKind::Ed25519 => KeyType::Ed25519,
+                    p11::KeyKind::Unsupported { description } => {
+                        return Err(Failure::Token(p11::Pkcs11Error::MechanismNotSupported {
+                            mechanism: description.clone(),
+                            reason: "govsig signs with RSA, EC P-256/P-384/P-521 and Ed25519 keys only".to_owned(),
+                            offered: Vec::new(),
+                            ckr: None,
+                        }))
+                    }
+                };
+                let certificate = match signer.certificate_der() {
+                    Some(c) => c.to_vec(),
+                    None => {
+                        return Err(Failure::Token(p11::Pkcs11Error::CertificateNotFound {
+                            key: if key.label.is_empty() {
+                                "the key".to_owned()
+                            } else {
+                                format!("key {:?}", key.label)
+                            },
+                        }))
+                    }
+                };
+                let cms = CmsSigner::new(
+                    Arc::new(TokenKey {
+                        signer,
+                        certificate,
+                        key_type,
+                    }),
+                    chain,
+                )
+                .map_err(Failure::Sign)?;
+                Ok((cms, key.label, key.id))
+            }))
+        })?;
         match made {
             Ok((cms, label, id)) => Ok(SigningKey {
                 signer: Arc::new(cms),
@@ -636,7 +646,9 @@ impl Pkcs11Token {
         let token = self.lock().take();
         match token {
             None => Ok(()),
-            Some(t) => guard("logging out", || Ok(py.allow_threads(move || t.logout())))?.map_err(|e| pkcs11_error(py, &e)),
+            Some(t) => {
+                guard("logging out", || Ok(py.allow_threads(move || t.logout())))?.map_err(|e| pkcs11_error(py, &e))
+            }
         }
     }
 

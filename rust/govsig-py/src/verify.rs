@@ -183,7 +183,7 @@ impl CoreEngine {
         let engine = guard("Verifier()", || {
             Ok(Engine::new(policy, trust, intermediates, crls).with_ocsp_responses(&ocsp))
         })?
-            .map_err(|e| PyValueError::new_err(format!("not a usable OCSP response: {e}")))?;
+        .map_err(|e| PyValueError::new_err(format!("not a usable OCSP response: {e}")))?;
         Ok(CoreEngine {
             engine: Arc::new(engine),
         })
@@ -237,7 +237,9 @@ impl CoreEngine {
             .map(|(s, c)| (s.as_bytes(), c.as_ref().map(|c| c.as_bytes())))
             .collect();
         let engine = Arc::clone(&self.engine);
-        let outs = guard("Verifier.verify_many", || Ok(py.allow_threads(move || engine.verify_batch(&slices, threads))))?;
+        let outs = guard("Verifier.verify_many", || {
+            Ok(py.allow_threads(move || engine.verify_batch(&slices, threads)))
+        })?;
         let mut b = into.borrow_mut();
         for o in outs {
             b.codes.push(o.code.number());
@@ -266,17 +268,29 @@ impl CoreEngine {
     }
 
     /// Add fetched CRLs (DER) as evidence; returns (how many were new, [(index, error)]).
-    fn add_fetched_crls(&self, py: Python<'_>, crls: Vec<Bound<'_, PyBytes>>) -> PyResult<(usize, Vec<(usize, String)>)> {
+    fn add_fetched_crls(
+        &self,
+        py: Python<'_>,
+        crls: Vec<Bound<'_, PyBytes>>,
+    ) -> PyResult<(usize, Vec<(usize, String)>)> {
         let ders: Vec<&[u8]> = crls.iter().map(|b| b.as_bytes()).collect();
         let engine = Arc::clone(&self.engine);
-        guard("adding fetched CRLs", || Ok(py.allow_threads(move || engine.add_fetched_crls(&ders))))
+        guard("adding fetched CRLs", || {
+            Ok(py.allow_threads(move || engine.add_fetched_crls(&ders)))
+        })
     }
 
     /// Add fetched OCSP responses (DER); returns (how many were new, [(index, error)]).
-    fn add_fetched_ocsp(&self, py: Python<'_>, responses: Vec<Bound<'_, PyBytes>>) -> PyResult<(usize, Vec<(usize, String)>)> {
+    fn add_fetched_ocsp(
+        &self,
+        py: Python<'_>,
+        responses: Vec<Bound<'_, PyBytes>>,
+    ) -> PyResult<(usize, Vec<(usize, String)>)> {
         let ders: Vec<&[u8]> = responses.iter().map(|b| b.as_bytes()).collect();
         let engine = Arc::clone(&self.engine);
-        guard("adding fetched OCSP responses", || Ok(py.allow_threads(move || engine.add_fetched_ocsp(&ders))))
+        guard("adding fetched OCSP responses", || {
+            Ok(py.allow_threads(move || engine.add_fetched_ocsp(&ders)))
+        })
     }
 
     /// Record evidence that could not be used: [(url, why)]; `fetched` when it came but
