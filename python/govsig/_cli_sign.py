@@ -96,9 +96,11 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def _read_pin(args: argparse.Namespace) -> str:
+def _read_pin(args: argparse.Namespace) -> bytes:
+    """The PIN as the bytes the environment or the terminal gave (not decoded, so a PIN that
+    is not UTF-8 reaches C_Login unchanged and never sits in a decoding error)."""
     if args.pin_env:
-        value = os.environ.get(args.pin_env)
+        value = _environ_bytes(args.pin_env)
         if value is None:
             # The name is not echoed: a user who typed the PIN itself after --pin-env would
             # see it printed (and logged) here.
@@ -106,7 +108,25 @@ def _read_pin(args: argparse.Namespace) -> str:
         return value
     if not sys.stdin.isatty():
         raise _UsageError("no PIN: pass --pin-env VAR (no terminal to prompt on)")
-    return getpass.getpass("Token user PIN: ")
+    typed = getpass.getpass("Token user PIN: ")
+    # surrogateescape gives back the bytes of a terminal that is not UTF-8. An encoding
+    # error would carry the PIN in its args: it is dropped and a new error raised outside.
+    pin: bytes | None = None
+    try:
+        pin = typed.encode(sys.stdin.encoding or "utf-8", "surrogateescape")
+    except UnicodeError:
+        pass
+    del typed
+    if pin is None:
+        raise _UsageError("the PIN typed cannot be encoded in this terminal's encoding; use --pin-env VAR")
+    return pin
+
+
+def _environ_bytes(name: str) -> bytes | None:
+    if os.supports_bytes_environ:
+        return os.environb.get(os.fsencode(name))
+    value = os.environ.get(name)
+    return None if value is None else value.encode("utf-8", "surrogateescape")
 
 
 class _UsageError(Exception):
@@ -127,11 +147,11 @@ def _signer(args: argparse.Namespace, stack: ExitStack) -> Any:
     if args.key:
         password = None
         if args.key_password_env:
-            pw = os.environ.get(args.key_password_env)
+            pw = _environ_bytes(args.key_password_env)
             if pw is None:
                 # Not echoed, as for --pin-env: the "name" may be the password mistyped.
                 raise _UsageError("--key-password-env: the environment variable it names is not set")
-            password = pw.encode()
+            password = pw
         if Path(args.key).suffix.lower() in (".p12", ".pfx"):
             return KeySigner.from_pkcs12(Path(args.key), password)
         if not args.cert:

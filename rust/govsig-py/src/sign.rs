@@ -453,15 +453,16 @@ impl Pkcs11Module {
             .collect())
     }
 
-    /// Open a token (by label, else by slot, else the first) and log in. `pin` of `None`
-    /// is for tokens with a PIN pad. The PIN is wiped from Rust memory once C_Login has it.
+    /// Open a token (by label, else by slot, else the first) and log in. `pin` is bytes
+    /// (C_Login takes bytes, and some PINs are not UTF-8); `None` is for tokens with a PIN
+    /// pad. The PIN is wiped from Rust memory once C_Login has it.
     #[pyo3(signature = (label, slot, pin))]
     fn open_token(
         &self,
         py: Python<'_>,
         label: Option<String>,
         slot: Option<u64>,
-        pin: Option<String>,
+        pin: Option<Vec<u8>>,
     ) -> PyResult<Pkcs11Token> {
         let selector = match (label, slot) {
             (Some(l), _) => p11::TokenSelector::Label(l),
@@ -469,7 +470,7 @@ impl Pkcs11Module {
             (None, None) => p11::TokenSelector::First,
         };
         let pin = match pin {
-            Some(p) => p11::Pin::new(p),
+            Some(p) => p11::Pin::from_bytes(p),
             None => p11::Pin::protected_path(),
         };
         let module = self.module.clone();
