@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from govsig import _govsig
 from govsig._certs import many_to_ders, read_cert_file, to_ders
+from govsig._threads import check_threads
 from govsig._govsig import BatchResult, PathResult, SignerResult, VerifyResult
 
 __all__ = ["TrustStore", "Policy", "Verifier", "codes", "code_descriptions", "KEY_USAGE_NAMES"]
@@ -630,8 +631,7 @@ def _normalise_item(item: Any) -> tuple[bytes, Optional[bytes]]:
 
 
 def _check_threads(threads: Optional[int]) -> None:
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
-        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+    check_threads(threads)
 
 
 def detached_content_path(path: str) -> Optional[str]:

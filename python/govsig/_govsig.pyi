@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 __version__: str
 BUILD_PROFILE: str
+MAX_THREADS: int
 
 # --- verification (rust/govsig-py/src/verify.rs) -----------------------------------------
 

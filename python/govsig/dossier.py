@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from govsig import _govsig
+from govsig._threads import check_threads
 from govsig._govsig import DOSSIER_ALGORITHMS, DOSSIER_ERROR_CODES, DossierError
 
 __all__ = [
@@ -102,11 +103,8 @@ def _algorithm_name(algorithm: str) -> str:
 
 
 def _threads_arg(threads: int | None) -> int:
-    if threads is None:
-        return 0
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive int or None, not {threads!r}")
-    return threads
+    check_threads(threads)
+    return 0 if threads is None else threads
 
 
 def _is_bag(path: Path) -> bool:

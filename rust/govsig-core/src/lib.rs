@@ -10,6 +10,7 @@ mod oidtext;
 pub mod outcome;
 pub mod policy;
 pub mod revocation;
+pub mod threads;
 pub mod time;
 pub mod x509;
 

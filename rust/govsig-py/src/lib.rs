@@ -18,6 +18,9 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "BUILD_PROFILE",
         if cfg!(debug_assertions) { "debug" } else { "release" },
     )?;
+    // The most worker threads a call may ask for (a few per core): checked by every
+    // `threads=` argument in Python.
+    m.add("MAX_THREADS", govsig_core::threads::max_threads())?;
     guard::register(m)?;
     verify::register(m)?;
     dossier::register(m)?;

@@ -54,7 +54,9 @@ pub struct Engine {
     fetched: RwLock<Fetched>,
     edges: EdgeCache,
     paths: RwLock<HashMap<[u8; 32], PathEntry>>,
-    pools: Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>,
+    /// The pool the last sized batch ran on: one per engine at most, shared across the
+    /// process by size (see crate::threads).
+    pool: Mutex<Option<Arc<rayon::ThreadPool>>>,
 }
 
 /// Limits that keep an engine's memory flat over millions of documents.
@@ -84,7 +86,7 @@ impl Engine {
             fetched: RwLock::new(Fetched::default()),
             edges: EdgeCache::default(),
             paths: RwLock::new(HashMap::new()),
-            pools: Mutex::new(HashMap::new()),
+            pool: Mutex::new(None),
         }
     }
 
@@ -129,13 +131,17 @@ impl Engine {
         }
     }
 
-    fn pool(&self, n: usize) -> Option<Arc<rayon::ThreadPool>> {
-        let mut pools = self.pools.lock().ok()?;
-        if let Some(p) = pools.get(&n) {
+    /// A pool of `n` threads (capped at crate::threads::max_threads). The engine keeps only
+    /// the last one: switching sizes releases the previous pool instead of hoarding one per
+    /// size for the engine's lifetime.
+    pub(crate) fn pool(&self, n: usize) -> Option<Arc<rayon::ThreadPool>> {
+        let n = n.min(crate::threads::max_threads());
+        let mut kept = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = kept.as_ref().filter(|p| p.current_num_threads() == n) {
             return Some(Arc::clone(p));
         }
-        let p = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(n).build().ok()?);
-        pools.insert(n, Arc::clone(&p));
+        let p = crate::threads::shared_pool(n)?;
+        *kept = Some(Arc::clone(&p));
         Some(p)
     }
 
