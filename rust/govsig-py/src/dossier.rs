@@ -72,7 +72,11 @@ fn proof_from_parts(
     tree_size: u64,
     path: Vec<Vec<u8>>,
 ) -> PyResult<core::InclusionProof> {
-    core::InclusionProof::new(algorithm(algorithm_name)?, leaf_index, tree_size, path).map_err(to_py_err)
+    let alg = algorithm(algorithm_name)?;
+    guard("InclusionProof", || {
+        Ok(core::InclusionProof::new(alg, leaf_index, tree_size, path))
+    })?
+    .map_err(to_py_err)
 }
 
 /// Progress counters readable while a hash call runs on other threads.
@@ -193,14 +197,14 @@ impl DossierManifest {
             .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("entry index out of range"))
     }
 
-    fn manifest_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let bytes = py.allow_threads(|| self.inner.to_bytes());
-        PyBytes::new(py, &bytes)
+    fn manifest_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = guard("Dossier manifest", || Ok(py.allow_threads(|| self.inner.to_bytes())))?;
+        Ok(PyBytes::new(py, &bytes))
     }
 
-    fn root<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let root = py.allow_threads(|| self.inner.root());
-        PyBytes::new(py, &root)
+    fn root<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let root = guard("Dossier.root", || Ok(py.allow_threads(|| self.inner.root())))?;
+        Ok(PyBytes::new(py, &root))
     }
 
     fn proof<'py>(&self, py: Python<'py>, relpath: &str) -> PyResult<ProofTuple<'py>> {
