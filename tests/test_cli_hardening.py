@@ -117,6 +117,19 @@ def test_sign_keeps_a_signature_that_appears_while_signing(tmp_pki_dir, tmp_path
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
+def test_sign_on_a_filesystem_without_hard_links(pki, tmp_pki_dir, tmp_path, capsys, monkeypatch) -> None:
+    def no_links(src, dst, *a, **kw):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    doc = tmp_path / "cong-van.pdf"
+    doc.write_bytes(b"%PDF-1.7 cong van")
+    assert main(_sign_args(tmp_pki_dir, doc)) == 0
+    sig = (tmp_path / "cong-van.pdf.p7s").read_bytes()
+    assert govsig.Verifier(govsig.Policy(trust=[pki.p256_root.cert])).verify(sig, doc.read_bytes()).ok
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cong-van.pdf", "cong-van.pdf.p7s"]
+
+
 COMMANDS = [
     ["verify", "x.p7s"],
     ["verify-archive", "dir"],

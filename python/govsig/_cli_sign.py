@@ -7,6 +7,7 @@ history.
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import json
 import os
@@ -194,9 +195,23 @@ def _write_atomically(path: Path, data: bytes, overwrite: bool) -> None:
         if overwrite:
             os.replace(tmp, path)
         else:
-            os.link(tmp, path)
+            _link_no_clobber(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _link_no_clobber(tmp: Path, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        # Filesystems without hard links (FAT on a USB stick, some shares): the check and
+        # the rename are then two steps, racy against a file appearing in between, but the
+        # write still never goes through a name anyone could plant.
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "file exists", str(path)) from None
+        os.replace(tmp, path)
 
 
 def _umask() -> int:
