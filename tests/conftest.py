@@ -124,7 +124,7 @@ def openssl() -> str:
 @pytest.fixture(scope="session")
 def hsm(pki: StandardPki, tmp_path_factory: pytest.TempPathFactory):
     """The run's SoftHSM2 tokens (see tests/softhsm.py), made before the module is loaded."""
-    from softhsm import SoftHsm
+    from softhsm import BINARY_PIN, SoftHsm
 
     h = SoftHsm(tmp_path_factory.mktemp("softhsm"))
     h.init_token("govsig-test")
@@ -135,6 +135,7 @@ def hsm(pki: StandardPki, tmp_path_factory: pytest.TempPathFactory):
     h.add_key("pin-test", "EC:prime256v1", "p256-key", "02", pki.p256_root)
     h.init_token("removable")
     h.add_key("removable", "EC:prime256v1", "p256-key", "02", pki.p256_root)
+    h.init_token("binary-pin", pin=BINARY_PIN)
     # The README's example token.
     h.init_token("UBND")
     h.add_key("UBND", "EC:prime256v1", "ky-so", "04", pki.p256_root)

@@ -17,6 +17,9 @@ from cryptography.x509.oid import NameOID
 import pki as P
 
 USER_PIN = "739182"
+# A PIN that is not UTF-8 (C_Login takes bytes; some tokens accept any), for the token
+# "binary-pin".
+BINARY_PIN = b"\xff\xfe73\x93"
 SO_PIN = "51648273"
 WRONG_PIN = "406517"
 
@@ -80,9 +83,10 @@ class SoftHsm:
     def _p11(self, label: str, *args: str) -> bytes:
         return _run(["pkcs11-tool", "--module", self.module, "--token-label", label, *args], self.env)
 
-    def init_token(self, label: str) -> None:
+    def init_token(self, label: str, pin: str | bytes = USER_PIN) -> None:
+        # argv items may be bytes: the PIN reaches softhsm2-util exactly as given.
         _run(["softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin", SO_PIN,
-              "--pin", USER_PIN], self.env)
+              "--pin", pin], self.env)  # type: ignore[list-item]
 
     def keypair(self, token: str, key_type: str, key_label: str, key_id: str) -> object:
         """Generate a key pair on the token; return its public key as read back."""

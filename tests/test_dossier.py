@@ -133,7 +133,7 @@ def test_nfd_names_are_normalised_and_proofs_accept_either_form(tmp_path):
     p = d.proof(d.paths[0])
     nfd_rel = unicodedata.normalize("NFD", d.paths[0])
     assert nfd_rel in d and d.proof(nfd_rel) == p
-    assert verify_inclusion(b"decomposed", nfd_rel, p, d.root)
+    assert verify_inclusion(b"decomposed", nfd_rel, p, d)
     # The bag stores NFC names on disk, whether copied or made in place.
     copied = d.write_bag(tmp_path / "bag")
     assert (copied / "data" / d.paths[0]).read_bytes() == b"decomposed"
@@ -506,7 +506,7 @@ def test_100k_file_dossier(many_files_dir):
         assert bytes(d.digests[i]) == sha(files[rel])
     assert d.root == reference_root(files)
     p = d.proof("d042/f042424.bin")
-    assert len(p.path) == 17 and verify_inclusion(files["d042/f042424.bin"], "d042/f042424.bin", p, d.root)
+    assert len(p.path) == 17 and verify_inclusion(files["d042/f042424.bin"], "d042/f042424.bin", p, d)
 
 
 def test_hash_error_is_a_plain_record():

@@ -84,15 +84,18 @@ def test_prove_and_check_proof(tmp_path, capsys):
     assert main(["dossier", "prove", str(src), str(src / "data" / "sub" / "b.pdf")]) == 0
     captured = capsys.readouterr()
     proof = InclusionProof.from_json(captured.out)
-    assert proof.tree_size == 3 and f"root sha256:{root}" in captured.err
+    assert proof.tree_size == 3 and f"root sha256:{root}" in captured.err and "tree size 3" in captured.err
     out = tmp_path / "proof.json"
     assert main(["dossier", "prove", str(src), "sub/b.pdf", "-o", str(out)]) == 0
     assert InclusionProof.from_json(out.read_text()) == proof
     capsys.readouterr()
     target = src / "data" / "sub" / "b.pdf"
-    assert main(["dossier", "check-proof", str(target), "sub/b.pdf", str(out), root]) == 0
+    assert main(["dossier", "check-proof", str(target), "sub/b.pdf", str(out), root, "--tree-size", "3"]) == 0
     assert capsys.readouterr().out.startswith("OK")
-    assert main(["dossier", "check-proof", str(target), "sub/c.xml", str(out), root]) == 1
+    assert main(["dossier", "check-proof", str(target), "sub/c.xml", str(out), root, "--tree-size", "3"]) == 1
+    assert capsys.readouterr().out.startswith("FAILED")
+    # The same proof against the same root hash, claimed for another dossier size.
+    assert main(["dossier", "check-proof", str(target), "sub/b.pdf", str(out), root, "--tree-size", "4"]) == 1
     assert capsys.readouterr().out.startswith("FAILED")
     assert main(["dossier", "prove", str(src), "nope.txt"]) == 2
     assert "not a file of this dossier" in capsys.readouterr().err
@@ -106,7 +109,7 @@ def test_prove_on_a_plain_folder_hashes_it(tmp_path, capsys):
     make(src)
     assert main(["dossier", "prove", str(src), "a.txt", "--no-progress"]) == 0
     proof = InclusionProof.from_json(capsys.readouterr().out)
-    assert proof.verify(b"alpha", "a.txt", Dossier.hash(src).root)
+    assert proof.verify(b"alpha", "a.txt", Dossier.hash(src))
 
 
 def test_progress_bar_shows_throughput(tmp_path, capsys):

@@ -138,7 +138,7 @@ def test_roots_and_every_proof_match_the_reference_for_sizes_0_to_300():
             assert list(p.path) == ref.path(m), f"path differs at m={m} n={n}"
             if m in checked:
                 assert ref_verify(m, n, list(p.path), ref.leaves[m], d.root)
-                assert verify_inclusion(contents[m], paths[m], p, d.root)
+                assert verify_inclusion(contents[m], paths[m], p, d)
 
 
 @st.composite
@@ -170,11 +170,11 @@ def build(names: list[str], contents: list[bytes]) -> tuple[Dossier, list[str], 
     return Dossier.from_manifest(text), paths, data
 
 
-def fails(file: bytes, relpath: str, proof, root) -> bool:
+def fails(file: bytes, relpath: str, proof, root, tree_size=None) -> bool:
     """An altered proof must not verify: False, or rejected as malformed. ``proof`` may be a
     callable building the proof, for alterations that are malformed at construction."""
     try:
-        return not verify_inclusion(file, relpath, proof() if callable(proof) else proof, root)
+        return not verify_inclusion(file, relpath, proof() if callable(proof) else proof, root, tree_size=tree_size)
     except DossierError:
         return True
 
@@ -190,7 +190,7 @@ def test_random_trees_and_every_alteration_fails(tree, data):
     m = data.draw(st.integers(0, len(paths) - 1))
     p = d.proof(paths[m])
     assert list(p.path) == ref.path(m)
-    assert verify_inclusion(files[m], paths[m], p, d.root)
+    assert verify_inclusion(files[m], paths[m], p, d)
     assert InclusionProof.from_json(p.to_json()) == p
     assert InclusionProof.from_bytes(p.to_bytes()) == p
 
@@ -201,24 +201,24 @@ def test_random_trees_and_every_alteration_fails(tree, data):
         h = bytearray(p.path[i])
         h[bit // 8] ^= 1 << (bit % 8)
         altered = InclusionProof(p.algorithm, p.leaf_index, p.tree_size, p.path[:i] + (bytes(h),) + p.path[i + 1 :])
-        assert fails(files[m], paths[m], altered, d.root)
+        assert fails(files[m], paths[m], altered, d)
         # A dropped hash, or an extra one.
-        assert fails(files[m], paths[m], InclusionProof(p.algorithm, m, p.tree_size, p.path[:-1]), d.root)
-    assert fails(files[m], paths[m], InclusionProof(p.algorithm, m, p.tree_size, p.path + (b"\0" * 32,)), d.root)
+        assert fails(files[m], paths[m], InclusionProof(p.algorithm, m, p.tree_size, p.path[:-1]), d)
+    assert fails(files[m], paths[m], InclusionProof(p.algorithm, m, p.tree_size, p.path + (b"\0" * 32,)), d)
     # Another leaf index in the same tree (or past its end).
     other = data.draw(st.integers(0, 2 * len(paths)))
     if other != m:
-        assert fails(files[m], paths[m], lambda: InclusionProof(p.algorithm, other, p.tree_size, p.path), d.root)
+        assert fails(files[m], paths[m], lambda: InclusionProof(p.algorithm, other, p.tree_size, p.path), d)
     # Another (index, size): RFC 9162 roots do not commit to the tree size (CT signs it beside
     # the root), so e.g. leaf 2 of 3 and leaf 4 of 5 have the same audit-path shape and the
-    # RFC's own algorithm accepts both. govsig must agree with the RFC verifier exactly, and
-    # reject every pair whose path length is inconsistent.
+    # RFC's own algorithm accepts both. govsig binds the root to its size as CT does: it
+    # accepts exactly what the RFC verifier accepts for the dossier's own size, nothing else.
     size = data.draw(st.integers(1, 3 * len(paths) + 2))
     index = data.draw(st.integers(0, size - 1))
     moved = InclusionProof(p.algorithm, index, size, p.path)
     leaf = ref_leaf(lines[m])
     expected = ref_verify(index, size, list(p.path), leaf, d.root)
-    assert verify_inclusion(files[m], paths[m], moved, d.root) == expected
+    assert verify_inclusion(files[m], paths[m], moved, d) == (expected and size == len(paths))
     if len(RefTree([b""] * size).path(index)) != len(p.path):
         assert not expected
     # Any flipped bit of the file.
@@ -226,17 +226,17 @@ def test_random_trees_and_every_alteration_fails(tree, data):
         bit = data.draw(st.integers(0, 8 * len(files[m]) - 1))
         f = bytearray(files[m])
         f[bit // 8] ^= 1 << (bit % 8)
-        assert fails(bytes(f), paths[m], p, d.root)
-    assert fails(files[m] + b"\0", paths[m], p, d.root)
+        assert fails(bytes(f), paths[m], p, d)
+    assert fails(files[m] + b"\0", paths[m], p, d)
     # Another relpath (including another file's).
-    assert fails(files[m], paths[m] + "x", p, d.root)
+    assert fails(files[m], paths[m] + "x", p, d)
     if len(paths) > 1:
-        assert fails(files[m], paths[(m + 1) % len(paths)], p, d.root)
+        assert fails(files[m], paths[(m + 1) % len(paths)], p, d)
     # Any flipped bit of the root.
     bit = data.draw(st.integers(0, 255))
     r = bytearray(d.root)
     r[bit // 8] ^= 1 << (bit % 8)
-    assert fails(files[m], paths[m], p, bytes(r))
+    assert fails(files[m], paths[m], p, bytes(r), len(d))
 
 
 def test_sha384_and_sha512_trees_use_their_own_hash():
@@ -250,7 +250,7 @@ def test_sha384_and_sha512_trees_use_their_own_hash():
         assert d.digests.shape == (7, width)
         p = d.proof("f3")
         assert p.algorithm == alg and all(len(x) == width for x in p.path)
-        assert verify_inclusion(files[3], "f3", p, d.root)
+        assert verify_inclusion(files[3], "f3", p, d)
         assert json.loads(p.to_json())["algorithm"] == alg
 
 
@@ -286,7 +286,7 @@ def test_proof_json_form_is_the_documented_one_and_parsing_is_strict():
         with pytest.raises(DossierError):
             InclusionProof.from_json(text)
     # The JSON text itself is accepted by verify_inclusion.
-    assert verify_inclusion(files[4], paths[4], p.to_json(), d.hexroot)
+    assert verify_inclusion(files[4], paths[4], p.to_json(), d.hexroot, tree_size=len(d))
     raw = p.to_bytes()
     assert raw[0] == 1 and raw[1] == 1 and len(raw) == 19 + 32 * len(p.path)
     for cut in (0, 5, 18, len(raw) - 1):
@@ -300,7 +300,25 @@ def test_root_of_wrong_length_is_misuse_not_false():
     d, paths, files = synthetic_dossier(3)
     p = d.proof(paths[0])
     with pytest.raises(DossierError, match="32"):
-        verify_inclusion(files[0], paths[0], p, d.root[:31])
+        verify_inclusion(files[0], paths[0], p, d.root[:31], tree_size=len(d))
     with pytest.raises(TypeError):
-        verify_inclusion(files[0], paths[0], object(), d.root)  # type: ignore[arg-type]
+        verify_inclusion(files[0], paths[0], object(), d.root, tree_size=3)  # type: ignore[arg-type]
     assert govsig.InclusionProof is InclusionProof
+
+
+def test_a_proof_for_one_size_replayed_against_a_root_of_another_size_fails():
+    # Leaf 0 of a 4-entry dossier: the same two path hashes walk to the same root when the
+    # proof claims 3 entries, so only the size bound to the root tells them apart.
+    d, paths, files = synthetic_dossier(4)
+    p = d.proof(paths[0])
+    replayed = InclusionProof(p.algorithm, 0, 3, p.path)
+    assert ref_verify(0, 3, list(p.path), ref_leaf(manifest_line(hashlib.sha256(files[0]).digest(), paths[0])), d.root)
+    assert verify_inclusion(files[0], paths[0], p, d)
+    assert verify_inclusion(files[0], paths[0], p, d.hexroot, tree_size=4)
+    assert not verify_inclusion(files[0], paths[0], replayed, d)
+    assert not verify_inclusion(files[0], paths[0], replayed, d.root, tree_size=4)
+    assert not verify_inclusion(files[0], paths[0], p, d.root, tree_size=3)
+    with pytest.raises(TypeError, match="needs tree_size="):
+        verify_inclusion(files[0], paths[0], p, d.root)
+    with pytest.raises(ValueError, match="contradicts the dossier"):
+        verify_inclusion(files[0], paths[0], p, d, tree_size=3)

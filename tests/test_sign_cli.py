@@ -64,7 +64,7 @@ def test_sign_usage_errors(tmp_pki_dir, tmp_path, capsys):
             main(["sign", str(f), "--key-label", "k", *argv])
         assert exc.value.code == 2
         err = capsys.readouterr().err
-        assert "never takes a PIN on the command line" in err and "918273" not in err
+        assert "never takes a secret on the command line" in err and "918273" not in err
 
 
 def test_dossier_sign_covers_the_tag_manifest(pki, tmp_path):

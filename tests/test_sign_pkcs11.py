@@ -383,7 +383,8 @@ def test_sign_with_the_token_and_pin_from_the_environment(hsm, token, pki, tmp_p
         [sys.executable, "-m", "govsig", "sign", str(files[0]), "--force", "--pkcs11-module", hsm.module,
          "--key-label", "p256-key", "--pin-env", "NOT_SET_ANYWHERE"],
         env=env, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
-    assert unset.returncode == 2 and b"NOT_SET_ANYWHERE" in unset.stderr
+    # The name is not echoed either: it may be the PIN itself, typed after --pin-env.
+    assert unset.returncode == 2 and b"names is not set" in unset.stderr and b"NOT_SET_ANYWHERE" not in unset.stderr
 
 
 def test_pkcs11_list_and_keys(hsm, tmp_path):
@@ -401,3 +402,77 @@ def test_pkcs11_list_and_keys(hsm, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "govsig", "pkcs11", "list", "--module",
                               str(tmp_path / "nothing.so")], env=env, capture_output=True, timeout=60)
     assert missing.returncode == 1 and b"cannot load the PKCS#11 module" in missing.stderr
+
+
+# -- PINs as bytes (issue 11, item 15) ---------------------------------------------------------
+
+
+def _forms_of(pin: bytes) -> list[str]:
+    """Every way the PIN could show up in text: its repr, escapes, and its decodings."""
+    return [repr(pin), pin.hex(), pin.decode("latin-1"), pin.decode("utf-8", "surrogateescape"),
+            pin.decode("utf-8", "replace"), pin.decode("utf-8", "backslashreplace")]
+
+
+def assert_nowhere(exc: BaseException, pin: bytes) -> None:
+    """The PIN is in no str, repr, args or traceback with locals, of the exception or of any
+    exception chained to it (``__context__`` stays reachable even after ``from None``)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        texts = [str(seen), repr(seen), repr(seen.args),
+                 "".join(traceback.TracebackException.from_exception(seen, capture_locals=True).format())]
+        for arg in seen.args:
+            assert not (isinstance(arg, (bytes, bytearray)) and pin in arg), type(seen)
+        for form in _forms_of(pin):
+            for t in texts:
+                assert form not in t, (type(seen), form)
+        seen = seen.__cause__ or seen.__context__
+
+
+def test_a_pin_that_is_not_utf8_logs_in_as_bytes(hsm):
+    from softhsm import BINARY_PIN
+
+    with pkcs11.Token.open(hsm.module, token_label="binary-pin", pin=BINARY_PIN) as tok:
+        assert tok.keys() == []
+    # The same bytes read from the environment arrive as surrogate-escaped text.
+    as_text = BINARY_PIN.decode("utf-8", "surrogateescape")
+    with pkcs11.Token.open(hsm.module, token_label="binary-pin", pin=as_text) as tok:
+        assert tok.info.label == "binary-pin"
+
+
+_WRONG_BINARY = b"\xff\xfe40\x93\x80wrong"
+# Indexed, not bound to a local: the traceback checked below prints this frame's locals.
+_WRONG_FORMS = (_WRONG_BINARY, bytearray(_WRONG_BINARY), _WRONG_BINARY.decode("utf-8", "surrogateescape"))
+
+
+def test_a_wrong_pin_that_is_not_utf8_appears_nowhere(hsm):
+    for i in range(len(_WRONG_FORMS)):
+        with pytest.raises(pkcs11.PinIncorrectError) as exc:
+            pkcs11.Token.open(hsm.module, token_label="binary-pin", pin=_WRONG_FORMS[i])
+        assert exc.value.ckr == "CKR_PIN_INCORRECT"
+        assert_nowhere(exc.value, _WRONG_BINARY)
+
+
+def test_a_pin_that_cannot_be_encoded_is_refused_without_showing_it(hsm):
+    with pytest.raises(ValueError, match="cannot be encoded") as exc:
+        pkcs11.Token.open(hsm.module, token_label="binary-pin", pin="73\ud800\ud801 pin")
+    assert exc.value.__context__ is None and exc.value.__cause__ is None
+    assert "\ud800" not in repr(exc.value.args) and "73" not in str(exc.value)
+    with pytest.raises(TypeError, match="not int"):
+        pkcs11.Token.open(hsm.module, token_label="binary-pin", pin=739182)  # type: ignore[arg-type]
+
+
+def test_cli_pin_env_that_is_not_utf8_reaches_the_token(hsm, tmp_path):
+    from softhsm import BINARY_PIN
+
+    env: dict = {**{k.encode(): v.encode() for k, v in hsm.env.items()},
+                 b"SIGN_PIN": BINARY_PIN, b"PYTHONPATH": str(REPO / "python").encode()}
+    keys = subprocess.run([sys.executable, "-m", "govsig", "pkcs11", "keys", "--module", hsm.module,
+                           "--token-label", "binary-pin", "--pin-env", "SIGN_PIN", "--json"],
+                          env=env, capture_output=True, timeout=60)
+    assert keys.returncode == 0, keys.stderr.decode(errors="replace")
+    env[b"SIGN_PIN"] = b"\xff\xfe40\x93\x80wrong"
+    wrong = subprocess.run([sys.executable, "-m", "govsig", "pkcs11", "keys", "--module", hsm.module,
+                            "--token-label", "binary-pin", "--pin-env", "SIGN_PIN"],
+                           env=env, capture_output=True, timeout=60)
+    assert wrong.returncode == 1 and b"CKR_PIN_INCORRECT" in wrong.stderr
+    assert b"\xff\xfe40" not in wrong.stderr + wrong.stdout and b"40\\x93" not in wrong.stderr

@@ -21,7 +21,8 @@ from govsig._api import (
 )
 from govsig._crl import Crl, RevokedEntry
 from govsig.fetch import BulkFetcher, Fetcher, FetchError, HttpFetcher
-from govsig._govsig import BUILD_PROFILE, __version__
+from govsig._govsig import BUILD_PROFILE, InternalError, __version__
+from govsig._threads import MAX_THREADS
 from govsig import ocsp, pkcs11
 from govsig.pkcs11 import Pkcs11Error
 from govsig.signing import KeySigner, SigningError, sign, sign_many
@@ -41,6 +42,8 @@ from govsig.dossier import (
 __all__ = [
     "__version__",
     "BUILD_PROFILE",
+    "InternalError",
+    "MAX_THREADS",
     "codes",
     "code_descriptions",
     "KEY_USAGE_NAMES",

@@ -6,6 +6,7 @@ import binascii
 import datetime as _dt
 import heapq
 import itertools
+import re
 import os
 import threading
 import time
@@ -15,6 +16,7 @@ from typing import Any, Optional, Union
 
 from govsig import _govsig
 from govsig._certs import many_to_ders, read_cert_file, to_ders
+from govsig._threads import check_threads
 from govsig._govsig import BatchResult, PathResult, SignerResult, TimestampResult, VerifyResult
 from govsig.fetch import BulkFetcher, Fetcher, crl_validity, ocsp_validity
 
@@ -154,6 +156,36 @@ REVOCATION_MODES = ("off", "soft-fail", "hard-fail")
 ANY_POLICY = "2.5.29.32.0"
 
 
+# Ranges of the numeric knobs, checked at Policy(...) so that a value out of range names its
+# knob there rather than failing later (an OverflowError at Verifier creation, or a budget
+# so large it bounds nothing).
+_KNOB_RANGES: dict[str, tuple[int, int, str]] = {
+    "max_chain_depth": (0, 64, "intermediates"),
+    "min_rsa_bits": (0, 16384, "bits; govsig refuses RSA keys above 16384 bits anyway"),
+    "max_signature_checks": (0, 1_000_000, "signature checks per signer"),
+    "max_paths": (0, 1_000_000, "candidate paths per signer"),
+    "ocsp_skew": (0, 7 * 86400, "seconds (a week)"),
+}
+
+# Dotted OID text as certificates carry it: at least two arcs, no leading zeros, the first
+# arc 0..2 and the second below 40 under 0 and 1 (X.660 §A.1). A typo such as "1.3.6.1.5.5.7.3.04"
+# or "id-kp-emailProtection" would otherwise never match and silently refuse every signer.
+_OID_TEXT = re.compile(r"(?:[01]\.(?:[0-9]|[1-3][0-9])|2\.(?:0|[1-9][0-9]*))(?:\.(?:0|[1-9][0-9]*))*")
+
+
+def _check_oid(knob: str, oid: Any) -> None:
+    if not isinstance(oid, str) or not _OID_TEXT.fullmatch(oid):
+        raise ValueError(f"{knob} entries must be dotted OIDs such as 1.3.6.1.5.5.7.3.4, got {oid!r}")
+
+
+def _check_knob(name: str, value: Any) -> None:
+    low, high, unit = _KNOB_RANGES[name]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{name} must be an int, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high} ({unit}), got {value!r}")
+
+
 class Policy(_Frozen):
     """Every verification knob in one immutable, picklable object.
 
@@ -166,8 +198,12 @@ class Policy(_Frozen):
     - ``min_rsa_bits``: minimum RSA modulus size for every key.
     - ``key_usage``: names the signer's keyUsage must include at least one of
       (default digital_signature or non_repudiation); ``()`` requires none.
-    - ``extended_key_usage``: dotted OIDs the signer must carry one of; ``None`` = unchecked.
+    - ``extended_key_usage``: dotted OIDs the signer must carry one of; ``None`` = unchecked
+      (``()`` is refused: it would accept no signer).
     - ``max_signature_checks`` / ``max_paths``: path-building budget per signer.
+    - Numeric knobs are checked here, each against its range: ``max_chain_depth`` 0..64,
+      ``min_rsa_bits`` 0..16384, ``max_signature_checks`` and ``max_paths`` 0..1,000,000,
+      ``ocsp_skew`` 0..604800 (a week). OID text is checked to be dotted OID syntax.
     - ``user_initial_policy_set``, ``initial_explicit_policy``,
       ``initial_policy_mapping_inhibit``, ``initial_any_policy_inhibit``: the certificate
       policy inputs of RFC 5280 §6.1.1 (c), (e), (f), (g) (dotted OIDs; default anyPolicy).
@@ -259,20 +295,24 @@ class Policy(_Frozen):
         eku = None if extended_key_usage is None else tuple(extended_key_usage)
         if isinstance(extended_key_usage, str):
             eku = (extended_key_usage,)
+        if eku == ():
+            # An empty set would refuse every signer: almost surely meant "do not check".
+            raise ValueError("extended_key_usage=() accepts no certificate; use None for unchecked")
+        for oid in eku or ():
+            _check_oid("extended_key_usage", oid)
         for name, v in (
             ("max_chain_depth", max_chain_depth),
             ("min_rsa_bits", min_rsa_bits),
             ("max_signature_checks", max_signature_checks),
             ("max_paths", max_paths),
+            ("ocsp_skew", ocsp_skew),
         ):
-            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise ValueError(f"{name} must be a non-negative int, got {v!r}")
+            _check_knob(name, v)
         if isinstance(user_initial_policy_set, str):
             user_initial_policy_set = (user_initial_policy_set,)
         policy_set = tuple(user_initial_policy_set)
         for oid in policy_set:
-            if not isinstance(oid, str) or not all(part.isdigit() for part in oid.split(".")) or oid.count(".") < 1:
-                raise ValueError(f"user_initial_policy_set entries must be dotted OIDs, got {oid!r}")
+            _check_oid("user_initial_policy_set", oid)
         if not policy_set:
             raise ValueError("user_initial_policy_set must not be empty (use anyPolicy, 2.5.29.32.0, to accept any)")
         if revocation not in REVOCATION_MODES:
@@ -291,8 +331,6 @@ class Policy(_Frozen):
             why = _govsig.ocsp_not_a_response(der)
             if why is not None:
                 raise ValueError(f"ocsp_responses[{i}] is not an OCSP response: {why}")
-        if not isinstance(ocsp_skew, int) or isinstance(ocsp_skew, bool) or ocsp_skew < 0:
-            raise ValueError(f"ocsp_skew must be a non-negative int of seconds, got {ocsp_skew!r}")
         values = dict(
             trust=trust,
             intermediates=inter,
@@ -828,6 +866,10 @@ class Verifier:
 
     def _verify_chunk(self, chunk: list[Any], into: BatchResult, threads: Optional[int],
                       at: Optional[int]) -> None:
+        # The core reads the first two fields of a tuple: a longer tuple or a bare signature
+        # must be refused here, not half-read.
+        if not all(type(item) is tuple and len(item) == 2 for item in chunk):
+            chunk = [_normalise_item(item) for item in chunk]
         try:
             self._engine.verify_chunk(chunk, into, threads, at)
         except TypeError:
@@ -886,16 +928,20 @@ class Verifier:
 
 
 def _normalise_item(item: Any) -> tuple[bytes, Optional[bytes]]:
-    try:
-        sig, content = item
-    except (TypeError, ValueError):
-        raise TypeError("verify_many items must be (signature, content-or-None) pairs") from None
+    # Unpacking alone would take a 2-byte signature, or a 2-character string, for a pair.
+    if isinstance(item, (str, bytes, bytearray, memoryview)) or not isinstance(item, (tuple, list)) or len(item) != 2:
+        what = type(item).__name__
+        if isinstance(item, (tuple, list)):
+            what = f"a {what} of {len(item)}"
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            what += " (a signature alone? pass (signature, None))"
+        raise TypeError(f"verify_many items must be (signature, content-or-None) pairs, got {what}")
+    sig, content = item
     return _as_bytes(sig, "signature"), None if content is None else _as_bytes(content, "content")
 
 
 def _check_threads(threads: Optional[int]) -> None:
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
-        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+    check_threads(threads)
 
 
 def detached_content_path(path: str) -> Optional[str]:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from govsig._cli_text import shown
 from govsig.dossier import (
     DOSSIER_ALGORITHMS,
     Dossier,
@@ -62,6 +63,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     c.add_argument("relpath", help="its relative path in the dossier")
     c.add_argument("proof", type=Path, help="the proof (JSON)")
     c.add_argument("root", help="the dossier root, hex")
+    c.add_argument(
+        "--tree-size", type=int, required=True, metavar="N",
+        help="the number of entries the root covers (a proof for another size is refused)",
+    )
     c.set_defaults(handler=_cmd_check_proof)
 
 
@@ -130,7 +135,7 @@ def _size(n: float) -> str:
 
 
 def _fail(message: str) -> int:
-    print(f"govsig dossier: error: {message}", file=sys.stderr)
+    print(f"govsig dossier: error: {shown(message)}", file=sys.stderr)
     return 2
 
 
@@ -167,9 +172,9 @@ def _cmd_hash(args: argparse.Namespace) -> int:
         print(f"root  {d.algorithm}:{d.hexroot}")
         print(f"files {len(d)}  bytes {d.total_bytes}")
         for e in d.errors:
-            print(f"error {e}")
+            print(f"error {shown(e)}")
         if bag:
-            print(f"bag   {bag}")
+            print(f"bag   {shown(bag)}")
         elif d.errors and (args.bag or args.dest):
             print("no bag written: some files could not be hashed", file=sys.stderr)
     return 0 if d.ok else 1
@@ -189,24 +194,29 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         signature = _check_signature(recorded, args)
     except (OSError, ValueError) as exc:
         return _fail(str(exc))
-    sig_ok = signature["ok"] if signature is not None else not args.require_signature
+    # Giving trust anchors means a signature is required: a bag stripped of its signature
+    # must not pass a check that was asked to establish who signed it.
+    signature_required = args.require_signature or bool(args.trust)
+    sig_ok = signature["ok"] if signature is not None else not signature_required
     if args.json:
         _print_json({"ok": diff.ok and sig_ok, "root": recorded.hexroot, "algorithm": recorded.algorithm,
-                     "signature": signature, "files": diff.report()})
+                     "signature": signature, "signature_required": signature_required, "files": diff.report()})
     else:
         for row in diff.report():
             if row["status"] == "unchanged":
                 continue
-            extra = f" -> {row['new_path']}" if "new_path" in row else ""
-            extra += f": {row['message']} ({row['code']})" if "code" in row else ""
-            print(f"{row['status']:<9} {row['path']}{extra}")
+            extra = f" -> {shown(row['new_path'])}" if "new_path" in row else ""
+            extra += f": {shown(row['message'])} ({row['code']})" if "code" in row else ""
+            print(f"{row['status']:<9} {shown(row['path'])}{extra}")
         if signature is None:
-            if args.require_signature:
+            if args.trust:
+                print("signature: none (required: --trust was given, so the bag must be signed)")
+            elif args.require_signature:
                 print("signature: none (required)")
         else:
-            print(f"signature: {signature['code']}" + (f" — {signature['reason']}" if signature["reason"] else "")
-                  + (f" ({signature['signer']})" if signature["signer"] else ""))
-        print(f"{'OK' if diff.ok else 'CHANGED'}: {diff}")
+            print(f"signature: {signature['code']}" + (f" — {shown(signature['reason'])}" if signature["reason"] else "")
+                  + (f" ({shown(signature['signer'])})" if signature["signer"] else ""))
+        print(f"{'OK' if diff.ok else 'CHANGED'}: {shown(diff)}")
     return 0 if diff.ok and sig_ok else 1
 
 
@@ -249,8 +259,8 @@ def _cmd_prove(args: argparse.Namespace) -> int:
         proof = d.proof(relpath)
         if d.bag_dir is not None:
             # A proof of a file that changed since bagging would prove nothing about it.
-            if not verify_inclusion(d.bag_dir / "data" / relpath, relpath, proof, d.root):
-                print(f"govsig dossier: {relpath} changed since the bag was made", file=sys.stderr)
+            if not verify_inclusion(d.bag_dir / "data" / relpath, relpath, proof, d):
+                print(f"govsig dossier: {shown(relpath)} changed since the bag was made", file=sys.stderr)
                 return 1
     except (DossierError, OSError, ValueError) as exc:
         return _fail(str(exc))
@@ -260,13 +270,14 @@ def _cmd_prove(args: argparse.Namespace) -> int:
     else:
         print(text)
     print(f"root {d.algorithm}:{d.hexroot}", file=sys.stderr)
+    print(f"tree size {len(d)}", file=sys.stderr)
     return 0
 
 
 def _cmd_check_proof(args: argparse.Namespace) -> int:
     try:
         proof = InclusionProof.from_json(args.proof.read_bytes())
-        ok = verify_inclusion(args.file, args.relpath, proof, args.root)
+        ok = verify_inclusion(args.file, args.relpath, proof, args.root, tree_size=args.tree_size)
     except (DossierError, OSError, ValueError) as exc:
         return _fail(str(exc))
     print("OK: the file is part of the dossier" if ok else "FAILED: the proof does not hold for this file, path and root")

@@ -7,16 +7,19 @@ history.
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from govsig import pkcs11
+from govsig._cli_text import shown
 from govsig.signing import KeySigner, SigningError, sign_many
 
 # Files are read and signed this many at a time: memory stays bounded for long file lists.
@@ -78,21 +81,10 @@ def _module_arg(p: Any, required: bool) -> None:
                    if not required else "the token vendor's PKCS#11 library")
 
 
-class _RefusePin(argparse.Action):
-    """``--pin`` exists only to refuse it without echoing its value (argparse would print an
-    unrecognised argument, and would otherwise take ``--pin`` as an abbreviation of
-    ``--pin-env`` and print the PIN as a variable name)."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: Any, option_string: Any = None) -> None:
-        parser.error("govsig never takes a PIN on the command line (other users see it in ps, "
-                     "and shells keep it in history); use --pin-env VAR or answer the prompt")
-
-
 def _pin_arg(p: Any) -> None:
+    # --pin itself is refused on every subcommand (govsig.cli adds it): see _cli_text.
     p.add_argument("--pin-env", metavar="VAR",
                    help="environment variable holding the user PIN (default: prompt)")
-    p.add_argument("--pin", "--user-pin", nargs="?", action=_RefusePin, help=argparse.SUPPRESS)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -101,19 +93,41 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _fail(message: str, code: int = 1) -> int:
-    print(f"govsig: error: {message}", file=sys.stderr)
+    print(f"govsig: error: {shown(message)}", file=sys.stderr)
     return code
 
 
-def _read_pin(args: argparse.Namespace) -> str:
+def _read_pin(args: argparse.Namespace) -> bytes:
+    """The PIN as the bytes the environment or the terminal gave (not decoded, so a PIN that
+    is not UTF-8 reaches C_Login unchanged and never sits in a decoding error)."""
     if args.pin_env:
-        value = os.environ.get(args.pin_env)
+        value = _environ_bytes(args.pin_env)
         if value is None:
-            raise _UsageError(f"--pin-env {args.pin_env}: that environment variable is not set")
+            # The name is not echoed: a user who typed the PIN itself after --pin-env would
+            # see it printed (and logged) here.
+            raise _UsageError("--pin-env: the environment variable it names is not set")
         return value
     if not sys.stdin.isatty():
         raise _UsageError("no PIN: pass --pin-env VAR (no terminal to prompt on)")
-    return getpass.getpass("Token user PIN: ")
+    typed = getpass.getpass("Token user PIN: ")
+    # surrogateescape gives back the bytes of a terminal that is not UTF-8. An encoding
+    # error would carry the PIN in its args: it is dropped and a new error raised outside.
+    pin: bytes | None = None
+    try:
+        pin = typed.encode(sys.stdin.encoding or "utf-8", "surrogateescape")
+    except UnicodeError:
+        pass
+    del typed
+    if pin is None:
+        raise _UsageError("the PIN typed cannot be encoded in this terminal's encoding; use --pin-env VAR")
+    return pin
+
+
+def _environ_bytes(name: str) -> bytes | None:
+    if os.supports_bytes_environ:
+        return os.environb.get(os.fsencode(name))
+    value = os.environ.get(name)
+    return None if value is None else value.encode("utf-8", "surrogateescape")
 
 
 class _UsageError(Exception):
@@ -134,10 +148,11 @@ def _signer(args: argparse.Namespace, stack: ExitStack) -> Any:
     if args.key:
         password = None
         if args.key_password_env:
-            pw = os.environ.get(args.key_password_env)
+            pw = _environ_bytes(args.key_password_env)
             if pw is None:
-                raise _UsageError(f"--key-password-env {args.key_password_env}: not set")
-            password = pw.encode()
+                # Not echoed, as for --pin-env: the "name" may be the password mistyped.
+                raise _UsageError("--key-password-env: the environment variable it names is not set")
+            password = pw
         if Path(args.key).suffix.lower() in (".p12", ".pfx"):
             return KeySigner.from_pkcs12(Path(args.key), password)
         if not args.cert:
@@ -162,17 +177,47 @@ def _batches(files: list[Path]) -> Iterator[list[Path]]:
         yield files[i:i + _BATCH]
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def _write_atomically(path: Path, data: bytes, overwrite: bool) -> None:
+    """Write through a file only this process created (mkstemp: O_CREAT|O_EXCL, random name,
+    mode 0600) in the target folder, then rename it into place. A predictable temporary name
+    lets anyone who can write the folder plant a symlink there first and have the signature
+    written through it onto a file of theirs choosing; a half-written file is never seen
+    under ``path``. Without ``overwrite``, an existing ``path`` is kept (link fails with
+    FileExistsError) even if it appeared after the check in _cmd_sign."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
     try:
-        with open(tmp, "wb") as f:
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _link_no_clobber(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
+
+
+def _link_no_clobber(tmp: Path, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        # Filesystems without hard links (FAT on a USB stick, some shares): the check and
+        # the rename are then two steps, racy against a file appearing in between, but the
+        # write still never goes through a name anyone could plant.
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "file exists", str(path)) from None
+        os.replace(tmp, path)
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def _cmd_sign(args: argparse.Namespace) -> int:
@@ -194,7 +239,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
                                  signer_identifier="subject_key_identifier" if args.signer_id == "ski" else "issuer_serial")
                 for f, sig in zip(batch, sigs):
                     out = f.with_name(f.name + args.suffix)
-                    _write_atomically(out, sig)
+                    _write_atomically(out, sig, overwrite=args.force)
                     done += 1
                     if args.json:
                         print(json.dumps({"file": str(f), "signature": str(out), "bytes": len(sig)}))
@@ -202,6 +247,8 @@ def _cmd_sign(args: argparse.Namespace) -> int:
             return _fail(str(exc), 2)
         except (SigningError, pkcs11.Pkcs11Error) as exc:
             return _fail(str(exc))
+        except FileExistsError as exc:
+            return _fail(f"{exc.filename2 or exc.filename or ''} appeared while signing; pass --force to overwrite it", 2)
         except OSError as exc:
             return _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
     if not args.json:
@@ -224,7 +271,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for t in tokens:
         state = [name for name in ("user_pin_locked", "user_pin_final_try", "user_pin_count_low")
                  if t.flags.get(name)]
-        print(f"slot {t.slot_id}: {t.label!r}  {t.manufacturer} {t.model}  serial {t.serial}"
+        print(f"slot {t.slot_id}: {t.label!r}  {shown(t.manufacturer)} {shown(t.model)}  serial {shown(t.serial)}"
               + (f"  [{', '.join(state)}]" if state else ""))
     return 0
 
@@ -245,5 +292,5 @@ def _cmd_keys(args: argparse.Namespace) -> int:
                               "bits": k.bits, "certificate_subject": subject}))
         else:
             print(f"{k.label!r} id {k.id.hex() or '-'}  {k.key_type}"
-                  + (f" {k.bits}" if k.bits else "") + f"  certificate: {subject or 'none'}")
+                  + (f" {k.bits}" if k.bits else "") + f"  certificate: {shown(subject or 'none')}")
     return 0

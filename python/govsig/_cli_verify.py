@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from govsig._api import Policy, TrustStore, Verifier, _read_chunks, walk_signature_files
 from govsig._certs import read_cert_file
+from govsig._cli_text import shown
 from govsig._govsig import BatchResult, VerifyResult
 from govsig._progress import Progress
 
@@ -94,16 +95,16 @@ def _verify(args: argparse.Namespace) -> int:
             with open(args.content, "rb") as f:
                 content = f.read()
     except (OSError, ValueError) as e:
-        print(f"govsig: {e}", file=sys.stderr)
+        print(f"govsig: {shown(e)}", file=sys.stderr)
         return 2
     r = v.verify(sig, content)
     if args.json:
         print(json.dumps(result_record(r, args.signature), ensure_ascii=False))
     else:
-        print(f"{args.signature}: {r.code}" + (f" — {r.reason}" if r.reason else ""))
+        print(f"{shown(args.signature)}: {r.code}" + (f" — {shown(r.reason)}" if r.reason else ""))
         for i, s in enumerate(r.signers, 1):
             when = s.signing_time.isoformat() if s.signing_time else "no signing time"
-            print(f"  signer {i}: {s.code}  {s.subject or s.sid}  ({s.signature_algorithm}, {when})")
+            print(f"  signer {i}: {s.code}  {shown(s.subject or s.sid)}  ({shown(s.signature_algorithm)}, {when})")
     return 0 if r.ok else 1
 
 
@@ -111,10 +112,10 @@ def _verify_archive(args: argparse.Namespace) -> int:
     try:
         v = Verifier(_policy(args))
     except (OSError, ValueError) as e:
-        print(f"govsig: {e}", file=sys.stderr)
+        print(f"govsig: {shown(e)}", file=sys.stderr)
         return 2
     if not os.path.isdir(args.directory):
-        print(f"govsig: {args.directory}: not a directory", file=sys.stderr)
+        print(f"govsig: {shown(args.directory)}: not a directory", file=sys.stderr)
         return 2
     paths = walk_signature_files(args.directory)
     progress = Progress(len(paths), enabled=False if args.no_progress else None)

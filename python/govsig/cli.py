@@ -19,7 +19,21 @@ def build_parser() -> argparse.ArgumentParser:
     _cli_dossier.register(sub)
     _cli_sign.register(sub)
     _cli_timestamp.register(sub)
+    _refuse_secrets_everywhere(parser)
     return parser
+
+
+def _refuse_secrets_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Every command, present and future, refuses a PIN or password given on the command
+    line, without echoing it (see govsig._cli_text.RefuseSecret)."""
+    from govsig._cli_text import SECRET_OPTIONS, refuse_secrets
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in {id(p): p for p in action.choices.values()}.values():
+                _refuse_secrets_everywhere(child)
+    if not any(o in parser._option_string_actions for o in SECRET_OPTIONS):
+        refuse_secrets(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

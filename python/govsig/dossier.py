@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from govsig import _govsig
+from govsig._threads import check_threads
 from govsig._govsig import DOSSIER_ALGORITHMS, DOSSIER_ERROR_CODES, DossierError
 
 __all__ = [
@@ -102,11 +103,8 @@ def _algorithm_name(algorithm: str) -> str:
 
 
 def _threads_arg(threads: int | None) -> int:
-    if threads is None:
-        return 0
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive int or None, not {threads!r}")
-    return threads
+    check_threads(threads)
+    return 0 if threads is None else threads
 
 
 def _is_bag(path: Path) -> bool:
@@ -712,28 +710,51 @@ class InclusionProof:
         alg, index, size, path = _govsig.dossier_proof_from_bytes(bytes(data))
         return cls(str(alg), int(index), int(size), tuple(bytes(h) for h in path))
 
-    def verify(self, file: bytes | StrPath, relpath: str, root: bytes | str) -> bool:
+    def verify(
+        self, file: bytes | StrPath, relpath: str, root: bytes | str | Dossier, *, tree_size: int | None = None
+    ) -> bool:
         """Shorthand for :func:`verify_inclusion` with this proof."""
-        return verify_inclusion(file, relpath, self, root)
+        return verify_inclusion(file, relpath, self, root, tree_size=tree_size)
 
 
 def verify_inclusion(
     file: bytes | bytearray | memoryview | StrPath,
     relpath: str,
     proof: InclusionProof | str,
-    root: bytes | str,
+    root: bytes | str | Dossier,
+    *,
+    tree_size: int | None = None,
 ) -> bool:
     """True when ``file`` (its bytes, or a path to it), named ``relpath`` in the dossier, is
-    the entry ``proof`` proves under ``root`` (bytes, or hex).
+    the entry ``proof`` proves under ``root``, the root of a dossier of ``tree_size`` entries.
+
+    ``root`` is a :class:`Dossier` (its root and its number of entries), or the root as
+    bytes or hex together with ``tree_size`` (required then: the number of entries the root
+    was made for, e.g. the count of a signed bag's Payload-Oxum). The size is checked
+    because a root hash alone does not fix it: a proof claiming another size can lead to
+    the same root and so misstate the dossier's size and the entry's position.
 
     Needs nothing else from the dossier. ``proof`` may be an :class:`InclusionProof` or its
-    JSON text. A wrong file, relpath, proof or root gives False; a malformed proof or a root
-    of the wrong length raises :class:`DossierError`.
+    JSON text. A wrong file, relpath, proof, root or size gives False; a malformed proof or
+    a root of the wrong length raises :class:`DossierError`.
     """
     if isinstance(proof, str):
         proof = InclusionProof.from_json(proof)
     if not isinstance(proof, InclusionProof):
         raise TypeError(f"proof must be an InclusionProof or its JSON, not {type(proof).__name__}")
+    if isinstance(root, Dossier):
+        if tree_size is not None and tree_size != len(root):
+            raise ValueError(f"tree_size={tree_size!r} contradicts the dossier given as root ({len(root)} entries)")
+        root, tree_size = root.root, len(root)
+    if tree_size is None:
+        raise TypeError(
+            "verify_inclusion needs tree_size=, the number of entries the root covers "
+            "(or pass the Dossier itself as root)"
+        )
+    if isinstance(tree_size, bool) or not isinstance(tree_size, int):
+        raise TypeError(f"tree_size must be an int, not {type(tree_size).__name__}")
+    if not 0 < tree_size < 2**64:
+        raise ValueError(f"tree_size must be between 1 and 2**64 - 1, not {tree_size}")
     if isinstance(root, str):
         try:
             root = bytes.fromhex(root)
@@ -747,7 +768,8 @@ def verify_inclusion(
         raise TypeError(f"file must be bytes or a path, not {type(file).__name__}")
     return bool(
         _govsig.dossier_verify_entry(
-            proof.algorithm, proof.leaf_index, proof.tree_size, list(proof.path), digest, relpath, bytes(root)
+            proof.algorithm, proof.leaf_index, proof.tree_size, list(proof.path), digest, relpath, bytes(root),
+            tree_size,
         )
     )
 

@@ -185,7 +185,7 @@ class _Secret:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: Optional[str]) -> None:
+    def __init__(self, value: Optional[bytes]) -> None:
         self._value = value
 
     def __repr__(self) -> str:
@@ -193,8 +193,32 @@ class _Secret:
 
     __str__ = __repr__
 
-    def reveal(self) -> Optional[str]:
+    def reveal(self) -> Optional[bytes]:
         return self._value
+
+
+def _pin_bytes(pin: Any) -> _Secret:
+    """The PIN as bytes, end to end (PKCS#11 C_Login takes bytes; some tokens accept PINs
+    that are not UTF-8). Text is encoded as UTF-8 with surrogateescape, which gives back the
+    exact bytes of a PIN read from the environment or a terminal that was not UTF-8.
+
+    No exception raised here carries the PIN: an encoding error's ``args`` and ``object``
+    hold the whole string, so it is caught and a new error raised outside the ``except``
+    block (``raise ... from None`` would still keep it reachable as ``__context__``)."""
+    if pin is None:
+        return _Secret(None)
+    if isinstance(pin, (bytes, bytearray, memoryview)):
+        return _Secret(bytes(pin))
+    if not isinstance(pin, str):
+        raise TypeError(f"pin must be bytes or str (or None for a PIN-pad reader), not {type(pin).__name__}")
+    encoded: Optional[bytes] = None
+    try:
+        encoded = pin.encode("utf-8", "surrogateescape")
+    except UnicodeError:
+        pass
+    if encoded is None:
+        raise ValueError("pin is text that cannot be encoded (a lone surrogate); pass the PIN as bytes")
+    return _Secret(encoded)
 
 
 class Token:
@@ -209,14 +233,12 @@ class Token:
 
     @classmethod
     def open(cls, module: Optional[StrPath], *, token_label: Optional[str] = None,
-             slot: Optional[int] = None, pin: Optional[str]) -> "Token":
+             slot: Optional[int] = None, pin: Union[bytes, bytearray, str, None]) -> "Token":
         """Load ``module`` (a PKCS#11 library path; ``None`` reads GOVSIG_PKCS11_MODULE), find
-        the token by label (else by slot, else the first) and log in with ``pin`` (``None``
-        for a PIN-pad reader)."""
-        secret = _Secret(pin)
+        the token by label (else by slot, else the first) and log in with ``pin`` (bytes, or
+        text sent as its UTF-8 bytes; ``None`` for a PIN-pad reader)."""
+        secret = _pin_bytes(pin)
         del pin
-        if secret.reveal() is not None and not isinstance(secret.reveal(), str):
-            raise TypeError("pin must be a str (or None for a PIN-pad reader)")
         loaded = _module(module)
         return cls(loaded.open_token(token_label, slot, secret.reveal()))
 

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from govsig import _govsig
+from govsig._threads import check_threads
 
 __all__ = ["KeySigner", "SigningError", "sign", "sign_many", "CertificateLike"]
 
@@ -252,8 +253,7 @@ def sign_many(contents: Iterable[bytes], signer: Any, *, detached: bool = True,
     """
     core = _core_of(signer)
     _check_tsa(tsa)
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+    check_threads(threads)
     items: Sequence[Any] = contents if isinstance(contents, list) else list(contents)
     for i, item in enumerate(items):
         if not isinstance(item, (bytes, bytearray)):

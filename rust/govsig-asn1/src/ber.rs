@@ -27,11 +27,16 @@
 //!   of named bit lists, BOOLEAN/NULL with a wrong content length): those are left verbatim for
 //!   the strict DER parser to accept or reject.
 //!
-//! Bounds: parsing uses an explicit stack no deeper than [`Limits::max_depth`], the parse tree
-//! holds at most [`Limits::max_elements`] nodes, and the exact output size is known and checked
-//! against [`Limits::max_output`] before anything is written. Time is linear in the input except
-//! for SET sorting, which costs O(n log n) comparisons per SET and re-copies a SET's contents once
-//! per enclosing SET.
+//! Bounds: the input is walked twice with an explicit stack no deeper than
+//! [`Limits::max_depth`], over at most [`Limits::max_elements`] elements: a first walk checks
+//! everything and measures, so the exact output size is checked against [`Limits::max_output`]
+//! before anything is written; the second writes. Memory is proportional to the input whatever
+//! its shape, at most 8 octets per input octet with the output included (about 6 at worst in
+//! practice; see [`normalise`]): no tree is built, only a 4-octet length per constructed
+//! element is kept. A hostile input of millions of two-octet elements therefore costs a few
+//! times its size, not dozens (an arena of 48-octet nodes cost +412 MB for 18 MB). Time is
+//! linear in the input except for SET sorting, which costs O(n log n) comparisons per SET and
+//! re-copies a SET's contents once per enclosing SET.
 
 use std::fmt;
 
@@ -338,56 +343,42 @@ fn check_form(h: &Header) -> Result<(), BerError> {
     Ok(())
 }
 
+/// What an opened constructed element becomes in DER.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// Contents copied verbatim from `input[a..b]`.
-    Primitive,
-    /// A one-octet BOOLEAN at `input[a]`.
-    Boolean,
-    /// A primitive BIT STRING `input[a..b]` (unused-bits octet first) whose padding is zeroed.
-    BitString,
-    /// Children follow in the arena.
+enum Open {
+    /// Stays constructed; its children are normalised.
     Constructed,
-    /// A universal SET: children follow and are sorted by encoding when written.
+    /// A universal SET: stays constructed, children sorted by encoding when written.
     Set,
-    /// A constructed string: segments `segments[a..b]` are concatenated.
+    /// A constructed string: its segments are concatenated into one primitive string.
     FlatString,
-    /// A constructed BIT STRING: segments `segments[a..b]` (unused-bits octets stripped) are
-    /// concatenated after one unused-bits octet `unused`.
+    /// A constructed BIT STRING: its segments (unused-bits octets stripped) are concatenated
+    /// after one unused-bits octet, the last segment's.
     FlatBitString,
-}
-
-#[derive(Debug, Clone)]
-struct Node {
-    ident: Identifier,
-    kind: Kind,
-    unused: u8,
-    a: usize,
-    b: usize,
-    /// One past the last arena index of this node's subtree (children are `self+1..end`).
-    end: usize,
-    /// Length of the DER contents.
-    len: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     /// Children are elements of their own.
     Children,
-    /// Children are segments of the constructed string at arena index `node`, of universal
-    /// type `outer`.
+    /// Children are segments of a constructed string of universal type `outer`.
     Segments { outer: u32 },
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Frame {
-    node: usize,
     start: usize,
     /// End of the contents for the definite form, `None` for the indefinite form.
     end: Option<usize>,
     /// Where the contents must end at the latest.
     bound: Bound,
     mode: Mode,
+    /// An element of its own (reported to the sink), not a nested segment of a string.
+    element: bool,
+    /// For a constructed string: the stack index of the string's own frame.
+    string: usize,
+    /// For a BIT STRING's own frame: the unused bits of the segment seen last.
+    unused: u8,
 }
 
 /// Number of octets in the minimal DER length encoding of `len`.
@@ -434,21 +425,39 @@ fn write_length(out: &mut Vec<u8>, len: usize) {
     }
 }
 
-fn header_octets(node: &Node) -> usize {
-    identifier_octets(&node.ident) + length_octets(node.len)
+/// What a walk over a BER element reports, in input (= DER output) order. The walk does all
+/// the checking; a sink only measures or writes.
+trait Sink {
+    /// A constructed element starts (its segments or children follow).
+    fn open(&mut self, h: &Header, kind: Open);
+    /// A primitive element that is not a string segment.
+    fn primitive(&mut self, h: &Header);
+    /// The data octets `input[start..end]` of a string segment.
+    fn segment(&mut self, start: usize, end: usize);
+    /// The innermost open element ends; `unused` is a BIT STRING's unused-bit count.
+    fn close(&mut self, unused: u8);
 }
 
-/// Parses one complete BER element into a pre-order arena.
-struct Parser<'a> {
+/// Walks one complete BER element, checking it, with an explicit stack.
+struct Walk<'a, S> {
     input: &'a [u8],
     limits: &'a Limits,
-    nodes: Vec<Node>,
-    segments: Vec<(usize, usize)>,
     stack: Vec<Frame>,
     elements: usize,
+    sink: &'a mut S,
 }
 
-impl<'a> Parser<'a> {
+impl<'a, S: Sink> Walk<'a, S> {
+    fn new(input: &'a [u8], limits: &'a Limits, sink: &'a mut S) -> Self {
+        Walk {
+            input,
+            limits,
+            stack: Vec::new(),
+            elements: 0,
+            sink,
+        }
+    }
+
     fn count_element(&mut self) -> Result<(), BerError> {
         self.elements += 1;
         if self.elements > self.limits.max_elements {
@@ -459,7 +468,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn push_frame(&mut self, h: &Header, node: usize, mode: Mode, bound: Bound) -> Result<(), BerError> {
+    fn push_frame(&mut self, h: &Header, mode: Mode, bound: Bound, element: bool) -> Result<(), BerError> {
         if self.stack.len() >= self.limits.max_depth {
             return Err(BerError::TooDeep {
                 offset: h.start,
@@ -467,12 +476,19 @@ impl<'a> Parser<'a> {
             });
         }
         let end = h.len.map(|l| h.content_start + l);
+        let string = if element {
+            self.stack.len()
+        } else {
+            self.stack.last().map_or(0, |f| f.string)
+        };
         self.stack.push(Frame {
-            node,
             start: h.start,
             end,
             bound: end.map_or(bound, Bound::Enclosing),
             mode,
+            element,
+            string,
+            unused: 0,
         });
         Ok(())
     }
@@ -482,54 +498,29 @@ impl<'a> Parser<'a> {
     fn element(&mut self, h: &Header, bound: Bound) -> Result<usize, BerError> {
         check_form(h)?;
         let id = h.ident;
-        let idx = self.nodes.len();
-        let mut node = Node {
-            ident: id,
-            kind: Kind::Primitive,
-            unused: 0,
-            a: h.content_start,
-            b: h.content_start,
-            end: idx + 1,
-            len: 0,
-        };
         if !id.constructed {
-            // Primitive: the length is definite (checked in read_header).
-            let len = h.len.unwrap_or(0);
-            node.b = h.content_start + len;
-            node.len = len;
-            if id.is_universal(TAG_BOOLEAN) && len == 1 {
-                node.kind = Kind::Boolean;
-            } else if id.is_universal(TAG_BIT_STRING) {
-                node.kind = Kind::BitString;
-            }
-            self.nodes.push(node);
+            self.sink.primitive(h);
             return Ok(node_end(h));
         }
-        let mode = if id.class == CLASS_UNIVERSAL && is_string_type(id.number) {
-            node.ident.constructed = false;
-            node.kind = if id.number == TAG_BIT_STRING {
-                Kind::FlatBitString
+        let (kind, mode) = if id.class == CLASS_UNIVERSAL && is_string_type(id.number) {
+            let kind = if id.number == TAG_BIT_STRING {
+                Open::FlatBitString
             } else {
-                Kind::FlatString
+                Open::FlatString
             };
-            node.a = self.segments.len();
-            node.b = self.segments.len();
-            Mode::Segments { outer: id.number }
+            (kind, Mode::Segments { outer: id.number })
+        } else if id.is_universal(TAG_SET) {
+            (Open::Set, Mode::Children)
         } else {
-            node.kind = if id.is_universal(TAG_SET) {
-                Kind::Set
-            } else {
-                Kind::Constructed
-            };
-            Mode::Children
+            (Open::Constructed, Mode::Children)
         };
-        self.nodes.push(node);
-        self.push_frame(h, idx, mode, bound)?;
+        self.push_frame(h, mode, bound, true)?;
+        self.sink.open(h, kind);
         Ok(h.content_start)
     }
 
-    /// Handles one segment of the constructed string at `node`.
-    fn segment(&mut self, h: &Header, node: usize, outer: u32, bound: Bound) -> Result<usize, BerError> {
+    /// Handles one segment of the constructed string whose own frame is `string`.
+    fn segment(&mut self, h: &Header, string: usize, outer: u32, bound: Bound) -> Result<usize, BerError> {
         let id = h.ident;
         let mismatch = BerError::MismatchedConstructedString { offset: h.start };
         if id.class != CLASS_UNIVERSAL || !segment_allowed(outer, id.number) {
@@ -538,13 +529,12 @@ impl<'a> Parser<'a> {
         if id.constructed {
             // §8.6.4 / §8.7.3: a segment may itself be constructed; its segments join the same
             // concatenation.
-            self.push_frame(h, node, Mode::Segments { outer }, bound)?;
+            self.push_frame(h, Mode::Segments { outer }, bound, false)?;
             return Ok(h.content_start);
         }
         let len = h.len.unwrap_or(0);
         let end = h.content_start + len;
         let mut data_start = h.content_start;
-        let string = self.nodes.get_mut(node).ok_or(mismatch.clone())?;
         if outer == TAG_BIT_STRING {
             // §8.6.4: every segment but the last has no unused bits; each segment carries its
             // own unused-bits octet (0..=7, and 0 when the segment holds no bits, §8.6.2.3).
@@ -552,18 +542,18 @@ impl<'a> Parser<'a> {
             // element's first octet.
             let contents = self.input.get(h.content_start..end).unwrap_or(&[]);
             let unused = *contents.first().ok_or(mismatch.clone())?;
-            if string.unused != 0 || unused > 7 || (len == 1 && unused != 0) {
+            let frame = self.stack.get_mut(string).ok_or(mismatch.clone())?;
+            if frame.unused != 0 || unused > 7 || (len == 1 && unused != 0) {
                 return Err(mismatch);
             }
-            string.unused = unused;
+            frame.unused = unused;
             data_start += 1;
         }
-        self.segments.push((data_start, end));
-        string.b = self.segments.len();
+        self.sink.segment(data_start, end);
         Ok(end)
     }
 
-    fn parse(&mut self) -> Result<usize, BerError> {
+    fn run(mut self) -> Result<usize, BerError> {
         let input = self.input;
         let h = read_header(input, 0, Bound::Input)?;
         self.count_element()?;
@@ -574,7 +564,7 @@ impl<'a> Parser<'a> {
         while let Some(&top) = self.stack.last() {
             match top.end {
                 Some(end) if pos == end => {
-                    self.close(&top);
+                    self.close();
                     continue;
                 }
                 Some(_) => {}
@@ -588,23 +578,23 @@ impl<'a> Parser<'a> {
                     return Err(BerError::BadTag { offset: h.start });
                 }
                 pos = h.content_start;
-                self.close(&top);
+                self.close();
                 continue;
             }
             self.count_element()?;
             pos = match top.mode {
                 Mode::Children => self.element(&h, top.bound)?,
-                Mode::Segments { outer } => self.segment(&h, top.node, outer, top.bound)?,
+                Mode::Segments { outer } => self.segment(&h, top.string, outer, top.bound)?,
             };
         }
         Ok(pos)
     }
 
-    fn close(&mut self, top: &Frame) {
-        self.stack.pop();
-        let n = self.nodes.len();
-        if let Some(node) = self.nodes.get_mut(top.node) {
-            node.end = n;
+    fn close(&mut self) {
+        if let Some(f) = self.stack.pop() {
+            if f.element {
+                self.sink.close(f.unused);
+            }
         }
     }
 }
@@ -613,122 +603,205 @@ fn node_end(h: &Header) -> usize {
     h.content_start + h.len.unwrap_or(0)
 }
 
-/// Computes every node's DER contents length, children before parents.
-fn compute_lengths(nodes: &mut [Node], segments: &[(usize, usize)], max: usize) -> Result<(), BerError> {
-    let too_large = BerError::TooLarge { max };
-    for idx in (0..nodes.len()).rev() {
-        let (kind, a, b, end) = match nodes.get(idx) {
-            Some(n) => (n.kind, n.a, n.b, n.end),
-            None => continue,
-        };
-        let len = match kind {
-            Kind::Primitive | Kind::Boolean | Kind::BitString => b - a,
-            Kind::FlatString | Kind::FlatBitString => {
-                let mut total: usize = usize::from(kind == Kind::FlatBitString);
-                for &(s, e) in segments.get(a..b).unwrap_or(&[]) {
-                    total = total.checked_add(e - s).ok_or(too_large.clone())?;
-                }
-                total
-            }
-            Kind::Constructed | Kind::Set => {
-                let mut total: usize = 0;
-                let mut child = idx + 1;
-                while child < end {
-                    let c = nodes.get(child).ok_or(too_large.clone())?;
-                    total = total
-                        .checked_add(header_octets(c))
-                        .and_then(|t| t.checked_add(c.len))
-                        .ok_or(too_large.clone())?;
-                    child = c.end;
-                }
-                total
-            }
-        };
-        if len > max {
-            return Err(too_large);
-        }
-        if let Some(n) = nodes.get_mut(idx) {
-            n.len = len;
-        }
-    }
-    Ok(())
+/// First pass: the DER contents length of every constructed element, in pre-order (a
+/// flattened BIT STRING also records its unused-bit count after its length). Nothing else
+/// is kept: primitives are measured from the input again when written.
+struct Measure {
+    max: usize,
+    /// u32 entries: 4 octets per constructed element, and every element spans at least two
+    /// input octets, so this is at most twice the input.
+    lengths: Vec<u32>,
+    /// Open elements: (slot in `lengths`, identifier, kind, contents length so far).
+    open: Vec<(usize, Identifier, Open, usize)>,
+    total: usize,
+    too_large: bool,
 }
 
-/// Sorts the children of the SET at `idx`, whose contents start at `out[content_start]`, by
-/// their encodings (X.690 §11.6). Plain lexicographic order equals §11.6's zero-padded order
-/// here: one complete TLV can never be a proper prefix of a different one, because equal
-/// leading header octets mean equal lengths.
-fn sort_set(out: &mut [u8], nodes: &[Node], idx: usize, content_start: usize) {
-    let Some(set) = nodes.get(idx) else { return };
-    let mut ranges = Vec::new();
-    let mut child = idx + 1;
-    let mut at = content_start;
-    while child < set.end {
-        let Some(c) = nodes.get(child) else { break };
-        let size = header_octets(c) + c.len;
-        ranges.push((at, at + size));
-        at += size;
-        child = c.end;
+impl Measure {
+    fn add(&mut self, n: usize) {
+        match self.open.last_mut() {
+            Some(top) => top.3 = top.3.saturating_add(n),
+            None => self.total = n,
+        }
     }
-    let key = |r: &(usize, usize)| out.get(r.0..r.1).unwrap_or(&[]);
-    if ranges.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
-        return;
-    }
-    // Equal keys are identical octets, so stability buys nothing.
-    ranges.sort_unstable_by(|x, y| key(x).cmp(key(y)));
-    let mut sorted = Vec::with_capacity(at - content_start);
-    for r in &ranges {
-        sorted.extend_from_slice(key(r));
-    }
-    if let Some(dst) = out.get_mut(content_start..at) {
-        dst.copy_from_slice(&sorted);
+
+    fn tlv(&mut self, ident: &Identifier, len: usize) {
+        if len > self.max {
+            self.too_large = true;
+        }
+        self.add(
+            identifier_octets(ident)
+                .saturating_add(length_octets(len))
+                .saturating_add(len),
+        );
     }
 }
 
-/// Writes the arena as DER. The arena is in pre-order, which is also DER's output order; SETs
-/// are sorted once their last child has been written.
-fn write_der(input: &[u8], nodes: &[Node], segments: &[(usize, usize)], total: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(total);
-    // (set index, offset of its contents in `out`), innermost last.
-    let mut open_sets: Vec<(usize, usize)> = Vec::new();
-    for (idx, node) in nodes.iter().enumerate() {
-        close_sets(&mut out, nodes, &mut open_sets, idx);
-        write_identifier(&mut out, &node.ident);
-        write_length(&mut out, node.len);
-        let src = |a: usize, b: usize| input.get(a..b).unwrap_or(&[]);
-        match node.kind {
-            Kind::Primitive => out.extend_from_slice(src(node.a, node.b)),
-            Kind::Boolean => {
-                let v = src(node.a, node.b).first().copied().unwrap_or(0);
-                // X.690 §11.1: TRUE is encoded as 0xFF in DER.
-                out.push(if v == 0 { 0x00 } else { 0xFF });
+impl Sink for Measure {
+    fn open(&mut self, h: &Header, kind: Open) {
+        self.open.push((self.lengths.len(), h.ident, kind, 0));
+        self.lengths.push(0);
+        if kind == Open::FlatBitString {
+            self.lengths.push(0);
+        }
+    }
+
+    fn primitive(&mut self, h: &Header) {
+        self.tlv(&h.ident, h.len.unwrap_or(0));
+    }
+
+    fn segment(&mut self, start: usize, end: usize) {
+        if let Some(top) = self.open.last_mut() {
+            top.3 = top.3.saturating_add(end - start);
+        }
+    }
+
+    fn close(&mut self, unused: u8) {
+        let Some((slot, ident, kind, acc)) = self.open.pop() else {
+            return;
+        };
+        let len = acc.saturating_add(usize::from(kind == Open::FlatBitString));
+        // A length beyond u32 is beyond any max_output govsig uses; it is refused as too large.
+        let recorded = u32::try_from(len).unwrap_or_else(|_| {
+            self.too_large = true;
+            0
+        });
+        if let Some(s) = self.lengths.get_mut(slot) {
+            *s = recorded;
+        }
+        if kind == Open::FlatBitString {
+            if let Some(s) = self.lengths.get_mut(slot + 1) {
+                *s = u32::from(unused);
             }
-            Kind::BitString => {
-                let contents = src(node.a, node.b);
-                out.extend_from_slice(contents);
+        }
+        self.tlv(&ident, len);
+    }
+}
+
+/// Second pass: writes DER, taking each constructed element's length from the first pass.
+struct Write<'a> {
+    input: &'a [u8],
+    lengths: &'a [u32],
+    next: usize,
+    out: Vec<u8>,
+    /// Open elements: (kind, offset of the contents in `out`).
+    open: Vec<(Open, usize)>,
+}
+
+impl Write<'_> {
+    fn next_length(&mut self) -> usize {
+        let v = self.lengths.get(self.next).copied().unwrap_or(0);
+        self.next += 1;
+        usize::try_from(v).unwrap_or(0)
+    }
+}
+
+impl Sink for Write<'_> {
+    fn open(&mut self, h: &Header, kind: Open) {
+        let ident = Identifier {
+            constructed: matches!(kind, Open::Constructed | Open::Set),
+            ..h.ident
+        };
+        write_identifier(&mut self.out, &ident);
+        let len = self.next_length();
+        write_length(&mut self.out, len);
+        if kind == Open::FlatBitString {
+            let unused = self.next_length();
+            self.out.push(u8::try_from(unused).unwrap_or(0));
+        }
+        self.open.push((kind, self.out.len()));
+    }
+
+    fn primitive(&mut self, h: &Header) {
+        let id = h.ident;
+        let len = h.len.unwrap_or(0);
+        write_identifier(&mut self.out, &id);
+        write_length(&mut self.out, len);
+        let contents = self.input.get(h.content_start..h.content_start + len).unwrap_or(&[]);
+        if id.is_universal(TAG_BOOLEAN) && len == 1 {
+            // X.690 §11.1: TRUE is encoded as 0xFF in DER.
+            self.out.push(if contents.first() == Some(&0) { 0x00 } else { 0xFF });
+        } else {
+            self.out.extend_from_slice(contents);
+            if id.is_universal(TAG_BIT_STRING) {
                 if let Some(&unused) = contents.first() {
                     if contents.len() > 1 && (1..=7).contains(&unused) {
-                        zero_padding(&mut out, unused);
+                        zero_padding(&mut self.out, unused);
                     }
                 }
             }
-            Kind::FlatString | Kind::FlatBitString => {
-                if node.kind == Kind::FlatBitString {
-                    out.push(node.unused);
-                }
-                for &(s, e) in segments.get(node.a..node.b).unwrap_or(&[]) {
-                    out.extend_from_slice(src(s, e));
-                }
-                if node.kind == Kind::FlatBitString && node.unused != 0 {
-                    zero_padding(&mut out, node.unused);
-                }
-            }
-            Kind::Constructed => {}
-            Kind::Set => open_sets.push((idx, out.len())),
         }
     }
-    close_sets(&mut out, nodes, &mut open_sets, nodes.len());
-    out
+
+    fn segment(&mut self, start: usize, end: usize) {
+        self.out.extend_from_slice(self.input.get(start..end).unwrap_or(&[]));
+    }
+
+    fn close(&mut self, unused: u8) {
+        match self.open.pop() {
+            Some((Open::FlatBitString, _)) if unused != 0 => zero_padding(&mut self.out, unused),
+            Some((Open::Set, start)) => sort_set(&mut self.out, start),
+            _ => {}
+        }
+    }
+}
+
+/// The end of the DER element written at `out[at]`, within `end`.
+fn der_element_end(out: &[u8], at: usize, end: usize) -> Option<usize> {
+    let h = read_header(out, at, Bound::Enclosing(end)).ok()?;
+    Some(h.content_start + h.len?)
+}
+
+/// Sorts the children of a SET, which occupy `out[start..]` (just written), by their
+/// encodings (X.690 §11.6). Plain lexicographic order equals §11.6's zero-padded order here:
+/// one complete TLV can never be a proper prefix of a different one, because equal leading
+/// header octets mean equal lengths. Children are found by reading the DER just written, and
+/// an already sorted SET (the usual case) allocates nothing.
+fn sort_set(out: &mut [u8], start: usize) {
+    let end = out.len();
+    let element = |at: usize| der_element_end(out, at, end).map(|e| (at, e));
+    let mut sorted = true;
+    let mut prev: Option<(usize, usize)> = None;
+    let mut at = start;
+    let mut count = 0usize;
+    while at < end {
+        let Some(r) = element(at) else { return };
+        if let Some(p) = prev {
+            sorted &= out.get(p.0..p.1) <= out.get(r.0..r.1);
+        }
+        prev = Some(r);
+        at = r.1;
+        count += 1;
+    }
+    if sorted {
+        return;
+    }
+    // Start offsets only (an end is read again from the header): 4 octets per child, at
+    // least 2 octets each, in a vector sized exactly.
+    let mut starts: Vec<u32> = Vec::with_capacity(count);
+    let mut at = start;
+    while at < end {
+        let Some((s, e)) = element(at) else { return };
+        let Ok(s32) = u32::try_from(s) else { return };
+        starts.push(s32);
+        at = e;
+    }
+    let key = |s: &u32| {
+        let s = usize::try_from(*s).unwrap_or(usize::MAX);
+        let e = der_element_end(out, s, end).unwrap_or(s);
+        out.get(s..e).unwrap_or(&[])
+    };
+    // Equal keys are identical octets, so stability buys nothing.
+    starts.sort_unstable_by(|x, y| key(x).cmp(key(y)));
+    let mut copy = Vec::with_capacity(end - start);
+    for s in &starts {
+        copy.extend_from_slice(key(s));
+    }
+    if let Some(dst) = out.get_mut(start..end) {
+        if dst.len() == copy.len() {
+            dst.copy_from_slice(&copy);
+        }
+    }
 }
 
 /// X.690 §11.2.1: the unused bits of the final octet are zero in DER.
@@ -738,42 +811,43 @@ fn zero_padding(out: &mut [u8], unused: u8) {
     }
 }
 
-fn close_sets(out: &mut [u8], nodes: &[Node], open: &mut Vec<(usize, usize)>, idx: usize) {
-    while let Some(&(set, start)) = open.last() {
-        match nodes.get(set) {
-            Some(n) if n.end <= idx => {
-                sort_set(out, nodes, set, start);
-                open.pop();
-            }
-            _ => break,
-        }
-    }
-}
-
 /// Normalise one complete BER TLV (the whole input must be exactly one element) to DER.
+///
+/// Memory is bounded by the input, whatever its shape: the input is walked twice (once to
+/// measure, once to write) and nothing is kept per primitive element. Besides the output
+/// (at most `max_output`; about the input's size) the working memory is a 4-octet length per
+/// constructed element (every element spans at least two input octets) and, while a SET that
+/// was not in order is sorted, 4 octets per child and one copy of its contents. With vector
+/// growth that is at most about 6 octets per input octet in total (8 guaranteed), plus
+/// `O(max_depth)`: the unit test `ber_memory` measures it on inputs built to be worst cases.
 pub fn normalise(input: &[u8], limits: &Limits) -> Result<Vec<u8>, BerError> {
-    let mut parser = Parser {
-        input,
-        limits,
-        nodes: Vec::new(),
-        segments: Vec::new(),
-        stack: Vec::new(),
-        elements: 0,
+    let too_large = BerError::TooLarge { max: limits.max_output };
+    let mut measure = Measure {
+        max: limits.max_output,
+        lengths: Vec::new(),
+        open: Vec::new(),
+        total: 0,
+        too_large: false,
     };
-    let end = parser.parse()?;
+    let end = Walk::new(input, limits, &mut measure).run()?;
     if end != input.len() {
         return Err(BerError::TrailingData { offset: end });
     }
-    let Parser {
-        mut nodes, segments, ..
-    } = parser;
-    compute_lengths(&mut nodes, &segments, limits.max_output)?;
-    let root = nodes.first().ok_or(BerError::Truncated { offset: 0 })?;
-    let total = header_octets(root)
-        .checked_add(root.len)
-        .filter(|&t| t <= limits.max_output)
-        .ok_or(BerError::TooLarge { max: limits.max_output })?;
-    Ok(write_der(input, &nodes, &segments, total))
+    if measure.too_large || measure.total > limits.max_output {
+        return Err(too_large);
+    }
+    // Growth slack is returned before the output is allocated beside it.
+    measure.lengths.shrink_to_fit();
+    let mut write = Write {
+        input,
+        lengths: &measure.lengths,
+        next: 0,
+        out: Vec::with_capacity(measure.total),
+        open: Vec::new(),
+    };
+    // The same walk over the same input: it succeeds again, and in the same order.
+    Walk::new(input, limits, &mut write).run()?;
+    Ok(write.out)
 }
 
 /// True when `input` is already one DER-canonical TLV at the encoding level (definite minimal

@@ -30,6 +30,7 @@ mod oidtext;
 pub mod outcome;
 pub mod policy;
 pub mod revocation;
+pub mod threads;
 pub mod time;
 pub mod tsp;
 pub mod x509;

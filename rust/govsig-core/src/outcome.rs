@@ -91,6 +91,7 @@ codes! {
     TimestampRejected = 37, "timestamp_rejected", 16, "the TSA refused the request (PKIStatus rejection, waiting or revocation) or answered something other than a TimeStampResp";
     TimestampNonceMismatch = 38, "timestamp_nonce_mismatch", 29, "a TSA response does not echo the request's nonce (a replay or a mix-up)";
     CertOnHold = 39, "cert_on_hold", 97, "a certificate on the path is on hold (certificateHold) at the validation time";
+    InternalError = 40, "internal_error", 1, "govsig itself failed (a bug, please report it); says nothing about the input";
 }
 
 impl Code {

@@ -9,6 +9,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::guard::guard;
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CoreCrl>()?;
     Ok(())
@@ -47,7 +49,7 @@ impl CoreCrl {
     /// Parses a DER CRL; ValueError with the reason when it cannot be used.
     #[staticmethod]
     fn from_der(py: Python<'_>, der: &[u8]) -> PyResult<CoreCrl> {
-        let parsed = py.allow_threads(|| CrlIndex::from_der(der));
+        let parsed = guard("Crl.from_der", || Ok(py.allow_threads(|| CrlIndex::from_der(der))))?;
         parsed
             .map(|c| CoreCrl { crl: Arc::new(c) })
             .map_err(|e| PyValueError::new_err(e.reason))
@@ -154,10 +156,13 @@ impl CoreCrl {
     fn lookup(&self, serial: &[u8], issuer_der: Option<&[u8]>) -> PyResult<Option<EntryTuple>> {
         match issuer_der {
             Some(d) => {
-                let name = Name::from_der(d).map_err(|e| PyValueError::new_err(format!("issuer: {}", e.0)))?;
-                Ok(self.crl.lookup(&name, serial).map(entry_tuple))
+                let name = guard("Crl.lookup", || Ok(Name::from_der(d)))?
+                    .map_err(|e| PyValueError::new_err(format!("issuer: {}", e.0)))?;
+                guard("Crl.lookup", || Ok(self.crl.lookup(&name, serial).map(entry_tuple)))
             }
-            None => Ok(self.crl.lookup_any_issuer(serial).first().map(|e| entry_tuple(e))),
+            None => guard("Crl.lookup", || {
+                Ok(self.crl.lookup_any_issuer(serial).first().map(|e| entry_tuple(e)))
+            }),
         }
     }
 
@@ -176,14 +181,16 @@ impl CoreCrl {
         legacy: bool,
         min_rsa_bits: usize,
     ) -> PyResult<bool> {
-        let cert = Certificate::from_der(certificate_der)
+        let cert = guard("Crl.verify_signature", || Ok(Certificate::from_der(certificate_der)))?
             .map_err(|e| PyValueError::new_err(format!("not a valid X.509 certificate: {e}")))?;
         let key = cert
             .public_key
             .as_ref()
             .map_err(|e| PyValueError::new_err(format!("cannot use the key of {}: {e}", cert.describe())))?;
         let crl = Arc::clone(&self.crl);
-        match py.allow_threads(move || crl.verify_signature(key, legacy, min_rsa_bits)) {
+        match guard("Crl.verify_signature", || {
+            Ok(py.allow_threads(move || crl.verify_signature(key, legacy, min_rsa_bits)))
+        })? {
             Ok(()) => Ok(true),
             Err(e) if e.code == Code::CrlInvalid => Ok(false),
             Err(e) => Err(PyValueError::new_err(e.reason)),

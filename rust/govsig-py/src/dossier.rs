@@ -11,6 +11,8 @@ use pyo3::types::PyBytes;
 
 use govsig_core::dossier as core;
 
+use crate::guard::guard;
+
 create_exception!(
     _govsig,
     DossierError,
@@ -70,7 +72,11 @@ fn proof_from_parts(
     tree_size: u64,
     path: Vec<Vec<u8>>,
 ) -> PyResult<core::InclusionProof> {
-    core::InclusionProof::new(algorithm(algorithm_name)?, leaf_index, tree_size, path).map_err(to_py_err)
+    let alg = algorithm(algorithm_name)?;
+    guard("InclusionProof", || {
+        Ok(core::InclusionProof::new(alg, leaf_index, tree_size, path))
+    })?
+    .map_err(to_py_err)
 }
 
 /// Progress counters readable while a hash call runs on other threads.
@@ -106,9 +112,11 @@ impl DossierManifest {
     #[pyo3(signature = (algorithm_name, data, payload_dir=None))]
     fn parse(py: Python<'_>, algorithm_name: &str, data: Vec<u8>, payload_dir: Option<PathBuf>) -> PyResult<Self> {
         let alg = algorithm(algorithm_name)?;
-        py.allow_threads(|| core::Manifest::parse(alg, &data, payload_dir.as_deref()))
-            .map(|inner| Self { inner })
-            .map_err(to_py_err)
+        guard("Dossier manifest parsing", || {
+            Ok(py.allow_threads(|| core::Manifest::parse(alg, &data, payload_dir.as_deref())))
+        })?
+        .map(|inner| Self { inner })
+        .map_err(to_py_err)
     }
 
     #[staticmethod]
@@ -134,9 +142,12 @@ impl DossierManifest {
                 source: None,
             })
             .collect();
-        core::Manifest::from_entries(algorithm(algorithm_name)?, entries)
-            .map(|inner| Self { inner })
-            .map_err(to_py_err)
+        let alg = algorithm(algorithm_name)?;
+        guard("Dossier manifest building", || {
+            Ok(core::Manifest::from_entries(alg, entries))
+        })?
+        .map(|inner| Self { inner })
+        .map_err(to_py_err)
     }
 
     #[getter]
@@ -177,7 +188,7 @@ impl DossierManifest {
     }
 
     fn index_of(&self, relpath: &str) -> PyResult<usize> {
-        self.inner.index_of(relpath).map_err(to_py_err)
+        guard("Dossier lookup", || Ok(self.inner.index_of(relpath)))?.map_err(to_py_err)
     }
 
     fn line(&self, index: usize) -> PyResult<String> {
@@ -186,18 +197,19 @@ impl DossierManifest {
             .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("entry index out of range"))
     }
 
-    fn manifest_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let bytes = py.allow_threads(|| self.inner.to_bytes());
-        PyBytes::new(py, &bytes)
+    fn manifest_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = guard("Dossier manifest", || Ok(py.allow_threads(|| self.inner.to_bytes())))?;
+        Ok(PyBytes::new(py, &bytes))
     }
 
-    fn root<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let root = py.allow_threads(|| self.inner.root());
-        PyBytes::new(py, &root)
+    fn root<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let root = guard("Dossier.root", || Ok(py.allow_threads(|| self.inner.root())))?;
+        Ok(PyBytes::new(py, &root))
     }
 
     fn proof<'py>(&self, py: Python<'py>, relpath: &str) -> PyResult<ProofTuple<'py>> {
-        let proof = py.allow_threads(|| self.inner.proof(relpath)).map_err(to_py_err)?;
+        let proof =
+            guard("Dossier.proof", || Ok(py.allow_threads(|| self.inner.proof(relpath))))?.map_err(to_py_err)?;
         Ok(proof_tuple(py, &proof))
     }
 
@@ -214,9 +226,10 @@ impl DossierManifest {
         Vec<String>,
         Vec<(String, String)>,
     )> {
-        let d = py
-            .allow_threads(|| core::compare(&self.inner, &current.inner))
-            .map_err(to_py_err)?;
+        let d = guard("Dossier.compare", || {
+            Ok(py.allow_threads(|| core::compare(&self.inner, &current.inner)))
+        })?
+        .map_err(to_py_err)?;
         Ok((d.unchanged, d.modified, d.missing, d.added, d.renamed))
     }
 
@@ -228,8 +241,11 @@ impl DossierManifest {
         software_agent: &str,
         extra: Vec<(String, String)>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let fields = core::bag_info_fields(&self.inner, bagging_date, software_agent, &extra).map_err(to_py_err)?;
-        let bytes = core::tag_file_bytes(&fields).map_err(to_py_err)?;
+        let fields = guard("writing bag-info.txt", || {
+            Ok(core::bag_info_fields(&self.inner, bagging_date, software_agent, &extra))
+        })?
+        .map_err(to_py_err)?;
+        let bytes = guard("writing bag-info.txt", || Ok(core::tag_file_bytes(&fields)))?.map_err(to_py_err)?;
         Ok(PyBytes::new(py, &bytes))
     }
 }
@@ -243,7 +259,7 @@ fn run_hash(
     job: impl FnOnce(&core::HashOptions, &core::HashProgress) -> Result<core::HashReport, core::DossierError> + Send,
 ) -> PyResult<HashResult> {
     let progress = progress.map_or_else(|| Arc::new(core::HashProgress::default()), |p| p.inner.clone());
-    let report = py.allow_threads(|| job(&options, &progress)).map_err(to_py_err)?;
+    let report = guard("Dossier hashing", || Ok(py.allow_threads(|| job(&options, &progress))))?.map_err(to_py_err)?;
     Ok((DossierManifest { inner: report.manifest }, error_tuples(report.errors)))
 }
 
@@ -292,9 +308,11 @@ fn dossier_hash_file<'py>(
     algorithm_name: &str,
 ) -> PyResult<(Bound<'py, PyBytes>, u64)> {
     let alg = algorithm(algorithm_name)?;
-    let (digest, size) = py
-        .allow_threads(|| core::hash_file(&path, alg))
-        .map_err(file_error_to_py)?;
+    let (digest, size) = guard(
+        "hashing a file",
+        || Ok(py.allow_threads(|| core::hash_file(&path, alg))),
+    )?
+    .map_err(file_error_to_py)?;
     Ok((PyBytes::new(py, &digest), size))
 }
 
@@ -322,7 +340,10 @@ fn dossier_proof_to_bytes<'py>(
 
 #[pyfunction]
 fn dossier_proof_from_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<ProofTuple<'py>> {
-    let proof = core::InclusionProof::from_bytes(data).map_err(to_py_err)?;
+    let proof = guard("InclusionProof.from_bytes", || {
+        Ok(core::InclusionProof::from_bytes(data))
+    })?
+    .map_err(to_py_err)?;
     Ok(proof_tuple(py, &proof))
 }
 
@@ -336,9 +357,13 @@ fn dossier_verify_entry(
     file_digest: &[u8],
     relpath: &str,
     root: &[u8],
+    root_tree_size: u64,
 ) -> PyResult<bool> {
     let proof = proof_from_parts(algorithm_name, leaf_index, tree_size, path)?;
-    core::verify_entry(&proof, file_digest, relpath, root).map_err(to_py_err)
+    guard("verify_inclusion", || {
+        Ok(core::verify_entry(&proof, file_digest, relpath, root, root_tree_size))
+    })?
+    .map_err(to_py_err)
 }
 
 #[pyfunction]
@@ -348,13 +373,13 @@ fn dossier_bagit_txt(py: Python<'_>) -> Bound<'_, PyBytes> {
 
 #[pyfunction]
 fn dossier_tag_file_bytes(py: Python<'_>, fields: Vec<(String, String)>) -> PyResult<Bound<'_, PyBytes>> {
-    let bytes = core::tag_file_bytes(&fields).map_err(to_py_err)?;
+    let bytes = guard("writing a tag file", || Ok(core::tag_file_bytes(&fields)))?.map_err(to_py_err)?;
     Ok(PyBytes::new(py, &bytes))
 }
 
 #[pyfunction]
 fn dossier_parse_tag_file(data: &[u8]) -> PyResult<Vec<(String, String)>> {
-    core::parse_tag_file(data).map_err(to_py_err)
+    guard("reading a tag file", || Ok(core::parse_tag_file(data)))?.map_err(to_py_err)
 }
 
 #[pyfunction]
@@ -363,7 +388,8 @@ fn dossier_tagmanifest_bytes<'py>(
     algorithm_name: &str,
     files: Vec<(String, Vec<u8>)>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let bytes = core::tagmanifest_bytes(algorithm(algorithm_name)?, &files).map_err(to_py_err)?;
+    let alg = algorithm(algorithm_name)?;
+    let bytes = guard("writing a tag manifest", || Ok(core::tagmanifest_bytes(alg, &files)))?.map_err(to_py_err)?;
     Ok(PyBytes::new(py, &bytes))
 }
 
@@ -373,7 +399,8 @@ fn dossier_parse_tagmanifest<'py>(
     algorithm_name: &str,
     data: &[u8],
 ) -> PyResult<Vec<(String, Bound<'py, PyBytes>)>> {
-    let entries = core::parse_tagmanifest(algorithm(algorithm_name)?, data).map_err(to_py_err)?;
+    let alg = algorithm(algorithm_name)?;
+    let entries = guard("reading a tag manifest", || Ok(core::parse_tagmanifest(alg, data)))?.map_err(to_py_err)?;
     Ok(entries
         .into_iter()
         .map(|(name, digest)| (name, PyBytes::new(py, &digest)))

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod convert;
 mod crl;
 mod dossier;
+mod guard;
 mod ocsp;
 mod sign;
 mod tsp;
@@ -18,6 +19,10 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "BUILD_PROFILE",
         if cfg!(debug_assertions) { "debug" } else { "release" },
     )?;
+    // The most worker threads a call may ask for (a few per core): checked by every
+    // `threads=` argument in Python.
+    m.add("MAX_THREADS", govsig_core::threads::max_threads())?;
+    guard::register(m)?;
     verify::register(m)?;
     dossier::register(m)?;
     crl::register(m)?;

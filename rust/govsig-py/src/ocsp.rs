@@ -7,9 +7,12 @@ use std::sync::Arc;
 use govsig_core::crypto::DigestAlgorithm;
 use govsig_core::revocation::ocsp::{self as core, CertStatus, OcspCheck, OcspRequest};
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
+use govsig_core::Code;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+
+use crate::guard::{guard, guard_result};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ocsp_build_request, m)?)?;
@@ -27,7 +30,7 @@ fn ocsp_not_a_response(der: &[u8]) -> Option<String> {
 }
 
 fn parse_cert(what: &str, der: &[u8]) -> PyResult<CertRef> {
-    Certificate::from_der(der)
+    guard("parsing a certificate", || Ok(Certificate::from_der(der)))?
         .map(Arc::new)
         .map_err(|e| PyValueError::new_err(format!("{what} is not a valid X.509 certificate: {e}")))
 }
@@ -57,7 +60,10 @@ fn ocsp_build_request<'py>(
     let cert = parse_cert("cert", cert)?;
     let issuer = parse_cert("issuer", issuer)?;
     let hash = digest(hash)?;
-    let der = OcspRequest::new(&cert, &issuer, hash, nonce).map_err(|e| PyValueError::new_err(e.reason))?;
+    let der = guard("ocsp.build_request", || {
+        Ok(OcspRequest::new(&cert, &issuer, hash, nonce))
+    })?
+    .map_err(|e| PyValueError::new_err(e.reason))?;
     Ok(PyBytes::new(py, &der))
 }
 
@@ -65,7 +71,7 @@ fn ocsp_build_request<'py>(
 #[pyfunction]
 fn ocsp_urls(cert: &[u8]) -> PyResult<Vec<String>> {
     let cert = parse_cert("cert", cert)?;
-    core::ocsp_urls(&cert).map_err(|e| PyValueError::new_err(e.reason))
+    guard("ocsp.urls", || Ok(core::ocsp_urls(&cert)))?.map_err(|e| PyValueError::new_err(e.reason))
 }
 
 /// `(code, reason, status, this_update, next_update, produced_at, revocation_time,
@@ -124,9 +130,30 @@ fn ocsp_validate_response(
         other_certs: &others,
         evidence_after_t: false,
     };
-    let outcome =
-        py.allow_threads(|| core::validate_response_with_anchors(response, &cert, &issuer, &check, trust.as_ref()));
-    Ok(match outcome {
+    let judge = || {
+        let outcome =
+            py.allow_threads(|| core::validate_response_with_anchors(response, &cert, &issuer, &check, trust.as_ref()));
+        tuple(outcome, &cert)
+    };
+    let internal = |m: String| {
+        (
+            Code::InternalError.name(),
+            m,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            false,
+        )
+    };
+    Ok(guard_result("ocsp.validate_response", judge, internal))
+}
+
+fn tuple(outcome: Result<core::OcspStatus, core::OcspError>, cert: &CertRef) -> ResultTuple {
+    match outcome {
         Err(e) => (e.code.name(), e.reason, None, None, None, None, None, None, None, false),
         Ok(s) => {
             let (time, reason) = match s.status {
@@ -135,7 +162,7 @@ fn ocsp_validate_response(
             };
             (
                 s.code().name(),
-                s.describe(&cert),
+                s.describe(cert),
                 Some(s.status.name()),
                 Some(s.this_update),
                 s.next_update,
@@ -146,5 +173,5 @@ fn ocsp_validate_response(
                 s.delegated,
             )
         }
-    })
+    }
 }

@@ -14,6 +14,8 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyList};
 
+use crate::guard::guard;
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SigningKey>()?;
     m.add_class::<Pkcs11Module>()?;
@@ -146,10 +148,12 @@ impl SigningKey {
     /// A software key from unencrypted PKCS#8 DER, its certificate and chain (DER).
     #[staticmethod]
     fn from_pkcs8(py: Python<'_>, pkcs8: &[u8], certificate: Vec<u8>, chain: Vec<Vec<u8>>) -> PyResult<SigningKey> {
-        let made = py.allow_threads(|| {
-            let key = SoftwareKey::from_pkcs8(pkcs8, certificate)?;
-            CmsSigner::new(Arc::new(key), chain)
-        });
+        let made = guard("KeySigner.from_pkcs8", || {
+            Ok(py.allow_threads(|| {
+                let key = SoftwareKey::from_pkcs8(pkcs8, certificate)?;
+                CmsSigner::new(Arc::new(key), chain)
+            }))
+        })?;
         let signer = made.map_err(|e| sign_error(py, &e, false))?;
         Ok(SigningKey {
             signer: Arc::new(signer),
@@ -279,7 +283,7 @@ fn cms_sign<'py>(
     )?;
     let data = content.as_bytes();
     let signer = Arc::clone(&key.signer);
-    let out = py.allow_threads(move || signer.sign(data, &opts));
+    let out = guard("sign", || Ok(py.allow_threads(move || signer.sign(data, &opts))))?;
     match out {
         Ok(der) => Ok(PyBytes::new(py, &der)),
         Err(e) => Err(sign_error(py, &e, key.sessions.is_some())),
@@ -319,7 +323,9 @@ fn cms_sign_many<'py>(
     let signer = Arc::clone(&key.signer);
     let threads = threads.or(key.sessions);
     let slices: Vec<&[u8]> = contents.iter().map(|c| c.as_ref()).collect();
-    let out = py.allow_threads(|| signer.sign_many(&slices, &opts, threads));
+    let out = guard("sign_many", || {
+        Ok(py.allow_threads(|| signer.sign_many(&slices, &opts, threads)))
+    })?;
     let results = out.map_err(|e| sign_error(py, &e, key.sessions.is_some()))?;
     let total = results.len();
     let mut signatures = Vec::with_capacity(total);
@@ -355,7 +361,9 @@ type TokenRow = (u64, String, String, String, String, Vec<(&'static str, bool)>)
 impl Pkcs11Module {
     #[staticmethod]
     fn load(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Pkcs11Module> {
-        let loaded = py.allow_threads(|| p11::Module::load(&path));
+        let loaded = guard("loading a PKCS#11 module", || {
+            Ok(py.allow_threads(|| p11::Module::load(&path)))
+        })?;
         loaded
             .map(|module| Pkcs11Module { module })
             .map_err(|e| pkcs11_error(py, &e))
@@ -369,9 +377,10 @@ impl Pkcs11Module {
     /// (slot_id, label, manufacturer, model, serial, [(flag name, set)]) per present token.
     fn tokens(&self, py: Python<'_>) -> PyResult<Vec<TokenRow>> {
         let module = self.module.clone();
-        let tokens = py
-            .allow_threads(move || module.tokens())
-            .map_err(|e| pkcs11_error(py, &e))?;
+        let tokens = guard("listing PKCS#11 tokens", || {
+            Ok(py.allow_threads(move || module.tokens()))
+        })?
+        .map_err(|e| pkcs11_error(py, &e))?;
         Ok(tokens
             .into_iter()
             .map(|t| {
@@ -398,15 +407,16 @@ impl Pkcs11Module {
             .collect())
     }
 
-    /// Open a token (by label, else by slot, else the first) and log in. `pin` of `None`
-    /// is for tokens with a PIN pad. The PIN is wiped from Rust memory once C_Login has it.
+    /// Open a token (by label, else by slot, else the first) and log in. `pin` is bytes
+    /// (C_Login takes bytes, and some PINs are not UTF-8); `None` is for tokens with a PIN
+    /// pad. The PIN is wiped from Rust memory once C_Login has it.
     #[pyo3(signature = (label, slot, pin))]
     fn open_token(
         &self,
         py: Python<'_>,
         label: Option<String>,
         slot: Option<u64>,
-        pin: Option<String>,
+        pin: Option<Vec<u8>>,
     ) -> PyResult<Pkcs11Token> {
         let selector = match (label, slot) {
             (Some(l), _) => p11::TokenSelector::Label(l),
@@ -414,11 +424,13 @@ impl Pkcs11Module {
             (None, None) => p11::TokenSelector::First,
         };
         let pin = match pin {
-            Some(p) => p11::Pin::new(p),
+            Some(p) => p11::Pin::from_bytes(p),
             None => p11::Pin::protected_path(),
         };
         let module = self.module.clone();
-        let opened = py.allow_threads(move || module.open_token(selector, pin));
+        let opened = guard("opening a PKCS#11 token", || {
+            Ok(py.allow_threads(move || module.open_token(selector, pin)))
+        })?;
         let token = opened.map_err(|e| pkcs11_error(py, &e))?;
         Ok(Pkcs11Token {
             token: Mutex::new(Some(token)),
@@ -473,8 +485,7 @@ impl Pkcs11Token {
     /// (label, id, key_type, RSA bits, certificate DER) per private signing key.
     fn keys(&self, py: Python<'_>) -> PyResult<Vec<KeyRow>> {
         let token = self.open(py)?;
-        let keys = py
-            .allow_threads(move || token.keys())
+        let keys = guard("listing token keys", || Ok(py.allow_threads(move || token.keys())))?
             .map_err(|e| pkcs11_error(py, &e))?;
         Ok(keys
             .into_iter()
@@ -521,16 +532,18 @@ impl Pkcs11Token {
             Token(p11::Pkcs11Error),
             Sign(SignError),
         }
-        let made = py.allow_threads(move || {
-            let mut signer = token.signer(selector, sessions).map_err(Failure::Token)?;
-            if let Some(cert) = certificate {
-                signer = signer.with_certificate(cert).map_err(Failure::Token)?;
-            }
-            let key = signer.key().clone();
-            let token_key = p11::TokenKey::new(signer).map_err(Failure::Token)?;
-            let cms = CmsSigner::new(Arc::new(token_key), chain).map_err(Failure::Sign)?;
-            Ok((cms, key.label, key.id))
-        });
+        let made = guard("making a token signer", || {
+            Ok(py.allow_threads(move || {
+                let mut signer = token.signer(selector, sessions).map_err(Failure::Token)?;
+                if let Some(cert) = certificate {
+                    signer = signer.with_certificate(cert).map_err(Failure::Token)?;
+                }
+                let key = signer.key().clone();
+                let token_key = p11::TokenKey::new(signer).map_err(Failure::Token)?;
+                let cms = CmsSigner::new(Arc::new(token_key), chain).map_err(Failure::Sign)?;
+                Ok((cms, key.label, key.id))
+            }))
+        })?;
         match made {
             Ok((cms, label, id)) => Ok(SigningKey {
                 signer: Arc::new(cms),
@@ -548,7 +561,9 @@ impl Pkcs11Token {
         let token = self.lock().take();
         match token {
             None => Ok(()),
-            Some(t) => py.allow_threads(move || t.logout()).map_err(|e| pkcs11_error(py, &e)),
+            Some(t) => {
+                guard("logging out", || Ok(py.allow_threads(move || t.logout())))?.map_err(|e| pkcs11_error(py, &e))
+            }
         }
     }
 

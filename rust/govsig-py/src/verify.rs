@@ -17,6 +17,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::convert::{bytes_list, datetime_utc};
 use crate::crl::CoreCrl;
+use crate::guard::{guard, guard_result};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(codes, m)?)?;
@@ -44,7 +45,7 @@ fn code_descriptions() -> Vec<(&'static str, &'static str)> {
 }
 
 fn parse_cert(der: &[u8]) -> PyResult<CertRef> {
-    Certificate::from_der(der)
+    guard("parsing a certificate", || Ok(Certificate::from_der(der)))?
         .map(Arc::new)
         .map_err(|e| PyValueError::new_err(format!("not a valid X.509 certificate: {e}")))
 }
@@ -179,9 +180,10 @@ impl CoreEngine {
             ocsp_skew,
         };
         let ocsp: Vec<&[u8]> = ocsp_responses.iter().map(Vec::as_slice).collect();
-        let engine = Engine::new(policy, trust, intermediates, crls)
-            .with_ocsp_responses(&ocsp)
-            .map_err(|e| PyValueError::new_err(format!("not a usable OCSP response: {e}")))?;
+        let engine = guard("Verifier()", || {
+            Ok(Engine::new(policy, trust, intermediates, crls).with_ocsp_responses(&ocsp))
+        })?
+        .map_err(|e| PyValueError::new_err(format!("not a usable OCSP response: {e}")))?;
         Ok(CoreEngine {
             engine: Arc::new(engine),
         })
@@ -200,10 +202,16 @@ impl CoreEngine {
         let sig = signature.as_bytes();
         let content = content.map(|c| c.as_bytes());
         let engine = Arc::clone(&self.engine);
-        let out = py.allow_threads(move || {
-            let at = at.unwrap_or_else(|| engine.default_time());
-            engine.verify_at(sig, content, at)
-        });
+        let out = guard_result(
+            "Verifier.verify",
+            || {
+                py.allow_threads(move || {
+                    let at = at.unwrap_or_else(|| engine.default_time());
+                    engine.verify_at(sig, content, at)
+                })
+            },
+            |m| VerifyOutcome::failure(Code::InternalError, m),
+        );
         VerifyResult { inner: Arc::new(out) }
     }
 
@@ -237,10 +245,12 @@ impl CoreEngine {
             .map(|(s, c)| (s.as_bytes(), c.as_ref().map(|c| c.as_bytes())))
             .collect();
         let engine = Arc::clone(&self.engine);
-        let outs = py.allow_threads(move || {
-            let at = at.unwrap_or_else(|| engine.default_time());
-            engine.verify_batch_at(&slices, threads, at)
-        });
+        let outs = guard("Verifier.verify_many", || {
+            Ok(py.allow_threads(move || {
+                let at = at.unwrap_or_else(|| engine.default_time());
+                engine.verify_batch_at(&slices, threads, at)
+            }))
+        })?;
         let mut b = into.borrow_mut();
         for o in outs {
             b.codes.push(o.code.number());
@@ -261,25 +271,43 @@ impl CoreEngine {
         let leaf = certificate.as_bytes();
         let inter: Vec<&[u8]> = intermediates.iter().map(|b| b.as_bytes()).collect();
         let engine = Arc::clone(&self.engine);
-        let out = py.allow_threads(move || {
-            let at = at.unwrap_or_else(|| engine.default_time());
-            engine.verify_certificate_at(leaf, &inter, at)
-        });
+        let out = guard_result(
+            "Verifier.verify_certificate",
+            || {
+                py.allow_threads(move || {
+                    let at = at.unwrap_or_else(|| engine.default_time());
+                    engine.verify_certificate_at(leaf, &inter, at)
+                })
+            },
+            |m| PathOutcome::failure(Code::InternalError, m),
+        );
         PathResult { inner: out }
     }
 
     /// Add fetched CRLs (DER) as evidence; returns (how many were new, [(index, error)]).
-    fn add_fetched_crls(&self, py: Python<'_>, crls: Vec<Bound<'_, PyBytes>>) -> (usize, Vec<(usize, String)>) {
+    fn add_fetched_crls(
+        &self,
+        py: Python<'_>,
+        crls: Vec<Bound<'_, PyBytes>>,
+    ) -> PyResult<(usize, Vec<(usize, String)>)> {
         let ders: Vec<&[u8]> = crls.iter().map(|b| b.as_bytes()).collect();
         let engine = Arc::clone(&self.engine);
-        py.allow_threads(move || engine.add_fetched_crls(&ders))
+        guard("adding fetched CRLs", || {
+            Ok(py.allow_threads(move || engine.add_fetched_crls(&ders)))
+        })
     }
 
     /// Add fetched OCSP responses (DER); returns (how many were new, [(index, error)]).
-    fn add_fetched_ocsp(&self, py: Python<'_>, responses: Vec<Bound<'_, PyBytes>>) -> (usize, Vec<(usize, String)>) {
+    fn add_fetched_ocsp(
+        &self,
+        py: Python<'_>,
+        responses: Vec<Bound<'_, PyBytes>>,
+    ) -> PyResult<(usize, Vec<(usize, String)>)> {
         let ders: Vec<&[u8]> = responses.iter().map(|b| b.as_bytes()).collect();
         let engine = Arc::clone(&self.engine);
-        py.allow_threads(move || engine.add_fetched_ocsp(&ders))
+        guard("adding fetched OCSP responses", || {
+            Ok(py.allow_threads(move || engine.add_fetched_ocsp(&ders)))
+        })
     }
 
     /// Record evidence that could not be used: [(url, why)]; `fetched` when it came but

@@ -54,7 +54,9 @@ pub struct Engine {
     fetched: RwLock<Fetched>,
     edges: EdgeCache,
     paths: RwLock<HashMap<[u8; 32], PathEntry>>,
-    pools: Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>,
+    /// The pool the last sized batch ran on: one per engine at most, shared across the
+    /// process by size (see crate::threads).
+    pool: Mutex<Option<Arc<rayon::ThreadPool>>>,
 }
 
 /// Limits that keep an engine's memory flat over millions of documents.
@@ -84,7 +86,7 @@ impl Engine {
             fetched: RwLock::new(Fetched::default()),
             edges: EdgeCache::default(),
             paths: RwLock::new(HashMap::new()),
-            pools: Mutex::new(HashMap::new()),
+            pool: Mutex::new(None),
         }
     }
 
@@ -148,13 +150,17 @@ impl Engine {
         }
     }
 
-    fn pool(&self, n: usize) -> Option<Arc<rayon::ThreadPool>> {
-        let mut pools = self.pools.lock().ok()?;
-        if let Some(p) = pools.get(&n) {
+    /// A pool of `n` threads (capped at crate::threads::max_threads). The engine keeps only
+    /// the last one: switching sizes releases the previous pool instead of hoarding one per
+    /// size for the engine's lifetime.
+    pub(crate) fn pool(&self, n: usize) -> Option<Arc<rayon::ThreadPool>> {
+        let n = n.min(crate::threads::max_threads());
+        let mut kept = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = kept.as_ref().filter(|p| p.current_num_threads() == n) {
             return Some(Arc::clone(p));
         }
-        let p = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(n).build().ok()?);
-        pools.insert(n, Arc::clone(&p));
+        let p = crate::threads::shared_pool(n)?;
+        *kept = Some(Arc::clone(&p));
         Some(p)
     }
 
@@ -407,6 +413,20 @@ pub struct PathOutcome {
     pub needs: Vec<crate::revocation::EvidenceNeed>,
 }
 
+impl PathOutcome {
+    /// A refusal with no chain and no evidence.
+    pub fn failure(code: Code, reason: impl Into<String>) -> Self {
+        PathOutcome {
+            code,
+            reason: reason.into(),
+            chain: Vec::new(),
+            user_constrained_policy_set: Vec::new(),
+            revocation: Vec::new(),
+            needs: Vec::new(),
+        }
+    }
+}
+
 impl Engine {
     /// Validates the path of one certificate (DER) with extra untrusted certificates, at the
     /// policy's time (or now). Never panics on input.
@@ -416,14 +436,7 @@ impl Engine {
 
     /// `verify_certificate` at `at` instead of the policy's time.
     pub fn verify_certificate_at(&self, leaf_der: &[u8], intermediates: &[&[u8]], at: UnixTime) -> PathOutcome {
-        let fail = |code: Code, reason: String| PathOutcome {
-            code,
-            reason,
-            chain: Vec::new(),
-            user_constrained_policy_set: Vec::new(),
-            revocation: Vec::new(),
-            needs: Vec::new(),
-        };
+        let fail = |code: Code, reason: String| PathOutcome::failure(code, reason);
         let leaf = match self.interner.get_or_parse(leaf_der) {
             Ok(c) => c,
             Err(e) => return fail(Code::CertMalformed, format!("the certificate is not valid X.509: {e}")),
@@ -449,9 +462,10 @@ impl Engine {
                 needs: e.needs.clone(),
                 ..fail(e.code, e.reason)
             },
+            // A bug, not a verdict on the certificate: never `cert_malformed`.
             Err(_) => fail(
-                Code::CertMalformed,
-                "internal error while validating this certificate (please report it)".into(),
+                Code::InternalError,
+                "internal error while validating this certificate (a bug in govsig, please report it)".into(),
             ),
         }
     }
@@ -480,16 +494,17 @@ fn set_digest<'a>(items: impl Iterator<Item = &'a [u8; 32]>) -> [u8; 32] {
     out
 }
 
-/// Verification never unwinds into the caller: a bug that panics becomes a `malformed`
-/// result for that document rather than killing a bulk job.
+/// Verification never unwinds into the caller: a bug that panics becomes an
+/// `internal_error` result for that document rather than killing a bulk job (and never
+/// `malformed`, which would blame the document for govsig's bug).
 fn guarded(f: impl FnOnce() -> VerifyOutcome) -> VerifyOutcome {
     // The caches hold no invariant a half-finished document could break (entries are
     // inserted whole), so asserting unwind safety is sound.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(o) => o,
         Err(_) => VerifyOutcome::failure(
-            Code::Malformed,
-            "internal error while verifying this document (please report it)",
+            Code::InternalError,
+            "internal error while verifying this document (a bug in govsig, please report it)",
         ),
     }
 }

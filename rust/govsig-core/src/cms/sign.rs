@@ -408,11 +408,8 @@ impl CmsSigner {
         };
         match threads {
             Some(n) if n > 0 => {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .thread_name(|i| format!("govsig-sign-{i}"))
-                    .build()
-                    .map_err(|e| SignError::Unsupported(format!("cannot start {n} signing threads: {e}")))?;
+                let pool = crate::threads::shared_pool(n)
+                    .ok_or_else(|| SignError::Unsupported(format!("cannot start {n} signing threads")))?;
                 Ok(pool.install(run))
             }
             _ => Ok(run()),

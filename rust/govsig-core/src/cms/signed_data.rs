@@ -102,7 +102,7 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
         .parse_all::<govsig_asn1::common::AlgorithmIdentifier<'_>>()
         .map_err(pf("SignedData.digestAlgorithms"))?;
     let econtent_type_der = asn1::write_single(&sd.encap_content_info.econtent_type)
-        .map_err(|e| ParseFailure(format!("eContentType: {e:?}")))?;
+        .map_err(|e| ParseFailure(format!("eContentType: {e}")))?;
     let certificates = match &sd.certificates {
         // Only plain certificates (a SEQUENCE); the other CertificateChoices (extended,
         // attribute certificates, other) are tagged and play no part in verification.

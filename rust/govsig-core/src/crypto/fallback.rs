@@ -95,12 +95,12 @@ pub(crate) fn rsa_pss_verify(
         return Err(CryptoError::BadSignature);
     }
     let h_len = alg.output_len();
-    // Step 3: emLen < hLen + sLen + 2 is inconsistent. salt_len comes from the
-    // AlgorithmIdentifier and h_len may exceed a small key's emLen (SHA-512 with a 512-bit
-    // key), so the room is computed checked: no later subtraction may wrap.
-    match em_len.checked_sub(h_len + 2) {
-        Some(room) if salt_len <= room => {}
-        _ => return Err(CryptoError::BadSignature),
+    // Step 3: emLen < hLen + sLen + 2 is "inconsistent". Checked before any subtraction
+    // below: both the key (a 512..520-bit modulus is shorter than SHA-512's hLen + 2) and
+    // salt_len (from the AlgorithmIdentifier) come from the document, so nothing may wrap.
+    let needed = h_len.checked_add(salt_len).and_then(|n| n.checked_add(2));
+    if needed.is_none() || needed.is_some_and(|n| em_len < n) {
+        return Err(CryptoError::BadSignature);
     }
     // Step 4.
     if em.last() != Some(&0xbc) {

@@ -146,7 +146,7 @@ struct SplitSpki<'a> {
 
 fn split_spki(spki_der: &[u8]) -> Result<SplitSpki<'_>, CryptoError> {
     let spki: Spki<'_> = asn1::parse_single(spki_der)
-        .map_err(|e| CryptoError::InvalidKey(format!("SubjectPublicKeyInfo is not valid DER: {e:?}")))?;
+        .map_err(|e| CryptoError::InvalidKey(format!("SubjectPublicKeyInfo is not valid DER: {e}")))?;
     let (oid, params) = der::parse_algorithm_identifier(spki.algorithm.full_data())
         .map_err(|e| CryptoError::InvalidKey(format!("SubjectPublicKeyInfo algorithm: {e}")))?;
     if spki.subject_public_key.padding_bits() != 0 {
@@ -295,7 +295,7 @@ fn parse_rsa(
     pss_restriction: Option<Option<PssRestriction>>,
 ) -> Result<(usize, Material), CryptoError> {
     let rpk: RsaPublicKeyAsn1<'_> = asn1::parse_single(key_bits)
-        .map_err(|e| CryptoError::InvalidKey(format!("RSAPublicKey is not valid DER: {e:?}")))?;
+        .map_err(|e| CryptoError::InvalidKey(format!("RSAPublicKey is not valid DER: {e}")))?;
     let n_bytes = magnitude(rpk.modulus.as_bytes());
     let e_bytes = magnitude(rpk.public_exponent.as_bytes());
     let bits = bit_len(n_bytes);
@@ -393,9 +393,9 @@ fn parse_ec(params: Option<&[u8]>, point: &[u8]) -> Result<(usize, Material), Cr
 
 fn parse_dsa(params_der: &[u8], key_bits: &[u8]) -> Result<(usize, Material), CryptoError> {
     let parms: DssParms<'_> = asn1::parse_single(params_der)
-        .map_err(|e| CryptoError::InvalidKey(format!("DSA Dss-Parms is not valid DER: {e:?}")))?;
+        .map_err(|e| CryptoError::InvalidKey(format!("DSA Dss-Parms is not valid DER: {e}")))?;
     let y: asn1::BigUint<'_> = asn1::parse_single(key_bits)
-        .map_err(|e| CryptoError::InvalidKey(format!("DSA public key is not a DER INTEGER: {e:?}")))?;
+        .map_err(|e| CryptoError::InvalidKey(format!("DSA public key is not a DER INTEGER: {e}")))?;
     let p_bits = bit_len(parms.p.as_bytes());
     let q_bits = bit_len(parms.q.as_bytes());
     if !DSA_P_BITS.contains(&p_bits) || !DSA_Q_BITS.contains(&q_bits) {

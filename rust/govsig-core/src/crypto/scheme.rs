@@ -221,7 +221,7 @@ impl std::fmt::Display for PssParamsError {
 pub(crate) fn parse_pss_params(params: &[u8]) -> Result<PssParams, PssParamsError> {
     use PssParamsError::{Malformed, Unsupported};
     let p: PssParamsAsn1<'_> =
-        asn1::parse_single(params).map_err(|e| Malformed(format!("RSASSA-PSS-params is not valid DER: {e:?}")))?;
+        asn1::parse_single(params).map_err(|e| Malformed(format!("RSASSA-PSS-params is not valid DER: {e}")))?;
     let digest = match p.hash_algorithm {
         None => Sha1,
         Some(t) => DigestAlgorithm::from_algorithm_identifier(t.full_data())

@@ -973,3 +973,49 @@ fn pss_with_a_hash_longer_than_the_key_allows_is_a_bad_signature() {
         Err(CryptoError::WeakKey(_))
     ));
 }
+
+#[test]
+fn rsa_pss_on_keys_too_short_for_the_hash_is_a_bad_signature_not_a_panic() {
+    // A 512..520-bit modulus has emLen <= hLen + 1 for SHA-512, so EMSA-PSS-VERIFY step 3
+    // must say "inconsistent" before any length is subtracted. The signature is searched so
+    // that the recovered block passes the checks that come first (leading zero octets,
+    // trailer 0xbc): the attacker controls both the key (in a certificate) and the
+    // signature, so these bytes reach the length arithmetic.
+    use num_bigint_dig::BigUint;
+    let salt0 = SignatureScheme::from_algorithm_identifier(&pss_ai(DigestAlgorithm::Sha512, Some(0)))
+        .expect("PSS/SHA-512/salt 0 parses");
+    for bits in 512..=520usize {
+        let k = bits.div_ceil(8);
+        // An odd modulus of exactly `bits` bits: top bit set, the rest 0x5a filler.
+        let mut n_bytes = vec![0x5au8; k];
+        n_bytes[0] = 1u8 << ((bits - 1) % 8);
+        n_bytes[k - 1] |= 1;
+        // DER INTEGER: a leading zero octet only when the top bit is set.
+        let sign: &[u8] = if n_bytes[0] & 0x80 != 0 { &[0] } else { &[] };
+        let mut rpk = der::tlv(0x02, &[sign, &n_bytes].concat());
+        rpk.extend(der::tlv(0x02, &[0x03]));
+        let spki = make_spki(&ai("300d06092a864886f70d0101010500"), &der::tlv(0x30, &rpk));
+        let pk = PublicKey::from_spki(&spki).expect("test RSA key parses");
+        assert_eq!(pk.bits(), bits);
+        let n = BigUint::from_bytes_be(&n_bytes);
+        let em_len = (bits - 1).div_ceil(8);
+        // Starting at n/2 makes s^3 wrap mod n; small s would give exact cubes, and 0xbc is
+        // no cube mod 256.
+        let half = &n >> 1usize;
+        let sig = (0u32..)
+            .map(|i| &half + BigUint::from(i))
+            .find(|s| {
+                let m = s.modpow(&BigUint::from(3u32), &n).to_bytes_be();
+                m.len() <= em_len && m.last() == Some(&0xbc)
+            })
+            .expect("a signature whose block ends in 0xbc");
+        let mut sig_bytes = vec![0u8; k];
+        let raw = sig.to_bytes_be();
+        sig_bytes[k - raw.len()..].copy_from_slice(&raw);
+        assert_eq!(
+            salt0.verify(&pk, MSG, &sig_bytes, true, 0),
+            Err(CryptoError::BadSignature),
+            "{bits}-bit key"
+        );
+    }
+}

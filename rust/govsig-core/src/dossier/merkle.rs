@@ -274,12 +274,19 @@ impl InclusionProof {
 }
 
 /// Verifies that the file with digest `file_digest`, at `relpath` (normalised to NFC here,
-/// so the caller may pass either form), is the leaf `proof` names under `root`.
+/// so the caller may pass either form), is the leaf `proof` names under `root`, the root of
+/// a tree of `root_tree_size` entries.
+///
+/// The size is bound because the root hash alone does not fix it: the path of leaf 0 is
+/// the same two hashes in trees of 3 and 4 entries, so a proof claiming another size (and
+/// with it another leaf count and position) can lead to the same root. A proof whose
+/// tree_size is not the size the root was signed for proves nothing about that dossier.
 pub fn verify_entry(
     proof: &InclusionProof,
     file_digest: &[u8],
     relpath: &str,
     root: &[u8],
+    root_tree_size: u64,
 ) -> Result<bool, DossierError> {
     let w = proof.algorithm.output_len();
     for len in [file_digest.len(), root.len()] {
@@ -291,6 +298,9 @@ pub fn verify_entry(
         }
     }
     let relpath = normalize_relpath(relpath)?;
+    if proof.tree_size != root_tree_size {
+        return Ok(false);
+    }
     let line = entry_line(file_digest, &relpath);
     let leaf = leaf_hash(proof.algorithm, line.as_bytes());
     Ok(proof.verify_leaf(&leaf, root))
@@ -417,8 +427,33 @@ mod tests {
         let tree = MerkleTree::from_lines(A, std::iter::once(line.as_bytes()));
         let proof = tree.proof(0).unwrap();
         let nfd: String = unicode_normalization::UnicodeNormalization::nfd(nfc).collect();
-        assert!(verify_entry(&proof, &digest, &nfd, &tree.root()).unwrap());
-        assert!(!verify_entry(&proof, &digest, "other.pdf", &tree.root()).unwrap());
-        assert!(verify_entry(&proof, &digest[..31], nfc, &tree.root()).is_err());
+        assert!(verify_entry(&proof, &digest, &nfd, &tree.root(), 1).unwrap());
+        assert!(!verify_entry(&proof, &digest, "other.pdf", &tree.root(), 1).unwrap());
+        assert!(verify_entry(&proof, &digest[..31], nfc, &tree.root(), 1).is_err());
+    }
+
+    #[test]
+    fn a_proof_replayed_with_another_tree_size_does_not_verify() {
+        // Leaf 0's path in a 4-entry tree also leads to the 4-entry root when the proof
+        // claims 3 entries (the RFC 9162 walk has the same shape): only the size the root
+        // was made for may verify.
+        let digests: Vec<Vec<u8>> = (0..4u8).map(|i| A.digest(&[i])).collect();
+        let lines: Vec<String> = digests
+            .iter()
+            .enumerate()
+            .map(|(i, d)| entry_line(d, &format!("f{i}")))
+            .collect();
+        let tree = MerkleTree::from_lines(A, lines.iter().map(|l| l.as_bytes()));
+        let proof = tree.proof(0).unwrap();
+        assert_eq!(proof.tree_size(), 4);
+        let replayed = InclusionProof::new(A, 0, 3, proof.path().to_vec()).unwrap();
+        let leaf = leaf_hash(A, lines[0].as_bytes());
+        assert!(
+            replayed.verify_leaf(&leaf, &tree.root()),
+            "the walk alone does not bind the size"
+        );
+        assert!(verify_entry(&proof, &digests[0], "f0", &tree.root(), 4).unwrap());
+        assert!(!verify_entry(&replayed, &digests[0], "f0", &tree.root(), 4).unwrap());
+        assert!(!verify_entry(&proof, &digests[0], "f0", &tree.root(), 3).unwrap());
     }
 }
