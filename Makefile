@@ -65,9 +65,10 @@ bench-compare: $(SETUP) dev ## fail when a bench regresses >15% (median) against
 	  exit 2; }
 	$(BENCH) --benchmark-compare --benchmark-compare-fail=median:15%
 
-lint: $(SETUP) ## rustfmt, clippy, mypy stubtest
+lint: $(SETUP) ## rustfmt, clippy, mypy --strict, mypy stubtest
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace -- -D warnings
+	$(PY) -m mypy --strict python/govsig
 	$(PY) -m mypy.stubtest govsig._govsig --allowlist tests/stubtest-allowlist.txt
 
 demo: $(SETUP) dev ## generate a signed archive and verify it in bulk

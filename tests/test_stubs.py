@@ -1,4 +1,4 @@
-"""The .pyi stubs match the compiled module (mypy.stubtest)."""
+"""The .pyi stubs match the compiled module (mypy.stubtest), and the package passes mypy --strict."""
 from __future__ import annotations
 
 import os
@@ -16,3 +16,15 @@ def test_stubtest_compiled_module():
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_package_passes_mypy_strict():
+    """The Python package type-checks under ``mypy --strict`` (against the stubs of the
+    compiled module), so a caller's own strict checking sees honest types."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(ROOT / "python" / "govsig")],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Success: no issues found" in proc.stdout

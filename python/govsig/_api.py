@@ -235,6 +235,7 @@ class Policy(_Frozen):
     __slots__ = (*_POLICY_FIELDS, "_crl_cores")
     trust: Optional[TrustStore]
     intermediates: tuple[bytes, ...]
+    _crl_cores: tuple[Any, ...]
     at: Optional[_dt.datetime]
     legacy: bool
     max_chain_depth: int

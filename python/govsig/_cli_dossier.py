@@ -220,7 +220,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if diff.ok and sig_ok else 1
 
 
-def _check_signature(recorded: Dossier, args: argparse.Namespace) -> dict | None:
+def _check_signature(recorded: Dossier, args: argparse.Namespace) -> dict[str, Any] | None:
     """The bag's signature over its tag manifest, when there is one: with --trust, valid and
     trusted; without, intact (integrity only)."""
     from govsig import Policy, TrustStore, Verifier

@@ -199,7 +199,8 @@ def _content(value: Any) -> bytes:
 
 def _common(detached: bool, digest: Optional[str], rsa_pss: bool,
             signing_time: Optional[_dt.datetime], signer_identifier: str, certificates: str,
-            content_type: Optional[str], algorithm_protection: bool) -> tuple[Any, ...]:
+            content_type: Optional[str], algorithm_protection: bool,
+            ) -> tuple[bool, Optional[str], bool, Optional[int], str, str, Optional[str], bool]:
     return (bool(detached), digest, bool(rsa_pss), _unix(signing_time), signer_identifier,
             certificates, content_type, bool(algorithm_protection))
 
