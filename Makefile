@@ -46,7 +46,7 @@ test-rust: ## cargo tests of the pure crates (optimised, overflow checks on)
 test-python: $(SETUP) dev ## pytest suite
 	$(PY) -m pytest tests
 
-test: test-rust test-python ## everything CI runs
+test: test-rust test-python fuzz-smoke ## everything CI runs
 
 # Bench runs time whole corpora (and sign them once, on first use): longer than the test
 # timeout in pyproject. GOVSIG_BENCH_SCALE=0.05 shrinks them; see benches/README.md.
@@ -79,7 +79,7 @@ demo: $(SETUP) dev ## generate a signed archive and verify it in bulk
 # unsafe); --target keeps the flags off build scripts and proc macros. Each target runs on
 # fuzz/corpus/<target>, seeded by fuzz/seed.py; crashes land in fuzz/artifacts/<target>/.
 FUZZ_SECONDS ?= 120
-FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_TARGETS ?= $(sort $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs))))
 FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
   -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
@@ -87,9 +87,9 @@ FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 # Runs every target for $(1) seconds, one after another; reports all failing targets, not
 # only the first. -timeout makes an input that hangs a finding too.
 define fuzz_run
-	@T=$$(rustc -vV | sed -n 's/host: //p') && \
-	cd fuzz && RUSTFLAGS="$(FUZZ_RUSTFLAGS)" $(CARGO) build --release --target $$T && cd .. && \
-	$(PY) fuzz/seed.py fuzz/corpus && failed= && \
+	@set -e; T=$$(rustc -vV | sed -n 's/host: //p'); \
+	(cd fuzz && RUSTFLAGS="$(FUZZ_RUSTFLAGS)" $(CARGO) build --release --target $$T); \
+	$(PY) fuzz/seed.py fuzz/corpus; failed=; set +e; \
 	for t in $(FUZZ_TARGETS); do \
 	  mkdir -p fuzz/corpus/$$t fuzz/artifacts/$$t && echo "== $$t ($(1) s)" && \
 	  fuzz/target/$$T/release/$$t fuzz/corpus/$$t -max_total_time=$(1) -timeout=30 \
@@ -101,10 +101,10 @@ define fuzz_run
 endef
 
 .PHONY: fuzz-smoke
-fuzz: ## fuzz every target for FUZZ_SECONDS each (default 120), one after another
+fuzz: $(SETUP) ## fuzz every target for FUZZ_SECONDS each (default 120), one after another
 	$(call fuzz_run,$(FUZZ_SECONDS))
 
-fuzz-smoke: ## build the fuzz targets and run each for FUZZ_SMOKE_SECONDS (default 15): for CI
+fuzz-smoke: $(SETUP) ## build the fuzz targets and run each for FUZZ_SMOKE_SECONDS (default 10): part of make test
 	$(call fuzz_run,$(FUZZ_SMOKE_SECONDS))
 
 all: lint test

@@ -35,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(m.index_of(path).ok(), Some(i), "entry {path:?} not found at its index");
             let proof = m.proof(path).expect("a listed entry has a proof");
             let digest = m.digest(i).expect("a listed entry has a digest");
-            assert_eq!(verify_entry(&proof, digest, path, &root), Ok(true), "proof of {path:?}");
+            let size = u64::try_from(m.paths().len()).expect("fits");
+            assert_eq!(verify_entry(&proof, digest, path, &root, size), Ok(true), "proof of {path:?}");
+            // The proof is bound to the size of the tree it was made in.
+            assert_eq!(verify_entry(&proof, digest, path, &root, size + 1), Ok(false));
             assert_eq!(InclusionProof::from_bytes(&proof.to_bytes()).as_ref(), Ok(&proof));
         }
     }

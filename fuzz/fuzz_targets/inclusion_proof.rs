@@ -36,8 +36,16 @@ fuzz_target!(|data: &[u8]| {
     let line = m.line(0).expect("entry 0");
     let leaf = leaf_hash(alg, line.as_bytes());
     match proof.root_from_leaf(&leaf) {
-        Some(root) => assert_eq!(verify_entry(&proof, &digest, relpath, &root), Ok(true)),
-        None => assert_eq!(verify_entry(&proof, &digest, relpath, &alg.digest(b"")), Ok(false)),
+        Some(root) => {
+            let size = proof.tree_size();
+            assert_eq!(verify_entry(&proof, &digest, relpath, &root, size), Ok(true));
+            // Replayed against a root of another size, the same path proves nothing.
+            assert_eq!(verify_entry(&proof, &digest, relpath, &root, size ^ 1), Ok(false));
+        }
+        None => assert_eq!(
+            verify_entry(&proof, &digest, relpath, &alg.digest(b""), proof.tree_size()),
+            Ok(false)
+        ),
     }
     // A real tree with this proof's shape.
     if proof.tree_size() <= MAX_TREE {
