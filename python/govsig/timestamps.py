@@ -8,7 +8,6 @@ pooled connections, the environment's proxy, bounded size and time.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import threading
 import time
 import urllib.request
@@ -22,6 +21,7 @@ import urllib3
 from govsig import _govsig
 from govsig._api import Policy, TrustStore, Verifier
 from govsig._govsig import TimestampResult
+from govsig.fetch import _is_loopback
 
 __all__ = ["TsaClient", "TimestampError", "add_timestamps"]
 
@@ -219,15 +219,6 @@ class TsaClient:
             # A body not read to its end holds the socket: close it rather than pool it.
             resp.close()
             resp.release_conn()
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def add_timestamps(signature: bytes, tsa: TsaClient) -> bytes:
