@@ -667,3 +667,37 @@ def test_the_fetcher_never_serves_an_ocsp_answer_at_its_next_update(ocsp_world: 
     clock.t = single.next_update_utc
     f.fetch_ocsp(w.responder.url, request)
     assert w.responder.requests == 2
+
+
+def _crl_without_number(issuer: P.Issued, this_update: dt.datetime, next_update: dt.datetime,
+                        revoked_serial: int) -> bytes:
+    return (x509.CertificateRevocationListBuilder()
+            .issuer_name(issuer.cert.subject).last_update(this_update).next_update(next_update)
+            .add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(revoked_serial)
+                                     .revocation_date(this_update).build())
+            .sign(issuer.key, hashes.SHA256()).public_bytes(Encoding.DER))
+
+
+@pytest.mark.parametrize("mode", ["soft-fail", "hard-fail"])
+def test_a_fetched_crl_that_breaks_the_profile_is_refused_evidence_not_a_fetch_failure(
+        crl_world: CrlWorld, mode: str) -> None:
+    # The CA's server publishes a v2 CRL without a cRLNumber (RFC 5280 §5.2.3) listing the
+    # signer. It is what the CA publishes, so the fetch succeeded: the verdict says the CRL
+    # was refused and why, never "fetch failed", and a revocation it lists is not believed.
+    w = crl_world
+    w.publish("/ca.crl", _crl_without_number(w.ca, w.t0 - dt.timedelta(hours=1), w.t0 + dt.timedelta(hours=6),
+                                             w.leaf.cert.serial_number))
+    clock = SimClock(w.t0)
+    v = govsig.Verifier(w.policy(mode), fetcher=fetcher(clock), clock=clock)
+    r = v.verify(w.sig, CONTENT)
+    why = "a v2 CRL without a cRLNumber (RFC 5280 §5.2.3: MUST include it)"
+    if mode == "hard-fail":
+        assert r.code == "revocation_unknown", r.reason
+        assert why in r.reason and "Người ký theo dõi CRL" in r.reason
+    else:
+        assert (r.code, r.reason) == ("ok", "")
+        ev = leaf_evidence(r, w.leaf)
+        assert ev["status"] == "unknown"
+        assert any(why in refused for refused in ev["refused"]), ev
+    assert "not a usable CRL" not in r.reason and "fetch" not in r.code
+    assert w.ca_crl_requests() == 1

@@ -118,14 +118,7 @@ class Crl:
             data = data.encode("ascii", "replace")
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"PEM data must be bytes or str, not {type(data).__name__}")
-        m = _PEM_CRL.search(bytes(data))
-        if m is None:
-            raise ValueError("no '-----BEGIN X509 CRL-----' block in the PEM data")
-        try:
-            der = base64.b64decode(b"".join(m.group(1).split()), validate=True)
-        except binascii.Error as e:
-            raise ValueError(f"PEM CRL block is not valid base64: {e}") from None
-        return cls.from_der(der)
+        return cls.from_der(_pem_der(bytes(data)))
 
     # -- identity ----------------------------------------------------------------------
 
@@ -257,3 +250,14 @@ class Crl:
         kind = "delta CRL" if self.is_delta else "CRL"
         num = "" if self.number is None else f" #{self.number}"
         return f"<{kind}{num} of {self.issuer!r}, {len(self)} entries, thisUpdate {self.this_update.isoformat()}>"
+
+
+def _pem_der(data: bytes) -> bytes:
+    """The DER of the first ``-----BEGIN X509 CRL-----`` block of ``data``."""
+    m = _PEM_CRL.search(data)
+    if m is None:
+        raise ValueError("no '-----BEGIN X509 CRL-----' block in the PEM data")
+    try:
+        return base64.b64decode(b"".join(m.group(1).split()), validate=True)
+    except binascii.Error as e:
+        raise ValueError(f"PEM CRL block is not valid base64: {e}") from None

@@ -31,7 +31,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import urllib3
 
-from govsig._crl import Crl
+from govsig._crl import Crl, _pem_der
 
 __all__ = ["FETCH_ERROR_KINDS", "FetchError", "Fetcher", "BulkFetcher", "HttpFetcher", "FetchKey"]
 
@@ -224,7 +224,10 @@ def _crl_der_and_next_update(url: str, body: bytes) -> tuple[bytes, float | None
     """The DER of a DER or PEM CRL and its nextUpdate (seconds since the epoch), or
     FetchError("bad_response") naming why the body is not a CRL."""
     try:
-        crl = Crl.from_pem(body) if body.lstrip()[:10] == b"-----BEGIN" else Crl.from_der(body)
+        # Read as evidence: a CRL that breaks the profile (v2 without a cRLNumber, an unknown
+        # critical extension, ...) is still what the server publishes; the core keeps it as
+        # refused evidence and says why. Only a body that is not a CRL is a bad response.
+        crl = Crl._evidence(_pem_der(body) if body.lstrip()[:10] == b"-----BEGIN" else body)
     except ValueError as e:
         head = body[:16]
         raise FetchError(url, "bad_response",

@@ -59,7 +59,9 @@ impl CoreCrl {
     /// `defect` saying why; ValueError only when the bytes are not a CRL at all.
     #[staticmethod]
     fn evidence_from_der(py: Python<'_>, der: &[u8]) -> PyResult<CoreCrl> {
-        let parsed = py.allow_threads(|| CrlIndex::from_der_as_evidence(der));
+        let parsed = guard("Crl evidence", || {
+            Ok(py.allow_threads(|| CrlIndex::from_der_as_evidence(der)))
+        })?;
         parsed
             .map(|c| CoreCrl { crl: Arc::new(c) })
             .map_err(|e| PyValueError::new_err(e.reason))

@@ -170,7 +170,10 @@ impl Engine {
         let mut errors = Vec::new();
         let mut parsed = Vec::new();
         for (i, der) in ders.iter().enumerate() {
-            match CrlIndex::from_der(der) {
+            // Like a CRL given up front or carried in a document, a fetched CRL that breaks
+            // the profile is kept as refused evidence (results say why); only bytes that are
+            // not a CRL at all are the fetch's failure.
+            match CrlIndex::from_der_as_evidence(der) {
                 Ok(c) => parsed.push(Arc::new(c)),
                 Err(e) => errors.push((i, e.reason)),
             }
