@@ -46,7 +46,7 @@ test-rust: ## cargo tests of the pure crates (optimised, overflow checks on)
 test-python: $(SETUP) dev ## pytest suite
 	$(PY) -m pytest tests
 
-test: test-rust test-python fuzz-smoke ## everything CI runs
+test: test-rust fuzz-smoke test-python ## everything CI runs (pytest last: its summary closes the run)
 
 # Bench runs time whole corpora (and sign them once, on first use): longer than the test
 # timeout in pyproject. GOVSIG_BENCH_SCALE=0.05 shrinks them; see benches/README.md.
