@@ -13,7 +13,6 @@ with the first response (a replay: the nonce no longer matches).
 
 from __future__ import annotations
 
-import http.server
 import os
 import subprocess
 import tempfile
@@ -25,6 +24,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import pki as _pki
+from http_servers import LoopbackServer, Reply, Seen
 
 # A TimeStampReq is under 200 bytes; the bound keeps a confused client from filling memory.
 MAX_REQUEST = 64 * 1024
@@ -68,37 +68,6 @@ ess_cert_id_alg = {ess_alg}
 """
 
 
-class _Front(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    tsa: Tsa
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: _Front
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        return
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length <= 0 or length > MAX_REQUEST:
-            self.send_error(413 if length > MAX_REQUEST else 411)
-            return
-        if self.headers.get("Content-Type") != "application/timestamp-query":
-            self.send_error(415)
-            return
-        try:
-            der = self.server.tsa.answer(self.rfile.read(length))
-        except RuntimeError as e:
-            self.send_error(500, str(e)[:200])
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/timestamp-reply")
-        self.send_header("Content-Length", str(len(der)))
-        self.end_headers()
-        self.wfile.write(der)
-
-
 class Tsa:
     """``openssl ts -reply`` signing with ``signer`` (and sending ``signer``'s CA chain).
     ``ess_alg`` picks ESS signing-certificate (``sha1``) or -v2 (``sha256``)."""
@@ -121,8 +90,7 @@ class Tsa:
         self.requests: list[bytes] = []
         self._first: bytes | None = None
         self._lock = threading.Lock()
-        self._server: _Front | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     def answer(self, request: bytes) -> bytes:
         """One request through ``openssl ts -reply``: the DER TimeStampResp."""
@@ -168,29 +136,40 @@ class Tsa:
         without ``cert`` the token carries no certificate (certReq false, RFC 3161 §2.4.1)."""
         return token_of(self.openssl, self._run_openssl(self.query(data, digest=digest, cert=cert)), self.dir)
 
+    def _reply(self, seen: Seen) -> Reply:
+        """The HTTP front (RFC 3161 §3.4): a POSTed application/timestamp-query, answered
+        with application/timestamp-reply; anything else is refused as an HTTP error."""
+        content_type = next((v for k, v in seen.headers.items() if k.lower() == "content-type"), None)
+        if seen.method != "POST":
+            return Reply(b"POST a TimeStampReq\n", status=405, content_type="text/plain")
+        if not seen.body or len(seen.body) > MAX_REQUEST:
+            return Reply(b"", status=413 if seen.body else 411, content_type="text/plain")
+        if content_type != "application/timestamp-query":
+            return Reply(b"", status=415, content_type="text/plain")
+        try:
+            der = self.answer(seen.body)
+        except RuntimeError as e:
+            return Reply(str(e)[:200].encode(), status=500, content_type="text/plain")
+        return Reply(der, content_type="application/timestamp-reply")
+
     def start(self) -> Tsa:
-        # Loopback only: the test TSA must never be reachable from another machine.
-        self._server = _Front(("127.0.0.1", 0), _Handler)
-        self._server.tsa = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tsa-front", daemon=True)
-        self._thread.start()
+        # Loopback only (LoopbackServer binds 127.0.0.1): the test TSA must never be reachable
+        # from another machine.
+        server = LoopbackServer()
+        server.route("/tsa", self._reply)
+        self._server = server.__enter__()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.__exit__(None, None, None)
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
 
     @property
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the TSA is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/tsa"
+        return self._server.url("/tsa")
 
     def __enter__(self) -> Tsa:
         return self.start()
