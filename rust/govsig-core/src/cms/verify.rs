@@ -503,7 +503,7 @@ fn verify_signer(
             // the SET tag instead of the IMPLICIT [0].
             let mut m = Vec::with_capacity(raw.len() + 6);
             m.push(0x31);
-            push_der_length(&mut m, raw.len());
+            crate::crypto::der::push_len(&mut m, raw.len());
             m.extend_from_slice(raw);
             std::borrow::Cow::Owned(m)
         }
@@ -576,18 +576,6 @@ fn verify_signer(
 
 /// The DER of id-data (1.2.840.113549.1.7.1), OBJECT IDENTIFIER tag included.
 const ID_DATA_DER: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
-
-fn push_der_length(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        let n = bytes.len() - skip;
-        out.push(0x80 | n as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-}
 
 #[cfg(test)]
 mod tests {

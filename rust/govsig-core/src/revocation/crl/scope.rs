@@ -60,7 +60,7 @@ impl DistributionPointName {
                 let mut content = base_tlv.data().to_vec();
                 content.extend_from_slice(rdn);
                 let mut der = vec![0x30];
-                push_der_length(&mut der, content.len());
+                crate::crypto::der::push_len(&mut der, content.len());
                 der.extend_from_slice(&content);
                 let name = Name::from_der(&der).map_err(|e| format!("nameRelativeToCRLIssuer: {}", e.0))?;
                 Ok(vec![GeneralNameValue::Directory(name)])
@@ -79,24 +79,12 @@ impl DistributionPointName {
             }
             asn::DistributionPointName::NameRelativeToCrlIssuer(set) => {
                 let mut der = vec![0x31];
-                push_der_length(&mut der, set.content().len());
+                crate::crypto::der::push_len(&mut der, set.content().len());
                 der.extend_from_slice(set.content());
                 DistributionPointName::RelativeToIssuer(der)
             }
         })
     }
-}
-
-fn push_der_length(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(u8::try_from(len).unwrap_or(0));
-        return;
-    }
-    let bytes = len.to_be_bytes();
-    let skip = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
-    let tail = bytes.get(skip..).unwrap_or(&[]);
-    out.push(0x80 | u8::try_from(tail.len()).unwrap_or(0));
-    out.extend_from_slice(tail);
 }
 
 /// `DistributionPoint` (RFC 5280 §4.2.1.13), from cRLDistributionPoints or freshestCRL.
