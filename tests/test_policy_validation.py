@@ -39,14 +39,18 @@ def test_well_formed_oids_are_accepted() -> None:
     ("min_rsa_bits", 10**6, "min_rsa_bits must be between 0 and 16384"),
     ("max_signature_checks", 2**70, "max_signature_checks must be between 0 and 1000000"),
     ("max_paths", -5, "max_paths must be between 0 and 1000000"),
-    ("max_paths", 3.0, "max_paths must be an int"),
-    ("ocsp_skew", True, "ocsp_skew must be an int"),
 ])
 def test_numeric_knobs_out_of_range_raise_at_policy_naming_the_knob(knob, value, message) -> None:
     with pytest.raises(ValueError, match=message):
         Policy(**{knob: value})
     with pytest.raises(ValueError, match=message):
         Policy().replace(**{knob: value})
+
+
+@pytest.mark.parametrize(("knob", "value"), [("max_paths", 3.0), ("ocsp_skew", True), ("max_chain_depth", "8")])
+def test_numeric_knobs_of_another_type_are_type_errors_naming_the_knob(knob, value) -> None:
+    with pytest.raises(TypeError, match=f"^{knob} must be an int$"):
+        Policy(**{knob: value})
 
 
 def test_knobs_at_their_limits_build_a_verifier() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from govsig._api import (
     ANY_POLICY,
     KEY_USAGE_NAMES,
+    REVOCATION_MODES,
     BatchResult,
     PathResult,
     Policy,
@@ -18,6 +19,8 @@ from govsig._api import (
     VerifyResult,
     code_descriptions,
     codes,
+    policy_defaults,
+    policy_knobs,
 )
 from govsig._crl import Crl, RevokedEntry
 from govsig.fetch import BulkFetcher, Fetcher, FetchError, HttpFetcher
@@ -47,6 +50,9 @@ __all__ = [
     "codes",
     "code_descriptions",
     "KEY_USAGE_NAMES",
+    "REVOCATION_MODES",
+    "policy_knobs",
+    "policy_defaults",
     "ANY_POLICY",
     "PathResult",
     "TrustStore",

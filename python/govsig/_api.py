@@ -6,13 +6,12 @@ import binascii
 import datetime as _dt
 import heapq
 import itertools
-import re
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional, Union
+from typing import Any, Optional, Protocol, TypeVar, Union
 
 from govsig import _govsig
 from govsig._certs import many_to_ders, read_cert_file, to_ders
@@ -20,19 +19,10 @@ from govsig._threads import check_threads
 from govsig._govsig import BatchResult, PathResult, SignerResult, TimestampResult, VerifyResult
 from govsig.fetch import BulkFetcher, Fetcher, crl_validity, ocsp_validity
 
-__all__ = ["TrustStore", "Policy", "Verifier", "codes", "code_descriptions", "KEY_USAGE_NAMES"]
+__all__ = ["TrustStore", "Policy", "Verifier", "codes", "code_descriptions", "KEY_USAGE_NAMES",
+           "REVOCATION_MODES", "policy_knobs", "policy_defaults"]
 
-KEY_USAGE_NAMES = (
-    "digital_signature",
-    "non_repudiation",
-    "key_encipherment",
-    "data_encipherment",
-    "key_agreement",
-    "key_cert_sign",
-    "crl_sign",
-    "encipher_only",
-    "decipher_only",
-)
+KEY_USAGE_NAMES: tuple[str, ...] = tuple(_govsig.KEY_USAGE_NAMES)
 
 _CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 
@@ -45,6 +35,16 @@ def codes() -> list[str]:
 def code_descriptions() -> dict[str, str]:
     """``{code: what it means}`` for every outcome code."""
     return dict(_govsig.code_descriptions())
+
+
+def policy_knobs() -> dict[str, str]:
+    """``{knob: what it does}`` for every :class:`Policy` knob, in the core's order."""
+    return dict(_govsig.policy_knobs())
+
+
+def policy_defaults() -> dict[str, Any]:
+    """``{knob: default value}`` for every :class:`Policy` knob, in the core's order."""
+    return dict(_govsig.policy_defaults())
 
 
 class _Frozen:
@@ -119,102 +119,50 @@ class TrustStore(_Frozen):
         return f"TrustStore([{', '.join(repr(s) for s in subjects)}{more}])"
 
 
-def _to_unix(at: Optional[_dt.datetime]) -> Optional[int]:
-    if at is None:
-        return None
-    if not isinstance(at, _dt.datetime):
-        raise TypeError(f"at must be a datetime, got {type(at).__name__}")
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=_dt.timezone.utc)
-    return int(at.timestamp() // 1)
-
-
-_POLICY_FIELDS = (
-    "trust",
-    "intermediates",
-    "at",
-    "legacy",
-    "max_chain_depth",
-    "min_rsa_bits",
-    "key_usage",
-    "extended_key_usage",
-    "max_signature_checks",
-    "max_paths",
-    "user_initial_policy_set",
-    "initial_explicit_policy",
-    "initial_policy_mapping_inhibit",
-    "initial_any_policy_inhibit",
-    "require_acceptable_policy",
-    "crls",
-    "revocation",
-    "revocation_sources",
-    "ocsp_responses",
-    "ocsp_skew",
-)
-
-REVOCATION_MODES = ("off", "soft-fail", "hard-fail")
+REVOCATION_MODES: tuple[str, ...] = tuple(_govsig.REVOCATION_MODES)
 ANY_POLICY = "2.5.29.32.0"
 
 
-# Ranges of the numeric knobs, checked at Policy(...) so that a value out of range names its
-# knob there rather than failing later (an OverflowError at Verifier creation, or a budget
-# so large it bounds nothing).
-_KNOB_RANGES: dict[str, tuple[int, int, str]] = {
-    "max_chain_depth": (0, 64, "intermediates"),
-    "min_rsa_bits": (0, 16384, "bits; govsig refuses RSA keys above 16384 bits anyway"),
-    "max_signature_checks": (0, 1_000_000, "signature checks per signer"),
-    "max_paths": (0, 1_000_000, "candidate paths per signer"),
-    "ocsp_skew": (0, 7 * 86400, "seconds (a week)"),
-}
-
-# Dotted OID text as certificates carry it: at least two arcs, no leading zeros, the first
-# arc 0..2 and the second below 40 under 0 and 1 (X.660 §A.1). A typo such as "1.3.6.1.5.5.7.3.04"
-# or "id-kp-emailProtection" would otherwise never match and silently refuse every signer.
-_OID_TEXT = re.compile(r"(?:[01]\.(?:[0-9]|[1-3][0-9])|2\.(?:0|[1-9][0-9]*))(?:\.(?:0|[1-9][0-9]*))*")
-
-
-def _check_oid(knob: str, oid: Any) -> None:
-    if not isinstance(oid, str) or not _OID_TEXT.fullmatch(oid):
-        raise ValueError(f"{knob} entries must be dotted OIDs such as 1.3.6.1.5.5.7.3.4, got {oid!r}")
-
-
-def _check_knob(name: str, value: Any) -> None:
-    low, high, unit = _KNOB_RANGES[name]
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"{name} must be an int, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high} ({unit}), got {value!r}")
-
-
-class Policy(_Frozen):
+class Policy(_govsig.Policy):
     """Every verification knob in one immutable, picklable object.
+
+    The knobs are defined, defaulted and validated once, in the Rust core (its table is
+    :func:`govsig.policy_knobs`; :func:`govsig.policy_defaults` gives the defaults). A value
+    the core cannot mean raises at ``Policy(...)`` naming its knob: ``ValueError`` for a
+    value out of range or of the wrong kind, ``TypeError`` for a knob that does not exist.
+    Everything after ``intermediates`` is keyword-only.
+
+    Evidence and anchors (normalised here from the forms users hold them in):
 
     - ``trust``: a TrustStore (or certificates); ``None`` means integrity only: signatures
       are checked but no trust decision is made, and results say ``integrity_only``.
     - ``intermediates``: untrusted certificates available for path building.
-    - ``at``: validation time (aware datetime; naive means UTC); ``None`` = now.
+    - ``crls``: CRLs (DER/PEM bytes or ``govsig.Crl``) used as revocation evidence, with the
+      CRLs a CMS carries. Only bytes that are not a CRL at all raise ``ValueError`` (naming
+      the index, ``crls[i] is not a CRL: ...``); a CRL that cannot be used (unknown critical
+      extension, bad signature encoding, v2 without cRLNumber, ...) is kept as evidence that
+      decides nothing, and results name it and why.
+    - ``ocsp_responses``: OCSP responses (DER) given up front (offline evidence). Only bytes
+      that are not an OCSPResponse raise (``ocsp_responses[i] is not an OCSP response``);
+      an unsuccessful or unusable response is refused evidence, named in results.
+
+    Knobs:
+
+    - ``at``: validation time (aware datetime; naive means UTC; whole seconds); ``None`` = now.
     - ``legacy``: accept SHA-1 and DSA.
-    - ``max_chain_depth``: maximum intermediates between signer and anchor.
-    - ``min_rsa_bits``: minimum RSA modulus size for every key.
-    - ``key_usage``: names the signer's keyUsage must include at least one of
-      (default digital_signature or non_repudiation); ``()`` requires none.
+    - ``max_chain_depth`` (0..64): maximum intermediates between signer and anchor.
+    - ``min_rsa_bits`` (0..16384): minimum RSA modulus size for every key.
+    - ``key_usage``: names (:data:`KEY_USAGE_NAMES`) the signer's keyUsage must include at
+      least one of (default digital_signature or non_repudiation); ``()`` requires none.
     - ``extended_key_usage``: dotted OIDs the signer must carry one of; ``None`` = unchecked
       (``()`` is refused: it would accept no signer).
-    - ``max_signature_checks`` / ``max_paths``: path-building budget per signer.
-    - Numeric knobs are checked here, each against its range: ``max_chain_depth`` 0..64,
-      ``min_rsa_bits`` 0..16384, ``max_signature_checks`` and ``max_paths`` 0..1,000,000,
-      ``ocsp_skew`` 0..604800 (a week). OID text is checked to be dotted OID syntax.
+    - ``max_signature_checks`` / ``max_paths`` (0..1,000,000): path-building budget per signer.
     - ``user_initial_policy_set``, ``initial_explicit_policy``,
       ``initial_policy_mapping_inhibit``, ``initial_any_policy_inhibit``: the certificate
       policy inputs of RFC 5280 §6.1.1 (c), (e), (f), (g) (dotted OIDs; default anyPolicy).
     - ``require_acceptable_policy``: when the user policy set is not anyPolicy, also refuse a
       path on which none of the user's policies is valid (PKITS's reading, the default);
       ``False`` applies only the bare RFC 5280 §6.1.5 success rule.
-    - ``crls``: CRLs (DER/PEM bytes or ``govsig.Crl``) used as revocation evidence, with the
-      CRLs a CMS carries. Only bytes that are not a CRL at all raise ``ValueError`` (naming
-      the index, ``crls[i] is not a CRL: ...``); a CRL that cannot be used (unknown critical
-      extension, bad signature encoding, v2 without cRLNumber, ...) is kept as evidence that
-      decides nothing, and results name it and why.
     - ``revocation``: ``"off"``, ``"soft-fail"`` (default: a revoked certificate fails, an
       undetermined status passes) or ``"hard-fail"`` (undetermined fails with
       ``revocation_unknown``). Every certificate on the path is checked, CAs included. The
@@ -225,106 +173,30 @@ class Policy(_Frozen):
       them: the order in which missing evidence is fetched (with a fetcher, the first
       source's first, the next only if that fails). It never decides which evidence is
       believed: every CRL and OCSP response at hand counts.
-    - ``ocsp_responses``: OCSP responses (DER) given up front (offline evidence). Only bytes
-      that are not an OCSPResponse raise (``ocsp_responses[i] is not an OCSP response``);
-      an unsuccessful or unusable response is refused evidence, named in results.
-    - ``ocsp_skew``: seconds of clock skew forgiven on OCSP thisUpdate/nextUpdate.
+    - ``ocsp_skew`` (0..604800, a week): seconds of clock skew forgiven on OCSP
+      thisUpdate/nextUpdate.
+
+    ``replace(**changes)`` derives a new Policy; equality, hashing and pickling cover every
+    knob and every piece of evidence.
     """
 
-    # _crl_cores: the CRLs already parsed (not part of equality or pickling; rebuilt on load).
-    __slots__ = (*_POLICY_FIELDS, "_crl_cores")
-    trust: Optional[TrustStore]
-    intermediates: tuple[bytes, ...]
-    _crl_cores: tuple[Any, ...]
-    at: Optional[_dt.datetime]
-    legacy: bool
-    max_chain_depth: int
-    min_rsa_bits: int
-    key_usage: tuple[str, ...]
-    extended_key_usage: Optional[tuple[str, ...]]
-    max_signature_checks: int
-    max_paths: int
-    user_initial_policy_set: tuple[str, ...]
-    initial_explicit_policy: bool
-    initial_policy_mapping_inhibit: bool
-    initial_any_policy_inhibit: bool
-    require_acceptable_policy: bool
-    crls: tuple[bytes, ...]
-    revocation: str
-    revocation_sources: tuple[str, ...]
-    ocsp_responses: tuple[bytes, ...]
-    ocsp_skew: int
+    __slots__ = ()
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         trust: Any = None,
         intermediates: Iterable[Any] = (),
-        at: Optional[_dt.datetime] = None,
-        legacy: bool = False,
-        max_chain_depth: int = 8,
-        min_rsa_bits: int = 2048,
-        key_usage: Sequence[str] = ("digital_signature", "non_repudiation"),
-        extended_key_usage: Optional[Sequence[str]] = None,
-        max_signature_checks: int = 64,
-        max_paths: int = 32,
-        user_initial_policy_set: Sequence[str] = (ANY_POLICY,),
-        initial_explicit_policy: bool = False,
-        initial_policy_mapping_inhibit: bool = False,
-        initial_any_policy_inhibit: bool = False,
-        require_acceptable_policy: bool = True,
+        *,
         crls: Iterable[Any] = (),
-        revocation: str = "soft-fail",
-        revocation_sources: Sequence[str] = ("ocsp", "crl"),
         ocsp_responses: Iterable[bytes] = (),
-        ocsp_skew: int = 300,
-    ) -> None:
+        **knobs: Any,
+    ) -> "Policy":
         if trust is not None and not isinstance(trust, TrustStore):
             trust = TrustStore(trust)
         inter = tuple(many_to_ders(intermediates))
         for d in inter:
             _govsig.parse_certificate(d)
-        if at is not None and not isinstance(at, _dt.datetime):
-            raise TypeError(f"at must be a datetime or None, got {type(at).__name__}")
-        if at is not None and at.tzinfo is None:
-            at = at.replace(tzinfo=_dt.timezone.utc)
-        if isinstance(key_usage, str):
-            key_usage = (key_usage,)
-        ku = tuple(key_usage)
-        for k in ku:
-            if k not in KEY_USAGE_NAMES:
-                raise ValueError(f"unknown key usage {k!r}; expected one of {', '.join(KEY_USAGE_NAMES)}")
-        eku = None if extended_key_usage is None else tuple(extended_key_usage)
-        if isinstance(extended_key_usage, str):
-            eku = (extended_key_usage,)
-        if eku == ():
-            # An empty set would refuse every signer: almost surely meant "do not check".
-            raise ValueError("extended_key_usage=() accepts no certificate; use None for unchecked")
-        for oid in eku or ():
-            _check_oid("extended_key_usage", oid)
-        for name, v in (
-            ("max_chain_depth", max_chain_depth),
-            ("min_rsa_bits", min_rsa_bits),
-            ("max_signature_checks", max_signature_checks),
-            ("max_paths", max_paths),
-            ("ocsp_skew", ocsp_skew),
-        ):
-            _check_knob(name, v)
-        if isinstance(user_initial_policy_set, str):
-            user_initial_policy_set = (user_initial_policy_set,)
-        policy_set = tuple(user_initial_policy_set)
-        for oid in policy_set:
-            _check_oid("user_initial_policy_set", oid)
-        if not policy_set:
-            raise ValueError("user_initial_policy_set must not be empty (use anyPolicy, 2.5.29.32.0, to accept any)")
-        if revocation not in REVOCATION_MODES:
-            raise ValueError(f"revocation must be one of {', '.join(REVOCATION_MODES)}, got {revocation!r}")
-        crl_objects = tuple(_crl_objects(crls))
-        crl_ders = tuple(c.der for c in crl_objects)
-        if isinstance(revocation_sources, str):
-            revocation_sources = (revocation_sources,)
-        sources = tuple(revocation_sources)
-        if not sources or any(src not in ("ocsp", "crl") for src in sources) or len(set(sources)) != len(sources):
-            raise ValueError(f"revocation_sources must be distinct names among 'ocsp' and 'crl', got {revocation_sources!r}")
+        crl_cores = tuple(c._core for c in _crl_objects(crls))
         ocsp_ders = tuple(_as_bytes(r, "an OCSP response") for r in ocsp_responses)
         # A response that cannot be used (unsuccessful, badly signed, ...) is evidence that
         # decides nothing, kept and named in results; only non-OCSP bytes are misuse.
@@ -332,67 +204,10 @@ class Policy(_Frozen):
             why = _govsig.ocsp_not_a_response(der)
             if why is not None:
                 raise ValueError(f"ocsp_responses[{i}] is not an OCSP response: {why}")
-        values = dict(
-            trust=trust,
-            intermediates=inter,
-            at=at,
-            legacy=bool(legacy),
-            max_chain_depth=max_chain_depth,
-            min_rsa_bits=min_rsa_bits,
-            key_usage=ku,
-            extended_key_usage=eku,
-            max_signature_checks=max_signature_checks,
-            max_paths=max_paths,
-            user_initial_policy_set=policy_set,
-            initial_explicit_policy=bool(initial_explicit_policy),
-            initial_policy_mapping_inhibit=bool(initial_policy_mapping_inhibit),
-            initial_any_policy_inhibit=bool(initial_any_policy_inhibit),
-            require_acceptable_policy=bool(require_acceptable_policy),
-            crls=crl_ders,
-            revocation=revocation,
-            revocation_sources=sources,
-            ocsp_responses=ocsp_ders,
-            ocsp_skew=ocsp_skew,
+        return super().__new__(
+            cls, trust, None if trust is None else list(trust.certificates), list(inter),
+            list(crl_cores), list(ocsp_ders), knobs,
         )
-        for k, v in values.items():
-            object.__setattr__(self, k, v)
-        object.__setattr__(self, "_crl_cores", tuple(c._core for c in crl_objects))
-
-    def replace(self, **changes: Any) -> "Policy":
-        """A new Policy with some fields changed."""
-        unknown = set(changes) - set(_POLICY_FIELDS)
-        if unknown:
-            raise TypeError(f"unknown Policy field(s): {', '.join(sorted(unknown))}")
-        values = {k: getattr(self, k) for k in _POLICY_FIELDS}
-        values.update(changes)
-        return Policy(**values)
-
-    def _fields(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in _POLICY_FIELDS}
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_policy_from_fields, (self._fields(),))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Policy) and self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(tuple(self._fields().items()))
-
-    def __repr__(self) -> str:
-        parts = []
-        for k in _POLICY_FIELDS:
-            v = getattr(self, k)
-            if k == "intermediates":
-                v = f"<{len(v)} certificates>"
-            elif k == "crls":
-                v = f"<{len(v)} CRLs>"
-            elif k == "ocsp_responses":
-                v = f"<{len(v)} OCSP responses>"
-            elif k == "trust" and v is not None:
-                v = f"<TrustStore of {len(v)}>"
-            parts.append(f"{k}={v!r}" if not isinstance(v, str) or not v.startswith("<") else f"{k}={v}")
-        return f"Policy({', '.join(parts)})"
 
 
 def _crl_objects(crls: Any) -> Iterator[Any]:
@@ -425,10 +240,6 @@ def _crl_objects(crls: Any) -> Iterator[Any]:
             raise TypeError(f"crls must hold DER/PEM bytes or govsig.Crl objects, got {type(c).__name__}")
 
 
-def _policy_from_fields(fields: dict[str, Any]) -> Policy:
-    return Policy(**fields)
-
-
 def _as_bytes(x: Any, what: str) -> bytes:
     if isinstance(x, bytes):
         return x
@@ -436,10 +247,6 @@ def _as_bytes(x: Any, what: str) -> bytes:
         return bytes(x)
     raise TypeError(f"{what} must be bytes, got {type(x).__name__}")
 
-
-# Under hard-fail the core stops at the first certificate it cannot decide, so each round of
-# fetching can reveal the next one up the path: one round per level, bounded.
-_FETCH_ROUNDS = 8
 
 # Back-off of evidence that could not be had (the fetch failed, or what came was unusable or
 # already stale): asked for again no sooner than 30 s after the first such attempt, then
@@ -455,6 +262,16 @@ _UNDECIDED = "the evidence fetched from it did not decide the status"
 def _retry_delay(attempts: int) -> float:
     """Seconds to wait after the ``attempts``-th consecutive failed attempt (1, 2, ...)."""
     return min(RETRY_FIRST_SECONDS * 2.0 ** min(attempts - 1, 32), RETRY_MAX_SECONDS)
+
+
+def _new_needs(needs: list[tuple[str, str, Optional[bytes]]],
+               asked: dict[tuple[str, str, Optional[bytes]], int]) -> list[tuple[str, str, Optional[bytes]]]:
+    """The needs that may still go to the fetcher in this call, counted in ``asked``: once to
+    fetch, once more to tell the core that what came decided nothing."""
+    out = [n for n in needs if asked.get(n, 0) < 2]
+    for n in out:
+        asked[n] = asked.get(n, 0) + 1
+    return out
 
 
 class _Sought:
@@ -474,6 +291,14 @@ _SIGNATURE_SUFFIXES = (".p7s", ".p7m", ".p7", ".cms")
 
 # A Verifier's clock: called for "now", returns an aware datetime.
 Clock = Callable[[], _dt.datetime]
+
+
+class _NamesNeeds(Protocol):
+    @property
+    def needs(self) -> list[tuple[str, str, Optional[bytes]]]: ...
+
+
+_R = TypeVar("_R", bound=_NamesNeeds)
 
 
 def _verifier(policy: Policy, fetcher: Union[Fetcher, BulkFetcher, None], clock: Optional[Clock]) -> "Verifier":
@@ -535,29 +360,7 @@ class Verifier:
         self._due: list[tuple[float, int, str, Any]] = []
         self._seq = itertools.count()
         self._next_due = float("inf")
-        ku_bits = [KEY_USAGE_NAMES.index(k) for k in policy.key_usage]
-        self._engine = _govsig.CoreEngine(
-            None if policy.trust is None else list(policy.trust.certificates),
-            list(policy.intermediates),
-            _to_unix(policy.at),
-            policy.legacy,
-            policy.max_chain_depth,
-            policy.min_rsa_bits,
-            ku_bits,
-            None if policy.extended_key_usage is None else list(policy.extended_key_usage),
-            policy.max_signature_checks,
-            policy.max_paths,
-            list(policy.user_initial_policy_set),
-            policy.initial_explicit_policy,
-            policy.initial_policy_mapping_inhibit,
-            policy.initial_any_policy_inhibit,
-            policy.require_acceptable_policy,
-            list(policy._crl_cores),
-            policy.revocation,
-            list(policy.revocation_sources),
-            list(policy.ocsp_responses),
-            policy.ocsp_skew,
-        )
+        self._engine = _govsig.CoreEngine(policy)
 
     @property
     def policy(self) -> Policy:
@@ -770,18 +573,29 @@ class Verifier:
         self._engine.add_fetch_failures([(url, why) for url, (_, why) in by_url.items()], fetched=fetched)
         return len(by_url)
 
+    def _with_evidence(self, run: Callable[[], _R]) -> _R:
+        """``run()``, then, while its result names evidence not yet sought in this call,
+        fetch that and run again. The core names all the evidence a path lacks at once, so a
+        further round comes only from evidence that revealed more to check (a delegated OCSP
+        responder's or a CRL signer's own path) or decided nothing (asked for again, it is
+        told to the core as undecided and the next source gets its turn): each need goes to
+        :meth:`_fetch` at most twice per call, so the loop ends."""
+        result = run()
+        asked: dict[tuple[str, str, Optional[bytes]], int] = {}
+        while self._fetcher is not None:
+            needs = _new_needs(result.needs, asked)
+            if not needs or not self._fetch(needs):
+                return result
+            result = run()
+        return result
+
     def verify(self, signature: bytes, content: Optional[bytes] = None) -> VerifyResult:
         """Verify one CMS signature (DER or BER). ``content`` is the signed data for a
         detached signature."""
         sig = _as_bytes(signature, "signature")
         data = None if content is None else _as_bytes(content, "content")
         at = self._begin()
-        result = self._engine.verify(sig, data, at)
-        for _ in range(_FETCH_ROUNDS):
-            if self._fetcher is None or not result.needs or not self._fetch(result.needs):
-                break
-            result = self._engine.verify(sig, data, at)
-        return result
+        return self._with_evidence(lambda: self._engine.verify(sig, data, at))
 
     def verify_timestamp(self, token: bytes, data: Optional[bytes] = None, *,
                          digest: Optional[bytes] = None, hash: Optional[str] = None) -> TimestampResult:
@@ -804,12 +618,7 @@ class Verifier:
         args: dict[str, Any] = ({"data": _as_bytes(data, "data")} if data is not None
                                 else {"digest": _as_bytes(digest, "digest"), "hash": hash})
         args["at"] = self._begin()
-        result = _govsig.timestamp_verify(self._engine, tok, **args)
-        for _ in range(_FETCH_ROUNDS):
-            if self._fetcher is None or not result.needs or not self._fetch(result.needs):
-                break
-            result = _govsig.timestamp_verify(self._engine, tok, **args)
-        return result
+        return self._with_evidence(lambda: _govsig.timestamp_verify(self._engine, tok, **args))
 
     def verify_certificate(self, cert: Any, intermediates: Iterable[Any] = ()) -> PathResult:
         """Validate a certificate's path to the trust store under this policy (RFC 5280 §6.1):
@@ -822,12 +631,7 @@ class Verifier:
         (leaf,) = to_ders(cert)[:1] or [b""]
         extra = many_to_ders(intermediates)
         at = self._begin()
-        result = self._engine.verify_certificate(leaf, extra, at)
-        for _ in range(_FETCH_ROUNDS):
-            if self._fetcher is None or not result.needs or not self._fetch(result.needs):
-                break
-            result = self._engine.verify_certificate(leaf, extra, at)
-        return result
+        return self._with_evidence(lambda: self._engine.verify_certificate(leaf, extra, at))
 
     def _chunks(self, items: Iterable[tuple[Any, Any]], chunk_size: int) -> Iterator[list[Any]]:
         """Lists of at most ``chunk_size`` items, without touching the items: the core
@@ -855,8 +659,9 @@ class Verifier:
         # outside the core), then verify again only the documents that lacked it.
         part = BatchResult()
         self._verify_chunk(chunk, part, threads, at)
-        for _ in range(_FETCH_ROUNDS):
-            needs = part.needs()
+        asked: dict[tuple[str, str, Optional[bytes]], int] = {}
+        while True:
+            needs = _new_needs(part.needs(), asked)
             if not needs or not self._fetch(needs):
                 break
             redo = part.indices_with_needs()

@@ -54,81 +54,28 @@ StrPath = Union[str, "os.PathLike[str]"]
 # -- errors ----------------------------------------------------------------------------------
 
 
-class Pkcs11Error(Exception):
-    """A PKCS#11 failure. ``ckr`` is the return value name (``"CKR_PIN_INCORRECT"``) when
-    the token reported one, ``None`` when govsig decided (no such label, ...); ``kind`` is a
-    stable snake_case name. The message says what to do; it never contains the PIN."""
-
-    def __init__(self, message: str, ckr: Optional[str] = None, kind: str = "other") -> None:
-        super().__init__(message)
-        self.ckr = ckr
-        self.kind = kind
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.ckr, self.kind))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self)!r}, ckr={self.ckr!r})"
-
-
-class ModuleLoadError(Pkcs11Error):
-    """The PKCS#11 library could not be loaded or initialised."""
-
-
-class TokenNotFoundError(Pkcs11Error):
-    """No token matches the label or slot; the message lists the tokens present."""
-
-
-class PinIncorrectError(Pkcs11Error):
-    """The token rejected the PIN (``CKR_PIN_INCORRECT``); more tries may lock it."""
-
-
-class PinLockedError(Pkcs11Error):
-    """The user PIN is locked (``CKR_PIN_LOCKED``); the security officer must unblock it."""
-
-
-class PinExpiredError(Pkcs11Error):
-    """The PIN has expired and must be changed before the token signs."""
-
-
-class PinRejectedError(Pkcs11Error):
-    """The PIN was refused for its form (length or characters), not its value."""
-
-
-class NotLoggedInError(Pkcs11Error):
-    """The login has ended (after logout, or the token dropped it)."""
-
-
-class AlreadyLoggedInError(Pkcs11Error):
-    """This process already holds an open login to the token; share that Token."""
-
-
-class KeyNotFoundError(Pkcs11Error):
-    """No private signing key matches; the message lists the keys present."""
-
-
-class CertificateNotFoundError(Pkcs11Error):
-    """No certificate on the token belongs to the key; pass one with ``certificate=``."""
-
-
-class KeyCertificateMismatchError(Pkcs11Error):
-    """The certificate does not hold the key's public key."""
-
-
-class MechanismNotSupportedError(Pkcs11Error):
-    """The token cannot sign with the scheme asked for (or the key type is unsupported)."""
-
-
-class TokenRemovedError(Pkcs11Error):
-    """The token is gone (removed, reader unplugged, deleted) while in use."""
-
-
-class SessionClosedError(Pkcs11Error):
-    """The session with the token ended while the token is still present."""
-
-
-class Pkcs11ArgumentError(Pkcs11Error, ValueError):
-    """A request that cannot work whatever the token (zero sessions, an ambiguous label)."""
+# The exception classes are defined in the compiled module (rust/govsig-py/src/errors.rs),
+# where every token error maps to its class; they live here for users (``__module__`` is
+# ``govsig.pkcs11``). Each has ``ckr`` (the CKR_* name, or None when govsig decided) and
+# ``kind`` (a stable snake_case name).
+from govsig._govsig import (
+    Pkcs11Error,
+    ModuleLoadError,
+    TokenNotFoundError,
+    PinIncorrectError,
+    PinLockedError,
+    PinExpiredError,
+    PinRejectedError,
+    NotLoggedInError,
+    AlreadyLoggedInError,
+    KeyNotFoundError,
+    CertificateNotFoundError,
+    KeyCertificateMismatchError,
+    MechanismNotSupportedError,
+    TokenRemovedError,
+    SessionClosedError,
+    Pkcs11ArgumentError,
+)
 
 
 # -- values ----------------------------------------------------------------------------------
@@ -168,8 +115,7 @@ def _module(module: Any) -> _govsig.Pkcs11Module:
     if module is None:
         module = os.environ.get("GOVSIG_PKCS11_MODULE")
         if not module:
-            raise Pkcs11ArgumentError("no PKCS#11 module given and GOVSIG_PKCS11_MODULE is not set",
-                                      None, "invalid_argument")
+            raise Pkcs11ArgumentError("no PKCS#11 module given and GOVSIG_PKCS11_MODULE is not set")
     # Loading a path twice returns the same initialised library (one C_Initialize per process).
     return _govsig.Pkcs11Module.load(os.fspath(module))
 
@@ -265,8 +211,7 @@ class Token:
         ``certificate`` replaces the token's certificate for the key (checked against the
         key); ``chain`` is included in signatures after the signer's certificate."""
         if not isinstance(sessions, int) or sessions < 1:
-            raise Pkcs11ArgumentError(f"sessions must be a positive int, got {sessions!r}",
-                                      None, "invalid_argument")
+            raise Pkcs11ArgumentError(f"sessions must be a positive int, got {sessions!r}")
         cert_der = None
         if certificate is not None:
             cert_der = _certificate(certificate, "certificate").public_bytes(serialization.Encoding.DER)

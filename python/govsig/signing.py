@@ -32,18 +32,9 @@ SignerIdentifier = Literal["issuer_serial", "subject_key_identifier"]
 IncludedCertificates = Literal["chain", "signer", "none"]
 
 
-class SigningError(ValueError):
-    """A signature could not be made: an unusable key or certificate, a key that does not
-    belong to its certificate, or a scheme the key cannot use. ``kind`` says which
-    (``key``, ``certificate``, ``key_certificate_mismatch``, ``unsupported``, ...)."""
-
-    def __init__(self, message: str, ckr: Optional[str] = None, kind: str = "signer") -> None:
-        super().__init__(message)
-        self.ckr = ckr
-        self.kind = kind
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.ckr, self.kind))
+# Defined in the compiled module (rust/govsig-py/src/errors.rs), where the core's signing
+# errors map to it; ``kind`` says which failure (``key``, ``certificate``, ...).
+SigningError = _govsig.SigningError
 
 
 class _HasCoreKey(Protocol):
@@ -77,8 +68,7 @@ def _certificates(value: Any, what: str) -> list[x509.Certificate]:
             return x509.load_pem_x509_certificates(data)
         return [x509.load_der_x509_certificate(data)]
     except ValueError as exc:
-        raise SigningError(f"{what} is not an X.509 certificate in PEM or DER: {exc}",
-                           kind="certificate") from None
+        raise SigningError(f"{what} is not an X.509 certificate in PEM or DER: {exc}", kind="certificate") from None
 
 
 def _certificate(value: Any, what: str) -> x509.Certificate:

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 /// Everything that can go wrong between loading a PKCS#11 module and getting a signature.
 ///
 /// No variant ever carries PIN material: the PIN is handed to `C_Login` and nowhere else.
+/// Not `non_exhaustive`: the Python glue maps every variant to its exception class in one
+/// exhaustive match.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Pkcs11Error {
     /// The module file could not be loaded, lacks the PKCS#11 entry points, or `C_Initialize`
     /// failed.

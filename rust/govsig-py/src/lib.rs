@@ -6,8 +6,10 @@ use pyo3::prelude::*;
 mod convert;
 mod crl;
 mod dossier;
+mod errors;
 mod guard;
 mod ocsp;
+mod policy;
 mod sign;
 mod tsp;
 mod verify;
@@ -23,6 +25,8 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // `threads=` argument in Python.
     m.add("MAX_THREADS", govsig_core::threads::max_threads())?;
     guard::register(m)?;
+    errors::register(m)?;
+    policy::register(m)?;
     verify::register(m)?;
     dossier::register(m)?;
     crl::register(m)?;

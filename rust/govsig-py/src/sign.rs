@@ -1,6 +1,6 @@
 //! Signing glue: software keys and PKCS#11 token keys (govsig-pkcs11's `TokenKey`, a core
 //! `Signer`) handed to the core's CmsSigner, CMS signing with the GIL released, core and
-//! PKCS#11 errors mapped to the exception classes of `govsig.signing` and `govsig.pkcs11`.
+//! PKCS#11 errors mapped to their exceptions (`errors.rs`).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyList};
 
+use crate::errors::{not_logged_in, pkcs11_error, sign_error};
 use crate::guard::guard;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -23,85 +24,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cms_sign, m)?)?;
     m.add_function(wrap_pyfunction!(cms_sign_many, m)?)?;
     Ok(())
-}
-
-// --- error mapping --------------------------------------------------------------------------
-
-/// An instance of `module.class(message, ckr, kind)`; the classes live in Python so that
-/// they are documented, typed and picklable like the rest of the API.
-fn python_error(py: Python<'_>, module: &str, class: &str, message: String, ckr: Option<&str>, kind: &str) -> PyErr {
-    let made = py
-        .import(module)
-        .and_then(|m| m.getattr(class))
-        .and_then(|cls| cls.call1((message, ckr, kind)));
-    match made {
-        Ok(exc) => PyErr::from_value(exc),
-        Err(e) => e,
-    }
-}
-
-fn pkcs11_error(py: Python<'_>, e: &p11::Pkcs11Error) -> PyErr {
-    let class = match e.kind() {
-        "module_load" => "ModuleLoadError",
-        "token_not_found" => "TokenNotFoundError",
-        "pin_incorrect" => "PinIncorrectError",
-        "pin_locked" => "PinLockedError",
-        "pin_expired" => "PinExpiredError",
-        "pin_rejected" => "PinRejectedError",
-        "not_logged_in" => "NotLoggedInError",
-        "already_logged_in" => "AlreadyLoggedInError",
-        "key_not_found" => "KeyNotFoundError",
-        "certificate_not_found" => "CertificateNotFoundError",
-        "key_certificate_mismatch" => "KeyCertificateMismatchError",
-        "mechanism_not_supported" => "MechanismNotSupportedError",
-        "token_removed" => "TokenRemovedError",
-        "session_closed" => "SessionClosedError",
-        "invalid_argument" => "Pkcs11ArgumentError",
-        _ => "Pkcs11Error",
-    };
-    python_error(py, "govsig.pkcs11", class, e.to_string(), e.ckr_name(), e.kind())
-}
-
-/// `on_token`: the key is on a token, where a scheme the key cannot use is reported as the
-/// PKCS#11 "mechanism not supported" a token user expects.
-fn sign_error(py: Python<'_>, e: &SignError, on_token: bool) -> PyErr {
-    match e {
-        SignError::Signer(inner) => {
-            if let Some(p) = inner.downcast_ref::<p11::Pkcs11Error>() {
-                return pkcs11_error(py, p);
-            }
-        }
-        SignError::Unsupported(m) if on_token => {
-            return python_error(
-                py,
-                "govsig.pkcs11",
-                "MechanismNotSupportedError",
-                m.clone(),
-                None,
-                "mechanism_not_supported",
-            )
-        }
-        SignError::KeyCertificateMismatch(_) if on_token => {
-            return python_error(
-                py,
-                "govsig.pkcs11",
-                "KeyCertificateMismatchError",
-                e.to_string(),
-                None,
-                "key_certificate_mismatch",
-            )
-        }
-        _ => {}
-    }
-    let kind = match e {
-        SignError::Certificate(_) => "certificate",
-        SignError::Key(_) => "key",
-        SignError::KeyCertificateMismatch(_) => "key_certificate_mismatch",
-        SignError::Unsupported(_) => "unsupported",
-        SignError::Signer(_) => "signer",
-        _ => "encoding",
-    };
-    python_error(py, "govsig.signing", "SigningError", e.to_string(), None, kind)
 }
 
 // --- signers --------------------------------------------------------------------------------
@@ -454,13 +376,9 @@ impl Pkcs11Token {
 
     fn open(&self, py: Python<'_>) -> PyResult<p11::Token> {
         self.lock().clone().ok_or_else(|| {
-            python_error(
+            not_logged_in(
                 py,
-                "govsig.pkcs11",
-                "NotLoggedInError",
                 "the token was closed (logged out); open it again with Token.open".to_owned(),
-                None,
-                "not_logged_in",
             )
         })
     }

@@ -4,10 +4,8 @@ use std::sync::Arc;
 
 use govsig_core::batch::PathOutcome;
 use govsig_core::cms::{SignerOutcome, VerifyOutcome};
-use govsig_core::policy::{Budget, KeyUsageRule, Policy};
 use govsig_core::revocation::crl::CrlIndex;
-use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationMode, RevocationSource, RevocationStatus};
-use govsig_core::x509::policy_graph::PolicyInputs;
+use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationStatus};
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
 use govsig_core::{Code, Engine};
 use numpy::{IntoPyArray, PyArray1};
@@ -16,8 +14,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::convert::{bytes_list, datetime_utc};
-use crate::crl::CoreCrl;
 use crate::guard::{guard, guard_result};
+use crate::policy::PyPolicy;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(codes, m)?)?;
@@ -98,90 +96,26 @@ pub struct CoreEngine {
 
 #[pymethods]
 impl CoreEngine {
+    /// The engine for `policy`: its anchors and intermediates parsed once, its CRLs shared
+    /// (already parsed by `govsig.Crl`), its OCSP responses indexed.
     #[new]
-    #[pyo3(signature = (trust, intermediates, at, legacy, max_chain_depth, min_rsa_bits, key_usage, extended_key_usage, max_signature_checks, max_paths, user_initial_policy_set, initial_explicit_policy, initial_policy_mapping_inhibit, initial_any_policy_inhibit, require_acceptable_policy, crls, revocation, revocation_sources, ocsp_responses, ocsp_skew))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        trust: Option<Vec<Vec<u8>>>,
-        intermediates: Vec<Vec<u8>>,
-        at: Option<i64>,
-        legacy: bool,
-        max_chain_depth: usize,
-        min_rsa_bits: usize,
-        key_usage: Vec<usize>,
-        extended_key_usage: Option<Vec<String>>,
-        max_signature_checks: usize,
-        max_paths: usize,
-        user_initial_policy_set: Vec<String>,
-        initial_explicit_policy: bool,
-        initial_policy_mapping_inhibit: bool,
-        initial_any_policy_inhibit: bool,
-        require_acceptable_policy: bool,
-        crls: Vec<PyRef<'_, CoreCrl>>,
-        revocation: &str,
-        revocation_sources: Vec<String>,
-        ocsp_responses: Vec<Vec<u8>>,
-        ocsp_skew: i64,
-    ) -> PyResult<Self> {
-        let revocation_sources = revocation_sources
-            .iter()
-            .map(|s| match s.as_str() {
-                "ocsp" => Ok(RevocationSource::Ocsp),
-                "crl" => Ok(RevocationSource::Crl),
-                other => Err(PyValueError::new_err(format!(
-                    "revocation sources are 'ocsp' and 'crl', not {other:?}"
-                ))),
-            })
-            .collect::<PyResult<Vec<_>>>()?;
-        let revocation = match revocation {
-            "off" => RevocationMode::Off,
-            "soft-fail" => RevocationMode::SoftFail,
-            "hard-fail" => RevocationMode::HardFail,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "revocation must be 'off', 'soft-fail' or 'hard-fail', not {other:?}"
-                )))
-            }
-        };
-        // Already parsed by govsig.Crl: shared, not parsed again.
-        let crls: Vec<Arc<CrlIndex>> = crls.iter().map(|c| Arc::clone(&c.crl)).collect();
-        let trust = match trust {
+    fn new(policy: PyRef<'_, PyPolicy>) -> PyResult<Self> {
+        let crls: Vec<Arc<CrlIndex>> = policy.crls.iter().map(|c| Arc::clone(&c.get().crl)).collect();
+        let trust = match &policy.trust_ders {
             None => None,
             Some(ders) => Some(TrustStore::new(
                 ders.iter().map(|d| parse_cert(d)).collect::<PyResult<Vec<_>>>()?,
             )),
         };
-        let intermediates = intermediates
+        let intermediates = policy
+            .intermediates
             .iter()
             .map(|d| parse_cert(d))
             .collect::<PyResult<Vec<_>>>()?;
-        let policy = Policy {
-            at,
-            legacy,
-            max_chain_depth,
-            min_rsa_bits,
-            signer_key_usage: KeyUsageRule { any_of: key_usage },
-            extended_key_usage,
-            budget: Budget {
-                max_signature_checks,
-                max_paths,
-                ..Budget::default()
-            },
-            policy_inputs: PolicyInputs {
-                user_initial_policy_set,
-                initial_explicit_policy,
-                initial_policy_mapping_inhibit,
-                initial_any_policy_inhibit,
-                require_acceptable_policy,
-                ..PolicyInputs::default()
-            },
-            revocation,
-            revocation_sources,
-            ocsp_skew,
-        };
-        let ocsp: Vec<&[u8]> = ocsp_responses.iter().map(Vec::as_slice).collect();
+        let ocsp: Vec<&[u8]> = policy.ocsp_responses.iter().map(Vec::as_slice).collect();
+        let core = policy.core.clone();
         let engine = guard("Verifier()", || {
-            Ok(Engine::new(policy, trust, intermediates, crls).with_ocsp_responses(&ocsp))
+            Ok(Engine::new(core, trust, intermediates, crls).with_ocsp_responses(&ocsp))
         })?
         .map_err(|e| PyValueError::new_err(format!("not a usable OCSP response: {e}")))?;
         Ok(CoreEngine {

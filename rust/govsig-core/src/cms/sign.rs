@@ -57,9 +57,9 @@ impl SignScheme {
     }
 }
 
-/// Why a signature could not be made.
+/// Why a signature could not be made. Not `non_exhaustive`: front ends map every variant
+/// to their error in one exhaustive match, so a new variant cannot go unmapped.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub enum SignError {
     /// The signer certificate (or a chain certificate) is unusable; says why.
     Certificate(String),

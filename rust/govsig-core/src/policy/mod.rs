@@ -3,6 +3,9 @@
 
 use crate::time::UnixTime;
 
+pub mod knobs;
+pub use knobs::{KnobError, KnobKind, KnobSpec, KnobValue, KNOBS};
+
 /// Which keyUsage bits a certificate role needs: at least one of them (an empty list
 /// requires nothing). RFC 5280 §4.2.1.3 leaves the choice to the application; for CMS
 /// signers govsig asks for digitalSignature or nonRepudiation (RFC 5280 §4.2.1.3 and the
