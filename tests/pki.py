@@ -430,6 +430,7 @@ def make_root(
     key_usage: Iterable[str] | None = ("key_cert_sign", "crl_sign"),
     with_ski: bool = True,
     with_aki: bool = False,
+    extra_extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
 ) -> Issued:
     """A self-signed CA. ``seed`` defaults to ``name``: same name and key type, same key."""
     seed = name if seed is None else seed
@@ -437,7 +438,7 @@ def make_root(
     return _build(name=name, subject=vn_name(name, org), key=key, key_type=key_type, issuer=None,
                   seed=seed, not_before=not_before, not_after=not_after, ca=True,
                   path_len=path_len, key_usage=key_usage, eku=None, with_ski=with_ski,
-                  with_aki=with_aki)
+                  with_aki=with_aki, extra_extensions=extra_extensions)
 
 
 def make_intermediate(

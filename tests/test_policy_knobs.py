@@ -36,6 +36,9 @@ CHANGED = {
     "revocation": "hard-fail",
     "revocation_sources": ("crl",),
     "ocsp_skew": 0,
+    "anchor_constraints": False,
+    "strict_profile": True,
+    "legacy_certificates": True,
 }
 
 # Values each knob must refuse, with the exception type.
@@ -59,6 +62,9 @@ INVALID = {
     "revocation": [("strict", ValueError), ("HARD-FAIL", ValueError), (None, TypeError), (("off",), TypeError)],
     "revocation_sources": [((), ValueError), (("ocsp", "ocsp"), ValueError), (("ldap",), ValueError)],
     "ocsp_skew": [(7 * 86400 + 1, ValueError), (-1, ValueError), (True, TypeError)],
+    "anchor_constraints": [(None, TypeError), (0, TypeError)],
+    "strict_profile": [("yes", TypeError)],
+    "legacy_certificates": [(1, TypeError)],
 }
 
 

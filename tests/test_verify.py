@@ -177,8 +177,16 @@ def test_key_usage(pki, verifier):
     sig = P.sign_cms(CONTENT, pki.keycertsign_leaf)
     r = verifier.verify(sig, CONTENT)
     assert r.code == "key_usage_invalid" and "keyUsage" in r.reason
+    # With no keyUsage required the leaf is still refused: it asserts keyCertSign without
+    # basicConstraints cA, which RFC 5280 §4.2.1.3 forbids (a profile rule, always on).
     anything = govsig.Verifier(verifier.policy.replace(key_usage=()))
-    assert anything.verify(sig, CONTENT).code == "ok"
+    r = anything.verify(sig, CONTENT)
+    assert r.code == "basic_constraints_invalid" and "keyCertSign" in r.reason and "§4.2.1.3" in r.reason
+    # A leaf whose keyUsage allows only key encipherment passes when nothing is required.
+    enc = P.make_leaf("Lý Thị Thu (keyEncipherment)", pki.p256_root, "p256", key_usage=["key_encipherment"])
+    enc_sig = P.sign_cms(CONTENT, enc)
+    assert verifier.verify(enc_sig, CONTENT).code == "key_usage_invalid"
+    assert anything.verify(enc_sig, CONTENT).code == "ok"
 
 
 def test_extended_key_usage(pki, verifier):

@@ -149,7 +149,7 @@ class Policy(_govsig.Policy):
     Knobs:
 
     - ``at``: validation time (aware datetime; naive means UTC; whole seconds); ``None`` = now.
-    - ``legacy``: accept SHA-1 and DSA.
+    - ``legacy``: accept SHA-1 and DSA (see ``legacy_certificates`` below).
     - ``max_chain_depth`` (0..64): maximum intermediates between signer and anchor.
     - ``min_rsa_bits`` (0..16384): minimum RSA modulus size for every key.
     - ``key_usage``: names (:data:`KEY_USAGE_NAMES`) the signer's keyUsage must include at
@@ -175,6 +175,23 @@ class Policy(_govsig.Policy):
       believed: every CRL and OCSP response at hand counts.
     - ``ocsp_skew`` (0..604800, a week): seconds of clock skew forgiven on OCSP
       thisUpdate/nextUpdate.
+    - ``anchor_constraints`` (default True): a trust anchor's own constraints apply (RFC 5937,
+      as OpenSSL, Go and pyca do): its validity period at the validation time, its
+      nameConstraints over the whole path, its unknown critical extensions refused. False
+      treats anchors as bare keys (name and key, RFC 5280 §6.1.1 (d)).
+    - ``strict_profile`` (default False): also refuse what RFC 5280 §4 tells CAs not to write
+      but older CAs did: authorityKeyIdentifier missing (not self-issued) or critical,
+      subjectKeyIdentifier missing on a CA or critical, serial numbers zero, negative or over
+      20 octets, a CA's basicConstraints not critical. Off by default so that archives of
+      older government CAs still verify. Always on, whatever this knob: an extendedKeyUsage
+      with no purposes, keyCertSign without cA, a malformed or empty subjectAltName, an
+      empty subject without a critical subjectAltName.
+    - ``legacy`` admits SHA-1 and DSA in every signature (documents, certificates, CRLs, OCSP
+      responses, time-stamps). ``legacy_certificates`` admits them in the signatures of
+      certificates, CRLs and OCSP responses only, while document signatures stay SHA-2/SHA-3
+      (the first-generation Vietnamese government CA signs its certificates with SHA-1).
+      MD2 and MD5 are never admitted. A refusal is ``algorithm_not_allowed`` naming the
+      algorithm and the certificate.
 
     ``replace(**changes)`` derives a new Policy; equality, hashing and pickling cover every
     knob and every piece of evidence.

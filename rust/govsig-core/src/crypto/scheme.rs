@@ -258,6 +258,12 @@ pub(crate) fn parse_pss_params(params: &[u8]) -> Result<PssParams, PssParamsErro
     Ok(PssParams { digest, salt_len })
 }
 
+/// Signature algorithms over MD2 and MD5 (RFC 3279 §2.2.1; RFC 6151 on MD5's collisions).
+const BROKEN_SIGNATURE_OIDS: &[(&str, &str)] = &[
+    ("1.2.840.113549.1.1.2", "md2WithRSAEncryption"),
+    ("1.2.840.113549.1.1.4", "md5WithRSAEncryption"),
+];
+
 impl SignatureScheme {
     /// X.509 / CRL / OCSP `signatureAlgorithm` (full TLV), matched by exact DER bytes.
     pub fn from_algorithm_identifier(der_bytes: &[u8]) -> Result<Self, CryptoError> {
@@ -285,6 +291,13 @@ impl SignatureScheme {
             ));
         }
         let dotted = oid_val.to_string();
+        // Broken hashes are refused by policy whatever the policy (collisions are practical),
+        // and said so: "not allowed", never "unsupported" nor a bad signature.
+        if let Some(name) = BROKEN_SIGNATURE_OIDS.iter().find(|(o, _)| *o == dotted).map(|(_, n)| n) {
+            return Err(CryptoError::LegacyNotAllowed(format!(
+                "{name} ({dotted}) uses a broken hash and is never allowed, even with legacy=True"
+            )));
+        }
         match KNOWN_OIDS.iter().find(|(o, _, _)| *o == dotted) {
             Some((_, name, rule)) => Err(unsupported(
                 &dotted,

@@ -330,15 +330,21 @@ fn legacy_gate_and_weak_key() {
 
 #[test]
 fn unsupported_algorithms_name_themselves_and_list_supported() {
-    // md5WithRSAEncryption
+    // md5WithRSAEncryption: known, and refused by policy rather than unsupported.
     let err = SignatureScheme::from_algorithm_identifier(&ai("300d06092a864886f70d0101040500")).unwrap_err();
-    let CryptoError::UnsupportedAlgorithm(m) = &err else {
+    let CryptoError::LegacyNotAllowed(m) = &err else {
         panic!("{err:?}")
     };
     assert!(
-        m.contains("1.2.840.113549.1.1.4") && m.contains("md5WithRSAEncryption"),
+        m.contains("1.2.840.113549.1.1.4") && m.contains("md5WithRSAEncryption") && m.contains("never allowed"),
         "{m}"
     );
+    // sha512-224WithRSAEncryption: not supported, and the message lists what is.
+    let err = SignatureScheme::from_algorithm_identifier(&ai("300d06092a864886f70d01010f0500")).unwrap_err();
+    let CryptoError::UnsupportedAlgorithm(m) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(m.contains("1.2.840.113549.1.1.15"), "{m}");
     assert!(
         m.contains("sha256WithRSAEncryption") && m.contains("ed25519") && m.contains("rsassa-pss"),
         "{m}"

@@ -187,6 +187,22 @@ pub const KNOBS: &[KnobSpec] = &[
         doc: "the order in which missing evidence is fetched; never which evidence is believed",
     },
     KnobSpec {
+        name: "anchor_constraints",
+        kind: KnobKind::Bool,
+        doc: "RFC 5937: an anchor's validity, nameConstraints and critical extensions apply; False: bare keys",
+    },
+    KnobSpec {
+        name: "strict_profile",
+        kind: KnobKind::Bool,
+        doc:
+            "also refuse what RFC 5280 §4 forbids but older CAs write (AKI/SKI, serials, non-critical basicConstraints)",
+    },
+    KnobSpec {
+        name: "legacy_certificates",
+        kind: KnobKind::Bool,
+        doc: "accept SHA-1 and DSA in certificate, CRL and OCSP signatures only (document signatures stay SHA-2/SHA-3)",
+    },
+    KnobSpec {
         name: "ocsp_skew",
         kind: KnobKind::Int {
             min: 0,
@@ -425,6 +441,9 @@ impl Policy {
                 KnobValue::Names(self.revocation_sources.iter().map(|s| s.name().to_string()).collect())
             }
             "ocsp_skew" => KnobValue::Int(i128::from(self.ocsp_skew)),
+            "anchor_constraints" => KnobValue::Bool(self.anchor_constraints),
+            "strict_profile" => KnobValue::Bool(self.strict_profile),
+            "legacy_certificates" => KnobValue::Bool(self.legacy_certificates),
             other => {
                 return Err(KnobError::Unknown {
                     name: other.to_string(),
@@ -496,6 +515,9 @@ impl Policy {
                     self.ocsp_skew = i64::try_from(n).unwrap_or(0);
                 }
             }
+            "anchor_constraints" => self.anchor_constraints = as_bool(&value),
+            "strict_profile" => self.strict_profile = as_bool(&value),
+            "legacy_certificates" => self.legacy_certificates = as_bool(&value),
             other => {
                 return Err(KnobError::Unknown {
                     name: other.to_string(),
@@ -555,6 +577,9 @@ mod tests {
             ("revocation", KnobValue::Name("hard-fail".into())),
             ("revocation_sources", KnobValue::Names(vec!["crl".into()])),
             ("ocsp_skew", KnobValue::Int(0)),
+            ("anchor_constraints", KnobValue::Bool(false)),
+            ("strict_profile", KnobValue::Bool(true)),
+            ("legacy_certificates", KnobValue::Bool(true)),
         ];
         assert_eq!(samples.len(), KNOBS.len(), "a sample for every knob");
         let base = Policy::default();

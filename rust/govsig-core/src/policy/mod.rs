@@ -74,6 +74,29 @@ pub struct Policy {
     /// Seconds of clock skew forgiven on OCSP thisUpdate/nextUpdate (RFC 6960 §4.2.2.1
     /// leaves the margin to local policy).
     pub ocsp_skew: i64,
+    /// RFC 5937: a trust anchor's own constraints apply (its validity period at the
+    /// validation time, its nameConstraints over the whole path, its unknown critical
+    /// extensions refused), as OpenSSL, Go and pyca do. `false` treats anchors as bare keys
+    /// (name and key only, RFC 5280 §6.1.1 (d)).
+    pub anchor_constraints: bool,
+    /// RFC 5280 §4 profile rules that older CAs break (AKI missing or critical, SKI missing
+    /// on a CA or critical, serial numbers zero, negative or over 20 octets, a CA's
+    /// basicConstraints not critical). Off by default: archives of older government CAs must
+    /// still verify; the always-on rules are in `x509::profile`.
+    pub strict_profile: bool,
+    /// Admit legacy algorithms (SHA-1, DSA) in the signatures of certificates, CRLs and OCSP
+    /// responses only, while document signatures stay SHA-2/SHA-3: the first-generation
+    /// Vietnamese government CA tree signs its certificates with SHA-1. `legacy` admits them
+    /// everywhere.
+    pub legacy_certificates: bool,
+}
+
+impl Policy {
+    /// Whether legacy algorithms are admitted in signatures on certificates, CRLs and OCSP
+    /// responses (`legacy` or `legacy_certificates`).
+    pub fn legacy_for_certificates(&self) -> bool {
+        self.legacy || self.legacy_certificates
+    }
 }
 
 impl Default for Policy {
@@ -93,6 +116,9 @@ impl Default for Policy {
                 crate::revocation::RevocationSource::Crl,
             ],
             ocsp_skew: 300,
+            anchor_constraints: true,
+            strict_profile: false,
+            legacy_certificates: false,
         }
     }
 }

@@ -608,7 +608,7 @@ fn check_ocsp(
     };
     let check = OcspCheck {
         skew: rc.ocsp_skew,
-        legacy: ctx.policy.legacy,
+        legacy: ctx.policy.legacy_for_certificates(),
         min_rsa_bits: ctx.policy.min_rsa_bits,
         other_certs: ctx.pool.certs(),
         evidence_after_t: true,
@@ -949,7 +949,7 @@ fn verify_crl_cached(ctx: &PathContext<'_>, crl: &CrlIndex, key: &PublicKey) -> 
             reason: e.reason,
         });
     }
-    let r = crl.verify_signature(key, ctx.policy.legacy, ctx.policy.min_rsa_bits);
+    let r = crl.verify_signature(key, ctx.policy.legacy_for_certificates(), ctx.policy.min_rsa_bits);
     ctx.edges
         .put(k, r.clone().map_err(|e| PathError::new(e.code, e.reason)));
     r

@@ -5,6 +5,7 @@ pub mod name;
 pub mod name_constraints;
 pub mod path;
 pub mod policy_graph;
+pub mod profile;
 
 pub use cert::{CertRef, Certificate};
 pub use name::Name;
@@ -13,7 +14,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Trust anchors. RFC 5280 §6.1.1(d): an anchor is a name and a key; it need not be
-/// self-signed and its own validity period and extensions are not checked.
+/// self-signed. Its own validity, nameConstraints and critical extensions apply as RFC 5937
+/// says unless the policy's `anchor_constraints` is off (`path::check_anchor`).
 #[derive(Clone, Default)]
 pub struct TrustStore {
     anchors: Vec<CertRef>,

@@ -136,6 +136,7 @@ impl Subtree {
             ),
             asn::GeneralName::Rfc822Name(s) => {
                 let s = s.as_str();
+                check_rfc822_subtree(s).map_err(NcError)?;
                 match s.rsplit_once('@') {
                     Some((local, host)) => Subtree::Rfc822 {
                         local: Some(local.to_owned()),
@@ -147,8 +148,20 @@ impl Subtree {
                     },
                 }
             }
-            asn::GeneralName::DnsName(s) => Subtree::Dns(normalise_host(s.as_str())),
-            asn::GeneralName::UniformResourceIdentifier(s) => Subtree::Uri(normalise_host(s.as_str())),
+            asn::GeneralName::DnsName(s) => {
+                // RFC 5280 §4.2.1.10: a dNSName constraint is a domain name ("host.example.com"
+                // or "example.com" for its subdomains); wildcards and a leading period are not
+                // of that syntax, and are refused rather than guessed at.
+                check_domain(s.as_str(), DomainUse::DnsConstraint)
+                    .map_err(|why| NcError(format!("dNSName subtree {:?}: {why}", s.as_str())))?;
+                Subtree::Dns(normalise_host(s.as_str()))
+            }
+            asn::GeneralName::UniformResourceIdentifier(s) => {
+                // A host, or ".domain" for the hosts within it (RFC 5280 §4.2.1.10).
+                check_domain(s.as_str(), DomainUse::DottedConstraint)
+                    .map_err(|why| NcError(format!("uniformResourceIdentifier subtree {:?}: {why}", s.as_str())))?;
+                Subtree::Uri(normalise_host(s.as_str()))
+            }
             asn::GeneralName::IpAddress(b) => {
                 let half = match b.len() {
                     8 => 4,
@@ -191,6 +204,93 @@ impl std::fmt::Display for Subtree {
             Subtree::Other(form) => write!(f, "{form} subtree"),
         }
     }
+}
+
+/// Where a domain name appears, which decides what it may hold.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum DomainUse {
+    /// A dNSName in subjectAltName: LDH labels, a wildcard only as the whole leftmost label.
+    SanDns,
+    /// A dNSName constraint: LDH labels only.
+    DnsConstraint,
+    /// The host of an rfc822Name or URI constraint: LDH labels, a leading period allowed.
+    DottedConstraint,
+}
+
+/// Whether `s` is a domain name of preferred syntax (RFC 1034 §3.5, RFC 5280 §4.2.1.6) for
+/// `usage`: labels of 1 to 63 letters, digits, hyphens (and underscores, which real
+/// certificates carry), at most 253 octets, one trailing period tolerated. Spaces, tabs, NUL
+/// and other control characters are never part of a name; a name that holds them could be
+/// read differently by the next program, so it is refused, not trimmed.
+pub fn check_domain(s: &str, usage: DomainUse) -> Result<(), String> {
+    if let Some(c) = s.chars().find(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!("it holds the character {:?}", c));
+    }
+    // An empty constraint covers every name of its form (constrained CAs exclude "" to
+    // forbid all DNS names).
+    if s.is_empty() && usage != DomainUse::SanDns {
+        return Ok(());
+    }
+    let mut body = s.strip_suffix('.').unwrap_or(s);
+    if usage == DomainUse::DottedConstraint {
+        body = body.strip_prefix('.').unwrap_or(body);
+    }
+    if body.is_empty() {
+        return Err("it is empty".into());
+    }
+    if body.len() > 253 {
+        return Err(format!("it is {} octets long, over 253", body.len()));
+    }
+    for (i, label) in body.split('.').enumerate() {
+        if label == "*" && i == 0 && usage == DomainUse::SanDns && body.contains('.') {
+            continue;
+        }
+        if label.is_empty() {
+            return Err("it has an empty label (a leading, doubled or misplaced period)".into());
+        }
+        if label.len() > 63 {
+            return Err(format!("label {label:?} is over 63 octets"));
+        }
+        if label.contains('*') {
+            return Err(match usage {
+                DomainUse::SanDns => format!("wildcard in {label:?}: only a whole leftmost \"*\" label is a wildcard"),
+                _ => format!("wildcard in {label:?}: constraints name domains, not patterns"),
+            });
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(format!(
+                "label {label:?} holds {c:?}, which is not a letter, digit or hyphen"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `s` is a mailbox as rfc822Name requires (RFC 5280 §4.2.1.6: local-part@domain,
+/// no display name, no comments): a non-empty local part without spaces or control
+/// characters, and a domain name.
+pub fn check_mailbox(s: &str) -> Result<(), String> {
+    let (local, host) = s.rsplit_once('@').ok_or("it has no '@'")?;
+    if local.is_empty() {
+        return Err("its local part is empty".into());
+    }
+    if let Some(c) = local.chars().find(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!("its local part holds the character {c:?}"));
+    }
+    check_domain(host, DomainUse::DnsConstraint).map_err(|why| format!("its domain: {why}"))
+}
+
+/// An rfc822Name constraint: a mailbox, a host, or ".domain" (RFC 5280 §4.2.1.10).
+fn check_rfc822_subtree(s: &str) -> Result<(), String> {
+    let why = if s.contains('@') {
+        check_mailbox(s)
+    } else {
+        check_domain(s, DomainUse::DottedConstraint)
+    };
+    why.map_err(|w| format!("rfc822Name subtree {s:?}: {w}"))
 }
 
 fn normalise_host(s: &str) -> String {
@@ -561,7 +661,7 @@ fn prepare<'a>(name: &'a CertName<'a>) -> Result<Option<Prepared<'a>>, NcViolati
     Ok(Some(match name {
         CertName::Directory(n) => Prepared::Directory(n.as_ref()),
         CertName::Rfc822(s) => match s.rsplit_once('@') {
-            Some((local, host)) if !local.is_empty() && !host.is_empty() => Prepared::Mailbox {
+            Some((local, host)) if check_mailbox(s).is_ok() => Prepared::Mailbox {
                 local,
                 host: normalise_host(host),
             },
@@ -571,7 +671,12 @@ fn prepare<'a>(name: &'a CertName<'a>) -> Result<Option<Prepared<'a>>, NcViolati
                 )))
             }
         },
-        CertName::Dns(s) => Prepared::Dns(normalise_host(s)),
+        CertName::Dns(s) => {
+            check_domain(s, DomainUse::SanDns).map_err(|why| {
+                NcViolation::Malformed(format!("dNSName \"{}\" is not a domain name: {why}", s.escape_debug()))
+            })?;
+            Prepared::Dns(normalise_host(s))
+        }
         CertName::Uri(s) => match uri_host(s) {
             Some(h) => Prepared::UriHost(h),
             // RFC 5280 §4.2.1.10: a URI without an authority holding a fully qualified
@@ -749,9 +854,14 @@ mod tests {
         assert!(within(&CertName::Dns("a.b.example.com."), &c, false));
         assert!(!within(&CertName::Dns("badexample.com"), &c, false));
         assert!(!within(&CertName::Dns("example.com.evil"), &c, false));
-        let dot = parse_one(dns(".example.com"));
-        assert!(within(&CertName::Dns("x.example.com"), &dot, false));
-        assert!(!within(&CertName::Dns("example.com"), &dot, false));
+        // A leading period is rfc822Name and URI constraint syntax, not dNSName's (RFC 5280
+        // §4.2.1.10): refused rather than guessed at; so are wildcards and control characters.
+        for bad in [".example.com", "*.example.com", "exa mple.com", "example.com\0", "a..b"] {
+            let der = nc(&[subtree(dns(bad))], &[]);
+            let e = NameConstraints::from_der(&der).expect_err(bad);
+            assert!(e.0.contains("dNSName subtree"), "{bad:?}: {}", e.0);
+        }
+        // The empty constraint covers every name (used to exclude all DNS names).
         let all = parse_one(dns(""));
         assert!(within(&CertName::Dns("anything.test"), &all, false));
     }

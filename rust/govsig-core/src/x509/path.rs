@@ -171,13 +171,31 @@ impl Search<'_, '_> {
         }
     }
 
-    /// Ranks issuer candidates: AKI keyIdentifier equal to the candidate's SKI first,
-    /// candidates that can't be told apart next, a known mismatch last (key rollover and
-    /// re-keyed CAs still get their turn).
-    fn rank<'x>(child: &CertRef, mut cands: Vec<&'x CertRef>) -> Vec<&'x CertRef> {
+    /// Issuer candidates in the order to try: the AKI keyIdentifier equal to the candidate's
+    /// SKI first, then candidates that cannot be told apart. A candidate whose SKI differs
+    /// from the child's AKI keyIdentifier is not its issuer (a CA re-keyed under the same
+    /// name; as pyca/cryptography and Go decide): it is dropped, and when that leaves none,
+    /// the search records "issuer not found" naming the key identifier sought rather than
+    /// the signature failure trying it would give.
+    fn rank<'x>(&mut self, child: &CertRef, mut cands: Vec<&'x CertRef>) -> Vec<&'x CertRef> {
+        let before = cands.len();
+        if let Some(aki) = &child.authority_key_id {
+            cands.retain(|c| c.subject_key_id.as_ref().is_none_or(|s| s == aki));
+            if before > 0 && cands.is_empty() {
+                self.record(PathError::new(
+                    Code::ChainUntrusted,
+                    format!(
+                        "no issuer of {} with key identifier {} found: {before} certificate(s) named '{}' \
+                         have other key identifiers (a re-keyed CA needs its new certificate)",
+                        child.describe(),
+                        hex::encode(aki),
+                        child.issuer
+                    ),
+                ));
+            }
+        }
         cands.sort_by_key(|c| match (&child.authority_key_id, &c.subject_key_id) {
             (Some(a), Some(s)) if a == s => 0u8,
-            (Some(_), Some(_)) => 2,
             _ => 1,
         });
         cands
@@ -219,7 +237,7 @@ impl Search<'_, '_> {
             Some(c) => Arc::clone(c),
             None => return Ok(None),
         };
-        let anchors = Self::rank(&cur, self.ctx.anchors.issuers_of(&cur));
+        let anchors = self.rank(&cur, self.ctx.anchors.issuers_of(&cur));
         for anchor in anchors {
             if let Err(e) = self.check_edge(anchor, &cur)? {
                 self.record(e);
@@ -246,7 +264,7 @@ impl Search<'_, '_> {
         }
         // chain = leaf + intermediates so far; one more intermediate must stay within depth.
         let intermediates = chain.len() - 1;
-        let cands = Self::rank(&cur, self.ctx.pool.issuers_of(&cur));
+        let cands = self.rank(&cur, self.ctx.pool.issuers_of(&cur));
         if !cands.is_empty() && intermediates >= self.ctx.policy.max_chain_depth {
             self.record(PathError::new(
                 Code::PathTooLong,
@@ -328,7 +346,13 @@ fn verify_with_key(
     let scheme = SignatureScheme::from_algorithm_identifier(&child.signature_algorithm)
         .map_err(|e| PathError::new(crypto_code(&e), format!("signature of {}: {e}", child.describe())))?;
     scheme
-        .verify(key, child.tbs(), &child.signature, policy.legacy, policy.min_rsa_bits)
+        .verify(
+            key,
+            child.tbs(),
+            &child.signature,
+            policy.legacy_for_certificates(),
+            policy.min_rsa_bits,
+        )
         .map_err(|e| {
             PathError::new(
                 crypto_code(&e),
@@ -359,6 +383,51 @@ const PROCESSED_EXTENSIONS: &[&str] = &[
     "2.5.29.35", // authorityKeyIdentifier
     "2.5.29.37", // extendedKeyUsage
 ];
+
+/// RFC 5937 §3 (what OpenSSL, Go and pyca/cryptography apply): a trust anchor given as a
+/// certificate carries constraints: its validity period at the validation time, and no
+/// critical extension the validator does not process. (Its nameConstraints are applied by
+/// `validate` to the whole path.)
+fn check_anchor(anchor: &CertRef, at: UnixTime) -> Result<(), PathError> {
+    let hint = "(RFC 5937; anchor_constraints=False treats anchors as bare keys)";
+    if at < anchor.not_before {
+        return Err(PathError::new(
+            Code::CertNotYetValid,
+            format!(
+                "trust anchor {} is not valid before {} (validation time {}) {hint}",
+                anchor.describe(),
+                to_rfc3339(anchor.not_before),
+                to_rfc3339(at)
+            ),
+        ));
+    }
+    if at > anchor.not_after {
+        return Err(PathError::new(
+            Code::CertExpired,
+            format!(
+                "trust anchor {} expired at {} (validation time {}) {hint}",
+                anchor.describe(),
+                to_rfc3339(anchor.not_after),
+                to_rfc3339(at)
+            ),
+        ));
+    }
+    if let Some(ext) = anchor
+        .extensions
+        .iter()
+        .find(|e| e.critical && !PROCESSED_EXTENSIONS.contains(&e.oid.as_str()))
+    {
+        return Err(PathError::new(
+            Code::UnknownCriticalExtension,
+            format!(
+                "trust anchor {} has critical extension {} that govsig does not process {hint}",
+                anchor.describe(),
+                ext.oid
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// Validates a complete candidate path (RFC 5280 §6.1.2-§6.1.5). `chain` is leaf first;
 /// signatures of each edge were verified while building.
@@ -392,6 +461,25 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
     // §6.1.2 (b)-(c): permitted and excluded subtrees.
     let mut names = NameConstraintsState::new();
     let mut nc_budget = policy.budget.max_name_constraint_checks;
+    // RFC 5937: the anchor's own constraints (unless the leaf is the anchor itself, which
+    // the loop below checks as the end entity).
+    if policy.anchor_constraints && leaf.fingerprint != anchor.fingerprint {
+        check_anchor(anchor, at)?;
+        valid_from = valid_from.max(anchor.not_before);
+        valid_until = valid_until.min(anchor.not_after);
+        if let Some(ext) = anchor.extension("2.5.29.30") {
+            let nc = NameConstraints::from_der(&ext.value).map_err(|e| {
+                PathError::new(
+                    Code::NameConstraintsViolated,
+                    format!(
+                        "nameConstraints of trust anchor {} are malformed: {e}",
+                        anchor.describe()
+                    ),
+                )
+            })?;
+            names.apply(&nc);
+        }
+    }
     // Process from the certificate the anchor issued down to the leaf (i = 1..n).
     for (i, cert) in chain.iter().rev().enumerate() {
         let is_leaf = i + 1 == n;
@@ -429,6 +517,12 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
         }
         valid_from = valid_from.max(cert.not_before);
         valid_until = valid_until.min(cert.not_after);
+        // RFC 5280 §4 profile rules (x509::profile) of the CAs here; the leaf's after its
+        // end-entity checks (a leaf whose keyUsage cannot sign says that first); never the
+        // anchor's (check_anchor).
+        if !is_leaf && cert.fingerprint != anchor.fingerprint {
+            crate::x509::profile::check(cert, true, policy.strict_profile)?;
+        }
         if let Ok(k) = &cert.public_key {
             if k.key_type() == crate::crypto::KeyType::Rsa && k.bits() < policy.min_rsa_bits {
                 return Err(PathError::new(
@@ -537,6 +631,9 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
                 ));
             }
         }
+    }
+    if leaf.fingerprint != anchor.fingerprint {
+        crate::x509::profile::check(leaf, false, policy.strict_profile)?;
     }
     // §6.1.5 (a)-(b), (g).
     let out = policies.finish().map_err(policy_error)?;
