@@ -110,6 +110,13 @@ def test_sha3_224_signature_oid_is_refused_by_name(pki, verifier) -> None:
     assert "id-ecdsa-with-sha3-224" in r.reason
 
 
+def test_signing_with_sha3_says_why_not(pki) -> None:
+    # One DigestAlgorithm for the workspace: signing knows SHA-3 and explains its refusal.
+    signer = govsig.KeySigner(pki.rsa_leaf.key, pki.rsa_leaf.cert)
+    with pytest.raises(ValueError, match="verifies SHA-3 signatures, but aws-lc-rs"):
+        govsig.sign(CONTENT, signer, digest="sha3-256")  # type: ignore[arg-type]
+
+
 # -- 7. digestAlgorithm holding a signature OID ------------------------------------------------
 
 
