@@ -1037,3 +1037,32 @@ fn rsa_pss_on_keys_too_short_for_the_hash_is_a_bad_signature_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn sha3_in_cms_conventions() {
+    // A bare key algorithm takes SHA-3 from digestAlgorithm (RFC 9688 §4, §5).
+    let rsa = SignatureScheme::for_cms(&ai("300d06092a864886f70d0101010500"), DigestAlgorithm::Sha3_256).expect("rsa");
+    assert_eq!(rsa.name(), "id-rsassa-pkcs1-v1_5-with-sha3-256");
+    let ec = SignatureScheme::for_cms(
+        &ai("301306072a8648ce3d020106082a8648ce3d030107"),
+        DigestAlgorithm::Sha3_384,
+    );
+    // id-ecPublicKey with parameters is not a CMS signatureAlgorithm form we accept.
+    assert!(ec.is_err());
+    let ec = SignatureScheme::for_cms(&ai("300906072a8648ce3d0201"), DigestAlgorithm::Sha3_384).expect("ec");
+    assert_eq!(ec.name(), "id-ecdsa-with-sha3-384");
+    // A full SHA-3 signature OID must agree with digestAlgorithm.
+    let full = ai("300b0609608648016503040310");
+    assert!(SignatureScheme::for_cms(&full, DigestAlgorithm::Sha3_512).is_ok());
+    assert!(matches!(
+        SignatureScheme::for_cms(&full, DigestAlgorithm::Sha512),
+        Err(CryptoError::UnsupportedAlgorithm(m)) if m.contains("must match")
+    ));
+    // SHA3-224 signature OIDs are refused by name.
+    assert!(matches!(
+        SignatureScheme::from_algorithm_identifier(&ai("300b0609608648016503040309")),
+        Err(CryptoError::UnsupportedAlgorithm(m)) if m.contains("id-ecdsa-with-sha3-224") && m.contains("aws-lc-rs")
+    ));
+    // SHA-3 is not legacy.
+    assert!(!ec.is_legacy() && !DigestAlgorithm::Sha3_256.is_legacy());
+}
