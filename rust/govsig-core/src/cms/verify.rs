@@ -529,8 +529,9 @@ fn parse_attrs(raw: &[u8]) -> Result<Attrs, (Code, String)> {
                     first.cert_hash.len()
                 )));
             }
-            // The v2 attribute, when both are present, is the one that binds (RFC 5035 §5.4).
-            if out.signing_cert.is_none() || seen & (1 << 4) == 0 {
+            // The v2 attribute, when both are present, is the one that binds (RFC 5035 §5.4);
+            // bit 4 is signingCertificateV2 in SINGLE_INSTANCE.
+            if seen & (1 << 4) == 0 {
                 let serial = first.issuer_serial.as_ref().map(|is| is.serial.as_bytes().to_vec());
                 out.signing_cert = Some((DigestAlgorithm::Sha1, first.cert_hash.to_vec(), serial));
             }
