@@ -552,6 +552,34 @@ def inclusion_proofs() -> dict[str, bytes]:
     return out
 
 
+def smime_inputs(signatures: dict[str, bytes], content: bytes) -> dict[str, bytes]:
+    """The test signatures as users have them: PEM (PKCS7 and CMS labels), S/MIME
+    multipart/signed over the fixture content, application/pkcs7-mime, and a certs-only
+    bundle."""
+    out: dict[str, bytes] = {}
+
+    def pem(label: str, der: bytes) -> bytes:
+        b64 = base64.b64encode(der).decode()
+        lines = "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
+        return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n".encode()
+
+    for name, der in sorted(signatures.items())[:6]:
+        out[f"pem_pkcs7_{name}"] = pem("PKCS7", der)
+        out[f"pem_cms_{name}"] = pem("CMS", der)
+        b64 = base64.encodebytes(der)
+        if name.endswith(".p7s"):
+            body = b"Content-Type: text/plain\r\n\r\n" + content
+            out[f"smime_signed_{name}"] = (
+                b'MIME-Version: 1.0\r\nContent-Type: multipart/signed; protocol="application/pkcs7-signature";'
+                b' micalg=sha-256; boundary="----B"\r\n\r\n------B\r\n' + body + b"\r\n------B\r\n"
+                b"Content-Type: application/pkcs7-signature; name=smime.p7s\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n" + b64 + b"\r\n------B--\r\n")
+        out[f"smime_opaque_{name}"] = (
+            b"MIME-Version: 1.0\nContent-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\n"
+            b"Content-Transfer-Encoding: base64\n\n" + b64)
+    return out
+
+
 # ------------------------------------------------------------------------------------------
 
 
@@ -597,6 +625,9 @@ def main() -> None:
             ber = to_ber(der, style)
             c.add("cms_ber", f"{style}_{name}", ber)
             c.add("ber_normalise", f"{style}_{name}", ber)
+
+    for name, data in smime_inputs(signatures, content).items():
+        c.add("smime_input", name, data)
 
     for name, text in manifests().items():
         c.add("bagit_manifest", name, text)

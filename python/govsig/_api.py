@@ -24,7 +24,7 @@ __all__ = ["TrustStore", "Policy", "Verifier", "codes", "code_descriptions", "KE
 
 KEY_USAGE_NAMES: tuple[str, ...] = tuple(_govsig.KEY_USAGE_NAMES)
 
-_CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
+_CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der", ".p7b", ".p7c")
 
 
 def codes() -> list[str]:
@@ -82,7 +82,8 @@ class TrustStore(_Frozen):
 
     @classmethod
     def from_files(cls, paths: Iterable[str | os.PathLike[str]]) -> "TrustStore":
-        """Anchors from PEM or DER files (a PEM file may hold several)."""
+        """Anchors from PEM or DER files (a PEM file may hold several), or PKCS#7 certs-only
+        bundles (.p7b/.p7c, DER or PEM) as CAs publish them."""
         ders: list[bytes] = []
         for p in paths:
             ders.extend(read_cert_file(p))
@@ -90,10 +91,10 @@ class TrustStore(_Frozen):
 
     @classmethod
     def from_dir(cls, path: str | os.PathLike[str]) -> "TrustStore":
-        """Anchors from every .pem/.crt/.cer/.der file in a directory (not recursive)."""
+        """Anchors from every .pem/.crt/.cer/.der/.p7b/.p7c file in a directory (not recursive)."""
         names = sorted(n for n in os.listdir(path) if n.lower().endswith(_CERT_SUFFIXES))
         if not names:
-            raise ValueError(f"{os.fspath(path)}: no certificate files (*.pem, *.crt, *.cer, *.der)")
+            raise ValueError(f"{os.fspath(path)}: no certificate files (*.pem, *.crt, *.cer, *.der, *.p7b, *.p7c)")
         return cls.from_files(os.path.join(path, n) for n in names)
 
     @property

@@ -28,8 +28,17 @@ def pem_to_ders(data: bytes) -> list[bytes]:
     return out
 
 
+def bundle_to_ders(data: bytes) -> list[bytes] | None:
+    """The certificates of a PKCS#7 certs-only bundle (.p7b/.p7c; DER, BER or PEM), or None
+    when ``data`` is not one. The core reads it; a broken bundle raises ValueError saying why."""
+    from . import _govsig
+
+    return _govsig.bundle_certificates(data)
+
+
 def to_ders(obj: Any) -> list[bytes]:
-    """One certificate-like object -> its DER certificate(s)."""
+    """One certificate-like object -> its DER certificate(s). A PKCS#7 bundle gives all of
+    its certificates."""
     if hasattr(obj, "public_bytes") and hasattr(obj, "serial_number"):
         from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -39,6 +48,9 @@ def to_ders(obj: Any) -> list[bytes]:
     if isinstance(obj, str):
         obj = obj.encode("ascii")
     if isinstance(obj, bytes):
+        bundle = bundle_to_ders(obj)
+        if bundle is not None:
+            return bundle
         if obj.lstrip().startswith(b"-----BEGIN"):
             return pem_to_ders(obj)
         return [obj]

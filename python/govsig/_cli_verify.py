@@ -19,7 +19,7 @@ from govsig._progress import Progress
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add ``verify`` and ``verify-archive`` to the ``govsig`` parser."""
     p = sub.add_parser("verify", help="verify one CMS/PKCS#7 signature")
-    p.add_argument("signature", help="signature file (DER or BER CMS)")
+    p.add_argument("signature", help="signature file (DER, BER or PEM CMS, or an S/MIME message)")
     p.add_argument("--content", help="the signed content, for a detached signature")
     _policy_args(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -105,6 +105,8 @@ def _verify(args: argparse.Namespace) -> int:
         for i, s in enumerate(r.signers, 1):
             when = s.signing_time.isoformat() if s.signing_time else "no signing time"
             print(f"  signer {i}: {s.code}  {shown(s.subject or s.sid)}  ({shown(s.signature_algorithm)}, {when})")
+            for w in s.warnings:
+                print(f"    warning: {shown(w)}")
     return 0 if r.ok else 1
 
 

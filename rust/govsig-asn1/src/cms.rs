@@ -25,12 +25,14 @@ pub struct SignedData<'a> {
     pub signer_infos: LenientSet<'a>,
 }
 
-/// `EncapsulatedContentInfo` (RFC 5652 §5.2). `eContent` absent means detached.
+/// `EncapsulatedContentInfo` (RFC 5652 §5.2). `eContent` absent means detached. Read as any
+/// element: CMS requires an OCTET STRING, but PKCS#7 v1.5 (RFC 2315 §7) has
+/// `content [0] EXPLICIT ANY`, and signers still write other types there.
 #[derive(asn1::Asn1Read, Clone)]
 pub struct EncapsulatedContentInfo<'a> {
     pub econtent_type: ObjectIdentifier,
     #[explicit(0)]
-    pub econtent: Option<&'a [u8]>,
+    pub econtent: Option<Tlv<'a>>,
 }
 
 /// `SignerInfo` (RFC 5652 §5.3). `signedAttrs` is kept raw so the signature can be checked

@@ -136,8 +136,9 @@ fn options(
             ]
             .into_iter()
             .find(|d| d.name() == name)
-            .ok_or_else(|| {
-                PyValueError::new_err(format!("digest must be 'sha256', 'sha384' or 'sha512', not {name:?}"))
+            .ok_or_else(|| match DigestAlgorithm::from_name(name) {
+                Some(known) => PyValueError::new_err(govsig_core::cms::sign::unsigned_digest_reason(known)),
+                None => PyValueError::new_err(format!("digest must be 'sha256', 'sha384' or 'sha512', not {name:?}")),
             })?,
         ),
     };

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use govsig_core::batch::PathOutcome;
+use govsig_core::cms::input::InputForm;
 use govsig_core::cms::{SignerOutcome, VerifyOutcome};
 use govsig_core::revocation::crl::CrlIndex;
 use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationStatus};
@@ -21,6 +22,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(codes, m)?)?;
     m.add_function(wrap_pyfunction!(code_descriptions, m)?)?;
     m.add_function(wrap_pyfunction!(parse_certificate, m)?)?;
+    m.add_function(wrap_pyfunction!(bundle_certificates, m)?)?;
     m.add_class::<CoreEngine>()?;
     m.add_class::<VerifyResult>()?;
     m.add_class::<SignerResult>()?;
@@ -86,6 +88,19 @@ impl CertificateInfo {
 #[pyfunction]
 fn parse_certificate(der: &[u8]) -> PyResult<CertificateInfo> {
     Ok(CertificateInfo { cert: parse_cert(der)? })
+}
+
+/// The certificates of a PKCS#7 certs-only bundle (DER, BER or PEM); None when `data` is
+/// not a PKCS#7 ContentInfo at all; ValueError saying why when it is a broken one.
+#[pyfunction]
+fn bundle_certificates<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Option<Bound<'py, PyList>>> {
+    let found = guard("reading a PKCS#7 bundle", || {
+        Ok(govsig_core::cms::input::bundle_certificates(data))
+    })?
+    .map_err(|e| PyValueError::new_err(e.0))?;
+    found
+        .map(|ders| bytes_list(py, ders.iter().map(|d| d.as_slice())))
+        .transpose()
 }
 
 /// The core verification engine for one policy (built by `govsig.Verifier`).
@@ -309,6 +324,22 @@ impl VerifyResult {
     fn content_type(&self) -> Option<&str> {
         self.inner.content_type.as_deref()
     }
+    /// The signed content (the encapsulated content of an attached signature, or the first
+    /// part of an S/MIME multipart/signed message); None for results of the bulk methods.
+    #[getter]
+    fn content<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.inner.content.as_deref().map(|c| PyBytes::new(py, c))
+    }
+    /// How the signature arrived: "der" (DER or BER), "pem", "smime-signed" or "smime-opaque".
+    #[getter]
+    fn input_form(&self) -> &'static str {
+        match self.inner.form {
+            InputForm::Der => "der",
+            InputForm::Pem => "pem",
+            InputForm::SmimeSigned => "smime-signed",
+            InputForm::SmimeOpaque => "smime-opaque",
+        }
+    }
     #[getter]
     fn signers(&self) -> Vec<SignerResult> {
         (0..self.inner.signers.len())
@@ -405,6 +436,11 @@ impl SignerResult {
     #[getter]
     fn signature_algorithm(&self) -> Option<&'static str> {
         self.s().signature_algorithm
+    }
+    /// What was accepted though not written as the standards say, one sentence each.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.s().warnings.clone()
     }
     /// DER of the signer certificate.
     #[getter]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use rayon::prelude::*;
 
-use crate::cms::verify::{verify_document, TrustContext, VerifyOutcome};
+use crate::cms::verify::{verify_document, verify_document_keeping_content, TrustContext, VerifyOutcome};
 use crate::outcome::Code;
 use crate::policy::Policy;
 use crate::revocation::crl::CrlIndex;
@@ -116,7 +116,7 @@ impl Engine {
     /// one) instead of the policy's time.
     pub fn verify_at(&self, signature: &[u8], content: Option<&[u8]>, at: UnixTime) -> VerifyOutcome {
         let ctx = DocContext { engine: self, at };
-        guarded(|| verify_document(&ctx, signature, content))
+        guarded(|| verify_document_keeping_content(&ctx, signature, content))
     }
 
     /// Verifies a batch on `threads` threads (None = all cores); results in input order.

@@ -1,6 +1,7 @@
 //! CMS SignedData (RFC 5652 §5): the trust decision for one document, signing, and adding
 //! unsigned attributes (time-stamps) to what is already signed.
 
+pub mod input;
 pub mod sign;
 pub mod signed_data;
 pub mod unsigned;

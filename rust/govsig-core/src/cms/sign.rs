@@ -553,10 +553,22 @@ fn digest_oid(d: DigestAlgorithm) -> Result<ObjectIdentifier, SignError> {
 }
 
 fn unsupported_digest(d: DigestAlgorithm) -> SignError {
-    SignError::Unsupported(format!(
-        "govsig does not sign with {}; use sha256, sha384 or sha512",
+    SignError::Unsupported(unsigned_digest_reason(d))
+}
+
+/// Why govsig does not sign with `d` (it verifies every digest it knows, but signs only with
+/// SHA-2 from SHA-256 up).
+pub fn unsigned_digest_reason(d: DigestAlgorithm) -> String {
+    let why = match d {
+        DigestAlgorithm::Sha3_256 | DigestAlgorithm::Sha3_384 | DigestAlgorithm::Sha3_512 => {
+            " (govsig verifies SHA-3 signatures, but aws-lc-rs, its crypto backend, signs RSA and ECDSA only with SHA-2)"
+        }
+        _ => "",
+    };
+    format!(
+        "govsig does not sign with {}{why}; digest must be 'sha256', 'sha384' or 'sha512'",
         d.name()
-    ))
+    )
 }
 
 /// The signatureAlgorithm of the SignerInfo. RSA PKCS#1 v1.5 names the hash with NULL

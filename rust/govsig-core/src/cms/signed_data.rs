@@ -30,8 +30,14 @@ pub struct ParsedSignedData<'a> {
     pub version: u8,
     pub econtent_type: String,
     pub econtent_type_der: Vec<u8>,
-    /// The encapsulated content (attached signatures).
+    /// The encapsulated content (attached signatures): the value of the eContent OCTET
+    /// STRING, or, for PKCS#7 v1.5 content of another type, the value octets of that element
+    /// (RFC 2315 §9.3: "only the contents octets of the DER encoding of that field are
+    /// digested, not the identifier octets or the length octets", as OpenSSL's PKCS7 API
+    /// and Authenticode read it).
     pub econtent: Option<&'a [u8]>,
+    /// False when the eContent is not an OCTET STRING (PKCS#7 v1.5 `[0] EXPLICIT ANY`).
+    pub econtent_is_octet_string: bool,
     pub certificates: Vec<&'a [u8]>,
     pub crls: Vec<&'a [u8]>,
     pub signers: Vec<ParsedSigner<'a>>,
@@ -167,11 +173,20 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
             sd.encap_content_info.econtent_type.to_string()
         },
         econtent_type_der,
-        econtent: sd.encap_content_info.econtent,
+        econtent: sd.encap_content_info.econtent.as_ref().map(|t| t.data()),
+        econtent_is_octet_string: sd
+            .encap_content_info
+            .econtent
+            .as_ref()
+            .is_none_or(|t| t.tag() == octet_string_tag()),
         certificates,
         crls,
         signers,
     })
+}
+
+fn octet_string_tag() -> asn1::Tag {
+    <&[u8] as asn1::SimpleAsn1Readable<'_>>::TAG
 }
 
 fn asn1_sequence_tag() -> asn1::Tag {

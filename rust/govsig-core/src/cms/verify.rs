@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use govsig_asn1::cms::{self as asn, oid};
 
+use crate::cms::input::{self, InputForm};
 use crate::cms::signed_data::{self, ParsedSigner, SignerIdentity};
 use crate::crypto::{CryptoError, DigestAlgorithm, SignatureScheme};
 use crate::outcome::Code;
@@ -37,6 +38,10 @@ pub struct SignerOutcome {
     pub revocation: Vec<RevocationEvidence>,
     /// Evidence the core lacked (revocation status unknown): fetch it and verify again.
     pub needs: Vec<EvidenceNeed>,
+    /// What was accepted but is not as the standards write it (a signature OID as
+    /// digestAlgorithm, several certificates matching the signer identifier, PKCS#7 v1.5
+    /// content), one sentence each. Empty on the common path: nothing allocated.
+    pub warnings: Vec<String>,
 }
 
 /// The verdict on one document.
@@ -50,6 +55,12 @@ pub struct VerifyOutcome {
     /// The signature was detached (content supplied by the caller).
     pub detached: bool,
     pub content_type: Option<String>,
+    /// The signed content, when asked for ([`verify_document_keeping_content`]): the
+    /// encapsulated content of an attached signature, or the first part of an S/MIME
+    /// multipart/signed message. Bulk runs do not keep it (memory stays flat).
+    pub content: Option<Vec<u8>>,
+    /// How the signature arrived (DER/BER, PEM, S/MIME).
+    pub form: InputForm,
 }
 
 impl SignerOutcome {
@@ -69,6 +80,8 @@ impl VerifyOutcome {
             was_ber: false,
             detached: false,
             content_type: None,
+            content: None,
+            form: InputForm::Der,
         }
     }
 
@@ -118,8 +131,59 @@ fn crypto_to_code(e: &CryptoError) -> Code {
     Code::for_crypto_error(e, Code::SignatureInvalid)
 }
 
-/// Verifies one CMS document. Never panics on input; every failure is a result.
+/// Verifies one CMS document (DER, BER, PEM or S/MIME). Never panics on input; every
+/// failure is a result.
 pub fn verify_document(ctx: &dyn TrustContext, signature: &[u8], content: Option<&[u8]>) -> VerifyOutcome {
+    verify_document_with(ctx, signature, content, false)
+}
+
+/// [`verify_document`], keeping the signed content in [`VerifyOutcome::content`].
+pub fn verify_document_keeping_content(
+    ctx: &dyn TrustContext,
+    signature: &[u8],
+    content: Option<&[u8]>,
+) -> VerifyOutcome {
+    verify_document_with(ctx, signature, content, true)
+}
+
+fn verify_document_with(
+    ctx: &dyn TrustContext,
+    signature: &[u8],
+    content: Option<&[u8]>,
+    keep_content: bool,
+) -> VerifyOutcome {
+    let unwrapped = match input::unwrap(signature) {
+        Ok(u) => u,
+        Err(e) => return VerifyOutcome::failure(Code::Malformed, e.0),
+    };
+    let form = unwrapped.form;
+    // A multipart/signed message carries its content; content given beside it must be the same.
+    let content: Option<&[u8]> = match (unwrapped.content.as_deref(), content) {
+        (Some(mime), Some(given)) if mime != given => {
+            let mut o = VerifyOutcome::failure(
+                Code::DigestMismatch,
+                "the S/MIME message carries content that differs from the content given",
+            );
+            o.form = form;
+            return o;
+        }
+        (Some(mime), _) => Some(mime),
+        (None, given) => given,
+    };
+    let mut out = verify_decoded(ctx, &unwrapped.signature, content, keep_content);
+    out.form = form;
+    if keep_content && out.content.is_none() {
+        out.content = unwrapped.content;
+    }
+    out
+}
+
+fn verify_decoded(
+    ctx: &dyn TrustContext,
+    signature: &[u8],
+    content: Option<&[u8]>,
+    keep_content: bool,
+) -> VerifyOutcome {
     let decoded = match signed_data::decode(signature) {
         Ok(d) => d,
         Err(e) => return VerifyOutcome::failure(Code::Malformed, e.0),
@@ -139,6 +203,8 @@ pub fn verify_document(ctx: &dyn TrustContext, signature: &[u8], content: Option
         was_ber: decoded.was_ber,
         detached: sd.econtent.is_none(),
         content_type: Some(sd.econtent_type.clone()),
+        content: None,
+        form: InputForm::Der,
     };
     let data: &[u8] = match (sd.econtent, content) {
         (Some(enc), Some(given)) if enc != given => {
@@ -154,6 +220,11 @@ pub fn verify_document(ctx: &dyn TrustContext, signature: &[u8], content: Option
             return out;
         }
     };
+    // The content the caller gave (detached) is theirs already: only encapsulated content
+    // is handed back.
+    if keep_content && sd.econtent.is_some() {
+        out.content = Some(data.to_vec());
+    }
     // A document stuffed with evidence (hundreds of CRLs named after its CA, many
     // same-named CA certificates with huge keys in the unsigned certificate and CRL bags)
     // would make every CRL be tried against every candidate signer. Beyond these counts,
@@ -226,7 +297,10 @@ fn sid_text(sid: &SignerIdentity) -> String {
     }
 }
 
-fn find_signer(sid: &SignerIdentity, doc_certs: &[CertRef], extra: &[CertRef]) -> Option<CertRef> {
+/// Every certificate the signer identifier names: the document's own first, then the
+/// caller's, each once. Several can match (the same issuer and serial, or SKI, on certificates
+/// with other keys in the unsigned certificate bag); each is tried in turn.
+fn find_signers(sid: &SignerIdentity, doc_certs: &[CertRef], extra: &[CertRef]) -> Vec<CertRef> {
     // The issuer name is parsed at most once, and only when a serial matches but the bytes
     // of the names differ (RFC 5280 §7.1 comparison).
     let sid_issuer = std::cell::OnceCell::new();
@@ -241,19 +315,112 @@ fn find_signer(sid: &SignerIdentity, doc_certs: &[CertRef], extra: &[CertRef]) -
         }
         SignerIdentity::SubjectKeyId(k) => c.subject_key_id.as_deref() == Some(k.as_slice()),
     };
-    doc_certs
-        .iter()
-        .find(|c| matches(c))
-        .or_else(|| extra.iter().find(|c| matches(c)))
-        .cloned()
+    let mut found: Vec<CertRef> = Vec::new();
+    for c in doc_certs.iter().chain(extra.iter()) {
+        if matches(c) && !found.iter().any(|f| f.fingerprint == c.fingerprint) {
+            found.push(Arc::clone(c));
+        }
+    }
+    found
 }
 
+/// What the signed attributes say, once each was checked for its syntax.
 struct Attrs {
     content_type: Option<Vec<u8>>,
     message_digest: Option<Vec<u8>>,
     signing_time: Option<UnixTime>,
     /// (hash algorithm, certHash, issuerSerial serial) of the first ESSCertID(v2).
     signing_cert: Option<(DigestAlgorithm, Vec<u8>, Option<Vec<u8>>)>,
+    /// CMSAlgorithmProtection (RFC 6211): the digestAlgorithm TLV and the content octets of
+    /// the [1] IMPLICIT signatureAlgorithm.
+    algorithm_protection: Option<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+/// The attribute types that may appear at most once in signedAttrs, each with a single
+/// value, with the clause that says so and the name messages use.
+const SINGLE_INSTANCE: &[(asn1::ObjectIdentifier, &str, &str)] = &[
+    (oid::CONTENT_TYPE, "contentType", "RFC 5652 §11.1"),
+    (oid::MESSAGE_DIGEST, "messageDigest", "RFC 5652 §11.2"),
+    (oid::SIGNING_TIME, "signingTime", "RFC 5652 §11.3"),
+    (oid::SIGNING_CERTIFICATE, "signingCertificate", "RFC 2634 §5.4"),
+    (oid::SIGNING_CERTIFICATE_V2, "signingCertificateV2", "RFC 5035 §3"),
+    (oid::CMS_ALGORITHM_PROTECTION, "cmsAlgorithmProtection", "RFC 6211 §2"),
+];
+
+/// `CMSAlgorithmProtection` (RFC 6211 §2; the module has IMPLICIT TAGS): the digestAlgorithm
+/// TLV, and the content octets of `signatureAlgorithm [1]`, read by hand so that the exact
+/// bytes can be compared with the SignerInfo's. `Err` says what is wrong.
+fn parse_algorithm_protection(v: &asn1::Tlv<'_>) -> Result<(Vec<u8>, Option<Vec<u8>>), String> {
+    const SEQUENCE: u8 = 0x30;
+    const SIGNATURE_ALGORITHM: u8 = 0xa1;
+    const MAC_ALGORITHM: u8 = 0xa2;
+    let what = "cmsAlgorithmProtection attribute is not a CMSAlgorithmProtection (RFC 6211 §2)";
+    if v.full_data().first() != Some(&SEQUENCE) {
+        return Err(what.to_owned());
+    }
+    #[allow(clippy::result_large_err)] // rust-asn1's ParseError
+    let elements = asn1::parse(v.data(), |p| {
+        let mut out = Vec::new();
+        while !p.is_empty() {
+            out.push(p.read_element::<asn1::Tlv<'_>>()?);
+        }
+        Ok(out)
+    })
+    .map_err(|e: asn1::ParseError| format!("{what}: {e}"))?;
+    let Some((digest, rest)) = elements.split_first() else {
+        return Err(format!("{what}: it is empty"));
+    };
+    if digest.full_data().first() != Some(&SEQUENCE) {
+        return Err(format!("{what}: digestAlgorithm is not an AlgorithmIdentifier"));
+    }
+    let mut signature = None;
+    for t in rest {
+        match t.full_data().first().copied() {
+            Some(SIGNATURE_ALGORITHM) if signature.is_none() => signature = Some(t.data().to_vec()),
+            Some(MAC_ALGORITHM) => {
+                return Err(
+                    "cmsAlgorithmProtection in a SignedData must not carry a macAlgorithm (RFC 6211 §2)".to_owned(),
+                )
+            }
+            _ => return Err(format!("{what}: unexpected element after digestAlgorithm")),
+        }
+    }
+    if signature.is_none() {
+        return Err("cmsAlgorithmProtection in a SignedData must carry signatureAlgorithm (RFC 6211 §2)".to_owned());
+    }
+    Ok((digest.full_data().to_vec(), signature))
+}
+
+/// Why a signingTime value is not a valid Time, in words a person can act on.
+fn signing_time_problem(v: &asn1::Tlv<'_>) -> String {
+    let body = v.data();
+    const UTC_TIME: u8 = 0x17;
+    const GENERALIZED_TIME: u8 = 0x18;
+    let tag = v.full_data().first().copied();
+    let text = String::from_utf8_lossy(body);
+    match tag {
+        Some(UTC_TIME) => {
+            if let Some(pos) = body.iter().position(|b| *b == b'+' || *b == b'-') {
+                format!(
+                    "signingTime is a UTCTime with a timezone offset ('{}', offset '{}'); DER requires UTC \
+                     written with 'Z' (YYMMDDHHMMSSZ, RFC 5652 §11.3, RFC 5280 §4.1.2.5.1)",
+                    text.escape_debug(),
+                    String::from_utf8_lossy(&body[pos..]).escape_debug()
+                )
+            } else {
+                format!(
+                    "signingTime is not a valid UTCTime ('{}'); DER requires YYMMDDHHMMSSZ (RFC 5652 §11.3)",
+                    text.escape_debug()
+                )
+            }
+        }
+        Some(GENERALIZED_TIME) => format!(
+            "signingTime is not a valid GeneralizedTime ('{}'); DER requires YYYYMMDDHHMMSSZ without \
+             fractional seconds of trailing zeros (RFC 5652 §11.3, RFC 5280 §4.1.2.5.2)",
+            text.escape_debug()
+        ),
+        _ => "signingTime is neither a UTCTime nor a GeneralizedTime (RFC 5652 §11.3)".to_owned(),
+    }
 }
 
 fn parse_attrs(raw: &[u8]) -> Result<Attrs, (Code, String)> {
@@ -272,77 +439,120 @@ fn parse_attrs(raw: &[u8]) -> Result<Attrs, (Code, String)> {
         message_digest: None,
         signing_time: None,
         signing_cert: None,
+        algorithm_protection: None,
     };
-    let mut seen: Vec<asn1::ObjectIdentifier> = Vec::new();
+    // Which SINGLE_INSTANCE types were seen (a bit each). Other attributes may repeat: two
+    // content time-stamps, say, are legal (RFC 5652 §5.3 does not forbid repetition; the
+    // "at most once" rules are in each attribute's own definition).
+    let mut seen: u8 = 0;
     for a in &attrs {
-        // RFC 5652 §5.3: an attribute type appears at most once in signedAttrs.
-        if seen.contains(&a.attr_type) {
+        let Some(idx) = SINGLE_INSTANCE.iter().position(|(o, _, _)| *o == a.attr_type) else {
+            continue;
+        };
+        let (_, name, clause) = SINGLE_INSTANCE[idx];
+        let bit = 1u8 << idx;
+        if seen & bit != 0 {
             return Err(bad(format!(
-                "signed attribute {} appears more than once (RFC 5652 §5.3)",
-                a.attr_type
+                "signed attribute {name} appears more than once ({clause} allows one)"
             )));
         }
-        seen.push(a.attr_type.clone());
+        seen |= bit;
         let values = a.attr_values.elements();
-        let single = || -> Result<asn1::Tlv<'_>, (Code, String)> {
-            match values.as_slice() {
-                [v] => Ok(*v),
-                _ => Err(bad(format!(
-                    "signed attribute {} must have exactly one value (RFC 5652 §11)",
-                    a.attr_type
-                ))),
+        let v = match values.as_slice() {
+            [v] => *v,
+            _ => {
+                return Err(bad(format!(
+                    "signed attribute {name} has {} values; it must have exactly one ({clause})",
+                    values.len()
+                )))
             }
         };
         if a.attr_type == oid::CONTENT_TYPE {
-            let v = single()?;
             v.parse::<asn1::ObjectIdentifier>()
-                .map_err(|e| bad(format!("contentType attribute: {e}")))?;
+                .map_err(|_| bad("contentType attribute is not an OBJECT IDENTIFIER (RFC 5652 §11.1)".to_owned()))?;
             out.content_type = Some(v.full_data().to_vec());
         } else if a.attr_type == oid::MESSAGE_DIGEST {
-            let v = single()?;
             let d = v
                 .parse::<&[u8]>()
-                .map_err(|e| bad(format!("messageDigest attribute: {e}")))?;
+                .map_err(|_| bad("messageDigest attribute is not an OCTET STRING (RFC 5652 §11.2)".to_owned()))?;
             out.message_digest = Some(d.to_vec());
         } else if a.attr_type == oid::SIGNING_TIME {
-            let v = single()?;
             let t = v
                 .parse::<govsig_asn1::common::Time>()
-                .map_err(|e| bad(format!("signingTime attribute: {e}")))?;
+                .map_err(|_| bad(signing_time_problem(&v)))?;
             out.signing_time = Some(time::from_time(&t));
         } else if a.attr_type == oid::SIGNING_CERTIFICATE_V2 {
-            let v = single()?;
-            let sc = v
-                .parse::<asn::SigningCertificateV2<'_>>()
-                .map_err(|e| bad(format!("signing-certificate-v2 attribute: {e}")))?;
-            if let Some(first) = sc.certs.clone().next() {
-                // RFC 5035 §4: hashAlgorithm DEFAULT id-sha256.
-                let alg = match &first.hash_algorithm {
-                    None => DigestAlgorithm::Sha256,
-                    Some(ai) => {
-                        let der =
-                            asn1::write_single(ai).map_err(|e| bad(format!("ESSCertIDv2 hashAlgorithm: {e:?}")))?;
-                        DigestAlgorithm::from_algorithm_identifier(&der)
-                            .map_err(|e| (Code::UnsupportedAlgorithm, format!("ESSCertIDv2 hashAlgorithm: {e}")))?
-                    }
-                };
-                let serial = first.issuer_serial.as_ref().map(|is| is.serial.as_bytes().to_vec());
-                out.signing_cert = Some((alg, first.cert_hash.to_vec(), serial));
-            }
-        } else if a.attr_type == oid::SIGNING_CERTIFICATE {
-            let v = single()?;
-            let sc = v
-                .parse::<asn::SigningCertificateV1<'_>>()
-                .map_err(|e| bad(format!("signing-certificate attribute: {e}")))?;
-            if let Some(first) = sc.certs.clone().next() {
-                if out.signing_cert.is_none() {
-                    let serial = first.issuer_serial.as_ref().map(|is| is.serial.as_bytes().to_vec());
-                    out.signing_cert = Some((DigestAlgorithm::Sha1, first.cert_hash.to_vec(), serial));
+            let sc = v.parse::<asn::SigningCertificateV2<'_>>().map_err(|e| {
+                bad(format!(
+                    "signingCertificateV2 attribute is not a SigningCertificateV2 (RFC 5035 §3): {e}"
+                ))
+            })?;
+            let first = sc.certs.clone().next().ok_or_else(|| {
+                bad("signingCertificateV2 attribute lists no certificate; the first ESSCertIDv2 must name the signer's (RFC 5035 §3)".to_owned())
+            })?;
+            // RFC 5035 §4: hashAlgorithm DEFAULT id-sha256.
+            let alg = match &first.hash_algorithm {
+                None => DigestAlgorithm::Sha256,
+                Some(ai) => {
+                    let der = asn1::write_single(ai)
+                        .map_err(|e| bad(format!("signingCertificateV2 hashAlgorithm: {e:?}")))?;
+                    DigestAlgorithm::from_algorithm_identifier(&der).map_err(|e| {
+                        (
+                            Code::UnsupportedAlgorithm,
+                            format!("signingCertificateV2 hashAlgorithm: {e}"),
+                        )
+                    })?
                 }
+            };
+            if first.cert_hash.len() != alg.output_len() {
+                return Err(bad(format!(
+                    "signingCertificateV2 certHash has {} octets but {} gives {} (RFC 5035 §4)",
+                    first.cert_hash.len(),
+                    alg.name(),
+                    alg.output_len()
+                )));
             }
+            let serial = first.issuer_serial.as_ref().map(|is| is.serial.as_bytes().to_vec());
+            out.signing_cert = Some((alg, first.cert_hash.to_vec(), serial));
+        } else if a.attr_type == oid::SIGNING_CERTIFICATE {
+            let sc = v.parse::<asn::SigningCertificateV1<'_>>().map_err(|e| {
+                bad(format!(
+                    "signingCertificate attribute is not a SigningCertificate (RFC 2634 §5.4): {e}"
+                ))
+            })?;
+            let first = sc.certs.clone().next().ok_or_else(|| {
+                bad("signingCertificate attribute lists no certificate; the first ESSCertID must name the signer's (RFC 2634 §5.4)".to_owned())
+            })?;
+            if first.cert_hash.len() != DigestAlgorithm::Sha1.output_len() {
+                return Err(bad(format!(
+                    "signingCertificate certHash has {} octets; a SHA-1 hash has 20 (RFC 2634 §5.4.1)",
+                    first.cert_hash.len()
+                )));
+            }
+            // The v2 attribute, when both are present, is the one that binds (RFC 5035 §5.4);
+            // bit 4 is signingCertificateV2 in SINGLE_INSTANCE.
+            if seen & (1 << 4) == 0 {
+                let serial = first.issuer_serial.as_ref().map(|is| is.serial.as_bytes().to_vec());
+                out.signing_cert = Some((DigestAlgorithm::Sha1, first.cert_hash.to_vec(), serial));
+            }
+        } else if a.attr_type == oid::CMS_ALGORITHM_PROTECTION {
+            out.algorithm_protection = Some(parse_algorithm_protection(&v).map_err(bad)?);
         }
     }
     Ok(out)
+}
+
+/// The content octets of a TLV (an AlgorithmIdentifier's SEQUENCE body).
+fn tlv_body(der: &[u8]) -> &[u8] {
+    asn1::parse_single::<asn1::Tlv<'_>>(der)
+        .map(|t| t.data())
+        .unwrap_or(der)
+}
+
+/// Why one candidate certificate did not verify the signature.
+struct CandidateFailure {
+    code: Code,
+    reason: String,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -368,6 +578,7 @@ fn verify_signer(
         signature_verified: false,
         revocation: Vec::new(),
         needs: Vec::new(),
+        warnings: Vec::new(),
     };
     macro_rules! fail {
         ($code:expr, $($arg:tt)*) => {{
@@ -376,9 +587,31 @@ fn verify_signer(
             return so;
         }};
     }
+    if !sd.econtent_is_octet_string {
+        so.warnings.push(
+            "the eContent is not an OCTET STRING: PKCS#7 v1.5 content ([0] EXPLICIT ANY, RFC 2315 §7); \
+             its value octets were digested (RFC 2315 §9.3)"
+                .to_owned(),
+        );
+    }
     let digest = match DigestAlgorithm::from_algorithm_identifier(si.digest_algorithm) {
         Ok(d) => d,
-        Err(e) => fail!(crypto_to_code(&e), "digestAlgorithm: {e}"),
+        // Some national-ID and PDF signing tools write the signature algorithm
+        // (sha256WithRSAEncryption) where the digest algorithm belongs; OpenSSL and
+        // BouncyCastle read it as its hash, and so do we, saying so.
+        Err(e) => match SignatureScheme::from_algorithm_identifier(si.digest_algorithm) {
+            Ok(s) if s.pss_salt_length().is_none() && s.digest().is_some() => {
+                let d = s.digest().unwrap_or(DigestAlgorithm::Sha256);
+                so.warnings.push(format!(
+                    "digestAlgorithm holds the signature algorithm {} instead of a digest algorithm; \
+                     read as its hash {} (as OpenSSL and BouncyCastle do)",
+                    s.name(),
+                    d.name()
+                ));
+                d
+            }
+            _ => fail!(crypto_to_code(&e), "digestAlgorithm: {e}"),
+        },
     };
     so.digest_algorithm = Some(digest.name());
     let scheme = match SignatureScheme::for_cms(si.signature_algorithm, digest) {
@@ -395,43 +628,25 @@ fn verify_signer(
         );
     }
     let extra = ctx.extra_signer_candidates();
-    let cert = match find_signer(&si.sid, doc_certs, extra) {
-        Some(c) => c,
-        None => {
-            let note = if cert_errors.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " ({} embedded certificate(s) unreadable: {})",
-                    cert_errors.len(),
-                    cert_errors.join("; ")
-                )
-            };
-            fail!(
-                Code::SignerNotFound,
-                "no certificate for signer {}{}",
-                sid_text(&si.sid),
-                note
-            );
-        }
-    };
-    so.certificate = Some(Arc::clone(&cert));
-    let issuer_of = |c: &crate::x509::Certificate| -> Option<CertRef> {
-        doc_certs
-            .iter()
-            .chain(extra.iter())
-            .find(|i| i.subject.matches(&c.issuer) && i.fingerprint != c.fingerprint)
-            .cloned()
-    };
-    let key = match cert.effective_key(&issuer_of) {
-        Ok(k) => k,
-        Err(e) => fail!(
-            crypto_to_code(&e),
-            "the key of signer {} is unusable: {e}",
-            cert.describe()
-        ),
-    };
-    let key = &key;
+    let candidates = find_signers(&si.sid, doc_certs, extra);
+    if candidates.is_empty() {
+        let note = if cert_errors.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} embedded certificate(s) unreadable: {})",
+                cert_errors.len(),
+                cert_errors.join("; ")
+            )
+        };
+        fail!(
+            Code::SignerNotFound,
+            "no certificate for signer {}{}",
+            sid_text(&si.sid),
+            note
+        );
+    }
+    let mut signing_cert = None;
     let message: std::borrow::Cow<'_, [u8]> = match si.signed_attrs {
         Some(raw) => {
             let attrs = match parse_attrs(raw) {
@@ -454,6 +669,22 @@ fn verify_signer(
                 }
                 Some(_) => {}
             }
+            // RFC 6211 §3: the protected algorithms must be the SignerInfo's own; a
+            // mismatch means an algorithm was substituted after signing.
+            if let Some((dig, sig)) = &attrs.algorithm_protection {
+                if dig.as_slice() != si.digest_algorithm {
+                    fail!(
+                        Code::SignedAttributesInvalid,
+                        "cmsAlgorithmProtection names a digestAlgorithm other than the SignerInfo's (RFC 6211 §3)"
+                    );
+                }
+                if sig.as_deref() != Some(tlv_body(si.signature_algorithm)) {
+                    fail!(
+                        Code::SignedAttributesInvalid,
+                        "cmsAlgorithmProtection names a signatureAlgorithm other than the SignerInfo's (RFC 6211 §3)"
+                    );
+                }
+            }
             let md = match &attrs.message_digest {
                 None => fail!(
                     Code::SignedAttributesInvalid,
@@ -461,6 +692,15 @@ fn verify_signer(
                 ),
                 Some(md) => md,
             };
+            if md.len() != digest.output_len() {
+                fail!(
+                    Code::SignedAttributesInvalid,
+                    "messageDigest attribute holds {} octets but a {} digest has {} (RFC 5652 §11.2)",
+                    md.len(),
+                    digest.name(),
+                    digest.output_len()
+                );
+            }
             let computed = match digests.iter().find(|(a, _)| *a == digest) {
                 Some((_, d)) => d.clone(),
                 None => {
@@ -476,29 +716,7 @@ fn verify_signer(
                     digest.name()
                 );
             }
-            // RFC 5035 §5.4: the certificate named by signing-certificate(-v2) must be the
-            // one used to verify; it stops certificate substitution.
-            if let Some((alg, hash, serial)) = &attrs.signing_cert {
-                // A SHA-1 ESS hash (RFC 2634 v1 attribute) only identifies the certificate
-                // inside content that the signature already protects, so the legacy gate
-                // does not apply to it.
-                if cert.hash_with(*alg).as_slice() != hash.as_slice() {
-                    fail!(
-                        Code::SigningCertificateMismatch,
-                        "the signing-certificate attribute names a certificate other than {}",
-                        cert.describe()
-                    );
-                }
-                if let Some(s) = serial {
-                    if s.as_slice() != cert.serial.as_slice() {
-                        fail!(
-                            Code::SigningCertificateMismatch,
-                            "the signing-certificate attribute's serial differs from {}",
-                            cert.describe()
-                        );
-                    }
-                }
-            }
+            signing_cert = attrs.signing_cert;
             // RFC 5652 §5.4: the signature covers the DER SET OF, i.e. the attributes with
             // the SET tag instead of the IMPLICIT [0].
             let mut m = Vec::with_capacity(raw.len() + 6);
@@ -519,13 +737,102 @@ fn verify_signer(
             std::borrow::Cow::Borrowed(data)
         }
     };
-    if let Err(e) = scheme.verify(key, &message, si.signature, ctx.legacy_allowed(), ctx.min_rsa_bits()) {
-        fail!(
-            crypto_to_code(&e),
-            "signature by {} does not verify: {e}",
-            cert.describe()
-        );
+    let issuer_of = |c: &crate::x509::Certificate| -> Option<CertRef> {
+        doc_certs
+            .iter()
+            .chain(extra.iter())
+            .find(|i| i.subject.matches(&c.issuer) && i.fingerprint != c.fingerprint)
+            .cloned()
+    };
+    // Each certificate the identifier names is tried; the first that verifies is the signer.
+    let mut failures: Vec<CandidateFailure> = Vec::new();
+    let mut verified: Option<(usize, CertRef)> = None;
+    for (i, cert) in candidates.iter().enumerate() {
+        // RFC 5035 §5.4: the certificate named by signing-certificate(-v2) must be the
+        // one used to verify; it stops certificate substitution. A SHA-1 ESS hash (RFC 2634
+        // v1 attribute) only identifies the certificate inside content that the signature
+        // already protects, so the legacy gate does not apply to it.
+        if let Some((alg, hash, serial)) = &signing_cert {
+            if cert.hash_with(*alg).as_slice() != hash.as_slice() {
+                failures.push(CandidateFailure {
+                    code: Code::SigningCertificateMismatch,
+                    reason: format!(
+                        "the signing-certificate attribute names a certificate other than {}",
+                        cert.describe()
+                    ),
+                });
+                continue;
+            }
+            if let Some(s) = serial {
+                if s.as_slice() != cert.serial.as_slice() {
+                    failures.push(CandidateFailure {
+                        code: Code::SigningCertificateMismatch,
+                        reason: format!(
+                            "the signing-certificate attribute's serial differs from {}",
+                            cert.describe()
+                        ),
+                    });
+                    continue;
+                }
+            }
+        }
+        let key = match cert.effective_key(&issuer_of) {
+            Ok(k) => k,
+            Err(e) => {
+                failures.push(CandidateFailure {
+                    code: crypto_to_code(&e),
+                    reason: format!("the key of signer {} is unusable: {e}", cert.describe()),
+                });
+                continue;
+            }
+        };
+        match scheme.verify(&key, &message, si.signature, ctx.legacy_allowed(), ctx.min_rsa_bits()) {
+            Ok(()) => {
+                verified = Some((i, Arc::clone(cert)));
+                break;
+            }
+            Err(e) => failures.push(CandidateFailure {
+                code: crypto_to_code(&e),
+                reason: format!("signature by {} does not verify: {e}", cert.describe()),
+            }),
+        }
     }
+    let cert = match verified {
+        Some((i, cert)) => {
+            if candidates.len() > 1 {
+                so.warnings.push(format!(
+                    "the signer identifier ({}) matches {} certificates; certificate #{} of them, {}, verified the signature",
+                    sid_text(&si.sid),
+                    candidates.len(),
+                    i + 1,
+                    cert.describe()
+                ));
+            }
+            cert
+        }
+        None => {
+            so.certificate = candidates.first().cloned();
+            let worst = failures.iter().max_by_key(|f| f.code.rank());
+            let code = worst.map_or(Code::SignatureInvalid, |f| f.code);
+            if candidates.len() == 1 {
+                let reason = worst.map(|f| f.reason.clone()).unwrap_or_default();
+                fail!(code, "{reason}");
+            }
+            let each: Vec<String> = failures
+                .iter()
+                .enumerate()
+                .map(|(i, f)| format!("#{}: {}", i + 1, f.reason))
+                .collect();
+            fail!(
+                code,
+                "the signer identifier ({}) is ambiguous: it matches {} certificates and none verified the signature ({})",
+                sid_text(&si.sid),
+                candidates.len(),
+                each.join("; ")
+            );
+        }
+    };
+    so.certificate = Some(Arc::clone(&cert));
     so.signature_verified = true;
     match ctx.validate_signer(&cert, doc_certs, doc_crls) {
         None => {

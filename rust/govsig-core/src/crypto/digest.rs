@@ -14,22 +14,45 @@ pub enum DigestAlgorithm {
     Sha256,
     Sha384,
     Sha512,
+    /// SHA3-256 (FIPS 202; RFC 9688 in CMS). Circular 15/2025/TT-BKHCN admits SHA-3.
+    Sha3_256,
+    Sha3_384,
+    Sha3_512,
 }
 
 /// Every digest, in the order "unsupported" messages list them.
-pub(crate) const ALL_DIGESTS: [DigestAlgorithm; 5] = [
+pub(crate) const ALL_DIGESTS: [DigestAlgorithm; 8] = [
     DigestAlgorithm::Sha1,
     DigestAlgorithm::Sha224,
     DigestAlgorithm::Sha256,
     DigestAlgorithm::Sha384,
     DigestAlgorithm::Sha512,
+    DigestAlgorithm::Sha3_256,
+    DigestAlgorithm::Sha3_384,
+    DigestAlgorithm::Sha3_512,
 ];
+
+/// id-sha3-224 (NIST CSOR hashAlgs 7, 2.16.840.1.101.3.4.2.7): recognised so that it is
+/// refused by name. aws-lc-rs, the crypto backend, has no SHA3-224.
+pub(crate) const SHA3_224_OID: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x07];
+
+/// The refusal of SHA3-224, wherever it appears (alone or inside a signature algorithm).
+pub(crate) fn sha3_224_unsupported(context: &str) -> CryptoError {
+    CryptoError::UnsupportedAlgorithm(format!(
+        "{context}sha3-224 (2.16.840.1.101.3.4.2.7) is not supported: the crypto backend (aws-lc-rs) \
+         does not provide SHA3-224; supported digests: {}",
+        supported_digest_names()
+    ))
+}
 
 impl DigestAlgorithm {
     /// Parses a hash AlgorithmIdentifier (full TLV). RFC 5754 §2: parameters may be absent or
     /// NULL, and both must be accepted; anything else is refused.
     pub fn from_algorithm_identifier(der: &[u8]) -> Result<Self, CryptoError> {
         let (oid, params) = der::parse_algorithm_identifier(der)?;
+        if oid.as_der() == SHA3_224_OID {
+            return Err(sha3_224_unsupported(""));
+        }
         // Matched on the OID's content octets: formatting it dotted is for error messages
         // only (it cost a string per document on the bulk path).
         let alg = ALL_DIGESTS
@@ -63,6 +86,9 @@ impl DigestAlgorithm {
             Self::Sha256 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01],
             Self::Sha384 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02],
             Self::Sha512 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03],
+            Self::Sha3_256 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x08],
+            Self::Sha3_384 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x09],
+            Self::Sha3_512 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x0a],
         }
     }
 
@@ -84,10 +110,13 @@ impl DigestAlgorithm {
             Self::Sha256 => "sha256",
             Self::Sha384 => "sha384",
             Self::Sha512 => "sha512",
+            Self::Sha3_256 => "sha3-256",
+            Self::Sha3_384 => "sha3-384",
+            Self::Sha3_512 => "sha3-512",
         }
     }
 
-    /// Dotted OID (RFC 3279 for SHA-1, RFC 5754 / NIST CSOR for SHA-2).
+    /// Dotted OID (RFC 3279 for SHA-1, RFC 5754 / NIST CSOR hashAlgs for SHA-2 and SHA-3).
     pub fn oid_dotted(&self) -> &'static str {
         match self {
             Self::Sha1 => "1.3.14.3.2.26",
@@ -95,6 +124,9 @@ impl DigestAlgorithm {
             Self::Sha256 => "2.16.840.1.101.3.4.2.1",
             Self::Sha384 => "2.16.840.1.101.3.4.2.2",
             Self::Sha512 => "2.16.840.1.101.3.4.2.3",
+            Self::Sha3_256 => "2.16.840.1.101.3.4.2.8",
+            Self::Sha3_384 => "2.16.840.1.101.3.4.2.9",
+            Self::Sha3_512 => "2.16.840.1.101.3.4.2.10",
         }
     }
 
@@ -158,18 +190,15 @@ impl DigestAlgorithm {
             Self::Sha256 => &lc::SHA256,
             Self::Sha384 => &lc::SHA384,
             Self::Sha512 => &lc::SHA512,
+            Self::Sha3_256 => &lc::SHA3_256,
+            Self::Sha3_384 => &lc::SHA3_384,
+            Self::Sha3_512 => &lc::SHA3_512,
         }
     }
 
     /// The OID's content octets (no tag/length), for building DER.
     pub(crate) fn oid_der_body(&self) -> &'static [u8] {
-        match self {
-            Self::Sha1 => &[0x2b, 0x0e, 0x03, 0x02, 0x1a],
-            Self::Sha224 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04],
-            Self::Sha256 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01],
-            Self::Sha384 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02],
-            Self::Sha512 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03],
-        }
+        self.oid_der()
     }
 }
 

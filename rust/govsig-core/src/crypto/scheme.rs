@@ -33,7 +33,7 @@ const fn scheme(kind: Kind, digest: Option<DigestAlgorithm>, name: &'static str)
     SignatureScheme { kind, digest, name }
 }
 
-use DigestAlgorithm::{Sha1, Sha224, Sha256, Sha384, Sha512};
+use DigestAlgorithm::{Sha1, Sha224, Sha256, Sha384, Sha3_256, Sha3_384, Sha3_512, Sha512};
 
 const SHA1_RSA: SignatureScheme = scheme(Kind::RsaPkcs1, Some(Sha1), "sha1WithRSAEncryption");
 const SHA224_RSA: SignatureScheme = scheme(Kind::RsaPkcs1, Some(Sha224), "sha224WithRSAEncryption");
@@ -46,6 +46,12 @@ const ECDSA_SHA256: SignatureScheme = scheme(Kind::Ecdsa, Some(Sha256), "ecdsa-w
 const ECDSA_SHA384: SignatureScheme = scheme(Kind::Ecdsa, Some(Sha384), "ecdsa-with-SHA384");
 const ECDSA_SHA512: SignatureScheme = scheme(Kind::Ecdsa, Some(Sha512), "ecdsa-with-SHA512");
 const ED25519: SignatureScheme = scheme(Kind::Ed25519, None, "ed25519");
+const SHA3_256_RSA: SignatureScheme = scheme(Kind::RsaPkcs1, Some(Sha3_256), "id-rsassa-pkcs1-v1_5-with-sha3-256");
+const SHA3_384_RSA: SignatureScheme = scheme(Kind::RsaPkcs1, Some(Sha3_384), "id-rsassa-pkcs1-v1_5-with-sha3-384");
+const SHA3_512_RSA: SignatureScheme = scheme(Kind::RsaPkcs1, Some(Sha3_512), "id-rsassa-pkcs1-v1_5-with-sha3-512");
+const ECDSA_SHA3_256: SignatureScheme = scheme(Kind::Ecdsa, Some(Sha3_256), "id-ecdsa-with-sha3-256");
+const ECDSA_SHA3_384: SignatureScheme = scheme(Kind::Ecdsa, Some(Sha3_384), "id-ecdsa-with-sha3-384");
+const ECDSA_SHA3_512: SignatureScheme = scheme(Kind::Ecdsa, Some(Sha3_512), "id-ecdsa-with-sha3-512");
 const DSA_SHA1: SignatureScheme = scheme(Kind::Dsa, Some(Sha1), "dsa-with-sha1");
 const DSA_SHA224: SignatureScheme = scheme(Kind::Dsa, Some(Sha224), "dsa-with-sha224");
 const DSA_SHA256: SignatureScheme = scheme(Kind::Dsa, Some(Sha256), "dsa-with-sha256");
@@ -81,6 +87,17 @@ static TABLE: &[(&[u8], SignatureScheme)] = &[
         scheme(Kind::RsaPss { salt_len: 48 }, Some(Sha384), PSS_NAME)),
     (&[0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a, 0x30, 0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, 0x40],
         scheme(Kind::RsaPss { salt_len: 64 }, Some(Sha512), PSS_NAME)),
+    // SHA-3 (NIST CSOR sigAlgs 14..16 and 10..12; RFC 9688 for CMS): PKCS#1 v1.5 with NULL
+    // or absent parameters like its SHA-2 siblings, ECDSA with parameters absent.
+    (&[0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x0e, 0x05, 0x00], SHA3_256_RSA),
+    (&[0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x0e], SHA3_256_RSA),
+    (&[0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x0f, 0x05, 0x00], SHA3_384_RSA),
+    (&[0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x0f], SHA3_384_RSA),
+    (&[0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x10, 0x05, 0x00], SHA3_512_RSA),
+    (&[0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x10], SHA3_512_RSA),
+    (&[0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x0a], ECDSA_SHA3_256),
+    (&[0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x0b], ECDSA_SHA3_384),
+    (&[0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x0c], ECDSA_SHA3_512),
     (&[0x30, 0x09, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x03], DSA_SHA1),
     (&[0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x01], DSA_SHA224),
     (&[0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x02], DSA_SHA256),
@@ -146,6 +163,36 @@ const KNOWN_OIDS: &[(&str, &str, &str)] = &[
     ),
     ("1.3.101.112", "ed25519", "parameters must be absent (RFC 8410 §3)"),
     (
+        "2.16.840.1.101.3.4.3.14",
+        "id-rsassa-pkcs1-v1_5-with-sha3-256",
+        "parameters must be NULL or absent (RFC 9688 §4)",
+    ),
+    (
+        "2.16.840.1.101.3.4.3.15",
+        "id-rsassa-pkcs1-v1_5-with-sha3-384",
+        "parameters must be NULL or absent (RFC 9688 §4)",
+    ),
+    (
+        "2.16.840.1.101.3.4.3.16",
+        "id-rsassa-pkcs1-v1_5-with-sha3-512",
+        "parameters must be NULL or absent (RFC 9688 §4)",
+    ),
+    (
+        "2.16.840.1.101.3.4.3.10",
+        "id-ecdsa-with-sha3-256",
+        "parameters must be absent (RFC 9688 §5)",
+    ),
+    (
+        "2.16.840.1.101.3.4.3.11",
+        "id-ecdsa-with-sha3-384",
+        "parameters must be absent (RFC 9688 §5)",
+    ),
+    (
+        "2.16.840.1.101.3.4.3.12",
+        "id-ecdsa-with-sha3-512",
+        "parameters must be absent (RFC 9688 §5)",
+    ),
+    (
         "1.2.840.10040.4.3",
         "dsa-with-sha1",
         "parameters must be absent (RFC 3279 §2.2.2)",
@@ -160,6 +207,14 @@ const KNOWN_OIDS: &[(&str, &str, &str)] = &[
         "dsa-with-sha256",
         "parameters must be absent (RFC 5758 §3.1)",
     ),
+];
+
+/// Signature algorithms over SHA3-224 (NIST CSOR sigAlgs), refused by name: aws-lc-rs has no
+/// SHA3-224.
+const SHA3_224_SIGNATURES: &[(&str, &str)] = &[
+    ("2.16.840.1.101.3.4.3.5", "id-dsa-with-sha3-224"),
+    ("2.16.840.1.101.3.4.3.9", "id-ecdsa-with-sha3-224"),
+    ("2.16.840.1.101.3.4.3.13", "id-rsassa-pkcs1-v1_5-with-sha3-224"),
 ];
 
 /// The names of every supported signature algorithm, for messages and listings.
@@ -298,6 +353,12 @@ impl SignatureScheme {
                 "{name} ({dotted}) uses a broken hash and is never allowed, even with legacy=True"
             )));
         }
+        // The SHA3-224 members of the NIST sigAlgs arc: named, and refused for the backend.
+        if let Some(name) = SHA3_224_SIGNATURES.iter().find(|(o, _)| *o == dotted).map(|(_, n)| n) {
+            return Err(super::digest::sha3_224_unsupported(&format!(
+                "signature algorithm {name} ({dotted}): "
+            )));
+        }
         match KNOWN_OIDS.iter().find(|(o, _, _)| *o == dotted) {
             Some((_, name, rule)) => Err(unsupported(
                 &dotted,
@@ -324,9 +385,27 @@ impl SignatureScheme {
                 ));
             }
             let candidates: &[SignatureScheme] = if body == oid::RSA_ENCRYPTION {
-                &[SHA1_RSA, SHA224_RSA, SHA256_RSA, SHA384_RSA, SHA512_RSA]
+                &[
+                    SHA1_RSA,
+                    SHA224_RSA,
+                    SHA256_RSA,
+                    SHA384_RSA,
+                    SHA512_RSA,
+                    SHA3_256_RSA,
+                    SHA3_384_RSA,
+                    SHA3_512_RSA,
+                ]
             } else if body == oid::EC_PUBLIC_KEY {
-                &[ECDSA_SHA1, ECDSA_SHA224, ECDSA_SHA256, ECDSA_SHA384, ECDSA_SHA512]
+                &[
+                    ECDSA_SHA1,
+                    ECDSA_SHA224,
+                    ECDSA_SHA256,
+                    ECDSA_SHA384,
+                    ECDSA_SHA512,
+                    ECDSA_SHA3_256,
+                    ECDSA_SHA3_384,
+                    ECDSA_SHA3_512,
+                ]
             } else {
                 &[DSA_SHA1, DSA_SHA224, DSA_SHA256]
             };
@@ -338,7 +417,7 @@ impl SignatureScheme {
                     unsupported(
                         &oid_val.to_string(),
                         &format!(
-                            "digestAlgorithm {} is not defined for DSA (RFC 5758 §3.1)",
+                            "digestAlgorithm {} is not defined with this key algorithm (RFC 5754 §3, RFC 5758 §3.1, RFC 9688)",
                             digest.name()
                         ),
                     )
@@ -455,7 +534,8 @@ fn pkcs1_slot(d: DigestAlgorithm) -> Option<(usize, std::ops::RangeInclusive<usi
         Sha1 => Some((1, 1024..=8192)),
         Sha384 => Some((2, 2048..=8192)),
         Sha512 => Some((3, 1024..=8192)),
-        Sha224 => None,
+        // aws-lc-rs has no PKCS#1 verification parameters for SHA-224 or SHA-3.
+        Sha224 | Sha3_256 | Sha3_384 | Sha3_512 => None,
     }
 }
 
@@ -505,7 +585,7 @@ fn verify_rsa_pss(
         Sha256 => Some(4),
         Sha384 => Some(5),
         Sha512 => Some(6),
-        Sha1 | Sha224 => None,
+        Sha1 | Sha224 | Sha3_256 | Sha3_384 | Sha3_512 => None,
     };
     if let Some(slot) = slot {
         if salt_len == d.output_len() && (2048..=8192).contains(&bits) {

@@ -367,7 +367,7 @@ fn unsupported_algorithms_name_themselves_and_list_supported() {
         Err(CryptoError::UnsupportedAlgorithm(_))
     ));
     assert!(SignatureScheme::from_algorithm_identifier(&[]).is_err());
-    assert_eq!(supported_signature_algorithms().len(), 15);
+    assert_eq!(supported_signature_algorithms().len(), 21);
 }
 
 #[test]
@@ -390,6 +390,13 @@ fn table_bytes_match_their_oids() {
         ("dsa-with-sha1", "1.2.840.10040.4.3"),
         ("dsa-with-sha224", "2.16.840.1.101.3.4.3.1"),
         ("dsa-with-sha256", "2.16.840.1.101.3.4.3.2"),
+        // NIST CSOR sigAlgs (checked against pyca/cryptography's and OpenSSL's OID tables).
+        ("id-rsassa-pkcs1-v1_5-with-sha3-256", "2.16.840.1.101.3.4.3.14"),
+        ("id-rsassa-pkcs1-v1_5-with-sha3-384", "2.16.840.1.101.3.4.3.15"),
+        ("id-rsassa-pkcs1-v1_5-with-sha3-512", "2.16.840.1.101.3.4.3.16"),
+        ("id-ecdsa-with-sha3-256", "2.16.840.1.101.3.4.3.10"),
+        ("id-ecdsa-with-sha3-384", "2.16.840.1.101.3.4.3.11"),
+        ("id-ecdsa-with-sha3-512", "2.16.840.1.101.3.4.3.12"),
     ]
     .into_iter()
     .collect();
@@ -514,10 +521,21 @@ fn digest_algorithm_identifiers() {
     );
     assert_eq!(DigestAlgorithm::Sha256.name(), "sha256");
     assert!(DigestAlgorithm::Sha1.is_legacy() && !DigestAlgorithm::Sha256.is_legacy());
-    // sha3-256: unsupported and named.
-    let err = DigestAlgorithm::from_algorithm_identifier(&ai("300b0609608648016503040208")).unwrap_err();
+    // SHA-3 (FIPS 202 known answers for "abc").
+    let sha3_256 = DigestAlgorithm::from_algorithm_identifier(&ai("300b0609608648016503040208")).expect("sha3-256");
+    assert_eq!(sha3_256, DigestAlgorithm::Sha3_256);
+    assert_eq!(
+        hex::encode(sha3_256.digest(b"abc")),
+        "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"
+    );
+    assert_eq!(
+        hex::encode(DigestAlgorithm::Sha3_512.digest(b"abc")),
+        "b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0"
+    );
+    // sha3-224: recognised, refused, and the backend named.
+    let err = DigestAlgorithm::from_algorithm_identifier(&ai("300b0609608648016503040207")).unwrap_err();
     assert!(
-        matches!(&err, CryptoError::UnsupportedAlgorithm(m) if m.contains("2.16.840.1.101.3.4.2.8") && m.contains("sha3-256") && m.contains("sha512")),
+        matches!(&err, CryptoError::UnsupportedAlgorithm(m) if m.contains("2.16.840.1.101.3.4.2.7") && m.contains("sha3-224") && m.contains("aws-lc-rs")),
         "{err:?}"
     );
     // Parameters other than absent/NULL.
@@ -1024,4 +1042,33 @@ fn rsa_pss_on_keys_too_short_for_the_hash_is_a_bad_signature_not_a_panic() {
             "{bits}-bit key"
         );
     }
+}
+
+#[test]
+fn sha3_in_cms_conventions() {
+    // A bare key algorithm takes SHA-3 from digestAlgorithm (RFC 9688 §4, §5).
+    let rsa = SignatureScheme::for_cms(&ai("300d06092a864886f70d0101010500"), DigestAlgorithm::Sha3_256).expect("rsa");
+    assert_eq!(rsa.name(), "id-rsassa-pkcs1-v1_5-with-sha3-256");
+    let ec = SignatureScheme::for_cms(
+        &ai("301306072a8648ce3d020106082a8648ce3d030107"),
+        DigestAlgorithm::Sha3_384,
+    );
+    // id-ecPublicKey with parameters is not a CMS signatureAlgorithm form we accept.
+    assert!(ec.is_err());
+    let ec = SignatureScheme::for_cms(&ai("300906072a8648ce3d0201"), DigestAlgorithm::Sha3_384).expect("ec");
+    assert_eq!(ec.name(), "id-ecdsa-with-sha3-384");
+    // A full SHA-3 signature OID must agree with digestAlgorithm.
+    let full = ai("300b0609608648016503040310");
+    assert!(SignatureScheme::for_cms(&full, DigestAlgorithm::Sha3_512).is_ok());
+    assert!(matches!(
+        SignatureScheme::for_cms(&full, DigestAlgorithm::Sha512),
+        Err(CryptoError::UnsupportedAlgorithm(m)) if m.contains("must match")
+    ));
+    // SHA3-224 signature OIDs are refused by name.
+    assert!(matches!(
+        SignatureScheme::from_algorithm_identifier(&ai("300b0609608648016503040309")),
+        Err(CryptoError::UnsupportedAlgorithm(m)) if m.contains("id-ecdsa-with-sha3-224") && m.contains("aws-lc-rs")
+    ));
+    // SHA-3 is not legacy.
+    assert!(!ec.is_legacy() && !DigestAlgorithm::Sha3_256.is_legacy());
 }

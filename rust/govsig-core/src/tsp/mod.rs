@@ -160,6 +160,10 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
     let Some(tst_der) = sd.econtent else {
         return not_token("the TSTInfo is missing (eContent absent)".into());
     };
+    // RFC 3161 §2.4.2: the TSTInfo is DER inside the eContent OCTET STRING.
+    if !sd.econtent_is_octet_string {
+        return not_token("the eContent holding the TSTInfo is not an OCTET STRING (RFC 3161 §2.4.2)".into());
+    }
     let tst = match tst_info::parse(tst_der) {
         Ok(t) => t,
         Err(e) => return not_token(e),
