@@ -181,6 +181,25 @@ impl Name {
         self.key.starts_with(&base.key)
     }
 
+    /// Every attribute in certificate order (the most general RDN first, as encoded; the
+    /// attributes of a multi-valued RDN in their encoded order): its short name (`CN`, `O`,
+    /// `UID`, ...) or dotted OID, and its text exactly as decoded, or `#` and the hex of the
+    /// value's DER when it is not a string (RFC 4514 §2.4).
+    pub fn fields(&self) -> Vec<(String, String)> {
+        self.rdns
+            .iter()
+            .flatten()
+            .map(|a| {
+                let ty = short_name(&a.oid).map_or_else(|| a.oid.clone(), str::to_owned);
+                let value = match &a.text {
+                    Some(t) => t.clone(),
+                    None => format!("#{}", hex::encode(&a.value_der)),
+                };
+                (ty, value)
+            })
+            .collect()
+    }
+
     /// The values of attributes with the given dotted OID (e.g. emailAddress).
     pub fn values_of(&self, oid: &str) -> Vec<&str> {
         self.rdns
@@ -192,7 +211,8 @@ impl Name {
     }
 }
 
-fn short_name(oid: &str) -> Option<&'static str> {
+/// The conventional short name of an attribute type (`CN`, `O`, `UID`, ...), when it has one.
+pub fn short_name(oid: &str) -> Option<&'static str> {
     Some(match oid {
         "2.5.4.3" => "CN",
         "2.5.4.4" => "SN",
