@@ -129,7 +129,7 @@ class _Seen:
     """One certificate as the walk saw it."""
 
     __slots__ = ("der", "subject", "issuer", "fields", "identifiers", "serial", "not_before", "not_after",
-                 "documents", "not_ok", "first", "last", "intermediates")
+                 "documents", "not_ok", "first", "last", "revoked_reason")
 
     def __init__(self, der: bytes, signer: Any) -> None:
         info = parse_certificate(der)
@@ -145,7 +145,9 @@ class _Seen:
         self.not_ok = 0
         self.first: Optional[_dt.datetime] = None
         self.last: Optional[_dt.datetime] = None
-        self.intermediates: dict[bytes, None] = {}
+        # A document's verdict that the certificate (or one above it) was revoked when it
+        # signed: revocation is final, so it still is.
+        self.revoked_reason: Optional[str] = None
 
 
 def inventory(
@@ -184,6 +186,10 @@ def inventory(
     verifier = Verifier(policy, fetcher)
     now = (policy.at or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc)
     seen: dict[bytes, _Seen] = {}
+    # CA certificates of every validated chain: path candidates for each certificate's own
+    # check, including those whose documents all failed (the CMS carried their CA, but a
+    # failed result hands back no chain).
+    pool: dict[bytes, None] = {}
     skipped: list[tuple[str, str]] = []
     documents = 0
 
@@ -201,7 +207,9 @@ def inventory(
                 if entry is None:
                     entry = seen[key] = _Seen(der, s)
                 for c in s.chain[1:-1]:
-                    entry.intermediates.setdefault(c)
+                    pool.setdefault(c)
+                if s.code == "cert_revoked" and entry.revoked_reason is None:
+                    entry.revoked_reason = s.reason
                 if key not in counted:
                     counted.add(key)
                     entry.documents += 1
@@ -232,7 +240,7 @@ def inventory(
 
     out = Inventory()
     for key, e in seen.items():
-        out.append(_row(key, e, verifier, policy, now, renewal_days))
+        out.append(_row(key, e, verifier, policy, now, renewal_days, list(pool)))
     out.sort(key=lambda r: (r["not_after"], r["holder"], r["serial"]))
     out.documents = documents
     out.skipped = skipped
@@ -241,14 +249,16 @@ def inventory(
     return out
 
 
-def _revocation(e: _Seen, verifier: Verifier, policy: Policy) -> tuple[str, str]:
+def _revocation(e: _Seen, verifier: Verifier, policy: Policy, pool: list[bytes]) -> tuple[str, str]:
     if policy.revocation == "off":
         return "not_checked", "revocation checking is off in the policy"
-    path = verifier.verify_certificate(e.der, list(e.intermediates))
+    path = verifier.verify_certificate(e.der, pool)
     if path.code == "cert_revoked":
         return "revoked", path.reason
     if path.code == "cert_on_hold":
         return "on_hold", path.reason
+    if e.revoked_reason is not None:
+        return "revoked", e.revoked_reason
     if not path.ok:
         return "unknown", path.reason
     own = path.revocation[0] if path.revocation else None
@@ -258,10 +268,10 @@ def _revocation(e: _Seen, verifier: Verifier, policy: Policy) -> tuple[str, str]
 
 
 def _row(key: bytes, e: _Seen, verifier: Verifier, policy: Policy, now: _dt.datetime,
-         renewal_days: int) -> dict[str, Any]:
+         renewal_days: int, pool: list[bytes]) -> dict[str, Any]:
     not_after = _utc(e.not_after)
     days = (not_after - now) // _dt.timedelta(days=1)
-    status, why = _revocation(e, verifier, policy)
+    status, why = _revocation(e, verifier, policy, pool)
     issuer_fields = _split_issuer(e.issuer)
     return {
         "holder": _nfc(_first(e.fields, "CN")),
