@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import hashlib
+import importlib
 import os
 import stat
 import unicodedata
@@ -52,7 +53,7 @@ class Inventory(list[dict[str, Any]]):
         """A pandas DataFrame, one row per certificate; the identifiers as one column per
         kind (``CCCD``, ``MST``, ``CMND``, ``HC``), several values joined with ``"; "``."""
         try:
-            import pandas as pd
+            pd = importlib.import_module("pandas")
         except ImportError as e:
             raise ImportError("Inventory.to_pandas needs pandas: pip install pandas "
                               "(or use the rows as they are: a list of dicts)") from e
@@ -193,7 +194,7 @@ def inventory(
     skipped: list[tuple[str, str]] = []
     documents = 0
 
-    def run(paths: list[str], items: list[tuple[bytes, Optional[bytes]]]) -> None:
+    def run(items: list[tuple[bytes, Optional[bytes]]]) -> None:
         batch = verifier.verify_many(items, threads=threads)
         for i in range(len(batch)):
             result = batch[i]
@@ -219,7 +220,6 @@ def inventory(
                     entry.first = t if entry.first is None or t < entry.first else entry.first
                     entry.last = t if entry.last is None or t > entry.last else entry.last
 
-    paths: list[str] = []
     items: list[tuple[bytes, Optional[bytes]]] = []
     for path, why in _documents(top):
         if why is not None:
@@ -230,17 +230,16 @@ def inventory(
         except OSError as e:
             skipped.append((path, f"file_unreadable: {e.strerror or e}"))
             continue
-        paths.append(path)
         documents += 1
         if len(items) >= _CHUNK:
-            run(paths, items)
-            paths, items = [], []
+            run(items)
+            items = []
     if items:
-        run(paths, items)
+        run(items)
 
     out = Inventory()
-    for key, e in seen.items():
-        out.append(_row(key, e, verifier, policy, now, renewal_days, list(pool)))
+    for key, cert in seen.items():
+        out.append(_row(key, cert, verifier, policy, now, renewal_days, list(pool)))
     out.sort(key=lambda r: (r["not_after"], r["holder"], r["serial"]))
     out.documents = documents
     out.skipped = skipped
