@@ -3,6 +3,7 @@ and English, escaping of untrusted text, a capped table, and what a person sees 
 headless Chromium."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -12,8 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.name import _ASN1Type
+from cryptography.x509.oid import NameOID
+from hypothesis import given
+from hypothesis import strategies as st
 
 import chromium
+import pki
+from govsig._govsig import parse_certificate
+from govsig._html import split_dn
 from govsig.report_html import ReportTotals, default_lang, write_html
 
 EVIL = "<script>document.title='pwned'</script>"
@@ -222,3 +233,26 @@ def test_cli_mistakes_are_one_line_and_status_2(tmp_path: Path) -> None:
     assert len(no_folder.stderr.strip().splitlines()) == 1
     bad_lang = _cli("report", str(jsonl), "--html", str(tmp_path / "r.html"), "--lang", "fr")
     assert bad_lang.returncode == 2 and "invalid choice: 'fr'" in bad_lang.stderr
+
+
+
+_KEY = pki.derive_key("p256", "report subject text")
+_OIDS = {"CN": NameOID.COMMON_NAME, "O": NameOID.ORGANIZATION_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+         "UID": NameOID.USER_ID, "ST": NameOID.STATE_OR_PROVINCE_NAME}
+_VALUE = st.text(alphabet=st.sampled_from(list(',+"\\<>;=# ') + list("aZ09:-ễđƯ")), min_size=1, max_size=40)
+
+
+def _core_subject_text(attrs: list[tuple[str, str]]) -> str:
+    """The core's RFC 4514 text of a certificate subject made of these attributes."""
+    name = x509.Name([x509.NameAttribute(_OIDS[k], v, _type=_ASN1Type.UTF8String) for k, v in attrs])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(_KEY.public_key())
+            .serial_number(1).not_valid_before(dt.datetime(2025, 1, 1)).not_valid_after(dt.datetime(2026, 1, 1))
+            .sign(_KEY, hashes.SHA256()))
+    return parse_certificate(cert.public_bytes(Encoding.DER)).subject
+
+
+@given(st.lists(st.tuples(st.sampled_from(sorted(_OIDS)), _VALUE), min_size=1, max_size=5))
+def test_subject_text_from_a_report_line_splits_back_into_its_attributes(attrs: list[tuple[str, str]]) -> None:
+    # A report line may carry the subject as RFC 4514 text only: the report reads O and OU
+    # back from it, whatever commas, plus signs, quotes or spaces the values hold.
+    assert split_dn(_core_subject_text(attrs)) == list(reversed(attrs))

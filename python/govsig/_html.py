@@ -62,7 +62,9 @@ def split_dn(dn: str) -> list[tuple[str, str]]:
     def close() -> None:
         nonlocal key
         if key is not None:
-            out.append((key.strip(), "".join(cur).strip()))
+            # Only the key is trimmed (", " separates RDNs); a value keeps its spaces, which
+            # the writer escaped where they mattered.
+            out.append((key.strip(), "".join(cur)))
         key = None
         cur.clear()
 

@@ -233,19 +233,19 @@ pub fn short_name(oid: &str) -> Option<&'static str> {
     })
 }
 
+/// RFC 4514 §2.4: the special characters anywhere, `#` or a space first, a space last. A
+/// value that is one space is escaped once (`\ `), not once as first and again as last.
 fn escape_value(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    let last = s.chars().count().saturating_sub(1);
     for (i, ch) in s.chars().enumerate() {
-        let needs =
-            matches!(ch, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') || (i == 0 && (ch == '#' || ch == ' '));
+        let needs = matches!(ch, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+            || (i == 0 && (ch == '#' || ch == ' '))
+            || (i == last && ch == ' ');
         if needs {
             out.push('\\');
         }
         out.push(ch);
-    }
-    if out.ends_with(' ') {
-        out.pop();
-        out.push_str("\\ ");
     }
     out
 }
@@ -278,5 +278,25 @@ impl std::fmt::Display for Name {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::der::tlv;
+
+    fn cn(value: &str) -> Name {
+        let atv = tlv(0x30, &[tlv(0x06, &[0x55, 4, 3]), tlv(0x0c, value.as_bytes())].concat());
+        Name::from_der(&tlv(0x30, &tlv(0x31, &atv))).expect("test name")
+    }
+
+    #[test]
+    fn rfc4514_escapes_each_special_character_once() {
+        assert_eq!(cn(" ").to_string(), "CN=\\ ");
+        assert_eq!(cn("  ").to_string(), "CN=\\ \\ ");
+        assert_eq!(cn(" a ").to_string(), "CN=\\ a\\ ");
+        assert_eq!(cn("#1 a, b+c").to_string(), "CN=\\#1 a\\, b\\+c");
+        assert_eq!(cn("Sở Tư pháp").to_string(), "CN=Sở Tư pháp");
     }
 }
