@@ -46,53 +46,34 @@ def text(value: object) -> str:
     return html.escape(shown("" if value is None else value), quote=True)
 
 
-_HEX_ESCAPES = re.compile(r"(?:\\[0-9A-Fa-f]{2})+")
+# One attribute: a type, "=", a value in which ",", "+" and "\\" appear only escaped; then the
+# separator. Types are trimmed (", " separates RDNs); values keep their spaces, which the
+# writer escaped where they mattered (RFC 4514 §2.4).
+_ATTRIBUTE = re.compile(r"\s*((?:[^\\=,+]|\\.)+?)\s*=((?:[^\\,+]|\\.)*)(?:[,+]|\Z)", re.S)
+# \XX octets (UTF-8, decoded together) or \c (the character itself), left to right.
+_ESCAPE = re.compile(r"((?:\\[0-9A-Fa-f]{2})+)|\\(.)", re.S)
+
+
+def _unescape(m: re.Match[str]) -> str:
+    if m.group(1):
+        return bytes.fromhex(m.group(1).replace("\\", "")).decode("utf-8", "replace")
+    return m.group(2)
 
 
 def split_dn(dn: str) -> list[tuple[str, str]]:
     """An RFC 4514 string (``CN=a\\, b, O=c``) as (type, value) pairs in the order written,
     escapes undone; multi-valued RDNs (``+``) give one pair per attribute. Used when a
-    report line has the subject as text only."""
+    report line has the subject as text only; text that does not parse further ends the
+    list there."""
     out: list[tuple[str, str]] = []
-    cur: list[str] = []
-    key: Optional[str] = None
-    i = 0
-    n = len(dn)
-
-    def close() -> None:
-        nonlocal key
-        if key is not None:
-            # Only the key is trimmed (", " separates RDNs); a value keeps its spaces, which
-            # the writer escaped where they mattered.
-            out.append((key.strip(), "".join(cur)))
-        key = None
-        cur.clear()
-
-    while i < n:
-        c = dn[i]
-        if c == "\\" and i + 1 < n:
-            run = _HEX_ESCAPES.match(dn, i)
-            if run:  # \XX octets: UTF-8, decoded together
-                cur.append(bytes.fromhex(run.group().replace("\\", "")).decode("utf-8", "replace"))
-                i = run.end()
-            else:
-                cur.append(dn[i + 1])
-                i += 2
-            continue
-        if key is None:
-            if c == "=":
-                key = "".join(cur)
-                cur.clear()
-            elif c in ",+":
-                cur.clear()
-            else:
-                cur.append(c)
-        elif c in ",+":
-            close()
-        else:
-            cur.append(c)
-        i += 1
-    close()
+    pos, n = 0, len(dn)
+    while pos < n:
+        m = _ATTRIBUTE.match(dn, pos)
+        if m is None or m.end() == pos:
+            break
+        value = m.group(2)
+        out.append((m.group(1), _ESCAPE.sub(_unescape, value) if "\\" in value else value))
+        pos = m.end()
     return out
 
 

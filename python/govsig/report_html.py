@@ -11,6 +11,7 @@ a job over millions of documents makes a page of a few megabytes, not a gigabyte
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import unicodedata
 from collections import Counter
@@ -27,7 +28,7 @@ DEFAULT_MAX_FAILURES = 10_000
 LABELS: dict[str, dict[str, str]] = {
     "vi": {
         "title": "Báo cáo kiểm tra chữ ký số",
-        "subtitle": "Tạo lúc {when} · govsig {version} · {n} tài liệu",
+        "subtitle": "Tạo lúc {when}{version} · {n} tài liệu",
         "documents": "Tổng số tài liệu",
         "ok": "Hợp lệ",
         "not_ok": "Không hợp lệ",
@@ -56,7 +57,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "Digital signature verification report",
-        "subtitle": "Generated {when} · govsig {version} · {n} documents",
+        "subtitle": "Generated {when}{version} · {n} documents",
         "documents": "Documents",
         "ok": "Valid",
         "not_ok": "Not valid",
@@ -90,20 +91,30 @@ def _nfc(s: Optional[str]) -> str:
     return unicodedata.normalize("NFC", s or "")
 
 
-def _fields(signer: Mapping[str, Any]) -> list[tuple[str, str]]:
-    typed = signer.get("subject_fields")
-    if isinstance(typed, list):
-        return [(str(k), str(v)) for k, v in typed]
-    return _html.split_dn(str(signer.get("subject") or ""))
-
-
 def signer_org_unit(signer: Mapping[str, Any]) -> tuple[str, str]:
     """(organisation, unit) from the signer's subject O and OU, NFC-normalised so that the
     same name written composed or decomposed counts once."""
-    f = _fields(signer)
+    typed = signer.get("subject_fields")
+    if isinstance(typed, list):
+        f = [(str(k), str(v)) for k, v in typed]
+        return _nfc(_html.first(f, "O")), _nfc(_html.first(f, "OU"))
+    return _org_unit_of(str(signer.get("subject") or ""))
+
+
+# A million documents are signed by a few thousand certificates: each distinct subject and
+# issuer text is split once.
+@functools.lru_cache(maxsize=1 << 16)
+def _org_unit_of(subject: str) -> tuple[str, str]:
+    f = _html.split_dn(subject)
     return _nfc(_html.first(f, "O")), _nfc(_html.first(f, "OU"))
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _common_name_of(subject: str) -> str:
+    return _html.first(_html.split_dn(subject), "CN") or subject
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def issuer_name(dn: Optional[str]) -> str:
     """The issuing CA as people call it: the issuer's CN (else O, else the whole name)."""
     if not dn:
@@ -163,8 +174,11 @@ class ReportTotals:
             self.failures_total += 1
             if len(self.failures) < self.max_failures:
                 first = next((s for s in signers if isinstance(s, Mapping)), {})
-                subject = first.get("subject") or ""
-                who = _html.first(_fields(first), "CN") or subject
+                typed = first.get("subject_fields")
+                if isinstance(typed, list):
+                    who = _html.first([(str(k), str(v)) for k, v in typed], "CN") or ""
+                else:
+                    who = _common_name_of(str(first.get("subject") or ""))
                 self.failures.append((str(row.get("path") or ""), code, str(row.get("reason") or ""),
                                       _nfc(who), str(first.get("signing_time") or "")))
 
@@ -173,7 +187,7 @@ def _render(t: ReportTotals, lang: str, title: Optional[str], skipped_lines: int
     L = LABELS[lang]
     version = t.versions.most_common(1)[0][0] if t.versions else ""
     when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    subtitle = L["subtitle"].format(when=when, version=version or "?", n=f"{t.documents:,}")
+    subtitle = L["subtitle"].format(when=when, version=f" · govsig {version}" if version else "", n=f"{t.documents:,}")
     body = ['<section id="totals"><h2>' + text(L["totals"]) + "</h2>"]
     body.append(_html.cards([
         ("total-documents", L["documents"], t.documents, ""),
