@@ -497,7 +497,10 @@ impl SignerResult {
             .map(|c| c.subject.fields())
             .unwrap_or_default()
     }
-    /// The Vietnamese identifiers in the signer's subject: {"CCCD"|"MST"|"CMND"|"HC": [values]}.
+    /// The Vietnamese identifiers in the signer's subject, `{"CCCD"|"MST"|"CMND"|"HC": [values]}`
+    /// with only the kinds found (`{}` for none), read from `PREFIX:value` text in UID or any
+    /// other attribute; a 12-digit CCCD is also listed under MST, being the personal tax code
+    /// (rules: govsig_core::x509::identifiers).
     #[getter]
     fn identifiers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         self.s()
