@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`make demo`: generate a signed archive (once), verify it in bulk with govsig's CLI, and check
-every document's outcome code against the generator's expectation.
+every document's outcome code against the generator's expectation; then render the report
+and the certificate inventory as HTML, and a screenshot of the report (report.png).
 
     python3 scripts/demo.py [--out demo-out] [-n 3000] [--regenerate]
 
@@ -16,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -146,6 +148,36 @@ def main(argv: list[str] | None = None) -> int:
             print("  " + p)
         return 1
     print(f"\nall {n_ok} documents got their expected code")
+    return render_pages(out, archive, meta, env)
+
+
+def render_pages(out: Path, archive: Path, meta: dict, env: dict[str, str]) -> int:
+    """The pages a clerk reads: the report as HTML, the certificate inventory, and a
+    screenshot of the report (headless Chromium) beside the archive."""
+    steps = [
+        ["report", str(out / "report.jsonl"), "--html", str(out / "report.html")],
+        ["inventory", str(archive), "--trust", str(out / meta["trust"]["root"]),
+         "--intermediates", str(out / meta["trust"]["intermediates"]),
+         "--html", str(out / "inventory.html"), "--csv", str(out / "inventory.csv")],
+    ]
+    for step in steps:
+        cmd = [sys.executable, "-m", "govsig", *step]
+        print("$ " + " ".join(cmd), flush=True)
+        if subprocess.run(cmd, cwd=REPO, env=env).returncode != 0:
+            return 1
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        print("demo: no chromium for the screenshot (scripts/setup-system.sh installs it)", file=sys.stderr)
+        return 1
+    shot = out / "report.png"
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+                        f"--screenshot={shot}", "--window-size=1280,1600", (out / "report.html").as_uri()],
+                       capture_output=True, timeout=120)
+    if not shot.is_file():
+        print(f"demo: chromium wrote no screenshot at {shot}", file=sys.stderr)
+        return 1
+    print(f"pages: {out / 'report.html'}, {out / 'inventory.html'}; screenshot: {shot}")
     return 0
 
 

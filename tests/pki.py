@@ -487,15 +487,18 @@ def make_leaf(
     with_aki: bool = True,
     ca: bool = False,
     extra_extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
+    subject: x509.Name | None = None,
 ) -> Issued:
     """An end-entity signing certificate issued by ``issuer``.
 
     ``key_usage``/``eku`` take names (``"digital_signature"``, ``"email_protection"``...) or,
-    for ``eku``, dotted OIDs; None omits the extension.
+    for ``eku``, dotted OIDs; None omits the extension. ``subject`` replaces the name built
+    from ``name``/``org``/``ou``/``locality`` (for subjects with UID or other attributes).
     """
     seed = name if seed is None else seed
     key = derive_key(key_type, seed)
-    return _build(name=name, subject=vn_name(name, org, ou, locality), key=key,
+    subject = vn_name(name, org, ou, locality) if subject is None else subject
+    return _build(name=name, subject=subject, key=key,
                   key_type=key_type, issuer=issuer, seed=seed, not_before=not_before,
                   not_after=not_after, ca=ca, path_len=None, key_usage=key_usage, eku=eku,
                   with_ski=with_ski, with_aki=with_aki, extra_extensions=extra_extensions)

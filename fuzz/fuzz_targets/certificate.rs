@@ -1,8 +1,8 @@
 //! X.509 certificates: `Certificate::from_der`, then what callers do with a parsed one —
-//! describe it, read its revocation pointers (cRLDistributionPoints, authorityInfoAccess),
-//! build an OCSP request for it, and validate paths with it as the leaf (against the test
-//! roots), as an untrusted intermediate, and as a trust anchor. Every failure must be a
-//! result, never a panic.
+//! describe it, read its subject's attributes and identifiers and its revocation pointers
+//! (cRLDistributionPoints, authorityInfoAccess), build an OCSP request for it, and validate
+//! paths with it as the leaf (against the test roots), as an untrusted intermediate, and as a
+//! trust anchor. Every failure must be a result, never a panic.
 //!
 //! Seeds: every certificate in the repository (tests/data/cms, tests/scenarios, the
 //! certificate bags of the test signatures) and a few with the extensions path validation
@@ -14,6 +14,7 @@ use std::sync::Arc;
 use govsig_core::crypto::DigestAlgorithm;
 use govsig_core::revocation::crl::distribution_points;
 use govsig_core::revocation::ocsp::{ocsp_urls, subject_public_key_bits, CertId, OcspRequest};
+use govsig_core::x509::identifiers::identifiers_by_kind;
 use govsig_core::x509::{Certificate, TrustStore};
 use govsig_core::{Code, Engine};
 use govsig_fuzz::{engine, pki, policy, RSA_INTERMEDIATE, RSA_LEAF};
@@ -25,6 +26,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let cert = Arc::new(cert);
     let _ = (cert.describe(), cert.issuer.to_string(), format!("{cert:?}"));
+    // What an inventory reads from the subject: its attributes and Vietnamese identifiers.
+    let _ = (cert.subject.fields(), identifiers_by_kind(&cert.subject));
     let _ = (
         cert.is_self_issued(),
         cert.is_ca(),

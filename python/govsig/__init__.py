@@ -23,6 +23,7 @@ from govsig._api import (
     policy_knobs,
 )
 from govsig._crl import Crl, RevokedEntry
+from govsig._inventory import Inventory, inventory
 from govsig.fetch import BulkFetcher, Fetcher, FetchError, HttpFetcher
 from govsig._govsig import BUILD_PROFILE, InternalError, __version__
 from govsig._threads import MAX_THREADS
@@ -61,6 +62,9 @@ __all__ = [
     "VerifyResult",
     "SignerResult",
     "BatchResult",
+    # archive reports
+    "inventory",
+    "Inventory",
     # dossiers
     "DOSSIER_ERROR_CODES",
     "BagError",

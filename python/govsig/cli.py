@@ -19,6 +19,10 @@ def build_parser() -> argparse.ArgumentParser:
     _cli_dossier.register(sub)
     _cli_sign.register(sub)
     _cli_timestamp.register(sub)
+    from govsig import _cli_inventory, _cli_report
+
+    _cli_report.register(sub)
+    _cli_inventory.register(sub)
     _refuse_secrets_everywhere(parser)
     return parser
 

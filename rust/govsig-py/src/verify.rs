@@ -457,6 +457,29 @@ impl SignerResult {
     fn revocation<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         evidence_dicts(py, &self.s().revocation)
     }
+    /// The signer certificate's subject attributes in certificate order: (short name or
+    /// dotted OID, text); empty when the certificate was not found.
+    #[getter]
+    fn subject_fields(&self) -> Vec<(String, String)> {
+        self.s()
+            .certificate
+            .as_ref()
+            .map(|c| c.subject.fields())
+            .unwrap_or_default()
+    }
+    /// The Vietnamese identifiers in the signer's subject, `{"CCCD"|"MST"|"CMND"|"HC": [values]}`
+    /// with only the kinds found (`{}` for none), read from `PREFIX:value` text in UID or any
+    /// other attribute; a 12-digit CCCD is also listed under MST, being the personal tax code
+    /// (rules: govsig_core::x509::identifiers).
+    #[getter]
+    fn identifiers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.s()
+            .certificate
+            .as_ref()
+            .map(|c| govsig_core::x509::identifiers::identifiers_by_kind(&c.subject))
+            .unwrap_or_default()
+            .into_py_dict(py)
+    }
     fn __repr__(&self) -> String {
         let s = self.s();
         format!(

@@ -1,6 +1,7 @@
 //! Certificates, names, trust anchors and path building/validation (RFC 5280).
 
 pub mod cert;
+pub mod identifiers;
 pub mod name;
 pub mod name_constraints;
 pub mod path;

@@ -181,6 +181,25 @@ impl Name {
         self.key.starts_with(&base.key)
     }
 
+    /// Every attribute in certificate order (the most general RDN first, as encoded; the
+    /// attributes of a multi-valued RDN in their encoded order): its short name (`CN`, `O`,
+    /// `UID`, ...) or dotted OID, and its text exactly as decoded, or `#` and the hex of the
+    /// value's DER when it is not a string (RFC 4514 §2.4).
+    pub fn fields(&self) -> Vec<(String, String)> {
+        self.rdns
+            .iter()
+            .flatten()
+            .map(|a| {
+                let ty = short_name(&a.oid).map_or_else(|| a.oid.clone(), str::to_owned);
+                let value = match &a.text {
+                    Some(t) => t.clone(),
+                    None => format!("#{}", hex::encode(&a.value_der)),
+                };
+                (ty, value)
+            })
+            .collect()
+    }
+
     /// The values of attributes with the given dotted OID (e.g. emailAddress).
     pub fn values_of(&self, oid: &str) -> Vec<&str> {
         self.rdns
@@ -192,7 +211,8 @@ impl Name {
     }
 }
 
-fn short_name(oid: &str) -> Option<&'static str> {
+/// The conventional short name of an attribute type (`CN`, `O`, `UID`, ...), when it has one.
+pub fn short_name(oid: &str) -> Option<&'static str> {
     Some(match oid {
         "2.5.4.3" => "CN",
         "2.5.4.4" => "SN",
@@ -213,19 +233,19 @@ fn short_name(oid: &str) -> Option<&'static str> {
     })
 }
 
+/// RFC 4514 §2.4: the special characters anywhere, `#` or a space first, a space last. A
+/// value that is one space is escaped once (`\ `), not once as first and again as last.
 fn escape_value(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    let last = s.chars().count().saturating_sub(1);
     for (i, ch) in s.chars().enumerate() {
-        let needs =
-            matches!(ch, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') || (i == 0 && (ch == '#' || ch == ' '));
+        let needs = matches!(ch, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+            || (i == 0 && (ch == '#' || ch == ' '))
+            || (i == last && ch == ' ');
         if needs {
             out.push('\\');
         }
         out.push(ch);
-    }
-    if out.ends_with(' ') {
-        out.pop();
-        out.push_str("\\ ");
     }
     out
 }
@@ -258,5 +278,25 @@ impl std::fmt::Display for Name {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::der::tlv;
+
+    fn cn(value: &str) -> Name {
+        let atv = tlv(0x30, &[tlv(0x06, &[0x55, 4, 3]), tlv(0x0c, value.as_bytes())].concat());
+        Name::from_der(&tlv(0x30, &tlv(0x31, &atv))).expect("test name")
+    }
+
+    #[test]
+    fn rfc4514_escapes_each_special_character_once() {
+        assert_eq!(cn(" ").to_string(), "CN=\\ ");
+        assert_eq!(cn("  ").to_string(), "CN=\\ \\ ");
+        assert_eq!(cn(" a ").to_string(), "CN=\\ a\\ ");
+        assert_eq!(cn("#1 a, b+c").to_string(), "CN=\\#1 a\\, b\\+c");
+        assert_eq!(cn("Sở Tư pháp").to_string(), "CN=Sở Tư pháp");
     }
 }
