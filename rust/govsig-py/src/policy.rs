@@ -37,10 +37,23 @@ fn knob_error(e: KnobError) -> PyErr {
     }
 }
 
+/// A refused value as an error message shows it: its repr, cut short so that a hostile or
+/// huge value (an int of thousands of digits, a long string) cannot flood the message.
 fn shown(v: &Bound<'_, PyAny>) -> String {
-    v.repr()
+    const MAX: usize = 80;
+    let r = v
+        .repr()
         .map(|r| r.to_string())
-        .unwrap_or_else(|_| "<unprintable>".to_string())
+        .unwrap_or_else(|_| "<unprintable>".to_string());
+    if r.chars().count() <= MAX {
+        r
+    } else {
+        format!(
+            "{}... ({} characters)",
+            r.chars().take(MAX).collect::<String>(),
+            r.chars().count()
+        )
+    }
 }
 
 /// Text entries of a list knob: one str, or an iterable of str.
@@ -106,8 +119,24 @@ fn to_knob(spec: &KnobSpec, v: &Bound<'_, PyAny>) -> PyResult<KnobValue> {
             } else {
                 v.clone()
             };
-            let ts: f64 = aware.call_method0("timestamp")?.extract()?;
-            Ok(KnobValue::Time(Some(ts.floor() as i64)))
+            // Whole seconds since the epoch by exact datetime arithmetic, not `timestamp()`:
+            // its float rounds 9999-12-31 23:59:59.999999 up into year 10000, and a subclass
+            // may override it (a NaN became 1970). The instant must also read back as a UTC
+            // datetime (years 1..9999), or the policy could be built but not shown, pickled
+            // or replaced.
+            let dt = v.py().import("datetime")?;
+            let utc = dt.getattr("timezone")?.getattr("utc")?;
+            let epoch = dt.getattr("datetime")?.call1((1970, 1, 1, 0, 0, 0, 0, utc))?;
+            let second = dt.getattr("timedelta")?.call1((0, 1))?;
+            let since = dt.getattr("datetime")?.getattr("__sub__")?.call1((&aware, &epoch))?;
+            let ts: i64 = since.call_method1("__floordiv__", (second,))?.extract()?;
+            if datetime_utc(v.py(), ts).is_err() {
+                return Err(knob_error(KnobError::Invalid {
+                    name: spec.name,
+                    message: format!("must fall within years 1..9999 in UTC, got {}", shown(v)),
+                }));
+            }
+            Ok(KnobValue::Time(Some(ts)))
         }
         KnobKind::Choice(_) => v
             .downcast::<PyString>()
