@@ -77,3 +77,57 @@ def test_policy_subclass_pickle_keeps_class_and_knobs() -> None:
 
 class _SubPolicy(Policy):
     pass
+
+
+# --- S/MIME multipart/signed: what a mail reader shows must be what is signed -------------
+
+def _signed_lf(pki, openssl: str, tmp_path) -> tuple[bytes, bytes]:  # type: ignore[no-untyped-def]
+    import re
+
+    from test_input_forms import TEXT, _smime
+
+    msg = _smime(openssl, tmp_path, pki.rsa_leaf, TEXT, detached=True).replace(b"\r\n", b"\n")
+    m = re.search(rb'boundary="([^"]+)"', msg)
+    assert m is not None
+    return msg, m.group(1)
+
+
+def _verifier(pki) -> govsig.Verifier:  # type: ignore[no-untyped-def]
+    from test_input_forms import AT
+
+    return govsig.Verifier(Policy(trust=[r.der for r in pki.roots], at=AT))
+
+
+def test_smime_third_unsigned_part_is_refused(pki, openssl, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # RFC 1847: exactly two parts. A third (unsigned) part before the close delimiter was
+    # ignored and the message reported ok, while a mail reader shows it.
+    msg, b = _signed_lf(pki, openssl, tmp_path)
+    v = _verifier(pki)
+    assert v.verify(msg).code == "ok"
+    close = b"--" + b + b"--"
+    evil = b"--" + b + b"\nContent-Type: text/html\n\n<b>pay the attacker</b>\n"
+    for bad in (msg.replace(close, evil + close), msg.replace(close, evil)):
+        r = v.verify(bad)
+        assert r.code == "malformed", r.reason
+        assert "more than two parts" in r.reason
+
+
+def test_smime_line_that_only_starts_with_the_boundary_is_content(pki, openssl, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # "--<boundary>X" is not a delimiter (RFC 2046 §5.1.1): it stays in the first part, which
+    # the signature then does not cover.
+    msg, b = _signed_lf(pki, openssl, tmp_path)
+    first = msg.index(b"--" + b + b"\n") + len(b) + 3
+    bad = msg[:first] + b"--" + b + b"X\n" + msg[first:]
+    r = _verifier(pki).verify(bad)
+    assert r.code != "ok" and r.code != "malformed", (r.code, r.reason)
+
+
+def test_smime_preamble_and_epilogue_are_not_content(pki, openssl, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Text outside the parts is ignored by mail readers too; content is only the signed part.
+    msg, b = _signed_lf(pki, openssl, tmp_path)
+    j = msg.index(b"--" + b + b"\n")
+    bad = msg[:j] + b"PREAMBLE TEXT\n" + msg[j:] + b"\nEPILOGUE TEXT\n"
+    r = _verifier(pki).verify(bad)
+    assert r.code == "ok", r.reason
+    assert r.content is not None
+    assert b"PREAMBLE" not in r.content and b"EPILOGUE" not in r.content

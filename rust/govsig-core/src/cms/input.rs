@@ -403,9 +403,12 @@ fn smime(text: &[u8]) -> Result<Unwrapped<'static>, InputError> {
     )))
 }
 
-/// The first and second body parts of a multipart body. RFC 2046 §5.1.1: a delimiter is
-/// CRLF "--" boundary at the start of a line; the CRLF before it belongs to the delimiter,
-/// not to the part.
+/// The two body parts of a multipart/signed body. RFC 2046 §5.1.1: a delimiter line is
+/// "--" boundary, then optional linear white space, at the start of a line, and the close
+/// delimiter adds "--"; the CRLF before a delimiter belongs to it, not to the part. A line that
+/// merely begins with "--" boundary is content (as mail readers parse it). RFC 1847 §2.1: a
+/// multipart/signed holds exactly two parts, so a third one is refused: a mail reader would
+/// show it beside the signed part although nothing signs it.
 fn split_multipart_signed<'a>(body: &'a [u8], boundary: &[u8]) -> Result<(&'a [u8], &'a [u8]), InputError> {
     if boundary.is_empty() || boundary.len() > 200 {
         return Err(InputError(
@@ -414,26 +417,54 @@ fn split_multipart_signed<'a>(body: &'a [u8], boundary: &[u8]) -> Result<(&'a [u
     }
     let mut delim = b"--".to_vec();
     delim.extend_from_slice(boundary);
-    // Start offsets of delimiter lines.
-    let mut starts = Vec::new();
+    let shown_boundary = || printable(&String::from_utf8_lossy(boundary));
+    // (start offset, is the close delimiter) of the first three delimiter lines.
+    let mut lines: Vec<(usize, bool)> = Vec::new();
     let mut pos = 0;
     while let Some(n) = find(&body[pos..], &delim) {
         let at = pos + n;
-        if at == 0 || body[at - 1] == b'\n' {
-            starts.push(at);
-            if starts.len() > 3 {
-                break;
-            }
-        }
         pos = at + delim.len();
+        if at != 0 && body[at - 1] != b'\n' {
+            continue;
+        }
+        let rest = &body[pos..];
+        let (close, rest) = match rest.strip_prefix(b"--") {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let line = &rest[..rest.iter().position(|c| *c == b'\n').unwrap_or(rest.len())];
+        if !line.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r')) {
+            continue;
+        }
+        lines.push((at, close));
+        if lines.len() == 3 {
+            break;
+        }
     }
-    if starts.len() < 3 {
-        return Err(InputError(format!(
-            "the multipart/signed body does not have two parts delimited by '--{}' (found {} delimiter line(s))",
-            printable(&String::from_utf8_lossy(boundary)),
-            starts.len()
-        )));
+    match lines.as_slice() {
+        [(_, false), (_, false), (_, true)] => {}
+        [(_, false), (_, false), (_, false)] => {
+            return Err(InputError(format!(
+                "the multipart/signed body has more than two parts (a third '--{}' line where the closing '--{}--' belongs): nothing signs the others",
+                shown_boundary(),
+                shown_boundary()
+            )))
+        }
+        [(_, false), (_, false)] => {
+            return Err(InputError(format!(
+                "the multipart/signed body has no closing '--{}--' line (truncated?)",
+                shown_boundary()
+            )))
+        }
+        _ => {
+            return Err(InputError(format!(
+                "the multipart/signed body does not have two parts delimited by '--{}' (found {} delimiter line(s) before the closing one)",
+                shown_boundary(),
+                lines.iter().take_while(|(_, close)| !close).count()
+            )))
+        }
     }
+    let starts: Vec<usize> = lines.iter().map(|(at, _)| *at).collect();
     let part = |i: usize| -> &'a [u8] {
         let line_end = body[starts[i]..]
             .iter()
