@@ -131,3 +131,69 @@ def test_smime_preamble_and_epilogue_are_not_content(pki, openssl, tmp_path) -> 
     assert r.code == "ok", r.reason
     assert r.content is not None
     assert b"PREAMBLE" not in r.content and b"EPILOGUE" not in r.content
+
+
+# --- exceptions defined in the glue -----------------------------------------------------
+
+def test_token_and_signing_exceptions_pickle_with_their_fields() -> None:
+    import govsig.pkcs11 as p11
+    import govsig.signing as signing
+
+    cases = [
+        p11.PinIncorrectError("the token rejected the PIN", "CKR_PIN_INCORRECT", "pin_incorrect"),
+        p11.Pkcs11ArgumentError("sessions must be 1 or more", None, "invalid_argument"),
+        signing.SigningError("key and certificate differ", kind="key_certificate_mismatch"),
+    ]
+    for e in cases:
+        q = pickle.loads(pickle.dumps(e))
+        assert type(q) is type(e) and q.args == e.args and str(q) == str(e)
+        assert q.ckr == e.ckr and q.kind == e.kind
+        # repr and str hold the message only: nothing else given to the constructor.
+        assert repr(q) == f"{type(e).__name__}({e.args[0]!r})"
+    assert isinstance(cases[1], ValueError) and isinstance(cases[1], p11.Pkcs11Error)
+    with pytest.raises(TypeError):
+        p11.Pkcs11Error()
+
+
+# --- reports: hostile text from certificates, paths and reasons -------------------------
+
+_HOSTILE = '</title><script>alert(1)</script><img src=x onerror=alert(2)>"\'\u202e'
+
+
+def test_html_report_escapes_hostile_path_reason_subject_and_version(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from govsig import report_html
+
+    rows = [{
+        "path": _HOSTILE + ".p7s", "code": "digest_mismatch", "ok": False, "reason": _HOSTILE,
+        "govsig_version": _HOSTILE,
+        "signers": [{"subject": f"CN={_HOSTILE}, O={_HOSTILE}", "issuer": f"CN={_HOSTILE}",
+                     "signing_time": _HOSTILE}],
+    }]
+    out = tmp_path / "r.html"
+    report_html.write_html(rows, out, lang="en", title=_HOSTILE)
+    page = out.read_text(encoding="utf-8")
+    assert page.count("<script>") == 1  # the page's own filter script
+    assert "<img" not in page and "</title><script" not in page
+    assert "\u202e" not in page  # bidi override shown escaped, not applied
+    assert "&lt;script&gt;" in page
+
+
+def test_inventory_csv_neutralises_formulas_from_subjects(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    from govsig._inventory import _COLUMNS, write_csv
+
+    row: dict[str, object] = {k: "" for k in _COLUMNS}
+    row["identifiers"] = {"MST": ["=1+1"]}
+    row["holder"] = '=HYPERLINK("http://x","y")'
+    row["organisation"] = "+cmd|' /C calc'!A0"
+    row["unit"] = "@SUM(1)"
+    row["issuing_ca"] = "-1+1"
+    row["serial"] = "\t=1"
+    out = tmp_path / "i.csv"
+    write_csv([row], out)
+    with open(out, encoding="utf-8-sig", newline="") as f:
+        got = list(csv.DictReader(f))[0]
+    for k in ("holder", "organisation", "unit", "issuing_ca", "serial"):
+        assert got[k].startswith("'"), (k, got[k])
+    assert all(not v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in got.values())
