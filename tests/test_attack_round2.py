@@ -197,3 +197,34 @@ def test_inventory_csv_neutralises_formulas_from_subjects(tmp_path) -> None:  # 
     for k in ("holder", "organisation", "unit", "issuing_ca", "serial"):
         assert got[k].startswith("'"), (k, got[k])
     assert all(not v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in got.values())
+
+
+# --- path building: decoy issuers in the certificate bag -------------------------------
+
+def test_decoy_issuers_with_the_sought_key_identifier_do_not_hide_the_real_one() -> None:
+    # An attacker adds certificates named like the real CA, carrying the key identifier the
+    # leaf's AKI asks for but another key. They are tried and fail; the real CA still makes
+    # the path, and the leaf verifies against none of the decoys.
+    from cryptography import x509 as cx509
+    from test_profile_rules import check, resign, set_extension
+
+    import pki
+
+    root = pki.make_root("Root CA decoy test", "p256", seed="attack2|root")
+    ca = pki.make_intermediate("CA decoy test", root, "p256", seed="attack2|ca")
+    leaf = pki.make_leaf("Lê Thị Decoy", ca, "p256", seed="attack2|leaf")
+    ski = cx509.load_der_x509_certificate(ca.der).extensions.get_extension_for_class(
+        cx509.SubjectKeyIdentifier).value.digest
+    evil_root = pki.make_root("Root CA decoy test", "p256", seed="attack2|evil-root")
+    decoys = []
+    for i in range(6):
+        fake = pki.make_intermediate("CA decoy test", evil_root, "p256", seed=f"attack2|fake{i}")
+        decoys.append(resign(fake.der, evil_root,
+                             set_extension("2.5.29.14", b"\x04" + bytes([len(ski)]) + ski)))
+    assert check(leaf, *decoys, ca, root=root).code == "ok"
+    assert check(leaf, ca, *decoys, root=root).code == "ok"
+    r = check(leaf, *decoys, root=root)
+    assert r.code == "cert_signature_invalid", (r.code, r.reason)
+    # Under a small budget the decoys exhaust it: a stated budget failure, never "ok".
+    tight = check(leaf, *decoys, ca, root=root, max_signature_checks=3)
+    assert tight.code == "budget_exceeded", (tight.code, tight.reason)
