@@ -228,3 +228,35 @@ def test_decoy_issuers_with_the_sought_key_identifier_do_not_hide_the_real_one()
     # Under a small budget the decoys exhaust it: a stated budget failure, never "ok".
     tight = check(leaf, *decoys, ca, root=root, max_signature_checks=3)
     assert tight.code == "budget_exceeded", (tight.code, tight.reason)
+
+
+# --- PEM with several blocks; bounded work on hostile MIME --------------------------------
+
+def test_pem_with_two_blocks_verifies_the_first_and_shows_its_content(pki) -> None:  # type: ignore[no-untyped-def]
+    # Which block is verified must be the one whose content is returned (openssl cms
+    # -inform PEM also reads the first): a second block cannot swap the shown content.
+    import pki as P
+    from test_input_forms import _pem
+
+    first = P.sign_cms(b"first document", pki.rsa_leaf, detached=False)
+    second = P.sign_cms(b"second document", pki.rsa_leaf, detached=False)
+    r = _verifier(pki).verify(_pem("PKCS7", first) + _pem("PKCS7", second))
+    assert r.code == "ok", r.reason
+    assert r.content == b"first document"
+    # A block after a broken first one does not rescue it.
+    broken = _pem("PKCS7", first[:-1] + bytes([first[-1] ^ 1]))
+    assert _verifier(pki).verify(broken + _pem("PKCS7", second)).code != "ok"
+
+
+def test_hostile_multipart_shapes_are_malformed() -> None:
+    v = govsig.Verifier(Policy())
+    head = b'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; boundary=b\n\n'
+    # Many lines that only start with the boundary: no delimiter at all.
+    r = v.verify(head + b"--bX\n" * 200_000)
+    assert r.code == "malformed" and "delimited by '--b'" in r.reason
+    # A close delimiter where the signature part should start.
+    r = v.verify(head + b"--b\nhello\n--b--\n--b\n")
+    assert r.code == "malformed", r.reason
+    # Two parts and no close delimiter: truncated.
+    r = v.verify(head + b"--b\nhello\n--b\nContent-Type: application/pkcs7-signature\n\nMAA=\n")
+    assert r.code == "malformed" and "no closing '--b--'" in r.reason
