@@ -260,3 +260,19 @@ def test_hostile_multipart_shapes_are_malformed() -> None:
     # Two parts and no close delimiter: truncated.
     r = v.verify(head + b"--b\nhello\n--b\nContent-Type: application/pkcs7-signature\n\nMAA=\n")
     assert r.code == "malformed" and "no closing '--b--'" in r.reason
+
+
+def test_policy_pickle_round_trip_verifies_the_same(pki) -> None:  # type: ignore[no-untyped-def]
+    import pki as P
+
+    cms = P.sign_cms(b"round trip", pki.rsa_leaf, detached=False)
+    at = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+    for knobs in ({"revocation": "off"}, {"revocation": "hard-fail", "legacy_certificates": True}):
+        pol = Policy(trust=govsig.TrustStore([r.der for r in pki.roots]), at=at, **knobs)  # type: ignore[arg-type]
+        q = pickle.loads(pickle.dumps(pol))
+        assert q == pol and hash(q) == hash(pol) and repr(q) == repr(pol)
+        assert isinstance(q.trust, govsig.TrustStore)
+        a, b = govsig.Verifier(pol).verify(cms), govsig.Verifier(q).verify(cms)
+        assert (a.code, a.reason) == (b.code, b.reason)
+    assert govsig.Verifier(Policy(trust=govsig.TrustStore([r.der for r in pki.roots]), at=at,
+                                  revocation="off")).verify(cms).code == "ok"
