@@ -11,9 +11,9 @@ use govsig_core::x509::policy_graph::PolicyInputs;
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
 use govsig_core::{Code, Engine};
 use numpy::{IntoPyArray, PyArray1};
-use pyo3::exceptions::{PyIndexError, PyValueError};
+use pyo3::exceptions::{PyImportError, PyIndexError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PySlice, PyTuple};
 
 use crate::convert::{bytes_list, datetime_utc};
 use crate::crl::CoreCrl;
@@ -392,6 +392,11 @@ impl VerifyResult {
     fn __bool__(&self) -> bool {
         self.inner.ok()
     }
+    /// The verdict as plain JSON-safe values (str, int, bool, None, lists, dicts): what an
+    /// archive report line holds for the signature part.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        outcome_dict(py, &self.inner)
+    }
     fn __repr__(&self) -> String {
         format!(
             "VerifyResult(code={:?}, signers={}, reason={:?})",
@@ -487,6 +492,11 @@ impl SignerResult {
     fn revocation<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         evidence_dicts(py, &self.s().revocation)
     }
+    /// The signer's verdict as plain JSON-safe values (times as ISO 8601 UTC text,
+    /// fingerprints and serial as lowercase hex).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        signer_dict(py, self.s())
+    }
     fn __repr__(&self) -> String {
         let s = self.s();
         format!(
@@ -519,18 +529,53 @@ impl BatchResult {
     fn __len__(&self) -> usize {
         self.items.len()
     }
-    fn __getitem__(&self, i: isize) -> PyResult<VerifyResult> {
-        let n = isize::try_from(self.items.len()).map_err(|_| PyIndexError::new_err("batch too large"))?;
-        let j = if i < 0 { i + n } else { i };
-        if j < 0 || j >= n {
-            return Err(PyIndexError::new_err(format!(
-                "index {i} out of range for a batch of {n}"
-            )));
+    /// `batch[i]` is a VerifyResult; `batch[a:b:c]` a new BatchResult of those results.
+    fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        if let Ok(sl) = key.downcast::<PySlice>() {
+            let n = isize::try_from(self.items.len()).map_err(|_| PyIndexError::new_err("batch too large"))?;
+            let ind = sl.indices(n)?;
+            let mut out = BatchResult::default();
+            let mut i = ind.start;
+            for _ in 0..ind.slicelength {
+                let j = usize::try_from(i).map_err(|_| PyIndexError::new_err("index out of range"))?;
+                out.codes.push(self.codes[j]);
+                out.items.push(Arc::clone(&self.items[j]));
+                i += ind.step;
+            }
+            return Ok(Py::new(py, out)?.into_any());
         }
-        let j = usize::try_from(j).map_err(|_| PyIndexError::new_err("index out of range"))?;
-        Ok(VerifyResult {
-            inner: Arc::clone(&self.items[j]),
-        })
+        let i: isize = key.extract()?;
+        Ok(Py::new(py, batch_item(self, i)?)?.into_any())
+    }
+    /// One JSON-safe dict per document (`VerifyResult.to_dict()`), in order.
+    fn to_records<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.items.iter().map(|o| outcome_dict(py, o)).collect()
+    }
+    /// The records as a `pyarrow.Table` (signers as a list of structs). Needs pyarrow.
+    fn to_arrow<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let pa = py.import("pyarrow").map_err(|e| {
+            PyImportError::new_err(format!(
+                "BatchResult.to_arrow needs pyarrow, which is not installed ({e}); \
+                 install it with: pip install 'govsig[arrow]'"
+            ))
+        })?;
+        let records = self.to_records(py)?;
+        pa.getattr("Table")?.call_method1("from_pylist", (records,))
+    }
+    /// The records as a `pandas.DataFrame`. Needs pyarrow and pandas.
+    fn to_pandas<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("pandas").map_err(|e| {
+            PyImportError::new_err(format!(
+                "BatchResult.to_pandas needs pandas, which is not installed ({e}); \
+                 install it with: pip install 'govsig[pandas]'"
+            ))
+        })?;
+        self.to_arrow(py)?.call_method0("to_pandas")
+    }
+    /// Append a result (used to rebuild a batch, e.g. after unpickling).
+    fn append(&mut self, result: PyRef<'_, VerifyResult>) {
+        self.codes.push(result.inner.code.number());
+        self.items.push(Arc::clone(&result.inner));
     }
     /// Numeric outcome codes (uint8), index into `govsig.codes()`.
     #[getter]
@@ -748,4 +793,115 @@ pub(crate) fn needs_tuples<'py>(py: Python<'py>, needs: &[EvidenceNeed]) -> PyRe
             ),
         })
         .collect()
+}
+
+fn iso<'py>(py: Python<'py>, t: Option<i64>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    t.map(|t| datetime_utc(py, t)?.call_method0("isoformat")).transpose()
+}
+
+fn outcome_dict<'py>(py: Python<'py>, o: &VerifyOutcome) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("ok", o.ok())?;
+    d.set_item("code", o.code.name())?;
+    d.set_item("reason", &o.reason)?;
+    d.set_item("detached", o.detached)?;
+    d.set_item("was_ber", o.was_ber)?;
+    d.set_item("content_type", o.content_type.as_deref())?;
+    let signers = o
+        .signers
+        .iter()
+        .map(|s| signer_dict(py, s))
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("signers", signers)?;
+    Ok(d)
+}
+
+fn signer_dict<'py>(py: Python<'py>, s: &SignerOutcome) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let cert = s.certificate.as_ref();
+    d.set_item("subject", cert.map(|c| c.subject.to_string()))?;
+    d.set_item("issuer", cert.map(|c| c.issuer.to_string()))?;
+    d.set_item("serial", cert.map(|c| c.serial_hex()))?;
+    d.set_item("cert_sha256", cert.map(|c| hex::encode(c.fingerprint)))?;
+    d.set_item(
+        "chain_sha256",
+        s.chain.iter().map(|c| hex::encode(c.fingerprint)).collect::<Vec<_>>(),
+    )?;
+    d.set_item("sid", s.sid_text())?;
+    d.set_item("signing_time", iso(py, s.signing_time)?)?;
+    // No time-stamp is judged per signer yet: the signature time is not known.
+    d.set_item("signature_time", py.None())?;
+    d.set_item("signature_time_source", py.None())?;
+    d.set_item("digest_algorithm", s.digest_algorithm)?;
+    d.set_item("signature_algorithm", s.signature_algorithm)?;
+    d.set_item("code", s.code.name())?;
+    d.set_item("reason", &s.reason)?;
+    d.set_item("revocation", evidence_records(py, &s.revocation)?)?;
+    Ok(d)
+}
+
+/// One JSON-safe dict per piece of evidence that decided a status (an OCSP response, a
+/// complete CRL); a certificate whose status nothing decided has none.
+fn evidence_records<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let mut out = Vec::new();
+    for e in ev {
+        let (status, reason) = match &e.status {
+            RevocationStatus::Good => ("good", None),
+            RevocationStatus::Unknown(r) => ("unknown", Some(r.as_str())),
+        };
+        if let Some(o) = &e.ocsp {
+            let d = PyDict::new(py);
+            d.set_item("kind", "ocsp")?;
+            d.set_item("subject", e.certificate.subject.to_string())?;
+            d.set_item("serial", e.certificate.serial_hex())?;
+            d.set_item("status", status)?;
+            d.set_item("reason", reason)?;
+            d.set_item("sha256", hex::encode(o.response_fingerprint))?;
+            d.set_item("issuer", o.responder.subject.to_string())?;
+            d.set_item("crl_number", py.None())?;
+            d.set_item("produced_at", iso(py, Some(o.produced_at))?)?;
+            d.set_item("this_update", iso(py, Some(o.this_update))?)?;
+            d.set_item("next_update", iso(py, o.next_update)?)?;
+            out.push(d);
+        }
+        if let Some(c) = &e.crl {
+            let d = PyDict::new(py);
+            d.set_item("kind", "crl")?;
+            d.set_item("subject", e.certificate.subject.to_string())?;
+            d.set_item("serial", e.certificate.serial_hex())?;
+            d.set_item("status", status)?;
+            d.set_item("reason", reason)?;
+            d.set_item("sha256", hex::encode(c.fingerprint()))?;
+            d.set_item("issuer", c.issuer.to_string())?;
+            // cRLNumber may need 160 bits (RFC 5280 §5.2.3): decimal text, not a 64-bit int.
+            let number = match &c.crl_number {
+                Some(n) => Some(
+                    py.get_type::<pyo3::types::PyInt>()
+                        .call_method1("from_bytes", (PyBytes::new(py, n.magnitude()), "big"))?
+                        .str()?,
+                ),
+                None => None,
+            };
+            d.set_item("crl_number", number)?;
+            d.set_item("produced_at", py.None())?;
+            d.set_item("this_update", iso(py, Some(c.this_update))?)?;
+            d.set_item("next_update", iso(py, c.next_update)?)?;
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+fn batch_item(b: &BatchResult, i: isize) -> PyResult<VerifyResult> {
+    let n = isize::try_from(b.items.len()).map_err(|_| PyIndexError::new_err("batch too large"))?;
+    let j = if i < 0 { i + n } else { i };
+    if j < 0 || j >= n {
+        return Err(PyIndexError::new_err(format!(
+            "index {i} out of range for a batch of {n}"
+        )));
+    }
+    let j = usize::try_from(j).map_err(|_| PyIndexError::new_err("index out of range"))?;
+    Ok(VerifyResult {
+        inner: Arc::clone(&b.items[j]),
+    })
 }
