@@ -20,6 +20,7 @@ from govsig._api import (
     codes,
 )
 from govsig._crl import Crl, RevokedEntry
+from govsig._records import BatchRecords, SignerRecord, VerifyRecord
 from govsig.fetch import BulkFetcher, Fetcher, FetchError, HttpFetcher
 from govsig._govsig import BUILD_PROFILE, InternalError, __version__
 from govsig._threads import MAX_THREADS
@@ -55,6 +56,9 @@ __all__ = [
     "VerifyResult",
     "SignerResult",
     "BatchResult",
+    "VerifyRecord",
+    "SignerRecord",
+    "BatchRecords",
     # dossiers
     "DOSSIER_ERROR_CODES",
     "BagError",

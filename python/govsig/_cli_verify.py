@@ -27,6 +27,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     a = sub.add_parser(
         "verify-archive",
         help="verify every signed document under folders (X.p7s beside X is detached); resumable",
+        # One line, so that a mistake costs two lines of output (this and the error).
+        usage="govsig verify-archive DIR [DIR ...] --trust PEM [options]   (-h lists them)",
         description="Verify every signed document under the folders, one report line per entry. "
                     "With --journal the job survives a crash or Ctrl-C: run it again with --resume.",
     )

@@ -3,6 +3,7 @@ shipped as ``report.schema.json`` beside this module), written as JSON Lines or 
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -116,8 +117,8 @@ class JsonlWriter:
 
 def _pyarrow() -> Any:
     try:
-        import pyarrow
-        import pyarrow.parquet  # noqa: F401
+        pyarrow = importlib.import_module("pyarrow")
+        importlib.import_module("pyarrow.parquet")
     except ImportError as e:
         raise ImportError(f"Parquet reports need pyarrow, which is not installed ({e}); "
                           "install it with: pip install 'govsig[arrow]'") from e

@@ -91,14 +91,15 @@ def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool) -> Iterator[En
     ancestors = {(root_st.st_dev, root_st.st_ino)}
     while stack:
         it, key = stack[-1]
-        e = next(it, None)
-        if e is None:
+        nxt = next(it, None)
+        if nxt is None:
             stack.pop()
             ancestors.discard(key)
             continue
-        path = e.path
+        de = nxt
+        path = de.path
         try:
-            if e.is_symlink():
+            if de.is_symlink():
                 if not follow:
                     yield Entry(path, "file_skipped", "a symbolic link, not followed (pass --follow-symlinks)")
                     continue
@@ -114,7 +115,7 @@ def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool) -> Iterator[En
                         yield Entry(path, "file_unreadable", f"cannot follow the symbolic link: {err.strerror}")
                     continue
             else:
-                st = e.stat(follow_symlinks=False)
+                st = de.stat(follow_symlinks=False)
         except FileNotFoundError:
             yield Entry(path, "file_vanished", "disappeared while the folder was walked")
             continue
@@ -140,7 +141,7 @@ def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool) -> Iterator[En
         elif stat.S_ISREG(mode):
             # Other regular files (detached content beside X.p7s, anything else) are not
             # documents; they are read only as the content of their signature.
-            if is_signature_file(os.fsdecode(e.name)):
+            if is_signature_file(os.fsdecode(de.name)):
                 yield Entry(path, size=st.st_size)
         else:
             yield Entry(path, "file_skipped", f"{_kind(mode)}, not read")
