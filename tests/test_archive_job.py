@@ -54,6 +54,17 @@ def test_file_codes_are_in_the_catalogue() -> None:
     assert "size cap" in descriptions["file_too_large"]
 
 
+def _recorded(journal: Path) -> int:
+    """Lines committed in the journal (0 when the kill came before the tables were made)."""
+    db = sqlite3.connect(journal)
+    try:
+        if not db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'results'").fetchone()[0]:
+            return 0
+        return int(db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+    finally:
+        db.close()
+
+
 # -- kill -9 at random moments, then resume -------------------------------------------------
 
 
@@ -83,8 +94,7 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(pki, 
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1
-            with sqlite3.connect(journal) as db:
-                recorded.append(db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+            recorded.append(_recorded(journal))
             proc.stderr.close()
         else:
             err = proc.stderr.read().decode()
@@ -99,7 +109,7 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(pki, 
     assert kills >= 10
     # The kills landed while the job was under way, and committed work was never lost.
     assert recorded == sorted(recorded)
-    assert 0 < recorded[-1] or len(recorded) > 1
+    assert sum(0 < n < 20_001 for n in recorded) >= 3, recorded
 
     final = run(*common, "--journal", str(journal), "--resume", "--report", str(tmp_path / "resumed.jsonl"))
     assert final.returncode == 1, final.stderr
@@ -122,11 +132,8 @@ def test_ctrl_c_prints_the_partial_summary_and_how_to_resume(pki, tmp_pki_dir, t
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         time.sleep(0.05)
-        if journal.exists():
-            with sqlite3.connect(journal) as db:
-                n = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'results'").fetchone()[0]
-                if n and db.execute("SELECT COUNT(*) FROM results").fetchone()[0] >= 300:
-                    break
+        if journal.exists() and _recorded(journal) >= 300:
+            break
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, err
@@ -310,7 +317,7 @@ def test_revocation_from_crl_files(tmp_path) -> None:
         assert report["revoked.p7m"]["revocation_status"] == "proven"
         ev = report["good.p7m"]["signers"][0]["revocation"]
         assert [(e["kind"], e["status"], e["crl_number"]) for e in ev] == [("crl", "good", "7")]
-        assert ev[0]["this_update"].endswith("+00:00") and ev[0]["produced_at"] is None
+        assert ev[0]["this_update"].endswith("Z") and ev[0]["produced_at"] is None
         # The summary goes to stderr when the report takes stdout; it says what was proven.
         assert "revocation status: proven 2, unknown 0, not checked 0" in p.stderr
         _valid(list(report.values()))
@@ -413,8 +420,8 @@ def test_jsonl_and_parquet_hold_the_same_lines(pki, tmp_pki_dir, tmp_path) -> No
         assert table.column_names == list(report[0].keys())
         assert table.to_pylist() == report
         first = report[0]
-        assert first["schema"] == "govsig.report/1" and first["validated_at"] == "2030-06-01T00:00:00+00:00"
-        assert first["govsig_version"] == govsig.__version__ and first["policy"]["at"] == "2030-06-01T00:00:00+00:00"
+        assert first["schema"] == "govsig.report/1" and first["validated_at"] == "2030-06-01T00:00:00Z"
+        assert first["govsig_version"] == govsig.__version__ and first["policy"]["at"] == "2030-06-01T00:00:00Z"
         s = first["signers"][0]
         assert len(s["cert_sha256"]) == 64 and s["chain_sha256"][0] == s["cert_sha256"]
         assert len(s["chain_sha256"]) == 3 and s["serial"] == format(pki.rsa_leaf.cert.serial_number, "x").rjust(

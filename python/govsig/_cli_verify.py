@@ -225,7 +225,7 @@ def _archive_setup(args: argparse.Namespace) -> tuple[Any, ...]:
     trust = [] if policy.trust is None else sorted(hashlib.sha256(c).hexdigest() for c in policy.trust.certificates)
     job = {
         "roots": [os.fsdecode(r) for r in roots],
-        "at": None if policy.at is None else policy.at.isoformat(),
+        "at": None if policy.at is None else _iso(policy.at),
         "revocation": policy.revocation,
         "legacy": policy.legacy,
         "trust_sha256": trust,
@@ -246,9 +246,9 @@ def _archive_setup(args: argparse.Namespace) -> tuple[Any, ...]:
     # line is judged at the same instant and a resumed job reports what one run would.
     at = policy.at
     if at is None:
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+        now = _iso(dt.datetime.now(dt.timezone.utc))
         stamp = journal.set_meta_once("validated_at", now) if journal is not None else now
-        at = dt.datetime.fromisoformat(stamp)
+        at = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         policy = policy.replace(at=at)
     fetcher = None
     if args.fetch:
@@ -257,7 +257,7 @@ def _archive_setup(args: argparse.Namespace) -> tuple[Any, ...]:
         except (OSError, ValueError) as e:
             raise _Mistake(f"--cache-dir: {shown(e)}") from None
     context = {
-        "validated_at": at.astimezone(dt.timezone.utc).isoformat(),
+        "validated_at": _iso(at),
         "policy": {
             "at": job["at"],
             "revocation": policy.revocation,
@@ -297,11 +297,11 @@ def _verify_archive(args: argparse.Namespace) -> int:
         jsonl = JsonlWriter(args.report) if args.report else None
         parquet = ParquetWriter(args.parquet) if args.parquet else None
 
-    def sink(line: dict[str, Any], text: str) -> None:
+    def sink(text: str) -> None:
         if jsonl is not None:
             jsonl.write(text)
         if parquet is not None:
-            parquet.write(line)
+            parquet.write(json.loads(text))
 
     job = ArchiveJob(verifier, roots, context=context, journal=journal, follow_symlinks=args.follow_symlinks,
                      max_size=args.max_size, workers=args.threads, chunk_size=args.chunk_size,
@@ -351,6 +351,11 @@ def _verify_archive(args: argparse.Namespace) -> int:
     _print_summary(summary, out)
     logging.getLogger("govsig.archive").info("job done: %d entries", summary.total)
     return 0 if summary.all_ok else 1
+
+
+def _iso(t: dt.datetime) -> str:
+    """ISO 8601 in UTC to the second, ``Z``-suffixed as every time in a report line."""
+    return t.astimezone(dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _main_thread() -> bool:

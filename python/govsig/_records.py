@@ -21,7 +21,7 @@ __all__ = ["VerifyRecord", "SignerRecord", "BatchRecords"]
 
 
 def _time(text: Optional[str]) -> Optional[_dt.datetime]:
-    return None if text is None else _dt.datetime.fromisoformat(text)
+    return None if text is None else _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 class SignerRecord:

@@ -20,7 +20,7 @@ from typing import Any, Optional, TextIO, Union
 
 from govsig._api import Verifier
 from govsig.archive.journal import Journal
-from govsig.archive.report import document_line, dumps, entry_line
+from govsig.archive.report import LineMaker
 from govsig.archive.walk import Entry, ReadRefused, read_regular, walk
 
 __all__ = ["ArchiveJob", "JobSummary", "JobProgress"]
@@ -89,7 +89,7 @@ class _Stop(Exception):
 class ArchiveJob:
     """Verifies every document under ``roots`` (bytes paths), one report line per entry.
 
-    ``sink(line_dict, text)`` receives each line in walk order when there is no journal;
+    ``sink(text)`` receives each line in walk order when there is no journal;
     with a journal, lines go to it and :meth:`lines` gives them back in order at the end.
     """
 
@@ -97,7 +97,7 @@ class ArchiveJob:
                  journal: Optional[Journal] = None, follow_symlinks: bool = False,
                  max_size: Optional[int] = None, workers: Optional[int] = None, chunk_size: int = 512,
                  progress: Optional[JobProgress] = None,
-                 sink: Optional[Callable[[dict[str, Any], str], None]] = None) -> None:
+                 sink: Optional[Callable[[str], None]] = None) -> None:
         self.verifier = verifier
         self.roots = roots
         self.context = context
@@ -109,6 +109,7 @@ class ArchiveJob:
         self.progress = progress
         self.sink = sink
         self.mode = verifier.policy.revocation
+        self.lines = LineMaker(context, self.mode)
 
     # -- reader thread ---------------------------------------------------------------------
 
@@ -194,46 +195,86 @@ class ArchiveJob:
         summary = JobSummary()
         t0 = time.monotonic()
         q: queue.Queue[Union[list[_Item], BaseException, None]] = queue.Queue(maxsize=2)
+        # Verified chunks on their way to the writer, which makes and records their lines while
+        # the next chunk is verified (with the GIL released).
+        out: queue.Queue[Optional[tuple[list[_Item], Any]]] = queue.Queue(maxsize=2)
+        failed: list[BaseException] = []
         stop = threading.Event()
         reader = threading.Thread(target=self._reader, args=(q, stop), name="govsig-archive-reader", daemon=True)
+        writer = threading.Thread(target=self._writer, args=(out, summary, failed, stop),
+                                  name="govsig-archive-writer", daemon=True)
         reader.start()
+        writer.start()
         try:
-            while True:
+            while not failed:
                 got = q.get()
                 if got is None:
                     break
                 if isinstance(got, BaseException):
                     raise got
-                self._verify_chunk(got, summary)
+                verified = (got, self._verify(got))
+                while not failed:
+                    try:
+                        out.put(verified, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+            if not failed:
+                out.put(None)
+            writer.join()
         except KeyboardInterrupt:
             summary.interrupted = True
+            stop.set()
+            try:
+                out.put_nowait(None)
+            except queue.Full:
+                pass
+            writer.join(timeout=30)
         finally:
             stop.set()
             reader.join(timeout=5)
             if self.progress is not None:
                 self.progress.close()
+        if failed:
+            raise failed[0]
         summary.elapsed = time.monotonic() - t0
         if self.journal is not None:
             summary.counts, summary.revocation = self.journal.counts()
             summary.total = sum(summary.counts.values())
         return summary
 
-    def _verify_chunk(self, chunk: list[_Item], summary: JobSummary) -> None:
+    def _writer(self, out: "queue.Queue[Optional[tuple[list[_Item], Any]]]", summary: JobSummary,
+                failed: list[BaseException], stop: threading.Event) -> None:
+        try:
+            while True:
+                got = out.get()
+                if got is None or stop.is_set():
+                    return
+                self._record(got[0], got[1], summary)
+        except BaseException as e:  # raised again by run() in the main thread
+            failed.append(e)
+            stop.set()
+
+    def _verify(self, chunk: list[_Item]) -> Any:
         docs = [(it[4], it[5]) for it in chunk if it[4] is not None]
-        batch = self.verifier.verify_many(docs, threads=self.workers, chunk_size=max(len(docs), 1)) if docs else None
+        if not docs:
+            return None
+        return self.verifier.verify_many(docs, threads=self.workers, chunk_size=len(docs))
+
+    def _record(self, chunk: list[_Item], batch: Any, summary: JobSummary) -> None:
         rows: list[tuple[bytes, int, str, bool, str, str]] = []
         k = 0
+        make = self.lines
         for seq, e, size, digest, sig, _content in chunk:
             if sig is not None:
                 assert batch is not None and digest is not None and size is not None
-                line = document_line(e.path, size, digest, batch[k], self.mode, self.context)
+                text, code, ok, rev = make.document(e.path, size, digest, batch[k])
                 k += 1
             else:
-                line = entry_line(e.path, size, e.code or "file_unreadable", e.reason, self.context, digest)
-            text = dumps(line)
-            rows.append((e.path, seq, line["code"], line["ok"], line["revocation_status"], text))
+                text, code, ok, rev = make.entry(e.path, size, e.code or "file_unreadable", e.reason, digest)
+            rows.append((e.path, seq, code, ok, rev, text))
             if self.sink is not None:
-                self.sink(line, text)
+                self.sink(text)
         if self.journal is not None:
             self.journal.record(rows)
         else:

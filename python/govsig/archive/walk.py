@@ -22,16 +22,15 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
-from govsig._api import is_signature_file
+from govsig._api import _SIGNATURE_SUFFIXES
+
 
 __all__ = ["Entry", "walk", "read_regular"]
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One archive entry: a document to read (``code is None``) or an entry that will not be
     read, with the outcome code and reason its report line carries."""
 
@@ -39,6 +38,10 @@ class Entry:
     code: Optional[str] = None
     reason: str = ""
     size: Optional[int] = None
+
+
+# Names treated as signed documents (govsig._api.is_signature_file, as bytes).
+_SUFFIXES = tuple(s.encode() for s in _SIGNATURE_SUFFIXES)
 
 
 def _kind(mode: int) -> str:
@@ -98,6 +101,11 @@ def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool) -> Iterator[En
             continue
         de = nxt
         path = de.path
+        # The common case, from the directory entry's type alone (no stat call).
+        if de.is_file(follow_symlinks=False) and not de.is_symlink():
+            if de.name.lower().endswith(_SUFFIXES):
+                yield Entry(path)
+            continue
         try:
             if de.is_symlink():
                 if not follow:
@@ -141,7 +149,7 @@ def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool) -> Iterator[En
         elif stat.S_ISREG(mode):
             # Other regular files (detached content beside X.p7s, anything else) are not
             # documents; they are read only as the content of their signature.
-            if is_signature_file(os.fsdecode(de.name)):
+            if de.name.lower().endswith(_SUFFIXES):
                 yield Entry(path, size=st.st_size)
         else:
             yield Entry(path, "file_skipped", f"{_kind(mode)}, not read")

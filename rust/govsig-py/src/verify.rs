@@ -397,6 +397,40 @@ impl VerifyResult {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         outcome_dict(py, &self.inner)
     }
+    /// `to_dict()` as compact JSON text (same keys, same order), made without building the
+    /// Python objects: what a bulk report writes per document.
+    fn to_json(&self) -> String {
+        let mut j = Json::default();
+        outcome_json(&mut j, &self.inner);
+        j.0
+    }
+    /// The JSON text of `[s.to_dict() for s in signers]`.
+    fn signers_json(&self) -> String {
+        let mut j = Json::default();
+        signers_json(&mut j, &self.inner.signers);
+        j.0
+    }
+    /// Per signer, the revocation status of each certificate checked on its path
+    /// ("good" or "unknown", signer first); empty when none was checked.
+    fn revocation_statuses(&self) -> Vec<Vec<&'static str>> {
+        self.inner
+            .signers
+            .iter()
+            .map(|s| {
+                s.revocation
+                    .iter()
+                    .map(|e| match e.status {
+                        RevocationStatus::Good => "good",
+                        RevocationStatus::Unknown(_) => "unknown",
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+    /// The outcome code of each signer, in order.
+    fn signer_codes(&self) -> Vec<&'static str> {
+        self.inner.signers.iter().map(|s| s.code.name()).collect()
+    }
     fn __repr__(&self) -> String {
         format!(
             "VerifyResult(code={:?}, signers={}, reason={:?})",
@@ -795,8 +829,8 @@ pub(crate) fn needs_tuples<'py>(py: Python<'py>, needs: &[EvidenceNeed]) -> PyRe
         .collect()
 }
 
-fn iso<'py>(py: Python<'py>, t: Option<i64>) -> PyResult<Option<Bound<'py, PyAny>>> {
-    t.map(|t| datetime_utc(py, t)?.call_method0("isoformat")).transpose()
+fn iso(_py: Python<'_>, t: Option<i64>) -> PyResult<Option<String>> {
+    Ok(t.map(govsig_core::time::to_rfc3339))
 }
 
 fn outcome_dict<'py>(py: Python<'py>, o: &VerifyOutcome) -> PyResult<Bound<'py, PyDict>> {
@@ -874,15 +908,7 @@ fn evidence_records<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult
             d.set_item("sha256", hex::encode(c.fingerprint()))?;
             d.set_item("issuer", c.issuer.to_string())?;
             // cRLNumber may need 160 bits (RFC 5280 §5.2.3): decimal text, not a 64-bit int.
-            let number = match &c.crl_number {
-                Some(n) => Some(
-                    py.get_type::<pyo3::types::PyInt>()
-                        .call_method1("from_bytes", (PyBytes::new(py, n.magnitude()), "big"))?
-                        .str()?,
-                ),
-                None => None,
-            };
-            d.set_item("crl_number", number)?;
+            d.set_item("crl_number", c.crl_number.as_ref().map(|n| decimal(n.magnitude())))?;
             d.set_item("produced_at", py.None())?;
             d.set_item("this_update", iso(py, Some(c.this_update))?)?;
             d.set_item("next_update", iso(py, c.next_update)?)?;
@@ -904,4 +930,241 @@ fn batch_item(b: &BatchResult, i: isize) -> PyResult<VerifyResult> {
     Ok(VerifyResult {
         inner: Arc::clone(&b.items[j]),
     })
+}
+
+/// Compact JSON text written as Python's `json.dumps(..., ensure_ascii=False,
+/// separators=(",", ":"))` writes it.
+#[derive(Default)]
+struct Json(String);
+
+impl Json {
+    fn raw(&mut self, t: &str) {
+        self.0.push_str(t);
+    }
+    fn key(&mut self, first: bool, k: &str) {
+        if !first {
+            self.0.push(',');
+        }
+        self.str(k);
+        self.0.push(':');
+    }
+    fn str(&mut self, v: &str) {
+        use std::fmt::Write;
+        self.0.push('"');
+        for c in v.chars() {
+            match c {
+                '"' => self.0.push_str("\\\""),
+                '\\' => self.0.push_str("\\\\"),
+                '\n' => self.0.push_str("\\n"),
+                '\r' => self.0.push_str("\\r"),
+                '\t' => self.0.push_str("\\t"),
+                '\u{8}' => self.0.push_str("\\b"),
+                '\u{c}' => self.0.push_str("\\f"),
+                c if u32::from(c) < 0x20 => {
+                    let _ = write!(self.0, "\\u{:04x}", u32::from(c));
+                }
+                c => self.0.push(c),
+            }
+        }
+        self.0.push('"');
+    }
+    fn opt(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.str(v),
+            None => self.raw("null"),
+        }
+    }
+    fn bool(&mut self, v: bool) {
+        self.raw(if v { "true" } else { "false" });
+    }
+}
+
+fn outcome_json(j: &mut Json, o: &VerifyOutcome) {
+    j.raw("{");
+    j.key(true, "ok");
+    j.bool(o.ok());
+    j.key(false, "code");
+    j.str(o.code.name());
+    j.key(false, "reason");
+    j.str(&o.reason);
+    j.key(false, "detached");
+    j.bool(o.detached);
+    j.key(false, "was_ber");
+    j.bool(o.was_ber);
+    j.key(false, "content_type");
+    j.opt(o.content_type.as_deref());
+    j.key(false, "signers");
+    signers_json(j, &o.signers);
+    j.raw("}");
+}
+
+fn signers_json(j: &mut Json, signers: &[SignerOutcome]) {
+    j.raw("[");
+    for (i, s) in signers.iter().enumerate() {
+        if i > 0 {
+            j.raw(",");
+        }
+        signer_json(j, s);
+    }
+    j.raw("]");
+}
+
+fn signer_json(j: &mut Json, s: &SignerOutcome) {
+    let cert = s.certificate.as_ref();
+    j.raw("{");
+    j.key(true, "subject");
+    j.opt(cert.map(|c| c.subject.to_string()).as_deref());
+    j.key(false, "issuer");
+    j.opt(cert.map(|c| c.issuer.to_string()).as_deref());
+    j.key(false, "serial");
+    j.opt(cert.map(|c| c.serial_hex()).as_deref());
+    j.key(false, "cert_sha256");
+    j.opt(cert.map(|c| hex::encode(c.fingerprint)).as_deref());
+    j.key(false, "chain_sha256");
+    j.raw("[");
+    for (i, c) in s.chain.iter().enumerate() {
+        if i > 0 {
+            j.raw(",");
+        }
+        j.str(&hex::encode(c.fingerprint));
+    }
+    j.raw("]");
+    j.key(false, "sid");
+    j.str(&s.sid_text());
+    j.key(false, "signing_time");
+    j.opt(s.signing_time.map(govsig_core::time::to_rfc3339).as_deref());
+    j.key(false, "signature_time");
+    j.raw("null");
+    j.key(false, "signature_time_source");
+    j.raw("null");
+    j.key(false, "digest_algorithm");
+    j.opt(s.digest_algorithm);
+    j.key(false, "signature_algorithm");
+    j.opt(s.signature_algorithm);
+    j.key(false, "code");
+    j.str(s.code.name());
+    j.key(false, "reason");
+    j.str(&s.reason);
+    j.key(false, "revocation");
+    j.raw("[");
+    let mut first = true;
+    for e in &s.revocation {
+        let (status, reason) = match &e.status {
+            RevocationStatus::Good => ("good", None),
+            RevocationStatus::Unknown(r) => ("unknown", Some(r.as_str())),
+        };
+        let subject = e.certificate.subject.to_string();
+        let serial = e.certificate.serial_hex();
+        if let Some(o) = &e.ocsp {
+            if !first {
+                j.raw(",");
+            }
+            first = false;
+            evidence_json(
+                j,
+                "ocsp",
+                &subject,
+                &serial,
+                status,
+                reason,
+                &hex::encode(o.response_fingerprint),
+                &o.responder.subject.to_string(),
+                None,
+                Some(o.produced_at),
+                Some(o.this_update),
+                o.next_update,
+            );
+        }
+        if let Some(c) = &e.crl {
+            if !first {
+                j.raw(",");
+            }
+            first = false;
+            let number = c.crl_number.as_ref().map(|n| decimal(n.magnitude()));
+            evidence_json(
+                j,
+                "crl",
+                &subject,
+                &serial,
+                status,
+                reason,
+                &hex::encode(c.fingerprint()),
+                &c.issuer.to_string(),
+                number.as_deref(),
+                None,
+                Some(c.this_update),
+                c.next_update,
+            );
+        }
+    }
+    j.raw("]");
+    j.raw("}");
+}
+
+#[allow(clippy::too_many_arguments)]
+fn evidence_json(
+    j: &mut Json,
+    kind: &str,
+    subject: &str,
+    serial: &str,
+    status: &str,
+    reason: Option<&str>,
+    sha256: &str,
+    issuer: &str,
+    crl_number: Option<&str>,
+    produced_at: Option<i64>,
+    this_update: Option<i64>,
+    next_update: Option<i64>,
+) {
+    let t = |v: Option<i64>| v.map(govsig_core::time::to_rfc3339);
+    j.raw("{");
+    j.key(true, "kind");
+    j.str(kind);
+    j.key(false, "subject");
+    j.str(subject);
+    j.key(false, "serial");
+    j.str(serial);
+    j.key(false, "status");
+    j.str(status);
+    j.key(false, "reason");
+    j.opt(reason);
+    j.key(false, "sha256");
+    j.str(sha256);
+    j.key(false, "issuer");
+    j.str(issuer);
+    j.key(false, "crl_number");
+    j.opt(crl_number);
+    j.key(false, "produced_at");
+    j.opt(t(produced_at).as_deref());
+    j.key(false, "this_update");
+    j.opt(t(this_update).as_deref());
+    j.key(false, "next_update");
+    j.opt(t(next_update).as_deref());
+    j.raw("}");
+}
+
+/// Big-endian unsigned magnitude -> decimal text (a cRLNumber may need 160 bits).
+fn decimal(magnitude: &[u8]) -> String {
+    // Repeated division of the base-256 digits by 10.
+    let mut digits: Vec<u8> = magnitude.iter().copied().skip_while(|&b| b == 0).collect();
+    if digits.is_empty() {
+        return "0".to_string();
+    }
+    let mut out = Vec::new();
+    while !digits.is_empty() {
+        let mut rem: u32 = 0;
+        let mut next = Vec::with_capacity(digits.len());
+        for &d in &digits {
+            let cur = rem * 256 + u32::from(d);
+            let q = cur / 10;
+            rem = cur % 10;
+            if !(next.is_empty() && q == 0) {
+                next.push(u8::try_from(q).unwrap_or(0));
+            }
+        }
+        out.push(b'0' + u8::try_from(rem).unwrap_or(0));
+        digits = next;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
 }
