@@ -466,3 +466,30 @@ def test_operator_mistakes_are_one_line_and_exit_2(tmp_pki_dir, tmp_path) -> Non
                                                   "--revocation", "off")
     assert "no such journal" in _mistake("verify-archive", d, "--trust", trust, "--journal",
                                          str(tmp_path / "other.sqlite"), "--resume")
+
+
+# -- the README's resumable job ---------------------------------------------------------------
+
+
+def test_readme_resumable_job_runs_as_written(pki, tmp_path) -> None:
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```sh\n(.*?)```", readme, re.S) if "--journal" in b]
+    commands = [shlex.split(line) for line in block.splitlines() if line.startswith("govsig ")]
+    assert len(commands) == 2 and "--resume" in commands[1]
+    make_archive(tmp_path / "ARCHIVE", 300, samples([pki.rsa_leaf]), per_dir=100)
+    (tmp_path / "root.pem").write_bytes(pki.rsa_root.pem + pki.rsa_intermediate.pem)
+    (tmp_path / "ca.crl").write_bytes(_crl(pki.rsa_intermediate))
+    # rsa_root's own status: a CRL from the root too, given as a second --crl.
+    (tmp_path / "root.crl").write_bytes(_crl(pki.rsa_root))
+    first, again = ([*c[1:], "--crl", "root.crl", "--no-progress"] for c in commands)
+    p = run(*first, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    report = (tmp_path / "report.jsonl").read_text(encoding="utf-8")
+    assert {r["revocation_status"] for r in lines(report)} == {"proven"}
+    p = run(*again, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "report.jsonl").read_text(encoding="utf-8") == report
+    assert "300 documents" in p.stdout and "0 in this run" in p.stdout
