@@ -85,31 +85,32 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(pki, 
     journal = tmp_path / "job.sqlite"
     rng = random.Random(15)
     kills = 0
-    recorded = []
-    for attempt in range(200):
+    recorded: list[int] = []
+    for _attempt in range(300):
         args = [*common, "--journal", str(journal)] + (["--resume"] if journal.exists() else [])
         proc = subprocess.Popen(govsig_cmd(*args), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.3, 1.6))
+        time.sleep(rng.uniform(0.25, 0.9))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+            proc.stderr.close()
             kills += 1
             recorded.append(_recorded(journal))
-            proc.stderr.close()
-        else:
-            err = proc.stderr.read().decode()
-            proc.stderr.close()
-            assert proc.returncode == 1, err
-            if kills >= 10:
-                break
-            # Finished before the kill: start again with a new journal to get more kills in.
-            for p in journal.parent.glob(journal.name + "*"):
-                p.unlink()
-            recorded = []
-    assert kills >= 10
-    # The kills landed while the job was under way, and committed work was never lost.
+            continue
+        err = proc.stderr.read().decode()
+        proc.stderr.close()
+        assert proc.returncode == 1, err
+        if kills >= 10:
+            break
+        # This machine finished the job in fewer than ten kills: start a new journal.
+        for p in journal.parent.glob(journal.name + "*"):
+            p.unlink()
+        kills, recorded = 0, []
+    # At least ten kills on the journal that finished, landing while the job was under way,
+    # and what was committed before a kill was never lost.
+    assert kills >= 10, recorded
     assert recorded == sorted(recorded)
-    assert sum(0 < n < 20_001 for n in recorded) >= 3, recorded
+    assert sum(0 < n < 20_001 for n in recorded) >= 5, recorded
 
     final = run(*common, "--journal", str(journal), "--resume", "--report", str(tmp_path / "resumed.jsonl"))
     assert final.returncode == 1, final.stderr

@@ -71,18 +71,12 @@ class Journal:
         assert got is not None
         return got
 
-    def done(self, paths: Sequence[bytes]) -> set[bytes]:
-        """Which of ``paths`` already have a line."""
-        if not paths:
-            return set()
-        q = "SELECT path FROM results WHERE path IN (%s)" % ",".join("?" * len(paths))
-        return {bytes(r[0]) for r in self._db.execute(q, list(paths))}
-
     def record(self, rows: Sequence[tuple[bytes, int, str, bool, str, str]]) -> None:
         """One chunk's lines (path, seq, code, ok, revocation_status, line), atomically."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.executemany("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?)",
+            # OR IGNORE: folders given that nest (A and A/b) list an entry twice; it counts once.
+            self._db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?)",
                                  [(p, s, c, int(o), r, t) for p, s, c, o, r, t in rows])
         except BaseException:
             self._db.execute("ROLLBACK")
