@@ -88,8 +88,13 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(pki, 
     recorded: list[int] = []
     for _attempt in range(300):
         args = [*common, "--journal", str(journal)] + (["--resume"] if journal.exists() else [])
+        before = _recorded(journal) if journal.exists() else 0
         proc = subprocess.Popen(govsig_cmd(*args), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.25, 0.9))
+        # Kill at a random moment after this run committed its first chunk: mid-chunk,
+        # mid-commit or between chunks, wherever it happens to be.
+        while proc.poll() is None and (not journal.exists() or _recorded(journal) <= before):
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.15))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
