@@ -24,6 +24,7 @@ from govsig._api import (
 )
 from govsig._crl import Crl, RevokedEntry
 from govsig._inventory import Inventory, inventory
+from govsig._records import BatchRecords, SignerRecord, VerifyRecord
 from govsig.fetch import BulkFetcher, Fetcher, FetchError, HttpFetcher
 from govsig._govsig import BUILD_PROFILE, InternalError, __version__
 from govsig._threads import MAX_THREADS
@@ -65,6 +66,9 @@ __all__ = [
     # archive reports
     "inventory",
     "Inventory",
+    "VerifyRecord",
+    "SignerRecord",
+    "BatchRecords",
     # dossiers
     "DOSSIER_ERROR_CODES",
     "BagError",

@@ -6,14 +6,13 @@ import datetime as dt
 import json
 import os
 import sys
-import time
 from typing import Any, Optional
 
-from govsig._api import Policy, TrustStore, Verifier, _read_chunks, walk_signature_files
+from govsig._api import Policy, TrustStore, Verifier
 from govsig._certs import read_cert_file
 from govsig._cli_text import shown
-from govsig._govsig import BatchResult, VerifyResult
-from govsig._progress import Progress
+from govsig._govsig import VerifyResult
+from govsig._threads import MAX_THREADS
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -27,13 +26,28 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
     a = sub.add_parser(
         "verify-archive",
-        help="verify every signed document under a folder (X.p7s beside X is detached)",
+        help="verify every signed document under folders (X.p7s beside X is detached); resumable",
+        # One line, so that a mistake costs two lines of output (this and the error).
+        usage="govsig verify-archive DIR [DIR ...] --trust PEM [options]   (-h lists them)",
+        description="Verify every signed document under the folders, one report line per entry. "
+                    "With --journal the job survives a crash or Ctrl-C: run it again with --resume.",
     )
-    a.add_argument("directory")
+    a.add_argument("directory", nargs="+", help="folder(s) to walk")
     _policy_args(a)
-    a.add_argument("--report", help="write one JSON line per document to this file")
-    a.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
-    a.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
+    _revocation_args(a)
+    a.add_argument("--report", metavar="FILE", help="write one JSON line per entry (schema govsig.report/1); - for stdout")
+    a.add_argument("--parquet", metavar="FILE", help="write the same lines as a Parquet file (needs pyarrow)")
+    a.add_argument("--journal", metavar="JOB.sqlite", help="record every outcome in this SQLite journal as the job goes")
+    a.add_argument("--resume", action="store_true", help="continue the job recorded in --journal")
+    a.add_argument("--follow-symlinks", action="store_true", help="follow symbolic links (loops are detected)")
+    a.add_argument("--max-size", metavar="BYTES", type=_size, default=None,
+                   help="do not read files larger than this (suffixes K, M, G); default: no cap")
+    a.add_argument("--workers", "--threads", dest="threads", type=int, default=None, metavar="N",
+                   help=f"govsig worker threads (1..{MAX_THREADS}; default: all cores)")
+    a.add_argument("--chunk-size", type=int, default=512, help=argparse.SUPPRESS)
+    a.add_argument("--log-interval", type=float, default=10.0, metavar="SECONDS",
+                   help="seconds between progress log lines when stderr is not a terminal")
+    a.add_argument("--no-progress", action="store_true", help="no progress bar or progress log lines")
     a.set_defaults(handler=_verify_archive)
 
 
@@ -44,6 +58,33 @@ def _policy_args(p: argparse.ArgumentParser) -> None:
                    help="untrusted intermediate certificate file(s); repeatable")
     p.add_argument("--at", help="validation time, ISO 8601 (default: now; naive means UTC)")
     p.add_argument("--legacy", action="store_true", help="accept SHA-1 and DSA")
+
+
+def _revocation_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--revocation", choices=("off", "soft-fail", "hard-fail"), default="soft-fail",
+                   help="soft-fail (default): an unknown status passes; hard-fail: it fails; off: not checked")
+    p.add_argument("--crl", action="append", default=[], metavar="FILE", help="a CRL (DER or PEM); repeatable")
+    p.add_argument("--ocsp-response", action="append", default=[], metavar="FILE",
+                   help="an OCSP response (DER); repeatable")
+    p.add_argument("--fetch", action="store_true",
+                   help="fetch missing CRLs and OCSP responses over HTTP (CDP/AIA; http_proxy/no_proxy honoured)")
+    p.add_argument("--cache-dir", metavar="DIR", help="with --fetch: keep fetched evidence in this folder")
+
+
+def _size(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    t = text.strip().lower().removesuffix("b").removesuffix("i")
+    mult = 1
+    if t and t[-1] in units:
+        mult = units[t[-1]]
+        t = t[:-1]
+    try:
+        n = int(t) * mult
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (bytes, or with K, M, G)") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a size cannot be negative")
+    return n
 
 
 def _policy(args: argparse.Namespace) -> Policy:
@@ -110,51 +151,236 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if r.ok else 1
 
 
-def _verify_archive(args: argparse.Namespace) -> int:
-    try:
-        v = Verifier(_policy(args))
-    except (OSError, ValueError) as e:
-        print(f"govsig: {shown(e)}", file=sys.stderr)
-        return 2
-    if not os.path.isdir(args.directory):
-        print(f"govsig: {shown(args.directory)}: not a directory", file=sys.stderr)
-        return 2
-    paths = walk_signature_files(args.directory)
-    progress = Progress(len(paths), enabled=False if args.no_progress else None)
-    report = open(args.report, "w", encoding="utf-8") if args.report else None
-    counts: dict[str, int] = {}
-    total = 0
-    t0 = time.monotonic()
-    try:
-        for chunk_paths, chunk in _read_chunks(paths, 512):
-            b = v.verify_many(chunk, threads=args.threads)
-            for i, p in enumerate(chunk_paths):
-                code_name = _code_name(b, i)
-                counts[code_name] = counts.get(code_name, 0) + 1
-                if report is not None:
-                    report.write(json.dumps(result_record(b[i], p), ensure_ascii=False) + "\n")
-            total += len(chunk_paths)
-            progress.update(len(chunk_paths))
-    finally:
-        progress.close()
-        if report is not None:
-            report.close()
-    elapsed = time.monotonic() - t0
-    _print_summary(counts, total, elapsed)
-    return 0 if total > 0 and counts.get("ok", 0) == total else 1
+class _Mistake(Exception):
+    """An operator mistake: one line, exit status 2."""
 
 
-def _code_name(b: BatchResult, i: int) -> str:
-    return b[i].code
-
-
-def _print_summary(counts: dict[str, int], total: int, elapsed: float) -> None:
-    rate = total / elapsed if elapsed > 0 else 0.0
-    print(f"verified {total} documents in {elapsed:.2f} s ({rate:,.0f} docs/s)")
-    if not total:
-        print("no signed documents found (*.p7s, *.p7m, *.p7, *.cms)")
+def _writable_path(option: str, path: Optional[str]) -> None:
+    if path is None or path == "-":
         return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise _Mistake(f"{option} {shown(path)}: folder {shown(folder)} does not exist; create it first")
+    if os.path.isdir(path):
+        raise _Mistake(f"{option} {shown(path)} is a folder; give a file name")
+
+
+def _read_evidence(option: str, paths: list[str]) -> list[bytes]:
+    out = []
+    for p in paths:
+        try:
+            with open(p, "rb") as f:
+                out.append(f.read())
+        except OSError as e:
+            raise _Mistake(f"{option} {shown(p)}: {shown(e.strerror)}") from None
+    return out
+
+
+def _archive_setup(args: argparse.Namespace) -> tuple[Any, ...]:
+    """Everything checked before the job starts: a mistake costs a line, not a half-run."""
+    from govsig import HttpFetcher, __version__
+    from govsig._threads import check_threads
+    from govsig.archive import Journal, JournalError
+
+    try:
+        check_threads(args.threads)
+    except ValueError:
+        raise _Mistake(f"--workers/--threads must be a whole number from 1 to {MAX_THREADS}, "
+                       f"not {args.threads}; leave it out to use one thread per core") from None
+    for option, files in (("--trust", args.trust), ("--intermediates", args.intermediates)):
+        for f in files:
+            if not os.path.isfile(f):
+                raise _Mistake(f"{option} {shown(f)}: no such file; give the path of a PEM or DER certificate file")
+    if args.chunk_size < 1:
+        raise _Mistake("--chunk-size must be at least 1")
+    if args.resume and not args.journal:
+        raise _Mistake("--resume needs --journal JOB.sqlite (the journal of the job to continue)")
+    if args.cache_dir and not args.fetch:
+        raise _Mistake("--cache-dir is where --fetch keeps what it fetched; add --fetch, or drop --cache-dir")
+    for d in args.directory:
+        if not os.path.exists(d):
+            raise _Mistake(f"{shown(d)}: no such folder")
+    _writable_path("--report", args.report)
+    _writable_path("--parquet", args.parquet)
+    _writable_path("--journal", args.journal)
+    if args.parquet:
+        try:
+            from govsig.archive.report import arrow_schema
+
+            arrow_schema()
+        except ImportError as e:
+            raise _Mistake(str(e)) from None
+    try:
+        policy = _policy(args)
+    except (OSError, ValueError) as e:
+        raise _Mistake(shown(e)) from None
+    crls = _read_evidence("--crl", args.crl)
+    ocsp = _read_evidence("--ocsp-response", args.ocsp_response)
+    try:
+        policy = policy.replace(revocation=args.revocation, crls=crls, ocsp_responses=ocsp)
+    except ValueError as e:
+        raise _Mistake(shown(e)) from None
+    import hashlib
+
+    roots = [os.fsencode(os.path.abspath(d)) for d in args.directory]
+    roots = list(dict.fromkeys(roots))
+    trust = [] if policy.trust is None else sorted(hashlib.sha256(c).hexdigest() for c in policy.trust.certificates)
+    job = {
+        "roots": [os.fsdecode(r) for r in roots],
+        "at": None if policy.at is None else _iso(policy.at),
+        "revocation": policy.revocation,
+        "legacy": policy.legacy,
+        "trust_sha256": trust,
+        "intermediates_sha256": sorted(hashlib.sha256(c).hexdigest() for c in policy.intermediates),
+        "crls_sha256": sorted(hashlib.sha256(c).hexdigest() for c in policy.crls),
+        "ocsp_sha256": sorted(hashlib.sha256(c).hexdigest() for c in policy.ocsp_responses),
+        "fetch": bool(args.fetch),
+        "max_size": args.max_size,
+        "follow_symlinks": bool(args.follow_symlinks),
+    }
+    journal = None
+    if args.journal:
+        try:
+            journal = Journal(args.journal, resume=args.resume, job=job)
+        except JournalError as e:
+            raise _Mistake(shown(e)) from None
+    # One validation time for the whole job (kept by the journal across resumes), so every
+    # line is judged at the same instant and a resumed job reports what one run would.
+    at = policy.at
+    if at is None:
+        now = _iso(dt.datetime.now(dt.timezone.utc))
+        stamp = journal.set_meta_once("validated_at", now) if journal is not None else now
+        at = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        policy = policy.replace(at=at)
+    fetcher = None
+    if args.fetch:
+        try:
+            fetcher = HttpFetcher(cache_dir=args.cache_dir)
+        except (OSError, ValueError) as e:
+            raise _Mistake(f"--cache-dir: {shown(e)}") from None
+    context = {
+        "validated_at": _iso(at),
+        "policy": {
+            "at": job["at"],
+            "revocation": policy.revocation,
+            "legacy": policy.legacy,
+            "trust_sha256": trust,
+            "crls": len(policy.crls),
+            "ocsp_responses": len(policy.ocsp_responses),
+            "fetch": bool(args.fetch),
+            "max_size": args.max_size,
+            "follow_symlinks": bool(args.follow_symlinks),
+        },
+        "govsig_version": __version__,
+    }
+    return Verifier(policy, fetcher), roots, journal, context
+
+
+def _verify_archive(args: argparse.Namespace) -> int:
+    import logging
+    import shlex
+    import signal
+
+    from govsig.archive import ArchiveJob, JobProgress
+    from govsig.archive.report import JsonlWriter, ParquetWriter, read_jsonl
+
+    try:
+        verifier, roots, journal, context = _archive_setup(args)
+    except _Mistake as e:
+        print(f"govsig verify-archive: {e}", file=sys.stderr)
+        return 2
+    out = sys.stderr if args.report == "-" else sys.stdout
+    if not args.no_progress and not sys.stderr.isatty() and not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
+    progress = JobProgress(enabled=not args.no_progress, interval=args.log_interval)
+    jsonl = parquet = None
+    if journal is None:
+        # Without a journal the lines stream out as the job goes.
+        jsonl = JsonlWriter(args.report) if args.report else None
+        parquet = ParquetWriter(args.parquet) if args.parquet else None
+
+    def sink(text: str) -> None:
+        if jsonl is not None:
+            jsonl.write(text)
+        if parquet is not None:
+            parquet.write(json.loads(text))
+
+    job = ArchiveJob(verifier, roots, context=context, journal=journal, follow_symlinks=args.follow_symlinks,
+                     max_size=args.max_size, workers=args.threads, chunk_size=args.chunk_size,
+                     progress=progress, sink=sink if journal is None else None)
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt()
+
+    previous = signal.signal(signal.SIGTERM, on_term) if _main_thread() else None
+    logging.getLogger("govsig.archive").info("job started over %d folder(s)", len(roots))
+    try:
+        summary = job.run()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if jsonl is not None:
+            jsonl.close()
+        if parquet is not None:
+            parquet.close()
+    if summary.interrupted:
+        _print_summary(summary, out)
+        if journal is not None:
+            argv = list(getattr(args, "argv", None) or sys.argv[1:])
+            if "--resume" not in argv:
+                argv.append("--resume")
+            print(f"interrupted: {summary.total} entries are recorded in {shown(journal.path)}; "
+                  f"to continue: govsig {shlex.join(argv)}", file=sys.stderr)
+            journal.close()
+        else:
+            print("interrupted: the report is partial and, without --journal, the job cannot resume",
+                  file=sys.stderr)
+        return 3
+    if journal is not None:
+        try:
+            if args.report:
+                w = JsonlWriter(args.report)
+                for text in journal.lines():
+                    w.write(text)
+                w.close()
+            if args.parquet:
+                pw = ParquetWriter(args.parquet)
+                for line in read_jsonl(journal.lines()):
+                    pw.write(line)
+                pw.close()
+        finally:
+            journal.close()
+    _print_summary(summary, out)
+    logging.getLogger("govsig.archive").info("job done: %d entries", summary.total)
+    return 0 if summary.all_ok else 1
+
+
+def _iso(t: dt.datetime) -> str:
+    """ISO 8601 in UTC to the second, ``Z``-suffixed as every time in a report line."""
+    return t.astimezone(dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _print_summary(summary: Any, out: Any) -> None:
+    total = summary.total
+    rate = summary.this_run / summary.elapsed if summary.elapsed > 0 else 0.0
+    done = f"verified {total} documents in {summary.elapsed:.2f} s ({rate:,.0f} docs/s)"
+    if summary.this_run != total:
+        done += f"; {summary.this_run} in this run, the rest recorded earlier"
+    print(done, file=out)
+    if not total:
+        print("no signed documents found (*.p7s, *.p7m, *.p7, *.cms)", file=out)
+        return
+    counts = summary.counts
     width = max(len(k) for k in counts) if counts else 4
-    print(f"{'outcome':<{width}}  {'count':>8}  {'share':>6}")
+    print(f"{'outcome':<{width}}  {'count':>8}  {'share':>6}", file=out)
     for k, n in sorted(counts.items(), key=lambda kv: (kv[0] != "ok", -kv[1], kv[0])):
-        print(f"{k:<{width}}  {n:>8}  {100.0 * n / total:5.1f}%")
+        print(f"{k:<{width}}  {n:>8}  {100.0 * n / total:5.1f}%", file=out)
+    rev = summary.revocation
+    print(f"revocation status: proven {rev.get('proven', 0)}, unknown {rev.get('unknown', 0)}, "
+          f"not checked {rev.get('not_checked', 0)}", file=out)

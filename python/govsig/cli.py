@@ -43,6 +43,8 @@ def _refuse_secrets_everywhere(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # What was typed, for messages that tell how to run the command again (e.g. resume).
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     if args.version:
         from govsig import __version__
 

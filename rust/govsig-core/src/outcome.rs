@@ -92,6 +92,11 @@ codes! {
     TimestampNonceMismatch = 38, "timestamp_nonce_mismatch", 29, "a TSA response does not echo the request's nonce (a replay or a mix-up)";
     CertOnHold = 39, "cert_on_hold", 97, "a certificate on the path is on hold (certificateHold) at the validation time";
     InternalError = 40, "internal_error", 1, "govsig itself failed (a bug, please report it); says nothing about the input";
+    FileSkipped = 41, "file_skipped", 3, "an archive entry was not read: not a regular file (FIFO, device, socket, directory) or a symbolic link not followed";
+    FileUnreadable = 42, "file_unreadable", 3, "an archive entry could not be opened or read (permission, I/O error, dangling symbolic link)";
+    FileTooLarge = 43, "file_too_large", 3, "an archive entry is larger than the job's size cap and was not read";
+    FileVanished = 44, "file_vanished", 3, "an archive entry disappeared or changed into something else between listing and reading";
+    FileSymlinkLoop = 45, "file_symlink_loop", 3, "an archive entry is a symbolic link that loops, or leads back into a folder already walked";
 }
 
 impl Code {

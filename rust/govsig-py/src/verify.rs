@@ -10,9 +10,9 @@ use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationStatus
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
 use govsig_core::{Code, Engine};
 use numpy::{IntoPyArray, PyArray1};
-use pyo3::exceptions::{PyIndexError, PyValueError};
+use pyo3::exceptions::{PyImportError, PyIndexError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PySlice, PyTuple};
 
 use crate::convert::{bytes_list, datetime_utc};
 use crate::guard::{guard, guard_result};
@@ -357,6 +357,45 @@ impl VerifyResult {
     fn __bool__(&self) -> bool {
         self.inner.ok()
     }
+    /// The verdict as plain JSON-safe values (str, int, bool, None, lists, dicts): what an
+    /// archive report line holds for the signature part.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        outcome_dict(py, &self.inner)
+    }
+    /// `to_dict()` as compact JSON text (same keys, same order), made without building the
+    /// Python objects: what a bulk report writes per document.
+    fn to_json(&self) -> String {
+        let mut j = Json::default();
+        outcome_json(&mut j, &self.inner);
+        j.0
+    }
+    /// The JSON text of `[s.to_dict() for s in signers]`.
+    fn signers_json(&self) -> String {
+        let mut j = Json::default();
+        signers_json(&mut j, &self.inner.signers);
+        j.0
+    }
+    /// Per signer, the revocation status of each certificate checked on its path
+    /// ("good" or "unknown", signer first); empty when none was checked.
+    fn revocation_statuses(&self) -> Vec<Vec<&'static str>> {
+        self.inner
+            .signers
+            .iter()
+            .map(|s| {
+                s.revocation
+                    .iter()
+                    .map(|e| match e.status {
+                        RevocationStatus::Good => "good",
+                        RevocationStatus::Unknown(_) => "unknown",
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+    /// The outcome code of each signer, in order.
+    fn signer_codes(&self) -> Vec<&'static str> {
+        self.inner.signers.iter().map(|s| s.code.name()).collect()
+    }
     fn __repr__(&self) -> String {
         format!(
             "VerifyResult(code={:?}, signers={}, reason={:?})",
@@ -480,6 +519,11 @@ impl SignerResult {
             .unwrap_or_default()
             .into_py_dict(py)
     }
+    /// The signer's verdict as plain JSON-safe values (times as ISO 8601 UTC text,
+    /// fingerprints and serial as lowercase hex).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        signer_dict(py, self.s())
+    }
     fn __repr__(&self) -> String {
         let s = self.s();
         format!(
@@ -512,18 +556,53 @@ impl BatchResult {
     fn __len__(&self) -> usize {
         self.items.len()
     }
-    fn __getitem__(&self, i: isize) -> PyResult<VerifyResult> {
-        let n = isize::try_from(self.items.len()).map_err(|_| PyIndexError::new_err("batch too large"))?;
-        let j = if i < 0 { i + n } else { i };
-        if j < 0 || j >= n {
-            return Err(PyIndexError::new_err(format!(
-                "index {i} out of range for a batch of {n}"
-            )));
+    /// `batch[i]` is a VerifyResult; `batch[a:b:c]` a new BatchResult of those results.
+    fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        if let Ok(sl) = key.downcast::<PySlice>() {
+            let n = isize::try_from(self.items.len()).map_err(|_| PyIndexError::new_err("batch too large"))?;
+            let ind = sl.indices(n)?;
+            let mut out = BatchResult::default();
+            let mut i = ind.start;
+            for _ in 0..ind.slicelength {
+                let j = usize::try_from(i).map_err(|_| PyIndexError::new_err("index out of range"))?;
+                out.codes.push(self.codes[j]);
+                out.items.push(Arc::clone(&self.items[j]));
+                i += ind.step;
+            }
+            return Ok(Py::new(py, out)?.into_any());
         }
-        let j = usize::try_from(j).map_err(|_| PyIndexError::new_err("index out of range"))?;
-        Ok(VerifyResult {
-            inner: Arc::clone(&self.items[j]),
-        })
+        let i: isize = key.extract()?;
+        Ok(Py::new(py, batch_item(self, i)?)?.into_any())
+    }
+    /// One JSON-safe dict per document (`VerifyResult.to_dict()`), in order.
+    fn to_records<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.items.iter().map(|o| outcome_dict(py, o)).collect()
+    }
+    /// The records as a `pyarrow.Table` (signers as a list of structs). Needs pyarrow.
+    fn to_arrow<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let pa = py.import("pyarrow").map_err(|e| {
+            PyImportError::new_err(format!(
+                "BatchResult.to_arrow needs pyarrow, which is not installed ({e}); \
+                 install it with: pip install 'govsig[arrow]'"
+            ))
+        })?;
+        let records = self.to_records(py)?;
+        pa.getattr("Table")?.call_method1("from_pylist", (records,))
+    }
+    /// The records as a `pandas.DataFrame`. Needs pyarrow and pandas.
+    fn to_pandas<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("pandas").map_err(|e| {
+            PyImportError::new_err(format!(
+                "BatchResult.to_pandas needs pandas, which is not installed ({e}); \
+                 install it with: pip install 'govsig[pandas]'"
+            ))
+        })?;
+        self.to_arrow(py)?.call_method0("to_pandas")
+    }
+    /// Append a result (used to rebuild a batch, e.g. after unpickling).
+    fn append(&mut self, result: PyRef<'_, VerifyResult>) {
+        self.codes.push(result.inner.code.number());
+        self.items.push(Arc::clone(&result.inner));
     }
     /// Numeric outcome codes (uint8), index into `govsig.codes()`.
     #[getter]
@@ -741,4 +820,344 @@ pub(crate) fn needs_tuples<'py>(py: Python<'py>, needs: &[EvidenceNeed]) -> PyRe
             ),
         })
         .collect()
+}
+
+fn iso(_py: Python<'_>, t: Option<i64>) -> PyResult<Option<String>> {
+    Ok(t.map(govsig_core::time::to_rfc3339))
+}
+
+fn outcome_dict<'py>(py: Python<'py>, o: &VerifyOutcome) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("ok", o.ok())?;
+    d.set_item("code", o.code.name())?;
+    d.set_item("reason", &o.reason)?;
+    d.set_item("detached", o.detached)?;
+    d.set_item("was_ber", o.was_ber)?;
+    d.set_item("content_type", o.content_type.as_deref())?;
+    let signers = o
+        .signers
+        .iter()
+        .map(|s| signer_dict(py, s))
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("signers", signers)?;
+    Ok(d)
+}
+
+fn signer_dict<'py>(py: Python<'py>, s: &SignerOutcome) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let cert = s.certificate.as_ref();
+    d.set_item("subject", cert.map(|c| c.subject.to_string()))?;
+    d.set_item("issuer", cert.map(|c| c.issuer.to_string()))?;
+    d.set_item("serial", cert.map(|c| c.serial_hex()))?;
+    d.set_item("cert_sha256", cert.map(|c| hex::encode(c.fingerprint)))?;
+    d.set_item(
+        "chain_sha256",
+        s.chain.iter().map(|c| hex::encode(c.fingerprint)).collect::<Vec<_>>(),
+    )?;
+    d.set_item("sid", s.sid_text())?;
+    d.set_item("signing_time", iso(py, s.signing_time)?)?;
+    // No time-stamp is judged per signer yet: the signature time is not known.
+    d.set_item("signature_time", py.None())?;
+    d.set_item("signature_time_source", py.None())?;
+    d.set_item("digest_algorithm", s.digest_algorithm)?;
+    d.set_item("signature_algorithm", s.signature_algorithm)?;
+    d.set_item("code", s.code.name())?;
+    d.set_item("reason", &s.reason)?;
+    d.set_item("revocation", evidence_records(py, &s.revocation)?)?;
+    Ok(d)
+}
+
+/// One JSON-safe dict per piece of evidence that decided a status (an OCSP response, a
+/// complete CRL); a certificate whose status nothing decided has none.
+fn evidence_records<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let mut out = Vec::new();
+    for e in ev {
+        let (status, reason) = match &e.status {
+            RevocationStatus::Good => ("good", None),
+            RevocationStatus::Unknown(r) => ("unknown", Some(r.as_str())),
+        };
+        if let Some(o) = &e.ocsp {
+            let d = PyDict::new(py);
+            d.set_item("kind", "ocsp")?;
+            d.set_item("subject", e.certificate.subject.to_string())?;
+            d.set_item("serial", e.certificate.serial_hex())?;
+            d.set_item("status", status)?;
+            d.set_item("reason", reason)?;
+            d.set_item("sha256", hex::encode(o.response_fingerprint))?;
+            d.set_item("issuer", o.responder.subject.to_string())?;
+            d.set_item("crl_number", py.None())?;
+            d.set_item("produced_at", iso(py, Some(o.produced_at))?)?;
+            d.set_item("this_update", iso(py, Some(o.this_update))?)?;
+            d.set_item("next_update", iso(py, o.next_update)?)?;
+            out.push(d);
+        }
+        if let Some(c) = &e.crl {
+            let d = PyDict::new(py);
+            d.set_item("kind", "crl")?;
+            d.set_item("subject", e.certificate.subject.to_string())?;
+            d.set_item("serial", e.certificate.serial_hex())?;
+            d.set_item("status", status)?;
+            d.set_item("reason", reason)?;
+            d.set_item("sha256", hex::encode(c.fingerprint()))?;
+            d.set_item("issuer", c.issuer.to_string())?;
+            // cRLNumber may need 160 bits (RFC 5280 §5.2.3): decimal text, not a 64-bit int.
+            d.set_item("crl_number", c.crl_number.as_ref().map(|n| decimal(n.magnitude())))?;
+            d.set_item("produced_at", py.None())?;
+            d.set_item("this_update", iso(py, Some(c.this_update))?)?;
+            d.set_item("next_update", iso(py, c.next_update)?)?;
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+fn batch_item(b: &BatchResult, i: isize) -> PyResult<VerifyResult> {
+    let n = isize::try_from(b.items.len()).map_err(|_| PyIndexError::new_err("batch too large"))?;
+    let j = if i < 0 { i + n } else { i };
+    if j < 0 || j >= n {
+        return Err(PyIndexError::new_err(format!(
+            "index {i} out of range for a batch of {n}"
+        )));
+    }
+    let j = usize::try_from(j).map_err(|_| PyIndexError::new_err("index out of range"))?;
+    Ok(VerifyResult {
+        inner: Arc::clone(&b.items[j]),
+    })
+}
+
+/// Compact JSON text written as Python's `json.dumps(..., ensure_ascii=False,
+/// separators=(",", ":"))` writes it.
+#[derive(Default)]
+struct Json(String);
+
+impl Json {
+    fn raw(&mut self, t: &str) {
+        self.0.push_str(t);
+    }
+    fn key(&mut self, first: bool, k: &str) {
+        if !first {
+            self.0.push(',');
+        }
+        self.str(k);
+        self.0.push(':');
+    }
+    fn str(&mut self, v: &str) {
+        use std::fmt::Write;
+        self.0.push('"');
+        for c in v.chars() {
+            match c {
+                '"' => self.0.push_str("\\\""),
+                '\\' => self.0.push_str("\\\\"),
+                '\n' => self.0.push_str("\\n"),
+                '\r' => self.0.push_str("\\r"),
+                '\t' => self.0.push_str("\\t"),
+                '\u{8}' => self.0.push_str("\\b"),
+                '\u{c}' => self.0.push_str("\\f"),
+                c if u32::from(c) < 0x20 => {
+                    let _ = write!(self.0, "\\u{:04x}", u32::from(c));
+                }
+                c => self.0.push(c),
+            }
+        }
+        self.0.push('"');
+    }
+    fn opt(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.str(v),
+            None => self.raw("null"),
+        }
+    }
+    fn bool(&mut self, v: bool) {
+        self.raw(if v { "true" } else { "false" });
+    }
+}
+
+fn outcome_json(j: &mut Json, o: &VerifyOutcome) {
+    j.raw("{");
+    j.key(true, "ok");
+    j.bool(o.ok());
+    j.key(false, "code");
+    j.str(o.code.name());
+    j.key(false, "reason");
+    j.str(&o.reason);
+    j.key(false, "detached");
+    j.bool(o.detached);
+    j.key(false, "was_ber");
+    j.bool(o.was_ber);
+    j.key(false, "content_type");
+    j.opt(o.content_type.as_deref());
+    j.key(false, "signers");
+    signers_json(j, &o.signers);
+    j.raw("}");
+}
+
+fn signers_json(j: &mut Json, signers: &[SignerOutcome]) {
+    j.raw("[");
+    for (i, s) in signers.iter().enumerate() {
+        if i > 0 {
+            j.raw(",");
+        }
+        signer_json(j, s);
+    }
+    j.raw("]");
+}
+
+fn signer_json(j: &mut Json, s: &SignerOutcome) {
+    let cert = s.certificate.as_ref();
+    j.raw("{");
+    j.key(true, "subject");
+    j.opt(cert.map(|c| c.subject.to_string()).as_deref());
+    j.key(false, "issuer");
+    j.opt(cert.map(|c| c.issuer.to_string()).as_deref());
+    j.key(false, "serial");
+    j.opt(cert.map(|c| c.serial_hex()).as_deref());
+    j.key(false, "cert_sha256");
+    j.opt(cert.map(|c| hex::encode(c.fingerprint)).as_deref());
+    j.key(false, "chain_sha256");
+    j.raw("[");
+    for (i, c) in s.chain.iter().enumerate() {
+        if i > 0 {
+            j.raw(",");
+        }
+        j.str(&hex::encode(c.fingerprint));
+    }
+    j.raw("]");
+    j.key(false, "sid");
+    j.str(&s.sid_text());
+    j.key(false, "signing_time");
+    j.opt(s.signing_time.map(govsig_core::time::to_rfc3339).as_deref());
+    j.key(false, "signature_time");
+    j.raw("null");
+    j.key(false, "signature_time_source");
+    j.raw("null");
+    j.key(false, "digest_algorithm");
+    j.opt(s.digest_algorithm);
+    j.key(false, "signature_algorithm");
+    j.opt(s.signature_algorithm);
+    j.key(false, "code");
+    j.str(s.code.name());
+    j.key(false, "reason");
+    j.str(&s.reason);
+    j.key(false, "revocation");
+    j.raw("[");
+    let mut first = true;
+    for e in &s.revocation {
+        let (status, reason) = match &e.status {
+            RevocationStatus::Good => ("good", None),
+            RevocationStatus::Unknown(r) => ("unknown", Some(r.as_str())),
+        };
+        let subject = e.certificate.subject.to_string();
+        let serial = e.certificate.serial_hex();
+        if let Some(o) = &e.ocsp {
+            if !first {
+                j.raw(",");
+            }
+            first = false;
+            evidence_json(
+                j,
+                "ocsp",
+                &subject,
+                &serial,
+                status,
+                reason,
+                &hex::encode(o.response_fingerprint),
+                &o.responder.subject.to_string(),
+                None,
+                Some(o.produced_at),
+                Some(o.this_update),
+                o.next_update,
+            );
+        }
+        if let Some(c) = &e.crl {
+            if !first {
+                j.raw(",");
+            }
+            first = false;
+            let number = c.crl_number.as_ref().map(|n| decimal(n.magnitude()));
+            evidence_json(
+                j,
+                "crl",
+                &subject,
+                &serial,
+                status,
+                reason,
+                &hex::encode(c.fingerprint()),
+                &c.issuer.to_string(),
+                number.as_deref(),
+                None,
+                Some(c.this_update),
+                c.next_update,
+            );
+        }
+    }
+    j.raw("]");
+    j.raw("}");
+}
+
+#[allow(clippy::too_many_arguments)]
+fn evidence_json(
+    j: &mut Json,
+    kind: &str,
+    subject: &str,
+    serial: &str,
+    status: &str,
+    reason: Option<&str>,
+    sha256: &str,
+    issuer: &str,
+    crl_number: Option<&str>,
+    produced_at: Option<i64>,
+    this_update: Option<i64>,
+    next_update: Option<i64>,
+) {
+    let t = |v: Option<i64>| v.map(govsig_core::time::to_rfc3339);
+    j.raw("{");
+    j.key(true, "kind");
+    j.str(kind);
+    j.key(false, "subject");
+    j.str(subject);
+    j.key(false, "serial");
+    j.str(serial);
+    j.key(false, "status");
+    j.str(status);
+    j.key(false, "reason");
+    j.opt(reason);
+    j.key(false, "sha256");
+    j.str(sha256);
+    j.key(false, "issuer");
+    j.str(issuer);
+    j.key(false, "crl_number");
+    j.opt(crl_number);
+    j.key(false, "produced_at");
+    j.opt(t(produced_at).as_deref());
+    j.key(false, "this_update");
+    j.opt(t(this_update).as_deref());
+    j.key(false, "next_update");
+    j.opt(t(next_update).as_deref());
+    j.raw("}");
+}
+
+/// Big-endian unsigned magnitude -> decimal text (a cRLNumber may need 160 bits).
+fn decimal(magnitude: &[u8]) -> String {
+    // Repeated division of the base-256 digits by 10.
+    let mut digits: Vec<u8> = magnitude.iter().copied().skip_while(|&b| b == 0).collect();
+    if digits.is_empty() {
+        return "0".to_string();
+    }
+    let mut out = Vec::new();
+    while !digits.is_empty() {
+        let mut rem: u32 = 0;
+        let mut next = Vec::with_capacity(digits.len());
+        for &d in &digits {
+            let cur = rem * 256 + u32::from(d);
+            let q = cur / 10;
+            rem = cur % 10;
+            if !(next.is_empty() && q == 0) {
+                next.push(u8::try_from(q).unwrap_or(0));
+            }
+        }
+        out.push(b'0' + u8::try_from(rem).unwrap_or(0));
+        digits = next;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
 }

@@ -1,0 +1,205 @@
+"""The archive walk: a stream of entries in a deterministic order, in flat memory.
+
+Each defensive choice here stops a way an archive can break or fool a long job:
+
+- Names are handled as bytes (``os.scandir`` on a bytes path), so a name that is not UTF-8,
+  or holds a newline, is listed, read and reported like any other instead of aborting.
+- The walk is depth-first with one sorted directory listing per level on a stack: memory grows
+  with the depth and the widest directory, never with the size of the archive, and two runs
+  over the same tree list the same entries in the same order (what resume relies on).
+- Symbolic links are not followed unless asked; when they are, a link back into a folder being
+  walked is reported (``file_symlink_loop``) instead of recursing forever.
+- Nothing that is not a regular file is read: FIFOs (an open would block), devices
+  (``/dev/zero`` never ends), sockets. They still come out as entries with a code, so nothing
+  disappears from the report silently.
+- Reading opens with ``O_NONBLOCK | O_NOFOLLOW`` and checks ``fstat`` is a regular file before
+  reading, so an entry swapped for a FIFO or a link between listing and reading cannot make
+  the job block or read somewhere else.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from typing import NamedTuple, Optional
+
+from govsig._api import _SIGNATURE_SUFFIXES
+
+
+__all__ = ["Entry", "walk", "read_regular"]
+
+
+class Entry(NamedTuple):
+    """One archive entry: a document to read (``code is None``) or an entry that will not be
+    read, with the outcome code and reason its report line carries."""
+
+    path: bytes
+    code: Optional[str] = None
+    reason: str = ""
+    size: Optional[int] = None
+
+
+# Names treated as signed documents (govsig._api.is_signature_file, as bytes).
+_SUFFIXES = tuple(s.encode() for s in _SIGNATURE_SUFFIXES)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "not a regular file"
+
+
+def _listing(d: bytes) -> list[os.DirEntry[bytes]]:
+    with os.scandir(d) as it:
+        return sorted(it, key=lambda e: e.name)
+
+
+def walk(roots: list[bytes], *, follow_symlinks: bool = False) -> Iterator[Entry]:
+    """Entries under each root in turn, names sorted bytewise within each folder. A root that
+    is a file is itself a document."""
+    for root in roots:
+        try:
+            st = os.stat(root)
+        except OSError as e:
+            yield Entry(root, "file_unreadable", f"cannot open the folder: {e.strerror}")
+            continue
+        if stat.S_ISREG(st.st_mode):
+            yield Entry(root, size=st.st_size)
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            yield Entry(root, "file_skipped", f"{_kind(st.st_mode)}, not read")
+            continue
+        yield from _walk_dir(root, st, follow_symlinks)
+
+
+def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool) -> Iterator[Entry]:
+    try:
+        first = _listing(root)
+    except OSError as e:
+        yield Entry(root, "file_unreadable", f"cannot list the folder: {e.strerror}")
+        return
+    # (listing iterator, the folder's (dev, inode)); the set holds the folders on the stack.
+    stack: list[tuple[Iterator[os.DirEntry[bytes]], tuple[int, int]]] = [
+        (iter(first), (root_st.st_dev, root_st.st_ino))
+    ]
+    ancestors = {(root_st.st_dev, root_st.st_ino)}
+    while stack:
+        it, key = stack[-1]
+        nxt = next(it, None)
+        if nxt is None:
+            stack.pop()
+            ancestors.discard(key)
+            continue
+        de = nxt
+        path = de.path
+        # The common case, from the directory entry's type alone (no stat call).
+        if de.is_file(follow_symlinks=False) and not de.is_symlink():
+            if de.name.lower().endswith(_SUFFIXES):
+                yield Entry(path)
+            continue
+        try:
+            if de.is_symlink():
+                if not follow:
+                    yield Entry(path, "file_skipped", "a symbolic link, not followed (pass --follow-symlinks)")
+                    continue
+                try:
+                    st = os.stat(path)
+                except FileNotFoundError:
+                    yield Entry(path, "file_unreadable", "a dangling symbolic link (its target does not exist)")
+                    continue
+                except OSError as err:
+                    if err.errno == errno.ELOOP:
+                        yield Entry(path, "file_symlink_loop", "a symbolic link that loops")
+                    else:
+                        yield Entry(path, "file_unreadable", f"cannot follow the symbolic link: {err.strerror}")
+                    continue
+            else:
+                st = de.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            yield Entry(path, "file_vanished", "disappeared while the folder was walked")
+            continue
+        except OSError as err:
+            yield Entry(path, "file_unreadable", f"cannot stat: {err.strerror}")
+            continue
+        mode = st.st_mode
+        if stat.S_ISDIR(mode):
+            dkey = (st.st_dev, st.st_ino)
+            if dkey in ancestors:
+                yield Entry(path, "file_symlink_loop", "a symbolic link back into a folder being walked")
+                continue
+            try:
+                listing = _listing(path)
+            except FileNotFoundError:
+                yield Entry(path, "file_vanished", "the folder disappeared while it was walked")
+                continue
+            except OSError as err:
+                yield Entry(path, "file_unreadable", f"cannot list the folder: {err.strerror}")
+                continue
+            stack.append((iter(listing), dkey))
+            ancestors.add(dkey)
+        elif stat.S_ISREG(mode):
+            # Other regular files (detached content beside X.p7s, anything else) are not
+            # documents; they are read only as the content of their signature.
+            if de.name.lower().endswith(_SUFFIXES):
+                yield Entry(path, size=st.st_size)
+        else:
+            yield Entry(path, "file_skipped", f"{_kind(mode)}, not read")
+
+
+class ReadRefused(Exception):
+    """An entry that was listed as a regular file but cannot be read as one."""
+
+    def __init__(self, code: str, reason: str, size: Optional[int] = None) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.size = size
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_regular(path: bytes, max_size: Optional[int], follow_symlinks: bool) -> bytes:
+    """The bytes of the regular file at ``path``, or ReadRefused with the entry's code."""
+    flags = _OPEN_FLAGS | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise ReadRefused("file_vanished", "disappeared before it could be read") from None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            if follow_symlinks:
+                raise ReadRefused("file_symlink_loop", "a symbolic link that loops") from None
+            raise ReadRefused("file_vanished", "replaced by a symbolic link before it could be read") from None
+        raise ReadRefused("file_unreadable", f"cannot open: {e.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ReadRefused("file_skipped", f"{_kind(st.st_mode)} (changed since it was listed), not read")
+        if max_size is not None and st.st_size > max_size:
+            raise ReadRefused("file_too_large", f"{st.st_size} bytes, more than --max-size {max_size}", st.st_size)
+        limit = st.st_size + 1 if max_size is None else max_size + 1
+        parts = []
+        got = 0
+        while True:
+            b = os.read(fd, max(1 << 16, min(limit - got, 1 << 24)))
+            if not b:
+                break
+            parts.append(b)
+            got += len(b)
+            if max_size is not None and got > max_size:
+                raise ReadRefused("file_too_large", f"grew past --max-size {max_size} while read", got)
+        return b"".join(parts)
+    except OSError as e:
+        raise ReadRefused("file_unreadable", f"cannot read: {e.strerror}") from None
+    finally:
+        os.close(fd)
