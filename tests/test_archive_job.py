@@ -499,3 +499,33 @@ def test_readme_resumable_job_runs_as_written(pki, tmp_path) -> None:
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "report.jsonl").read_text(encoding="utf-8") == report
     assert "300 documents" in p.stdout and "0 in this run" in p.stdout
+
+
+@pytest.mark.parametrize("journal", [False, True], ids=["streamed", "journal"])
+def test_html_report_of_a_job_in_chromium(tmp_path, journal: bool) -> None:
+    """``--html`` writes the report page at the end of the job, from the journal or from the
+    lines as they streamed (even with no --report); what a person sees is checked in the DOM."""
+    import chromium
+
+    root = P.make_root("Root CA báo cáo HTML", "p256", seed="archive-html-root")
+    good = P.make_leaf("Người ký hợp lệ", root, "p256", seed="archive-html-good")
+    other = P.make_root("Root CA lạ", "p256", seed="archive-html-other")
+    stranger = P.make_leaf("Người ký lạ", other, "p256", seed="archive-html-stranger")
+    archive = tmp_path / "a"
+    archive.mkdir()
+    for i in range(3):
+        (archive / f"ok{i}.p7m").write_bytes(P.sign_cms(CONTENT + bytes([i]), good, detached=False))
+    (archive / "untrusted.p7m").write_bytes(P.sign_cms(CONTENT, stranger, detached=False))
+    (tmp_path / "root.pem").write_bytes(root.pem)
+    page = tmp_path / "report.html"
+    args = ["verify-archive", str(archive), "--trust", str(tmp_path / "root.pem"), "--no-progress",
+            "--revocation", "off", "--html", str(page), "--lang", "vi"]
+    if journal:
+        args += ["--journal", str(tmp_path / "job.sqlite")]
+    p = run(*args)
+    assert p.returncode == 1, p.stderr
+    dom = chromium.dump_dom(page)
+    assert "untrusted.p7m" in dom and "chain_untrusted" in dom
+    assert "<svg" in dom
+    assert "Tổng" in dom or "tài liệu" in dom  # Vietnamese labels
+    assert not (tmp_path / "report.jsonl").exists()

@@ -37,6 +37,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     _revocation_args(a)
     a.add_argument("--report", metavar="FILE", help="write one JSON line per entry (schema govsig.report/1); - for stdout")
     a.add_argument("--parquet", metavar="FILE", help="write the same lines as a Parquet file (needs pyarrow)")
+    a.add_argument("--html", metavar="FILE",
+                   help="write a self-contained HTML report (totals, charts, failing documents) at the end")
+    a.add_argument("--lang", choices=("vi", "en"), default=None,
+                   help="language of the HTML report (default: Vietnamese under a vi_VN locale, else English)")
     a.add_argument("--journal", metavar="JOB.sqlite", help="record every outcome in this SQLite journal as the job goes")
     a.add_argument("--resume", action="store_true", help="continue the job recorded in --journal")
     a.add_argument("--follow-symlinks", action="store_true", help="follow symbolic links (loops are detected)")
@@ -202,6 +206,9 @@ def _archive_setup(args: argparse.Namespace) -> tuple[Any, ...]:
             raise _Mistake(f"{shown(d)}: no such folder")
     _writable_path("--report", args.report)
     _writable_path("--parquet", args.parquet)
+    _writable_path("--html", args.html)
+    if args.html == "-":
+        raise _Mistake("--html needs a file name (the page is not written to standard output)")
     _writable_path("--journal", args.journal)
     if args.parquet:
         try:
@@ -299,7 +306,17 @@ def _verify_archive(args: argparse.Namespace) -> int:
         jsonl = JsonlWriter(args.report) if args.report else None
         parquet = ParquetWriter(args.parquet) if args.parquet else None
 
+    # Without a journal, the HTML page is made from the report file at the end, or from a
+    # private copy of the lines when the report goes to standard output or nowhere.
+    html_lines: Optional[Any] = None
+    if args.html and journal is None and (not args.report or args.report == "-"):
+        import tempfile
+
+        html_lines = tempfile.TemporaryFile("w+", encoding="utf-8", suffix=".jsonl")
+
     def sink(text: str) -> None:
+        if html_lines is not None:
+            html_lines.write(text if text.endswith("\n") else text + "\n")
         if jsonl is not None:
             jsonl.write(text)
         if parquet is not None:
@@ -324,6 +341,8 @@ def _verify_archive(args: argparse.Namespace) -> int:
         if parquet is not None:
             parquet.close()
     if summary.interrupted:
+        if html_lines is not None:
+            html_lines.close()
         _print_summary(summary, out)
         if journal is not None:
             argv = list(getattr(args, "argv", None) or sys.argv[1:])
@@ -348,11 +367,27 @@ def _verify_archive(args: argparse.Namespace) -> int:
                 for line in read_jsonl(journal.lines()):
                     pw.write(line)
                 pw.close()
+            if args.html:
+                _write_html(args, read_jsonl(journal.lines()))
         finally:
             journal.close()
+    elif args.html:
+        if html_lines is not None:
+            html_lines.seek(0)
+            with html_lines:
+                _write_html(args, read_jsonl(html_lines))
+        else:
+            with open(args.report, encoding="utf-8") as f:
+                _write_html(args, read_jsonl(f))
     _print_summary(summary, out)
     logging.getLogger("govsig.archive").info("job done: %d entries", summary.total)
     return 0 if summary.all_ok else 1
+
+
+def _write_html(args: argparse.Namespace, rows: Any) -> None:
+    from govsig.report_html import write_html
+
+    write_html(rows, args.html, lang=args.lang)
 
 
 def _iso(t: dt.datetime) -> str:

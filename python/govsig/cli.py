@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="govsig", description=__doc__)
+    # A one-line usage: the list of commands is in --help, not in every error message.
+    parser = argparse.ArgumentParser(prog="govsig", description=__doc__,
+                                     usage="govsig [--version] COMMAND ... (govsig --help lists the commands)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
     # Feature modules add their subcommands here; each exposes register(subparsers).
