@@ -92,6 +92,7 @@ codes! {
     TimestampNonceMismatch = 38, "timestamp_nonce_mismatch", 29, "a TSA response does not echo the request's nonce (a replay or a mix-up)";
     CertOnHold = 39, "cert_on_hold", 97, "a certificate on the path is on hold (certificateHold) at the validation time";
     InternalError = 40, "internal_error", 1, "govsig itself failed (a bug, please report it); says nothing about the input";
+    TimestampMissing = 41, "timestamp_missing", 84, "the policy requires a signature time-stamp (require_timestamp) and the signer has none";
 }
 
 impl Code {

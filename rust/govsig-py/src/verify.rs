@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use govsig_core::batch::PathOutcome;
+use govsig_core::cms::verify::TimeSource;
 use govsig_core::cms::{SignerOutcome, VerifyOutcome};
 use govsig_core::revocation::crl::CrlIndex;
 use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationStatus};
@@ -16,8 +17,10 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use crate::convert::{bytes_list, datetime_utc};
 use crate::guard::{guard, guard_result};
 use crate::policy::PyPolicy;
+use crate::tsp::TimestampResult;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("TIME_SOURCES", PyTuple::new(m.py(), TimeSource::NAMES)?)?;
     m.add_function(wrap_pyfunction!(codes, m)?)?;
     m.add_function(wrap_pyfunction!(code_descriptions, m)?)?;
     m.add_function(wrap_pyfunction!(parse_certificate, m)?)?;
@@ -114,8 +117,19 @@ impl CoreEngine {
             .collect::<PyResult<Vec<_>>>()?;
         let ocsp: Vec<&[u8]> = policy.ocsp_responses.iter().map(Vec::as_slice).collect();
         let core = policy.core.clone();
+        let tsa_trust = match &policy.tsa_trust_ders {
+            None => None,
+            Some(ders) => Some(TrustStore::new(
+                ders.iter().map(|d| parse_cert(d)).collect::<PyResult<Vec<_>>>()?,
+            )),
+        };
         let engine = guard("Verifier()", || {
-            Ok(Engine::new(core, trust, intermediates, crls).with_ocsp_responses(&ocsp))
+            let e = Engine::new(core, trust, intermediates, crls);
+            let e = match tsa_trust {
+                Some(t) => e.with_tsa_trust(t),
+                None => e,
+            };
+            Ok(e.with_ocsp_responses(&ocsp))
         })?
         .map_err(|e| PyValueError::new_err(format!("not a usable OCSP response: {e}")))?;
         Ok(CoreEngine {
@@ -421,6 +435,35 @@ impl SignerResult {
     fn revocation<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         evidence_dicts(py, &self.s().revocation)
     }
+    /// The time the signer was judged at (None when the check stopped before the trust
+    /// decision).
+    #[getter]
+    fn signature_time<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.s().signature_time.map(|t| datetime_utc(py, t)).transpose()
+    }
+    /// Where `signature_time` came from: "timestamp", "claimed" (the signer's own
+    /// signingTime) or "at" (the policy's time); None with no signature_time.
+    #[getter]
+    fn signature_time_source(&self) -> Option<&'static str> {
+        match self.s().signature_time_source {
+            TimeSource::None => None,
+            other => Some(other.name()),
+        }
+    }
+    /// The signer's signature time-stamp tokens, each judged (kind "signature").
+    #[getter]
+    fn timestamps(&self) -> Vec<TimestampResult> {
+        self.s()
+            .timestamps
+            .iter()
+            .map(|t| TimestampResult::from_outcome(t.clone()))
+            .collect()
+    }
+    /// Warning codes: the signer is judged as its code says, but these must be known.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.s().warnings.clone()
+    }
     fn __repr__(&self) -> String {
         let s = self.s();
         format!(
@@ -478,6 +521,26 @@ impl BatchResult {
             .iter()
             .map(|&c| c == 0)
             .collect::<Vec<bool>>()
+            .into_pyarray(py)
+    }
+    /// Per document, the first signer's signature time in seconds since the epoch (int64);
+    /// -1 when none (no signer, or the check stopped before the trust decision).
+    #[getter]
+    fn signature_time<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        self.items
+            .iter()
+            .map(|o| o.signers.first().and_then(|s| s.signature_time).unwrap_or(-1))
+            .collect::<Vec<i64>>()
+            .into_pyarray(py)
+    }
+    /// Per document, where the first signer's signature time came from (uint8), an index
+    /// into `govsig.TIME_SOURCES` ("none", "at", "timestamp", "claimed").
+    #[getter]
+    fn time_source<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u8>> {
+        self.items
+            .iter()
+            .map(|o| o.signers.first().map_or(0, |s| s.signature_time_source as u8))
+            .collect::<Vec<u8>>()
             .into_pyarray(py)
     }
     /// Count of documents per outcome code name (codes that occur).
@@ -652,6 +715,9 @@ pub(crate) fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) ->
                     d.set_item("ocsp_next_update", py.None())?;
                 }
             }
+            // A revocation dated after the validation time (not revoked then).
+            d.set_item("revoked_at", e.revoked_at.map(|t| datetime_utc(py, t)).transpose()?)?;
+            d.set_item("revoked_reason", e.revoked_reason.map(|r| r.name()))?;
             // Evidence about this certificate that was refused, each with why.
             d.set_item("refused", e.refused.clone())?;
             Ok(d)

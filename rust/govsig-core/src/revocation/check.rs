@@ -16,7 +16,7 @@ use crate::revocation::checker::RevocationChecker;
 use crate::revocation::crl::{
     distribution_points, revocation_status, CrlError, CrlIndex, CrlNumber, GeneralNameValue, ReasonMask, RevokedEntry,
 };
-use crate::revocation::decide::{decide, Observation, Said, ScopeKey, Verdict};
+use crate::revocation::decide::{decide, not_revoked_since, revoked_after, Observation, Said, ScopeKey, Verdict};
 use crate::revocation::ocsp::{
     ocsp_urls, subject_public_key_bits, validate_parsed, CertStatus, OcspCheck, OcspRequest, OcspResponse, OcspStatus,
     ResponderAuthority,
@@ -245,6 +245,14 @@ pub struct RevocationEvidence {
     /// without one: RFC 6960 §4.2.2.1), or just before a revocation dated after the
     /// validation time. A cached verdict must not outlive it.
     pub valid_until: Option<UnixTime>,
+    /// The first instant at which this status holds, when evidence bounds it from below
+    /// (a certificateHold released at that instant: before it, the hold was in force).
+    pub valid_from: Option<UnixTime>,
+    /// A revocation dated after the validation time (`decide`, rule 2): the certificate was
+    /// not revoked at T but was revoked on this date, for this reason (None when the entry
+    /// has no reasonCode). Reported with the warning `revoked_after_signature`.
+    pub revoked_at: Option<UnixTime>,
+    pub revoked_reason: Option<crate::revocation::crl::Reason>,
 }
 
 /// Evidence the core lacks for a certificate, named by where it can be fetched.
@@ -413,6 +421,14 @@ fn check_certificate(
             _ => None,
         })
         .min();
+    let later = revoked_after(ctx.at, &observations);
+    let since = not_revoked_since(ctx.at, &observations);
+    let good_at_t = |mut e: RevocationEvidence| {
+        e.revoked_at = later.map(|l| l.0);
+        e.revoked_reason = later.and_then(|l| l.1);
+        e.valid_from = since;
+        Ok(e)
+    };
     let mut refused: Vec<String> = crl.why.iter().chain(ocsp.why.iter()).cloned().collect();
     refused.dedup();
     for source in rc.sources {
@@ -423,7 +439,7 @@ fn check_certificate(
         };
         if let Some((crl, delta, ocsp)) = good {
             let valid_until = until(good_until, ocsp.as_ref(), rc.ocsp_skew);
-            return Ok(RevocationEvidence {
+            return good_at_t(RevocationEvidence {
                 certificate: Arc::clone(cert),
                 status: RevocationStatus::Good,
                 crl,
@@ -432,13 +448,14 @@ fn check_certificate(
                 needs: Vec::new(),
                 refused,
                 valid_until,
+                ..unknown_evidence(cert, String::new(), Vec::new(), Vec::new())
             });
         }
     }
     // Evidence the policy does not list as a source still counts when it is at hand.
     if crl.coverage.is_all() {
         if let Some((c, d)) = crl.newest.clone() {
-            return Ok(RevocationEvidence {
+            return good_at_t(RevocationEvidence {
                 certificate: Arc::clone(cert),
                 status: RevocationStatus::Good,
                 crl: Some(c),
@@ -447,12 +464,13 @@ fn check_certificate(
                 needs: Vec::new(),
                 refused,
                 valid_until: good_until,
+                ..unknown_evidence(cert, String::new(), Vec::new(), Vec::new())
             });
         }
     }
     if let Some(o) = ocsp.good.clone() {
         let valid_until = until(good_until, Some(&o), rc.ocsp_skew);
-        return Ok(RevocationEvidence {
+        return good_at_t(RevocationEvidence {
             certificate: Arc::clone(cert),
             status: RevocationStatus::Good,
             crl: None,
@@ -461,6 +479,7 @@ fn check_certificate(
             needs: Vec::new(),
             refused,
             valid_until,
+            ..unknown_evidence(cert, String::new(), Vec::new(), Vec::new())
         });
     }
     let mut why: Vec<String> = Vec::new();
@@ -630,6 +649,10 @@ fn check_ocsp(
         ) {
             Ok(status) => {
                 let said = match status.status {
+                    CertStatus::Good if status.this_update > cert.not_after => {
+                        out.why.push(silent_after_expiry(&status.describe(cert), cert));
+                        continue;
+                    }
                     CertStatus::Good => Said::Good,
                     CertStatus::Revoked { time, reason } => Said::Revoked { date: time, reason },
                     CertStatus::Unknown => {
@@ -735,6 +758,32 @@ impl CrlFindings {
             )
         }
     }
+}
+
+/// Evidence freshness at a time T in the past (the rule `stale` and this function
+/// implement together, for CRLs and OCSP alike):
+///
+/// - Evidence issued at or before T speaks for T only while current: thisUpdate <= T <=
+///   nextUpdate (RFC 5280 §6.3.3 (a); RFC 6960 §4.2.2.1).
+/// - Evidence issued after T speaks for T: a revocation dated at or before T is a revocation
+///   at T; "good", or a revocation dated after T, proves C was not revoked at T, because a
+///   revocation is permanent (RFC 5280 §5.3.1; `decide`, rule 2). This is ETSI EN 319 102-1's
+///   reading for validation at a past time (revocation status information issued after the
+///   best signature time is what proves the certificate was not revoked then).
+/// - But "good" only from evidence issued no later than the certificate's notAfter: a CA may
+///   drop the entry of an expired certificate from its CRLs (RFC 5280 §3.3, §5.1.2.6) and an
+///   OCSP responder may stop answering for it (RFC 6960 §4.4.4), so silence after expiry
+///   proves nothing. A revocation listed after expiry still counts. (The ExpiredCertsOnCRL
+///   and archiveCutoff extensions, which would lift this, are not read yet: such evidence is
+///   refused for "good", never wrongly accepted.)
+/// - A certificateHold is lifted at T only by evidence issued at or before T (`decide::lifts`).
+fn silent_after_expiry(what: &str, cert: &CertRef) -> String {
+    format!(
+        "{what} was issued after {} expired ({}): a CA may drop expired certificates from its \
+         revocation data (RFC 5280 §3.3), so its silence proves nothing about them",
+        cert.describe(),
+        to_rfc3339(cert.not_after)
+    )
 }
 
 fn newness(c: &CrlIndex) -> (Option<CrlNumber>, UnixTime, [u8; 32]) {
@@ -850,6 +899,10 @@ fn check_crls(
             }
         };
         let entry = crl.lookup(&cert.issuer, &cert.serial).filter(|e| !e.is_removal());
+        if entry.is_none() && crl.this_update > cert.not_after {
+            out.why.push(silent_after_expiry(&crl.describe(), cert));
+            continue;
+        }
         observations.push(observe(crl, None, said_by(entry), scope));
         out.coverage = out.coverage.union(scope);
         // §6.3.3 (c): every delta CRL in scope, fresh, and signed by the same signer.
@@ -883,6 +936,10 @@ fn check_crls(
             // §6.3.3 (g)-(i): the delta's entry first (removeFromCRL: not revoked), else the
             // complete CRL's, as of the delta's time.
             match revocation_status(crl, Some(d), &cert.issuer, &cert.serial) {
+                Ok(None) if d.this_update > cert.not_after => {
+                    out.why.push(silent_after_expiry(&d.describe(), cert));
+                    continue;
+                }
                 Ok(e) => observations.push(observe(crl, Some(d), said_by(e), scope)),
                 Err(e) => {
                     out.why.push(e.0);
@@ -988,6 +1045,9 @@ fn unknown_evidence(
         needs,
         refused,
         valid_until: None,
+        valid_from: None,
+        revoked_at: None,
+        revoked_reason: None,
     }
 }
 

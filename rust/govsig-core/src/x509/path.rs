@@ -551,10 +551,15 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
             if let Some(next) = crl.next_update {
                 valid_until = valid_until.min(next);
             }
-            valid_from = valid_from.max(crl.this_update);
         }
+        // A CRL issued after the validation time speaks for it (`revocation::check`,
+        // `silent_after_expiry`), so its thisUpdate does not bound the window from below;
+        // a released hold does (before the release, the hold was in force).
         if let Some(until) = ev.valid_until {
             valid_until = valid_until.min(until);
+        }
+        if let Some(from) = ev.valid_from {
+            valid_from = valid_from.max(from);
         }
     }
     Ok(ValidPath {
