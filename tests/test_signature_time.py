@@ -357,3 +357,78 @@ def test_every_order_of_two_genuine_tokens_picks_the_earliest(w: World, token_se
         times.add(s.signature_time)
         assert s.signature_time == min(t.gen_time for t in s.timestamps).replace(microsecond=0)
     assert len(times) == 1
+
+
+# --- the chain cache across signature times ----------------------------------------------------
+
+
+def test_documents_signed_at_different_times_share_one_path(w: World) -> None:
+    """A path validated at T1 is cached with the window its verdict holds in (validity of
+    every certificate, evidence nextUpdate, revocations dated later): another document by
+    the same certificate judged at T2 inside that window reuses it."""
+    docs = []
+    for k in range(12):
+        content = f"Công văn {k}".encode()
+        docs.append((pki.sign_cms(content, w.signer, signing_time=w.moment - k * 3 * DAY), content))
+    v = govsig.Verifier(w.policy(signature_time="claimed"))
+    batch = v.verify_many(docs, threads=1)
+    assert batch.counts() == {"ok": len(docs)}
+    assert len(set(batch.signature_time)) == len(docs), "each document has its own time"
+    assert v._engine.path_builds() == 1
+    # A revocation dated between the signatures splits the window: the later ones fail.
+    revoked_on = w.moment - 16 * DAY
+    v = govsig.Verifier(w.policy(signature_time="claimed",
+                                 crls=[leaf_crl(w, revoked_on, x509.ReasonFlags.key_compromise)]))
+    batch = v.verify_many(docs, threads=1)
+    want = ["ok" if k * 3 > 16 else "cert_revoked" for k in range(len(docs))]
+    assert [v.verify(s, c).signers[0].code for s, c in docs] == want
+    assert [govsig.codes()[c] for c in batch.codes] == want
+
+
+# --- OCSP evidence at the signature time -------------------------------------------------------
+
+
+def ocsp_response(w: World, status: str, *, this_update: dt.datetime, revoked_on: dt.datetime | None = None,
+                  reason: x509.ReasonFlags | None = None) -> bytes:
+    from cryptography.x509 import ocsp
+
+    cert_status = {"good": ocsp.OCSPCertStatus.GOOD, "revoked": ocsp.OCSPCertStatus.REVOKED}[status]
+    b = (ocsp.OCSPResponseBuilder()
+         .add_response(cert=w.signer.cert, issuer=w.p.ca.cert, algorithm=hashes.SHA1(), cert_status=cert_status,
+                       this_update=this_update, next_update=this_update + 7 * DAY,
+                       revocation_time=revoked_on, revocation_reason=reason)
+         .responder_id(ocsp.OCSPResponderEncoding.HASH, w.p.ca.cert))
+    return b.sign(w.p.ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def test_ocsp_evidence_at_the_signature_time(w: World, stamped: bytes) -> None:
+    later = w.moment + 40 * DAY
+    revoked_on = w.moment + 10 * DAY
+    s = w.verify(stamped, ocsp_responses=[ocsp_response(w, "revoked", this_update=later, revoked_on=revoked_on,
+                                                        reason=x509.ReasonFlags.superseded)])
+    assert (s.code, s.warnings) == ("ok", ["revoked_after_signature"])
+    leaf = s.revocation[0]
+    assert (leaf["source"], leaf["revoked_at"], leaf["revoked_reason"]) == ("ocsp", revoked_on, "superseded")
+    s = w.verify(stamped, ocsp_responses=[ocsp_response(w, "revoked", this_update=later,
+                                                        revoked_on=w.moment - DAY)])
+    assert s.code == "cert_revoked"
+    s = w.verify(stamped, ocsp_responses=[ocsp_response(w, "good", this_update=later)])
+    assert (s.code, s.revocation[0]["status"], s.revocation[0]["source"]) == ("ok", "good", "ocsp")
+    # "good" from a responder after the certificate expired proves nothing (RFC 6960 §4.4.4).
+    after = w.signer.cert.not_valid_after_utc + DAY
+    s = w.verify(stamped, ocsp_responses=[ocsp_response(w, "good", this_update=after)])
+    assert (s.code, s.revocation[0]["status"]) == ("ok", "unknown")
+    assert "expired" in s.revocation[0]["reason"]
+
+
+def test_a_cached_path_is_not_reused_where_stale_evidence_was_current(w: World) -> None:
+    """A CRL stale at T1 is current at an earlier T2 and may decide there: the path cached at
+    T1 must not answer for T2."""
+    a = pki.sign_cms(b"a", w.signer, signing_time=w.moment)
+    b = pki.sign_cms(b"b", w.signer, signing_time=w.moment - 10 * DAY)
+    old = leaf_crl(w, w.moment - 12 * DAY, x509.ReasonFlags.key_compromise,
+                   this_update=w.moment - 11 * DAY, next_update=w.moment - 9 * DAY)
+    v = govsig.Verifier(w.policy(signature_time="claimed", crls=[old]))
+    batch = v.verify_many([(a, b"a"), (b, b"b")], threads=1)
+    assert [govsig.codes()[c] for c in batch.codes] == ["ok", "cert_revoked"]
+    assert v.verify(a, b"a").signers[0].revocation[0]["status"] == "unknown"

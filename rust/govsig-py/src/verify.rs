@@ -276,6 +276,11 @@ impl CoreEngine {
     fn interned_certificates(&self) -> usize {
         self.engine.interner().len()
     }
+
+    /// Number of certificate paths built and validated so far (path-cache misses).
+    fn path_builds(&self) -> u64 {
+        self.engine.path_builds()
+    }
 }
 
 /// The verdict on one document.

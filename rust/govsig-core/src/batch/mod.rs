@@ -60,6 +60,8 @@ pub struct Engine {
     fetched: RwLock<Fetched>,
     edges: EdgeCache,
     paths: RwLock<HashMap<[u8; 32], PathEntry>>,
+    /// Paths built and validated (cache misses), for tests and benches.
+    path_builds: std::sync::atomic::AtomicU64,
     /// The pool the last sized batch ran on: one per engine at most, shared across the
     /// process by size (see crate::threads).
     pool: Mutex<Option<Arc<rayon::ThreadPool>>>,
@@ -94,6 +96,7 @@ impl Engine {
             fetched: RwLock::new(Fetched::default()),
             edges: EdgeCache::default(),
             paths: RwLock::new(HashMap::new()),
+            path_builds: std::sync::atomic::AtomicU64::new(0),
             pool: Mutex::new(None),
         }
     }
@@ -113,6 +116,11 @@ impl Engine {
 
     pub fn trust(&self) -> Option<&TrustStore> {
         self.trust.as_ref()
+    }
+
+    /// How many paths were built and validated so far: calls the path cache did not answer.
+    pub fn path_builds(&self) -> u64 {
+        self.path_builds.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn interner(&self) -> &CertInterner {
@@ -420,6 +428,7 @@ impl Engine {
             leaf_key_usage: &self.policy.signer_key_usage,
             revocation: &checker,
         };
+        self.path_builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let r = build_and_validate(&ctx, leaf).map(Arc::new);
         if let Ok(mut m) = self.paths.write() {
             if m.len() >= MAX_PATHS {

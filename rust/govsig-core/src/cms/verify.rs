@@ -660,7 +660,7 @@ fn verify_signer(
 /// a SignerInfo's unsignedAttrs, in the order they appear (every value of every such
 /// attribute). Unreadable unsigned attributes give no tokens: they are not signed, so they
 /// cannot make a signature fail, and with no token they cannot move its time either.
-pub fn signature_timestamp_tokens<'a>(unsigned_attrs: Option<&'a [u8]>) -> Vec<&'a [u8]> {
+pub fn signature_timestamp_tokens(unsigned_attrs: Option<&[u8]>) -> Vec<&[u8]> {
     let Some(raw) = unsigned_attrs else {
         return Vec::new();
     };

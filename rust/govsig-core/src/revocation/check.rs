@@ -401,9 +401,32 @@ fn check_certificate(
     anchor: &CertRef,
     work: &CrlWork,
 ) -> Result<RevocationEvidence, PathError> {
+    let mut fresh_from: Option<UnixTime> = None;
+    let mut r = check_certificate_at(ctx, rc, cert, issuer, issuer_key, anchor, work, &mut fresh_from);
+    // Evidence refused as stale at T would be current at an earlier time and might decide
+    // otherwise there: the verdict (good or unknown) holds only after the last instant any
+    // of it was current, so a cached path is not reused for a T before that.
+    if let (Ok(e), Some(from)) = (&mut r, fresh_from) {
+        e.valid_from = Some(e.valid_from.map_or(from, |f| f.max(from)));
+    }
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_certificate_at(
+    ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
+    cert: &CertRef,
+    issuer: &CertRef,
+    issuer_key: Option<&PublicKey>,
+    anchor: &CertRef,
+    work: &CrlWork,
+    fresh_from: &mut Option<UnixTime>,
+) -> Result<RevocationEvidence, PathError> {
     let mut observations: Vec<Observation<Source>> = Vec::new();
     let crl = check_crls(ctx, rc, cert, issuer, issuer_key, anchor, work, &mut observations)?;
     let ocsp = check_ocsp(ctx, rc, cert, issuer, anchor, &mut observations);
+    *fresh_from = crl.stale_until.max(ocsp.stale_until).map(|t| t.saturating_add(1));
     match decide(ctx.at, &observations) {
         Verdict::Revoked(o) => {
             return Err(PathError::new(Code::CertRevoked, describe_observation(cert, o, false)));
@@ -588,6 +611,9 @@ struct OcspFindings {
     why: Vec<String>,
     unknown_said: Option<String>,
     needs: Vec<EvidenceNeed>,
+    /// The last instant at which an answer for this certificate that is stale at T was
+    /// still current (see `check_certificate`).
+    stale_until: Option<UnixTime>,
 }
 
 impl OcspFindings {
@@ -624,6 +650,7 @@ fn check_ocsp(
         why: Vec::new(),
         unknown_said: None,
         needs: Vec::new(),
+        stale_until: None,
     };
     let check = OcspCheck {
         skew: rc.ocsp_skew,
@@ -636,6 +663,15 @@ fn check_ocsp(
     let mut any = false;
     for resp in rc.ocsp.for_serial(&cert.serial) {
         any = true;
+        for single in resp.responses.iter().filter(|r| r.serial == cert.serial) {
+            let limit = single
+                .next_update
+                .unwrap_or_else(|| single.this_update.saturating_add(check.max_age.max(0)))
+                .saturating_add(check.skew.max(0));
+            if limit < ctx.at {
+                out.stale_until = out.stale_until.max(Some(limit));
+            }
+        }
         match validate_parsed(
             resp,
             cert,
@@ -740,6 +776,8 @@ struct CrlFindings {
     newest: Option<(Arc<CrlIndex>, Option<Arc<CrlIndex>>)>,
     why: Vec<String>,
     needs: Vec<EvidenceNeed>,
+    /// The latest nextUpdate of a CRL in scope that is stale at T (see `check_certificate`).
+    stale_until: Option<UnixTime>,
 }
 
 impl CrlFindings {
@@ -851,6 +889,7 @@ fn check_crls(
         newest: None,
         why: Vec::new(),
         needs: Vec::new(),
+        stale_until: None,
     };
     let dps = match distribution_points(cert) {
         Ok(d) => d,
@@ -888,6 +927,7 @@ fn check_crls(
         // §6.3.3 (a): fresh at the validation time.
         if let Some(s) = stale(crl, ctx.at) {
             out.why.push(s);
+            out.stale_until = out.stale_until.max(crl.next_update);
             continue;
         }
         // §6.3.3 (f): a CRL signer with cRLSign and a valid path.
@@ -916,6 +956,7 @@ fn check_crls(
             }
             if let Some(s) = stale(d, ctx.at) {
                 out.why.push(s);
+                out.stale_until = out.stale_until.max(d.next_update);
                 continue;
             }
             let signed = d.check_signer(&signer.0).and_then(|()| {
