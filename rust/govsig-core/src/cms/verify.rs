@@ -724,7 +724,12 @@ fn choose_signature_time(
         Some(_) => {}
         None => {
             if tp.require_timestamp {
-                let worst = so.timestamps.iter().max_by_key(|t| t.code.rank());
+                // The most specific failure; ties by reason, so that the report is the same
+                // for every order of the tokens.
+                let worst = so
+                    .timestamps
+                    .iter()
+                    .max_by(|a, b| (a.code.rank(), &a.reason).cmp(&(b.code.rank(), &b.reason)));
                 return Err(match worst {
                     None => (
                         Code::TimestampMissing,
