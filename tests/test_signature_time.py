@@ -303,6 +303,17 @@ def test_tsa_validation_gen_time_accepts_a_tsa_expired_since(w: World, openssl: 
     s = w.verify(sig, tsa_validation="gen_time")
     assert (s.code, s.signature_time_source) == ("ok", "timestamp")
     assert s.timestamps[0].validated_at == s.signature_time
+    # Its revocation still counts as of `at`: revoked after genTime (key compromise), the
+    # token proves nothing.
+    tsa_crl = crl(w.p.tsa_root, [(short.cert.serial_number, w.moment + 10 * DAY, x509.ReasonFlags.key_compromise)],
+                  this_update=w.moment + 20 * DAY, next_update=w.moment + 50 * DAY)
+    s = w.verify(sig, tsa_validation="gen_time", crls=[tsa_crl])
+    assert (s.code, s.signature_time_source) == ("cert_expired", "at")
+    t = s.timestamps[0]
+    assert (t.code, t.cause) == ("timestamp_untrusted", "cert_revoked")
+    assert "revoked" in t.reason and "gen_time" in t.reason
+    assert w.verify(sig, tsa_validation="gen_time", crls=[tsa_crl], require_timestamp=True).code == \
+        "timestamp_untrusted"
 
 
 # --- claimed signing time ----------------------------------------------------------------------
@@ -432,3 +443,21 @@ def test_a_cached_path_is_not_reused_where_stale_evidence_was_current(w: World) 
     batch = v.verify_many([(a, b"a"), (b, b"b")], threads=1)
     assert [govsig.codes()[c] for c in batch.codes] == ["ok", "cert_revoked"]
     assert v.verify(a, b"a").signers[0].revocation[0]["status"] == "unknown"
+
+
+def test_archive_under_hard_fail_with_every_level_decided(w: World) -> None:
+    """Every certificate on every path has its status decided by a CRL: the signers' and
+    their CA's at the signature time (CRLs issued after it, before the signers expired), the
+    TSA's at `at` (a CRL current today)."""
+    after_t = dict(this_update=w.moment + 30 * DAY, next_update=w.moment + 60 * DAY)
+    crls = [crl(w.p.root, [], **after_t), crl(w.p.ca, [], **after_t),  # type: ignore[arg-type]
+            crl(w.p.tsa_root, [], this_update=w.today - DAY, next_update=w.today + 30 * DAY)]
+    v = govsig.Verifier(w.policy(revocation="hard-fail", crls=crls))
+    assert v.verify_many(w.archive).counts() == {"ok": len(w.archive)}
+    s = v.verify(*w.archive[0]).signers[0]
+    assert [(e["status"], e["source"]) for e in s.revocation] == [("good", "crl")] * 2
+    assert [(e["status"], e["source"]) for e in s.timestamps[0].revocation] == [("good", "crl")]
+    # Without the TSA's CRL the time-stamp is untrusted under hard-fail and T falls back.
+    v = govsig.Verifier(w.policy(revocation="hard-fail", crls=crls[:2]))
+    s = v.verify(*w.archive[0]).signers[0]
+    assert (s.code, s.signature_time_source, s.timestamps[0].cause) == ("cert_expired", "at", "revocation_unknown")
