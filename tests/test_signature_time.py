@@ -461,3 +461,51 @@ def test_archive_under_hard_fail_with_every_level_decided(w: World) -> None:
     v = govsig.Verifier(w.policy(revocation="hard-fail", crls=crls[:2]))
     s = v.verify(*w.archive[0]).signers[0]
     assert (s.code, s.signature_time_source, s.timestamps[0].cause) == ("cert_expired", "at", "revocation_unknown")
+
+
+# --- evidence kept: every verdict reproduced offline --------------------------------------------
+
+
+def test_evidence_round_trip_reproduces_every_verdict_offline(w: World) -> None:
+    """Each verdict's evidence (paths, the CRLs and OCSP answers that decided, the TSA's path
+    and evidence) fed back with nothing else, the same anchors and ``at``, gives the same
+    verdicts; evidence that decided nothing is not handed back."""
+    stranger = pki.make_intermediate("Unrelated CA", w.p.root, seed="unrelated-ca")
+    unrelated = crl(stranger, [], this_update=w.moment, next_update=w.moment + 60 * DAY)
+    signers = w.p.signers
+    revoked_later = (signers[1].cert.serial_number, w.moment + 20 * DAY, x509.ReasonFlags.key_compromise)
+    revoked_before = (signers[2].cert.serial_number, w.moment - 20 * DAY, x509.ReasonFlags.key_compromise)
+    on_hold = (signers[3].cert.serial_number, w.moment - 20 * DAY, x509.ReasonFlags.certificate_hold)
+    after_t = dict(this_update=w.moment + 30 * DAY, next_update=w.moment + 60 * DAY)
+    crls = [crl(w.p.root, [], **after_t), crl(w.p.ca, [revoked_later, revoked_before, on_hold], **after_t),
+            crl(w.p.tsa_root, [], this_update=w.today - DAY, next_update=w.today + 30 * DAY), unrelated]
+    w.signer = signers[4]
+    try:
+        ocsp = [ocsp_response(w, "good", this_update=w.moment + 40 * DAY)]
+    finally:
+        w.signer = signers[0]
+    docs = [(sig, content) for sig, content in w.archive]
+    knobs = dict(revocation="hard-fail", revocation_sources=("crl", "ocsp"))
+    v = govsig.Verifier(w.policy(crls=crls, ocsp_responses=ocsp, **knobs))
+    batch = v.verify_many(docs)
+    verdicts = [govsig.codes()[c] for c in batch.codes]
+    assert verdicts == ["ok", "ok", "cert_revoked", "cert_on_hold", "ok"]
+    ev = batch.evidence()
+    assert isinstance(ev, govsig.Evidence)
+    assert unrelated not in ev.crls and len(ev.crls) == 3 and len(ev.ocsp_responses) == 0
+    # Each document's own evidence reproduces its verdict alone.
+    for (sig, content), want in zip(docs, verdicts):
+        one = v.verify(sig, content).evidence
+        offline = govsig.Verifier(w.policy(crls=one.crls, ocsp_responses=one.ocsp_responses,
+                                           intermediates=one.certificates, **knobs))
+        assert offline.verify(sig, content).code == want
+    offline = govsig.Verifier(w.policy(crls=ev.crls, ocsp_responses=ev.ocsp_responses,
+                                       intermediates=ev.certificates, **knobs))
+    assert [govsig.codes()[c] for c in offline.verify_many(docs).codes] == verdicts
+    # OCSP evidence is handed back when it decided: the last signer, with CRLs from its CA gone.
+    v = govsig.Verifier(w.policy(crls=[crls[0], crls[2]], ocsp_responses=ocsp, **knobs))
+    r = v.verify(*docs[4])
+    assert r.code == "ok" and r.evidence.ocsp_responses == tuple(ocsp)
+    offline = govsig.Verifier(w.policy(crls=r.evidence.crls, ocsp_responses=r.evidence.ocsp_responses,
+                                       intermediates=r.evidence.certificates, **knobs))
+    assert offline.verify(*docs[4]).code == "ok"

@@ -5,6 +5,7 @@ friendly surface: argument conversion, file I/O and the command line.
 """
 from __future__ import annotations
 
+from govsig.evidence import Evidence
 from govsig._api import (
     ANY_POLICY,
     KEY_USAGE_NAMES,
@@ -53,6 +54,7 @@ __all__ = [
     "KEY_USAGE_NAMES",
     "REVOCATION_MODES",
     "TIME_SOURCES",
+    "Evidence",
     "policy_knobs",
     "policy_defaults",
     "ANY_POLICY",

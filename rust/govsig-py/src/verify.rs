@@ -291,6 +291,15 @@ pub struct VerifyResult {
 
 #[pymethods]
 impl VerifyResult {
+    /// What decided the verdict (`govsig.evidence.Evidence`): each signer's path, the CRLs
+    /// and OCSP responses that decided its certificates' status, and each valid signature
+    /// time-stamp's TSA path and evidence; DER, each once.
+    #[getter]
+    fn evidence<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut ev = EvidenceSet::default();
+        ev.add_outcome(&self.inner);
+        ev.to_py(py)
+    }
     /// True only when every signature is valid and every signer is trusted.
     #[getter]
     fn ok(&self) -> bool {
@@ -567,6 +576,15 @@ impl BatchResult {
         all.dedup();
         needs_tuples(py, &all)
     }
+    /// What decided the verdicts of the whole batch (see `VerifyResult.evidence`),
+    /// deduplicated across documents.
+    fn evidence<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut ev = EvidenceSet::default();
+        for o in &self.items {
+            ev.add_outcome(o);
+        }
+        ev.to_py(py)
+    }
     /// Indices of the documents that lacked evidence.
     fn indices_with_needs(&self) -> Vec<usize> {
         self.items
@@ -652,6 +670,58 @@ impl PathResult {
     }
 }
 
+/// DER evidence, each item once (by fingerprint), in the order first met.
+#[derive(Default)]
+struct EvidenceSet {
+    seen: std::collections::HashSet<[u8; 32]>,
+    certificates: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+    ocsp: Vec<Vec<u8>>,
+}
+
+impl EvidenceSet {
+    fn add(seen: &mut std::collections::HashSet<[u8; 32]>, to: &mut Vec<Vec<u8>>, fp: [u8; 32], der: &[u8]) {
+        if seen.insert(fp) {
+            to.push(der.to_vec());
+        }
+    }
+
+    fn add_path(&mut self, chain: &[CertRef], revocation: &[RevocationEvidence]) {
+        for c in chain {
+            Self::add(&mut self.seen, &mut self.certificates, c.fingerprint, c.der());
+        }
+        for e in revocation {
+            for crl in e.crl.iter().chain(e.delta.iter()) {
+                Self::add(&mut self.seen, &mut self.crls, crl.fingerprint(), crl.der());
+            }
+            if let Some(o) = &e.ocsp {
+                Self::add(&mut self.seen, &mut self.ocsp, o.response_fingerprint, &o.response_der);
+            }
+        }
+    }
+
+    fn add_outcome(&mut self, o: &VerifyOutcome) {
+        for s in &o.signers {
+            self.add_path(&s.chain, &s.revocation);
+            if let Some(d) = &s.decided_by.0 {
+                self.add_path(&d.0, &d.1);
+            }
+            for t in s.timestamps.iter().filter(|t| t.ok()) {
+                self.add_path(&t.chain, &t.revocation);
+            }
+        }
+    }
+
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let tuple = |v: &[Vec<u8>]| PyTuple::new(py, v.iter().map(|d| PyBytes::new(py, d)));
+        py.import("govsig.evidence")?.getattr("Evidence")?.call1((
+            tuple(&self.certificates)?,
+            tuple(&self.crls)?,
+            tuple(&self.ocsp)?,
+        ))
+    }
+}
+
 pub(crate) fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<Vec<Bound<'py, PyDict>>> {
     ev.iter()
         .map(|e| {
@@ -665,6 +735,10 @@ pub(crate) fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) ->
                 }
                 RevocationStatus::Unknown(r) => {
                     d.set_item("status", "unknown")?;
+                    d.set_item("reason", r)?;
+                }
+                RevocationStatus::Revoked(r) => {
+                    d.set_item("status", "revoked")?;
                     d.set_item("reason", r)?;
                 }
             }

@@ -48,6 +48,8 @@ pub struct SignerOutcome {
     pub timestamps: Vec<TimestampOutcome>,
     /// Warning codes (snake_case): things that did not fail the signer but must be said.
     pub warnings: Vec<String>,
+    /// For a revocation verdict: the path and the evidence that decided it.
+    pub decided_by: crate::x509::path::DecidedBy,
 }
 
 /// Where a signer's judging time came from.
@@ -441,6 +443,7 @@ fn verify_signer(
         signature_time_source: TimeSource::None,
         timestamps: Vec::new(),
         warnings: Vec::new(),
+        decided_by: Default::default(),
     };
     macro_rules! fail {
         ($code:expr, $($arg:tt)*) => {{
@@ -651,6 +654,7 @@ fn verify_signer(
             so.code = e.code;
             so.reason = e.reason;
             so.needs = e.needs;
+            so.decided_by = e.decided_by;
         }
     }
     so

@@ -276,6 +276,9 @@ impl EvidenceNeed {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RevocationStatus {
     Good,
+    /// Revoked or on hold at the validation time (kept only with a revocation verdict's
+    /// evidence); the reason names the deciding evidence.
+    Revoked(String),
     /// Not determined; the reason says why (soft-fail accepted it).
     Unknown(String),
 }
@@ -330,8 +333,19 @@ pub fn check_path(
         };
         match check_certificate(ctx, rc, cert, issuer, issuer_key.as_ref(), anchor, &work) {
             Ok(e) => evidence.push(e),
-            // Revoked (or any other verdict) ends the path here.
-            Err(e) if !matches!(e.code, Code::RevocationUnknown | Code::FetchFailed) => return Err(e),
+            // Revoked (or any other verdict) ends the path here; a revocation verdict keeps
+            // the path and the evidence that decided it.
+            Err(mut e) if !matches!(e.code, Code::RevocationUnknown | Code::FetchFailed) => {
+                if let Some(decided) = e.decided_by.0.take() {
+                    let mut certs = chain.to_vec();
+                    if certs.last().is_none_or(|c| c.fingerprint != anchor.fingerprint) {
+                        certs.push(Arc::clone(anchor));
+                    }
+                    evidence.extend(decided.1.iter().cloned());
+                    e.decided_by = crate::x509::path::DecidedBy(Some(Arc::new((certs, evidence))));
+                }
+                return Err(e);
+            }
             // Undetermined under hard-fail: the path fails with the first such certificate,
             // but the evidence every other certificate lacks is named too, so a caller
             // fetches it all in one round instead of one round per level.
@@ -429,10 +443,18 @@ fn check_certificate_at(
     *fresh_from = crl.stale_until.max(ocsp.stale_until).map(|t| t.saturating_add(1));
     match decide(ctx.at, &observations) {
         Verdict::Revoked(o) => {
-            return Err(PathError::new(Code::CertRevoked, describe_observation(cert, o, false)));
+            return Err(decided(
+                cert,
+                o,
+                PathError::new(Code::CertRevoked, describe_observation(cert, o, false)),
+            ));
         }
         Verdict::OnHold(o) => {
-            return Err(PathError::new(Code::CertOnHold, describe_observation(cert, o, true)));
+            return Err(decided(
+                cert,
+                o,
+                PathError::new(Code::CertOnHold, describe_observation(cert, o, true)),
+            ));
         }
         Verdict::NotRevoked => {}
     }
@@ -548,11 +570,29 @@ fn check_certificate_at(
             Code::RevocationUnknown
         };
         return match rc.mode {
-            RevocationMode::HardFail => Err(PathError { code, reason, needs }),
+            RevocationMode::HardFail => Err(PathError {
+                needs,
+                ..PathError::new(code, reason)
+            }),
             _ => Ok(unknown_evidence(cert, reason, needs, refused)),
         };
     }
     undetermined(rc, cert, detail, needs, refused)
+}
+
+/// `e` with the evidence that decided it: the observation's CRL (and delta) or OCSP answer.
+fn decided(cert: &CertRef, o: &Observation<Source>, mut e: PathError) -> PathError {
+    let mut ev = unknown_evidence(cert, e.reason.clone(), Vec::new(), Vec::new());
+    ev.status = RevocationStatus::Revoked(e.reason.clone());
+    match &o.source {
+        Source::Crl { crl, delta } => {
+            ev.crl = Some(Arc::clone(crl));
+            ev.delta = delta.clone();
+        }
+        Source::Ocsp(s) => ev.ocsp = Some(s.clone()),
+    }
+    e.decided_by = crate::x509::path::DecidedBy(Some(Arc::new((Vec::new(), vec![ev]))));
+    e
 }
 
 /// The earlier of `good_until` and the instant the deciding OCSP answer goes stale.
@@ -1063,9 +1103,8 @@ fn undetermined(
     let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
     match rc.mode {
         RevocationMode::HardFail => Err(PathError {
-            code: Code::RevocationUnknown,
-            reason,
             needs,
+            ..PathError::new(Code::RevocationUnknown, reason)
         }),
         _ => Ok(unknown_evidence(cert, reason, needs, refused)),
     }
