@@ -39,6 +39,10 @@ CHANGED = {
     "anchor_constraints": False,
     "strict_profile": True,
     "legacy_certificates": True,
+    "signature_time": "timestamp",
+    "require_timestamp": True,
+    "signing_time_tolerance": 7 * 3600,
+    "tsa_validation": "gen_time",
 }
 
 # Values each knob must refuse, with the exception type.
@@ -65,6 +69,11 @@ INVALID = {
     "anchor_constraints": [(None, TypeError), (0, TypeError)],
     "strict_profile": [("yes", TypeError)],
     "legacy_certificates": [(1, TypeError)],
+    "signature_time": [("now", ValueError), ("Timestamp", ValueError), (None, TypeError)],
+    "require_timestamp": [(1, TypeError), ("yes", TypeError)],
+    "signing_time_tolerance": [(-1, ValueError), (366 * 86400 + 1, ValueError), (3600.0, TypeError),
+                               (dt.timedelta(seconds=-1), ValueError)],
+    "tsa_validation": [("never", ValueError), ("gen-time", ValueError), (0, TypeError)],
 }
 
 
@@ -152,3 +161,22 @@ def test_enumerations_come_from_the_core() -> None:
     assert len(govsig.KEY_USAGE_NAMES) == 9
     for mode in govsig.REVOCATION_MODES:
         assert Policy(revocation=mode).revocation == mode
+
+
+def test_signing_time_tolerance_takes_a_timedelta() -> None:
+    assert Policy(signing_time_tolerance=dt.timedelta(hours=7)).signing_time_tolerance == 7 * 3600
+    assert Policy().signing_time_tolerance == 3600
+
+
+def test_tsa_trust_is_evidence_carried_and_compared() -> None:
+    import pki
+
+    root = pki.make_root("TSA trust Root")
+    p = Policy(tsa_trust=[root.der])
+    assert isinstance(p.tsa_trust, govsig.TrustStore)
+    assert list(p.tsa_trust.certificates) == [root.der]
+    q = pickle.loads(pickle.dumps(p))
+    assert q == p and hash(q) == hash(p) and q.tsa_trust is not None
+    assert p != Policy() and Policy().tsa_trust is None
+    assert p.replace(tsa_trust=None) == Policy()
+    assert "tsa_trust=<TrustStore of 1>" in repr(p)

@@ -18,7 +18,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def _blocks() -> list[str]:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 5, "the README's examples changed: bind their names here"
+    assert len(blocks) == 6, "the README's examples changed: bind their names here"
     return blocks
 
 
@@ -95,6 +95,22 @@ def test_readme_dossier_example(pki, tmp_path):
     ns = _run(_blocks()[3], {"folder": folder, "bag_dir": tmp_path / "bag", "signer": signer,
                              "file_bytes": b"%PDF-1.7 to khai"})
     assert (tmp_path / "bag" / "tagmanifest-sha256.txt.p7s").is_file()
+
+
+def test_readme_long_term_archives_example(openssl, tmp_path):
+    import govsig
+    import archive_decade as ad
+    from tsa_server import Tsa
+
+    p = ad.make_pki(ad.now())
+    with Tsa(tmp_path / "tsa", openssl, signer=p.tsa) as tsa:
+        archive = ad.build(tsa, p)
+    ns = _run(_blocks()[5], {"trust_store": govsig.TrustStore([p.root.der]),
+                             "tsa_store": govsig.TrustStore([p.tsa_root.der]),
+                             "archived_signature": archive[0][0], "archived_content": archive[0][1],
+                             "archive": archive})
+    assert (ns["signer"].code, ns["signer"].signature_time_source) == ("ok", "timestamp")
+    assert ns["batch"].counts() == {"ok": len(archive)}
 
 
 def test_readme_names_the_two_commands():

@@ -13,6 +13,8 @@ with the first response (a replay: the nonce no longer matches).
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import os
 import subprocess
 import tempfile
@@ -35,14 +37,17 @@ OTHER_POLICY = "1.3.6.1.4.1.99999.3161.2"
 
 
 def make_tsa_certificate(name: str, issuer: _pki.Issued, *, eku: tuple[str, ...] = ("time_stamping",),
-                         critical: bool = True, key_type: str = "rsa2048") -> _pki.Issued:
+                         critical: bool = True, key_type: str = "rsa2048",
+                         not_before: _dt.datetime = _pki.NOT_BEFORE,
+                         not_after: _dt.datetime = _pki.NOT_AFTER) -> _pki.Issued:
     """A TSA certificate from the test PKI: keyUsage digitalSignature + nonRepudiation and
     extendedKeyUsage ``eku`` (names of pki._EKU_NAMES), ``critical`` as given."""
     oids = [{"time_stamping": ExtendedKeyUsageOID.TIME_STAMPING,
              "email_protection": ExtendedKeyUsageOID.EMAIL_PROTECTION,
              "code_signing": ExtendedKeyUsageOID.CODE_SIGNING}[e] for e in eku]
     return _pki.make_leaf(name, issuer, key_type, org="Trung tâm Cấp dấu thời gian thử nghiệm",
-                          eku=None, extra_extensions=[(x509.ExtendedKeyUsage(oids), critical)])
+                          eku=None, extra_extensions=[(x509.ExtendedKeyUsage(oids), critical)],
+                          not_before=not_before, not_after=not_after)
 
 
 _CONFIG = """\

@@ -5,10 +5,12 @@ friendly surface: argument conversion, file I/O and the command line.
 """
 from __future__ import annotations
 
+from govsig.evidence import Evidence
 from govsig._api import (
     ANY_POLICY,
     KEY_USAGE_NAMES,
     REVOCATION_MODES,
+    TIME_SOURCES,
     BatchResult,
     PathResult,
     Policy,
@@ -53,6 +55,8 @@ __all__ = [
     "code_descriptions",
     "KEY_USAGE_NAMES",
     "REVOCATION_MODES",
+    "TIME_SOURCES",
+    "Evidence",
     "policy_knobs",
     "policy_defaults",
     "ANY_POLICY",

@@ -20,7 +20,7 @@ from govsig._govsig import BatchResult, PathResult, SignerResult, TimestampResul
 from govsig.fetch import BulkFetcher, Fetcher, crl_validity, ocsp_validity
 
 __all__ = ["TrustStore", "Policy", "Verifier", "codes", "code_descriptions", "KEY_USAGE_NAMES",
-           "REVOCATION_MODES", "policy_knobs", "policy_defaults"]
+           "REVOCATION_MODES", "TIME_SOURCES", "policy_knobs", "policy_defaults"]
 
 KEY_USAGE_NAMES: tuple[str, ...] = tuple(_govsig.KEY_USAGE_NAMES)
 
@@ -121,6 +121,8 @@ class TrustStore(_Frozen):
 
 
 REVOCATION_MODES: tuple[str, ...] = tuple(_govsig.REVOCATION_MODES)
+#: Where a signer's signature time came from, by the number in ``BatchResult.time_source``.
+TIME_SOURCES: tuple[str, ...] = tuple(_govsig.TIME_SOURCES)
 ANY_POLICY = "2.5.29.32.0"
 
 
@@ -193,6 +195,21 @@ class Policy(_govsig.Policy):
       (the first-generation Vietnamese government CA signs its certificates with SHA-1).
       MD2 and MD5 are never admitted. A refusal is ``algorithm_not_allowed`` naming the
       algorithm and the certificate.
+    - ``signature_time``: the time each signer is judged at. ``"at"`` (default): every check
+      at ``at``. ``"timestamp"``: the earliest valid RFC 3161 signature time-stamp proves it,
+      else ``at``. ``"claimed"``: as ``"timestamp"``, else the signer's own signingTime
+      (reported as claimed), else ``at``. The path and revocation are judged at that time: a
+      certificate revoked after it is ok (its revocation is reported, with the warning
+      ``revoked_after_signature``); revoked at or before it fails.
+    - ``require_timestamp``: a signer without a valid signature time-stamp fails
+      (``timestamp_missing``, or the code of its best-ranked invalid token).
+    - ``tsa_trust``: a TrustStore (or certificates) of time-stamping authorities; ``None``:
+      the ``trust`` store.
+    - ``signing_time_tolerance`` (seconds or a timedelta, 0..1 year; default 3600): a
+      signingTime further than this from the time-stamped time gives the warning
+      ``signing_time_mismatch``.
+    - ``tsa_validation``: ``"at"`` (default: the TSA's chain judged at ``at``) or
+      ``"gen_time"`` (at the token's genTime; the TSA's revocation still as of ``at``).
 
     ``replace(**changes)`` derives a new Policy; equality, hashing and pickling cover every
     knob and every piece of evidence.
@@ -207,10 +224,16 @@ class Policy(_govsig.Policy):
         *,
         crls: Iterable[Any] = (),
         ocsp_responses: Iterable[bytes] = (),
+        tsa_trust: Any = None,
         **knobs: Any,
     ) -> "Policy":
         if trust is not None and not isinstance(trust, TrustStore):
             trust = TrustStore(trust)
+        if tsa_trust is not None and not isinstance(tsa_trust, TrustStore):
+            tsa_trust = TrustStore(tsa_trust)
+        tolerance = knobs.get("signing_time_tolerance")
+        if isinstance(tolerance, _dt.timedelta):
+            knobs["signing_time_tolerance"] = int(tolerance.total_seconds())
         inter = tuple(many_to_ders(intermediates))
         for d in inter:
             _govsig.parse_certificate(d)
@@ -225,6 +248,7 @@ class Policy(_govsig.Policy):
         return super().__new__(
             cls, trust, None if trust is None else list(trust.certificates), list(inter),
             list(crl_cores), list(ocsp_ders), knobs,
+            tsa_trust, None if tsa_trust is None else list(tsa_trust.certificates),
         )
 
 

@@ -97,6 +97,7 @@ codes! {
     FileTooLarge = 43, "file_too_large", 3, "an archive entry is larger than the job's size cap and was not read";
     FileVanished = 44, "file_vanished", 3, "an archive entry disappeared or changed into something else between listing and reading";
     FileSymlinkLoop = 45, "file_symlink_loop", 3, "an archive entry is a symbolic link that loops, or leads back into a folder already walked";
+    TimestampMissing = 46, "timestamp_missing", 84, "the policy requires a signature time-stamp (require_timestamp) and the signer has none";
 }
 
 impl Code {

@@ -26,6 +26,10 @@ pub struct PyPolicy {
     pub(crate) intermediates: Vec<Vec<u8>>,
     pub(crate) crls: Vec<Py<CoreCrl>>,
     pub(crate) ocsp_responses: Vec<Vec<u8>>,
+    /// The caller's TSA trust store object (a `govsig.TrustStore`), returned as given; None:
+    /// time-stamping authorities are trusted by `trust`.
+    tsa_trust: Option<PyObject>,
+    pub(crate) tsa_trust_ders: Option<Vec<Vec<u8>>>,
 }
 
 /// A knob that does not exist or a value of the wrong kind is a `TypeError` (as for a wrong
@@ -190,6 +194,7 @@ impl PyPolicy {
             "ocsp_responses",
             PyTuple::new(py, self.ocsp_responses.iter().map(|d| PyBytes::new(py, d)))?,
         )?;
+        kw.set_item("tsa_trust", self.tsa_trust.as_ref().map(|t| t.bind(py)))?;
         Ok(kw)
     }
 
@@ -200,15 +205,19 @@ impl PyPolicy {
             && self.intermediates == other.intermediates
             && crl(self) == crl(other)
             && self.ocsp_responses == other.ocsp_responses
+            && self.tsa_trust_ders == other.tsa_trust_ders
     }
 }
 
 #[pymethods]
 impl PyPolicy {
     /// Built by `govsig.Policy`: `trust` is the caller's store object and `trust_certificates`
-    /// its anchors (DER); `crls` parsed CRLs; `knobs` the knobs by name, validated here.
+    /// its anchors (DER); `crls` parsed CRLs; `knobs` the knobs by name, validated here;
+    /// `tsa_trust` / `tsa_trust_certificates` as `trust` for time-stamping authorities.
     #[new]
-    #[pyo3(signature = (trust, trust_certificates, intermediates, crls, ocsp_responses, knobs))]
+    #[pyo3(signature = (trust, trust_certificates, intermediates, crls, ocsp_responses, knobs,
+                        tsa_trust=None, tsa_trust_certificates=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         trust: Option<PyObject>,
         trust_certificates: Option<Vec<Vec<u8>>>,
@@ -216,6 +225,8 @@ impl PyPolicy {
         crls: Vec<Py<CoreCrl>>,
         ocsp_responses: Vec<Vec<u8>>,
         knobs: &Bound<'_, PyDict>,
+        tsa_trust: Option<PyObject>,
+        tsa_trust_certificates: Option<Vec<Vec<u8>>>,
     ) -> PyResult<Self> {
         let mut core = Policy::default();
         // Knobs are set in the table's order, whatever the order of the keywords, so the
@@ -239,7 +250,15 @@ impl PyPolicy {
             intermediates,
             crls,
             ocsp_responses,
+            tsa_trust,
+            tsa_trust_ders: tsa_trust_certificates,
         })
+    }
+
+    /// The trust store of time-stamping authorities (None: `trust` decides).
+    #[getter]
+    fn tsa_trust(&self, py: Python<'_>) -> Option<PyObject> {
+        self.tsa_trust.as_ref().map(|t| t.clone_ref(py))
     }
 
     /// The trust store (None: integrity only, no trust decision).
@@ -310,6 +329,7 @@ impl PyPolicy {
             c.get().crl.der().hash(&mut h);
         }
         self.ocsp_responses.hash(&mut h);
+        self.tsa_trust_ders.hash(&mut h);
         h.finish()
     }
 
@@ -325,6 +345,10 @@ impl PyPolicy {
         }
         parts.push(format!("crls=<{} CRLs>", self.crls.len()));
         parts.push(format!("ocsp_responses=<{} OCSP responses>", self.ocsp_responses.len()));
+        parts.push(match &self.tsa_trust_ders {
+            None => "tsa_trust=None".to_string(),
+            Some(t) => format!("tsa_trust=<TrustStore of {}>", t.len()),
+        });
         Ok(format!("Policy({})", parts.join(", ")))
     }
 

@@ -46,8 +46,26 @@ pub struct TimestampResult {
     inner: Arc<TimestampOutcome>,
 }
 
+impl TimestampResult {
+    /// Wraps a core verdict (a signer's signature time-stamp).
+    pub(crate) fn from_outcome(o: TimestampOutcome) -> Self {
+        TimestampResult { inner: Arc::new(o) }
+    }
+}
+
 #[pymethods]
 impl TimestampResult {
+    /// "signature" for a signer's signature time-stamp; None for a standalone check.
+    #[getter]
+    fn kind(&self) -> Option<&'static str> {
+        self.inner.kind
+    }
+    /// When the TSA's chain was judged (the validation time, or genTime under
+    /// tsa_validation="gen_time"); None for a standalone check.
+    #[getter]
+    fn validated_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.inner.chain_validated_at.map(|t| datetime_utc(py, t)).transpose()
+    }
     #[getter]
     fn ok(&self) -> bool {
         self.inner.ok()

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use govsig_core::batch::PathOutcome;
 use govsig_core::cms::input::InputForm;
+use govsig_core::cms::verify::TimeSource;
 use govsig_core::cms::{SignerOutcome, VerifyOutcome};
 use govsig_core::revocation::crl::CrlIndex;
 use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationStatus};
@@ -17,8 +18,10 @@ use pyo3::types::{PyBytes, PyDict, PyList, PySlice, PyTuple};
 use crate::convert::{bytes_list, datetime_utc};
 use crate::guard::{guard, guard_result};
 use crate::policy::PyPolicy;
+use crate::tsp::TimestampResult;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("TIME_SOURCES", PyTuple::new(m.py(), TimeSource::NAMES)?)?;
     m.add_function(wrap_pyfunction!(codes, m)?)?;
     m.add_function(wrap_pyfunction!(code_descriptions, m)?)?;
     m.add_function(wrap_pyfunction!(parse_certificate, m)?)?;
@@ -129,8 +132,19 @@ impl CoreEngine {
             .collect::<PyResult<Vec<_>>>()?;
         let ocsp: Vec<&[u8]> = policy.ocsp_responses.iter().map(Vec::as_slice).collect();
         let core = policy.core.clone();
+        let tsa_trust = match &policy.tsa_trust_ders {
+            None => None,
+            Some(ders) => Some(TrustStore::new(
+                ders.iter().map(|d| parse_cert(d)).collect::<PyResult<Vec<_>>>()?,
+            )),
+        };
         let engine = guard("Verifier()", || {
-            Ok(Engine::new(core, trust, intermediates, crls).with_ocsp_responses(&ocsp))
+            let e = Engine::new(core, trust, intermediates, crls);
+            let e = match tsa_trust {
+                Some(t) => e.with_tsa_trust(t),
+                None => e,
+            };
+            Ok(e.with_ocsp_responses(&ocsp))
         })?
         .map_err(|e| PyValueError::new_err(format!("not a usable OCSP response: {e}")))?;
         Ok(CoreEngine {
@@ -277,6 +291,11 @@ impl CoreEngine {
     fn interned_certificates(&self) -> usize {
         self.engine.interner().len()
     }
+
+    /// Number of certificate paths built and validated so far (path-cache misses).
+    fn path_builds(&self) -> u64 {
+        self.engine.path_builds()
+    }
 }
 
 /// The verdict on one document.
@@ -287,6 +306,15 @@ pub struct VerifyResult {
 
 #[pymethods]
 impl VerifyResult {
+    /// What decided the verdict (`govsig.evidence.Evidence`): each signer's path, the CRLs
+    /// and OCSP responses that decided its certificates' status, and each valid signature
+    /// time-stamp's TSA path and evidence; DER, each once.
+    #[getter]
+    fn evidence<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut ev = EvidenceSet::default();
+        ev.add_outcome(&self.inner);
+        ev.to_py(py)
+    }
     /// True only when every signature is valid and every signer is trusted.
     #[getter]
     fn ok(&self) -> bool {
@@ -387,6 +415,7 @@ impl VerifyResult {
                     .map(|e| match e.status {
                         RevocationStatus::Good => "good",
                         RevocationStatus::Unknown(_) => "unknown",
+                        RevocationStatus::Revoked(_) => "revoked",
                     })
                     .collect()
             })
@@ -524,6 +553,27 @@ impl SignerResult {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         signer_dict(py, self.s())
     }
+    /// The time the signer was judged at (None when the check stopped before the trust
+    /// decision).
+    #[getter]
+    fn signature_time<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.s().signature_time.map(|t| datetime_utc(py, t)).transpose()
+    }
+    /// Where `signature_time` came from: "timestamp", "claimed" (the signer's own
+    /// signingTime) or "at" (the policy's time); None with no signature_time.
+    #[getter]
+    fn signature_time_source(&self) -> Option<&'static str> {
+        time_source_name(self.s().signature_time_source)
+    }
+    /// The signer's signature time-stamp tokens, each judged (kind "signature").
+    #[getter]
+    fn timestamps(&self) -> Vec<TimestampResult> {
+        self.s()
+            .timestamps
+            .iter()
+            .map(|t| TimestampResult::from_outcome(t.clone()))
+            .collect()
+    }
     fn __repr__(&self) -> String {
         let s = self.s();
         format!(
@@ -618,6 +668,26 @@ impl BatchResult {
             .collect::<Vec<bool>>()
             .into_pyarray(py)
     }
+    /// Per document, the first signer's signature time in seconds since the epoch (int64);
+    /// -1 when none (no signer, or the check stopped before the trust decision).
+    #[getter]
+    fn signature_time<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        self.items
+            .iter()
+            .map(|o| o.signers.first().and_then(|s| s.signature_time).unwrap_or(-1))
+            .collect::<Vec<i64>>()
+            .into_pyarray(py)
+    }
+    /// Per document, where the first signer's signature time came from (uint8), an index
+    /// into `govsig.TIME_SOURCES` ("none", "at", "timestamp", "claimed").
+    #[getter]
+    fn time_source<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u8>> {
+        self.items
+            .iter()
+            .map(|o| o.signers.first().map_or(0, |s| s.signature_time_source as u8))
+            .collect::<Vec<u8>>()
+            .into_pyarray(py)
+    }
     /// Count of documents per outcome code name (codes that occur).
     fn counts(&self) -> std::collections::BTreeMap<&'static str, usize> {
         let mut m = std::collections::BTreeMap::new();
@@ -636,6 +706,15 @@ impl BatchResult {
         all.sort();
         all.dedup();
         needs_tuples(py, &all)
+    }
+    /// What decided the verdicts of the whole batch (see `VerifyResult.evidence`),
+    /// deduplicated across documents.
+    fn evidence<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut ev = EvidenceSet::default();
+        for o in &self.items {
+            ev.add_outcome(o);
+        }
+        ev.to_py(py)
     }
     /// Indices of the documents that lacked evidence.
     fn indices_with_needs(&self) -> Vec<usize> {
@@ -722,6 +801,58 @@ impl PathResult {
     }
 }
 
+/// DER evidence, each item once (by fingerprint), in the order first met.
+#[derive(Default)]
+struct EvidenceSet {
+    seen: std::collections::HashSet<[u8; 32]>,
+    certificates: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+    ocsp: Vec<Vec<u8>>,
+}
+
+impl EvidenceSet {
+    fn add(seen: &mut std::collections::HashSet<[u8; 32]>, to: &mut Vec<Vec<u8>>, fp: [u8; 32], der: &[u8]) {
+        if seen.insert(fp) {
+            to.push(der.to_vec());
+        }
+    }
+
+    fn add_path(&mut self, chain: &[CertRef], revocation: &[RevocationEvidence]) {
+        for c in chain {
+            Self::add(&mut self.seen, &mut self.certificates, c.fingerprint, c.der());
+        }
+        for e in revocation {
+            for crl in e.crl.iter().chain(e.delta.iter()) {
+                Self::add(&mut self.seen, &mut self.crls, crl.fingerprint(), crl.der());
+            }
+            if let Some(o) = &e.ocsp {
+                Self::add(&mut self.seen, &mut self.ocsp, o.response_fingerprint, &o.response_der);
+            }
+        }
+    }
+
+    fn add_outcome(&mut self, o: &VerifyOutcome) {
+        for s in &o.signers {
+            self.add_path(&s.chain, &s.revocation);
+            if let Some(d) = &s.decided_by.0 {
+                self.add_path(&d.0, &d.1);
+            }
+            for t in s.timestamps.iter().filter(|t| t.ok()) {
+                self.add_path(&t.chain, &t.revocation);
+            }
+        }
+    }
+
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let tuple = |v: &[Vec<u8>]| PyTuple::new(py, v.iter().map(|d| PyBytes::new(py, d)));
+        py.import("govsig.evidence")?.getattr("Evidence")?.call1((
+            tuple(&self.certificates)?,
+            tuple(&self.crls)?,
+            tuple(&self.ocsp)?,
+        ))
+    }
+}
+
 pub(crate) fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<Vec<Bound<'py, PyDict>>> {
     ev.iter()
         .map(|e| {
@@ -735,6 +866,10 @@ pub(crate) fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) ->
                 }
                 RevocationStatus::Unknown(r) => {
                     d.set_item("status", "unknown")?;
+                    d.set_item("reason", r)?;
+                }
+                RevocationStatus::Revoked(r) => {
+                    d.set_item("status", "revoked")?;
                     d.set_item("reason", r)?;
                 }
             }
@@ -790,6 +925,9 @@ pub(crate) fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) ->
                     d.set_item("ocsp_next_update", py.None())?;
                 }
             }
+            // A revocation dated after the validation time (not revoked then).
+            d.set_item("revoked_at", e.revoked_at.map(|t| datetime_utc(py, t)).transpose()?)?;
+            d.set_item("revoked_reason", e.revoked_reason.map(|r| r.name()))?;
             // Evidence about this certificate that was refused, each with why.
             d.set_item("refused", e.refused.clone())?;
             Ok(d)
@@ -820,6 +958,14 @@ pub(crate) fn needs_tuples<'py>(py: Python<'py>, needs: &[EvidenceNeed]) -> PyRe
             ),
         })
         .collect()
+}
+
+/// "timestamp", "claimed" or "at"; None when the signer was not judged at a time.
+fn time_source_name(t: TimeSource) -> Option<&'static str> {
+    match t {
+        TimeSource::None => None,
+        other => Some(other.name()),
+    }
 }
 
 fn iso(_py: Python<'_>, t: Option<i64>) -> PyResult<Option<String>> {
@@ -856,9 +1002,8 @@ fn signer_dict<'py>(py: Python<'py>, s: &SignerOutcome) -> PyResult<Bound<'py, P
     )?;
     d.set_item("sid", s.sid_text())?;
     d.set_item("signing_time", iso(py, s.signing_time)?)?;
-    // No time-stamp is judged per signer yet: the signature time is not known.
-    d.set_item("signature_time", py.None())?;
-    d.set_item("signature_time_source", py.None())?;
+    d.set_item("signature_time", iso(py, s.signature_time)?)?;
+    d.set_item("signature_time_source", time_source_name(s.signature_time_source))?;
     d.set_item("digest_algorithm", s.digest_algorithm)?;
     d.set_item("signature_algorithm", s.signature_algorithm)?;
     d.set_item("code", s.code.name())?;
@@ -875,6 +1020,7 @@ fn evidence_records<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult
         let (status, reason) = match &e.status {
             RevocationStatus::Good => ("good", None),
             RevocationStatus::Unknown(r) => ("unknown", Some(r.as_str())),
+            RevocationStatus::Revoked(r) => ("revoked", Some(r.as_str())),
         };
         if let Some(o) = &e.ocsp {
             let d = PyDict::new(py);
@@ -1027,9 +1173,9 @@ fn signer_json(j: &mut Json, s: &SignerOutcome) {
     j.key(false, "signing_time");
     j.opt(s.signing_time.map(govsig_core::time::to_rfc3339).as_deref());
     j.key(false, "signature_time");
-    j.raw("null");
+    j.opt(s.signature_time.map(govsig_core::time::to_rfc3339).as_deref());
     j.key(false, "signature_time_source");
-    j.raw("null");
+    j.opt(time_source_name(s.signature_time_source));
     j.key(false, "digest_algorithm");
     j.opt(s.digest_algorithm);
     j.key(false, "signature_algorithm");
@@ -1045,6 +1191,7 @@ fn signer_json(j: &mut Json, s: &SignerOutcome) {
         let (status, reason) = match &e.status {
             RevocationStatus::Good => ("good", None),
             RevocationStatus::Unknown(r) => ("unknown", Some(r.as_str())),
+            RevocationStatus::Revoked(r) => ("revoked", Some(r.as_str())),
         };
         let subject = e.certificate.subject.to_string();
         let serial = e.certificate.serial_hex();

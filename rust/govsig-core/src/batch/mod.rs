@@ -7,13 +7,14 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use rayon::prelude::*;
 
-use crate::cms::verify::{verify_document, verify_document_keeping_content, TrustContext, VerifyOutcome};
+use crate::cms::verify::{verify_document, verify_document_keeping_content, TimePolicy, TrustContext, VerifyOutcome};
 use crate::outcome::Code;
 use crate::policy::Policy;
 use crate::revocation::crl::CrlIndex;
 use crate::revocation::ocsp::OcspResponse;
 use crate::revocation::{CrlSet, FetchFailures, OcspStore, RevocationChecker};
 use crate::time::UnixTime;
+use crate::tsp::{Stamped, TimestampOutcome};
 use crate::x509::cert::CertRef;
 use crate::x509::path::{build_and_validate, EdgeCache, PathContext, PathError, ValidPath};
 use crate::x509::{CertInterner, CertPool, TrustStore};
@@ -40,6 +41,11 @@ enum PathEntry {
 pub struct Engine {
     policy: Policy,
     trust: Option<TrustStore>,
+    /// The anchors of time-stamping authorities (`tsa_trust`); `None`: the trust store.
+    tsa_trust: Option<TrustStore>,
+    /// Where a TSA certificate a token does not carry is looked for: the policy's
+    /// intermediates, then the TSA anchors.
+    tsa_candidates: Vec<CertRef>,
     intermediates: Vec<CertRef>,
     /// The policy's intermediates then the anchors: where a signer certificate that the
     /// CMS does not carry is looked for.
@@ -54,6 +60,8 @@ pub struct Engine {
     fetched: RwLock<Fetched>,
     edges: EdgeCache,
     paths: RwLock<HashMap<[u8; 32], PathEntry>>,
+    /// Paths built and validated (cache misses), for tests and benches.
+    path_builds: std::sync::atomic::AtomicU64,
     /// The pool the last sized batch ran on: one per engine at most, shared across the
     /// process by size (see crate::threads).
     pool: Mutex<Option<Arc<rayon::ThreadPool>>>,
@@ -77,6 +85,8 @@ impl Engine {
         Engine {
             policy,
             trust,
+            tsa_trust: None,
+            tsa_candidates: signer_candidates.clone(),
             intermediates,
             signer_candidates,
             interner: CertInterner::with_limit(MAX_INTERNED),
@@ -86,8 +96,18 @@ impl Engine {
             fetched: RwLock::new(Fetched::default()),
             edges: EdgeCache::default(),
             paths: RwLock::new(HashMap::new()),
+            path_builds: std::sync::atomic::AtomicU64::new(0),
             pool: Mutex::new(None),
         }
+    }
+
+    /// Time-stamping authorities are trusted by these anchors instead of the trust store.
+    pub fn with_tsa_trust(mut self, tsa_trust: TrustStore) -> Engine {
+        let mut c = self.intermediates.clone();
+        c.extend(tsa_trust.anchors().iter().cloned());
+        self.tsa_candidates = c;
+        self.tsa_trust = Some(tsa_trust);
+        self
     }
 
     pub fn policy(&self) -> &Policy {
@@ -96,6 +116,11 @@ impl Engine {
 
     pub fn trust(&self) -> Option<&TrustStore> {
         self.trust.as_ref()
+    }
+
+    /// How many paths were built and validated so far: calls the path cache did not answer.
+    pub fn path_builds(&self) -> u64 {
+        self.path_builds.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn interner(&self) -> &CertInterner {
@@ -297,9 +322,33 @@ impl Engine {
         doc_crls: &[Arc<CrlIndex>],
         at: UnixTime,
     ) -> Result<Arc<ValidPath>, PathError> {
-        let trust = match &self.trust {
-            Some(t) => t,
-            None => return Err(PathError::new(Code::ChainUntrusted, "no trust store configured")),
+        self.validate_path_in(Anchors::Signers, leaf, untrusted, doc_crls, at)
+    }
+
+    /// `validate_path` against the anchors of `which` (the trust store, or `tsa_trust`).
+    ///
+    /// The chain cache: a validated path is stored with the window in which its verdict
+    /// holds (`ValidPath::valid_from..=valid_until`: every certificate's validity, every
+    /// deciding CRL's and OCSP answer's nextUpdate, the day before a revocation dated after
+    /// the validation time, the release of a hold). A document judged at another time T —
+    /// its own signature time — reuses the cached path whenever T falls in that window, so
+    /// documents signed at different times by one certificate share the path work.
+    fn validate_path_in(
+        &self,
+        which: Anchors,
+        leaf: &CertRef,
+        untrusted: &[CertRef],
+        doc_crls: &[Arc<CrlIndex>],
+        at: UnixTime,
+    ) -> Result<Arc<ValidPath>, PathError> {
+        let (trust, cache_key) = match (which, &self.tsa_trust) {
+            // Paths to TSA anchors are cached apart: a certificate trusted as a TSA is not
+            // thereby trusted as a document signer, nor the reverse.
+            (Anchors::Tsa, Some(t)) => (t, set_digest([leaf.fingerprint, [0x75; 32]].iter())),
+            _ => match &self.trust {
+                Some(t) => (t, leaf.fingerprint),
+                None => return Err(PathError::new(Code::ChainUntrusted, "no trust store configured")),
+            },
         };
         let fetched = self.fetched.read().map(|f| f.clone()).unwrap_or_default();
         let generation = fetched.generation;
@@ -307,7 +356,7 @@ impl Engine {
         let crl_set = set_digest(crl_fps.iter());
         let doc_set = set_digest(untrusted.iter().map(|c| &c.fingerprint).chain(crl_fps.iter()));
         if let Ok(m) = self.paths.read() {
-            match m.get(&leaf.fingerprint) {
+            match m.get(&cache_key) {
                 // A cached path is reused only when this document (or the policy) supplies
                 // its intermediates too: the verdict on a document never depends on what
                 // other documents carried before it.
@@ -379,6 +428,7 @@ impl Engine {
             leaf_key_usage: &self.policy.signer_key_usage,
             revocation: &checker,
         };
+        self.path_builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let r = build_and_validate(&ctx, leaf).map(Arc::new);
         if let Ok(mut m) = self.paths.write() {
             if m.len() >= MAX_PATHS {
@@ -397,7 +447,7 @@ impl Engine {
                     generation,
                 },
             };
-            m.insert(leaf.fingerprint, entry);
+            m.insert(cache_key, entry);
         }
         r
     }
@@ -512,16 +562,112 @@ fn guarded(f: impl FnOnce() -> VerifyOutcome) -> VerifyOutcome {
     }
 }
 
+/// Which anchors a path is built to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Anchors {
+    Signers,
+    Tsa,
+}
+
 pub(crate) struct DocContext<'e> {
     engine: &'e Engine,
     at: UnixTime,
 }
 
+/// The context a time-stamp token's own CMS is verified in: its signer (the TSA) is
+/// validated against `tsa_trust` at `chain_at` (the validation time, or genTime under
+/// `tsa_validation="gen_time"`), and the token's own signer reads no time-stamps.
+pub(crate) struct TsaContext<'e> {
+    engine: &'e Engine,
+    chain_at: UnixTime,
+}
+
 impl Engine {
-    /// The trust context documents are verified in, at `at`: for checks built on the
-    /// ordinary CMS verification (time-stamp tokens, `crate::tsp`).
-    pub(crate) fn trust_context(&self, at: UnixTime) -> DocContext<'_> {
-        DocContext { engine: self, at }
+    /// The trust context time-stamp tokens are verified in (`crate::tsp`).
+    pub(crate) fn trust_context(&self, at: UnixTime) -> TsaContext<'_> {
+        TsaContext {
+            engine: self,
+            chain_at: at,
+        }
+    }
+
+    /// Judges a signature time-stamp token over `signature_value` at `at`, the TSA's chain
+    /// at `at` or (tsa_validation="gen_time") at the token's genTime. Under gen_time the
+    /// TSA's revocation still counts as of `at`: a TSA certificate revoked after genTime
+    /// but by `at` makes the token untrusted (a compromised TSA key can mint any genTime).
+    fn signature_timestamp(&self, token: &[u8], signature_value: &[u8], at: UnixTime) -> TimestampOutcome {
+        let gen_time_mode = self.policy.tsa_validation == crate::policy::TsaValidation::GenTime;
+        let chain_at = if gen_time_mode {
+            crate::tsp::peek_gen_time(token).map_or(at, |g| g.min(at))
+        } else {
+            at
+        };
+        let ctx = TsaContext { engine: self, chain_at };
+        let mut o = crate::tsp::verify_token(&ctx, token, Stamped::Data(signature_value), at);
+        if gen_time_mode && o.ok() {
+            if let Some(e) = o.revocation.iter().find(|e| e.revoked_at.is_some_and(|r| r <= at)) {
+                let when = e.revoked_at.map(crate::time::to_rfc3339).unwrap_or_default();
+                o.code = Code::TimestampUntrusted;
+                o.cause = Some(Code::CertRevoked);
+                o.reason = format!(
+                    "{} on the TSA's path was revoked on {when}, after genTime but by the validation time \
+                     (tsa_validation=\"gen_time\" judges the TSA's revocation as of the validation time)",
+                    e.certificate.describe()
+                );
+                o.chain.clear();
+            }
+        }
+        o.chain_validated_at = Some(chain_at);
+        o.kind = Some("signature");
+        o
+    }
+}
+
+impl TrustContext for TsaContext<'_> {
+    fn certificate(&self, der: &[u8]) -> Result<CertRef, String> {
+        self.engine.interner.get_or_parse(der).map_err(|e| e.0)
+    }
+
+    fn extra_signer_candidates(&self) -> &[CertRef] {
+        &self.engine.tsa_candidates
+    }
+
+    fn crl(&self, der: &[u8]) -> Result<Arc<CrlIndex>, String> {
+        self.engine.crl(der)
+    }
+
+    fn validate_signer(
+        &self,
+        signer: &CertRef,
+        document_certs: &[CertRef],
+        document_crls: &[Arc<CrlIndex>],
+        at: UnixTime,
+    ) -> Option<Result<Arc<ValidPath>, PathError>> {
+        self.engine.trust.as_ref().or(self.engine.tsa_trust.as_ref())?;
+        Some(
+            self.engine
+                .validate_path_in(Anchors::Tsa, signer, document_certs, document_crls, at),
+        )
+    }
+
+    fn at(&self) -> UnixTime {
+        self.chain_at
+    }
+
+    fn time_policy(&self) -> TimePolicy {
+        TimePolicy::AT
+    }
+
+    fn verify_signature_timestamp(&self, token: &[u8], signature_value: &[u8]) -> TimestampOutcome {
+        self.engine.signature_timestamp(token, signature_value, self.chain_at)
+    }
+
+    fn legacy_allowed(&self) -> bool {
+        self.engine.policy.legacy
+    }
+
+    fn min_rsa_bits(&self) -> usize {
+        self.engine.policy.min_rsa_bits
     }
 }
 
@@ -543,12 +689,27 @@ impl TrustContext for DocContext<'_> {
         signer: &CertRef,
         document_certs: &[CertRef],
         document_crls: &[Arc<CrlIndex>],
+        at: UnixTime,
     ) -> Option<Result<Arc<ValidPath>, PathError>> {
         self.engine.trust.as_ref()?;
-        Some(
-            self.engine
-                .validate_path(signer, document_certs, document_crls, self.at),
-        )
+        Some(self.engine.validate_path(signer, document_certs, document_crls, at))
+    }
+
+    fn at(&self) -> UnixTime {
+        self.at
+    }
+
+    fn time_policy(&self) -> TimePolicy {
+        let p = &self.engine.policy;
+        TimePolicy {
+            mode: p.signature_time,
+            require_timestamp: p.require_timestamp,
+            signing_time_tolerance: p.signing_time_tolerance,
+        }
+    }
+
+    fn verify_signature_timestamp(&self, token: &[u8], signature_value: &[u8]) -> TimestampOutcome {
+        self.engine.signature_timestamp(token, signature_value, self.at)
     }
 
     fn legacy_allowed(&self) -> bool {

@@ -23,6 +23,8 @@ pub struct ParsedSigner<'a> {
     pub signed_attrs: Option<&'a [u8]>,
     pub signature_algorithm: &'a [u8],
     pub signature: &'a [u8],
+    /// The unsignedAttrs content octets (without the [1] tag), when present.
+    pub unsigned_attrs: Option<&'a [u8]>,
 }
 
 /// A SignedData, borrowed from the (possibly normalised) input.
@@ -162,6 +164,7 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
             signed_attrs: si.signed_attrs.as_ref().map(|s| s.content()),
             signature_algorithm: si.signature_algorithm.full_data(),
             signature: si.signature,
+            unsigned_attrs: si.unsigned_attrs.as_ref().map(|s| s.content()),
         });
     }
     Ok(ParsedSignedData {

@@ -8,9 +8,11 @@ use crate::cms::input::{self, InputForm};
 use crate::cms::signed_data::{self, ParsedSigner, SignerIdentity};
 use crate::crypto::{CryptoError, DigestAlgorithm, SignatureScheme};
 use crate::outcome::Code;
+use crate::policy::SignatureTime;
 use crate::revocation::crl::CrlIndex;
 use crate::revocation::{EvidenceNeed, RevocationEvidence};
 use crate::time::{self, UnixTime};
+use crate::tsp::TimestampOutcome;
 use crate::x509::cert::CertRef;
 use crate::x509::path::{PathError, ValidPath};
 
@@ -38,11 +40,51 @@ pub struct SignerOutcome {
     pub revocation: Vec<RevocationEvidence>,
     /// Evidence the core lacked (revocation status unknown): fetch it and verify again.
     pub needs: Vec<EvidenceNeed>,
-    /// What was accepted but is not as the standards write it (a signature OID as
-    /// digestAlgorithm, several certificates matching the signer identifier, PKCS#7 v1.5
-    /// content), one sentence each. Empty on the common path: nothing allocated.
+    /// The time the signer was judged at (None when the check stopped before the trust
+    /// decision) and where it came from.
+    pub signature_time: Option<UnixTime>,
+    pub signature_time_source: TimeSource,
+    /// Every signature time-stamp token of the signer, each judged on its own (read when
+    /// the policy's signature_time is not "at" or a time-stamp is required).
+    pub timestamps: Vec<TimestampOutcome>,
+    /// Warning codes (snake_case): things that did not fail the signer but must be said.
     pub warnings: Vec<String>,
+    /// For a revocation verdict: the path and the evidence that decided it.
+    pub decided_by: crate::x509::path::DecidedBy,
 }
+
+/// Where a signer's judging time came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum TimeSource {
+    /// No time was used (the check stopped before the trust decision).
+    #[default]
+    None = 0,
+    /// The policy's `at` (default now).
+    At = 1,
+    /// The earliest valid signature time-stamp's genTime.
+    Timestamp = 2,
+    /// The signer's own signingTime attribute (self-asserted).
+    Claimed = 3,
+}
+
+impl TimeSource {
+    /// The names, by number.
+    pub const NAMES: [&'static str; 4] = ["none", "at", "timestamp", "claimed"];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+/// Warning: the signer's certificate (or one on its path) was revoked after the signature
+/// time; the revocation entry says when and why.
+pub const WARN_REVOKED_AFTER_SIGNATURE: &str = "revoked_after_signature";
+/// Warning: the signingTime attribute differs from the time-stamped signature time by more
+/// than the policy's signing_time_tolerance.
+pub const WARN_SIGNING_TIME_MISMATCH: &str = "signing_time_mismatch";
+/// At most this many signature time-stamp tokens of one signer are judged.
+pub const MAX_SIGNATURE_TIMESTAMPS: usize = 16;
 
 /// The verdict on one document.
 #[derive(Clone, Debug)]
@@ -114,17 +156,42 @@ pub trait TrustContext: Sync {
     fn extra_signer_candidates(&self) -> &[CertRef];
     /// Parse (or fetch from the batch's interner) a CRL carried by the document.
     fn crl(&self, der: &[u8]) -> Result<Arc<CrlIndex>, String>;
-    /// Validate a path for the signer, using the document's certificates as untrusted
-    /// intermediates and its CRLs as revocation evidence. `None` when no trust store is
-    /// configured (integrity only).
+    /// Validate a path for the signer at `at` (the signer's signature time), using the
+    /// document's certificates as untrusted intermediates and its CRLs as revocation
+    /// evidence. `None` when no trust store is configured (integrity only).
     fn validate_signer(
         &self,
         signer: &CertRef,
         document_certs: &[CertRef],
         document_crls: &[Arc<CrlIndex>],
+        at: UnixTime,
     ) -> Option<Result<Arc<ValidPath>, PathError>>;
+    /// The validation time of the call (the policy's `at`, default now).
+    fn at(&self) -> UnixTime;
+    /// How the signature time is chosen; `(At, false, _)` reads no time-stamps.
+    fn time_policy(&self) -> TimePolicy;
+    /// Judges one signature time-stamp token over `signature_value` (RFC 3161 Appendix A)
+    /// with the TSA trust, at the validation time.
+    fn verify_signature_timestamp(&self, token: &[u8], signature_value: &[u8]) -> TimestampOutcome;
     fn legacy_allowed(&self) -> bool;
     fn min_rsa_bits(&self) -> usize;
+}
+
+/// The policy's signature-time knobs, as a verification reads them.
+#[derive(Clone, Copy, Debug)]
+pub struct TimePolicy {
+    pub mode: SignatureTime,
+    pub require_timestamp: bool,
+    pub signing_time_tolerance: i64,
+}
+
+impl TimePolicy {
+    /// Today's behaviour: every check at `at`, no time-stamps read.
+    pub const AT: TimePolicy = TimePolicy {
+        mode: SignatureTime::At,
+        require_timestamp: false,
+        signing_time_tolerance: 3600,
+    };
 }
 
 fn crypto_to_code(e: &CryptoError) -> Code {
@@ -578,7 +645,11 @@ fn verify_signer(
         signature_verified: false,
         revocation: Vec::new(),
         needs: Vec::new(),
+        signature_time: None,
+        signature_time_source: TimeSource::None,
+        timestamps: Vec::new(),
         warnings: Vec::new(),
+        decided_by: Default::default(),
     };
     macro_rules! fail {
         ($code:expr, $($arg:tt)*) => {{
@@ -834,7 +905,13 @@ fn verify_signer(
     };
     so.certificate = Some(Arc::clone(&cert));
     so.signature_verified = true;
-    match ctx.validate_signer(&cert, doc_certs, doc_crls) {
+    // The time this signer is judged at (DESIGN "Time and revocation"; ETSI EN 319 102-1
+    // best signature time).
+    if let Err((code, reason)) = choose_signature_time(ctx, si, &mut so) {
+        fail!(code, "{reason}");
+    }
+    let t = so.signature_time.unwrap_or_else(|| ctx.at());
+    match ctx.validate_signer(&cert, doc_certs, doc_crls, t) {
         None => {
             so.code = Code::IntegrityOnly;
             so.reason = format!(
@@ -845,6 +922,9 @@ fn verify_signer(
         Some(Ok(path)) => {
             so.chain = path.chain();
             so.revocation = path.revocation.clone();
+            if so.revocation.iter().any(|e| e.revoked_at.is_some()) {
+                so.warnings.push(WARN_REVOKED_AFTER_SIGNATURE.to_string());
+            }
             so.needs = path.revocation.iter().flat_map(|e| e.needs.iter().cloned()).collect();
             // DSA parameters inherited by name lookup above must be those of the validated
             // path (RFC 5280 §6.1.4 (k)); otherwise a same-named certificate slipped into
@@ -876,9 +956,112 @@ fn verify_signer(
             so.code = e.code;
             so.reason = e.reason;
             so.needs = e.needs;
+            so.decided_by = e.decided_by;
         }
     }
     so
+}
+
+/// The signature time-stamp tokens (id-aa-signatureTimeStampToken, RFC 3161 Appendix A) in
+/// a SignerInfo's unsignedAttrs, in the order they appear (every value of every such
+/// attribute). Unreadable unsigned attributes give no tokens: they are not signed, so they
+/// cannot make a signature fail, and with no token they cannot move its time either.
+pub fn signature_timestamp_tokens(unsigned_attrs: Option<&[u8]>) -> Vec<&[u8]> {
+    let Some(raw) = unsigned_attrs else {
+        return Vec::new();
+    };
+    let Ok(tlvs) = govsig_asn1::common::split_tlvs(raw) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for t in &tlvs {
+        if let Ok(a) = t.parse::<asn::Attribute<'_>>() {
+            if a.attr_type == govsig_asn1::tsp::oid::SIGNATURE_TIME_STAMP_TOKEN {
+                out.extend(a.attr_values.elements().iter().map(|v| v.full_data()));
+            }
+        }
+    }
+    out
+}
+
+/// Sets `so.signature_time`, its source, the judged tokens and the signingTime warning.
+/// `Err` is the signer's failure when the policy requires a valid time-stamp and none is.
+///
+/// A token moves T only when it is valid on its own (`tsp::verify_token`: its CMS, ESS
+/// binding, the critical sole timeStamping EKU, its TSA's chain under `tsa_trust`, the
+/// imprint over *this* SignerInfo's signature value, genTime not after `at`). A forged or
+/// swapped token is reported among `timestamps` with its code and never chosen. Among
+/// valid tokens the earliest genTime wins, whatever their order in the attribute: the
+/// verdict is a function of the set of tokens.
+fn choose_signature_time(
+    ctx: &dyn TrustContext,
+    si: &ParsedSigner<'_>,
+    so: &mut SignerOutcome,
+) -> Result<(), (Code, String)> {
+    let tp = ctx.time_policy();
+    let at = ctx.at();
+    so.signature_time = Some(at);
+    so.signature_time_source = TimeSource::At;
+    if tp.mode == SignatureTime::At && !tp.require_timestamp {
+        return Ok(());
+    }
+    let tokens = signature_timestamp_tokens(si.unsigned_attrs);
+    for token in tokens.iter().take(MAX_SIGNATURE_TIMESTAMPS) {
+        so.timestamps.push(ctx.verify_signature_timestamp(token, si.signature));
+    }
+    let best = so
+        .timestamps
+        .iter()
+        .filter(|t| t.ok())
+        .filter_map(|t| t.gen_time.map(|g| g.seconds))
+        .min();
+    match best {
+        Some(g) if tp.mode != SignatureTime::At => {
+            // A genTime within the TSA clock skew past `at` is judged at `at`: T is never
+            // later than the validation time.
+            so.signature_time = Some(g.min(at));
+            so.signature_time_source = TimeSource::Timestamp;
+            if let Some(st) = so.signing_time {
+                if st.abs_diff(g) > tp.signing_time_tolerance.unsigned_abs() {
+                    so.warnings.push(WARN_SIGNING_TIME_MISMATCH.to_string());
+                }
+            }
+        }
+        Some(_) => {}
+        None => {
+            if tp.require_timestamp {
+                // The most specific failure; ties by reason, so that the report is the same
+                // for every order of the tokens.
+                let worst = so
+                    .timestamps
+                    .iter()
+                    .max_by(|a, b| (a.code.rank(), &a.reason).cmp(&(b.code.rank(), &b.reason)));
+                return Err(match worst {
+                    None => (
+                        Code::TimestampMissing,
+                        "the policy requires a signature time-stamp (RFC 3161 Appendix A) and the signer has none"
+                            .to_string(),
+                    ),
+                    Some(t) => (
+                        t.code,
+                        format!(
+                            "the policy requires a valid signature time-stamp and none of the signer's {} is: {}",
+                            so.timestamps.len(),
+                            t.reason
+                        ),
+                    ),
+                });
+            }
+            if tp.mode == SignatureTime::Claimed {
+                // Self-asserted: used only when not after `at`, and reported as claimed.
+                if let Some(st) = so.signing_time.filter(|st| *st <= at) {
+                    so.signature_time = Some(st);
+                    so.signature_time_source = TimeSource::Claimed;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The DER of id-data (1.2.840.113549.1.7.1), OBJECT IDENTIFIER tag included.

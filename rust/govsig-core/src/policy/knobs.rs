@@ -4,7 +4,7 @@
 //! is defined, defaulted and validated here once: adding one means a row in [`KNOBS`], its
 //! arm in `knob`/`set_knob`, and the stub of the front end.
 
-use super::{KeyUsageRule, Policy};
+use super::{KeyUsageRule, Policy, SignatureTime, TsaValidation};
 use crate::revocation::{RevocationMode, RevocationSource};
 use crate::time::UnixTime;
 use govsig_asn1::x509::key_usage;
@@ -211,7 +211,69 @@ pub const KNOBS: &[KnobSpec] = &[
         },
         doc: "seconds of clock skew forgiven on OCSP thisUpdate/nextUpdate",
     },
+    KnobSpec {
+        name: "signature_time",
+        kind: KnobKind::Choice(SIGNATURE_TIMES),
+        doc: "when each signer is judged: at (the policy's time), timestamp (earliest valid \
+              signature time-stamp, else at) or claimed (timestamp, else signingTime, else at)",
+    },
+    KnobSpec {
+        name: "require_timestamp",
+        kind: KnobKind::Bool,
+        doc: "a signer without a valid signature time-stamp fails instead of falling back",
+    },
+    KnobSpec {
+        name: "signing_time_tolerance",
+        kind: KnobKind::Int {
+            min: 0,
+            max: 366 * 86400,
+            unit: "seconds (a year)",
+        },
+        doc: "seconds a signingTime may differ from the time-stamped signature time without a warning",
+    },
+    KnobSpec {
+        name: "tsa_validation",
+        kind: KnobKind::Choice(TSA_VALIDATIONS),
+        doc: "when a TSA's chain is judged: at (the policy's time) or gen_time (the token's genTime; \
+              revocation still as of at)",
+    },
 ];
+
+/// The names of the signature-time sources, in [`SignatureTime`] order.
+pub const SIGNATURE_TIMES: &[&str] = &["at", "timestamp", "claimed"];
+/// The names of the TSA validation times, in [`TsaValidation`] order.
+pub const TSA_VALIDATIONS: &[&str] = &["at", "gen_time"];
+
+impl SignatureTime {
+    pub fn name(self) -> &'static str {
+        match self {
+            SignatureTime::At => SIGNATURE_TIMES[0],
+            SignatureTime::Timestamp => SIGNATURE_TIMES[1],
+            SignatureTime::Claimed => SIGNATURE_TIMES[2],
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        [SignatureTime::At, SignatureTime::Timestamp, SignatureTime::Claimed]
+            .into_iter()
+            .find(|m| m.name() == s)
+    }
+}
+
+impl TsaValidation {
+    pub fn name(self) -> &'static str {
+        match self {
+            TsaValidation::At => TSA_VALIDATIONS[0],
+            TsaValidation::GenTime => TSA_VALIDATIONS[1],
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        [TsaValidation::At, TsaValidation::GenTime]
+            .into_iter()
+            .find(|m| m.name() == s)
+    }
+}
 
 /// The row of the knob called `name`.
 pub fn spec(name: &str) -> Option<&'static KnobSpec> {
@@ -444,6 +506,10 @@ impl Policy {
             "anchor_constraints" => KnobValue::Bool(self.anchor_constraints),
             "strict_profile" => KnobValue::Bool(self.strict_profile),
             "legacy_certificates" => KnobValue::Bool(self.legacy_certificates),
+            "signature_time" => KnobValue::Name(self.signature_time.name().to_string()),
+            "require_timestamp" => KnobValue::Bool(self.require_timestamp),
+            "signing_time_tolerance" => KnobValue::Int(i128::from(self.signing_time_tolerance)),
+            "tsa_validation" => KnobValue::Name(self.tsa_validation.name().to_string()),
             other => {
                 return Err(KnobError::Unknown {
                     name: other.to_string(),
@@ -518,6 +584,22 @@ impl Policy {
             "anchor_constraints" => self.anchor_constraints = as_bool(&value),
             "strict_profile" => self.strict_profile = as_bool(&value),
             "legacy_certificates" => self.legacy_certificates = as_bool(&value),
+            "signature_time" => {
+                if let KnobValue::Name(n) = &value {
+                    self.signature_time = SignatureTime::from_name(n).unwrap_or_default();
+                }
+            }
+            "require_timestamp" => self.require_timestamp = as_bool(&value),
+            "signing_time_tolerance" => {
+                if let KnobValue::Int(n) = value {
+                    self.signing_time_tolerance = i64::try_from(n).unwrap_or(0);
+                }
+            }
+            "tsa_validation" => {
+                if let KnobValue::Name(n) = &value {
+                    self.tsa_validation = TsaValidation::from_name(n).unwrap_or_default();
+                }
+            }
             other => {
                 return Err(KnobError::Unknown {
                     name: other.to_string(),
@@ -580,6 +662,10 @@ mod tests {
             ("anchor_constraints", KnobValue::Bool(false)),
             ("strict_profile", KnobValue::Bool(true)),
             ("legacy_certificates", KnobValue::Bool(true)),
+            ("signature_time", KnobValue::Name("timestamp".into())),
+            ("require_timestamp", KnobValue::Bool(true)),
+            ("signing_time_tolerance", KnobValue::Int(25_200)),
+            ("tsa_validation", KnobValue::Name("gen_time".into())),
         ];
         assert_eq!(samples.len(), KNOBS.len(), "a sample for every knob");
         let base = Policy::default();
@@ -619,6 +705,10 @@ mod tests {
             ),
             ("legacy", KnobValue::Int(1)),
             ("at", KnobValue::Bool(true)),
+            ("signature_time", KnobValue::Name("now".into())),
+            ("signing_time_tolerance", KnobValue::Int(-1)),
+            ("tsa_validation", KnobValue::Name("never".into())),
+            ("require_timestamp", KnobValue::Name("yes".into())),
         ];
         for (name, v) in bad {
             let mut p = Policy::default();

@@ -89,6 +89,37 @@ pub struct Policy {
     /// Vietnamese government CA tree signs its certificates with SHA-1. `legacy` admits them
     /// everywhere.
     pub legacy_certificates: bool,
+    /// The time each signer is judged at (ETSI EN 319 102-1 "best signature time"): the
+    /// policy's `at`, the earliest valid RFC 3161 signature time-stamp, or (flagged as
+    /// claimed) the self-asserted signingTime.
+    pub signature_time: SignatureTime,
+    /// A signer without a valid signature time-stamp fails instead of falling back.
+    pub require_timestamp: bool,
+    /// Seconds a signingTime may differ from the proven signature time before a warning.
+    pub signing_time_tolerance: i64,
+    /// When a TSA's chain is judged: at `at` (default, as `openssl ts -verify`) or at the
+    /// token's genTime (its revocation still as of `at`).
+    pub tsa_validation: TsaValidation,
+}
+
+/// Where the time a signer is judged at comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum SignatureTime {
+    /// The policy's `at` (default now) for every check.
+    #[default]
+    At,
+    /// The earliest valid signature time-stamp (RFC 3161 Appendix A), else `at`.
+    Timestamp,
+    /// As `Timestamp`, else the signingTime attribute (self-asserted), else `at`.
+    Claimed,
+}
+
+/// When the TSA's own chain is validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum TsaValidation {
+    #[default]
+    At,
+    GenTime,
 }
 
 impl Policy {
@@ -119,6 +150,10 @@ impl Default for Policy {
             anchor_constraints: true,
             strict_profile: false,
             legacy_certificates: false,
+            signature_time: SignatureTime::At,
+            require_timestamp: false,
+            signing_time_tolerance: 3600,
+            tsa_validation: TsaValidation::At,
         }
     }
 }

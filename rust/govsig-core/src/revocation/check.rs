@@ -16,7 +16,7 @@ use crate::revocation::checker::RevocationChecker;
 use crate::revocation::crl::{
     distribution_points, revocation_status, CrlError, CrlIndex, CrlNumber, GeneralNameValue, ReasonMask, RevokedEntry,
 };
-use crate::revocation::decide::{decide, Observation, Said, ScopeKey, Verdict};
+use crate::revocation::decide::{decide, not_revoked_since, revoked_after, Observation, Said, ScopeKey, Verdict};
 use crate::revocation::ocsp::{
     ocsp_urls, subject_public_key_bits, validate_parsed, CertStatus, OcspCheck, OcspRequest, OcspResponse, OcspStatus,
     ResponderAuthority,
@@ -245,6 +245,14 @@ pub struct RevocationEvidence {
     /// without one: RFC 6960 §4.2.2.1), or just before a revocation dated after the
     /// validation time. A cached verdict must not outlive it.
     pub valid_until: Option<UnixTime>,
+    /// The first instant at which this status holds, when evidence bounds it from below
+    /// (a certificateHold released at that instant: before it, the hold was in force).
+    pub valid_from: Option<UnixTime>,
+    /// A revocation dated after the validation time (`decide`, rule 2): the certificate was
+    /// not revoked at T but was revoked on this date, for this reason (None when the entry
+    /// has no reasonCode). Reported with the warning `revoked_after_signature`.
+    pub revoked_at: Option<UnixTime>,
+    pub revoked_reason: Option<crate::revocation::crl::Reason>,
 }
 
 /// Evidence the core lacks for a certificate, named by where it can be fetched.
@@ -268,6 +276,9 @@ impl EvidenceNeed {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RevocationStatus {
     Good,
+    /// Revoked or on hold at the validation time (kept only with a revocation verdict's
+    /// evidence); the reason names the deciding evidence.
+    Revoked(String),
     /// Not determined; the reason says why (soft-fail accepted it).
     Unknown(String),
 }
@@ -322,8 +333,19 @@ pub fn check_path(
         };
         match check_certificate(ctx, rc, cert, issuer, issuer_key.as_ref(), anchor, &work) {
             Ok(e) => evidence.push(e),
-            // Revoked (or any other verdict) ends the path here.
-            Err(e) if !matches!(e.code, Code::RevocationUnknown | Code::FetchFailed) => return Err(e),
+            // Revoked (or any other verdict) ends the path here; a revocation verdict keeps
+            // the path and the evidence that decided it.
+            Err(mut e) if !matches!(e.code, Code::RevocationUnknown | Code::FetchFailed) => {
+                if let Some(decided) = e.decided_by.0.take() {
+                    let mut certs = chain.to_vec();
+                    if certs.last().is_none_or(|c| c.fingerprint != anchor.fingerprint) {
+                        certs.push(Arc::clone(anchor));
+                    }
+                    evidence.extend(decided.1.iter().cloned());
+                    e.decided_by = crate::x509::path::DecidedBy(Some(Arc::new((certs, evidence))));
+                }
+                return Err(e);
+            }
             // Undetermined under hard-fail: the path fails with the first such certificate,
             // but the evidence every other certificate lacks is named too, so a caller
             // fetches it all in one round instead of one round per level.
@@ -393,15 +415,46 @@ fn check_certificate(
     anchor: &CertRef,
     work: &CrlWork,
 ) -> Result<RevocationEvidence, PathError> {
+    let mut fresh_from: Option<UnixTime> = None;
+    let mut r = check_certificate_at(ctx, rc, cert, issuer, issuer_key, anchor, work, &mut fresh_from);
+    // Evidence refused as stale at T would be current at an earlier time and might decide
+    // otherwise there: the verdict (good or unknown) holds only after the last instant any
+    // of it was current, so a cached path is not reused for a T before that.
+    if let (Ok(e), Some(from)) = (&mut r, fresh_from) {
+        e.valid_from = Some(e.valid_from.map_or(from, |f| f.max(from)));
+    }
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_certificate_at(
+    ctx: &PathContext<'_>,
+    rc: &RevocationChecker<'_>,
+    cert: &CertRef,
+    issuer: &CertRef,
+    issuer_key: Option<&PublicKey>,
+    anchor: &CertRef,
+    work: &CrlWork,
+    fresh_from: &mut Option<UnixTime>,
+) -> Result<RevocationEvidence, PathError> {
     let mut observations: Vec<Observation<Source>> = Vec::new();
     let crl = check_crls(ctx, rc, cert, issuer, issuer_key, anchor, work, &mut observations)?;
     let ocsp = check_ocsp(ctx, rc, cert, issuer, anchor, &mut observations);
+    *fresh_from = crl.stale_until.max(ocsp.stale_until).map(|t| t.saturating_add(1));
     match decide(ctx.at, &observations) {
         Verdict::Revoked(o) => {
-            return Err(PathError::new(Code::CertRevoked, describe_observation(cert, o, false)));
+            return Err(decided(
+                cert,
+                o,
+                PathError::new(Code::CertRevoked, describe_observation(cert, o, false)),
+            ));
         }
         Verdict::OnHold(o) => {
-            return Err(PathError::new(Code::CertOnHold, describe_observation(cert, o, true)));
+            return Err(decided(
+                cert,
+                o,
+                PathError::new(Code::CertOnHold, describe_observation(cert, o, true)),
+            ));
         }
         Verdict::NotRevoked => {}
     }
@@ -413,6 +466,14 @@ fn check_certificate(
             _ => None,
         })
         .min();
+    let later = revoked_after(ctx.at, &observations);
+    let since = not_revoked_since(ctx.at, &observations);
+    let good_at_t = |mut e: RevocationEvidence| {
+        e.revoked_at = later.map(|l| l.0);
+        e.revoked_reason = later.and_then(|l| l.1);
+        e.valid_from = since;
+        Ok(e)
+    };
     let mut refused: Vec<String> = crl.why.iter().chain(ocsp.why.iter()).cloned().collect();
     refused.dedup();
     for source in rc.sources {
@@ -423,7 +484,7 @@ fn check_certificate(
         };
         if let Some((crl, delta, ocsp)) = good {
             let valid_until = until(good_until, ocsp.as_ref(), rc.ocsp_skew);
-            return Ok(RevocationEvidence {
+            return good_at_t(RevocationEvidence {
                 certificate: Arc::clone(cert),
                 status: RevocationStatus::Good,
                 crl,
@@ -432,13 +493,14 @@ fn check_certificate(
                 needs: Vec::new(),
                 refused,
                 valid_until,
+                ..unknown_evidence(cert, String::new(), Vec::new(), Vec::new())
             });
         }
     }
     // Evidence the policy does not list as a source still counts when it is at hand.
     if crl.coverage.is_all() {
         if let Some((c, d)) = crl.newest.clone() {
-            return Ok(RevocationEvidence {
+            return good_at_t(RevocationEvidence {
                 certificate: Arc::clone(cert),
                 status: RevocationStatus::Good,
                 crl: Some(c),
@@ -447,12 +509,13 @@ fn check_certificate(
                 needs: Vec::new(),
                 refused,
                 valid_until: good_until,
+                ..unknown_evidence(cert, String::new(), Vec::new(), Vec::new())
             });
         }
     }
     if let Some(o) = ocsp.good.clone() {
         let valid_until = until(good_until, Some(&o), rc.ocsp_skew);
-        return Ok(RevocationEvidence {
+        return good_at_t(RevocationEvidence {
             certificate: Arc::clone(cert),
             status: RevocationStatus::Good,
             crl: None,
@@ -461,6 +524,7 @@ fn check_certificate(
             needs: Vec::new(),
             refused,
             valid_until,
+            ..unknown_evidence(cert, String::new(), Vec::new(), Vec::new())
         });
     }
     let mut why: Vec<String> = Vec::new();
@@ -506,11 +570,29 @@ fn check_certificate(
             Code::RevocationUnknown
         };
         return match rc.mode {
-            RevocationMode::HardFail => Err(PathError { code, reason, needs }),
+            RevocationMode::HardFail => Err(PathError {
+                needs,
+                ..PathError::new(code, reason)
+            }),
             _ => Ok(unknown_evidence(cert, reason, needs, refused)),
         };
     }
     undetermined(rc, cert, detail, needs, refused)
+}
+
+/// `e` with the evidence that decided it: the observation's CRL (and delta) or OCSP answer.
+fn decided(cert: &CertRef, o: &Observation<Source>, mut e: PathError) -> PathError {
+    let mut ev = unknown_evidence(cert, e.reason.clone(), Vec::new(), Vec::new());
+    ev.status = RevocationStatus::Revoked(e.reason.clone());
+    match &o.source {
+        Source::Crl { crl, delta } => {
+            ev.crl = Some(Arc::clone(crl));
+            ev.delta = delta.clone();
+        }
+        Source::Ocsp(s) => ev.ocsp = Some(s.clone()),
+    }
+    e.decided_by = crate::x509::path::DecidedBy(Some(Arc::new((Vec::new(), vec![ev]))));
+    e
 }
 
 /// The earlier of `good_until` and the instant the deciding OCSP answer goes stale.
@@ -569,6 +651,9 @@ struct OcspFindings {
     why: Vec<String>,
     unknown_said: Option<String>,
     needs: Vec<EvidenceNeed>,
+    /// The last instant at which an answer for this certificate that is stale at T was
+    /// still current (see `check_certificate`).
+    stale_until: Option<UnixTime>,
 }
 
 impl OcspFindings {
@@ -605,6 +690,7 @@ fn check_ocsp(
         why: Vec::new(),
         unknown_said: None,
         needs: Vec::new(),
+        stale_until: None,
     };
     let check = OcspCheck {
         skew: rc.ocsp_skew,
@@ -617,6 +703,15 @@ fn check_ocsp(
     let mut any = false;
     for resp in rc.ocsp.for_serial(&cert.serial) {
         any = true;
+        for single in resp.responses.iter().filter(|r| r.serial == cert.serial) {
+            let limit = single
+                .next_update
+                .unwrap_or_else(|| single.this_update.saturating_add(check.max_age.max(0)))
+                .saturating_add(check.skew.max(0));
+            if limit < ctx.at {
+                out.stale_until = out.stale_until.max(Some(limit));
+            }
+        }
         match validate_parsed(
             resp,
             cert,
@@ -630,6 +725,10 @@ fn check_ocsp(
         ) {
             Ok(status) => {
                 let said = match status.status {
+                    CertStatus::Good if status.this_update > cert.not_after => {
+                        out.why.push(silent_after_expiry(&status.describe(cert), cert));
+                        continue;
+                    }
                     CertStatus::Good => Said::Good,
                     CertStatus::Revoked { time, reason } => Said::Revoked { date: time, reason },
                     CertStatus::Unknown => {
@@ -717,6 +816,8 @@ struct CrlFindings {
     newest: Option<(Arc<CrlIndex>, Option<Arc<CrlIndex>>)>,
     why: Vec<String>,
     needs: Vec<EvidenceNeed>,
+    /// The latest nextUpdate of a CRL in scope that is stale at T (see `check_certificate`).
+    stale_until: Option<UnixTime>,
 }
 
 impl CrlFindings {
@@ -735,6 +836,32 @@ impl CrlFindings {
             )
         }
     }
+}
+
+/// Evidence freshness at a time T in the past (the rule `stale` and this function
+/// implement together, for CRLs and OCSP alike):
+///
+/// - Evidence issued at or before T speaks for T only while current: thisUpdate <= T <=
+///   nextUpdate (RFC 5280 §6.3.3 (a); RFC 6960 §4.2.2.1).
+/// - Evidence issued after T speaks for T: a revocation dated at or before T is a revocation
+///   at T; "good", or a revocation dated after T, proves C was not revoked at T, because a
+///   revocation is permanent (RFC 5280 §5.3.1; `decide`, rule 2). This is ETSI EN 319 102-1's
+///   reading for validation at a past time (revocation status information issued after the
+///   best signature time is what proves the certificate was not revoked then).
+/// - But "good" only from evidence issued no later than the certificate's notAfter: a CA may
+///   drop the entry of an expired certificate from its CRLs (RFC 5280 §3.3, §5.1.2.6) and an
+///   OCSP responder may stop answering for it (RFC 6960 §4.4.4), so silence after expiry
+///   proves nothing. A revocation listed after expiry still counts. (The ExpiredCertsOnCRL
+///   and archiveCutoff extensions, which would lift this, are not read yet: such evidence is
+///   refused for "good", never wrongly accepted.)
+/// - A certificateHold is lifted at T only by evidence issued at or before T (`decide::lifts`).
+fn silent_after_expiry(what: &str, cert: &CertRef) -> String {
+    format!(
+        "{what} was issued after {} expired ({}): a CA may drop expired certificates from its \
+         revocation data (RFC 5280 §3.3), so its silence proves nothing about them",
+        cert.describe(),
+        to_rfc3339(cert.not_after)
+    )
 }
 
 fn newness(c: &CrlIndex) -> (Option<CrlNumber>, UnixTime, [u8; 32]) {
@@ -802,6 +929,7 @@ fn check_crls(
         newest: None,
         why: Vec::new(),
         needs: Vec::new(),
+        stale_until: None,
     };
     let dps = match distribution_points(cert) {
         Ok(d) => d,
@@ -839,6 +967,7 @@ fn check_crls(
         // §6.3.3 (a): fresh at the validation time.
         if let Some(s) = stale(crl, ctx.at) {
             out.why.push(s);
+            out.stale_until = out.stale_until.max(crl.next_update);
             continue;
         }
         // §6.3.3 (f): a CRL signer with cRLSign and a valid path.
@@ -850,6 +979,10 @@ fn check_crls(
             }
         };
         let entry = crl.lookup(&cert.issuer, &cert.serial).filter(|e| !e.is_removal());
+        if entry.is_none() && crl.this_update > cert.not_after {
+            out.why.push(silent_after_expiry(&crl.describe(), cert));
+            continue;
+        }
         observations.push(observe(crl, None, said_by(entry), scope));
         out.coverage = out.coverage.union(scope);
         // §6.3.3 (c): every delta CRL in scope, fresh, and signed by the same signer.
@@ -863,6 +996,7 @@ fn check_crls(
             }
             if let Some(s) = stale(d, ctx.at) {
                 out.why.push(s);
+                out.stale_until = out.stale_until.max(d.next_update);
                 continue;
             }
             let signed = d.check_signer(&signer.0).and_then(|()| {
@@ -883,6 +1017,10 @@ fn check_crls(
             // §6.3.3 (g)-(i): the delta's entry first (removeFromCRL: not revoked), else the
             // complete CRL's, as of the delta's time.
             match revocation_status(crl, Some(d), &cert.issuer, &cert.serial) {
+                Ok(None) if d.this_update > cert.not_after => {
+                    out.why.push(silent_after_expiry(&d.describe(), cert));
+                    continue;
+                }
                 Ok(e) => observations.push(observe(crl, Some(d), said_by(e), scope)),
                 Err(e) => {
                     out.why.push(e.0);
@@ -965,9 +1103,8 @@ fn undetermined(
     let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
     match rc.mode {
         RevocationMode::HardFail => Err(PathError {
-            code: Code::RevocationUnknown,
-            reason,
             needs,
+            ..PathError::new(Code::RevocationUnknown, reason)
         }),
         _ => Ok(unknown_evidence(cert, reason, needs, refused)),
     }
@@ -988,6 +1125,9 @@ fn unknown_evidence(
         needs,
         refused,
         valid_until: None,
+        valid_from: None,
+        revoked_at: None,
+        revoked_reason: None,
     }
 }
 

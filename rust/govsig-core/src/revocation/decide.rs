@@ -114,12 +114,9 @@ pub fn decide<S>(at: UnixTime, observations: &[Observation<S>]) -> Verdict<'_, S
     if let Some(o) = revoked {
         return Verdict::Revoked(o);
     }
-    // Rule 3: a hold in force unless newer evidence covering holds says good.
-    let lifted = |h: &Observation<S>| {
-        observations
-            .iter()
-            .any(|g| g.covers_hold && (g.said == Said::Good || !revoked_by(&g.said, at)) && newer(g, h))
-    };
+    // Rule 3: a hold in force unless newer evidence covering holds, issued at or before T,
+    // says good.
+    let lifted = |h: &Observation<S>| lifts(h, at, observations).is_some();
     let held = observations
         .iter()
         .filter(|o| revoked_by(&o.said, at) && is_hold(&o.said) && !lifted(o))
@@ -128,6 +125,45 @@ pub fn decide<S>(at: UnixTime, observations: &[Observation<S>]) -> Verdict<'_, S
         Some(o) => Verdict::OnHold(o),
         None => Verdict::NotRevoked,
     }
+}
+
+/// When a hold observed in `h` (dated at or before `at`) was lifted: the earliest thisUpdate
+/// of newer evidence covering holds that says good and was issued at or before `at`. Only
+/// such evidence speaks for T: a hold is reversible (RFC 5280 §5.3.1), so a release seen
+/// only after T leaves open that C was on hold at T (the last status known at or before T
+/// is the hold; ETSI EN 319 102-1 judges a suspension at the signature time as such).
+pub fn lifts<S>(h: &Observation<S>, at: UnixTime, observations: &[Observation<S>]) -> Option<UnixTime> {
+    observations
+        .iter()
+        .filter(|g| {
+            g.covers_hold && g.this_update <= at && (g.said == Said::Good || !revoked_by(&g.said, at)) && newer(g, h)
+        })
+        .map(|g| g.this_update)
+        .min()
+}
+
+/// The instant from which a "not revoked" verdict at `at` holds: the latest of the releases
+/// of holds dated at or before `at` (before a release, the hold was in force). `None` when
+/// no hold was released.
+pub fn not_revoked_since<S>(at: UnixTime, observations: &[Observation<S>]) -> Option<UnixTime> {
+    observations
+        .iter()
+        .filter(|h| revoked_by(&h.said, at) && is_hold(&h.said))
+        .filter_map(|h| lifts(h, at, observations))
+        .max()
+}
+
+/// The earliest revocation (or hold) dated after `at`: what a verdict at `at` reports as
+/// "revoked later" (date and reason). Ties by fingerprint, so every order gives one answer.
+pub fn revoked_after<S>(at: UnixTime, observations: &[Observation<S>]) -> Option<(UnixTime, Option<Reason>)> {
+    observations
+        .iter()
+        .filter_map(|o| match o.said {
+            Said::Revoked { date, reason } if date > at => Some(((date, o.fingerprint), reason)),
+            _ => None,
+        })
+        .min_by_key(|(k, _)| *k)
+        .map(|((date, _), reason)| (date, reason))
 }
 
 fn revocation_date<S>(o: &Observation<S>) -> UnixTime {
@@ -293,6 +329,27 @@ mod tests {
         let older = ocsp_obs(3, T - 5 * DAY, Said::Good);
         assert_every_order(&[held.clone(), newer, older.clone()], ("not_revoked", None));
         assert_every_order(&[held, older], ("on_hold", Some(1)));
+    }
+
+    #[test]
+    fn a_release_seen_only_after_t_leaves_the_hold_in_force_at_t() {
+        let held = crl_obs(1, 4, T - 2 * DAY, revoked(T - 3 * DAY, Some(Reason::CertificateHold)));
+        let released_later = crl_obs(2, 5, T + DAY, Said::Good);
+        assert_every_order(&[held.clone(), released_later.clone()], ("on_hold", Some(1)));
+        // At a later T the same release speaks, and the verdict holds from the release on.
+        let later = T + 2 * DAY;
+        let set = [held, released_later];
+        assert!(matches!(decide(later, &set), Verdict::NotRevoked));
+        assert_eq!(not_revoked_since(later, &set), Some(T + DAY));
+    }
+
+    #[test]
+    fn the_earliest_later_revocation_is_reported() {
+        let a = crl_obs(1, 4, T + 5 * DAY, revoked(T + 3 * DAY, Some(Reason::KeyCompromise)));
+        let b = ocsp_obs(2, T + 9 * DAY, revoked(T + 2 * DAY, Some(Reason::Superseded)));
+        for p in permutations(&[a, b]) {
+            assert_eq!(revoked_after(T, &p), Some((T + 2 * DAY, Some(Reason::Superseded))));
+        }
     }
 
     #[test]

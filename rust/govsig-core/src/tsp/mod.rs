@@ -82,6 +82,12 @@ pub struct TimestampOutcome {
     pub revocation: Vec<RevocationEvidence>,
     /// Evidence the core lacked for the TSA's chain: fetch it and verify again.
     pub needs: Vec<EvidenceNeed>,
+    /// When the TSA's chain was judged (the validation time, or genTime under
+    /// tsa_validation="gen_time"); `None` for a standalone check at the call's time.
+    pub chain_validated_at: Option<UnixTime>,
+    /// What the token stamps, when it was read from a signature: "signature" (a signature
+    /// time-stamp, RFC 3161 Appendix A); `None` for a standalone check.
+    pub kind: Option<&'static str>,
 }
 
 impl TimestampOutcome {
@@ -103,6 +109,8 @@ impl TimestampOutcome {
             chain: Vec::new(),
             revocation: Vec::new(),
             needs: Vec::new(),
+            chain_validated_at: None,
+            kind: None,
         }
     }
 
@@ -329,6 +337,15 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
             )
         }
     }
+}
+
+/// The genTime (whole seconds) a token claims, read without verifying anything: only to
+/// choose when its TSA's chain is judged (tsa_validation="gen_time"); the token is then
+/// verified in full.
+pub fn peek_gen_time(token: &[u8]) -> Option<UnixTime> {
+    let decoded = signed_data::decode(token).ok()?;
+    let sd = signed_data::parse(&decoded.der).ok()?;
+    tst_info::parse(sd.econtent?).ok().map(|t| t.gen_time.seconds)
 }
 
 /// RFC 3161 §2.3 on the TSA certificate; the error completes "which ...".

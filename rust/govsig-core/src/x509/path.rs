@@ -26,7 +26,23 @@ pub struct PathError {
     pub reason: String,
     /// Evidence that could change the verdict (revocation_unknown under hard-fail).
     pub needs: Vec<EvidenceNeed>,
+    /// For a revocation verdict (`cert_revoked`, `cert_on_hold`): the path and the evidence
+    /// that decided it, kept so that it can be handed back (DESIGN "Evidence is kept").
+    pub decided_by: DecidedBy,
 }
+
+/// The path and revocation evidence behind a revocation verdict. It is a record of the
+/// verdict, not part of it: two errors compare equal whatever evidence they carry.
+#[derive(Clone, Debug, Default)]
+pub struct DecidedBy(pub Option<Arc<(Vec<CertRef>, Vec<crate::revocation::RevocationEvidence>)>>);
+
+impl PartialEq for DecidedBy {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for DecidedBy {}
 
 impl PathError {
     pub fn new(code: Code, reason: impl Into<String>) -> Self {
@@ -34,6 +50,7 @@ impl PathError {
             code,
             reason: reason.into(),
             needs: Vec::new(),
+            decided_by: DecidedBy::default(),
         }
     }
 }
@@ -648,10 +665,15 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
             if let Some(next) = crl.next_update {
                 valid_until = valid_until.min(next);
             }
-            valid_from = valid_from.max(crl.this_update);
         }
+        // A CRL issued after the validation time speaks for it (`revocation::check`,
+        // `silent_after_expiry`), so its thisUpdate does not bound the window from below;
+        // a released hold does (before the release, the hold was in force).
         if let Some(until) = ev.valid_until {
             valid_until = valid_until.min(until);
+        }
+        if let Some(from) = ev.valid_from {
+            valid_from = valid_from.max(from);
         }
     }
     Ok(ValidPath {

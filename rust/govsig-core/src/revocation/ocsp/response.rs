@@ -70,6 +70,8 @@ pub struct SingleResponse {
 /// A successful `BasicOCSPResponse`.
 #[derive(Clone, Debug)]
 pub struct OcspResponse {
+    /// The DER `OCSPResponse` as received (kept as evidence).
+    pub der: Arc<[u8]>,
     /// SHA-256 of the whole DER `OCSPResponse`: its identity in caches.
     pub fingerprint: [u8; 32],
     /// The exact `ResponseData` bytes the signature covers.
@@ -187,6 +189,7 @@ impl OcspResponse {
             certs.push(Arc::new(cert));
         }
         Ok(OcspResponse {
+            der: Arc::from(der),
             fingerprint: fingerprint(der),
             tbs: tbs.to_vec(),
             signature_algorithm: basic.signature_algorithm.full_data().to_vec(),

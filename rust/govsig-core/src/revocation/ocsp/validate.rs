@@ -117,6 +117,8 @@ pub struct OcspStatus {
     pub delegated: bool,
     /// SHA-256 of the DER response.
     pub response_fingerprint: [u8; 32],
+    /// The DER response (kept as evidence).
+    pub response_der: std::sync::Arc<[u8]>,
 }
 
 impl OcspStatus {
@@ -274,6 +276,7 @@ pub fn validate_parsed(
         responder,
         delegated,
         response_fingerprint: resp.fingerprint,
+        response_der: Arc::clone(&resp.der),
     })
 }
 
