@@ -92,6 +92,10 @@ codes! {
     TimestampNonceMismatch = 38, "timestamp_nonce_mismatch", 29, "a TSA response does not echo the request's nonce (a replay or a mix-up)";
     CertOnHold = 39, "cert_on_hold", 97, "a certificate on the path is on hold (certificateHold) at the validation time";
     InternalError = 40, "internal_error", 1, "govsig itself failed (a bug, please report it); says nothing about the input";
+    NoSignature = 41, "no_signature", 3, "the PDF has no signature field holding a signature";
+    PdfMalformed = 42, "pdf_malformed", 50, "the PDF could not be read (structure, cross-reference data or limits), so no signature in it can be judged";
+    ByteRangeInvalid = 43, "byte_range_invalid", 92, "a PDF signature's /ByteRange is not [0 a b c] around exactly its /Contents string, ends outside its revision, or /Contents holds more than the CMS and zero padding";
+    ModifiedAfterSigning = 44, "modified_after_signing", 94, "a PDF was changed after it was signed in a way the signature (or the certifying signature's DocMDP level) does not permit";
 }
 
 impl Code {

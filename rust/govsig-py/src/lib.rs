@@ -8,6 +8,7 @@ mod crl;
 mod dossier;
 mod guard;
 mod ocsp;
+mod pdf;
 mod sign;
 mod tsp;
 mod verify;
@@ -28,6 +29,7 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     crl::register(m)?;
     sign::register(m)?;
     ocsp::register(m)?;
+    pdf::register(m)?;
     tsp::register(m)?;
     Ok(())
 }

@@ -254,7 +254,7 @@ impl CoreEngine {
         let mut b = into.borrow_mut();
         for o in outs {
             b.codes.push(o.code.number());
-            b.items.push(Arc::new(o));
+            b.items.push(BatchItem::Cms(Arc::new(o)));
         }
         Ok(())
     }
@@ -405,8 +405,8 @@ impl VerifyResult {
 /// The verdict on one SignerInfo.
 #[pyclass(frozen, module = "govsig._govsig")]
 pub struct SignerResult {
-    doc: Arc<VerifyOutcome>,
-    index: usize,
+    pub(crate) doc: Arc<VerifyOutcome>,
+    pub(crate) index: usize,
 }
 
 impl SignerResult {
@@ -506,8 +506,24 @@ use pyo3::types::IntoPyDict;
 #[pyclass(module = "govsig._govsig")]
 #[derive(Default)]
 pub struct BatchResult {
-    codes: Vec<u8>,
-    items: Vec<Arc<VerifyOutcome>>,
+    pub(crate) codes: Vec<u8>,
+    pub(crate) items: Vec<BatchItem>,
+}
+
+/// One document of a batch: a CMS signature or a signed PDF (`verify_files` mixes them).
+#[derive(Clone)]
+pub(crate) enum BatchItem {
+    Cms(Arc<VerifyOutcome>),
+    Pdf(Arc<govsig_core::pdf::PdfOutcome>),
+}
+
+impl BatchItem {
+    fn needs(&self) -> Vec<EvidenceNeed> {
+        match self {
+            BatchItem::Cms(o) => o.needs(),
+            BatchItem::Pdf(o) => o.needs(),
+        }
+    }
 }
 
 #[pymethods]
@@ -519,7 +535,7 @@ impl BatchResult {
     fn __len__(&self) -> usize {
         self.items.len()
     }
-    fn __getitem__(&self, i: isize) -> PyResult<VerifyResult> {
+    fn __getitem__<'py>(&self, py: Python<'py>, i: isize) -> PyResult<Bound<'py, PyAny>> {
         let n = isize::try_from(self.items.len()).map_err(|_| PyIndexError::new_err("batch too large"))?;
         let j = if i < 0 { i + n } else { i };
         if j < 0 || j >= n {
@@ -528,8 +544,9 @@ impl BatchResult {
             )));
         }
         let j = usize::try_from(j).map_err(|_| PyIndexError::new_err("index out of range"))?;
-        Ok(VerifyResult {
-            inner: Arc::clone(&self.items[j]),
+        Ok(match &self.items[j] {
+            BatchItem::Cms(o) => Bound::new(py, VerifyResult { inner: Arc::clone(o) })?.into_any(),
+            BatchItem::Pdf(o) => Bound::new(py, crate::pdf::PdfResult { inner: Arc::clone(o) })?.into_any(),
         })
     }
     /// Numeric outcome codes (uint8), index into `govsig.codes()`.
@@ -587,7 +604,7 @@ impl BatchResult {
         for (&i, (o, &c)) in indices.iter().zip(other.items.iter().zip(other.codes.iter())) {
             match (self.items.get_mut(i), self.codes.get_mut(i)) {
                 (Some(slot), Some(code)) => {
-                    *slot = Arc::clone(o);
+                    *slot = o.clone();
                     *code = c;
                 }
                 _ => return Err(PyIndexError::new_err(format!("index {i} out of range"))),

@@ -120,6 +120,16 @@ fn crypto_to_code(e: &CryptoError) -> Code {
 
 /// Verifies one CMS document. Never panics on input; every failure is a result.
 pub fn verify_document(ctx: &dyn TrustContext, signature: &[u8], content: Option<&[u8]>) -> VerifyOutcome {
+    match content {
+        Some(c) => verify_document_parts(ctx, signature, Some(&[c])),
+        None => verify_document_parts(ctx, signature, None),
+    }
+}
+
+/// Verifies one CMS document whose detached content is the concatenation of `parts`,
+/// hashed part by part: a signed PDF's content is two ranges of the file around the
+/// signature, and copying the file to join them would double the memory of a bulk run.
+pub fn verify_document_parts(ctx: &dyn TrustContext, signature: &[u8], content: Option<&[&[u8]]>) -> VerifyOutcome {
     let decoded = match signed_data::decode(signature) {
         Ok(d) => d,
         Err(e) => return VerifyOutcome::failure(Code::Malformed, e.0),
@@ -140,13 +150,17 @@ pub fn verify_document(ctx: &dyn TrustContext, signature: &[u8], content: Option
         detached: sd.econtent.is_none(),
         content_type: Some(sd.econtent_type.clone()),
     };
-    let data: &[u8] = match (sd.econtent, content) {
-        (Some(enc), Some(given)) if enc != given => {
+    let encapsulated: [&[u8]; 1];
+    let data: &[&[u8]] = match (sd.econtent, content) {
+        (Some(enc), Some(given)) if !parts_equal(enc, given) => {
             out.code = Code::DigestMismatch;
             out.reason = "the signature encapsulates content that differs from the content given".into();
             return out;
         }
-        (Some(enc), _) => enc,
+        (Some(enc), _) => {
+            encapsulated = [enc];
+            &encapsulated
+        }
         (None, Some(given)) => given,
         (None, None) => {
             out.code = Code::ContentMissing;
@@ -350,7 +364,7 @@ fn verify_signer(
     ctx: &dyn TrustContext,
     sd: &signed_data::ParsedSignedData<'_>,
     si: &ParsedSigner<'_>,
-    data: &[u8],
+    data: &[&[u8]],
     doc_certs: &[CertRef],
     doc_crls: &[Arc<CrlIndex>],
     cert_errors: &[String],
@@ -464,7 +478,11 @@ fn verify_signer(
             let computed = match digests.iter().find(|(a, _)| *a == digest) {
                 Some((_, d)) => d.clone(),
                 None => {
-                    let d = digest.digest(data);
+                    let mut h = digest.hasher();
+                    for part in data {
+                        h.update(part);
+                    }
+                    let d = h.finish();
                     digests.push((digest, d.clone()));
                     d
                 }
@@ -516,7 +534,13 @@ fn verify_signer(
                     sd.econtent_type
                 );
             }
-            std::borrow::Cow::Borrowed(data)
+            // Without signed attributes the signature is over the content itself; the
+            // verifier takes one message, so content in several parts is joined here (the
+            // rare legacy case: PDF signers write signed attributes).
+            match data {
+                [one] => std::borrow::Cow::Borrowed(*one),
+                parts => std::borrow::Cow::Owned(parts.concat()),
+            }
         }
     };
     if let Err(e) = scheme.verify(key, &message, si.signature, ctx.legacy_allowed(), ctx.min_rsa_bits()) {
@@ -572,6 +596,18 @@ fn verify_signer(
         }
     }
     so
+}
+
+/// Whether `whole` is the concatenation of `parts`, compared without joining them.
+fn parts_equal(whole: &[u8], parts: &[&[u8]]) -> bool {
+    let mut rest = whole;
+    for p in parts {
+        match rest.split_at_checked(p.len()) {
+            Some((head, tail)) if head == *p => rest = tail,
+            _ => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// The DER of id-data (1.2.840.113549.1.7.1), OBJECT IDENTIFIER tag included.
