@@ -97,8 +97,8 @@ def timestamp_document(pdf: bytes, tsa_url: str, field: str = "DocTS") -> bytes:
     out = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        signers.PdfTimeStamper(timestamps.HTTPTimeStamper(tsa_url)).timestamp_pdf(
-            w, md_algorithm="sha256", output=out, timestamp_field_name=field)
+        signers.PdfTimeStamper(timestamps.HTTPTimeStamper(tsa_url), field_name=field).timestamp_pdf(
+            w, md_algorithm="sha256", output=out)
     return out.getvalue()
 
 
@@ -176,6 +176,9 @@ def pyhanko_verdicts(pdf: bytes, vc_kwargs: dict[str, Any]) -> list[tuple[str, b
             else:
                 st = validate_pdf_signature(emb, signer_validation_context=vc)
             level = getattr(st, "modification_level", None)
-            out.append((emb.field_name, bool(st.intact and st.valid), bool(st.bottom_line),
+            bottom = getattr(st, "bottom_line", None)
+            if bottom is None:  # a document time-stamp's status has no bottom line of its own
+                bottom = st.intact and st.valid and st.trusted
+            out.append((emb.field_name, bool(st.intact and st.valid), bool(bottom),
                         level.name if level is not None else "NONE"))
     return out

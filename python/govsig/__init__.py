@@ -10,6 +10,7 @@ from govsig._api import (
     KEY_USAGE_NAMES,
     BatchResult,
     PathResult,
+    PdfResult,
     Policy,
     SignerResult,
     TimestampResult,
@@ -21,7 +22,7 @@ from govsig._api import (
 )
 from govsig._crl import Crl, RevokedEntry
 from govsig.fetch import BulkFetcher, Fetcher, FetchError, HttpFetcher
-from govsig._govsig import BUILD_PROFILE, InternalError, __version__
+from govsig._govsig import BUILD_PROFILE, InternalError, PdfSignature, __version__
 from govsig._threads import MAX_THREADS
 from govsig import ocsp, pkcs11
 from govsig.pkcs11 import Pkcs11Error
@@ -55,6 +56,8 @@ __all__ = [
     "VerifyResult",
     "SignerResult",
     "BatchResult",
+    "PdfResult",
+    "PdfSignature",
     # dossiers
     "DOSSIER_ERROR_CODES",
     "BagError",

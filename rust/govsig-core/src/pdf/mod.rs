@@ -338,7 +338,7 @@ fn verify_doc_timestamp(ctx: &dyn TrustContext, token: &[u8], parts: &[&[u8]], a
 /// Verifies every signature of a PDF at `at`. Never panics on input; every failure is a
 /// result.
 pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixTime, limits: &PdfLimits) -> PdfOutcome {
-    let (revs, tail_clean) = match revisions::read_revisions(pdf, limits) {
+    let revs = match revisions::read_revisions(pdf, limits) {
         Ok(r) => r,
         Err(e) => return PdfOutcome::failure(Code::PdfMalformed, e.0),
     };
@@ -397,13 +397,9 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
             && f.value_id.is_some()
             && fields::docmdp_signature(&revs[rev].doc) == f.value_id;
         let docmdp = if certifying { f.docmdp } else { None };
-        let mut modification = steps.get(rev..).unwrap_or(&[]).iter().copied().max().unwrap_or(Modification::None);
-        if !tail_clean {
-            modification = Modification::Other;
-        }
+        let modification = steps.get(rev..).unwrap_or(&[]).iter().copied().max().unwrap_or(Modification::None);
         let is_doc_ts = f.sub_filter.as_deref() == Some("ETSI.RFC3161");
         let covers = rev + 1 == revs.len()
-            && tail_clean
             && f.byte_range.as_ref().is_some_and(|br| {
                 br.len() == 4
                     && usize::try_from(br[2].saturating_add(br[3])).is_ok_and(|e| e == last.end || e == last.end_with_eol)

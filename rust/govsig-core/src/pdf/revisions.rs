@@ -136,8 +136,10 @@ fn load(prefix: &[u8], limits: &PdfLimits) -> Result<Document, String> {
     Ok(doc)
 }
 
-/// The revisions of `pdf`, oldest first, and whether only whitespace follows the last one.
-pub fn read_revisions(pdf: &[u8], limits: &PdfLimits) -> Result<(Vec<Revision>, bool), Malformed> {
+/// The revisions of `pdf`, oldest first. Bytes other than whitespace after the last
+/// revision make the file malformed: they are a truncated or unreadable update, and a
+/// verdict on the revisions before it would not be a verdict on the file.
+pub fn read_revisions(pdf: &[u8], limits: &PdfLimits) -> Result<Vec<Revision>, Malformed> {
     if pdf.len() > limits.max_bytes {
         return Err(Malformed(format!(
             "the file is {} bytes; govsig reads PDFs of at most {} bytes",
@@ -191,8 +193,13 @@ pub fn read_revisions(pdf: &[u8], limits: &PdfLimits) -> Result<(Vec<Revision>, 
             _ => {}
         }
     }
-    let tail_clean = pdf[last.end_with_eol..].iter().all(|&b| is_ws(b));
-    Ok((revs, tail_clean))
+    if !pdf[last.end_with_eol..].iter().all(|&b| is_ws(b)) {
+        return Err(Malformed(format!(
+            "{} bytes after the last %%EOF are not a readable revision (a truncated or damaged update)",
+            pdf.len() - last.end_with_eol
+        )));
+    }
+    Ok(revs)
 }
 
 #[cfg(test)]
