@@ -182,3 +182,14 @@ def pyhanko_verdicts(pdf: bytes, vc_kwargs: dict[str, Any]) -> list[tuple[str, b
             out.append((emb.field_name, bool(st.intact and st.valid), bool(bottom),
                         level.name if level is not None else "NONE"))
     return out
+
+
+def with_object_streams(pdf: bytes) -> bytes:
+    """The same document rewritten by pikepdf (qpdf) with object streams and a
+    cross-reference stream instead of a classic xref table."""
+    import pikepdf
+
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        doc.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
+    return out.getvalue()

@@ -20,7 +20,8 @@ use super::fields::{catalog, dict, get, name_of};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Modification {
     None,
-    /// A DSS (validation data) and document time-stamps added.
+    /// A DSS (validation data) and document time-stamps added (with the metadata and
+    /// document information updates that come with any incremental save).
     LtvOnly,
     /// Form fields filled, signature fields signed, appearances regenerated, metadata.
     FormFill,
@@ -192,9 +193,10 @@ fn changed_object(
         return Modification::Other;
     };
     if matches!((a, b), (Object::Stream(_), _) | (_, Object::Stream(_))) {
-        // The XMP metadata stream is rewritten by many signers; it is not drawn.
+        // The XMP metadata stream is rewritten by many signers and time-stampers; it is
+        // never drawn, so it ranks with the LTV additions.
         if ctx.metadata == Some(id) {
-            return Modification::FormFill;
+            return Modification::LtvOnly;
         }
         return Modification::Other;
     }
@@ -219,7 +221,7 @@ fn changed_object(
                     },
                     _ => bump(Modification::Other),
                 },
-                b"Metadata" => bump(Modification::FormFill),
+                b"Metadata" => bump(Modification::LtvOnly),
                 _ => bump(Modification::Other),
             }
         }
@@ -228,8 +230,10 @@ fn changed_object(
     if ctx.acroform == Some(id) {
         return acroform(before, after, da, db);
     }
+    // The document information dictionary (ModDate, Producer) is updated by every
+    // incremental writer, time-stampers included, and is never drawn.
     if ctx.info == Some(id) {
-        return Modification::FormFill;
+        return Modification::LtvOnly;
     }
     let ty = name_of(before, da, b"Type");
     if ty.as_deref() == Some("Page") {
