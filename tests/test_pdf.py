@@ -202,3 +202,22 @@ def test_cli_verify_pdf(pki, signed: bytes, tmp_path: Path) -> None:  # type: ig
     bad = run("bad.pdf")
     assert bad.returncode == 1 and "modified_after_signing" in bad.stdout
     assert "Traceback" not in bad.stderr
+
+
+def test_cli_verify_archive_picks_up_pdfs(pki, signed: bytes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    arch = tmp_path / "archive"
+    arch.mkdir()
+    (arch / "a.pdf").write_bytes(signed)
+    (arch / "b.pdf").write_bytes(pdfsign.replace_page(signed))
+    (tmp_path / "root.pem").write_bytes(pki.rsa_root.pem)
+    report = tmp_path / "report.jsonl"
+    out = subprocess.run([sys.executable, "-m", "govsig", "verify-archive", str(arch), "--trust",
+                          str(tmp_path / "root.pem"), "--report", str(report), "--no-progress"],
+                         capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "python")}, timeout=60)
+    assert out.returncode == 1, out.stderr
+    assert "verified 2 documents" in out.stdout
+    recs = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
+    assert [(Path(r["path"]).name, r["code"]) for r in recs] == [("a.pdf", "ok"), ("b.pdf", "modified_after_signing")]
+    assert recs[1]["signatures"][0]["modification"] == "other"

@@ -534,3 +534,96 @@ fn guarded_pdf(f: impl FnOnce() -> PdfOutcome) -> PdfOutcome {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lopdf::{dictionary, Document, Object, Stream};
+
+    fn engine() -> Engine {
+        Engine::new(crate::policy::Policy::default(), None, Vec::new(), Vec::new())
+    }
+
+    /// A one-page document written by lopdf (classic xref table).
+    fn one_page() -> (Document, Vec<u8>) {
+        let mut doc = Document::with_version("1.7");
+        let pages_id = doc.new_object_id();
+        let content = doc.add_object(Stream::new(dictionary! {}, b"BT ET".to_vec()));
+        let page = doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "Contents" => content,
+        });
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).expect("lopdf writes");
+        (doc, out)
+    }
+
+    #[test]
+    fn an_unsigned_document_has_no_signature() {
+        let (_, bytes) = one_page();
+        let e = engine();
+        let out = e.verify_pdf_at(&bytes, 0);
+        assert_eq!(out.code, Code::NoSignature, "{}", out.reason);
+        assert_eq!(out.revisions, 1);
+    }
+
+    #[test]
+    fn garbage_and_truncations_are_pdf_malformed() {
+        let (_, bytes) = one_page();
+        let e = engine();
+        for input in [&b""[..], b"%PDF-", b"%PDF-1.7\nstartxref\n0\n%%EOF", &bytes[..bytes.len() - 8]] {
+            let out = e.verify_pdf_at(input, 0);
+            assert_eq!(out.code, Code::PdfMalformed, "{:?}", String::from_utf8_lossy(input));
+            assert!(!out.reason.is_empty());
+        }
+        let mut tail = bytes.clone();
+        tail.extend_from_slice(b"1 0 obj\n<< >>\nendobj\n");
+        assert_eq!(e.verify_pdf_at(&tail, 0).code, Code::PdfMalformed);
+    }
+
+    #[test]
+    fn tlv_length_of_definite_forms() {
+        assert_eq!(tlv_len(&[0x30, 0x03, 1, 2, 3]), Some(5));
+        assert_eq!(tlv_len(&[0x30, 0x82, 0x01, 0x00]), Some(4 + 256));
+        assert_eq!(tlv_len(&[0x30, 0x80]), None);
+        assert_eq!(tlv_len(&[0x30]), None);
+    }
+
+    #[test]
+    fn changed_page_content_is_other_and_info_is_ltv() {
+        let (before, _) = one_page();
+        let mut after = before.clone();
+        let content = before
+            .objects
+            .iter()
+            .find(|(_, o)| matches!(o, Object::Stream(_)))
+            .map(|(id, _)| *id)
+            .expect("a content stream");
+        after
+            .objects
+            .insert(content, Object::Stream(Stream::new(dictionary! {}, b"BT (x) Tj ET".to_vec())));
+        assert_eq!(changes::classify(&before, &after, 1000), Modification::Other);
+        assert_eq!(changes::classify(&before, &before.clone(), 1000), Modification::None);
+
+        let mut with_info = before.clone();
+        let info = with_info.add_object(dictionary! { "Producer" => Object::string_literal("a") });
+        with_info.trailer.set("Info", info);
+        let mut changed_info = with_info.clone();
+        changed_info
+            .objects
+            .insert(info, Object::Dictionary(dictionary! { "Producer" => Object::string_literal("b") }));
+        assert_eq!(changes::classify(&with_info, &changed_info, 1000), Modification::LtvOnly);
+    }
+
+    #[test]
+    fn docmdp_levels_bound_modifications() {
+        assert_eq!(Modification::allowed_by_docmdp(1), Modification::LtvOnly);
+        assert_eq!(Modification::allowed_by_docmdp(2), Modification::FormFill);
+        assert_eq!(Modification::allowed_by_docmdp(3), Modification::Annotations);
+    }
+}
