@@ -71,8 +71,10 @@ def validation_context(roots: list[_pki.Issued], *, crls: Optional[list[bytes]] 
 def sign(pdf: bytes, leaf: _pki.Issued, *, field: str = "Signature1", reason: Optional[str] = None,
          location: Optional[str] = None, certify: Optional[int] = None,
          subfilter: str = "pades", tsa_url: Optional[str] = None,
-         embed_validation_info: bool = False, vc: Optional[ValidationContext] = None) -> bytes:
-    """An incremental update by pyHanko adding a signed (invisible) signature field."""
+         embed_validation_info: bool = False, vc: Optional[ValidationContext] = None,
+         lock_fields: Optional[list[str]] = None) -> bytes:
+    """An incremental update by pyHanko adding a signed (invisible) signature field;
+    ``lock_fields``: the field gets a FieldMDP lock (Include) on those fields."""
     meta = signers.PdfSignatureMetadata(
         field_name=field, reason=reason, location=location,
         subfilter=(fields.SigSeedSubFilter.PADES if subfilter == "pades"
@@ -84,6 +86,10 @@ def sign(pdf: bytes, leaf: _pki.Issued, *, field: str = "Signature1", reason: Op
     )
     ts = timestamps.HTTPTimeStamper(tsa_url) if tsa_url else None
     w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    if lock_fields is not None:
+        fields.append_signature_field(w, fields.SigFieldSpec(
+            sig_field_name=field,
+            field_mdp_spec=fields.FieldMDPSpec(action=fields.FieldMDPAction.INCLUDE, fields=lock_fields)))
     out = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

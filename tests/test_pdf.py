@@ -221,3 +221,13 @@ def test_cli_verify_archive_picks_up_pdfs(pki, signed: bytes, tmp_path: Path) ->
     recs = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
     assert [(Path(r["path"]).name, r["code"]) for r in recs] == [("a.pdf", "ok"), ("b.pdf", "modified_after_signing")]
     assert recs[1]["signatures"][0]["modification"] == "other"
+
+
+def test_fieldmdp_lock_covers_only_its_fields(verifier: govsig.Verifier, pki, form: bytes) -> None:  # type: ignore[no-untyped-def]
+    elsewhere = pdfsign.sign(form, pki.rsa_leaf, lock_fields=["truong_khac"])
+    r = verifier.verify_pdf(pdfsign.fill_text_field(elsewhere, "x"))
+    assert r.ok and r.signatures[0].modification == "form_fill"
+    locked = pdfsign.sign(form, pki.rsa_leaf, lock_fields=["so_van_ban"])
+    r = verifier.verify_pdf(pdfsign.fill_text_field(locked, "x"))
+    assert r.code == "modified_after_signing"
+    assert "so_van_ban" in r.reason and "FieldMDP" in r.reason

@@ -28,6 +28,113 @@ pub struct SigField {
     pub signer_name: Option<String>,
     /// The DocMDP transform's /P, when this signature dictionary carries one (§12.8.2.2).
     pub docmdp: Option<u8>,
+    /// The fields this signature locks (a FieldMDP transform, §12.8.2.4, or the field's
+    /// /Lock dictionary, §12.7.4.5 Table 233).
+    pub field_lock: Option<FieldLock>,
+}
+
+/// Which fields a FieldMDP lock covers (ISO 32000-1 Table 256 /Action).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FieldLock {
+    All,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl FieldLock {
+    pub fn covers(&self, name: &str) -> bool {
+        match self {
+            FieldLock::All => true,
+            FieldLock::Include(v) => v.iter().any(|n| n == name),
+            FieldLock::Exclude(v) => !v.iter().any(|n| n == name),
+        }
+    }
+}
+
+fn lock_of(doc: &Document, params: &Dictionary) -> Option<FieldLock> {
+    let names = || -> Vec<String> {
+        match get(doc, params, b"Fields") {
+            Some(Object::Array(a)) => a
+                .iter()
+                .take(1024)
+                .filter_map(|o| match resolve(doc, o)? {
+                    Object::String(s, _) => Some(text_string(s)),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    match name_of(doc, params, b"Action").as_deref() {
+        Some("All") => Some(FieldLock::All),
+        Some("Include") => Some(FieldLock::Include(names())),
+        Some("Exclude") => Some(FieldLock::Exclude(names())),
+        // An action govsig does not know locks everything: the strict reading.
+        Some(_) => Some(FieldLock::All),
+        None => None,
+    }
+}
+
+/// The FieldMDP lock of a signature dictionary's /Reference, if any.
+fn fieldmdp_of(doc: &Document, sig: &Dictionary) -> Option<FieldLock> {
+    let Some(Object::Array(refs)) = get(doc, sig, b"Reference") else {
+        return None;
+    };
+    refs.iter().take(16).find_map(|r| {
+        let rd = dict(doc, r)?;
+        if name_of(doc, rd, b"TransformMethod").as_deref() != Some("FieldMDP") {
+            return None;
+        }
+        lock_of(doc, rd.get(b"TransformParams").ok().and_then(|tp| dict(doc, tp))?)
+    })
+}
+
+/// Every terminal field's fully qualified name and value (/V, references followed once),
+/// for comparing what a FieldMDP lock protects across revisions.
+pub fn field_values(doc: &Document, limits: &PdfLimits) -> Vec<(String, Option<Object>)> {
+    let mut out = Vec::new();
+    let Some(form) = catalog(doc).and_then(|c| c.get(b"AcroForm").ok()).and_then(|o| dict(doc, o)) else {
+        return out;
+    };
+    let Some(Object::Array(fields)) = get(doc, form, b"Fields") else {
+        return out;
+    };
+    let mut stack: Vec<(&Object, String, usize)> = fields.iter().rev().map(|f| (f, String::new(), 0)).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut budget = limits.max_signatures.saturating_mul(64);
+    while let Some((node, parent, depth)) = stack.pop() {
+        budget = match budget.checked_sub(1) {
+            Some(b) => b,
+            None => break,
+        };
+        if depth > limits.max_depth {
+            continue;
+        }
+        if let Object::Reference(id) = node {
+            if !seen.insert(*id) {
+                continue;
+            }
+        }
+        let Some(d) = dict(doc, node) else { continue };
+        let name = match (string_of(doc, d, b"T").map(|t| text_string(&t)), parent.is_empty()) {
+            (Some(t), true) => t,
+            (Some(t), false) => format!("{parent}.{t}"),
+            (None, _) => parent.clone(),
+        };
+        let kids: Vec<&Object> = match get(doc, d, b"Kids") {
+            Some(Object::Array(k)) => k.iter().filter(|k| dict(doc, k).is_some_and(|kd| kd.has(b"T"))).collect(),
+            _ => Vec::new(),
+        };
+        if kids.is_empty() {
+            let v = d.get(b"V").ok().and_then(|v| resolve(doc, v)).cloned();
+            out.push((name, v));
+        } else {
+            for k in kids.into_iter().rev() {
+                stack.push((k, name.clone(), depth + 1));
+            }
+        }
+    }
+    out
 }
 
 /// A PDF text string (§7.9.2.2): UTF-16BE with a byte-order mark, UTF-8 with one (PDF 2.0),
@@ -231,6 +338,8 @@ fn walk(
         location: string_of(doc, sig, b"Location").map(|s| text_string(&s)),
         signer_name: string_of(doc, sig, b"Name").map(|s| text_string(&s)),
         docmdp: docmdp_of(doc, sig),
+        field_lock: fieldmdp_of(doc, sig)
+            .or_else(|| d.get(b"Lock").ok().and_then(|l| dict(doc, l)).and_then(|l| lock_of(doc, l))),
     });
     Ok(())
 }

@@ -399,6 +399,19 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         let docmdp = if certifying { f.docmdp } else { None };
         let modification = steps.get(rev..).unwrap_or(&[]).iter().copied().max().unwrap_or(Modification::None);
         let is_doc_ts = f.sub_filter.as_deref() == Some("ETSI.RFC3161");
+        // FieldMDP (§12.8.2.4): a locked field's value must be the same in the last
+        // revision as in the signed one.
+        let lock_broken = f.field_lock.as_ref().and_then(|lock| {
+            if rev + 1 == revs.len() {
+                return None;
+            }
+            let then = fields::field_values(&revs[rev].doc, limits);
+            let now = fields::field_values(&last.doc, limits);
+            then.iter()
+                .filter(|(name, _)| lock.covers(name) && *name != f.name)
+                .find(|(name, v)| now.iter().find(|(n, _)| n == name).map(|(_, w)| w) != Some(v))
+                .map(|(name, _)| name.clone())
+        });
         let covers = rev + 1 == revs.len()
             && f.byte_range.as_ref().is_some_and(|br| {
                 br.len() == 4
@@ -460,6 +473,12 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
                 s.code = v.code;
                 s.reason = v.reason.clone();
                 s.cms = Arc::new(v);
+            }
+        }
+        if let Some(name) = lock_broken {
+            if s.code == Code::Ok || s.code.rank() < Code::ModifiedAfterSigning.rank() {
+                s.code = Code::ModifiedAfterSigning;
+                s.reason = format!("field '{name}', locked by this signature (FieldMDP), was changed after signing");
             }
         }
         out.signatures.push(s);
