@@ -126,11 +126,7 @@ fn new_field_kind(after: &Document, field: &Object) -> Modification {
 
 /// The class of a changed array of references (/Fields, /Annots): elements may only be
 /// appended; each appended element is classified by `kind`.
-fn appended(
-    before: &[Object],
-    after: &[Object],
-    kind: impl Fn(&Object) -> Modification,
-) -> Modification {
+fn appended(before: &[Object], after: &[Object], kind: impl Fn(&Object) -> Modification) -> Modification {
     if after.len() < before.len() || !before.iter().zip(after).all(|(a, b)| same(a, b)) {
         return Modification::Other;
     }
@@ -319,7 +315,9 @@ fn reference(d: &Dictionary, key: &[u8]) -> Option<ObjectId> {
 /// Classifies the update from `before` to `after` (consecutive revisions).
 pub fn classify(before: &Document, after: &Document, max_objects: usize) -> Modification {
     let catalog_id = reference(&before.trailer, b"Root");
-    if catalog_id != reference(&after.trailer, b"Root") || before.trailer.get(b"Encrypt").ok() != after.trailer.get(b"Encrypt").ok() {
+    if catalog_id != reference(&after.trailer, b"Root")
+        || before.trailer.get(b"Encrypt").ok() != after.trailer.get(b"Encrypt").ok()
+    {
         return Modification::Other;
     }
     let cat = catalog(before);

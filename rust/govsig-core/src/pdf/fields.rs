@@ -93,7 +93,10 @@ fn fieldmdp_of(doc: &Document, sig: &Dictionary) -> Option<FieldLock> {
 /// for comparing what a FieldMDP lock protects across revisions.
 pub fn field_values(doc: &Document, limits: &PdfLimits) -> Vec<(String, Option<Object>)> {
     let mut out = Vec::new();
-    let Some(form) = catalog(doc).and_then(|c| c.get(b"AcroForm").ok()).and_then(|o| dict(doc, o)) else {
+    let Some(form) = catalog(doc)
+        .and_then(|c| c.get(b"AcroForm").ok())
+        .and_then(|o| dict(doc, o))
+    else {
         return out;
     };
     let Some(Object::Array(fields)) = get(doc, form, b"Fields") else {
@@ -122,7 +125,10 @@ pub fn field_values(doc: &Document, limits: &PdfLimits) -> Vec<(String, Option<O
             (None, _) => parent.clone(),
         };
         let kids: Vec<&Object> = match get(doc, d, b"Kids") {
-            Some(Object::Array(k)) => k.iter().filter(|k| dict(doc, k).is_some_and(|kd| kd.has(b"T"))).collect(),
+            Some(Object::Array(k)) => k
+                .iter()
+                .filter(|k| dict(doc, k).is_some_and(|kd| kd.has(b"T")))
+                .collect(),
             _ => Vec::new(),
         };
         if kids.is_empty() {
@@ -141,7 +147,10 @@ pub fn field_values(doc: &Document, limits: &PdfLimits) -> Vec<(String, Option<O
 /// else PDFDocEncoding, read as Latin-1 (they agree on the printable range).
 pub fn text_string(b: &[u8]) -> String {
     if let Some(rest) = b.strip_prefix(&[0xfe, 0xff]) {
-        let units: Vec<u16> = rest.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])).collect();
+        let units: Vec<u16> = rest
+            .chunks(2)
+            .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+            .collect();
         return String::from_utf16_lossy(&units);
     }
     if let Some(rest) = b.strip_prefix(&[0xef, 0xbb, 0xbf]) {
@@ -338,8 +347,12 @@ fn walk(
         location: string_of(doc, sig, b"Location").map(|s| text_string(&s)),
         signer_name: string_of(doc, sig, b"Name").map(|s| text_string(&s)),
         docmdp: docmdp_of(doc, sig),
-        field_lock: fieldmdp_of(doc, sig)
-            .or_else(|| d.get(b"Lock").ok().and_then(|l| dict(doc, l)).and_then(|l| lock_of(doc, l))),
+        field_lock: fieldmdp_of(doc, sig).or_else(|| {
+            d.get(b"Lock")
+                .ok()
+                .and_then(|l| dict(doc, l))
+                .and_then(|l| lock_of(doc, l))
+        }),
     });
     Ok(())
 }

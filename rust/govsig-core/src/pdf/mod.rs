@@ -231,7 +231,10 @@ fn check_byte_range<'p>(
     revs: &[revisions::Revision],
     rev: usize,
 ) -> Result<([&'p [u8]; 2], Vec<u8>), String> {
-    let br = f.byte_range.as_deref().ok_or("the signature has no /ByteRange of integers")?;
+    let br = f
+        .byte_range
+        .as_deref()
+        .ok_or("the signature has no /ByteRange of integers")?;
     let [0, a, b, c] = *br else {
         return Err(format!("/ByteRange must be [0 a b c], it is {br:?}"));
     };
@@ -262,16 +265,18 @@ fn check_byte_range<'p>(
     if !hex_ok {
         return Err("the unsigned gap of /ByteRange is not exactly the hex string of the signature's /Contents".into());
     }
-    // The signature dictionary itself must be signed: its object starts before the gap,
-    // inside this revision.
+    // The signature dictionary itself must be signed: its object (or, written inline, its
+    // field's object) starts before the gap, inside this revision.
     let doc = &r.doc;
-    if let Some(id) = f.value_id {
+    if let Some(id) = f.value_id.or(f.field_id) {
         match object_offset(doc, id) {
             Some(off) if off < a => {}
             _ => return Err("the signature dictionary does not lie in the signed bytes".into()),
         }
     }
-    let cms_len = tlv_len(contents).filter(|&n| n <= contents.len()).unwrap_or(contents.len());
+    let cms_len = tlv_len(contents)
+        .filter(|&n| n <= contents.len())
+        .unwrap_or(contents.len());
     let (cms, padding) = contents.split_at(cms_len);
     if padding.iter().any(|&z| z != 0) {
         return Err("/Contents holds bytes after the CMS other than zero padding".into());
@@ -288,7 +293,12 @@ fn digest_of(alg: DigestAlgorithm, parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// A document time-stamp: the token's imprint over the ranges.
-fn verify_doc_timestamp(ctx: &dyn TrustContext, token: &[u8], parts: &[&[u8]], at: UnixTime) -> (TimestampOutcome, VerifyOutcome) {
+fn verify_doc_timestamp(
+    ctx: &dyn TrustContext,
+    token: &[u8],
+    parts: &[&[u8]],
+    at: UnixTime,
+) -> (TimestampOutcome, VerifyOutcome) {
     // The imprint's algorithm is read from the token first, so the ranges are hashed once.
     let alg = signed_data::decode(token)
         .ok()
@@ -308,9 +318,11 @@ fn verify_doc_timestamp(ctx: &dyn TrustContext, token: &[u8], parts: &[&[u8]], a
         },
         at,
     );
-    let sid = signed_data::decode(token)
-        .ok()
-        .and_then(|d| signed_data::parse(&d.der).ok().and_then(|sd| sd.signers.first().map(|s| s.sid.clone())));
+    let sid = signed_data::decode(token).ok().and_then(|d| {
+        signed_data::parse(&d.der)
+            .ok()
+            .and_then(|sd| sd.signers.first().map(|s| s.sid.clone()))
+    });
     let signer = SignerOutcome {
         code: t.code,
         reason: t.reason.clone(),
@@ -353,7 +365,10 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
             Err(e) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {k}: {e}")),
         };
         for f in fs {
-            if !found.iter().any(|(_, g)| g.byte_range == f.byte_range && g.contents == f.contents) {
+            if !found
+                .iter()
+                .any(|(_, g)| g.byte_range == f.byte_range && g.contents == f.contents)
+            {
                 if found.len() >= limits.max_signatures {
                     return PdfOutcome::failure(
                         Code::PdfMalformed,
@@ -393,11 +408,16 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
     };
     // The certification signature: named by /Perms /DocMDP in the revision it was made in.
     for (rev, f) in found {
-        let certifying = f.docmdp.is_some()
-            && f.value_id.is_some()
-            && fields::docmdp_signature(&revs[rev].doc) == f.value_id;
+        let certifying =
+            f.docmdp.is_some() && f.value_id.is_some() && fields::docmdp_signature(&revs[rev].doc) == f.value_id;
         let docmdp = if certifying { f.docmdp } else { None };
-        let modification = steps.get(rev..).unwrap_or(&[]).iter().copied().max().unwrap_or(Modification::None);
+        let modification = steps
+            .get(rev..)
+            .unwrap_or(&[])
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(Modification::None);
         let is_doc_ts = f.sub_filter.as_deref() == Some("ETSI.RFC3161");
         // FieldMDP (§12.8.2.4): a locked field's value must be the same in the last
         // revision as in the signed one.
@@ -415,7 +435,8 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         let covers = rev + 1 == revs.len()
             && f.byte_range.as_ref().is_some_and(|br| {
                 br.len() == 4
-                    && usize::try_from(br[2].saturating_add(br[3])).is_ok_and(|e| e == last.end || e == last.end_with_eol)
+                    && usize::try_from(br[2].saturating_add(br[3]))
+                        .is_ok_and(|e| e == last.end || e == last.end_with_eol)
             });
         let mut s = PdfSignatureOutcome {
             code: Code::Ok,
@@ -485,7 +506,11 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
     }
     // Changes after signing: DocMDP bounds what follows a certification; `other` after
     // any signature is never permitted.
-    let cert_level = out.signatures.iter().filter_map(|s| s.docmdp.map(|p| (s.revision, p))).min();
+    let cert_level = out
+        .signatures
+        .iter()
+        .filter_map(|s| s.docmdp.map(|p| (s.revision, p)))
+        .min();
     for s in &mut out.signatures {
         let mut limit = Modification::Annotations;
         if let Some((crev, p)) = cert_level {
@@ -533,7 +558,13 @@ impl Engine {
     /// Verifies many PDFs on `threads` threads; results in input order.
     pub fn verify_pdf_batch_at(&self, items: &[&[u8]], threads: Option<usize>, at: UnixTime) -> Vec<PdfOutcome> {
         use rayon::prelude::*;
-        let run = || -> Vec<PdfOutcome> { items.par_iter().with_min_len(1).map(|p| self.verify_pdf_at(p, at)).collect() };
+        let run = || -> Vec<PdfOutcome> {
+            items
+                .par_iter()
+                .with_min_len(1)
+                .map(|p| self.verify_pdf_at(p, at))
+                .collect()
+        };
         match threads {
             None | Some(0) => run(),
             Some(n) => match self.pool(n) {
@@ -595,7 +626,12 @@ mod tests {
     fn garbage_and_truncations_are_pdf_malformed() {
         let (_, bytes) = one_page();
         let e = engine();
-        for input in [&b""[..], b"%PDF-", b"%PDF-1.7\nstartxref\n0\n%%EOF", &bytes[..bytes.len() - 8]] {
+        for input in [
+            &b""[..],
+            b"%PDF-",
+            b"%PDF-1.7\nstartxref\n0\n%%EOF",
+            &bytes[..bytes.len() - 8],
+        ] {
             let out = e.verify_pdf_at(input, 0);
             assert_eq!(out.code, Code::PdfMalformed, "{:?}", String::from_utf8_lossy(input));
             assert!(!out.reason.is_empty());
@@ -623,9 +659,10 @@ mod tests {
             .find(|(_, o)| matches!(o, Object::Stream(_)))
             .map(|(id, _)| *id)
             .expect("a content stream");
-        after
-            .objects
-            .insert(content, Object::Stream(Stream::new(dictionary! {}, b"BT (x) Tj ET".to_vec())));
+        after.objects.insert(
+            content,
+            Object::Stream(Stream::new(dictionary! {}, b"BT (x) Tj ET".to_vec())),
+        );
         assert_eq!(changes::classify(&before, &after, 1000), Modification::Other);
         assert_eq!(changes::classify(&before, &before.clone(), 1000), Modification::None);
 
@@ -633,10 +670,14 @@ mod tests {
         let info = with_info.add_object(dictionary! { "Producer" => Object::string_literal("a") });
         with_info.trailer.set("Info", info);
         let mut changed_info = with_info.clone();
-        changed_info
-            .objects
-            .insert(info, Object::Dictionary(dictionary! { "Producer" => Object::string_literal("b") }));
-        assert_eq!(changes::classify(&with_info, &changed_info, 1000), Modification::LtvOnly);
+        changed_info.objects.insert(
+            info,
+            Object::Dictionary(dictionary! { "Producer" => Object::string_literal("b") }),
+        );
+        assert_eq!(
+            changes::classify(&with_info, &changed_info, 1000),
+            Modification::LtvOnly
+        );
     }
 
     #[test]

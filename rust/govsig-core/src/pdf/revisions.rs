@@ -28,6 +28,9 @@ pub struct PdfLimits {
     pub max_signatures: usize,
     /// Deepest field tree (/Kids) or object graph walked.
     pub max_depth: usize,
+    /// Most bytes parsed over all revisions (each revision is the file's prefix, so a file
+    /// with many updates is parsed many times over).
+    pub max_parsed_bytes: usize,
 }
 
 impl Default for PdfLimits {
@@ -39,6 +42,7 @@ impl Default for PdfLimits {
             max_decompressed: 64 << 20,
             max_signatures: 128,
             max_depth: 32,
+            max_parsed_bytes: 4 << 30,
         }
     }
 }
@@ -71,7 +75,10 @@ fn markers(pdf: &[u8]) -> Vec<Marker> {
     const STARTXREF: &[u8] = b"startxref";
     let mut out = Vec::new();
     let mut i = 0;
-    while let Some(pos) = pdf.get(i..).and_then(|rest| rest.windows(EOF.len()).position(|w| w == EOF)) {
+    while let Some(pos) = pdf
+        .get(i..)
+        .and_then(|rest| rest.windows(EOF.len()).position(|w| w == EOF))
+    {
         let at = i + pos;
         i = at + EOF.len();
         // Walk back over whitespace, the decimal offset, whitespace, then `startxref`.
@@ -86,7 +93,10 @@ fn markers(pdf: &[u8]) -> Vec<Marker> {
         if j == digits_end || digits_end - j > 15 {
             continue;
         }
-        let Some(xref) = std::str::from_utf8(&pdf[j..digits_end]).ok().and_then(|s| s.parse::<usize>().ok()) else {
+        let Some(xref) = std::str::from_utf8(&pdf[j..digits_end])
+            .ok()
+            .and_then(|s| s.parse::<usize>().ok())
+        else {
             continue;
         };
         let digits_start = j;
@@ -124,7 +134,9 @@ fn load(prefix: &[u8], limits: &PdfLimits) -> Result<Document, String> {
     };
     let doc = Document::load_mem_with_options(prefix, opts).map_err(|e| e.to_string())?;
     if doc.xref_recovery.is_some() {
-        return Err("its cross-reference data does not describe the file as written (a reader would have to repair it)".into());
+        return Err(
+            "its cross-reference data does not describe the file as written (a reader would have to repair it)".into(),
+        );
     }
     if doc.objects.len() > limits.max_objects {
         return Err(format!(
@@ -161,6 +173,15 @@ pub fn read_revisions(pdf: &[u8], limits: &PdfLimits) -> Result<Vec<Revision>, M
             limits.max_revisions
         )));
     }
+    let parsed: usize = marks.iter().map(|m| m.end_with_eol).fold(0, usize::saturating_add);
+    if parsed > limits.max_parsed_bytes {
+        return Err(Malformed(format!(
+            "{} revisions of up to {} bytes would mean parsing {parsed} bytes; govsig parses at most {}",
+            marks.len(),
+            pdf.len(),
+            limits.max_parsed_bytes
+        )));
+    }
     let mut revs: Vec<Revision> = Vec::new();
     for m in marks {
         let prefix = &pdf[..m.end_with_eol];
@@ -168,10 +189,7 @@ pub fn read_revisions(pdf: &[u8], limits: &PdfLimits) -> Result<Vec<Revision>, M
         match load(prefix, limits) {
             // The cross-reference section of a revision lies inside it and after the
             // previous revision: anything else is a marker quoted inside some object.
-            Ok(doc)
-                if doc.xref_start == m.xref
-                    && revs.last().is_none_or(|p| m.xref >= p.end_with_eol) =>
-            {
+            Ok(doc) if doc.xref_start == m.xref && revs.last().is_none_or(|p| m.xref >= p.end_with_eol) => {
                 if revs.len() == limits.max_revisions {
                     return Err(Malformed(format!(
                         "more than {} revisions; govsig reads at most that many",
