@@ -58,14 +58,15 @@ def _size(i: int) -> int:
 
 
 def _document(i: int) -> bytes:
-    import zlib
+    import hashlib
 
     import pikepdf
 
     pdf = pikepdf.new()
     pdf.add_blank_page()
-    # Incompressible filler (an embedded scan, as it were), sized as the document's.
-    filler = zlib.compress(bytes((i * 7 + k * 13) % 251 for k in range(256)) * (_size(i) // 256), 0)
+    # Incompressible filler (an embedded scan, as it were), sized as the document's: pikepdf
+    # deflates streams on save, so it must not shrink.
+    filler = hashlib.shake_256(b"filler %d" % i).digest(_size(i))
     page = pdf.pages[0]
     page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary())
     page.Contents = pdf.make_stream(b"BT /F1 12 Tf 72 720 Td (van ban %d) Tj ET" % i)

@@ -74,13 +74,8 @@ fn markers(pdf: &[u8]) -> Vec<Marker> {
     const EOF: &[u8] = b"%%EOF";
     const STARTXREF: &[u8] = b"startxref";
     let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(pos) = pdf
-        .get(i..)
-        .and_then(|rest| rest.windows(EOF.len()).position(|w| w == EOF))
-    {
-        let at = i + pos;
-        i = at + EOF.len();
+    for at in memchr::memmem::find_iter(pdf, EOF) {
+        let i = at + EOF.len();
         // Walk back over whitespace, the decimal offset, whitespace, then `startxref`.
         let mut j = at;
         while j > 0 && is_ws(pdf[j - 1]) {
