@@ -580,6 +580,27 @@ def smime_inputs(signatures: dict[str, bytes], content: bytes) -> dict[str, byte
     return out
 
 
+def pdf_seeds(leaf: P.Issued) -> dict[str, bytes]:
+    """PDFs signed by pyHanko with the fuzz PKI's P-256 leaf: plain, over object streams,
+    certified, and updated after signing (a form fill, new page content), so the fuzzer
+    starts inside revision reading, /ByteRange checks and change classification. The one
+    exception to this file's determinism: pyHanko writes the signing time (/M, CMS
+    signingTime) from the clock."""
+    import pdfsign
+
+    form = pdfsign.base_pdf(text_field=True)
+    signed = pdfsign.sign(form, leaf)
+    return {
+        "unsigned": form,
+        "pades": signed,
+        "adbe_object_streams": pdfsign.sign(pdfsign.with_object_streams(form), leaf, subfilter="adbe"),
+        "certified_p1": pdfsign.sign(form, leaf, certify=1),
+        "form_fill": pdfsign.fill_text_field(signed, "x"),
+        "page_content": pdfsign.add_page_content(signed),
+        "annotation": pdfsign.add_annotation(signed),
+    }
+
+
 # ------------------------------------------------------------------------------------------
 
 
@@ -597,6 +618,9 @@ def main() -> None:
         c.add("signature", name, data)
     for name, data in rsa_signatures((CMS_DIR / "content.txt").read_bytes()).items():
         c.add("signature", name, data)
+
+    for name, data in pdf_seeds(leaf).items():
+        c.add("pdf", name, data)
 
     crl_seeds = crls(root, leaf)
     for name, der in crl_seeds.items():

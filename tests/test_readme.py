@@ -117,3 +117,18 @@ def test_readme_names_the_two_commands():
     text = README.read_text(encoding="utf-8")
     head = "\n".join(text.splitlines()[:20])
     assert "make demo" in head and "make test" in head
+
+
+def test_readme_pdf_example(pki, tmp_path):
+    import pdfsign
+
+    root_pem = tmp_path / "root.pem"
+    root_pem.write_bytes(pki.rsa_root.pem)
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    signed = pdfsign.sign(pdfsign.base_pdf(), pki.rsa_leaf)
+    for i in range(3):
+        (folder / f"{i}.pdf").write_bytes(signed)
+    ns = _run(_blocks()[5], {"root_pem": str(root_pem), "pdf_path": str(folder / "0.pdf"), "folder": folder})
+    assert ns["r"].code == "ok"
+    assert ns["batch"].counts() == {"ok": 3}

@@ -13,6 +13,7 @@ from govsig._api import (
     TIME_SOURCES,
     BatchResult,
     PathResult,
+    PdfResult,
     Policy,
     SignerResult,
     TimestampResult,
@@ -28,7 +29,7 @@ from govsig._crl import Crl, RevokedEntry
 from govsig._inventory import Inventory, inventory
 from govsig._records import BatchRecords, SignerRecord, VerifyRecord
 from govsig.fetch import BulkFetcher, Fetcher, FetchError, HttpFetcher
-from govsig._govsig import BUILD_PROFILE, InternalError, __version__
+from govsig._govsig import BUILD_PROFILE, InternalError, PdfSignature, __version__
 from govsig._threads import MAX_THREADS
 from govsig import ocsp, pkcs11
 from govsig.pkcs11 import Pkcs11Error
@@ -73,6 +74,8 @@ __all__ = [
     "VerifyRecord",
     "SignerRecord",
     "BatchRecords",
+    "PdfResult",
+    "PdfSignature",
     # dossiers
     "DOSSIER_ERROR_CODES",
     "BagError",

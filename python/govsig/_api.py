@@ -16,7 +16,8 @@ from typing import Any, Optional, Protocol, TypeVar, Union
 from govsig import _govsig
 from govsig._certs import many_to_ders, read_cert_file, to_ders
 from govsig._threads import check_threads
-from govsig._govsig import BatchResult, PathResult, SignerResult, TimestampResult, VerifyResult
+from govsig._govsig import BatchResult, PathResult, PdfResult, SignerResult, TimestampResult, VerifyResult
+from govsig._pdf import PdfDocument, is_pdf_path, read_pdf, verify_chunk_mixed
 from govsig.fetch import BulkFetcher, Fetcher, crl_validity, ocsp_validity
 
 __all__ = ["TrustStore", "Policy", "Verifier", "codes", "code_descriptions", "KEY_USAGE_NAMES",
@@ -328,7 +329,7 @@ class _Sought:
         self.reason = reason
 
 
-_SIGNATURE_SUFFIXES = (".p7s", ".p7m", ".p7", ".cms")
+_SIGNATURE_SUFFIXES = (".p7s", ".p7m", ".p7", ".cms", ".pdf")
 
 
 # A Verifier's clock: called for "now", returns an aware datetime.
@@ -639,6 +640,20 @@ class Verifier:
         at = self._begin()
         return self._with_evidence(lambda: self._engine.verify(sig, data, at))
 
+    def verify_pdf(self, pdf: "bytes | str | os.PathLike[str]") -> PdfResult:
+        """Verify every signature of a signed PDF (bytes or a path): each /ByteRange, each
+        CMS or document time-stamp under this policy, the DSS as evidence, and what later
+        revisions changed (DocMDP honoured). Returns a PdfResult; never raises for bad PDF
+        bytes (``pdf_malformed``, ``no_signature``...)."""
+        data = read_pdf(pdf)
+        at = self._begin()
+        result = _govsig.pdf_verify(self._engine, data, at)
+        for _ in range(_FETCH_ROUNDS):
+            if self._fetcher is None or not result.needs or not self._fetch(result.needs):
+                break
+            result = _govsig.pdf_verify(self._engine, data, at)
+        return result
+
     def verify_timestamp(self, token: bytes, data: Optional[bytes] = None, *,
                          digest: Optional[bytes] = None, hash: Optional[str] = None) -> TimestampResult:
         """Verify an RFC 3161 time-stamp token (DER TimeStampToken) against what it stamps:
@@ -714,6 +729,10 @@ class Verifier:
 
     def _verify_chunk(self, chunk: list[Any], into: BatchResult, threads: Optional[int],
                       at: Optional[int]) -> None:
+        if any(isinstance(item, PdfDocument) for item in chunk):
+            verify_chunk_mixed(self._engine, chunk, into, threads, at,
+                               lambda run, out: self._verify_chunk(run, out, threads, at))
+            return
         # The core reads the first two fields of a tuple: a longer tuple or a bare signature
         # must be refused here, not half-read.
         if not all(type(item) is tuple and len(item) == 2 for item in chunk):
@@ -746,9 +765,9 @@ class Verifier:
         items: Iterable[tuple[bytes, Optional[bytes]]],
         threads: Optional[int] = None,
         chunk_size: int = 2048,
-    ) -> Iterator[VerifyResult]:
+    ) -> Iterator[Union[VerifyResult, PdfResult]]:
         """Like verify_many, but yields results in order as chunks finish: memory stays
-        flat whatever the number of documents."""
+        flat whatever the number of documents (a PdfDocument item yields a PdfResult)."""
         _check_threads(threads)
         for chunk in self._chunks(items, chunk_size):
             part = BatchResult()
@@ -763,7 +782,8 @@ class Verifier:
         chunk_size: int = 512,
     ) -> BatchResult:
         """Verify signature files. ``X.p7s`` with ``X`` beside it is a detached signature
-        over ``X``; any other file is an attached signature. Files are read ahead in a
+        over ``X``; ``*.pdf`` is a signed PDF (its result is a PdfResult, as from
+        ``verify_pdf``); any other file is an attached signature. Files are read ahead in a
         background thread while the previous chunk is verified."""
         _check_threads(threads)
         out = BatchResult()
@@ -801,9 +821,11 @@ def detached_content_path(path: str) -> Optional[str]:
     return None
 
 
-def _read_one(path: str) -> tuple[bytes, Optional[bytes]]:
+def _read_one(path: str) -> Any:
     with open(path, "rb") as f:
         sig = f.read()
+    if is_pdf_path(path):
+        return PdfDocument(sig)
     cpath = detached_content_path(path)
     content = None
     if cpath is not None:
@@ -814,7 +836,7 @@ def _read_one(path: str) -> tuple[bytes, Optional[bytes]]:
 
 def _read_chunks(
     paths: Iterable[str | os.PathLike[str]], chunk_size: int
-) -> Iterator[tuple[list[str], list[tuple[bytes, Optional[bytes]]]]]:
+) -> Iterator[tuple[list[str], list[Any]]]:
     """Chunks of (paths, items), the next chunk read while the caller works on this one."""
 
     def groups() -> Iterator[list[str]]:
@@ -827,7 +849,7 @@ def _read_chunks(
         if g:
             yield g
 
-    def load(g: list[str]) -> tuple[list[str], list[tuple[bytes, Optional[bytes]]]]:
+    def load(g: list[str]) -> tuple[list[str], list[Any]]:
         return g, [_read_one(p) for p in g]
 
     with ThreadPoolExecutor(max_workers=1) as ex:
@@ -857,4 +879,5 @@ def walk_signature_files(root: str | os.PathLike[str]) -> list[str]:
     return found
 
 
-__all__ += ["VerifyResult", "SignerResult", "BatchResult", "PathResult", "TimestampResult", "ANY_POLICY"]
+__all__ += ["VerifyResult", "SignerResult", "BatchResult", "PathResult", "TimestampResult", "PdfResult",
+            "ANY_POLICY"]

@@ -11,14 +11,15 @@ from typing import Any, Optional
 from govsig._api import Policy, TrustStore, Verifier
 from govsig._certs import read_cert_file
 from govsig._cli_text import shown
-from govsig._govsig import VerifyResult
+from govsig._govsig import PdfResult, VerifyResult
+from govsig._pdf import is_pdf_path, pdf_record
 from govsig._threads import MAX_THREADS
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add ``verify`` and ``verify-archive`` to the ``govsig`` parser."""
-    p = sub.add_parser("verify", help="verify one CMS/PKCS#7 signature")
-    p.add_argument("signature", help="signature file (DER, BER or PEM CMS, or an S/MIME message)")
+    p = sub.add_parser("verify", help="verify one CMS/PKCS#7 signature or signed PDF")
+    p.add_argument("signature", help="signature file (DER, BER or PEM CMS, or an S/MIME message), or a signed PDF (*.pdf)")
     p.add_argument("--content", help="the signed content, for a detached signature")
     _policy_args(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -102,8 +103,10 @@ def _policy(args: argparse.Namespace) -> Policy:
     return Policy(trust=trust, intermediates=inter, at=at, legacy=args.legacy)
 
 
-def result_record(r: VerifyResult, path: Optional[str] = None) -> dict[str, Any]:
+def result_record(r: VerifyResult | PdfResult, path: Optional[str] = None) -> dict[str, Any]:
     """A JSON-ready summary of one result."""
+    if isinstance(r, PdfResult):
+        return pdf_record(r, path)
     rec: dict[str, Any] = {}
     if path is not None:
         rec["path"] = path
@@ -142,6 +145,8 @@ def _verify(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as e:
         print(f"govsig: {shown(e)}", file=sys.stderr)
         return 2
+    if is_pdf_path(args.signature) and content is None:
+        return _verify_pdf(v, sig, args)
     r = v.verify(sig, content)
     if args.json:
         print(json.dumps(result_record(r, args.signature), ensure_ascii=False))
@@ -152,6 +157,21 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"  signer {i}: {s.code}  {shown(s.subject or s.sid)}  ({shown(s.signature_algorithm)}, {when})")
             for w in s.warnings:
                 print(f"    warning: {shown(w)}")
+    return 0 if r.ok else 1
+
+
+def _verify_pdf(v: Verifier, pdf: bytes, args: argparse.Namespace) -> int:
+    r = v.verify_pdf(pdf)
+    if args.json:
+        print(json.dumps(pdf_record(r, args.signature), ensure_ascii=False))
+        return 0 if r.ok else 1
+    print(f"{shown(args.signature)}: {r.code}" + (f" — {shown(r.reason)}" if r.reason else ""))
+    for s in r.signatures:
+        who = s.signer.subject if s.signer is not None else None
+        kind = "document time-stamp" if s.is_doc_timestamp else (s.subfilter or "?")
+        print(f"  {shown(s.field)} (revision {s.revision}, {shown(kind)}): {s.code}  {shown(who or '-')}"
+              f"  changed after: {s.modification}"
+              + (f"  DocMDP P={s.docmdp}" if s.docmdp else ""))
     return 0 if r.ok else 1
 
 

@@ -28,6 +28,7 @@ pub mod crypto;
 pub mod dossier;
 mod oidtext;
 pub mod outcome;
+pub mod pdf;
 pub mod policy;
 pub mod revocation;
 pub mod threads;

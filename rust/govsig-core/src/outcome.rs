@@ -98,6 +98,10 @@ codes! {
     FileVanished = 44, "file_vanished", 3, "an archive entry disappeared or changed into something else between listing and reading";
     FileSymlinkLoop = 45, "file_symlink_loop", 3, "an archive entry is a symbolic link that loops, or leads back into a folder already walked";
     TimestampMissing = 46, "timestamp_missing", 84, "the policy requires a signature time-stamp (require_timestamp) and the signer has none";
+    NoSignature = 47, "no_signature", 3, "the PDF has no signature field holding a signature";
+    PdfMalformed = 48, "pdf_malformed", 50, "the PDF could not be read (structure, cross-reference data or limits), so no signature in it can be judged";
+    ByteRangeInvalid = 49, "byte_range_invalid", 92, "a PDF signature's /ByteRange is not [0 a b c] around exactly its /Contents string, ends outside its revision, or /Contents holds more than the CMS and zero padding";
+    ModifiedAfterSigning = 50, "modified_after_signing", 94, "a PDF was changed after it was signed in a way the signature (or the certifying signature's DocMDP level) does not permit";
 }
 
 impl Code {

@@ -9,6 +9,7 @@ mod dossier;
 mod errors;
 mod guard;
 mod ocsp;
+mod pdf;
 mod policy;
 mod sign;
 mod tsp;
@@ -32,6 +33,7 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     crl::register(m)?;
     sign::register(m)?;
     ocsp::register(m)?;
+    pdf::register(m)?;
     tsp::register(m)?;
     Ok(())
 }

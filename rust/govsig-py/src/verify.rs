@@ -11,7 +11,7 @@ use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationStatus
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
 use govsig_core::{Code, Engine};
 use numpy::{IntoPyArray, PyArray1};
-use pyo3::exceptions::{PyImportError, PyIndexError, PyValueError};
+use pyo3::exceptions::{PyImportError, PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PySlice, PyTuple};
 
@@ -217,7 +217,7 @@ impl CoreEngine {
         let mut b = into.borrow_mut();
         for o in outs {
             b.codes.push(o.code.number());
-            b.items.push(Arc::new(o));
+            b.items.push(BatchItem::Cms(Arc::new(o)));
         }
         Ok(())
     }
@@ -438,8 +438,8 @@ impl VerifyResult {
 /// The verdict on one SignerInfo.
 #[pyclass(frozen, module = "govsig._govsig")]
 pub struct SignerResult {
-    doc: Arc<VerifyOutcome>,
-    index: usize,
+    pub(crate) doc: Arc<VerifyOutcome>,
+    pub(crate) index: usize,
 }
 
 impl SignerResult {
@@ -593,8 +593,31 @@ use pyo3::types::IntoPyDict;
 #[pyclass(module = "govsig._govsig")]
 #[derive(Default)]
 pub struct BatchResult {
-    codes: Vec<u8>,
-    items: Vec<Arc<VerifyOutcome>>,
+    pub(crate) codes: Vec<u8>,
+    pub(crate) items: Vec<BatchItem>,
+}
+
+/// One document of a batch: a CMS signature or a signed PDF (`verify_files` mixes them).
+#[derive(Clone)]
+pub(crate) enum BatchItem {
+    Cms(Arc<VerifyOutcome>),
+    Pdf(Arc<govsig_core::pdf::PdfOutcome>),
+}
+
+impl BatchItem {
+    /// The CMS outcome (None for a signed PDF).
+    fn cms(&self) -> Option<&Arc<VerifyOutcome>> {
+        match self {
+            BatchItem::Cms(o) => Some(o),
+            BatchItem::Pdf(_) => None,
+        }
+    }
+    fn needs(&self) -> Vec<EvidenceNeed> {
+        match self {
+            BatchItem::Cms(o) => o.needs(),
+            BatchItem::Pdf(o) => o.needs(),
+        }
+    }
 }
 
 #[pymethods]
@@ -606,27 +629,48 @@ impl BatchResult {
     fn __len__(&self) -> usize {
         self.items.len()
     }
-    /// `batch[i]` is a VerifyResult; `batch[a:b:c]` a new BatchResult of those results.
+    /// `batch[i]` is a VerifyResult (or a PdfResult for a signed PDF of `verify_files`);
+    /// `batch[a:b:c]` a new BatchResult of those results.
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let n = isize::try_from(self.items.len()).map_err(|_| PyIndexError::new_err("batch too large"))?;
         if let Ok(sl) = key.downcast::<PySlice>() {
-            let n = isize::try_from(self.items.len()).map_err(|_| PyIndexError::new_err("batch too large"))?;
             let ind = sl.indices(n)?;
             let mut out = BatchResult::default();
             let mut i = ind.start;
             for _ in 0..ind.slicelength {
                 let j = usize::try_from(i).map_err(|_| PyIndexError::new_err("index out of range"))?;
                 out.codes.push(self.codes[j]);
-                out.items.push(Arc::clone(&self.items[j]));
+                out.items.push(self.items[j].clone());
                 i += ind.step;
             }
             return Ok(Py::new(py, out)?.into_any());
         }
         let i: isize = key.extract()?;
-        Ok(Py::new(py, batch_item(self, i)?)?.into_any())
+        let j = if i < 0 { i + n } else { i };
+        if j < 0 || j >= n {
+            return Err(PyIndexError::new_err(format!(
+                "index {i} out of range for a batch of {n}"
+            )));
+        }
+        let j = usize::try_from(j).map_err(|_| PyIndexError::new_err("index out of range"))?;
+        Ok(match &self.items[j] {
+            BatchItem::Cms(o) => Py::new(py, VerifyResult { inner: Arc::clone(o) })?.into_any(),
+            BatchItem::Pdf(o) => Py::new(py, crate::pdf::PdfResult { inner: Arc::clone(o) })?.into_any(),
+        })
     }
-    /// One JSON-safe dict per document (`VerifyResult.to_dict()`), in order.
+    /// One JSON-safe dict per document (`VerifyResult.to_dict()`), in order. A batch
+    /// holding signed PDFs (from `verify_files`) has no records yet: TypeError says so.
     fn to_records<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        self.items.iter().map(|o| outcome_dict(py, o)).collect()
+        self.items
+            .iter()
+            .map(|o| match o {
+                BatchItem::Cms(o) => outcome_dict(py, o),
+                BatchItem::Pdf(_) => Err(PyTypeError::new_err(
+                    "this batch holds signed PDF results, which have no report records yet; \
+                     read them as PdfResult (batch[i])",
+                )),
+            })
+            .collect()
     }
     /// The records as a `pyarrow.Table` (signers as a list of structs). Needs pyarrow.
     fn to_arrow<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -652,7 +696,7 @@ impl BatchResult {
     /// Append a result (used to rebuild a batch, e.g. after unpickling).
     fn append(&mut self, result: PyRef<'_, VerifyResult>) {
         self.codes.push(result.inner.code.number());
-        self.items.push(Arc::clone(&result.inner));
+        self.items.push(BatchItem::Cms(Arc::clone(&result.inner)));
     }
     /// Numeric outcome codes (uint8), index into `govsig.codes()`.
     #[getter]
@@ -674,7 +718,7 @@ impl BatchResult {
     fn signature_time<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
         self.items
             .iter()
-            .map(|o| o.signers.first().and_then(|s| s.signature_time).unwrap_or(-1))
+            .map(|o| o.cms().and_then(|o| o.signers.first()).and_then(|s| s.signature_time).unwrap_or(-1))
             .collect::<Vec<i64>>()
             .into_pyarray(py)
     }
@@ -684,7 +728,7 @@ impl BatchResult {
     fn time_source<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u8>> {
         self.items
             .iter()
-            .map(|o| o.signers.first().map_or(0, |s| s.signature_time_source as u8))
+            .map(|o| o.cms().and_then(|o| o.signers.first()).map_or(0, |s| s.signature_time_source as u8))
             .collect::<Vec<u8>>()
             .into_pyarray(py)
     }
@@ -711,7 +755,7 @@ impl BatchResult {
     /// deduplicated across documents.
     fn evidence<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut ev = EvidenceSet::default();
-        for o in &self.items {
+        for o in self.items.iter().filter_map(BatchItem::cms) {
             ev.add_outcome(o);
         }
         ev.to_py(py)
@@ -738,7 +782,7 @@ impl BatchResult {
         for (&i, (o, &c)) in indices.iter().zip(other.items.iter().zip(other.codes.iter())) {
             match (self.items.get_mut(i), self.codes.get_mut(i)) {
                 (Some(slot), Some(code)) => {
-                    *slot = Arc::clone(o);
+                    *slot = o.clone();
                     *code = c;
                 }
                 _ => return Err(PyIndexError::new_err(format!("index {i} out of range"))),
@@ -1057,19 +1101,6 @@ fn evidence_records<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult
     Ok(out)
 }
 
-fn batch_item(b: &BatchResult, i: isize) -> PyResult<VerifyResult> {
-    let n = isize::try_from(b.items.len()).map_err(|_| PyIndexError::new_err("batch too large"))?;
-    let j = if i < 0 { i + n } else { i };
-    if j < 0 || j >= n {
-        return Err(PyIndexError::new_err(format!(
-            "index {i} out of range for a batch of {n}"
-        )));
-    }
-    let j = usize::try_from(j).map_err(|_| PyIndexError::new_err("index out of range"))?;
-    Ok(VerifyResult {
-        inner: Arc::clone(&b.items[j]),
-    })
-}
 
 /// Compact JSON text written as Python's `json.dumps(..., ensure_ascii=False,
 /// separators=(",", ":"))` writes it.

@@ -1,0 +1,706 @@
+//! Signed PDFs (ISO 32000-1 §12.8, ETSI EN 319 142-1 PAdES): every signature of every
+//! revision, judged as a detached CMS over the bytes its /ByteRange names, and then judged
+//! against what later revisions changed.
+//!
+//! The steps, per file:
+//! 1. [`revisions::read_revisions`]: each revision as the prefix ending at its `%%EOF`,
+//!    read by lopdf (xref tables, xref streams, object streams); a file that does not read
+//!    as written is `pdf_malformed`.
+//! 2. [`fields::signature_fields`] in every revision; a signature belongs to the first
+//!    revision that holds it.
+//! 3. The byte range (§12.8.1, ETSI EN 319 142-1 §6.3 a): exactly `[0 a b c]`, the gap
+//!    `[a, b)` is exactly `<hex>` of the dictionary's /Contents, `b + c` is the end of the
+//!    signature's own revision, the signature dictionary lies in the signed part, and
+//!    /Contents holds the CMS followed by zero bytes only. A shifted /ByteRange (signature
+//!    wrapping) or a second /Contents fails one of these: `byte_range_invalid`.
+//! 4. The CMS over the two ranges, hashed in place (no copy of the file), by the ordinary
+//!    verification; document time-stamps by [`crate::tsp::verify_token`]; the DSS of the
+//!    last revision (certificates, CRLs, OCSP responses) is evidence for every signature.
+//! 5. [`changes::classify`] each later revision; the certifying signature's DocMDP level
+//!    bounds what may follow it, and `other` after any signature fails the document.
+
+pub mod changes;
+pub mod fields;
+pub mod revisions;
+
+use std::sync::Arc;
+
+use crate::batch::Engine;
+use crate::cms::signed_data::{self, SignerIdentity};
+use crate::cms::verify::{verify_document_parts, SignerOutcome, TrustContext, VerifyOutcome};
+use crate::crypto::DigestAlgorithm;
+use crate::outcome::Code;
+use crate::revocation::crl::CrlIndex;
+use crate::time::UnixTime;
+use crate::tsp::{self, Stamped, TimestampOutcome};
+use crate::x509::cert::CertRef;
+use crate::x509::path::{PathError, ValidPath};
+
+pub use changes::Modification;
+pub use revisions::PdfLimits;
+
+/// The verdict on one signature of a PDF.
+#[derive(Clone, Debug)]
+pub struct PdfSignatureOutcome {
+    pub code: Code,
+    pub reason: String,
+    /// Fully qualified field name.
+    pub field: String,
+    pub subfilter: Option<String>,
+    /// The revision that holds the signature (the original document is 0).
+    pub revision: usize,
+    pub byte_range: Vec<i64>,
+    pub covers_whole_document: bool,
+    pub modification: Modification,
+    /// The DocMDP level this signature certifies with (1, 2, 3), if it is a certification.
+    pub docmdp: Option<u8>,
+    pub is_doc_timestamp: bool,
+    pub signing_reason: Option<String>,
+    pub location: Option<String>,
+    /// /Name of the signature dictionary.
+    pub name: Option<String>,
+    /// /M as written (a PDF date: a claim of the signer's software, not a proof).
+    pub claimed_time: Option<String>,
+    /// The CMS verdict (for a document time-stamp: its TSA signer as a CMS signer).
+    pub cms: Arc<VerifyOutcome>,
+    /// The time-stamp verdict, for a document time-stamp.
+    pub timestamp: Option<TimestampOutcome>,
+}
+
+/// The verdict on one PDF.
+#[derive(Clone, Debug)]
+pub struct PdfOutcome {
+    pub code: Code,
+    pub reason: String,
+    pub signatures: Vec<PdfSignatureOutcome>,
+    pub revisions: usize,
+}
+
+impl PdfOutcome {
+    pub fn failure(code: Code, reason: impl Into<String>) -> Self {
+        PdfOutcome {
+            code,
+            reason: reason.into(),
+            signatures: Vec::new(),
+            revisions: 0,
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.code == Code::Ok
+    }
+
+    /// Evidence any signature lacked, deduplicated.
+    pub fn needs(&self) -> Vec<crate::revocation::EvidenceNeed> {
+        let mut v: Vec<_> = self
+            .signatures
+            .iter()
+            .flat_map(|s| {
+                s.cms
+                    .needs()
+                    .into_iter()
+                    .chain(s.timestamp.iter().flat_map(|t| t.needs.iter().cloned()))
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+/// Evidence carried by the PDF itself (the DSS), added to what each CMS carries.
+struct PdfContext<'a> {
+    inner: &'a dyn TrustContext,
+    certs: Vec<CertRef>,
+    crls: Vec<Arc<CrlIndex>>,
+}
+
+impl TrustContext for PdfContext<'_> {
+    fn certificate(&self, der: &[u8]) -> Result<CertRef, String> {
+        self.inner.certificate(der)
+    }
+    fn extra_signer_candidates(&self) -> &[CertRef] {
+        self.inner.extra_signer_candidates()
+    }
+    fn crl(&self, der: &[u8]) -> Result<Arc<CrlIndex>, String> {
+        self.inner.crl(der)
+    }
+    fn validate_signer(
+        &self,
+        signer: &CertRef,
+        document_certs: &[CertRef],
+        document_crls: &[Arc<CrlIndex>],
+        at: crate::time::UnixTime,
+    ) -> Option<Result<Arc<ValidPath>, PathError>> {
+        if self.certs.is_empty() && self.crls.is_empty() {
+            return self.inner.validate_signer(signer, document_certs, document_crls, at);
+        }
+        let mut certs = document_certs.to_vec();
+        certs.extend(self.certs.iter().cloned());
+        let mut crls = document_crls.to_vec();
+        crls.extend(self.crls.iter().cloned());
+        self.inner.validate_signer(signer, &certs, &crls, at)
+    }
+    fn at(&self) -> crate::time::UnixTime {
+        self.inner.at()
+    }
+    fn time_policy(&self) -> crate::cms::verify::TimePolicy {
+        self.inner.time_policy()
+    }
+    fn verify_signature_timestamp(&self, token: &[u8], signature_value: &[u8]) -> crate::tsp::TimestampOutcome {
+        self.inner.verify_signature_timestamp(token, signature_value)
+    }
+    fn legacy_allowed(&self) -> bool {
+        self.inner.legacy_allowed()
+    }
+    fn min_rsa_bits(&self) -> usize {
+        self.inner.min_rsa_bits()
+    }
+}
+
+/// The DSS of a revision (ETSI EN 319 142-1 §5.4.2): certificate, CRL and OCSP streams.
+struct Dss {
+    certs: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+    ocsps: Vec<Vec<u8>>,
+}
+
+fn read_dss(doc: &lopdf::Document, limits: &PdfLimits) -> Dss {
+    use lopdf::Object;
+    let mut out = Dss {
+        certs: Vec::new(),
+        crls: Vec::new(),
+        ocsps: Vec::new(),
+    };
+    let Some(dss) = fields::catalog(doc)
+        .and_then(|c| c.get(b"DSS").ok())
+        .and_then(|d| fields::dict(doc, d))
+    else {
+        return out;
+    };
+    let streams = |key: &[u8]| -> Vec<Vec<u8>> {
+        let Some(Object::Array(a)) = fields::get(doc, dss, key) else {
+            return Vec::new();
+        };
+        a.iter()
+            .take(crate::cms::verify::MAX_DOCUMENT_CRLS)
+            .filter_map(|o| match fields::resolve(doc, o)? {
+                Object::Stream(s) => {
+                    if s.dict.has(b"Filter") {
+                        s.decompressed_content_with_limit(limits.max_decompressed).ok()
+                    } else {
+                        Some(s.content.clone())
+                    }
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    out.certs = streams(b"Certs");
+    out.crls = streams(b"CRLs");
+    out.ocsps = streams(b"OCSPs");
+    out
+}
+
+/// Offset of an indirect object's `N G obj` in the file, from a revision's xref.
+fn object_offset(doc: &lopdf::Document, id: lopdf::ObjectId) -> Option<usize> {
+    match doc.reference_table.get(id.0)? {
+        lopdf::xref::XrefEntry::Normal { offset, generation } if *generation == id.1 => usize::try_from(*offset).ok(),
+        // In an object stream: where that stream is.
+        lopdf::xref::XrefEntry::Compressed { container, .. } => match doc.reference_table.get(*container)? {
+            lopdf::xref::XrefEntry::Normal { offset, .. } => usize::try_from(*offset).ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Length of the DER (or definite-length BER) TLV at the start of `b`, if it is one.
+fn tlv_len(b: &[u8]) -> Option<usize> {
+    let first = *b.get(1)?;
+    if first < 0x80 {
+        return Some(2 + usize::from(first));
+    }
+    let n = usize::from(first & 0x7f);
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let mut len = 0usize;
+    for i in 0..n {
+        len = (len << 8) | usize::from(*b.get(2 + i)?);
+    }
+    (2 + n).checked_add(len)
+}
+
+/// Checks the byte range of a signature made in revision `rev` and returns its two ranges
+/// and the CMS (the /Contents without its zero padding). `Err` is a `byte_range_invalid`
+/// reason.
+fn check_byte_range<'p>(
+    pdf: &'p [u8],
+    f: &fields::SigField,
+    revs: &[revisions::Revision],
+    rev: usize,
+) -> Result<([&'p [u8]; 2], Vec<u8>), String> {
+    let br = f
+        .byte_range
+        .as_deref()
+        .ok_or("the signature has no /ByteRange of integers")?;
+    let [0, a, b, c] = *br else {
+        return Err(format!("/ByteRange must be [0 a b c], it is {br:?}"));
+    };
+    let (Ok(a), Ok(b), Ok(c)) = (usize::try_from(a), usize::try_from(b), usize::try_from(c)) else {
+        return Err(format!("/ByteRange {br:?} has a negative entry"));
+    };
+    let end = b.checked_add(c).ok_or("the /ByteRange overflows")?;
+    if !(a < b && end <= pdf.len() && c > 0) {
+        return Err(format!(
+            "/ByteRange {br:?} overlaps itself or leaves the file ({} bytes)",
+            pdf.len()
+        ));
+    }
+    let r = &revs[rev];
+    if end != r.end && end != r.end_with_eol {
+        return Err(format!(
+            "the signed bytes end at {end}, not at the end of the signature's revision ({})",
+            r.end_with_eol
+        ));
+    }
+    let contents = f.contents.as_deref().ok_or("the signature has no /Contents string")?;
+    // The gap holds exactly `<hex of /Contents>`: nothing else is left unsigned.
+    let gap = &pdf[a..b];
+    let hex_ok = gap.len() == 2 + 2 * contents.len()
+        && gap.first() == Some(&b'<')
+        && gap.last() == Some(&b'>')
+        && hex::decode(&gap[1..gap.len() - 1]).is_ok_and(|d| d == contents);
+    if !hex_ok {
+        return Err("the unsigned gap of /ByteRange is not exactly the hex string of the signature's /Contents".into());
+    }
+    // The signature dictionary itself must be signed: its object (or, written inline, its
+    // field's object) starts before the gap, inside this revision.
+    let doc = &r.doc;
+    if let Some(id) = f.value_id.or(f.field_id) {
+        match object_offset(doc, id) {
+            Some(off) if off < a => {}
+            _ => return Err("the signature dictionary does not lie in the signed bytes".into()),
+        }
+    }
+    let cms_len = tlv_len(contents)
+        .filter(|&n| n <= contents.len())
+        .unwrap_or(contents.len());
+    let (cms, padding) = contents.split_at(cms_len);
+    if padding.iter().any(|&z| z != 0) {
+        return Err("/Contents holds bytes after the CMS other than zero padding".into());
+    }
+    Ok(([&pdf[..a], &pdf[b..end]], cms.to_vec()))
+}
+
+fn digest_of(alg: DigestAlgorithm, parts: &[&[u8]]) -> Vec<u8> {
+    let mut h = alg.hasher();
+    for p in parts {
+        h.update(p);
+    }
+    h.finish()
+}
+
+/// A document time-stamp: the token's imprint over the ranges.
+fn verify_doc_timestamp(
+    ctx: &dyn TrustContext,
+    token: &[u8],
+    parts: &[&[u8]],
+    at: UnixTime,
+) -> (TimestampOutcome, VerifyOutcome) {
+    // The imprint's algorithm is read from the token first, so the ranges are hashed once.
+    let alg = signed_data::decode(token)
+        .ok()
+        .and_then(|d| {
+            let sd = signed_data::parse(&d.der).ok()?;
+            let t = tsp::tst_info::parse(sd.econtent?).ok()?;
+            t.hash_algorithm.ok()
+        })
+        .unwrap_or(DigestAlgorithm::Sha256);
+    let digest = digest_of(alg, parts);
+    let t = tsp::verify_token(
+        ctx,
+        token,
+        Stamped::Digest {
+            algorithm: alg,
+            digest: &digest,
+        },
+        at,
+    );
+    let sid = signed_data::decode(token).ok().and_then(|d| {
+        signed_data::parse(&d.der)
+            .ok()
+            .and_then(|sd| sd.signers.first().map(|s| s.sid.clone()))
+    });
+    let signer = SignerOutcome {
+        code: t.code,
+        reason: t.reason.clone(),
+        certificate: t.tsa_certificate.clone(),
+        chain: t.chain.clone(),
+        signing_time: t.gen_time.map(|g| g.seconds),
+        digest_algorithm: t.hash_algorithm,
+        signature_algorithm: None,
+        sid: sid.unwrap_or(SignerIdentity::SubjectKeyId(Vec::new())),
+        signature_verified: matches!(t.code, Code::Ok | Code::TimestampUntrusted),
+        revocation: t.revocation.clone(),
+        needs: t.needs.clone(),
+        signature_time: None,
+        signature_time_source: crate::cms::verify::TimeSource::None,
+        timestamps: Vec::new(),
+        warnings: Vec::new(),
+        decided_by: Default::default(),
+    };
+    let v = VerifyOutcome {
+        code: t.code,
+        reason: t.reason.clone(),
+        signers: vec![signer],
+        was_ber: false,
+        detached: false,
+        content_type: Some("1.2.840.113549.1.9.16.1.4".into()),
+        content: None,
+        form: crate::cms::input::InputForm::Der,
+    };
+    (t, v)
+}
+
+/// Verifies every signature of a PDF at `at`. Never panics on input; every failure is a
+/// result.
+pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixTime, limits: &PdfLimits) -> PdfOutcome {
+    let revs = match revisions::read_revisions(pdf, limits) {
+        Ok(r) => r,
+        Err(e) => return PdfOutcome::failure(Code::PdfMalformed, e.0),
+    };
+    let Some(last) = revs.last() else {
+        return PdfOutcome::failure(Code::PdfMalformed, "no revision of the file could be read");
+    };
+    // Signatures, each with the first revision that holds it (keyed by its value's bytes).
+    let mut found: Vec<(usize, fields::SigField)> = Vec::new();
+    for (k, r) in revs.iter().enumerate() {
+        let fs = match fields::signature_fields(&r.doc, limits) {
+            Ok(fs) => fs,
+            Err(e) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {k}: {e}")),
+        };
+        for f in fs {
+            if !found
+                .iter()
+                .any(|(_, g)| g.byte_range == f.byte_range && g.contents == f.contents)
+            {
+                if found.len() >= limits.max_signatures {
+                    return PdfOutcome::failure(
+                        Code::PdfMalformed,
+                        format!("more than {} signatures", limits.max_signatures),
+                    );
+                }
+                found.push((k, f));
+            }
+        }
+    }
+    let mut out = PdfOutcome {
+        code: Code::Ok,
+        reason: String::new(),
+        signatures: Vec::new(),
+        revisions: revs.len(),
+    };
+    if found.is_empty() {
+        out.code = Code::NoSignature;
+        out.reason = "the PDF has no signed signature field".into();
+        return out;
+    }
+    // What each update did, computed once per pair of consecutive revisions.
+    let steps: Vec<Modification> = revs
+        .windows(2)
+        .map(|w| changes::classify(&w[0].doc, &w[1].doc, limits.max_objects))
+        .collect();
+    // The DSS of the last revision is evidence for every signature.
+    let dss = read_dss(&last.doc, limits);
+    if !dss.ocsps.is_empty() {
+        let ders: Vec<&[u8]> = dss.ocsps.iter().map(Vec::as_slice).collect();
+        engine.add_fetched_ocsp(&ders);
+    }
+    let pctx = PdfContext {
+        inner: ctx,
+        certs: dss.certs.iter().filter_map(|d| ctx.certificate(d).ok()).collect(),
+        crls: dss.crls.iter().filter_map(|d| ctx.crl(d).ok()).collect(),
+    };
+    // The certification signature: named by /Perms /DocMDP in the revision it was made in.
+    for (rev, f) in found {
+        let certifying =
+            f.docmdp.is_some() && f.value_id.is_some() && fields::docmdp_signature(&revs[rev].doc) == f.value_id;
+        let docmdp = if certifying { f.docmdp } else { None };
+        let modification = steps
+            .get(rev..)
+            .unwrap_or(&[])
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(Modification::None);
+        let is_doc_ts = f.sub_filter.as_deref() == Some("ETSI.RFC3161");
+        // FieldMDP (§12.8.2.4): a locked field's value must be the same in the last
+        // revision as in the signed one.
+        let lock_broken = f.field_lock.as_ref().and_then(|lock| {
+            if rev + 1 == revs.len() {
+                return None;
+            }
+            let then = fields::field_values(&revs[rev].doc, limits);
+            let now = fields::field_values(&last.doc, limits);
+            then.iter()
+                .filter(|(name, _)| lock.covers(name) && *name != f.name)
+                .find(|(name, v)| now.iter().find(|(n, _)| n == name).map(|(_, w)| w) != Some(v))
+                .map(|(name, _)| name.clone())
+        });
+        let covers = rev + 1 == revs.len()
+            && f.byte_range.as_ref().is_some_and(|br| {
+                br.len() == 4
+                    && usize::try_from(br[2].saturating_add(br[3]))
+                        .is_ok_and(|e| e == last.end || e == last.end_with_eol)
+            });
+        let mut s = PdfSignatureOutcome {
+            code: Code::Ok,
+            reason: String::new(),
+            field: f.name.clone(),
+            subfilter: f.sub_filter.clone(),
+            revision: rev,
+            byte_range: f.byte_range.clone().unwrap_or_default(),
+            covers_whole_document: covers,
+            modification,
+            docmdp,
+            is_doc_timestamp: is_doc_ts,
+            signing_reason: f.reason.clone(),
+            location: f.location.clone(),
+            name: f.signer_name.clone(),
+            claimed_time: f.m.clone(),
+            cms: Arc::new(VerifyOutcome::failure(Code::Malformed, "not verified")),
+            timestamp: None,
+        };
+        match check_byte_range(pdf, &f, &revs, rev) {
+            Err(why) => {
+                s.code = Code::ByteRangeInvalid;
+                s.reason = why.clone();
+                s.cms = Arc::new(VerifyOutcome::failure(Code::ByteRangeInvalid, why));
+            }
+            Ok((parts, cms)) => {
+                let cms = cms.as_slice();
+                let v = match f.sub_filter.as_deref() {
+                    Some("adbe.pkcs7.detached") | Some("ETSI.CAdES.detached") => {
+                        verify_document_parts(&pctx, cms, Some(&parts))
+                    }
+                    // Legacy (ISO 32000-1 §12.8.3.3.1): the CMS encapsulates the SHA-1
+                    // digest of the ranges; SHA-1 collisions make it legacy-only.
+                    Some("adbe.pkcs7.sha1") if !pctx.legacy_allowed() => VerifyOutcome::failure(
+                        Code::AlgorithmNotAllowed,
+                        "adbe.pkcs7.sha1 signs a SHA-1 digest of the document, and the policy does not allow legacy",
+                    ),
+                    Some("adbe.pkcs7.sha1") => {
+                        let d = digest_of(DigestAlgorithm::Sha1, &parts);
+                        verify_document_parts(&pctx, cms, Some(&[d.as_slice()]))
+                    }
+                    Some("ETSI.RFC3161") => {
+                        let (t, v) = verify_doc_timestamp(&pctx, cms, &parts, at);
+                        s.timestamp = Some(t);
+                        v
+                    }
+                    other => VerifyOutcome::failure(
+                        Code::UnsupportedAlgorithm,
+                        format!(
+                            "signature SubFilter {} is not supported (adbe.pkcs7.detached, ETSI.CAdES.detached, adbe.pkcs7.sha1, ETSI.RFC3161 are)",
+                            other.unwrap_or("(none)")
+                        ),
+                    ),
+                };
+                s.code = v.code;
+                s.reason = v.reason.clone();
+                s.cms = Arc::new(v);
+            }
+        }
+        if let Some(name) = lock_broken {
+            if s.code == Code::Ok || s.code.rank() < Code::ModifiedAfterSigning.rank() {
+                s.code = Code::ModifiedAfterSigning;
+                s.reason = format!("field '{name}', locked by this signature (FieldMDP), was changed after signing");
+            }
+        }
+        out.signatures.push(s);
+    }
+    // Changes after signing: DocMDP bounds what follows a certification; `other` after
+    // any signature is never permitted.
+    let cert_level = out
+        .signatures
+        .iter()
+        .filter_map(|s| s.docmdp.map(|p| (s.revision, p)))
+        .min();
+    for s in &mut out.signatures {
+        let mut limit = Modification::Annotations;
+        if let Some((crev, p)) = cert_level {
+            if s.revision >= crev {
+                limit = limit.min(Modification::allowed_by_docmdp(p));
+            }
+        }
+        if s.modification > limit && s.code != Code::ByteRangeInvalid {
+            let why = match cert_level {
+                Some((_, p)) if limit < Modification::Annotations => format!(
+                    "revisions after this signature made changes of kind '{}', beyond what the certification (DocMDP P={p}) permits",
+                    s.modification.name()
+                ),
+                _ => format!(
+                    "revisions after this signature made changes of kind '{}' (page content, pages or other objects)",
+                    s.modification.name()
+                ),
+            };
+            if s.code.rank() < Code::ModifiedAfterSigning.rank() || s.code == Code::Ok {
+                s.code = Code::ModifiedAfterSigning;
+                s.reason = why;
+            }
+        }
+    }
+    if let Some((i, bad)) = out
+        .signatures
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.code != Code::Ok)
+        .max_by_key(|(_, s)| s.code.rank())
+    {
+        out.code = bad.code;
+        out.reason = format!("signature '{}' (#{}): {}", bad.field, i + 1, bad.reason);
+    }
+    out
+}
+
+impl Engine {
+    /// Verifies a signed PDF at `at` (see [`verify_pdf`]); a panic becomes `internal_error`.
+    pub fn verify_pdf_at(&self, pdf: &[u8], at: UnixTime) -> PdfOutcome {
+        let ctx = self.trust_context(at);
+        guarded_pdf(|| verify_pdf(self, &ctx, pdf, at, &PdfLimits::default()))
+    }
+
+    /// Verifies many PDFs on `threads` threads; results in input order.
+    pub fn verify_pdf_batch_at(&self, items: &[&[u8]], threads: Option<usize>, at: UnixTime) -> Vec<PdfOutcome> {
+        use rayon::prelude::*;
+        let run = || -> Vec<PdfOutcome> {
+            items
+                .par_iter()
+                .with_min_len(1)
+                .map(|p| self.verify_pdf_at(p, at))
+                .collect()
+        };
+        match threads {
+            None | Some(0) => run(),
+            Some(n) => match self.pool(n) {
+                Some(pool) => pool.install(run),
+                None => run(),
+            },
+        }
+    }
+}
+
+fn guarded_pdf(f: impl FnOnce() -> PdfOutcome) -> PdfOutcome {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(o) => o,
+        Err(_) => PdfOutcome::failure(
+            Code::InternalError,
+            "internal error while verifying this PDF (a bug in govsig, please report it)",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lopdf::{dictionary, Document, Object, Stream};
+
+    fn engine() -> Engine {
+        Engine::new(crate::policy::Policy::default(), None, Vec::new(), Vec::new())
+    }
+
+    /// A one-page document written by lopdf (classic xref table).
+    fn one_page() -> (Document, Vec<u8>) {
+        let mut doc = Document::with_version("1.7");
+        let pages_id = doc.new_object_id();
+        let content = doc.add_object(Stream::new(dictionary! {}, b"BT ET".to_vec()));
+        let page = doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "Contents" => content,
+        });
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).expect("lopdf writes");
+        (doc, out)
+    }
+
+    #[test]
+    fn an_unsigned_document_has_no_signature() {
+        let (_, bytes) = one_page();
+        let e = engine();
+        let out = e.verify_pdf_at(&bytes, 0);
+        assert_eq!(out.code, Code::NoSignature, "{}", out.reason);
+        assert_eq!(out.revisions, 1);
+    }
+
+    #[test]
+    fn garbage_and_truncations_are_pdf_malformed() {
+        let (_, bytes) = one_page();
+        let e = engine();
+        for input in [
+            &b""[..],
+            b"%PDF-",
+            b"%PDF-1.7\nstartxref\n0\n%%EOF",
+            &bytes[..bytes.len() - 8],
+        ] {
+            let out = e.verify_pdf_at(input, 0);
+            assert_eq!(out.code, Code::PdfMalformed, "{:?}", String::from_utf8_lossy(input));
+            assert!(!out.reason.is_empty());
+        }
+        let mut tail = bytes.clone();
+        tail.extend_from_slice(b"1 0 obj\n<< >>\nendobj\n");
+        assert_eq!(e.verify_pdf_at(&tail, 0).code, Code::PdfMalformed);
+    }
+
+    #[test]
+    fn tlv_length_of_definite_forms() {
+        assert_eq!(tlv_len(&[0x30, 0x03, 1, 2, 3]), Some(5));
+        assert_eq!(tlv_len(&[0x30, 0x82, 0x01, 0x00]), Some(4 + 256));
+        assert_eq!(tlv_len(&[0x30, 0x80]), None);
+        assert_eq!(tlv_len(&[0x30]), None);
+    }
+
+    #[test]
+    fn changed_page_content_is_other_and_info_is_ltv() {
+        let (before, _) = one_page();
+        let mut after = before.clone();
+        let content = before
+            .objects
+            .iter()
+            .find(|(_, o)| matches!(o, Object::Stream(_)))
+            .map(|(id, _)| *id)
+            .expect("a content stream");
+        after.objects.insert(
+            content,
+            Object::Stream(Stream::new(dictionary! {}, b"BT (x) Tj ET".to_vec())),
+        );
+        assert_eq!(changes::classify(&before, &after, 1000), Modification::Other);
+        assert_eq!(changes::classify(&before, &before.clone(), 1000), Modification::None);
+
+        let mut with_info = before.clone();
+        let info = with_info.add_object(dictionary! { "Producer" => Object::string_literal("a") });
+        with_info.trailer.set("Info", info);
+        let mut changed_info = with_info.clone();
+        changed_info.objects.insert(
+            info,
+            Object::Dictionary(dictionary! { "Producer" => Object::string_literal("b") }),
+        );
+        assert_eq!(
+            changes::classify(&with_info, &changed_info, 1000),
+            Modification::LtvOnly
+        );
+    }
+
+    #[test]
+    fn docmdp_levels_bound_modifications() {
+        assert_eq!(Modification::allowed_by_docmdp(1), Modification::LtvOnly);
+        assert_eq!(Modification::allowed_by_docmdp(2), Modification::FormFill);
+        assert_eq!(Modification::allowed_by_docmdp(3), Modification::Annotations);
+    }
+}
