@@ -217,10 +217,18 @@ def test_cli_verify_archive_picks_up_pdfs(pki, signed: bytes, tmp_path: Path) ->
                           str(tmp_path / "root.pem"), "--report", str(report), "--no-progress"],
                          capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "python")}, timeout=60)
     assert out.returncode == 1, out.stderr
-    assert "verified 2 documents" in out.stdout
+    assert "modified_after_signing" in out.stdout  # the summary by outcome
     recs = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
     assert [(Path(r["path"]).name, r["code"]) for r in recs] == [("a.pdf", "ok"), ("b.pdf", "modified_after_signing")]
-    assert recs[1]["signatures"][0]["modification"] == "other"
+    assert recs[1]["pdf"]["signatures"][0]["modification"] == "other"
+    assert recs[0]["signers"][0]["code"] == "ok" and recs[0]["signers"][0]["subject"]
+    # The lines of PDFs keep the report schema.
+    import jsonschema
+
+    from govsig.archive import load_schema
+
+    for r in recs:
+        jsonschema.validate(r, load_schema())
 
 
 def test_fieldmdp_lock_covers_only_its_fields(verifier: govsig.Verifier, pki, form: bytes) -> None:  # type: ignore[no-untyped-def]

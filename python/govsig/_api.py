@@ -647,12 +647,7 @@ class Verifier:
         bytes (``pdf_malformed``, ``no_signature``...)."""
         data = read_pdf(pdf)
         at = self._begin()
-        result = _govsig.pdf_verify(self._engine, data, at)
-        for _ in range(_FETCH_ROUNDS):
-            if self._fetcher is None or not result.needs or not self._fetch(result.needs):
-                break
-            result = _govsig.pdf_verify(self._engine, data, at)
-        return result
+        return self._with_evidence(lambda: _govsig.pdf_verify(self._engine, data, at))
 
     def verify_timestamp(self, token: bytes, data: Optional[bytes] = None, *,
                          digest: Optional[bytes] = None, hash: Optional[str] = None) -> TimestampResult:

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Optional, Union
 
 from govsig._api import Policy, Verifier, detached_content_path, is_signature_file
-from govsig._govsig import parse_certificate
+from govsig._govsig import VerifyResult, parse_certificate
 from govsig.fetch import BulkFetcher, Fetcher
 
 __all__ = ["inventory", "Inventory", "IDENTIFIER_KINDS", "write_csv", "write_inventory_html"]
@@ -100,7 +100,8 @@ def _documents(root: str) -> Iterator[tuple[str, Optional[str]]]:
     for dirpath, dirnames, filenames in os.walk(root, onerror=None):
         dirnames.sort()
         for name in sorted(filenames):
-            if not is_signature_file(name):
+            # CMS files only: a signed PDF's signers are not in the inventory yet.
+            if not is_signature_file(name) or name.lower().endswith(".pdf"):
                 continue
             path = os.path.join(dirpath, name)
             try:
@@ -198,6 +199,8 @@ def inventory(
         batch = verifier.verify_many(items, threads=threads)
         for i in range(len(batch)):
             result = batch[i]
+            if not isinstance(result, VerifyResult):
+                continue  # signed PDFs are not walked by the inventory (its walk reads CMS files)
             counted: set[bytes] = set()
             for s in result.signers:
                 der = s.certificate

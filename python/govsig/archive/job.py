@@ -20,6 +20,7 @@ from typing import Any, Optional, TextIO, Union
 
 from govsig._api import Verifier
 from govsig.archive.journal import Journal
+from govsig._govsig import PdfResult
 from govsig.archive.report import LineMaker
 from govsig.archive.walk import Entry, ReadRefused, read_regular, walk
 
@@ -29,6 +30,10 @@ log = logging.getLogger("govsig.archive")
 
 # (seq, entry, size, sha256 hex, signature, content) for a document read; for an entry not
 # verified: (seq, entry, size, sha256 or None, None, None) with the entry carrying the code.
+def _is_pdf(path: bytes) -> bool:
+    return path.lower().endswith(b".pdf")
+
+
 _Item = tuple[int, Entry, Optional[int], Optional[str], Optional[bytes], Optional[bytes]]
 
 
@@ -256,10 +261,22 @@ class ArchiveJob:
             stop.set()
 
     def _verify(self, chunk: list[_Item]) -> Any:
-        docs = [(it[4], it[5]) for it in chunk if it[4] is not None]
-        if not docs:
-            return None
-        return self.verifier.verify_many(docs, threads=self.workers, chunk_size=len(docs))
+        """The results of the chunk's documents, in order: CMS files verified together,
+        signed PDFs (``*.pdf``) one by one."""
+        docs = [(it[4], it[5]) for it in chunk if it[4] is not None and not _is_pdf(it[1].path)]
+        batch = self.verifier.verify_many(docs, threads=self.workers, chunk_size=len(docs)) if docs else None
+        out: list[Any] = []
+        k = 0
+        for it in chunk:
+            if it[4] is None:
+                continue
+            if _is_pdf(it[1].path):
+                out.append(self.verifier.verify_pdf(it[4]))
+            else:
+                assert batch is not None
+                out.append(batch[k])
+                k += 1
+        return out or None
 
     def _record(self, chunk: list[_Item], batch: Any, summary: JobSummary) -> None:
         rows: list[tuple[bytes, int, str, bool, str, str]] = []
@@ -268,7 +285,11 @@ class ArchiveJob:
         for seq, e, size, digest, sig, _content in chunk:
             if sig is not None:
                 assert batch is not None and digest is not None and size is not None
-                text, code, ok, rev = make.document(e.path, size, digest, batch[k])
+                result = batch[k]
+                if isinstance(result, PdfResult):
+                    text, code, ok, rev = make.pdf_document(e.path, size, digest, result)
+                else:
+                    text, code, ok, rev = make.document(e.path, size, digest, result)
                 k += 1
             else:
                 text, code, ok, rev = make.entry(e.path, size, e.code or "file_unreadable", e.reason, digest)

@@ -48,7 +48,22 @@ def revocation_status(result: VerifyResult, mode: str) -> str:
     statuses = result.revocation_statuses()
     if not any(statuses):
         return "not_checked"
-    if all(st and all(x == "good" for x in st) for st in statuses):
+    # "revoked" here is a certificate revoked after the signature time: its status is known.
+    if all(st and all(x in ("good", "revoked") for x in st) for st in statuses):
+        return "proven"
+    return "unknown"
+
+
+def _pdf_revocation_status(result: Any, signers: list[Any], mode: str) -> str:
+    """:func:`revocation_status` of a signed PDF, over the signers of all its signatures."""
+    if mode == "off":
+        return "not_checked"
+    if result.code in _PROVEN_BAD or any(s.code in _PROVEN_BAD for s in signers):
+        return "proven"
+    statuses = [[e["status"] for e in s.revocation] for s in signers]
+    if not any(statuses):
+        return "not_checked"
+    if all(st and all(x in ("good", "revoked") for x in st) for st in statuses):
         return "proven"
     return "unknown"
 
@@ -79,6 +94,22 @@ class LineMaker:
                 + ',"signers":' + result.signers_json() + "}")
         return text, code, ok, rev
 
+    def pdf_document(self, path: bytes, size: int, sha256: str, result: Any) -> tuple[str, str, bool, str]:
+        """The same for a signed PDF (a ``PdfResult``): ``signers`` are the signers of its
+        signatures in file order, and ``pdf`` says per signature what it covers and what
+        changed after it."""
+        signers = [s.signer for s in result.signatures if s.signer is not None]
+        rev = _pdf_revocation_status(result, signers, self.mode)
+        pdf = {"revisions": result.revisions, "signatures": [
+            {"field": s.field, "subfilter": s.subfilter, "revision": s.revision, "code": s.code,
+             "reason": s.reason, "covers_whole_document": s.covers_whole_document,
+             "modification": s.modification, "docmdp": s.docmdp, "is_doc_timestamp": s.is_doc_timestamp}
+            for s in result.signatures]}
+        text = (self._head(path, size, sha256, result.ok, result.code, result.reason, rev)
+                + ',"detached":true,"pdf":' + dumps(pdf)
+                + ',"signers":' + dumps([s.to_dict() for s in signers]) + "}")
+        return text, result.code, result.ok, rev
+
     def entry(self, path: bytes, size: Optional[int], code: str, reason: str,
               sha256: Optional[str] = None) -> tuple[str, str, bool, str]:
         """The same for an entry that was not verified (skipped, unreadable, too large...)."""
@@ -86,7 +117,7 @@ class LineMaker:
         return text, code, False, "not_checked"
 
 
-def dumps(line: dict[str, Any]) -> str:
+def dumps(line: Any) -> str:
     """One JSONL line (no newline). Lone surrogates cannot occur: paths are decoded above."""
     return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 

@@ -81,6 +81,15 @@ def walk(roots: list[bytes], *, follow_symlinks: bool = False) -> Iterator[Entry
         yield from _walk_dir(root, st, follow_symlinks)
 
 
+def _is_document(name: bytes, path: bytes) -> bool:
+    """A signature file, or a signed PDF unless it is the detached content of an X.pdf.p7s
+    beside it (then it is read only as that signature's content)."""
+    low = name.lower()
+    if not low.endswith(_SUFFIXES):
+        return False
+    return not (low.endswith(b".pdf") and os.path.lexists(path + b".p7s"))
+
+
 def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool) -> Iterator[Entry]:
     try:
         first = _listing(root)
@@ -103,7 +112,7 @@ def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool) -> Iterator[En
         path = de.path
         # The common case, from the directory entry's type alone (no stat call).
         if de.is_file(follow_symlinks=False) and not de.is_symlink():
-            if de.name.lower().endswith(_SUFFIXES):
+            if _is_document(de.name, path):
                 yield Entry(path)
             continue
         try:
@@ -149,7 +158,7 @@ def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool) -> Iterator[En
         elif stat.S_ISREG(mode):
             # Other regular files (detached content beside X.p7s, anything else) are not
             # documents; they are read only as the content of their signature.
-            if de.name.lower().endswith(_SUFFIXES):
+            if _is_document(de.name, path):
                 yield Entry(path, size=st.st_size)
         else:
             yield Entry(path, "file_skipped", f"{_kind(mode)}, not read")

@@ -718,7 +718,12 @@ impl BatchResult {
     fn signature_time<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
         self.items
             .iter()
-            .map(|o| o.cms().and_then(|o| o.signers.first()).and_then(|s| s.signature_time).unwrap_or(-1))
+            .map(|o| {
+                o.cms()
+                    .and_then(|o| o.signers.first())
+                    .and_then(|s| s.signature_time)
+                    .unwrap_or(-1)
+            })
             .collect::<Vec<i64>>()
             .into_pyarray(py)
     }
@@ -728,7 +733,11 @@ impl BatchResult {
     fn time_source<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u8>> {
         self.items
             .iter()
-            .map(|o| o.cms().and_then(|o| o.signers.first()).map_or(0, |s| s.signature_time_source as u8))
+            .map(|o| {
+                o.cms()
+                    .and_then(|o| o.signers.first())
+                    .map_or(0, |s| s.signature_time_source as u8)
+            })
             .collect::<Vec<u8>>()
             .into_pyarray(py)
     }
@@ -1100,7 +1109,6 @@ fn evidence_records<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult
     }
     Ok(out)
 }
-
 
 /// Compact JSON text written as Python's `json.dumps(..., ensure_ascii=False,
 /// separators=(",", ":"))` writes it.
