@@ -12,6 +12,17 @@ import pytest
 
 import pki as _pki
 
+# pyHanko adds names (signing_certificate_v2, ...) to asn1crypto's OID tables when imported;
+# asn1crypto builds its reverse tables on first use and never again, so a test that used them
+# before pyHanko was imported would leave pyHanko unable to encode its own attributes.
+# Importing it first makes the suite independent of test order.
+import warnings  # noqa: E402
+
+with warnings.catch_warnings():
+    # pyHanko's import touches cryptography's deprecated DSA names.
+    warnings.simplefilter("ignore")
+    import pyhanko.sign.general  # noqa: F401,E402
+
 
 @dataclass(frozen=True)
 class StandardPki:

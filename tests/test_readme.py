@@ -18,7 +18,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def _blocks() -> list[str]:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 6, "the README's examples changed: bind their names here"
+    assert len(blocks) == 7, "the README's examples changed: bind their names here"
     return blocks
 
 
@@ -129,6 +129,6 @@ def test_readme_pdf_example(pki, tmp_path):
     signed = pdfsign.sign(pdfsign.base_pdf(), pki.rsa_leaf)
     for i in range(3):
         (folder / f"{i}.pdf").write_bytes(signed)
-    ns = _run(_blocks()[5], {"root_pem": str(root_pem), "pdf_path": str(folder / "0.pdf"), "folder": folder})
+    ns = _run(_blocks()[6], {"root_pem": str(root_pem), "pdf_path": str(folder / "0.pdf"), "folder": folder})
     assert ns["r"].code == "ok"
     assert ns["batch"].counts() == {"ok": 3}

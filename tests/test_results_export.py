@@ -37,7 +37,9 @@ def test_to_dict_is_json_safe_and_says_what_the_result_says(batch, pki) -> None:
     assert s["cert_sha256"] == hashlib.sha256(pki.rsa_leaf.der).hexdigest()
     assert s["chain_sha256"] == [hashlib.sha256(c).hexdigest() for c in r.signers[0].chain]
     assert dt.datetime.fromisoformat(s["signing_time"]) == r.signers[0].signing_time
-    assert s["signature_time"] is None and s["signature_time_source"] is None
+    # Judged at the policy's time (signature_time="at"), and said so.
+    assert s["signature_time_source"] == "at" == r.signers[0].signature_time_source
+    assert dt.datetime.fromisoformat(s["signature_time"].replace("Z", "+00:00")) == r.signers[0].signature_time
     assert batch[1].to_dict()["code"] == "cert_expired" and "Đỗ Văn Hùng" in batch[1].to_dict()["reason"]
     assert batch[2].to_dict()["signers"] == []
     assert len(batch[3].to_dict()["signers"]) == 2

@@ -167,6 +167,19 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
             unsigned_attrs: si.unsigned_attrs.as_ref().map(|s| s.content()),
         });
     }
+    // PKCS#7 v1.5's `[0] EXPLICIT ANY` admits other content types, but id-data's content is
+    // Data ::= OCTET STRING (RFC 2315 §8, RFC 5652 §4): id-data content under another tag
+    // is refused, or flipping the tag byte (unsigned: only the value octets are digested)
+    // would give a different document with the same signature.
+    if sd.encap_content_info.econtent_type == oid::DATA {
+        if let Some(t) = &sd.encap_content_info.econtent {
+            if t.tag() != octet_string_tag() {
+                return Err(ParseFailure(
+                    "the eContent of type id-data is not an OCTET STRING (RFC 5652 §4, RFC 2315 §8)".into(),
+                ));
+            }
+        }
+    }
     Ok(ParsedSignedData {
         version: sd.version,
         // id-data is nearly every document; spelled out rather than formatted each time.
