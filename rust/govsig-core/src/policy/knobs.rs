@@ -359,7 +359,11 @@ impl KnobSpec {
                 if allowed.contains(&s.as_str()) {
                     Ok(KnobValue::Name(s))
                 } else {
-                    Err(invalid(format!("must be one of {}, got {s:?}", allowed.join(", "))))
+                    Err(invalid(format!(
+                        "must be one of {}, got {}",
+                        allowed.join(", "),
+                        shown(&s)
+                    )))
                 }
             }
             (KnobKind::Choices { allowed, may_be_empty }, KnobValue::Names(names)) => {
@@ -369,12 +373,13 @@ impl KnobSpec {
                 for (i, n) in names.iter().enumerate() {
                     if !allowed.contains(&n.as_str()) {
                         return Err(invalid(format!(
-                            "has unknown name {n:?}; expected one of {}",
+                            "has unknown name {}; expected one of {}",
+                            shown(n),
                             allowed.join(", ")
                         )));
                     }
                     if names[..i].contains(n) {
-                        return Err(invalid(format!("names {n:?} twice")));
+                        return Err(invalid(format!("names {} twice", shown(n))));
                     }
                 }
                 Ok(KnobValue::Names(names))
@@ -427,11 +432,24 @@ pub fn is_dotted_oid(s: &str) -> bool {
     }
 }
 
+/// A caller's text as a message quotes it: debug-escaped, and cut to 80 characters so that a
+/// huge value cannot flood a log.
+fn shown(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{:?}... ({} characters)", &s[..i], s.chars().count()),
+        None => format!("{s:?}"),
+    }
+}
+
 fn check_oids(name: &'static str, oids: &[String]) -> Result<(), KnobError> {
     match oids.iter().find(|o| !is_dotted_oid(o)) {
         Some(bad) => Err(KnobError::Invalid {
             name,
-            message: format!("entries must be dotted OIDs such as 1.3.6.1.5.5.7.3.4, got {bad:?}"),
+            message: format!(
+                "entries must be dotted OIDs such as 1.3.6.1.5.5.7.3.4, got {}",
+                shown(bad)
+            ),
         }),
         None => Ok(()),
     }
@@ -721,6 +739,20 @@ mod tests {
             e.to_string().contains("\"legasy\"") && e.to_string().contains("legacy"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn refused_text_is_quoted_short() {
+        let long = format!("1.{}", "9".repeat(5000));
+        let e = Policy::default()
+            .set_knob("user_initial_policy_set", KnobValue::Names(vec![long]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 300 && e.contains("(5002 characters)"), "{e}");
+        let e = Policy::default()
+            .set_knob("revocation", KnobValue::Name("x".repeat(10_000)))
+            .unwrap_err();
+        assert!(e.to_string().len() < 300, "{e}");
     }
 
     #[test]
