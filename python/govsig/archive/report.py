@@ -41,28 +41,23 @@ def revocation_status(result: VerifyResult, mode: str) -> str:
     """``proven`` when the status of every certificate that needed one was established
     (good, or revoked/on hold), ``unknown`` when some could not be, ``not_checked`` when
     revocation is off or no signer got as far as a checked path."""
-    if mode == "off":
-        return "not_checked"
-    if result.code in _PROVEN_BAD or any(c in _PROVEN_BAD for c in result.signer_codes()):
-        return "proven"
-    statuses = result.revocation_statuses()
-    if not any(statuses):
-        return "not_checked"
-    # "revoked" here is a certificate revoked after the signature time: its status is known.
-    if all(st and all(x in ("good", "revoked") for x in st) for st in statuses):
-        return "proven"
-    return "unknown"
+    return _status(mode, result.code, result.signer_codes(), result.revocation_statuses())
 
 
 def _pdf_revocation_status(result: Any, signers: list[Any], mode: str) -> str:
     """:func:`revocation_status` of a signed PDF, over the signers of all its signatures."""
+    return _status(mode, result.code, [s.code for s in signers],
+                   [[e["status"] for e in s.revocation] for s in signers])
+
+
+def _status(mode: str, code: str, signer_codes: list[str], statuses: list[list[str]]) -> str:
     if mode == "off":
         return "not_checked"
-    if result.code in _PROVEN_BAD or any(s.code in _PROVEN_BAD for s in signers):
+    if code in _PROVEN_BAD or any(c in _PROVEN_BAD for c in signer_codes):
         return "proven"
-    statuses = [[e["status"] for e in s.revocation] for s in signers]
     if not any(statuses):
         return "not_checked"
+    # "revoked" here is a certificate revoked after the signature time: its status is known.
     if all(st and all(x in ("good", "revoked") for x in st) for st in statuses):
         return "proven"
     return "unknown"
