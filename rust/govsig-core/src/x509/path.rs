@@ -401,34 +401,46 @@ const PROCESSED_EXTENSIONS: &[&str] = &[
     "2.5.29.37", // extendedKeyUsage
 ];
 
+/// `cert` valid at `at` (RFC 5280 §6.1.3 (a)(2)); `who` names it in the reason (built only
+/// on failure: this runs for every certificate of every path), `hint` ends it.
+fn check_validity(cert: &CertRef, at: UnixTime, who: impl Fn() -> String, hint: &str) -> Result<(), PathError> {
+    let hint = if hint.is_empty() {
+        String::new()
+    } else {
+        format!(" {hint}")
+    };
+    if at < cert.not_before {
+        return Err(PathError::new(
+            Code::CertNotYetValid,
+            format!(
+                "{} is not valid before {} (validation time {}){hint}",
+                who(),
+                to_rfc3339(cert.not_before),
+                to_rfc3339(at)
+            ),
+        ));
+    }
+    if at > cert.not_after {
+        return Err(PathError::new(
+            Code::CertExpired,
+            format!(
+                "{} expired at {} (validation time {}){hint}",
+                who(),
+                to_rfc3339(cert.not_after),
+                to_rfc3339(at)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// RFC 5937 §3 (what OpenSSL, Go and pyca/cryptography apply): a trust anchor given as a
 /// certificate carries constraints: its validity period at the validation time, and no
 /// critical extension the validator does not process. (Its nameConstraints are applied by
 /// `validate` to the whole path.)
 fn check_anchor(anchor: &CertRef, at: UnixTime) -> Result<(), PathError> {
     let hint = "(RFC 5937; anchor_constraints=False treats anchors as bare keys)";
-    if at < anchor.not_before {
-        return Err(PathError::new(
-            Code::CertNotYetValid,
-            format!(
-                "trust anchor {} is not valid before {} (validation time {}) {hint}",
-                anchor.describe(),
-                to_rfc3339(anchor.not_before),
-                to_rfc3339(at)
-            ),
-        ));
-    }
-    if at > anchor.not_after {
-        return Err(PathError::new(
-            Code::CertExpired,
-            format!(
-                "trust anchor {} expired at {} (validation time {}) {hint}",
-                anchor.describe(),
-                to_rfc3339(anchor.not_after),
-                to_rfc3339(at)
-            ),
-        ));
-    }
+    check_validity(anchor, at, || format!("trust anchor {}", anchor.describe()), hint)?;
     if let Some(ext) = anchor
         .extensions
         .iter()
@@ -510,28 +522,7 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
         }
         prev = cert;
         // §6.1.3 (a)(2): validity at the validation time.
-        if at < cert.not_before {
-            return Err(PathError::new(
-                Code::CertNotYetValid,
-                format!(
-                    "{} is not valid before {} (validation time {})",
-                    cert.describe(),
-                    to_rfc3339(cert.not_before),
-                    to_rfc3339(at)
-                ),
-            ));
-        }
-        if at > cert.not_after {
-            return Err(PathError::new(
-                Code::CertExpired,
-                format!(
-                    "{} expired at {} (validation time {})",
-                    cert.describe(),
-                    to_rfc3339(cert.not_after),
-                    to_rfc3339(at)
-                ),
-            ));
-        }
+        check_validity(cert, at, || cert.describe(), "")?;
         valid_from = valid_from.max(cert.not_before);
         valid_until = valid_until.min(cert.not_after);
         // RFC 5280 §4 profile rules (x509::profile) of the CAs here; the leaf's after its
