@@ -561,10 +561,10 @@ def test_no_proxy_and_trust_env_false_bypass_the_environment_proxy(clean_proxy_e
     clean_proxy_env.setenv("http_proxy", "http://proxy.example.invalid:3128")
     clean_proxy_env.setenv("no_proxy", "crl.example.invalid")
     with govsig.HttpFetcher(timeout=5) as f:
-        assert isinstance(f._manager("ocsp.example.invalid"), urllib3.ProxyManager)
-        assert not isinstance(f._manager("crl.example.invalid"), urllib3.ProxyManager)
+        assert isinstance(f._http._manager("ocsp.example.invalid"), urllib3.ProxyManager)
+        assert not isinstance(f._http._manager("crl.example.invalid"), urllib3.ProxyManager)
     with govsig.HttpFetcher(timeout=5, trust_env=False) as f:
-        assert not isinstance(f._manager("ocsp.example.invalid"), urllib3.ProxyManager)
+        assert not isinstance(f._http._manager("ocsp.example.invalid"), urllib3.ProxyManager)
         g = pickle.loads(pickle.dumps(f))
         assert g.trust_env is False
         g.close()

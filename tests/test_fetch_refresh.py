@@ -29,7 +29,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 import govsig
 import pki as P
-from govsig._api import RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS
+from govsig._refresh import RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS
 from govsig.ocsp import build_request
 from http_servers import LoopbackServer, Reply, Seen
 from ocsp_responder import IndexEntry, OcspResponder

@@ -6,25 +6,20 @@ friendly surface: argument conversion, file I/O and the command line.
 from __future__ import annotations
 
 from govsig.evidence import Evidence
-from govsig._api import (
+from govsig._policy import (
     ANY_POLICY,
     KEY_USAGE_NAMES,
     REVOCATION_MODES,
     TIME_SOURCES,
-    BatchResult,
-    PathResult,
-    PdfResult,
     Policy,
-    SignerResult,
-    TimestampResult,
     TrustStore,
-    Verifier,
-    VerifyResult,
     code_descriptions,
     codes,
     policy_defaults,
     policy_knobs,
 )
+from govsig._govsig import BatchResult, PathResult, PdfResult, SignerResult, TimestampResult, VerifyResult
+from govsig._verifier import Verifier
 from govsig._crl import Crl, RevokedEntry
 from govsig._inventory import Inventory, inventory
 from govsig._records import BatchRecords, SignerRecord, VerifyRecord

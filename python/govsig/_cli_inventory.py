@@ -62,7 +62,7 @@ def _check_output(path: Optional[str], what: str) -> Optional[str]:
 
 def _inventory(args: argparse.Namespace) -> int:
     from govsig import _inventory as inv_mod
-    from govsig._api import Policy, TrustStore
+    from govsig._policy import Policy, TrustStore
     from govsig._certs import read_cert_file
 
     def fail(msg: str) -> int:

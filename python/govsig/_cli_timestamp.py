@@ -16,7 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from govsig._api import TrustStore, walk_signature_files
+from govsig._files import walk_signature_files
+from govsig._policy import TrustStore
 from govsig.timestamps import TimestampError, TsaClient, add_timestamps
 
 

@@ -8,7 +8,8 @@ import os
 import sys
 from typing import Any, Optional
 
-from govsig._api import Policy, TrustStore, Verifier
+from govsig._policy import Policy, TrustStore
+from govsig._verifier import Verifier
 from govsig._certs import read_cert_file
 from govsig._cli_text import shown
 from govsig._govsig import PdfResult, VerifyResult

@@ -190,7 +190,7 @@ def bar_chart(ident: str, title: str, items: Sequence[tuple[str, int]], *, limit
             f'<text x="{label_w + w + 6:.1f}" y="{y + 17}" class="v">{value:,}</text></g>'
         )
     if not ranked:
-        parts.append(f'<text x="10" y="20">—</text>')
+        parts.append('<text x="10" y="20">—</text>')
     parts.append("</svg></figure>")
     return "".join(parts)
 

@@ -25,7 +25,9 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any, Optional, Union
 
-from govsig._api import Policy, Verifier, detached_content_path, is_signature_file
+from govsig._files import detached_content_path, is_signature_file
+from govsig._policy import Policy
+from govsig._verifier import Verifier
 from govsig._govsig import VerifyResult, parse_certificate
 from govsig.fetch import BulkFetcher, Fetcher
 

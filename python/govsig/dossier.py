@@ -6,19 +6,17 @@ The canonical manifest is the BagIt (RFC 8493) ``manifest-<alg>.txt``: one line
 separators, sorted by their UTF-8 bytes. The dossier root is the RFC 9162 §2.1 Merkle tree
 head over those lines (leaf = H(0x00 || line), node = H(0x01 || left || right)).
 
-The hashing, manifest, tree and proof logic live in the Rust core; this module holds the file
-moves and copies of bagging, the JSON form of proofs and the friendly API.
+The hashing, manifest, tree and proof logic live in the Rust core. This module is the friendly
+API (:class:`Dossier`, :class:`DossierDiff`); bag reading and writing are in ``_bagit`` and
+inclusion proofs in ``_proof``.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import os
-import shutil
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Union
@@ -28,7 +26,10 @@ import numpy.typing as npt
 
 from govsig import _govsig
 from govsig._threads import check_threads
+from govsig._bagit import (BagError, algorithm_name, bag_in_place, copy_payload, is_bag, read_bag,
+                           write_atomically, write_tag_files)
 from govsig._govsig import DOSSIER_ALGORITHMS, DOSSIER_ERROR_CODES, DossierError
+from govsig._proof import InclusionProof, verify_inclusion
 
 __all__ = [
     "DOSSIER_ALGORITHMS",
@@ -44,14 +45,6 @@ __all__ = [
 ]
 
 StrPath = Union[str, "os.PathLike[str]"]
-
-_PROOF_JSON_VERSION = 1
-_BAGIT_TXT = "bagit.txt"
-_BAG_INFO_TXT = "bag-info.txt"
-
-
-class BagError(DossierError):
-    """A bag that is not one, or whose tag files are malformed or contradict each other."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,25 +83,9 @@ class HashProgress:
 ProgressCallback = Callable[[HashProgress], None]
 
 
-def _algorithm_name(algorithm: str) -> str:
-    if not isinstance(algorithm, str):
-        raise TypeError(f"algorithm must be a str, not {type(algorithm).__name__}")
-    # The core accepts "SHA-256" too; normalising here keeps attribute values canonical.
-    name = algorithm.lower().replace("-", "").replace("_", "")
-    if name not in DOSSIER_ALGORITHMS:
-        raise DossierError(
-            f"unknown digest algorithm {algorithm!r}; supported: {', '.join(DOSSIER_ALGORITHMS)}"
-        )
-    return name
-
-
 def _threads_arg(threads: int | None) -> int:
     check_threads(threads)
     return 0 if threads is None else threads
-
-
-def _is_bag(path: Path) -> bool:
-    return (path / _BAGIT_TXT).is_file() and (path / "data").is_dir()
 
 
 def _run_with_progress(
@@ -197,7 +174,7 @@ class Dossier:
         out of the dossier, names that clash after NFC normalisation, ...) do not abort the
         call: they are listed in :attr:`errors` and left out of the manifest.
         """
-        alg = _algorithm_name(algorithm)
+        alg = algorithm_name(algorithm)
         nthreads = _threads_arg(threads)
         bufsize = _govsig.DOSSIER_DEFAULT_BUFFER_SIZE if buffer_size is None else int(buffer_size)
         if bufsize <= 0:
@@ -205,7 +182,7 @@ class Dossier:
         if isinstance(path, (str, os.PathLike)):
             folder = Path(path)
             bag_dir = None
-            if _is_bag(folder):
+            if is_bag(folder):
                 bag_dir = folder.resolve()
                 folder = folder / "data"
 
@@ -246,53 +223,14 @@ class Dossier:
         that is missing gets size 0; :meth:`compare` reports it).
         """
         bag = Path(path)
-        declaration = bag / _BAGIT_TXT
-        if not declaration.is_file():
-            raise BagError(f"{bag} is not a bag: it has no {_BAGIT_TXT}")
-        fields = dict(_parse_tag_file(declaration))
-        if "BagIt-Version" not in fields:
-            raise BagError(f"{declaration} has no BagIt-Version")
-        encoding = fields.get("Tag-File-Character-Encoding", "")
-        if encoding.upper().replace("_", "-") not in ("UTF-8", "UTF8"):
-            raise BagError(f"{declaration}: tag files in {encoding!r} are not supported, only UTF-8")
-        if algorithm is None:
-            found = [a for a in ("sha256", "sha512", "sha384") if (bag / f"manifest-{a}.txt").is_file()]
-            if not found:
-                present = sorted(p.name for p in bag.glob("manifest-*.txt"))
-                raise BagError(
-                    f"{bag} has no manifest in {', '.join(DOSSIER_ALGORITHMS)} (found: {present or 'none'})"
-                )
-            alg = found[0]
-        else:
-            alg = _algorithm_name(algorithm)
-        manifest_path = bag / f"manifest-{alg}.txt"
-        try:
-            data = manifest_path.read_bytes()
-        except FileNotFoundError:
-            raise BagError(f"{bag} has no {manifest_path.name}") from None
-        try:
-            manifest = _govsig.DossierManifest.parse(alg, data, bag / "data")
-        except DossierError as exc:
-            raise BagError(f"{manifest_path}: {exc}") from None
-        _check_tagmanifest(bag, alg)
-        info_path = bag / _BAG_INFO_TXT
-        if info_path.is_file():
-            for label, value in _parse_tag_file(info_path):
-                if label.lower() != _govsig.DOSSIER_ROOT_LABEL.lower():
-                    continue
-                root_alg, _, hexroot = value.partition(":")
-                if root_alg == alg and hexroot.lower() != manifest.root().hex():
-                    raise BagError(
-                        f"{info_path}: {_govsig.DOSSIER_ROOT_LABEL} {value} does not match the root "
-                        f"of {manifest_path.name} ({manifest.root().hex()}): the manifest was altered"
-                    )
+        manifest = read_bag(bag, algorithm)
         return cls(manifest, bag_dir=bag.resolve())
 
     @classmethod
     def from_manifest(cls, data: bytes, algorithm: str = "sha256") -> Dossier:
         """Read the bytes of a BagIt payload manifest (``manifest-<algorithm>.txt``), e.g. one
         kept apart from its files. Sizes are unknown and reported as 0."""
-        return cls(_govsig.DossierManifest.parse(_algorithm_name(algorithm), bytes(data)))
+        return cls(_govsig.DossierManifest.parse(algorithm_name(algorithm), bytes(data)))
 
     # -- views ----------------------------------------------------------------------------
 
@@ -452,8 +390,8 @@ class Dossier:
         else:
             bag = Path(dest)
             bag.mkdir(parents=True, exist_ok=False)
-            self._copy_payload(bag / "data", sources)
-        self._write_tag_files(bag, date_text, extra)
+            copy_payload(bag / "data", self._manifest.paths(), self._payload_sources(sources))
+        write_tag_files(bag, self._manifest, self.algorithm, date_text, extra)
         if verify:
             diff = self.compare(bag)
             if not diff.ok:
@@ -496,7 +434,7 @@ class Dossier:
             raise TypeError("a dossier signature is always detached; do not pass detached=")
         signature = sign(self.tag_manifest(), signer, detached=True, **options)
         path = self.signature_path()
-        _write_atomically(path, signature)
+        write_atomically(path, signature)
         return path
 
     def verify_signature(self, verifier: Any) -> Any:
@@ -512,7 +450,7 @@ class Dossier:
 
     def _payload_dir(self) -> Path | None:
         """The folder holding the payload under its NFC relpaths, when it is a bag's data/."""
-        if self._source_dir is not None and self._source_dir.name == "data" and _is_bag(self._source_dir.parent):
+        if self._source_dir is not None and self._source_dir.name == "data" and is_bag(self._source_dir.parent):
             return self._source_dir
         if self._source_dir is None and self._bag_dir is not None:
             return self._bag_dir / "data"
@@ -526,13 +464,6 @@ class Dossier:
             return [Path(s) for s in sources]
         raise DossierError("this dossier does not know where its files are; hash it from files")
 
-    def _copy_payload(self, data: Path, sources: Sequence[Any] | None) -> None:
-        data.mkdir()  # even when empty: RFC 8493 §2 requires the payload directory
-        for rel, src in zip(self._manifest.paths(), self._payload_sources(sources)):
-            target = data / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, target)
-
     def _bag_in_place(self, sources: Sequence[Any] | None) -> Path:
         payload = self._payload_dir()
         if payload is not None:
@@ -540,56 +471,8 @@ class Dossier:
         folder = self._source_dir
         if folder is None or sources is None:
             raise DossierError("only a dossier hashed from a folder can be bagged in place; pass dest")
-        staging = folder / f".govsig-bag-{uuid.uuid4().hex}"
-        staging.mkdir()
-        pairs = list(zip(self._manifest.paths(), (Path(s) for s in sources)))
-        # Symlinked entries first: their targets may be moved by the renames below.
-        for rel, src in pairs:
-            if src.is_symlink():
-                (staging / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, staging / rel)
-        for rel, src in pairs:
-            if not src.is_symlink():
-                (staging / rel).parent.mkdir(parents=True, exist_ok=True)
-                os.rename(src, staging / rel)
-        for _, src in pairs:
-            if src.is_symlink():
-                src.unlink()
-        # Directories emptied by the moves (BagIt does not record directories).
-        for dirpath, _dirnames, _files in os.walk(folder, topdown=False):
-            current = Path(dirpath)
-            if current == folder or current == staging or staging in current.parents:
-                continue
-            try:
-                current.rmdir()
-            except OSError:
-                pass
-        data = folder / "data"
-        if data.exists():
-            raise DossierError(f"{data} is still in the way after moving the payload; the payload is in {staging}")
-        os.rename(staging, data)
-        self._source_dir = data
+        self._source_dir = bag_in_place(folder, self._manifest.paths(), [Path(s) for s in sources])
         return folder
-
-    def _write_tag_files(self, bag: Path, date: str, extra: list[tuple[str, str]]) -> None:
-        alg = self.algorithm
-        agent = f"govsig {_govsig.__version__}"
-        files = {
-            _BAGIT_TXT: bytes(_govsig.dossier_bagit_txt()),
-            f"manifest-{alg}.txt": self.manifest_bytes(),
-            _BAG_INFO_TXT: bytes(self._manifest.bag_info(date, agent, extra)),
-        }
-        covered = dict(files)
-        # Manifests of other algorithms (e.g. a bag another tool wrote) stay, and stay covered.
-        for other in bag.glob("manifest-*.txt"):
-            covered.setdefault(other.name, other.read_bytes())
-        tagmanifest = bytes(_govsig.dossier_tagmanifest_bytes(alg, sorted(covered.items())))
-        # Tag manifests of other algorithms would no longer match the new bag-info.txt.
-        for stale in bag.glob("tagmanifest-*.txt"):
-            if stale.name != f"tagmanifest-{alg}.txt":
-                stale.unlink()
-        for name, content in [*files.items(), (f"tagmanifest-{alg}.txt", tagmanifest)]:
-            _write_atomically(bag / name, content)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -632,174 +515,3 @@ class DossierDiff:
             f"{len(self.errors)} unreadable",
         ]
         return ", ".join(parts)
-
-
-@dataclasses.dataclass(frozen=True)
-class InclusionProof:
-    """An RFC 9162 §2.1.3 inclusion proof of one manifest line.
-
-    ``leaf_index`` is 0-based, ``path`` is ordered from the leaf up. The JSON form is
-    ``{"version": 1, "algorithm": "sha256", "leaf_index": i, "tree_size": n, "path": [hex]}``.
-    """
-
-    algorithm: str
-    leaf_index: int
-    tree_size: int
-    path: tuple[bytes, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "algorithm", _algorithm_name(self.algorithm))
-        object.__setattr__(self, "path", tuple(bytes(h) for h in self.path))
-        for name in ("leaf_index", "tree_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-            if not 0 <= value < 2**64:
-                raise DossierError(f"malformed inclusion proof: {name} {value} is out of range")
-        _govsig.dossier_proof_check(self.algorithm, self.leaf_index, self.tree_size, list(self.path))
-
-    def to_json(self, indent: int | None = None) -> str:
-        """The JSON form (see the class docstring)."""
-        return json.dumps(
-            {
-                "version": _PROOF_JSON_VERSION,
-                "algorithm": self.algorithm,
-                "leaf_index": self.leaf_index,
-                "tree_size": self.tree_size,
-                "path": [h.hex() for h in self.path],
-            },
-            indent=indent,
-        )
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> InclusionProof:
-        """Parse the JSON form strictly: exactly the five keys, hex path entries."""
-        try:
-            obj = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise DossierError(f"malformed inclusion proof: not JSON ({exc})") from None
-        expected = {"version", "algorithm", "leaf_index", "tree_size", "path"}
-        if not isinstance(obj, dict) or set(obj) != expected:
-            keys = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
-            raise DossierError(f"malformed inclusion proof: expected keys {sorted(expected)}, got {keys}")
-        if obj["version"] != _PROOF_JSON_VERSION or isinstance(obj["version"], bool):
-            raise DossierError(f"malformed inclusion proof: unsupported version {obj['version']!r}")
-        if not isinstance(obj["algorithm"], str):
-            raise DossierError("malformed inclusion proof: algorithm must be a string")
-        for key in ("leaf_index", "tree_size"):
-            if isinstance(obj[key], bool) or not isinstance(obj[key], int):
-                raise DossierError(f"malformed inclusion proof: {key} must be an integer")
-        if not isinstance(obj["path"], list) or not all(isinstance(h, str) for h in obj["path"]):
-            raise DossierError("malformed inclusion proof: path must be a list of hex strings")
-        try:
-            path = tuple(bytes.fromhex(h) for h in obj["path"])
-        except ValueError:
-            raise DossierError("malformed inclusion proof: a path entry is not hex") from None
-        return cls(obj["algorithm"], obj["leaf_index"], obj["tree_size"], path)
-
-    def to_bytes(self) -> bytes:
-        """Compact binary form: version, algorithm code, tree_size and leaf_index (u64
-        big-endian), path count, then the path hashes."""
-        return bytes(
-            _govsig.dossier_proof_to_bytes(self.algorithm, self.leaf_index, self.tree_size, list(self.path))
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> InclusionProof:
-        """Parse :meth:`to_bytes` output (strict: no trailing bytes)."""
-        alg, index, size, path = _govsig.dossier_proof_from_bytes(bytes(data))
-        return cls(str(alg), int(index), int(size), tuple(bytes(h) for h in path))
-
-    def verify(
-        self, file: bytes | StrPath, relpath: str, root: bytes | str | Dossier, *, tree_size: int | None = None
-    ) -> bool:
-        """Shorthand for :func:`verify_inclusion` with this proof."""
-        return verify_inclusion(file, relpath, self, root, tree_size=tree_size)
-
-
-def verify_inclusion(
-    file: bytes | bytearray | memoryview | StrPath,
-    relpath: str,
-    proof: InclusionProof | str,
-    root: bytes | str | Dossier,
-    *,
-    tree_size: int | None = None,
-) -> bool:
-    """True when ``file`` (its bytes, or a path to it), named ``relpath`` in the dossier, is
-    the entry ``proof`` proves under ``root``, the root of a dossier of ``tree_size`` entries.
-
-    ``root`` is a :class:`Dossier` (its root and its number of entries), or the root as
-    bytes or hex together with ``tree_size`` (required then: the number of entries the root
-    was made for, e.g. the count of a signed bag's Payload-Oxum). The size is checked
-    because a root hash alone does not fix it: a proof claiming another size can lead to
-    the same root and so misstate the dossier's size and the entry's position.
-
-    Needs nothing else from the dossier. ``proof`` may be an :class:`InclusionProof` or its
-    JSON text. A wrong file, relpath, proof, root or size gives False; a malformed proof or
-    a root of the wrong length raises :class:`DossierError`.
-    """
-    if isinstance(proof, str):
-        proof = InclusionProof.from_json(proof)
-    if not isinstance(proof, InclusionProof):
-        raise TypeError(f"proof must be an InclusionProof or its JSON, not {type(proof).__name__}")
-    if isinstance(root, Dossier):
-        if tree_size is not None and tree_size != len(root):
-            raise ValueError(f"tree_size={tree_size!r} contradicts the dossier given as root ({len(root)} entries)")
-        root, tree_size = root.root, len(root)
-    if tree_size is None:
-        raise TypeError(
-            "verify_inclusion needs tree_size=, the number of entries the root covers "
-            "(or pass the Dossier itself as root)"
-        )
-    if isinstance(tree_size, bool) or not isinstance(tree_size, int):
-        raise TypeError(f"tree_size must be an int, not {type(tree_size).__name__}")
-    if not 0 < tree_size < 2**64:
-        raise ValueError(f"tree_size must be between 1 and 2**64 - 1, not {tree_size}")
-    if isinstance(root, str):
-        try:
-            root = bytes.fromhex(root)
-        except ValueError:
-            raise DossierError("root is not hex") from None
-    if isinstance(file, (bytes, bytearray, memoryview)):
-        digest = bytes(_govsig.dossier_hash_bytes(bytes(file), proof.algorithm))
-    elif isinstance(file, (str, os.PathLike)):
-        digest = bytes(_govsig.dossier_hash_file(Path(file), proof.algorithm)[0])
-    else:
-        raise TypeError(f"file must be bytes or a path, not {type(file).__name__}")
-    return bool(
-        _govsig.dossier_verify_entry(
-            proof.algorithm, proof.leaf_index, proof.tree_size, list(proof.path), digest, relpath, bytes(root),
-            tree_size,
-        )
-    )
-
-
-def _parse_tag_file(path: Path) -> list[tuple[str, str]]:
-    try:
-        return [(str(a), str(b)) for a, b in _govsig.dossier_parse_tag_file(path.read_bytes())]
-    except DossierError as exc:
-        raise BagError(f"{path}: {exc}") from None
-
-
-def _check_tagmanifest(bag: Path, alg: str) -> None:
-    tagmanifest = bag / f"tagmanifest-{alg}.txt"
-    if not tagmanifest.is_file():
-        return
-    try:
-        entries = _govsig.dossier_parse_tagmanifest(alg, tagmanifest.read_bytes())
-    except DossierError as exc:
-        raise BagError(f"{tagmanifest}: {exc}") from None
-    for name, digest in entries:
-        try:
-            # Streamed: a tag manifest may list any file, however large.
-            actual = _govsig.dossier_hash_file(bag / name, alg)[0]
-        except FileNotFoundError:
-            raise BagError(f"{tagmanifest.name} lists {name}, which is missing") from None
-        if bytes(actual) != bytes(digest):
-            raise BagError(f"{name} does not match {tagmanifest.name}: the bag's metadata was altered")
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)

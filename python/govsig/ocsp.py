@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 from govsig import _govsig
-from govsig._api import Policy, TrustStore
+from govsig._policy import Policy, TrustStore
 from govsig._certs import many_to_ders, to_ders
 
 __all__ = ["OcspResult", "build_request", "ocsp_urls", "validate_response", "DEFAULT_SKEW"]

@@ -19,9 +19,10 @@ from urllib.parse import urlsplit
 import urllib3
 
 from govsig import _govsig
-from govsig._api import Policy, TrustStore, Verifier
+from govsig._policy import Policy, TrustStore
+from govsig._verifier import Verifier
 from govsig._govsig import TimestampResult
-from govsig.fetch import _is_loopback
+from govsig._http import is_loopback
 
 __all__ = ["TsaClient", "TimestampError", "add_timestamps"]
 
@@ -144,7 +145,7 @@ class TsaClient:
         bypassed (no_proxy) or loopback (a proxy cannot reach this machine's loopback)."""
         host = self._parts.hostname or ""
         proxy = None
-        if not _is_loopback(host):
+        if not is_loopback(host):
             env = urllib.request.getproxies_environment()
             if env.get(self._parts.scheme) and not urllib.request.proxy_bypass(host):
                 proxy = env[self._parts.scheme]

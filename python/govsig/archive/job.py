@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional, TextIO, Union
 
-from govsig._api import Verifier
+from govsig._verifier import Verifier
 from govsig.archive.journal import Journal
 from govsig._govsig import PdfResult
 from govsig.archive.report import LineMaker

@@ -24,7 +24,7 @@ import stat
 from collections.abc import Iterator
 from typing import NamedTuple, Optional
 
-from govsig._api import _SIGNATURE_SUFFIXES
+from govsig._files import SIGNATURE_SUFFIXES
 
 
 __all__ = ["Entry", "walk", "read_regular"]
@@ -40,8 +40,8 @@ class Entry(NamedTuple):
     size: Optional[int] = None
 
 
-# Names treated as signed documents (govsig._api.is_signature_file, as bytes).
-_SUFFIXES = tuple(s.encode() for s in _SIGNATURE_SUFFIXES)
+# Names treated as signed documents (govsig._files.is_signature_file, as bytes).
+_SUFFIXES = tuple(s.encode() for s in SIGNATURE_SUFFIXES)
 
 
 def _kind(mode: int) -> str:

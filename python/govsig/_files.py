@@ -1,0 +1,85 @@
+"""Signature files on disk: which names are signed documents, where a detached signature's
+content is, and reading them in chunks ahead of the verifier."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Optional
+
+from govsig._pdf import PdfDocument, is_pdf_path
+
+__all__ = ["SIGNATURE_SUFFIXES", "detached_content_path", "is_signature_file", "read_chunks",
+           "walk_signature_files"]
+
+#: File names treated as signed documents when walking an archive.
+SIGNATURE_SUFFIXES = (".p7s", ".p7m", ".p7", ".cms", ".pdf")
+
+
+def detached_content_path(path: str) -> Optional[str]:
+    """``X`` for ``X.p7s`` when ``X`` exists beside it."""
+    if path.lower().endswith(".p7s"):
+        base = path[: -len(".p7s")]
+        if os.path.isfile(base):
+            return base
+    return None
+
+
+def _read_one(path: str) -> Any:
+    with open(path, "rb") as f:
+        sig = f.read()
+    if is_pdf_path(path):
+        return PdfDocument(sig)
+    cpath = detached_content_path(path)
+    content = None
+    if cpath is not None:
+        with open(cpath, "rb") as f:
+            content = f.read()
+    return sig, content
+
+
+def read_chunks(
+    paths: Iterable[str | os.PathLike[str]], chunk_size: int
+) -> Iterator[tuple[list[str], list[Any]]]:
+    """Chunks of (paths, items), the next chunk read while the caller works on this one."""
+
+    def groups() -> Iterator[list[str]]:
+        g: list[str] = []
+        for p in paths:
+            g.append(os.fspath(p))
+            if len(g) >= chunk_size:
+                yield g
+                g = []
+        if g:
+            yield g
+
+    def load(g: list[str]) -> tuple[list[str], list[Any]]:
+        return g, [_read_one(p) for p in g]
+
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        pending = None
+        for g in groups():
+            fut = ex.submit(load, g)
+            if pending is not None:
+                yield pending.result()
+            pending = fut
+        if pending is not None:
+            yield pending.result()
+
+
+def is_signature_file(name: str) -> bool:
+    """File names treated as signed documents when walking an archive."""
+    return name.lower().endswith(SIGNATURE_SUFFIXES)
+
+
+def walk_signature_files(root: str | os.PathLike[str]) -> list[str]:
+    """Signature files under ``root``, sorted for a stable report order."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for n in sorted(filenames):
+            if is_signature_file(n):
+                found.append(os.path.join(dirpath, n))
+    return found
+
+
