@@ -244,7 +244,9 @@ def test_everything_that_travels_pickles(pki, archive, tmp_path) -> None:
         j = pickle.loads(dumps(job))
         assert j.key == job.key and j.context == job.context and j.policy == job.policy
         assert pickle.loads(dumps(Entry(b"/a/b.p7s"))) == Entry(b"/a/b.p7s")
-        results = govsig.Verifier(policy).verify_files(paths[:12])
+        # Results of CMS documents (what a user may send back from a worker; govsig.dask itself
+        # returns report rows, which are plain Arrow data).
+        results = govsig.Verifier(policy).verify_files([p for p in paths[:12] if not p.endswith(".pdf")])
         again = pickle.loads(dumps(results))
         assert [r.code for r in again] == [r.code for r in results]
         assert [r.to_dict() for r in again] == [r.to_dict() for r in results]
