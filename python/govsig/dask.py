@@ -43,7 +43,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from govsig._api import Policy, Verifier
+from govsig._policy import Policy
+from govsig._verifier import Verifier
 from govsig._threads import check_threads
 from govsig.archive.job import ArchiveJob, JobSummary
 from govsig.archive.report import arrow_schema, job_context
@@ -134,9 +135,8 @@ def _threads(job: _Job) -> int:
 
 def _partition(entries: list[Entry], job: _Job) -> Any:
     """The report rows of one partition, as a pandas DataFrame with the report's Arrow types."""
-    import pyarrow as pa
-
     _, pd = _dask()
+    pa = importlib.import_module("pyarrow")
     verifier = _verifier(job)
     threads = _threads(job)
     texts: list[str] = []
