@@ -10,11 +10,14 @@ The cluster does more per document than verify_files: each worker reads and hash
 its files and makes a report line per document (the archive job's), as Arrow rows. Two
 figures are reported: the rows reduced on the cluster (counts by code: what a job writing its
 report to shared storage ships), and the rows gathered to the client (``.compute()``).
+A third figure isolates the engine: the in-process archive job (the same read, hash, verify
+and line per document, on 2 threads) against the cluster.
 Scheduler overhead per partition is the wall time the workers were not running a task,
 divided by the partitions: (wall x workers - time inside tasks) / partitions.
 """
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -64,6 +67,20 @@ def _in_process(paths: list[str], policy: govsig.Policy) -> tuple[float, list[st
     return time.perf_counter() - t, codes
 
 
+def _archive_job(paths: list[str], policy: govsig.Policy) -> float:
+    """The same work as a partition (read, hash, verify, a report line each), in process."""
+    from govsig.archive.job import ArchiveJob
+
+    root = os.fsencode(os.path.commonpath(paths))
+    ctx = govsig.dask._job(policy, None, None, None, False).context
+    lines: list[str] = []
+    t = time.perf_counter()
+    ArchiveJob(govsig.Verifier(policy), [root], context=ctx, workers=THREADS, sink=lines.append).run()
+    elapsed = time.perf_counter() - t
+    assert len(lines) == len(paths)
+    return elapsed
+
+
 def test_bench_dask_local_cluster_vs_verify_files(dask_archive, report_ratio) -> None:
     from distributed import Client, LocalCluster, get_task_stream
 
@@ -74,10 +91,11 @@ def test_bench_dask_local_cluster_vs_verify_files(dask_archive, report_ratio) ->
                       silence_logs=40) as cluster, Client(cluster) as client:
         # Warm the workers: imports, and the Verifier each process keeps.
         govsig.dask.verify_paths(paths[:200], policy, partition_size=50).compute()
-        peers, reduced, gathered, overheads = [], [], [], []
+        peers, jobs, reduced, gathered, overheads = [], [], [], [], []
         for _ in range(3):  # interleaved, best of three each: the machine's load is not ours
             t, codes = _in_process(paths, policy)
             peers.append(t)
+            jobs.append(_archive_job(paths, policy))
             ddf = govsig.dask.verify_paths(paths, policy, partition_size=PARTITION)
             with get_task_stream(client) as ts:
                 t0 = time.perf_counter()
@@ -94,8 +112,11 @@ def test_bench_dask_local_cluster_vs_verify_files(dask_archive, report_ratio) ->
             assert list(df["code"]) == codes == reference
     ratio = min(peers) / min(reduced)
     print(f"\n{n:,} documents, partitions of {PARTITION}: verify_files(threads={THREADS}) "
-          f"{n / min(peers):,.0f} docs/s; LocalCluster 2x1 {n / min(reduced):,.0f} docs/s (counts on the "
+          f"{n / min(peers):,.0f} docs/s; in-process archive job (same work as the cluster's, threads={THREADS}) "
+          f"{n / min(jobs):,.0f} docs/s; LocalCluster 2x1 {n / min(reduced):,.0f} docs/s (counts on the "
           f"cluster), {n / min(gathered):,.0f} docs/s (rows gathered to the client); scheduler overhead "
           f"{1000 * min(overheads):.1f} ms per partition ({1000 * min(overheads) / PARTITION:.3f} ms per document)")
     report_ratio("dask_local_cluster_vs_verify_files", ratio, 0.8)
     report_ratio("dask_gathered_rows_vs_verify_files", min(peers) / min(gathered), 0.0)
+    # The engine's own cost: the cluster against the same work done in one process.
+    report_ratio("dask_local_cluster_vs_in_process_archive_job", min(jobs) / min(reduced), 0.0)

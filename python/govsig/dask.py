@@ -38,7 +38,7 @@ import pickle
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
@@ -132,6 +132,26 @@ def _threads(job: _Job) -> int:
     return _worker_nthreads() or 1
 
 
+class _EntriesJob(ArchiveJob):
+    """The archive job over a partition's entries instead of a walk: its pipeline as it is
+    (the next chunk read and hashed while this one is verified, lines made while the next is
+    verified), so a worker overlaps its I/O as ``govsig verify-archive`` does."""
+
+    def __init__(self, entries: list[Entry], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.entries = entries
+
+    def _chunks(self, stop: threading.Event) -> Iterator[list[Any]]:
+        for start in range(0, len(self.entries), self.chunk_size):
+            group = list(enumerate(self.entries[start:start + self.chunk_size], start))
+            yield self._prepare(group, None, stop)
+
+
+# Documents per chunk of a partition's pipeline: small enough that reading the next one
+# overlaps most of the partition, large enough to keep govsig's threads busy.
+_CHUNK = 256
+
+
 def _partition(entries: list[Entry], job: _Job) -> Any:
     """The report rows of one partition, as a pandas DataFrame with the report's Arrow types."""
     _, pd = _dask()
@@ -139,11 +159,8 @@ def _partition(entries: list[Entry], job: _Job) -> Any:
     verifier = _verifier(job)
     threads = _threads(job)
     texts: list[str] = []
-    run = ArchiveJob(verifier, [], context=job.context, follow_symlinks=job.follow_symlinks,
-                     max_size=job.max_size, workers=threads, sink=texts.append)
-    # The archive job's own read, verify and line steps, over this partition's entries.
-    items = run._prepare(list(enumerate(entries)), None, threading.Event())
-    run._record(items, run._verify(items), JobSummary())
+    _EntriesJob(entries, verifier, [], context=job.context, follow_symlinks=job.follow_symlinks,
+                max_size=job.max_size, workers=threads, chunk_size=_CHUNK, sink=texts.append).run()
     with _lock:
         _state["threads"] = threads
         _state["partitions"] += 1
