@@ -165,6 +165,8 @@ def _partition(entries: list[Entry], job: _Job) -> Any:
         _state["threads"] = threads
         _state["partitions"] += 1
         _state["entries"] += len(texts)
+    if not texts:
+        return report_meta()
     # The lines parsed by Arrow's JSON reader straight into the report's schema (json.loads
     # then Table.from_pylist cost a fifth of a partition's time).
     schema = arrow_schema()
