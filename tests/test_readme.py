@@ -18,7 +18,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def _blocks() -> list[str]:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 7, "the README's examples changed: bind their names here"
+    assert len(blocks) == 8, "the README's examples changed: bind their names here"
     return blocks
 
 
@@ -132,3 +132,31 @@ def test_readme_pdf_example(pki, tmp_path):
     ns = _run(_blocks()[6], {"root_pem": str(root_pem), "pdf_path": str(folder / "0.pdf"), "folder": folder})
     assert ns["r"].code == "ok"
     assert ns["batch"].counts() == {"ok": 3}
+
+
+def test_readme_cluster_example(pki, tmp_path):
+    import pyarrow.parquet as pq
+    from distributed import LocalCluster
+
+    import govsig
+
+    root_pem = tmp_path / "root.pem"
+    root_pem.write_bytes(pki.rsa_root.pem)
+    archive = tmp_path / "kho"
+    archive.mkdir()
+    content = "Hồ sơ lưu trữ".encode()
+    sig = P.sign_cms(content, pki.rsa_leaf, detached=False)
+    paths = []
+    for i in range(1000):
+        (archive / f"{i:04d}.p7m").write_bytes(sig)
+        paths.append(str(archive / f"{i:04d}.p7m"))
+    paths.append(str(tmp_path / "gone.p7m"))  # a path that is not there: a line, not a crash
+    # "A real cluster" is one more LocalCluster here, reached by its scheduler's address.
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as other:
+        ns = _run(_blocks()[7], {"root_pem": str(root_pem), "archive": archive, "paths": paths,
+                                 "report_dir": tmp_path / "report.parquet",
+                                 "scheduler_address": other.scheduler_address})
+    assert ns["summary"].counts == {"ok": 1000}
+    assert pq.read_table(tmp_path / "report.parquet").num_rows == 1000
+    assert list(ns["failed"]["code"]) == ["file_vanished"]
+    assert govsig.dask.verify_paths is ns["govsig"].dask.verify_paths

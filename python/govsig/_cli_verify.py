@@ -203,9 +203,10 @@ def _read_evidence(option: str, paths: list[str]) -> list[bytes]:
 
 def _archive_setup(args: argparse.Namespace) -> tuple[Any, ...]:
     """Everything checked before the job starts: a mistake costs a line, not a half-run."""
-    from govsig import HttpFetcher, __version__
+    from govsig import HttpFetcher
     from govsig._threads import check_threads
     from govsig.archive import Journal, JournalError
+    from govsig.archive.report import job_context
 
     try:
         check_threads(args.threads)
@@ -286,21 +287,8 @@ def _archive_setup(args: argparse.Namespace) -> tuple[Any, ...]:
             fetcher = HttpFetcher(cache_dir=args.cache_dir)
         except (OSError, ValueError) as e:
             raise _Mistake(f"--cache-dir: {shown(e)}") from None
-    context = {
-        "validated_at": _iso(at),
-        "policy": {
-            "at": job["at"],
-            "revocation": policy.revocation,
-            "legacy": policy.legacy,
-            "trust_sha256": trust,
-            "crls": len(policy.crls),
-            "ocsp_responses": len(policy.ocsp_responses),
-            "fetch": bool(args.fetch),
-            "max_size": args.max_size,
-            "follow_symlinks": bool(args.follow_symlinks),
-        },
-        "govsig_version": __version__,
-    }
+    context = job_context(policy, at=job["at"], validated_at=_iso(at), fetch=bool(args.fetch),
+                          max_size=args.max_size, follow_symlinks=bool(args.follow_symlinks))
     return Verifier(policy, fetcher), roots, journal, context
 
 

@@ -3,11 +3,15 @@ fresh (read from its own bytes), a memory cache that never serves past nextUpdat
 on-disk CRL cache shared by every fetcher and process using the same directory."""
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +163,9 @@ class _DiskCache:
     def __init__(self, root: Path) -> None:
         self.root = root / "crl"
         self.root.mkdir(parents=True, exist_ok=True)
+        # Lock files live apart from the entries: they outlive every fetch (unlinking one
+        # while another process waits on it would let a third lock a new file and fetch too).
+        self.locks = root / "locks"
 
     def _paths(self, url: str) -> tuple[Path, Path]:
         name = hashlib.sha256(url.encode("utf-8")).hexdigest()
@@ -184,6 +191,42 @@ class _DiskCache:
         if next_update is None:
             return None
         return der, next_update
+
+    @contextlib.contextmanager
+    def fetching(self, url: str, wait: float) -> Iterator[bool]:
+        """Holds this URL's lock file (``locks/<sha256>.lock``, ``flock``) while the caller looks in
+        the cache again and fetches on a miss: workers of a cluster asking for one CRL at the
+        same moment fetch it once per cache directory, not once per process. Yields False
+        (and the caller fetches unlocked) when the lock cannot be had within ``wait`` seconds
+        (a holder stuck past its fetch deadline) or the directory does not support locks: a
+        second fetch costs less than a stalled job. The kernel drops the lock of a process
+        that dies, so a killed worker never leaves it held."""
+        name = hashlib.sha256(url.encode("utf-8")).hexdigest()
+        try:
+            self.locks.mkdir(exist_ok=True)
+            fd = os.open(self.locks / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError:
+            yield False
+            return
+        try:
+            held = False
+            deadline = time.monotonic() + wait
+            delay = 0.005
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    held = True
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.1)
+                except OSError:
+                    break
+            yield held
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
 
     def store(self, url: str, der: bytes, fetched_at: float, next_update: float) -> None:
         body_path, meta_path = self._paths(url)

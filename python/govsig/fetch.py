@@ -275,14 +275,29 @@ class HttpFetcher:
         hit = self._cached(("crl", url))
         if hit is not None:
             return hit
-        if self._disk is not None:
-            entry = self._disk.load(url, self.max_bytes)
-            if entry is not None and self._clock() < entry[1]:
-                with self._lock:
-                    self._memo.put(("crl", url), *entry)
-                    self._stats["cache_hits"] += 1
-                    self._stats["disk_hits"] += 1
-                return entry[0]
+        if self._disk is None:
+            return self._crl_fetch(url)
+        hit = self._disk_hit(url)
+        if hit is not None:
+            return hit
+        # One fetch per cache directory: whoever holds the URL's lock fetches, the others find
+        # its CRL on disk once they get the lock.
+        with self._disk.fetching(url, wait=2 * self.timeout + 5):
+            hit = self._disk_hit(url)
+            return hit if hit is not None else self._crl_fetch(url)
+
+    def _disk_hit(self, url: str) -> bytes | None:
+        assert self._disk is not None
+        entry = self._disk.load(url, self.max_bytes)
+        if entry is None or not self._clock() < entry[1]:
+            return None
+        with self._lock:
+            self._memo.put(("crl", url), *entry)
+            self._stats["cache_hits"] += 1
+            self._stats["disk_hits"] += 1
+        return entry[0]
+
+    def _crl_fetch(self, url: str) -> bytes:
         self._count(fetches=1)
         body = self._http.fetch(url, "GET", None, "application/pkix-crl")
         der, next_update = _crl_der_and_next_update(url, body)

@@ -3,6 +3,7 @@ shipped as ``report.schema.json`` beside this module), written as JSON Lines or 
 from __future__ import annotations
 
 import base64
+import hashlib
 import importlib
 import json
 import os
@@ -11,7 +12,7 @@ from typing import IO, Any, Optional
 
 from govsig._govsig import VerifyResult
 
-__all__ = ["SCHEMA", "SCHEMA_PATH", "load_schema", "LineMaker", "revocation_status",
+__all__ = ["SCHEMA", "SCHEMA_PATH", "load_schema", "LineMaker", "job_context", "revocation_status",
            "JsonlWriter", "ParquetWriter", "arrow_schema"]
 
 SCHEMA = "govsig.report/1"
@@ -35,6 +36,31 @@ def _path_fields(path: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         return {"path": path.decode("utf-8", "backslashreplace"),
                 "path_bytes": base64.b64encode(path).decode("ascii")}
+
+
+def job_context(policy: Any, *, at: Optional[str], validated_at: str, fetch: bool, max_size: Optional[int],
+                follow_symlinks: bool) -> dict[str, Any]:
+    """The part of every report line that is the same for the whole job (``LineMaker``'s
+    ``context``): ``at`` is the validation time the user asked for (None: the job's start,
+    which ``validated_at`` records)."""
+    from govsig import __version__
+
+    trust = [] if policy.trust is None else sorted(hashlib.sha256(c).hexdigest() for c in policy.trust.certificates)
+    return {
+        "validated_at": validated_at,
+        "policy": {
+            "at": at,
+            "revocation": policy.revocation,
+            "legacy": policy.legacy,
+            "trust_sha256": trust,
+            "crls": len(policy.crls),
+            "ocsp_responses": len(policy.ocsp_responses),
+            "fetch": bool(fetch),
+            "max_size": max_size,
+            "follow_symlinks": bool(follow_symlinks),
+        },
+        "govsig_version": __version__,
+    }
 
 
 def revocation_status(result: VerifyResult, mode: str) -> str:
