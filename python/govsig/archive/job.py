@@ -20,7 +20,7 @@ from typing import Any, Optional, TextIO, Union
 
 from govsig._verifier import Verifier
 from govsig.archive.journal import Journal
-from govsig._govsig import PdfResult
+from govsig._govsig import BatchResult, PdfResult
 from govsig.archive.report import LineMaker
 from govsig.archive.walk import Entry, ReadRefused, read_regular, walk
 
@@ -260,39 +260,31 @@ class ArchiveJob:
             failed.append(e)
             stop.set()
 
-    def _verify(self, chunk: list[_Item]) -> Any:
-        """The results of the chunk's documents, in order: CMS files verified together,
-        signed PDFs (``*.pdf``) one by one."""
+    def _verify(self, chunk: list[_Item]) -> tuple[Optional[BatchResult], dict[int, PdfResult]]:
+        """The results of the chunk's documents: CMS files verified together (a batch, in
+        chunk order), signed PDFs (``*.pdf``) one by one, by their index in the chunk."""
         docs = [(it[4], it[5]) for it in chunk if it[4] is not None and not _is_pdf(it[1].path)]
         batch = self.verifier.verify_many(docs, threads=self.workers, chunk_size=len(docs)) if docs else None
-        out: list[Any] = []
-        k = 0
-        for it in chunk:
-            if it[4] is None:
-                continue
-            if _is_pdf(it[1].path):
-                out.append(self.verifier.verify_pdf(it[4]))
-            else:
-                assert batch is not None
-                out.append(batch[k])
-                k += 1
-        return out or None
+        pdfs = {i: self.verifier.verify_pdf(it[4]) for i, it in enumerate(chunk)
+                if it[4] is not None and _is_pdf(it[1].path)}
+        return batch, pdfs
 
-    def _record(self, chunk: list[_Item], batch: Any, summary: JobSummary) -> None:
-        rows: list[tuple[bytes, int, str, bool, str, str]] = []
-        k = 0
+    def _record(self, chunk: list[_Item], verified: tuple[Optional[BatchResult], dict[int, PdfResult]],
+                summary: JobSummary) -> None:
+        batch, pdfs = verified
         make = self.lines
-        for seq, e, size, digest, sig, _content in chunk:
-            if sig is not None:
-                assert batch is not None and digest is not None and size is not None
-                result = batch[k]
-                if isinstance(result, PdfResult):
-                    text, code, ok, rev = make.pdf_document(e.path, size, digest, result)
-                else:
-                    text, code, ok, rev = make.document(e.path, size, digest, result)
-                k += 1
-            else:
+        cms = [it for i, it in enumerate(chunk) if it[4] is not None and i not in pdfs]
+        made = iter(make.documents(batch, [it[1].path for it in cms], [it[2] for it in cms],  # type: ignore[misc]
+                                   [it[3] for it in cms])) if batch is not None else iter(())
+        rows: list[tuple[bytes, int, str, bool, str, str]] = []
+        for i, (seq, e, size, digest, sig, _content) in enumerate(chunk):
+            if sig is None:
                 text, code, ok, rev = make.entry(e.path, size, e.code or "file_unreadable", e.reason, digest)
+            elif i in pdfs:
+                assert size is not None and digest is not None
+                text, code, ok, rev = make.pdf_document(e.path, size, digest, pdfs[i])
+            else:
+                text, code, ok, rev = next(made)
             rows.append((e.path, seq, code, ok, rev, text))
             if self.sink is not None:
                 self.sink(text)
