@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import queue
 import sqlite3
 import sys
@@ -22,7 +21,7 @@ from govsig._verifier import Verifier
 from govsig.archive.journal import Journal
 from govsig._govsig import BatchResult, PdfResult
 from govsig.archive.report import LineMaker
-from govsig.archive.walk import Entry, ReadRefused, read_regular, walk
+from govsig.archive.walk import Entry, ReadRefused, read_document, walk
 
 __all__ = ["ArchiveJob", "JobSummary", "JobProgress"]
 
@@ -120,25 +119,12 @@ class ArchiveJob:
 
     def _read(self, e: Entry) -> tuple[Optional[int], Optional[str], Optional[bytes], Optional[bytes], Entry]:
         try:
-            sig = read_regular(e.path, self.max_size, self.follow)
+            sig, content = read_document(e.path, self.max_size, self.follow)
         except ReadRefused as r:
+            if r.signature is not None:  # the signature was read, its detached content not
+                return len(r.signature), hashlib.sha256(r.signature).hexdigest(), None, None, Entry(e.path, r.code, r.reason)
             return r.size if r.size is not None else e.size, None, None, None, Entry(e.path, r.code, r.reason)
-        digest = hashlib.sha256(sig).hexdigest()
-        content = None
-        if e.path.lower().endswith(b".p7s"):
-            base = e.path[:-4]
-            try:
-                st = os.stat(base) if self.follow else os.lstat(base)
-                regular = (st.st_mode & 0o170000) == 0o100000
-            except OSError:
-                regular = False
-            if regular:
-                try:
-                    content = read_regular(base, self.max_size, self.follow)
-                except ReadRefused as r:
-                    return (len(sig), digest, None, None,
-                            Entry(e.path, r.code, f"detached content {os.fsdecode(base)!r}: {r.reason}"))
-        return len(sig), digest, sig, content, e
+        return len(sig), hashlib.sha256(sig).hexdigest(), sig, content, e
 
     def _chunks(self, stop: threading.Event) -> Iterator[list[_Item]]:
         conn = None
