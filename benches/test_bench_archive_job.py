@@ -78,7 +78,7 @@ def _job(root: Path, policy: govsig.Policy, journal_path: Path, resume: bool = F
 
 
 def _verify_files(root: Path, policy: govsig.Policy) -> tuple[float, int]:
-    from govsig._api import walk_signature_files
+    from govsig._files import walk_signature_files
 
     t = time.perf_counter()
     b = govsig.Verifier(policy).verify_files(walk_signature_files(root), threads=THREADS)
