@@ -308,7 +308,7 @@ def test_cli_inventory(archive: Archive, tmp_path: Path) -> None:
     (["--trust", "{trust}", "--threads", "0"], "--threads must be 1 or more"),
     (["--trust", "{trust}", "--renewal-days", "-3"], "--renewal-days must be 0 or more"),
     (["--trust", "{trust}", "--at", "yesterday"], "not an ISO 8601 time"),
-    (["--trust", "{trust}", "--cache-dir", "{tmp}"], "--cache-dir needs --fetch"),
+    (["--trust", "{trust}", "--cache-dir", "{tmp}"], "--cache-dir is where --fetch keeps"),
     (["--trust", "{trust}", "--revocation", "maybe"], "invalid choice"),
 ])
 def test_cli_mistakes_are_a_short_message_and_status_2(archive: Archive, tmp_path: Path, args: list[str],

@@ -260,8 +260,10 @@ class ArchiveJob:
         batch, pdfs = verified
         make = self.lines
         cms = [it for i, it in enumerate(chunk) if it[4] is not None and i not in pdfs]
-        made = iter(make.documents(batch, [it[1].path for it in cms], [it[2] for it in cms],  # type: ignore[misc]
-                                   [it[3] for it in cms])) if batch is not None else iter(())
+        # A document read has its size and digest (see _read).
+        sizes = [it[2] or 0 for it in cms]
+        digests = [it[3] or "" for it in cms]
+        made = iter(make.documents(batch, [it[1].path for it in cms], sizes, digests)) if batch is not None else iter(())
         rows: list[tuple[bytes, int, str, bool, str, str]] = []
         for i, (seq, e, size, digest, sig, _content) in enumerate(chunk):
             if sig is None:

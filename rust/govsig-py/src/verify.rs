@@ -1383,8 +1383,8 @@ fn signer_json(j: &mut Json, s: &SignerOutcome) {
             evidence_json(
                 j,
                 "ocsp",
-                &subject,
-                &serial,
+                subject,
+                serial,
                 status,
                 reason,
                 &hex::encode(o.response_fingerprint),
@@ -1404,8 +1404,8 @@ fn signer_json(j: &mut Json, s: &SignerOutcome) {
             evidence_json(
                 j,
                 "crl",
-                &subject,
-                &serial,
+                subject,
+                serial,
                 status,
                 reason,
                 &hex::encode(c.fingerprint()),
