@@ -51,6 +51,11 @@ where
     if proves_bad(code) || signers.clone().any(|s| proves_bad(s.code)) {
         return RevocationSummary::Proven;
     }
+    // Hard-fail stops a signer whose status is undetermined before any evidence is kept:
+    // its status was sought and not found, which is "unknown", not "not checked".
+    if code == Code::RevocationUnknown || signers.clone().any(|s| s.code == Code::RevocationUnknown) {
+        return RevocationSummary::Unknown;
+    }
     if signers.clone().all(|s| s.revocation.is_empty()) {
         return RevocationSummary::NotChecked;
     }
@@ -137,5 +142,7 @@ mod tests {
         assert_eq!(s, RevocationSummary::Proven);
         let s = revocation_summary(RevocationMode::HardFail, Code::Ok, std::iter::empty());
         assert_eq!(s, RevocationSummary::NotChecked);
+        let s = revocation_summary(RevocationMode::HardFail, Code::RevocationUnknown, std::iter::empty());
+        assert_eq!(s, RevocationSummary::Unknown);
     }
 }
