@@ -44,7 +44,7 @@ def job_archive(bench_dir: Path) -> Path:
     for i, leaf in enumerate(leaves):
         content = CONTENT + b" #%d" % i
         kinds.append((f"att{i}.p7m", pki.sign_cms(content, leaf, detached=False), None))
-        kinds.append((f"det{i}.pdf.p7s", pki.sign_cms(content, leaf), content))
+        kinds.append((f"det{i}.xml.p7s", pki.sign_cms(content, leaf), content))
     n = scaled(200_000, minimum=2000)
     for i in range(n):
         d = root / f"unit{i // 1000:04d}"

@@ -336,6 +336,7 @@ def test_revocation_from_crl_files(tmp_path) -> None:
     assert "revocation status: proven 0, unknown 2, not checked 0" in p.stderr
     p = run(*base, "--revocation", "hard-fail")
     assert {r["code"] for r in lines(p.stdout)} == {"revocation_unknown"}
+    assert "revocation status: proven 0, unknown 2, not checked 0" in p.stderr
     p = run(*base, "--revocation", "off")
     assert p.returncode == 0
     assert {r["revocation_status"] for r in lines(p.stdout)} == {"not_checked"}

@@ -192,9 +192,47 @@ def test_inventory_rows(archive: Archive) -> None:
     # 11 documents read (9 signed alone, both.p7s, junk.p7s); the FIFO and both symlinks skipped.
     assert inv.documents == 11
     skipped = {Path(p).name: why for p, why in inv.skipped}
-    assert skipped == {"dangling.p7s": "file_skipped: not a regular file",
-                       "link.p7s": "file_skipped: not a regular file",
-                       "pipe.p7s": "file_skipped: not a regular file"}
+    # The archive job's walk: each entry not read says why, with its code.
+    link = "file_skipped: a symbolic link, not followed (pass --follow-symlinks)"
+    assert skipped == {"dangling.p7s": link, "link.p7s": link, "pipe.p7s": "file_skipped: a FIFO, not read"}
+
+
+def test_inventory_walks_like_the_archive_job(archive: Archive) -> None:
+    policy = _policy(archive, revocation="off")
+    # Symlinks followed: the link is a document (An's count grows by one), the dangling link
+    # is unreadable; the FIFO is still never opened.
+    inv = govsig.inventory(archive.root, policy, follow_symlinks=True)
+    assert inv.documents == 12 and _by_holder(inv)["Nguyễn Văn An"]["documents_signed"] == 5
+    skipped = {Path(p).name: why.split(":")[0] for p, why in inv.skipped}
+    assert skipped == {"dangling.p7s": "file_unreadable", "pipe.p7s": "file_skipped"}
+    # A size cap: every signature is larger than 64 bytes; junk.p7s (15 bytes) is read.
+    capped = govsig.inventory(archive.root, policy, max_size=64)
+    assert capped.documents == 1 and list(capped) == []
+    too_large = [why for _p, why in capped.skipped if why.startswith("file_too_large")]
+    assert len(too_large) == 10 and "more than --max-size 64" in too_large[0]
+
+
+def test_signers_of_signed_pdfs_are_in_the_inventory(pki: StandardPki, tmp_path: Path) -> None:
+    import pdfsign
+
+    dung = _leaf("dung", pki.rsa_intermediate, _name((NameOID.USER_ID, "CCCD:001190000777"),
+                                                    (NameOID.ORGANIZATION_NAME, "Sở Nội vụ tỉnh Hà Giang"),
+                                                    (NameOID.COMMON_NAME, "Phạm Thị Dung")))
+    root = tmp_path / "hồ sơ"
+    root.mkdir()
+    (root / "quyết định.pdf").write_bytes(pdfsign.sign(pdfsign.base_pdf(), dung))
+    (root / "công văn.p7s").write_bytes(_pki.sign_cms("công văn".encode(), dung, detached=False))
+    # X.pdf beside X.pdf.p7s is that signature's content, not a signed PDF of its own.
+    (root / "tờ trình.pdf").write_bytes(pdfsign.base_pdf("Tờ trình"))
+    (root / "tờ trình.pdf.p7s").write_bytes(_pki.sign_cms((root / "tờ trình.pdf").read_bytes(), dung))
+    (tmp_path / "root.pem").write_bytes(pki.rsa_root.pem)
+    policy = govsig.Policy(trust=govsig.TrustStore.from_files([tmp_path / "root.pem"]), revocation="off")
+    inv = govsig.inventory(root, policy)
+    assert inv.documents == 3 and inv.skipped == []
+    (row,) = inv
+    assert row["holder"] == "Phạm Thị Dung" and row["organisation"] == "Sở Nội vụ tỉnh Hà Giang"
+    assert row["identifiers"] == {"CCCD": ["001190000777"], "MST": ["001190000777"]}
+    assert row["documents_signed"] == 3 and row["documents_not_ok"] == 0
 
 
 def test_revocation_status_without_evidence_or_checking(archive: Archive) -> None:
@@ -270,7 +308,7 @@ def test_cli_inventory(archive: Archive, tmp_path: Path) -> None:
     (["--trust", "{trust}", "--threads", "0"], "--threads must be 1 or more"),
     (["--trust", "{trust}", "--renewal-days", "-3"], "--renewal-days must be 0 or more"),
     (["--trust", "{trust}", "--at", "yesterday"], "not an ISO 8601 time"),
-    (["--trust", "{trust}", "--cache-dir", "{tmp}"], "--cache-dir needs --fetch"),
+    (["--trust", "{trust}", "--cache-dir", "{tmp}"], "--cache-dir is where --fetch keeps"),
     (["--trust", "{trust}", "--revocation", "maybe"], "invalid choice"),
 ])
 def test_cli_mistakes_are_a_short_message_and_status_2(archive: Archive, tmp_path: Path, args: list[str],

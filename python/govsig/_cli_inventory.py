@@ -7,11 +7,10 @@ import os
 import sys
 from typing import Any, Optional
 
+from govsig._cli_revocation import OptionError, add_revocation_args, revocation_options
 from govsig._cli_text import shown
+from govsig._cli_verify import _size as size_option
 from govsig._html import LANGS
-
-REVOCATION_MODES = ("off", "soft-fail", "hard-fail")
-
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
@@ -26,29 +25,16 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--at", help="the time expiry and revocation are judged at, ISO 8601 (default: now)")
     p.add_argument("--renewal-days", type=int, default=30, metavar="N",
                    help="a certificate expiring within N days is due for renewal (default 30)")
-    p.add_argument("--revocation", choices=REVOCATION_MODES, default="soft-fail",
-                   help="revocation checking (default soft-fail: an unknown status is reported, not fatal)")
-    p.add_argument("--crl", action="append", default=[], metavar="FILE",
-                   help="a CRL to use as revocation evidence (DER or PEM); repeatable")
-    p.add_argument("--ocsp-response", action="append", default=[], metavar="FILE",
-                   help="an OCSP response (DER) to use as revocation evidence; repeatable")
-    p.add_argument("--fetch", action="store_true",
-                   help="fetch missing CRLs/OCSP over HTTP (CDP/AIA; honours http_proxy/https_proxy/no_proxy)")
-    p.add_argument("--cache-dir", metavar="DIR", help="on-disk cache for fetched CRLs and OCSP responses")
+    add_revocation_args(p)
+    p.add_argument("--follow-symlinks", action="store_true", help="follow symbolic links (loops are detected)")
+    p.add_argument("--max-size", metavar="BYTES", type=size_option, default=None,
+                   help="do not read files larger than this (suffixes K, M, G); default: no cap")
     p.add_argument("--csv", metavar="FILE", help="write the inventory as CSV (UTF-8, Excel-ready)")
     p.add_argument("--html", metavar="FILE", help="write the inventory as one self-contained HTML page")
     p.add_argument("--lang", choices=LANGS, default=None,
                    help="HTML language (default: vi under a Vietnamese locale, else en)")
     p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
     p.set_defaults(handler=_inventory)
-
-
-def _read_all(paths: list[str]) -> list[bytes]:
-    out = []
-    for p in paths:
-        with open(p, "rb") as f:
-            out.append(f.read())
-    return out
 
 
 def _check_output(path: Optional[str], what: str) -> Optional[str]:
@@ -79,7 +65,6 @@ def _inventory(args: argparse.Namespace) -> int:
             return fail(problem)
     if not os.path.isdir(args.directory):
         return fail(f"{shown(args.directory)}: not a directory")
-    fetcher: Any = None
     try:
         trust = TrustStore.from_files(args.trust)
         inter: list[bytes] = []
@@ -91,19 +76,15 @@ def _inventory(args: argparse.Namespace) -> int:
                 at = dt.datetime.fromisoformat(args.at.replace("Z", "+00:00"))
             except ValueError:
                 return fail(f"--at {shown(args.at)} is not an ISO 8601 time (e.g. 2026-12-31T00:00:00Z)")
-        policy = Policy(trust=trust, intermediates=inter, at=at, revocation=args.revocation,
-                        crls=_read_all(args.crl), ocsp_responses=_read_all(args.ocsp_response))
-        if args.fetch:
-            from govsig.fetch import HttpFetcher
-
-            fetcher = HttpFetcher(cache_dir=args.cache_dir)
-        elif args.cache_dir:
-            return fail("--cache-dir needs --fetch (it caches what is fetched)")
+        policy, fetcher = revocation_options(args, Policy(trust=trust, intermediates=inter, at=at))
+    except OptionError as e:
+        return fail(str(e))
     except (OSError, ValueError) as e:
         return fail(shown(e))
     try:
         inv = inv_mod.inventory(args.directory, policy, renewal_days=args.renewal_days, fetcher=fetcher,
-                                threads=args.threads)
+                                threads=args.threads, max_size=args.max_size,
+                                follow_symlinks=args.follow_symlinks)
     except (OSError, ValueError) as e:
         return fail(shown(e))
     try:

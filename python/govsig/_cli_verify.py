@@ -11,6 +11,7 @@ from typing import Any, Optional
 from govsig._policy import Policy, TrustStore
 from govsig._verifier import Verifier
 from govsig._certs import read_cert_file
+from govsig._cli_revocation import OptionError, add_revocation_args, revocation_options
 from govsig._cli_text import shown
 from govsig._govsig import PdfResult, VerifyResult
 from govsig._pdf import is_pdf_path, pdf_record
@@ -19,10 +20,13 @@ from govsig._threads import MAX_THREADS
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add ``verify`` and ``verify-archive`` to the ``govsig`` parser."""
-    p = sub.add_parser("verify", help="verify one CMS/PKCS#7 signature or signed PDF")
+    p = sub.add_parser("verify", help="verify one CMS/PKCS#7 signature or signed PDF",
+                       # One line, so that a mistake costs two lines of output (this and the error).
+                       usage="govsig verify FILE --trust PEM [options]   (-h lists them)")
     p.add_argument("signature", help="signature file (DER, BER or PEM CMS, or an S/MIME message), or a signed PDF (*.pdf)")
     p.add_argument("--content", help="the signed content, for a detached signature")
     _policy_args(p)
+    add_revocation_args(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=_verify)
 
@@ -36,7 +40,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     )
     a.add_argument("directory", nargs="+", help="folder(s) to walk")
     _policy_args(a)
-    _revocation_args(a)
+    add_revocation_args(a)
     a.add_argument("--report", metavar="FILE", help="write one JSON line per entry (schema govsig.report/1); - for stdout")
     a.add_argument("--parquet", metavar="FILE", help="write the same lines as a Parquet file (needs pyarrow)")
     a.add_argument("--html", metavar="FILE",
@@ -64,17 +68,6 @@ def _policy_args(p: argparse.ArgumentParser) -> None:
                    help="untrusted intermediate certificate file(s); repeatable")
     p.add_argument("--at", help="validation time, ISO 8601 (default: now; naive means UTC)")
     p.add_argument("--legacy", action="store_true", help="accept SHA-1 and DSA")
-
-
-def _revocation_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--revocation", choices=("off", "soft-fail", "hard-fail"), default="soft-fail",
-                   help="soft-fail (default): an unknown status passes; hard-fail: it fails; off: not checked")
-    p.add_argument("--crl", action="append", default=[], metavar="FILE", help="a CRL (DER or PEM); repeatable")
-    p.add_argument("--ocsp-response", action="append", default=[], metavar="FILE",
-                   help="an OCSP response (DER); repeatable")
-    p.add_argument("--fetch", action="store_true",
-                   help="fetch missing CRLs and OCSP responses over HTTP (CDP/AIA; http_proxy/no_proxy honoured)")
-    p.add_argument("--cache-dir", metavar="DIR", help="with --fetch: keep fetched evidence in this folder")
 
 
 def _size(text: str) -> int:
@@ -136,13 +129,17 @@ def result_record(r: VerifyResult | PdfResult, path: Optional[str] = None) -> di
 
 def _verify(args: argparse.Namespace) -> int:
     try:
-        v = Verifier(_policy(args))
+        policy, fetcher = revocation_options(args, _policy(args))
+        v = Verifier(policy, fetcher)
         with open(args.signature, "rb") as f:
             sig = f.read()
         content = None
         if args.content:
             with open(args.content, "rb") as f:
                 content = f.read()
+    except OptionError as e:
+        print(f"govsig verify: {e}", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as e:
         print(f"govsig: {shown(e)}", file=sys.stderr)
         return 2
@@ -176,8 +173,8 @@ def _verify_pdf(v: Verifier, pdf: bytes, args: argparse.Namespace) -> int:
     return 0 if r.ok else 1
 
 
-class _Mistake(Exception):
-    """An operator mistake: one line, exit status 2."""
+# An operator mistake: one line, exit status 2.
+_Mistake = OptionError
 
 
 def _writable_path(option: str, path: Optional[str]) -> None:
@@ -190,20 +187,8 @@ def _writable_path(option: str, path: Optional[str]) -> None:
         raise _Mistake(f"{option} {shown(path)} is a folder; give a file name")
 
 
-def _read_evidence(option: str, paths: list[str]) -> list[bytes]:
-    out = []
-    for p in paths:
-        try:
-            with open(p, "rb") as f:
-                out.append(f.read())
-        except OSError as e:
-            raise _Mistake(f"{option} {shown(p)}: {shown(e.strerror)}") from None
-    return out
-
-
 def _archive_setup(args: argparse.Namespace) -> tuple[Any, ...]:
     """Everything checked before the job starts: a mistake costs a line, not a half-run."""
-    from govsig import HttpFetcher
     from govsig._threads import check_threads
     from govsig.archive import Journal, JournalError
     from govsig.archive.report import job_context
@@ -221,8 +206,6 @@ def _archive_setup(args: argparse.Namespace) -> tuple[Any, ...]:
         raise _Mistake("--chunk-size must be at least 1")
     if args.resume and not args.journal:
         raise _Mistake("--resume needs --journal JOB.sqlite (the journal of the job to continue)")
-    if args.cache_dir and not args.fetch:
-        raise _Mistake("--cache-dir is where --fetch keeps what it fetched; add --fetch, or drop --cache-dir")
     for d in args.directory:
         if not os.path.exists(d):
             raise _Mistake(f"{shown(d)}: no such folder")
@@ -243,12 +226,7 @@ def _archive_setup(args: argparse.Namespace) -> tuple[Any, ...]:
         policy = _policy(args)
     except (OSError, ValueError) as e:
         raise _Mistake(shown(e)) from None
-    crls = _read_evidence("--crl", args.crl)
-    ocsp = _read_evidence("--ocsp-response", args.ocsp_response)
-    try:
-        policy = policy.replace(revocation=args.revocation, crls=crls, ocsp_responses=ocsp)
-    except ValueError as e:
-        raise _Mistake(shown(e)) from None
+    policy, fetcher = revocation_options(args, policy)
     import hashlib
 
     roots = [os.fsencode(os.path.abspath(d)) for d in args.directory]
@@ -281,12 +259,6 @@ def _archive_setup(args: argparse.Namespace) -> tuple[Any, ...]:
         stamp = journal.set_meta_once("validated_at", now) if journal is not None else now
         at = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         policy = policy.replace(at=at)
-    fetcher = None
-    if args.fetch:
-        try:
-            fetcher = HttpFetcher(cache_dir=args.cache_dir)
-        except (OSError, ValueError) as e:
-            raise _Mistake(f"--cache-dir: {shown(e)}") from None
     context = job_context(policy, at=job["at"], validated_at=_iso(at), fetch=bool(args.fetch),
                           max_size=args.max_size, follow_symlinks=bool(args.follow_symlinks))
     return Verifier(policy, fetcher), roots, journal, context

@@ -3,9 +3,11 @@ which organisation and unit, with which Vietnamese identifiers, from which CA, u
 whether it is revoked, and what it signed. Provinces review their units' certificates
 monthly and quarterly from this (expiring, revoked, who signed what).
 
-One pass over the archive's signed documents (regular files only: a FIFO, a device or a
-symlink is never opened, an unreadable file is listed in ``skipped``), verified with the
-caller's policy in chunks; then each distinct certificate (by SHA-256 fingerprint) is
+One pass over the archive's signed documents with the archive job's walk
+(``govsig.archive.walk``: names as bytes, regular files only, so a FIFO, a device or a symlink
+not followed is never opened, and a size cap; every entry not read is listed in ``skipped``
+with its code), CMS files verified with the caller's policy in chunks and signed PDFs one by
+one (the signer of each signature; a document time-stamp's TSA is not a signer); then each distinct certificate (by SHA-256 fingerprint) is
 checked once more on its own, at the policy's time, for its revocation status today: the
 documents answer "was it good when it signed?", an inventory "can it still be relied on?".
 
@@ -20,15 +22,14 @@ import datetime as _dt
 import hashlib
 import importlib
 import os
-import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any, Optional, Union
 
-from govsig._files import detached_content_path, is_signature_file
 from govsig._policy import Policy
 from govsig._verifier import Verifier
-from govsig._govsig import VerifyResult, parse_certificate
+from govsig._govsig import PdfResult, SignerResult, VerifyResult, parse_certificate
+from govsig.archive.walk import ReadRefused, read_document, walk
 from govsig.fetch import BulkFetcher, Fetcher
 
 __all__ = ["inventory", "Inventory", "IDENTIFIER_KINDS", "write_csv", "write_inventory_html"]
@@ -97,38 +98,6 @@ def _utc(ts: int) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc)
 
 
-def _documents(root: str) -> Iterator[tuple[str, Optional[str]]]:
-    """(path, None) for each signed document to read, (path, why) for each one skipped."""
-    for dirpath, dirnames, filenames in os.walk(root, onerror=None):
-        dirnames.sort()
-        for name in sorted(filenames):
-            # CMS files only: a signed PDF's signers are not in the inventory yet.
-            if not is_signature_file(name) or name.lower().endswith(".pdf"):
-                continue
-            path = os.path.join(dirpath, name)
-            try:
-                st = os.lstat(path)
-            except OSError as e:
-                yield path, f"file_vanished: {e.strerror}"
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                # A FIFO would hang the run, a device never ends, a symlink may leave the tree.
-                yield path, "file_skipped: not a regular file"
-                continue
-            yield path, None
-
-
-def _read(path: str) -> tuple[bytes, Optional[bytes]]:
-    with open(path, "rb") as f:
-        sig = f.read()
-    cpath = detached_content_path(path)
-    content = None
-    if cpath is not None:
-        with open(cpath, "rb") as f:
-            content = f.read()
-    return sig, content
-
-
 class _Seen:
     """One certificate as the walk saw it."""
 
@@ -161,6 +130,8 @@ def inventory(
     renewal_days: int = 30,
     fetcher: Union[Fetcher, BulkFetcher, None] = None,
     threads: Optional[int] = None,
+    max_size: Optional[int] = None,
+    follow_symlinks: bool = False,
 ) -> Inventory:
     """Every signer certificate seen in the signed documents under ``root``.
 
@@ -176,7 +147,9 @@ def inventory(
     documents whose verdict was not ok), ``first_signing_time``/``last_signing_time`` (the
     claimed signingTime of its signatures; None when none carried one).
 
-    ``fetcher`` fetches missing CRLs/OCSP as for a Verifier. Raises ``NotADirectoryError``
+    ``fetcher`` fetches missing CRLs/OCSP as for a Verifier. ``max_size`` (bytes) and
+    ``follow_symlinks`` are the archive job's walk options (``verify-archive --max-size``,
+    ``--follow-symlinks``). Raises ``NotADirectoryError``
     when ``root`` is not a folder and ``ValueError`` for a policy without a trust store."""
     if isinstance(renewal_days, bool) or not isinstance(renewal_days, int) or renewal_days < 0:
         raise ValueError(f"renewal_days must be a whole number of days, 0 or more, not {renewal_days!r}")
@@ -197,45 +170,55 @@ def inventory(
     skipped: list[tuple[str, str]] = []
     documents = 0
 
+    def count(signers: list[SignerResult], ok: bool) -> None:
+        counted: set[bytes] = set()
+        for s in signers:
+            der = s.certificate
+            if der is None:
+                continue
+            key = hashlib.sha256(der).digest()
+            entry = seen.get(key)
+            if entry is None:
+                entry = seen[key] = _Seen(der, s)
+            for c in s.chain[1:-1]:
+                pool.setdefault(c)
+            if s.code == "cert_revoked" and entry.revoked_reason is None:
+                entry.revoked_reason = s.reason
+            if key not in counted:
+                counted.add(key)
+                entry.documents += 1
+                entry.not_ok += not ok
+            t = s.signing_time
+            if t is not None:
+                entry.first = t if entry.first is None or t < entry.first else entry.first
+                entry.last = t if entry.last is None or t > entry.last else entry.last
+
     def run(items: list[tuple[bytes, Optional[bytes]]]) -> None:
         batch = verifier.verify_many(items, threads=threads)
         for i in range(len(batch)):
             result = batch[i]
-            if not isinstance(result, VerifyResult):
-                continue  # signed PDFs are not walked by the inventory (its walk reads CMS files)
-            counted: set[bytes] = set()
-            for s in result.signers:
-                der = s.certificate
-                if der is None:
-                    continue
-                key = hashlib.sha256(der).digest()
-                entry = seen.get(key)
-                if entry is None:
-                    entry = seen[key] = _Seen(der, s)
-                for c in s.chain[1:-1]:
-                    pool.setdefault(c)
-                if s.code == "cert_revoked" and entry.revoked_reason is None:
-                    entry.revoked_reason = s.reason
-                if key not in counted:
-                    counted.add(key)
-                    entry.documents += 1
-                    entry.not_ok += not result.ok
-                t = s.signing_time
-                if t is not None:
-                    entry.first = t if entry.first is None or t < entry.first else entry.first
-                    entry.last = t if entry.last is None or t > entry.last else entry.last
+            assert isinstance(result, VerifyResult)  # verify_many of (signature, content) pairs
+            count(result.signers, result.ok)
+
+    def run_pdf(pdf: bytes) -> None:
+        result: PdfResult = verifier.verify_pdf(pdf)
+        count([g.signer for g in result.signatures if g.signer is not None and not g.is_doc_timestamp], result.ok)
 
     items: list[tuple[bytes, Optional[bytes]]] = []
-    for path, why in _documents(top):
-        if why is not None:
-            skipped.append((path, why))
+    for e in walk([os.fsencode(top)], follow_symlinks=follow_symlinks):
+        if e.code is not None:
+            skipped.append((os.fsdecode(e.path), f"{e.code}: {e.reason}"))
             continue
         try:
-            items.append(_read(path))
-        except OSError as e:
-            skipped.append((path, f"file_unreadable: {e.strerror or e}"))
+            sig, content = read_document(e.path, max_size, follow_symlinks)
+        except ReadRefused as r:
+            skipped.append((os.fsdecode(e.path), f"{r.code}: {r.reason}"))
             continue
         documents += 1
+        if e.path.lower().endswith(b".pdf"):
+            run_pdf(sig)
+            continue
+        items.append((sig, content))
         if len(items) >= _CHUNK:
             run(items)
             items = []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import queue
 import sqlite3
 import sys
@@ -20,9 +19,9 @@ from typing import Any, Optional, TextIO, Union
 
 from govsig._verifier import Verifier
 from govsig.archive.journal import Journal
-from govsig._govsig import PdfResult
+from govsig._govsig import BatchResult, PdfResult
 from govsig.archive.report import LineMaker
-from govsig.archive.walk import Entry, ReadRefused, read_regular, walk
+from govsig.archive.walk import Entry, ReadRefused, read_document, walk
 
 __all__ = ["ArchiveJob", "JobSummary", "JobProgress"]
 
@@ -120,25 +119,12 @@ class ArchiveJob:
 
     def _read(self, e: Entry) -> tuple[Optional[int], Optional[str], Optional[bytes], Optional[bytes], Entry]:
         try:
-            sig = read_regular(e.path, self.max_size, self.follow)
+            sig, content = read_document(e.path, self.max_size, self.follow)
         except ReadRefused as r:
+            if r.signature is not None:  # the signature was read, its detached content not
+                return len(r.signature), hashlib.sha256(r.signature).hexdigest(), None, None, Entry(e.path, r.code, r.reason)
             return r.size if r.size is not None else e.size, None, None, None, Entry(e.path, r.code, r.reason)
-        digest = hashlib.sha256(sig).hexdigest()
-        content = None
-        if e.path.lower().endswith(b".p7s"):
-            base = e.path[:-4]
-            try:
-                st = os.stat(base) if self.follow else os.lstat(base)
-                regular = (st.st_mode & 0o170000) == 0o100000
-            except OSError:
-                regular = False
-            if regular:
-                try:
-                    content = read_regular(base, self.max_size, self.follow)
-                except ReadRefused as r:
-                    return (len(sig), digest, None, None,
-                            Entry(e.path, r.code, f"detached content {os.fsdecode(base)!r}: {r.reason}"))
-        return len(sig), digest, sig, content, e
+        return len(sig), hashlib.sha256(sig).hexdigest(), sig, content, e
 
     def _chunks(self, stop: threading.Event) -> Iterator[list[_Item]]:
         conn = None
@@ -260,39 +246,33 @@ class ArchiveJob:
             failed.append(e)
             stop.set()
 
-    def _verify(self, chunk: list[_Item]) -> Any:
-        """The results of the chunk's documents, in order: CMS files verified together,
-        signed PDFs (``*.pdf``) one by one."""
+    def _verify(self, chunk: list[_Item]) -> tuple[Optional[BatchResult], dict[int, PdfResult]]:
+        """The results of the chunk's documents: CMS files verified together (a batch, in
+        chunk order), signed PDFs (``*.pdf``) one by one, by their index in the chunk."""
         docs = [(it[4], it[5]) for it in chunk if it[4] is not None and not _is_pdf(it[1].path)]
         batch = self.verifier.verify_many(docs, threads=self.workers, chunk_size=len(docs)) if docs else None
-        out: list[Any] = []
-        k = 0
-        for it in chunk:
-            if it[4] is None:
-                continue
-            if _is_pdf(it[1].path):
-                out.append(self.verifier.verify_pdf(it[4]))
-            else:
-                assert batch is not None
-                out.append(batch[k])
-                k += 1
-        return out or None
+        pdfs = {i: self.verifier.verify_pdf(it[4]) for i, it in enumerate(chunk)
+                if it[4] is not None and _is_pdf(it[1].path)}
+        return batch, pdfs
 
-    def _record(self, chunk: list[_Item], batch: Any, summary: JobSummary) -> None:
-        rows: list[tuple[bytes, int, str, bool, str, str]] = []
-        k = 0
+    def _record(self, chunk: list[_Item], verified: tuple[Optional[BatchResult], dict[int, PdfResult]],
+                summary: JobSummary) -> None:
+        batch, pdfs = verified
         make = self.lines
-        for seq, e, size, digest, sig, _content in chunk:
-            if sig is not None:
-                assert batch is not None and digest is not None and size is not None
-                result = batch[k]
-                if isinstance(result, PdfResult):
-                    text, code, ok, rev = make.pdf_document(e.path, size, digest, result)
-                else:
-                    text, code, ok, rev = make.document(e.path, size, digest, result)
-                k += 1
-            else:
+        cms = [it for i, it in enumerate(chunk) if it[4] is not None and i not in pdfs]
+        # A document read has its size and digest (see _read).
+        sizes = [it[2] or 0 for it in cms]
+        digests = [it[3] or "" for it in cms]
+        made = iter(make.documents(batch, [it[1].path for it in cms], sizes, digests)) if batch is not None else iter(())
+        rows: list[tuple[bytes, int, str, bool, str, str]] = []
+        for i, (seq, e, size, digest, sig, _content) in enumerate(chunk):
+            if sig is None:
                 text, code, ok, rev = make.entry(e.path, size, e.code or "file_unreadable", e.reason, digest)
+            elif i in pdfs:
+                assert size is not None and digest is not None
+                text, code, ok, rev = make.pdf_document(e.path, size, digest, pdfs[i])
+            else:
+                text, code, ok, rev = next(made)
             rows.append((e.path, seq, code, ok, rev, text))
             if self.sink is not None:
                 self.sink(text)

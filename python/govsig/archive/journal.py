@@ -76,8 +76,8 @@ class Journal:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             # OR IGNORE: folders given that nest (A and A/b) list an entry twice; it counts once.
-            self._db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                                 [(p, s, c, int(o), r, t) for p, s, c, o, r, t in rows])
+            # ok goes in as given: a bool is an int to SQLite (stored 0 or 1).
+            self._db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?)", rows)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise

@@ -8,19 +8,15 @@ import importlib
 import json
 import os
 from collections.abc import Iterable, Iterator
-from typing import IO, Any, Optional
+from typing import IO, Any, Optional, Union
 
-from govsig._govsig import VerifyResult
+from govsig._govsig import BatchResult, PdfResult, VerifyResult
 
 __all__ = ["SCHEMA", "SCHEMA_PATH", "load_schema", "LineMaker", "job_context", "revocation_status",
            "JsonlWriter", "ParquetWriter", "arrow_schema"]
 
 SCHEMA = "govsig.report/1"
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "report.schema.json")
-
-# Codes that prove the status of a certificate on the path (it was revoked or on hold).
-_PROVEN_BAD = ("cert_revoked", "cert_on_hold")
-
 
 def load_schema() -> dict[str, Any]:
     """The JSON Schema of one report line."""
@@ -63,30 +59,12 @@ def job_context(policy: Any, *, at: Optional[str], validated_at: str, fetch: boo
     }
 
 
-def revocation_status(result: VerifyResult, mode: str) -> str:
+def revocation_status(result: Union[VerifyResult, PdfResult], mode: str) -> str:
     """``proven`` when the status of every certificate that needed one was established
     (good, or revoked/on hold), ``unknown`` when some could not be, ``not_checked`` when
-    revocation is off or no signer got as far as a checked path."""
-    return _status(mode, result.code, result.signer_codes(), result.revocation_statuses())
-
-
-def _pdf_revocation_status(result: Any, signers: list[Any], mode: str) -> str:
-    """:func:`revocation_status` of a signed PDF, over the signers of all its signatures."""
-    return _status(mode, result.code, [s.code for s in signers],
-                   [[e["status"] for e in s.revocation] for s in signers])
-
-
-def _status(mode: str, code: str, signer_codes: list[str], statuses: list[list[str]]) -> str:
-    if mode == "off":
-        return "not_checked"
-    if code in _PROVEN_BAD or any(c in _PROVEN_BAD for c in signer_codes):
-        return "proven"
-    if not any(statuses):
-        return "not_checked"
-    # "revoked" here is a certificate revoked after the signature time: its status is known.
-    if all(st and all(x in ("good", "revoked") for x in st) for st in statuses):
-        return "proven"
-    return "unknown"
+    revocation is off or no signer got as far as a checked path (for a signed PDF, over
+    the signer of each signature). The rule lives in the core, beside the line builder."""
+    return result.revocation_summary(mode)
 
 
 class LineMaker:
@@ -105,22 +83,19 @@ class LineMaker:
         head.update(size=size, sha256=sha256, ok=ok, code=code, reason=reason, revocation_status=rev)
         return dumps(head)[:-1] + self._ctx
 
-    def document(self, path: bytes, size: int, sha256: str, result: VerifyResult) -> tuple[str, str, bool, str]:
-        """(line, code, ok, revocation_status) of a document that was read and verified; the
-        signers part is ``VerifyResult.to_json()``'s."""
-        code, ok = result.code, result.ok
-        rev = revocation_status(result, self.mode)
-        text = (self._head(path, size, sha256, ok, code, result.reason, rev)
-                + (',"detached":true' if result.detached else ',"detached":false')
-                + ',"signers":' + result.signers_json() + "}")
-        return text, code, ok, rev
+    def documents(self, batch: BatchResult, paths: list[bytes], sizes: list[int],
+                  digests: list[str]) -> list[tuple[str, str, bool, str]]:
+        """(line, code, ok, revocation_status) of each document of a batch of CMS results,
+        read and verified: the lines are built by the core, without Python objects per
+        field (``BatchResult.report_lines``)."""
+        return batch.report_lines(paths, sizes, digests, self._ctx, self.mode)
 
     def pdf_document(self, path: bytes, size: int, sha256: str, result: Any) -> tuple[str, str, bool, str]:
         """The same for a signed PDF (a ``PdfResult``): ``signers`` are the signers of its
         signatures in file order, and ``pdf`` says per signature what it covers and what
         changed after it."""
         signers = [s.signer for s in result.signatures if s.signer is not None]
-        rev = _pdf_revocation_status(result, signers, self.mode)
+        rev = revocation_status(result, self.mode)
         pdf = {"revisions": result.revisions, "signatures": [
             {"field": s.field, "subfilter": s.subfilter, "revision": s.revision, "code": s.code,
              "reason": s.reason, "covers_whole_document": s.covers_whole_document,

@@ -27,7 +27,7 @@ from typing import NamedTuple, Optional
 from govsig._files import SIGNATURE_SUFFIXES
 
 
-__all__ = ["Entry", "walk", "read_regular"]
+__all__ = ["Entry", "walk", "read_regular", "read_document", "ReadRefused"]
 
 
 class Entry(NamedTuple):
@@ -167,11 +167,14 @@ def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool) -> Iterator[En
 class ReadRefused(Exception):
     """An entry that was listed as a regular file but cannot be read as one."""
 
-    def __init__(self, code: str, reason: str, size: Optional[int] = None) -> None:
+    def __init__(self, code: str, reason: str, size: Optional[int] = None,
+                 signature: Optional[bytes] = None) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
         self.size = size
+        # For a detached signature whose content could not be read: the signature, which was.
+        self.signature = signature
 
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -212,3 +215,23 @@ def read_regular(path: bytes, max_size: Optional[int], follow_symlinks: bool) ->
         raise ReadRefused("file_unreadable", f"cannot read: {e.strerror}") from None
     finally:
         os.close(fd)
+
+
+def read_document(path: bytes, max_size: Optional[int], follow_symlinks: bool) -> tuple[bytes, Optional[bytes]]:
+    """(signature, detached content or None) of the document at ``path``: ``X.p7s`` with a
+    regular file ``X`` beside it is a detached signature over ``X``, read with the same
+    rules. ReadRefused (its code and reason) when either cannot be read."""
+    sig = read_regular(path, max_size, follow_symlinks)
+    if not path.lower().endswith(b".p7s"):
+        return sig, None
+    base = path[:-4]
+    try:
+        st = os.stat(base) if follow_symlinks else os.lstat(base)
+    except OSError:
+        return sig, None
+    if not stat.S_ISREG(st.st_mode):
+        return sig, None
+    try:
+        return sig, read_regular(base, max_size, follow_symlinks)
+    except ReadRefused as r:
+        raise ReadRefused(r.code, f"detached content {os.fsdecode(base)!r}: {r.reason}", len(sig), sig) from None

@@ -30,6 +30,7 @@ mod oidtext;
 pub mod outcome;
 pub mod pdf;
 pub mod policy;
+pub mod report;
 pub mod revocation;
 pub mod threads;
 pub mod time;

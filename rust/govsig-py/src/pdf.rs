@@ -77,6 +77,15 @@ pub struct PdfResult {
 
 #[pymethods]
 impl PdfResult {
+    /// The report line's `revocation_status` under revocation `mode`, over the signer of
+    /// each signature (see `VerifyResult.revocation_summary`).
+    fn revocation_summary(&self, mode: &str) -> PyResult<&'static str> {
+        let signers = self.inner.signatures.iter().filter_map(|s| s.cms.signers.first());
+        Ok(
+            govsig_core::report::revocation_summary(crate::verify::revocation_mode(mode)?, self.inner.code, signers)
+                .name(),
+        )
+    }
     #[getter]
     fn ok(&self) -> bool {
         self.inner.ok()

@@ -1,13 +1,16 @@
 //! Verifier glue: the engine handle, results, batches.
 
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use govsig_core::batch::PathOutcome;
 use govsig_core::cms::input::InputForm;
 use govsig_core::cms::verify::TimeSource;
 use govsig_core::cms::{SignerOutcome, VerifyOutcome};
+use govsig_core::report::{path_fields, revocation_summary, REPORT_SCHEMA};
 use govsig_core::revocation::crl::CrlIndex;
-use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationStatus};
+use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationMode, RevocationStatus};
 use govsig_core::x509::{CertRef, Certificate, TrustStore};
 use govsig_core::{Code, Engine};
 use numpy::{IntoPyArray, PyArray1};
@@ -421,6 +424,12 @@ impl VerifyResult {
             })
             .collect()
     }
+    /// "proven", "unknown" or "not_checked": whether the revocation status of every
+    /// certificate that needed one was established under revocation `mode` (the report
+    /// line's `revocation_status`).
+    fn revocation_summary(&self, mode: &str) -> PyResult<&'static str> {
+        Ok(revocation_summary(revocation_mode(mode)?, self.inner.code, &self.inner.signers).name())
+    }
     /// The outcome code of each signer, in order.
     fn signer_codes(&self) -> Vec<&'static str> {
         self.inner.signers.iter().map(|s| s.code.name()).collect()
@@ -692,6 +701,57 @@ impl BatchResult {
             ))
         })?;
         self.to_arrow(py)?.call_method0("to_pandas")
+    }
+    /// The archive report line (JSON text, schema govsig.report/1) of each document, with
+    /// the verdict, code and revocation summary beside it: `(line, code, ok,
+    /// revocation_status)`. `paths`, `sizes` and `sha256` give each document's file;
+    /// `context` is the JSON text of the fields every line shares, each preceded by a comma.
+    /// Built without the GIL; CMS results only (a signed PDF's line is made in Python).
+    fn report_lines(
+        &self,
+        py: Python<'_>,
+        paths: Vec<Vec<u8>>,
+        sizes: Vec<u64>,
+        sha256: Vec<String>,
+        context: &str,
+        mode: &str,
+    ) -> PyResult<Vec<(String, &'static str, bool, &'static str)>> {
+        let mode = revocation_mode(mode)?;
+        let n = self.items.len();
+        if paths.len() != n || sizes.len() != n || sha256.len() != n {
+            return Err(PyValueError::new_err(format!(
+                "report_lines needs one path, size and sha256 per document: {n} documents, \
+                 {} paths, {} sizes, {} digests",
+                paths.len(),
+                sizes.len(),
+                sha256.len()
+            )));
+        }
+        let mut docs = Vec::with_capacity(n);
+        for item in &self.items {
+            match item {
+                BatchItem::Cms(o) => docs.push(Arc::clone(o)),
+                BatchItem::Pdf(_) => {
+                    return Err(PyTypeError::new_err(
+                        "report_lines makes lines of CMS results; this batch holds a signed PDF result",
+                    ))
+                }
+            }
+        }
+        let context = context.to_owned();
+        Ok(py.allow_threads(move || {
+            // One Json for the batch: its certificate and name texts are made once.
+            let mut j = Json::default();
+            docs.iter()
+                .zip(paths.iter().zip(sizes.iter().zip(sha256.iter())))
+                .map(|(o, (path, (&size, digest)))| {
+                    let rev = revocation_summary(mode, o.code, &o.signers).name();
+                    j.0 = String::with_capacity(2048);
+                    report_line(&mut j, path, size, digest, o, &context, rev);
+                    (std::mem::take(&mut j.0), o.code.name(), o.ok(), rev)
+                })
+                .collect()
+        }))
     }
     /// Append a result (used to rebuild a batch, e.g. after unpickling).
     fn append(&mut self, result: PyRef<'_, VerifyResult>) {
@@ -1111,11 +1171,40 @@ fn evidence_records<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult
 }
 
 /// Compact JSON text written as Python's `json.dumps(..., ensure_ascii=False,
-/// separators=(",", ":"))` writes it.
+/// separators=(",", ":"))` writes it. The map keeps the text of each certificate met (by
+/// fingerprint): a batch's documents name the same few signers and CAs again and again.
 #[derive(Default)]
-struct Json(String);
+struct Json(String, HashMap<[u8; 32], Rc<CertText>>, HashMap<Vec<u8>, Rc<str>>);
+
+/// A certificate's fields as report text.
+struct CertText {
+    subject: String,
+    issuer: String,
+    serial: String,
+    sha256: String,
+}
 
 impl Json {
+    fn sid(&mut self, s: &SignerOutcome) -> String {
+        let names = &mut self.2;
+        s.sid_text_with(|der| {
+            Rc::clone(
+                names
+                    .entry(der.to_vec())
+                    .or_insert_with(|| govsig_core::cms::verify::issuer_text(der).into()),
+            )
+        })
+    }
+    fn cert(&mut self, c: &Certificate) -> Rc<CertText> {
+        Rc::clone(self.1.entry(c.fingerprint).or_insert_with(|| {
+            Rc::new(CertText {
+                subject: c.subject.to_string(),
+                issuer: c.issuer.to_string(),
+                serial: c.serial_hex(),
+                sha256: hex::encode(c.fingerprint),
+            })
+        }))
+    }
     fn raw(&mut self, t: &str) {
         self.0.push_str(t);
     }
@@ -1129,21 +1218,31 @@ impl Json {
     fn str(&mut self, v: &str) {
         use std::fmt::Write;
         self.0.push('"');
-        for c in v.chars() {
-            match c {
-                '"' => self.0.push_str("\\\""),
-                '\\' => self.0.push_str("\\\\"),
-                '\n' => self.0.push_str("\\n"),
-                '\r' => self.0.push_str("\\r"),
-                '\t' => self.0.push_str("\\t"),
-                '\u{8}' => self.0.push_str("\\b"),
-                '\u{c}' => self.0.push_str("\\f"),
-                c if u32::from(c) < 0x20 => {
-                    let _ = write!(self.0, "\\u{:04x}", u32::from(c));
-                }
-                c => self.0.push(c),
+        // Runs that need no escape are copied whole: report lines are mostly such runs.
+        let bytes = v.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let esc = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0x08 => "\\b",
+                0x0c => "\\f",
+                0..=0x1f => "",
+                _ => continue,
+            };
+            // Escaped bytes are ASCII, so `start..i` and `i + 1..` are on char boundaries.
+            self.0.push_str(&v[start..i]);
+            if esc.is_empty() {
+                let _ = write!(self.0, "\\u{b:04x}");
+            } else {
+                self.0.push_str(esc);
             }
+            start = i + 1;
         }
+        self.0.push_str(&v[start..]);
         self.0.push('"');
     }
     fn opt(&mut self, v: Option<&str>) {
@@ -1155,6 +1254,45 @@ impl Json {
     fn bool(&mut self, v: bool) {
         self.raw(if v { "true" } else { "false" });
     }
+}
+
+pub(crate) fn revocation_mode(mode: &str) -> PyResult<RevocationMode> {
+    RevocationMode::from_name(mode).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "revocation mode must be off, soft-fail or hard-fail, not {mode:?}"
+        ))
+    })
+}
+
+/// One archive report line, key for key as `govsig.archive.report.LineMaker` writes it.
+fn report_line(j: &mut Json, path: &[u8], size: u64, sha256: &str, o: &VerifyOutcome, context: &str, revocation: &str) {
+    use std::fmt::Write;
+    let (shown, raw) = path_fields(path);
+    j.raw("{");
+    j.key(true, "schema");
+    j.str(REPORT_SCHEMA);
+    j.key(false, "path");
+    j.str(&shown);
+    j.key(false, "path_bytes");
+    j.opt(raw.as_deref());
+    j.key(false, "size");
+    let _ = write!(j.0, "{size}");
+    j.key(false, "sha256");
+    j.str(sha256);
+    j.key(false, "ok");
+    j.bool(o.ok());
+    j.key(false, "code");
+    j.str(o.code.name());
+    j.key(false, "reason");
+    j.str(&o.reason);
+    j.key(false, "revocation_status");
+    j.str(revocation);
+    j.raw(context);
+    j.key(false, "detached");
+    j.bool(o.detached);
+    j.key(false, "signers");
+    signers_json(j, &o.signers);
+    j.raw("}");
 }
 
 fn outcome_json(j: &mut Json, o: &VerifyOutcome) {
@@ -1188,27 +1326,29 @@ fn signers_json(j: &mut Json, signers: &[SignerOutcome]) {
 }
 
 fn signer_json(j: &mut Json, s: &SignerOutcome) {
-    let cert = s.certificate.as_ref();
+    let cert = s.certificate.as_ref().map(|c| j.cert(c));
     j.raw("{");
     j.key(true, "subject");
-    j.opt(cert.map(|c| c.subject.to_string()).as_deref());
+    j.opt(cert.as_ref().map(|c| c.subject.as_str()));
     j.key(false, "issuer");
-    j.opt(cert.map(|c| c.issuer.to_string()).as_deref());
+    j.opt(cert.as_ref().map(|c| c.issuer.as_str()));
     j.key(false, "serial");
-    j.opt(cert.map(|c| c.serial_hex()).as_deref());
+    j.opt(cert.as_ref().map(|c| c.serial.as_str()));
     j.key(false, "cert_sha256");
-    j.opt(cert.map(|c| hex::encode(c.fingerprint)).as_deref());
+    j.opt(cert.as_ref().map(|c| c.sha256.as_str()));
     j.key(false, "chain_sha256");
     j.raw("[");
     for (i, c) in s.chain.iter().enumerate() {
         if i > 0 {
             j.raw(",");
         }
-        j.str(&hex::encode(c.fingerprint));
+        let t = j.cert(c);
+        j.str(&t.sha256);
     }
     j.raw("]");
     j.key(false, "sid");
-    j.str(&s.sid_text());
+    let sid = j.sid(s);
+    j.str(&sid);
     j.key(false, "signing_time");
     j.opt(s.signing_time.map(govsig_core::time::to_rfc3339).as_deref());
     j.key(false, "signature_time");
@@ -1232,9 +1372,10 @@ fn signer_json(j: &mut Json, s: &SignerOutcome) {
             RevocationStatus::Unknown(r) => ("unknown", Some(r.as_str())),
             RevocationStatus::Revoked(r) => ("revoked", Some(r.as_str())),
         };
-        let subject = e.certificate.subject.to_string();
-        let serial = e.certificate.serial_hex();
+        let t = j.cert(&e.certificate);
+        let (subject, serial) = (&t.subject, &t.serial);
         if let Some(o) = &e.ocsp {
+            let responder = j.cert(&o.responder);
             if !first {
                 j.raw(",");
             }
@@ -1242,12 +1383,12 @@ fn signer_json(j: &mut Json, s: &SignerOutcome) {
             evidence_json(
                 j,
                 "ocsp",
-                &subject,
-                &serial,
+                subject,
+                serial,
                 status,
                 reason,
                 &hex::encode(o.response_fingerprint),
-                &o.responder.subject.to_string(),
+                &responder.subject,
                 None,
                 Some(o.produced_at),
                 Some(o.this_update),
@@ -1263,8 +1404,8 @@ fn signer_json(j: &mut Json, s: &SignerOutcome) {
             evidence_json(
                 j,
                 "crl",
-                &subject,
-                &serial,
+                subject,
+                serial,
                 status,
                 reason,
                 &hex::encode(c.fingerprint()),

@@ -111,6 +111,17 @@ impl SignerOutcome {
     pub fn sid_text(&self) -> String {
         sid_text(&self.sid)
     }
+
+    /// [`SignerOutcome::sid_text`] with the issuer's name text (see [`issuer_text`]) given
+    /// by `issuer` from its DER: a report over many documents formats each issuer once.
+    pub fn sid_text_with<S: std::fmt::Display>(&self, issuer: impl FnOnce(&[u8]) -> S) -> String {
+        match &self.sid {
+            SignerIdentity::IssuerSerial { issuer_der, serial } => {
+                format!("issuer '{}', serial {}", issuer(issuer_der), hex::encode(serial))
+            }
+            SignerIdentity::SubjectKeyId(k) => format!("subjectKeyIdentifier {}", hex::encode(k)),
+        }
+    }
 }
 
 impl VerifyOutcome {
@@ -367,13 +378,17 @@ fn verify_decoded(
     out
 }
 
+/// The text of a signer identifier's issuer name, from its DER.
+pub fn issuer_text(issuer_der: &[u8]) -> String {
+    crate::x509::Name::from_der(issuer_der)
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "<unreadable name>".into())
+}
+
 fn sid_text(sid: &SignerIdentity) -> String {
     match sid {
         SignerIdentity::IssuerSerial { issuer_der, serial } => {
-            let issuer = crate::x509::Name::from_der(issuer_der)
-                .map(|n| n.to_string())
-                .unwrap_or_else(|_| "<unreadable name>".into());
-            format!("issuer '{}', serial {}", issuer, hex::encode(serial))
+            format!("issuer '{}', serial {}", issuer_text(issuer_der), hex::encode(serial))
         }
         SignerIdentity::SubjectKeyId(k) => format!("subjectKeyIdentifier {}", hex::encode(k)),
     }
