@@ -35,6 +35,7 @@ pub mod revocation;
 pub mod threads;
 pub mod time;
 pub mod tsp;
+pub mod warning;
 pub mod x509;
 
 pub use batch::Engine;
