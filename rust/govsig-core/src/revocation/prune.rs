@@ -67,18 +67,20 @@ pub fn prune_fetched(
     let protected = first_releases(&holds, crls, ocsp);
     let before = crls.len() + ocsp.len();
     let all_crls: Vec<Arc<CrlIndex>> = crls.iter().cloned().collect();
-    crls.retain(|a| {
-        protected.contains(&a.fingerprint())
-            || !a.next_update.is_some_and(|n| n < clock)
-            || a.defect.is_some()
-            || !all_crls.iter().any(|b| crl_supersedes(b, a))
-    });
+    let forget_crl = |a: &Arc<CrlIndex>| {
+        a.defect.is_none()
+            && a.next_update.is_some_and(|n| n < clock)
+            && !protected.contains(&a.fingerprint())
+            && all_crls.iter().any(|b| crl_supersedes(b, a))
+    };
+    crls.retain(|a| !forget_crl(a));
     let all_ocsp: Vec<Arc<OcspResponse>> = ocsp.responses().to_vec();
-    ocsp.retain(|a| {
-        protected.contains(&a.fingerprint)
-            || !ocsp_stale(a, clock, skew)
-            || !all_ocsp.iter().any(|b| ocsp_supersedes(b, a))
-    });
+    let forget_ocsp = |a: &Arc<OcspResponse>| {
+        ocsp_stale(a, clock, skew)
+            && !protected.contains(&a.fingerprint)
+            && all_ocsp.iter().any(|b| ocsp_supersedes(b, a))
+    };
+    ocsp.retain(|a| !forget_ocsp(a));
     before.saturating_sub(crls.len() + ocsp.len())
 }
 
