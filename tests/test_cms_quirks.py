@@ -131,7 +131,9 @@ def test_signature_oid_as_digest_algorithm_is_read_as_its_hash(pki, verifier, op
     assert r.code == "ok", r.reason
     s = r.signers[0]
     assert s.digest_algorithm == "sha256"
-    assert len(s.warnings) == 1 and "instead of a digest algorithm" in s.warnings[0]
+    assert s.warnings == ["digest_algorithm_is_signature_algorithm"]
+    ((code, detail),) = s.warning_details
+    assert code == "digest_algorithm_is_signature_algorithm" and "instead of a digest algorithm" in detail
     # The same signature with sha256 in digestAlgorithm (what the signer meant) verifies in
     # OpenSSL; OpenSSL 3.0 itself no longer maps the signature OID to its hash (1.1 did,
     # through the digest-name aliases; BouncyCastle does), so it is not the peer here.
@@ -267,7 +269,8 @@ def test_pkcs7_content_other_than_octet_string(pki, verifier, openssl, tmp_path:
     sig, value = _pkcs7_v15(pki)
     r = verifier.verify(sig)
     assert r.code == "ok", r.reason
-    assert any("not an OCTET STRING" in w for w in r.signers[0].warnings)
+    assert r.signers[0].warnings == ["econtent_not_octet_string"]
+    assert "not an OCTET STRING" in r.signers[0].warning_details[0][1]
     assert r.content == value
     # OpenSSL's PKCS7 API (`openssl smime`) parses this SignedData (`openssl cms` does not:
     # it wants an OCTET STRING) but digests nothing for "other" content when verifying it
@@ -308,7 +311,8 @@ def test_several_matching_certificates_are_each_tried(pki, verifier) -> None:
     assert r.code == "ok", r.reason
     s = r.signers[0]
     assert s.certificate == leaf.der
-    assert any("matches 2 certificates" in w and "#2" in w for w in s.warnings)
+    assert s.warnings == ["signer_identifier_ambiguous"]
+    assert any("matches 2 certificates" in d and "#2" in d for _, d in s.warning_details)
 
 
 def test_no_matching_certificate_verifies_says_ambiguous(pki, verifier) -> None:
@@ -319,3 +323,18 @@ def test_no_matching_certificate_verifies_says_ambiguous(pki, verifier) -> None:
     r = verifier.verify(sig)
     assert r.code == "signature_invalid"
     assert "ambiguous" in r.reason and "matches 2 certificates" in r.reason
+
+
+def test_every_warning_is_a_described_snake_case_code() -> None:
+    import re
+
+    import govsig
+
+    d = govsig.warning_descriptions()
+    assert {"econtent_not_octet_string", "digest_algorithm_is_signature_algorithm",
+            "signer_identifier_ambiguous", "revoked_after_signature", "signing_time_mismatch",
+            "legacy_algorithm_certificate", "legacy_algorithm_crl", "legacy_algorithm_ocsp",
+            "legacy_algorithm_signature"} == set(d)
+    for code, text in d.items():
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", code), code
+        assert len(text) > 20 and "\n" not in text, (code, text)

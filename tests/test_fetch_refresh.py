@@ -701,3 +701,55 @@ def test_a_fetched_crl_that_breaks_the_profile_is_refused_evidence_not_a_fetch_f
         assert any(why in refused for refused in ev["refused"]), ev
     assert "not a usable CRL" not in r.reason and "fetch" not in r.code
     assert w.ca_crl_requests() == 1
+
+
+# -- a long-running Verifier forgets what can no longer decide anything -------------------------
+
+
+def _crl_with(issuer: P.Issued, this_update: dt.datetime, next_update: dt.datetime, number: int,
+              entries: list[tuple[int, dt.datetime, x509.ReasonFlags | None]]) -> bytes:
+    b = (x509.CertificateRevocationListBuilder()
+         .issuer_name(issuer.cert.subject).last_update(this_update).next_update(next_update)
+         .add_extension(x509.CRLNumber(number), critical=False))
+    for serial, when, reason in entries:
+        e = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when)
+        if reason is not None:
+            e = e.add_extension(x509.CRLReason(reason), critical=False)
+        b = b.add_revoked_certificate(e.build())
+    return b.sign(issuer.key, hashes.SHA256()).public_bytes(Encoding.DER)
+
+
+def test_a_long_running_verifier_holds_a_bounded_set_of_evidence(crl_world: CrlWorld) -> None:
+    # Forty refreshes of the CA's CRL, one every six hours (each fetched once it went stale).
+    # Each CRL that went stale and whose every entry the next one lists is forgotten
+    # (revocation::prune); kept are: the root's CRL, the current one, the one CRL whose entry
+    # later CRLs dropped (a revocation it shows at past times must not be lost), the CRL with
+    # a certificateHold later released, and the first CRL that released it (it alone lifts
+    # the hold at times between the two).
+    w = crl_world
+    clock = SimClock(w.t0)
+    v = govsig.Verifier(w.policy("hard-fail"), fetcher=fetcher(clock), clock=clock)
+    six = dt.timedelta(hours=6)
+    early = w.t0 - dt.timedelta(days=1)
+    always = (4242, early, x509.ReasonFlags.key_compromise)
+    for i in range(40):
+        entries = [always]
+        if i == 10:
+            entries.append((7777, early, x509.ReasonFlags.superseded))
+        if i == 20:
+            entries.append((8888, early, x509.ReasonFlags.certificate_hold))
+        w.publish("/ca.crl", _crl_with(w.ca, w.t0 + six * i, w.t0 + six * (i + 1), i + 2, entries))
+        r = v.verify(w.sig, CONTENT)
+        assert r.code == "ok", (i, r.reason)
+        assert leaf_evidence(r, w.leaf)["status"] == "good"
+        clock.advance(hours=6, seconds=1)
+    assert w.ca_crl_requests() == 40
+    crls, ocsp, forgotten = v._engine.fetched_evidence()
+    assert (crls, ocsp) == (5, 0)
+    assert forgotten == 40 + 1 - 5
+    # What stays decides as before: the signer, revoked in the CRL published next, is seen.
+    w.publish("/ca.crl", _crl_with(w.ca, clock.t, clock.t + six, 100,
+                                   [always, (w.leaf.cert.serial_number, clock.t, None)]))
+    r = v.verify(w.sig, CONTENT)
+    assert r.code == "cert_revoked", r.reason
+    assert v._engine.fetched_evidence()[0] == 5

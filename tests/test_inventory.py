@@ -361,3 +361,22 @@ def test_inventory_page_in_chromium(archive: Archive, tmp_path: Path) -> None:
     chromium.screenshot(page, shot)
     width, height, distinct = chromium.png_summary(shot)
     assert (width, height) == (1280, 1400) and distinct > 100
+
+
+@pytest.mark.parametrize("cell", [
+    "=HYPERLINK(\"http://x\")", "+1+1", "-1+1", "@SUM(A1)",
+    " =1+1", "   +cmd|' /C calc'!A0", "\u00a0=1", "\u3000@x",
+    "\t=1", "\tplain", "\rplain", "\nplain",
+    "＝HYPERLINK(\"http://x\")", "＋1", "－1", "＠SUM(A1)", " ＝1",
+])
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(cell: str) -> None:
+    from govsig._inventory import _csv_cell
+
+    assert _csv_cell(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["Nguyễn Văn An", "CN=An, O=Sở Tư pháp", "a=b", "2026-06-01", " An", ""])
+def test_csv_cells_that_are_not_formulas_are_kept(cell: str) -> None:
+    from govsig._inventory import _csv_cell
+
+    assert _csv_cell(cell) == cell

@@ -180,3 +180,36 @@ def test_tsa_trust_is_evidence_carried_and_compared() -> None:
     assert p != Policy() and Policy().tsa_trust is None
     assert p.replace(tsa_trust=None) == Policy()
     assert "tsa_trust=<TrustStore of 1>" in repr(p)
+
+
+@pytest.mark.parametrize("name", ["max_paths", "revocation", "trust", "replace", "not_a_knob"])
+def test_the_policy_class_is_immutable(name: str) -> None:
+    # Replacing a knob's property on the class would change what every policy reads.
+    with pytest.raises(TypeError, match="immutable"):
+        setattr(Policy, name, property(lambda self: 1))
+    with pytest.raises(TypeError, match="immutable"):
+        delattr(Policy, name)
+    assert Policy(max_paths=7).max_paths == 7
+
+
+def test_a_property_replaced_on_the_compiled_base_changes_nothing() -> None:
+    # PyO3 0.25 marks a class immutable (`immutable_type`) only for Python >= 3.14 under the
+    # stable ABI; govsig builds abi3 for 3.11, so govsig._govsig.Policy stays a mutable type.
+    # govsig.Policy holds its own descriptors, and the engine reads the core's policy, never a
+    # Python attribute: replacing one on the base changes neither a reading nor a verdict.
+    import pki as P
+
+    root = P.make_root("Root CA lớp bất biến", "p256", seed="frozen-policy|root")
+    leaf = P.make_leaf("Người ký lớp bất biến", root, "p256", seed="frozen-policy|leaf")
+    base = govsig._govsig.Policy
+    saved = {n: base.__dict__[n] for n in ("revocation", "max_paths")}
+    try:
+        base.revocation = property(lambda self: "off")
+        base.max_paths = property(lambda self: 1_000_000)
+        p = Policy(trust=[root.cert], revocation="hard-fail", max_paths=3)
+        assert (p.revocation, p.max_paths) == ("hard-fail", 3)
+        r = govsig.Verifier(p).verify_certificate(leaf.der, [])
+        assert r.code == "revocation_unknown", (r.code, r.reason)
+    finally:
+        for n, d in saved.items():
+            setattr(base, n, d)

@@ -312,6 +312,55 @@ def test_legacy_certificates_does_not_admit_sha1_document_signatures(rsa_world) 
     assert govsig.Verifier(pol.replace(legacy_certificates=False)).verify(sha256, content).code == "algorithm_not_allowed"
 
 
+def _crl(issuer: pki.Issued, sig: str = "sha256_rsa") -> bytes:
+    """A CRL of ``issuer`` signed with ``sig`` (``cryptography`` refuses to sign with SHA-1,
+    so the TBSCertList is signed here as ``resign`` signs certificates)."""
+    from asn1crypto import crl as a_crl
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    der = (x509.CertificateRevocationListBuilder().issuer_name(issuer.cert.subject)
+           .last_update(AT - dt.timedelta(days=1)).next_update(AT + dt.timedelta(days=7))
+           .add_extension(x509.CRLNumber(1), critical=False)
+           .sign(issuer.key, hashes.SHA256()).public_bytes(Encoding.DER))
+    tbs = a_crl.CertificateList.load(der)["tbs_cert_list"]
+    alg = a_x509.SignedDigestAlgorithm({"algorithm": _SIG_OIDS[sig], "parameters": a_core.Null()})
+    tbs["signature"] = alg
+    data = tbs.dump(force=True)
+    assert isinstance(issuer.key, rsa.RSAPrivateKey)
+    value = issuer.key.sign(data, padding.PKCS1v15(), {"sha256_rsa": hashes.SHA256(), "sha1_rsa": hashes.SHA1()}[sig])
+    return _tlv(0x30, data + alg.dump() + _tlv(0x03, b"\x00" + value))
+
+
+def test_results_say_where_a_legacy_algorithm_was_admitted(rsa_world) -> None:
+    root, ca, leaf = rsa_world["root"], rsa_world["ca"], rsa_world["leaf"]
+    sha1_ca = resign(ca.der, root, lambda tbs: None, sig="sha1_rsa")
+    content = "Quyết định số 13/QĐ-UBND".encode()
+    sha256 = pki.sign_cms(content, leaf, include_chain=False)
+    # Nothing legacy: no warning.
+    plain = govsig.Verifier(policy(root).replace(intermediates=[ca.der])).verify(sha256, content)
+    assert (plain.code, plain.signers[0].warnings) == ("ok", [])
+    # A SHA-1 certificate admitted by legacy_certificates: said, naming the certificate.
+    pol = policy(root, legacy_certificates=True).replace(intermediates=[sha1_ca])
+    s = govsig.Verifier(pol).verify(sha256, content).signers[0]
+    assert (s.code, s.warnings) == ("ok", ["legacy_algorithm_certificate"])
+    ((_, detail),) = s.warning_details
+    assert "CA RSA kiểm thử thuật toán" in detail and "sha1WithRSAEncryption" in detail, detail
+    # A SHA-1 document signature admitted by legacy: said too, apart from the certificate.
+    sha1_doc = pki.sign_cms(content, leaf, digest="sha1", include_chain=False)
+    s = govsig.Verifier(pol.replace(legacy=True)).verify(sha1_doc, content).signers[0]
+    assert s.code == "ok", s.reason
+    assert s.warnings == ["legacy_algorithm_signature", "legacy_algorithm_certificate"]
+    assert "sha1" in s.warning_details[0][1].lower()
+    # A CRL that decided a status, signed with SHA-1: the warning names the CRL.
+    crls = [_crl(ca, "sha1_rsa"), _crl(root)]
+    pol = policy(root, legacy_certificates=True).replace(intermediates=[ca.der], crls=crls, revocation="hard-fail")
+    s = govsig.Verifier(pol).verify(sha256, content).signers[0]
+    assert (s.code, s.warnings) == ("ok", ["legacy_algorithm_crl"]), s.reason
+    assert "CA RSA kiểm thử thuật toán" in s.warning_details[0][1]
+    assert set(govsig.warning_descriptions()) >= {"legacy_algorithm_certificate", "legacy_algorithm_crl",
+                                                   "legacy_algorithm_ocsp", "legacy_algorithm_signature"}
+
+
 def test_md5_is_never_allowed(rsa_world) -> None:
     root, ca, leaf = rsa_world["root"], rsa_world["ca"], rsa_world["leaf"]
     md5_ca = resign(ca.der, root, lambda tbs: None, sig="md5_rsa")

@@ -21,6 +21,7 @@ from govsig._policy import (
 from govsig._govsig import BatchResult, PathResult, PdfResult, SignerResult, TimestampResult, VerifyResult
 from govsig._verifier import Verifier
 from govsig._crl import Crl, RevokedEntry
+from govsig._warnings import warning_descriptions
 from govsig._inventory import Inventory, inventory
 from govsig._records import BatchRecords, SignerRecord, VerifyRecord
 from govsig.fetch import BulkFetcher, Fetcher, FetchError, HttpFetcher
@@ -49,6 +50,7 @@ __all__ = [
     "MAX_THREADS",
     "codes",
     "code_descriptions",
+    "warning_descriptions",
     "KEY_USAGE_NAMES",
     "REVOCATION_MODES",
     "TIME_SOURCES",

@@ -153,8 +153,8 @@ def _verify(args: argparse.Namespace) -> int:
         for i, s in enumerate(r.signers, 1):
             when = s.signing_time.isoformat() if s.signing_time else "no signing time"
             print(f"  signer {i}: {s.code}  {shown(s.subject or s.sid)}  ({shown(s.signature_algorithm)}, {when})")
-            for w in s.warnings:
-                print(f"    warning: {shown(w)}")
+            for code, detail in s.warning_details:
+                print(f"    warning: {code} — {shown(detail)}")
     return 0 if r.ok else 1
 
 

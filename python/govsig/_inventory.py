@@ -293,15 +293,28 @@ def _split_issuer(dn: str) -> list[tuple[str, str]]:
 
 # --- output --------------------------------------------------------------------------------
 
-# A cell starting with one of these is a formula to Excel and LibreOffice: a subject such as
-# CN==HYPERLINK("http://...") would run when a clerk opens the CSV (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell whose first visible character is one of these is a formula to Excel and LibreOffice:
+# a subject such as CN==HYPERLINK("http://...") would run when a clerk opens the CSV (CSV
+# injection). Spreadsheets skip leading spaces before a formula, and on import a full-width
+# ＝＋－＠ (or another compatibility form) may be folded to its ASCII character, so both are
+# looked through; a cell opening with a tab, CR or LF is neutralised outright (a cell break
+# in some importers).
+_FORMULA_CHARS = frozenset("=+-@")
+_CONTROL_START = ("\t", "\r", "\n")
+_LEADING_SPACE = " \t\r\n\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u3000\ufeff"
+
+
+def _is_formula(v: str) -> bool:
+    if v.startswith(_CONTROL_START):
+        return True
+    first = v.lstrip(_LEADING_SPACE)[:1]
+    return bool(first) and unicodedata.normalize("NFKC", first)[:1] in _FORMULA_CHARS
 
 
 def _csv_cell(v: Any) -> Any:
     if isinstance(v, _dt.datetime):
         return v.isoformat().replace("+00:00", "Z")
-    if isinstance(v, str) and v.startswith(_FORMULA_START):
+    if isinstance(v, str) and _is_formula(v):
         return "'" + v
     return v
 

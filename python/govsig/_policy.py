@@ -123,7 +123,37 @@ TIME_SOURCES: tuple[str, ...] = tuple(_govsig.TIME_SOURCES)
 ANY_POLICY = "2.5.29.32.0"
 
 
-class Policy(_govsig.Policy):
+class _FrozenClass(type):
+    """The metaclass of :class:`Policy`: its attributes cannot be set, replaced or deleted
+    once it is defined (``govsig.Policy.max_paths = ...`` would otherwise change what every
+    policy reads). PyO3 can mark the compiled base immutable (``immutable_type``) only for
+    Python >= 3.14 under the stable ABI, and govsig builds abi3 for 3.11, so the class is
+    frozen here, and :class:`Policy` holds its own copy of the base's descriptors: a property
+    replaced on ``govsig._govsig.Policy`` changes nothing a ``govsig.Policy`` reads. (The
+    engine never reads knobs through Python attributes: it takes the core's policy.)"""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> "_FrozenClass":
+        for base in bases:
+            if not isinstance(base, _FrozenClass):
+                for attr, d in _own_descriptors(base).items():
+                    namespace.setdefault(attr, d)
+        return super().__new__(mcs, name, bases, namespace)
+
+    def __setattr__(cls, name: str, value: object) -> None:
+        raise TypeError(f"cannot set {name!r} on {cls.__qualname__}: the class is immutable "
+                        f"(a policy's knobs are fixed; derive one with policy.replace(...))")
+
+    def __delattr__(cls, name: str) -> None:
+        raise TypeError(f"cannot delete {name!r} from {cls.__qualname__}: the class is immutable")
+
+
+def _own_descriptors(base: type) -> dict[str, Any]:
+    """The base's properties and methods, to be held by the subclass itself."""
+    return {name: d for name, d in vars(base).items()
+            if not (name.startswith("__") and name.endswith("__")) and hasattr(d, "__get__")}
+
+
+class Policy(_govsig.Policy, metaclass=_FrozenClass):
     """Every verification knob in one immutable, picklable object.
 
     The knobs are defined, defaulted and validated once, in the Rust core (its table is
@@ -191,7 +221,8 @@ class Policy(_govsig.Policy):
       certificates, CRLs and OCSP responses only, while document signatures stay SHA-2/SHA-3
       (the first-generation Vietnamese government CA signs its certificates with SHA-1).
       MD2 and MD5 are never admitted. A refusal is ``algorithm_not_allowed`` naming the
-      algorithm and the certificate.
+      algorithm and the certificate; an admission is a signer warning saying where
+      (``legacy_algorithm_certificate``, ``_crl``, ``_ocsp``, ``_signature``).
     - ``signature_time``: the time each signer is judged at. ``"at"`` (default): every check
       at ``at``. ``"timestamp"``: the earliest valid RFC 3161 signature time-stamp proves it,
       else ``at``. ``"claimed"``: as ``"timestamp"``, else the signer's own signingTime

@@ -26,6 +26,7 @@ pub mod batch;
 pub mod cms;
 pub mod crypto;
 pub mod dossier;
+pub mod need;
 mod oidtext;
 pub mod outcome;
 pub mod pdf;
@@ -35,6 +36,7 @@ pub mod revocation;
 pub mod threads;
 pub mod time;
 pub mod tsp;
+pub mod warning;
 pub mod x509;
 
 pub use batch::Engine;

@@ -27,6 +27,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TIME_SOURCES", PyTuple::new(m.py(), TimeSource::NAMES)?)?;
     m.add_function(wrap_pyfunction!(codes, m)?)?;
     m.add_function(wrap_pyfunction!(code_descriptions, m)?)?;
+    m.add_function(wrap_pyfunction!(warning_descriptions, m)?)?;
     m.add_function(wrap_pyfunction!(parse_certificate, m)?)?;
     m.add_function(wrap_pyfunction!(bundle_certificates, m)?)?;
     m.add_class::<CoreEngine>()?;
@@ -48,6 +49,15 @@ fn codes() -> Vec<&'static str> {
 #[pyfunction]
 fn code_descriptions() -> Vec<(&'static str, &'static str)> {
     Code::ALL.iter().map(|c| (c.name(), c.description())).collect()
+}
+
+/// `{warning code: description}` for every signer warning.
+#[pyfunction]
+fn warning_descriptions() -> Vec<(&'static str, &'static str)> {
+    govsig_core::warning::WarningCode::ALL
+        .iter()
+        .map(|w| (w.name(), w.description()))
+        .collect()
 }
 
 fn parse_cert(der: &[u8]) -> PyResult<CertRef> {
@@ -299,6 +309,12 @@ impl CoreEngine {
     fn path_builds(&self) -> u64 {
         self.engine.path_builds()
     }
+
+    /// Fetched evidence held: (CRLs, OCSP responses, items forgotten so far as stale and
+    /// superseded). A long-running verifier's count stays bounded.
+    fn fetched_evidence(&self) -> (usize, usize, u64) {
+        self.engine.fetched_evidence()
+    }
 }
 
 /// The verdict on one document.
@@ -514,10 +530,20 @@ impl SignerResult {
     fn signature_algorithm(&self) -> Option<&'static str> {
         self.s().signature_algorithm
     }
-    /// What was accepted though not written as the standards say, one sentence each.
+    /// Warning codes (`govsig.warning_descriptions()` says what each means): what was
+    /// accepted though not written as the standards say, or must be said about the verdict.
     #[getter]
-    fn warnings(&self) -> Vec<String> {
-        self.s().warnings.clone()
+    fn warnings(&self) -> Vec<&'static str> {
+        self.s().warnings.iter().map(|w| w.code.name()).collect()
+    }
+    /// `[(code, detail)]`: each warning with the text about this case, for a person.
+    #[getter]
+    fn warning_details(&self) -> Vec<(&'static str, String)> {
+        self.s()
+            .warnings
+            .iter()
+            .map(|w| (w.code.name(), w.detail.clone()))
+            .collect()
     }
     /// DER of the signer certificate.
     #[getter]

@@ -13,10 +13,11 @@ use crate::policy::Policy;
 use crate::revocation::crl::CrlIndex;
 use crate::revocation::ocsp::OcspResponse;
 use crate::revocation::{CrlSet, FetchFailures, OcspStore, RevocationChecker};
+use crate::revocation::{EdgeCache, PathContext, PathError, ValidPath};
 use crate::time::UnixTime;
 use crate::tsp::{Stamped, TimestampOutcome};
 use crate::x509::cert::CertRef;
-use crate::x509::path::{build_and_validate, EdgeCache, PathContext, PathError, ValidPath};
+use crate::x509::path::build_and_validate;
 use crate::x509::{CertInterner, CertPool, TrustStore};
 
 /// Cached result of path validation for one signer certificate.
@@ -56,8 +57,12 @@ pub struct Engine {
     /// OCSP responses given by the policy.
     ocsp: OcspStore,
     /// Evidence fetched on the core's request, and a generation counter that invalidates
-    /// cached path verdicts when new evidence arrives.
-    fetched: RwLock<Fetched>,
+    /// cached path verdicts when new evidence arrives. Shared, not copied, by every
+    /// validation (a writer copies it only when a validation still holds the old one).
+    fetched: RwLock<Arc<Fetched>>,
+    /// The latest validation time asked about: what fetched evidence is judged stale by
+    /// when it is pruned (`revocation::prune`).
+    latest_at: std::sync::atomic::AtomicI64,
     edges: EdgeCache,
     paths: RwLock<HashMap<[u8; 32], PathEntry>>,
     /// Paths built and validated (cache misses), for tests and benches.
@@ -93,7 +98,8 @@ impl Engine {
             crls: CrlSet::new(crls),
             crl_interner: RwLock::new(HashMap::new()),
             ocsp: OcspStore::default(),
-            fetched: RwLock::new(Fetched::default()),
+            fetched: RwLock::new(Arc::new(Fetched::default())),
+            latest_at: std::sync::atomic::AtomicI64::new(i64::MIN),
             edges: EdgeCache::default(),
             paths: RwLock::new(HashMap::new()),
             path_builds: std::sync::atomic::AtomicU64::new(0),
@@ -204,14 +210,15 @@ impl Engine {
             }
         }
         let mut added = 0;
-        if let Ok(mut f) = self.fetched.write() {
+        if let Ok(mut guard) = self.fetched.write() {
+            let f = Arc::make_mut(&mut *guard);
             let before = f.crls.len();
             for c in parsed {
                 f.crls.add(c);
             }
             added = f.crls.len() - before;
             if added > 0 {
-                f.generation += 1;
+                self.refresh(f);
             }
         }
         (added, errors)
@@ -229,14 +236,15 @@ impl Engine {
             }
         }
         let mut added = 0;
-        if let Ok(mut f) = self.fetched.write() {
+        if let Ok(mut guard) = self.fetched.write() {
+            let f = Arc::make_mut(&mut *guard);
             let before = f.ocsp.len();
             for r in parsed {
                 f.ocsp.add(r);
             }
             added = f.ocsp.len() - before;
             if added > 0 {
-                f.generation += 1;
+                self.refresh(f);
             }
         }
         (added, errors)
@@ -250,7 +258,8 @@ impl Engine {
         if failures.is_empty() {
             return;
         }
-        if let Ok(mut f) = self.fetched.write() {
+        if let Ok(mut guard) = self.fetched.write() {
+            let f = Arc::make_mut(&mut *guard);
             for (url, reason) in failures {
                 f.failures
                     .insert(url, crate::revocation::FetchFailure { reason, fetch_failed });
@@ -269,7 +278,8 @@ impl Engine {
             return 0;
         }
         let mut forgotten = 0;
-        if let Ok(mut f) = self.fetched.write() {
+        if let Ok(mut guard) = self.fetched.write() {
+            let f = Arc::make_mut(&mut *guard);
             for url in urls {
                 forgotten += usize::from(f.failures.remove(url).is_some());
             }
@@ -350,7 +360,8 @@ impl Engine {
                 None => return Err(PathError::new(Code::ChainUntrusted, "no trust store configured")),
             },
         };
-        let fetched = self.fetched.read().map(|f| f.clone()).unwrap_or_default();
+        self.latest_at.fetch_max(at, std::sync::atomic::Ordering::Relaxed);
+        let fetched = self.fetched.read().map(|f| Arc::clone(&f)).unwrap_or_default();
         let generation = fetched.generation;
         let crl_fps: Vec<[u8; 32]> = doc_crls.iter().map(|c| c.fingerprint()).collect();
         let crl_set = set_digest(crl_fps.iter());
@@ -391,23 +402,21 @@ impl Engine {
         for c in untrusted.iter().chain(self.intermediates.iter()) {
             pool.add(Arc::clone(c));
         }
+        // The policy's and the fetched evidence are merged once per change (`refresh`);
+        // only a document that carries CRLs pays for a merge here.
         let merged;
-        let crls = if doc_crls.is_empty() && fetched.crls.is_empty() {
-            &self.crls
-        } else {
-            merged = self
-                .crls
-                .merged(&fetched.crls)
-                .merged(&CrlSet::new(doc_crls.iter().cloned()));
-            &merged
+        let crls = match (&fetched.all_crls, doc_crls.is_empty()) {
+            (None, true) => &self.crls,
+            (Some(all), true) => all,
+            (all, false) => {
+                merged = all
+                    .as_ref()
+                    .unwrap_or(&self.crls)
+                    .merged(&CrlSet::new(doc_crls.iter().cloned()));
+                &merged
+            }
         };
-        let merged_ocsp;
-        let ocsp = if fetched.ocsp.is_empty() {
-            &self.ocsp
-        } else {
-            merged_ocsp = self.ocsp.merged(&fetched.ocsp);
-            &merged_ocsp
-        };
+        let ocsp = fetched.all_ocsp.as_ref().unwrap_or(&self.ocsp);
         // Revocation is injected into path building; the checker composes the nested
         // paths (CRL signers, OCSP responders) itself.
         let checker = RevocationChecker {
@@ -529,8 +538,43 @@ impl Engine {
 struct Fetched {
     crls: CrlSet,
     ocsp: OcspStore,
+    /// The policy's evidence merged with the fetched (None while nothing was fetched).
+    all_crls: Option<CrlSet>,
+    all_ocsp: Option<OcspStore>,
     failures: FetchFailures,
     generation: u64,
+    /// Fetched items forgotten so far (`revocation::prune`).
+    pruned: u64,
+}
+
+impl Engine {
+    /// After fetched evidence changed: forget what can no longer decide anything
+    /// (`revocation::prune`), merge with the policy's evidence once for every validation
+    /// to share, and invalidate the cached verdicts.
+    fn refresh(&self, f: &mut Fetched) {
+        let clock = self.latest_at.load(std::sync::atomic::Ordering::Relaxed);
+        let n = crate::revocation::prune::prune_fetched(
+            &mut f.crls,
+            &mut f.ocsp,
+            &self.crls,
+            &self.ocsp,
+            clock,
+            self.policy.ocsp_skew,
+        );
+        f.pruned = f.pruned.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        f.all_crls = (!f.crls.is_empty()).then(|| self.crls.merged(&f.crls));
+        f.all_ocsp = (!f.ocsp.is_empty()).then(|| self.ocsp.merged(&f.ocsp));
+        f.generation += 1;
+    }
+
+    /// (fetched CRLs held, fetched OCSP responses held, fetched items forgotten so far): a
+    /// long-running verifier's evidence stays bounded (tests, stats).
+    pub fn fetched_evidence(&self) -> (usize, usize, u64) {
+        self.fetched
+            .read()
+            .map(|f| (f.crls.len(), f.ocsp.len(), f.pruned))
+            .unwrap_or_default()
+    }
 }
 
 /// A digest of a set of fingerprints (order-independent), identifying which untrusted

@@ -11,10 +11,11 @@ use crate::outcome::Code;
 use crate::policy::SignatureTime;
 use crate::revocation::crl::CrlIndex;
 use crate::revocation::{EvidenceNeed, RevocationEvidence};
+use crate::revocation::{PathError, ValidPath};
 use crate::time::{self, UnixTime};
 use crate::tsp::TimestampOutcome;
+use crate::warning::{Warning, WarningCode};
 use crate::x509::cert::CertRef;
-use crate::x509::path::{PathError, ValidPath};
 
 /// At most this many CRLs carried by one SignedData are examined (see `verify_document`).
 pub const MAX_DOCUMENT_CRLS: usize = 64;
@@ -47,10 +48,11 @@ pub struct SignerOutcome {
     /// Every signature time-stamp token of the signer, each judged on its own (read when
     /// the policy's signature_time is not "at" or a time-stamp is required).
     pub timestamps: Vec<TimestampOutcome>,
-    /// Warning codes (snake_case): things that did not fail the signer but must be said.
-    pub warnings: Vec<String>,
+    /// Things that did not fail the signer but must be said: a code of the catalogue
+    /// ([`crate::warning`]) and the detail of this case.
+    pub warnings: Vec<Warning>,
     /// For a revocation verdict: the path and the evidence that decided it.
-    pub decided_by: crate::x509::path::DecidedBy,
+    pub decided_by: crate::revocation::DecidedBy,
 }
 
 /// Where a signer's judging time came from.
@@ -77,12 +79,6 @@ impl TimeSource {
     }
 }
 
-/// Warning: the signer's certificate (or one on its path) was revoked after the signature
-/// time; the revocation entry says when and why.
-pub const WARN_REVOKED_AFTER_SIGNATURE: &str = "revoked_after_signature";
-/// Warning: the signingTime attribute differs from the time-stamped signature time by more
-/// than the policy's signing_time_tolerance.
-pub const WARN_SIGNING_TIME_MISMATCH: &str = "signing_time_mismatch";
 /// At most this many signature time-stamp tokens of one signer are judged.
 pub const MAX_SIGNATURE_TIMESTAMPS: usize = 16;
 
@@ -689,11 +685,11 @@ fn verify_signer(
         }};
     }
     if !sd.econtent_is_octet_string {
-        so.warnings.push(
+        so.warnings.push(Warning::new(
+            WarningCode::EcontentNotOctetString,
             "the eContent is not an OCTET STRING: PKCS#7 v1.5 content ([0] EXPLICIT ANY, RFC 2315 §7); \
-             its value octets were digested (RFC 2315 §9.3)"
-                .to_owned(),
-        );
+             its value octets were digested (RFC 2315 §9.3)",
+        ));
     }
     let digest = match DigestAlgorithm::from_algorithm_identifier(si.digest_algorithm) {
         Ok(d) => d,
@@ -703,11 +699,14 @@ fn verify_signer(
         Err(e) => match SignatureScheme::from_algorithm_identifier(si.digest_algorithm) {
             Ok(s) if s.pss_salt_length().is_none() && s.digest().is_some() => {
                 let d = s.digest().unwrap_or(DigestAlgorithm::Sha256);
-                so.warnings.push(format!(
-                    "digestAlgorithm holds the signature algorithm {} instead of a digest algorithm; \
-                     read as its hash {} (as OpenSSL and BouncyCastle do)",
-                    s.name(),
-                    d.name()
+                so.warnings.push(Warning::new(
+                    WarningCode::DigestAlgorithmIsSignatureAlgorithm,
+                    format!(
+                        "digestAlgorithm holds the signature algorithm {} instead of a digest algorithm; \
+                         read as its hash {} (as OpenSSL and BouncyCastle do)",
+                        s.name(),
+                        d.name()
+                    ),
                 ));
                 d
             }
@@ -720,13 +719,23 @@ fn verify_signer(
         Err(e) => fail!(crypto_to_code(&e), "signatureAlgorithm: {e}"),
     };
     so.signature_algorithm = Some(scheme.name());
-    if (digest.is_legacy() || scheme.is_legacy()) && !ctx.legacy_allowed() {
-        fail!(
-            Code::AlgorithmNotAllowed,
-            "{} with {} is a legacy algorithm and the policy does not allow legacy",
-            scheme.name(),
-            digest.name()
-        );
+    if digest.is_legacy() || scheme.is_legacy() {
+        if !ctx.legacy_allowed() {
+            fail!(
+                Code::AlgorithmNotAllowed,
+                "{} with {} is a legacy algorithm and the policy does not allow legacy",
+                scheme.name(),
+                digest.name()
+            );
+        }
+        so.warnings.push(Warning::new(
+            WarningCode::LegacyAlgorithmSignature,
+            format!(
+                "the document signature uses {} with {}, a legacy algorithm admitted by legacy=True",
+                scheme.name(),
+                digest.name()
+            ),
+        ));
     }
     let extra = ctx.extra_signer_candidates();
     let candidates = find_signers(&si.sid, doc_certs, extra);
@@ -911,12 +920,16 @@ fn verify_signer(
     let cert = match verified {
         Some((i, cert)) => {
             if candidates.len() > 1 {
-                so.warnings.push(format!(
-                    "the signer identifier ({}) matches {} certificates; certificate #{} of them, {}, verified the signature",
-                    sid_text(&si.sid),
-                    candidates.len(),
-                    i + 1,
-                    cert.describe()
+                so.warnings.push(Warning::new(
+                    WarningCode::SignerIdentifierAmbiguous,
+                    format!(
+                        "the signer identifier ({}) matches {} certificates; certificate #{} of them, {}, \
+                         verified the signature",
+                        sid_text(&si.sid),
+                        candidates.len(),
+                        i + 1,
+                        cert.describe()
+                    ),
                 ));
             }
             cert
@@ -962,9 +975,17 @@ fn verify_signer(
         Some(Ok(path)) => {
             so.chain = path.chain();
             so.revocation = path.revocation.clone();
-            if so.revocation.iter().any(|e| e.revoked_at.is_some()) {
-                so.warnings.push(WARN_REVOKED_AFTER_SIGNATURE.to_string());
+            if let Some(e) = so.revocation.iter().find(|e| e.revoked_at.is_some()) {
+                let when = e.revoked_at.map(crate::time::to_rfc3339).unwrap_or_default();
+                so.warnings.push(Warning::new(
+                    WarningCode::RevokedAfterSignature,
+                    format!(
+                        "{} was revoked on {when}, after the signature time",
+                        e.certificate.describe()
+                    ),
+                ));
             }
+            so.warnings.extend(legacy_admitted(&path));
             so.needs = path.revocation.iter().flat_map(|e| e.needs.iter().cloned()).collect();
             // DSA parameters inherited by name lookup above must be those of the validated
             // path (RFC 5280 §6.1.4 (k)); otherwise a same-named certificate slipped into
@@ -1063,7 +1084,15 @@ fn choose_signature_time(
             so.signature_time_source = TimeSource::Timestamp;
             if let Some(st) = so.signing_time {
                 if st.abs_diff(g) > tp.signing_time_tolerance.unsigned_abs() {
-                    so.warnings.push(WARN_SIGNING_TIME_MISMATCH.to_string());
+                    so.warnings.push(Warning::new(
+                        WarningCode::SigningTimeMismatch,
+                        format!(
+                            "signingTime {} differs from the time-stamped time {} by more than {} s",
+                            crate::time::to_rfc3339(st),
+                            crate::time::to_rfc3339(g),
+                            tp.signing_time_tolerance
+                        ),
+                    ));
                 }
             }
         }
@@ -1127,4 +1156,55 @@ mod tests {
     fn id_data_der_is_the_encoding_of_the_oid() {
         assert_eq!(asn1::write_single(&oid::DATA).expect("encodes"), ID_DATA_DER);
     }
+}
+
+/// Where a validated path rests on a legacy algorithm (SHA-1, DSA) that the policy admitted
+/// (`legacy` or `legacy_certificates`): the signatures of its certificates (not the anchor's
+/// own, which nothing verifies), and of the CRLs and OCSP responses that decided a status.
+/// One warning per place, naming the first such item.
+fn legacy_admitted(path: &ValidPath) -> Vec<Warning> {
+    let legacy = |alg: &[u8]| {
+        SignatureScheme::from_algorithm_identifier(alg)
+            .ok()
+            .filter(|s| s.is_legacy())
+            .map(|s| s.name())
+    };
+    let mut out = Vec::new();
+    if let Some((c, name)) = path
+        .certs
+        .iter()
+        .filter(|c| c.fingerprint != path.anchor.fingerprint)
+        .find_map(|c| legacy(&c.signature_algorithm).map(|n| (c, n)))
+    {
+        out.push(Warning::new(
+            WarningCode::LegacyAlgorithmCertificate,
+            format!("{} is signed with {name}, a legacy algorithm", c.describe()),
+        ));
+    }
+    if let Some((c, name)) = path
+        .revocation
+        .iter()
+        .flat_map(|e| e.crl.iter().chain(e.delta.iter()))
+        .find_map(|c| legacy(&c.signature_algorithm).map(|n| (c, n)))
+    {
+        out.push(Warning::new(
+            WarningCode::LegacyAlgorithmCrl,
+            format!("{} is signed with {name}, a legacy algorithm", c.describe()),
+        ));
+    }
+    if let Some((o, name)) = path
+        .revocation
+        .iter()
+        .filter_map(|e| e.ocsp.as_ref())
+        .find_map(|o| legacy(&o.signature_algorithm).map(|n| (o, n)))
+    {
+        out.push(Warning::new(
+            WarningCode::LegacyAlgorithmOcsp,
+            format!(
+                "the OCSP response signed by {} is signed with {name}, a legacy algorithm",
+                o.responder.describe()
+            ),
+        ));
+    }
+    out
 }

@@ -31,10 +31,10 @@ use crate::cms::verify::{verify_document_parts, SignerOutcome, TrustContext, Ver
 use crate::crypto::DigestAlgorithm;
 use crate::outcome::Code;
 use crate::revocation::crl::CrlIndex;
+use crate::revocation::{PathError, ValidPath};
 use crate::time::UnixTime;
 use crate::tsp::{self, Stamped, TimestampOutcome};
 use crate::x509::cert::CertRef;
-use crate::x509::path::{PathError, ValidPath};
 
 pub use changes::Modification;
 pub use revisions::PdfLimits;

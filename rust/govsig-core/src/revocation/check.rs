@@ -13,6 +13,7 @@ use crate::crypto::{DigestAlgorithm, PublicKey};
 use crate::outcome::Code;
 use crate::policy::KeyUsageRule;
 use crate::revocation::checker::RevocationChecker;
+use crate::revocation::checker::{PathContext, PathError};
 use crate::revocation::crl::{
     distribution_points, revocation_status, CrlError, CrlIndex, CrlNumber, GeneralNameValue, ReasonMask, RevokedEntry,
 };
@@ -23,7 +24,7 @@ use crate::revocation::ocsp::{
 };
 use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
-use crate::x509::path::{build_and_validate, PathContext, PathError};
+use crate::x509::path::build_and_validate;
 use govsig_asn1::x509::key_usage;
 
 /// What to do when a status cannot be determined (no CRL in scope, stale, unverifiable).
@@ -103,6 +104,22 @@ impl OcspStore {
 
     pub fn is_empty(&self) -> bool {
         self.responses.is_empty() && self.refused.is_empty()
+    }
+
+    /// The usable responses held (not the refused).
+    pub fn responses(&self) -> &[Arc<OcspResponse>] {
+        &self.responses
+    }
+
+    /// Keeps only the usable responses for which `keep` is true (refused ones stay).
+    pub fn retain(&mut self, keep: impl Fn(&Arc<OcspResponse>) -> bool) {
+        let kept: Vec<Arc<OcspResponse>> = self.responses.iter().filter(|r| keep(r)).cloned().collect();
+        let refused = std::mem::take(&mut self.refused);
+        *self = OcspStore::default();
+        for r in kept {
+            self.add(r);
+        }
+        self.refused = refused;
     }
 
     pub fn merged(&self, other: &OcspStore) -> OcspStore {
@@ -220,6 +237,21 @@ impl CrlSet {
     pub fn refused(&self) -> &[Arc<CrlIndex>] {
         &self.refused
     }
+
+    /// Every CRL held: complete, delta and refused.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<CrlIndex>> {
+        self.complete
+            .values()
+            .chain(self.deltas.values())
+            .flatten()
+            .chain(self.refused.iter())
+    }
+
+    /// Keeps only the CRLs for which `keep` is true.
+    pub fn retain(&mut self, keep: impl Fn(&Arc<CrlIndex>) -> bool) {
+        let kept: Vec<Arc<CrlIndex>> = self.iter().filter(|c| keep(c)).cloned().collect();
+        *self = CrlSet::new(kept);
+    }
 }
 
 /// The revocation status of one certificate, as established (or not).
@@ -255,23 +287,7 @@ pub struct RevocationEvidence {
     pub revoked_reason: Option<crate::revocation::crl::Reason>,
 }
 
-/// Evidence the core lacks for a certificate, named by where it can be fetched.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EvidenceNeed {
-    /// A CRL at this URL (the certificate's cRLDistributionPoints, RFC 5280 §4.2.1.13).
-    Crl { url: String },
-    /// An OCSP response to this DER request from the responder at this URL
-    /// (authorityInfoAccess id-ad-ocsp, RFC 5280 §4.2.2.1).
-    Ocsp { url: String, request: Vec<u8> },
-}
-
-impl EvidenceNeed {
-    pub fn url(&self) -> &str {
-        match self {
-            EvidenceNeed::Crl { url } | EvidenceNeed::Ocsp { url, .. } => url,
-        }
-    }
-}
+pub use crate::need::EvidenceNeed;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RevocationStatus {

@@ -10,8 +10,38 @@ use std::sync::LazyLock;
 
 use crate::revocation::check::check_path;
 use crate::revocation::{CrlSet, FetchFailures, OcspStore, RevocationEvidence, RevocationMode, RevocationSource};
+use crate::time::UnixTime;
 use crate::x509::cert::CertRef;
-use crate::x509::path::{PathContext, PathError, RevocationCheck};
+use crate::x509::path::{RevocationCheck, RevocationRecord};
+
+/// Path validation's types as govsig composes it: with [`RevocationChecker`] injected, each
+/// path records [`RevocationEvidence`] per certificate.
+pub type PathContext<'a> = crate::x509::path::PathContext<'a, RevocationEvidence>;
+pub type PathError = crate::x509::path::PathError<RevocationEvidence>;
+pub type ValidPath = crate::x509::path::ValidPath<RevocationEvidence>;
+pub type EdgeCache = crate::x509::path::EdgeCache<RevocationEvidence>;
+pub type DecidedBy = crate::x509::path::DecidedBy<RevocationEvidence>;
+
+impl RevocationRecord for RevocationEvidence {
+    /// Every CRL's nextUpdate, and what the check said of the rest (an OCSP answer's
+    /// nextUpdate plus skew, a revocation dated after the validation time): past that
+    /// instant the evidence would be refused or say otherwise.
+    fn valid_until(&self) -> Option<UnixTime> {
+        self.crl
+            .iter()
+            .chain(self.delta.iter())
+            .filter_map(|c| c.next_update)
+            .chain(self.valid_until)
+            .min()
+    }
+
+    /// A CRL issued after the validation time speaks for it (`check`, `silent_after_expiry`),
+    /// so its thisUpdate does not bound the window from below; a released hold does (before
+    /// the release, the hold was in force).
+    fn valid_from(&self) -> Option<UnixTime> {
+        self.valid_from
+    }
+}
 
 /// The evidence and rules for one verification: CRLs and OCSP responses at hand, the
 /// fetching order, what failed to fetch, the mode, and how deep in signer/responder paths
@@ -63,6 +93,8 @@ impl RevocationChecker<'_> {
 }
 
 impl RevocationCheck for RevocationChecker<'_> {
+    type Record = RevocationEvidence;
+
     fn check(
         &self,
         ctx: &PathContext<'_>,

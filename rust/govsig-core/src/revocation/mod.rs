@@ -8,13 +8,14 @@ pub mod checker;
 pub mod crl;
 pub mod decide;
 pub mod ocsp;
+pub mod prune;
 
 pub use check::{
     CrlSet, EvidenceNeed, FetchFailure, FetchFailures, OcspStore, RevocationEvidence, RevocationMode, RevocationSource,
     RevocationStatus,
 };
 
-pub use checker::RevocationChecker;
+pub use checker::{DecidedBy, EdgeCache, PathContext, PathError, RevocationChecker, ValidPath};
 
 pub use crl::{
     revocation_status, CrlError, CrlIndex, CrlNumber, DistributionPoint, DistributionPointName, GeneralNameValue,

@@ -7,11 +7,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::crypto::{CryptoError, SignatureScheme};
+use crate::need::EvidenceNeed;
 use crate::outcome::Code;
 use crate::policy::{KeyUsageRule, Policy};
-// Revocation's data types only (what a path carries); its checking is injected through
-// `RevocationCheck`, never called from here.
-use crate::revocation::{EvidenceNeed, RevocationEvidence};
 use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
 use crate::x509::name_constraints::{NameConstraints, NameConstraintsState, NcViolation};
@@ -19,32 +17,51 @@ use crate::x509::policy_graph::{PolicyError, PolicyState};
 use crate::x509::{CertPool, TrustStore};
 use govsig_asn1::x509::key_usage;
 
-/// Why a path (or every candidate path) failed.
+/// What a [`RevocationCheck`] records for one certificate, as far as path validation needs
+/// to know: the window in which a verdict resting on it stays true. Path validation is
+/// generic over it, so that x509 never names revocation's types (the injected check decides
+/// what it records; `revocation::RevocationEvidence` is the one govsig uses).
+pub trait RevocationRecord: Clone + std::fmt::Debug + Send + Sync {
+    /// The last instant at which a cached verdict resting on this record may be reused
+    /// (a CRL's or OCSP answer's nextUpdate, a revocation dated after the validation time).
+    fn valid_until(&self) -> Option<UnixTime>;
+    /// The first instant at which it holds, when evidence bounds it from below.
+    fn valid_from(&self) -> Option<UnixTime>;
+}
+
+/// Why a path (or every candidate path) failed. `E` is what the injected revocation check
+/// records per certificate (kept with a revocation verdict).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PathError {
+pub struct PathError<E> {
     pub code: Code,
     pub reason: String,
     /// Evidence that could change the verdict (revocation_unknown under hard-fail).
     pub needs: Vec<EvidenceNeed>,
     /// For a revocation verdict (`cert_revoked`, `cert_on_hold`): the path and the evidence
     /// that decided it, kept so that it can be handed back (DESIGN "Evidence is kept").
-    pub decided_by: DecidedBy,
+    pub decided_by: DecidedBy<E>,
 }
 
 /// The path and revocation evidence behind a revocation verdict. It is a record of the
 /// verdict, not part of it: two errors compare equal whatever evidence they carry.
-#[derive(Clone, Debug, Default)]
-pub struct DecidedBy(pub Option<Arc<(Vec<CertRef>, Vec<crate::revocation::RevocationEvidence>)>>);
+#[derive(Clone, Debug)]
+pub struct DecidedBy<E>(pub Option<Arc<(Vec<CertRef>, Vec<E>)>>);
 
-impl PartialEq for DecidedBy {
+impl<E> Default for DecidedBy<E> {
+    fn default() -> Self {
+        DecidedBy(None)
+    }
+}
+
+impl<E> PartialEq for DecidedBy<E> {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
-impl Eq for DecidedBy {}
+impl<E> Eq for DecidedBy<E> {}
 
-impl PathError {
+impl<E> PathError<E> {
     pub fn new(code: Code, reason: impl Into<String>) -> Self {
         PathError {
             code,
@@ -57,7 +74,7 @@ impl PathError {
 
 /// A validated path: `certs[0]` is the leaf, then intermediates upwards; `anchor` last.
 #[derive(Clone, Debug)]
-pub struct ValidPath {
+pub struct ValidPath<E> {
     pub certs: Vec<CertRef>,
     pub anchor: CertRef,
     /// The window in which every certificate on the path is valid: a cached result is
@@ -67,10 +84,10 @@ pub struct ValidPath {
     /// RFC 5280 §6.1.5 (g) / RFC 9618: the policies valid for this path that the user accepts.
     pub user_constrained_policy_set: Vec<String>,
     /// Revocation status of each non-anchor certificate, leaf first (empty when off).
-    pub revocation: Vec<RevocationEvidence>,
+    pub revocation: Vec<E>,
 }
 
-impl ValidPath {
+impl<E> ValidPath<E> {
     /// Leaf first, anchor last (the anchor once, even when the leaf is the anchor).
     pub fn chain(&self) -> Vec<CertRef> {
         let mut v = self.certs.clone();
@@ -89,20 +106,27 @@ pub fn crypto_code(e: &CryptoError) -> Code {
 /// Signature checks of (issuer, subject) pairs, shared by every document of a batch: a
 /// chain edge is verified once, and so is a CRL's signature by its signer (keyed by the
 /// CRL's fingerprint in place of the subject's).
-#[derive(Default)]
-pub struct EdgeCache {
-    map: RwLock<HashMap<EdgeKey, Result<(), PathError>>>,
+pub struct EdgeCache<E> {
+    map: RwLock<HashMap<EdgeKey, Result<(), PathError<E>>>>,
+}
+
+impl<E> Default for EdgeCache<E> {
+    fn default() -> Self {
+        EdgeCache {
+            map: RwLock::new(HashMap::new()),
+        }
+    }
 }
 
 /// (signer fingerprint, subject fingerprint): a certificate or a CRL/OCSP response.
 type EdgeKey = ([u8; 32], [u8; 32]);
 
-impl EdgeCache {
-    pub(crate) fn get(&self, k: &([u8; 32], [u8; 32])) -> Option<Result<(), PathError>> {
+impl<E: Clone> EdgeCache<E> {
+    pub(crate) fn get(&self, k: &([u8; 32], [u8; 32])) -> Option<Result<(), PathError<E>>> {
         self.map.read().ok().and_then(|m| m.get(k).cloned())
     }
 
-    pub(crate) fn put(&self, k: ([u8; 32], [u8; 32]), v: Result<(), PathError>) {
+    pub(crate) fn put(&self, k: ([u8; 32], [u8; 32]), v: Result<(), PathError<E>>) {
         if let Ok(mut m) = self.map.write() {
             if m.len() > 1_000_000 {
                 m.clear();
@@ -112,18 +136,19 @@ impl EdgeCache {
     }
 }
 
-/// Everything path building needs for one leaf.
-pub struct PathContext<'a> {
+/// Everything path building needs for one leaf; `E` is what the injected revocation check
+/// records per certificate.
+pub struct PathContext<'a, E> {
     pub policy: &'a Policy,
     pub at: UnixTime,
     pub anchors: &'a TrustStore,
     pub pool: &'a CertPool,
-    pub edges: &'a EdgeCache,
+    pub edges: &'a EdgeCache<E>,
     /// keyUsage the leaf must allow.
     pub leaf_key_usage: &'a KeyUsageRule,
     /// Revocation of every certificate of a candidate path (RFC 5280 §6.1.3 (a)(3), §6.3),
     /// injected by the caller (`revocation::RevocationChecker`).
-    pub revocation: &'a dyn RevocationCheck,
+    pub revocation: &'a dyn RevocationCheck<Record = E>,
 }
 
 /// Revocation of a complete candidate path, called by [`validate`] once the path has
@@ -131,23 +156,30 @@ pub struct PathContext<'a> {
 /// (revoked, or undetermined under hard-fail). Implementations may validate other paths
 /// (CRL signers, OCSP responders) with [`build_and_validate`] and a context of their own.
 pub trait RevocationCheck: Sync {
+    /// What the check records per certificate (held in [`ValidPath::revocation`] and in a
+    /// revocation verdict's [`DecidedBy`]).
+    type Record: RevocationRecord;
+
     fn check(
         &self,
-        ctx: &PathContext<'_>,
+        ctx: &PathContext<'_, Self::Record>,
         chain: &[CertRef],
         anchor: &CertRef,
-    ) -> Result<Vec<RevocationEvidence>, PathError>;
+    ) -> Result<Vec<Self::Record>, PathError<Self::Record>>;
 }
 
-struct Search<'a, 'c> {
-    ctx: &'c PathContext<'a>,
+struct Search<'a, 'c, E> {
+    ctx: &'c PathContext<'a, E>,
     signature_checks: usize,
     paths_tried: usize,
-    best: Option<PathError>,
+    best: Option<PathError<E>>,
 }
 
 /// Builds a path from `leaf` to a trust anchor and validates it.
-pub fn build_and_validate(ctx: &PathContext<'_>, leaf: &CertRef) -> Result<ValidPath, PathError> {
+pub fn build_and_validate<E: RevocationRecord>(
+    ctx: &PathContext<'_, E>,
+    leaf: &CertRef,
+) -> Result<ValidPath<E>, PathError<E>> {
     let mut s = Search {
         ctx,
         signature_checks: 0,
@@ -177,8 +209,8 @@ pub fn build_and_validate(ctx: &PathContext<'_>, leaf: &CertRef) -> Result<Valid
     }
 }
 
-impl Search<'_, '_> {
-    fn record(&mut self, e: PathError) {
+impl<E: RevocationRecord> Search<'_, '_, E> {
+    fn record(&mut self, e: PathError<E>) {
         let better = match &self.best {
             None => true,
             Some(b) => e.code.rank() > b.code.rank(),
@@ -218,7 +250,7 @@ impl Search<'_, '_> {
         cands
     }
 
-    fn check_edge(&mut self, issuer: &CertRef, child: &CertRef) -> Result<Result<(), PathError>, PathError> {
+    fn check_edge(&mut self, issuer: &CertRef, child: &CertRef) -> Result<Result<(), PathError<E>>, PathError<E>> {
         // Every edge the search considers counts against the budget, whether its signature
         // is already in the shared cache or not: the work stays bounded (RFC 4158 §5) and the
         // verdict never depends on what earlier documents put in the cache.
@@ -249,7 +281,7 @@ impl Search<'_, '_> {
 
     /// Depth-first extension of `chain` (leaf first). `Ok(Some)` = found a valid path;
     /// `Ok(None)` = this branch is exhausted; `Err` = fatal (budget).
-    fn extend(&mut self, chain: &mut Vec<CertRef>) -> Result<Option<ValidPath>, PathError> {
+    fn extend(&mut self, chain: &mut Vec<CertRef>) -> Result<Option<ValidPath<E>>, PathError<E>> {
         let cur = match chain.last() {
             Some(c) => Arc::clone(c),
             None => return Ok(None),
@@ -313,7 +345,7 @@ impl Search<'_, '_> {
 }
 
 /// Verifies `child`'s signature with `issuer`'s key (RFC 5280 §6.1.3 (a)(1)).
-pub fn verify_cert_signature(policy: &Policy, issuer: &CertRef, child: &CertRef) -> Result<(), PathError> {
+pub fn verify_cert_signature<E>(policy: &Policy, issuer: &CertRef, child: &CertRef) -> Result<(), PathError<E>> {
     let key = issuer.public_key.as_ref().map_err(|e| {
         PathError::new(
             crypto_code(e),
@@ -325,12 +357,12 @@ pub fn verify_cert_signature(policy: &Policy, issuer: &CertRef, child: &CertRef)
 
 /// Verifies `child` with `issuer`'s parameter-less DSA key completed by the working
 /// parameters of the path (RFC 5280 §6.1.4 (k), RFC 3279 §2.3.2).
-fn verify_with_inherited_params(
+fn verify_with_inherited_params<E>(
     policy: &Policy,
     issuer: &CertRef,
     child: &CertRef,
     params: Option<&[u8]>,
-) -> Result<(), PathError> {
+) -> Result<(), PathError<E>> {
     let params = params.ok_or_else(|| {
         PathError::new(
             Code::CertSignatureInvalid,
@@ -345,12 +377,12 @@ fn verify_with_inherited_params(
     verify_with_key(policy, &key, issuer, child)
 }
 
-fn verify_with_key(
+fn verify_with_key<E>(
     policy: &Policy,
     key: &crate::crypto::PublicKey,
     issuer: &CertRef,
     child: &CertRef,
-) -> Result<(), PathError> {
+) -> Result<(), PathError<E>> {
     if !child.signature_octet_aligned {
         return Err(PathError::new(
             Code::CertSignatureInvalid,
@@ -403,7 +435,7 @@ const PROCESSED_EXTENSIONS: &[&str] = &[
 
 /// `cert` valid at `at` (RFC 5280 §6.1.3 (a)(2)); `who` names it in the reason (built only
 /// on failure: this runs for every certificate of every path), `hint` ends it.
-fn check_validity(cert: &CertRef, at: UnixTime, who: impl Fn() -> String, hint: &str) -> Result<(), PathError> {
+fn check_validity<E>(cert: &CertRef, at: UnixTime, who: impl Fn() -> String, hint: &str) -> Result<(), PathError<E>> {
     let hint = if hint.is_empty() {
         String::new()
     } else {
@@ -438,7 +470,7 @@ fn check_validity(cert: &CertRef, at: UnixTime, who: impl Fn() -> String, hint: 
 /// certificate carries constraints: its validity period at the validation time, and no
 /// critical extension the validator does not process. (Its nameConstraints are applied by
 /// `validate` to the whole path.)
-fn check_anchor(anchor: &CertRef, at: UnixTime) -> Result<(), PathError> {
+fn check_anchor<E>(anchor: &CertRef, at: UnixTime) -> Result<(), PathError<E>> {
     let hint = "(RFC 5937; anchor_constraints=False treats anchors as bare keys)";
     check_validity(anchor, at, || format!("trust anchor {}", anchor.describe()), hint)?;
     if let Some(ext) = anchor
@@ -460,7 +492,11 @@ fn check_anchor(anchor: &CertRef, at: UnixTime) -> Result<(), PathError> {
 
 /// Validates a complete candidate path (RFC 5280 §6.1.2-§6.1.5). `chain` is leaf first;
 /// signatures of each edge were verified while building.
-pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> Result<ValidPath, PathError> {
+pub fn validate<E: RevocationRecord>(
+    ctx: &PathContext<'_, E>,
+    chain: &[CertRef],
+    anchor: &CertRef,
+) -> Result<ValidPath<E>, PathError<E>> {
     let policy = ctx.policy;
     let at = ctx.at;
     let n = chain.len();
@@ -652,18 +688,10 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
     // revocation dated after the validation time): past that instant the evidence would be
     // refused or say otherwise, so the verdict must be recomputed.
     for ev in &revocation {
-        for crl in ev.crl.iter().chain(ev.delta.iter()) {
-            if let Some(next) = crl.next_update {
-                valid_until = valid_until.min(next);
-            }
-        }
-        // A CRL issued after the validation time speaks for it (`revocation::check`,
-        // `silent_after_expiry`), so its thisUpdate does not bound the window from below;
-        // a released hold does (before the release, the hold was in force).
-        if let Some(until) = ev.valid_until {
+        if let Some(until) = ev.valid_until() {
             valid_until = valid_until.min(until);
         }
-        if let Some(from) = ev.valid_from {
+        if let Some(from) = ev.valid_from() {
             valid_from = valid_from.max(from);
         }
     }
@@ -677,14 +705,14 @@ pub fn validate(ctx: &PathContext<'_>, chain: &[CertRef], anchor: &CertRef) -> R
     })
 }
 
-fn policy_error(e: PolicyError) -> PathError {
+fn policy_error<E>(e: PolicyError) -> PathError<E> {
     match e {
         PolicyError::Budget(m) => PathError::new(Code::BudgetExceeded, m),
         PolicyError::Invalid(m) | PolicyError::BadInput(m) => PathError::new(Code::PolicyInvalid, m),
     }
 }
 
-fn nc_error(cert: &CertRef, v: NcViolation) -> PathError {
+fn nc_error<E>(cert: &CertRef, v: NcViolation) -> PathError<E> {
     match v {
         NcViolation::Budget => PathError::new(
             Code::BudgetExceeded,

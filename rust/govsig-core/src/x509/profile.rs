@@ -25,13 +25,13 @@ const SUBJECT_ALT_NAME: &str = "2.5.29.17";
 const BASIC_CONSTRAINTS: &str = "2.5.29.19";
 const AUTHORITY_KEY_IDENTIFIER: &str = "2.5.29.35";
 
-fn malformed(cert: &Certificate, what: String) -> PathError {
+fn malformed<E>(cert: &Certificate, what: String) -> PathError<E> {
     PathError::new(Code::CertMalformed, format!("{} {what}", cert.describe()))
 }
 
 /// Checks `cert` against the profile rules; `issues_certificates`: it issues the next
 /// certificate of the path (a CA role on this path).
-pub fn check(cert: &Certificate, issues_certificates: bool, strict: bool) -> Result<(), PathError> {
+pub fn check<E>(cert: &Certificate, issues_certificates: bool, strict: bool) -> Result<(), PathError<E>> {
     // §4.2.1.12: ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId.
     if cert.extended_key_usage.as_ref().is_some_and(Vec::is_empty) {
         return Err(malformed(
@@ -75,7 +75,7 @@ pub fn check(cert: &Certificate, issues_certificates: bool, strict: bool) -> Res
     Ok(())
 }
 
-fn check_strict(cert: &Certificate, issues_certificates: bool) -> Result<(), PathError> {
+fn check_strict<E>(cert: &Certificate, issues_certificates: bool) -> Result<(), PathError<E>> {
     let hint = " (strict_profile)";
     // §4.1.2.2: a positive integer, at most 20 octets.
     let serial = cert.serial.as_slice();

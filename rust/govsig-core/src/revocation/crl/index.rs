@@ -567,6 +567,12 @@ impl CrlIndex {
         self.lookup_id(id, SerialKey::from_integer_bytes(serial).as_bytes())
     }
 
+    /// The entry for a serial already in key form (as [`RevokedEntry::serial`]).
+    pub(crate) fn lookup_key(&self, issuer_key: &[u8], serial: &SerialKey) -> Option<&RevokedEntry> {
+        let id = *self.issuer_ids.get(issuer_key)?;
+        self.lookup_id(id, serial.as_bytes())
+    }
+
     /// Every entry for this serial, whatever its certificate issuer (at most one per issuer;
     /// O(number of issuers)).
     pub fn lookup_any_issuer(&self, serial: &[u8]) -> Vec<&RevokedEntry> {

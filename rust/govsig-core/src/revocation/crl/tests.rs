@@ -891,3 +891,92 @@ fn bad_certificate_distribution_points_are_cert_malformed() {
     assert_eq!(e.code, crate::Code::CertMalformed);
     assert!(e.reason.contains("neither distributionPoint nor cRLIssuer"), "{e}");
 }
+
+// ---- what a long-running engine may forget (revocation::prune) -------------------------
+
+mod prune {
+    use super::*;
+    use crate::revocation::prune::prune_fetched;
+    use crate::revocation::{CrlSet, OcspStore};
+
+    /// CRL #`n` of one CA, issued on day `day` of January 2024 and valid for one day.
+    fn daily(n: u8, day: u8, entries: Vec<Vec<u8>>) -> Arc<CrlIndex> {
+        let mut s = Spec::new(ca_name("CA cắt tỉa"));
+        s.this_update = format!("2401{day:02}000000Z");
+        s.next_update = Some(format!("2401{:02}000000Z", day + 1));
+        s.exts = vec![crl_number_ext(n)];
+        s.entries = entries;
+        Arc::new(s.index())
+    }
+
+    fn prune(set: &[Arc<CrlIndex>], clock: UnixTime) -> (Vec<[u8; 32]>, usize) {
+        let mut crls = CrlSet::new(set.iter().cloned());
+        let mut ocsp = OcspStore::default();
+        let n = prune_fetched(
+            &mut crls,
+            &mut ocsp,
+            &CrlSet::default(),
+            &OcspStore::default(),
+            clock,
+            0,
+        );
+        let mut kept: Vec<[u8; 32]> = crls.iter().map(|c| c.fingerprint()).collect();
+        kept.sort();
+        (kept, n)
+    }
+
+    fn fps(set: &[&Arc<CrlIndex>]) -> Vec<[u8; 32]> {
+        let mut v: Vec<[u8; 32]> = set.iter().map(|c| c.fingerprint()).collect();
+        v.sort();
+        v
+    }
+
+    fn after(c: &CrlIndex) -> UnixTime {
+        c.next_update.unwrap_or(c.this_update) + 1
+    }
+
+    #[test]
+    fn a_stale_crl_whose_entries_a_newer_one_lists_is_forgotten() {
+        let a = daily(1, 1, vec![entry(&[1], &[])]);
+        let b = daily(2, 2, vec![entry(&[1], &[]), entry(&[2], &[])]);
+        assert_eq!(prune(&[a.clone(), b.clone()], after(&a)), (fps(&[&b]), 1));
+        // Not yet stale at the latest validation time: kept.
+        assert_eq!(prune(&[a.clone(), b.clone()], a.this_update).1, 0);
+    }
+
+    #[test]
+    fn a_crl_listing_what_the_newer_one_dropped_is_kept() {
+        // #1 lists serial 7; #2 no longer does (a CA may drop an expired certificate): the
+        // revocation #1 shows at past times must not be lost.
+        let a = daily(1, 1, vec![entry(&[1], &[]), entry(&[7], &[&reason_ext(1)])]);
+        let b = daily(2, 2, vec![entry(&[1], &[])]);
+        assert_eq!(prune(&[a.clone(), b.clone()], after(&b)).1, 0);
+        // Another reason for the same serial is not the same revocation either.
+        let c = daily(3, 3, vec![entry(&[1], &[]), entry(&[7], &[&reason_ext(4)])]);
+        assert_eq!(prune(&[a.clone(), c], after(&b)).1, 0);
+    }
+
+    #[test]
+    fn the_first_release_of_a_hold_is_kept() {
+        // #1 holds serial 9 (certificateHold, 6); #2 releases it; #3 and #4 follow.
+        let held = daily(1, 1, vec![entry(&[9], &[&reason_ext(6)])]);
+        let released = daily(2, 2, vec![]);
+        let third = daily(3, 3, vec![]);
+        let fourth = daily(4, 4, vec![]);
+        let all = [held.clone(), released.clone(), third.clone(), fourth.clone()];
+        let (kept, n) = prune(&all, after(&fourth));
+        assert_eq!(kept, fps(&[&held, &released, &fourth]));
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn crls_of_another_scope_do_not_supersede() {
+        let a = daily(1, 1, vec![]);
+        let mut s = Spec::new(ca_name("CA khác"));
+        s.this_update = "240102000000Z".into();
+        s.next_update = Some("240103000000Z".into());
+        s.exts = vec![crl_number_ext(2)];
+        let other = Arc::new(s.index());
+        assert_eq!(prune(&[a.clone(), other], after(&a) + 86_400).1, 0);
+    }
+}

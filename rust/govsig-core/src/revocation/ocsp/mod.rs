@@ -22,7 +22,7 @@ pub use validate::{
 };
 
 use crate::outcome::Code;
-use crate::x509::path::PathError;
+use crate::revocation::checker::PathError;
 
 /// Why an OCSP response cannot be used (or why a request cannot be built). `reason` names
 /// the certificates involved.

@@ -8,9 +8,9 @@ use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 
 use super::*;
 use crate::policy::{KeyUsageRule, Policy};
+use crate::revocation::checker::{EdgeCache, PathContext};
 use crate::revocation::{CrlSet, RevocationMode};
 use crate::time::UnixTime;
-use crate::x509::path::{EdgeCache, PathContext};
 use crate::x509::{CertPool, CertRef, Certificate, TrustStore};
 
 // ---- DER writing -----------------------------------------------------------------------

@@ -10,10 +10,11 @@ use super::OcspError;
 use crate::crypto::{CryptoError, DigestAlgorithm, PublicKey, SignatureScheme};
 use crate::outcome::Code;
 use crate::policy::{KeyUsageRule, Policy};
+use crate::revocation::checker::{EdgeCache, PathContext, PathError};
 use crate::revocation::{RevocationChecker, RevocationMode};
 use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
-use crate::x509::path::{build_and_validate, EdgeCache, PathContext, PathError};
+use crate::x509::path::build_and_validate;
 use crate::x509::policy_graph::PolicyInputs;
 use crate::x509::{CertPool, TrustStore};
 
@@ -119,6 +120,9 @@ pub struct OcspStatus {
     pub response_fingerprint: [u8; 32],
     /// The DER response (kept as evidence).
     pub response_der: std::sync::Arc<[u8]>,
+    /// The response's signature algorithm (AlgorithmIdentifier DER): results say when a
+    /// legacy one was admitted.
+    pub signature_algorithm: Vec<u8>,
 }
 
 impl OcspStatus {
@@ -277,6 +281,7 @@ pub fn validate_parsed(
         delegated,
         response_fingerprint: resp.fingerprint,
         response_der: Arc::clone(&resp.der),
+        signature_algorithm: resp.signature_algorithm.clone(),
     })
 }
 
