@@ -583,6 +583,12 @@ pub(crate) struct TsaContext<'e> {
 }
 
 impl Engine {
+    /// The trust context a document signer is verified in: the trust store's anchors, the
+    /// policy's signature time (a signed PDF's signatures, `crate::pdf`).
+    pub(crate) fn doc_context(&self, at: UnixTime) -> DocContext<'_> {
+        DocContext { engine: self, at }
+    }
+
     /// The trust context time-stamp tokens are verified in (`crate::tsp`).
     pub(crate) fn trust_context(&self, at: UnixTime) -> TsaContext<'_> {
         TsaContext {

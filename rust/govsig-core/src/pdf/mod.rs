@@ -364,8 +364,9 @@ fn verify_doc_timestamp(
     (t, v)
 }
 
-/// Verifies every signature of a PDF at `at`. Never panics on input; every failure is a
-/// result.
+/// Verifies every signature of a PDF at `at`: signers in `ctx` (the engine's document
+/// context: the trust store), document time-stamps in the engine's time-stamp context
+/// (`tsa_trust`). Never panics on input; every failure is a result.
 pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixTime, limits: &PdfLimits) -> PdfOutcome {
     let revs = match revisions::read_revisions(pdf, limits) {
         Ok(r) => r,
@@ -418,10 +419,20 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         let ders: Vec<&[u8]> = dss.ocsps.iter().map(Vec::as_slice).collect();
         engine.add_fetched_ocsp(&ders);
     }
+    let dss_certs: Vec<CertRef> = dss.certs.iter().filter_map(|d| ctx.certificate(d).ok()).collect();
+    let dss_crls: Vec<Arc<CrlIndex>> = dss.crls.iter().filter_map(|d| ctx.crl(d).ok()).collect();
+    // Signers are judged against the trust store (`ctx`), document time-stamps' TSAs
+    // against `tsa_trust` (the engine's time-stamp context): never the other way round.
     let pctx = PdfContext {
         inner: ctx,
-        certs: dss.certs.iter().filter_map(|d| ctx.certificate(d).ok()).collect(),
-        crls: dss.crls.iter().filter_map(|d| ctx.crl(d).ok()).collect(),
+        certs: dss_certs.clone(),
+        crls: dss_crls.clone(),
+    };
+    let tsa_ctx = engine.trust_context(at);
+    let tctx = PdfContext {
+        inner: &tsa_ctx,
+        certs: dss_certs,
+        crls: dss_crls,
     };
     // The certification signature: named by /Perms /DocMDP in the revision it was made in.
     for (rev, f) in found {
@@ -496,7 +507,7 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
                         verify_document_parts(&pctx, cms, Some(&[d.as_slice()]))
                     }
                     Some("ETSI.RFC3161") => {
-                        let (t, v) = verify_doc_timestamp(&pctx, cms, &parts, at);
+                        let (t, v) = verify_doc_timestamp(&tctx, cms, &parts, at);
                         s.timestamp = Some(t);
                         v
                     }
@@ -568,7 +579,7 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
 impl Engine {
     /// Verifies a signed PDF at `at` (see [`verify_pdf`]); a panic becomes `internal_error`.
     pub fn verify_pdf_at(&self, pdf: &[u8], at: UnixTime) -> PdfOutcome {
-        let ctx = self.trust_context(at);
+        let ctx = self.doc_context(at);
         guarded_pdf(|| verify_pdf(self, &ctx, pdf, at, &PdfLimits::default()))
     }
 
