@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, Optional
 
+from govsig._cli_text import inert_json, inert_json_text
 from govsig._govsig import VerifyResult
 
 __all__ = ["SCHEMA", "SCHEMA_PATH", "load_schema", "LineMaker", "revocation_status",
@@ -86,7 +87,7 @@ class LineMaker:
         rev = revocation_status(result, self.mode)
         text = (self._head(path, size, sha256, ok, code, result.reason, rev)
                 + (',"detached":true' if result.detached else ',"detached":false')
-                + ',"signers":' + result.signers_json() + "}")
+                + ',"signers":' + inert_json_text(result.signers_json()) + "}")
         return text, code, ok, rev
 
     def pdf_document(self, path: bytes, size: int, sha256: str, result: Any) -> tuple[str, str, bool, str]:
@@ -113,8 +114,10 @@ class LineMaker:
 
 
 def dumps(line: Any) -> str:
-    """One JSONL line (no newline). Lone surrogates cannot occur: paths are decoded above."""
-    return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+    """One JSONL line (no newline), its control, separator and bidi characters escaped
+    (``inert_json``): a crafted name or subject never splits a line or reaches a terminal raw.
+    Lone surrogates cannot occur: paths are decoded above."""
+    return inert_json(line, separators=(",", ":"))
 
 
 class JsonlWriter:
