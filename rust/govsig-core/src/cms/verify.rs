@@ -131,9 +131,21 @@ impl VerifyOutcome {
         self.code == Code::Ok
     }
 
-    /// Evidence that could decide an unknown revocation status, across signers, deduplicated.
+    /// Evidence that could decide an unknown revocation status, across signers and their
+    /// signature time-stamps' TSA paths, deduplicated. (Without the TSAs' needs a fetcher was
+    /// never asked for a TSA's CRL or OCSP answer: under hard-fail no token could be trusted,
+    /// under soft-fail a TSA revoked later was never seen.)
     pub fn needs(&self) -> Vec<EvidenceNeed> {
-        let mut v: Vec<EvidenceNeed> = self.signers.iter().flat_map(|s| s.needs.iter().cloned()).collect();
+        let mut v: Vec<EvidenceNeed> = self
+            .signers
+            .iter()
+            .flat_map(|s| {
+                s.needs
+                    .iter()
+                    .cloned()
+                    .chain(s.timestamps.iter().flat_map(|t| t.needs.iter().cloned()))
+            })
+            .collect();
         v.sort();
         v.dedup();
         v
