@@ -260,7 +260,7 @@ fn check_byte_range<'p>(
     let br = f
         .byte_range
         .as_deref()
-        .ok_or("the signature has no /ByteRange of integers")?;
+        .ok_or("the signature dictionary cannot be read or has no /ByteRange of integers")?;
     let [0, a, b, c] = *br else {
         return Err(format!("/ByteRange must be [0 a b c], it is {br:?}"));
     };
