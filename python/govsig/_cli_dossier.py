@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from govsig._cli_text import shown
+from govsig._cli_text import inert_json, shown
 from govsig.dossier import (
     DOSSIER_ALGORITHMS,
     Dossier,
@@ -148,7 +147,7 @@ def _hash(args: argparse.Namespace, path: Path, algorithm: str) -> Dossier:
 
 
 def _print_json(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False))
+    print(inert_json(obj, indent=2))
 
 
 def _cmd_hash(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ script or a reader trusts, and U+202E reorders what is shown. :func:`shown` esca
 from __future__ import annotations
 
 import argparse
+import json
 import unicodedata
 from typing import Any
 
@@ -30,9 +31,41 @@ def shown(value: object) -> str:
     """``str(value)`` with every control, format and separator character escaped
     (``\\x1b``, ``\\u202e``), so untrusted text prints as one inert line."""
     text = str(value)
-    if text.isascii() and text.isprintable():
+    # str.isprintable() is False for every category escaped here (and for others): a
+    # printable text, Vietnamese names included, needs no look at each character.
+    if text.isprintable():
         return text
     return "".join(_escape(c) if unicodedata.category(c) in _UNSAFE else c for c in text)
+
+
+def inert_json(value: Any, **kw: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, **kw)`` with every control, format and
+    separator character written as a ``\\uXXXX`` escape. JSON escapes only C0 controls, so
+    DEL, C1 controls (NEL splits a line for ``str.splitlines``, 0x9b is an 8-bit CSI), the
+    line separators U+2028/U+2029 and bidi overrides (U+202E) would be printed raw; escaped,
+    the text still loads back to the same value and stays one inert line."""
+    return inert_json_text(json.dumps(value, ensure_ascii=False, **kw))
+
+
+def inert_json_text(text: str) -> str:
+    """JSON text (e.g. from the Rust serialiser) with the characters ``inert_json`` escapes
+    escaped the same way: outside strings JSON has none of them, so this is safe on any
+    JSON text and loads to the same value. Tab, CR and LF are left alone: inside strings JSON
+    has already escaped them, and outside they are layout (``indent=``)."""
+    # str.isprintable() is False for every category escaped here (and for others): a
+    # printable text, Vietnamese names included, needs no look at each character.
+    if text.isprintable():
+        return text
+    return "".join(_json_escape(c) if c not in "\t\r\n" and unicodedata.category(c) in _UNSAFE else c
+                   for c in text)
+
+
+def _json_escape(c: str) -> str:
+    n = ord(c)
+    if n < 0x10000:
+        return f"\\u{n:04x}"
+    n -= 0x10000
+    return f"\\u{0xD800 + (n >> 10):04x}\\u{0xDC00 + (n & 0x3FF):04x}"
 
 
 class RefuseSecret(argparse.Action):

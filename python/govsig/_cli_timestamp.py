@@ -9,13 +9,13 @@ one; a failure on one file leaves it untouched and the others are still stamped.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from govsig._cli_text import inert_json
 from govsig._files import walk_signature_files
 from govsig._policy import TrustStore
 from govsig.timestamps import TimestampError, TsaClient, add_timestamps
@@ -113,7 +113,7 @@ def _cmd_timestamp(args: argparse.Namespace) -> int:
             failed += 1
             record.update(ok=False, code="io_error", reason=exc.strerror or str(exc))
         if args.json:
-            print(json.dumps(record, ensure_ascii=False))
+            print(inert_json(record))
         elif not record["ok"]:
             print(f"govsig: {_shown(f)}: {record['code']}: {record['reason']}", file=sys.stderr)
     if not args.json:

@@ -12,7 +12,7 @@ from govsig._policy import Policy, TrustStore
 from govsig._verifier import Verifier
 from govsig._certs import read_cert_file
 from govsig._cli_revocation import OptionError, add_revocation_args, revocation_options
-from govsig._cli_text import shown
+from govsig._cli_text import inert_json, shown
 from govsig._govsig import PdfResult, VerifyResult
 from govsig._pdf import is_pdf_path, pdf_record
 from govsig._threads import MAX_THREADS
@@ -147,7 +147,7 @@ def _verify(args: argparse.Namespace) -> int:
         return _verify_pdf(v, sig, args)
     r = v.verify(sig, content)
     if args.json:
-        print(json.dumps(result_record(r, args.signature), ensure_ascii=False))
+        print(inert_json(result_record(r, args.signature)))
     else:
         print(f"{shown(args.signature)}: {r.code}" + (f" — {shown(r.reason)}" if r.reason else ""))
         for i, s in enumerate(r.signers, 1):
@@ -161,7 +161,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _verify_pdf(v: Verifier, pdf: bytes, args: argparse.Namespace) -> int:
     r = v.verify_pdf(pdf)
     if args.json:
-        print(json.dumps(pdf_record(r, args.signature), ensure_ascii=False))
+        print(inert_json(pdf_record(r, args.signature)))
         return 0 if r.ok else 1
     print(f"{shown(args.signature)}: {r.code}" + (f" — {shown(r.reason)}" if r.reason else ""))
     for s in r.signatures:

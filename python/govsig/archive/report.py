@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, Optional, Union
 
+from govsig._cli_text import inert_json, inert_json_text
 from govsig._govsig import BatchResult, PdfResult, VerifyResult
 
 __all__ = ["SCHEMA", "SCHEMA_PATH", "load_schema", "LineMaker", "job_context", "revocation_status",
@@ -87,8 +88,10 @@ class LineMaker:
                   digests: list[str]) -> list[tuple[str, str, bool, str]]:
         """(line, code, ok, revocation_status) of each document of a batch of CMS results,
         read and verified: the lines are built by the core, without Python objects per
-        field (``BatchResult.report_lines``)."""
-        return batch.report_lines(paths, sizes, digests, self._ctx, self.mode)
+        field (``BatchResult.report_lines``), then made inert (``inert_json_text``: C1
+        controls, line separators and bidi overrides escaped; a printable line is kept as is)."""
+        return [(inert_json_text(line), code, ok, rev)
+                for line, code, ok, rev in batch.report_lines(paths, sizes, digests, self._ctx, self.mode)]
 
     def pdf_document(self, path: bytes, size: int, sha256: str, result: Any) -> tuple[str, str, bool, str]:
         """The same for a signed PDF (a ``PdfResult``): ``signers`` are the signers of its
@@ -114,8 +117,10 @@ class LineMaker:
 
 
 def dumps(line: Any) -> str:
-    """One JSONL line (no newline). Lone surrogates cannot occur: paths are decoded above."""
-    return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+    """One JSONL line (no newline), its control, separator and bidi characters escaped
+    (``inert_json``): a crafted name or subject never splits a line or reaches a terminal raw.
+    Lone surrogates cannot occur: paths are decoded above."""
+    return inert_json(line, separators=(",", ":"))
 
 
 class JsonlWriter:

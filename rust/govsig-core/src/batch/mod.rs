@@ -332,7 +332,7 @@ impl Engine {
         doc_crls: &[Arc<CrlIndex>],
         at: UnixTime,
     ) -> Result<Arc<ValidPath>, PathError> {
-        self.validate_path_in(Anchors::Signers, leaf, untrusted, doc_crls, at)
+        self.validate_path_in(Anchors::Signers, leaf, untrusted, doc_crls, &[], at)
     }
 
     /// `validate_path` against the anchors of `which` (the trust store, or `tsa_trust`).
@@ -343,12 +343,16 @@ impl Engine {
     /// the validation time, the release of a hold). A document judged at another time T —
     /// its own signature time — reuses the cached path whenever T falls in that window, so
     /// documents signed at different times by one certificate share the path work.
+    ///
+    /// `doc_ocsp`: OCSP answers the document carries (a PDF's DSS), evidence for this call
+    /// only, like `doc_crls`; the cache keys on them as on the CRLs.
     fn validate_path_in(
         &self,
         which: Anchors,
         leaf: &CertRef,
         untrusted: &[CertRef],
         doc_crls: &[Arc<CrlIndex>],
+        doc_ocsp: &[Arc<OcspResponse>],
         at: UnixTime,
     ) -> Result<Arc<ValidPath>, PathError> {
         let (trust, cache_key) = match (which, &self.tsa_trust) {
@@ -363,7 +367,13 @@ impl Engine {
         self.latest_at.fetch_max(at, std::sync::atomic::Ordering::Relaxed);
         let fetched = self.fetched.read().map(|f| Arc::clone(&f)).unwrap_or_default();
         let generation = fetched.generation;
-        let crl_fps: Vec<[u8; 32]> = doc_crls.iter().map(|c| c.fingerprint()).collect();
+        // The document's evidence: its CRLs, then its OCSP answers (marked apart, so a CRL
+        // and an answer with the same bytes cannot stand for each other).
+        let crl_fps: Vec<[u8; 32]> = doc_crls
+            .iter()
+            .map(|c| c.fingerprint())
+            .chain(doc_ocsp.iter().map(|r| set_digest([r.fingerprint, [0x6f; 32]].iter())))
+            .collect();
         let crl_set = set_digest(crl_fps.iter());
         let doc_set = set_digest(untrusted.iter().map(|c| &c.fingerprint).chain(crl_fps.iter()));
         if let Ok(m) = self.paths.read() {
@@ -416,7 +426,19 @@ impl Engine {
                 &merged
             }
         };
-        let ocsp = fetched.all_ocsp.as_ref().unwrap_or(&self.ocsp);
+        // The same for OCSP: a document's own answers (a PDF's DSS) count for it alone.
+        let merged_ocsp;
+        let base_ocsp = fetched.all_ocsp.as_ref().unwrap_or(&self.ocsp);
+        let ocsp = if doc_ocsp.is_empty() {
+            base_ocsp
+        } else {
+            let mut m = base_ocsp.clone();
+            for r in doc_ocsp {
+                m.add(Arc::clone(r));
+            }
+            merged_ocsp = m;
+            &merged_ocsp
+        };
         // Revocation is injected into path building; the checker composes the nested
         // paths (CRL signers, OCSP responders) itself.
         let checker = RevocationChecker {
@@ -627,6 +649,12 @@ pub(crate) struct TsaContext<'e> {
 }
 
 impl Engine {
+    /// The trust context a document signer is verified in: the trust store's anchors, the
+    /// policy's signature time (a signed PDF's signatures, `crate::pdf`).
+    pub(crate) fn doc_context(&self, at: UnixTime) -> DocContext<'_> {
+        DocContext { engine: self, at }
+    }
+
     /// The trust context time-stamp tokens are verified in (`crate::tsp`).
     pub(crate) fn trust_context(&self, at: UnixTime) -> TsaContext<'_> {
         TsaContext {
@@ -687,10 +715,21 @@ impl TrustContext for TsaContext<'_> {
         document_crls: &[Arc<CrlIndex>],
         at: UnixTime,
     ) -> Option<Result<Arc<ValidPath>, PathError>> {
+        self.validate_signer_with_ocsp(signer, document_certs, document_crls, &[], at)
+    }
+
+    fn validate_signer_with_ocsp(
+        &self,
+        signer: &CertRef,
+        document_certs: &[CertRef],
+        document_crls: &[Arc<CrlIndex>],
+        document_ocsp: &[Arc<OcspResponse>],
+        at: UnixTime,
+    ) -> Option<Result<Arc<ValidPath>, PathError>> {
         self.engine.trust.as_ref().or(self.engine.tsa_trust.as_ref())?;
         Some(
             self.engine
-                .validate_path_in(Anchors::Tsa, signer, document_certs, document_crls, at),
+                .validate_path_in(Anchors::Tsa, signer, document_certs, document_crls, document_ocsp, at),
         )
     }
 
@@ -735,8 +774,26 @@ impl TrustContext for DocContext<'_> {
         document_crls: &[Arc<CrlIndex>],
         at: UnixTime,
     ) -> Option<Result<Arc<ValidPath>, PathError>> {
+        self.validate_signer_with_ocsp(signer, document_certs, document_crls, &[], at)
+    }
+
+    fn validate_signer_with_ocsp(
+        &self,
+        signer: &CertRef,
+        document_certs: &[CertRef],
+        document_crls: &[Arc<CrlIndex>],
+        document_ocsp: &[Arc<OcspResponse>],
+        at: UnixTime,
+    ) -> Option<Result<Arc<ValidPath>, PathError>> {
         self.engine.trust.as_ref()?;
-        Some(self.engine.validate_path(signer, document_certs, document_crls, at))
+        Some(self.engine.validate_path_in(
+            Anchors::Signers,
+            signer,
+            document_certs,
+            document_crls,
+            document_ocsp,
+            at,
+        ))
     }
 
     fn at(&self) -> UnixTime {

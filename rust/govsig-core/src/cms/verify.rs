@@ -138,9 +138,21 @@ impl VerifyOutcome {
         self.code == Code::Ok
     }
 
-    /// Evidence that could decide an unknown revocation status, across signers, deduplicated.
+    /// Evidence that could decide an unknown revocation status, across signers and their
+    /// signature time-stamps' TSA paths, deduplicated. (Without the TSAs' needs a fetcher was
+    /// never asked for a TSA's CRL or OCSP answer: under hard-fail no token could be trusted,
+    /// under soft-fail a TSA revoked later was never seen.)
     pub fn needs(&self) -> Vec<EvidenceNeed> {
-        let mut v: Vec<EvidenceNeed> = self.signers.iter().flat_map(|s| s.needs.iter().cloned()).collect();
+        let mut v: Vec<EvidenceNeed> = self
+            .signers
+            .iter()
+            .flat_map(|s| {
+                s.needs
+                    .iter()
+                    .cloned()
+                    .chain(s.timestamps.iter().flat_map(|t| t.needs.iter().cloned()))
+            })
+            .collect();
         v.sort();
         v.dedup();
         v
@@ -173,6 +185,19 @@ pub trait TrustContext: Sync {
         document_crls: &[Arc<CrlIndex>],
         at: UnixTime,
     ) -> Option<Result<Arc<ValidPath>, PathError>>;
+    /// `validate_signer` with OCSP answers the document carries (a PDF's DSS) as evidence for
+    /// this path only: they never reach the engine's stores, so they decide nothing for
+    /// another document. A context that cannot use them ignores them.
+    fn validate_signer_with_ocsp(
+        &self,
+        signer: &CertRef,
+        document_certs: &[CertRef],
+        document_crls: &[Arc<CrlIndex>],
+        _document_ocsp: &[Arc<crate::revocation::ocsp::OcspResponse>],
+        at: UnixTime,
+    ) -> Option<Result<Arc<ValidPath>, PathError>> {
+        self.validate_signer(signer, document_certs, document_crls, at)
+    }
     /// The validation time of the call (the policy's `at`, default now).
     fn at(&self) -> UnixTime;
     /// How the signature time is chosen; `(At, false, _)` reads no time-stamps.

@@ -320,10 +320,32 @@ fn walk(
         Object::Reference(id) => Some(*id),
         _ => None,
     };
-    let Some(sig) = dict(doc, v) else { return Ok(()) };
     if out.len() >= limits.max_signatures {
         return Err(format!("more than {} signature fields", limits.max_signatures));
     }
+    let Some(sig) = dict(doc, v) else {
+        // A signed field whose signature dictionary cannot be read (e.g. a /ByteRange number
+        // too large for the parser made the object unreadable): a signature that fails, not
+        // an unsigned document (it read `no_signature`).
+        if value_id.is_some() {
+            out.push(SigField {
+                name,
+                field_id,
+                value_id,
+                byte_range: None,
+                contents: None,
+                sub_filter: None,
+                doc_timestamp_type: false,
+                m: None,
+                reason: None,
+                location: None,
+                signer_name: None,
+                docmdp: None,
+                field_lock: None,
+            });
+        }
+        return Ok(());
+    };
     let byte_range = match get(doc, sig, b"ByteRange") {
         Some(Object::Array(a)) => a
             .iter()

@@ -108,11 +108,13 @@ impl PdfOutcome {
     }
 }
 
-/// Evidence carried by the PDF itself (the DSS), added to what each CMS carries.
+/// Evidence carried by the PDF itself (the DSS), added to what each CMS carries, for this
+/// PDF only: its OCSP answers, like its CRLs, never reach the engine's stores.
 struct PdfContext<'a> {
     inner: &'a dyn TrustContext,
     certs: Vec<CertRef>,
     crls: Vec<Arc<CrlIndex>>,
+    ocsp: Vec<Arc<crate::revocation::ocsp::OcspResponse>>,
 }
 
 impl TrustContext for PdfContext<'_> {
@@ -132,14 +134,28 @@ impl TrustContext for PdfContext<'_> {
         document_crls: &[Arc<CrlIndex>],
         at: crate::time::UnixTime,
     ) -> Option<Result<Arc<ValidPath>, PathError>> {
-        if self.certs.is_empty() && self.crls.is_empty() {
-            return self.inner.validate_signer(signer, document_certs, document_crls, at);
+        self.validate_signer_with_ocsp(signer, document_certs, document_crls, &[], at)
+    }
+    fn validate_signer_with_ocsp(
+        &self,
+        signer: &CertRef,
+        document_certs: &[CertRef],
+        document_crls: &[Arc<CrlIndex>],
+        document_ocsp: &[Arc<crate::revocation::ocsp::OcspResponse>],
+        at: crate::time::UnixTime,
+    ) -> Option<Result<Arc<ValidPath>, PathError>> {
+        if self.certs.is_empty() && self.crls.is_empty() && self.ocsp.is_empty() {
+            return self
+                .inner
+                .validate_signer_with_ocsp(signer, document_certs, document_crls, document_ocsp, at);
         }
         let mut certs = document_certs.to_vec();
         certs.extend(self.certs.iter().cloned());
         let mut crls = document_crls.to_vec();
         crls.extend(self.crls.iter().cloned());
-        self.inner.validate_signer(signer, &certs, &crls, at)
+        let mut ocsp = document_ocsp.to_vec();
+        ocsp.extend(self.ocsp.iter().cloned());
+        self.inner.validate_signer_with_ocsp(signer, &certs, &crls, &ocsp, at)
     }
     fn at(&self) -> crate::time::UnixTime {
         self.inner.at()
@@ -244,7 +260,7 @@ fn check_byte_range<'p>(
     let br = f
         .byte_range
         .as_deref()
-        .ok_or("the signature has no /ByteRange of integers")?;
+        .ok_or("the signature dictionary cannot be read or has no /ByteRange of integers")?;
     let [0, a, b, c] = *br else {
         return Err(format!("/ByteRange must be [0 a b c], it is {br:?}"));
     };
@@ -364,8 +380,9 @@ fn verify_doc_timestamp(
     (t, v)
 }
 
-/// Verifies every signature of a PDF at `at`. Never panics on input; every failure is a
-/// result.
+/// Verifies every signature of a PDF at `at`: signers in `ctx` (the engine's document
+/// context: the trust store), document time-stamps in the engine's time-stamp context
+/// (`tsa_trust`). Never panics on input; every failure is a result.
 pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixTime, limits: &PdfLimits) -> PdfOutcome {
     let revs = match revisions::read_revisions(pdf, limits) {
         Ok(r) => r,
@@ -413,15 +430,30 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         .map(|w| changes::classify(&w[0].doc, &w[1].doc, limits.max_objects))
         .collect();
     // The DSS of the last revision is evidence for every signature.
+    // The DSS is this PDF's evidence only: given to its paths, never to the engine's stores
+    // (an answer one PDF carried decided later documents' verdicts).
     let dss = read_dss(&last.doc, limits);
-    if !dss.ocsps.is_empty() {
-        let ders: Vec<&[u8]> = dss.ocsps.iter().map(Vec::as_slice).collect();
-        engine.add_fetched_ocsp(&ders);
-    }
+    let dss_certs: Vec<CertRef> = dss.certs.iter().filter_map(|d| ctx.certificate(d).ok()).collect();
+    let dss_crls: Vec<Arc<CrlIndex>> = dss.crls.iter().filter_map(|d| ctx.crl(d).ok()).collect();
+    let dss_ocsp: Vec<Arc<crate::revocation::ocsp::OcspResponse>> = dss
+        .ocsps
+        .iter()
+        .filter_map(|d| crate::revocation::ocsp::OcspResponse::from_der(d).ok().map(Arc::new))
+        .collect();
+    // Signers are judged against the trust store (`ctx`), document time-stamps' TSAs
+    // against `tsa_trust` (the engine's time-stamp context): never the other way round.
     let pctx = PdfContext {
         inner: ctx,
-        certs: dss.certs.iter().filter_map(|d| ctx.certificate(d).ok()).collect(),
-        crls: dss.crls.iter().filter_map(|d| ctx.crl(d).ok()).collect(),
+        certs: dss_certs.clone(),
+        crls: dss_crls.clone(),
+        ocsp: dss_ocsp.clone(),
+    };
+    let tsa_ctx = engine.trust_context(at);
+    let tctx = PdfContext {
+        inner: &tsa_ctx,
+        certs: dss_certs,
+        crls: dss_crls,
+        ocsp: dss_ocsp,
     };
     // The certification signature: named by /Perms /DocMDP in the revision it was made in.
     for (rev, f) in found {
@@ -496,7 +528,7 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
                         verify_document_parts(&pctx, cms, Some(&[d.as_slice()]))
                     }
                     Some("ETSI.RFC3161") => {
-                        let (t, v) = verify_doc_timestamp(&pctx, cms, &parts, at);
+                        let (t, v) = verify_doc_timestamp(&tctx, cms, &parts, at);
                         s.timestamp = Some(t);
                         v
                     }
@@ -568,7 +600,7 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
 impl Engine {
     /// Verifies a signed PDF at `at` (see [`verify_pdf`]); a panic becomes `internal_error`.
     pub fn verify_pdf_at(&self, pdf: &[u8], at: UnixTime) -> PdfOutcome {
-        let ctx = self.trust_context(at);
+        let ctx = self.doc_context(at);
         guarded_pdf(|| verify_pdf(self, &ctx, pdf, at, &PdfLimits::default()))
     }
 
