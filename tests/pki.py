@@ -780,7 +780,9 @@ def _sign_native(content: bytes, signers: Sequence[Issued], *, detached: bool, a
             items.sort(key=lambda a: a.dump())
             signed = a_cms.CMSAttributes(items)
             info["signed_attrs"] = signed
-            to_sign = signed.untag().dump(force=True)
+            # Not dump(force=True): that re-encodes values parsed from bytes (a time-stamp
+            # token in a content time-stamp attribute) differently from what is embedded.
+            to_sign = signed.dump()
             if to_sign[0] != 0x31:
                 to_sign = b"\x31" + to_sign[1:]
         else:

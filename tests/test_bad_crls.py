@@ -12,7 +12,8 @@ signature encoding, RFC 5280 §5.2.3 cRLNumber rules broken) is kept as evidence
 nothing, given by the policy or carried in the CMS alike: the result says which CRL was
 refused and why (``revocation_unknown`` under hard-fail, an "unknown" status under
 soft-fail), and it never revokes. A CRL that parses but fails at validation (wrong signer,
-stale) is judged the same way.
+stale) is judged the same way, except that a stale CRL's permanent revocation dated at or
+before T still counts: only its silence expires.
 """
 
 from __future__ import annotations
@@ -157,6 +158,21 @@ def stale(p: Pki) -> bytes:
                next_update=dt.datetime(2026, 2, 15, tzinfo=UTC))
 
 
+def stale_silent(p: Pki) -> bytes:
+    """Stale and not listing the signer: its silence expired with its nextUpdate. (A stale
+    CRL that lists the signer revoked before T does revoke: a revocation is permanent, RFC
+    5280 §5.3.1; see test_a_stale_crl_still_proves_a_permanent_revocation.)"""
+    return crl(p.ca, [], this_update=dt.datetime(2026, 1, 15, tzinfo=UTC),
+               next_update=dt.datetime(2026, 2, 15, tzinfo=UTC))
+
+
+def test_a_stale_crl_still_proves_a_permanent_revocation(p: Pki) -> None:
+    for mode in ("hard-fail", "soft-fail"):
+        r = check_cert(p, [stale(p), good_root_crl(p)], mode)
+        assert r.code == "cert_revoked", (mode, r.reason)
+        assert check_cms(p, [good_root_crl(p)], [stale(p)], mode).code == "cert_revoked"
+
+
 def truncated(p: Pki) -> bytes:
     der = crl(p.ca, leaf_revoked(p))
     return der[: len(der) // 2]
@@ -220,7 +236,7 @@ def bad_signature_encoding(p: Pki) -> bytes:
 USABLE_BAD = {
     # name: (builder, what the reason must say after "<CRL name> ")
     "wrong_signer": (wrong_signer, "cannot be used: signature of {crl} does not verify"),
-    "stale": (stale, "is stale at 2026-03-01T00:00:00Z: nextUpdate was 2026-02-15T00:00:00Z"),
+    "stale": (stale_silent, "is stale at 2026-03-01T00:00:00Z: nextUpdate was 2026-02-15T00:00:00Z"),
 }
 
 NOT_A_CRL = {

@@ -334,7 +334,8 @@ def test_every_warning_is_a_described_snake_case_code() -> None:
     assert {"econtent_not_octet_string", "digest_algorithm_is_signature_algorithm",
             "signer_identifier_ambiguous", "revoked_after_signature", "signing_time_mismatch",
             "legacy_algorithm_certificate", "legacy_algorithm_crl", "legacy_algorithm_ocsp",
-            "legacy_algorithm_signature"} == set(d)
+            "legacy_algorithm_signature", "countersignature_invalid",
+            "signing_time_before_content_timestamp"} == set(d)
     for code, text in d.items():
         assert re.fullmatch(r"[a-z][a-z0-9_]*", code), code
         assert len(text) > 20 and "\n" not in text, (code, text)

@@ -1,5 +1,6 @@
 """Report lines built by the core (``BatchResult.report_lines``) are what Python's
-``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes for the same values:
+``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes for the same values,
+made inert (``inert_json``):
 hostile names (quotes, backslashes, control characters, newlines, bytes that are not UTF-8,
 Vietnamese), reasons and subjects; the path fields are Python's own decoding."""
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import govsig
 import pki as P
 from archive_util import CONTENT
+from govsig._cli_text import inert_json
 from govsig.archive import ArchiveJob
 from govsig.archive.report import SCHEMA, revocation_status
 
@@ -20,7 +22,9 @@ NAMES = [b'quote"and\\backslash.p7m', b"new\nline.p7m", b"ctl\x01\x1f\x7f.p7m", 
 
 
 def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # Report lines are made inert: DEL, C1 controls, line separators and bidi overrides are
+    # escaped too (what json.dumps leaves raw), so a line stays one inert line.
+    return inert_json(value, separators=(",", ":"))
 
 
 def test_core_lines_are_pythons_json_of_the_same_values(tmp_path: Path) -> None:

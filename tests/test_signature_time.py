@@ -182,6 +182,21 @@ def test_revoked_before_the_signature_fails(w: World, stamped: bytes) -> None:
     assert (s.code, s.signature_time_source) == ("cert_revoked", "timestamp")
 
 
+def test_a_stale_crl_listing_a_revocation_before_the_signature_still_counts(w: World, stamped: bytes) -> None:
+    # Issued and expired before T: its silence says nothing about T, but a revocation is
+    # permanent (RFC 5280 §5.3.1), so the entry dated before T decides.
+    old = leaf_crl(w, w.moment - 40 * DAY, x509.ReasonFlags.key_compromise,
+                   this_update=w.moment - 30 * DAY, next_update=w.moment - 20 * DAY)
+    s = w.verify(stamped, crls=[old])
+    assert (s.code, s.signature_time_source) == ("cert_revoked", "timestamp")
+    # A hold in a stale CRL may have been lifted since: it decides nothing (soft-fail).
+    held = leaf_crl(w, w.moment - 40 * DAY, x509.ReasonFlags.certificate_hold,
+                    this_update=w.moment - 30 * DAY, next_update=w.moment - 20 * DAY)
+    s = w.verify(stamped, crls=[held])
+    assert (s.code, s.revocation[0]["status"]) == ("ok", "unknown")
+    assert "stale" in s.revocation[0]["reason"]
+
+
 def test_on_hold_at_the_signature_time(w: World, stamped: bytes) -> None:
     s = w.verify(stamped, crls=[leaf_crl(w, w.moment - 10 * DAY, x509.ReasonFlags.certificate_hold)])
     assert s.code == "cert_on_hold"
@@ -434,14 +449,14 @@ def test_ocsp_evidence_at_the_signature_time(w: World, stamped: bytes) -> None:
 
 def test_a_cached_path_is_not_reused_where_stale_evidence_was_current(w: World) -> None:
     """A CRL stale at T1 is current at an earlier T2 and may decide there: the path cached at
-    T1 must not answer for T2."""
+    T1 must not answer for T2. (A hold: a stale CRL's permanent revocation decides at T1 too.)"""
     a = pki.sign_cms(b"a", w.signer, signing_time=w.moment)
     b = pki.sign_cms(b"b", w.signer, signing_time=w.moment - 10 * DAY)
-    old = leaf_crl(w, w.moment - 12 * DAY, x509.ReasonFlags.key_compromise,
+    old = leaf_crl(w, w.moment - 12 * DAY, x509.ReasonFlags.certificate_hold,
                    this_update=w.moment - 11 * DAY, next_update=w.moment - 9 * DAY)
     v = govsig.Verifier(w.policy(signature_time="claimed", crls=[old]))
     batch = v.verify_many([(a, b"a"), (b, b"b")], threads=1)
-    assert [govsig.codes()[c] for c in batch.codes] == ["ok", "cert_revoked"]
+    assert [govsig.codes()[c] for c in batch.codes] == ["ok", "cert_on_hold"]
     assert v.verify(a, b"a").signers[0].revocation[0]["status"] == "unknown"
 
 

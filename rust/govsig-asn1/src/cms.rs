@@ -113,6 +113,9 @@ pub mod oid {
     pub const CONTENT_TYPE: ObjectIdentifier = asn1::oid!(1, 2, 840, 113549, 1, 9, 3);
     pub const MESSAGE_DIGEST: ObjectIdentifier = asn1::oid!(1, 2, 840, 113549, 1, 9, 4);
     pub const SIGNING_TIME: ObjectIdentifier = asn1::oid!(1, 2, 840, 113549, 1, 9, 5);
+    /// id-countersignature (RFC 5652 §11.4): an unsigned attribute whose values are
+    /// SignerInfos over the signature value of the SignerInfo carrying it.
+    pub const COUNTER_SIGNATURE: ObjectIdentifier = asn1::oid!(1, 2, 840, 113549, 1, 9, 6);
     pub const SIGNING_CERTIFICATE: ObjectIdentifier = asn1::oid!(1, 2, 840, 113549, 1, 9, 16, 2, 12);
     pub const SIGNING_CERTIFICATE_V2: ObjectIdentifier = asn1::oid!(1, 2, 840, 113549, 1, 9, 16, 2, 47);
     pub const CMS_ALGORITHM_PROTECTION: ObjectIdentifier = asn1::oid!(1, 2, 840, 113549, 1, 9, 52);

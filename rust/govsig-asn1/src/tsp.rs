@@ -115,6 +115,9 @@ pub mod oid {
     pub const KP_TIME_STAMPING: ObjectIdentifier = asn1::oid!(1, 3, 6, 1, 5, 5, 7, 3, 8);
     /// id-aa-signatureTimeStampToken (RFC 3161 Appendix A).
     pub const SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier = asn1::oid!(1, 2, 840, 113549, 1, 9, 16, 2, 14);
+    /// id-aa-ets-contentTimestamp (RFC 5126 §5.11.4, ETSI EN 319 122-1 §5.2.8): a signed
+    /// attribute holding a time-stamp token over the content.
+    pub const CONTENT_TIME_STAMP: ObjectIdentifier = asn1::oid!(1, 2, 840, 113549, 1, 9, 16, 2, 20);
 }
 
 #[cfg(test)]

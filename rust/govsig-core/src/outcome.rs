@@ -102,6 +102,7 @@ codes! {
     PdfMalformed = 48, "pdf_malformed", 50, "the PDF could not be read (structure, cross-reference data or limits), so no signature in it can be judged";
     ByteRangeInvalid = 49, "byte_range_invalid", 92, "a PDF signature's /ByteRange is not [0 a b c] around exactly its /Contents string, ends outside its revision, or /Contents holds more than the CMS and zero padding";
     ModifiedAfterSigning = 50, "modified_after_signing", 94, "a PDF was changed after it was signed in a way the signature (or the certifying signature's DocMDP level) does not permit";
+    TimestampOrderFailure = 51, "timestamp_order_failure", 83, "a valid signature time-stamp is earlier than a valid content time-stamp of the same signer: the two cannot both be true (ETSI EN 319 102-1 time-stamp order)";
 }
 
 impl Code {

@@ -25,11 +25,15 @@ pub enum WarningCode {
     LegacyAlgorithmOcsp,
     /// A legacy algorithm admitted in the document signature itself.
     LegacyAlgorithmSignature,
+    /// A countersignature of the signer failed (its own result says why).
+    CountersignatureInvalid,
+    /// signingTime is earlier than a valid content time-stamp.
+    SigningTimeBeforeContentTimestamp,
 }
 
 impl WarningCode {
     /// Every warning, in catalogue order.
-    pub const ALL: [WarningCode; 9] = [
+    pub const ALL: [WarningCode; 11] = [
         WarningCode::EcontentNotOctetString,
         WarningCode::DigestAlgorithmIsSignatureAlgorithm,
         WarningCode::SignerIdentifierAmbiguous,
@@ -39,6 +43,8 @@ impl WarningCode {
         WarningCode::LegacyAlgorithmCrl,
         WarningCode::LegacyAlgorithmOcsp,
         WarningCode::LegacyAlgorithmSignature,
+        WarningCode::CountersignatureInvalid,
+        WarningCode::SigningTimeBeforeContentTimestamp,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +58,8 @@ impl WarningCode {
             WarningCode::LegacyAlgorithmCrl => "legacy_algorithm_crl",
             WarningCode::LegacyAlgorithmOcsp => "legacy_algorithm_ocsp",
             WarningCode::LegacyAlgorithmSignature => "legacy_algorithm_signature",
+            WarningCode::CountersignatureInvalid => "countersignature_invalid",
+            WarningCode::SigningTimeBeforeContentTimestamp => "signing_time_before_content_timestamp",
         }
     }
 
@@ -90,6 +98,15 @@ impl WarningCode {
             }
             WarningCode::LegacyAlgorithmSignature => {
                 "the document signature uses a legacy algorithm (SHA-1 digest or DSA), admitted by legacy"
+            }
+            WarningCode::CountersignatureInvalid => {
+                "a countersignature of the signer failed (its own result says why); a countersignature is \
+                 added after the fact, outside what the signer signed (RFC 5652 §11.4), so it does not fail \
+                 the signer"
+            }
+            WarningCode::SigningTimeBeforeContentTimestamp => {
+                "the signer's signingTime is earlier than a valid content time-stamp, which proves the \
+                 content did not exist before its genTime: the claimed time cannot be true"
             }
         }
     }

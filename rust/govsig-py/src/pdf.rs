@@ -222,6 +222,7 @@ impl PdfSignature {
         (!cms.signers.is_empty()).then(|| SignerResult {
             doc: Arc::clone(cms),
             index: 0,
+            counter: Vec::new(),
         })
     }
     fn __repr__(&self) -> String {

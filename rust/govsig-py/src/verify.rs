@@ -393,6 +393,7 @@ impl VerifyResult {
             .map(|i| SignerResult {
                 doc: Arc::clone(&self.inner),
                 index: i,
+                counter: Vec::new(),
             })
             .collect()
     }
@@ -465,12 +466,19 @@ impl VerifyResult {
 pub struct SignerResult {
     pub(crate) doc: Arc<VerifyOutcome>,
     pub(crate) index: usize,
+    /// For a countersigner: the positions in `countersigners`, level by level, from the
+    /// document's signer `index`.
+    pub(crate) counter: Vec<usize>,
 }
 
 impl SignerResult {
     fn s(&self) -> &SignerOutcome {
-        // index < len by construction in VerifyResult::signers.
-        &self.doc.signers[self.index]
+        // Every index is in range by construction (VerifyResult::signers, countersigners).
+        let mut s = &self.doc.signers[self.index];
+        for &k in &self.counter {
+            s = &s.countersigners[k];
+        }
+        s
     }
 }
 
@@ -600,13 +608,31 @@ impl SignerResult {
     fn signature_time_source(&self) -> Option<&'static str> {
         time_source_name(self.s().signature_time_source)
     }
-    /// The signer's signature time-stamp tokens, each judged (kind "signature").
+    /// The signer's signature time-stamp tokens (kind "signature"), then its content
+    /// time-stamp tokens (kind "content"), each judged on its own.
     #[getter]
     fn timestamps(&self) -> Vec<TimestampResult> {
         self.s()
             .timestamps
             .iter()
             .map(|t| TimestampResult::from_outcome(t.clone()))
+            .collect()
+    }
+    /// The signer's countersignatures (id-countersignature, RFC 5652 §11.4), each verified
+    /// over this signer's signature value and reported as a signer of its own; a bad one
+    /// adds the warning "countersignature_invalid" here and does not fail this signer.
+    #[getter]
+    fn countersigners(&self) -> Vec<SignerResult> {
+        (0..self.s().countersigners.len())
+            .map(|k| {
+                let mut counter = self.counter.clone();
+                counter.push(k);
+                SignerResult {
+                    doc: Arc::clone(&self.doc),
+                    index: self.index,
+                    counter,
+                }
+            })
             .collect()
     }
     fn __repr__(&self) -> String {
@@ -972,13 +998,22 @@ impl EvidenceSet {
 
     fn add_outcome(&mut self, o: &VerifyOutcome) {
         for s in &o.signers {
-            self.add_path(&s.chain, &s.revocation);
-            if let Some(d) = &s.decided_by.0 {
-                self.add_path(&d.0, &d.1);
-            }
-            for t in s.timestamps.iter().filter(|t| t.ok()) {
-                self.add_path(&t.chain, &t.revocation);
-            }
+            self.add_signer(s);
+        }
+    }
+
+    /// A signer's path and evidence, its valid time-stamps' (signature and content), and
+    /// its countersigners', recursively (the depth is bounded by the core).
+    fn add_signer(&mut self, s: &SignerOutcome) {
+        self.add_path(&s.chain, &s.revocation);
+        if let Some(d) = &s.decided_by.0 {
+            self.add_path(&d.0, &d.1);
+        }
+        for t in s.timestamps.iter().filter(|t| t.ok()) {
+            self.add_path(&t.chain, &t.revocation);
+        }
+        for c in &s.countersigners {
+            self.add_signer(c);
         }
     }
 

@@ -668,6 +668,22 @@ impl Engine {
     /// TSA's revocation still counts as of `at`: a TSA certificate revoked after genTime
     /// but by `at` makes the token untrusted (a compromised TSA key can mint any genTime).
     fn signature_timestamp(&self, token: &[u8], signature_value: &[u8], at: UnixTime) -> TimestampOutcome {
+        self.embedded_timestamp(token, Stamped::Data(signature_value), at, "signature")
+    }
+
+    /// Judges a content time-stamp token (id-aa-ets-contentTimestamp) over the content
+    /// `parts`, with the same TSA checks as a signature time-stamp.
+    fn content_timestamp(&self, token: &[u8], content: &[&[u8]], at: UnixTime) -> TimestampOutcome {
+        self.embedded_timestamp(token, Stamped::Parts(content), at, "content")
+    }
+
+    fn embedded_timestamp(
+        &self,
+        token: &[u8],
+        stamped: Stamped<'_>,
+        at: UnixTime,
+        kind: &'static str,
+    ) -> TimestampOutcome {
         let gen_time_mode = self.policy.tsa_validation == crate::policy::TsaValidation::GenTime;
         let chain_at = if gen_time_mode {
             crate::tsp::peek_gen_time(token).map_or(at, |g| g.min(at))
@@ -675,7 +691,7 @@ impl Engine {
             at
         };
         let ctx = TsaContext { engine: self, chain_at };
-        let mut o = crate::tsp::verify_token(&ctx, token, Stamped::Data(signature_value), at);
+        let mut o = crate::tsp::verify_token(&ctx, token, stamped, at);
         if gen_time_mode && o.ok() {
             if let Some(e) = o.revocation.iter().find(|e| e.revoked_at.is_some_and(|r| r <= at)) {
                 let when = e.revoked_at.map(crate::time::to_rfc3339).unwrap_or_default();
@@ -690,7 +706,7 @@ impl Engine {
             }
         }
         o.chain_validated_at = Some(chain_at);
-        o.kind = Some("signature");
+        o.kind = Some(kind);
         o
     }
 }
@@ -743,6 +759,10 @@ impl TrustContext for TsaContext<'_> {
 
     fn verify_signature_timestamp(&self, token: &[u8], signature_value: &[u8]) -> TimestampOutcome {
         self.engine.signature_timestamp(token, signature_value, self.chain_at)
+    }
+
+    fn verify_content_timestamp(&self, token: &[u8], content: &[&[u8]]) -> TimestampOutcome {
+        self.engine.content_timestamp(token, content, self.chain_at)
     }
 
     fn legacy_allowed(&self) -> bool {
@@ -811,6 +831,10 @@ impl TrustContext for DocContext<'_> {
 
     fn verify_signature_timestamp(&self, token: &[u8], signature_value: &[u8]) -> TimestampOutcome {
         self.engine.signature_timestamp(token, signature_value, self.at)
+    }
+
+    fn verify_content_timestamp(&self, token: &[u8], content: &[&[u8]]) -> TimestampOutcome {
+        self.engine.content_timestamp(token, content, self.at)
     }
 
     fn legacy_allowed(&self) -> bool {

@@ -139,38 +139,8 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
         .into_iter()
         .enumerate()
     {
-        let sid = match &si.sid {
-            asn::SignerIdentifier::IssuerAndSerialNumber(ias) => SignerIdentity::IssuerSerial {
-                issuer_der: ias.issuer.full_data().to_vec(),
-                serial: ias.serial_number.as_bytes().to_vec(),
-            },
-            asn::SignerIdentifier::SubjectKeyIdentifier(ski) => SignerIdentity::SubjectKeyId(ski.to_vec()),
-        };
-        // RFC 5652 §5.3: version 1 with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
-        let expected = match sid {
-            SignerIdentity::IssuerSerial { .. } => 1,
-            SignerIdentity::SubjectKeyId(_) => 3,
-        };
-        if si.version != expected {
-            return Err(ParseFailure(format!(
-                "SignerInfo #{i} has version {} but its signer identifier requires {expected} (RFC 5652 §5.3)",
-                si.version
-            )));
-        }
-        signers.push(ParsedSigner {
-            version: si.version,
-            sid,
-            digest_algorithm: si.digest_algorithm.full_data(),
-            signed_attrs: si.signed_attrs.as_ref().map(|s| s.content()),
-            signature_algorithm: si.signature_algorithm.full_data(),
-            signature: si.signature,
-            unsigned_attrs: si.unsigned_attrs.as_ref().map(|s| s.content()),
-        });
+        signers.push(signer_from(&si, &format!("SignerInfo #{i}"))?);
     }
-    // PKCS#7 v1.5's `[0] EXPLICIT ANY` admits other content types, but id-data's content is
-    // Data ::= OCTET STRING (RFC 2315 §8, RFC 5652 §4): id-data content under another tag
-    // is refused, or flipping the tag byte (unsigned: only the value octets are digested)
-    // would give a different document with the same signature.
     if sd.encap_content_info.econtent_type == oid::DATA {
         if let Some(t) = &sd.encap_content_info.econtent {
             if t.tag() != octet_string_tag() {
@@ -198,6 +168,42 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
         certificates,
         crls,
         signers,
+    })
+}
+
+/// One SignerInfo read on its own: the value of an id-countersignature attribute (RFC 5652
+/// §11.4), which is a SignerInfo in DER.
+pub fn parse_signer_info(der: &[u8]) -> Result<ParsedSigner<'_>, ParseFailure> {
+    let si = asn1::parse_single::<asn::SignerInfo<'_>>(der).map_err(pf("countersignature SignerInfo"))?;
+    signer_from(&si, "the countersignature")
+}
+
+fn signer_from<'a>(si: &asn::SignerInfo<'a>, which: &str) -> Result<ParsedSigner<'a>, ParseFailure> {
+    let sid = match &si.sid {
+        asn::SignerIdentifier::IssuerAndSerialNumber(ias) => SignerIdentity::IssuerSerial {
+            issuer_der: ias.issuer.full_data().to_vec(),
+            serial: ias.serial_number.as_bytes().to_vec(),
+        },
+        asn::SignerIdentifier::SubjectKeyIdentifier(ski) => SignerIdentity::SubjectKeyId(ski.to_vec()),
+    };
+    let expected = match sid {
+        SignerIdentity::IssuerSerial { .. } => 1,
+        SignerIdentity::SubjectKeyId(_) => 3,
+    };
+    if si.version != expected {
+        return Err(ParseFailure(format!(
+            "{which} has version {} but its signer identifier requires {expected} (RFC 5652 §5.3)",
+            si.version
+        )));
+    }
+    Ok(ParsedSigner {
+        version: si.version,
+        sid,
+        digest_algorithm: si.digest_algorithm.full_data(),
+        signed_attrs: si.signed_attrs.as_ref().map(|s| s.content()),
+        signature_algorithm: si.signature_algorithm.full_data(),
+        signature: si.signature,
+        unsigned_attrs: si.unsigned_attrs.as_ref().map(|s| s.content()),
     })
 }
 

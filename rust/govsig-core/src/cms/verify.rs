@@ -45,9 +45,13 @@ pub struct SignerOutcome {
     /// decision) and where it came from.
     pub signature_time: Option<UnixTime>,
     pub signature_time_source: TimeSource,
-    /// Every signature time-stamp token of the signer, each judged on its own (read when
-    /// the policy's signature_time is not "at" or a time-stamp is required).
+    /// Every signature time-stamp token of the signer, then every content time-stamp token,
+    /// each judged on its own and marked with its `kind` (read when the policy's
+    /// signature_time is not "at" or a time-stamp is required).
     pub timestamps: Vec<TimestampOutcome>,
+    /// The countersignatures of this signer (id-countersignature, RFC 5652 §11.4), each a
+    /// signer verified over this signer's signature value, with its own countersigners.
+    pub countersigners: Vec<SignerOutcome>,
     /// Things that did not fail the signer but must be said: a code of the catalogue
     /// ([`crate::warning`]) and the detail of this case.
     pub warnings: Vec<Warning>,
@@ -79,8 +83,14 @@ impl TimeSource {
     }
 }
 
-/// At most this many signature time-stamp tokens of one signer are judged.
+/// At most this many signature time-stamp tokens of one signer are judged (and at most
+/// this many content time-stamp tokens).
 pub const MAX_SIGNATURE_TIMESTAMPS: usize = 16;
+/// At most this many countersignatures of one signer are verified.
+pub const MAX_COUNTERSIGNATURES: usize = 8;
+/// Countersignatures of countersignatures are followed this deep (a document cannot make
+/// the verifier recurse without bound).
+pub const MAX_COUNTERSIGNATURE_DEPTH: usize = 4;
 
 /// The verdict on one document.
 #[derive(Clone, Debug)]
@@ -205,6 +215,9 @@ pub trait TrustContext: Sync {
     /// Judges one signature time-stamp token over `signature_value` (RFC 3161 Appendix A)
     /// with the TSA trust, at the validation time.
     fn verify_signature_timestamp(&self, token: &[u8], signature_value: &[u8]) -> TimestampOutcome;
+    /// Judges one content time-stamp token (id-aa-ets-contentTimestamp) over the content
+    /// (the concatenation of `content`), with the same TSA checks.
+    fn verify_content_timestamp(&self, token: &[u8], content: &[&[u8]]) -> TimestampOutcome;
     fn legacy_allowed(&self) -> bool;
     fn min_rsa_bits(&self) -> usize;
 }
@@ -375,8 +388,18 @@ fn verify_decoded(
     }
     // Digests of the content per algorithm, computed once even with several signers.
     let mut digests: Vec<(DigestAlgorithm, Vec<u8>)> = Vec::new();
+    let target = Target::Content {
+        econtent_type_der: &sd.econtent_type_der,
+        econtent_type: &sd.econtent_type,
+        octet_string: sd.econtent_is_octet_string,
+    };
+    let doc = DocumentParts {
+        certs: &doc_certs,
+        crls: &doc_crls,
+        cert_errors: &cert_errors,
+    };
     for si in &sd.signers {
-        let so = verify_signer(ctx, &sd, si, data, &doc_certs, &doc_crls, &cert_errors, &mut digests);
+        let so = verify_signer(ctx, target, si, data, &doc, &mut digests, 0);
         out.signers.push(so);
     }
     // The document is as good as its worst signer; among failures the most specific wins.
@@ -673,17 +696,119 @@ struct CandidateFailure {
     reason: String,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a SignerInfo signs.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// The SignedData's content (encapsulated or detached).
+    Content {
+        econtent_type_der: &'a [u8],
+        econtent_type: &'a str,
+        octet_string: bool,
+    },
+    /// The signature value of another SignerInfo (a countersignature, RFC 5652 §11.4).
+    Countersigned,
+}
+
+/// What the document carries beside its signers: certificates and CRLs to build paths with.
+struct DocumentParts<'a> {
+    certs: &'a [CertRef],
+    crls: &'a [Arc<CrlIndex>],
+    cert_errors: &'a [String],
+}
+
+/// Verifies one SignerInfo over `data`, then its countersignatures (RFC 5652 §11.4) over its
+/// signature value, recursively up to [`MAX_COUNTERSIGNATURE_DEPTH`].
 fn verify_signer(
     ctx: &dyn TrustContext,
-    sd: &signed_data::ParsedSignedData<'_>,
+    target: Target<'_>,
     si: &ParsedSigner<'_>,
     data: &[&[u8]],
-    doc_certs: &[CertRef],
-    doc_crls: &[Arc<CrlIndex>],
-    cert_errors: &[String],
+    doc: &DocumentParts<'_>,
+    digests: &mut Vec<(DigestAlgorithm, Vec<u8>)>,
+    depth: usize,
+) -> SignerOutcome {
+    let mut so = verify_one_signer(ctx, target, si, data, doc, digests);
+    let values = attribute_values(si.unsigned_attrs, &oid::COUNTER_SIGNATURE);
+    for (k, der) in values.iter().enumerate() {
+        let cs = if k >= MAX_COUNTERSIGNATURES || depth >= MAX_COUNTERSIGNATURE_DEPTH {
+            let mut o = SignerOutcome::empty(si.sid.clone());
+            o.code = Code::BudgetExceeded;
+            o.reason = format!(
+                "not verified: govsig verifies at most {MAX_COUNTERSIGNATURES} countersignatures per signer,                  {MAX_COUNTERSIGNATURE_DEPTH} levels deep"
+            );
+            o
+        } else {
+            match signed_data::parse_signer_info(der) {
+                Ok(csi) => {
+                    let mut own_digests = Vec::new();
+                    verify_signer(
+                        ctx,
+                        Target::Countersigned,
+                        &csi,
+                        &[si.signature],
+                        doc,
+                        &mut own_digests,
+                        depth + 1,
+                    )
+                }
+                Err(e) => {
+                    let mut o = SignerOutcome::empty(si.sid.clone());
+                    o.code = Code::Malformed;
+                    o.reason = format!("the countersignature is not a SignerInfo: {}", e.0);
+                    o
+                }
+            }
+        };
+        so.countersigners.push(cs);
+    }
+    let bad = |c: &SignerOutcome| !c.signature_verified || !matches!(c.code, Code::Ok | Code::IntegrityOnly);
+    let failed = so.countersigners.iter().filter(|c| bad(c)).count();
+    if failed > 0 {
+        so.warnings.push(Warning::new(
+            WarningCode::CountersignatureInvalid,
+            format!(
+                "{failed} of {} countersignature(s) failed; see countersigners",
+                so.countersigners.len()
+            ),
+        ));
+    }
+    so
+}
+
+impl SignerOutcome {
+    /// A signer about which nothing is known yet (the verification fills it in).
+    fn empty(sid: SignerIdentity) -> Self {
+        SignerOutcome {
+            code: Code::Ok,
+            reason: String::new(),
+            certificate: None,
+            chain: Vec::new(),
+            signing_time: None,
+            digest_algorithm: None,
+            signature_algorithm: None,
+            sid,
+            signature_verified: false,
+            revocation: Vec::new(),
+            needs: Vec::new(),
+            signature_time: None,
+            signature_time_source: TimeSource::None,
+            timestamps: Vec::new(),
+            countersigners: Vec::new(),
+            warnings: Vec::new(),
+            decided_by: Default::default(),
+        }
+    }
+}
+
+fn verify_one_signer(
+    ctx: &dyn TrustContext,
+    target: Target<'_>,
+    si: &ParsedSigner<'_>,
+    data: &[&[u8]],
+    doc: &DocumentParts<'_>,
     digests: &mut Vec<(DigestAlgorithm, Vec<u8>)>,
 ) -> SignerOutcome {
+    let (doc_certs, doc_crls, cert_errors) = (doc.certs, doc.crls, doc.cert_errors);
     let mut so = SignerOutcome {
         code: Code::Ok,
         reason: String::new(),
@@ -699,6 +824,7 @@ fn verify_signer(
         signature_time: None,
         signature_time_source: TimeSource::None,
         timestamps: Vec::new(),
+        countersigners: Vec::new(),
         warnings: Vec::new(),
         decided_by: Default::default(),
     };
@@ -709,7 +835,13 @@ fn verify_signer(
             return so;
         }};
     }
-    if !sd.econtent_is_octet_string {
+    if matches!(
+        target,
+        Target::Content {
+            octet_string: false,
+            ..
+        }
+    ) {
         so.warnings.push(Warning::new(
             WarningCode::EcontentNotOctetString,
             "the eContent is not an OCTET STRING: PKCS#7 v1.5 content ([0] EXPLICIT ANY, RFC 2315 §7); \
@@ -789,20 +921,32 @@ fn verify_signer(
                 Err((code, reason)) => fail!(code, "{reason}"),
             };
             so.signing_time = attrs.signing_time;
-            // RFC 5652 §5.3/§11.1: contentType must be present and equal eContentType.
-            match &attrs.content_type {
-                None => fail!(
+            // RFC 5652 §5.3/§11.1: contentType must be present and equal eContentType; a
+            // countersignature has no content type and must not carry one (§11.4).
+            match (&attrs.content_type, target) {
+                (None, Target::Content { .. }) => fail!(
                     Code::SignedAttributesInvalid,
                     "signed attributes lack contentType (RFC 5652 §5.3)"
                 ),
-                Some(ct) if ct.as_slice() != sd.econtent_type_der.as_slice() => {
+                (
+                    Some(ct),
+                    Target::Content {
+                        econtent_type_der,
+                        econtent_type,
+                        ..
+                    },
+                ) if ct.as_slice() != econtent_type_der => {
                     fail!(
                         Code::ContentTypeMismatch,
                         "contentType attribute differs from eContentType {}",
-                        sd.econtent_type
+                        econtent_type
                     )
                 }
-                Some(_) => {}
+                (Some(_), Target::Countersigned) => fail!(
+                    Code::SignedAttributesInvalid,
+                    "a countersignature's signed attributes must not carry contentType (RFC 5652 §11.4)"
+                ),
+                _ => {}
             }
             // RFC 6211 §3: the protected algorithms must be the SignerInfo's own; a
             // mismatch means an algorithm was substituted after signing.
@@ -866,12 +1010,20 @@ fn verify_signer(
         }
         None => {
             // RFC 5652 §5.3: signedAttrs MUST be present when eContentType is not id-data.
-            if sd.econtent_type_der != ID_DATA_DER {
-                fail!(
-                    Code::SignedAttributesInvalid,
-                    "eContentType is {} but there are no signed attributes (RFC 5652 §5.3)",
-                    sd.econtent_type
-                );
+            // A countersignature without them signs the signature value octets (§11.4).
+            if let Target::Content {
+                econtent_type_der,
+                econtent_type,
+                ..
+            } = target
+            {
+                if econtent_type_der != ID_DATA_DER {
+                    fail!(
+                        Code::SignedAttributesInvalid,
+                        "eContentType is {} but there are no signed attributes (RFC 5652 §5.3)",
+                        econtent_type
+                    );
+                }
             }
             // Without signed attributes the signature is over the content itself; the
             // verifier takes one message, so content in several parts is joined here (the
@@ -985,7 +1137,11 @@ fn verify_signer(
     so.signature_verified = true;
     // The time this signer is judged at (DESIGN "Time and revocation"; ETSI EN 319 102-1
     // best signature time).
-    if let Err((code, reason)) = choose_signature_time(ctx, si, &mut so) {
+    let content = match target {
+        Target::Content { .. } => Some(data),
+        Target::Countersigned => None,
+    };
+    if let Err((code, reason)) = choose_signature_time(ctx, si, content, &mut so) {
         fail!(code, "{reason}");
     }
     let t = so.signature_time.unwrap_or_else(|| ctx.at());
@@ -1053,7 +1209,13 @@ fn verify_signer(
 /// attribute). Unreadable unsigned attributes give no tokens: they are not signed, so they
 /// cannot make a signature fail, and with no token they cannot move its time either.
 pub fn signature_timestamp_tokens(unsigned_attrs: Option<&[u8]>) -> Vec<&[u8]> {
-    let Some(raw) = unsigned_attrs else {
+    attribute_values(unsigned_attrs, &govsig_asn1::tsp::oid::SIGNATURE_TIME_STAMP_TOKEN)
+}
+
+/// Every value (a whole TLV) of every attribute of type `attr_type` in the content octets of
+/// a SET OF Attribute, in order; nothing when the attributes do not parse.
+pub fn attribute_values<'a>(attrs: Option<&'a [u8]>, attr_type: &asn1::ObjectIdentifier) -> Vec<&'a [u8]> {
+    let Some(raw) = attrs else {
         return Vec::new();
     };
     let Ok(tlvs) = govsig_asn1::common::split_tlvs(raw) else {
@@ -1061,8 +1223,8 @@ pub fn signature_timestamp_tokens(unsigned_attrs: Option<&[u8]>) -> Vec<&[u8]> {
     };
     let mut out = Vec::new();
     for t in &tlvs {
-        if let Ok(a) = t.parse::<asn::Attribute<'_>>() {
-            if a.attr_type == govsig_asn1::tsp::oid::SIGNATURE_TIME_STAMP_TOKEN {
+        if let Ok(a) = t.parse::<asn::Attribute<'a>>() {
+            if a.attr_type == *attr_type {
                 out.extend(a.attr_values.elements().iter().map(|v| v.full_data()));
             }
         }
@@ -1070,8 +1232,18 @@ pub fn signature_timestamp_tokens(unsigned_attrs: Option<&[u8]>) -> Vec<&[u8]> {
     out
 }
 
-/// Sets `so.signature_time`, its source, the judged tokens and the signingTime warning.
-/// `Err` is the signer's failure when the policy requires a valid time-stamp and none is.
+/// The interval, in microseconds since the epoch, within which a valid token's true time
+/// lies: genTime ± accuracy (RFC 3161 §2.4.2; no accuracy counts as exact).
+fn gen_time_bounds(t: &TimestampOutcome) -> Option<(i128, i128)> {
+    let g = t.gen_time?;
+    let mid = i128::from(g.seconds) * 1_000_000 + i128::from(g.nanos / 1000);
+    let acc = t.accuracy.map_or(0, |a| i128::from(a.total_micros()));
+    Some((mid - acc, mid + acc))
+}
+
+/// Sets `so.signature_time`, its source, the judged tokens and the signingTime warnings.
+/// `Err` is the signer's failure when the policy requires a valid time-stamp and none is,
+/// or when the valid time-stamps contradict each other.
 ///
 /// A token moves T only when it is valid on its own (`tsp::verify_token`: its CMS, ESS
 /// binding, the critical sole timeStamping EKU, its TSA's chain under `tsa_trust`, the
@@ -1079,9 +1251,22 @@ pub fn signature_timestamp_tokens(unsigned_attrs: Option<&[u8]>) -> Vec<&[u8]> {
 /// swapped token is reported among `timestamps` with its code and never chosen. Among
 /// valid tokens the earliest genTime wins, whatever their order in the attribute: the
 /// verdict is a function of the set of tokens.
+///
+/// Content time-stamps (id-aa-ets-contentTimestamp, signed attributes; `content` is what
+/// they stamp, `None` for a countersignature) are judged with the same TSA checks and
+/// reported with kind "content", but never move T: a content time-stamp proves the content
+/// existed at its genTime, which bounds the signing time from below, not from above. Their
+/// one effect is the order check of ETSI EN 319 102-1 (the time-stamp coherence order:
+/// content time-stamps before signature time-stamps; INDETERMINATE / TIMESTAMP_ORDER_FAILURE
+/// there): a valid signature time-stamp whose genTime + accuracy is before a valid content
+/// time-stamp's genTime - accuracy cannot be true together with it, and the signer fails
+/// with `timestamp_order_failure`. Intervals that overlap within the accuracies are
+/// consistent (two TSAs' clocks may differ by that much). A signingTime before a content
+/// time-stamp gets the warning `signing_time_before_content_timestamp`.
 fn choose_signature_time(
     ctx: &dyn TrustContext,
     si: &ParsedSigner<'_>,
+    content: Option<&[&[u8]]>,
     so: &mut SignerOutcome,
 ) -> Result<(), (Code, String)> {
     let tp = ctx.time_policy();
@@ -1095,8 +1280,51 @@ fn choose_signature_time(
     for token in tokens.iter().take(MAX_SIGNATURE_TIMESTAMPS) {
         so.timestamps.push(ctx.verify_signature_timestamp(token, si.signature));
     }
-    let best = so
-        .timestamps
+    let n_signature = so.timestamps.len();
+    if let Some(content) = content {
+        let tokens = attribute_values(si.signed_attrs, &govsig_asn1::tsp::oid::CONTENT_TIME_STAMP);
+        for token in tokens.iter().take(MAX_SIGNATURE_TIMESTAMPS) {
+            so.timestamps.push(ctx.verify_content_timestamp(token, content));
+        }
+    }
+    let (signature_ts, content_ts) = so.timestamps.split_at(n_signature);
+    // The order check: every valid content time-stamp before every valid signature one.
+    for c in content_ts.iter().filter(|t| t.ok()) {
+        let Some((c_low, _)) = gen_time_bounds(c) else { continue };
+        for s in signature_ts.iter().filter(|t| t.ok()) {
+            let Some((_, s_high)) = gen_time_bounds(s) else {
+                continue;
+            };
+            if s_high < c_low {
+                let when = |t: &TimestampOutcome| t.gen_time.map(|g| g.to_rfc3339()).unwrap_or_default();
+                return Err((
+                    Code::TimestampOrderFailure,
+                    format!(
+                        "the signature time-stamp of {} is earlier than the content time-stamp of {}: the \
+                         content cannot have been signed before it existed (ETSI EN 319 102-1 time-stamp order)",
+                        when(s),
+                        when(c)
+                    ),
+                ));
+            }
+        }
+        if let Some(st) = so.signing_time {
+            // signingTime has whole seconds: it stands for [st, st + 1 s).
+            if (i128::from(st) + 1) * 1_000_000 <= c_low
+                && !so.warnings.iter().any(|w| w.code == WarningCode::SigningTimeBeforeContentTimestamp)
+            {
+                so.warnings.push(Warning::new(
+                    WarningCode::SigningTimeBeforeContentTimestamp,
+                    format!(
+                        "signingTime {} is before the content time-stamp of {}",
+                        crate::time::to_rfc3339(st),
+                        c.gen_time.map(|g| g.to_rfc3339()).unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+    let best = signature_ts
         .iter()
         .filter(|t| t.ok())
         .filter_map(|t| t.gen_time.map(|g| g.seconds))
@@ -1126,8 +1354,7 @@ fn choose_signature_time(
             if tp.require_timestamp {
                 // The most specific failure; ties by reason, so that the report is the same
                 // for every order of the tokens.
-                let worst = so
-                    .timestamps
+                let worst = signature_ts
                     .iter()
                     .max_by(|a, b| (a.code.rank(), &a.reason).cmp(&(b.code.rank(), &b.reason)));
                 return Err(match worst {
@@ -1140,7 +1367,7 @@ fn choose_signature_time(
                         t.code,
                         format!(
                             "the policy requires a valid signature time-stamp and none of the signer's {} is: {}",
-                            so.timestamps.len(),
+                            signature_ts.len(),
                             t.reason
                         ),
                     ),

@@ -166,6 +166,9 @@ impl TrustContext for PdfContext<'_> {
     fn verify_signature_timestamp(&self, token: &[u8], signature_value: &[u8]) -> crate::tsp::TimestampOutcome {
         self.inner.verify_signature_timestamp(token, signature_value)
     }
+    fn verify_content_timestamp(&self, token: &[u8], content: &[&[u8]]) -> crate::tsp::TimestampOutcome {
+        self.inner.verify_content_timestamp(token, content)
+    }
     fn legacy_allowed(&self) -> bool {
         self.inner.legacy_allowed()
     }
@@ -364,6 +367,7 @@ fn verify_doc_timestamp(
         signature_time: None,
         signature_time_source: crate::cms::verify::TimeSource::None,
         timestamps: Vec::new(),
+        countersigners: Vec::new(),
         warnings: Vec::new(),
         decided_by: Default::default(),
     };

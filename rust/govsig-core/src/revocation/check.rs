@@ -980,11 +980,23 @@ fn check_crls(
             }
         };
         found_complete = true;
-        // §6.3.3 (a): fresh at the validation time.
-        if let Some(s) = stale(crl, ctx.at) {
-            out.why.push(s);
-            out.stale_until = out.stale_until.max(crl.next_update);
-            continue;
+        // §6.3.3 (a): fresh at the validation time. Only a CRL's silence expires: a
+        // revocation is permanent (RFC 5280 §5.3.1), so a stale CRL listing C as revoked
+        // (not on hold, which may have been lifted since) at or before T still proves it
+        // was revoked at T, whenever that CRL was issued. It decides that and nothing more
+        // (no coverage for "good").
+        let stale_at_t = stale(crl, ctx.at);
+        if let Some(s) = &stale_at_t {
+            let permanent = crl.lookup(&cert.issuer, &cert.serial).is_some_and(|e| {
+                !e.is_removal()
+                    && e.reason != Some(crate::revocation::crl::Reason::CertificateHold)
+                    && e.revocation_date <= ctx.at
+            });
+            if !permanent {
+                out.why.push(s.clone());
+                out.stale_until = out.stale_until.max(crl.next_update);
+                continue;
+            }
         }
         // §6.3.3 (f): a CRL signer with cRLSign and a valid path.
         let signer = match crl_signer(ctx, rc, crl, cert, issuer, issuer_key, anchor, work)? {
@@ -995,6 +1007,10 @@ fn check_crls(
             }
         };
         let entry = crl.lookup(&cert.issuer, &cert.serial).filter(|e| !e.is_removal());
+        if stale_at_t.is_some() {
+            observations.push(observe(crl, None, said_by(entry), ReasonMask::NONE));
+            continue;
+        }
         if entry.is_none() && crl.this_update > cert.not_after {
             out.why.push(silent_after_expiry(&crl.describe(), cert));
             continue;

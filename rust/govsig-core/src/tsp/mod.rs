@@ -50,6 +50,9 @@ pub use tst_info::{Accuracy, GenTime, TstInfo};
 #[derive(Clone, Copy, Debug)]
 pub enum Stamped<'a> {
     Data(&'a [u8]),
+    /// Bytes given in pieces whose concatenation is stamped (a signed PDF's two ranges, the
+    /// detached content of a content time-stamp), hashed piece by piece without joining.
+    Parts(&'a [&'a [u8]]),
     Digest {
         algorithm: DigestAlgorithm,
         digest: &'a [u8],
@@ -86,7 +89,8 @@ pub struct TimestampOutcome {
     /// tsa_validation="gen_time"); `None` for a standalone check at the call's time.
     pub chain_validated_at: Option<UnixTime>,
     /// What the token stamps, when it was read from a signature: "signature" (a signature
-    /// time-stamp, RFC 3161 Appendix A); `None` for a standalone check.
+    /// time-stamp over the signature value, RFC 3161 Appendix A) or "content" (a content
+    /// time-stamp over the content, RFC 5126 §5.11.4); `None` for a standalone check.
     pub kind: Option<&'static str>,
 }
 
@@ -421,6 +425,13 @@ fn check_imprint(tst: &TstInfo, stamped: Stamped<'_>, legacy: bool) -> Result<()
     }
     let matches = match stamped {
         Stamped::Data(d) => alg.digest(d) == tst.hashed_message,
+        Stamped::Parts(parts) => {
+            let mut h = alg.hasher();
+            for p in parts {
+                h.update(p);
+            }
+            h.finish() == tst.hashed_message
+        }
         Stamped::Digest { algorithm, digest } => {
             if algorithm != alg {
                 return Err((

@@ -1,0 +1,122 @@
+"""Content time-stamps (issue 13 item 2): the signed attribute id-aa-ets-contentTimestamp
+(1.2.840.113549.1.9.16.2.20, RFC 5126 §5.11.4, ETSI EN 319 122-1 §5.2.8) holds a time-stamp
+token whose messageImprint is the hash of the content (the eContent value octets, or the
+detached content). It proves the content existed at its genTime: a lower bound on the
+signing time, never the signature time itself. Tokens come from a real TSA
+(``openssl ts -reply``, tests/tsa_server.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from asn1crypto import cms as a_cms
+
+import archive_decade as ad
+import govsig
+import pki
+from test_signature_time import DAY, World, forge, tst_info_of
+
+CONTENT_TIME_STAMP = "1.2.840.113549.1.9.16.2.20"
+
+
+@pytest.fixture(scope="module")
+def w(openssl: str, tmp_path_factory: pytest.TempPathFactory):
+    world = World(tmp_path_factory.mktemp("content_ts"), openssl)
+    yield world
+    world.close()
+
+
+def content_stamped(w: World, tokens: list[bytes], *, content: bytes | None = None,
+                    signing_time: dt.datetime | None = None, detached: bool = True) -> bytes:
+    """A signature over ``content`` (default w.content) whose signed attributes carry
+    ``tokens`` as content time-stamps, signed now (after the tokens were made: a signingTime
+    before a content time-stamp is a warning)."""
+    attr = a_cms.CMSAttribute({"type": CONTENT_TIME_STAMP,
+                               "values": [a_cms.ContentInfo.load(t) for t in tokens]})
+    return pki.sign_cms(w.content if content is None else content, w.signer, engine="native",
+                        detached=detached, signing_time=signing_time or dt.datetime.now(dt.timezone.utc),
+                        extra_attrs=[attr])
+
+
+def test_the_attribute_type_is_the_etsi_oid() -> None:
+    assert a_cms.CMSAttributeType("content_time_stamp").dotted == CONTENT_TIME_STAMP
+
+
+@pytest.mark.parametrize("detached", [True, False])
+def test_content_and_signature_timestamps_are_both_judged_and_reported(w: World, detached: bool) -> None:
+    sig = content_stamped(w, [w.tsa.stamp(w.content)], detached=detached)
+    sig = ad.with_tokens(sig, [w.stamp(sig)])
+    s = w.verify(sig, None if not detached else w.content)
+    assert (s.code, s.signature_time_source, s.warnings) == ("ok", "timestamp", [])
+    assert [(t.kind, t.code) for t in s.timestamps] == [("signature", "ok"), ("content", "ok")]
+    sig_ts, content_ts = s.timestamps
+    # The signature time is the signature time-stamp's, never the content time-stamp's.
+    assert s.signature_time == sig_ts.gen_time.replace(microsecond=0)
+    assert content_ts.gen_time <= sig_ts.gen_time
+    assert content_ts.tsa_subject == sig_ts.tsa_subject and content_ts.hash_algorithm == "sha256"
+    # Its TSA chain is kept as evidence like the signature time-stamp's.
+    r = govsig.Verifier(w.policy()).verify(sig, w.content if detached else None)
+    assert set(content_ts.chain) <= set(r.evidence.certificates)
+
+
+def test_a_content_timestamp_alone_does_not_move_the_signature_time(w: World) -> None:
+    sig = content_stamped(w, [w.tsa.stamp(w.content)])
+    s = w.verify(sig)
+    # The content existed at genTime; when it was signed, nothing says: judged at `at`.
+    assert (s.code, s.signature_time_source, s.signature_time) == ("cert_expired", "at", w.today)
+    assert [(t.kind, t.code) for t in s.timestamps] == [("content", "ok")]
+    # require_timestamp asks for a signature time-stamp; a content one is not that.
+    assert w.verify(sig, require_timestamp=True).code == "timestamp_missing"
+
+
+def test_a_content_timestamp_of_other_content_is_reported_not_used(w: World) -> None:
+    sig = content_stamped(w, [w.tsa.stamp(b"another document")])
+    sig = ad.with_tokens(sig, [w.stamp(sig)])
+    s = w.verify(sig)
+    assert (s.code, s.signature_time_source) == ("ok", "timestamp")
+    assert [(t.kind, t.code) for t in s.timestamps] == [("signature", "ok"),
+                                                          ("content", "timestamp_imprint_mismatch")]
+
+
+def test_a_content_timestamp_from_an_untrusted_tsa_is_reported(w: World) -> None:
+    sig = content_stamped(w, [w.tsa.stamp(w.content), w.stranger.stamp(w.content)])
+    s = w.verify(sig)
+    assert sorted(t.code for t in s.timestamps if t.kind == "content") == ["ok", "timestamp_untrusted"]
+
+
+def test_a_signature_timestamp_before_the_content_timestamp_fails_the_signer(w: World) -> None:
+    # A genuine TSA key stamping the content a day after the signature was stamped: the two
+    # cannot both be true (ETSI EN 319 102-1 time-stamp order).
+    later = forge(_shifted(tst_info_of(w.tsa.stamp(w.content)), DAY), w.p.tsa)
+    sig = content_stamped(w, [later])
+    sig = ad.with_tokens(sig, [w.stamp(sig)])
+    s = w.verify(sig)
+    assert s.code == "timestamp_order_failure"
+    assert "earlier than the content time-stamp" in s.reason
+    assert [(t.kind, t.code) for t in s.timestamps] == [("signature", "ok"), ("content", "ok")]
+    # A content time-stamp within the TSAs' accuracy of the signature one is consistent.
+    close = forge(_shifted(tst_info_of(w.tsa.stamp(w.content)), dt.timedelta(seconds=1)), w.p.tsa)
+    sig = content_stamped(w, [close])
+    assert w.verify(ad.with_tokens(sig, [w.stamp(sig)])).code == "ok"
+
+
+def test_a_signing_time_before_the_content_existed_is_a_warning(w: World) -> None:
+    sig = content_stamped(w, [w.tsa.stamp(w.content)], signing_time=w.moment - 3 * DAY)
+    s = w.verify(sig, signature_time="claimed")
+    assert (s.code, s.signature_time_source) == ("ok", "claimed")
+    assert s.warnings == ["signing_time_before_content_timestamp"]
+
+
+def test_signature_time_at_reads_no_content_timestamps(w: World) -> None:
+    sig = content_stamped(w, [w.tsa.stamp(b"another document")])
+    s = w.verify(sig, signature_time="at")
+    assert (s.code, s.timestamps) == ("cert_expired", [])
+
+
+def _shifted(tst_der: bytes, by: dt.timedelta) -> bytes:
+    from asn1crypto import tsp as a_tsp
+
+    info = a_tsp.TSTInfo.load(tst_der)
+    info["gen_time"] = info["gen_time"].native + by
+    return bytes(info.dump(force=True))
