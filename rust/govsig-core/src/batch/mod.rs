@@ -583,6 +583,12 @@ pub(crate) struct TsaContext<'e> {
 }
 
 impl Engine {
+    /// The trust context a document's signatures are verified in (anchors: `trust`; the
+    /// policy's signature-time rules apply).
+    pub(crate) fn document_context(&self, at: UnixTime) -> DocContext<'_> {
+        DocContext { engine: self, at }
+    }
+
     /// The trust context time-stamp tokens are verified in (`crate::tsp`).
     pub(crate) fn trust_context(&self, at: UnixTime) -> TsaContext<'_> {
         TsaContext {

@@ -366,7 +366,17 @@ fn verify_doc_timestamp(
 
 /// Verifies every signature of a PDF at `at`. Never panics on input; every failure is a
 /// result.
-pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixTime, limits: &PdfLimits) -> PdfOutcome {
+///
+/// `ctx` judges signatures (anchors `trust`, signature-time policy); `tsa_ctx` judges
+/// document time-stamps (anchors `tsa_trust`), as for a bare time-stamp token.
+pub fn verify_pdf(
+    engine: &Engine,
+    ctx: &dyn TrustContext,
+    tsa_ctx: &dyn TrustContext,
+    pdf: &[u8],
+    at: UnixTime,
+    limits: &PdfLimits,
+) -> PdfOutcome {
     let revs = match revisions::read_revisions(pdf, limits) {
         Ok(r) => r,
         Err(e) => return PdfOutcome::failure(Code::PdfMalformed, e.0),
@@ -422,6 +432,11 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         inner: ctx,
         certs: dss.certs.iter().filter_map(|d| ctx.certificate(d).ok()).collect(),
         crls: dss.crls.iter().filter_map(|d| ctx.crl(d).ok()).collect(),
+    };
+    let ptsa = PdfContext {
+        inner: tsa_ctx,
+        certs: pctx.certs.clone(),
+        crls: pctx.crls.clone(),
     };
     // The certification signature: named by /Perms /DocMDP in the revision it was made in.
     for (rev, f) in found {
@@ -496,7 +511,7 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
                         verify_document_parts(&pctx, cms, Some(&[d.as_slice()]))
                     }
                     Some("ETSI.RFC3161") => {
-                        let (t, v) = verify_doc_timestamp(&pctx, cms, &parts, at);
+                        let (t, v) = verify_doc_timestamp(&ptsa, cms, &parts, at);
                         s.timestamp = Some(t);
                         v
                     }
@@ -568,8 +583,9 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
 impl Engine {
     /// Verifies a signed PDF at `at` (see [`verify_pdf`]); a panic becomes `internal_error`.
     pub fn verify_pdf_at(&self, pdf: &[u8], at: UnixTime) -> PdfOutcome {
-        let ctx = self.trust_context(at);
-        guarded_pdf(|| verify_pdf(self, &ctx, pdf, at, &PdfLimits::default()))
+        let ctx = self.document_context(at);
+        let tsa_ctx = self.trust_context(at);
+        guarded_pdf(|| verify_pdf(self, &ctx, &tsa_ctx, pdf, at, &PdfLimits::default()))
     }
 
     /// Verifies many PDFs on `threads` threads; results in input order.
