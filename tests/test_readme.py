@@ -18,7 +18,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def _blocks() -> list[str]:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 7, "the README's examples changed: bind their names here"
+    assert len(blocks) == 8, "the README's examples changed: bind their names here"
     return blocks
 
 
@@ -132,3 +132,20 @@ def test_readme_pdf_example(pki, tmp_path):
     ns = _run(_blocks()[6], {"root_pem": str(root_pem), "pdf_path": str(folder / "0.pdf"), "folder": folder})
     assert ns["r"].code == "ok"
     assert ns["batch"].counts() == {"ok": 3}
+
+
+def test_readme_sign_pdf_example(pki, openssl, tmp_path, monkeypatch):
+    import govsig
+    import pdfsign
+    from tsa_server import Tsa, make_tsa_certificate
+
+    monkeypatch.chdir(tmp_path)
+    base = pdfsign.base_pdf()
+    with Tsa(tmp_path / "tsa", openssl, signer=make_tsa_certificate("TSA README PDF", pki.rsa_root)) as tsa:
+        ns = _run(_blocks()[7], {"private_key": pki.rsa_leaf.key, "certificate": pki.rsa_leaf.cert,
+                                 "intermediate": pki.rsa_intermediate.cert, "pdf_bytes": base,
+                                 "tsa_url": tsa.url})
+    v = govsig.Verifier(govsig.Policy(trust=[pki.rsa_root.der]))
+    assert v.verify_pdf(tmp_path / "signed.pdf").code == "ok"
+    r = v.verify_pdf(ns["certified"])
+    assert r.ok and r.signatures[0].docmdp == 2

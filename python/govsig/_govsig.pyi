@@ -28,6 +28,8 @@ class SigningError(ValueError):
     kind: str
     def __init__(self, message: str, ckr: str | None = None, kind: str | None = None) -> None: ...
 
+class PdfSigningError(SigningError): ...
+
 class Pkcs11Error(Exception):
     ckr: str | None
     kind: str
@@ -649,3 +651,25 @@ class PdfSignature:
     def claimed_time(self) -> str | None: ...
     @property
     def signer(self) -> SignerResult | None: ...
+
+@final
+class PdfSigning:
+    def __new__(
+        cls,
+        pdf: bytes,
+        key: SigningKey,
+        field: str,
+        reason: str | None,
+        location: str | None,
+        name: str | None,
+        certify: int | None,
+        signing_time: int,
+        contents_size: int | None,
+        with_timestamp: bool,
+    ) -> PdfSigning: ...
+    @property
+    def byte_range(self) -> list[int]: ...
+    @property
+    def capacity(self) -> int: ...
+    def sign(self, digest: str | None = None, rsa_pss: bool = False) -> bytes: ...
+    def finish(self, cms: bytes) -> bytes: ...

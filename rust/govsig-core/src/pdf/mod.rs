@@ -22,6 +22,7 @@
 pub mod changes;
 pub mod fields;
 pub mod revisions;
+pub mod sign;
 
 use std::sync::Arc;
 
