@@ -238,8 +238,8 @@ fn verify_document_with(
         (None, given) => given,
     };
     let mut out = match content {
-        Some(c) => verify_decoded(ctx, &unwrapped.signature, Some(&[c]), keep_content),
-        None => verify_decoded(ctx, &unwrapped.signature, None, keep_content),
+        Some(c) => verify_decoded(ctx, &unwrapped.signature, Some(&[c]), keep_content, Vec::new()),
+        None => verify_decoded(ctx, &unwrapped.signature, None, keep_content, Vec::new()),
     };
     out.form = form;
     if keep_content && out.content.is_none() {
@@ -253,7 +253,19 @@ fn verify_document_with(
 /// ranges of the file around the signature, and copying the file to join them would double
 /// the memory of a bulk run.
 pub fn verify_document_parts(ctx: &dyn TrustContext, signature: &[u8], content: Option<&[&[u8]]>) -> VerifyOutcome {
-    verify_decoded(ctx, signature, content, false)
+    verify_decoded(ctx, signature, content, false, Vec::new())
+}
+
+/// [`verify_document_parts`] with digests of the content already computed, by algorithm:
+/// the signatures of a PDF share the file's prefix, which is hashed once for all of them.
+/// A signer whose digest algorithm is not among them hashes `parts` itself.
+pub fn verify_document_parts_digested(
+    ctx: &dyn TrustContext,
+    signature: &[u8],
+    parts: &[&[u8]],
+    digests: Vec<(DigestAlgorithm, Vec<u8>)>,
+) -> VerifyOutcome {
+    verify_decoded(ctx, signature, Some(parts), false, digests)
 }
 
 fn verify_decoded(
@@ -261,6 +273,7 @@ fn verify_decoded(
     signature: &[u8],
     content: Option<&[&[u8]]>,
     keep_content: bool,
+    precomputed: Vec<(DigestAlgorithm, Vec<u8>)>,
 ) -> VerifyOutcome {
     let decoded = match signed_data::decode(signature) {
         Ok(d) => d,
@@ -342,7 +355,7 @@ fn verify_decoded(
         return out;
     }
     // Digests of the content per algorithm, computed once even with several signers.
-    let mut digests: Vec<(DigestAlgorithm, Vec<u8>)> = Vec::new();
+    let mut digests: Vec<(DigestAlgorithm, Vec<u8>)> = precomputed;
     for si in &sd.signers {
         let so = verify_signer(ctx, &sd, si, data, &doc_certs, &doc_crls, &cert_errors, &mut digests);
         out.signers.push(so);
