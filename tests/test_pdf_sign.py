@@ -292,3 +292,17 @@ def test_cli_sign_pdf_with_a_token(hsm: SoftHsm, pki, form: bytes, tmp_pki_dir: 
     for p in (done, wrong):
         assert USER_PIN not in p.stdout + p.stderr and WRONG_PIN not in p.stdout + p.stderr
     assert not (tmp_path / "w.pdf").exists()
+
+
+def test_verify_files_reads_pdfs_in_the_core(verifier: govsig.Verifier, pki, form: bytes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = govsig.sign_pdf(form, key_signer(pki.rsa_leaf))
+    bad = bytearray(good)
+    bad[bytes(good).index(b"page 1 of 1")] ^= 1
+    for i, data in enumerate([good, bytes(bad), good, b"%PDF-1.7 junk"] * 3):
+        (tmp_path / f"{i:02d}.pdf").write_bytes(data)
+    paths = sorted(tmp_path.glob("*.pdf"))
+    b = verifier.verify_files(paths, threads=2, chunk_size=5)
+    assert [b[i].code for i in range(len(paths))] == [verifier.verify_pdf(p).code for p in paths]
+    assert [b[i].code for i in range(4)] == ["ok", b[1].code, "ok", "pdf_malformed"] and b[1].code != "ok"
+    with pytest.raises(FileNotFoundError):
+        verifier.verify_files([paths[0], tmp_path / "missing.pdf"])

@@ -704,6 +704,67 @@ impl Engine {
     }
 }
 
+thread_local! {
+    /// The buffer each worker reads PDF files into, kept between files: a fresh buffer per
+    /// file costs a page fault per 4 KiB (and the unmapping after), as much as hashing it.
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A worker's buffer is given back to the allocator when a file made it larger than this.
+const KEEP_READ_BUFFER: usize = 64 << 20;
+
+impl Engine {
+    /// Reads and verifies PDF files on `threads` threads, each file read by the worker that
+    /// verifies it into a buffer the worker keeps; results in input order. A file larger
+    /// than the size limit is `pdf_malformed` without being read; a file that cannot be read
+    /// is its I/O error.
+    pub fn verify_pdf_files_at(
+        &self,
+        paths: &[std::path::PathBuf],
+        threads: Option<usize>,
+        at: UnixTime,
+    ) -> Vec<std::io::Result<PdfOutcome>> {
+        use rayon::prelude::*;
+        let limits = PdfLimits::default();
+        let one = |path: &std::path::PathBuf| -> std::io::Result<PdfOutcome> {
+            use std::io::Read;
+            let f = std::fs::File::open(path)?;
+            let len = f.metadata()?.len();
+            if usize::try_from(len).map_or(true, |n| n > limits.max_bytes) {
+                return Ok(PdfOutcome::failure(
+                    Code::PdfMalformed,
+                    format!("the file is {len} bytes; govsig reads PDFs of at most {} bytes", limits.max_bytes),
+                ));
+            }
+            let cap = limits.max_bytes as u64 + 1;
+            let read = |buf: &mut Vec<u8>| -> std::io::Result<PdfOutcome> {
+                buf.clear();
+                f.take(cap).read_to_end(buf)?;
+                Ok(self.verify_pdf_at(buf, at))
+            };
+            READ_BUFFER.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut buf) => {
+                    let out = read(&mut buf);
+                    if buf.capacity() > KEEP_READ_BUFFER {
+                        *buf = Vec::new();
+                    }
+                    out
+                }
+                // Re-entered on this thread (a nested job): a buffer of its own.
+                Err(_) => read(&mut Vec::new()),
+            })
+        };
+        let run = || -> Vec<std::io::Result<PdfOutcome>> { paths.par_iter().with_min_len(1).map(one).collect() };
+        match threads {
+            None | Some(0) => run(),
+            Some(n) => match self.pool(n) {
+                Some(pool) => pool.install(run),
+                None => run(),
+            },
+        }
+    }
+}
+
 fn guarded_pdf(f: impl FnOnce() -> PdfOutcome) -> PdfOutcome {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(o) => o,
