@@ -306,3 +306,26 @@ def test_verify_files_reads_pdfs_in_the_core(verifier: govsig.Verifier, pki, for
     assert [b[i].code for i in range(4)] == ["ok", b[1].code, "ok", "pdf_malformed"] and b[1].code != "ok"
     with pytest.raises(FileNotFoundError):
         verifier.verify_files([paths[0], tmp_path / "missing.pdf"])
+
+
+def test_batch_records_of_pdfs(verifier: govsig.Verifier, pki, form: bytes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import pickle
+
+    two = pdfsign.sign(govsig.sign_pdf(form, key_signer(pki.rsa_leaf)), pki.p256_leaf, field="Signature2")
+    (tmp_path / "a.pdf").write_bytes(two)
+    (tmp_path / "b.p7m").write_bytes(P.sign_cms(b"van ban", pki.rsa_leaf, detached=False))
+    (tmp_path / "c.pdf").write_bytes(pdfsign.add_page_content(two))
+    b = verifier.verify_files([tmp_path / n for n in ("a.pdf", "b.p7m", "c.pdf")])
+    recs = b.to_records()
+    assert [r["code"] for r in recs] == ["ok", "ok", "modified_after_signing"]
+    a = recs[0]
+    assert (a["ok"], a["detached"], a["pdf"]["revisions"]) == (True, True, 3)
+    assert [s["subject"] for s in a["signers"]] == [b[0].signatures[0].signer.subject,  # type: ignore[union-attr]
+                                                    b[0].signatures[1].signer.subject]  # type: ignore[union-attr]
+    assert [(s["field"], s["revision"], s["modification"], s["subfilter"]) for s in a["pdf"]["signatures"]] == [
+        ("Signature1", 1, "form_fill", "ETSI.CAdES.detached"), ("Signature2", 2, "none", "ETSI.CAdES.detached")]
+    assert "pdf" not in recs[1]
+    assert recs[2]["pdf"]["signatures"][0]["modification"] == "other"
+    assert pickle.loads(pickle.dumps(b)).to_records() == recs
+    table = b.to_arrow()
+    assert table.num_rows == 3 and "pdf" in table.column_names
