@@ -521,8 +521,10 @@ pub fn verify_pdf(
         crls: pctx.crls.clone(),
     };
     // Every byte range checked first, so that the digests can share the file's prefix.
-    let checked: Vec<Result<Checked<'_>, String>> =
-        found.iter().map(|(rev, f)| check_byte_range(pdf, f, &revs, *rev)).collect();
+    let checked: Vec<Result<Checked<'_>, String>> = found
+        .iter()
+        .map(|(rev, f)| check_byte_range(pdf, f, &revs, *rev))
+        .collect();
     let wants: Vec<Option<(DigestAlgorithm, usize, usize, usize)>> = found
         .iter()
         .zip(&checked)
@@ -733,7 +735,10 @@ impl Engine {
             if usize::try_from(len).map_or(true, |n| n > limits.max_bytes) {
                 return Ok(PdfOutcome::failure(
                     Code::PdfMalformed,
-                    format!("the file is {len} bytes; govsig reads PDFs of at most {} bytes", limits.max_bytes),
+                    format!(
+                        "the file is {len} bytes; govsig reads PDFs of at most {} bytes",
+                        limits.max_bytes
+                    ),
                 ));
             }
             let cap = limits.max_bytes as u64 + 1;
@@ -846,7 +851,10 @@ mod tests {
             match w {
                 None => assert!(d.is_none()),
                 Some((alg, a, b, e)) => {
-                    assert_eq!(d.as_deref(), Some(digest_of(*alg, &[&pdf[..*a], &pdf[*b..*e]]).as_slice()))
+                    assert_eq!(
+                        d.as_deref(),
+                        Some(digest_of(*alg, &[&pdf[..*a], &pdf[*b..*e]]).as_slice())
+                    )
                 }
             }
         }

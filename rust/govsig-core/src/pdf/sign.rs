@@ -150,7 +150,9 @@ fn load(pdf: &[u8], limits: &PdfLimits) -> Result<Document, PdfSignError> {
         )));
     }
     if !pdf.starts_with(b"%PDF-") {
-        return Err(PdfSignError::Malformed("the file does not start with a %PDF- header".into()));
+        return Err(PdfSignError::Malformed(
+            "the file does not start with a %PDF- header".into(),
+        ));
     }
     let opts = LoadOptions {
         max_decompressed_size: Some(limits.max_decompressed),
@@ -273,13 +275,17 @@ impl PreparedPdf {
             )));
         }
         if opts.certify.is_some() && fields::docmdp_signature(&doc).is_some() {
-            return Err(PdfSignError::InvalidArgument("the document is already certified".into()));
+            return Err(PdfSignError::InvalidArgument(
+                "the document is already certified".into(),
+            ));
         }
         let Some(Object::Reference(root)) = doc.trailer.get(b"Root").ok().cloned() else {
             return Err(PdfSignError::Malformed("the trailer has no /Root reference".into()));
         };
         let Some((_, &page)) = doc.get_pages().iter().next() else {
-            return Err(PdfSignError::Malformed("the document has no page to put the signature field on".into()));
+            return Err(PdfSignError::Malformed(
+                "the document has no page to put the signature field on".into(),
+            ));
         };
 
         let mut inc = IncrementalDocument::create_from(pdf.to_vec(), doc);
@@ -379,7 +385,12 @@ impl PreparedPdf {
             Some(_) => return Err(PdfSignError::Malformed("/AcroForm is not a dictionary".into())),
         }
         if opts.certify.is_some() {
-            set_key(&mut inc, root, b"Perms", Object::Dictionary(dictionary! { "DocMDP" => sig_id }))?;
+            set_key(
+                &mut inc,
+                root,
+                b"Perms",
+                Object::Dictionary(dictionary! { "DocMDP" => sig_id }),
+            )?;
         }
 
         let mut bytes = Vec::with_capacity(pdf.len() + 2 * opts.contents_size + 4096);
@@ -387,7 +398,9 @@ impl PreparedPdf {
             .map_err(|e| PdfSignError::Malformed(format!("the update could not be written: {e}")))?;
         // The original is kept byte for byte; the update follows it.
         if bytes.get(..pdf.len()) != Some(pdf) {
-            return Err(PdfSignError::Malformed("the update did not keep the original bytes".into()));
+            return Err(PdfSignError::Malformed(
+                "the update did not keep the original bytes".into(),
+            ));
         }
         bytes.push(b'\n');
         let tail_start = pdf.len();
@@ -414,7 +427,9 @@ impl PreparedPdf {
         let mut range = format!("[0 {a} {b} {c}").into_bytes();
         let width = close - open;
         if range.len() > width {
-            return Err(PdfSignError::Malformed("the /ByteRange does not fit its placeholder".into()));
+            return Err(PdfSignError::Malformed(
+                "the /ByteRange does not fit its placeholder".into(),
+            ));
         }
         range.resize(width, b' ');
         bytes[open..close].copy_from_slice(&range);
