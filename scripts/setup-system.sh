@@ -2,7 +2,7 @@
 # The system packages govsig's tests and demo need beyond Rust and CPython (Debian 12/13):
 # OpenSSL's CLI (interop and the OCSP responder), SoftHSM2 (the PKCS#11 token), OpenSC's
 # pkcs11-tool (to provision it), Chromium (headless, to check the HTML reports as a person
-# sees them), and the venv module for `.venv`. Installed with apt when run
+# sees them), poppler's pdftoppm (every PDF govsig signs must render), and the venv module for `.venv`. Installed with apt when run
 # as root; otherwise one line naming the exact command, and exit status 1.
 set -u
 
@@ -18,6 +18,7 @@ need softhsm2 command -v softhsm2-util
 need softhsm2 test -e /usr/lib/softhsm/libsofthsm2.so
 need opensc command -v pkcs11-tool
 need chromium command -v chromium
+need poppler-utils command -v pdftoppm
 py=${SYSPY:-python3}
 need "$("$py" -c 'import sys; print(f"python3.{sys.version_info[1]}-venv")' 2>/dev/null || echo python3-venv)" \
   "$py" -c 'import ensurepip, venv'

@@ -18,7 +18,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def _blocks() -> list[str]:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 8, "the README's examples changed: bind their names here"
+    assert len(blocks) == 9, "the README's examples changed: bind their names here"
     return blocks
 
 
@@ -134,6 +134,23 @@ def test_readme_pdf_example(pki, tmp_path):
     assert ns["batch"].counts() == {"ok": 3}
 
 
+def test_readme_sign_pdf_example(pki, openssl, tmp_path, monkeypatch):
+    import govsig
+    import pdfsign
+    from tsa_server import Tsa, make_tsa_certificate
+
+    monkeypatch.chdir(tmp_path)
+    base = pdfsign.base_pdf()
+    with Tsa(tmp_path / "tsa", openssl, signer=make_tsa_certificate("TSA README PDF", pki.rsa_root)) as tsa:
+        ns = _run(_blocks()[7], {"private_key": pki.rsa_leaf.key, "certificate": pki.rsa_leaf.cert,
+                                 "intermediate": pki.rsa_intermediate.cert, "pdf_bytes": base,
+                                 "tsa_url": tsa.url})
+    v = govsig.Verifier(govsig.Policy(trust=[pki.rsa_root.der]))
+    assert v.verify_pdf(tmp_path / "signed.pdf").code == "ok"
+    r = v.verify_pdf(ns["certified"])
+    assert r.ok and r.signatures[0].docmdp == 2
+
+
 def test_readme_cluster_example(pki, tmp_path):
     import pyarrow.parquet as pq
     from distributed import LocalCluster
@@ -153,7 +170,7 @@ def test_readme_cluster_example(pki, tmp_path):
     paths.append(str(tmp_path / "gone.p7m"))  # a path that is not there: a line, not a crash
     # "A real cluster" is one more LocalCluster here, reached by its scheduler's address.
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as other:
-        ns = _run(_blocks()[7], {"root_pem": str(root_pem), "archive": archive, "paths": paths,
+        ns = _run(_blocks()[8], {"root_pem": str(root_pem), "archive": archive, "paths": paths,
                                  "report_dir": tmp_path / "report.parquet",
                                  "scheduler_address": other.scheduler_address})
     assert ns["summary"].counts == {"ok": 1000}

@@ -30,6 +30,7 @@ from govsig._threads import MAX_THREADS
 from govsig import ocsp, pkcs11
 from govsig.pkcs11 import Pkcs11Error
 from govsig.signing import KeySigner, SigningError, sign, sign_many
+from govsig._pdf_sign import PdfSigningError, sign_pdf
 from govsig.timestamps import TimestampError, TsaClient, add_timestamps
 from govsig.dossier import (
     DOSSIER_ERROR_CODES,
@@ -98,6 +99,8 @@ __all__ = [
     "pkcs11",
     "sign",
     "sign_many",
+    "sign_pdf",
+    "PdfSigningError",
     # time-stamps (RFC 3161)
     "TimestampResult",
     "TimestampError",

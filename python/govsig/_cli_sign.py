@@ -32,21 +32,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                        "PKCS#11 token (--pkcs11-module/--token-label/--key-label), writing FILE.p7s. "
                        "The token PIN comes from --pin-env VAR or a prompt, never from the command line.")
     s.add_argument("files", nargs="+", metavar="FILE")
-    soft = s.add_argument_group("software key")
-    soft.add_argument("--key", metavar="PEM", help="private key file (PEM or DER; PKCS#8, PKCS#1, SEC 1) or PKCS#12 (.p12/.pfx)")
-    soft.add_argument("--cert", metavar="PEM", help="the key's certificate (PEM or DER); not needed with PKCS#12")
-    soft.add_argument("--key-password-env", metavar="VAR", help="environment variable holding the key or PKCS#12 password")
-    tok = s.add_argument_group("PKCS#11 token")
-    _module_arg(tok, required=False)
-    tok.add_argument("--token-label", help="the token's label (default: the first token)")
-    tok.add_argument("--slot", type=int, help="the token's slot id, instead of its label")
-    tok.add_argument("--key-label", help="the signing key's label (CKA_LABEL)")
-    tok.add_argument("--key-id", metavar="HEX", help="the signing key's id (CKA_ID), hex")
-    tok.add_argument("--token-cert", metavar="PEM", help="use this certificate instead of the token's")
-    tok.add_argument("--sessions", type=int, default=4, help="sessions in the signing pool (default 4)")
-    _pin_arg(tok)
-    s.add_argument("--chain", action="append", default=[], metavar="PEM",
-                   help="CA certificate file(s) to include after the signer's; repeatable")
+    add_signer_args(s)
     s.add_argument("--attached", action="store_true", help="put the content inside the signature")
     s.add_argument("--digest", choices=("sha256", "sha384", "sha512"), help="default: what the key calls for")
     s.add_argument("--pss", action="store_true", help="RSA-PSS instead of PKCS#1 v1.5 (RSA keys)")
@@ -73,6 +59,26 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     keys.add_argument("--json", action="store_true")
     keys.set_defaults(handler=_cmd_keys)
     p.set_defaults(handler=lambda args: _usage(p))
+
+
+def add_signer_args(s: argparse.ArgumentParser) -> None:
+    """The options that choose the signing key: a key file or a key on a PKCS#11 token
+    (shared by ``sign`` and ``sign-pdf``)."""
+    soft = s.add_argument_group("software key")
+    soft.add_argument("--key", metavar="PEM", help="private key file (PEM or DER; PKCS#8, PKCS#1, SEC 1) or PKCS#12 (.p12/.pfx)")
+    soft.add_argument("--cert", metavar="PEM", help="the key's certificate (PEM or DER); not needed with PKCS#12")
+    soft.add_argument("--key-password-env", metavar="VAR", help="environment variable holding the key or PKCS#12 password")
+    tok = s.add_argument_group("PKCS#11 token")
+    _module_arg(tok, required=False)
+    tok.add_argument("--token-label", help="the token's label (default: the first token)")
+    tok.add_argument("--slot", type=int, help="the token's slot id, instead of its label")
+    tok.add_argument("--key-label", help="the signing key's label (CKA_LABEL)")
+    tok.add_argument("--key-id", metavar="HEX", help="the signing key's id (CKA_ID), hex")
+    tok.add_argument("--token-cert", metavar="PEM", help="use this certificate instead of the token's")
+    tok.add_argument("--sessions", type=int, default=4, help="sessions in the signing pool (default 4)")
+    _pin_arg(tok)
+    s.add_argument("--chain", action="append", default=[], metavar="PEM",
+                   help="CA certificate file(s) to include after the signer's; repeatable")
 
 
 def _module_arg(p: Any, required: bool) -> None:
@@ -105,10 +111,10 @@ def _read_pin(args: argparse.Namespace) -> bytes:
         if value is None:
             # The name is not echoed: a user who typed the PIN itself after --pin-env would
             # see it printed (and logged) here.
-            raise _UsageError("--pin-env: the environment variable it names is not set")
+            raise UsageError("--pin-env: the environment variable it names is not set")
         return value
     if not sys.stdin.isatty():
-        raise _UsageError("no PIN: pass --pin-env VAR (no terminal to prompt on)")
+        raise UsageError("no PIN: pass --pin-env VAR (no terminal to prompt on)")
     typed = getpass.getpass("Token user PIN: ")
     # surrogateescape gives back the bytes of a terminal that is not UTF-8. An encoding
     # error would carry the PIN in its args: it is dropped and a new error raised outside.
@@ -119,7 +125,7 @@ def _read_pin(args: argparse.Namespace) -> bytes:
         pass
     del typed
     if pin is None:
-        raise _UsageError("the PIN typed cannot be encoded in this terminal's encoding; use --pin-env VAR")
+        raise UsageError("the PIN typed cannot be encoded in this terminal's encoding; use --pin-env VAR")
     return pin
 
 
@@ -130,7 +136,7 @@ def _environ_bytes(name: str) -> bytes | None:
     return None if value is None else value.encode("utf-8", "surrogateescape")
 
 
-class _UsageError(Exception):
+class UsageError(Exception):
     pass
 
 
@@ -141,32 +147,32 @@ def _open_token(args: argparse.Namespace, stack: ExitStack) -> pkcs11.Token:
     return stack.enter_context(tok)
 
 
-def _signer(args: argparse.Namespace, stack: ExitStack) -> Any:
+def signer_from_args(args: argparse.Namespace, stack: ExitStack) -> Any:
     uses_token = args.module or args.key_label or args.key_id or args.token_label
     if args.key and uses_token:
-        raise _UsageError("use either --key/--cert or the PKCS#11 options, not both")
+        raise UsageError("use either --key/--cert or the PKCS#11 options, not both")
     if args.key:
         password = None
         if args.key_password_env:
             pw = _environ_bytes(args.key_password_env)
             if pw is None:
                 # Not echoed, as for --pin-env: the "name" may be the password mistyped.
-                raise _UsageError("--key-password-env: the environment variable it names is not set")
+                raise UsageError("--key-password-env: the environment variable it names is not set")
             password = pw
         if Path(args.key).suffix.lower() in (".p12", ".pfx"):
             return KeySigner.from_pkcs12(Path(args.key), password)
         if not args.cert:
-            raise _UsageError("--key needs --cert (the key's certificate)")
+            raise UsageError("--key needs --cert (the key's certificate)")
         return KeySigner(Path(args.key), Path(args.cert), [Path(c) for c in args.chain], password=password)
     if not (args.key_label or args.key_id):
-        raise _UsageError("give --key/--cert, or --key-label/--key-id with --pkcs11-module")
+        raise UsageError("give --key/--cert, or --key-label/--key-id with --pkcs11-module")
     if not args.module and not os.environ.get("GOVSIG_PKCS11_MODULE"):
-        raise _UsageError("--pkcs11-module is required (or set GOVSIG_PKCS11_MODULE)")
+        raise UsageError("--pkcs11-module is required (or set GOVSIG_PKCS11_MODULE)")
     tok = _open_token(args, stack)
     try:
         key_id = bytes.fromhex(args.key_id) if args.key_id else None
     except ValueError:
-        raise _UsageError(f"--key-id {args.key_id!r} is not hex") from None
+        raise UsageError(f"--key-id {args.key_id!r} is not hex") from None
     return tok.signer(key_label=args.key_label, key_id=key_id,
                       certificate=Path(args.token_cert) if args.token_cert else None,
                       sessions=args.sessions, chain=[Path(c) for c in args.chain])
@@ -230,7 +236,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
             return _fail(f"{out} exists; pass --force to overwrite it", 2)
     with ExitStack() as stack:
         try:
-            signer = _signer(args, stack)
+            signer = signer_from_args(args, stack)
             done = 0
             for batch in _batches(files):
                 contents = [f.read_bytes() for f in batch]
@@ -243,7 +249,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
                     done += 1
                     if args.json:
                         print(json.dumps({"file": str(f), "signature": str(out), "bytes": len(sig)}))
-        except _UsageError as exc:
+        except UsageError as exc:
             return _fail(str(exc), 2)
         except (SigningError, pkcs11.Pkcs11Error) as exc:
             return _fail(str(exc))
@@ -281,7 +287,7 @@ def _cmd_keys(args: argparse.Namespace) -> int:
         try:
             tok = _open_token(args, stack)
             keys = tok.keys()
-        except _UsageError as exc:
+        except UsageError as exc:
             return _fail(str(exc), 2)
         except pkcs11.Pkcs11Error as exc:
             return _fail(str(exc))

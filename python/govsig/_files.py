@@ -26,10 +26,11 @@ def detached_content_path(path: str) -> Optional[str]:
 
 
 def _read_one(path: str) -> Any:
+    if is_pdf_path(path):
+        # Read by the core's worker that verifies it, into a buffer it keeps.
+        return PdfDocument(path=path)
     with open(path, "rb") as f:
         sig = f.read()
-    if is_pdf_path(path):
-        return PdfDocument(sig)
     cpath = detached_content_path(path)
     content = None
     if cpath is not None:

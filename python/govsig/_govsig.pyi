@@ -28,6 +28,8 @@ class SigningError(ValueError):
     kind: str
     def __init__(self, message: str, ckr: str | None = None, kind: str | None = None) -> None: ...
 
+class PdfSigningError(SigningError): ...
+
 class Pkcs11Error(Exception):
     ckr: str | None
     kind: str
@@ -602,6 +604,13 @@ def cms_signature_values(cms: bytes) -> list[bytes]: ...
 def cms_add_signature_timestamps(cms: bytes, tokens: list[list[bytes]]) -> bytes: ...
 
 def pdf_verify(engine: CoreEngine, pdf: bytes, at: int | None = None) -> PdfResult: ...
+def pdf_verify_paths_chunk(
+    engine: CoreEngine,
+    paths: list[str],
+    into: BatchResult,
+    threads: int | None = None,
+    at: int | None = None,
+) -> None: ...
 def pdf_verify_chunk(
     engine: CoreEngine, items: list[bytes], into: BatchResult, threads: int | None = None, at: int | None = None
 ) -> None: ...
@@ -659,3 +668,25 @@ class PdfSignature:
     def claimed_time(self) -> str | None: ...
     @property
     def signer(self) -> SignerResult | None: ...
+
+@final
+class PdfSigning:
+    def __new__(
+        cls,
+        pdf: bytes,
+        key: SigningKey,
+        field: str,
+        reason: str | None,
+        location: str | None,
+        name: str | None,
+        certify: int | None,
+        signing_time: int,
+        contents_size: int | None,
+        with_timestamp: bool,
+    ) -> PdfSigning: ...
+    @property
+    def byte_range(self) -> list[int]: ...
+    @property
+    def capacity(self) -> int: ...
+    def sign(self, digest: str | None = None, rsa_pss: bool = False) -> bytes: ...
+    def finish(self, cms: bytes) -> bytes: ...

@@ -11,15 +11,18 @@ from govsig._govsig import BatchResult, PdfResult
 
 
 class PdfDocument:
-    """A signed PDF's bytes as an item of a batch (``verify_files`` makes these for
-    ``*.pdf``)."""
+    """A signed PDF as an item of a batch: its bytes, or (``verify_files`` makes these for
+    ``*.pdf``) its path, read by the core's worker that verifies it."""
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "path")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: Optional[bytes] = None, path: Optional[str] = None) -> None:
         self.data = data
+        self.path = path
 
     def __repr__(self) -> str:
+        if self.data is None:
+            return f"PdfDocument({self.path!r})"
         return f"PdfDocument({len(self.data)} bytes)"
 
 
@@ -48,8 +51,11 @@ def verify_chunk_mixed(engine: Any, chunk: list[Any], into: BatchResult, threads
         while j < len(chunk) and isinstance(chunk[j], PdfDocument) == is_pdf:
             j += 1
         run = chunk[i:j]
-        if is_pdf:
-            _govsig.pdf_verify_chunk(engine, [d.data for d in run], into, threads, at)
+        if is_pdf and all(d.data is None and d.path is not None for d in run):
+            _govsig.pdf_verify_paths_chunk(engine, [d.path for d in run], into, threads, at)
+        elif is_pdf:
+            _govsig.pdf_verify_chunk(engine, [d.data if d.data is not None else read_pdf(d.path)
+                                              for d in run], into, threads, at)
         else:
             verify_cms(run, into)
         i = j

@@ -14,12 +14,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     # Feature modules add their subcommands here; each exposes register(subparsers).
     from govsig import _cli_dossier, _cli_verify
-    from govsig import _cli_sign
+    from govsig import _cli_sign, _cli_sign_pdf
     from govsig import _cli_timestamp
 
     _cli_verify.register(sub)
     _cli_dossier.register(sub)
     _cli_sign.register(sub)
+    _cli_sign_pdf.register(sub)
     _cli_timestamp.register(sub)
     from govsig import _cli_inventory, _cli_report
 

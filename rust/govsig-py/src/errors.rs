@@ -25,6 +25,16 @@ create_exception!(
 );
 
 create_exception!(
+    govsig,
+    PdfSigningError,
+    SigningError,
+    "A PDF could not be signed. ``kind`` says why: ``encrypted`` (decrypt it first), \
+     ``malformed`` (it does not read as a PDF as written), ``field_exists`` (choose another \
+     field name), ``invalid_argument``, ``placeholder_too_small`` (pass a larger \
+     ``contents_size``); errors of the key or token keep their own classes."
+);
+
+create_exception!(
     govsig.pkcs11,
     Pkcs11Error,
     PyException,
@@ -119,6 +129,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         cls.setattr("__init__", &init)?;
         m.add(cls.name()?, cls)?;
     }
+    let pdf = py.get_type::<PdfSigningError>();
+    pdf.setattr("kind", "pdf")?;
+    m.add(pdf.name()?, pdf)?;
     for (cls, kind) in pkcs11_subclasses(py) {
         cls.setattr("kind", kind)?;
         m.add(cls.name()?, cls)?;
@@ -189,4 +202,19 @@ pub fn sign_error(py: Python<'_>, e: &SignError, on_token: bool) -> PyErr {
         SignError::Encoding(_) => "encoding",
     };
     make(&py.get_type::<SigningError>(), e.to_string(), None, kind)
+}
+
+/// The exception for a PDF that could not be signed; a failure of the key or the token
+/// keeps the class [`sign_error`] gives it.
+pub fn pdf_sign_error(py: Python<'_>, e: &govsig_core::pdf::sign::PdfSignError, on_token: bool) -> PyErr {
+    use govsig_core::pdf::sign::PdfSignError as E;
+    let kind = match e {
+        E::Sign(inner) => return sign_error(py, inner, on_token),
+        E::Encrypted => "encrypted",
+        E::Malformed(_) => "malformed",
+        E::FieldExists(_) => "field_exists",
+        E::InvalidArgument(_) => "invalid_argument",
+        E::PlaceholderTooSmall { .. } => "placeholder_too_small",
+    };
+    make(&py.get_type::<PdfSigningError>(), e.to_string(), None, kind)
 }

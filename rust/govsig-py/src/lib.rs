@@ -10,6 +10,7 @@ mod errors;
 mod guard;
 mod ocsp;
 mod pdf;
+mod pdf_sign;
 mod policy;
 mod sign;
 mod tsp;
@@ -34,6 +35,7 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sign::register(m)?;
     ocsp::register(m)?;
     pdf::register(m)?;
+    pdf_sign::register(m)?;
     tsp::register(m)?;
     Ok(())
 }

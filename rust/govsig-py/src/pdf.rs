@@ -15,6 +15,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PdfSignature>()?;
     m.add_function(wrap_pyfunction!(pdf_verify, m)?)?;
     m.add_function(wrap_pyfunction!(pdf_verify_chunk, m)?)?;
+    m.add_function(wrap_pyfunction!(pdf_verify_paths_chunk, m)?)?;
     Ok(())
 }
 
@@ -62,6 +63,48 @@ fn pdf_verify_chunk(
     })?;
     let mut b = into.borrow_mut();
     for o in outs {
+        b.codes.push(o.code.number());
+        b.items.push(BatchItem::Pdf(Arc::new(o)));
+    }
+    Ok(())
+}
+
+/// Read and verify a chunk of PDF files on `threads` threads (each worker reads its own
+/// files), appending results in order to `into`; the first file that cannot be read raises
+/// its OSError and nothing is appended.
+#[pyfunction]
+#[pyo3(signature = (engine, paths, into, threads=None, at=None))]
+fn pdf_verify_paths_chunk(
+    py: Python<'_>,
+    engine: PyRef<'_, CoreEngine>,
+    paths: Vec<std::path::PathBuf>,
+    into: &Bound<'_, BatchResult>,
+    threads: Option<usize>,
+    at: Option<i64>,
+) -> PyResult<()> {
+    let engine = Arc::clone(&engine.engine);
+    let outs = guard("Verifier.verify_files", || {
+        Ok(py.allow_threads(|| {
+            let at = at.unwrap_or_else(|| engine.default_time());
+            engine.verify_pdf_files_at(&paths, threads, at)
+        }))
+    })?;
+    let mut done = Vec::with_capacity(outs.len());
+    for (o, path) in outs.into_iter().zip(&paths) {
+        match o {
+            Ok(o) => done.push(o),
+            Err(e) => {
+                let errno = e.raw_os_error().unwrap_or(0);
+                return Err(pyo3::exceptions::PyOSError::new_err((
+                    errno,
+                    e.to_string(),
+                    path.to_string_lossy().into_owned(),
+                )));
+            }
+        }
+    }
+    let mut b = into.borrow_mut();
+    for o in done {
         b.codes.push(o.code.number());
         b.items.push(BatchItem::Pdf(Arc::new(o)));
     }

@@ -65,6 +65,13 @@ pub struct SigningKey {
     token_key: Option<(String, Vec<u8>)>,
 }
 
+impl SigningKey {
+    /// The core signer, and whether its key is on a token.
+    pub(crate) fn core(&self) -> (&Arc<CmsSigner>, bool) {
+        (&self.signer, self.sessions.is_some())
+    }
+}
+
 #[pymethods]
 impl SigningKey {
     /// A software key from unencrypted PKCS#8 DER, its certificate and chain (DER).
@@ -116,7 +123,7 @@ impl SigningKey {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn options(
+pub(crate) fn options(
     detached: bool,
     digest: Option<&str>,
     rsa_pss: bool,

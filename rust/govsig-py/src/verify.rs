@@ -719,17 +719,15 @@ impl BatchResult {
             BatchItem::Pdf(o) => Py::new(py, crate::pdf::PdfResult { inner: Arc::clone(o) })?.into_any(),
         })
     }
-    /// One JSON-safe dict per document (`VerifyResult.to_dict()`), in order. A batch
-    /// holding signed PDFs (from `verify_files`) has no records yet: TypeError says so.
+    /// One JSON-safe dict per document (`VerifyResult.to_dict()`), in order. A signed PDF's
+    /// record has the same keys, its signers being those of its signatures in file order,
+    /// and `pdf`: the revisions and, per signature, the fields of the report line's `pdf`.
     fn to_records<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         self.items
             .iter()
             .map(|o| match o {
                 BatchItem::Cms(o) => outcome_dict(py, o),
-                BatchItem::Pdf(_) => Err(PyTypeError::new_err(
-                    "this batch holds signed PDF results, which have no report records yet; \
-                     read them as PdfResult (batch[i])",
-                )),
+                BatchItem::Pdf(o) => pdf_outcome_dict(py, o),
             })
             .collect()
     }
@@ -1160,6 +1158,47 @@ fn outcome_dict<'py>(py: Python<'py>, o: &VerifyOutcome) -> PyResult<Bound<'py, 
         .map(|s| signer_dict(py, s))
         .collect::<PyResult<Vec<_>>>()?;
     d.set_item("signers", signers)?;
+    Ok(d)
+}
+
+/// The record of a signed PDF: `outcome_dict`'s keys (detached: the signed bytes are the
+/// file's, not the CMS's) plus `pdf`, as in an archive report line.
+fn pdf_outcome_dict<'py>(py: Python<'py>, o: &govsig_core::pdf::PdfOutcome) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("ok", o.ok())?;
+    d.set_item("code", o.code.name())?;
+    d.set_item("reason", &o.reason)?;
+    d.set_item("detached", true)?;
+    d.set_item("was_ber", o.signatures.iter().any(|s| s.cms.was_ber))?;
+    d.set_item("content_type", py.None())?;
+    let signers = o
+        .signatures
+        .iter()
+        .filter_map(|s| s.cms.signers.first())
+        .map(|s| signer_dict(py, s))
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("signers", signers)?;
+    let pdf = PyDict::new(py);
+    pdf.set_item("revisions", o.revisions)?;
+    let sigs = o
+        .signatures
+        .iter()
+        .map(|s| {
+            let e = PyDict::new(py);
+            e.set_item("field", &s.field)?;
+            e.set_item("subfilter", s.subfilter.as_deref())?;
+            e.set_item("revision", s.revision)?;
+            e.set_item("code", s.code.name())?;
+            e.set_item("reason", &s.reason)?;
+            e.set_item("covers_whole_document", s.covers_whole_document)?;
+            e.set_item("modification", s.modification.name())?;
+            e.set_item("docmdp", s.docmdp)?;
+            e.set_item("is_doc_timestamp", s.is_doc_timestamp)?;
+            Ok(e)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    pdf.set_item("signatures", sigs)?;
+    d.set_item("pdf", pdf)?;
     Ok(d)
 }
 

@@ -157,6 +157,9 @@ pub struct SignOptions {
     /// Add the CMSAlgorithmProtection attribute (RFC 6211), which stops an attacker from
     /// swapping the algorithm identifiers of an otherwise valid signature.
     pub algorithm_protection: bool,
+    /// Write the signingTime attribute. PAdES (ETSI EN 319 142-1 §6.3) forbids it: the
+    /// time goes in the PDF's /M instead.
+    pub signing_time_attribute: bool,
 }
 
 impl Default for SignOptions {
@@ -170,6 +173,7 @@ impl Default for SignOptions {
             certificates: IncludeCertificates::Chain,
             content_type: cms_oid::DATA,
             algorithm_protection: true,
+            signing_time_attribute: true,
         }
     }
 }
@@ -390,6 +394,22 @@ impl CmsSigner {
         self.sign_planned(&plan, content, options)
     }
 
+    /// Sign a detached document given as consecutive parts (a PDF's two byte ranges), hashed
+    /// in place without joining them.
+    pub fn sign_parts(&self, parts: &[&[u8]], options: &SignOptions) -> Result<Vec<u8>, SignError> {
+        if !options.detached {
+            return Err(SignError::Unsupported(
+                "a document given in parts is signed detached only".to_owned(),
+            ));
+        }
+        let plan = self.plan(options)?;
+        let mut h = plan.scheme.digest().hasher();
+        for p in parts {
+            h.update(p);
+        }
+        self.sign_digest(&plan, &h.finish(), &[], options)
+    }
+
     /// Sign many documents in parallel: on `threads` threads when given (a token signer does
     /// best with one thread per session), else on the global rayon pool. Results are in input
     /// order.
@@ -418,11 +438,25 @@ impl CmsSigner {
 
     fn sign_planned(&self, plan: &Plan, content: &[u8], options: &SignOptions) -> Result<Vec<u8>, SignError> {
         let message_digest = plan.scheme.digest().digest(content);
-        let when = options.signing_time.unwrap_or_else(crate::time::now);
+        self.sign_digest(plan, &message_digest, content, options)
+    }
+
+    /// The SignedData for a content whose digest is `message_digest`; `content` is
+    /// encapsulated unless the options say detached.
+    fn sign_digest(
+        &self,
+        plan: &Plan,
+        message_digest: &[u8],
+        content: &[u8],
+        options: &SignOptions,
+    ) -> Result<Vec<u8>, SignError> {
         let mut attributes: Vec<Vec<u8>> = Vec::with_capacity(plan.fixed_attributes.len() + 2);
         attributes.extend(plan.fixed_attributes.iter().cloned());
-        attributes.push(attribute(cms_oid::MESSAGE_DIGEST, &message_digest.as_slice())?);
-        attributes.push(signing_time_attribute(when)?);
+        attributes.push(attribute(cms_oid::MESSAGE_DIGEST, &message_digest)?);
+        if options.signing_time_attribute {
+            let when = options.signing_time.unwrap_or_else(crate::time::now);
+            attributes.push(signing_time_attribute(when)?);
+        }
         let attribute_tlvs = attributes.iter().map(|a| tlv(a)).collect::<Result<Vec<_>, _>>()?;
         // RFC 5652 §5.4: the signature covers the DER of the attributes as a SET OF (tag 0x31),
         // elements in DER order; the same elements go into the SignerInfo under [0].
@@ -509,7 +543,7 @@ fn signing_time_attribute(t: UnixTime) -> Result<Vec<u8>, SignError> {
 }
 
 /// Unix seconds to a calendar date-time (proleptic Gregorian, UTC), years 0–9999.
-fn to_datetime(t: UnixTime) -> Result<asn1::DateTime, SignError> {
+pub(crate) fn to_datetime(t: UnixTime) -> Result<asn1::DateTime, SignError> {
     let out_of_range = || {
         SignError::Unsupported(format!(
             "signing time {t} is outside the years 0000–9999 an ASN.1 time can hold"

@@ -283,8 +283,8 @@ fn verify_document_with(
         (None, given) => given,
     };
     let mut out = match content {
-        Some(c) => verify_decoded(ctx, &unwrapped.signature, Some(&[c]), keep_content),
-        None => verify_decoded(ctx, &unwrapped.signature, None, keep_content),
+        Some(c) => verify_decoded(ctx, &unwrapped.signature, Some(&[c]), keep_content, Vec::new()),
+        None => verify_decoded(ctx, &unwrapped.signature, None, keep_content, Vec::new()),
     };
     out.form = form;
     if keep_content && out.content.is_none() {
@@ -298,7 +298,19 @@ fn verify_document_with(
 /// ranges of the file around the signature, and copying the file to join them would double
 /// the memory of a bulk run.
 pub fn verify_document_parts(ctx: &dyn TrustContext, signature: &[u8], content: Option<&[&[u8]]>) -> VerifyOutcome {
-    verify_decoded(ctx, signature, content, false)
+    verify_decoded(ctx, signature, content, false, Vec::new())
+}
+
+/// [`verify_document_parts`] with digests of the content already computed, by algorithm:
+/// the signatures of a PDF share the file's prefix, which is hashed once for all of them.
+/// A signer whose digest algorithm is not among them hashes `parts` itself.
+pub fn verify_document_parts_digested(
+    ctx: &dyn TrustContext,
+    signature: &[u8],
+    parts: &[&[u8]],
+    digests: Vec<(DigestAlgorithm, Vec<u8>)>,
+) -> VerifyOutcome {
+    verify_decoded(ctx, signature, Some(parts), false, digests)
 }
 
 fn verify_decoded(
@@ -306,6 +318,7 @@ fn verify_decoded(
     signature: &[u8],
     content: Option<&[&[u8]]>,
     keep_content: bool,
+    precomputed: Vec<(DigestAlgorithm, Vec<u8>)>,
 ) -> VerifyOutcome {
     let decoded = match signed_data::decode(signature) {
         Ok(d) => d,
@@ -387,7 +400,7 @@ fn verify_decoded(
         return out;
     }
     // Digests of the content per algorithm, computed once even with several signers.
-    let mut digests: Vec<(DigestAlgorithm, Vec<u8>)> = Vec::new();
+    let mut digests: Vec<(DigestAlgorithm, Vec<u8>)> = precomputed;
     let target = Target::Content {
         econtent_type_der: &sd.econtent_type_der,
         econtent_type: &sd.econtent_type,

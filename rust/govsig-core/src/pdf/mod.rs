@@ -22,12 +22,15 @@
 pub mod changes;
 pub mod fields;
 pub mod revisions;
+pub mod sign;
 
 use std::sync::Arc;
 
 use crate::batch::Engine;
 use crate::cms::signed_data::{self, SignerIdentity};
-use crate::cms::verify::{verify_document_parts, SignerOutcome, TrustContext, VerifyOutcome};
+use crate::cms::verify::{
+    verify_document_parts, verify_document_parts_digested, SignerOutcome, TrustContext, VerifyOutcome,
+};
 use crate::crypto::DigestAlgorithm;
 use crate::outcome::Code;
 use crate::revocation::crl::CrlIndex;
@@ -251,6 +254,15 @@ fn tlv_len(b: &[u8]) -> Option<usize> {
     (2 + n).checked_add(len)
 }
 
+/// A byte range that passed [`check_byte_range`]: the two signed ranges `[0, a)` and
+/// `[b, end)` and the CMS without its padding.
+struct Checked<'p> {
+    parts: [&'p [u8]; 2],
+    cms: Vec<u8>,
+    b: usize,
+    end: usize,
+}
+
 /// Checks the byte range of a signature made in revision `rev` and returns its two ranges
 /// and the CMS (the /Contents without its zero padding). `Err` is a `byte_range_invalid`
 /// reason.
@@ -259,7 +271,7 @@ fn check_byte_range<'p>(
     f: &fields::SigField,
     revs: &[revisions::Revision],
     rev: usize,
-) -> Result<([&'p [u8]; 2], Vec<u8>), String> {
+) -> Result<Checked<'p>, String> {
     let br = f
         .byte_range
         .as_deref()
@@ -290,7 +302,7 @@ fn check_byte_range<'p>(
     let hex_ok = gap.len() == 2 + 2 * contents.len()
         && gap.first() == Some(&b'<')
         && gap.last() == Some(&b'>')
-        && hex::decode(&gap[1..gap.len() - 1]).is_ok_and(|d| d == contents);
+        && hex_matches(&gap[1..gap.len() - 1], contents);
     if !hex_ok {
         return Err("the unsigned gap of /ByteRange is not exactly the hex string of the signature's /Contents".into());
     }
@@ -310,7 +322,73 @@ fn check_byte_range<'p>(
     if padding.iter().any(|&z| z != 0) {
         return Err("/Contents holds bytes after the CMS other than zero padding".into());
     }
-    Ok(([&pdf[..a], &pdf[b..end]], cms.to_vec()))
+    Ok(Checked {
+        parts: [&pdf[..a], &pdf[b..end]],
+        cms: cms.to_vec(),
+        b,
+        end,
+    })
+}
+
+/// Whether `hex` (an even number of hex digits, either case) spells exactly `bytes`, compared
+/// without decoding into a copy.
+fn hex_matches(hex: &[u8], bytes: &[u8]) -> bool {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    hex.len() == 2 * bytes.len()
+        && hex
+            .chunks_exact(2)
+            .zip(bytes)
+            .all(|(p, &b)| matches!((nibble(p[0]), nibble(p[1])), (Some(h), Some(l)) if (h << 4 | l) == b))
+}
+
+/// The digest each signature's content would need, read from its CMS before verifying:
+/// the first signer's digest algorithm, or a time-stamp token's imprint algorithm.
+fn wanted_digest(sub_filter: Option<&str>, cms: &[u8]) -> Option<DigestAlgorithm> {
+    let d = signed_data::decode(cms).ok()?;
+    let sd = signed_data::parse(&d.der).ok()?;
+    match sub_filter? {
+        "adbe.pkcs7.detached" | "ETSI.CAdES.detached" => {
+            DigestAlgorithm::from_algorithm_identifier(sd.signers.first()?.digest_algorithm).ok()
+        }
+        "ETSI.RFC3161" => tsp::tst_info::parse(sd.econtent?).ok()?.hash_algorithm.ok(),
+        _ => None,
+    }
+}
+
+/// The digest of each signature's two ranges `[0, a)` and `[b, e)` with its algorithm,
+/// hashing the file's common prefix once per algorithm: the signatures are taken by `a`,
+/// one running hash advances over the prefix and is cloned at each `a` to finish with that
+/// signature's second range. The ranges must lie in `pdf` (checked by `check_byte_range`).
+fn shared_prefix_digests(pdf: &[u8], wants: &[Option<(DigestAlgorithm, usize, usize, usize)>]) -> Vec<Option<Vec<u8>>> {
+    let mut out: Vec<Option<Vec<u8>>> = vec![None; wants.len()];
+    let mut algs: Vec<DigestAlgorithm> = wants.iter().flatten().map(|w| w.0).collect();
+    algs.sort_by_key(|a| a.name());
+    algs.dedup();
+    for alg in algs {
+        let mut order: Vec<(usize, usize, usize, usize)> = wants
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| w.filter(|w| w.0 == alg).map(|(_, a, b, e)| (a, b, e, i)))
+            .collect();
+        order.sort_unstable();
+        let mut running = alg.hasher();
+        let mut pos = 0;
+        for (a, b, e, i) in order {
+            running.update(&pdf[pos..a]);
+            pos = a;
+            let mut h = running.clone();
+            h.update(&pdf[b..e]);
+            out[i] = Some(h.finish());
+        }
+    }
+    out
 }
 
 fn digest_of(alg: DigestAlgorithm, parts: &[&[u8]]) -> Vec<u8> {
@@ -326,6 +404,7 @@ fn verify_doc_timestamp(
     ctx: &dyn TrustContext,
     token: &[u8],
     parts: &[&[u8]],
+    precomputed: Option<(DigestAlgorithm, Vec<u8>)>,
     at: UnixTime,
 ) -> (TimestampOutcome, VerifyOutcome) {
     // The imprint's algorithm is read from the token first, so the ranges are hashed once.
@@ -337,7 +416,10 @@ fn verify_doc_timestamp(
             t.hash_algorithm.ok()
         })
         .unwrap_or(DigestAlgorithm::Sha256);
-    let digest = digest_of(alg, parts);
+    let digest = match precomputed {
+        Some((a, d)) if a == alg => d,
+        _ => digest_of(alg, parts),
+    };
     let t = tsp::verify_token(
         ctx,
         token,
@@ -459,8 +541,24 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         crls: dss_crls,
         ocsp: dss_ocsp,
     };
+    // Every byte range checked first, so that the digests can share the file's prefix.
+    let checked: Vec<Result<Checked<'_>, String>> = found
+        .iter()
+        .map(|(rev, f)| check_byte_range(pdf, f, &revs, *rev))
+        .collect();
+    let wants: Vec<Option<(DigestAlgorithm, usize, usize, usize)>> = found
+        .iter()
+        .zip(&checked)
+        .map(|((_, f), c)| {
+            let c = c.as_ref().ok()?;
+            let alg = wanted_digest(f.sub_filter.as_deref(), &c.cms)?;
+            Some((alg, c.parts[0].len(), c.b, c.end))
+        })
+        .collect();
+    let mut digests = shared_prefix_digests(pdf, &wants);
     // The certification signature: named by /Perms /DocMDP in the revision it was made in.
-    for (rev, f) in found {
+    for (k, ((rev, f), checked)) in found.into_iter().zip(checked).enumerate() {
+        let precomputed = wants[k].zip(digests[k].take()).map(|(w, d)| (w.0, d));
         let certifying =
             f.docmdp.is_some() && f.value_id.is_some() && fields::docmdp_signature(&revs[rev].doc) == f.value_id;
         let docmdp = if certifying { f.docmdp } else { None };
@@ -509,17 +607,17 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
             cms: Arc::new(VerifyOutcome::failure(Code::Malformed, "not verified")),
             timestamp: None,
         };
-        match check_byte_range(pdf, &f, &revs, rev) {
+        match checked {
             Err(why) => {
                 s.code = Code::ByteRangeInvalid;
                 s.reason = why.clone();
                 s.cms = Arc::new(VerifyOutcome::failure(Code::ByteRangeInvalid, why));
             }
-            Ok((parts, cms)) => {
+            Ok(Checked { parts, cms, .. }) => {
                 let cms = cms.as_slice();
                 let v = match f.sub_filter.as_deref() {
                     Some("adbe.pkcs7.detached") | Some("ETSI.CAdES.detached") => {
-                        verify_document_parts(&pctx, cms, Some(&parts))
+                        verify_document_parts_digested(&pctx, cms, &parts, precomputed.into_iter().collect())
                     }
                     // Legacy (ISO 32000-1 §12.8.3.3.1): the CMS encapsulates the SHA-1
                     // digest of the ranges; SHA-1 collisions make it legacy-only.
@@ -532,7 +630,7 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
                         verify_document_parts(&pctx, cms, Some(&[d.as_slice()]))
                     }
                     Some("ETSI.RFC3161") => {
-                        let (t, v) = verify_doc_timestamp(&tctx, cms, &parts, at);
+                        let (t, v) = verify_doc_timestamp(&tctx, cms, &parts, precomputed, at);
                         s.timestamp = Some(t);
                         v
                     }
@@ -628,6 +726,70 @@ impl Engine {
     }
 }
 
+thread_local! {
+    /// The buffer each worker reads PDF files into, kept between files: a fresh buffer per
+    /// file costs a page fault per 4 KiB (and the unmapping after), as much as hashing it.
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A worker's buffer is given back to the allocator when a file made it larger than this.
+const KEEP_READ_BUFFER: usize = 64 << 20;
+
+impl Engine {
+    /// Reads and verifies PDF files on `threads` threads, each file read by the worker that
+    /// verifies it into a buffer the worker keeps; results in input order. A file larger
+    /// than the size limit is `pdf_malformed` without being read; a file that cannot be read
+    /// is its I/O error.
+    pub fn verify_pdf_files_at(
+        &self,
+        paths: &[std::path::PathBuf],
+        threads: Option<usize>,
+        at: UnixTime,
+    ) -> Vec<std::io::Result<PdfOutcome>> {
+        use rayon::prelude::*;
+        let limits = PdfLimits::default();
+        let one = |path: &std::path::PathBuf| -> std::io::Result<PdfOutcome> {
+            use std::io::Read;
+            let f = std::fs::File::open(path)?;
+            let len = f.metadata()?.len();
+            if usize::try_from(len).map_or(true, |n| n > limits.max_bytes) {
+                return Ok(PdfOutcome::failure(
+                    Code::PdfMalformed,
+                    format!(
+                        "the file is {len} bytes; govsig reads PDFs of at most {} bytes",
+                        limits.max_bytes
+                    ),
+                ));
+            }
+            let cap = limits.max_bytes as u64 + 1;
+            let read = |buf: &mut Vec<u8>| -> std::io::Result<PdfOutcome> {
+                buf.clear();
+                f.take(cap).read_to_end(buf)?;
+                Ok(self.verify_pdf_at(buf, at))
+            };
+            READ_BUFFER.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut buf) => {
+                    let out = read(&mut buf);
+                    if buf.capacity() > KEEP_READ_BUFFER {
+                        *buf = Vec::new();
+                    }
+                    out
+                }
+                // Re-entered on this thread (a nested job): a buffer of its own.
+                Err(_) => read(&mut Vec::new()),
+            })
+        };
+        let run = || -> Vec<std::io::Result<PdfOutcome>> { paths.par_iter().with_min_len(1).map(one).collect() };
+        match threads {
+            None | Some(0) => run(),
+            Some(n) => match self.pool(n) {
+                Some(pool) => pool.install(run),
+                None => run(),
+            },
+        }
+    }
+}
+
 fn guarded_pdf(f: impl FnOnce() -> PdfOutcome) -> PdfOutcome {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(o) => o,
@@ -692,6 +854,39 @@ mod tests {
         let mut tail = bytes.clone();
         tail.extend_from_slice(b"1 0 obj\n<< >>\nendobj\n");
         assert_eq!(e.verify_pdf_at(&tail, 0).code, Code::PdfMalformed);
+    }
+
+    #[test]
+    fn shared_prefix_digests_equal_digests_of_each_signature() {
+        let pdf: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let wants = [
+            Some((DigestAlgorithm::Sha256, 6000, 6100, 9000)),
+            Some((DigestAlgorithm::Sha256, 100, 200, 5000)),
+            None,
+            Some((DigestAlgorithm::Sha384, 100, 200, 5000)),
+            Some((DigestAlgorithm::Sha256, 9100, 9200, 10_000)),
+        ];
+        let got = shared_prefix_digests(&pdf, &wants);
+        for (w, d) in wants.iter().zip(&got) {
+            match w {
+                None => assert!(d.is_none()),
+                Some((alg, a, b, e)) => {
+                    assert_eq!(
+                        d.as_deref(),
+                        Some(digest_of(*alg, &[&pdf[..*a], &pdf[*b..*e]]).as_slice())
+                    )
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hex_matches_without_decoding() {
+        assert!(hex_matches(b"00aBff", &[0, 0xab, 0xff]));
+        assert!(!hex_matches(b"00abfe", &[0, 0xab, 0xff]));
+        assert!(!hex_matches(b"00ab", &[0, 0xab, 0xff]));
+        assert!(!hex_matches(b"0g", &[0]));
+        assert!(hex_matches(b"", &[]));
     }
 
     #[test]

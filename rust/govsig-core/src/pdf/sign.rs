@@ -1,0 +1,492 @@
+//! Signing a PDF (ISO 32000-1 §12.8, ETSI EN 319 142-1 PAdES B-B / B-T) as an incremental
+//! update: the original bytes are kept as they are and a new revision adds an invisible
+//! signature field (merged with its widget, on the first page), its signature dictionary
+//! and, for a certification, the catalog's /Perms /DocMDP.
+//!
+//! The steps:
+//! 1. [`PreparedPdf::prepare`]: lopdf loads the document and writes the update
+//!    ([`lopdf::IncrementalDocument`]): every object, the cross-reference section (table or
+//!    stream, as the original uses) and the trailer with /Prev are lopdf's. The signature
+//!    dictionary carries a /ByteRange of fixed-width placeholders and a /Contents of zero
+//!    bytes sized for the CMS.
+//! 2. The byte ranges are known only once the update is laid out, so the two placeholders
+//!    are patched in place, each with exactly as many bytes as it had (this is the only
+//!    hand-written PDF syntax: `[0 a b c]` padded with spaces, and the hex of the CMS padded
+//!    with zeros). Every signer does this; no PDF library can know the offsets earlier.
+//! 3. [`PreparedPdf::sign`] hashes the two ranges in place and signs with the ordinary CMS
+//!    signer (ESS signing-certificate-v2, no signingTime: the time is /M); a signature
+//!    time-stamp, when asked, is added to the CMS by the caller (it is network I/O).
+//! 4. [`PreparedPdf::finish`] writes the CMS into /Contents, or refuses when it does not fit.
+
+use std::fmt;
+
+use lopdf::{dictionary, Document, IncrementalDocument, LoadOptions, Object, ObjectId, StringFormat};
+
+use super::fields;
+use super::revisions::PdfLimits;
+use crate::cms::sign::{CmsSigner, SignError, SignOptions};
+use crate::time::UnixTime;
+
+/// Why a PDF could not be signed.
+#[derive(Debug)]
+pub enum PdfSignError {
+    /// The PDF is encrypted: govsig does not decrypt and re-encrypt documents.
+    Encrypted,
+    /// The PDF does not read as written (or is not a PDF).
+    Malformed(String),
+    /// A form field with the requested name exists.
+    FieldExists(String),
+    /// An option is out of range (field name, DocMDP level, placeholder size).
+    InvalidArgument(String),
+    /// The CMS is larger than the /Contents placeholder.
+    PlaceholderTooSmall { needed: usize, available: usize },
+    /// The CMS could not be made.
+    Sign(SignError),
+}
+
+impl fmt::Display for PdfSignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PdfSignError::Encrypted => write!(
+                f,
+                "the PDF is encrypted; govsig signs unencrypted PDFs only (decrypt it first, e.g. qpdf --decrypt)"
+            ),
+            PdfSignError::Malformed(why) => write!(f, "the PDF cannot be signed: {why}"),
+            PdfSignError::FieldExists(name) => write!(
+                f,
+                "the PDF already has a form field named '{name}'; choose another field name"
+            ),
+            PdfSignError::InvalidArgument(why) => f.write_str(why),
+            PdfSignError::PlaceholderTooSmall { needed, available } => write!(
+                f,
+                "the signature is {needed} bytes but /Contents was sized for {available}; sign again with contents_size={needed} or more"
+            ),
+            PdfSignError::Sign(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for PdfSignError {}
+
+impl From<SignError> for PdfSignError {
+    fn from(e: SignError) -> Self {
+        PdfSignError::Sign(e)
+    }
+}
+
+/// What the new signature says about itself.
+#[derive(Clone, Debug)]
+pub struct PdfSignOptions {
+    /// The field's partial name (/T); no '.'.
+    pub field: String,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+    /// /Name: the signer's name as shown by readers.
+    pub name: Option<String>,
+    /// A certification signature with this DocMDP level (1, 2 or 3).
+    pub certify: Option<u8>,
+    /// /M, the claimed signing time.
+    pub signing_time: UnixTime,
+    /// Bytes reserved for the CMS in /Contents.
+    pub contents_size: usize,
+}
+
+/// The most bytes a /Contents placeholder may reserve.
+pub const MAX_CONTENTS_SIZE: usize = 1 << 20;
+
+/// Bytes to reserve for a CMS made by `signer`, plus a signature time-stamp token when
+/// `with_timestamp` (a TSA's token with its certificates is typically 3–8 KiB).
+pub fn estimated_contents_size(signer: &CmsSigner, with_timestamp: bool) -> usize {
+    let certs: usize = signer.certificate_der().len() + signer.chain().iter().map(Vec::len).sum::<usize>();
+    // Attributes, the SignerInfo (issuer name twice at most), a signature of up to RSA-8192.
+    let base = certs + 2 * signer.certificate_der().len().min(4096) + 4096;
+    base + if with_timestamp { 16384 } else { 0 }
+}
+
+/// A PDF with the signing revision written and its /Contents still empty.
+pub struct PreparedPdf {
+    bytes: Vec<u8>,
+    /// `[0, a, b, c]`: the gap `[a, b)` is the hex string of /Contents with its `<` `>`.
+    byte_range: [usize; 4],
+}
+
+/// PDF date (ISO 32000-1 §7.9.4) in UTC.
+fn pdf_date(t: UnixTime) -> Result<String, PdfSignError> {
+    let dt = crate::cms::sign::to_datetime(t)?;
+    Ok(format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    ))
+}
+
+/// A text string (§7.9.2.2): PDFDocEncoding when it is printable ASCII, else UTF-16BE with
+/// its byte order mark (Vietnamese names and places need it).
+fn text(s: &str) -> Object {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        Object::String(s.as_bytes().to_vec(), StringFormat::Literal)
+    } else {
+        let mut b = vec![0xfe, 0xff];
+        for u in s.encode_utf16() {
+            b.extend_from_slice(&u.to_be_bytes());
+        }
+        Object::String(b, StringFormat::Hexadecimal)
+    }
+}
+
+/// A placeholder integer wide enough for any offset govsig accepts (13 digits).
+const RANGE_PLACEHOLDER: i64 = 1_000_000_000_000;
+
+fn load(pdf: &[u8], limits: &PdfLimits) -> Result<Document, PdfSignError> {
+    if pdf.len() > limits.max_bytes {
+        return Err(PdfSignError::Malformed(format!(
+            "the file is {} bytes; govsig signs PDFs of at most {} bytes",
+            pdf.len(),
+            limits.max_bytes
+        )));
+    }
+    if !pdf.starts_with(b"%PDF-") {
+        return Err(PdfSignError::Malformed(
+            "the file does not start with a %PDF- header".into(),
+        ));
+    }
+    let opts = LoadOptions {
+        max_decompressed_size: Some(limits.max_decompressed),
+        ..LoadOptions::default()
+    };
+    let doc = match Document::load_mem_with_options(pdf, opts) {
+        Ok(d) => d,
+        Err(e) => {
+            let msg = e.to_string();
+            if msg.to_ascii_lowercase().contains("crypt") {
+                return Err(PdfSignError::Encrypted);
+            }
+            return Err(PdfSignError::Malformed(format!("it does not parse: {msg}")));
+        }
+    };
+    if doc.trailer.has(b"Encrypt") || doc.encryption_state.is_some() {
+        return Err(PdfSignError::Encrypted);
+    }
+    if doc.xref_recovery.is_some() {
+        return Err(PdfSignError::Malformed(
+            "its cross-reference data does not describe the file (repair it first, e.g. qpdf in.pdf out.pdf)".into(),
+        ));
+    }
+    if doc.objects.len() > limits.max_objects {
+        return Err(PdfSignError::Malformed(format!(
+            "it has {} objects; govsig handles at most {}",
+            doc.objects.len(),
+            limits.max_objects
+        )));
+    }
+    Ok(doc)
+}
+
+/// Appends `item` to the array `key` of `holder` (an object of the new revision): an
+/// indirect array is copied into the new revision and extended, a direct one extended, a
+/// missing one created.
+fn append_to_array(
+    inc: &mut IncrementalDocument,
+    holder: ObjectId,
+    key: &[u8],
+    item: Object,
+) -> Result<(), PdfSignError> {
+    let current = inc
+        .new_document
+        .get_dictionary(holder)
+        .ok()
+        .and_then(|d| d.get(key).ok())
+        .cloned();
+    match current {
+        Some(Object::Reference(id)) => {
+            inc.opt_clone_object_to_new_document(id)
+                .map_err(|e| PdfSignError::Malformed(format!("/{}: {e}", String::from_utf8_lossy(key))))?;
+            match inc.new_document.objects.get_mut(&id) {
+                Some(Object::Array(a)) => a.push(item),
+                _ => {
+                    return Err(PdfSignError::Malformed(format!(
+                        "/{} is not an array",
+                        String::from_utf8_lossy(key)
+                    )))
+                }
+            }
+        }
+        Some(Object::Array(mut a)) => {
+            a.push(item);
+            set_key(inc, holder, key, Object::Array(a))?;
+        }
+        None => set_key(inc, holder, key, Object::Array(vec![item]))?,
+        Some(_) => {
+            return Err(PdfSignError::Malformed(format!(
+                "/{} is not an array",
+                String::from_utf8_lossy(key)
+            )))
+        }
+    }
+    Ok(())
+}
+
+fn set_key(inc: &mut IncrementalDocument, holder: ObjectId, key: &[u8], value: Object) -> Result<(), PdfSignError> {
+    inc.new_document
+        .get_dictionary_mut(holder)
+        .map_err(|e| PdfSignError::Malformed(e.to_string()))?
+        .set(key.to_vec(), value);
+    Ok(())
+}
+
+impl PreparedPdf {
+    /// Writes the signing revision of `pdf` with empty placeholders.
+    pub fn prepare(pdf: &[u8], opts: &PdfSignOptions, limits: &PdfLimits) -> Result<PreparedPdf, PdfSignError> {
+        if opts.field.is_empty() || opts.field.contains('.') || opts.field.chars().count() > 255 {
+            return Err(PdfSignError::InvalidArgument(format!(
+                "field name {:?} must be 1–255 characters without '.' (a '.' separates the parts of a qualified name)",
+                opts.field
+            )));
+        }
+        if let Some(p) = opts.certify {
+            if !(1..=3).contains(&p) {
+                return Err(PdfSignError::InvalidArgument(format!(
+                    "certify must be None or the DocMDP level 1, 2 or 3, not {p}"
+                )));
+            }
+        }
+        if opts.contents_size < 64 || opts.contents_size > MAX_CONTENTS_SIZE {
+            return Err(PdfSignError::InvalidArgument(format!(
+                "contents_size must be between 64 and {MAX_CONTENTS_SIZE} bytes, not {}",
+                opts.contents_size
+            )));
+        }
+        let doc = load(pdf, limits)?;
+        if fields::field_values(&doc, limits)
+            .iter()
+            .any(|(name, _)| *name == opts.field || name.split('.').next() == Some(opts.field.as_str()))
+        {
+            return Err(PdfSignError::FieldExists(opts.field.clone()));
+        }
+        let existing = fields::signature_fields(&doc, limits).map_err(PdfSignError::Malformed)?;
+        if opts.certify.is_some() && !existing.is_empty() {
+            return Err(PdfSignError::InvalidArgument(format!(
+                "a certification signature must be the first signature of a document; this one has {}",
+                existing.len()
+            )));
+        }
+        if opts.certify.is_some() && fields::docmdp_signature(&doc).is_some() {
+            return Err(PdfSignError::InvalidArgument(
+                "the document is already certified".into(),
+            ));
+        }
+        let Some(Object::Reference(root)) = doc.trailer.get(b"Root").ok().cloned() else {
+            return Err(PdfSignError::Malformed("the trailer has no /Root reference".into()));
+        };
+        let Some((_, &page)) = doc.get_pages().iter().next() else {
+            return Err(PdfSignError::Malformed(
+                "the document has no page to put the signature field on".into(),
+            ));
+        };
+
+        let mut inc = IncrementalDocument::create_from(pdf.to_vec(), doc);
+        // Keys of the previous section that do not describe the new one (a hybrid file's
+        // /XRefStm; lopdf writes /Prev, /Size and, for a stream, its own keys).
+        inc.new_document.trailer.remove(b"XRefStm");
+
+        let mut sig = dictionary! {
+            "Type" => "Sig",
+            "Filter" => "Adobe.PPKLite",
+            "SubFilter" => "ETSI.CAdES.detached",
+            "ByteRange" => vec![Object::Integer(0), Object::Integer(RANGE_PLACEHOLDER), Object::Integer(RANGE_PLACEHOLDER), Object::Integer(RANGE_PLACEHOLDER)],
+            "Contents" => Object::String(vec![0; opts.contents_size], StringFormat::Hexadecimal),
+            "M" => Object::string_literal(pdf_date(opts.signing_time)?),
+        };
+        if let Some(r) = &opts.reason {
+            sig.set("Reason", text(r));
+        }
+        if let Some(l) = &opts.location {
+            sig.set("Location", text(l));
+        }
+        if let Some(n) = &opts.name {
+            sig.set("Name", text(n));
+        }
+        if let Some(p) = opts.certify {
+            sig.set(
+                "Reference",
+                vec![Object::Dictionary(dictionary! {
+                    "Type" => "SigRef",
+                    "TransformMethod" => "DocMDP",
+                    "TransformParams" => dictionary! {
+                        "Type" => "TransformParams",
+                        "P" => i64::from(p),
+                        "V" => "1.2",
+                    },
+                })],
+            );
+        }
+        let sig_id = inc.new_document.add_object(sig);
+        let field_id = inc.new_document.add_object(dictionary! {
+            "FT" => "Sig",
+            "T" => text(&opts.field),
+            "V" => sig_id,
+            "Type" => "Annot",
+            "Subtype" => "Widget",
+            "Rect" => vec![0.into(), 0.into(), 0.into(), 0.into()],
+            // Print | Locked: invisible (empty rectangle), not to be moved or deleted.
+            "F" => 132,
+            "P" => page,
+        });
+
+        inc.opt_clone_object_to_new_document(page)
+            .map_err(|e| PdfSignError::Malformed(format!("the first page: {e}")))?;
+        append_to_array(&mut inc, page, b"Annots", Object::Reference(field_id))?;
+
+        inc.opt_clone_object_to_new_document(root)
+            .map_err(|e| PdfSignError::Malformed(format!("the catalog: {e}")))?;
+        let acroform = inc
+            .new_document
+            .get_dictionary(root)
+            .map_err(|e| PdfSignError::Malformed(format!("the catalog: {e}")))?
+            .get(b"AcroForm")
+            .ok()
+            .cloned();
+        match acroform {
+            Some(Object::Reference(form)) => {
+                inc.opt_clone_object_to_new_document(form)
+                    .map_err(|e| PdfSignError::Malformed(format!("/AcroForm: {e}")))?;
+                append_to_array(&mut inc, form, b"Fields", Object::Reference(field_id))?;
+                set_key(&mut inc, form, b"SigFlags", Object::Integer(3))?;
+            }
+            Some(Object::Dictionary(mut form)) => {
+                match form.get_mut(b"Fields") {
+                    Ok(Object::Array(a)) => a.push(Object::Reference(field_id)),
+                    Ok(Object::Reference(id)) => {
+                        let id = *id;
+                        inc.opt_clone_object_to_new_document(id)
+                            .map_err(|e| PdfSignError::Malformed(format!("/Fields: {e}")))?;
+                        match inc.new_document.objects.get_mut(&id) {
+                            Some(Object::Array(a)) => a.push(Object::Reference(field_id)),
+                            _ => return Err(PdfSignError::Malformed("/AcroForm /Fields is not an array".into())),
+                        }
+                    }
+                    Ok(_) => return Err(PdfSignError::Malformed("/AcroForm /Fields is not an array".into())),
+                    Err(_) => form.set("Fields", vec![Object::Reference(field_id)]),
+                }
+                form.set("SigFlags", 3);
+                set_key(&mut inc, root, b"AcroForm", Object::Dictionary(form))?;
+            }
+            None => {
+                let form = inc.new_document.add_object(dictionary! {
+                    "Fields" => vec![Object::Reference(field_id)],
+                    "SigFlags" => 3,
+                });
+                set_key(&mut inc, root, b"AcroForm", Object::Reference(form))?;
+            }
+            Some(_) => return Err(PdfSignError::Malformed("/AcroForm is not a dictionary".into())),
+        }
+        if opts.certify.is_some() {
+            set_key(
+                &mut inc,
+                root,
+                b"Perms",
+                Object::Dictionary(dictionary! { "DocMDP" => sig_id }),
+            )?;
+        }
+
+        let mut bytes = Vec::with_capacity(pdf.len() + 2 * opts.contents_size + 4096);
+        inc.save_to(&mut bytes)
+            .map_err(|e| PdfSignError::Malformed(format!("the update could not be written: {e}")))?;
+        // The original is kept byte for byte; the update follows it.
+        if bytes.get(..pdf.len()) != Some(pdf) {
+            return Err(PdfSignError::Malformed(
+                "the update did not keep the original bytes".into(),
+            ));
+        }
+        bytes.push(b'\n');
+        let tail_start = pdf.len();
+        // Find the placeholders in the update (they are unique there: 2n '0' digits
+        // between '<' and '>', and the one /ByteRange).
+        let mut hex = Vec::with_capacity(2 * opts.contents_size + 2);
+        hex.push(b'<');
+        hex.resize(1 + 2 * opts.contents_size, b'0');
+        hex.push(b'>');
+        let a = memchr::memmem::find(&bytes[tail_start..], &hex)
+            .map(|i| i + tail_start)
+            .ok_or_else(|| PdfSignError::Malformed("the /Contents placeholder was not written as expected".into()))?;
+        let b = a + hex.len();
+        let br_key = memchr::memmem::find(&bytes[tail_start..], b"/ByteRange")
+            .map(|i| i + tail_start)
+            .ok_or_else(|| PdfSignError::Malformed("the /ByteRange placeholder was not written as expected".into()))?;
+        let open = br_key
+            + memchr::memchr(b'[', &bytes[br_key..])
+                .ok_or_else(|| PdfSignError::Malformed("the /ByteRange placeholder has no array".into()))?;
+        let close = open
+            + memchr::memchr(b']', &bytes[open..])
+                .ok_or_else(|| PdfSignError::Malformed("the /ByteRange placeholder has no array end".into()))?;
+        let c = bytes.len() - b;
+        let mut range = format!("[0 {a} {b} {c}").into_bytes();
+        let width = close - open;
+        if range.len() > width {
+            return Err(PdfSignError::Malformed(
+                "the /ByteRange does not fit its placeholder".into(),
+            ));
+        }
+        range.resize(width, b' ');
+        bytes[open..close].copy_from_slice(&range);
+        Ok(PreparedPdf {
+            bytes,
+            byte_range: [0, a, b, c],
+        })
+    }
+
+    /// `[0, a, b, c]` as written in /ByteRange.
+    pub fn byte_range(&self) -> [usize; 4] {
+        self.byte_range
+    }
+
+    /// Bytes the CMS may take.
+    pub fn capacity(&self) -> usize {
+        (self.byte_range[2] - self.byte_range[1] - 2) / 2
+    }
+
+    /// The two signed ranges.
+    pub fn ranges(&self) -> [&[u8]; 2] {
+        let [_, a, b, _] = self.byte_range;
+        [&self.bytes[..a], &self.bytes[b..]]
+    }
+
+    /// The CMS over the ranges: detached, no signingTime (PAdES B-B).
+    pub fn sign(&self, signer: &CmsSigner, options: &SignOptions) -> Result<Vec<u8>, SignError> {
+        let mut o = options.clone();
+        o.detached = true;
+        o.signing_time_attribute = false;
+        signer.sign_parts(&self.ranges(), &o)
+    }
+
+    /// The signed PDF, with `cms` in /Contents followed by zero padding.
+    pub fn finish(mut self, cms: &[u8]) -> Result<Vec<u8>, PdfSignError> {
+        let available = self.capacity();
+        if cms.len() > available {
+            return Err(PdfSignError::PlaceholderTooSmall {
+                needed: cms.len(),
+                available,
+            });
+        }
+        let start = self.byte_range[1] + 1;
+        let h = hex::encode_upper(cms);
+        self.bytes[start..start + h.len()].copy_from_slice(h.as_bytes());
+        Ok(self.bytes)
+    }
+}
+
+/// Signs `pdf` in one step (no time-stamp): prepare, sign, finish.
+pub fn sign_pdf(
+    pdf: &[u8],
+    signer: &CmsSigner,
+    opts: &PdfSignOptions,
+    cms_options: &SignOptions,
+) -> Result<Vec<u8>, PdfSignError> {
+    let prepared = PreparedPdf::prepare(pdf, opts, &PdfLimits::default())?;
+    let cms = prepared.sign(signer, cms_options)?;
+    prepared.finish(&cms)
+}
