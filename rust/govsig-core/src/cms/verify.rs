@@ -1324,7 +1324,10 @@ fn choose_signature_time(
         if let Some(st) = so.signing_time {
             // signingTime has whole seconds: it stands for [st, st + 1 s).
             if (i128::from(st) + 1) * 1_000_000 <= c_low
-                && !so.warnings.iter().any(|w| w.code == WarningCode::SigningTimeBeforeContentTimestamp)
+                && !so
+                    .warnings
+                    .iter()
+                    .any(|w| w.code == WarningCode::SigningTimeBeforeContentTimestamp)
             {
                 so.warnings.push(Warning::new(
                     WarningCode::SigningTimeBeforeContentTimestamp,
