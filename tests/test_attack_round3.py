@@ -410,6 +410,7 @@ class LiveWorld:
 
 @pytest.mark.parametrize("story,revocation", [
     ("signer revoked later, dated after T", "hard-fail"),
+    ("signer revoked later, then dated before T", "soft-fail"),
     ("TSA revoked after genTime", "hard-fail"),
     ("TSA revoked after genTime", "soft-fail"),
     ("evidence goes stale, servers down", "hard-fail"),
@@ -454,6 +455,14 @@ def test_long_lived_verifier_follows_evidence_published_later(openssl: str, tmp_
                 w.bodies["/tsa.crl"] = crl(w.tsa_root, [], this_update=t1, next_update=t0 + 60 * DAY, number=2)
                 clock.t = t1 + dt.timedelta(seconds=1)
                 assert check() == ("ok", "timestamp", ("revoked_after_signature",), ("ok",))
+                if story.endswith("before T"):
+                    # The CA corrects the date to before T once CRL 2 is stale: the fetched CRL
+                    # that proved "not revoked at T" stops deciding when stale, as a fresh
+                    # Verifier never had it, so the correction is fetched and wins.
+                    w.bodies["/ca.crl"] = crl(w.ca, [(serial, w.moment - hour)], this_update=t2,
+                                              next_update=t0 + 60 * DAY, number=3)
+                    clock.t = t2 + dt.timedelta(seconds=1)
+                    assert check()[0] == "cert_revoked"
             elif story.startswith("TSA"):
                 w.bodies["/ca.crl"] = crl(w.ca, [], this_update=t1, next_update=t0 + 60 * DAY, number=2)
                 w.bodies["/tsa.crl"] = crl(w.tsa_root, [(tsa_serial, t0 + hour)], this_update=t1,

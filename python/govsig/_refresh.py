@@ -51,14 +51,16 @@ def new_needs(needs: list[tuple[str, str, Optional[bytes]]],
 
 class _Sought:
     """What a Verifier knows about one CRL URL or OCSP (url, request): until when it is not
-    fetched again, and why (``reason`` None: evidence came and was handed to the core)."""
+    fetched again, and why (``reason`` None: evidence came and was handed to the core;
+    ``der`` is that evidence while it is fresh, to be forgotten by the core once stale)."""
 
-    __slots__ = ("until", "attempts", "reason")
+    __slots__ = ("until", "attempts", "reason", "der")
 
-    def __init__(self, until: float, attempts: int, reason: Optional[str]) -> None:
+    def __init__(self, until: float, attempts: int, reason: Optional[str], der: Optional[bytes] = None) -> None:
         self.until = until
         self.attempts = attempts
         self.reason = reason
+        self.der = der
 
 
 
@@ -137,6 +139,7 @@ class EvidenceRefresh:
 
     def _release(self, now: float) -> None:
         due: set[str] = set()
+        stale: list[bytes] = []
         with self._lock:
             while self._due and self._due[0][0] <= now:
                 until, _, what, key = heapq.heappop(self._due)
@@ -152,10 +155,13 @@ class EvidenceRefresh:
                 if s is None:
                     continue
                 if what == "sought" and s.until == until and s.reason is None and s.attempts == 0:
-                    # Evidence gone stale: the verdicts cached on it must be recomputed, which
-                    # asks for it again.
+                    # Evidence gone stale: the core forgets it (also for a past validation
+                    # time, as a fresh Verifier would never have it), and the verdicts cached
+                    # on it are recomputed, which asks for it again.
                     del self._sought[key]
                     due.add(key if isinstance(key, str) else key[0])
+                    if s.der is not None:
+                        stale.append(s.der)
                 elif what == "sought" and s.until == until:
                     # A failure's counter is kept (the back-off grows) until an attempt
                     # succeeds, or it lies unused for longer than the longest wait.
@@ -163,6 +169,8 @@ class EvidenceRefresh:
                 elif what == "gc" and s.until + RETRY_MAX_SECONDS == until:
                     del self._sought[key]
             self._next_due = self._due[0][0] if self._due else float("inf")
+        if stale:
+            self._engine.forget_fetched(stale)
         if due:
             self._engine.forget_fetch_failures(sorted(due))
 
@@ -263,7 +271,7 @@ class EvidenceRefresh:
                 expiry = self._expiry(key, der, now)
                 if expiry is not None and expiry > now:
                     # Fresh: not fetched again before it goes stale.
-                    s = self._sought[key] = _Sought(expiry, 0, None)
+                    s = self._sought[key] = _Sought(expiry, 0, None, der)
                 else:
                     # Stale on arrival, or no freshness to read: handed to the core (it judges
                     # and says why), and asked for again only after a back-off.

@@ -37,7 +37,9 @@ class Verifier:
     CRLs and OCSP responses the core names as missing. A long-running Verifier keeps them
     fresh: evidence is fetched again once it goes stale (a CRL past its
     nextUpdate; an OCSP response past its nextUpdate, or past its thisUpdate when it has none,
-    plus ``policy.ocsp_skew``), and then every verdict cached on it is recomputed. Evidence
+    plus ``policy.ocsp_skew``), and then every verdict cached on it is recomputed: stale
+    fetched evidence stops deciding, also for a past signature time, so a long-lived
+    Verifier says what a fresh one would (evidence given in the policy is kept). Evidence
     that came but decided nothing (an OCSP answer about another certificate) is not asked for
     again until it would be stale. A fetch that failed is retried after a back-off: 30 s,
     doubling per consecutive failure, at most an hour (:data:`RETRY_FIRST_SECONDS`,

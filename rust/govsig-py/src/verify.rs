@@ -300,6 +300,14 @@ impl CoreEngine {
         self.engine.forget_fetch_failures(&urls)
     }
 
+    /// Forget fetched CRLs and OCSP responses (their DER as added) that went stale by the
+    /// caller's clock: they stop deciding, also for a past time, and are asked for again.
+    /// Returns how many were forgotten.
+    fn forget_fetched(&self, py: Python<'_>, ders: Vec<Vec<u8>>) -> usize {
+        let views: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
+        py.allow_threads(|| self.engine.forget_fetched(&views))
+    }
+
     /// Number of distinct certificates parsed so far (interned across documents).
     fn interned_certificates(&self) -> usize {
         self.engine.interner().len()

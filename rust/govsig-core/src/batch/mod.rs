@@ -288,6 +288,34 @@ impl Engine {
         forgotten
     }
 
+    /// Forgets fetched CRLs and OCSP responses (by their DER, as handed to
+    /// `add_fetched_*`) that went stale by the caller's clock. Fetched evidence lives as
+    /// long as the fetcher's caches would serve it: once stale it stops deciding, also for a
+    /// past validation time, so the status is asked for again (a CRL published since may date
+    /// a revocation before that time) and a long-lived engine says what a fresh one would.
+    /// Evidence given in the policy or carried by documents is never forgotten. Cached path
+    /// verdicts are recomputed. Returns how many items were forgotten.
+    pub fn forget_fetched(&self, ders: &[&[u8]]) -> usize {
+        if ders.is_empty() {
+            return 0;
+        }
+        let gone: std::collections::HashSet<[u8; 32]> =
+            ders.iter().map(|d| crate::x509::cert::fingerprint(d)).collect();
+        let mut forgotten = 0;
+        if let Ok(mut guard) = self.fetched.write() {
+            let f = Arc::make_mut(&mut *guard);
+            let before = f.crls.len() + f.ocsp.len();
+            f.crls.retain(|c| !gone.contains(&c.fingerprint()));
+            f.ocsp.retain(|r| !gone.contains(&r.fingerprint));
+            forgotten = before - (f.crls.len() + f.ocsp.len());
+            if forgotten > 0 {
+                f.pruned = f.pruned.saturating_add(u64::try_from(forgotten).unwrap_or(u64::MAX));
+                self.refresh(f);
+            }
+        }
+        forgotten
+    }
+
     /// Adds OCSP responses given up front (the policy's), parsed once. `Err` only for an
     /// item that is not an OCSPResponse at all (naming its index); one that is but cannot
     /// be used (unsuccessful, malformed inside) is kept as refused evidence, with why.
