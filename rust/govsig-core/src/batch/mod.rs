@@ -752,16 +752,6 @@ impl TrustContext for TsaContext<'_> {
         self.engine.crl(der)
     }
 
-    fn validate_signer(
-        &self,
-        signer: &CertRef,
-        document_certs: &[CertRef],
-        document_crls: &[Arc<CrlIndex>],
-        at: UnixTime,
-    ) -> Option<Result<Arc<ValidPath>, PathError>> {
-        self.validate_signer_with_ocsp(signer, document_certs, document_crls, &[], at)
-    }
-
     fn validate_signer_with_ocsp(
         &self,
         signer: &CertRef,
@@ -813,16 +803,6 @@ impl TrustContext for DocContext<'_> {
 
     fn crl(&self, der: &[u8]) -> Result<Arc<CrlIndex>, String> {
         self.engine.crl(der)
-    }
-
-    fn validate_signer(
-        &self,
-        signer: &CertRef,
-        document_certs: &[CertRef],
-        document_crls: &[Arc<CrlIndex>],
-        at: UnixTime,
-    ) -> Option<Result<Arc<ValidPath>, PathError>> {
-        self.validate_signer_with_ocsp(signer, document_certs, document_crls, &[], at)
     }
 
     fn validate_signer_with_ocsp(

@@ -194,20 +194,20 @@ pub trait TrustContext: Sync {
         document_certs: &[CertRef],
         document_crls: &[Arc<CrlIndex>],
         at: UnixTime,
-    ) -> Option<Result<Arc<ValidPath>, PathError>>;
+    ) -> Option<Result<Arc<ValidPath>, PathError>> {
+        self.validate_signer_with_ocsp(signer, document_certs, document_crls, &[], at)
+    }
     /// `validate_signer` with OCSP answers the document carries (a PDF's DSS) as evidence for
     /// this path only: they never reach the engine's stores, so they decide nothing for
-    /// another document. A context that cannot use them ignores them.
+    /// another document.
     fn validate_signer_with_ocsp(
         &self,
         signer: &CertRef,
         document_certs: &[CertRef],
         document_crls: &[Arc<CrlIndex>],
-        _document_ocsp: &[Arc<crate::revocation::ocsp::OcspResponse>],
+        document_ocsp: &[Arc<crate::revocation::ocsp::OcspResponse>],
         at: UnixTime,
-    ) -> Option<Result<Arc<ValidPath>, PathError>> {
-        self.validate_signer(signer, document_certs, document_crls, at)
-    }
+    ) -> Option<Result<Arc<ValidPath>, PathError>>;
     /// The validation time of the call (the policy's `at`, default now).
     fn at(&self) -> UnixTime;
     /// How the signature time is chosen; `(At, false, _)` reads no time-stamps.

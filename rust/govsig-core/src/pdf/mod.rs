@@ -130,15 +130,6 @@ impl TrustContext for PdfContext<'_> {
     fn crl(&self, der: &[u8]) -> Result<Arc<CrlIndex>, String> {
         self.inner.crl(der)
     }
-    fn validate_signer(
-        &self,
-        signer: &CertRef,
-        document_certs: &[CertRef],
-        document_crls: &[Arc<CrlIndex>],
-        at: crate::time::UnixTime,
-    ) -> Option<Result<Arc<ValidPath>, PathError>> {
-        self.validate_signer_with_ocsp(signer, document_certs, document_crls, &[], at)
-    }
     fn validate_signer_with_ocsp(
         &self,
         signer: &CertRef,
