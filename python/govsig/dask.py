@@ -224,6 +224,17 @@ class _TableLines(LineMaker):
         return batch.report_lines(paths, sizes, digests, self._ctx, self.mode)
 
 
+class _Verdicts(_TableLines):
+    """For a partition asked only for verdict columns (code, ok, revocation_status, and the
+    job's constants): a CMS document's row without its line, which would be made only to be
+    dropped (the line costs twenty times the verdict)."""
+
+    def documents(self, batch: BatchResult, paths: list[bytes], sizes: list[int],
+                  digests: list[str]) -> list[tuple[str, str, bool, str]]:
+        mode = self.mode
+        return [("", r.code, r.ok, r.revocation_summary(mode)) for r in (batch[i] for i in range(len(batch)))]
+
+
 # Documents per chunk of a partition's pipeline: small enough that reading the next one
 # overlaps most of the partition, large enough to keep govsig's threads busy.
 _CHUNK = 256
@@ -234,7 +245,44 @@ _CONSTANT = ("schema", "validated_at", "policy", "govsig_version")
 _FROM_ROW = {"code": 2, "ok": 3, "revocation_status": 4}
 
 
-def _partition(part: Union[list[Entry], Subtree], ref: Union[_JobRef, _Job], columns: Optional[list[str]] = None) -> Any:
+class _Part:
+    """A partition's documents as its task carries them. The paths of plain documents travel
+    NUL-joined in one bytes object (a path cannot hold NUL): one object to pickle and hash
+    instead of thousands of tuples. Its Dask token is computed once, here: Dask tokenizes a
+    graph's arguments every time it rewrites the graph (a column selection, a reduction), and
+    hashing 50,000 entries one by one cost the client a second per computation."""
+
+    __slots__ = ("paths", "entries", "token")
+
+    def __init__(self, entries: list[Entry], token: Optional[str] = None) -> None:
+        plain = bool(entries) and all(e.code is None and e.size is None and e.reason == "" for e in entries)
+        self.paths: Optional[bytes] = b"\0".join(e.path for e in entries) if plain else None
+        self.entries: Optional[list[Entry]] = None if plain else entries
+        self.token = token if token is not None else hashlib.sha256(
+            self.paths if self.paths is not None else pickle.dumps(entries, protocol=5)).hexdigest()
+
+    def __dask_tokenize__(self) -> str:
+        return self.token
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (_Part._rebuilt, (self.paths, self.entries, self.token))
+
+    @staticmethod
+    def _rebuilt(paths: Optional[bytes], entries: Optional[list[Entry]], token: str) -> "_Part":
+        part = _Part.__new__(_Part)
+        part.paths, part.entries, part.token = paths, entries, token
+        return part
+
+    def __len__(self) -> int:
+        return len(self.entries) if self.entries is not None else (self.paths or b"").count(b"\0") + 1
+
+    def __iter__(self) -> Iterator[Entry]:
+        if self.entries is not None:
+            return iter(self.entries)
+        return (Entry(p) for p in (self.paths or b"").split(b"\0"))
+
+
+def _partition(part: Union[_Part, Subtree], ref: Union[_JobRef, _Job], columns: Optional[list[str]] = None) -> Any:
     """The report rows of one partition (a list of entries, or a folder this task walks), as
     a pandas DataFrame with the report's Arrow types: every column, or only ``columns`` (Dask
     pushes a selection such as ``ddf["code"]`` down to here, and then no line is parsed)."""
@@ -245,14 +293,16 @@ def _partition(part: Union[list[Entry], Subtree], ref: Union[_JobRef, _Job], col
     rows: list[ReportRow] = []
     entries: Iterable[Entry] = (walk_subtree(part, follow_symlinks=job.follow_symlinks)
                                 if isinstance(part, Subtree) else part)
+    names = arrow_schema().names if columns is None else list(columns)
+    lines = (_Verdicts if all(c in _FROM_ROW or c in _CONSTANT for c in names) else _TableLines)
     ArchiveJob(verifier, [], context=job.context, follow_symlinks=job.follow_symlinks, max_size=job.max_size,
                workers=threads, chunk_size=_CHUNK, row_sink=rows.extend,
-               line_maker=_TableLines(job.context, verifier.policy.revocation)).run(entries)
+               line_maker=lines(job.context, verifier.policy.revocation)).run(entries)
     with _lock:
         _state["threads"] = threads
         _state["partitions"] += 1
         _state["entries"] += len(rows)
-    table = _table(rows, job, arrow_schema().names if columns is None else list(columns))
+    table = _table(rows, job, names)
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
@@ -352,9 +402,9 @@ def _check_workers(client: Any) -> None:
         raise RuntimeError(f"Dask workers run another govsig than this client ({__version__}): {other}")
 
 
-def _partitions(entries: list[Entry], size: int) -> list[list[Entry]]:
+def _partitions(entries: list[Entry], size: int) -> list[_Part]:
     _check_partition_size(size)
-    return [entries[i:i + size] for i in range(0, len(entries), size)]
+    return [_Part(entries[i:i + size]) for i in range(0, len(entries), size)]
 
 
 def _check_partition_size(size: int) -> None:
@@ -439,16 +489,16 @@ def _walk_parts(roots: list[bytes], follow_symlinks: bool, size: int, depth: Opt
     for u in walk_split(roots, follow_symlinks=follow_symlinks, depth=depth):
         if isinstance(u, Subtree):
             if run:
-                parts.append(run)
+                parts.append(_Part(run))
                 run = []
             parts.append(u)
         else:
             run.append(u)
             if len(run) >= size:
-                parts.append(run)
+                parts.append(_Part(run))
                 run = []
     if run:
-        parts.append(run)
+        parts.append(_Part(run))
     return parts
 
 
