@@ -227,7 +227,8 @@ class _TableLines(LineMaker):
 class _Verdicts(_TableLines):
     """For a partition asked only for verdict columns (code, ok, revocation_status, and the
     job's constants): a CMS document's row without its line, which would be made only to be
-    dropped (the line costs twenty times the verdict)."""
+    dropped (the line costs twenty times the verdict); the job skips the documents' SHA-256
+    too."""
 
     def documents(self, batch: BatchResult, paths: list[bytes], sizes: list[int],
                   digests: list[str]) -> list[tuple[str, str, bool, str]]:
@@ -294,10 +295,11 @@ def _partition(part: Union[_Part, Subtree], ref: Union[_JobRef, _Job], columns: 
     entries: Iterable[Entry] = (walk_subtree(part, follow_symlinks=job.follow_symlinks)
                                 if isinstance(part, Subtree) else part)
     names = arrow_schema().names if columns is None else list(columns)
-    lines = (_Verdicts if all(c in _FROM_ROW or c in _CONSTANT for c in names) else _TableLines)
+    verdicts = all(c in _FROM_ROW or c in _CONSTANT for c in names)
+    lines = _Verdicts if verdicts else _TableLines
     ArchiveJob(verifier, [], context=job.context, follow_symlinks=job.follow_symlinks, max_size=job.max_size,
                workers=threads, chunk_size=_CHUNK, row_sink=rows.extend,
-               line_maker=lines(job.context, verifier.policy.revocation)).run(entries)
+               line_maker=lines(job.context, verifier.policy.revocation), digests=not verdicts).run(entries)
     with _lock:
         _state["threads"] = threads
         _state["partitions"] += 1

@@ -102,6 +102,8 @@ class ArchiveJob:
     ``row_sink(rows)`` receives each chunk's :data:`ReportRow` list, in order, as made (for a
     caller that wants the code and status of each line without parsing it again).
     ``line_maker`` makes the lines (default: ``LineMaker(context, policy.revocation)``).
+    ``digests=False`` skips the SHA-256 of each document read (its line's ``sha256`` is then
+    empty): for a caller that keeps only verdicts.
     """
 
     def __init__(self, verifier: Verifier, roots: list[bytes], *, context: dict[str, Any],
@@ -110,7 +112,7 @@ class ArchiveJob:
                  progress: Optional[JobProgress] = None,
                  sink: Optional[Callable[[str], None]] = None,
                  row_sink: Optional[Callable[[list[ReportRow]], None]] = None,
-                 line_maker: Optional[LineMaker] = None) -> None:
+                 line_maker: Optional[LineMaker] = None, digests: bool = True) -> None:
         self.verifier = verifier
         self.roots = roots
         self.context = context
@@ -122,6 +124,7 @@ class ArchiveJob:
         self.progress = progress
         self.sink = sink
         self.row_sink = row_sink
+        self.digests = digests
         self.mode = verifier.policy.revocation
         self.lines = line_maker if line_maker is not None else LineMaker(context, self.mode)
 
@@ -132,9 +135,10 @@ class ArchiveJob:
             sig, content = read_document(e.path, self.max_size, self.follow)
         except ReadRefused as r:
             if r.signature is not None:  # the signature was read, its detached content not
-                return len(r.signature), hashlib.sha256(r.signature).hexdigest(), None, None, Entry(e.path, r.code, r.reason)
+                digest = hashlib.sha256(r.signature).hexdigest() if self.digests else ""
+                return len(r.signature), digest, None, None, Entry(e.path, r.code, r.reason)
             return r.size if r.size is not None else e.size, None, None, None, Entry(e.path, r.code, r.reason)
-        return len(sig), hashlib.sha256(sig).hexdigest(), sig, content, e
+        return len(sig), hashlib.sha256(sig).hexdigest() if self.digests else "", sig, content, e
 
     def _chunks(self, stop: threading.Event, entries: Optional[Iterable[Entry]]) -> Iterator[list[_Item]]:
         conn = None
