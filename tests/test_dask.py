@@ -165,7 +165,10 @@ def test_verify_archive_walks_the_folders_on_the_workers(client, archive, tmp_pa
     parts = govsig.dask._walk_parts([os.fsencode(root)], False, 2000, 1)
     assert [os.path.basename(p.path) for p in parts] == sorted(os.fsencode(d.name) for d in root.iterdir())
     before = {w: s["partitions"] for w, s in client.run(govsig.dask.worker_state).items()}
+    plugins = client.run(_govsig_plugins)
     on_workers = govsig.dask.verify_archive(root, policy, client=client, report=tmp_path / "w.parquet")
+    # The job's plugin is gone from every worker once the job is done.
+    assert client.run(_govsig_plugins) == plugins
     done = sum(s["partitions"] - before.get(w, 0) for w, s in client.run(govsig.dask.worker_state).items())
     assert done == len(parts)  # the report and the counts shared each task's run
     on_client = govsig.dask.verify_archive(root, policy, client=client, report=tmp_path / "c.parquet",
@@ -176,6 +179,10 @@ def test_verify_archive_walks_the_folders_on_the_workers(client, archive, tmp_pa
     assert a.to_pylist() == b.to_pylist()
     with pytest.raises(ValueError, match="split_depth must be a positive int or None"):
         govsig.dask.verify_archive(root, policy, split_depth=0)
+
+
+def _govsig_plugins(dask_worker: Any) -> list[str]:
+    return sorted(n for n in dask_worker.plugins if n.startswith("govsig-job-"))
 
 
 def test_a_job_known_by_key_on_another_cluster_is_refused_with_a_way_out(archive) -> None:

@@ -362,7 +362,7 @@ def _iso(t: dt.datetime) -> str:
 
 
 def _job(policy: Policy, fetcher: Any, threads: Optional[int], max_size: Optional[int],
-         follow_symlinks: bool) -> _Job:
+         follow_symlinks: bool, unique: bool = False) -> _Job:
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a govsig.Policy, got {type(policy).__name__}")
     check_threads(threads)
@@ -380,6 +380,11 @@ def _job(policy: Policy, fetcher: Any, threads: Optional[int], max_size: Optiona
         blob = _job_blob(job)
     except Exception as e:
         raise TypeError(f"the policy and fetcher travel to the workers and must pickle: {e}") from e
+    if unique:
+        # A key no other job shares, so the job's plugin can be removed when it ends without
+        # pulling it from under another DataFrame built from the same policy. (Bytes after
+        # a pickle's STOP are ignored by pickle.loads; the key covers them.)
+        blob += os.urandom(16)
     return _Job(policy, fetcher, threads, context, max_size, bool(follow_symlinks), hashlib.sha256(blob).hexdigest(),
                 blob)
 
@@ -530,7 +535,7 @@ def verify_archive(root: Union[PathLike, Iterable[PathLike]], policy: Policy, *,
     code and by revocation status). ``progress`` shows Dask's progress bar while it runs.
     """
     roots = [root] if isinstance(root, (str, bytes, os.PathLike)) else list(root)
-    job = _job(policy, fetcher, threads_per_worker, max_size, follow_symlinks)
+    job = _job(policy, fetcher, threads_per_worker, max_size, follow_symlinks, unique=True)
     if client is not None:
         _check_workers(client)
     if split_depth is not None and (isinstance(split_depth, bool) or not isinstance(split_depth, int)
@@ -547,7 +552,19 @@ def verify_archive(root: Union[PathLike, Iterable[PathLike]], policy: Policy, *,
     todo: list[Any] = [ddf["code"].value_counts(split_out=1), ddf["revocation_status"].value_counts(split_out=1)]
     if report is not None:
         todo.append(ddf.to_parquet(os.fspath(report), write_index=False, compute=False, name_function=_part_name))
-    by_code, by_rev = _run(dask, client, todo, progress)[:2]
+    try:
+        by_code, by_rev = _run(dask, client, todo, progress)[:2]
+    finally:
+        # The job's plugin served this computation only: leave no copy of the policy behind
+        # on a long-lived cluster.
+        used = _client(client)
+        if used is not None:
+            try:
+                used.unregister_worker_plugin(_JobPlugin(job.key, b"").name)
+            except Exception:  # a cluster gone or closing has nothing left to remove
+                pass
+        with _lock:
+            _blobs.pop(job.key, None)
     summary = JobSummary()
     summary.counts = {str(k): int(v) for k, v in by_code.items()}
     summary.revocation = {str(k): int(v) for k, v in by_rev.items()}
