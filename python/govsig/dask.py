@@ -13,7 +13,13 @@ Install with ``pip install 'govsig[dask]'``. Why it is built the way it is:
   and the client's network links, which is the first thing to saturate.
 - One :class:`~govsig.Verifier` per worker process, kept across partitions (a cache keyed by
   the job's policy and fetcher): its parsed certificates, validated chains and fetched
-  revocation evidence serve every later partition instead of being rebuilt for each.
+  revocation evidence serve every later partition instead of being rebuilt for each. The
+  job (policy, fetcher configuration) reaches each worker once, by a worker plugin; tasks
+  carry its key.
+- ``verify_archive`` walks on the workers: the client lists the folders down to
+  ``split_depth`` and each of them is a task that walks its own subtree, so the client's
+  memory grows with the folders, not the documents.
+- A column selection reaches the workers: asking only for verdicts makes no report line.
 - govsig's threads inside a worker are capped so they do not fight Dask's: the job's
   ``threads_per_worker``, else ``GOVSIG_THREADS`` in the worker's environment, else the
   worker's own thread count (``nthreads``). Never one per core per process, which with
