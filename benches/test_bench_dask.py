@@ -6,18 +6,20 @@ against in-process ``Verifier.verify_files(threads=2)`` over the same files in t
 
 Target (issue 16): 50,000 documents (scale 1.0) at >= 0.8x the throughput of verify_files.
 
-The cluster does more per document than verify_files: each worker reads and hashes (SHA-256)
-its files and makes a report line per document (the archive job's), as Arrow rows. Two
-figures are reported: the rows reduced on the cluster (counts by code: what a job writing its
-report to shared storage ships), and the rows gathered to the client (``.compute()``).
-A third figure isolates the engine: the in-process archive job (the same read, hash, verify
-and line per document, on 2 threads) against the cluster.
+Two cluster figures: the verdicts (the columns verify_files gives: code, ok, revocation
+status; Dask pushes the selection down, so no report line is parsed), counted on the cluster;
+and the whole report (every column: hashes, signers, chains) written as Parquet by the
+workers, which verify_files does not make. A third isolates the engine: the in-process archive
+job (the same read, hash, verify and line per document, on 2 threads) against the cluster.
+A second bench measures what handing the policy to each worker once saves over carrying it
+in every task, with a policy holding a large CRL.
 Scheduler overhead per partition is the wall time the workers were not running a task,
 divided by the partitions: (wall x workers - time inside tasks) / partitions.
 """
 from __future__ import annotations
 
 import os
+import pickle
 import time
 from pathlib import Path
 
@@ -29,7 +31,9 @@ import pki
 from _common import THREADS, scaled
 
 CONTENT = "Công văn số 16/UBND-VP".encode()
-PARTITION = 2000
+# 25 tasks per worker: with fewer, the last round leaves a worker idle for a good part of
+# a partition (a tail that a 50,000-document run feels and a 100-million one does not).
+PARTITION = 1000
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +85,13 @@ def _archive_job(paths: list[str], policy: govsig.Policy) -> float:
     return elapsed
 
 
-def test_bench_dask_local_cluster_vs_verify_files(dask_archive, report_ratio) -> None:
+def _overhead(ts: list[dict], wall: float, workers: int, npartitions: int) -> float:
+    """(wall x workers - time inside tasks) / partitions, in seconds."""
+    inside = sum(ss["stop"] - ss["start"] for task in ts for ss in task["startstops"] if ss["action"] == "compute")
+    return (wall * workers - inside) / npartitions
+
+
+def test_bench_dask_local_cluster_vs_verify_files(dask_archive, report_ratio, tmp_path) -> None:
     from distributed import Client, LocalCluster, get_task_stream
 
     paths, policy = dask_archive
@@ -91,32 +101,85 @@ def test_bench_dask_local_cluster_vs_verify_files(dask_archive, report_ratio) ->
                       silence_logs=40) as cluster, Client(cluster) as client:
         # Warm the workers: imports, and the Verifier each process keeps.
         govsig.dask.verify_paths(paths[:200], policy, partition_size=50).compute()
-        peers, jobs, reduced, gathered, overheads = [], [], [], [], []
-        for _ in range(3):  # interleaved, best of three each: the machine's load is not ours
+        peers, jobs, verdicts, reports, overheads = [], [], [], [], []
+        for r in range(3):  # interleaved, best of three each: the machine's load is not ours
             t, codes = _in_process(paths, policy)
             peers.append(t)
             jobs.append(_archive_job(paths, policy))
             ddf = govsig.dask.verify_paths(paths, policy, partition_size=PARTITION)
+            # The verdicts (what verify_files gives): counts by code, reduced on the cluster.
             with get_task_stream(client) as ts:
                 t0 = time.perf_counter()
-                counts = ddf["code"].value_counts().compute()
+                # split_out=1: a tree reduction (the default shuffles a handful of codes).
+                counts = ddf[["code", "ok", "revocation_status"]]["code"].value_counts(split_out=1).compute()
                 wall = time.perf_counter() - t0
-            reduced.append(wall)
-            inside = sum(stop - start for task in ts.data for ss in task["startstops"]
-                         if ss["action"] == "compute" for start, stop in [(ss["start"], ss["stop"])])
-            overheads.append((wall * 2 - inside) / ddf.npartitions)
+            verdicts.append(wall)
+            overheads.append(_overhead(ts.data, wall, 2, ddf.npartitions))
             assert dict(counts) == {c: reference.count(c) for c in set(reference)}
+            # The whole report (every column, every row) written as Parquet by the workers.
             t0 = time.perf_counter()
-            df = ddf.compute()
-            gathered.append(time.perf_counter() - t0)
-            assert list(df["code"]) == codes == reference
-    ratio = min(peers) / min(reduced)
+            ddf.to_parquet(str(tmp_path / f"report{r}"), write_index=False)
+            reports.append(time.perf_counter() - t0)
+        df = ddf[["path", "code"]].compute()
+        assert list(df["code"]) == codes == reference and list(df["path"]) == paths
+    ratio = min(peers) / min(verdicts)
     print(f"\n{n:,} documents, partitions of {PARTITION}: verify_files(threads={THREADS}) "
-          f"{n / min(peers):,.0f} docs/s; in-process archive job (same work as the cluster's, threads={THREADS}) "
-          f"{n / min(jobs):,.0f} docs/s; LocalCluster 2x1 {n / min(reduced):,.0f} docs/s (counts on the "
-          f"cluster), {n / min(gathered):,.0f} docs/s (rows gathered to the client); scheduler overhead "
+          f"{n / min(peers):,.0f} docs/s; in-process archive job (read, hash, verify, a report line, "
+          f"threads={THREADS}) {n / min(jobs):,.0f} docs/s; LocalCluster 2x1: verdicts {n / min(verdicts):,.0f} "
+          f"docs/s, whole report to Parquet {n / min(reports):,.0f} docs/s; scheduler overhead "
           f"{1000 * min(overheads):.1f} ms per partition ({1000 * min(overheads) / PARTITION:.3f} ms per document)")
-    report_ratio("dask_local_cluster_vs_verify_files", ratio, 0.8)
-    report_ratio("dask_gathered_rows_vs_verify_files", min(peers) / min(gathered), 0.0)
-    # The engine's own cost: the cluster against the same work done in one process.
-    report_ratio("dask_local_cluster_vs_in_process_archive_job", min(jobs) / min(reduced), 0.0)
+    report_ratio("dask_local_cluster_verdicts_vs_verify_files", ratio, 0.8)
+    report_ratio("dask_local_cluster_parquet_report_vs_verify_files", min(peers) / min(reports), 0.0)
+    # The engine's own cost: the whole report on the cluster against the same work in one process.
+    report_ratio("dask_local_cluster_parquet_report_vs_in_process_archive_job", min(jobs) / min(reports), 0.0)
+
+
+def test_bench_dask_policy_travels_once_per_worker(dask_archive, report_ratio, bench_dir: Path) -> None:
+    """A policy carrying a large CRL (what a bulk job with revocation evidence given up front
+    sends): tasks carrying the job's key (the job handed once to each worker by a plugin)
+    against tasks carrying the job's pickle, over the same partitions."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from distributed import Client, LocalCluster
+
+    paths, policy = dask_archive
+    paths = paths[: max(len(paths) // 5, 2000)]
+    issuer = pki.make_root("Root CA bench CRL lớn", "p256", seed="bench-dask-crl-root")
+    now = dt.datetime.now(dt.timezone.utc)
+    b = (x509.CertificateRevocationListBuilder().issuer_name(issuer.cert.subject)
+         .last_update(now - dt.timedelta(hours=1)).next_update(now + dt.timedelta(days=7)))
+    when = now - dt.timedelta(days=2)
+    for serial in range(1, scaled(60_000, minimum=5000)):
+        b = b.add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(serial + 10**12)
+                                      .revocation_date(when).build())
+    crl = b.sign(issuer.key, hashes.SHA256()).public_bytes(Encoding.DER)
+    big = policy.replace(crls=[crl], at=now)
+    job = govsig.dask._job(big, None, None, None, False)
+    parts = govsig.dask._partitions([govsig.dask.Entry(os.fsencode(p)) for p in paths], 200)
+    carried = len(pickle.dumps(govsig.dask._JobRef(job.key, job.blob)))
+    keyed = len(pickle.dumps(govsig.dask._JobRef(job.key, None)))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=40) as cluster, Client(cluster) as client:
+        govsig.dask.verify_paths(paths[:20], policy).compute()
+        by_key, in_task = [], []
+        for _ in range(3):
+            # A fresh key each round (a new validation time), so no worker has decoded it yet.
+            job = govsig.dask._job(big.replace(at=now + dt.timedelta(seconds=len(by_key) + 1)), None, None, None,
+                                   False)
+            t0 = time.perf_counter()
+            govsig.dask._frame(parts, job, client)[["code"]].compute()
+            by_key.append(time.perf_counter() - t0)
+            job = govsig.dask._job(big.replace(at=now - dt.timedelta(seconds=len(in_task) + 1)), None, None, None,
+                                   False)
+            ref = govsig.dask._JobRef(job.key, job.blob)
+            t0 = time.perf_counter()
+            govsig.dask._frame(parts, job, client, ref)[["code"]].compute()
+            in_task.append(time.perf_counter() - t0)
+        decoded = sum(s["jobs_decoded"] for s in client.run(govsig.dask.worker_state).values())
+    print(f"\npolicy with a {len(crl) / 1e6:.1f} MB CRL, {len(paths):,} documents in {len(parts)} tasks: job in every "
+          f"task ({carried / 1e6:.2f} MB a task) {min(in_task):.2f} s; job once per worker, tasks carry its key "
+          f"({keyed} bytes) {min(by_key):.2f} s; jobs decoded by the 2 workers over the 6 runs: {decoded}")
+    report_ratio("dask_job_by_key_vs_job_in_every_task", min(in_task) / min(by_key), 0.0)

@@ -114,6 +114,15 @@ def test_same_verdicts_as_in_process_verify_files(client, archive) -> None:
     states = client.run(govsig.dask.worker_state)
     assert len(states) == 2 and all(s["partitions"] > 0 for s in states.values())
     assert all(s["verifiers_built"] == 1 for s in states.values()), states
+    # The policy reached each worker once (a plugin), not inside each of the 13 tasks.
+    assert all(s["jobs_decoded"] == 1 for s in states.values()), states
+    # A selection of columns is computed on the workers from the same verdicts.
+    sel = ddf[["path", "code", "revocation_status"]].compute()
+    assert list(sel.columns) == ["path", "code", "revocation_status"]
+    assert list(sel["path"]) == paths and list(sel["code"]) == reference
+    assert list(sel["revocation_status"]) == list(df["revocation_status"])
+    counts = ddf["code"].value_counts().compute()
+    assert dict(counts) == {c: reference.count(c) for c in set(reference)}
 
 
 @pytest.mark.slow
@@ -147,6 +156,46 @@ def test_verify_archive_writes_the_parquet_report_and_counts(client, archive, tm
         zip(paths, table.column("code").to_pylist(), table.column("revocation_status").to_pylist()))
     assert [r["signers"][0]["cert_sha256"] if r["signers"] else None for r in local] == [
         s[0]["cert_sha256"] if s else None for s in table.column("signers").to_pylist()]
+
+
+@pytest.mark.slow
+def test_verify_archive_walks_the_folders_on_the_workers(client, archive, tmp_path) -> None:
+    root, paths, policy, _expected = archive
+    # The client lists the root only: one task per top-level folder, no document path in the graph.
+    parts = govsig.dask._walk_parts([os.fsencode(root)], False, 2000, 1)
+    assert [os.path.basename(p.path) for p in parts] == sorted(os.fsencode(d.name) for d in root.iterdir())
+    before = {w: s["partitions"] for w, s in client.run(govsig.dask.worker_state).items()}
+    plugins = client.run(_govsig_plugins)
+    on_workers = govsig.dask.verify_archive(root, policy, client=client, report=tmp_path / "w.parquet")
+    # The job's plugin is gone from every worker once the job is done.
+    assert client.run(_govsig_plugins) == plugins
+    done = sum(s["partitions"] - before.get(w, 0) for w, s in client.run(govsig.dask.worker_state).items())
+    assert done == len(parts)  # the report and the counts shared each task's run
+    on_client = govsig.dask.verify_archive(root, policy, client=client, report=tmp_path / "c.parquet",
+                                           split_depth=None, partition_size=700)
+    assert on_workers.counts == on_client.counts and on_workers.total == N
+    a, b = pq.read_table(tmp_path / "w.parquet"), pq.read_table(tmp_path / "c.parquet")
+    assert a.column("path").to_pylist() == paths
+    assert a.to_pylist() == b.to_pylist()
+    with pytest.raises(ValueError, match="split_depth must be a positive int or None"):
+        govsig.dask.verify_archive(root, policy, split_depth=0)
+
+
+def _govsig_plugins(dask_worker: Any) -> list[str]:
+    return sorted(n for n in dask_worker.plugins if n.startswith("govsig-job-"))
+
+
+def test_a_job_known_by_key_on_another_cluster_is_refused_with_a_way_out(archive) -> None:
+    _root, paths, policy, _expected = archive
+    job = govsig.dask._job(policy, None, 1, None, False)
+    ref = pickle.loads(pickle.dumps(govsig.dask._JobRef("ab" * 32, None)))
+    with pytest.raises(RuntimeError, match="build the DataFrame again with this cluster's client"):
+        ref.job()
+    # Carried whole (no client), the job is decoded from the task and kept by key.
+    carried = pickle.loads(pickle.dumps(govsig.dask._JobRef(job.key, job.blob)))
+    assert carried.job().policy == job.policy and carried.job() is carried.job()
+    with pytest.raises(RuntimeError, match="does not match its key"):
+        govsig.dask._JobRef("00" * 32, job.blob).job()
 
 
 @pytest.mark.slow
@@ -287,3 +336,41 @@ def test_a_crl_is_fetched_once_per_cache_by_two_worker_processes(pki, tmp_path) 
         # Both processes verified (each needed the CRL), one fetch served them both.
         assert sorted(s["partitions"] for s in states.values()) == [1, 1]
         assert server.requests("/root.crl") == 1
+
+
+@pytest.mark.slow
+def test_an_ocsp_answer_is_fetched_once_per_cache_by_two_worker_processes(pki, tmp_path, openssl) -> None:
+    from cryptography.x509.oid import AuthorityInformationAccessOID
+
+    from ocsp_responder import IndexEntry, OcspResponder
+
+    class SlowResponder(OcspResponder):
+        def answer(self, request: bytes, method: str = "POST") -> bytes:
+            time.sleep(1.5)  # the second process asks while the first waits for this answer
+            return super().answer(request, method)
+
+    root = P.make_root("Root CA OCSP phân tán", "p256", seed="dask-ocsp-root")
+    with SlowResponder(tmp_path / "responder", openssl, ca=root, signer=root, entries=[]) as responder:
+        aia = x509.AuthorityInformationAccess([x509.AccessDescription(
+            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(responder.url))])
+        leaf = P.make_leaf("Người ký (OCSP chung)", root, "p256", seed="dask-ocsp-leaf",
+                           extra_extensions=[(aia, False)])
+        responder.set_entries([IndexEntry(leaf)])
+        docs = tmp_path / "docs"
+        docs.mkdir()
+        sig = P.sign_cms(CONTENT, leaf, detached=False)
+        paths = []
+        for i in range(40):
+            (docs / f"{i:02d}.p7m").write_bytes(sig)
+            paths.append(str(docs / f"{i:02d}.p7m"))
+        policy = govsig.Policy(trust=[root.cert], revocation="hard-fail", at=NOW)
+        fetcher = govsig.HttpFetcher(timeout=10, cache_dir=tmp_path / "shared-cache")
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                          silence_logs=40) as cluster, Client(cluster) as c:
+            df = govsig.dask.verify_paths(paths, policy, fetcher=fetcher, partition_size=20).compute()
+            states = c.run(govsig.dask.worker_state)
+    assert set(df["code"]) == {"ok"} and set(df["revocation_status"]) == {"proven"}
+    assert {r["signers"][0]["revocation"][0]["kind"] for r in df.to_dict("records")} == {"ocsp"}
+    # Both processes verified (each needed the answer); the responder was asked once.
+    assert sorted(s["partitions"] for s in states.values()) == [1, 1]
+    assert responder.requests == 1

@@ -1,6 +1,7 @@
 """Revocation evidence as the fetcher keeps it: when a CRL or OCSP response stops being
 fresh (read from its own bytes), a memory cache that never serves past nextUpdate, and an
-on-disk CRL cache shared by every fetcher and process using the same directory."""
+on-disk cache of CRLs and OCSP responses shared by every fetcher and process using the same
+directory."""
 from __future__ import annotations
 
 import contextlib
@@ -152,8 +153,15 @@ def _as_seconds(t: Any) -> float:
 # -- on-disk cache ----------------------------------------------------------------------------
 
 
+def _ocsp_name(url: str, request: bytes) -> str:
+    # Distinct from every CRL name (those hash the URL alone): a responder URL that is also a
+    # CRL URL never shares an entry or a lock with it.
+    return hashlib.sha256(b"ocsp\0" + url.encode("utf-8") + b"\0" + request).hexdigest()
+
+
 class _DiskCache:
-    """CRLs on disk, one body file and one JSON sidecar per URL, named by SHA-256 of the URL.
+    """CRLs on disk, one body file and one JSON sidecar per URL, named by SHA-256 of the URL;
+    OCSP responses likewise in ``ocsp/``, one per (responder URL, DER request).
 
     Writes are atomic (a temporary file in the same directory, then rename), so a reader in
     another process or thread sees the old entry or the new one, never half of one. Anything
@@ -163,6 +171,8 @@ class _DiskCache:
     def __init__(self, root: Path) -> None:
         self.root = root / "crl"
         self.root.mkdir(parents=True, exist_ok=True)
+        self.ocsp_root = root / "ocsp"
+        self.ocsp_root.mkdir(parents=True, exist_ok=True)
         # Lock files live apart from the entries: they outlive every fetch (unlinking one
         # while another process waits on it would let a third lock a new file and fetch too).
         self.locks = root / "locks"
@@ -192,8 +202,51 @@ class _DiskCache:
             return None
         return der, next_update
 
-    @contextlib.contextmanager
-    def fetching(self, url: str, wait: float) -> Iterator[bool]:
+    def load_ocsp(self, url: str, request: bytes, max_bytes: int) -> tuple[bytes, float] | None:
+        """The cached response of ``url`` to ``request`` and its nextUpdate, or None. As for
+        CRLs, nextUpdate is read again from the response (the earliest of its
+        SingleResponses), never from the sidecar."""
+        name = _ocsp_name(url, request)
+        body_path, meta_path = self.ocsp_root / f"{name}.der", self.ocsp_root / f"{name}.json"
+        try:
+            with open(meta_path, "rb") as f:
+                meta = json.loads(f.read(_SIDECAR_MAX + 1)[:_SIDECAR_MAX])
+            if (not isinstance(meta, dict) or meta.get("format") != _CACHE_FORMAT or meta.get("url") != url
+                    or meta.get("request_sha256") != hashlib.sha256(request).hexdigest()):
+                return None
+            if body_path.stat().st_size > max_bytes:
+                return None
+            body = body_path.read_bytes()
+            if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
+                return None
+        except (OSError, ValueError):
+            return None
+        next_update = _ocsp_next_update(body)
+        if next_update is None:
+            return None
+        return body, next_update
+
+    def store_ocsp(self, url: str, request: bytes, body: bytes, fetched_at: float, next_update: float) -> None:
+        name = _ocsp_name(url, request)
+        meta = {
+            "format": _CACHE_FORMAT,
+            "url": url,
+            "request_sha256": hashlib.sha256(request).hexdigest(),
+            "fetched_at": fetched_at,
+            "next_update": next_update,
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "size": len(body),
+        }
+        self._atomic_write(self.ocsp_root / f"{name}.der", body, self.ocsp_root)
+        self._atomic_write(self.ocsp_root / f"{name}.json", json.dumps(meta, sort_keys=True).encode("utf-8"),
+                           self.ocsp_root)
+
+    def fetching_ocsp(self, url: str, request: bytes, wait: float) -> contextlib.AbstractContextManager[bool]:
+        """:meth:`fetching` for one OCSP request: processes asking a responder the same
+        question at the same moment send it once per cache directory."""
+        return self._locked(_ocsp_name(url, request), wait)
+
+    def fetching(self, url: str, wait: float) -> contextlib.AbstractContextManager[bool]:
         """Holds this URL's lock file (``locks/<sha256>.lock``, ``flock``) while the caller looks in
         the cache again and fetches on a miss: workers of a cluster asking for one CRL at the
         same moment fetch it once per cache directory, not once per process. Yields False
@@ -201,7 +254,10 @@ class _DiskCache:
         (a holder stuck past its fetch deadline) or the directory does not support locks: a
         second fetch costs less than a stalled job. The kernel drops the lock of a process
         that dies, so a killed worker never leaves it held."""
-        name = hashlib.sha256(url.encode("utf-8")).hexdigest()
+        return self._locked(hashlib.sha256(url.encode("utf-8")).hexdigest(), wait)
+
+    @contextlib.contextmanager
+    def _locked(self, name: str, wait: float) -> Iterator[bool]:
         try:
             self.locks.mkdir(exist_ok=True)
             fd = os.open(self.locks / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -240,11 +296,11 @@ class _DiskCache:
         }
         # Body first, sidecar last: a sidecar always describes a body that is already in
         # place, and the SHA-256 in it catches a body replaced by a concurrent writer.
-        self._atomic_write(body_path, der)
-        self._atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode("utf-8"))
+        self._atomic_write(body_path, der, self.root)
+        self._atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode("utf-8"), self.root)
 
-    def _atomic_write(self, path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=path.suffix)
+    def _atomic_write(self, path: Path, data: bytes, folder: Path) -> None:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=path.suffix)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

@@ -57,8 +57,10 @@ class HttpFetcher:
       deadline of twice ``timeout``, so a server dripping bytes cannot hold a worker.
     - ``max_bytes`` caps a response body; a larger one is abandoned while streaming (at most
       ``max_bytes + 1`` bytes are read) and gives ``FetchError(kind="too_large")``.
-    - ``cache_dir``: CRLs are also kept on disk there and shared by every fetcher (and process)
-      using the same directory. A cached CRL is served until its nextUpdate, then refetched.
+    - ``cache_dir``: CRLs and OCSP responses are also kept on disk there and shared by every
+      fetcher (and process) using the same directory, with a lock per CRL URL and per OCSP
+      request so that processes asking at once fetch once. A cached CRL or response is served
+      until its nextUpdate, then refetched.
     - ``max_workers`` threads run :meth:`fetch_many`; each thread keeps one connection per host.
     - ``proxy``: an ``http://host:port`` forward proxy every request goes through. Without
       one, and with ``trust_env`` (the default), the environment's ``http_proxy`` /
@@ -157,7 +159,8 @@ class HttpFetcher:
         Sent with GET (RFC 6960 appendix A.1) when the URL fits in 255 bytes (RFC 5019 §5),
         POST with ``application/ocsp-request`` otherwise, or when the responder answers the
         GET with an HTTP error. A successful response is kept in
-        memory for the same (url, request) until its nextUpdate; others are not cached.
+        memory (and in ``cache_dir``) for the same (url, request) until its nextUpdate; others
+        are not cached.
         """
         if not isinstance(url, str):
             raise TypeError(f"url must be a str, not {type(url).__name__}")
@@ -317,8 +320,30 @@ class HttpFetcher:
         hit = self._cached(("ocsp", key))
         if hit is not None:
             return hit
+        split_http_url(key[0])
+        if self._disk is None:
+            return self._ocsp_fetch(key)
+        hit = self._ocsp_disk_hit(key)
+        if hit is not None:
+            return hit
+        # As for CRLs: one query per cache directory for the same request, whoever asks.
+        with self._disk.fetching_ocsp(*key, wait=2 * self.timeout + 5):
+            hit = self._ocsp_disk_hit(key)
+            return hit if hit is not None else self._ocsp_fetch(key)
+
+    def _ocsp_disk_hit(self, key: tuple[str, bytes]) -> bytes | None:
+        assert self._disk is not None
+        entry = self._disk.load_ocsp(*key, self.max_bytes)
+        if entry is None or not self._clock() < entry[1]:
+            return None
+        with self._lock:
+            self._memo.put(("ocsp", key), *entry)
+            self._stats["cache_hits"] += 1
+            self._stats["disk_hits"] += 1
+        return entry[0]
+
+    def _ocsp_fetch(self, key: tuple[str, bytes]) -> bytes:
         url, request = key
-        split_http_url(url)
         self._count(fetches=1)
         get_url = ocsp_get_url(url, request)
         body: bytes | None = None
@@ -338,9 +363,15 @@ class HttpFetcher:
             raise FetchError(url, "bad_response",
                              f"the {len(body)}-byte body is not a DER OCSP response; it starts with {body[:16]!r}")
         next_update = _ocsp_next_update(body)
-        if next_update is not None and self._clock() < next_update:
+        now = self._clock()
+        if next_update is not None and now < next_update:
             with self._lock:
                 self._memo.put(("ocsp", key), body, next_update)
+            if self._disk is not None:
+                try:
+                    self._disk.store_ocsp(url, request, body, now, next_update)
+                except OSError:
+                    self._count(cache_write_errors=1)
         return body
 
     def _single_flight(self, key: tuple[str, Any], work: Callable[[], bytes]) -> bytes:

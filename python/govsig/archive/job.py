@@ -13,7 +13,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional, TextIO, Union
 
@@ -23,7 +23,7 @@ from govsig._govsig import BatchResult, PdfResult
 from govsig.archive.report import LineMaker
 from govsig.archive.walk import Entry, ReadRefused, read_document, walk
 
-__all__ = ["ArchiveJob", "JobSummary", "JobProgress"]
+__all__ = ["ArchiveJob", "JobSummary", "JobProgress", "ReportRow"]
 
 log = logging.getLogger("govsig.archive")
 
@@ -34,6 +34,10 @@ def _is_pdf(path: bytes) -> bool:
 
 
 _Item = tuple[int, Entry, Optional[int], Optional[str], Optional[bytes], Optional[bytes]]
+
+#: One entry's report row as :meth:`ArchiveJob.run` hands it to ``row_sink``: (path, sequence
+#: number, code, ok, revocation_status, line).
+ReportRow = tuple[bytes, int, str, bool, str, str]
 
 
 @dataclass
@@ -95,13 +99,20 @@ class ArchiveJob:
 
     ``sink(text)`` receives each line in walk order when there is no journal;
     with a journal, lines go to it and :meth:`lines` gives them back in order at the end.
+    ``row_sink(rows)`` receives each chunk's :data:`ReportRow` list, in order, as made (for a
+    caller that wants the code and status of each line without parsing it again).
+    ``line_maker`` makes the lines (default: ``LineMaker(context, policy.revocation)``).
+    ``digests=False`` skips the SHA-256 of each document read (its line's ``sha256`` is then
+    empty): for a caller that keeps only verdicts.
     """
 
     def __init__(self, verifier: Verifier, roots: list[bytes], *, context: dict[str, Any],
                  journal: Optional[Journal] = None, follow_symlinks: bool = False,
                  max_size: Optional[int] = None, workers: Optional[int] = None, chunk_size: int = 512,
                  progress: Optional[JobProgress] = None,
-                 sink: Optional[Callable[[str], None]] = None) -> None:
+                 sink: Optional[Callable[[str], None]] = None,
+                 row_sink: Optional[Callable[[list[ReportRow]], None]] = None,
+                 line_maker: Optional[LineMaker] = None, digests: bool = True) -> None:
         self.verifier = verifier
         self.roots = roots
         self.context = context
@@ -112,8 +123,10 @@ class ArchiveJob:
         self.chunk_size = chunk_size
         self.progress = progress
         self.sink = sink
+        self.row_sink = row_sink
+        self.digests = digests
         self.mode = verifier.policy.revocation
-        self.lines = LineMaker(context, self.mode)
+        self.lines = line_maker if line_maker is not None else LineMaker(context, self.mode)
 
     # -- reader thread ---------------------------------------------------------------------
 
@@ -122,17 +135,20 @@ class ArchiveJob:
             sig, content = read_document(e.path, self.max_size, self.follow)
         except ReadRefused as r:
             if r.signature is not None:  # the signature was read, its detached content not
-                return len(r.signature), hashlib.sha256(r.signature).hexdigest(), None, None, Entry(e.path, r.code, r.reason)
+                digest = hashlib.sha256(r.signature).hexdigest() if self.digests else ""
+                return len(r.signature), digest, None, None, Entry(e.path, r.code, r.reason)
             return r.size if r.size is not None else e.size, None, None, None, Entry(e.path, r.code, r.reason)
-        return len(sig), hashlib.sha256(sig).hexdigest(), sig, content, e
+        return len(sig), hashlib.sha256(sig).hexdigest() if self.digests else "", sig, content, e
 
-    def _chunks(self, stop: threading.Event) -> Iterator[list[_Item]]:
+    def _chunks(self, stop: threading.Event, entries: Optional[Iterable[Entry]]) -> Iterator[list[_Item]]:
         conn = None
         if self.journal is not None:
             conn = sqlite3.connect(self.journal.path, check_same_thread=False)
+        if entries is None:
+            entries = walk(self.roots, follow_symlinks=self.follow)
         try:
             group: list[tuple[int, Entry]] = []
-            for seq, e in enumerate(walk(self.roots, follow_symlinks=self.follow)):
+            for seq, e in enumerate(entries):
                 group.append((seq, e))
                 if len(group) >= self.chunk_size:
                     yield self._prepare(group, conn, stop)
@@ -161,9 +177,10 @@ class ArchiveJob:
                 out.append((seq, e2, size, digest, sig, content))
         return out
 
-    def _reader(self, q: "queue.Queue[Union[list[_Item], BaseException, None]]", stop: threading.Event) -> None:
+    def _reader(self, q: "queue.Queue[Union[list[_Item], BaseException, None]]", stop: threading.Event,
+                entries: Optional[Iterable[Entry]]) -> None:
         try:
-            for chunk in self._chunks(stop):
+            for chunk in self._chunks(stop, entries):
                 while not stop.is_set():
                     try:
                         q.put(chunk, timeout=0.2)
@@ -180,9 +197,14 @@ class ArchiveJob:
 
     # -- main thread -------------------------------------------------------------------------
 
-    def run(self) -> JobSummary:
+    def run(self, entries: Optional[Iterable[Entry]] = None) -> JobSummary:
         """Run to the end, or until interrupted (KeyboardInterrupt): the summary says which.
-        Lines of chunks committed before an interrupt stay in the journal."""
+        Lines of chunks committed before an interrupt stay in the journal.
+
+        ``entries``: verify these, in this order (numbered from 0), instead of walking
+        ``roots``: for a caller that has its own list (a Dask partition, a walk done
+        elsewhere). Entries carrying a ``code`` get their line without being read, as in a
+        walk; the iterable is consumed by the reader thread, so it may be a generator."""
         summary = JobSummary()
         t0 = time.monotonic()
         q: queue.Queue[Union[list[_Item], BaseException, None]] = queue.Queue(maxsize=2)
@@ -191,7 +213,7 @@ class ArchiveJob:
         out: queue.Queue[Optional[tuple[list[_Item], Any]]] = queue.Queue(maxsize=2)
         failed: list[BaseException] = []
         stop = threading.Event()
-        reader = threading.Thread(target=self._reader, args=(q, stop), name="govsig-archive-reader", daemon=True)
+        reader = threading.Thread(target=self._reader, args=(q, stop, entries), name="govsig-archive-reader", daemon=True)
         writer = threading.Thread(target=self._writer, args=(out, summary, failed, stop),
                                   name="govsig-archive-writer", daemon=True)
         reader.start()
@@ -276,6 +298,8 @@ class ArchiveJob:
             rows.append((e.path, seq, code, ok, rev, text))
             if self.sink is not None:
                 self.sink(text)
+        if self.row_sink is not None:
+            self.row_sink(rows)
         if self.journal is not None:
             self.journal.record(rows)
         else:

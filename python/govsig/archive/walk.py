@@ -22,12 +22,13 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Union, cast
 
 from govsig._files import SIGNATURE_SUFFIXES
 
 
-__all__ = ["Entry", "walk", "read_regular", "read_document", "ReadRefused"]
+__all__ = ["Entry", "Subtree", "walk", "walk_split", "walk_subtree", "read_regular", "read_document",
+           "ReadRefused"]
 
 
 class Entry(NamedTuple):
@@ -38,6 +39,16 @@ class Entry(NamedTuple):
     code: Optional[str] = None
     reason: str = ""
     size: Optional[int] = None
+
+
+class Subtree(NamedTuple):
+    """A folder :func:`walk_split` did not descend into: :func:`walk_subtree` lists the
+    entries the whole walk would have listed there, in the same order, elsewhere (on a
+    Dask worker). ``ancestors`` are the (device, inode) of the folders above it and of itself,
+    so a symbolic link back into any of them is still reported as a loop."""
+
+    path: bytes
+    ancestors: frozenset[tuple[int, int]]
 
 
 # Names treated as signed documents (govsig._files.is_signature_file, as bytes).
@@ -66,6 +77,39 @@ def _listing(d: bytes) -> list[os.DirEntry[bytes]]:
 def walk(roots: list[bytes], *, follow_symlinks: bool = False) -> Iterator[Entry]:
     """Entries under each root in turn, names sorted bytewise within each folder. A root that
     is a file is itself a document."""
+    return cast(Iterator[Entry], _walk(roots, follow_symlinks, None))
+
+
+def walk_split(roots: list[bytes], *, follow_symlinks: bool = False, depth: int = 1) -> Iterator[Union[Entry, Subtree]]:
+    """The walk down to ``depth`` levels of folders below each root: the entries found on the
+    way, and a :class:`Subtree` in place of each folder ``depth`` levels down, in walk order.
+    The entries of each subtree (:func:`walk_subtree`) spliced in place of it give
+    :func:`walk` exactly. Memory and time grow with the folders listed, not the archive."""
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"depth must be a positive int, not {depth!r}")
+    return _walk(roots, follow_symlinks, depth)
+
+
+def walk_subtree(sub: Subtree, *, follow_symlinks: bool = False) -> Iterator[Entry]:
+    """The entries :func:`walk` lists inside ``sub`` (the folder itself excluded), in order.
+    The folder may have changed since it was listed: gone, it is one ``file_vanished`` entry,
+    as a folder disappearing during the walk is."""
+    path = sub.path
+    try:
+        st = os.stat(path) if follow_symlinks else os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode):
+            raise FileNotFoundError(errno.ENOENT, "not a folder any more")
+        listing = _listing(path)
+    except FileNotFoundError:
+        yield Entry(path, "file_vanished", "the folder disappeared while it was walked")
+        return
+    except OSError as err:
+        yield Entry(path, "file_unreadable", f"cannot list the folder: {err.strerror}")
+        return
+    yield from cast(Iterator[Entry], _walk_dir(path, st, follow_symlinks, None, listing, sub.ancestors))
+
+
+def _walk(roots: list[bytes], follow_symlinks: bool, depth: Optional[int]) -> Iterator[Union[Entry, Subtree]]:
     for root in roots:
         try:
             st = os.stat(root)
@@ -78,7 +122,12 @@ def walk(roots: list[bytes], *, follow_symlinks: bool = False) -> Iterator[Entry
         if not stat.S_ISDIR(st.st_mode):
             yield Entry(root, "file_skipped", f"{_kind(st.st_mode)}, not read")
             continue
-        yield from _walk_dir(root, st, follow_symlinks)
+        try:
+            first = _listing(root)
+        except OSError as e:
+            yield Entry(root, "file_unreadable", f"cannot list the folder: {e.strerror}")
+            continue
+        yield from _walk_dir(root, st, follow_symlinks, depth, first, frozenset())
 
 
 def _is_document(name: bytes, path: bytes) -> bool:
@@ -90,17 +139,14 @@ def _is_document(name: bytes, path: bytes) -> bool:
     return not (low.endswith(b".pdf") and os.path.lexists(path + b".p7s"))
 
 
-def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool) -> Iterator[Entry]:
-    try:
-        first = _listing(root)
-    except OSError as e:
-        yield Entry(root, "file_unreadable", f"cannot list the folder: {e.strerror}")
-        return
-    # (listing iterator, the folder's (dev, inode)); the set holds the folders on the stack.
+def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool, depth: Optional[int],
+              first: list[os.DirEntry[bytes]], above: frozenset[tuple[int, int]]) -> Iterator[Union[Entry, Subtree]]:
+    # (listing iterator, the folder's (dev, inode)); the set holds the folders on the stack,
+    # and those above the root when it is a subtree walked on its own.
     stack: list[tuple[Iterator[os.DirEntry[bytes]], tuple[int, int]]] = [
         (iter(first), (root_st.st_dev, root_st.st_ino))
     ]
-    ancestors = {(root_st.st_dev, root_st.st_ino)}
+    ancestors = set(above) | {(root_st.st_dev, root_st.st_ino)}
     while stack:
         it, key = stack[-1]
         nxt = next(it, None)
@@ -144,6 +190,9 @@ def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool) -> Iterator[En
             dkey = (st.st_dev, st.st_ino)
             if dkey in ancestors:
                 yield Entry(path, "file_symlink_loop", "a symbolic link back into a folder being walked")
+                continue
+            if depth is not None and len(stack) >= depth:
+                yield Subtree(path, frozenset(ancestors | {dkey}))
                 continue
             try:
                 listing = _listing(path)
