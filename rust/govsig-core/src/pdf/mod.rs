@@ -228,6 +228,35 @@ fn object_offset(doc: &lopdf::Document, id: lopdf::ObjectId) -> Option<usize> {
     }
 }
 
+/// The first revision a signature can be in, so that the revisions before it need not be
+/// parsed in full: the revision of each signature of the last revision (where its
+/// dictionary is written, and where its /ByteRange ends), and before that any revision whose
+/// own bytes spell `/ByteRange` (a signature a later revision removed or replaced is still
+/// found and judged, so its removal is still `other`). A signature dictionary that cannot be
+/// placed makes every revision count.
+fn first_signed_revision(pdf: &[u8], revs: &[revisions::Revision], last: &lopdf::Document, fs: &[fields::SigField]) -> usize {
+    let last_k = revs.len().saturating_sub(1);
+    let revision_at = |off: usize| revs.iter().position(|r| off >= r.start && off < r.end_with_eol);
+    let mut first = last_k;
+    for f in fs {
+        let written = f.value_id.or(f.field_id).and_then(|id| object_offset(last, id)).and_then(revision_at);
+        let Some(k) = written else { return 0 };
+        first = first.min(k);
+        let end = f.byte_range.as_deref().and_then(|br| match *br {
+            [_, _, b, c] => usize::try_from(b.checked_add(c)?).ok(),
+            _ => None,
+        });
+        if let Some(k) = end.and_then(|e| revs.iter().position(|r| e == r.end || e == r.end_with_eol)) {
+            first = first.min(k);
+        }
+    }
+    let finder = memchr::memmem::Finder::new(b"/ByteRange");
+    revs[..first]
+        .iter()
+        .position(|r| finder.find(&pdf[r.start..r.end_with_eol]).is_some())
+        .unwrap_or(first)
+}
+
 /// Length of the DER (or definite-length BER) TLV at the start of `b`, if it is one.
 fn tlv_len(b: &[u8]) -> Option<usize> {
     let first = *b.get(1)?;
@@ -299,9 +328,8 @@ fn check_byte_range<'p>(
     }
     // The signature dictionary itself must be signed: its object (or, written inline, its
     // field's object) starts before the gap, inside this revision.
-    let doc = &r.doc;
     if let Some(id) = f.value_id.or(f.field_id) {
-        match object_offset(doc, id) {
+        match r.doc.as_ref().and_then(|doc| object_offset(doc, id)) {
             Some(off) if off < a => {}
             _ => return Err("the signature dictionary does not lie in the signed bytes".into()),
         }
@@ -461,17 +489,40 @@ fn verify_doc_timestamp(
 /// context: the trust store), document time-stamps in the engine's time-stamp context
 /// (`tsa_trust`). Never panics on input; every failure is a result.
 pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixTime, limits: &PdfLimits) -> PdfOutcome {
-    let revs = match revisions::read_revisions(pdf, limits) {
+    let mut revs = match revisions::read_revisions(pdf, limits) {
         Ok(r) => r,
         Err(e) => return PdfOutcome::failure(Code::PdfMalformed, e.0),
     };
-    let Some(last) = revs.last() else {
+    let Some(last_k) = revs.len().checked_sub(1) else {
         return PdfOutcome::failure(Code::PdfMalformed, "no revision of the file could be read");
     };
+    // Revisions before the first one a signature can be in are never parsed in full.
+    let first = match revs[last_k].doc.as_ref() {
+        Some(doc) => match fields::signature_fields(doc, limits) {
+            Ok(fs) => first_signed_revision(pdf, &revs, doc, &fs),
+            Err(e) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {last_k}: {e}")),
+        },
+        None => 0,
+    };
+    for k in first..last_k {
+        if let Err(e) = revisions::load_revision(pdf, &mut revs, k, limits) {
+            return PdfOutcome::failure(Code::PdfMalformed, e.0);
+        }
+    }
+    let revs = revs;
+    let loaded: Vec<(usize, &lopdf::Document)> = revs
+        .iter()
+        .enumerate()
+        .filter_map(|(k, r)| r.doc.as_ref().map(|d| (k, d)))
+        .collect();
+    let Some(&(_, last_doc)) = loaded.last() else {
+        return PdfOutcome::failure(Code::PdfMalformed, "no revision of the file could be read");
+    };
+    let last = &revs[last_k];
     // Signatures, each with the first revision that holds it (keyed by its value's bytes).
     let mut found: Vec<(usize, fields::SigField)> = Vec::new();
-    for (k, r) in revs.iter().enumerate() {
-        let fs = match fields::signature_fields(&r.doc, limits) {
+    for &(k, doc) in &loaded {
+        let fs = match fields::signature_fields(doc, limits) {
             Ok(fs) => fs,
             Err(e) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {k}: {e}")),
         };
@@ -501,15 +552,20 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         out.reason = "the PDF has no signed signature field".into();
         return out;
     }
-    // What each update did, computed once per pair of consecutive revisions.
+    // What each update did, computed once per pair of consecutive loaded revisions (every
+    // revision from the first signature's on is loaded); steps[k] is revision k to k + 1.
     let steps: Vec<Modification> = revs
         .windows(2)
-        .map(|w| changes::classify(&w[0].doc, &w[1].doc, limits.max_objects))
+        .map(|w| match (&w[0].doc, &w[1].doc) {
+            (Some(a), Some(b)) => changes::classify(a, b, limits.max_objects),
+            // Before every signature: never looked at.
+            _ => Modification::None,
+        })
         .collect();
     // The DSS of the last revision is evidence for every signature.
     // The DSS is this PDF's evidence only: given to its paths, never to the engine's stores
     // (an answer one PDF carried decided later documents' verdicts).
-    let dss = read_dss(&last.doc, limits);
+    let dss = read_dss(last_doc, limits);
     let dss_certs: Vec<CertRef> = dss.certs.iter().filter_map(|d| ctx.certificate(d).ok()).collect();
     let dss_crls: Vec<Arc<CrlIndex>> = dss.crls.iter().filter_map(|d| ctx.crl(d).ok()).collect();
     let dss_ocsp: Vec<Arc<crate::revocation::ocsp::OcspResponse>> = dss
@@ -551,7 +607,9 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
     for (k, ((rev, f), checked)) in found.into_iter().zip(checked).enumerate() {
         let precomputed = wants[k].zip(digests[k].take()).map(|(w, d)| (w.0, d));
         let certifying =
-            f.docmdp.is_some() && f.value_id.is_some() && fields::docmdp_signature(&revs[rev].doc) == f.value_id;
+            f.docmdp.is_some()
+                && f.value_id.is_some()
+                && revs[rev].doc.as_ref().and_then(fields::docmdp_signature) == f.value_id;
         let docmdp = if certifying { f.docmdp } else { None };
         let modification = steps
             .get(rev..)
@@ -567,8 +625,8 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
             if rev + 1 == revs.len() {
                 return None;
             }
-            let then = fields::field_values(&revs[rev].doc, limits);
-            let now = fields::field_values(&last.doc, limits);
+            let then = fields::field_values(revs[rev].doc.as_ref()?, limits);
+            let now = fields::field_values(last_doc, limits);
             then.iter()
                 .filter(|(name, _)| lock.covers(name) && *name != f.name)
                 .find(|(name, v)| now.iter().find(|(n, _)| n == name).map(|(_, w)| w) != Some(v))
