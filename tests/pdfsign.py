@@ -199,3 +199,25 @@ def with_object_streams(pdf: bytes) -> bytes:
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         doc.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
     return out.getvalue()
+
+
+def add_vri(pdf: bytes, *, crls: list[bytes], for_signature: int = 0, key: Optional[str] = None) -> bytes:
+    """An incremental update by pyHanko's writer adding a DSS whose only validation data is a
+    /VRI entry (ETSI EN 319 142-1 §5.4.2.2) holding ``crls`` for one signature, named as
+    pyHanko names it (SHA-1 of the whole /Contents, uppercase hex) unless ``key`` is given."""
+    import hashlib
+
+    r = PdfFileReader(io.BytesIO(pdf))
+    contents = r.embedded_signatures[for_signature].pkcs7_content
+    name = key or hashlib.sha1(contents).hexdigest().upper()
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    refs = generic.ArrayObject(w.add_object(generic.StreamObject(stream_data=c)) for c in crls)
+    entry = w.add_object(generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/VRI"), generic.NameObject("/CRL"): refs}))
+    dss = generic.DictionaryObject({generic.NameObject("/VRI"): generic.DictionaryObject(
+        {generic.NameObject("/" + name): entry})})
+    w.root[generic.NameObject("/DSS")] = w.add_object(dss)
+    w.update_root()
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()

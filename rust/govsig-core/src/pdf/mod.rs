@@ -4,8 +4,9 @@
 //!
 //! The steps, per file:
 //! 1. [`revisions::read_revisions`]: each revision as the prefix ending at its `%%EOF`,
-//!    read by lopdf (xref tables, xref streams, object streams); a file that does not read
-//!    as written is `pdf_malformed`.
+//!    read by lopdf (xref tables, xref streams, object streams): the whole file parsed once,
+//!    earlier prefixes only from the first revision a signature can be in; a file that does
+//!    not read as written is `pdf_malformed`.
 //! 2. [`fields::signature_fields`] in every revision; a signature belongs to the first
 //!    revision that holds it.
 //! 3. The byte range (§12.8.1, ETSI EN 319 142-1 §6.3 a): exactly `[0 a b c]`, the gap
@@ -15,7 +16,8 @@
 //!    wrapping) or a second /Contents fails one of these: `byte_range_invalid`.
 //! 4. The CMS over the two ranges, hashed in place (no copy of the file), by the ordinary
 //!    verification; document time-stamps by [`crate::tsp::verify_token`]; the DSS of the
-//!    last revision (certificates, CRLs, OCSP responses) is evidence for every signature.
+//!    last revision (certificates, CRLs, OCSP responses) is evidence for every signature,
+//!    and its /VRI entry for a signature (keyed by the SHA-1 of its /Contents) for that one.
 //! 5. [`changes::classify`] each later revision; the certifying signature's DocMDP level
 //!    bounds what may follow it, and `other` after any signature fails the document.
 
@@ -172,47 +174,99 @@ impl TrustContext for PdfContext<'_> {
 }
 
 /// The DSS of a revision (ETSI EN 319 142-1 §5.4.2): certificate, CRL and OCSP streams.
+#[derive(Default)]
 struct Dss {
     certs: Vec<Vec<u8>>,
     crls: Vec<Vec<u8>>,
     ocsps: Vec<Vec<u8>>,
 }
 
-fn read_dss(doc: &lopdf::Document, limits: &PdfLimits) -> Dss {
-    use lopdf::Object;
-    let mut out = Dss {
-        certs: Vec::new(),
-        crls: Vec::new(),
-        ocsps: Vec::new(),
-    };
-    let Some(dss) = fields::catalog(doc)
+impl Dss {
+    fn is_empty(&self) -> bool {
+        self.certs.is_empty() && self.crls.is_empty() && self.ocsps.is_empty()
+    }
+}
+
+fn dss_dict<'d>(doc: &'d lopdf::Document) -> Option<&'d lopdf::Dictionary> {
+    fields::catalog(doc)
         .and_then(|c| c.get(b"DSS").ok())
         .and_then(|d| fields::dict(doc, d))
-    else {
-        return out;
+}
+
+/// The streams an array of the DSS (or of a VRI entry) refers to, decoded, at most as many
+/// as a CMS may carry CRLs.
+fn dss_streams(doc: &lopdf::Document, d: &lopdf::Dictionary, key: &[u8], limits: &PdfLimits) -> Vec<Vec<u8>> {
+    use lopdf::Object;
+    let Some(Object::Array(a)) = fields::get(doc, d, key) else {
+        return Vec::new();
     };
-    let streams = |key: &[u8]| -> Vec<Vec<u8>> {
-        let Some(Object::Array(a)) = fields::get(doc, dss, key) else {
-            return Vec::new();
-        };
-        a.iter()
-            .take(crate::cms::verify::MAX_DOCUMENT_CRLS)
-            .filter_map(|o| match fields::resolve(doc, o)? {
-                Object::Stream(s) => {
-                    if s.dict.has(b"Filter") {
-                        s.decompressed_content_with_limit(limits.max_decompressed).ok()
-                    } else {
-                        Some(s.content.clone())
-                    }
+    a.iter()
+        .take(crate::cms::verify::MAX_DOCUMENT_CRLS)
+        .filter_map(|o| match fields::resolve(doc, o)? {
+            Object::Stream(s) => {
+                if s.dict.has(b"Filter") {
+                    s.decompressed_content_with_limit(limits.max_decompressed).ok()
+                } else {
+                    Some(s.content.clone())
                 }
-                _ => None,
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn read_dss(doc: &lopdf::Document, limits: &PdfLimits) -> Dss {
+    let Some(dss) = dss_dict(doc) else {
+        return Dss::default();
+    };
+    Dss {
+        certs: dss_streams(doc, dss, b"Certs", limits),
+        crls: dss_streams(doc, dss, b"CRLs", limits),
+        ocsps: dss_streams(doc, dss, b"OCSPs", limits),
+    }
+}
+
+/// The validation data the DSS keeps for one signature (ETSI EN 319 142-1 §5.4.2.2): the
+/// /VRI entry named by the uppercase hex SHA-1 of the signature's /Contents. Writers differ
+/// on whether the zero padding is hashed (pyHanko hashes the whole /Contents string, as the
+/// ISO 32000-2 wording reads), so the CMS alone is tried as well; both name this signature
+/// and no other.
+fn read_vri(doc: &lopdf::Document, contents: &[u8], cms_len: usize, limits: &PdfLimits) -> Dss {
+    let Some(vri) = dss_dict(doc)
+        .and_then(|dss| dss.get(b"VRI").ok())
+        .and_then(|v| fields::dict(doc, v))
+    else {
+        return Dss::default();
+    };
+    let key = |bytes: &[u8]| -> Vec<u8> {
+        let d = digest_of(DigestAlgorithm::Sha1, &[bytes]);
+        d.iter()
+            .flat_map(|b| {
+                [
+                    b"0123456789ABCDEF"[usize::from(b >> 4)],
+                    b"0123456789ABCDEF"[usize::from(b & 0x0f)],
+                ]
             })
             .collect()
     };
-    out.certs = streams(b"Certs");
-    out.crls = streams(b"CRLs");
-    out.ocsps = streams(b"OCSPs");
-    out
+    let whole = key(contents);
+    let entry = vri
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&whole))
+        .or_else(|| {
+            let cms = contents.get(..cms_len).filter(|c| c.len() < contents.len())?;
+            let only = key(cms);
+            vri.iter().find(|(k, _)| k.eq_ignore_ascii_case(&only))
+        })
+        .and_then(|(_, e)| fields::dict(doc, e));
+    let Some(entry) = entry else {
+        return Dss::default();
+    };
+    Dss {
+        certs: dss_streams(doc, entry, b"Cert", limits),
+        crls: dss_streams(doc, entry, b"CRL", limits),
+        ocsps: dss_streams(doc, entry, b"OCSP", limits),
+    }
 }
 
 /// Offset of an indirect object's `N G obj` in the file, from a revision's xref.
@@ -234,12 +288,21 @@ fn object_offset(doc: &lopdf::Document, id: lopdf::ObjectId) -> Option<usize> {
 /// own bytes spell `/ByteRange` (a signature a later revision removed or replaced is still
 /// found and judged, so its removal is still `other`). A signature dictionary that cannot be
 /// placed makes every revision count.
-fn first_signed_revision(pdf: &[u8], revs: &[revisions::Revision], last: &lopdf::Document, fs: &[fields::SigField]) -> usize {
+fn first_signed_revision(
+    pdf: &[u8],
+    revs: &[revisions::Revision],
+    last: &lopdf::Document,
+    fs: &[fields::SigField],
+) -> usize {
     let last_k = revs.len().saturating_sub(1);
     let revision_at = |off: usize| revs.iter().position(|r| off >= r.start && off < r.end_with_eol);
     let mut first = last_k;
     for f in fs {
-        let written = f.value_id.or(f.field_id).and_then(|id| object_offset(last, id)).and_then(revision_at);
+        let written = f
+            .value_id
+            .or(f.field_id)
+            .and_then(|id| object_offset(last, id))
+            .and_then(revision_at);
         let Some(k) = written else { return 0 };
         first = first.min(k);
         let end = f.byte_range.as_deref().and_then(|br| match *br {
@@ -513,7 +576,11 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         return PdfOutcome::failure(Code::PdfMalformed, "no revision of the file could be read");
     };
     // Revisions before the first one a signature can be in are never parsed in full.
-    let last_fields = match revs[last_k].doc.as_ref().map(|doc| fields::signature_fields(doc, limits)) {
+    let last_fields = match revs[last_k]
+        .doc
+        .as_ref()
+        .map(|doc| fields::signature_fields(doc, limits))
+    {
         Some(Ok(fs)) => fs,
         Some(Err(e)) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {last_k}: {e}")),
         None => return PdfOutcome::failure(Code::PdfMalformed, "the last revision could not be read"),
@@ -597,19 +664,34 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         .collect();
     // Signers are judged against the trust store (`ctx`), document time-stamps' TSAs
     // against `tsa_trust` (the engine's time-stamp context): never the other way round.
-    let pctx = PdfContext {
-        inner: ctx,
-        certs: dss_certs.clone(),
-        crls: dss_crls.clone(),
-        ocsp: dss_ocsp.clone(),
-    };
     let tsa_ctx = engine.trust_context(at);
-    let tctx = PdfContext {
-        inner: &tsa_ctx,
-        certs: dss_certs,
-        crls: dss_crls,
-        ocsp: dss_ocsp,
+    // A signature's own /VRI entry adds to the DSS for that signature only.
+    let contexts = |vri: &Dss| -> (PdfContext<'_>, PdfContext<'_>) {
+        let mut certs = dss_certs.clone();
+        let mut crls = dss_crls.clone();
+        let mut ocsp = dss_ocsp.clone();
+        certs.extend(vri.certs.iter().filter_map(|d| ctx.certificate(d).ok()));
+        crls.extend(vri.crls.iter().filter_map(|d| ctx.crl(d).ok()));
+        ocsp.extend(
+            vri.ocsps
+                .iter()
+                .filter_map(|d| crate::revocation::ocsp::OcspResponse::from_der(d).ok().map(Arc::new)),
+        );
+        let signer = PdfContext {
+            inner: ctx,
+            certs: certs.clone(),
+            crls: crls.clone(),
+            ocsp: ocsp.clone(),
+        };
+        let tsa = PdfContext {
+            inner: &tsa_ctx,
+            certs,
+            crls,
+            ocsp,
+        };
+        (signer, tsa)
     };
+    let (pctx_all, tctx_all) = contexts(&Dss::default());
     // Every byte range checked first, so that the digests can share the file's prefix.
     let checked: Vec<Result<Checked<'_>, String>> = found
         .iter()
@@ -628,10 +710,9 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
     // The certification signature: named by /Perms /DocMDP in the revision it was made in.
     for (k, ((rev, f), checked)) in found.into_iter().zip(checked).enumerate() {
         let precomputed = wants[k].zip(digests[k].take()).map(|(w, d)| (w.0, d));
-        let certifying =
-            f.docmdp.is_some()
-                && f.value_id.is_some()
-                && revs[rev].doc.as_ref().and_then(fields::docmdp_signature) == f.value_id;
+        let certifying = f.docmdp.is_some()
+            && f.value_id.is_some()
+            && revs[rev].doc.as_ref().and_then(fields::docmdp_signature) == f.value_id;
         let docmdp = if certifying { f.docmdp } else { None };
         let modification = steps
             .get(rev..)
@@ -685,10 +766,22 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
                 s.cms = Arc::new(VerifyOutcome::failure(Code::ByteRangeInvalid, why));
             }
             Ok(Checked { parts, cms, .. }) => {
+                let vri = f
+                    .contents
+                    .as_deref()
+                    .map(|c| read_vri(last_doc, c, cms.len(), limits))
+                    .unwrap_or_default();
+                let own;
+                let (pctx, tctx) = if vri.is_empty() {
+                    (&pctx_all, &tctx_all)
+                } else {
+                    own = contexts(&vri);
+                    (&own.0, &own.1)
+                };
                 let cms = cms.as_slice();
                 let v = match f.sub_filter.as_deref() {
                     Some("adbe.pkcs7.detached") | Some("ETSI.CAdES.detached") => {
-                        verify_document_parts_digested(&pctx, cms, &parts, precomputed.into_iter().collect())
+                        verify_document_parts_digested(pctx, cms, &parts, precomputed.into_iter().collect())
                     }
                     // Legacy (ISO 32000-1 §12.8.3.3.1): the CMS encapsulates the SHA-1
                     // digest of the ranges; SHA-1 collisions make it legacy-only.
@@ -698,10 +791,10 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
                     ),
                     Some("adbe.pkcs7.sha1") => {
                         let d = digest_of(DigestAlgorithm::Sha1, &parts);
-                        verify_document_parts(&pctx, cms, Some(&[d.as_slice()]))
+                        verify_document_parts(pctx, cms, Some(&[d.as_slice()]))
                     }
                     Some("ETSI.RFC3161") => {
-                        let (t, v) = verify_doc_timestamp(&tctx, cms, &parts, precomputed, at);
+                        let (t, v) = verify_doc_timestamp(tctx, cms, &parts, precomputed, at);
                         s.timestamp = Some(t);
                         v
                     }

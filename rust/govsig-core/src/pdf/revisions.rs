@@ -204,8 +204,8 @@ pub fn read_revisions(pdf: &[u8], limits: &PdfLimits) -> Result<Vec<Revision>, M
             Some(doc)
         } else {
             // Only the cross-reference chain (and the catalog's page tree) is read here.
-            let read_as_written = placed
-                && Document::load_metadata_mem(prefix).is_ok_and(|md| md.xref_recovery.is_none());
+            let read_as_written =
+                placed && Document::load_metadata_mem(prefix).is_ok_and(|md| md.xref_recovery.is_none());
             if !read_as_written {
                 continue;
             }
@@ -242,7 +242,8 @@ pub fn load_revision(pdf: &[u8], revs: &mut [Revision], k: usize, limits: &PdfLi
     if r.doc.is_some() {
         return Ok(());
     }
-    let doc = load(&pdf[..r.end_with_eol], limits).map_err(|e| Malformed(format!("revision {k} does not parse: {e}")))?;
+    let doc =
+        load(&pdf[..r.end_with_eol], limits).map_err(|e| Malformed(format!("revision {k} does not parse: {e}")))?;
     r.doc = Some(doc);
     Ok(())
 }
