@@ -221,3 +221,20 @@ def add_vri(pdf: bytes, *, crls: list[bytes], for_signature: int = 0, key: Optio
     out = io.BytesIO()
     w.write(out)
     return out.getvalue()
+
+
+def empty_signature_field(pdf: bytes, name: str, *, visible: bool = True) -> bytes:
+    """An incremental update by pyHanko adding an unsigned signature field ``name`` (a form
+    prepared for signing), visible on the first page unless ``visible`` is False."""
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    fields.append_signature_field(w, fields.SigFieldSpec(
+        sig_field_name=name, on_page=0, box=(72, 72, 272, 132) if visible else None))
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()
+
+
+def signature_field_names(pdf: bytes) -> list[tuple[str, bool]]:
+    """Every signature field pyHanko finds: its name and whether it is signed."""
+    r = PdfFileReader(io.BytesIO(pdf))
+    return [(name, value is not None) for name, value, _ in fields.enumerate_sig_fields(r)]

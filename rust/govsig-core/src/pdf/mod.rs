@@ -187,7 +187,7 @@ impl Dss {
     }
 }
 
-fn dss_dict<'d>(doc: &'d lopdf::Document) -> Option<&'d lopdf::Dictionary> {
+fn dss_dict(doc: &lopdf::Document) -> Option<&lopdf::Dictionary> {
     fields::catalog(doc)
         .and_then(|c| c.get(b"DSS").ok())
         .and_then(|d| fields::dict(doc, d))
