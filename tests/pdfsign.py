@@ -238,3 +238,22 @@ def signature_field_names(pdf: bytes) -> list[tuple[str, bool]]:
     """Every signature field pyHanko finds: its name and whether it is signed."""
     r = PdfFileReader(io.BytesIO(pdf))
     return [(name, value is not None) for name, value, _ in fields.enumerate_sig_fields(r)]
+
+
+def remove_signature_field(pdf: bytes, name: str) -> bytes:
+    """An incremental update by pyHanko taking the field ``name`` out of /AcroForm /Fields and
+    its widget off the pages: a signature made, then hidden from the form."""
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    form = w.root["/AcroForm"]
+    form[generic.NameObject("/Fields")] = generic.ArrayObject(
+        f for f in form["/Fields"] if f.get_object().get("/T") != name)
+    w.update_container(form)
+    for page_ref in w.root["/Pages"]["/Kids"]:
+        page = page_ref.get_object()
+        if "/Annots" in page:
+            page[generic.NameObject("/Annots")] = generic.ArrayObject(
+                a for a in page["/Annots"] if a.get_object().get("/T") != name)
+            w.update_container(page)
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()

@@ -172,6 +172,19 @@ def test_vri_entry_is_evidence_for_its_signature_only(pki, form: bytes) -> None:
     assert [s.code for s in r.signatures] == ["revocation_unknown", "revocation_unknown"]
 
 
+def test_a_signature_a_later_revision_removed_is_still_judged(verifier: govsig.Verifier, pki,  # type: ignore[no-untyped-def]
+                                                               signed: bytes) -> None:
+    # Signed, the field taken out of the form, then a second signature over that: the first
+    # signature is no longer in the last revision, but it is found where it was made and
+    # what followed it (its removal) is `other`.
+    hidden = pdfsign.remove_signature_field(signed, "Signature1")
+    pdf = pdfsign.sign(hidden, pki.p256_leaf, field="Signature2")
+    r = verifier.verify_pdf(pdf)
+    assert [(s.field, s.revision, s.modification) for s in r.signatures] == [
+        ("Signature1", 1, "other"), ("Signature2", 3, "none")]
+    assert r.code == "modified_after_signing", r.reason
+
+
 @pytest.mark.parametrize("data,code", [
     (b"", "pdf_malformed"),
     (b"not a pdf at all", "pdf_malformed"),
