@@ -287,7 +287,9 @@ fn object_offset(doc: &lopdf::Document, id: lopdf::ObjectId) -> Option<usize> {
 /// dictionary is written, and where its /ByteRange ends), and before that any revision whose
 /// own bytes spell `/ByteRange` (a signature a later revision removed or replaced is still
 /// found and judged, so its removal is still `other`). A signature dictionary that cannot be
-/// placed makes every revision count.
+/// placed makes every revision count. Deliberate limit: a removed signature whose dictionary
+/// spells the key with `#` escapes is not found; every signature the document still shows is
+/// judged in full, with all that followed it.
 fn first_signed_revision(
     pdf: &[u8],
     revs: &[revisions::Revision],
