@@ -199,3 +199,61 @@ def with_object_streams(pdf: bytes) -> bytes:
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         doc.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
     return out.getvalue()
+
+
+def add_vri(pdf: bytes, *, crls: list[bytes], for_signature: int = 0, key: Optional[str] = None) -> bytes:
+    """An incremental update by pyHanko's writer adding a DSS whose only validation data is a
+    /VRI entry (ETSI EN 319 142-1 §5.4.2.2) holding ``crls`` for one signature, named as
+    pyHanko names it (SHA-1 of the whole /Contents, uppercase hex) unless ``key`` is given."""
+    import hashlib
+
+    r = PdfFileReader(io.BytesIO(pdf))
+    contents = r.embedded_signatures[for_signature].pkcs7_content
+    name = key or hashlib.sha1(contents).hexdigest().upper()
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    refs = generic.ArrayObject(w.add_object(generic.StreamObject(stream_data=c)) for c in crls)
+    entry = w.add_object(generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/VRI"), generic.NameObject("/CRL"): refs}))
+    dss = generic.DictionaryObject({generic.NameObject("/VRI"): generic.DictionaryObject(
+        {generic.NameObject("/" + name): entry})})
+    w.root[generic.NameObject("/DSS")] = w.add_object(dss)
+    w.update_root()
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()
+
+
+def empty_signature_field(pdf: bytes, name: str, *, visible: bool = True) -> bytes:
+    """An incremental update by pyHanko adding an unsigned signature field ``name`` (a form
+    prepared for signing), visible on the first page unless ``visible`` is False."""
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    fields.append_signature_field(w, fields.SigFieldSpec(
+        sig_field_name=name, on_page=0, box=(72, 72, 272, 132) if visible else None))
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()
+
+
+def signature_field_names(pdf: bytes) -> list[tuple[str, bool]]:
+    """Every signature field pyHanko finds: its name and whether it is signed."""
+    r = PdfFileReader(io.BytesIO(pdf))
+    return [(name, value is not None) for name, value, _ in fields.enumerate_sig_fields(r)]
+
+
+def remove_signature_field(pdf: bytes, name: str) -> bytes:
+    """An incremental update by pyHanko taking the field ``name`` out of /AcroForm /Fields and
+    its widget off the pages: a signature made, then hidden from the form."""
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    form = w.root["/AcroForm"]
+    form[generic.NameObject("/Fields")] = generic.ArrayObject(
+        f for f in form["/Fields"] if f.get_object().get("/T") != name)
+    w.update_container(form)
+    for page_ref in w.root["/Pages"]["/Kids"]:
+        page = page_ref.get_object()
+        if "/Annots" in page:
+            page[generic.NameObject("/Annots")] = generic.ArrayObject(
+                a for a in page["/Annots"] if a.get_object().get("/T") != name)
+            w.update_container(page)
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()

@@ -142,6 +142,49 @@ def test_dss_is_revocation_evidence(pki, form: bytes, tsa: Tsa) -> None:  # type
     assert evidence and all(e["status"] == "good" and e["source"] == "crl" for e in evidence)
 
 
+def test_vri_entry_is_evidence_for_its_signature_only(pki, form: bytes) -> None:  # type: ignore[no-untyped-def]
+    crls = [make_crl(pki.rsa_intermediate), make_crl(pki.rsa_root)]
+    two = pdfsign.sign(pdfsign.sign(form, pki.rsa_leaf), pki.rsa_leaf, field="Signature2")
+    hard = govsig.Verifier(govsig.Policy(trust=govsig.TrustStore.from_der([pki.rsa_root.der]),
+                                         revocation="hard-fail"))
+    # The CRLs are only in the first signature's /VRI entry (no /CRLs in the DSS itself):
+    # they decide that signature and no other.
+    r = hard.verify_pdf(pdfsign.add_vri(two, crls=crls, for_signature=0))
+    first, second = r.signatures
+    assert first.ok and first.modification == "form_fill", first.reason
+    evidence = first.signer.revocation  # type: ignore[union-attr]
+    assert evidence and all(e["status"] == "good" and e["source"] == "crl" for e in evidence)
+    assert second.code == "revocation_unknown"
+    assert r.code == "revocation_unknown"
+    # An entry named for the CMS alone (without the /Contents padding) names it too.
+    import hashlib
+    import io
+
+    contents = pdfsign.PdfFileReader(io.BytesIO(two)).embedded_signatures[1].pkcs7_content
+    n = contents[1] & 0x7F
+    cms_len = 2 + n + int.from_bytes(contents[2:2 + n], "big")
+    assert contents[cms_len:].strip(b"\0") == b""
+    cms_key = hashlib.sha1(contents[:cms_len]).hexdigest().upper()
+    r = hard.verify_pdf(pdfsign.add_vri(two, crls=crls, key=cms_key))
+    assert [s.code for s in r.signatures] == ["revocation_unknown", "ok"]
+    # An entry named for no signature is evidence for none.
+    r = hard.verify_pdf(pdfsign.add_vri(two, crls=crls, key="00" * 20))
+    assert [s.code for s in r.signatures] == ["revocation_unknown", "revocation_unknown"]
+
+
+def test_a_signature_a_later_revision_removed_is_still_judged(verifier: govsig.Verifier, pki,  # type: ignore[no-untyped-def]
+                                                               signed: bytes) -> None:
+    # Signed, the field taken out of the form, then a second signature over that: the first
+    # signature is no longer in the last revision, but it is found where it was made and
+    # what followed it (its removal) is `other`.
+    hidden = pdfsign.remove_signature_field(signed, "Signature1")
+    pdf = pdfsign.sign(hidden, pki.p256_leaf, field="Signature2")
+    r = verifier.verify_pdf(pdf)
+    assert [(s.field, s.revision, s.modification) for s in r.signatures] == [
+        ("Signature1", 1, "other"), ("Signature2", 3, "none")]
+    assert r.code == "modified_after_signing", r.reason
+
+
 @pytest.mark.parametrize("data,code", [
     (b"", "pdf_malformed"),
     (b"not a pdf at all", "pdf_malformed"),

@@ -5,6 +5,7 @@ poppler's pdftoppm renders every signed PDF."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import os
@@ -243,6 +244,50 @@ def test_bad_input_is_a_typed_error(pki, form: bytes) -> None:  # type: ignore[n
         govsig.sign_pdf(12, s)  # type: ignore[arg-type]
 
 
+def test_signing_fills_an_empty_field_prepared_by_pyhanko(verifier: govsig.Verifier, pki, form: bytes,  # type: ignore[no-untyped-def]
+                                                        tmp_path: Path) -> None:
+    prepared = pdfsign.empty_signature_field(form, "Ky_so_lanh_dao")
+    assert pdfsign.signature_field_names(prepared) == [("Ky_so_lanh_dao", False)]
+    pdf = govsig.sign_pdf(prepared, key_signer(pki.rsa_leaf), field="Ky_so_lanh_dao")
+    assert pdf[:len(prepared)] == prepared
+    # The field is filled, not doubled.
+    assert pdfsign.signature_field_names(pdf) == [("Ky_so_lanh_dao", True)]
+    r = verifier.verify_pdf(pdf)
+    assert r.ok, r.reason
+    (s,) = r.signatures
+    assert (s.field, s.revision, s.covers_whole_document, s.modification) == ("Ky_so_lanh_dao", 2, True, "none")
+    assert [v[:3] for v in pdfsign.pyhanko_verdicts(pdf, pyhanko_vc(pki))] == [("Ky_so_lanh_dao", True, True)]
+    renders(pdf, tmp_path)
+    # The other way round: pyHanko fills the same empty field, govsig verifies it.
+    theirs = pdfsign.sign(prepared, pki.p256_leaf, field="Ky_so_lanh_dao")
+    r = verifier.verify_pdf(theirs)
+    assert r.ok and [s.field for s in r.signatures] == ["Ky_so_lanh_dao"], r.reason
+    # A field that is signed already is not signed over.
+    for signed in (pdf, theirs):
+        with pytest.raises(govsig.PdfSigningError) as info:
+            govsig.sign_pdf(signed, key_signer(pki.rsa_leaf), field="Ky_so_lanh_dao")
+        assert info.value.kind == "field_exists", str(info.value)
+
+
+def test_adbe_pkcs7_detached_subfilter(verifier: govsig.Verifier, pki, form: bytes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    when = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone.utc)
+    pdf = govsig.sign_pdf(form, key_signer(pki.p256_leaf), subfilter="adbe.pkcs7.detached", signing_time=when)
+    r = verifier.verify_pdf(pdf)
+    assert r.ok, r.reason
+    (s,) = r.signatures
+    assert (s.subfilter, s.modification, s.covers_whole_document) == ("adbe.pkcs7.detached", "none", True)
+    # A CMS as readers before PAdES expect it: signingTime (the time of /M) is there.
+    assert "signing_time" in signed_attributes(pdf)
+    assert s.signer is not None and s.signer.signing_time == when
+    assert [v[:3] for v in pdfsign.pyhanko_verdicts(pdf, pyhanko_vc(pki))] == [("Signature1", True, True)]
+    renders(pdf, tmp_path)
+    with pytest.raises(govsig.PdfSigningError) as info:
+        govsig.sign_pdf(form, key_signer(pki.p256_leaf), subfilter="adbe.pkcs7.sha1")
+    assert info.value.kind == "invalid_argument" and "adbe.pkcs7.detached" in str(info.value)
+    with pytest.raises(TypeError):
+        govsig.sign_pdf(form, key_signer(pki.p256_leaf), subfilter=None)  # type: ignore[arg-type]
+
+
 # -- the command line ------------------------------------------------------------------------
 
 
@@ -275,6 +320,10 @@ def test_cli_sign_pdf_with_key_files(pki, form: bytes, tmp_pki_dir: Path, tmp_pa
     assert small.returncode == 1 and "contents_size" in small.stderr
     for p in (clash, junk, small):
         assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    adbe = run_cli("sign-pdf", str(src), *key, "--subfilter", "adbe.pkcs7.detached", "-o", str(tmp_path / "a.pdf"))
+    assert adbe.returncode == 0, adbe.stderr
+    ok = run_cli("verify", str(tmp_path / "a.pdf"), "--trust", str(tmp_pki_dir / "rsa_root.pem"))
+    assert "Signature1 (revision 1, adbe.pkcs7.detached): ok" in ok.stdout, ok.stdout + ok.stderr
 
 
 def test_cli_sign_pdf_with_a_token(hsm: SoftHsm, pki, form: bytes, tmp_pki_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -22,13 +22,18 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     s = sub.add_parser("sign-pdf", allow_abbrev=False,
                        help="sign a PDF (PAdES, an incremental update), writing OUT.pdf",
                        description="Add a signature to PDF as an incremental update (the original bytes "
-                       "are kept): an invisible signature field, SubFilter ETSI.CAdES.detached. Key from "
+                       "are kept): an invisible signature field (or an existing empty one filled), SubFilter "
+                       "ETSI.CAdES.detached unless --subfilter says otherwise. Key from "
                        "--key/--cert or a PKCS#11 token; the PIN comes from --pin-env VAR or a prompt.")
     s.add_argument("pdf", metavar="PDF")
     s.add_argument("-o", "--output", metavar="OUT",
                    help="where to write the signed PDF (default: PDF with -signed before .pdf)")
     add_signer_args(s)
-    s.add_argument("--field", default="Signature1", help="name of the new signature field (default Signature1)")
+    s.add_argument("--field", default="Signature1",
+                   help="name of the new signature field, or of an existing empty one to fill (default Signature1)")
+    s.add_argument("--subfilter", choices=("ETSI.CAdES.detached", "adbe.pkcs7.detached"),
+                   default="ETSI.CAdES.detached",
+                   help="PAdES (default) or adbe.pkcs7.detached (a CMS with signingTime, for older readers)")
     s.add_argument("--reason", help="/Reason of the signature")
     s.add_argument("--location", help="/Location of the signature")
     s.add_argument("--name", help="/Name: the signer's name as readers show it")
@@ -59,7 +64,7 @@ def _cmd_sign_pdf(args: argparse.Namespace) -> int:
             signer = signer_from_args(args, stack)
             signed = sign_pdf(src, signer, field=args.field, reason=args.reason, location=args.location,
                               name=args.name, certify=args.certify, tsa=args.tsa, digest=args.digest,
-                              rsa_pss=args.pss, contents_size=args.contents_size)
+                              rsa_pss=args.pss, contents_size=args.contents_size, subfilter=args.subfilter)
             _write_atomically(out, signed, overwrite=args.force)
         except UsageError as exc:
             return _fail(str(exc), 2)

@@ -684,6 +684,7 @@ class PdfSigning:
         signing_time: int,
         contents_size: int | None,
         with_timestamp: bool,
+        subfilter: str = "ETSI.CAdES.detached",
     ) -> PdfSigning: ...
     @property
     def byte_range(self) -> list[int]: ...

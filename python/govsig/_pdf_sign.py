@@ -55,12 +55,17 @@ def sign_pdf(pdf: Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"], 
              location: Optional[str] = None, tsa: Any = None, certify: Optional[int] = None,
              name: Optional[str] = None, signing_time: Optional[_dt.datetime] = None,
              digest: Optional[Digest] = None, rsa_pss: bool = False,
-             contents_size: Optional[int] = None) -> bytes:
+             contents_size: Optional[int] = None,
+             subfilter: str = "ETSI.CAdES.detached") -> bytes:
     """``pdf`` (bytes or a path) with a new signature, as an incremental update: the original
     bytes come first, unchanged.
 
-    ``signer``: a :class:`govsig.KeySigner` or a PKCS#11 token signer. ``field``: the new
-    signature field's name (an existing field of that name is refused). ``reason``,
+    ``signer``: a :class:`govsig.KeySigner` or a PKCS#11 token signer. ``field``: the
+    signature field's name: a new field, or an existing top-level signature field that holds
+    no signature yet, which is filled (any other existing field of that name is refused with
+    ``kind`` ``field_exists``). ``subfilter``: ``"ETSI.CAdES.detached"`` (PAdES, no
+    signingTime attribute) or ``"adbe.pkcs7.detached"`` (a CMS with the signingTime of /M, for
+    readers that predate PAdES). ``reason``,
     ``location``, ``name``: /Reason, /Location, /Name. ``tsa``: a :class:`govsig.TsaClient` or
     a TSA URL; the CMS then carries a signature time-stamp (PAdES B-T). ``certify``: None, or
     the DocMDP level 1 (no changes), 2 (form filling and signing) or 3 (also annotations) of a
@@ -77,6 +82,8 @@ def sign_pdf(pdf: Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"], 
     client = _tsa_client(tsa)
     if not isinstance(field, str):
         raise TypeError(f"field must be a str, got {type(field).__name__}")
+    if not isinstance(subfilter, str):
+        raise TypeError(f"subfilter must be a str, got {type(subfilter).__name__}")
     if certify is not None and (isinstance(certify, bool) or not isinstance(certify, int)):
         raise TypeError(f"certify must be None or the DocMDP level 1, 2 or 3, got {certify!r}")
     if certify is not None and certify not in (1, 2, 3):
@@ -88,7 +95,8 @@ def sign_pdf(pdf: Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"], 
                               kind="invalid_argument")
     prepared = _govsig.PdfSigning(
         data, core, field, _optional_text(reason, "reason"), _optional_text(location, "location"),
-        _optional_text(name, "name"), certify, _unix(signing_time), contents_size, client is not None)
+        _optional_text(name, "name"), certify, _unix(signing_time), contents_size, client is not None,
+        subfilter)
     cms: bytes = prepared.sign(digest, bool(rsa_pss))
     if client is not None:
         from govsig.timestamps import add_timestamps

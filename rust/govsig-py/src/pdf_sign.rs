@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use govsig_core::cms::sign::CmsSigner;
-use govsig_core::pdf::sign::{estimated_contents_size, PdfSignOptions, PreparedPdf};
+use govsig_core::pdf::sign::{estimated_contents_size, PdfSignError, PdfSignOptions, PdfSubFilter, PreparedPdf};
 use govsig_core::pdf::PdfLimits;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -32,7 +32,7 @@ pub struct PdfSigning {
 #[pymethods]
 impl PdfSigning {
     #[new]
-    #[pyo3(signature = (pdf, key, field, reason, location, name, certify, signing_time, contents_size, with_timestamp))]
+    #[pyo3(signature = (pdf, key, field, reason, location, name, certify, signing_time, contents_size, with_timestamp, subfilter="ETSI.CAdES.detached"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -46,11 +46,18 @@ impl PdfSigning {
         signing_time: i64,
         contents_size: Option<usize>,
         with_timestamp: bool,
+        subfilter: &str,
     ) -> PyResult<PdfSigning> {
         let (signer, on_token) = key.core();
         let signer = Arc::clone(signer);
+        let sub_filter = PdfSubFilter::from_name(subfilter).ok_or_else(|| {
+            let why =
+                format!("subfilter must be \"ETSI.CAdES.detached\" or \"adbe.pkcs7.detached\", not {subfilter:?}");
+            pdf_sign_error(py, &PdfSignError::InvalidArgument(why), on_token)
+        })?;
         let opts = PdfSignOptions {
             field,
+            sub_filter,
             reason,
             location,
             name,

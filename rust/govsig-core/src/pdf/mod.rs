@@ -4,8 +4,9 @@
 //!
 //! The steps, per file:
 //! 1. [`revisions::read_revisions`]: each revision as the prefix ending at its `%%EOF`,
-//!    read by lopdf (xref tables, xref streams, object streams); a file that does not read
-//!    as written is `pdf_malformed`.
+//!    read by lopdf (xref tables, xref streams, object streams): the whole file parsed once,
+//!    earlier prefixes only from the first revision a signature can be in; a file that does
+//!    not read as written is `pdf_malformed`.
 //! 2. [`fields::signature_fields`] in every revision; a signature belongs to the first
 //!    revision that holds it.
 //! 3. The byte range (§12.8.1, ETSI EN 319 142-1 §6.3 a): exactly `[0 a b c]`, the gap
@@ -15,7 +16,8 @@
 //!    wrapping) or a second /Contents fails one of these: `byte_range_invalid`.
 //! 4. The CMS over the two ranges, hashed in place (no copy of the file), by the ordinary
 //!    verification; document time-stamps by [`crate::tsp::verify_token`]; the DSS of the
-//!    last revision (certificates, CRLs, OCSP responses) is evidence for every signature.
+//!    last revision (certificates, CRLs, OCSP responses) is evidence for every signature,
+//!    and its /VRI entry for a signature (keyed by the SHA-1 of its /Contents) for that one.
 //! 5. [`changes::classify`] each later revision; the certifying signature's DocMDP level
 //!    bounds what may follow it, and `other` after any signature fails the document.
 
@@ -172,47 +174,99 @@ impl TrustContext for PdfContext<'_> {
 }
 
 /// The DSS of a revision (ETSI EN 319 142-1 §5.4.2): certificate, CRL and OCSP streams.
+#[derive(Default)]
 struct Dss {
     certs: Vec<Vec<u8>>,
     crls: Vec<Vec<u8>>,
     ocsps: Vec<Vec<u8>>,
 }
 
-fn read_dss(doc: &lopdf::Document, limits: &PdfLimits) -> Dss {
-    use lopdf::Object;
-    let mut out = Dss {
-        certs: Vec::new(),
-        crls: Vec::new(),
-        ocsps: Vec::new(),
-    };
-    let Some(dss) = fields::catalog(doc)
+impl Dss {
+    fn is_empty(&self) -> bool {
+        self.certs.is_empty() && self.crls.is_empty() && self.ocsps.is_empty()
+    }
+}
+
+fn dss_dict(doc: &lopdf::Document) -> Option<&lopdf::Dictionary> {
+    fields::catalog(doc)
         .and_then(|c| c.get(b"DSS").ok())
         .and_then(|d| fields::dict(doc, d))
-    else {
-        return out;
+}
+
+/// The streams an array of the DSS (or of a VRI entry) refers to, decoded, at most as many
+/// as a CMS may carry CRLs.
+fn dss_streams(doc: &lopdf::Document, d: &lopdf::Dictionary, key: &[u8], limits: &PdfLimits) -> Vec<Vec<u8>> {
+    use lopdf::Object;
+    let Some(Object::Array(a)) = fields::get(doc, d, key) else {
+        return Vec::new();
     };
-    let streams = |key: &[u8]| -> Vec<Vec<u8>> {
-        let Some(Object::Array(a)) = fields::get(doc, dss, key) else {
-            return Vec::new();
-        };
-        a.iter()
-            .take(crate::cms::verify::MAX_DOCUMENT_CRLS)
-            .filter_map(|o| match fields::resolve(doc, o)? {
-                Object::Stream(s) => {
-                    if s.dict.has(b"Filter") {
-                        s.decompressed_content_with_limit(limits.max_decompressed).ok()
-                    } else {
-                        Some(s.content.clone())
-                    }
+    a.iter()
+        .take(crate::cms::verify::MAX_DOCUMENT_CRLS)
+        .filter_map(|o| match fields::resolve(doc, o)? {
+            Object::Stream(s) => {
+                if s.dict.has(b"Filter") {
+                    s.decompressed_content_with_limit(limits.max_decompressed).ok()
+                } else {
+                    Some(s.content.clone())
                 }
-                _ => None,
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn read_dss(doc: &lopdf::Document, limits: &PdfLimits) -> Dss {
+    let Some(dss) = dss_dict(doc) else {
+        return Dss::default();
+    };
+    Dss {
+        certs: dss_streams(doc, dss, b"Certs", limits),
+        crls: dss_streams(doc, dss, b"CRLs", limits),
+        ocsps: dss_streams(doc, dss, b"OCSPs", limits),
+    }
+}
+
+/// The validation data the DSS keeps for one signature (ETSI EN 319 142-1 §5.4.2.2): the
+/// /VRI entry named by the uppercase hex SHA-1 of the signature's /Contents. Writers differ
+/// on whether the zero padding is hashed (pyHanko hashes the whole /Contents string, as the
+/// ISO 32000-2 wording reads), so the CMS alone is tried as well; both name this signature
+/// and no other.
+fn read_vri(doc: &lopdf::Document, contents: &[u8], cms_len: usize, limits: &PdfLimits) -> Dss {
+    let Some(vri) = dss_dict(doc)
+        .and_then(|dss| dss.get(b"VRI").ok())
+        .and_then(|v| fields::dict(doc, v))
+    else {
+        return Dss::default();
+    };
+    let key = |bytes: &[u8]| -> Vec<u8> {
+        let d = digest_of(DigestAlgorithm::Sha1, &[bytes]);
+        d.iter()
+            .flat_map(|b| {
+                [
+                    b"0123456789ABCDEF"[usize::from(b >> 4)],
+                    b"0123456789ABCDEF"[usize::from(b & 0x0f)],
+                ]
             })
             .collect()
     };
-    out.certs = streams(b"Certs");
-    out.crls = streams(b"CRLs");
-    out.ocsps = streams(b"OCSPs");
-    out
+    let whole = key(contents);
+    let entry = vri
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&whole))
+        .or_else(|| {
+            let cms = contents.get(..cms_len).filter(|c| c.len() < contents.len())?;
+            let only = key(cms);
+            vri.iter().find(|(k, _)| k.eq_ignore_ascii_case(&only))
+        })
+        .and_then(|(_, e)| fields::dict(doc, e));
+    let Some(entry) = entry else {
+        return Dss::default();
+    };
+    Dss {
+        certs: dss_streams(doc, entry, b"Cert", limits),
+        crls: dss_streams(doc, entry, b"CRL", limits),
+        ocsps: dss_streams(doc, entry, b"OCSP", limits),
+    }
 }
 
 /// Offset of an indirect object's `N G obj` in the file, from a revision's xref.
@@ -226,6 +280,46 @@ fn object_offset(doc: &lopdf::Document, id: lopdf::ObjectId) -> Option<usize> {
         },
         _ => None,
     }
+}
+
+/// The first revision a signature can be in, so that the revisions before it need not be
+/// parsed in full: the revision of each signature of the last revision (where its
+/// dictionary is written, and where its /ByteRange ends), and before that any revision whose
+/// own bytes spell `/ByteRange` (a signature a later revision removed or replaced is still
+/// found and judged, so its removal is still `other`). A signature dictionary that cannot be
+/// placed makes every revision count. Deliberate limit: a removed signature whose dictionary
+/// spells the key with `#` escapes is not found; every signature the document still shows is
+/// judged in full, with all that followed it.
+fn first_signed_revision(
+    pdf: &[u8],
+    revs: &[revisions::Revision],
+    last: &lopdf::Document,
+    fs: &[fields::SigField],
+) -> usize {
+    let last_k = revs.len().saturating_sub(1);
+    let revision_at = |off: usize| revs.iter().position(|r| off >= r.start && off < r.end_with_eol);
+    let mut first = last_k;
+    for f in fs {
+        let written = f
+            .value_id
+            .or(f.field_id)
+            .and_then(|id| object_offset(last, id))
+            .and_then(revision_at);
+        let Some(k) = written else { return 0 };
+        first = first.min(k);
+        let end = f.byte_range.as_deref().and_then(|br| match *br {
+            [_, _, b, c] => usize::try_from(b.checked_add(c)?).ok(),
+            _ => None,
+        });
+        if let Some(k) = end.and_then(|e| revs.iter().position(|r| e == r.end || e == r.end_with_eol)) {
+            first = first.min(k);
+        }
+    }
+    let finder = memchr::memmem::Finder::new(b"/ByteRange");
+    revs[..first]
+        .iter()
+        .position(|r| finder.find(&pdf[r.start..r.end_with_eol]).is_some())
+        .unwrap_or(first)
 }
 
 /// Length of the DER (or definite-length BER) TLV at the start of `b`, if it is one.
@@ -299,9 +393,8 @@ fn check_byte_range<'p>(
     }
     // The signature dictionary itself must be signed: its object (or, written inline, its
     // field's object) starts before the gap, inside this revision.
-    let doc = &r.doc;
     if let Some(id) = f.value_id.or(f.field_id) {
-        match object_offset(doc, id) {
+        match r.doc.as_ref().and_then(|doc| object_offset(doc, id)) {
             Some(off) if off < a => {}
             _ => return Err("the signature dictionary does not lie in the signed bytes".into()),
         }
@@ -321,22 +414,38 @@ fn check_byte_range<'p>(
     })
 }
 
-/// Whether `hex` (an even number of hex digits, either case) spells exactly `bytes`, compared
-/// without decoding into a copy.
-fn hex_matches(hex: &[u8], bytes: &[u8]) -> bool {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
+/// Hex digit values; 0x80 marks a byte that is not a hex digit.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-    hex.len() == 2 * bytes.len()
-        && hex
-            .chunks_exact(2)
-            .zip(bytes)
-            .all(|(p, &b)| matches!((nibble(p[0]), nibble(p[1])), (Some(h), Some(l)) if (h << 4 | l) == b))
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `hex` (an even number of hex digits, either case) spells exactly `bytes`, compared
+/// without decoding into a copy. Branch-free over the bytes (a table look-up per digit):
+/// the gap is as long as the /Contents reserve, often tens of kilobytes per signature.
+fn hex_matches(hex: &[u8], bytes: &[u8]) -> bool {
+    if hex.len() != 2 * bytes.len() {
+        return false;
+    }
+    let mut invalid = 0u8;
+    let mut differ = 0u8;
+    for (p, &b) in hex.chunks_exact(2).zip(bytes) {
+        let (h, l) = (HEX_VALUE[usize::from(p[0])], HEX_VALUE[usize::from(p[1])]);
+        invalid |= h | l;
+        differ |= ((h << 4) | (l & 0x0f)) ^ b;
+    }
+    invalid & 0x80 == 0 && differ == 0
 }
 
 /// The digest each signature's content would need, read from its CMS before verifying:
@@ -461,19 +570,52 @@ fn verify_doc_timestamp(
 /// context: the trust store), document time-stamps in the engine's time-stamp context
 /// (`tsa_trust`). Never panics on input; every failure is a result.
 pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixTime, limits: &PdfLimits) -> PdfOutcome {
-    let revs = match revisions::read_revisions(pdf, limits) {
+    let mut revs = match revisions::read_revisions(pdf, limits) {
         Ok(r) => r,
         Err(e) => return PdfOutcome::failure(Code::PdfMalformed, e.0),
     };
-    let Some(last) = revs.last() else {
+    let Some(last_k) = revs.len().checked_sub(1) else {
         return PdfOutcome::failure(Code::PdfMalformed, "no revision of the file could be read");
     };
+    // Revisions before the first one a signature can be in are never parsed in full.
+    let last_fields = match revs[last_k]
+        .doc
+        .as_ref()
+        .map(|doc| fields::signature_fields(doc, limits))
+    {
+        Some(Ok(fs)) => fs,
+        Some(Err(e)) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {last_k}: {e}")),
+        None => return PdfOutcome::failure(Code::PdfMalformed, "the last revision could not be read"),
+    };
+    let first = revs[last_k]
+        .doc
+        .as_ref()
+        .map_or(0, |doc| first_signed_revision(pdf, &revs, doc, &last_fields));
+    for k in first..last_k {
+        if let Err(e) = revisions::load_revision(pdf, &mut revs, k, limits) {
+            return PdfOutcome::failure(Code::PdfMalformed, e.0);
+        }
+    }
+    let revs = revs;
+    let loaded: Vec<(usize, &lopdf::Document)> = revs
+        .iter()
+        .enumerate()
+        .filter_map(|(k, r)| r.doc.as_ref().map(|d| (k, d)))
+        .collect();
+    let Some(&(_, last_doc)) = loaded.last() else {
+        return PdfOutcome::failure(Code::PdfMalformed, "no revision of the file could be read");
+    };
+    let last = &revs[last_k];
     // Signatures, each with the first revision that holds it (keyed by its value's bytes).
     let mut found: Vec<(usize, fields::SigField)> = Vec::new();
-    for (k, r) in revs.iter().enumerate() {
-        let fs = match fields::signature_fields(&r.doc, limits) {
-            Ok(fs) => fs,
-            Err(e) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {k}: {e}")),
+    let mut last_fields = Some(last_fields);
+    for &(k, doc) in &loaded {
+        let fs = match last_fields.take_if(|_| k == last_k) {
+            Some(fs) => fs,
+            None => match fields::signature_fields(doc, limits) {
+                Ok(fs) => fs,
+                Err(e) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {k}: {e}")),
+            },
         };
         for f in fs {
             if !found
@@ -501,15 +643,20 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         out.reason = "the PDF has no signed signature field".into();
         return out;
     }
-    // What each update did, computed once per pair of consecutive revisions.
+    // What each update did, computed once per pair of consecutive loaded revisions (every
+    // revision from the first signature's on is loaded); steps[k] is revision k to k + 1.
     let steps: Vec<Modification> = revs
         .windows(2)
-        .map(|w| changes::classify(&w[0].doc, &w[1].doc, limits.max_objects))
+        .map(|w| match (&w[0].doc, &w[1].doc) {
+            (Some(a), Some(b)) => changes::classify(a, b, limits.max_objects),
+            // Before every signature: never looked at.
+            _ => Modification::None,
+        })
         .collect();
     // The DSS of the last revision is evidence for every signature.
     // The DSS is this PDF's evidence only: given to its paths, never to the engine's stores
     // (an answer one PDF carried decided later documents' verdicts).
-    let dss = read_dss(&last.doc, limits);
+    let dss = read_dss(last_doc, limits);
     let dss_certs: Vec<CertRef> = dss.certs.iter().filter_map(|d| ctx.certificate(d).ok()).collect();
     let dss_crls: Vec<Arc<CrlIndex>> = dss.crls.iter().filter_map(|d| ctx.crl(d).ok()).collect();
     let dss_ocsp: Vec<Arc<crate::revocation::ocsp::OcspResponse>> = dss
@@ -519,19 +666,34 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         .collect();
     // Signers are judged against the trust store (`ctx`), document time-stamps' TSAs
     // against `tsa_trust` (the engine's time-stamp context): never the other way round.
-    let pctx = PdfContext {
-        inner: ctx,
-        certs: dss_certs.clone(),
-        crls: dss_crls.clone(),
-        ocsp: dss_ocsp.clone(),
-    };
     let tsa_ctx = engine.trust_context(at);
-    let tctx = PdfContext {
-        inner: &tsa_ctx,
-        certs: dss_certs,
-        crls: dss_crls,
-        ocsp: dss_ocsp,
+    // A signature's own /VRI entry adds to the DSS for that signature only.
+    let contexts = |vri: &Dss| -> (PdfContext<'_>, PdfContext<'_>) {
+        let mut certs = dss_certs.clone();
+        let mut crls = dss_crls.clone();
+        let mut ocsp = dss_ocsp.clone();
+        certs.extend(vri.certs.iter().filter_map(|d| ctx.certificate(d).ok()));
+        crls.extend(vri.crls.iter().filter_map(|d| ctx.crl(d).ok()));
+        ocsp.extend(
+            vri.ocsps
+                .iter()
+                .filter_map(|d| crate::revocation::ocsp::OcspResponse::from_der(d).ok().map(Arc::new)),
+        );
+        let signer = PdfContext {
+            inner: ctx,
+            certs: certs.clone(),
+            crls: crls.clone(),
+            ocsp: ocsp.clone(),
+        };
+        let tsa = PdfContext {
+            inner: &tsa_ctx,
+            certs,
+            crls,
+            ocsp,
+        };
+        (signer, tsa)
     };
+    let (pctx_all, tctx_all) = contexts(&Dss::default());
     // Every byte range checked first, so that the digests can share the file's prefix.
     let checked: Vec<Result<Checked<'_>, String>> = found
         .iter()
@@ -550,8 +712,9 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
     // The certification signature: named by /Perms /DocMDP in the revision it was made in.
     for (k, ((rev, f), checked)) in found.into_iter().zip(checked).enumerate() {
         let precomputed = wants[k].zip(digests[k].take()).map(|(w, d)| (w.0, d));
-        let certifying =
-            f.docmdp.is_some() && f.value_id.is_some() && fields::docmdp_signature(&revs[rev].doc) == f.value_id;
+        let certifying = f.docmdp.is_some()
+            && f.value_id.is_some()
+            && revs[rev].doc.as_ref().and_then(fields::docmdp_signature) == f.value_id;
         let docmdp = if certifying { f.docmdp } else { None };
         let modification = steps
             .get(rev..)
@@ -567,8 +730,8 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
             if rev + 1 == revs.len() {
                 return None;
             }
-            let then = fields::field_values(&revs[rev].doc, limits);
-            let now = fields::field_values(&last.doc, limits);
+            let then = fields::field_values(revs[rev].doc.as_ref()?, limits);
+            let now = fields::field_values(last_doc, limits);
             then.iter()
                 .filter(|(name, _)| lock.covers(name) && *name != f.name)
                 .find(|(name, v)| now.iter().find(|(n, _)| n == name).map(|(_, w)| w) != Some(v))
@@ -605,10 +768,22 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
                 s.cms = Arc::new(VerifyOutcome::failure(Code::ByteRangeInvalid, why));
             }
             Ok(Checked { parts, cms, .. }) => {
+                let vri = f
+                    .contents
+                    .as_deref()
+                    .map(|c| read_vri(last_doc, c, cms.len(), limits))
+                    .unwrap_or_default();
+                let own;
+                let (pctx, tctx) = if vri.is_empty() {
+                    (&pctx_all, &tctx_all)
+                } else {
+                    own = contexts(&vri);
+                    (&own.0, &own.1)
+                };
                 let cms = cms.as_slice();
                 let v = match f.sub_filter.as_deref() {
                     Some("adbe.pkcs7.detached") | Some("ETSI.CAdES.detached") => {
-                        verify_document_parts_digested(&pctx, cms, &parts, precomputed.into_iter().collect())
+                        verify_document_parts_digested(pctx, cms, &parts, precomputed.into_iter().collect())
                     }
                     // Legacy (ISO 32000-1 §12.8.3.3.1): the CMS encapsulates the SHA-1
                     // digest of the ranges; SHA-1 collisions make it legacy-only.
@@ -618,10 +793,10 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
                     ),
                     Some("adbe.pkcs7.sha1") => {
                         let d = digest_of(DigestAlgorithm::Sha1, &parts);
-                        verify_document_parts(&pctx, cms, Some(&[d.as_slice()]))
+                        verify_document_parts(pctx, cms, Some(&[d.as_slice()]))
                     }
                     Some("ETSI.RFC3161") => {
-                        let (t, v) = verify_doc_timestamp(&tctx, cms, &parts, precomputed, at);
+                        let (t, v) = verify_doc_timestamp(tctx, cms, &parts, precomputed, at);
                         s.timestamp = Some(t);
                         v
                     }

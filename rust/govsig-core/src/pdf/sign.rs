@@ -74,11 +74,42 @@ impl From<SignError> for PdfSignError {
     }
 }
 
+/// The signature's /SubFilter: what kind of CMS /Contents holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PdfSubFilter {
+    /// ETSI.CAdES.detached (PAdES, ETSI EN 319 142-1): ESS signing-certificate-v2, no
+    /// signingTime attribute (the time is /M).
+    CadesDetached,
+    /// adbe.pkcs7.detached (ISO 32000-1 §12.8.3.3): a detached CMS that may carry the
+    /// signingTime attribute, as readers before PAdES expect; govsig writes it, set to /M.
+    Pkcs7Detached,
+}
+
+impl PdfSubFilter {
+    /// The name as written in the signature dictionary.
+    pub fn name(self) -> &'static str {
+        match self {
+            PdfSubFilter::CadesDetached => "ETSI.CAdES.detached",
+            PdfSubFilter::Pkcs7Detached => "adbe.pkcs7.detached",
+        }
+    }
+
+    /// The SubFilter named `name`, if govsig signs with it.
+    pub fn from_name(name: &str) -> Option<PdfSubFilter> {
+        [PdfSubFilter::CadesDetached, PdfSubFilter::Pkcs7Detached]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
+}
+
 /// What the new signature says about itself.
 #[derive(Clone, Debug)]
 pub struct PdfSignOptions {
-    /// The field's partial name (/T); no '.'.
+    /// The field's partial name (/T); no '.'. A top-level signature field of that name that
+    /// holds no signature yet is filled; any other field of that name is refused.
     pub field: String,
+    /// The kind of CMS written.
+    pub sub_filter: PdfSubFilter,
     pub reason: Option<String>,
     pub location: Option<String>,
     /// /Name: the signer's name as shown by readers.
@@ -106,6 +137,8 @@ pub fn estimated_contents_size(signer: &CmsSigner, with_timestamp: bool) -> usiz
 /// A PDF with the signing revision written and its /Contents still empty.
 pub struct PreparedPdf {
     bytes: Vec<u8>,
+    sub_filter: PdfSubFilter,
+    signing_time: UnixTime,
     /// `[0, a, b, c]`: the gap `[a, b)` is the hex string of /Contents with its `<` `>`.
     byte_range: [usize; 4],
 }
@@ -186,6 +219,25 @@ fn load(pdf: &[u8], limits: &PdfLimits) -> Result<Document, PdfSignError> {
     Ok(doc)
 }
 
+/// The top-level field named `name` in /AcroForm /Fields: its object (None when written
+/// inline) and dictionary.
+fn top_level_field<'d>(doc: &'d Document, name: &str) -> Option<(Option<ObjectId>, &'d lopdf::Dictionary)> {
+    let form = fields::catalog(doc)
+        .and_then(|c| c.get(b"AcroForm").ok())
+        .and_then(|f| fields::dict(doc, f))?;
+    let Some(Object::Array(list)) = fields::get(doc, form, b"Fields") else {
+        return None;
+    };
+    list.iter().take(100_000).find_map(|o| {
+        let d = fields::dict(doc, o)?;
+        let t = match fields::get(doc, d, b"T")? {
+            Object::String(t, _) => fields::text_string(t),
+            _ => return None,
+        };
+        (t == name).then(|| (o.as_reference().ok(), d))
+    })
+}
+
 /// Appends `item` to the array `key` of `holder` (an object of the new revision): an
 /// indirect array is copied into the new revision and extended, a direct one extended, a
 /// missing one created.
@@ -261,9 +313,19 @@ impl PreparedPdf {
             )));
         }
         let doc = load(pdf, limits)?;
-        if fields::field_values(&doc, limits)
-            .iter()
-            .any(|(name, _)| *name == opts.field || name.split('.').next() == Some(opts.field.as_str()))
+        // An empty signature field of that name is filled (a form prepared for signing);
+        // any other field of that name is refused, a signed one above all.
+        let empty_field = match top_level_field(&doc, &opts.field) {
+            Some((Some(id), d)) if fields::name_of(&doc, d, b"FT").as_deref() == Some("Sig") && !d.has(b"V") => {
+                Some(id)
+            }
+            Some(_) => return Err(PdfSignError::FieldExists(opts.field.clone())),
+            None => None,
+        };
+        if empty_field.is_none()
+            && fields::field_values(&doc, limits)
+                .iter()
+                .any(|(name, _)| *name == opts.field || name.split('.').next() == Some(opts.field.as_str()))
         {
             return Err(PdfSignError::FieldExists(opts.field.clone()));
         }
@@ -296,7 +358,7 @@ impl PreparedPdf {
         let mut sig = dictionary! {
             "Type" => "Sig",
             "Filter" => "Adobe.PPKLite",
-            "SubFilter" => "ETSI.CAdES.detached",
+            "SubFilter" => opts.sub_filter.name(),
             "ByteRange" => vec![Object::Integer(0), Object::Integer(RANGE_PLACEHOLDER), Object::Integer(RANGE_PLACEHOLDER), Object::Integer(RANGE_PLACEHOLDER)],
             "Contents" => Object::String(vec![0; opts.contents_size], StringFormat::Hexadecimal),
             "M" => Object::string_literal(pdf_date(opts.signing_time)?),
@@ -325,21 +387,33 @@ impl PreparedPdf {
             );
         }
         let sig_id = inc.new_document.add_object(sig);
-        let field_id = inc.new_document.add_object(dictionary! {
-            "FT" => "Sig",
-            "T" => text(&opts.field),
-            "V" => sig_id,
-            "Type" => "Annot",
-            "Subtype" => "Widget",
-            "Rect" => vec![0.into(), 0.into(), 0.into(), 0.into()],
-            // Print | Locked: invisible (empty rectangle), not to be moved or deleted.
-            "F" => 132,
-            "P" => page,
-        });
-
-        inc.opt_clone_object_to_new_document(page)
-            .map_err(|e| PdfSignError::Malformed(format!("the first page: {e}")))?;
-        append_to_array(&mut inc, page, b"Annots", Object::Reference(field_id))?;
+        let field_id = match empty_field {
+            Some(id) => {
+                inc.opt_clone_object_to_new_document(id)
+                    .map_err(|e| PdfSignError::Malformed(format!("the field '{}': {e}", opts.field)))?;
+                set_key(&mut inc, id, b"V", Object::Reference(sig_id))?;
+                id
+            }
+            None => {
+                let field_id = inc.new_document.add_object(dictionary! {
+                    "FT" => "Sig",
+                    "T" => text(&opts.field),
+                    "V" => sig_id,
+                    "Type" => "Annot",
+                    "Subtype" => "Widget",
+                    "Rect" => vec![0.into(), 0.into(), 0.into(), 0.into()],
+                    // Print | Locked: invisible (empty rectangle), not to be moved or deleted.
+                    "F" => 132,
+                    "P" => page,
+                });
+                inc.opt_clone_object_to_new_document(page)
+                    .map_err(|e| PdfSignError::Malformed(format!("the first page: {e}")))?;
+                append_to_array(&mut inc, page, b"Annots", Object::Reference(field_id))?;
+                field_id
+            }
+        };
+        // A filled field is already in /Fields.
+        let new_field = empty_field.is_none();
 
         inc.opt_clone_object_to_new_document(root)
             .map_err(|e| PdfSignError::Malformed(format!("the catalog: {e}")))?;
@@ -354,8 +428,14 @@ impl PreparedPdf {
             Some(Object::Reference(form)) => {
                 inc.opt_clone_object_to_new_document(form)
                     .map_err(|e| PdfSignError::Malformed(format!("/AcroForm: {e}")))?;
-                append_to_array(&mut inc, form, b"Fields", Object::Reference(field_id))?;
+                if new_field {
+                    append_to_array(&mut inc, form, b"Fields", Object::Reference(field_id))?;
+                }
                 set_key(&mut inc, form, b"SigFlags", Object::Integer(3))?;
+            }
+            Some(Object::Dictionary(mut form)) if !new_field => {
+                form.set("SigFlags", 3);
+                set_key(&mut inc, root, b"AcroForm", Object::Dictionary(form))?;
             }
             Some(Object::Dictionary(mut form)) => {
                 match form.get_mut(b"Fields") {
@@ -435,6 +515,8 @@ impl PreparedPdf {
         bytes[open..close].copy_from_slice(&range);
         Ok(PreparedPdf {
             bytes,
+            sub_filter: opts.sub_filter,
+            signing_time: opts.signing_time,
             byte_range: [0, a, b, c],
         })
     }
@@ -455,11 +537,15 @@ impl PreparedPdf {
         [&self.bytes[..a], &self.bytes[b..]]
     }
 
-    /// The CMS over the ranges: detached, no signingTime (PAdES B-B).
+    /// The CMS over the ranges: detached; no signingTime for PAdES B-B, the signingTime of
+    /// /M for adbe.pkcs7.detached.
     pub fn sign(&self, signer: &CmsSigner, options: &SignOptions) -> Result<Vec<u8>, SignError> {
         let mut o = options.clone();
         o.detached = true;
-        o.signing_time_attribute = false;
+        o.signing_time_attribute = self.sub_filter == PdfSubFilter::Pkcs7Detached;
+        if o.signing_time_attribute {
+            o.signing_time = Some(self.signing_time);
+        }
         signer.sign_parts(&self.ranges(), &o)
     }
 
