@@ -273,6 +273,20 @@ impl CoreEngine {
         })
     }
 
+    /// Add what caIssuers URLs served (a certificate or a certs-only PKCS#7) as untrusted
+    /// intermediates; returns (how many certificates were new, [(index, error)]).
+    fn add_fetched_issuers(
+        &self,
+        py: Python<'_>,
+        bodies: Vec<Bound<'_, PyBytes>>,
+    ) -> PyResult<(usize, Vec<(usize, String)>)> {
+        let ders: Vec<&[u8]> = bodies.iter().map(|b| b.as_bytes()).collect();
+        let engine = Arc::clone(&self.engine);
+        guard("adding fetched issuer certificates", || {
+            Ok(py.allow_threads(move || engine.add_fetched_issuers(&ders)))
+        })
+    }
+
     /// Add fetched OCSP responses (DER); returns (how many were new, [(index, error)]).
     fn add_fetched_ocsp(
         &self,
@@ -1124,6 +1138,14 @@ pub(crate) fn needs_tuples<'py>(py: Python<'py>, needs: &[EvidenceNeed]) -> PyRe
                 py,
                 [
                     PyString::new(py, "crl").into_any(),
+                    PyString::new(py, url).into_any(),
+                    py.None().into_bound(py),
+                ],
+            ),
+            EvidenceNeed::Issuer { url } => PyTuple::new(
+                py,
+                [
+                    PyString::new(py, "issuer").into_any(),
                     PyString::new(py, url).into_any(),
                     py.None().into_bound(py),
                 ],
