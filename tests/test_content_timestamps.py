@@ -114,6 +114,32 @@ def test_signature_time_at_reads_no_content_timestamps(w: World) -> None:
     assert (s.code, s.timestamps) == ("cert_expired", [])
 
 
+def test_content_and_signature_timestamps_are_in_to_dict_and_to_json(w: World) -> None:
+    import json
+
+    sig = content_stamped(w, [w.tsa.stamp(w.content), w.tsa.stamp(b"another document")])
+    sig = ad.with_tokens(sig, [w.stamp(sig)])
+    r = govsig.Verifier(w.policy()).verify(sig, w.content)
+    d = r.to_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert json.loads(r.to_json()) == d
+    (signer,) = d["signers"]
+    s = r.signers[0]
+    assert signer == s.to_dict()
+    assert sorted((t["kind"], t["code"]) for t in signer["timestamps"]) == [
+        ("content", "ok"), ("content", "timestamp_imprint_mismatch"), ("signature", "ok")]
+    for t, live in zip(signer["timestamps"], s.timestamps):
+        assert t["gen_time"] == live.gen_time_text and t["tsa_subject"] == live.tsa_subject
+        assert int(t["serial"], 16) == live.serial and t["hash_algorithm"] == "sha256"
+        assert t["policy_oid"] == live.policy_oid and t["reason"] == live.reason
+    import hashlib
+
+    for t, live in zip(signer["timestamps"], s.timestamps):
+        assert t["chain_sha256"] == [hashlib.sha256(c).hexdigest() for c in live.chain]
+        assert (t["kind"], t["code"]) == (live.kind, live.code)
+    assert signer["countersigners"] == []
+
+
 def _shifted(tst_der: bytes, by: dt.timedelta) -> bytes:
     from asn1crypto import tsp as a_tsp
 

@@ -1010,8 +1010,16 @@ impl EvidenceSet {
             for crl in e.crl.iter().chain(e.delta.iter()) {
                 Self::add(&mut self.seen, &mut self.crls, crl.fingerprint(), crl.der());
             }
+            // An indirect CRL's signer and a delegated OCSP responder decided too: their
+            // paths and their own revocation evidence (nesting bounded by the core).
+            if let Some(p) = &e.crl_signer_path {
+                self.add_path(&p.chain(), &p.revocation);
+            }
             if let Some(o) = &e.ocsp {
                 Self::add(&mut self.seen, &mut self.ocsp, o.response_fingerprint, &o.response_der);
+                if let Some(p) = &o.responder_path {
+                    self.add_path(&p.chain(), &p.revocation);
+                }
             }
         }
     }
@@ -1252,6 +1260,39 @@ fn signer_dict<'py>(py: Python<'py>, s: &SignerOutcome) -> PyResult<Bound<'py, P
     d.set_item("code", s.code.name())?;
     d.set_item("reason", &s.reason)?;
     d.set_item("revocation", evidence_records(py, &s.revocation)?)?;
+    let timestamps = s
+        .timestamps
+        .iter()
+        .map(|t| timestamp_dict(py, t))
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("timestamps", timestamps)?;
+    // Countersigners as signers (their own timestamps and countersigners; the core bounds
+    // the depth).
+    let counter = s
+        .countersigners
+        .iter()
+        .map(|c| signer_dict(py, c))
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("countersigners", counter)?;
+    Ok(d)
+}
+
+/// A signer's time-stamp token (signature or content) as a JSON-safe dict: what it says and
+/// how it was judged.
+fn timestamp_dict<'py>(py: Python<'py>, t: &govsig_core::tsp::TimestampOutcome) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("kind", t.kind)?;
+    d.set_item("code", t.code.name())?;
+    d.set_item("reason", &t.reason)?;
+    d.set_item("gen_time", t.gen_time.map(|g| g.to_rfc3339()))?;
+    d.set_item("serial", t.serial.as_deref().map(hex::encode))?;
+    d.set_item("policy_oid", t.policy_oid.as_deref())?;
+    d.set_item("hash_algorithm", t.hash_algorithm)?;
+    d.set_item("tsa_subject", t.tsa_subject())?;
+    d.set_item(
+        "chain_sha256",
+        t.chain.iter().map(|c| hex::encode(c.fingerprint)).collect::<Vec<_>>(),
+    )?;
     Ok(d)
 }
 
@@ -1546,6 +1587,56 @@ fn signer_json(j: &mut Json, s: &SignerOutcome) {
                 c.next_update,
             );
         }
+    }
+    j.raw("]");
+    j.key(false, "timestamps");
+    j.raw("[");
+    for (i, t) in s.timestamps.iter().enumerate() {
+        if i > 0 {
+            j.raw(",");
+        }
+        timestamp_json(j, t);
+    }
+    j.raw("]");
+    j.key(false, "countersigners");
+    j.raw("[");
+    for (i, c) in s.countersigners.iter().enumerate() {
+        if i > 0 {
+            j.raw(",");
+        }
+        signer_json(j, c);
+    }
+    j.raw("]");
+    j.raw("}");
+}
+
+/// `timestamp_dict` as JSON text (same keys, same order).
+fn timestamp_json(j: &mut Json, t: &govsig_core::tsp::TimestampOutcome) {
+    j.raw("{");
+    j.key(true, "kind");
+    j.opt(t.kind);
+    j.key(false, "code");
+    j.str(t.code.name());
+    j.key(false, "reason");
+    j.str(&t.reason);
+    j.key(false, "gen_time");
+    j.opt(t.gen_time.map(|g| g.to_rfc3339()).as_deref());
+    j.key(false, "serial");
+    j.opt(t.serial.as_deref().map(hex::encode).as_deref());
+    j.key(false, "policy_oid");
+    j.opt(t.policy_oid.as_deref());
+    j.key(false, "hash_algorithm");
+    j.opt(t.hash_algorithm);
+    j.key(false, "tsa_subject");
+    j.opt(t.tsa_subject().as_deref());
+    j.key(false, "chain_sha256");
+    j.raw("[");
+    for (i, c) in t.chain.iter().enumerate() {
+        if i > 0 {
+            j.raw(",");
+        }
+        let text = j.cert(c);
+        j.str(&text.sha256);
     }
     j.raw("]");
     j.raw("}");

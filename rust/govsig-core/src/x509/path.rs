@@ -223,8 +223,13 @@ fn no_issuer_error<E>(leaf: &CertRef, dead_ends: &[CertRef]) -> PathError<E> {
         ),
         _ => {
             let top = dead_ends.iter().find(|c| !c.is_self_issued()).unwrap_or(leaf);
+            let above = if top.fingerprint == leaf.fingerprint {
+                String::new()
+            } else {
+                format!(" on the path of {}", leaf.describe())
+            };
             format!(
-                "no path to a trust anchor: no issuer named '{}' found for {}",
+                "no path to a trust anchor: no issuer named '{}' found for {}{above}",
                 top.issuer,
                 top.describe()
             )
