@@ -295,11 +295,11 @@ class EvidenceRefresh:
             added += n
             refused = {i for i, _ in errors}
             failures += [(issuer_keys[i], why) for i, why in errors]
-            came = [k for i, k in enumerate(issuer_keys) if i not in refused]
+            kept: list[Any] = [k for i, k in enumerate(issuer_keys) if i not in refused]
         else:
-            came = []
+            kept = []
         with self._lock:
-            for key in came:
+            for key in kept:
                 # Kept by the core for good: not fetched again unless it asks again (then
                 # they did not complete the path, and it is told so).
                 s = self._sought[key] = _Sought(now + ISSUER_REFETCH_SECONDS, 0, None)

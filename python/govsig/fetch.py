@@ -1,4 +1,5 @@
-"""Fetching revocation evidence over HTTP: CRLs by distribution point, OCSP by responder.
+"""Fetching evidence over HTTP: CRLs by distribution point, OCSP by responder, and a
+certificate's missing issuers by authorityInfoAccess caIssuers.
 
 The Rust core is sans-IO: it names the CRL URLs and the OCSP (responder URL, request) pairs it
 lacks, and judges whatever bytes it is handed. This module does the network half. A fetcher is
@@ -59,7 +60,9 @@ class BulkFetcher(Protocol):
 
 
 class HttpFetcher:
-    """Fetches CRLs and OCSP responses over HTTP, in parallel, with caches.
+    """Fetches CRLs, OCSP responses and caIssuers certificates over HTTP, in parallel, with
+    caches (:meth:`fetch_issuer`: at most :data:`ISSUER_MAX_BYTES`, kept in memory for
+    :data:`ISSUER_CACHE_SECONDS`).
 
     - ``timeout`` (seconds) bounds the connection and every read; each fetch also has a total
       deadline of twice ``timeout``, so a server dripping bytes cannot hold a worker.

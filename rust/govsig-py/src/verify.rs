@@ -419,7 +419,8 @@ impl VerifyResult {
             })
             .collect()
     }
-    /// Evidence the core lacked to decide a revocation status: ("crl", url, None) items.
+    /// Evidence the core lacked: ("crl", url, None), ("ocsp", url, request) and ("issuer",
+    /// url, None) (a caIssuers URL) items.
     #[getter]
     fn needs<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
         needs_tuples(py, &self.inner.needs())

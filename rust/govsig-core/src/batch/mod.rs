@@ -487,7 +487,11 @@ impl Engine {
         let mut pool = CertPool::new();
         // Issuers fetched by caIssuers join as untrusted intermediates, after the document's
         // and the policy's: they can complete a path, never anchor one.
-        for c in untrusted.iter().chain(self.intermediates.iter()).chain(fetched.issuers.iter()) {
+        for c in untrusted
+            .iter()
+            .chain(self.intermediates.iter())
+            .chain(fetched.issuers.iter())
+        {
             pool.add(Arc::clone(c));
         }
         // The policy's and the fetched evidence are merged once per change (`refresh`);

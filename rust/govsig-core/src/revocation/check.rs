@@ -610,7 +610,11 @@ fn decided(cert: &CertRef, o: &Observation<Source>, mut e: PathError) -> PathErr
     let mut ev = unknown_evidence(cert, e.reason.clone(), Vec::new(), Vec::new());
     ev.status = RevocationStatus::Revoked(e.reason.clone());
     match &o.source {
-        Source::Crl { crl, delta, signer_path } => {
+        Source::Crl {
+            crl,
+            delta,
+            signer_path,
+        } => {
             ev.crl = Some(Arc::clone(crl));
             ev.delta = delta.clone();
             ev.crl_signer_path = signer_path.clone();
@@ -1185,6 +1189,10 @@ fn unknown_evidence(
     }
 }
 
+/// A CRL's signer: its certificate, its key, and its validated path when it is not the
+/// issuer of the certificate in question (kept as evidence).
+type CrlSigner = (CertRef, PublicKey, Option<Arc<ValidPath>>);
+
 /// The certificate that signed `crl`: the certificate's issuer when it is the CRL issuer,
 /// else another certificate (pool or anchors) with its own valid path (RFC 5280 §6.3.3 (f);
 /// indirect CRLs and separate CRL-signing keys). Every signature check is charged to
@@ -1199,7 +1207,7 @@ fn crl_signer(
     issuer_key: Option<&PublicKey>,
     anchor: &CertRef,
     work: &CrlWork,
-) -> Result<Result<(CertRef, PublicKey, Option<Arc<ValidPath>>), String>, PathError> {
+) -> Result<Result<CrlSigner, String>, PathError> {
     let mut errors = Vec::new();
     if crl.is_signer_candidate(issuer) {
         work.charge(cert)?;

@@ -217,10 +217,12 @@ impl Certificate {
             return Vec::new();
         };
         aia.filter(|ad| ad.access_method == AD_CA_ISSUERS)
-            .filter_map(|ad| match asn1::parse_single::<asn::GeneralName<'_>>(ad.access_location.full_data()) {
-                Ok(asn::GeneralName::UniformResourceIdentifier(u)) => Some(u.as_str().to_owned()),
-                _ => None,
-            })
+            .filter_map(
+                |ad| match asn1::parse_single::<asn::GeneralName<'_>>(ad.access_location.full_data()) {
+                    Ok(asn::GeneralName::UniformResourceIdentifier(u)) => Some(u.as_str().to_owned()),
+                    _ => None,
+                },
+            )
             .take(4)
             .collect()
     }

@@ -360,7 +360,9 @@ impl<E: RevocationRecord> Search<'_, '_, E> {
         let intermediates = chain.len() - 1;
         let cands = self.rank(&cur, self.ctx.pool.issuers_of(&cur));
         if no_anchor
-            && cands.iter().all(|c| chain.iter().any(|x| x.fingerprint == c.fingerprint))
+            && cands
+                .iter()
+                .all(|c| chain.iter().any(|x| x.fingerprint == c.fingerprint))
             && !self.dead_ends.iter().any(|d| d.fingerprint == cur.fingerprint)
             && self.dead_ends.len() < 16
         {
