@@ -256,3 +256,25 @@ def test_openssl_builds_the_same_path_from_what_was_fetched(w: World, openssl: s
                            "-untrusted", str(tmp_path / "untrusted.pem"), str(tmp_path / "leaf.pem")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_plain_fetcher_is_called_with_the_url_and_a_bulk_one_without_fetch_issuers_is_named(w: World) -> None:
+    asked: list[tuple[str, object]] = []
+
+    def plain(url: str, data: bytes | None = None) -> bytes:
+        asked.append((url, data))
+        return w.ca2.der if url.endswith("/plain-ca2.cer") else w.ca1.der
+
+    leaf = w.leaf("Người ký với bộ tải đơn giản", "/plain-ca2.cer")
+    r = govsig.Verifier(w.policy(), plain).verify(w.signature(leaf), CONTENT)
+    assert r.code == "ok", r.reason
+    assert (w.server.url("/plain-ca2.cer"), None) in asked
+
+    class OnlyRevocation:
+        def fetch_many(self, crl_urls=(), ocsp=()):  # type: ignore[no-untyped-def]
+            return {}
+
+    leaf = w.leaf("Người ký với bộ tải không lấy chứng thư", "/bulk-ca2.cer")
+    r = govsig.Verifier(w.policy(), OnlyRevocation()).verify(w.signature(leaf), CONTENT)
+    assert r.code == "chain_untrusted"
+    assert w.server.url("/bulk-ca2.cer") in r.reason and "fetch_issuers" in r.reason
