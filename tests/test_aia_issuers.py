@@ -278,3 +278,28 @@ def test_a_plain_fetcher_is_called_with_the_url_and_a_bulk_one_without_fetch_iss
     r = govsig.Verifier(w.policy(), OnlyRevocation()).verify(w.signature(leaf), CONTENT)
     assert r.code == "chain_untrusted"
     assert w.server.url("/bulk-ca2.cer") in r.reason and "fetch_issuers" in r.reason
+
+
+def test_a_countersigners_missing_issuer_is_fetched_too(w: World) -> None:
+    from countersign import counter_signer_info, signature_value_of, with_countersignatures
+
+    signer = w.leaf("Người ký chính (có chuỗi)", "/ca2.cer")
+    # Under a CA of its own, which the document does not carry.
+    notary_ca = pki.make_intermediate("AIA CA công chứng", w.root)
+    notary = pki.make_leaf("Công chứng viên chỉ có chứng thư", notary_ca,
+                           extra_extensions=[ca_issuers(w.server.url("/counter-ca2.cer"))])
+    w.server.serve("/counter-ca2.cer", notary_ca.der, "application/pkix-cert")
+    signed = pki.sign_cms(CONTENT, signer, include_chain=True)
+    cs = counter_signer_info(signature_value_of(signed), notary)
+    # The countersigner's certificate travels alone; the main signer's chain is complete.
+    sig = with_countersignatures(signed, 0, [cs], certs=[notary])
+    offline = govsig.Verifier(w.policy()).verify(sig, CONTENT)
+    assert offline.code == "ok"
+    assert offline.signers[0].countersigners[0].code == "chain_untrusted"
+    assert offline.signers[0].warnings == ["countersignature_invalid"]
+    assert ("issuer", w.server.url("/counter-ca2.cer"), None) in offline.needs
+    r = w.verifier().verify(sig, CONTENT)
+    (c,) = r.signers[0].countersigners
+    assert (r.code, c.code, r.signers[0].warnings) == ("ok", "ok", [])
+    assert c.chain == [notary.der, notary_ca.der, w.root.der]
+    assert w.server.requests("/counter-ca2.cer") == 1
