@@ -114,9 +114,89 @@ def test_signature_time_at_reads_no_content_timestamps(w: World) -> None:
     assert (s.code, s.timestamps) == ("cert_expired", [])
 
 
+def test_content_and_signature_timestamps_are_in_to_dict_and_to_json(w: World) -> None:
+    import json
+
+    sig = content_stamped(w, [w.tsa.stamp(w.content), w.tsa.stamp(b"another document")])
+    sig = ad.with_tokens(sig, [w.stamp(sig)])
+    r = govsig.Verifier(w.policy()).verify(sig, w.content)
+    d = r.to_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert json.loads(r.to_json()) == d
+    (signer,) = d["signers"]
+    s = r.signers[0]
+    assert signer == s.to_dict()
+    assert sorted((t["kind"], t["code"]) for t in signer["timestamps"]) == [
+        ("content", "ok"), ("content", "timestamp_imprint_mismatch"), ("signature", "ok")]
+    for t, live in zip(signer["timestamps"], s.timestamps):
+        assert t["gen_time"] == live.gen_time_text and t["tsa_subject"] == live.tsa_subject
+        assert int(t["serial"], 16) == live.serial and t["hash_algorithm"] == "sha256"
+        assert t["policy_oid"] == live.policy_oid and t["reason"] == live.reason
+    import hashlib
+
+    for t, live in zip(signer["timestamps"], s.timestamps):
+        assert t["chain_sha256"] == [hashlib.sha256(c).hexdigest() for c in live.chain]
+        assert (t["kind"], t["code"]) == (live.kind, live.code)
+    assert signer["countersigners"] == []
+
+
 def _shifted(tst_der: bytes, by: dt.timedelta) -> bytes:
     from asn1crypto import tsp as a_tsp
 
     info = a_tsp.TSTInfo.load(tst_der)
     info["gen_time"] = info["gen_time"].native + by
     return bytes(info.dump(force=True))
+
+
+def _pyhanko_pades_with_content_timestamp(w: World) -> bytes:
+    """A PDF signed by pyHanko (PAdES) whose CMS carries a content time-stamp (signed
+    attribute, imprint over the /ByteRange bytes) and a signature time-stamp, both from the
+    loopback openssl TSA."""
+    import io
+    import warnings
+
+    import pdfsign
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import signers, timestamps
+        from pyhanko.sign.ades.api import CAdESSignedAttrSpec
+
+        meta = signers.PdfSignatureMetadata(
+            field_name="Signature1", subfilter=pdfsign.fields.SigSeedSubFilter.PADES,
+            cades_signed_attr_spec=CAdESSignedAttrSpec(timestamp_content=True))
+        out = io.BytesIO()
+        signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdfsign.base_pdf("Quyết định lưu trữ số 9"))), meta,
+                         signer=pdfsign.pyhanko_signer(w.signer),
+                         timestamper=timestamps.HTTPTimeStamper(w.tsa.url), output=out)
+        return out.getvalue()
+
+
+def test_a_content_timestamp_inside_a_pdf_signature_is_judged_over_the_byte_ranges(w: World) -> None:
+    pdf = _pyhanko_pades_with_content_timestamp(w)
+    r = govsig.Verifier(w.policy()).verify_pdf(pdf)
+    assert r.code == "ok", r.reason
+    (sig,) = r.signatures
+    s = sig.signer
+    assert s is not None
+    assert (s.code, s.signature_time_source, s.warnings) == ("ok", "timestamp", [])
+    # Its imprint is the hash of the signed /ByteRange bytes: "ok" says govsig hashed the
+    # same bytes pyHanko's TSA stamped.
+    assert sorted((t.kind, t.code) for t in s.timestamps) == [("content", "ok"), ("signature", "ok")]
+    content_ts = next(t for t in s.timestamps if t.kind == "content")
+    sig_ts = next(t for t in s.timestamps if t.kind == "signature")
+    assert content_ts.gen_time <= sig_ts.gen_time
+    assert s.signature_time == sig_ts.gen_time.replace(microsecond=0)
+    # Today's question ("at"): the signer's certificate expired years ago, and no
+    # time-stamp is read.
+    at = govsig.Verifier(w.policy(signature_time="at")).verify_pdf(pdf)
+    assert at.code == "cert_expired"
+    assert at.signatures[0].signer.timestamps == []
+    # TSAs trusted by another root: both tokens are reported untrusted, neither moves the
+    # signature time, and the expired signer fails.
+    other = govsig.Verifier(w.policy(tsa_trust=[w.p.root.der])).verify_pdf(pdf)
+    s = other.signatures[0].signer
+    assert (other.code, s.signature_time_source) == ("cert_expired", "at")
+    assert sorted((t.kind, t.code) for t in s.timestamps) == [("content", "timestamp_untrusted"),
+                                                              ("signature", "timestamp_untrusted")]

@@ -168,3 +168,20 @@ def test_garbage_countersignature_is_malformed_not_a_crash(p: Pki) -> None:
     assert (s.code, [c.code for c in s.countersigners], s.warnings) == \
         ("ok", ["malformed"], ["countersignature_invalid"])
     assert "not a SignerInfo" in s.countersigners[0].reason
+
+
+def test_countersigners_are_in_to_dict_and_to_json_recursively(p: Pki) -> None:
+    import json
+
+    cs = counter_signer_info(signature_value_of(p.signed), p.notary)
+    sig = with_countersignatures(p.signed, 0, [cs], certs=[p.notary])
+    r = govsig.Verifier(govsig.Policy(trust=[p.root.der])).verify(sig, CONTENT)
+    d = r.to_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert json.loads(r.to_json()) == d
+    (signer,) = d["signers"]
+    (counter,) = signer["countersigners"]
+    assert (counter["code"], counter["subject"]) == ("ok", subject(p.notary))
+    assert counter == r.signers[0].countersigners[0].to_dict()
+    assert counter["countersigners"] == [] and counter["timestamps"] == []
+    assert signer["timestamps"] == []

@@ -542,3 +542,21 @@ def test_bulk_fetches_once_per_certificate(openssl: str, tmp_path: Path) -> None
         finally:
             for r in responders:
                 r.stop()
+
+
+def test_a_delegated_responders_path_is_kept_as_evidence(world: World) -> None:
+    """The delegated responder decided the leaf's status: its certificate (and its path) is
+    part of the evidence, not only the response that happens to carry it; fed back with no
+    fetcher at the same time, the verdict is the same."""
+    r = govsig.Verifier(world.policy(), fetcher=fetcher()).verify(world.sigs["delegated-good"], CONTENT)
+    assert r.code == "ok", r.reason
+    ev = r.evidence
+    assert world.delegate.der in ev.certificates
+    assert {world.ca.der, world.root.der} <= set(ev.certificates)
+    replay = govsig.Verifier(world.policy(intermediates=list(ev.certificates), crls=list(ev.crls),
+                                          ocsp_responses=list(ev.ocsp_responses)))
+    again = replay.verify(world.sigs["delegated-good"], CONTENT)
+    assert (again.code, again.needs) == ("ok", [])
+    # Signed by the CA itself, there is no responder path to keep: the CA is on the path.
+    r = govsig.Verifier(world.policy(), fetcher=fetcher()).verify(world.sigs["ca-good"], CONTENT)
+    assert r.code == "ok" and world.delegate.der not in r.evidence.certificates

@@ -62,3 +62,33 @@ def test_smime_verdicts_for_signature_validity_and_name_chaining(conformance_dir
         checked += 1
     assert checked >= 25
     assert not wrong, wrong
+
+
+INDIRECT_CRL_SIGNER_CASES = ("4.14.24", "4.14.25", "4.14.28", "4.14.29", "4.14.30", "4.14.33")
+
+
+@pytest.mark.parametrize("case_id", INDIRECT_CRL_SIGNER_CASES)
+def test_an_indirect_crl_signers_path_is_kept_as_evidence(conformance_dir, case_id):
+    """PKITS indirect CRLs through the S/MIME form: the CRL that decided the signer's status
+    was signed by another certificate than its issuer (RFC 5280 §6.3.3 (f)). That signer's
+    path is part of what decided: the evidence holds it, and fed back as the only
+    intermediates and CRLs (hard-fail, same time) it gives the same verdict."""
+    base = conformance_dir / "pkits"
+    (case,) = [c for c in _cases(conformance_dir)["cases"] if c["id"] == case_id]
+    anchor = (base / case["trust_anchor"]).read_bytes()
+    at = dt.datetime(2011, 4, 15, tzinfo=dt.timezone.utc)
+    crl_signers = [(base / f).read_bytes() for f in case.get("other_certs", [])]
+    inter = [(base / f).read_bytes() for f in case.get("intermediates", [])] + crl_signers
+    crls = [(base / f).read_bytes() for f in case.get("crls", [])]
+
+    def policy(intermediates, crls):
+        return govsig.Policy(trust=[anchor], intermediates=intermediates, crls=crls, at=at, key_usage=(),
+                             legacy=True, min_rsa_bits=1024, revocation="hard-fail")
+
+    content, cms = load_smime(base / case["smime"])
+    r = govsig.Verifier(policy(inter, crls)).verify(cms, content)
+    assert r.code == "ok", r.reason
+    ev = r.evidence
+    assert set(crl_signers) <= set(ev.certificates)
+    again = govsig.Verifier(policy(list(ev.certificates), list(ev.crls))).verify(cms, content)
+    assert (again.code, again.reason) == ("ok", "")

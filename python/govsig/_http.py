@@ -282,8 +282,11 @@ class HttpTransport:
                 manager.pool_classes_by_scheme = {"http": _DeadlinePool}
             return manager
 
-    def fetch(self, url: str, method: str, body: bytes | None, accept: str) -> bytes:
-        """One fetch, redirects included, within a total deadline of twice ``timeout``."""
+    def fetch(self, url: str, method: str, body: bytes | None, accept: str,
+              max_bytes: int | None = None) -> bytes:
+        """One fetch, redirects included, within a total deadline of twice ``timeout``; the
+        body is capped at ``max_bytes`` (default: the transport's)."""
+        limit = self.max_bytes if max_bytes is None else max_bytes
         deadline = time.monotonic() + 2 * self.timeout
         for _ in range(_MAX_REDIRECTS + 1):
             # Every hop is checked before it is followed: a redirect to ldap:, https: or
@@ -292,7 +295,7 @@ class HttpTransport:
             if time.monotonic() >= deadline:
                 raise FetchError(url, "timeout", f"no complete answer within {2 * self.timeout:g} s")
             status, reason, location, data = self._exchange(url, absolute, host, method, body, accept,
-                                                            deadline)
+                                                            deadline, limit)
             if status in (301, 302, 303, 307, 308):
                 if not location:
                     raise FetchError(url, "http_status", f"HTTP {status} redirect without a Location")
@@ -306,7 +309,7 @@ class HttpTransport:
         raise FetchError(url, "http_status", f"more than {_MAX_REDIRECTS} redirects")
 
     def _exchange(self, url: str, absolute: str, host: str, method: str, body: bytes | None,
-                  accept: str, deadline: float) -> tuple[int, str, str | None, bytes]:
+                  accept: str, deadline: float, max_bytes: int) -> tuple[int, str, str | None, bytes]:
         # identity only: without Accept-Encoding any content coding would be acceptable
         # (RFC 9110 §12.5.3), and a compressed body is not a DER object.
         headers = {"User-Agent": self.user_agent, "Accept": accept, "Accept-Encoding": "identity"}
@@ -324,7 +327,7 @@ class HttpTransport:
             if resp.status != 200:
                 # Redirect and error bodies are not read: the connection is dropped instead.
                 return resp.status, resp.reason or "", resp.headers.get("Location"), b""
-            data = self._read_body(url, resp)
+            data = self._read_body(url, resp, max_bytes)
             keep = True
         except FetchError:
             raise
@@ -358,23 +361,23 @@ class HttpTransport:
             fired |= _WATCHDOG.disarm(token)
         return fired
 
-    def _read_body(self, url: str, resp: urllib3.BaseHTTPResponse) -> bytes:
+    def _read_body(self, url: str, resp: urllib3.BaseHTTPResponse, max_bytes: int) -> bytes:
         length = resp.headers.get("Content-Length")
-        if length is not None and length.strip().isdigit() and int(length) > self.max_bytes:
+        if length is not None and length.strip().isdigit() and int(length) > max_bytes:
             raise FetchError(url, "too_large",
-                             f"the server announces {int(length)} bytes, over the {self.max_bytes}-byte limit")
+                             f"the server announces {int(length)} bytes, over the {max_bytes}-byte limit")
         # Content-Encoding is never asked for and never decoded: a compressed body is judged as
         # the bytes it is, so there is no decompression bomb to defuse.
         buf = bytearray()
-        limit = self.max_bytes + 1
+        limit = max_bytes + 1
         while len(buf) < limit:
             part = resp.read(min(_READ_CHUNK, limit - len(buf)), decode_content=False)
             if not part:
                 break
             buf += part
             self._on_count(bytes=len(part))
-        if len(buf) > self.max_bytes:
-            raise FetchError(url, "too_large", f"the body exceeds the {self.max_bytes}-byte limit")
+        if len(buf) > max_bytes:
+            raise FetchError(url, "too_large", f"the body exceeds the {max_bytes}-byte limit")
         return bytes(buf)
 
 

@@ -15,10 +15,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional, Protocol, TypeVar, Union
+from typing import Any, NamedTuple, Optional, Protocol, TypeVar, Union
 
 from govsig._policy import Policy
-from govsig.fetch import BulkFetcher, Fetcher
+from govsig.fetch import BulkFetcher, Fetcher, FetchError
 from govsig._evidence_cache import crl_validity, ocsp_validity
 
 __all__ = ["RETRY_FIRST_SECONDS", "RETRY_MAX_SECONDS", "Clock", "EvidenceRefresh", "new_needs"]
@@ -32,6 +32,19 @@ RETRY_FIRST_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
 
 _UNDECIDED = "the evidence fetched from it did not decide the status"
+_NOT_THE_ISSUER = "the certificates fetched from it did not complete the path"
+
+# A caIssuers URL's certificates are fetched again no sooner than this after they came:
+# they stay with the core (untrusted intermediates do not go stale), so the core asks again
+# only when they did not complete the path.
+ISSUER_REFETCH_SECONDS = 24 * 3600.0
+
+
+class _IssuerUrl(NamedTuple):
+    """The key of a caIssuers URL (a CRL's key is its URL as a str, an OCSP request's the
+    (url, request) pair): its one field is the URL, so ``key[0]`` reads it as for OCSP."""
+
+    url: str
 
 
 def _retry_delay(attempts: int) -> float:
@@ -207,27 +220,33 @@ class EvidenceRefresh:
         wanted: dict[Any, None] = {}
         with self._lock:
             for kind, url, req in needs:
-                if kind == "ocsp" and req is None:
+                if kind == "ocsp" and req is None or kind not in ("crl", "ocsp", "issuer"):
                     continue
-                key = url if kind == "crl" else (url, bytes(req or b""))
+                key: Any = (url if kind == "crl" else _IssuerUrl(url) if kind == "issuer"
+                            else (url, bytes(req or b"")))
                 s = self._sought.get(key)
                 if s is not None and now < s.until:
                     into = undecided if s.reason is None else failed_again
+                    came = _NOT_THE_ISSUER if kind == "issuer" else _UNDECIDED
                     if url not in into or s.until < into[url][0]:
-                        into[url] = (s.until, _UNDECIDED if s.reason is None else s.reason)
+                        into[url] = (s.until, came if s.reason is None else s.reason)
                 else:
                     wanted[key] = None
         told = self._tell(undecided, fetched=True) + self._tell(failed_again, fetched=False)
         if not wanted:
             return told
         crl_urls = [k for k in wanted if isinstance(k, str)]
-        ocsp = [k for k in wanted if not isinstance(k, str)]
+        issuers = [k for k in wanted if isinstance(k, _IssuerUrl)]
+        ocsp = [k for k in wanted if not isinstance(k, (str, _IssuerUrl))]
         fetched: dict[Any, Any]
         if isinstance(self._fetcher, BulkFetcher):
-            fetched = dict(self._fetcher.fetch_many(crl_urls=crl_urls, ocsp=ocsp))
+            fetched = dict(self._fetcher.fetch_many(crl_urls=crl_urls, ocsp=ocsp)) if crl_urls or ocsp else {}
+            if issuers:
+                fetched.update(self._fetch_issuers(issuers))
         else:
             fetched = {}
-            keys: list[Any] = [*crl_urls, *ocsp]
+            # A plain fetcher is called with the URL alone for a caIssuers URL, as for a CRL.
+            keys: list[Any] = [*crl_urls, *ocsp, *issuers]
             with ThreadPoolExecutor(max_workers=min(8, len(keys))) as ex:
                 futures = {k: ex.submit(self._fetcher, *((k,) if isinstance(k, str) else k)) for k in keys}
                 for k, fut in futures.items():
@@ -241,10 +260,15 @@ class EvidenceRefresh:
         crl_keys: list[Any] = []
         ocsp_bytes: list[bytes] = []
         ocsp_keys: list[Any] = []
-        for key in [*crl_urls, *ocsp]:
+        issuer_bytes: list[bytes] = []
+        issuer_keys: list[Any] = []
+        for key in [*crl_urls, *ocsp, *issuers]:
             value = fetched.get(key)
             if isinstance(value, (bytes, bytearray)):
-                if isinstance(key, str):
+                if isinstance(key, _IssuerUrl):
+                    issuer_bytes.append(bytes(value))
+                    issuer_keys.append(key)
+                elif isinstance(key, str):
                     crl_bytes.append(bytes(value))
                     crl_keys.append(key)
                 else:
@@ -266,7 +290,20 @@ class EvidenceRefresh:
             failures += [(ocsp_keys[i], f"not a usable OCSP response: {why}") for i, why in errors]
             refused = {i for i, _ in errors}
             usable += [(k, d) for i, (k, d) in enumerate(zip(ocsp_keys, ocsp_bytes)) if i not in refused]
+        if issuer_bytes:
+            n, errors = self._engine.add_fetched_issuers(issuer_bytes)
+            added += n
+            refused = {i for i, _ in errors}
+            failures += [(issuer_keys[i], why) for i, why in errors]
+            kept: list[Any] = [k for i, k in enumerate(issuer_keys) if i not in refused]
+        else:
+            kept = []
         with self._lock:
+            for key in kept:
+                # Kept by the core for good: not fetched again unless it asks again (then
+                # they did not complete the path, and it is told so).
+                s = self._sought[key] = _Sought(now + ISSUER_REFETCH_SECONDS, 0, None)
+                self._schedule(s.until, "sought", key)
             for key, der in usable:
                 expiry = self._expiry(key, der, now)
                 if expiry is not None and expiry > now:
@@ -290,6 +327,20 @@ class EvidenceRefresh:
                     failed[url] = (s.until, why)
         # A failure changes verdicts too (fetch_failed, or the next source's turn).
         return int(added) + told + self._tell(failed, fetched=False)
+
+    def _fetch_issuers(self, keys: list[_IssuerUrl]) -> dict[Any, Any]:
+        """What the fetcher's ``fetch_issuers`` (as :class:`~govsig.HttpFetcher` has) got for
+        these caIssuers URLs, by key; a bulk fetcher without one cannot fetch them."""
+        fetch = getattr(self._fetcher, "fetch_issuers", None)
+        if not callable(fetch):
+            return {k: FetchError(k.url, "bad_url", "the fetcher has no fetch_issuers to fetch issuer "
+                                  "certificates with; pass the intermediates in the policy")
+                    for k in keys}
+        try:
+            got = fetch([k.url for k in keys])
+        except Exception as e:  # a fetcher's failure is missing evidence, not a crash
+            return {k: e for k in keys}
+        return {k: got.get(k.url, "no answer") for k in keys}
 
     def _tell(self, by_url: dict[str, tuple[float, str]], fetched: bool) -> int:
         """Records in the core (and here, with when to forget) URLs whose evidence could not

@@ -3,7 +3,9 @@
 ``VerifyResult.evidence`` and ``BatchResult.evidence()`` hand it back: the validated path of
 each signer (for ``cert_revoked`` / ``cert_on_hold``: the path that was refused), the CRLs
 (complete and delta) and OCSP responses that decided each certificate's status, and for each
-valid signature time-stamp its TSA's path and evidence. Fed back as
+valid signature time-stamp its TSA's path and evidence; where an indirect CRL's signer or a
+delegated OCSP responder decided a status, its path and its own evidence too; issuers fetched
+by caIssuers appear as the path's certificates. Fed back as
 ``Policy(intermediates=ev.certificates, crls=ev.crls, ocsp_responses=ev.ocsp_responses)``
 with the same anchors and ``at`` and no fetcher, it reproduces the verdicts offline.
 """

@@ -1,4 +1,5 @@
-"""Fetching revocation evidence over HTTP: CRLs by distribution point, OCSP by responder.
+"""Fetching evidence over HTTP: CRLs by distribution point, OCSP by responder, and a
+certificate's missing issuers by authorityInfoAccess caIssuers.
 
 The Rust core is sans-IO: it names the CRL URLs and the OCSP (responder URL, request) pairs it
 lacks, and judges whatever bytes it is handed. This module does the network half. A fetcher is
@@ -25,7 +26,15 @@ from govsig._evidence_cache import (_as_seconds, _crl_der_and_next_update, _Disk
 from govsig._http import FETCH_ERROR_KINDS, FetchError, HttpTransport, ocsp_get_url, split_http_url
 
 __all__ = ["FETCH_ERROR_KINDS", "FetchError", "Fetcher", "BulkFetcher", "HttpFetcher", "FetchKey",
-           "crl_validity", "ocsp_get_url", "ocsp_validity"]
+           "ISSUER_MAX_BYTES", "ISSUER_CACHE_SECONDS", "crl_validity", "ocsp_get_url", "ocsp_validity"]
+
+# What a caIssuers URL (RFC 5280 §4.2.2.1) may serve: one certificate, or a certs-only PKCS#7
+# of a CA's few certificates. A larger body is refused (``too_large``) whatever ``max_bytes``
+# allows: the URL is named by the document being verified, so an attacker chooses it.
+ISSUER_MAX_BYTES = 1 << 20
+# How long what a caIssuers URL served is kept in memory: a certificate does not go stale as
+# a CRL does, but a CA may publish a renewed one at the same URL.
+ISSUER_CACHE_SECONDS = 24 * 3600.0
 
 # A key of fetch_many's answer: a CRL URL, or an OCSP (responder URL, DER OCSPRequest) pair.
 FetchKey = Union[str, tuple[str, bytes]]
@@ -51,7 +60,9 @@ class BulkFetcher(Protocol):
 
 
 class HttpFetcher:
-    """Fetches CRLs and OCSP responses over HTTP, in parallel, with caches.
+    """Fetches CRLs, OCSP responses and caIssuers certificates over HTTP, in parallel, with
+    caches (:meth:`fetch_issuer`: at most :data:`ISSUER_MAX_BYTES`, kept in memory for
+    :data:`ISSUER_CACHE_SECONDS`).
 
     - ``timeout`` (seconds) bounds the connection and every read; each fetch also has a total
       deadline of twice ``timeout``, so a server dripping bytes cannot hold a worker.
@@ -206,6 +217,40 @@ class HttpFetcher:
                 out[key] = fut.result()
             except FetchError as e:
                 out[key] = e
+        return out
+
+    def fetch_issuer(self, url: str) -> bytes:
+        """What the caIssuers URL ``url`` serves (RFC 5280 §4.2.2.1): a DER certificate or a
+        certs-only PKCS#7 (".p7c"), DER or PEM, at most :data:`ISSUER_MAX_BYTES` (and
+        ``max_bytes``). Kept in memory for :data:`ISSUER_CACHE_SECONDS`. A body that is
+        neither is a ``FetchError(kind="bad_response")``; the core reads the rest and says
+        what it could not use. Whatever comes is only ever an untrusted intermediate."""
+        if not isinstance(url, str):
+            raise TypeError(f"url must be a str, not {type(url).__name__}")
+        hit = self._cached(("issuer", url))
+        if hit is not None:
+            return hit
+        return self._single_flight(("issuer", url), lambda: self._issuer_miss(url))
+
+    def fetch_issuers(self, urls: Iterable[str]) -> dict[str, bytes | FetchError]:
+        """:meth:`fetch_issuer` for each distinct URL, in parallel; failures are values."""
+        if isinstance(urls, (str, bytes)):
+            raise TypeError("urls must be an iterable of URLs, not a single string")
+        wanted: dict[str, None] = {}
+        for url in urls:
+            if not isinstance(url, str):
+                raise TypeError(f"issuer URLs must be str, not {type(url).__name__}")
+            wanted[url] = None
+        if not wanted:
+            return {}
+        executor = self._pool()
+        futures = {url: executor.submit(self.fetch_issuer, url) for url in wanted}
+        out: dict[str, bytes | FetchError] = {}
+        for url, fut in futures.items():
+            try:
+                out[url] = fut.result()
+            except FetchError as e:
+                out[url] = e
         return out
 
     def __call__(self, url: str, data: bytes | None = None) -> bytes:
@@ -372,6 +417,24 @@ class HttpFetcher:
                     self._disk.store_ocsp(url, request, body, now, next_update)
                 except OSError:
                     self._count(cache_write_errors=1)
+        return body
+
+    def _issuer_miss(self, url: str) -> bytes:
+        hit = self._cached(("issuer", url))
+        if hit is not None:
+            return hit
+        split_http_url(url)
+        self._count(fetches=1)
+        body = self._http.fetch(url, "GET", None, "application/pkix-cert, application/pkcs7-mime",
+                                max_bytes=min(self.max_bytes, ISSUER_MAX_BYTES))
+        if body[:1] != b"\x30" and body.lstrip()[:11] != b"-----BEGIN ":
+            # A certificate and a PKCS#7 are DER SEQUENCEs (or PEM); an HTML error page or
+            # an empty body is not worth handing to the core.
+            raise FetchError(url, "bad_response",
+                             f"the {len(body)}-byte body is neither a DER certificate nor a PKCS#7 "
+                             f"bundle; it starts with {body[:16]!r}")
+        with self._lock:
+            self._memo.put(("issuer", url), body, self._clock() + ISSUER_CACHE_SECONDS)
         return body
 
     def _single_flight(self, key: tuple[str, Any], work: Callable[[], bytes]) -> bytes:

@@ -154,6 +154,8 @@ pub mod oid {
     pub const KP_OCSP_SIGNING: ObjectIdentifier = asn1::oid!(1, 3, 6, 1, 5, 5, 7, 3, 9);
     /// id-ad-ocsp, an accessMethod of authorityInfoAccess (RFC 5280 §4.2.2.1).
     pub const AD_OCSP: ObjectIdentifier = asn1::oid!(1, 3, 6, 1, 5, 5, 7, 48, 1);
+    /// id-ad-caIssuers (RFC 5280 §4.2.2.1): where the issuer's certificates are published.
+    pub const AD_CA_ISSUERS: ObjectIdentifier = asn1::oid!(1, 3, 6, 1, 5, 5, 7, 48, 2);
     /// invalidityDate, allowed in singleExtensions (RFC 6960 §4.4.7 via RFC 5280 §5.3.2).
     pub const INVALIDITY_DATE: ObjectIdentifier = asn1::oid!(2, 5, 29, 24);
 }

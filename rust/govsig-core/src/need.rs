@@ -12,12 +12,16 @@ pub enum EvidenceNeed {
     /// An OCSP response to this DER request from the responder at this URL
     /// (authorityInfoAccess id-ad-ocsp, RFC 5280 §4.2.2.1).
     Ocsp { url: String, request: Vec<u8> },
+    /// The certificates at this URL (a DER certificate or a certs-only PKCS#7 ".p7c"): the
+    /// authorityInfoAccess id-ad-caIssuers of a certificate whose issuer no path could find
+    /// (RFC 5280 §4.2.2.1). What comes is only ever an untrusted intermediate.
+    Issuer { url: String },
 }
 
 impl EvidenceNeed {
     pub fn url(&self) -> &str {
         match self {
-            EvidenceNeed::Crl { url } | EvidenceNeed::Ocsp { url, .. } => url,
+            EvidenceNeed::Crl { url } | EvidenceNeed::Ocsp { url, .. } | EvidenceNeed::Issuer { url } => url,
         }
     }
 }

@@ -160,7 +160,7 @@ impl TimestampResult {
     fn revocation<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         evidence_dicts(py, &self.inner.revocation)
     }
-    /// Evidence the core lacked for the TSA's chain: ("crl"|"ocsp", url, request) items.
+    /// Evidence the core lacked for the TSA's chain: ("crl"|"ocsp"|"issuer", url, request) items.
     #[getter]
     fn needs<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
         needs_tuples(py, &self.inner.needs)

@@ -273,6 +273,20 @@ impl CoreEngine {
         })
     }
 
+    /// Add what caIssuers URLs served (a certificate or a certs-only PKCS#7) as untrusted
+    /// intermediates; returns (how many certificates were new, [(index, error)]).
+    fn add_fetched_issuers(
+        &self,
+        py: Python<'_>,
+        bodies: Vec<Bound<'_, PyBytes>>,
+    ) -> PyResult<(usize, Vec<(usize, String)>)> {
+        let ders: Vec<&[u8]> = bodies.iter().map(|b| b.as_bytes()).collect();
+        let engine = Arc::clone(&self.engine);
+        guard("adding fetched issuer certificates", || {
+            Ok(py.allow_threads(move || engine.add_fetched_issuers(&ders)))
+        })
+    }
+
     /// Add fetched OCSP responses (DER); returns (how many were new, [(index, error)]).
     fn add_fetched_ocsp(
         &self,
@@ -405,7 +419,8 @@ impl VerifyResult {
             })
             .collect()
     }
-    /// Evidence the core lacked to decide a revocation status: ("crl", url, None) items.
+    /// Evidence the core lacked: ("crl", url, None), ("ocsp", url, request) and ("issuer",
+    /// url, None) (a caIssuers URL) items.
     #[getter]
     fn needs<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
         needs_tuples(py, &self.inner.needs())
@@ -996,8 +1011,16 @@ impl EvidenceSet {
             for crl in e.crl.iter().chain(e.delta.iter()) {
                 Self::add(&mut self.seen, &mut self.crls, crl.fingerprint(), crl.der());
             }
+            // An indirect CRL's signer and a delegated OCSP responder decided too: their
+            // paths and their own revocation evidence (nesting bounded by the core).
+            if let Some(p) = &e.crl_signer_path {
+                self.add_path(&p.chain(), &p.revocation);
+            }
             if let Some(o) = &e.ocsp {
                 Self::add(&mut self.seen, &mut self.ocsp, o.response_fingerprint, &o.response_der);
+                if let Some(p) = &o.responder_path {
+                    self.add_path(&p.chain(), &p.revocation);
+                }
             }
         }
     }
@@ -1128,6 +1151,14 @@ pub(crate) fn needs_tuples<'py>(py: Python<'py>, needs: &[EvidenceNeed]) -> PyRe
                     py.None().into_bound(py),
                 ],
             ),
+            EvidenceNeed::Issuer { url } => PyTuple::new(
+                py,
+                [
+                    PyString::new(py, "issuer").into_any(),
+                    PyString::new(py, url).into_any(),
+                    py.None().into_bound(py),
+                ],
+            ),
             EvidenceNeed::Ocsp { url, request } => PyTuple::new(
                 py,
                 [
@@ -1230,6 +1261,39 @@ fn signer_dict<'py>(py: Python<'py>, s: &SignerOutcome) -> PyResult<Bound<'py, P
     d.set_item("code", s.code.name())?;
     d.set_item("reason", &s.reason)?;
     d.set_item("revocation", evidence_records(py, &s.revocation)?)?;
+    let timestamps = s
+        .timestamps
+        .iter()
+        .map(|t| timestamp_dict(py, t))
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("timestamps", timestamps)?;
+    // Countersigners as signers (their own timestamps and countersigners; the core bounds
+    // the depth).
+    let counter = s
+        .countersigners
+        .iter()
+        .map(|c| signer_dict(py, c))
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("countersigners", counter)?;
+    Ok(d)
+}
+
+/// A signer's time-stamp token (signature or content) as a JSON-safe dict: what it says and
+/// how it was judged.
+fn timestamp_dict<'py>(py: Python<'py>, t: &govsig_core::tsp::TimestampOutcome) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("kind", t.kind)?;
+    d.set_item("code", t.code.name())?;
+    d.set_item("reason", &t.reason)?;
+    d.set_item("gen_time", t.gen_time.map(|g| g.to_rfc3339()))?;
+    d.set_item("serial", t.serial.as_deref().map(hex::encode))?;
+    d.set_item("policy_oid", t.policy_oid.as_deref())?;
+    d.set_item("hash_algorithm", t.hash_algorithm)?;
+    d.set_item("tsa_subject", t.tsa_subject())?;
+    d.set_item(
+        "chain_sha256",
+        t.chain.iter().map(|c| hex::encode(c.fingerprint)).collect::<Vec<_>>(),
+    )?;
     Ok(d)
 }
 
@@ -1524,6 +1588,56 @@ fn signer_json(j: &mut Json, s: &SignerOutcome) {
                 c.next_update,
             );
         }
+    }
+    j.raw("]");
+    j.key(false, "timestamps");
+    j.raw("[");
+    for (i, t) in s.timestamps.iter().enumerate() {
+        if i > 0 {
+            j.raw(",");
+        }
+        timestamp_json(j, t);
+    }
+    j.raw("]");
+    j.key(false, "countersigners");
+    j.raw("[");
+    for (i, c) in s.countersigners.iter().enumerate() {
+        if i > 0 {
+            j.raw(",");
+        }
+        signer_json(j, c);
+    }
+    j.raw("]");
+    j.raw("}");
+}
+
+/// `timestamp_dict` as JSON text (same keys, same order).
+fn timestamp_json(j: &mut Json, t: &govsig_core::tsp::TimestampOutcome) {
+    j.raw("{");
+    j.key(true, "kind");
+    j.opt(t.kind);
+    j.key(false, "code");
+    j.str(t.code.name());
+    j.key(false, "reason");
+    j.str(&t.reason);
+    j.key(false, "gen_time");
+    j.opt(t.gen_time.map(|g| g.to_rfc3339()).as_deref());
+    j.key(false, "serial");
+    j.opt(t.serial.as_deref().map(hex::encode).as_deref());
+    j.key(false, "policy_oid");
+    j.opt(t.policy_oid.as_deref());
+    j.key(false, "hash_algorithm");
+    j.opt(t.hash_algorithm);
+    j.key(false, "tsa_subject");
+    j.opt(t.tsa_subject().as_deref());
+    j.key(false, "chain_sha256");
+    j.raw("[");
+    for (i, c) in t.chain.iter().enumerate() {
+        if i > 0 {
+            j.raw(",");
+        }
+        let text = j.cert(c);
+        j.str(&text.sha256);
     }
     j.raw("]");
     j.raw("}");

@@ -224,6 +224,53 @@ impl Engine {
         (added, errors)
     }
 
+    /// Adds what caIssuers URLs served (RFC 5280 §4.2.2.1: a DER certificate or a
+    /// certs-only PKCS#7 ".p7c"; BER and PEM forms are read too) as untrusted intermediates
+    /// for later verifications: they can complete a path, never anchor one. Returns how many
+    /// certificates were new, and the items that held no usable certificate with why.
+    pub fn add_fetched_issuers(&self, ders: &[&[u8]]) -> (usize, Vec<(usize, String)>) {
+        let mut errors = Vec::new();
+        let mut parsed: Vec<CertRef> = Vec::new();
+        for (i, der) in ders.iter().enumerate() {
+            match fetched_certificates(der) {
+                Ok(items) => {
+                    let mut good = 0;
+                    let mut why = String::new();
+                    for item in items.iter().take(MAX_ISSUERS_PER_BUNDLE) {
+                        match self.interner.get_or_parse(item) {
+                            Ok(c) => {
+                                good += 1;
+                                parsed.push(c);
+                            }
+                            Err(e) => why = e.0,
+                        }
+                    }
+                    if good == 0 {
+                        errors.push((i, format!("not a usable certificate: {why}")));
+                    }
+                }
+                Err(e) => errors.push((i, e)),
+            }
+        }
+        let mut added = 0;
+        if let Ok(mut guard) = self.fetched.write() {
+            let f = Arc::make_mut(&mut *guard);
+            for c in parsed {
+                if f.issuers.len() >= MAX_FETCHED_ISSUERS {
+                    break;
+                }
+                if !f.issuers.iter().any(|x| x.fingerprint == c.fingerprint) {
+                    f.issuers.push(c);
+                    added += 1;
+                }
+            }
+            if added > 0 {
+                f.generation += 1;
+            }
+        }
+        (added, errors)
+    }
+
     /// Adds fetched OCSP responses (DER); returns how many were new, and the unparsable
     /// ones with their error.
     pub fn add_fetched_ocsp(&self, ders: &[&[u8]]) -> (usize, Vec<(usize, String)>) {
@@ -421,6 +468,7 @@ impl Engine {
                         untrusted
                             .iter()
                             .chain(self.intermediates.iter())
+                            .chain(fetched.issuers.iter())
                             .any(|u| u.fingerprint == c.fingerprint)
                             || p.anchor.fingerprint == c.fingerprint
                     }) =>
@@ -437,7 +485,13 @@ impl Engine {
             }
         }
         let mut pool = CertPool::new();
-        for c in untrusted.iter().chain(self.intermediates.iter()) {
+        // Issuers fetched by caIssuers join as untrusted intermediates, after the document's
+        // and the policy's: they can complete a path, never anchor one.
+        for c in untrusted
+            .iter()
+            .chain(self.intermediates.iter())
+            .chain(fetched.issuers.iter())
+        {
             pool.add(Arc::clone(c));
         }
         // The policy's and the fetched evidence are merged once per change (`refresh`);
@@ -488,7 +542,9 @@ impl Engine {
             revocation: &checker,
         };
         self.path_builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let r = build_and_validate(&ctx, leaf).map(Arc::new);
+        let r = build_and_validate(&ctx, leaf)
+            .map(Arc::new)
+            .map_err(|e| issuer_fetch_failures(e, &fetched.failures));
         if let Ok(mut m) = self.paths.write() {
             if m.len() >= MAX_PATHS {
                 m.clear();
@@ -583,9 +639,42 @@ impl Engine {
     }
 }
 
+/// A path error's caIssuers needs whose URL could not be fetched, or served nothing that
+/// completed the path, leave the needs and join the reason, naming the URL and why: the
+/// caller sees which publication point failed instead of a bare "no issuer found".
+fn issuer_fetch_failures(mut e: PathError, failures: &FetchFailures) -> PathError {
+    let mut said = Vec::new();
+    e.needs.retain(|n| match n {
+        crate::need::EvidenceNeed::Issuer { url } => match failures.get(url) {
+            Some(f) => {
+                said.push(format!("{url}: {}", f.reason));
+                false
+            }
+            None => true,
+        },
+        _ => true,
+    });
+    if !said.is_empty() {
+        e.reason = format!(
+            "{} (the issuer could not be had from its caIssuers URL {})",
+            e.reason,
+            said.join("; ")
+        );
+    }
+    e
+}
+
+/// At most this many fetched issuer certificates are held by an engine, and at most this
+/// many are taken from one fetched bundle: caIssuers URLs are named by the documents, so
+/// what they serve must not grow an engine without bound.
+const MAX_FETCHED_ISSUERS: usize = 4096;
+const MAX_ISSUERS_PER_BUNDLE: usize = 64;
+
 /// Evidence fetched on the core's request.
 #[derive(Clone, Default)]
 struct Fetched {
+    /// Certificates fetched from caIssuers URLs: untrusted intermediates, never anchors.
+    issuers: Vec<CertRef>,
     crls: CrlSet,
     ocsp: OcspStore,
     /// The policy's evidence merged with the fetched (None while nothing was fetched).
@@ -624,6 +713,30 @@ impl Engine {
             .read()
             .map(|f| (f.crls.len(), f.ocsp.len(), f.pruned))
             .unwrap_or_default()
+    }
+}
+
+/// The certificates in what a caIssuers URL served: a certs-only PKCS#7 (DER, BER or
+/// PEM), else one certificate (DER or PEM).
+fn fetched_certificates(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    match crate::cms::input::bundle_certificates(body) {
+        Ok(Some(certs)) => Ok(certs),
+        Err(e) => Err(format!("not a usable certs-only PKCS#7: {}", e.0)),
+        Ok(None) => {
+            let trimmed = body.trim_ascii_start();
+            if trimmed.starts_with(b"-----BEGIN ") {
+                crate::cms::input::pem_decode(trimmed, &["CERTIFICATE"])
+                    .map(|d| vec![d])
+                    .map_err(|e| format!("not a PEM certificate: {}", e.0))
+            } else if body.first() == Some(&0x30) {
+                Ok(vec![body.to_vec()])
+            } else {
+                Err(format!(
+                    "the {}-byte body is neither a DER certificate nor a PKCS#7 bundle",
+                    body.len()
+                ))
+            }
+        }
     }
 }
 

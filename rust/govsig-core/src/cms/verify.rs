@@ -130,6 +130,18 @@ impl SignerOutcome {
     }
 }
 
+impl SignerOutcome {
+    /// This signer's needs, its time-stamps' and its countersigners' (recursively: the core
+    /// bounds their depth), so that a countersigner's missing CRL or issuer is fetched too.
+    fn collect_needs(&self, into: &mut Vec<EvidenceNeed>) {
+        into.extend(self.needs.iter().cloned());
+        into.extend(self.timestamps.iter().flat_map(|t| t.needs.iter().cloned()));
+        for c in &self.countersigners {
+            c.collect_needs(into);
+        }
+    }
+}
+
 impl VerifyOutcome {
     pub fn failure(code: Code, reason: impl Into<String>) -> Self {
         VerifyOutcome {
@@ -148,21 +160,16 @@ impl VerifyOutcome {
         self.code == Code::Ok
     }
 
-    /// Evidence that could decide an unknown revocation status, across signers and their
-    /// signature time-stamps' TSA paths, deduplicated. (Without the TSAs' needs a fetcher was
-    /// never asked for a TSA's CRL or OCSP answer: under hard-fail no token could be trusted,
-    /// under soft-fail a TSA revoked later was never seen.)
+    /// Evidence that could decide an unknown revocation status or complete a path, across
+    /// signers, their time-stamps' TSA paths and their countersigners, deduplicated.
+    /// (Without the TSAs' needs a fetcher was never asked for a TSA's CRL or OCSP answer:
+    /// under hard-fail no token could be trusted, under soft-fail a TSA revoked later was
+    /// never seen.)
     pub fn needs(&self) -> Vec<EvidenceNeed> {
-        let mut v: Vec<EvidenceNeed> = self
-            .signers
-            .iter()
-            .flat_map(|s| {
-                s.needs
-                    .iter()
-                    .cloned()
-                    .chain(s.timestamps.iter().flat_map(|t| t.needs.iter().cloned()))
-            })
-            .collect();
+        let mut v: Vec<EvidenceNeed> = Vec::new();
+        for s in &self.signers {
+            s.collect_needs(&mut v);
+        }
         v.sort();
         v.dedup();
         v

@@ -13,7 +13,7 @@ use crate::crypto::{DigestAlgorithm, PublicKey};
 use crate::outcome::Code;
 use crate::policy::KeyUsageRule;
 use crate::revocation::checker::RevocationChecker;
-use crate::revocation::checker::{PathContext, PathError};
+use crate::revocation::checker::{PathContext, PathError, ValidPath};
 use crate::revocation::crl::{
     distribution_points, revocation_status, CrlError, CrlIndex, CrlNumber, GeneralNameValue, ReasonMask, RevokedEntry,
 };
@@ -285,6 +285,10 @@ pub struct RevocationEvidence {
     /// has no reasonCode). Reported with the warning `revoked_after_signature`.
     pub revoked_at: Option<UnixTime>,
     pub revoked_reason: Option<crate::revocation::crl::Reason>,
+    /// The validated path of the deciding CRL's signer when it is not the certificate's
+    /// issuer (an indirect CRL, a separate CRL-signing key: RFC 5280 §6.3.3 (f)), with its
+    /// own revocation evidence: part of what decided, kept as evidence.
+    pub crl_signer_path: Option<Arc<ValidPath>>,
 }
 
 pub use crate::need::EvidenceNeed;
@@ -414,6 +418,7 @@ enum Source {
     Crl {
         crl: Arc<CrlIndex>,
         delta: Option<Arc<CrlIndex>>,
+        signer_path: Option<Arc<ValidPath>>,
     },
     Ocsp(OcspStatus),
 }
@@ -490,6 +495,7 @@ fn check_certificate_at(
         e.valid_from = since;
         Ok(e)
     };
+    let crl_findings_signer = crl.newest_signer_path.clone();
     let mut refused: Vec<String> = crl.why.iter().chain(ocsp.why.iter()).cloned().collect();
     refused.dedup();
     for source in rc.sources {
@@ -500,6 +506,7 @@ fn check_certificate_at(
         };
         if let Some((crl, delta, ocsp)) = good {
             let valid_until = until(good_until, ocsp.as_ref(), rc.ocsp_skew);
+            let crl_signer_path = crl.as_ref().and(crl_findings_signer.clone());
             return good_at_t(RevocationEvidence {
                 certificate: Arc::clone(cert),
                 status: RevocationStatus::Good,
@@ -509,6 +516,7 @@ fn check_certificate_at(
                 needs: Vec::new(),
                 refused,
                 valid_until,
+                crl_signer_path,
                 ..unknown_evidence(cert, String::new(), Vec::new(), Vec::new())
             });
         }
@@ -525,6 +533,7 @@ fn check_certificate_at(
                 needs: Vec::new(),
                 refused,
                 valid_until: good_until,
+                crl_signer_path: crl_findings_signer.clone(),
                 ..unknown_evidence(cert, String::new(), Vec::new(), Vec::new())
             });
         }
@@ -601,9 +610,14 @@ fn decided(cert: &CertRef, o: &Observation<Source>, mut e: PathError) -> PathErr
     let mut ev = unknown_evidence(cert, e.reason.clone(), Vec::new(), Vec::new());
     ev.status = RevocationStatus::Revoked(e.reason.clone());
     match &o.source {
-        Source::Crl { crl, delta } => {
+        Source::Crl {
+            crl,
+            delta,
+            signer_path,
+        } => {
             ev.crl = Some(Arc::clone(crl));
             ev.delta = delta.clone();
+            ev.crl_signer_path = signer_path.clone();
         }
         Source::Ocsp(s) => ev.ocsp = Some(s.clone()),
     }
@@ -632,7 +646,7 @@ fn describe_observation(cert: &CertRef, o: &Observation<Source>, hold: bool) -> 
             }
             s
         }
-        Source::Crl { crl, delta } => {
+        Source::Crl { crl, delta, .. } => {
             let (date, reason) = match o.said {
                 Said::Revoked { date, reason } => (date, reason),
                 Said::Good => (crl.this_update, None),
@@ -830,6 +844,8 @@ struct CrlFindings {
     /// The newest such complete CRL (cRLNumber, thisUpdate, fingerprint) with its newest
     /// applicable delta: the CRL named when CRLs decide "good".
     newest: Option<(Arc<CrlIndex>, Option<Arc<CrlIndex>>)>,
+    /// The validated path of the newest CRL's signer, when it is not the issuer.
+    newest_signer_path: Option<Arc<ValidPath>>,
     why: Vec<String>,
     needs: Vec<EvidenceNeed>,
     /// The latest nextUpdate of a CRL in scope that is stale at T (see `check_certificate`).
@@ -898,7 +914,13 @@ fn stale(crl: &CrlIndex, at: UnixTime) -> Option<String> {
     }
 }
 
-fn observe(crl: &Arc<CrlIndex>, delta: Option<&Arc<CrlIndex>>, said: Said, covers: ReasonMask) -> Observation<Source> {
+fn observe(
+    crl: &Arc<CrlIndex>,
+    delta: Option<&Arc<CrlIndex>>,
+    signer_path: &Option<Arc<ValidPath>>,
+    said: Said,
+    covers: ReasonMask,
+) -> Observation<Source> {
     let newest = delta.unwrap_or(crl);
     Observation {
         said,
@@ -913,6 +935,7 @@ fn observe(crl: &Arc<CrlIndex>, delta: Option<&Arc<CrlIndex>>, said: Said, cover
         source: Source::Crl {
             crl: Arc::clone(crl),
             delta: delta.cloned(),
+            signer_path: signer_path.clone(),
         },
     }
 }
@@ -943,6 +966,7 @@ fn check_crls(
     let mut out = CrlFindings {
         coverage: ReasonMask::NONE,
         newest: None,
+        newest_signer_path: None,
         why: Vec::new(),
         needs: Vec::new(),
         stale_until: None,
@@ -1008,14 +1032,14 @@ fn check_crls(
         };
         let entry = crl.lookup(&cert.issuer, &cert.serial).filter(|e| !e.is_removal());
         if stale_at_t.is_some() {
-            observations.push(observe(crl, None, said_by(entry), ReasonMask::NONE));
+            observations.push(observe(crl, None, &signer.2, said_by(entry), ReasonMask::NONE));
             continue;
         }
         if entry.is_none() && crl.this_update > cert.not_after {
             out.why.push(silent_after_expiry(&crl.describe(), cert));
             continue;
         }
-        observations.push(observe(crl, None, said_by(entry), scope));
+        observations.push(observe(crl, None, &signer.2, said_by(entry), scope));
         out.coverage = out.coverage.union(scope);
         // §6.3.3 (c): every delta CRL in scope, fresh, and signed by the same signer.
         let mut deltas: Vec<&Arc<CrlIndex>> = rc.crls.deltas_for(crl).collect();
@@ -1053,7 +1077,7 @@ fn check_crls(
                     out.why.push(silent_after_expiry(&d.describe(), cert));
                     continue;
                 }
-                Ok(e) => observations.push(observe(crl, Some(d), said_by(e), scope)),
+                Ok(e) => observations.push(observe(crl, Some(d), &signer.2, said_by(e), scope)),
                 Err(e) => {
                     out.why.push(e.0);
                     continue;
@@ -1065,6 +1089,7 @@ fn check_crls(
         }
         if out.newest.as_ref().is_none_or(|(n, _)| newness(crl) > newness(n)) {
             out.newest = Some((Arc::clone(crl), newest_delta));
+            out.newest_signer_path = signer.2.clone();
         }
     }
     // Deltas without any complete CRL of their scope, and CRLs refused as evidence.
@@ -1160,8 +1185,13 @@ fn unknown_evidence(
         valid_from: None,
         revoked_at: None,
         revoked_reason: None,
+        crl_signer_path: None,
     }
 }
+
+/// A CRL's signer: its certificate, its key, and its validated path when it is not the
+/// issuer of the certificate in question (kept as evidence).
+type CrlSigner = (CertRef, PublicKey, Option<Arc<ValidPath>>);
 
 /// The certificate that signed `crl`: the certificate's issuer when it is the CRL issuer,
 /// else another certificate (pool or anchors) with its own valid path (RFC 5280 §6.3.3 (f);
@@ -1177,7 +1207,7 @@ fn crl_signer(
     issuer_key: Option<&PublicKey>,
     anchor: &CertRef,
     work: &CrlWork,
-) -> Result<Result<(CertRef, PublicKey), String>, PathError> {
+) -> Result<Result<CrlSigner, String>, PathError> {
     let mut errors = Vec::new();
     if crl.is_signer_candidate(issuer) {
         work.charge(cert)?;
@@ -1193,7 +1223,7 @@ fn crl_signer(
                 .and_then(|k| verify_crl_cached(ctx, crl, &k).map(|()| k)),
         });
         match checked {
-            Ok(k) => return Ok(Ok((Arc::clone(issuer), k))),
+            Ok(k) => return Ok(Ok((Arc::clone(issuer), k, None))),
             Err(e) => errors.push(e.reason),
         }
     }
@@ -1223,7 +1253,7 @@ fn crl_signer(
         // A CRL issuer's certificate may be covered by its own CRL (an indirect CRL that
         // lists the cRLIssuer too, PKITS 4.14.30): its path is the one being validated.
         if ctx.anchors.contains(&cand.fingerprint) || cand.fingerprint == cert.fingerprint {
-            return Ok(Ok((Arc::clone(cand), key)));
+            return Ok(Ok((Arc::clone(cand), key, None)));
         }
         if rc.depth >= MAX_CRL_SIGNER_DEPTH {
             errors.push(format!(
@@ -1245,7 +1275,9 @@ fn crl_signer(
         match build_and_validate(&sub, cand) {
             // RFC 5280 §6.3.3 (f) asks for the CRL signer's path to share the certificate's
             // trust anchor.
-            Ok(p) if p.anchor.fingerprint == anchor.fingerprint => return Ok(Ok((Arc::clone(cand), key))),
+            Ok(p) if p.anchor.fingerprint == anchor.fingerprint => {
+                return Ok(Ok((Arc::clone(cand), key, Some(Arc::new(p)))))
+            }
             Ok(_) => errors.push(format!("CRL signer {} chains to another trust anchor", cand.describe())),
             Err(e) => errors.push(format!("CRL signer {}: {}", cand.describe(), e.reason)),
         }

@@ -204,6 +204,29 @@ impl Certificate {
         self.extensions.iter().find(|e| e.oid == oid)
     }
 
+    /// The URIs of this certificate's authorityInfoAccess id-ad-caIssuers (RFC 5280
+    /// §4.2.2.1: "the certificates issued to the CA that issued the certificate"), in the
+    /// certificate's order, at most 4 (a certificate cannot make a batch fetch without
+    /// bound). An unreadable extension names none: the issuer is then simply not found.
+    pub fn ca_issuers_urls(&self) -> Vec<String> {
+        use govsig_asn1::ocsp::{oid::AD_CA_ISSUERS, AuthorityInfoAccess};
+        let Some(ext) = self.extension("1.3.6.1.5.5.7.1.1") else {
+            return Vec::new();
+        };
+        let Ok(aia) = asn1::parse_single::<AuthorityInfoAccess<'_>>(&ext.value) else {
+            return Vec::new();
+        };
+        aia.filter(|ad| ad.access_method == AD_CA_ISSUERS)
+            .filter_map(
+                |ad| match asn1::parse_single::<asn::GeneralName<'_>>(ad.access_location.full_data()) {
+                    Ok(asn::GeneralName::UniformResourceIdentifier(u)) => Some(u.as_str().to_owned()),
+                    _ => None,
+                },
+            )
+            .take(4)
+            .collect()
+    }
+
     /// Serial as lowercase hex of its content octets.
     pub fn serial_hex(&self) -> String {
         hex::encode(&self.serial)

@@ -173,6 +173,9 @@ struct Search<'a, 'c, E> {
     signature_checks: usize,
     paths_tried: usize,
     best: Option<PathError<E>>,
+    /// Certificates the search reached but found no issuer for, among the anchors or the
+    /// pool: their caIssuers URLs become needs when no path is found.
+    dead_ends: Vec<CertRef>,
 }
 
 /// Builds a path from `leaf` to a trust anchor and validates it.
@@ -185,6 +188,7 @@ pub fn build_and_validate<E: RevocationRecord>(
         signature_checks: 0,
         paths_tried: 0,
         best: None,
+        dead_ends: Vec::new(),
     };
     // A leaf that is itself an anchor is trusted directly (its validity and key usage are
     // still checked, since here it acts as the end entity).
@@ -195,18 +199,58 @@ pub fn build_and_validate<E: RevocationRecord>(
     let mut chain = vec![Arc::clone(leaf)];
     match s.extend(&mut chain) {
         Ok(Some(p)) => Ok(p),
-        Ok(None) => Err(s.best.unwrap_or_else(|| {
-            PathError::new(
-                Code::ChainUntrusted,
-                format!(
-                    "no path to a trust anchor: no issuer named '{}' found for {}",
-                    leaf.issuer,
-                    leaf.describe()
-                ),
-            )
-        })),
+        Ok(None) => {
+            let mut e = s.best.take().unwrap_or_else(|| no_issuer_error(leaf, &s.dead_ends));
+            e.needs.extend(issuer_needs(&s.dead_ends));
+            Err(e)
+        }
         Err(e) => Err(e),
     }
+}
+
+/// Why no path was found when no candidate path failed a check: the issuer of a
+/// certificate could not be found, or the search ended at a self-issued certificate that is
+/// not an anchor.
+fn no_issuer_error<E>(leaf: &CertRef, dead_ends: &[CertRef]) -> PathError<E> {
+    let reason = match dead_ends
+        .iter()
+        .find(|c| c.is_self_issued() && c.fingerprint != leaf.fingerprint)
+    {
+        Some(root) => format!(
+            "no path to a trust anchor: the path from {} ends at self-issued {}, which is not a trust anchor",
+            leaf.describe(),
+            root.describe()
+        ),
+        _ => {
+            let top = dead_ends.iter().find(|c| !c.is_self_issued()).unwrap_or(leaf);
+            let above = if top.fingerprint == leaf.fingerprint {
+                String::new()
+            } else {
+                format!(" on the path of {}", leaf.describe())
+            };
+            format!(
+                "no path to a trust anchor: no issuer named '{}' found for {}{above}",
+                top.issuer,
+                top.describe()
+            )
+        }
+    };
+    PathError::new(Code::ChainUntrusted, reason)
+}
+
+/// What could complete a path that lacks an issuer: the caIssuers URLs (RFC 5280 §4.2.2.1)
+/// of each certificate the search found no issuer for. A self-issued certificate names
+/// none: its issuer is itself, and what it points at cannot make it an anchor.
+fn issuer_needs(dead_ends: &[CertRef]) -> Vec<EvidenceNeed> {
+    let mut v: Vec<EvidenceNeed> = dead_ends
+        .iter()
+        .filter(|c| !c.is_self_issued())
+        .flat_map(|c| c.ca_issuers_urls())
+        .map(|url| EvidenceNeed::Issuer { url })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 impl<E: RevocationRecord> Search<'_, '_, E> {
@@ -287,6 +331,7 @@ impl<E: RevocationRecord> Search<'_, '_, E> {
             None => return Ok(None),
         };
         let anchors = self.rank(&cur, self.ctx.anchors.issuers_of(&cur));
+        let no_anchor = anchors.is_empty();
         for anchor in anchors {
             if let Err(e) = self.check_edge(anchor, &cur)? {
                 self.record(e);
@@ -314,6 +359,15 @@ impl<E: RevocationRecord> Search<'_, '_, E> {
         // chain = leaf + intermediates so far; one more intermediate must stay within depth.
         let intermediates = chain.len() - 1;
         let cands = self.rank(&cur, self.ctx.pool.issuers_of(&cur));
+        if no_anchor
+            && cands
+                .iter()
+                .all(|c| chain.iter().any(|x| x.fingerprint == c.fingerprint))
+            && !self.dead_ends.iter().any(|d| d.fingerprint == cur.fingerprint)
+            && self.dead_ends.len() < 16
+        {
+            self.dead_ends.push(Arc::clone(&cur));
+        }
         if !cands.is_empty() && intermediates >= self.ctx.policy.max_chain_depth {
             self.record(PathError::new(
                 Code::PathTooLong,

@@ -554,6 +554,101 @@ fn urls_from_authority_info_access() {
     assert!(ocsp_urls(&w.leaf).unwrap().is_empty());
 }
 
+/// caIssuers (RFC 5280 §4.2.2.1): a leaf whose issuer no one supplied names the URL as a
+/// need; the certificate fetched from it completes the path as an untrusted intermediate;
+/// what is not a certificate is refused with why; a self-signed certificate fetched so
+/// never becomes an anchor; a URL the caller could not fetch is named in the reason.
+#[test]
+fn missing_issuer_is_named_by_ca_issuers_and_what_came_completes_the_path() {
+    let w = world();
+    let ca_key = key(7);
+    let ca = cert(CertSpec {
+        serial: 7,
+        issuer: "Root",
+        subject: "Issuing CA",
+        key: &ca_key,
+        signer: &w.root_key,
+        not_after: "300101000000Z",
+        exts: ca_exts(),
+    });
+    let ad = |uri: &str| {
+        seq(&[
+            &oid(&asn1::oid!(1, 3, 6, 1, 5, 5, 7, 48, 2)),
+            &tlv(0x86, uri.as_bytes()),
+        ])
+    };
+    let leaf = |serial: u8, url: &str| {
+        cert(CertSpec {
+            serial,
+            issuer: "Issuing CA",
+            subject: "Signer",
+            key: &key(8),
+            signer: &ca_key,
+            not_after: "300101000000Z",
+            exts: vec![ext(&AIA, false, &seq(&[&ad(url)]))],
+        })
+    };
+    let policy = Policy {
+        revocation: RevocationMode::Off,
+        signer_key_usage: KeyUsageRule { any_of: Vec::new() },
+        ..Policy::default()
+    };
+    let e = crate::batch::Engine::new(
+        policy,
+        Some(TrustStore::new(vec![Arc::clone(&w.root)])),
+        Vec::new(),
+        Vec::new(),
+    );
+    let at = 1_800_000_000;
+    let good = leaf(1, "http://ca.example/issuing.crt");
+    let o = e.verify_certificate_at(good.der(), &[], at);
+    assert_eq!(o.code, Code::ChainUntrusted);
+    assert_eq!(
+        o.needs,
+        vec![crate::need::EvidenceNeed::Issuer {
+            url: "http://ca.example/issuing.crt".into()
+        }]
+    );
+    // Bytes that are no certificate are refused, with why; a self-signed stranger is taken
+    // as an intermediate and nothing more.
+    let (added, errors) = e.add_fetched_issuers(&[b"<html>", w.other_root.der()]);
+    assert_eq!((added, errors.len(), errors[0].0), (1, 1, 0));
+    assert!(
+        errors[0].1.contains("neither a DER certificate nor a PKCS#7"),
+        "{errors:?}"
+    );
+    assert_eq!(
+        e.verify_certificate_at(w.other_root.der(), &[], at).code,
+        Code::ChainUntrusted
+    );
+    // The issuer's certificate completes the path.
+    assert_eq!(e.add_fetched_issuers(&[ca.der()]), (1, Vec::new()));
+    let o = e.verify_certificate_at(good.der(), &[], at);
+    assert_eq!((o.code, o.chain.len(), o.needs.len()), (Code::Ok, 3, 0));
+    // A URL the caller could not fetch leaves the needs and joins the reason.
+    let e2 = crate::batch::Engine::new(
+        Policy {
+            revocation: RevocationMode::Off,
+            signer_key_usage: KeyUsageRule { any_of: Vec::new() },
+            ..Policy::default()
+        },
+        Some(TrustStore::new(vec![Arc::clone(&w.root)])),
+        Vec::new(),
+        Vec::new(),
+    );
+    e2.add_fetch_failures(
+        vec![("http://ca.example/issuing.crt".into(), "HTTP 404 Not Found".into())],
+        true,
+    );
+    let o = e2.verify_certificate_at(good.der(), &[], at);
+    assert_eq!((o.code, o.needs.len()), (Code::ChainUntrusted, 0));
+    assert!(
+        o.reason.contains("http://ca.example/issuing.crt: HTTP 404 Not Found"),
+        "{}",
+        o.reason
+    );
+}
+
 // ---- the engine: cache expiry and order, with OCSP evidence given up front ----------------
 
 const REVOKED_KEY_COMPROMISE: fn(&str) -> Vec<u8> = |when| {

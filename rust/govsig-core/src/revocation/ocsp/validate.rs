@@ -10,7 +10,7 @@ use super::OcspError;
 use crate::crypto::{CryptoError, DigestAlgorithm, PublicKey, SignatureScheme};
 use crate::outcome::Code;
 use crate::policy::{KeyUsageRule, Policy};
-use crate::revocation::checker::{EdgeCache, PathContext, PathError};
+use crate::revocation::checker::{EdgeCache, PathContext, PathError, ValidPath};
 use crate::revocation::{RevocationChecker, RevocationMode};
 use crate::time::{to_rfc3339, UnixTime};
 use crate::x509::cert::CertRef;
@@ -116,6 +116,10 @@ pub struct OcspStatus {
     pub responder: CertRef,
     /// The responder is a delegated OCSP signer, not the issuer itself.
     pub delegated: bool,
+    /// A delegated responder's own validated path and its revocation evidence (None when
+    /// the issuer signed, or its authority was vouched for): part of what decided, kept as
+    /// evidence (DESIGN "Evidence is kept").
+    pub responder_path: Option<Arc<ValidPath>>,
     /// SHA-256 of the DER response.
     pub response_fingerprint: [u8; 32],
     /// The DER response (kept as evidence).
@@ -258,7 +262,7 @@ pub fn validate_parsed(
         }
     };
     // §4.2.2.2 (1)-(3), §3.2 (2)-(4): who signed, and may they speak for this issuer.
-    let (responder, delegated) = find_responder(resp, issuer, check, &authority)?;
+    let (responder, delegated, responder_path) = find_responder(resp, issuer, check, &authority)?;
     // RFC 8954 §2.1: a response that does not echo the nonce may be a replay.
     if let Some(n) = check.nonce {
         check_nonce(resp, n)?;
@@ -279,6 +283,7 @@ pub fn validate_parsed(
         produced_at: resp.produced_at,
         responder,
         delegated,
+        responder_path,
         response_fingerprint: resp.fingerprint,
         response_der: Arc::clone(&resp.der),
         signature_algorithm: resp.signature_algorithm.clone(),
@@ -417,11 +422,11 @@ fn find_responder(
     issuer: &CertRef,
     check: &OcspCheck<'_>,
     authority: &Authority<'_, '_>,
-) -> Result<(CertRef, bool), OcspError> {
+) -> Result<(CertRef, bool, Option<Arc<ValidPath>>), OcspError> {
     let mut errors: Vec<OcspError> = Vec::new();
     if responder_id_matches(&resp.responder_id, issuer) {
         match verify_response_signature(resp, issuer, check, authority) {
-            Ok(()) => return Ok((Arc::clone(issuer), false)),
+            Ok(()) => return Ok((Arc::clone(issuer), false, None)),
             Err(e) => errors.push(e),
         }
     }
@@ -440,7 +445,7 @@ fn find_responder(
             continue;
         }
         match authorise_delegate(cand, issuer, check, authority) {
-            Ok(()) => return Ok((Arc::clone(cand), true)),
+            Ok(path) => return Ok((Arc::clone(cand), true, path)),
             Err(e) => errors.push(e),
         }
     }
@@ -469,7 +474,7 @@ fn authorise_delegate(
     issuer: &CertRef,
     check: &OcspCheck<'_>,
     authority: &Authority<'_, '_>,
-) -> Result<(), OcspError> {
+) -> Result<Option<Arc<ValidPath>>, OcspError> {
     let unauthorized = |why: String| {
         OcspError::new(
             Code::OcspUnauthorizedResponder,
@@ -541,7 +546,7 @@ fn authorise_delegate(
                     ext.oid
                 )));
             }
-            Ok(())
+            Ok(None)
         }
         Authority::OnPath(ctx, anchor, rc) => {
             // §4.2.2.2.1: without id-pkix-ocsp-nocheck the responder's own revocation is
@@ -576,7 +581,7 @@ fn authorise_delegate(
                 ..**ctx
             };
             match build_and_validate(&sub, cand) {
-                Ok(p) if p.anchor.fingerprint == anchor.fingerprint => Ok(()),
+                Ok(p) if p.anchor.fingerprint == anchor.fingerprint => Ok(Some(Arc::new(p))),
                 Ok(p) => Err(unauthorized(format!(
                     "its path ends at trust anchor {}, not at the issuer's anchor {}",
                     p.anchor.describe(),
