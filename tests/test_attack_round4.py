@@ -111,3 +111,97 @@ def test_sign_pdf_reason_location_name_and_field_never_break_the_pdf_syntax(sign
 def test_sign_pdf_text_that_is_not_unicode_is_a_type_error_not_a_panic(signer_pki) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UnicodeEncodeError):
         govsig.sign_pdf(raw_pdf(), signer_pki[2], reason="\udcff")
+
+
+def test_sign_pdf_refuses_a_fifo_or_a_device_instead_of_blocking(signer_pki, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # open() of a FIFO waits for a writer forever; /dev/zero reads forever.
+    fifo = tmp_path / "in.pdf"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(ValueError, match="a PDF is read from a regular file only"):
+            govsig.sign_pdf(path, signer_pki[2])
+    with pytest.raises(IsADirectoryError):
+        govsig.sign_pdf(tmp_path, signer_pki[2])
+
+
+def test_verify_pdf_refuses_a_fifo_instead_of_blocking(pdf_verifier, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fifo = tmp_path / "doc.pdf"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="is a FIFO"):
+        pdf_verifier.verify_pdf(fifo)
+
+
+def test_sign_pdf_cli_prints_hostile_file_names_on_one_inert_line(signer_pki, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, leaf, _ = signer_pki
+    (tmp_path / "k.pem").write_bytes(leaf.key_pem)
+    (tmp_path / "c.pem").write_bytes(leaf.pem)
+    src = tmp_path / "a\nOK: forged\x1b[2J\u202e.pdf"
+    src.write_bytes(raw_pdf())
+    out = tmp_path / "out\nOK: forged.pdf"
+    p = subprocess.run([sys.executable, "-m", "govsig", "sign-pdf", str(src), "-o", str(out), "--key",
+                        str(tmp_path / "k.pem"), "--cert", str(tmp_path / "c.pem")],
+                       capture_output=True, text=True, env=ENV, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert out.is_file()
+    assert p.stderr.count("\n") == 1 and "\x1b" not in p.stderr and "\u202e" not in p.stderr, p.stderr
+    assert p.stderr.startswith("signed ") and "\\x0a" in p.stderr
+
+
+# --- report text: VerifyResult.to_json() and BatchResult.report_lines as the reports write them ---
+
+HOSTILE = "Nguyễn\x85Văn\u2028A\u2029\u202eB\u200b\x9b31m\x7f\x1b]0:t\x07\ufeffC"
+UNSAFE = ("Cc", "Cf", "Zl", "Zp", "Cs")
+
+
+def strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+def raw_unsafe(text: str) -> list[str]:
+    import unicodedata
+    return [c for c in text if c not in "\t\r\n" and unicodedata.category(c) in UNSAFE]
+
+
+@pytest.fixture(scope="module")
+def hostile_signed() -> tuple[P.Issued, bytes]:
+    root = P.make_root("Gốc R4 báo cáo", "p256", seed="r4-report-root")
+    leaf = P.make_leaf(HOSTILE, root, "p256", seed="r4-report-leaf", org=HOSTILE, locality=HOSTILE)
+    return root, P.sign_cms(b"noi dung", leaf, detached=False)
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_verify_result_to_json_escapes_c1_separators_and_bidi_like_the_reports(hostile_signed, trusted) -> None:  # type: ignore[no-untyped-def]
+    from govsig._cli_text import inert_json
+    root, cms = hostile_signed
+    trust = govsig.TrustStore.from_der([root.der]) if trusted else govsig.TrustStore.from_der([P.make_root("Khác R4", "p256", seed="r4-other").der])
+    r = govsig.Verifier(govsig.Policy(trust=trust)).verify(cms)
+    assert r.ok is trusted, r.reason
+    text = r.to_json()
+    assert raw_unsafe(text) == [] and len(text.splitlines()) == 1
+    assert json.loads(text) == r.to_dict()
+    # The same rule, byte for byte, as the Python writers of the CLI and the reports.
+    assert text == inert_json(r.to_dict(), separators=(",", ":"))
+    assert any(HOSTILE in s for s in strings(json.loads(text)))
+    signers = r.signers_json()
+    assert raw_unsafe(signers) == [] and json.loads(signers) == [s.to_dict() for s in r.signers]
+
+
+def test_batch_report_lines_are_inert_before_any_python_pass(hostile_signed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root, cms = hostile_signed
+    v = govsig.Verifier(govsig.Policy(trust=govsig.TrustStore.from_der([root.der])))
+    batch = v.verify_many([(cms, None)])
+    names = ["dir/a\nb\u2028c\u202e\x85.p7s".encode(), b"dir/\xff\x1b[2J.p7s"]
+    batch2 = v.verify_many([(cms, None), (b"\x30\x03\x02\x01\x00", None)])
+    del batch
+    lines = batch2.report_lines(names, [1, 2], ["00" * 32, "11" * 32], "", "off")
+    assert [(code, ok) for _, code, ok, _ in lines] == [("ok", True), ("malformed", False)]
+    for (line, *_), name in zip(lines, names):
+        assert raw_unsafe(line) == [] and len(line.splitlines()) == 1, line
+        d = json.loads(line)
+        assert d["path"] == name.decode("utf-8", "backslashreplace").replace("\\xff", "\\xff")
