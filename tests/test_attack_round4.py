@@ -205,3 +205,199 @@ def test_batch_report_lines_are_inert_before_any_python_pass(hostile_signed, tmp
         assert raw_unsafe(line) == [] and len(line.splitlines()) == 1, line
         d = json.loads(line)
         assert d["path"] == name.decode("utf-8", "backslashreplace").replace("\\xff", "\\xff")
+
+
+# --- countersignatures (RFC 5652 §11.4): unsigned, so anyone may add, widen or nest them -------
+
+import countersign as C  # noqa: E402
+from asn1crypto import cms as a_cms  # noqa: E402
+
+SIGNATURE_TIME_STAMP_TOKEN = "1.2.840.113549.1.9.16.2.14"
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.root = P.make_root("Gốc phản ký R4", seed="r4-cs-root")
+        self.official = P.make_leaf("Cán bộ R4", self.root, seed="r4-cs-official")
+        self.notary = P.make_leaf("Công chứng R4", self.root, seed="r4-cs-notary")
+        self.stranger_root = P.make_root("Gốc lạ R4", seed="r4-cs-stranger-root")
+        self.stranger = P.make_leaf("Người lạ R4", self.stranger_root, seed="r4-cs-stranger")
+        self.signed = P.sign_cms(CONTENT, self.official)
+
+    def verify(self, sig: bytes, **kw: object) -> govsig.VerifyResult:
+        return govsig.Verifier(govsig.Policy(trust=[self.root.der], **kw)).verify(sig, CONTENT)  # type: ignore[arg-type]
+
+
+CONTENT = "Văn bản phản ký R4".encode()
+
+
+@pytest.fixture(scope="module")
+def cs() -> Counter:
+    return Counter()
+
+
+def with_raw_countersignature_values(cms_der: bytes, values: bytes) -> bytes:
+    """``cms_der`` with one id-countersignature attribute whose SET OF holds ``values`` (raw
+    TLVs) on signer 0."""
+    attribute = C._tlv(0x30, a_cms.CMSAttributeType(C.COUNTER_SIGNATURE).dump() + C._tlv(0x31, values))
+    ci = a_cms.ContentInfo.load(cms_der)
+    ci["content"]["signer_infos"][0]["unsigned_attrs"] = a_cms.CMSAttributes.load(C._tlv(0x31, attribute))
+    return bytes(ci.dump())
+
+
+def test_a_flood_of_countersignature_values_gives_one_budget_result_not_one_per_value(cs: Counter) -> None:
+    # 300,000 two-byte values (600 KB) used to give 300,000 results (hundreds of MB, a
+    # report line of tens of MB).
+    one = C.counter_signer_info(C.signature_value_of(cs.signed), cs.notary).dump()
+    sig = with_raw_countersignature_values(cs.signed, one * 9 + b"\x05\x00" * 300_000)
+    r = cs.verify(sig, intermediates=[cs.notary.der])
+    (s,) = r.signers
+    assert (r.code, s.code, s.warnings) == ("ok", "ok", ["countersignature_invalid"])
+    assert [c.code for c in s.countersigners] == ["ok"] * 8 + ["budget_exceeded"]
+    last = s.countersigners[-1]
+    assert last.reason.startswith("300001 countersignature(s) not verified")
+    # It names the first countersignature it stands for, not the signer it counter-signs.
+    assert last.sid == s.countersigners[0].sid != s.sid
+    assert len(r.to_json()) < 100_000
+
+
+def test_a_countersignature_moved_from_another_signer_covers_other_bytes_and_fails(cs: Counter) -> None:
+    two = P.sign_cms(CONTENT, cs.official, extra_signers=[cs.notary])
+    moved = C.counter_signer_info(C.signature_value_of(two, 1), cs.notary)
+    r = cs.verify(C.with_countersignatures(two, 0, [moved]))
+    # (SET OF SignerInfo is re-sorted when written: find the one that got it.)
+    (s0,) = [s for s in r.signers if s.countersigners]
+    assert (r.code, s0.code, s0.warnings) == ("ok", "ok", ["countersignature_invalid"])
+    (c,) = s0.countersigners
+    assert c.code == "digest_mismatch" and not c.ok, (c.code, c.reason)
+
+
+def test_a_trusted_countersigner_never_makes_an_untrusted_signer_look_better(cs: Counter) -> None:
+    signed = P.sign_cms(CONTENT, cs.stranger)
+    good = C.counter_signer_info(C.signature_value_of(signed), cs.notary)
+    r = cs.verify(C.with_countersignatures(signed, 0, [good], certs=[cs.notary]))
+    (s,) = r.signers
+    assert (r.ok, r.code, s.code) == (False, "chain_untrusted", "chain_untrusted")
+    assert [c.code for c in s.countersigners] == ["ok"]
+    # And the reverse: an untrusted countersigner leaves a good signer good, with a warning.
+    bad = C.counter_signer_info(C.signature_value_of(cs.signed), cs.stranger)
+    r = cs.verify(C.with_countersignatures(cs.signed, 0, [bad], certs=[cs.stranger]))
+    assert (r.ok, r.code, r.signers[0].warnings) == (True, "ok", ["countersignature_invalid"])
+    assert [c.code for c in r.signers[0].countersigners] == ["chain_untrusted"]
+
+
+def with_unsigned_tokens(info: a_cms.SignerInfo, tokens: list[bytes]) -> a_cms.SignerInfo:
+    """A copy of ``info`` whose unsigned attributes carry ``tokens`` as signature time-stamps."""
+    info = a_cms.SignerInfo.load(info.dump())
+    attr = a_cms.CMSAttribute({"type": SIGNATURE_TIME_STAMP_TOKEN, "values": [a_cms.ContentInfo.load(t) for t in tokens]})
+    info["unsigned_attrs"] = [attr]
+    return info
+
+
+def test_time_stamps_inside_a_countersignature_never_move_the_signers_time(openssl: str, tmp_path: Path) -> None:
+    import archive_decade as ad
+    from test_signature_time import World
+    w = World(tmp_path, openssl)
+    try:
+        # The signer's certificate expired years before `today`; its signature carries no
+        # time-stamp. A countersignature (anyone may add one) carries a valid token over its
+        # own signature value and a valid token over the *signer's* signature value.
+        csi = C.counter_signer_info(ad.signature_value(w.bare), w.signer)
+        csi = with_unsigned_tokens(csi, [w.tsa.stamp(csi["signature"].native), w.stamp(w.bare)])
+        s = w.verify(C.with_countersignatures(w.bare, 0, [csi]))
+        assert (s.code, s.signature_time_source, s.signature_time) == ("cert_expired", "at", w.today)
+        assert s.timestamps == []
+        (c,) = s.countersigners
+        assert sorted((t.kind, t.code) for t in c.timestamps) == [("signature", "ok"), ("signature", "timestamp_imprint_mismatch")]
+        assert (c.code, c.signature_time_source) == ("ok", "timestamp")
+    finally:
+        w.close()
+
+
+# --- a long-lived Verifier with a fetcher: evidence carried by one document -----------------------
+
+import datetime as dt  # noqa: E402
+
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+
+UTC = dt.timezone.utc
+CRL_URL = "http://crl.r4.invalid/leaf.crl"
+
+
+def make_crl(issuer: P.Issued, revoked: list[int], this_update: dt.datetime, number: int) -> bytes:
+    b = (x509.CertificateRevocationListBuilder().issuer_name(issuer.cert.subject)
+         .last_update(this_update).next_update(this_update + dt.timedelta(days=7))
+         .add_extension(x509.CRLNumber(number), critical=False))
+    for serial in revoked:
+        b = b.add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(serial)
+                                      .revocation_date(this_update - dt.timedelta(days=1)).build())
+    return b.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def with_crls(cms_der: bytes, crls: list[bytes]) -> bytes:
+    from asn1crypto import crl as a_crl
+    ci = a_cms.ContentInfo.load(cms_der)
+    ci["content"]["crls"] = [a_cms.RevocationInfoChoice({"crl": a_crl.CertificateList.load(c)}) for c in crls]
+    return bytes(ci.dump(force=True))
+
+
+class Fetcher:
+    def __init__(self) -> None:
+        self.answer: bytes | None = None
+        self.calls: list[str] = []
+
+    def __call__(self, url: str, request: bytes | None = None) -> bytes:
+        self.calls.append(url)
+        if self.answer is None:
+            raise OSError("the CRL server is down")
+        return self.answer
+
+
+@pytest.mark.parametrize("carried", ["good", "revoking"])
+@pytest.mark.parametrize("online", [False, True])
+def test_a_crl_carried_by_one_document_never_decides_another(carried: str, online: bool) -> None:
+    root = P.make_root("Gốc CRL R4", "p256", seed="r4-crl-root")
+    leaf = P.make_leaf("Người ký CRL R4", root, "p256", seed="r4-crl-leaf",
+                       extra_extensions=[(x509.CRLDistributionPoints(
+                           [x509.DistributionPoint([x509.UniformResourceIdentifier(CRL_URL)], None, None, None)]), False)])
+    t = dt.datetime.now(UTC).replace(microsecond=0)
+    serial = leaf.cert.serial_number
+    carried_crl = make_crl(root, [serial] if carried == "revoking" else [], t - dt.timedelta(hours=1), 7)
+    content = b"tai lieu"
+    plain = P.sign_cms(content, leaf, detached=False)
+    carrying = with_crls(plain, [carried_crl])
+    fetcher = Fetcher()
+    if online:
+        # The CA's own CRL, published earlier: it says the opposite of the carried one.
+        fetcher.answer = make_crl(root, [] if carried == "revoking" else [serial], t - dt.timedelta(hours=2), 6)
+    policy = govsig.Policy(trust=[root.der], revocation="hard-fail")
+
+    def fresh(sig: bytes) -> str:
+        f = Fetcher()
+        f.answer = fetcher.answer
+        return govsig.Verifier(policy, fetcher=f).verify(sig).code
+
+    want_plain, want_carrying = fresh(plain), fresh(carrying)
+    # A current CRL in the document decides it (nothing is fetched for it).
+    assert want_carrying == ("cert_revoked" if carried == "revoking" else "ok")
+    assert want_plain == ("cert_revoked" if online and carried == "good" else "ok" if online else "fetch_failed")
+    v = govsig.Verifier(policy, fetcher=fetcher)
+    assert v.verify(carrying).code == want_carrying
+    # The carried CRL never decides the document without one, in either direction.
+    assert v.verify(plain).code == want_plain
+    # Fetched evidence is the Verifier's, for every document (DESIGN: fetched once per URL):
+    # once the CA's CRL revoking the signer is known, the carried "good" no longer wins
+    # (revoked at or before T wins over any good). The verdict only ever gets stricter.
+    if online and carried == "good":
+        want_carrying = "cert_revoked"
+    assert v.verify(carrying).code == want_carrying
+    assert v.verify(plain).code == want_plain
+    codes = v.verify_many([(carrying, None), (plain, None), (carrying, None)], threads=2).codes
+    assert [govsig.codes()[c] for c in codes] == [want_carrying, want_plain, want_carrying]
+    # A batch on a fresh Verifier: the carried CRL of items 0 and 2 never decides item 1.
+    f = Fetcher()
+    f.answer = fetcher.answer
+    codes = govsig.Verifier(policy, fetcher=f).verify_many([(carrying, None), (plain, None), (carrying, None)],
+                                                            threads=2).codes
+    assert govsig.codes()[codes[1]] == fresh(plain)
