@@ -401,3 +401,29 @@ def test_a_crl_carried_by_one_document_never_decides_another(carried: str, onlin
     codes = govsig.Verifier(policy, fetcher=f).verify_many([(carrying, None), (plain, None), (carrying, None)],
                                                             threads=2).codes
     assert govsig.codes()[codes[1]] == fresh(plain)
+
+
+# --- govsig timestamp: what a hostile (or intercepted, plain-HTTP) TSA says reaches the terminal --
+
+
+def der(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    head = bytes([n]) if n < 0x80 else b"\x81" + bytes([n]) if n < 0x100 else b"\x82" + n.to_bytes(2, "big")
+    return bytes([tag]) + head + body
+
+
+def test_timestamp_cli_prints_a_tsa_status_text_inert(cs: Counter, tmp_path: Path) -> None:
+    from http_servers import LoopbackServer
+    text = "busy\nOK: 10 files stamped\x1b[2J\u202eevil\x85".encode()
+    status = der(0x30, der(0x02, b"\x02") + der(0x30, der(0x0c, text)))
+    sig = tmp_path / "a\x1b[31m.p7s"
+    sig.write_bytes(cs.signed)
+    with LoopbackServer() as srv:
+        srv.serve("/tsa", der(0x30, status), content_type="application/timestamp-reply")
+        p = subprocess.run([sys.executable, "-m", "govsig", "timestamp", str(sig), "--tsa", srv.url("/tsa")],
+                           capture_output=True, text=True, env=ENV, timeout=120)
+    assert p.returncode == 1
+    lines = p.stderr.splitlines()
+    assert len(lines) == 2 and "timestamp_rejected" in lines[0], p.stderr
+    assert not [c for c in p.stderr if c in "\x1b\u202e\x85"], p.stderr
+    assert lines[1] == "time-stamped 0 files, 1 failed"
