@@ -427,3 +427,34 @@ def test_timestamp_cli_prints_a_tsa_status_text_inert(cs: Counter, tmp_path: Pat
     assert len(lines) == 2 and "timestamp_rejected" in lines[0], p.stderr
     assert not [c for c in p.stderr if c in "\x1b\u202e\x85"], p.stderr
     assert lines[1] == "time-stamped 0 files, 1 failed"
+
+
+# --- govsig.dask: paths handed to the cluster ---------------------------------------------------
+
+
+def test_dask_paths_fifos_devices_links_and_newlines_each_get_one_row(cs: Counter, tmp_path: Path) -> None:
+    import govsig.dask
+    root = tmp_path / "archive"
+    root.mkdir()
+    good = root / "a\nOK: forged\u2028.p7m"
+    good.write_bytes(P.sign_cms(CONTENT, cs.official, detached=False))
+    fifo = root / "fifo.p7s"
+    os.mkfifo(fifo)
+    outside = tmp_path / "outside.p7m"
+    outside.write_bytes(P.sign_cms(CONTENT, cs.official, detached=False))
+    link = root / "link.p7m"
+    link.symlink_to(outside)
+    policy = govsig.Policy(trust=[cs.root.der])
+    paths = [str(good), str(fifo), "/dev/zero", str(link), str(root / "missing.p7s"), str(root)]
+    df = govsig.dask.verify_paths(paths, policy, partition_size=2).compute()
+    assert list(df["path"]) == paths
+    codes = dict(zip(df["path"], df["code"]))
+    assert codes[str(good)] == "ok"
+    assert codes[str(fifo)] == codes["/dev/zero"] == codes[str(root)] == "file_skipped"
+    assert codes[str(root / "missing.p7s")] == "file_vanished"
+    # A link named explicitly is not followed either (verify_paths has no follow_symlinks);
+    # its code is the one of a file swapped for a link after listing (archive/walk.py).
+    reasons = dict(zip(df["path"], df["reason"]))
+    assert codes[str(link)] == "file_vanished" and "symbolic link" in reasons[str(link)]
+    summary = govsig.dask.verify_archive(root, policy, report=tmp_path / "r.parquet")
+    assert summary.total == 3 and summary.counts == {"ok": 1, "file_skipped": 2}
