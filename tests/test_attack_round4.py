@@ -147,6 +147,66 @@ def test_sign_pdf_cli_prints_hostile_file_names_on_one_inert_line(signer_pki, tm
     assert p.stderr.startswith("signed ") and "\\x0a" in p.stderr
 
 
+# Hostile structures of the input document: the verdict each gets (held).
+def build_pdf(objs: list[bytes], root_ref: bytes = b"1 0 R") -> bytes:
+    out = bytearray(b"%PDF-1.7\n")
+    offs = []
+    for i, body in enumerate(objs, 1):
+        offs.append(len(out)); out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    x = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs)+1)
+    for o in offs: out += b"%010d 00000 n \n" % o
+    out += b"trailer\n<< /Size %d /Root %s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs)+1, root_ref, x)
+    return bytes(out)
+
+HOSTILE_INPUTS = {
+ "utf16_same_name": build_pdf([b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] >> >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+   b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Annots [5 0 R] >>", b"<< >>",
+   b"<< /FT /Tx /T <FEFF005300690067006E0061007400750072006500310029> /Type /Annot /Subtype /Widget /Rect [0 0 1 1] /P 3 0 R >>"]),
+ "utf16_exact": build_pdf([b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] >> >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+   b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Annots [5 0 R] >>", b"<< >>",
+   b"<< /FT /Tx /T <FEFF005300690067006E006100740075007200650031> /Type /Annot /Subtype /Widget /Rect [0 0 1 1] /P 3 0 R >>"]),
+ "pages_cycle": build_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 1 >>",
+   b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R] /Count 1 >>"]),
+ "fields_cycle": build_pdf([b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] >> >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+   b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>", b"<< /T (A) /Kids [4 0 R 5 0 R] >>", b"<< /T (B) /Parent 4 0 R /Kids [4 0 R] >>"]),
+ "root_not_dict": build_pdf([b"[1 2 3]", b"<< >>"]),
+ "annots_not_array": build_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+   b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Annots 1 0 R >>"]),
+ "deep_nesting": build_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+   b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /X " + b"[" * 5000 + b"]" * 5000 + b" >>"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_INPUTS))
+def test_sign_pdf_hostile_structures_sign_correctly_or_are_refused_with_a_kind(signer_pki, pdf_verifier, name: str) -> None:  # type: ignore[no-untyped-def]
+    expected = {
+        "utf16_same_name": None,  # "Signature1)" is another name
+        "utf16_exact": "field_exists",  # /T as UTF-16 is the same name as the literal
+        "pages_cycle": "malformed",
+        "fields_cycle": None,
+        "root_not_dict": "malformed",
+        "annots_not_array": "malformed",
+        "deep_nesting": "malformed",
+    }[name]
+    if expected is None:
+        assert_signed_ok(pdf_verifier, govsig.sign_pdf(HOSTILE_INPUTS[name], signer_pki[2]))
+    else:
+        with pytest.raises(govsig.PdfSigningError) as e:
+            govsig.sign_pdf(HOSTILE_INPUTS[name], signer_pki[2])
+        assert e.value.kind == expected, str(e.value)
+
+
+def test_sign_pdf_cli_never_echoes_a_pin_given_on_the_command_line(tmp_path: Path) -> None:
+    pdf = tmp_path / "in.pdf"
+    pdf.write_bytes(raw_pdf())
+    for argv in (["--pin", "731942"], ["--pin=731942"], ["--user-pin", "731942"], ["--pi", "731942"]):
+        p = subprocess.run([sys.executable, "-m", "govsig", "sign-pdf", str(pdf), "--pkcs11-module", "/nonexistent.so",
+                            *argv], capture_output=True, text=True, env=ENV, timeout=120)
+        assert p.returncode == 2 and "731942" not in p.stdout + p.stderr, (argv, p.stderr)
+        assert p.stderr.splitlines()[-1].count(": error: ") == 1, p.stderr
+
+
 # --- report text: VerifyResult.to_json() and BatchResult.report_lines as the reports write them ---
 
 HOSTILE = "Nguyễn\x85Văn\u2028A\u2029\u202eB\u200b\x9b31m\x7f\x1b]0:t\x07\ufeffC"
