@@ -417,9 +417,9 @@ impl PreparedPdf {
         // so the search starts at the signature object's header, the last one in the objects
         // govsig wrote (what follows it, the field and form objects, holds no line break
         // before the cross-reference section); its /ByteRange and /Contents are its first keys.
-        let xref_start = last_startxref(&bytes).filter(|&x| x > pdf.len()).ok_or_else(|| {
-            PdfSignError::Malformed("the update was not written with a startxref".into())
-        })?;
+        let xref_start = last_startxref(&bytes)
+            .filter(|&x| x > pdf.len())
+            .ok_or_else(|| PdfSignError::Malformed("the update was not written with a startxref".into()))?;
         let header = format!("\n{} {} obj\n", sig_id.0, sig_id.1).into_bytes();
         let tail_start = memchr::memmem::rfind(&bytes[pdf.len() - 1..xref_start], &header)
             .map(|i| i + pdf.len() - 1)
@@ -510,8 +510,13 @@ fn hex_strings_needing_escapes(object: &mut Object, depth: usize) {
             }
         }
         Object::Array(items) => items.iter_mut().for_each(|o| hex_strings_needing_escapes(o, depth + 1)),
-        Object::Dictionary(d) => d.iter_mut().for_each(|(_, o)| hex_strings_needing_escapes(o, depth + 1)),
-        Object::Stream(s) => s.dict.iter_mut().for_each(|(_, o)| hex_strings_needing_escapes(o, depth + 1)),
+        Object::Dictionary(d) => d
+            .iter_mut()
+            .for_each(|(_, o)| hex_strings_needing_escapes(o, depth + 1)),
+        Object::Stream(s) => s
+            .dict
+            .iter_mut()
+            .for_each(|(_, o)| hex_strings_needing_escapes(o, depth + 1)),
         _ => {}
     }
 }
