@@ -518,3 +518,49 @@ def test_dask_paths_fifos_devices_links_and_newlines_each_get_one_row(cs: Counte
     assert codes[str(link)] == "file_vanished" and "symbolic link" in reasons[str(link)]
     summary = govsig.dask.verify_archive(root, policy, report=tmp_path / "r.parquet")
     assert summary.total == 3 and summary.counts == {"ok": 1, "file_skipped": 2}
+
+
+def test_sign_pdf_refuses_to_sign_over_a_docmdp_p1_certification(signer_pki, pdf_verifier) -> None:  # type: ignore[no-untyped-def]
+    # P = 1 permits no change: a second signature would turn the certified document into
+    # modified_after_signing. P = 2 permits signing.
+    certified = govsig.sign_pdf(raw_pdf(), signer_pki[2], certify=1)
+    with pytest.raises(govsig.PdfSigningError) as e:
+        govsig.sign_pdf(certified, signer_pki[2], field="Second")
+    assert e.value.kind == "invalid_argument" and "DocMDP level 1" in str(e.value)
+    twice = govsig.sign_pdf(govsig.sign_pdf(raw_pdf(), signer_pki[2], certify=2), signer_pki[2], field="Second")
+    r = pdf_verifier.verify_pdf(twice)
+    assert (r.ok, [s.field for s in r.signatures]) == (True, ["Signature1", "Second"])
+
+
+def test_sign_pdf_cli_output_never_writes_through_a_planted_link_or_fifo(signer_pki, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, leaf, _ = signer_pki
+    (tmp_path / "k.pem").write_bytes(leaf.key_pem)
+    (tmp_path / "c.pem").write_bytes(leaf.pem)
+    src = tmp_path / "in.pdf"
+    src.write_bytes(raw_pdf())
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"keep me")
+
+    def run(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "govsig", "sign-pdf", str(src), "-o", str(out), "--key",
+                               str(tmp_path / "k.pem"), "--cert", str(tmp_path / "c.pem"), *extra],
+                              capture_output=True, text=True, env=ENV, timeout=120)
+
+    link = tmp_path / "out.pdf"
+    link.symlink_to(victim)
+    assert run(link).returncode == 2 and victim.read_bytes() == b"keep me"
+    dangling = tmp_path / "dangling.pdf"
+    dangling.symlink_to(tmp_path / "created-through-link.pdf")
+    p = run(dangling)
+    assert p.returncode == 2 and not (tmp_path / "created-through-link.pdf").exists(), p.stderr
+    # --force replaces the link itself, never the file it names.
+    assert run(link, "--force").returncode == 0
+    assert victim.read_bytes() == b"keep me" and not link.is_symlink() and link.read_bytes().startswith(b"%PDF-")
+    fifo = tmp_path / "fifo.pdf"
+    os.mkfifo(fifo)
+    assert run(fifo).returncode == 2
+    # The input may not be a FIFO either (the CLI checks before reading).
+    p = subprocess.run([sys.executable, "-m", "govsig", "sign-pdf", str(fifo), "-o", str(tmp_path / "x.pdf"), "--key",
+                        str(tmp_path / "k.pem"), "--cert", str(tmp_path / "c.pem")],
+                       capture_output=True, text=True, env=ENV, timeout=120)
+    assert p.returncode == 2 and "not a file" in p.stderr

@@ -419,7 +419,9 @@ impl VerifyResult {
         outcome_dict(py, &self.inner)
     }
     /// `to_dict()` as compact JSON text (same keys, same order), made without building the
-    /// Python objects: what a bulk report writes per document.
+    /// Python objects: what a bulk report writes per document. Inert: controls (C0, DEL,
+    /// C1), format characters (bidi overrides) and U+2028/U+2029 are `\uXXXX` escapes, as
+    /// the CLI and the reports write them.
     fn to_json(&self) -> String {
         let mut j = Json::default();
         outcome_json(&mut j, &self.inner);

@@ -274,7 +274,19 @@ impl PreparedPdf {
                 existing.len()
             )));
         }
-        if opts.certify.is_some() && fields::docmdp_signature(&doc).is_some() {
+        // A certification with DocMDP P = 1 permits no change at all (ISO 32000-1 §12.8.2.2,
+        // Table 254): a signature added after it makes the document fail
+        // (modified_after_signing), so it is refused here instead of written.
+        let certified = fields::docmdp_signature(&doc);
+        if existing
+            .iter()
+            .any(|f| f.value_id.is_some() && f.value_id == certified && f.docmdp == Some(1))
+        {
+            return Err(PdfSignError::InvalidArgument(
+                "the document is certified with DocMDP level 1 (no changes allowed): a new signature would invalidate the certification".into(),
+            ));
+        }
+        if opts.certify.is_some() && certified.is_some() {
             return Err(PdfSignError::InvalidArgument(
                 "the document is already certified".into(),
             ));
