@@ -564,3 +564,28 @@ def test_sign_pdf_cli_output_never_writes_through_a_planted_link_or_fifo(signer_
                         str(tmp_path / "k.pem"), "--cert", str(tmp_path / "c.pem")],
                        capture_output=True, text=True, env=ENV, timeout=120)
     assert p.returncode == 2 and "not a file" in p.stderr
+
+
+# --- report files: a link planted at the temporary name -----------------------------------------
+
+
+def test_html_and_csv_reports_never_write_through_a_link_at_a_predictable_temporary_name(tmp_path: Path) -> None:
+    from govsig import _html, _inventory
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep me")
+    for name, write in (("report.html", lambda p: _html.write_page(p, "<p>x</p>")),
+                        ("inventory.csv", lambda p: _inventory.write_csv([], p))):
+        target = tmp_path / name
+        # The name the writers used: target + ".tmp" + the writer's pid.
+        (tmp_path / f"{name}.tmp{os.getpid()}").symlink_to(victim)
+        write(target)
+        assert victim.read_bytes() == b"keep me"
+        assert target.is_file() and not target.is_symlink()
+        assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~current_umask())
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.is_symlink()) == ["inventory.csv", "report.html", "victim"]
+
+
+def current_umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
