@@ -516,10 +516,10 @@ fn hex_strings_needing_escapes(object: &mut Object, depth: usize) {
         return;
     }
     match object {
-        Object::String(bytes, format @ StringFormat::Literal) => {
-            if bytes.iter().any(|b| matches!(b, b'(' | b')' | b'\\' | b'\r')) {
-                *format = StringFormat::Hexadecimal;
-            }
+        Object::String(bytes, format @ StringFormat::Literal)
+            if bytes.iter().any(|b| matches!(b, b'(' | b')' | b'\\' | b'\r')) =>
+        {
+            *format = StringFormat::Hexadecimal;
         }
         Object::Array(items) => items.iter_mut().for_each(|o| hex_strings_needing_escapes(o, depth + 1)),
         Object::Dictionary(d) => d
