@@ -90,6 +90,11 @@ def test_sign_pdf_page_with_a_decoy_zero_hex_string_still_gets_a_valid_signature
     assert_signed_ok(pdf_verifier, signed)
 
 
+@pytest.mark.parametrize("ending", [b"", b"\r", b"\r\n", b"\n% trailing comment without newline"])
+def test_sign_pdf_finds_its_placeholders_whatever_the_input_ends_with(signer_pki, pdf_verifier, ending: bytes) -> None:  # type: ignore[no-untyped-def]
+    assert_signed_ok(pdf_verifier, govsig.sign_pdf(raw_pdf().rstrip(b"\n") + ending, signer_pki[2]))
+
+
 def test_sign_pdf_literal_string_of_backslashes_in_the_page_signs_in_linear_time(signer_pki, pdf_verifier) -> None:  # type: ignore[no-untyped-def]
     # lopdf escapes a literal string by looking each byte up in a list of the positions to
     # escape: quadratic. 1,500,000 backslashes in a page the signer copies took minutes.
