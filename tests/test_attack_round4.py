@@ -594,3 +594,30 @@ def current_umask() -> int:
     mask = os.umask(0o077)
     os.umask(mask)
     return mask
+
+
+# --- content time-stamps: only valid tokens take part in the order rule --------------------------
+
+
+def test_invalid_later_content_timestamps_never_trigger_the_order_failure(openssl: str, tmp_path: Path) -> None:
+    import archive_decade as ad
+    from test_content_timestamps import _shifted, content_stamped
+    from test_signature_time import DAY, World, forge, tst_info_of
+    w = World(tmp_path, openssl)
+    try:
+        # Dated a day after the signature time-stamp, each invalid in its own way: over other
+        # content (the trusted TSA's key), and from a TSA nobody trusts.
+        other = forge(_shifted(tst_info_of(w.tsa.stamp(b"another document")), DAY), w.p.tsa)
+        stranger = w.stranger.stamp(w.content)
+        valid = w.tsa.stamp(w.content)
+        sig = content_stamped(w, [other, stranger, valid])
+        sig = ad.with_tokens(sig, [w.stamp(sig)])
+        s = w.verify(sig)
+        assert (s.code, s.signature_time_source) == ("ok", "timestamp")
+        assert sorted((t.kind, t.code) for t in s.timestamps) == [
+            ("content", "ok"), ("content", "timestamp_imprint_mismatch"), ("content", "timestamp_untrusted"),
+            ("signature", "ok")]
+        (sig_ts,) = [t for t in s.timestamps if t.kind == "signature"]
+        assert s.signature_time == sig_ts.gen_time.replace(microsecond=0)
+    finally:
+        w.close()
