@@ -13,6 +13,7 @@ from pathlib import Path
 
 from govsig import pkcs11
 from govsig._cli_sign import UsageError, _fail, _write_atomically, add_signer_args, signer_from_args
+from govsig._cli_text import shown
 from govsig._pdf_sign import sign_pdf
 from govsig.signing import SigningError
 from govsig.timestamps import TimestampError
@@ -79,5 +80,5 @@ def _cmd_sign_pdf(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"file": str(src), "signed": str(out), "bytes": len(signed), "field": args.field}))
     else:
-        print(f"signed {src} -> {out}", file=sys.stderr)
+        print(f"signed {shown(src)} -> {shown(out)}", file=sys.stderr)
     return 0

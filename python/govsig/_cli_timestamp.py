@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from govsig._cli_text import inert_json
+from govsig._cli_text import inert_json, shown
 from govsig._files import walk_signature_files
 from govsig._policy import TrustStore
 from govsig.timestamps import TimestampError, TsaClient, add_timestamps
@@ -49,7 +49,7 @@ def _shown(path: Path) -> str:
 
 
 def _fail(message: str, code: int = 1) -> int:
-    print(f"govsig: error: {message}", file=sys.stderr)
+    print(f"govsig: error: {shown(message)}", file=sys.stderr)
     return code
 
 
@@ -115,7 +115,8 @@ def _cmd_timestamp(args: argparse.Namespace) -> int:
         if args.json:
             print(inert_json(record))
         elif not record["ok"]:
-            print(f"govsig: {_shown(f)}: {record['code']}: {record['reason']}", file=sys.stderr)
+            # The reason may quote the TSA's statusString: text from the network.
+            print(f"govsig: {_shown(f)}: {record['code']}: {shown(record['reason'])}", file=sys.stderr)
     if not args.json:
         print(f"time-stamped {stamped} file{'s' if stamped != 1 else ''}"
               + (f", {failed} failed" if failed else ""), file=sys.stderr)

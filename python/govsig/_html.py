@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Optional
 
@@ -246,11 +247,25 @@ def search_table(ident: str, title: str, headers: Sequence[str], rows: Iterable[
 
 def write_page(path: str | os.PathLike[str], page_text: str) -> None:
     """Write beside the target, then rename: a half-written page never replaces a good one."""
+    write_text_atomically(path, page_text)
+
+
+def write_text_atomically(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8",
+                          newline: Optional[str] = None) -> None:
+    """``text`` into ``path`` through a temporary file only this process created (mkstemp:
+    O_EXCL, a random name) in the same folder, then a rename. A predictable temporary name
+    (``report.html.tmp<pid>``) lets whoever can write the folder plant a symbolic link there
+    and have the report written onto a file of their choosing. The file gets the mode a
+    plain open() would give it (0666 less the umask), not mkstemp's 0600."""
     target = os.fspath(path)
-    tmp = f"{target}.tmp{os.getpid()}"
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
+                               dir=os.path.dirname(target) or ".")
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(page_text)
+        with open(fd, "w", encoding=encoding, newline=newline) as f:
+            f.write(text)
+            mask = os.umask(0o077)
+            os.umask(mask)
+            os.fchmod(f.fileno(), 0o666 & ~mask)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):

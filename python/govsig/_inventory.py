@@ -21,11 +21,13 @@ import csv
 import datetime as _dt
 import hashlib
 import importlib
+import io
 import os
 import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any, Optional, Union
 
+from govsig._html import write_text_atomically
 from govsig._policy import Policy
 from govsig._verifier import Verifier
 from govsig._govsig import PdfResult, SignerResult, VerifyResult, parse_certificate
@@ -323,20 +325,14 @@ def write_csv(rows: Iterable[dict[str, Any]], path: Union[str, os.PathLike[str]]
     """The inventory as CSV (UTF-8 with a byte-order mark, so Excel shows Vietnamese
     correctly), one column per identifier kind; cells that a spreadsheet would take for a
     formula are prefixed with ``'``."""
-    target = os.fspath(path)
-    tmp = f"{target}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(_COLUMNS)
-            for r in rows:
-                flat = flat_row(r)
-                w.writerow([_csv_cell(flat[k]) for k in _COLUMNS])
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(_COLUMNS)
+    for r in rows:
+        flat = flat_row(r)
+        w.writerow([_csv_cell(flat[k]) for k in _COLUMNS])
+    # Through a temporary file with a random name (a predictable one can be a planted link).
+    write_text_atomically(path, buf.getvalue(), encoding="utf-8-sig", newline="")
 
 
 def write_inventory_html(inv: Inventory, path: Union[str, os.PathLike[str]], *, lang: Optional[str] = None,

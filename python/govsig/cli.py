@@ -43,9 +43,25 @@ def _refuse_secrets_everywhere(parser: argparse.ArgumentParser) -> None:
         refuse_secrets(parser)
 
 
+def _unrecognized(extras: list[str]) -> str:
+    """argparse's "unrecognized arguments" error without the values: a mistyped secret
+    option (``--pni 1234``, a PIN after an option that takes none) would be printed back,
+    into logs and scrollback. Option names are shown; everything else is counted."""
+    from govsig._cli_text import shown
+
+    options = [t for t in extras if t[:2] == "--" or (t[:1] == "-" and t[1:2].isalpha())]
+    hidden = len(extras) - len(options) + sum("=" in t for t in options)
+    text = "unrecognized arguments: " + " ".join(shown(t.split("=", 1)[0]) for t in options)
+    if hidden:
+        text += f"{' and ' if options else ''}{hidden} value(s), not shown (one may be a secret)"
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        parser.error(_unrecognized(extras))
     # What was typed, for messages that tell how to run the command again (e.g. resume).
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     if args.version:

@@ -73,6 +73,55 @@ where
     }
 }
 
+/// Whether `c` is written as a `\\uXXXX` escape in report JSON: controls (Cc: C0, DEL, C1
+/// such as NEL and the 8-bit CSI 0x9b), format characters (Cf: bidi overrides such as U+202E,
+/// zero-width characters) and the line and paragraph separators U+2028/U+2029 (Zl, Zp).
+/// JSON itself escapes only C0; raw, the others split a line for readers that honour them,
+/// reorder what a terminal or browser shows, or reach a terminal as control sequences. The
+/// same rule as the Python writers (`govsig._cli_text.inert_json`).
+pub fn json_escapes(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    !(' '..='~').contains(&c)
+        && matches!(
+            c.general_category(),
+            G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator
+        )
+}
+
+/// Appends `v` to `out` as a JSON string: quotes, backslash and the short escapes as
+/// `json.dumps` writes them, every character [`json_escapes`] names as `\\uXXXX` (a
+/// surrogate pair above U+FFFF), everything else as is. The text loads back to `v`.
+pub fn write_json_string(out: &mut String, v: &str) {
+    out.push('"');
+    // Runs that need no escape are copied whole: report text is mostly such runs.
+    let mut start = 0;
+    for (i, c) in v.char_indices() {
+        let short = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            '\u{8}' => "\\b",
+            '\u{c}' => "\\f",
+            c if json_escapes(c) => "",
+            _ => continue,
+        };
+        out.push_str(&v[start..i]);
+        if short.is_empty() {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        } else {
+            out.push_str(short);
+        }
+        start = i + c.len_utf8();
+    }
+    out.push_str(&v[start..]);
+    out.push('"');
+}
+
 /// A path's report fields: the text shown (`\xNN` for each byte that is not UTF-8) and,
 /// for a name that is not UTF-8, its exact bytes in standard base64.
 pub fn path_fields(path: &[u8]) -> (Cow<'_, str>, Option<String>) {
@@ -132,6 +181,20 @@ mod tests {
         let (shown, raw) = path_fields(b"a\xff\xe2\x82b\xe2\x82\xac.p7s");
         assert_eq!(shown, "a\\xff\\xe2\\x82b€.p7s");
         assert_eq!(raw.as_deref(), Some("Yf/igmLigqwucDdz"));
+    }
+
+    #[test]
+    fn json_strings_escape_controls_format_characters_and_separators() {
+        let mut out = String::new();
+        let text = "a\"\\\n\t\u{0}\u{7f}\u{85}\u{9b}\u{2028}\u{2029}\u{202e}\u{200b}\u{feff}\u{e0001}Hà Nội€";
+        write_json_string(&mut out, text);
+        assert_eq!(
+            out,
+            "\"a\\\"\\\\\\n\\t\\u0000\\u007f\\u0085\\u009b\\u2028\\u2029\\u202e\\u200b\\ufeff\\udb40\\udc01Hà Nội€\""
+        );
+        let back: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, text);
+        assert!(out.chars().all(|c| !json_escapes(c)));
     }
 
     #[test]

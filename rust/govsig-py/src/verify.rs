@@ -434,7 +434,9 @@ impl VerifyResult {
         outcome_dict(py, &self.inner)
     }
     /// `to_dict()` as compact JSON text (same keys, same order), made without building the
-    /// Python objects: what a bulk report writes per document.
+    /// Python objects: what a bulk report writes per document. Inert: controls (C0, DEL,
+    /// C1), format characters (bidi overrides) and U+2028/U+2029 are `\uXXXX` escapes, as
+    /// the CLI and the reports write them.
     fn to_json(&self) -> String {
         let mut j = Json::default();
         outcome_json(&mut j, &self.inner);
@@ -1342,8 +1344,8 @@ fn evidence_records<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult
     Ok(out)
 }
 
-/// Compact JSON text written as Python's `json.dumps(..., ensure_ascii=False,
-/// separators=(",", ":"))` writes it. The map keeps the text of each certificate met (by
+/// Compact JSON text written as `govsig._cli_text.inert_json(..., separators=(",", ":"))`
+/// writes it (strings by `govsig_core::report::write_json_string`). The map keeps the text of each certificate met (by
 /// fingerprint): a batch's documents name the same few signers and CAs again and again.
 #[derive(Default)]
 struct Json(String, HashMap<[u8; 32], Rc<CertText>>, HashMap<Vec<u8>, Rc<str>>);
@@ -1388,34 +1390,7 @@ impl Json {
         self.0.push(':');
     }
     fn str(&mut self, v: &str) {
-        use std::fmt::Write;
-        self.0.push('"');
-        // Runs that need no escape are copied whole: report lines are mostly such runs.
-        let bytes = v.as_bytes();
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let esc = match b {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0x08 => "\\b",
-                0x0c => "\\f",
-                0..=0x1f => "",
-                _ => continue,
-            };
-            // Escaped bytes are ASCII, so `start..i` and `i + 1..` are on char boundaries.
-            self.0.push_str(&v[start..i]);
-            if esc.is_empty() {
-                let _ = write!(self.0, "\\u{b:04x}");
-            } else {
-                self.0.push_str(esc);
-            }
-            start = i + 1;
-        }
-        self.0.push_str(&v[start..]);
-        self.0.push('"');
+        govsig_core::report::write_json_string(&mut self.0, v);
     }
     fn opt(&mut self, v: Option<&str>) {
         match v {

@@ -751,12 +751,19 @@ fn verify_signer(
     let values = attribute_values(si.unsigned_attrs, &oid::COUNTER_SIGNATURE);
     for (k, der) in values.iter().enumerate() {
         let cs = if k >= MAX_COUNTERSIGNATURES || depth >= MAX_COUNTERSIGNATURE_DEPTH {
-            let mut o = SignerOutcome::empty(si.sid.clone());
+            // One result stands for every countersignature not verified here: the values are
+            // unsigned and cost two bytes each, so one result per value would let a small
+            // document fill memory and the report with results.
+            let sid = signed_data::parse_signer_info(der).map_or_else(|_| si.sid.clone(), |c| c.sid);
+            let mut o = SignerOutcome::empty(sid);
             o.code = Code::BudgetExceeded;
             o.reason = format!(
-                "not verified: govsig verifies at most {MAX_COUNTERSIGNATURES} countersignatures per signer,                  {MAX_COUNTERSIGNATURE_DEPTH} levels deep"
+                "{} countersignature(s) not verified: govsig verifies at most {MAX_COUNTERSIGNATURES} \
+                 countersignatures per signer, {MAX_COUNTERSIGNATURE_DEPTH} levels deep",
+                values.len() - k
             );
-            o
+            so.countersigners.push(o);
+            break;
         } else {
             match signed_data::parse_signer_info(der) {
                 Ok(csi) => {

@@ -336,7 +336,19 @@ impl PreparedPdf {
                 existing.len()
             )));
         }
-        if opts.certify.is_some() && fields::docmdp_signature(&doc).is_some() {
+        // A certification with DocMDP P = 1 permits no change at all (ISO 32000-1 §12.8.2.2,
+        // Table 254): a signature added after it makes the document fail
+        // (modified_after_signing), so it is refused here instead of written.
+        let certified = fields::docmdp_signature(&doc);
+        if existing
+            .iter()
+            .any(|f| f.value_id.is_some() && f.value_id == certified && f.docmdp == Some(1))
+        {
+            return Err(PdfSignError::InvalidArgument(
+                "the document is certified with DocMDP level 1 (no changes allowed): a new signature would invalidate the certification".into(),
+            ));
+        }
+        if opts.certify.is_some() && certified.is_some() {
             return Err(PdfSignError::InvalidArgument(
                 "the document is already certified".into(),
             ));
@@ -473,6 +485,13 @@ impl PreparedPdf {
             )?;
         }
 
+        // lopdf escapes a literal string by looking each byte up in the list of positions to
+        // escape (quadratic): a page of the input holding a megabyte of backslashes or
+        // parentheses would stall the signer. The same bytes as a hex string are written in
+        // linear time and read back identically (ISO 32000-1 §7.3.4).
+        for object in inc.new_document.objects.values_mut() {
+            hex_strings_needing_escapes(object, 0);
+        }
         let mut bytes = Vec::with_capacity(pdf.len() + 2 * opts.contents_size + 4096);
         inc.save_to(&mut bytes)
             .map_err(|e| PdfSignError::Malformed(format!("the update could not be written: {e}")))?;
@@ -483,9 +502,20 @@ impl PreparedPdf {
             ));
         }
         bytes.push(b'\n');
-        let tail_start = pdf.len();
-        // Find the placeholders in the update (they are unique there: 2n '0' digits
-        // between '<' and '>', and the one /ByteRange).
+        // Find the placeholders inside the signature dictionary. The update also holds copies
+        // of the input's page, catalog and form objects, which may carry a decoy /ByteRange
+        // or a hex string of zeros of the placeholder's size: those come first (lopdf writes
+        // objects by number, and the new ones are numbered after every object of the input),
+        // so the search starts at the signature object's header, the last one in the objects
+        // govsig wrote (what follows it, the field and form objects, holds no line break
+        // before the cross-reference section); its /ByteRange and /Contents are its first keys.
+        let xref_start = last_startxref(&bytes)
+            .filter(|&x| x > pdf.len())
+            .ok_or_else(|| PdfSignError::Malformed("the update was not written with a startxref".into()))?;
+        let header = format!("\n{} {} obj\n", sig_id.0, sig_id.1).into_bytes();
+        let tail_start = memchr::memmem::rfind(&bytes[pdf.len() - 1..xref_start], &header)
+            .map(|i| i + pdf.len() - 1)
+            .ok_or_else(|| PdfSignError::Malformed("the signature dictionary was not written as expected".into()))?;
         let mut hex = Vec::with_capacity(2 * opts.contents_size + 2);
         hex.push(b'<');
         hex.resize(1 + 2 * opts.contents_size, b'0');
@@ -563,6 +593,43 @@ impl PreparedPdf {
         self.bytes[start..start + h.len()].copy_from_slice(h.as_bytes());
         Ok(self.bytes)
     }
+}
+
+/// Rewrites, in `object` and what it holds, each literal string that lopdf would have to
+/// escape as a hex string. Depth is bounded like the parser's nesting.
+fn hex_strings_needing_escapes(object: &mut Object, depth: usize) {
+    if depth > 256 {
+        return;
+    }
+    match object {
+        Object::String(bytes, format @ StringFormat::Literal)
+            if bytes.iter().any(|b| matches!(b, b'(' | b')' | b'\\' | b'\r')) =>
+        {
+            *format = StringFormat::Hexadecimal;
+        }
+        Object::Array(items) => items.iter_mut().for_each(|o| hex_strings_needing_escapes(o, depth + 1)),
+        Object::Dictionary(d) => d
+            .iter_mut()
+            .for_each(|(_, o)| hex_strings_needing_escapes(o, depth + 1)),
+        Object::Stream(s) => s
+            .dict
+            .iter_mut()
+            .for_each(|(_, o)| hex_strings_needing_escapes(o, depth + 1)),
+        _ => {}
+    }
+}
+
+/// The offset named by the last `startxref` of `bytes` (the one the update ends with).
+fn last_startxref(bytes: &[u8]) -> Option<usize> {
+    let at = memchr::memmem::rfind(bytes, b"startxref")? + b"startxref".len();
+    let rest = &bytes[at..];
+    let digits: Vec<u8> = rest
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take_while(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
+    std::str::from_utf8(&digits).ok()?.parse().ok()
 }
 
 /// Signs `pdf` in one step (no time-stamp): prepare, sign, finish.
