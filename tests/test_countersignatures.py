@@ -185,3 +185,39 @@ def test_countersigners_are_in_to_dict_and_to_json_recursively(p: Pki) -> None:
     assert counter == r.signers[0].countersigners[0].to_dict()
     assert counter["countersigners"] == [] and counter["timestamps"] == []
     assert signer["timestamps"] == []
+
+
+def test_the_deepest_countersigners_survive_the_parquet_report(p: Pki, tmp_path) -> None:
+    """Arrow types cannot refer to themselves, so the Parquet report nests countersigners to
+    the depth the core produces; the deepest document it can meet keeps every level there,
+    equal to its JSONL line, which the report schema accepts."""
+    import json
+    import subprocess
+    import sys
+
+    import jsonschema
+    import pyarrow.parquet as pq
+
+    from govsig.archive.report import load_schema
+
+    chain = [counter_signer_info(signature_value_of(p.signed), p.notary)]
+    for _ in range(6):
+        chain.append(counter_signer_info(chain[-1]["signature"].native, p.notary))
+    inner = chain[-1]
+    for outer in reversed(chain[:-1]):
+        inner = nest(outer, [inner])
+    (tmp_path / "deep.p7s").write_bytes(with_countersignatures(p.signed, 0, [inner], certs=[p.notary]))
+    (tmp_path / "deep").write_bytes(CONTENT)
+    (tmp_path / "root.pem").write_bytes(p.root.pem)
+    done = subprocess.run(
+        [sys.executable, "-m", "govsig", "verify-archive", str(tmp_path / "deep.p7s"),
+         "--trust", str(tmp_path / "root.pem"), "--report", str(tmp_path / "r.jsonl"),
+         "--parquet", str(tmp_path / "r.parquet"), "--no-progress"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (line,) = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text(encoding="utf-8").splitlines()]
+    jsonschema.Draft202012Validator(load_schema()).validate(line)
+    depth, level = 0, line["signers"][0]["countersigners"]
+    while level:
+        depth, level = depth + 1, level[0]["countersigners"]
+    assert depth == 5 and line["signers"][0]["timestamps"] == []
+    assert pq.read_table(tmp_path / "r.parquet").to_pylist() == [line]

@@ -157,6 +157,11 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
+# Levels of countersigners below a signer in a report line: the core's
+# MAX_COUNTERSIGNATURE_DEPTH (4) verified levels plus the one budget_exceeded entry below them.
+_COUNTERSIGNER_LEVELS = 5
+
+
 def arrow_schema() -> Any:
     """The Arrow schema of the Parquet report: the JSONL keys as columns, ``signers`` a
     list of structs, ``policy`` a struct."""
@@ -166,12 +171,24 @@ def arrow_schema() -> Any:
         ("kind", s), ("subject", s), ("serial", s), ("status", s), ("reason", s), ("sha256", s),
         ("issuer", s), ("crl_number", s), ("produced_at", s), ("this_update", s), ("next_update", s),
     ])
-    signer = pa.struct([
-        ("subject", s), ("issuer", s), ("serial", s), ("cert_sha256", s), ("chain_sha256", pa.list_(s)),
-        ("sid", s), ("signing_time", s), ("signature_time", s), ("signature_time_source", s),
-        ("digest_algorithm", s), ("signature_algorithm", s), ("code", s), ("reason", s),
-        ("revocation", pa.list_(evidence)),
+    timestamp = pa.struct([
+        ("kind", s), ("code", s), ("reason", s), ("gen_time", s), ("serial", s), ("policy_oid", s),
+        ("hash_algorithm", s), ("tsa_subject", s), ("chain_sha256", pa.list_(s)),
     ])
+    # Arrow types cannot refer to themselves, so countersigners nest to the depth the core
+    # produces: 4 verified levels below the signer, then one budget_exceeded entry, whose own
+    # countersigners are always empty (a list of nulls, so anything deeper fails loudly).
+    countersigners = pa.list_(pa.null())
+    signer = None
+    for _ in range(_COUNTERSIGNER_LEVELS + 1):
+        signer = pa.struct([
+            ("subject", s), ("issuer", s), ("serial", s), ("cert_sha256", s), ("chain_sha256", pa.list_(s)),
+            ("sid", s), ("signing_time", s), ("signature_time", s), ("signature_time_source", s),
+            ("digest_algorithm", s), ("signature_algorithm", s), ("code", s), ("reason", s),
+            ("revocation", pa.list_(evidence)), ("timestamps", pa.list_(timestamp)),
+            ("countersigners", countersigners),
+        ])
+        countersigners = pa.list_(signer)
     policy = pa.struct([
         ("at", s), ("revocation", s), ("legacy", pa.bool_()), ("trust_sha256", pa.list_(s)),
         ("crls", pa.int64()), ("ocsp_responses", pa.int64()), ("fetch", pa.bool_()),
