@@ -181,18 +181,36 @@ class _DiskCache:
         name = hashlib.sha256(url.encode("utf-8")).hexdigest()
         return self.root / f"{name}.crl", self.root / f"{name}.json"
 
-    def load(self, url: str, max_bytes: int) -> tuple[bytes, float] | None:
-        body_path, meta_path = self._paths(url)
+    @staticmethod
+    def _read_entry(body_path: Path, meta_path: Path, max_bytes: int, expect: dict[str, str]) -> bytes | None:
+        """The body of one cache entry, or None: its sidecar must be of this format and hold
+        ``expect`` (what the entry answers), and the body must fit ``max_bytes`` and match the
+        sidecar's SHA-256 (a body replaced by a concurrent writer or by hand is a miss)."""
         try:
             with open(meta_path, "rb") as f:
                 meta = json.loads(f.read(_SIDECAR_MAX + 1)[:_SIDECAR_MAX])
-            if not isinstance(meta, dict) or meta.get("format") != _CACHE_FORMAT or meta.get("url") != url:
+            if (not isinstance(meta, dict) or meta.get("format") != _CACHE_FORMAT
+                    or any(meta.get(k) != v for k, v in expect.items())):
                 return None
             if body_path.stat().st_size > max_bytes:
                 return None
             body = body_path.read_bytes()
-            if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
-                return None
+        except (OSError, ValueError):
+            return None
+        return body if hashlib.sha256(body).hexdigest() == meta.get("sha256") else None
+
+    def _write_entry(self, body_path: Path, meta_path: Path, body: bytes, meta: dict[str, Any]) -> None:
+        # Body first, sidecar last: a sidecar always describes a body that is already in
+        # place, and the SHA-256 in it catches a body replaced by a concurrent writer.
+        meta = {"format": _CACHE_FORMAT, **meta, "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}
+        self._atomic_write(body_path, body, body_path.parent)
+        self._atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode("utf-8"), meta_path.parent)
+
+    def load(self, url: str, max_bytes: int) -> tuple[bytes, float] | None:
+        body = self._read_entry(*self._paths(url), max_bytes, {"url": url})
+        if body is None:
+            return None
+        try:
             # nextUpdate is read again from the CRL itself: the sidecar is a record, not the
             # authority, so a stale or hand-edited sidecar cannot extend a CRL's life.
             der, next_update = _crl_der_and_next_update(url, body)
@@ -207,19 +225,9 @@ class _DiskCache:
         CRLs, nextUpdate is read again from the response (the earliest of its
         SingleResponses), never from the sidecar."""
         name = _ocsp_name(url, request)
-        body_path, meta_path = self.ocsp_root / f"{name}.der", self.ocsp_root / f"{name}.json"
-        try:
-            with open(meta_path, "rb") as f:
-                meta = json.loads(f.read(_SIDECAR_MAX + 1)[:_SIDECAR_MAX])
-            if (not isinstance(meta, dict) or meta.get("format") != _CACHE_FORMAT or meta.get("url") != url
-                    or meta.get("request_sha256") != hashlib.sha256(request).hexdigest()):
-                return None
-            if body_path.stat().st_size > max_bytes:
-                return None
-            body = body_path.read_bytes()
-            if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
-                return None
-        except (OSError, ValueError):
+        body = self._read_entry(self.ocsp_root / f"{name}.der", self.ocsp_root / f"{name}.json", max_bytes,
+                                {"url": url, "request_sha256": hashlib.sha256(request).hexdigest()})
+        if body is None:
             return None
         next_update = _ocsp_next_update(body)
         if next_update is None:
@@ -228,18 +236,9 @@ class _DiskCache:
 
     def store_ocsp(self, url: str, request: bytes, body: bytes, fetched_at: float, next_update: float) -> None:
         name = _ocsp_name(url, request)
-        meta = {
-            "format": _CACHE_FORMAT,
-            "url": url,
-            "request_sha256": hashlib.sha256(request).hexdigest(),
-            "fetched_at": fetched_at,
-            "next_update": next_update,
-            "sha256": hashlib.sha256(body).hexdigest(),
-            "size": len(body),
-        }
-        self._atomic_write(self.ocsp_root / f"{name}.der", body, self.ocsp_root)
-        self._atomic_write(self.ocsp_root / f"{name}.json", json.dumps(meta, sort_keys=True).encode("utf-8"),
-                           self.ocsp_root)
+        self._write_entry(self.ocsp_root / f"{name}.der", self.ocsp_root / f"{name}.json", body,
+                          {"url": url, "request_sha256": hashlib.sha256(request).hexdigest(),
+                           "fetched_at": fetched_at, "next_update": next_update})
 
     def fetching_ocsp(self, url: str, request: bytes, wait: float) -> contextlib.AbstractContextManager[bool]:
         """:meth:`fetching` for one OCSP request: processes asking a responder the same
@@ -285,19 +284,7 @@ class _DiskCache:
             os.close(fd)  # closing the descriptor releases the lock
 
     def store(self, url: str, der: bytes, fetched_at: float, next_update: float) -> None:
-        body_path, meta_path = self._paths(url)
-        meta = {
-            "format": _CACHE_FORMAT,
-            "url": url,
-            "fetched_at": fetched_at,
-            "next_update": next_update,
-            "sha256": hashlib.sha256(der).hexdigest(),
-            "size": len(der),
-        }
-        # Body first, sidecar last: a sidecar always describes a body that is already in
-        # place, and the SHA-256 in it catches a body replaced by a concurrent writer.
-        self._atomic_write(body_path, der, self.root)
-        self._atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode("utf-8"), self.root)
+        self._write_entry(*self._paths(url), der, {"url": url, "fetched_at": fetched_at, "next_update": next_update})
 
     def _atomic_write(self, path: Path, data: bytes, folder: Path) -> None:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=path.suffix)
