@@ -120,14 +120,19 @@ def test_countersignatures_nested_two_deep(p: Pki) -> None:
     assert c1.countersigners[0].code == "digest_mismatch"
 
 
-def test_countersignature_depth_is_bounded(p: Pki) -> None:
+def _seven_deep(p: Pki) -> bytes:
+    """The signed document with countersignatures nested seven deep, past the core's bound."""
     chain = [counter_signer_info(signature_value_of(p.signed), p.notary)]
     for _ in range(6):
         chain.append(counter_signer_info(chain[-1]["signature"].native, p.notary))
     inner = chain[-1]
     for outer in reversed(chain[:-1]):
         inner = nest(outer, [inner])
-    s = p.verify(with_countersignatures(p.signed, 0, [inner], certs=[p.notary]))
+    return with_countersignatures(p.signed, 0, [inner], certs=[p.notary])
+
+
+def test_countersignature_depth_is_bounded(p: Pki) -> None:
+    s = p.verify(_seven_deep(p))
     codes = []
     level = s.countersigners
     while level:
@@ -200,13 +205,7 @@ def test_the_deepest_countersigners_survive_the_parquet_report(p: Pki, tmp_path)
 
     from govsig.archive.report import load_schema
 
-    chain = [counter_signer_info(signature_value_of(p.signed), p.notary)]
-    for _ in range(6):
-        chain.append(counter_signer_info(chain[-1]["signature"].native, p.notary))
-    inner = chain[-1]
-    for outer in reversed(chain[:-1]):
-        inner = nest(outer, [inner])
-    (tmp_path / "deep.p7s").write_bytes(with_countersignatures(p.signed, 0, [inner], certs=[p.notary]))
+    (tmp_path / "deep.p7s").write_bytes(_seven_deep(p))
     (tmp_path / "deep").write_bytes(CONTENT)
     (tmp_path / "root.pem").write_bytes(p.root.pem)
     done = subprocess.run(

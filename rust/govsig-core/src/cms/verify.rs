@@ -836,25 +836,7 @@ fn verify_one_signer(
     digests: &mut Vec<(DigestAlgorithm, Vec<u8>)>,
 ) -> SignerOutcome {
     let (doc_certs, doc_crls, cert_errors) = (doc.certs, doc.crls, doc.cert_errors);
-    let mut so = SignerOutcome {
-        code: Code::Ok,
-        reason: String::new(),
-        certificate: None,
-        chain: Vec::new(),
-        signing_time: None,
-        digest_algorithm: None,
-        signature_algorithm: None,
-        sid: si.sid.clone(),
-        signature_verified: false,
-        revocation: Vec::new(),
-        needs: Vec::new(),
-        signature_time: None,
-        signature_time_source: TimeSource::None,
-        timestamps: Vec::new(),
-        countersigners: Vec::new(),
-        warnings: Vec::new(),
-        decided_by: Default::default(),
-    };
+    let mut so = SignerOutcome::empty(si.sid.clone());
     macro_rules! fail {
         ($code:expr, $($arg:tt)*) => {{
             so.code = $code;
