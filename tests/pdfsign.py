@@ -223,12 +223,23 @@ def add_vri(pdf: bytes, *, crls: list[bytes], for_signature: int = 0, key: Optio
     return out.getvalue()
 
 
-def empty_signature_field(pdf: bytes, name: str, *, visible: bool = True) -> bytes:
+def empty_signature_field(pdf: bytes, name: str, *, visible: bool = True,
+                          lock: Optional[tuple[str, list[str]]] = None,
+                          lock_p: Optional[int] = None) -> bytes:
     """An incremental update by pyHanko adding an unsigned signature field ``name`` (a form
-    prepared for signing), visible on the first page unless ``visible`` is False."""
+    prepared for signing), visible on the first page unless ``visible`` is False; ``lock``
+    gives the field a /Lock dictionary: (action "all" | "include" | "exclude", field names),
+    ``lock_p`` its PDF 2.0 /P (the DocMDP level the document gets once the field is signed)."""
     w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    mdp = None
+    if lock is not None:
+        action, names = lock
+        mdp = fields.FieldMDPSpec(action=fields.FieldMDPAction[action.upper()],
+                                  fields=None if action == "all" else names)
     fields.append_signature_field(w, fields.SigFieldSpec(
-        sig_field_name=name, on_page=0, box=(72, 72, 272, 132) if visible else None))
+        sig_field_name=name, on_page=0, box=(72, 72, 272, 132) if visible else None,
+        field_mdp_spec=mdp,
+        doc_mdp_update_value=fields.MDPPerm(lock_p) if lock_p is not None else None))
     out = io.BytesIO()
     w.write(out)
     return out.getvalue()

@@ -269,6 +269,72 @@ def test_signing_fills_an_empty_field_prepared_by_pyhanko(verifier: govsig.Verif
         assert info.value.kind == "field_exists", str(info.value)
 
 
+@pytest.mark.parametrize("action", ["include", "exclude", "all"])
+def test_filling_a_locked_field_writes_its_fieldmdp(verifier: govsig.Verifier, pki, form: bytes,  # type: ignore[no-untyped-def]
+                                                    action: str) -> None:
+    # A form prepared by pyHanko whose signature field locks the text field so_van_ban
+    # (ISO 32000-1 §12.7.4.5 /Lock). The signature govsig writes into it carries the lock as
+    # its FieldMDP transform, which is where other validators read it (pyHanko does).
+    prepared = pdfsign.empty_signature_field(form, "Ky_duyet", lock=(action, ["so_van_ban"]))
+    pdf = govsig.sign_pdf(prepared, key_signer(pki.rsa_leaf), field="Ky_duyet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (emb,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+        spec = emb.fieldmdp
+    assert spec is not None and spec.action.name.lower() == action
+    assert spec.fields == (None if action == "all" else ["so_van_ban"])
+    assert verifier.verify_pdf(pdf).ok
+    # A later fill of so_van_ban: forbidden by an Include or All lock, allowed by Exclude, and
+    # both validators say the same.
+    filled = pdfsign.fill_text_field(pdf, "1234/QD-UBND")
+    r = verifier.verify_pdf(filled)
+    forbidden = action != "exclude"
+    assert r.ok is not forbidden, r.reason
+    if forbidden:
+        assert r.code == "modified_after_signing" and "so_van_ban" in r.reason
+    else:
+        assert r.signatures[0].modification == "form_fill"
+    ((field, intact, bottom, _),) = pdfsign.pyhanko_verdicts(filled, pyhanko_vc(pki))
+    assert (field, intact, bottom) == ("Ky_duyet", True, not forbidden)
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_a_lock_with_p_bounds_later_changes(verifier: govsig.Verifier, pki, form: bytes, p: int) -> None:  # type: ignore[no-untyped-def]
+    # PDF 2.0 (ISO 32000-2 Table 236): a /Lock with /P gives the document that DocMDP level
+    # once the field is signed. The lock here leaves so_van_ban free (Exclude), so only /P
+    # decides whether filling it later is allowed: not at P=1 (no changes), yes at P=2.
+    prepared = pdfsign.empty_signature_field(form, "Ky_duyet", lock=("exclude", ["so_van_ban"]), lock_p=p)
+    for pdf in (govsig.sign_pdf(prepared, key_signer(pki.rsa_leaf), field="Ky_duyet"),
+                pdfsign.sign(prepared, pki.rsa_leaf, field="Ky_duyet")):
+        assert verifier.verify_pdf(pdf).ok
+        filled = pdfsign.fill_text_field(pdf, "1234/QD-UBND")
+        r = verifier.verify_pdf(filled)
+        ((_, intact, bottom, _),) = pdfsign.pyhanko_verdicts(filled, pyhanko_vc(pki))
+        assert intact and bottom is (p != 1)
+        if p == 1:
+            assert r.code == "modified_after_signing" and "/Lock (P=1)" in r.reason, r.reason
+        else:
+            assert r.ok and r.signatures[0].modification == "form_fill", r.reason
+
+
+def test_a_lock_that_cannot_be_honoured_is_refused(pki, form: bytes) -> None:  # type: ignore[no-untyped-def]
+    import pikepdf
+
+    prepared = pdfsign.empty_signature_field(form, "Ky_duyet", lock=("include", ["so_van_ban"]))
+    for action in ("Bogus", None):
+        with pikepdf.open(io.BytesIO(prepared)) as p:
+            (field,) = [f for f in p.Root.AcroForm.Fields if str(f.T) == "Ky_duyet"]
+            if action is None:
+                del field.Lock.Action
+            else:
+                field.Lock.Action = pikepdf.Name("/" + action)
+            out = io.BytesIO()
+            p.save(out)
+        with pytest.raises(govsig.PdfSigningError) as info:
+            govsig.sign_pdf(out.getvalue(), key_signer(pki.rsa_leaf), field="Ky_duyet")
+        assert info.value.kind == "malformed" and "/Lock" in str(info.value), str(info.value)
+
+
 def test_adbe_pkcs7_detached_subfilter(verifier: govsig.Verifier, pki, form: bytes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     when = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone.utc)
     pdf = govsig.sign_pdf(form, key_signer(pki.p256_leaf), subfilter="adbe.pkcs7.detached", signing_time=when)

@@ -31,6 +31,9 @@ pub struct SigField {
     /// The fields this signature locks (a FieldMDP transform, §12.8.2.4, or the field's
     /// /Lock dictionary, §12.7.4.5 Table 233).
     pub field_lock: Option<FieldLock>,
+    /// The field's /Lock /P (PDF 2.0, ISO 32000-2 Table 236): once this field is signed, the
+    /// document's changes are bounded as by a DocMDP transform with that P.
+    pub lock_permissions: Option<u8>,
 }
 
 /// Which fields a FieldMDP lock covers (ISO 32000-1 Table 256 /Action).
@@ -342,6 +345,7 @@ fn walk(
                 signer_name: None,
                 docmdp: None,
                 field_lock: None,
+                lock_permissions: None,
             });
         }
         return Ok(());
@@ -375,6 +379,15 @@ fn walk(
                 .and_then(|l| dict(doc, l))
                 .and_then(|l| lock_of(doc, l))
         }),
+        lock_permissions: d
+            .get(b"Lock")
+            .ok()
+            .and_then(|l| dict(doc, l))
+            .and_then(|l| match get(doc, l, b"P")? {
+                // Values other than 1..3 are not defined; the strictest level is the safe reading.
+                Object::Integer(p) => Some(u8::try_from(*p).ok().filter(|p| (1..=3).contains(p)).unwrap_or(1)),
+                _ => Some(1),
+            }),
     });
     Ok(())
 }

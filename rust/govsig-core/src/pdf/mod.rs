@@ -709,6 +709,7 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         })
         .collect();
     let mut digests = shared_prefix_digests(pdf, &wants);
+    let lock_levels: Vec<Option<u8>> = found.iter().map(|(_, f)| f.lock_permissions).collect();
     // The certification signature: named by /Perms /DocMDP in the revision it was made in.
     for (k, ((rev, f), checked)) in found.into_iter().zip(checked).enumerate() {
         let precomputed = wants[k].zip(digests[k].take()).map(|(w, d)| (w.0, d));
@@ -828,16 +829,25 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         .iter()
         .filter_map(|s| s.docmdp.map(|p| (s.revision, p)))
         .min();
-    for s in &mut out.signatures {
+    for (s, lock_p) in out.signatures.iter_mut().zip(lock_levels) {
         let mut limit = Modification::Annotations;
         if let Some((crev, p)) = cert_level {
             if s.revision >= crev {
                 limit = limit.min(Modification::allowed_by_docmdp(p));
             }
         }
+        // A signed field whose /Lock carries /P bounds what follows it the same way.
+        let lock_limit = lock_p.map(Modification::allowed_by_docmdp).filter(|l| *l < limit);
+        if let Some(l) = lock_limit {
+            limit = l;
+        }
         if s.modification > limit && s.code != Code::ByteRangeInvalid {
-            let why = match cert_level {
-                Some((_, p)) if limit < Modification::Annotations => format!(
+            let why = match (lock_limit, lock_p, cert_level) {
+                (Some(_), Some(p), _) => format!(
+                    "revisions after this signature made changes of kind '{}', beyond what its field's /Lock (P={p}) permits",
+                    s.modification.name()
+                ),
+                (_, _, Some((_, p))) if limit < Modification::Annotations => format!(
                     "revisions after this signature made changes of kind '{}', beyond what the certification (DocMDP P={p}) permits",
                     s.modification.name()
                 ),

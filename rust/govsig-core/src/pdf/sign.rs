@@ -238,6 +238,54 @@ fn top_level_field<'d>(doc: &'d Document, name: &str) -> Option<(Option<ObjectId
     })
 }
 
+/// The FieldMDP transform parameters that an empty signature field's /Lock dictionary asks
+/// of the signature filling it (ISO 32000-1 §12.7.4.5 Table 233 → Table 256), with every
+/// value written direct: /Action, and /Fields unless the action is /All. `None` without a
+/// /Lock; an error for a /Lock a signer cannot honour as written.
+fn field_lock_params(
+    doc: &Document,
+    field: &lopdf::Dictionary,
+    name: &str,
+) -> Result<Option<lopdf::Dictionary>, PdfSignError> {
+    let Some(lock) = fields::get(doc, field, b"Lock") else {
+        return Ok(None);
+    };
+    let bad = |why: &str| PdfSignError::Malformed(format!("the field '{name}' has a /Lock dictionary {why}"));
+    let lock = fields::dict(doc, lock).ok_or_else(|| bad("that is not a dictionary"))?;
+    let action = fields::name_of(doc, lock, b"Action").ok_or_else(|| bad("without an /Action name"))?;
+    let mut params = dictionary! {
+        "Type" => "TransformParams",
+        "Action" => Object::Name(action.clone().into_bytes()),
+        "V" => "1.2",
+    };
+    match action.as_str() {
+        "All" => {}
+        "Include" | "Exclude" => {
+            let Some(Object::Array(list)) = fields::get(doc, lock, b"Fields") else {
+                return Err(bad(&format!("whose /Action /{action} has no /Fields array")));
+            };
+            let names = list
+                .iter()
+                .take(1024)
+                .map(|o| match fields::resolve(doc, o) {
+                    Some(Object::String(s, f)) => Ok(Object::String(s.clone(), *f)),
+                    _ => Err(bad("whose /Fields holds something other than a field name")),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if names.len() < list.len() {
+                return Err(bad("naming more than 1024 fields"));
+            }
+            params.set("Fields", names);
+        }
+        other => {
+            return Err(bad(&format!(
+                "with the unknown /Action /{other} (All, Include or Exclude)"
+            )))
+        }
+    }
+    Ok(Some(params))
+}
+
 /// Appends `item` to the array `key` of `holder` (an object of the new revision): an
 /// indirect array is copied into the new revision and extended, a direct one extended, a
 /// missing one created.
@@ -315,12 +363,12 @@ impl PreparedPdf {
         let doc = load(pdf, limits)?;
         // An empty signature field of that name is filled (a form prepared for signing);
         // any other field of that name is refused, a signed one above all.
-        let empty_field = match top_level_field(&doc, &opts.field) {
+        let (empty_field, lock) = match top_level_field(&doc, &opts.field) {
             Some((Some(id), d)) if fields::name_of(&doc, d, b"FT").as_deref() == Some("Sig") && !d.has(b"V") => {
-                Some(id)
+                (Some(id), field_lock_params(&doc, d, &opts.field)?)
             }
             Some(_) => return Err(PdfSignError::FieldExists(opts.field.clone())),
-            None => None,
+            None => (None, None),
         };
         if empty_field.is_none()
             && fields::field_values(&doc, limits)
@@ -384,19 +432,32 @@ impl PreparedPdf {
         if let Some(n) = &opts.name {
             sig.set("Name", text(n));
         }
+        let mut references = Vec::new();
         if let Some(p) = opts.certify {
-            sig.set(
-                "Reference",
-                vec![Object::Dictionary(dictionary! {
-                    "Type" => "SigRef",
-                    "TransformMethod" => "DocMDP",
-                    "TransformParams" => dictionary! {
-                        "Type" => "TransformParams",
-                        "P" => i64::from(p),
-                        "V" => "1.2",
-                    },
-                })],
-            );
+            references.push(Object::Dictionary(dictionary! {
+                "Type" => "SigRef",
+                "TransformMethod" => "DocMDP",
+                "TransformParams" => dictionary! {
+                    "Type" => "TransformParams",
+                    "P" => i64::from(p),
+                    "V" => "1.2",
+                },
+            }));
+        }
+        if let Some(params) = lock {
+            // The field's /Lock becomes this signature's FieldMDP transform (ISO 32000-1
+            // §12.7.4.5 Table 233, §12.8.2.4 Table 256): other validators read the lock
+            // from the signature, not from the field. /Data is required for FieldMDP
+            // (Table 253) and names the catalog.
+            references.push(Object::Dictionary(dictionary! {
+                "Type" => "SigRef",
+                "TransformMethod" => "FieldMDP",
+                "TransformParams" => params,
+                "Data" => Object::Reference(root),
+            }));
+        }
+        if !references.is_empty() {
+            sig.set("Reference", references);
         }
         let sig_id = inc.new_document.add_object(sig);
         let field_id = match empty_field {
