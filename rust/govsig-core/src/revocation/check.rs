@@ -789,7 +789,11 @@ fn check_ocsp(
                     source: Source::Ocsp(status),
                 });
             }
-            Err(e) => out.why.push(e.reason),
+            Err(e) => {
+                out.why.push(e.reason);
+                // What the responder's own path lacked: fetched, the answer may be usable.
+                out.needs.extend(e.needs);
+            }
         }
     }
     // Nothing for this serial: a response about another certificate of the same issuer is
@@ -988,6 +992,8 @@ fn check_crls(
                 .any(|g| matches!(g, GeneralNameValue::Directory(n) if n.matches(name)))
     };
     let mut found_complete = false;
+    // What the paths of CRL signers lacked (see `crl_signer`).
+    let mut signer_needs: Vec<EvidenceNeed> = Vec::new();
     let mut completes: Vec<&Arc<CrlIndex>> = rc.crls.all_complete().collect();
     // Judged in a fixed order (by fingerprint) so that which CRLs a budget cut leaves
     // unjudged, and the reasons listed, do not depend on the order they were given in.
@@ -1025,8 +1031,9 @@ fn check_crls(
         // §6.3.3 (f): a CRL signer with cRLSign and a valid path.
         let signer = match crl_signer(ctx, rc, crl, cert, issuer, issuer_key, anchor, work)? {
             Ok(s) => s,
-            Err(e) => {
+            Err((e, lacked)) => {
                 out.why.push(e);
+                signer_needs.extend(lacked);
                 continue;
             }
         };
@@ -1121,6 +1128,7 @@ fn check_crls(
         .filter(|u| u.starts_with("http://"))
         .map(|u| EvidenceNeed::Crl { url: u.to_string() })
         .collect();
+    needs.extend(signer_needs);
     needs.sort();
     needs.dedup();
     out.needs = needs;
@@ -1196,7 +1204,10 @@ type CrlSigner = (CertRef, PublicKey, Option<Arc<ValidPath>>);
 /// The certificate that signed `crl`: the certificate's issuer when it is the CRL issuer,
 /// else another certificate (pool or anchors) with its own valid path (RFC 5280 §6.3.3 (f);
 /// indirect CRLs and separate CRL-signing keys). Every signature check is charged to
-/// `work`; running out of it is fatal (the outer `Err`).
+/// `work`; running out of it is fatal (the outer `Err`). When no signer will do, the
+/// inner `Err` says why and carries what the signers' paths lacked (a caIssuers URL of a
+/// CRL signer whose issuer is nowhere at hand, the signer's own CRL): fetched, it could
+/// make the CRL usable, so the caller names it beside the CRL's own location.
 #[allow(clippy::too_many_arguments)]
 fn crl_signer(
     ctx: &PathContext<'_>,
@@ -1207,8 +1218,9 @@ fn crl_signer(
     issuer_key: Option<&PublicKey>,
     anchor: &CertRef,
     work: &CrlWork,
-) -> Result<Result<CrlSigner, String>, PathError> {
+) -> Result<Result<CrlSigner, (String, Vec<EvidenceNeed>)>, PathError> {
     let mut errors = Vec::new();
+    let mut needs: Vec<EvidenceNeed> = Vec::new();
     if crl.is_signer_candidate(issuer) {
         work.charge(cert)?;
         let checked = crl.check_signer(issuer).and_then(|()| match issuer_key {
@@ -1279,12 +1291,18 @@ fn crl_signer(
                 return Ok(Ok((Arc::clone(cand), key, Some(Arc::new(p)))))
             }
             Ok(_) => errors.push(format!("CRL signer {} chains to another trust anchor", cand.describe())),
-            Err(e) => errors.push(format!("CRL signer {}: {}", cand.describe(), e.reason)),
+            Err(e) => {
+                errors.push(format!("CRL signer {}: {}", cand.describe(), e.reason));
+                needs.extend(e.needs);
+            }
         }
     }
     if errors.is_empty() {
         errors.push(format!("no certificate for the CRL issuer '{}' was found", crl.issuer));
     }
     errors.dedup();
-    Ok(Err(format!("{} cannot be used: {}", crl.describe(), errors.join("; "))))
+    Ok(Err((
+        format!("{} cannot be used: {}", crl.describe(), errors.join("; ")),
+        needs,
+    )))
 }

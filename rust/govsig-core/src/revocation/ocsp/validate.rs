@@ -463,8 +463,16 @@ fn find_responder(
     // same-named certificate.
     errors.sort_by_key(|e| std::cmp::Reverse(e.code.rank()));
     let code = errors.first().map(|e| e.code).unwrap_or(Code::OcspInvalid);
-    let reasons: Vec<String> = errors.into_iter().map(|e| e.reason).collect();
-    Err(OcspError::new(code, reasons.join("; ")))
+    let mut needs = Vec::new();
+    let mut reasons = Vec::new();
+    for e in errors {
+        reasons.push(e.reason);
+        needs.extend(e.needs);
+    }
+    Err(OcspError {
+        needs,
+        ..OcspError::new(code, reasons.join("; "))
+    })
 }
 
 /// RFC 6960 §4.2.2.2: a delegated responder's certificate is issued directly by the CA
@@ -591,7 +599,10 @@ fn authorise_delegate(
                     Code::OcspUnauthorizedResponder,
                     format!("responder {}: {}", cand.describe(), e.reason),
                 )),
-                Err(e) => Err(unauthorized(format!("its path does not validate: {}", e.reason))),
+                Err(e) => Err(OcspError {
+                    needs: e.needs,
+                    ..unauthorized(format!("its path does not validate: {}", e.reason))
+                }),
             }
         }
     }
