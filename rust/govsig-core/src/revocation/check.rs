@@ -355,7 +355,12 @@ pub fn check_path(
             Ok(e) => evidence.push(e),
             // Revoked (or any other verdict) ends the path here; a revocation verdict keeps
             // the path and the evidence that decided it.
-            Err(mut e) if !matches!(e.code, Code::RevocationUnknown | Code::FetchFailed) => {
+            Err(mut e)
+                if !matches!(
+                    e.code,
+                    Code::RevocationUnknown | Code::FetchFailed | Code::AlgorithmNotAllowed
+                ) =>
+            {
                 if let Some(decided) = e.decided_by.0.take() {
                     let mut certs = chain.to_vec();
                     if certs.last().is_none_or(|c| c.fingerprint != anchor.fingerprint) {
@@ -552,6 +557,11 @@ fn check_certificate_at(
             ..unknown_evidence(cert, String::new(), Vec::new(), Vec::new())
         });
     }
+    // Evidence at hand refused only because the policy does not allow its algorithm (issue
+    // 11 item 4): under hard-fail the verdict says so (`algorithm_not_allowed`, the reason
+    // naming the algorithm and the CRL or response) rather than a bare "unknown", so an
+    // archivist knows `legacy_certificates` is the question, not a missing CRL.
+    let algorithm_refused = crl.algorithm_refused || ocsp.algorithm_refused;
     let mut why: Vec<String> = Vec::new();
     let mut wanted_by_source: Vec<Vec<EvidenceNeed>> = Vec::new();
     for source in rc.sources {
@@ -591,6 +601,8 @@ fn check_certificate_at(
         let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
         let code = if fetch_failed {
             Code::FetchFailed
+        } else if algorithm_refused {
+            Code::AlgorithmNotAllowed
         } else {
             Code::RevocationUnknown
         };
@@ -602,7 +614,12 @@ fn check_certificate_at(
             _ => Ok(unknown_evidence(cert, reason, needs, refused)),
         };
     }
-    undetermined(rc, cert, detail, needs, refused)
+    let code = if algorithm_refused {
+        Code::AlgorithmNotAllowed
+    } else {
+        Code::RevocationUnknown
+    };
+    undetermined(rc, code, cert, detail, needs, refused)
 }
 
 /// `e` with the evidence that decided it: the observation's CRL (and delta) or OCSP answer.
@@ -684,6 +701,9 @@ struct OcspFindings {
     /// The last instant at which an answer for this certificate that is stale at T was
     /// still current (see `check_certificate`).
     stale_until: Option<UnixTime>,
+    /// An answer was refused for an algorithm the policy does not allow (its own signature
+    /// or its responder's path).
+    algorithm_refused: bool,
 }
 
 impl OcspFindings {
@@ -721,6 +741,7 @@ fn check_ocsp(
         unknown_said: None,
         needs: Vec::new(),
         stale_until: None,
+        algorithm_refused: false,
     };
     let check = OcspCheck {
         skew: rc.ocsp_skew,
@@ -790,6 +811,7 @@ fn check_ocsp(
                 });
             }
             Err(e) => {
+                out.algorithm_refused |= e.code == Code::AlgorithmNotAllowed;
                 out.why.push(e.reason);
                 // What the responder's own path lacked: fetched, the answer may be usable.
                 out.needs.extend(e.needs);
@@ -854,6 +876,9 @@ struct CrlFindings {
     needs: Vec<EvidenceNeed>,
     /// The latest nextUpdate of a CRL in scope that is stale at T (see `check_certificate`).
     stale_until: Option<UnixTime>,
+    /// A CRL in scope was refused for an algorithm the policy does not allow (its own
+    /// signature or its signer's path).
+    algorithm_refused: bool,
 }
 
 impl CrlFindings {
@@ -974,6 +999,7 @@ fn check_crls(
         why: Vec::new(),
         needs: Vec::new(),
         stale_until: None,
+        algorithm_refused: false,
     };
     let dps = match distribution_points(cert) {
         Ok(d) => d,
@@ -1031,9 +1057,10 @@ fn check_crls(
         // §6.3.3 (f): a CRL signer with cRLSign and a valid path.
         let signer = match crl_signer(ctx, rc, crl, cert, issuer, issuer_key, anchor, work)? {
             Ok(s) => s,
-            Err((e, lacked)) => {
-                out.why.push(e);
-                signer_needs.extend(lacked);
+            Err(refusal) => {
+                out.why.push(refusal.reason);
+                out.algorithm_refused |= refusal.algorithm;
+                signer_needs.extend(refusal.needs);
                 continue;
             }
         };
@@ -1074,6 +1101,7 @@ fn check_crls(
                 if e.code == Code::BudgetExceeded {
                     return Err(PathError::new(e.code, e.reason));
                 }
+                out.algorithm_refused |= e.code == Code::AlgorithmNotAllowed;
                 out.why.push(format!("{} cannot be used: {}", d.describe(), e.reason));
                 continue;
             }
@@ -1160,6 +1188,7 @@ fn verify_crl_cached(ctx: &PathContext<'_>, crl: &CrlIndex, key: &PublicKey) -> 
 
 fn undetermined(
     rc: &RevocationChecker<'_>,
+    code: Code,
     cert: &CertRef,
     detail: String,
     needs: Vec<EvidenceNeed>,
@@ -1169,7 +1198,7 @@ fn undetermined(
     match rc.mode {
         RevocationMode::HardFail => Err(PathError {
             needs,
-            ..PathError::new(Code::RevocationUnknown, reason)
+            ..PathError::new(code, reason)
         }),
         _ => Ok(unknown_evidence(cert, reason, needs, refused)),
     }
@@ -1201,6 +1230,14 @@ fn unknown_evidence(
 /// issuer of the certificate in question (kept as evidence).
 type CrlSigner = (CertRef, PublicKey, Option<Arc<ValidPath>>);
 
+/// Why no signer of a CRL will do: the reason, what the candidates' paths lacked, and
+/// whether an algorithm the policy does not allow was among the causes.
+struct SignerRefusal {
+    reason: String,
+    needs: Vec<EvidenceNeed>,
+    algorithm: bool,
+}
+
 /// The certificate that signed `crl`: the certificate's issuer when it is the CRL issuer,
 /// else another certificate (pool or anchors) with its own valid path (RFC 5280 §6.3.3 (f);
 /// indirect CRLs and separate CRL-signing keys). Every signature check is charged to
@@ -1218,9 +1255,10 @@ fn crl_signer(
     issuer_key: Option<&PublicKey>,
     anchor: &CertRef,
     work: &CrlWork,
-) -> Result<Result<CrlSigner, (String, Vec<EvidenceNeed>)>, PathError> {
+) -> Result<Result<CrlSigner, SignerRefusal>, PathError> {
     let mut errors = Vec::new();
     let mut needs: Vec<EvidenceNeed> = Vec::new();
+    let mut algorithm = false;
     if crl.is_signer_candidate(issuer) {
         work.charge(cert)?;
         let checked = crl.check_signer(issuer).and_then(|()| match issuer_key {
@@ -1236,7 +1274,10 @@ fn crl_signer(
         });
         match checked {
             Ok(k) => return Ok(Ok((Arc::clone(issuer), k, None))),
-            Err(e) => errors.push(e.reason),
+            Err(e) => {
+                algorithm |= e.code == Code::AlgorithmNotAllowed;
+                errors.push(e.reason);
+            }
         }
     }
     let candidates = ctx
@@ -1259,6 +1300,7 @@ fn crl_signer(
         };
         work.charge(cert)?;
         if let Err(e) = verify_crl_cached(ctx, crl, &key) {
+            algorithm |= e.code == Code::AlgorithmNotAllowed;
             errors.push(e.reason);
             continue;
         }
@@ -1292,6 +1334,7 @@ fn crl_signer(
             }
             Ok(_) => errors.push(format!("CRL signer {} chains to another trust anchor", cand.describe())),
             Err(e) => {
+                algorithm |= e.code == Code::AlgorithmNotAllowed;
                 errors.push(format!("CRL signer {}: {}", cand.describe(), e.reason));
                 needs.extend(e.needs);
             }
@@ -1301,8 +1344,9 @@ fn crl_signer(
         errors.push(format!("no certificate for the CRL issuer '{}' was found", crl.issuer));
     }
     errors.dedup();
-    Ok(Err((
-        format!("{} cannot be used: {}", crl.describe(), errors.join("; ")),
+    Ok(Err(SignerRefusal {
+        reason: format!("{} cannot be used: {}", crl.describe(), errors.join("; ")),
         needs,
-    )))
+        algorithm,
+    }))
 }
