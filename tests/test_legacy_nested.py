@@ -106,6 +106,12 @@ def test_a_sha1_crl_that_revoked_the_signer_is_said_and_refused_by_default() -> 
     r = verify(sig, root, crls=crls)
     assert r.code == "algorithm_not_allowed", r.reason
     assert "sha1WithRSAEncryption" in r.reason and "CA thuật toán cũ (thu hồi)" in r.reason
+    # The status was sought and the evidence refused: "unknown" in reports, not "not checked".
+    assert r.revocation_summary("hard-fail") == "unknown"
+    # A SHA-1 certificate on the signer's own path is refused before any status is sought.
+    own = P.make_leaf("Người ký có chứng thư SHA-1", ca, seed="legacy-nested|own-sha1")
+    r = verify(P.sign_cms(CONTENT, sha1_cert(own)), root, crls=crls)
+    assert r.code == "algorithm_not_allowed" and r.revocation_summary("hard-fail") == "not_checked"
     # Under soft-fail the refused CRL leaves the status unknown (and says why).
     soft = verify(sig, root, crls=crls, revocation="soft-fail")
     assert soft.code == "ok"

@@ -384,6 +384,16 @@ pub fn check_path(
         Some(mut e) => {
             e.needs.sort();
             e.needs.dedup();
+            // Evidence refused for its algorithm is a verdict on the path as a revocation
+            // is: it keeps the path and the statuses, like `decided` does.
+            if let Some(decided) = e.decided_by.0.take() {
+                let mut certs = chain.to_vec();
+                if certs.last().is_none_or(|c| c.fingerprint != anchor.fingerprint) {
+                    certs.push(Arc::clone(anchor));
+                }
+                evidence.extend(decided.1.iter().cloned());
+                e.decided_by = crate::x509::path::DecidedBy(Some(Arc::new((certs, evidence))));
+            }
             Err(e)
         }
         None => Ok(evidence),
@@ -607,10 +617,13 @@ fn check_certificate_at(
             Code::RevocationUnknown
         };
         return match rc.mode {
-            RevocationMode::HardFail => Err(PathError {
-                needs,
-                ..PathError::new(code, reason)
-            }),
+            RevocationMode::HardFail => Err(algorithm_verdict(
+                cert,
+                PathError {
+                    needs,
+                    ..PathError::new(code, reason)
+                },
+            )),
             _ => Ok(unknown_evidence(cert, reason, needs, refused)),
         };
     }
@@ -620,6 +633,17 @@ fn check_certificate_at(
         Code::RevocationUnknown
     };
     undetermined(rc, code, cert, detail, needs, refused)
+}
+
+/// An `algorithm_not_allowed` verdict on `cert`'s status keeps it as an unknown status (the
+/// report's revocation column says "unknown", and the path is kept as for a revocation);
+/// other errors pass unchanged.
+fn algorithm_verdict(cert: &CertRef, mut e: PathError) -> PathError {
+    if e.code == Code::AlgorithmNotAllowed {
+        let ev = unknown_evidence(cert, e.reason.clone(), Vec::new(), Vec::new());
+        e.decided_by = crate::x509::path::DecidedBy(Some(Arc::new((Vec::new(), vec![ev]))));
+    }
+    e
 }
 
 /// `e` with the evidence that decided it: the observation's CRL (and delta) or OCSP answer.
@@ -1196,10 +1220,13 @@ fn undetermined(
 ) -> Result<RevocationEvidence, PathError> {
     let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
     match rc.mode {
-        RevocationMode::HardFail => Err(PathError {
-            needs,
-            ..PathError::new(code, reason)
-        }),
+        RevocationMode::HardFail => Err(algorithm_verdict(
+            cert,
+            PathError {
+                needs,
+                ..PathError::new(code, reason)
+            },
+        )),
         _ => Ok(unknown_evidence(cert, reason, needs, refused)),
     }
 }
