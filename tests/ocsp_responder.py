@@ -130,8 +130,11 @@ class OcspResponder:
     ``next_update_minutes`` after now."""
 
     def __init__(self, workdir: Path, openssl: str, *, ca: _pki.Issued, signer: _pki.Issued,
-                 entries: list[IndexEntry], next_update_minutes: int = 60) -> None:
+                 entries: list[IndexEntry], next_update_minutes: int = 60,
+                 rmd: str | None = None) -> None:
         self.dir = Path(workdir)
+        # The digest the responses are signed with (``openssl ocsp -rmd``; None: its default).
+        self.rmd = rmd
         self.dir.mkdir(parents=True, exist_ok=True)
         self.openssl = openssl
         self.ca = ca
@@ -184,7 +187,8 @@ class OcspResponder:
             proc = subprocess.run(
                 [self.openssl, "ocsp", "-index", str(self.dir / "index.txt"), "-CA", str(self.dir / "ca.pem"),
                  "-rsigner", str(self.dir / "rsigner.pem"), "-rkey", str(self.dir / "rkey.pem"),
-                 "-reqin", str(req), "-respout", str(resp), "-nmin", str(self.next_update_minutes)],
+                 "-reqin", str(req), "-respout", str(resp), "-nmin", str(self.next_update_minutes),
+                 *(["-rmd", self.rmd] if self.rmd else [])],
                 capture_output=True, text=True, timeout=30, check=False)
             if proc.returncode != 0 and "Error reading OCSP request" in proc.stderr:
                 return MALFORMED_REQUEST

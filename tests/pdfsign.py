@@ -268,3 +268,23 @@ def remove_signature_field(pdf: bytes, name: str) -> bytes:
     out = io.BytesIO()
     w.write(out)
     return out.getvalue()
+
+
+def add_dss(pdf: bytes, *, certs: list[bytes] = (), crls: list[bytes] = (),  # type: ignore[assignment]
+            ocsps: list[bytes] = ()) -> bytes:  # type: ignore[assignment]
+    """An incremental update by pyHanko's writer replacing the DSS with one holding ``certs``,
+    ``crls`` and ``ocsps`` (ETSI EN 319 142-1 §5.4.2.2 /Certs, /CRLs, /OCSPs): what a B-LT
+    writer adds, or what an attacker stuffs in."""
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+
+    def streams(items: list[bytes]) -> generic.ArrayObject:
+        return generic.ArrayObject(w.add_object(generic.StreamObject(stream_data=d)) for d in items)
+
+    dss = generic.DictionaryObject({generic.NameObject("/Certs"): streams(list(certs)),
+                                    generic.NameObject("/CRLs"): streams(list(crls)),
+                                    generic.NameObject("/OCSPs"): streams(list(ocsps))})
+    w.root[generic.NameObject("/DSS")] = w.add_object(dss)
+    w.update_root()
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()

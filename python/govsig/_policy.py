@@ -221,8 +221,11 @@ class Policy(_govsig.Policy, metaclass=_FrozenClass):
       certificates, CRLs and OCSP responses only, while document signatures stay SHA-2/SHA-3
       (the first-generation Vietnamese government CA signs its certificates with SHA-1).
       MD2 and MD5 are never admitted. A refusal is ``algorithm_not_allowed`` naming the
-      algorithm and the certificate; an admission is a signer warning saying where
-      (``legacy_algorithm_certificate``, ``_crl``, ``_ocsp``, ``_signature``).
+      algorithm and the certificate (under hard-fail also when the only CRL or OCSP answer
+      that could decide a status was refused for its algorithm); an admission is a signer
+      warning saying where (``legacy_algorithm_certificate``, ``_crl``, ``_ocsp``,
+      ``_signature``), nested paths included: a separate CRL signer's, a delegated OCSP
+      responder's, a valid time-stamp's TSA.
     - ``signature_time``: the time each signer is judged at. ``"at"`` (default): every check
       at ``at``. ``"timestamp"``: the earliest valid RFC 3161 signature time-stamp proves it,
       else ``at``. ``"claimed"``: as ``"timestamp"``, else the signer's own signingTime

@@ -1,6 +1,8 @@
 """What decided a verdict, kept: the certificates, CRLs and OCSP responses (DER) behind it.
 
-``VerifyResult.evidence`` and ``BatchResult.evidence()`` hand it back: the validated path of
+``VerifyResult.evidence``, ``PdfResult.evidence`` (over every signature and document
+time-stamp of the PDF; what its DSS carried counts only where it decided) and
+``BatchResult.evidence()`` (CMS and PDF results alike) hand it back: the validated path of
 each signer (for ``cert_revoked`` / ``cert_on_hold``: the path that was refused), the CRLs
 (complete and delta) and OCSP responses that decided each certificate's status, and for each
 valid signature time-stamp its TSA's path and evidence; where an indirect CRL's signer or a

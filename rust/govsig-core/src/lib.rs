@@ -26,6 +26,7 @@ pub mod batch;
 pub mod cms;
 pub mod crypto;
 pub mod dossier;
+pub mod evidence;
 pub mod need;
 mod oidtext;
 pub mod outcome;

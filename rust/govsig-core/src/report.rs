@@ -56,6 +56,18 @@ where
     if code == Code::RevocationUnknown || signers.clone().any(|s| s.code == Code::RevocationUnknown) {
         return RevocationSummary::Unknown;
     }
+    // The only evidence was refused for its algorithm (`algorithm_not_allowed` with the path
+    // kept): sought, found, and unusable, which is "unknown" too.
+    let refused_status = |s: &SignerOutcome| {
+        s.code == Code::AlgorithmNotAllowed
+            && s.decided_by
+                .0
+                .as_ref()
+                .is_some_and(|d| d.1.iter().any(|e| matches!(e.status, RevocationStatus::Unknown(_))))
+    };
+    if signers.clone().any(refused_status) {
+        return RevocationSummary::Unknown;
+    }
     if signers.clone().all(|s| s.revocation.is_empty()) {
         return RevocationSummary::NotChecked;
     }

@@ -17,7 +17,8 @@ pub enum WarningCode {
     RevokedAfterSignature,
     /// signingTime differs from the time-stamped signature time beyond the tolerance.
     SigningTimeMismatch,
-    /// A legacy algorithm (SHA-1, DSA) admitted in a certificate signature on the path.
+    /// A legacy algorithm (SHA-1, DSA) admitted in a certificate signature on the path, or on
+    /// a path nested in what decided it (CRL signer, OCSP responder, valid time-stamp's TSA).
     LegacyAlgorithmCertificate,
     /// A legacy algorithm admitted in the signature of a CRL that decided a status.
     LegacyAlgorithmCrl,
@@ -85,8 +86,9 @@ impl WarningCode {
                  policy's signing_time_tolerance"
             }
             WarningCode::LegacyAlgorithmCertificate => {
-                "a certificate on the path is signed with a legacy algorithm (SHA-1 or DSA), admitted by \
-                 legacy or legacy_certificates"
+                "a certificate on the path (or on the path of a CRL signer, OCSP responder or TSA that \
+                 decided) is signed with a legacy algorithm (SHA-1 or DSA), admitted by legacy or \
+                 legacy_certificates"
             }
             WarningCode::LegacyAlgorithmCrl => {
                 "a CRL that decided a revocation status is signed with a legacy algorithm (SHA-1 or DSA), \

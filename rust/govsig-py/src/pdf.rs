@@ -164,6 +164,16 @@ impl PdfResult {
     fn needs<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
         needs_tuples(py, &self.inner.needs())
     }
+    /// What decided the verdict (`govsig.evidence.Evidence`), over every signature and
+    /// document time-stamp: paths, the CRLs and OCSP responses (the DSS's among them) that
+    /// decided a status, TSA paths; DER, each once. What the DSS carried that decided
+    /// nothing is not in it.
+    #[getter]
+    fn evidence<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut ev = govsig_core::evidence::EvidenceSet::default();
+        ev.add_pdf(&self.inner);
+        crate::verify::evidence_to_py(py, &ev)
+    }
     fn __bool__(&self) -> bool {
         self.inner.ok()
     }

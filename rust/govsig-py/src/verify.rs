@@ -8,6 +8,7 @@ use govsig_core::batch::PathOutcome;
 use govsig_core::cms::input::InputForm;
 use govsig_core::cms::verify::TimeSource;
 use govsig_core::cms::{SignerOutcome, VerifyOutcome};
+use govsig_core::evidence::EvidenceSet;
 use govsig_core::report::{path_fields, revocation_summary, REPORT_SCHEMA};
 use govsig_core::revocation::crl::CrlIndex;
 use govsig_core::revocation::{EvidenceNeed, RevocationEvidence, RevocationMode, RevocationStatus};
@@ -354,7 +355,7 @@ impl VerifyResult {
     fn evidence<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut ev = EvidenceSet::default();
         ev.add_outcome(&self.inner);
-        ev.to_py(py)
+        evidence_to_py(py, &ev)
     }
     /// True only when every signature is valid and every signer is trusted.
     #[getter]
@@ -899,10 +900,13 @@ impl BatchResult {
     /// deduplicated across documents.
     fn evidence<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut ev = EvidenceSet::default();
-        for o in self.items.iter().filter_map(BatchItem::cms) {
-            ev.add_outcome(o);
+        for item in &self.items {
+            match item {
+                BatchItem::Cms(o) => ev.add_outcome(o),
+                BatchItem::Pdf(o) => ev.add_pdf(o),
+            }
         }
-        ev.to_py(py)
+        evidence_to_py(py, &ev)
     }
     /// Indices of the documents that lacked evidence.
     fn indices_with_needs(&self) -> Vec<usize> {
@@ -989,73 +993,14 @@ impl PathResult {
     }
 }
 
-/// DER evidence, each item once (by fingerprint), in the order first met.
-#[derive(Default)]
-struct EvidenceSet {
-    seen: std::collections::HashSet<[u8; 32]>,
-    certificates: Vec<Vec<u8>>,
-    crls: Vec<Vec<u8>>,
-    ocsp: Vec<Vec<u8>>,
-}
-
-impl EvidenceSet {
-    fn add(seen: &mut std::collections::HashSet<[u8; 32]>, to: &mut Vec<Vec<u8>>, fp: [u8; 32], der: &[u8]) {
-        if seen.insert(fp) {
-            to.push(der.to_vec());
-        }
-    }
-
-    fn add_path(&mut self, chain: &[CertRef], revocation: &[RevocationEvidence]) {
-        for c in chain {
-            Self::add(&mut self.seen, &mut self.certificates, c.fingerprint, c.der());
-        }
-        for e in revocation {
-            for crl in e.crl.iter().chain(e.delta.iter()) {
-                Self::add(&mut self.seen, &mut self.crls, crl.fingerprint(), crl.der());
-            }
-            // An indirect CRL's signer and a delegated OCSP responder decided too: their
-            // paths and their own revocation evidence (nesting bounded by the core).
-            if let Some(p) = &e.crl_signer_path {
-                self.add_path(&p.chain(), &p.revocation);
-            }
-            if let Some(o) = &e.ocsp {
-                Self::add(&mut self.seen, &mut self.ocsp, o.response_fingerprint, &o.response_der);
-                if let Some(p) = &o.responder_path {
-                    self.add_path(&p.chain(), &p.revocation);
-                }
-            }
-        }
-    }
-
-    fn add_outcome(&mut self, o: &VerifyOutcome) {
-        for s in &o.signers {
-            self.add_signer(s);
-        }
-    }
-
-    /// A signer's path and evidence, its valid time-stamps' (signature and content), and
-    /// its countersigners', recursively (the depth is bounded by the core).
-    fn add_signer(&mut self, s: &SignerOutcome) {
-        self.add_path(&s.chain, &s.revocation);
-        if let Some(d) = &s.decided_by.0 {
-            self.add_path(&d.0, &d.1);
-        }
-        for t in s.timestamps.iter().filter(|t| t.ok()) {
-            self.add_path(&t.chain, &t.revocation);
-        }
-        for c in &s.countersigners {
-            self.add_signer(c);
-        }
-    }
-
-    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let tuple = |v: &[Vec<u8>]| PyTuple::new(py, v.iter().map(|d| PyBytes::new(py, d)));
-        py.import("govsig.evidence")?.getattr("Evidence")?.call1((
-            tuple(&self.certificates)?,
-            tuple(&self.crls)?,
-            tuple(&self.ocsp)?,
-        ))
-    }
+/// `govsig.evidence.Evidence` from the core's collection (DER, each item once).
+pub(crate) fn evidence_to_py<'py>(py: Python<'py>, ev: &EvidenceSet) -> PyResult<Bound<'py, PyAny>> {
+    let tuple = |v: &[Vec<u8>]| PyTuple::new(py, v.iter().map(|d| PyBytes::new(py, d)));
+    py.import("govsig.evidence")?.getattr("Evidence")?.call1((
+        tuple(ev.certificates())?,
+        tuple(ev.crls())?,
+        tuple(ev.ocsp_responses())?,
+    ))
 }
 
 pub(crate) fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult<Vec<Bound<'py, PyDict>>> {

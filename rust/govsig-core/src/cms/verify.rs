@@ -1175,7 +1175,10 @@ fn verify_one_signer(
                     ),
                 ));
             }
-            so.warnings.extend(legacy_admitted(&path));
+            let mut legacy = LegacyAdmitted::default();
+            legacy.chain(&so.chain, &so.revocation);
+            legacy.timestamps(&so.timestamps);
+            so.warnings.extend(legacy.warnings());
             so.needs = path.revocation.iter().flat_map(|e| e.needs.iter().cloned()).collect();
             // DSA parameters inherited by name lookup above must be those of the validated
             // path (RFC 5280 §6.1.4 (k)); otherwise a same-named certificate slipped into
@@ -1208,6 +1211,13 @@ fn verify_one_signer(
             so.reason = e.reason;
             so.needs = e.needs;
             so.decided_by = e.decided_by;
+            // A revocation verdict rests on its path and evidence as an ok one does.
+            if let Some(d) = &so.decided_by.0 {
+                let mut legacy = LegacyAdmitted::default();
+                legacy.chain(&d.0, &d.1);
+                legacy.timestamps(&so.timestamps);
+                so.warnings.extend(legacy.warnings());
+            }
         }
     }
     so
@@ -1422,53 +1432,78 @@ mod tests {
     }
 }
 
-/// Where a validated path rests on a legacy algorithm (SHA-1, DSA) that the policy admitted
-/// (`legacy` or `legacy_certificates`): the signatures of its certificates (not the anchor's
-/// own, which nothing verifies), and of the CRLs and OCSP responses that decided a status.
-/// One warning per place, naming the first such item.
-fn legacy_admitted(path: &ValidPath) -> Vec<Warning> {
-    let legacy = |alg: &[u8]| {
+/// Where what decided a signer rests on a legacy algorithm (SHA-1, DSA) that the policy
+/// admitted (`legacy` or `legacy_certificates`): the signatures of the certificates of a path
+/// (not the anchor's own, which nothing verifies), of the CRLs and OCSP responses that
+/// decided a status, and the same in every path nested in those (a separate CRL signer's, a
+/// delegated OCSP responder's) and in the paths of the signer's valid time-stamps' TSAs.
+/// One warning per place (certificate, CRL, OCSP), naming the first such item met.
+#[derive(Default)]
+pub(crate) struct LegacyAdmitted {
+    certificate: Option<String>,
+    crl: Option<String>,
+    ocsp: Option<String>,
+}
+
+impl LegacyAdmitted {
+    fn legacy(alg: &[u8]) -> Option<&'static str> {
         SignatureScheme::from_algorithm_identifier(alg)
             .ok()
             .filter(|s| s.is_legacy())
             .map(|s| s.name())
-    };
-    let mut out = Vec::new();
-    if let Some((c, name)) = path
-        .certs
-        .iter()
-        .filter(|c| c.fingerprint != path.anchor.fingerprint)
-        .find_map(|c| legacy(&c.signature_algorithm).map(|n| (c, n)))
-    {
-        out.push(Warning::new(
-            WarningCode::LegacyAlgorithmCertificate,
-            format!("{} is signed with {name}, a legacy algorithm", c.describe()),
-        ));
     }
-    if let Some((c, name)) = path
-        .revocation
-        .iter()
-        .flat_map(|e| e.crl.iter().chain(e.delta.iter()))
-        .find_map(|c| legacy(&c.signature_algorithm).map(|n| (c, n)))
-    {
-        out.push(Warning::new(
-            WarningCode::LegacyAlgorithmCrl,
-            format!("{} is signed with {name}, a legacy algorithm", c.describe()),
-        ));
+
+    /// A path given as its chain (leaf first, the anchor last) and the revocation evidence
+    /// of its certificates.
+    pub(crate) fn chain(&mut self, chain: &[CertRef], revocation: &[RevocationEvidence]) {
+        let anchor = chain.last().map(|c| c.fingerprint);
+        if self.certificate.is_none() {
+            self.certificate = chain.iter().filter(|c| Some(c.fingerprint) != anchor).find_map(|c| {
+                Self::legacy(&c.signature_algorithm)
+                    .map(|name| format!("{} is signed with {name}, a legacy algorithm", c.describe()))
+            });
+        }
+        for e in revocation {
+            if self.crl.is_none() {
+                self.crl = e.crl.iter().chain(e.delta.iter()).find_map(|c| {
+                    Self::legacy(&c.signature_algorithm)
+                        .map(|name| format!("{} is signed with {name}, a legacy algorithm", c.describe()))
+                });
+            }
+            if let Some(p) = &e.crl_signer_path {
+                self.chain(&p.chain(), &p.revocation);
+            }
+            if let Some(o) = &e.ocsp {
+                if self.ocsp.is_none() {
+                    self.ocsp = Self::legacy(&o.signature_algorithm).map(|name| {
+                        format!(
+                            "the OCSP response signed by {} is signed with {name}, a legacy algorithm",
+                            o.responder.describe()
+                        )
+                    });
+                }
+                if let Some(p) = &o.responder_path {
+                    self.chain(&p.chain(), &p.revocation);
+                }
+            }
+        }
     }
-    if let Some((o, name)) = path
-        .revocation
-        .iter()
-        .filter_map(|e| e.ocsp.as_ref())
-        .find_map(|o| legacy(&o.signature_algorithm).map(|n| (o, n)))
-    {
-        out.push(Warning::new(
-            WarningCode::LegacyAlgorithmOcsp,
-            format!(
-                "the OCSP response signed by {} is signed with {name}, a legacy algorithm",
-                o.responder.describe()
-            ),
-        ));
+
+    /// The paths of the valid time-stamps (those that can have decided anything).
+    pub(crate) fn timestamps(&mut self, timestamps: &[TimestampOutcome]) {
+        for t in timestamps.iter().filter(|t| t.ok()) {
+            self.chain(&t.chain, &t.revocation);
+        }
     }
-    out
+
+    pub(crate) fn warnings(self) -> Vec<Warning> {
+        [
+            (WarningCode::LegacyAlgorithmCertificate, self.certificate),
+            (WarningCode::LegacyAlgorithmCrl, self.crl),
+            (WarningCode::LegacyAlgorithmOcsp, self.ocsp),
+        ]
+        .into_iter()
+        .filter_map(|(code, detail)| detail.map(|d| Warning::new(code, d)))
+        .collect()
+    }
 }

@@ -550,7 +550,12 @@ fn verify_doc_timestamp(
         signature_time_source: crate::cms::verify::TimeSource::None,
         timestamps: Vec::new(),
         countersigners: Vec::new(),
-        warnings: Vec::new(),
+        warnings: {
+            // The TSA's path is this signer's path: a legacy algorithm admitted on it is said.
+            let mut legacy = crate::cms::verify::LegacyAdmitted::default();
+            legacy.chain(&t.chain, &t.revocation);
+            legacy.warnings()
+        },
         decided_by: Default::default(),
     };
     let v = VerifyOutcome {

@@ -355,7 +355,12 @@ pub fn check_path(
             Ok(e) => evidence.push(e),
             // Revoked (or any other verdict) ends the path here; a revocation verdict keeps
             // the path and the evidence that decided it.
-            Err(mut e) if !matches!(e.code, Code::RevocationUnknown | Code::FetchFailed) => {
+            Err(mut e)
+                if !matches!(
+                    e.code,
+                    Code::RevocationUnknown | Code::FetchFailed | Code::AlgorithmNotAllowed
+                ) =>
+            {
                 if let Some(decided) = e.decided_by.0.take() {
                     let mut certs = chain.to_vec();
                     if certs.last().is_none_or(|c| c.fingerprint != anchor.fingerprint) {
@@ -379,6 +384,16 @@ pub fn check_path(
         Some(mut e) => {
             e.needs.sort();
             e.needs.dedup();
+            // Evidence refused for its algorithm is a verdict on the path as a revocation
+            // is: it keeps the path and the statuses, like `decided` does.
+            if let Some(decided) = e.decided_by.0.take() {
+                let mut certs = chain.to_vec();
+                if certs.last().is_none_or(|c| c.fingerprint != anchor.fingerprint) {
+                    certs.push(Arc::clone(anchor));
+                }
+                evidence.extend(decided.1.iter().cloned());
+                e.decided_by = crate::x509::path::DecidedBy(Some(Arc::new((certs, evidence))));
+            }
             Err(e)
         }
         None => Ok(evidence),
@@ -552,6 +567,11 @@ fn check_certificate_at(
             ..unknown_evidence(cert, String::new(), Vec::new(), Vec::new())
         });
     }
+    // Evidence at hand refused only because the policy does not allow its algorithm (issue
+    // 11 item 4): under hard-fail the verdict says so (`algorithm_not_allowed`, the reason
+    // naming the algorithm and the CRL or response) rather than a bare "unknown", so an
+    // archivist knows `legacy_certificates` is the question, not a missing CRL.
+    let algorithm_refused = crl.algorithm_refused || ocsp.algorithm_refused;
     let mut why: Vec<String> = Vec::new();
     let mut wanted_by_source: Vec<Vec<EvidenceNeed>> = Vec::new();
     for source in rc.sources {
@@ -591,18 +611,39 @@ fn check_certificate_at(
         let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
         let code = if fetch_failed {
             Code::FetchFailed
+        } else if algorithm_refused {
+            Code::AlgorithmNotAllowed
         } else {
             Code::RevocationUnknown
         };
         return match rc.mode {
-            RevocationMode::HardFail => Err(PathError {
-                needs,
-                ..PathError::new(code, reason)
-            }),
+            RevocationMode::HardFail => Err(algorithm_verdict(
+                cert,
+                PathError {
+                    needs,
+                    ..PathError::new(code, reason)
+                },
+            )),
             _ => Ok(unknown_evidence(cert, reason, needs, refused)),
         };
     }
-    undetermined(rc, cert, detail, needs, refused)
+    let code = if algorithm_refused {
+        Code::AlgorithmNotAllowed
+    } else {
+        Code::RevocationUnknown
+    };
+    undetermined(rc, code, cert, detail, needs, refused)
+}
+
+/// An `algorithm_not_allowed` verdict on `cert`'s status keeps it as an unknown status (the
+/// report's revocation column says "unknown", and the path is kept as for a revocation);
+/// other errors pass unchanged.
+fn algorithm_verdict(cert: &CertRef, mut e: PathError) -> PathError {
+    if e.code == Code::AlgorithmNotAllowed {
+        let ev = unknown_evidence(cert, e.reason.clone(), Vec::new(), Vec::new());
+        e.decided_by = crate::x509::path::DecidedBy(Some(Arc::new((Vec::new(), vec![ev]))));
+    }
+    e
 }
 
 /// `e` with the evidence that decided it: the observation's CRL (and delta) or OCSP answer.
@@ -684,6 +725,9 @@ struct OcspFindings {
     /// The last instant at which an answer for this certificate that is stale at T was
     /// still current (see `check_certificate`).
     stale_until: Option<UnixTime>,
+    /// An answer was refused for an algorithm the policy does not allow (its own signature
+    /// or its responder's path).
+    algorithm_refused: bool,
 }
 
 impl OcspFindings {
@@ -721,6 +765,7 @@ fn check_ocsp(
         unknown_said: None,
         needs: Vec::new(),
         stale_until: None,
+        algorithm_refused: false,
     };
     let check = OcspCheck {
         skew: rc.ocsp_skew,
@@ -789,7 +834,12 @@ fn check_ocsp(
                     source: Source::Ocsp(status),
                 });
             }
-            Err(e) => out.why.push(e.reason),
+            Err(e) => {
+                out.algorithm_refused |= e.code == Code::AlgorithmNotAllowed;
+                out.why.push(e.reason);
+                // What the responder's own path lacked: fetched, the answer may be usable.
+                out.needs.extend(e.needs);
+            }
         }
     }
     // Nothing for this serial: a response about another certificate of the same issuer is
@@ -850,6 +900,9 @@ struct CrlFindings {
     needs: Vec<EvidenceNeed>,
     /// The latest nextUpdate of a CRL in scope that is stale at T (see `check_certificate`).
     stale_until: Option<UnixTime>,
+    /// A CRL in scope was refused for an algorithm the policy does not allow (its own
+    /// signature or its signer's path).
+    algorithm_refused: bool,
 }
 
 impl CrlFindings {
@@ -970,6 +1023,7 @@ fn check_crls(
         why: Vec::new(),
         needs: Vec::new(),
         stale_until: None,
+        algorithm_refused: false,
     };
     let dps = match distribution_points(cert) {
         Ok(d) => d,
@@ -988,6 +1042,8 @@ fn check_crls(
                 .any(|g| matches!(g, GeneralNameValue::Directory(n) if n.matches(name)))
     };
     let mut found_complete = false;
+    // What the paths of CRL signers lacked (see `crl_signer`).
+    let mut signer_needs: Vec<EvidenceNeed> = Vec::new();
     let mut completes: Vec<&Arc<CrlIndex>> = rc.crls.all_complete().collect();
     // Judged in a fixed order (by fingerprint) so that which CRLs a budget cut leaves
     // unjudged, and the reasons listed, do not depend on the order they were given in.
@@ -1025,8 +1081,10 @@ fn check_crls(
         // §6.3.3 (f): a CRL signer with cRLSign and a valid path.
         let signer = match crl_signer(ctx, rc, crl, cert, issuer, issuer_key, anchor, work)? {
             Ok(s) => s,
-            Err(e) => {
-                out.why.push(e);
+            Err(refusal) => {
+                out.why.push(refusal.reason);
+                out.algorithm_refused |= refusal.algorithm;
+                signer_needs.extend(refusal.needs);
                 continue;
             }
         };
@@ -1067,6 +1125,7 @@ fn check_crls(
                 if e.code == Code::BudgetExceeded {
                     return Err(PathError::new(e.code, e.reason));
                 }
+                out.algorithm_refused |= e.code == Code::AlgorithmNotAllowed;
                 out.why.push(format!("{} cannot be used: {}", d.describe(), e.reason));
                 continue;
             }
@@ -1121,6 +1180,7 @@ fn check_crls(
         .filter(|u| u.starts_with("http://"))
         .map(|u| EvidenceNeed::Crl { url: u.to_string() })
         .collect();
+    needs.extend(signer_needs);
     needs.sort();
     needs.dedup();
     out.needs = needs;
@@ -1152,6 +1212,7 @@ fn verify_crl_cached(ctx: &PathContext<'_>, crl: &CrlIndex, key: &PublicKey) -> 
 
 fn undetermined(
     rc: &RevocationChecker<'_>,
+    code: Code,
     cert: &CertRef,
     detail: String,
     needs: Vec<EvidenceNeed>,
@@ -1159,10 +1220,13 @@ fn undetermined(
 ) -> Result<RevocationEvidence, PathError> {
     let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
     match rc.mode {
-        RevocationMode::HardFail => Err(PathError {
-            needs,
-            ..PathError::new(Code::RevocationUnknown, reason)
-        }),
+        RevocationMode::HardFail => Err(algorithm_verdict(
+            cert,
+            PathError {
+                needs,
+                ..PathError::new(code, reason)
+            },
+        )),
         _ => Ok(unknown_evidence(cert, reason, needs, refused)),
     }
 }
@@ -1193,10 +1257,21 @@ fn unknown_evidence(
 /// issuer of the certificate in question (kept as evidence).
 type CrlSigner = (CertRef, PublicKey, Option<Arc<ValidPath>>);
 
+/// Why no signer of a CRL will do: the reason, what the candidates' paths lacked, and
+/// whether an algorithm the policy does not allow was among the causes.
+struct SignerRefusal {
+    reason: String,
+    needs: Vec<EvidenceNeed>,
+    algorithm: bool,
+}
+
 /// The certificate that signed `crl`: the certificate's issuer when it is the CRL issuer,
 /// else another certificate (pool or anchors) with its own valid path (RFC 5280 §6.3.3 (f);
 /// indirect CRLs and separate CRL-signing keys). Every signature check is charged to
-/// `work`; running out of it is fatal (the outer `Err`).
+/// `work`; running out of it is fatal (the outer `Err`). When no signer will do, the
+/// inner `Err` says why and carries what the signers' paths lacked (a caIssuers URL of a
+/// CRL signer whose issuer is nowhere at hand, the signer's own CRL): fetched, it could
+/// make the CRL usable, so the caller names it beside the CRL's own location.
 #[allow(clippy::too_many_arguments)]
 fn crl_signer(
     ctx: &PathContext<'_>,
@@ -1207,8 +1282,10 @@ fn crl_signer(
     issuer_key: Option<&PublicKey>,
     anchor: &CertRef,
     work: &CrlWork,
-) -> Result<Result<CrlSigner, String>, PathError> {
+) -> Result<Result<CrlSigner, SignerRefusal>, PathError> {
     let mut errors = Vec::new();
+    let mut needs: Vec<EvidenceNeed> = Vec::new();
+    let mut algorithm = false;
     if crl.is_signer_candidate(issuer) {
         work.charge(cert)?;
         let checked = crl.check_signer(issuer).and_then(|()| match issuer_key {
@@ -1224,7 +1301,10 @@ fn crl_signer(
         });
         match checked {
             Ok(k) => return Ok(Ok((Arc::clone(issuer), k, None))),
-            Err(e) => errors.push(e.reason),
+            Err(e) => {
+                algorithm |= e.code == Code::AlgorithmNotAllowed;
+                errors.push(e.reason);
+            }
         }
     }
     let candidates = ctx
@@ -1247,6 +1327,7 @@ fn crl_signer(
         };
         work.charge(cert)?;
         if let Err(e) = verify_crl_cached(ctx, crl, &key) {
+            algorithm |= e.code == Code::AlgorithmNotAllowed;
             errors.push(e.reason);
             continue;
         }
@@ -1279,12 +1360,20 @@ fn crl_signer(
                 return Ok(Ok((Arc::clone(cand), key, Some(Arc::new(p)))))
             }
             Ok(_) => errors.push(format!("CRL signer {} chains to another trust anchor", cand.describe())),
-            Err(e) => errors.push(format!("CRL signer {}: {}", cand.describe(), e.reason)),
+            Err(e) => {
+                algorithm |= e.code == Code::AlgorithmNotAllowed;
+                errors.push(format!("CRL signer {}: {}", cand.describe(), e.reason));
+                needs.extend(e.needs);
+            }
         }
     }
     if errors.is_empty() {
         errors.push(format!("no certificate for the CRL issuer '{}' was found", crl.issuer));
     }
     errors.dedup();
-    Ok(Err(format!("{} cannot be used: {}", crl.describe(), errors.join("; "))))
+    Ok(Err(SignerRefusal {
+        reason: format!("{} cannot be used: {}", crl.describe(), errors.join("; ")),
+        needs,
+        algorithm,
+    }))
 }

@@ -30,6 +30,9 @@ use crate::revocation::checker::PathError;
 pub struct OcspError {
     pub code: Code,
     pub reason: String,
+    /// What the delegated responder's own path lacked (its issuer by caIssuers, its own
+    /// CRL): fetched, it could make the response usable.
+    pub needs: Vec<crate::need::EvidenceNeed>,
 }
 
 impl OcspError {
@@ -37,6 +40,7 @@ impl OcspError {
         OcspError {
             code,
             reason: reason.into(),
+            needs: Vec::new(),
         }
     }
 
@@ -44,6 +48,7 @@ impl OcspError {
         OcspError {
             code: Code::OcspInvalid,
             reason,
+            needs: Vec::new(),
         }
     }
 }

@@ -463,8 +463,16 @@ fn find_responder(
     // same-named certificate.
     errors.sort_by_key(|e| std::cmp::Reverse(e.code.rank()));
     let code = errors.first().map(|e| e.code).unwrap_or(Code::OcspInvalid);
-    let reasons: Vec<String> = errors.into_iter().map(|e| e.reason).collect();
-    Err(OcspError::new(code, reasons.join("; ")))
+    let mut needs = Vec::new();
+    let mut reasons = Vec::new();
+    for e in errors {
+        reasons.push(e.reason);
+        needs.extend(e.needs);
+    }
+    Err(OcspError {
+        needs,
+        ..OcspError::new(code, reasons.join("; "))
+    })
 }
 
 /// RFC 6960 §4.2.2.2: a delegated responder's certificate is issued directly by the CA
@@ -492,18 +500,28 @@ fn authorise_delegate(
         .public_key
         .as_ref()
         .map_err(|e| unauthorized(format!("the issuer's key cannot be used: {e}")))?;
-    let signed = cand.signature_octet_aligned
-        && SignatureScheme::from_algorithm_identifier(&cand.signature_algorithm)
-            .and_then(|s| {
-                s.verify(
-                    issuer_key,
-                    cand.tbs(),
-                    &cand.signature,
-                    check.legacy,
-                    check.min_rsa_bits,
-                )
-            })
-            .is_ok();
+    let verified = SignatureScheme::from_algorithm_identifier(&cand.signature_algorithm).and_then(|s| {
+        s.verify(
+            issuer_key,
+            cand.tbs(),
+            &cand.signature,
+            check.legacy,
+            check.min_rsa_bits,
+        )
+    });
+    // A responder certificate signed with an algorithm the policy does not allow is refused
+    // for that (issue 11 item 4), not as one the issuer did not sign.
+    if let Err(e @ crate::crypto::CryptoError::LegacyNotAllowed(_)) = &verified {
+        return Err(OcspError::new(
+            Code::AlgorithmNotAllowed,
+            format!(
+                "responder {} is not authorised for {}: its certificate's signature: {e}",
+                cand.describe(),
+                issuer.describe()
+            ),
+        ));
+    }
+    let signed = cand.signature_octet_aligned && verified.is_ok();
     if !signed {
         return Err(unauthorized(
             "its certificate was not signed by the issuer's key".into(),
@@ -591,7 +609,20 @@ fn authorise_delegate(
                     Code::OcspUnauthorizedResponder,
                     format!("responder {}: {}", cand.describe(), e.reason),
                 )),
-                Err(e) => Err(unauthorized(format!("its path does not validate: {}", e.reason))),
+                Err(e) => {
+                    let refused = unauthorized(format!("its path does not validate: {}", e.reason));
+                    Err(OcspError {
+                        // A responder refused for an algorithm the policy does not allow
+                        // says so (issue 11 item 4), not merely "unauthorised".
+                        code: if e.code == Code::AlgorithmNotAllowed {
+                            Code::AlgorithmNotAllowed
+                        } else {
+                            refused.code
+                        },
+                        needs: e.needs,
+                        ..refused
+                    })
+                }
             }
         }
     }
