@@ -87,6 +87,16 @@ def verify(sig: bytes, root: P.Issued, **kw: object) -> govsig.VerifyResult:
     return govsig.Verifier(govsig.Policy(trust=[root.cert], at=NOW, **kw)).verify(sig, CONTENT)  # type: ignore[arg-type]
 
 
+def reproduced_offline(r: govsig.VerifyResult, sig: bytes, root: P.Issued) -> govsig.Evidence:
+    """The verdict again from ``r.evidence`` alone (as intermediates, CRLs and OCSP answers,
+    no fetcher, the same time): what was refused for its algorithm decided it, so it is kept."""
+    ev = r.evidence
+    again = verify(sig, root, intermediates=list(ev.certificates), crls=list(ev.crls),
+                   ocsp_responses=list(ev.ocsp_responses))
+    assert (again.code, again.reason) == (r.code, r.reason)
+    return ev
+
+
 # --- a CRL that decided a revocation verdict --------------------------------------------------
 
 
@@ -108,6 +118,7 @@ def test_a_sha1_crl_that_revoked_the_signer_is_said_and_refused_by_default() -> 
     assert "sha1WithRSAEncryption" in r.reason and "CA thuật toán cũ (thu hồi)" in r.reason
     # The status was sought and the evidence refused: "unknown" in reports, not "not checked".
     assert r.revocation_summary("hard-fail") == "unknown"
+    assert crls[0] in reproduced_offline(r, sig, root).crls
     # A SHA-1 certificate on the signer's own path is refused before any status is sought.
     own = P.make_leaf("Người ký có chứng thư SHA-1", ca, seed="legacy-nested|own-sha1")
     r = verify(P.sign_cms(CONTENT, sha1_cert(own)), root, crls=crls)
@@ -160,6 +171,8 @@ def test_a_legacy_algorithm_in_the_crl_signers_path_is_said(sha1: str, warning: 
     r = verify(w.sig, w.root, crls=w.crls)
     assert r.code == "algorithm_not_allowed", r.reason
     assert "sha1WithRSAEncryption" in r.reason and named in r.reason
+    ev = reproduced_offline(r, w.sig, w.root)
+    assert w.crls[1] in ev.crls and w.crl_signer.der in ev.certificates
 
 
 # --- OCSP: the response's own signature, and a delegated responder's path ----------------------
@@ -200,6 +213,7 @@ def test_a_legacy_algorithm_in_the_ocsp_evidence_is_said(ocsp_world: dict, case:
     r = verify(ocsp_world["sig"], root, **kw)
     assert r.code == "algorithm_not_allowed", r.reason
     assert "sha1WithRSAEncryption" in r.reason
+    assert answer in reproduced_offline(r, ocsp_world["sig"], root).ocsp_responses
 
 
 # --- a time-stamping authority's path -------------------------------------------------------

@@ -8,9 +8,10 @@
 //! revocation verdict, the path that was refused and the evidence that refused it), the CRLs
 //! (complete and delta) and OCSP responses that decided each certificate's status, the paths
 //! of indirect CRL signers and delegated OCSP responders with their own evidence, and each
-//! valid time-stamp's TSA path and evidence. Evidence a document carried that decided nothing
-//! (a PDF's DSS stuffed with unrelated certificates and CRLs) never appears: only what a path
-//! or a status names is collected.
+//! valid time-stamp's TSA path and evidence; for an `algorithm_not_allowed` status, the CRLs,
+//! OCSP responses and CRL-signer certificates the policy refused for their algorithm.
+//! Evidence a document carried that decided nothing (a PDF's DSS stuffed with unrelated
+//! certificates and CRLs) never appears: only what a path or a status names is collected.
 
 use std::collections::HashSet;
 
@@ -63,6 +64,17 @@ impl EvidenceSet {
             // paths and their own revocation evidence (nesting bounded by the core).
             if let Some(p) = &e.crl_signer_path {
                 self.add_path(&p.chain(), &p.revocation);
+            }
+            // An `algorithm_not_allowed` status: what the policy refused decided it.
+            let refused = &e.refused_for_algorithm;
+            for c in &refused.certificates {
+                Self::add(&mut self.seen, &mut self.certificates, c.fingerprint, c.der());
+            }
+            for crl in &refused.crls {
+                Self::add(&mut self.seen, &mut self.crls, crl.fingerprint(), crl.der());
+            }
+            for r in &refused.ocsp {
+                Self::add(&mut self.seen, &mut self.ocsp_responses, r.fingerprint, &r.der);
             }
             if let Some(o) = &e.ocsp {
                 Self::add(

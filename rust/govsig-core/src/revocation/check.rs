@@ -289,6 +289,30 @@ pub struct RevocationEvidence {
     /// issuer (an indirect CRL, a separate CRL-signing key: RFC 5280 §6.3.3 (f)), with its
     /// own revocation evidence: part of what decided, kept as evidence.
     pub crl_signer_path: Option<Arc<ValidPath>>,
+    /// With an `algorithm_not_allowed` verdict on the status: the CRLs, OCSP responses and
+    /// CRL-signer certificates refused for their algorithm. They decided that verdict, so
+    /// they are kept as evidence (fed back offline, they reproduce it).
+    pub refused_for_algorithm: RefusedForAlgorithm,
+}
+
+/// Evidence at hand that the policy refused for its algorithm (issue 11 item 4).
+#[derive(Clone, Debug, Default)]
+pub struct RefusedForAlgorithm {
+    pub crls: Vec<Arc<CrlIndex>>,
+    pub ocsp: Vec<Arc<OcspResponse>>,
+    pub certificates: Vec<CertRef>,
+}
+
+impl RefusedForAlgorithm {
+    pub fn is_empty(&self) -> bool {
+        self.crls.is_empty() && self.ocsp.is_empty() && self.certificates.is_empty()
+    }
+
+    fn extend(&mut self, other: RefusedForAlgorithm) {
+        self.crls.extend(other.crls);
+        self.ocsp.extend(other.ocsp);
+        self.certificates.extend(other.certificates);
+    }
 }
 
 pub use crate::need::EvidenceNeed;
@@ -571,7 +595,9 @@ fn check_certificate_at(
     // 11 item 4): under hard-fail the verdict says so (`algorithm_not_allowed`, the reason
     // naming the algorithm and the CRL or response) rather than a bare "unknown", so an
     // archivist knows `legacy_certificates` is the question, not a missing CRL.
-    let algorithm_refused = crl.algorithm_refused || ocsp.algorithm_refused;
+    let mut refused_for_algorithm = crl.algorithm_refused.clone();
+    refused_for_algorithm.extend(ocsp.algorithm_refused.clone());
+    let algorithm_refused = !refused_for_algorithm.is_empty();
     let mut why: Vec<String> = Vec::new();
     let mut wanted_by_source: Vec<Vec<EvidenceNeed>> = Vec::new();
     for source in rc.sources {
@@ -623,6 +649,7 @@ fn check_certificate_at(
                     needs,
                     ..PathError::new(code, reason)
                 },
+                refused_for_algorithm,
             )),
             _ => Ok(unknown_evidence(cert, reason, needs, refused)),
         };
@@ -632,15 +659,16 @@ fn check_certificate_at(
     } else {
         Code::RevocationUnknown
     };
-    undetermined(rc, code, cert, detail, needs, refused)
+    undetermined(rc, code, cert, detail, needs, refused, refused_for_algorithm)
 }
 
 /// An `algorithm_not_allowed` verdict on `cert`'s status keeps it as an unknown status (the
 /// report's revocation column says "unknown", and the path is kept as for a revocation);
 /// other errors pass unchanged.
-fn algorithm_verdict(cert: &CertRef, mut e: PathError) -> PathError {
+fn algorithm_verdict(cert: &CertRef, mut e: PathError, refused_for_algorithm: RefusedForAlgorithm) -> PathError {
     if e.code == Code::AlgorithmNotAllowed {
-        let ev = unknown_evidence(cert, e.reason.clone(), Vec::new(), Vec::new());
+        let mut ev = unknown_evidence(cert, e.reason.clone(), Vec::new(), Vec::new());
+        ev.refused_for_algorithm = refused_for_algorithm;
         e.decided_by = crate::x509::path::DecidedBy(Some(Arc::new((Vec::new(), vec![ev]))));
     }
     e
@@ -727,7 +755,7 @@ struct OcspFindings {
     stale_until: Option<UnixTime>,
     /// An answer was refused for an algorithm the policy does not allow (its own signature
     /// or its responder's path).
-    algorithm_refused: bool,
+    algorithm_refused: RefusedForAlgorithm,
 }
 
 impl OcspFindings {
@@ -765,7 +793,7 @@ fn check_ocsp(
         unknown_said: None,
         needs: Vec::new(),
         stale_until: None,
-        algorithm_refused: false,
+        algorithm_refused: RefusedForAlgorithm::default(),
     };
     let check = OcspCheck {
         skew: rc.ocsp_skew,
@@ -835,7 +863,9 @@ fn check_ocsp(
                 });
             }
             Err(e) => {
-                out.algorithm_refused |= e.code == Code::AlgorithmNotAllowed;
+                if e.code == Code::AlgorithmNotAllowed {
+                    out.algorithm_refused.ocsp.push(Arc::clone(resp));
+                }
                 out.why.push(e.reason);
                 // What the responder's own path lacked: fetched, the answer may be usable.
                 out.needs.extend(e.needs);
@@ -902,7 +932,7 @@ struct CrlFindings {
     stale_until: Option<UnixTime>,
     /// A CRL in scope was refused for an algorithm the policy does not allow (its own
     /// signature or its signer's path).
-    algorithm_refused: bool,
+    algorithm_refused: RefusedForAlgorithm,
 }
 
 impl CrlFindings {
@@ -1023,7 +1053,7 @@ fn check_crls(
         why: Vec::new(),
         needs: Vec::new(),
         stale_until: None,
-        algorithm_refused: false,
+        algorithm_refused: RefusedForAlgorithm::default(),
     };
     let dps = match distribution_points(cert) {
         Ok(d) => d,
@@ -1083,7 +1113,11 @@ fn check_crls(
             Ok(s) => s,
             Err(refusal) => {
                 out.why.push(refusal.reason);
-                out.algorithm_refused |= refusal.algorithm;
+                if refusal.algorithm {
+                    out.algorithm_refused.crls.push(Arc::clone(crl));
+                    out.algorithm_refused.certificates.extend(refusal.certificates);
+                    out.algorithm_refused.extend(refusal.nested);
+                }
                 signer_needs.extend(refusal.needs);
                 continue;
             }
@@ -1125,7 +1159,9 @@ fn check_crls(
                 if e.code == Code::BudgetExceeded {
                     return Err(PathError::new(e.code, e.reason));
                 }
-                out.algorithm_refused |= e.code == Code::AlgorithmNotAllowed;
+                if e.code == Code::AlgorithmNotAllowed {
+                    out.algorithm_refused.crls.push(Arc::clone(d));
+                }
                 out.why.push(format!("{} cannot be used: {}", d.describe(), e.reason));
                 continue;
             }
@@ -1217,6 +1253,7 @@ fn undetermined(
     detail: String,
     needs: Vec<EvidenceNeed>,
     refused: Vec<String>,
+    refused_for_algorithm: RefusedForAlgorithm,
 ) -> Result<RevocationEvidence, PathError> {
     let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
     match rc.mode {
@@ -1226,6 +1263,7 @@ fn undetermined(
                 needs,
                 ..PathError::new(code, reason)
             },
+            refused_for_algorithm,
         )),
         _ => Ok(unknown_evidence(cert, reason, needs, refused)),
     }
@@ -1250,6 +1288,7 @@ fn unknown_evidence(
         revoked_at: None,
         revoked_reason: None,
         crl_signer_path: None,
+        refused_for_algorithm: RefusedForAlgorithm::default(),
     }
 }
 
@@ -1263,6 +1302,10 @@ struct SignerRefusal {
     reason: String,
     needs: Vec<EvidenceNeed>,
     algorithm: bool,
+    /// Candidate signers whose own path was refused for its algorithm, with that path.
+    certificates: Vec<CertRef>,
+    /// The evidence of those paths' statuses, refused or not.
+    nested: RefusedForAlgorithm,
 }
 
 /// The certificate that signed `crl`: the certificate's issuer when it is the CRL issuer,
@@ -1286,6 +1329,9 @@ fn crl_signer(
     let mut errors = Vec::new();
     let mut needs: Vec<EvidenceNeed> = Vec::new();
     let mut algorithm = false;
+    let mut certificates: Vec<CertRef> = Vec::new();
+    // What decided the refused candidates' own paths (their CRLs, what was refused there).
+    let mut nested_evidence = RefusedForAlgorithm::default();
     if crl.is_signer_candidate(issuer) {
         work.charge(cert)?;
         let checked = crl.check_signer(issuer).and_then(|()| match issuer_key {
@@ -1361,7 +1407,19 @@ fn crl_signer(
             }
             Ok(_) => errors.push(format!("CRL signer {} chains to another trust anchor", cand.describe())),
             Err(e) => {
-                algorithm |= e.code == Code::AlgorithmNotAllowed;
+                if e.code == Code::AlgorithmNotAllowed {
+                    algorithm = true;
+                    certificates.push(Arc::clone(cand));
+                    if let Some(d) = &e.decided_by.0 {
+                        certificates.extend(d.0.iter().cloned());
+                        for ev in &d.1 {
+                            nested_evidence
+                                .crls
+                                .extend(ev.crl.iter().chain(ev.delta.iter()).cloned());
+                            nested_evidence.extend(ev.refused_for_algorithm.clone());
+                        }
+                    }
+                }
                 errors.push(format!("CRL signer {}: {}", cand.describe(), e.reason));
                 needs.extend(e.needs);
             }
@@ -1375,5 +1433,7 @@ fn crl_signer(
         reason: format!("{} cannot be used: {}", crl.describe(), errors.join("; ")),
         needs,
         algorithm,
+        certificates,
+        nested: nested_evidence,
     }))
 }
