@@ -156,7 +156,7 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
         econtent_type: if sd.encap_content_info.econtent_type == oid::DATA {
             "1.2.840.113549.1.7.1".to_owned()
         } else {
-            sd.encap_content_info.econtent_type.to_string()
+            crate::oidtext::dotted(&sd.encap_content_info.econtent_type)
         },
         econtent_type_der,
         econtent: sd.encap_content_info.econtent.as_ref().map(|t| t.data()),

@@ -339,11 +339,28 @@ fn verify_decoded(
             return o;
         }
     };
+    verify_parsed(ctx, &sd, decoded.was_ber, content, keep_content, precomputed)
+}
+
+/// Verifies a SignedData already parsed (a time-stamp token, read once by `crate::tsp` for
+/// its TSTInfo and verified here without parsing it again).
+pub(crate) fn verify_signed_data(ctx: &dyn TrustContext, sd: &signed_data::ParsedSignedData<'_>) -> VerifyOutcome {
+    verify_parsed(ctx, sd, false, None, false, Vec::new())
+}
+
+fn verify_parsed(
+    ctx: &dyn TrustContext,
+    sd: &signed_data::ParsedSignedData<'_>,
+    was_ber: bool,
+    content: Option<&[&[u8]]>,
+    keep_content: bool,
+    precomputed: Vec<(DigestAlgorithm, Vec<u8>)>,
+) -> VerifyOutcome {
     let mut out = VerifyOutcome {
         code: Code::Ok,
         reason: String::new(),
         signers: Vec::new(),
-        was_ber: decoded.was_ber,
+        was_ber,
         detached: sd.econtent.is_none(),
         content_type: Some(sd.econtent_type.clone()),
         content: None,
@@ -1059,7 +1076,7 @@ fn verify_one_signer(
         // v1 attribute) only identifies the certificate inside content that the signature
         // already protects, so the legacy gate does not apply to it.
         if let Some((alg, hash, serial)) = &signing_cert {
-            if cert.hash_with(*alg).as_slice() != hash.as_slice() {
+            if *cert.hash_with(*alg) != *hash.as_slice() {
                 failures.push(CandidateFailure {
                     code: Code::SigningCertificateMismatch,
                     reason: format!(
