@@ -1006,19 +1006,17 @@ fn verify_one_signer(
                     digest.output_len()
                 );
             }
-            let computed = match digests.iter().find(|(a, _)| *a == digest) {
-                Some((_, d)) => d.clone(),
-                None => {
-                    let mut h = digest.hasher();
-                    for part in data {
-                        h.update(part);
-                    }
-                    let d = h.finish();
-                    digests.push((digest, d.clone()));
-                    d
+            let known = digests.iter().position(|(a, _)| *a == digest);
+            let at = known.unwrap_or_else(|| {
+                let mut h = digest.hasher();
+                for part in data {
+                    h.update(part);
                 }
-            };
-            if computed.as_slice() != md.as_slice() {
+                digests.push((digest, h.finish()));
+                digests.len() - 1
+            });
+            let computed: &[u8] = digests.get(at).map_or(&[], |(_, d)| d.as_slice());
+            if computed != md.as_slice() {
                 fail!(
                     Code::DigestMismatch,
                     "the content's {} digest does not match the messageDigest attribute",
@@ -1197,7 +1195,10 @@ fn verify_one_signer(
             // DSA parameters inherited by name lookup above must be those of the validated
             // path (RFC 5280 §6.1.4 (k)); otherwise a same-named certificate slipped into
             // the CMS could supply parameters of its choosing.
-            if crate::crypto::PublicKey::needs_inherited_dsa_params(&cert.spki) {
+            // (Only a DSA key can lack its parameters: an RSA or EC key parsed at intern time
+            // skips re-reading the SPKI, as `effective_key` does.)
+            let parsed_non_dsa = matches!(&cert.public_key, Ok(k) if k.key_type() != crate::crypto::KeyType::Dsa);
+            if !parsed_non_dsa && crate::crypto::PublicKey::needs_inherited_dsa_params(&cert.spki) {
                 let on_path = |c: &crate::x509::Certificate| -> Option<CertRef> {
                     let pos = so.chain.iter().position(|x| x.fingerprint == c.fingerprint)?;
                     so.chain.get(pos + 1).cloned()

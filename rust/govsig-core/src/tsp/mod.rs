@@ -32,8 +32,6 @@
 pub mod request;
 pub mod tst_info;
 
-use govsig_asn1::tsp::oid as tsp_oid;
-
 use crate::batch::Engine;
 use crate::cms::signed_data;
 use crate::cms::verify::{verify_signed_data, TrustContext};
@@ -139,6 +137,11 @@ impl TimestampOutcome {
 /// the future" (the same margin the policy forgives OCSP responders by default).
 const TSA_CLOCK_SKEW: i64 = 300;
 
+/// id-ct-TSTInfo (1.2.840.113549.1.9.16.1.4), OBJECT IDENTIFIER tag included.
+const TST_INFO_DER: &[u8] = &[
+    0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04,
+];
+
 /// id-kp-timeStamping, dotted as the certificate view stores EKUs.
 const KP_TIME_STAMPING: &str = "1.3.6.1.5.5.7.3.8";
 /// id-ce-extKeyUsage (RFC 5280 §4.2.1.12).
@@ -162,8 +165,7 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
         Err(e) => return not_token(e.0),
     };
     // RFC 3161 §2.4.2: eContentType id-ct-TSTInfo, eContent present.
-    let tst_der_oid = asn1::write_single(&tsp_oid::TST_INFO).unwrap_or_default();
-    if sd.econtent_type_der != tst_der_oid {
+    if sd.econtent_type_der != TST_INFO_DER {
         return not_token(format!(
             "the SignedData carries {} rather than id-ct-TSTInfo (1.2.840.113549.1.9.16.1.4)",
             sd.econtent_type
@@ -506,5 +508,18 @@ impl Engine {
                     "internal error while verifying this time-stamp token (please report it)",
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tst_info_der_is_the_encoding_of_the_oid() {
+        assert_eq!(
+            asn1::write_single(&govsig_asn1::tsp::oid::TST_INFO).expect("encodes"),
+            TST_INFO_DER
+        );
     }
 }
