@@ -64,7 +64,8 @@ pub struct Engine {
     /// when it is pruned (`revocation::prune`).
     latest_at: std::sync::atomic::AtomicI64,
     edges: EdgeCache,
-    paths: RwLock<HashMap<[u8; 32], PathEntry>>,
+    /// Validated paths by (leaf fingerprint, built to the `tsa_trust` anchors).
+    paths: RwLock<HashMap<([u8; 32], bool), PathEntry>>,
     /// Paths built and validated (cache misses), for tests and benches.
     path_builds: std::sync::atomic::AtomicU64,
     /// The pool the last sized batch ran on: one per engine at most, shared across the
@@ -433,9 +434,9 @@ impl Engine {
         let (trust, cache_key) = match (which, &self.tsa_trust) {
             // Paths to TSA anchors are cached apart: a certificate trusted as a TSA is not
             // thereby trusted as a document signer, nor the reverse.
-            (Anchors::Tsa, Some(t)) => (t, set_digest([leaf.fingerprint, [0x75; 32]].iter())),
+            (Anchors::Tsa, Some(t)) => (t, (leaf.fingerprint, true)),
             _ => match &self.trust {
-                Some(t) => (t, leaf.fingerprint),
+                Some(t) => (t, (leaf.fingerprint, false)),
                 None => return Err(PathError::new(Code::ChainUntrusted, "no trust store configured")),
             },
         };
