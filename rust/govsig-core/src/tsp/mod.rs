@@ -465,7 +465,7 @@ fn check_imprint(
             format!(
                 "the token stamps other data: its messageImprint ({} {}) is not the hash of the data given",
                 alg.name(),
-                hex::encode(&hashed_message)
+                hex::encode(hashed_message)
             ),
         ));
     }
