@@ -297,6 +297,81 @@ fn broken_token_signature() {
 }
 
 #[test]
+fn a_twin_tsa_certificate_is_refused_by_the_ess_binding() {
+    // The same key, issuer and serial under another subject (same length, so it can replace
+    // the TSA's certificate in the token byte for byte): the signature verifies with it, but
+    // ESS signing-certificate-v2 names the real one (RFC 5035 §5.4, certificate substitution).
+    let f = fixture();
+    let twin = issue(
+        "TSA thử nghiệM",
+        2,
+        2,
+        Some(&f.root),
+        false,
+        Some((&[OID_TIME_STAMPING], true)),
+    );
+    assert_eq!(twin.der.len(), f.tsa.der.len());
+    let tok = token(&tst_info(&Tst::default()), &f.tsa, &[]);
+    let at = tok
+        .windows(f.tsa.der.len())
+        .position(|w| w == f.tsa.der.as_slice())
+        .expect("the token carries its TSA certificate");
+    let mut swapped = tok.clone();
+    swapped[at..at + twin.der.len()].copy_from_slice(&twin.der);
+    let e = engine(&f.root, AT);
+    // The engine has seen the real certificate first: the twin is not taken for it.
+    assert_eq!(e.verify_timestamp(&tok, Stamped::Data(b"van ban")).code, Code::Ok);
+    let out = e.verify_timestamp(&swapped, Stamped::Data(b"van ban"));
+    assert_eq!(
+        (out.code, out.cause),
+        (Code::TimestampInvalid, Some(Code::SigningCertificateMismatch)),
+        "{}",
+        out.reason
+    );
+    assert_eq!(out.tsa_subject().as_deref(), Some("CN=TSA thử nghiệM"));
+}
+
+#[test]
+fn the_interner_never_takes_one_certificate_for_another_with_the_same_tail() {
+    // Certificates are looked up by their length and last bytes (the signature value's end),
+    // then compared whole: a certificate altered before its signature (here its serial) has
+    // the same length and tail, and must come back as itself.
+    let f = fixture();
+    let interner = govsig_core::x509::CertInterner::with_limit(0);
+    let real = interner.get_or_parse(&f.tsa.der).expect("parses");
+    assert!(Arc::ptr_eq(&real, &interner.get_or_parse(&f.tsa.der).expect("parses")));
+    // version [0] v3, then serialNumber INTEGER 2.
+    let serial_at = f
+        .tsa
+        .der
+        .windows(8)
+        .position(|w| w == [0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, 2])
+        .expect("serial 2")
+        + 7;
+    let mut altered = f.tsa.der.clone();
+    altered[serial_at] = 3;
+    let other = interner.get_or_parse(&altered).expect("parses");
+    assert_eq!(other.der(), altered.as_slice());
+    assert_eq!(
+        (real.serial.as_slice(), other.serial.as_slice()),
+        (&[2u8][..], &[3u8][..])
+    );
+    // Both stay interned, each under its own bytes.
+    assert!(Arc::ptr_eq(&other, &interner.get_or_parse(&altered).expect("parses")));
+    assert!(Arc::ptr_eq(&real, &interner.get_or_parse(&f.tsa.der).expect("parses")));
+    assert_eq!(interner.len(), 2);
+    // ESS certHash by SHA-256 is the fingerprint; by SHA-1 it is computed.
+    assert_eq!(
+        &*real.hash_with(DigestAlgorithm::Sha256),
+        DigestAlgorithm::Sha256.digest(&f.tsa.der).as_slice()
+    );
+    assert_eq!(
+        &*real.hash_with(DigestAlgorithm::Sha1),
+        DigestAlgorithm::Sha1.digest(&f.tsa.der).as_slice()
+    );
+}
+
+#[test]
 fn tstinfo_rules() {
     let f = fixture();
     let check = |t: Tst<'_>, reason_part: &str| {

@@ -1016,11 +1016,11 @@ pub(crate) fn evidence_dicts<'py>(py: Python<'py>, ev: &[RevocationEvidence]) ->
                 }
                 RevocationStatus::Unknown(r) => {
                     d.set_item("status", "unknown")?;
-                    d.set_item("reason", r)?;
+                    d.set_item("reason", &**r)?;
                 }
                 RevocationStatus::Revoked(r) => {
                     d.set_item("status", "revoked")?;
-                    d.set_item("reason", r)?;
+                    d.set_item("reason", &**r)?;
                 }
             }
             match &e.crl {
@@ -1251,8 +1251,8 @@ fn evidence_records<'py>(py: Python<'py>, ev: &[RevocationEvidence]) -> PyResult
     for e in ev {
         let (status, reason) = match &e.status {
             RevocationStatus::Good => ("good", None),
-            RevocationStatus::Unknown(r) => ("unknown", Some(r.as_str())),
-            RevocationStatus::Revoked(r) => ("revoked", Some(r.as_str())),
+            RevocationStatus::Unknown(r) => ("unknown", Some(&**r)),
+            RevocationStatus::Revoked(r) => ("revoked", Some(&**r)),
         };
         if let Some(o) = &e.ocsp {
             let d = PyDict::new(py);
@@ -1461,8 +1461,8 @@ fn signer_json(j: &mut Json, s: &SignerOutcome) {
     for e in &s.revocation {
         let (status, reason) = match &e.status {
             RevocationStatus::Good => ("good", None),
-            RevocationStatus::Unknown(r) => ("unknown", Some(r.as_str())),
-            RevocationStatus::Revoked(r) => ("revoked", Some(r.as_str())),
+            RevocationStatus::Unknown(r) => ("unknown", Some(&**r)),
+            RevocationStatus::Revoked(r) => ("revoked", Some(&**r)),
         };
         let t = j.cert(&e.certificate);
         let (subject, serial) = (&t.subject, &t.serial);

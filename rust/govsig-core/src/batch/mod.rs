@@ -64,7 +64,8 @@ pub struct Engine {
     /// when it is pruned (`revocation::prune`).
     latest_at: std::sync::atomic::AtomicI64,
     edges: EdgeCache,
-    paths: RwLock<HashMap<[u8; 32], PathEntry>>,
+    /// Validated paths by (leaf fingerprint, built to the `tsa_trust` anchors).
+    paths: RwLock<HashMap<([u8; 32], bool), PathEntry>>,
     /// Paths built and validated (cache misses), for tests and benches.
     path_builds: std::sync::atomic::AtomicU64,
     /// The pool the last sized batch ran on: one per engine at most, shared across the
@@ -433,9 +434,9 @@ impl Engine {
         let (trust, cache_key) = match (which, &self.tsa_trust) {
             // Paths to TSA anchors are cached apart: a certificate trusted as a TSA is not
             // thereby trusted as a document signer, nor the reverse.
-            (Anchors::Tsa, Some(t)) => (t, set_digest([leaf.fingerprint, [0x75; 32]].iter())),
+            (Anchors::Tsa, Some(t)) => (t, (leaf.fingerprint, true)),
             _ => match &self.trust {
-                Some(t) => (t, leaf.fingerprint),
+                Some(t) => (t, (leaf.fingerprint, false)),
                 None => return Err(PathError::new(Code::ChainUntrusted, "no trust store configured")),
             },
         };
@@ -450,7 +451,8 @@ impl Engine {
             .chain(doc_ocsp.iter().map(|r| set_digest([r.fingerprint, [0x6f; 32]].iter())))
             .collect();
         let crl_set = set_digest(crl_fps.iter());
-        let doc_set = set_digest(untrusted.iter().map(|c| &c.fingerprint).chain(crl_fps.iter()));
+        // Only a cached failure, or a failure to cache, needs the document's set.
+        let doc_set = || set_digest(untrusted.iter().map(|c| &c.fingerprint).chain(crl_fps.iter()));
         if let Ok(m) = self.paths.read() {
             match m.get(&cache_key) {
                 // A cached path is reused only when this document (or the policy) supplies
@@ -480,7 +482,7 @@ impl Engine {
                     at: a,
                     err,
                     generation: g,
-                }) if *d == doc_set && *a == at && *g == generation => return Err(err.clone()),
+                }) if *a == at && *g == generation && *d == doc_set() => return Err(err.clone()),
                 _ => {}
             }
         }
@@ -556,7 +558,7 @@ impl Engine {
                     generation,
                 },
                 Err(e) => PathEntry::Invalid {
-                    doc_set,
+                    doc_set: doc_set(),
                     at,
                     err: e.clone(),
                     generation,
@@ -744,6 +746,15 @@ fn fetched_certificates(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 /// certificates and CRLs a cached result was computed with.
 fn set_digest<'a>(items: impl Iterator<Item = &'a [u8; 32]>) -> [u8; 32] {
     let mut fps: Vec<&[u8; 32]> = items.collect();
+    if fps.is_empty() {
+        // The empty set (a document carrying no CRL), the digest of nothing, every time.
+        static EMPTY: std::sync::LazyLock<[u8; 32]> = std::sync::LazyLock::new(|| {
+            let mut out = [0u8; 32];
+            out.copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &[]).as_ref());
+            out
+        });
+        return *EMPTY;
+    }
     fps.sort();
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     for f in fps {

@@ -139,7 +139,7 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
         .into_iter()
         .enumerate()
     {
-        signers.push(signer_from(&si, &format!("SignerInfo #{i}"))?);
+        signers.push(signer_from(&si, || format!("SignerInfo #{i}"))?);
     }
     if sd.encap_content_info.econtent_type == oid::DATA {
         if let Some(t) = &sd.encap_content_info.econtent {
@@ -156,7 +156,7 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
         econtent_type: if sd.encap_content_info.econtent_type == oid::DATA {
             "1.2.840.113549.1.7.1".to_owned()
         } else {
-            sd.encap_content_info.econtent_type.to_string()
+            crate::oidtext::dotted(&sd.encap_content_info.econtent_type)
         },
         econtent_type_der,
         econtent: sd.encap_content_info.econtent.as_ref().map(|t| t.data()),
@@ -175,10 +175,11 @@ pub fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>, ParseFailure> {
 /// §11.4), which is a SignerInfo in DER.
 pub fn parse_signer_info(der: &[u8]) -> Result<ParsedSigner<'_>, ParseFailure> {
     let si = asn1::parse_single::<asn::SignerInfo<'_>>(der).map_err(pf("countersignature SignerInfo"))?;
-    signer_from(&si, "the countersignature")
+    signer_from(&si, || "the countersignature".to_owned())
 }
 
-fn signer_from<'a>(si: &asn::SignerInfo<'a>, which: &str) -> Result<ParsedSigner<'a>, ParseFailure> {
+/// `which` names the SignerInfo in an error (formatted only then: bulk runs never pay for it).
+fn signer_from<'a>(si: &asn::SignerInfo<'a>, which: impl FnOnce() -> String) -> Result<ParsedSigner<'a>, ParseFailure> {
     let sid = match &si.sid {
         asn::SignerIdentifier::IssuerAndSerialNumber(ias) => SignerIdentity::IssuerSerial {
             issuer_der: ias.issuer.full_data().to_vec(),
@@ -192,7 +193,8 @@ fn signer_from<'a>(si: &asn::SignerInfo<'a>, which: &str) -> Result<ParsedSigner
     };
     if si.version != expected {
         return Err(ParseFailure(format!(
-            "{which} has version {} but its signer identifier requires {expected} (RFC 5652 §5.3)",
+            "{} has version {} but its signer identifier requires {expected} (RFC 5652 §5.3)",
+            which(),
             si.version
         )));
     }

@@ -339,11 +339,28 @@ fn verify_decoded(
             return o;
         }
     };
+    verify_parsed(ctx, &sd, decoded.was_ber, content, keep_content, precomputed)
+}
+
+/// Verifies a SignedData already parsed (a time-stamp token, read once by `crate::tsp` for
+/// its TSTInfo and verified here without parsing it again).
+pub(crate) fn verify_signed_data(ctx: &dyn TrustContext, sd: &signed_data::ParsedSignedData<'_>) -> VerifyOutcome {
+    verify_parsed(ctx, sd, false, None, false, Vec::new())
+}
+
+fn verify_parsed(
+    ctx: &dyn TrustContext,
+    sd: &signed_data::ParsedSignedData<'_>,
+    was_ber: bool,
+    content: Option<&[&[u8]]>,
+    keep_content: bool,
+    precomputed: Vec<(DigestAlgorithm, Vec<u8>)>,
+) -> VerifyOutcome {
     let mut out = VerifyOutcome {
         code: Code::Ok,
         reason: String::new(),
         signers: Vec::new(),
-        was_ber: decoded.was_ber,
+        was_ber,
         detached: sd.econtent.is_none(),
         content_type: Some(sd.econtent_type.clone()),
         content: None,
@@ -418,6 +435,10 @@ fn verify_decoded(
         crls: &doc_crls,
         cert_errors: &cert_errors,
     };
+    // Sized exactly: a SignerOutcome is some 300 bytes, and a Vec's first growth makes room
+    // for four, an allocation large enough to make glibc consolidate its free lists on
+    // every document of a batch.
+    out.signers.reserve_exact(sd.signers.len());
     for si in &sd.signers {
         let so = verify_signer(ctx, target, si, data, &doc, &mut digests, 0);
         out.signers.push(so);
@@ -749,6 +770,9 @@ fn verify_signer(
 ) -> SignerOutcome {
     let mut so = verify_one_signer(ctx, target, si, data, doc, digests);
     let values = attribute_values(si.unsigned_attrs, &oid::COUNTER_SIGNATURE);
+    // At most MAX_COUNTERSIGNATURES results, and one for the rest (sized as in `verify_parsed`).
+    so.countersigners
+        .reserve_exact(values.len().min(MAX_COUNTERSIGNATURES + 1));
     for (k, der) in values.iter().enumerate() {
         let cs = if k >= MAX_COUNTERSIGNATURES || depth >= MAX_COUNTERSIGNATURE_DEPTH {
             // One result stands for every countersignature not verified here: the values are
@@ -989,19 +1013,17 @@ fn verify_one_signer(
                     digest.output_len()
                 );
             }
-            let computed = match digests.iter().find(|(a, _)| *a == digest) {
-                Some((_, d)) => d.clone(),
-                None => {
-                    let mut h = digest.hasher();
-                    for part in data {
-                        h.update(part);
-                    }
-                    let d = h.finish();
-                    digests.push((digest, d.clone()));
-                    d
+            let known = digests.iter().position(|(a, _)| *a == digest);
+            let at = known.unwrap_or_else(|| {
+                let mut h = digest.hasher();
+                for part in data {
+                    h.update(part);
                 }
-            };
-            if computed.as_slice() != md.as_slice() {
+                digests.push((digest, h.finish()));
+                digests.len() - 1
+            });
+            let computed: &[u8] = digests.get(at).map_or(&[], |(_, d)| d.as_slice());
+            if computed != md.as_slice() {
                 fail!(
                     Code::DigestMismatch,
                     "the content's {} digest does not match the messageDigest attribute",
@@ -1059,7 +1081,7 @@ fn verify_one_signer(
         // v1 attribute) only identifies the certificate inside content that the signature
         // already protects, so the legacy gate does not apply to it.
         if let Some((alg, hash, serial)) = &signing_cert {
-            if cert.hash_with(*alg).as_slice() != hash.as_slice() {
+            if *cert.hash_with(*alg) != *hash.as_slice() {
                 failures.push(CandidateFailure {
                     code: Code::SigningCertificateMismatch,
                     reason: format!(
@@ -1183,7 +1205,10 @@ fn verify_one_signer(
             // DSA parameters inherited by name lookup above must be those of the validated
             // path (RFC 5280 §6.1.4 (k)); otherwise a same-named certificate slipped into
             // the CMS could supply parameters of its choosing.
-            if crate::crypto::PublicKey::needs_inherited_dsa_params(&cert.spki) {
+            // (Only a DSA key can lack its parameters: an RSA or EC key parsed at intern time
+            // skips re-reading the SPKI, as `effective_key` does.)
+            let parsed_non_dsa = matches!(&cert.public_key, Ok(k) if k.key_type() != crate::crypto::KeyType::Dsa);
+            if !parsed_non_dsa && crate::crypto::PublicKey::needs_inherited_dsa_params(&cert.spki) {
                 let on_path = |c: &crate::x509::Certificate| -> Option<CertRef> {
                     let pos = so.chain.iter().position(|x| x.fingerprint == c.fingerprint)?;
                     so.chain.get(pos + 1).cloned()
@@ -1296,13 +1321,19 @@ fn choose_signature_time(
         return Ok(());
     }
     let tokens = signature_timestamp_tokens(si.unsigned_attrs);
+    let content_tokens = match content {
+        Some(_) => attribute_values(si.signed_attrs, &govsig_asn1::tsp::oid::CONTENT_TIME_STAMP),
+        None => Vec::new(),
+    };
+    // Sized exactly, as the signers of a document are (see `verify_parsed`).
+    so.timestamps
+        .reserve_exact(tokens.len().min(MAX_SIGNATURE_TIMESTAMPS) + content_tokens.len().min(MAX_SIGNATURE_TIMESTAMPS));
     for token in tokens.iter().take(MAX_SIGNATURE_TIMESTAMPS) {
         so.timestamps.push(ctx.verify_signature_timestamp(token, si.signature));
     }
     let n_signature = so.timestamps.len();
     if let Some(content) = content {
-        let tokens = attribute_values(si.signed_attrs, &govsig_asn1::tsp::oid::CONTENT_TIME_STAMP);
-        for token in tokens.iter().take(MAX_SIGNATURE_TIMESTAMPS) {
+        for token in content_tokens.iter().take(MAX_SIGNATURE_TIMESTAMPS) {
             so.timestamps.push(ctx.verify_content_timestamp(token, content));
         }
     }

@@ -322,9 +322,10 @@ pub enum RevocationStatus {
     Good,
     /// Revoked or on hold at the validation time (kept only with a revocation verdict's
     /// evidence); the reason names the deciding evidence.
-    Revoked(String),
-    /// Not determined; the reason says why (soft-fail accepted it).
-    Unknown(String),
+    Revoked(Arc<str>),
+    /// Not determined; the reason says why (soft-fail accepted it). Shared, not copied:
+    /// every document whose cached path carries this evidence holds the same text.
+    Unknown(Arc<str>),
 }
 
 /// How deep CRL-signer paths may nest (a CRL signer's own path needs its own CRLs).
@@ -677,7 +678,7 @@ fn algorithm_verdict(cert: &CertRef, mut e: PathError, refused_for_algorithm: Re
 /// `e` with the evidence that decided it: the observation's CRL (and delta) or OCSP answer.
 fn decided(cert: &CertRef, o: &Observation<Source>, mut e: PathError) -> PathError {
     let mut ev = unknown_evidence(cert, e.reason.clone(), Vec::new(), Vec::new());
-    ev.status = RevocationStatus::Revoked(e.reason.clone());
+    ev.status = RevocationStatus::Revoked(e.reason.as_str().into());
     match &o.source {
         Source::Crl {
             crl,
@@ -1277,7 +1278,7 @@ fn unknown_evidence(
 ) -> RevocationEvidence {
     RevocationEvidence {
         certificate: Arc::clone(cert),
-        status: RevocationStatus::Unknown(reason),
+        status: RevocationStatus::Unknown(reason.into()),
         crl: None,
         delta: None,
         ocsp: None,

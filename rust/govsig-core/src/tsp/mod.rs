@@ -2,7 +2,7 @@
 //! exactly these bytes?
 //!
 //! A token is a CMS SignedData whose eContent is a TSTInfo (RFC 3161 §2.4.2). It is judged
-//! with the ordinary CMS verification ([`crate::cms::verify::verify_document`]: signer
+//! with the ordinary CMS verification (that of [`crate::cms::verify::verify_document`]: signer
 //! lookup, signed attributes, ESS binding, the signature, then the engine's path validation
 //! through the same [`TrustContext`]), and then with what RFC 3161 adds:
 //!
@@ -32,11 +32,9 @@
 pub mod request;
 pub mod tst_info;
 
-use govsig_asn1::tsp::oid as tsp_oid;
-
 use crate::batch::Engine;
 use crate::cms::signed_data;
-use crate::cms::verify::{verify_document, TrustContext};
+use crate::cms::verify::{verify_signed_data, TrustContext};
 use crate::crypto::DigestAlgorithm;
 use crate::outcome::Code;
 use crate::revocation::{EvidenceNeed, RevocationEvidence};
@@ -139,6 +137,11 @@ impl TimestampOutcome {
 /// the future" (the same margin the policy forgives OCSP responders by default).
 const TSA_CLOCK_SKEW: i64 = 300;
 
+/// id-ct-TSTInfo (1.2.840.113549.1.9.16.1.4), OBJECT IDENTIFIER tag included.
+const TST_INFO_DER: &[u8] = &[
+    0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04,
+];
+
 /// id-kp-timeStamping, dotted as the certificate view stores EKUs.
 const KP_TIME_STAMPING: &str = "1.3.6.1.5.5.7.3.8";
 /// id-ce-extKeyUsage (RFC 5280 §4.2.1.12).
@@ -162,8 +165,7 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
         Err(e) => return not_token(e.0),
     };
     // RFC 3161 §2.4.2: eContentType id-ct-TSTInfo, eContent present.
-    let tst_der_oid = asn1::write_single(&tsp_oid::TST_INFO).unwrap_or_default();
-    if sd.econtent_type_der != tst_der_oid {
+    if sd.econtent_type_der != TST_INFO_DER {
         return not_token(format!(
             "the SignedData carries {} rather than id-ct-TSTInfo (1.2.840.113549.1.9.16.1.4)",
             sd.econtent_type
@@ -184,12 +186,12 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
         gen_time: Some(tst.gen_time),
         accuracy: tst.accuracy,
         ordering: tst.ordering,
-        serial: Some(tst.serial.clone()),
-        nonce: tst.nonce.clone(),
-        policy_oid: Some(tst.policy_oid.clone()),
+        serial: Some(tst.serial),
+        nonce: tst.nonce,
+        policy_oid: Some(tst.policy_oid),
         hash_algorithm: tst.hash_algorithm.as_ref().ok().map(|a| a.name()),
-        hashed_message: Some(tst.hashed_message.clone()),
-        tsa_name: tst.tsa_name.clone(),
+        hashed_message: Some(tst.hashed_message),
+        tsa_name: tst.tsa_name,
         // Filled in below once the CMS verdict is known.
         ..TimestampOutcome::failure(Code::Ok, String::new())
     };
@@ -219,8 +221,9 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
                 .into(),
         );
     }
-    // The ordinary CMS verification of the token, path validation included.
-    let v = verify_document(ctx, &decoded.der, None);
+    // The ordinary CMS verification of the token, path validation included (of the
+    // SignedData parsed above: a token is read once).
+    let v = verify_signed_data(ctx, &sd);
     let Some(so) = v.signers.into_iter().next() else {
         return out.fail(
             Code::TimestampInvalid,
@@ -260,19 +263,18 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
     }
     // RFC 3161 §2.4.2: tsa, when present, names the TSA certificate's subject.
     if let Some(dn) = &tst.tsa_directory_name {
-        let named = crate::x509::Name::from_der(dn)
-            .map(|n| n.matches(&cert.subject))
-            .unwrap_or(false);
+        // The same bytes are the same name; other encodings are compared as RFC 5280 §7.1 says.
+        let named = dn.as_slice() == cert.subject.der()
+            || crate::x509::Name::from_der(dn)
+                .map(|n| n.matches(&cert.subject))
+                .unwrap_or(false);
         if !named {
-            return out.fail(
-                Code::TimestampInvalid,
-                None,
-                format!(
-                    "the TSTInfo names the TSA '{}' but the token is signed by {}",
-                    tst.tsa_name.clone().unwrap_or_default(),
-                    cert.describe()
-                ),
+            let why = format!(
+                "the TSTInfo names the TSA '{}' but the token is signed by {}",
+                out.tsa_name.as_deref().unwrap_or_default(),
+                cert.describe()
             );
+            return out.fail(Code::TimestampInvalid, None, why);
         }
     }
     // A TSA cannot attest a time at which its certificate was not valid (RFC 3161 §4.1:
@@ -308,7 +310,8 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
             ),
         );
     }
-    if let Err((code, cause, why)) = check_imprint(&tst, stamped, ctx.legacy_allowed()) {
+    let hashed_message = out.hashed_message.as_deref().unwrap_or_default();
+    if let Err((code, cause, why)) = check_imprint(&tst.hash_algorithm, hashed_message, stamped, ctx.legacy_allowed()) {
         return out.fail(code, cause, why);
     }
     match so.code {
@@ -388,8 +391,14 @@ fn check_tsa_eku(cert: &crate::x509::Certificate) -> Result<(), String> {
 
 type Refusal = (Code, Option<Code>, String);
 
-fn check_imprint(tst: &TstInfo, stamped: Stamped<'_>, legacy: bool) -> Result<(), Refusal> {
-    let alg = match &tst.hash_algorithm {
+/// The messageImprint (`hash_algorithm`, `hashed_message`) against what it stamps.
+fn check_imprint(
+    hash_algorithm: &Result<DigestAlgorithm, crate::crypto::CryptoError>,
+    hashed_message: &[u8],
+    stamped: Stamped<'_>,
+    legacy: bool,
+) -> Result<(), Refusal> {
+    let alg = match hash_algorithm {
         Ok(a) => *a,
         Err(e) => {
             return Err((
@@ -411,26 +420,26 @@ fn check_imprint(tst: &TstInfo, stamped: Stamped<'_>, legacy: bool) -> Result<()
             ),
         ));
     }
-    if tst.hashed_message.len() != alg.output_len() {
+    if hashed_message.len() != alg.output_len() {
         return Err((
             Code::TimestampInvalid,
             None,
             format!(
                 "the token's messageImprint is {} bytes, but {} gives {}",
-                tst.hashed_message.len(),
+                hashed_message.len(),
                 alg.name(),
                 alg.output_len()
             ),
         ));
     }
     let matches = match stamped {
-        Stamped::Data(d) => alg.digest(d) == tst.hashed_message,
+        Stamped::Data(d) => alg.digest(d) == hashed_message,
         Stamped::Parts(parts) => {
             let mut h = alg.hasher();
             for p in parts {
                 h.update(p);
             }
-            h.finish() == tst.hashed_message
+            h.finish() == hashed_message
         }
         Stamped::Digest { algorithm, digest } => {
             if algorithm != alg {
@@ -446,7 +455,7 @@ fn check_imprint(tst: &TstInfo, stamped: Stamped<'_>, legacy: bool) -> Result<()
                     ),
                 ));
             }
-            digest == tst.hashed_message.as_slice()
+            digest == hashed_message
         }
     };
     if !matches {
@@ -456,7 +465,7 @@ fn check_imprint(tst: &TstInfo, stamped: Stamped<'_>, legacy: bool) -> Result<()
             format!(
                 "the token stamps other data: its messageImprint ({} {}) is not the hash of the data given",
                 alg.name(),
-                hex::encode(&tst.hashed_message)
+                hex::encode(hashed_message)
             ),
         ));
     }
@@ -499,5 +508,18 @@ impl Engine {
                     "internal error while verifying this time-stamp token (please report it)",
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tst_info_der_is_the_encoding_of_the_oid() {
+        assert_eq!(
+            asn1::write_single(&govsig_asn1::tsp::oid::TST_INFO).expect("encodes"),
+            TST_INFO_DER
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! A certificate parsed once into an owned, immutable view. In a batch, each distinct
-//! certificate is parsed once and shared (`Arc<Certificate>`), interned by its SHA-256.
+//! certificate is parsed once and shared (`Arc<Certificate>`), interned (see `CertInterner`).
 
 use std::sync::Arc;
 
@@ -263,8 +263,14 @@ impl Certificate {
     }
 
     /// Hash of the whole certificate with the given algorithm (ESS certHash, RFC 5035).
-    pub fn hash_with(&self, alg: DigestAlgorithm) -> Vec<u8> {
-        alg.digest(&self.der)
+    /// SHA-256, what nearly every signing-certificate-v2 uses, is the fingerprint computed
+    /// when the certificate was parsed: a batch whose documents all name one TSA certificate
+    /// does not hash it again for each of them.
+    pub fn hash_with(&self, alg: DigestAlgorithm) -> std::borrow::Cow<'_, [u8]> {
+        match alg {
+            DigestAlgorithm::Sha256 => std::borrow::Cow::Borrowed(&self.fingerprint),
+            _ => std::borrow::Cow::Owned(alg.digest(&self.der)),
+        }
     }
 }
 
@@ -278,7 +284,7 @@ impl std::fmt::Debug for Certificate {
     }
 }
 
-/// SHA-256 of a DER certificate: the identity used for interning and caches.
+/// SHA-256 of a DER certificate: the identity caches key on (and its ESS certHash by SHA-256).
 pub fn fingerprint(der: &[u8]) -> [u8; 32] {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
     let mut out = [0u8; 32];

@@ -99,12 +99,51 @@ impl CertPool {
     }
 }
 
-/// Parses and interns certificates by fingerprint, so a certificate shared by many
-/// documents of a batch is parsed once.
+/// Parses and interns certificates, so a certificate shared by many documents of a batch is
+/// parsed once.
+///
+/// The lookup key is the DER's length and its last 32 bytes: the end of the signature value,
+/// which differs between any two certificates a CA signed. Hashing the whole certificate
+/// (SHA-256, its fingerprint) for every one a document carries cost more than a microsecond a
+/// document; the tail costs nothing, and a hit is confirmed by comparing the whole DER, so a
+/// certificate crafted to share another's tail is never taken for it. Such a certificate
+/// (only a forger makes one) is interned beside it by its fingerprint.
 #[derive(Default)]
 pub struct CertInterner {
-    map: std::sync::RwLock<HashMap<[u8; 32], CertRef>>,
+    map: std::sync::RwLock<Interned>,
     limit: usize,
+}
+
+#[derive(Default)]
+struct Interned {
+    by_tail: HashMap<TailKey, CertRef>,
+    /// Certificates whose tail key was taken by another certificate, by fingerprint.
+    by_fingerprint: HashMap<[u8; 32], CertRef>,
+}
+
+impl Interned {
+    fn len(&self) -> usize {
+        self.by_tail.len() + self.by_fingerprint.len()
+    }
+
+    fn get(&self, key: &TailKey, der: &[u8]) -> Option<&CertRef> {
+        match self.by_tail.get(key) {
+            Some(c) if c.der() == der => Some(c),
+            // Only a tail collision reaches the fingerprint map (it is nearly always empty).
+            Some(_) if !self.by_fingerprint.is_empty() => self.by_fingerprint.get(&cert::fingerprint(der)),
+            _ => None,
+        }
+    }
+}
+
+/// The DER's length and last 32 bytes (the whole DER when shorter).
+type TailKey = (usize, [u8; 32]);
+
+fn tail_key(der: &[u8]) -> TailKey {
+    let mut tail = [0u8; 32];
+    let t = &der[der.len().saturating_sub(32)..];
+    tail[..t.len()].copy_from_slice(t);
+    (der.len(), tail)
 }
 
 impl CertInterner {
@@ -116,9 +155,9 @@ impl CertInterner {
     }
 
     pub fn get_or_parse(&self, der: &[u8]) -> Result<CertRef, cert::CertError> {
-        let fp = cert::fingerprint(der);
+        let key = tail_key(der);
         if let Ok(m) = self.map.read() {
-            if let Some(c) = m.get(&fp) {
+            if let Some(c) = m.get(&key, der) {
                 return Ok(Arc::clone(c));
             }
         }
@@ -126,9 +165,19 @@ impl CertInterner {
         if let Ok(mut m) = self.map.write() {
             // Memory stays bounded on archives with millions of distinct signers.
             if self.limit > 0 && m.len() >= self.limit {
-                m.clear();
+                m.by_tail.clear();
+                m.by_fingerprint.clear();
             }
-            m.insert(fp, Arc::clone(&c));
+            match m.by_tail.entry(key) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(Arc::clone(&c));
+                }
+                // Another thread interned the same certificate meanwhile.
+                std::collections::hash_map::Entry::Occupied(o) if o.get().der() == der => {}
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    m.by_fingerprint.insert(c.fingerprint, Arc::clone(&c));
+                }
+            }
         }
         Ok(c)
     }
