@@ -282,44 +282,38 @@ fn object_offset(doc: &lopdf::Document, id: lopdf::ObjectId) -> Option<usize> {
     }
 }
 
-/// The first revision a signature can be in, so that the revisions before it need not be
-/// parsed in full: the revision of each signature of the last revision (where its
-/// dictionary is written, and where its /ByteRange ends), and before that any revision whose
-/// own bytes spell `/ByteRange` (a signature a later revision removed or replaced is still
-/// found and judged, so its removal is still `other`). A signature dictionary that cannot be
-/// placed makes every revision count. Deliberate limit: a removed signature whose dictionary
-/// spells the key with `#` escapes is not found; every signature the document still shows is
-/// judged in full, with all that followed it.
-fn first_signed_revision(
-    pdf: &[u8],
-    revs: &[revisions::Revision],
-    last: &lopdf::Document,
-    fs: &[fields::SigField],
-) -> usize {
-    let last_k = revs.len().saturating_sub(1);
-    let revision_at = |off: usize| revs.iter().position(|r| off >= r.start && off < r.end_with_eol);
-    let mut first = last_k;
+/// Where the first revision a signature can be in ends, or before: every revision that ends
+/// after the returned offset is parsed in full, the revisions before them need not be. A
+/// signature of the last revision is in the revision where its dictionary is written (and
+/// the one its /ByteRange ends); before those, any revision whose bytes spell `/ByteRange`
+/// counts (a signature a later revision removed or replaced is still found and judged, so
+/// its removal is still `other`). A signature dictionary that cannot be placed makes every
+/// revision count. Deliberate limit: a removed signature whose dictionary spells the key
+/// with `#` escapes is not found; every signature the document still shows is judged in
+/// full, with all that followed it.
+fn first_signed_offset(scan: &revisions::Prescan, last: &revisions::LastRead<'_>, fs: &[fields::SigField]) -> usize {
+    let file_end = last.ends().last().map_or(0, |(_, e)| e);
+    let mut first = file_end.saturating_sub(1);
     for f in fs {
+        // The revision holding an offset is the first that ends after it.
         let written = f
             .value_id
             .or(f.field_id)
-            .and_then(|id| object_offset(last, id))
-            .and_then(revision_at);
-        let Some(k) = written else { return 0 };
-        first = first.min(k);
+            .and_then(|id| object_offset(last.doc(), id))
+            .filter(|&off| off < file_end);
+        let Some(off) = written else { return 0 };
+        first = first.min(off);
         let end = f.byte_range.as_deref().and_then(|br| match *br {
             [_, _, b, c] => usize::try_from(b.checked_add(c)?).ok(),
             _ => None,
         });
-        if let Some(k) = end.and_then(|e| revs.iter().position(|r| e == r.end || e == r.end_with_eol)) {
-            first = first.min(k);
+        if let Some(e) = end.filter(|&e| e > 0 && last.ends().any(|(x, y)| e == x || e == y)) {
+            first = first.min(e - 1);
         }
     }
-    let finder = memchr::memmem::Finder::new(b"/ByteRange");
-    revs[..first]
-        .iter()
-        .position(|r| finder.find(&pdf[r.start..r.end_with_eol]).is_some())
-        .unwrap_or(first)
+    // The revisions before the first one are contiguous from the file's start: the one
+    // holding the file's first `/ByteRange`, if it is one of them.
+    scan.first_byte_range().map_or(first, |at| first.min(at))
 }
 
 /// Length of the DER (or definite-length BER) TLV at the start of `b`, if it is one.
@@ -570,33 +564,29 @@ fn verify_doc_timestamp(
 /// context: the trust store), document time-stamps in the engine's time-stamp context
 /// (`tsa_trust`). Never panics on input; every failure is a result.
 pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixTime, limits: &PdfLimits) -> PdfOutcome {
-    let mut revs = match revisions::read_revisions(pdf, limits) {
+    let scan = revisions::Prescan::of(pdf, limits);
+    let scan = &scan;
+    let last_read = match revisions::read_last(pdf, scan, limits) {
+        Ok(r) => r,
+        Err(e) => return PdfOutcome::failure(Code::PdfMalformed, e.0),
+    };
+    // Revisions before the first one a signature can be in are never parsed in full.
+    let last_fields = fields::signature_fields(last_read.doc(), limits);
+    let full_after = match &last_fields {
+        Ok(fs) => first_signed_offset(scan, &last_read, fs),
+        Err(_) => usize::MAX,
+    };
+    let revs = match last_read.revisions(pdf, full_after, limits) {
         Ok(r) => r,
         Err(e) => return PdfOutcome::failure(Code::PdfMalformed, e.0),
     };
     let Some(last_k) = revs.len().checked_sub(1) else {
         return PdfOutcome::failure(Code::PdfMalformed, "no revision of the file could be read");
     };
-    // Revisions before the first one a signature can be in are never parsed in full.
-    let last_fields = match revs[last_k]
-        .doc
-        .as_ref()
-        .map(|doc| fields::signature_fields(doc, limits))
-    {
-        Some(Ok(fs)) => fs,
-        Some(Err(e)) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {last_k}: {e}")),
-        None => return PdfOutcome::failure(Code::PdfMalformed, "the last revision could not be read"),
+    let last_fields = match last_fields {
+        Ok(fs) => fs,
+        Err(e) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {last_k}: {e}")),
     };
-    let first = revs[last_k]
-        .doc
-        .as_ref()
-        .map_or(0, |doc| first_signed_revision(pdf, &revs, doc, &last_fields));
-    for k in first..last_k {
-        if let Err(e) = revisions::load_revision(pdf, &mut revs, k, limits) {
-            return PdfOutcome::failure(Code::PdfMalformed, e.0);
-        }
-    }
-    let revs = revs;
     let loaded: Vec<(usize, &lopdf::Document)> = revs
         .iter()
         .enumerate()
