@@ -282,44 +282,38 @@ fn object_offset(doc: &lopdf::Document, id: lopdf::ObjectId) -> Option<usize> {
     }
 }
 
-/// The first revision a signature can be in, so that the revisions before it need not be
-/// parsed in full: the revision of each signature of the last revision (where its
-/// dictionary is written, and where its /ByteRange ends), and before that any revision whose
-/// own bytes spell `/ByteRange` (a signature a later revision removed or replaced is still
-/// found and judged, so its removal is still `other`). A signature dictionary that cannot be
-/// placed makes every revision count. Deliberate limit: a removed signature whose dictionary
-/// spells the key with `#` escapes is not found; every signature the document still shows is
-/// judged in full, with all that followed it.
-fn first_signed_revision(
-    pdf: &[u8],
-    revs: &[revisions::Revision],
-    last: &lopdf::Document,
-    fs: &[fields::SigField],
-) -> usize {
-    let last_k = revs.len().saturating_sub(1);
-    let revision_at = |off: usize| revs.iter().position(|r| off >= r.start && off < r.end_with_eol);
-    let mut first = last_k;
+/// Where the first revision a signature can be in ends, or before: every revision that ends
+/// after the returned offset is parsed in full, the revisions before them need not be. A
+/// signature of the last revision is in the revision where its dictionary is written (and
+/// the one its /ByteRange ends); before those, any revision whose bytes spell `/ByteRange`
+/// counts (a signature a later revision removed or replaced is still found and judged, so
+/// its removal is still `other`). A signature dictionary that cannot be placed makes every
+/// revision count. Deliberate limit: a removed signature whose dictionary spells the key
+/// with `#` escapes is not found; every signature the document still shows is judged in
+/// full, with all that followed it.
+fn first_signed_offset(scan: &revisions::Prescan, last: &revisions::LastRead<'_>, fs: &[fields::SigField]) -> usize {
+    let file_end = last.ends().last().map_or(0, |(_, e)| e);
+    let mut first = file_end.saturating_sub(1);
     for f in fs {
+        // The revision holding an offset is the first that ends after it.
         let written = f
             .value_id
             .or(f.field_id)
-            .and_then(|id| object_offset(last, id))
-            .and_then(revision_at);
-        let Some(k) = written else { return 0 };
-        first = first.min(k);
+            .and_then(|id| object_offset(last.doc(), id))
+            .filter(|&off| off < file_end);
+        let Some(off) = written else { return 0 };
+        first = first.min(off);
         let end = f.byte_range.as_deref().and_then(|br| match *br {
             [_, _, b, c] => usize::try_from(b.checked_add(c)?).ok(),
             _ => None,
         });
-        if let Some(k) = end.and_then(|e| revs.iter().position(|r| e == r.end || e == r.end_with_eol)) {
-            first = first.min(k);
+        if let Some(e) = end.filter(|&e| e > 0 && last.ends().any(|(x, y)| e == x || e == y)) {
+            first = first.min(e - 1);
         }
     }
-    let finder = memchr::memmem::Finder::new(b"/ByteRange");
-    revs[..first]
-        .iter()
-        .position(|r| finder.find(&pdf[r.start..r.end_with_eol]).is_some())
-        .unwrap_or(first)
+    // The revisions before the first one are contiguous from the file's start: the one
+    // holding the file's first `/ByteRange`, if it is one of them.
+    scan.first_byte_range().map_or(first, |at| first.min(at))
 }
 
 /// Length of the DER (or definite-length BER) TLV at the start of `b`, if it is one.
@@ -382,13 +376,13 @@ fn check_byte_range<'p>(
         ));
     }
     let contents = f.contents.as_deref().ok_or("the signature has no /Contents string")?;
+    let cms_len = tlv_len(contents)
+        .filter(|&n| n <= contents.len())
+        .unwrap_or(contents.len());
+    let (cms, padding) = contents.split_at(cms_len);
+    let zero_padded = padding.iter().fold(0, |acc, &z| acc | z) == 0;
     // The gap holds exactly `<hex of /Contents>`: nothing else is left unsigned.
-    let gap = &pdf[a..b];
-    let hex_ok = gap.len() == 2 + 2 * contents.len()
-        && gap.first() == Some(&b'<')
-        && gap.last() == Some(&b'>')
-        && hex_matches(&gap[1..gap.len() - 1], contents);
-    if !hex_ok {
+    if !gap_spells(&pdf[a..b], contents, cms_len, zero_padded) {
         return Err("the unsigned gap of /ByteRange is not exactly the hex string of the signature's /Contents".into());
     }
     // The signature dictionary itself must be signed: its object (or, written inline, its
@@ -399,11 +393,7 @@ fn check_byte_range<'p>(
             _ => return Err("the signature dictionary does not lie in the signed bytes".into()),
         }
     }
-    let cms_len = tlv_len(contents)
-        .filter(|&n| n <= contents.len())
-        .unwrap_or(contents.len());
-    let (cms, padding) = contents.split_at(cms_len);
-    if padding.iter().any(|&z| z != 0) {
+    if !zero_padded {
         return Err("/Contents holds bytes after the CMS other than zero padding".into());
     }
     Ok(Checked {
@@ -412,6 +402,26 @@ fn check_byte_range<'p>(
         b,
         end,
     })
+}
+
+/// Whether `gap` is exactly `<hex>` of `contents`, whose bytes from `cms_len` on are all
+/// zero when `zero_padded`. Zero bytes are spelled `00` in either case, so the padding
+/// (often half the reserve) is compared as a run of `0` digits, which the compiler
+/// vectorises.
+fn gap_spells(gap: &[u8], contents: &[u8], cms_len: usize, zero_padded: bool) -> bool {
+    let Some(hex) = gap
+        .strip_prefix(b"<")
+        .and_then(|g| g.strip_suffix(b">"))
+        .filter(|h| h.len() == 2 * contents.len())
+    else {
+        return false;
+    };
+    if zero_padded && cms_len <= contents.len() {
+        let (hex_cms, hex_padding) = hex.split_at(2 * cms_len);
+        hex_matches(hex_cms, &contents[..cms_len]) && hex_padding.iter().fold(0, |acc, &c| acc | (c ^ b'0')) == 0
+    } else {
+        hex_matches(hex, contents)
+    }
 }
 
 /// Hex digit values; 0x80 marks a byte that is not a hex digit.
@@ -575,33 +585,29 @@ fn verify_doc_timestamp(
 /// context: the trust store), document time-stamps in the engine's time-stamp context
 /// (`tsa_trust`). Never panics on input; every failure is a result.
 pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixTime, limits: &PdfLimits) -> PdfOutcome {
-    let mut revs = match revisions::read_revisions(pdf, limits) {
+    let scan = revisions::Prescan::of(pdf, limits);
+    let scan = &scan;
+    let last_read = match revisions::read_last(pdf, scan, limits) {
+        Ok(r) => r,
+        Err(e) => return PdfOutcome::failure(Code::PdfMalformed, e.0),
+    };
+    // Revisions before the first one a signature can be in are never parsed in full.
+    let last_fields = fields::signature_fields(last_read.doc(), limits);
+    let full_after = match &last_fields {
+        Ok(fs) => first_signed_offset(scan, &last_read, fs),
+        Err(_) => usize::MAX,
+    };
+    let revs = match last_read.revisions(pdf, full_after, limits) {
         Ok(r) => r,
         Err(e) => return PdfOutcome::failure(Code::PdfMalformed, e.0),
     };
     let Some(last_k) = revs.len().checked_sub(1) else {
         return PdfOutcome::failure(Code::PdfMalformed, "no revision of the file could be read");
     };
-    // Revisions before the first one a signature can be in are never parsed in full.
-    let last_fields = match revs[last_k]
-        .doc
-        .as_ref()
-        .map(|doc| fields::signature_fields(doc, limits))
-    {
-        Some(Ok(fs)) => fs,
-        Some(Err(e)) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {last_k}: {e}")),
-        None => return PdfOutcome::failure(Code::PdfMalformed, "the last revision could not be read"),
+    let last_fields = match last_fields {
+        Ok(fs) => fs,
+        Err(e) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {last_k}: {e}")),
     };
-    let first = revs[last_k]
-        .doc
-        .as_ref()
-        .map_or(0, |doc| first_signed_revision(pdf, &revs, doc, &last_fields));
-    for k in first..last_k {
-        if let Err(e) = revisions::load_revision(pdf, &mut revs, k, limits) {
-            return PdfOutcome::failure(Code::PdfMalformed, e.0);
-        }
-    }
-    let revs = revs;
     let loaded: Vec<(usize, &lopdf::Document)> = revs
         .iter()
         .enumerate()
@@ -1068,6 +1074,32 @@ mod tests {
         assert!(!hex_matches(b"00ab", &[0, 0xab, 0xff]));
         assert!(!hex_matches(b"0g", &[0]));
         assert!(hex_matches(b"", &[]));
+    }
+
+    #[test]
+    fn the_gap_spells_contents_with_or_without_the_padding_shortcut() {
+        let contents = [0x30, 0x02, 0xab, 0xcd, 0, 0, 0];
+        let spells = |gap: &[u8], c: &[u8]| {
+            let cms_len = tlv_len(c).filter(|&n| n <= c.len()).unwrap_or(c.len());
+            let zero = c[cms_len..].iter().all(|&z| z == 0);
+            let fast = gap_spells(gap, c, cms_len, zero);
+            let slow = gap.len() == 2 + 2 * c.len()
+                && gap.first() == Some(&b'<')
+                && gap.last() == Some(&b'>')
+                && hex_matches(&gap[1..gap.len() - 1], c);
+            assert_eq!(fast, slow, "{}", String::from_utf8_lossy(gap));
+            fast
+        };
+        assert!(spells(b"<3002abcd000000>", &contents));
+        assert!(spells(b"<3002ABCD000000>", &contents));
+        assert!(!spells(b"<3002abcd0000o0>", &contents));
+        assert!(!spells(b"<3002abcd00000 >", &contents));
+        assert!(!spells(b"<3002abcd0000>", &contents));
+        assert!(!spells(b"<3002abce000000>", &contents));
+        assert!(!spells(b"3002abcd000000", &contents));
+        let padded_badly = [0x30, 0x02, 0xab, 0xcd, 0, 7, 0];
+        assert!(spells(b"<3002abcd000700>", &padded_badly));
+        assert!(!spells(b"<3002abcd000000>", &padded_badly));
     }
 
     #[test]
