@@ -7,7 +7,10 @@ loopback server, and what came joins the pool as an untrusted intermediate, neve
 from __future__ import annotations
 
 import io
+import json
+import os
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -303,3 +306,46 @@ def test_a_countersigners_missing_issuer_is_fetched_too(w: World) -> None:
     assert (r.code, c.code, r.signers[0].warnings) == ("ok", "ok", [])
     assert c.chain == [notary.der, notary_ca.der, w.root.der]
     assert w.server.requests("/counter-ca2.cer") == 1
+
+
+def test_fetched_issuers_are_shared_through_the_disk_cache(w: World, tmp_path: Path) -> None:
+    # A cluster's workers share one cache_dir: the publication point is asked once, whichever
+    # fetcher (or process) asks first; the entry expires ISSUER_CACHE_SECONDS after its fetch.
+    w.server.serve("/disk-chain.p7c", w.chain_p7c, "application/pkcs7-mime")
+    leaf = w.leaf("Người ký (bộ nhớ đệm trên đĩa)", "/disk-chain.p7c")
+    sig = w.signature(leaf)
+    cache = tmp_path / "cache"
+
+    def verify() -> tuple[str, dict[str, int]]:
+        with govsig.HttpFetcher(timeout=5, cache_dir=cache) as f:
+            return govsig.Verifier(w.policy(), f).verify(sig, CONTENT).code, f.stats
+
+    code, stats = verify()
+    assert code == "ok" and stats["fetches"] == 1
+    code, stats = verify()
+    assert code == "ok" and stats["fetches"] == 0 and stats["disk_hits"] == 1
+    assert w.server.requests("/disk-chain.p7c") == 1
+    # Another process with the same cache directory does not ask either.
+    script = ("import sys, govsig\n"
+              "from pathlib import Path\n"
+              "f = govsig.HttpFetcher(timeout=5, cache_dir=sys.argv[1])\n"
+              "print(f.fetch_issuer(sys.argv[2]) == Path(sys.argv[3]).read_bytes(), f.stats['fetches'])\n")
+    (tmp_path / "p7c").write_bytes(w.chain_p7c)
+    out = subprocess.run([sys.executable, "-c", script, str(cache), w.server.url("/disk-chain.p7c"),
+                          str(tmp_path / "p7c")], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.stdout.split() == ["True", "0"], out.stderr
+    assert w.server.requests("/disk-chain.p7c") == 1
+    # A sidecar that claims a fetch in the future (a clock set back, a hand edit) is a miss,
+    # and so is a body that no longer matches its sidecar: both are fetched again.
+    (sidecar,) = (cache / "issuer").glob("*.json")
+    meta = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**meta, "fetched_at": meta["fetched_at"] + 10 * 24 * 3600}))
+    code, stats = verify()
+    assert code == "ok" and stats["fetches"] == 1
+    assert w.server.requests("/disk-chain.p7c") == 2
+    (body,) = (cache / "issuer").glob("*.der")
+    body.write_bytes(w.ca1.der)
+    code, stats = verify()
+    assert code == "ok" and stats["fetches"] == 1
+    assert w.server.requests("/disk-chain.p7c") == 3

@@ -159,9 +159,15 @@ def _ocsp_name(url: str, request: bytes) -> str:
     return hashlib.sha256(b"ocsp\0" + url.encode("utf-8") + b"\0" + request).hexdigest()
 
 
+def _issuer_name(url: str) -> str:
+    # Distinct from CRL and OCSP names, as those are from each other.
+    return hashlib.sha256(b"issuer\0" + url.encode("utf-8")).hexdigest()
+
+
 class _DiskCache:
     """CRLs on disk, one body file and one JSON sidecar per URL, named by SHA-256 of the URL;
-    OCSP responses likewise in ``ocsp/``, one per (responder URL, DER request).
+    OCSP responses likewise in ``ocsp/``, one per (responder URL, DER request); what
+    caIssuers URLs served in ``issuer/``, one per URL.
 
     Writes are atomic (a temporary file in the same directory, then rename), so a reader in
     another process or thread sees the old entry or the new one, never half of one. Anything
@@ -173,6 +179,8 @@ class _DiskCache:
         self.root.mkdir(parents=True, exist_ok=True)
         self.ocsp_root = root / "ocsp"
         self.ocsp_root.mkdir(parents=True, exist_ok=True)
+        self.issuer_root = root / "issuer"
+        self.issuer_root.mkdir(parents=True, exist_ok=True)
         # Lock files live apart from the entries: they outlive every fetch (unlinking one
         # while another process waits on it would let a third lock a new file and fetch too).
         self.locks = root / "locks"
@@ -239,6 +247,34 @@ class _DiskCache:
         self._write_entry(self.ocsp_root / f"{name}.der", self.ocsp_root / f"{name}.json", body,
                           {"url": url, "request_sha256": hashlib.sha256(request).hexdigest(),
                            "fetched_at": fetched_at, "next_update": next_update})
+
+    def load_issuer(self, url: str, max_bytes: int, now: float, keep: float) -> tuple[bytes, float] | None:
+        """What a caIssuers URL served, and until when it may be reused: ``keep`` seconds
+        after it was fetched. An issuer certificate carries no nextUpdate, so the sidecar's
+        fetch time is the record; one in the future (a clock set back, a hand edit) is a miss.
+        Whatever this returns is only ever an untrusted intermediate for the core."""
+        name = _issuer_name(url)
+        body = self._read_entry(self.issuer_root / f"{name}.der", self.issuer_root / f"{name}.json", max_bytes,
+                                {"url": url})
+        if body is None:
+            return None
+        try:
+            meta = json.loads((self.issuer_root / f"{name}.json").read_bytes()[:_SIDECAR_MAX])
+            fetched_at = float(meta["fetched_at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not fetched_at <= now:
+            return None
+        return body, fetched_at + keep
+
+    def store_issuer(self, url: str, body: bytes, fetched_at: float) -> None:
+        name = _issuer_name(url)
+        self._write_entry(self.issuer_root / f"{name}.der", self.issuer_root / f"{name}.json", body,
+                          {"url": url, "fetched_at": fetched_at})
+
+    def fetching_issuer(self, url: str, wait: float) -> contextlib.AbstractContextManager[bool]:
+        """:meth:`fetching` for one caIssuers URL."""
+        return self._locked(_issuer_name(url), wait)
 
     def fetching_ocsp(self, url: str, request: bytes, wait: float) -> contextlib.AbstractContextManager[bool]:
         """:meth:`fetching` for one OCSP request: processes asking a responder the same

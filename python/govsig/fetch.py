@@ -61,17 +61,18 @@ class BulkFetcher(Protocol):
 
 class HttpFetcher:
     """Fetches CRLs, OCSP responses and caIssuers certificates over HTTP, in parallel, with
-    caches (:meth:`fetch_issuer`: at most :data:`ISSUER_MAX_BYTES`, kept in memory for
-    :data:`ISSUER_CACHE_SECONDS`).
+    caches (:meth:`fetch_issuer`: at most :data:`ISSUER_MAX_BYTES`, kept in memory and in
+    ``cache_dir`` for :data:`ISSUER_CACHE_SECONDS`).
 
     - ``timeout`` (seconds) bounds the connection and every read; each fetch also has a total
       deadline of twice ``timeout``, so a server dripping bytes cannot hold a worker.
     - ``max_bytes`` caps a response body; a larger one is abandoned while streaming (at most
       ``max_bytes + 1`` bytes are read) and gives ``FetchError(kind="too_large")``.
-    - ``cache_dir``: CRLs and OCSP responses are also kept on disk there and shared by every
-      fetcher (and process) using the same directory, with a lock per CRL URL and per OCSP
-      request so that processes asking at once fetch once. A cached CRL or response is served
-      until its nextUpdate, then refetched.
+    - ``cache_dir``: CRLs, OCSP responses and caIssuers certificates are also kept on disk
+      there and shared by every fetcher (and process) using the same directory, with a lock
+      per URL and per OCSP request so that processes asking at once fetch once. A cached CRL
+      or response is served until its nextUpdate, an issuer certificate for
+      :data:`ISSUER_CACHE_SECONDS` after it was fetched; then they are refetched.
     - ``max_workers`` threads run :meth:`fetch_many`; each thread keeps one connection per host.
     - ``proxy``: an ``http://host:port`` forward proxy every request goes through. Without
       one, and with ``trust_env`` (the default), the environment's ``http_proxy`` /
@@ -222,7 +223,8 @@ class HttpFetcher:
     def fetch_issuer(self, url: str) -> bytes:
         """What the caIssuers URL ``url`` serves (RFC 5280 §4.2.2.1): a DER certificate or a
         certs-only PKCS#7 (".p7c"), DER or PEM, at most :data:`ISSUER_MAX_BYTES` (and
-        ``max_bytes``). Kept in memory for :data:`ISSUER_CACHE_SECONDS`. A body that is
+        ``max_bytes``). Kept in memory (and in ``cache_dir``) for :data:`ISSUER_CACHE_SECONDS`
+        after it was fetched. A body that is
         neither is a ``FetchError(kind="bad_response")``; the core reads the rest and says
         what it could not use. Whatever comes is only ever an untrusted intermediate."""
         if not isinstance(url, str):
@@ -424,6 +426,29 @@ class HttpFetcher:
         if hit is not None:
             return hit
         split_http_url(url)
+        if self._disk is None:
+            return self._issuer_fetch(url)
+        hit = self._issuer_disk_hit(url)
+        if hit is not None:
+            return hit
+        # As for CRLs: one fetch per cache directory for the same URL, whoever asks.
+        with self._disk.fetching_issuer(url, wait=2 * self.timeout + 5):
+            hit = self._issuer_disk_hit(url)
+            return hit if hit is not None else self._issuer_fetch(url)
+
+    def _issuer_disk_hit(self, url: str) -> bytes | None:
+        assert self._disk is not None
+        now = self._clock()
+        entry = self._disk.load_issuer(url, min(self.max_bytes, ISSUER_MAX_BYTES), now, ISSUER_CACHE_SECONDS)
+        if entry is None or not now < entry[1]:
+            return None
+        with self._lock:
+            self._memo.put(("issuer", url), *entry)
+            self._stats["cache_hits"] += 1
+            self._stats["disk_hits"] += 1
+        return entry[0]
+
+    def _issuer_fetch(self, url: str) -> bytes:
         self._count(fetches=1)
         body = self._http.fetch(url, "GET", None, "application/pkix-cert, application/pkcs7-mime",
                                 max_bytes=min(self.max_bytes, ISSUER_MAX_BYTES))
@@ -433,8 +458,14 @@ class HttpFetcher:
             raise FetchError(url, "bad_response",
                              f"the {len(body)}-byte body is neither a DER certificate nor a PKCS#7 "
                              f"bundle; it starts with {body[:16]!r}")
+        now = self._clock()
         with self._lock:
-            self._memo.put(("issuer", url), body, self._clock() + ISSUER_CACHE_SECONDS)
+            self._memo.put(("issuer", url), body, now + ISSUER_CACHE_SECONDS)
+        if self._disk is not None:
+            try:
+                self._disk.store_issuer(url, body, now)
+            except OSError:
+                self._count(cache_write_errors=1)
         return body
 
     def _single_flight(self, key: tuple[str, Any], work: Callable[[], bytes]) -> bytes:
