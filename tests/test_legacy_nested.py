@@ -13,6 +13,7 @@ sha1``; time-stamps by ``openssl ts`` behind the loopback TSA.
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 import datetime as dt
 from pathlib import Path
 from typing import Iterator
@@ -20,6 +21,7 @@ from typing import Iterator
 import pytest
 from asn1crypto import core as a_core
 from asn1crypto import crl as a_crl
+from asn1crypto import tsp as a_tsp
 from asn1crypto import x509 as a_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -28,6 +30,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import govsig
+from govsig import _govsig
 import pdfsign
 import pki as P
 from govsig.ocsp import build_request
@@ -250,6 +253,35 @@ def test_a_sha1_tsa_certificate_behind_a_signature_timestamp_is_said(sha1_tsa: t
     assert t.code == "timestamp_untrusted" and "sha1WithRSAEncryption" in t.reason
     r = verify(stamped, root, require_timestamp=True, **knobs)
     assert r.code == "timestamp_untrusted" and "sha1WithRSAEncryption" in r.reason
+
+
+def test_a_sha1_signature_on_the_token_itself_is_said(openssl: str, tmp_path: Path) -> None:
+    # The TSA's certificate is SHA-256; the token's own signature is SHA-1 (openssl ts
+    # signer_digest = sha1). Admitted only under legacy=True, and then said on the signer.
+    root = P.make_root("Gốc TSA chữ ký SHA-1", seed="legacy-nested|tst-root")
+    tsa_cert = P.make_leaf(
+        "TSA ký dấu bằng SHA-1", root, seed="legacy-nested|tst-tsa", eku=None,
+        extra_extensions=[(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True)])
+    leaf = P.make_leaf("Người ký (dấu thời gian SHA-1)", root, seed="legacy-nested|tst-leaf")
+    sig = P.sign_cms(CONTENT, leaf)
+    (value,) = _govsig.cms_signature_values(sig)
+    # govsig's TsaClient refuses such a token (it checks what it obtains under the default
+    # policy), so the request goes to openssl ts directly and the token is inserted as is.
+    request = subprocess.run([openssl, "ts", "-query", "-sha256", "-cert", "-no_nonce"], input=value,
+                             capture_output=True, check=True).stdout
+    with Tsa(tmp_path, openssl, signer=tsa_cert, signer_digest="sha1") as tsa:
+        token = a_tsp.TimeStampResp.load(tsa.answer(request))["time_stamp_token"].dump()
+    stamped = _govsig.cms_add_signature_timestamps(sig, [[token]])
+    knobs = dict(revocation="off", signature_time="timestamp")
+    r = verify(stamped, root, legacy=True, **knobs)
+    s = r.signers[0]
+    assert (r.code, s.signature_time_source) == ("ok", "timestamp"), r.reason
+    assert s.warnings == ["legacy_algorithm_signature"], s.warning_details
+    assert "time-stamp token" in s.warning_details[0][1] and "sha1" in s.warning_details[0][1].lower()
+    r = verify(stamped, root, **knobs)
+    (t,) = r.signers[0].timestamps
+    assert (r.signers[0].signature_time_source, t.ok) == ("at", False), t.reason
+    assert r.signers[0].warnings == []
 
 
 def test_a_sha1_tsa_certificate_behind_a_pdf_document_timestamp_is_said(sha1_tsa: tuple[P.Issued, Tsa]) -> None:

@@ -60,7 +60,7 @@ crypto_device = builtin
 signer_cert = $dir/signer.pem
 certs = $dir/chain.pem
 signer_key = $dir/signer.key
-signer_digest = sha256
+signer_digest = {signer_digest}
 default_policy = {default_policy}
 other_policies = {other_policy}
 digests = sha256, sha384
@@ -75,10 +75,11 @@ ess_cert_id_alg = {ess_alg}
 
 class Tsa:
     """``openssl ts -reply`` signing with ``signer`` (and sending ``signer``'s CA chain).
-    ``ess_alg`` picks ESS signing-certificate (``sha1``) or -v2 (``sha256``)."""
+    ``ess_alg`` picks ESS signing-certificate (``sha1``) or -v2 (``sha256``); ``signer_digest``
+    the digest of the token's own signature."""
 
     def __init__(self, workdir: Path, openssl: str, *, signer: _pki.Issued, ess_alg: str = "sha256",
-                 replay: bool = False) -> None:
+                 replay: bool = False, signer_digest: str = "sha256") -> None:
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.openssl = openssl
@@ -91,7 +92,8 @@ class Tsa:
         os.chmod(key, 0o600)
         (self.dir / "serial").write_text("01\n")
         (self.dir / "tsa.cnf").write_text(_CONFIG.format(
-            dir=self.dir, default_policy=DEFAULT_POLICY, other_policy=OTHER_POLICY, ess_alg=ess_alg))
+            dir=self.dir, default_policy=DEFAULT_POLICY, other_policy=OTHER_POLICY, ess_alg=ess_alg,
+            signer_digest=signer_digest))
         self.requests: list[bytes] = []
         self._first: bytes | None = None
         self._lock = threading.Lock()

@@ -99,7 +99,8 @@ impl WarningCode {
                  (SHA-1 or DSA), admitted by legacy or legacy_certificates"
             }
             WarningCode::LegacyAlgorithmSignature => {
-                "the document signature uses a legacy algorithm (SHA-1 digest or DSA), admitted by legacy"
+                "the document signature, or a valid time-stamp token's own signature, uses a legacy \
+                 algorithm (SHA-1 digest or DSA), admitted by legacy"
             }
             WarningCode::CountersignatureInvalid => {
                 "a countersignature of the signer failed (its own result says why); a countersignature is \

@@ -1474,6 +1474,8 @@ pub(crate) struct LegacyAdmitted {
     certificate: Option<String>,
     crl: Option<String>,
     ocsp: Option<String>,
+    /// A valid time-stamp token's own signature (the document signature says its own).
+    token_signature: Option<String>,
 }
 
 impl LegacyAdmitted {
@@ -1524,6 +1526,9 @@ impl LegacyAdmitted {
     pub(crate) fn timestamps(&mut self, timestamps: &[TimestampOutcome]) {
         for t in timestamps.iter().filter(|t| t.ok()) {
             self.chain(&t.chain, &t.revocation);
+            if self.token_signature.is_none() {
+                self.token_signature = t.legacy_signature.clone();
+            }
         }
     }
 
@@ -1532,6 +1537,7 @@ impl LegacyAdmitted {
             (WarningCode::LegacyAlgorithmCertificate, self.certificate),
             (WarningCode::LegacyAlgorithmCrl, self.crl),
             (WarningCode::LegacyAlgorithmOcsp, self.ocsp),
+            (WarningCode::LegacyAlgorithmSignature, self.token_signature),
         ]
         .into_iter()
         .filter_map(|(code, detail)| detail.map(|d| Warning::new(code, d)))

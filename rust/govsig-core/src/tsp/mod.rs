@@ -90,6 +90,9 @@ pub struct TimestampOutcome {
     /// time-stamp over the signature value, RFC 3161 Appendix A) or "content" (a content
     /// time-stamp over the content, RFC 5126 §5.11.4); `None` for a standalone check.
     pub kind: Option<&'static str>,
+    /// The token's own signature uses a legacy algorithm admitted by `legacy=True` (what
+    /// and by whom): said on the signer it dates as `legacy_algorithm_signature`.
+    pub legacy_signature: Option<String>,
 }
 
 impl TimestampOutcome {
@@ -113,6 +116,7 @@ impl TimestampOutcome {
             needs: Vec::new(),
             chain_validated_at: None,
             kind: None,
+            legacy_signature: None,
         }
     }
 
@@ -232,6 +236,21 @@ pub fn verify_token(ctx: &dyn TrustContext, token: &[u8], stamped: Stamped<'_>, 
         );
     };
     out.tsa_certificate = so.certificate.clone();
+    out.legacy_signature = so
+        .warnings
+        .iter()
+        .find(|w| w.code == crate::warning::WarningCode::LegacyAlgorithmSignature)
+        .map(|w| {
+            let by = so
+                .certificate
+                .as_ref()
+                .map(|c| format!(" signed by {}", c.describe()))
+                .unwrap_or_default();
+            format!(
+                "the time-stamp token{by}: {}",
+                w.detail.replacen("the document signature", "its signature", 1)
+            )
+        });
     if !so.signature_verified {
         let (code, what) = match so.code {
             // A token issued without certReq carries no certificate (RFC 3161 §2.4.1): the
