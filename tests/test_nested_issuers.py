@@ -129,6 +129,9 @@ def test_the_fetcher_gets_the_crl_signers_issuer_once_per_batch_and_the_crl_deci
     out = v.verify_many(items, chunk_size=8, threads=2)
     assert out.counts() == {"ok": 30, "cert_revoked": 10}
     assert w.server.requests("/crl-ca.cer") - before == 1
+    # Every source that was fetched decided: none is reported as failed or undecided (the
+    # CRL at hand is not asked for again while what it lacked is being fetched).
+    assert v.fetch_errors == {}, v.fetch_errors
     # The CRL signer's path (its fetched issuer included) is part of what decided.
     r = v.verify(w.signature(w.bad), CONTENT)
     assert r.code == "cert_revoked" and "Người ký bị thu hồi" in r.reason

@@ -1210,14 +1210,19 @@ fn check_crls(
         }
     }
     out.why.dedup();
-    // What could decide it: the CRLs named by the certificate.
-    let mut needs: Vec<EvidenceNeed> = dps
-        .iter()
-        .flat_map(|d| d.uris())
-        .filter(|u| u.starts_with("http://"))
-        .map(|u| EvidenceNeed::Crl { url: u.to_string() })
-        .collect();
-    needs.extend(signer_needs);
+    // What could decide it: what a CRL at hand lacks to be usable (its signer's issuer, the
+    // signer's own status), while some of that can still be fetched, and only then the CRLs
+    // named by the certificate (asking again for a CRL at hand would be answered "did not
+    // decide" and reported as a failed source although the round that follows decides).
+    let mut needs: Vec<EvidenceNeed> = signer_needs;
+    if needs.iter().all(|n| rc.fetch_failures.get(n.url()).is_some()) {
+        needs.extend(
+            dps.iter()
+                .flat_map(|d| d.uris())
+                .filter(|u| u.starts_with("http://"))
+                .map(|u| EvidenceNeed::Crl { url: u.to_string() }),
+        );
+    }
     needs.sort();
     needs.dedup();
     out.needs = needs;
