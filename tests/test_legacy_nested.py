@@ -33,6 +33,7 @@ import govsig
 from govsig import _govsig
 import pdfsign
 import pki as P
+from crlgen import tlv
 from govsig.ocsp import build_request
 from ocsp_responder import IndexEntry, OcspResponder
 from test_profile_rules import resign
@@ -70,14 +71,6 @@ def crl(issuer_name: x509.Name, key: rsa.RSAPrivateKey, *, revoked: tuple[int, .
     data = tbs.dump(force=True)
     value = key.sign(data, padding.PKCS1v15(), hashes.SHA1())
     return tlv(0x30, data + alg.dump() + tlv(0x03, b"\x00" + value))
-
-
-def tlv(tag: int, content: bytes) -> bytes:
-    n = len(content)
-    if n < 0x80:
-        return bytes((tag, n)) + content
-    ln = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((tag, 0x80 | len(ln))) + ln + content
 
 
 def rsa_key(c: P.Issued) -> rsa.RSAPrivateKey:

@@ -386,14 +386,7 @@ pub fn check_path(
                     Code::RevocationUnknown | Code::FetchFailed | Code::AlgorithmNotAllowed
                 ) =>
             {
-                if let Some(decided) = e.decided_by.0.take() {
-                    let mut certs = chain.to_vec();
-                    if certs.last().is_none_or(|c| c.fingerprint != anchor.fingerprint) {
-                        certs.push(Arc::clone(anchor));
-                    }
-                    evidence.extend(decided.1.iter().cloned());
-                    e.decided_by = crate::x509::path::DecidedBy(Some(Arc::new((certs, evidence))));
-                }
+                keep_path(&mut e, chain, anchor, evidence);
                 return Err(e);
             }
             // Undetermined under hard-fail: the path fails with the first such certificate,
@@ -411,17 +404,23 @@ pub fn check_path(
             e.needs.dedup();
             // Evidence refused for its algorithm is a verdict on the path as a revocation
             // is: it keeps the path and the statuses, like `decided` does.
-            if let Some(decided) = e.decided_by.0.take() {
-                let mut certs = chain.to_vec();
-                if certs.last().is_none_or(|c| c.fingerprint != anchor.fingerprint) {
-                    certs.push(Arc::clone(anchor));
-                }
-                evidence.extend(decided.1.iter().cloned());
-                e.decided_by = crate::x509::path::DecidedBy(Some(Arc::new((certs, evidence))));
-            }
+            keep_path(&mut e, chain, anchor, evidence);
             Err(e)
         }
         None => Ok(evidence),
+    }
+}
+
+/// A verdict that carries what decided it (`decided_by`) gets the whole path, anchor last,
+/// and the statuses of the certificates checked before it: kept as its evidence.
+fn keep_path(e: &mut PathError, chain: &[CertRef], anchor: &CertRef, mut evidence: Vec<RevocationEvidence>) {
+    if let Some(decided) = e.decided_by.0.take() {
+        let mut certs = chain.to_vec();
+        if certs.last().is_none_or(|c| c.fingerprint != anchor.fingerprint) {
+            certs.push(Arc::clone(anchor));
+        }
+        evidence.extend(decided.1.iter().cloned());
+        e.decided_by = crate::x509::path::DecidedBy(Some(Arc::new((certs, evidence))));
     }
 }
 
