@@ -634,7 +634,6 @@ fn check_certificate_at(
     let mut detail = why.join("; ");
     if needs.is_empty() && !failed.is_empty() {
         detail = format!("{detail}; could not use: {}", failed.join("; "));
-        let reason = format!("revocation status of {} is unknown: {detail}", cert.describe());
         let code = if fetch_failed {
             Code::FetchFailed
         } else if algorithm_refused {
@@ -642,17 +641,7 @@ fn check_certificate_at(
         } else {
             Code::RevocationUnknown
         };
-        return match rc.mode {
-            RevocationMode::HardFail => Err(algorithm_verdict(
-                cert,
-                PathError {
-                    needs,
-                    ..PathError::new(code, reason)
-                },
-                refused_for_algorithm,
-            )),
-            _ => Ok(unknown_evidence(cert, reason, needs, refused)),
-        };
+        return undetermined(rc, code, cert, detail, needs, refused, refused_for_algorithm);
     }
     let code = if algorithm_refused {
         Code::AlgorithmNotAllowed
