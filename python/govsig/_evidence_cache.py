@@ -191,9 +191,17 @@ class _DiskCache:
 
     @staticmethod
     def _read_entry(body_path: Path, meta_path: Path, max_bytes: int, expect: dict[str, str]) -> bytes | None:
-        """The body of one cache entry, or None: its sidecar must be of this format and hold
-        ``expect`` (what the entry answers), and the body must fit ``max_bytes`` and match the
-        sidecar's SHA-256 (a body replaced by a concurrent writer or by hand is a miss)."""
+        """The body of one cache entry, or None: see :meth:`_read_entry_meta`."""
+        entry = _DiskCache._read_entry_meta(body_path, meta_path, max_bytes, expect)
+        return None if entry is None else entry[0]
+
+    @staticmethod
+    def _read_entry_meta(body_path: Path, meta_path: Path, max_bytes: int,
+                         expect: dict[str, str]) -> tuple[bytes, dict[str, Any]] | None:
+        """The body of one cache entry and its sidecar, or None: the sidecar must be of this
+        format and hold ``expect`` (what the entry answers), and the body must fit
+        ``max_bytes`` and match the sidecar's SHA-256 (a body replaced by a concurrent writer
+        or by hand is a miss)."""
         try:
             with open(meta_path, "rb") as f:
                 meta = json.loads(f.read(_SIDECAR_MAX + 1)[:_SIDECAR_MAX])
@@ -205,7 +213,7 @@ class _DiskCache:
             body = body_path.read_bytes()
         except (OSError, ValueError):
             return None
-        return body if hashlib.sha256(body).hexdigest() == meta.get("sha256") else None
+        return (body, meta) if hashlib.sha256(body).hexdigest() == meta.get("sha256") else None
 
     def _write_entry(self, body_path: Path, meta_path: Path, body: bytes, meta: dict[str, Any]) -> None:
         # Body first, sidecar last: a sidecar always describes a body that is already in
@@ -254,14 +262,14 @@ class _DiskCache:
         fetch time is the record; one in the future (a clock set back, a hand edit) is a miss.
         Whatever this returns is only ever an untrusted intermediate for the core."""
         name = _issuer_name(url)
-        body = self._read_entry(self.issuer_root / f"{name}.der", self.issuer_root / f"{name}.json", max_bytes,
-                                {"url": url})
-        if body is None:
+        entry = self._read_entry_meta(self.issuer_root / f"{name}.der", self.issuer_root / f"{name}.json",
+                                      max_bytes, {"url": url})
+        if entry is None:
             return None
+        body, meta = entry
         try:
-            meta = json.loads((self.issuer_root / f"{name}.json").read_bytes()[:_SIDECAR_MAX])
             fetched_at = float(meta["fetched_at"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):
             return None
         if not fetched_at <= now:
             return None
