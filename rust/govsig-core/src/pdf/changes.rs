@@ -11,9 +11,10 @@
 
 use std::collections::HashSet;
 
-use lopdf::{Dictionary, Document, Object, ObjectId};
+use lopdf::{Dictionary, Object, ObjectId};
 
-use super::fields::{catalog, dict, get, name_of};
+use super::fields::{catalog, dict, get, name_of, Objects};
+use super::lazy::{Doc, Entry};
 
 /// What later revisions did, from the least to the most: a signature's modification is the
 /// largest over the revisions that follow it.
@@ -62,7 +63,7 @@ fn same(a: &Object, b: &Object) -> bool {
 }
 
 /// Objects reachable from `root` in `doc` (bounded walk).
-fn reachable(doc: &Document, root: &Object, limit: usize) -> HashSet<ObjectId> {
+fn reachable(doc: &dyn Objects, root: &Object, limit: usize) -> HashSet<ObjectId> {
     let mut seen = HashSet::new();
     let mut stack: Vec<&Object> = vec![root];
     while let Some(o) = stack.pop() {
@@ -71,7 +72,7 @@ fn reachable(doc: &Document, root: &Object, limit: usize) -> HashSet<ObjectId> {
         }
         match o {
             Object::Reference(id) if seen.insert(*id) => {
-                if let Some(t) = doc.objects.get(id) {
+                if let Some(t) = doc.object(*id) {
                     stack.push(t);
                 }
             }
@@ -101,7 +102,7 @@ fn changed_keys(a: &Dictionary, b: &Dictionary) -> Vec<Vec<u8>> {
 }
 
 /// Whether a signature dictionary (new in `after`) is a document time-stamp.
-fn is_doc_timestamp(after: &Document, sig: &Dictionary) -> bool {
+fn is_doc_timestamp(after: &dyn Objects, sig: &Dictionary) -> bool {
     name_of(after, sig, b"Type").as_deref() == Some("DocTimeStamp")
         || name_of(after, sig, b"SubFilter").as_deref() == Some("ETSI.RFC3161")
 }
@@ -109,7 +110,7 @@ fn is_doc_timestamp(after: &Document, sig: &Dictionary) -> bool {
 /// What a field that is new in `after` amounts to: a signature field that holds a document
 /// time-stamp is an LTV addition, one with a signature or none is the signing kind of form
 /// fill; any other new field is `Other` (adding form fields goes beyond filling them).
-fn new_field_kind(after: &Document, field: &Object) -> Modification {
+fn new_field_kind(after: &dyn Objects, field: &Object) -> Modification {
     let Some(d) = dict(after, field) else {
         return Modification::Other;
     };
@@ -135,7 +136,7 @@ fn appended(before: &[Object], after: &[Object], kind: impl Fn(&Object) -> Modif
         .unwrap_or(Modification::None)
 }
 
-fn array<'a>(doc: &'a Document, d: &'a Dictionary, key: &[u8]) -> Option<&'a [Object]> {
+fn array<'a>(doc: &'a dyn Objects, d: &'a Dictionary, key: &[u8]) -> Option<&'a [Object]> {
     match get(doc, d, key) {
         Some(Object::Array(a)) => Some(a.as_slice()),
         None => Some(&[]),
@@ -145,7 +146,7 @@ fn array<'a>(doc: &'a Document, d: &'a Dictionary, key: &[u8]) -> Option<&'a [Ob
 
 /// An annotation new on a page: a widget of a new signature field counts as that field;
 /// a widget of anything else as a form change; any other annotation as an annotation.
-fn new_annotation_kind(after: &Document, annot: &Object) -> Modification {
+fn new_annotation_kind(after: &dyn Objects, annot: &Object) -> Modification {
     let Some(d) = dict(after, annot) else {
         return Modification::Other;
     };
@@ -165,8 +166,8 @@ fn new_annotation_kind(after: &Document, annot: &Object) -> Modification {
 /// Classifies one changed object.
 fn changed_object(
     id: ObjectId,
-    before: &Document,
-    after: &Document,
+    before: &dyn Objects,
+    after: &dyn Objects,
     a: &Object,
     b: &Object,
     ctx: &Context,
@@ -267,7 +268,7 @@ fn changed_object(
     Modification::Other
 }
 
-fn acroform(before: &Document, after: &Document, fx: &Dictionary, fy: &Dictionary) -> Modification {
+fn acroform(before: &dyn Objects, after: &dyn Objects, fx: &Dictionary, fy: &Dictionary) -> Modification {
     let mut worst = Modification::None;
     for k in changed_keys(fx, fy) {
         let m = match k.as_slice() {
@@ -310,11 +311,50 @@ fn reference(d: &Dictionary, key: &[u8]) -> Option<ObjectId> {
     }
 }
 
+/// The page objects of a revision: its page tree walked from the catalog's /Pages,
+/// bounded in depth and count.
+fn pages(doc: &dyn Objects, max_depth: usize, limit: usize) -> Vec<ObjectId> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let Some(Object::Reference(root)) = catalog(doc).and_then(|c| c.get(b"Pages").ok()) else {
+        return out;
+    };
+    let mut stack = vec![(*root, 0usize)];
+    while let Some((id, depth)) = stack.pop() {
+        if depth > max_depth || seen.len() >= limit || !seen.insert(id) {
+            continue;
+        }
+        let Some(d) = doc.object(id).and_then(|o| dict_of(o)) else {
+            continue;
+        };
+        match get(doc, d, b"Kids") {
+            Some(Object::Array(kids)) if name_of(doc, d, b"Type").as_deref() != Some("Page") => {
+                stack.extend(kids.iter().filter_map(|k| k.as_reference().ok()).map(|k| (k, depth + 1)));
+            }
+            _ => out.push(id),
+        }
+    }
+    out
+}
+
+/// Whether object `id` may read differently in `after` than in `before`: its
+/// cross-reference entry changed, or it lies in an object stream that was rewritten.
+fn may_differ(before: &Doc<'_>, after: &Doc<'_>, id: u32, entry: Entry) -> bool {
+    let now = after.entry(id);
+    if now != Some(entry) {
+        return true;
+    }
+    match entry {
+        Entry::Compressed { container, .. } => after.entry(container) != before.entry(container),
+        _ => false,
+    }
+}
+
 /// Classifies the update from `before` to `after` (consecutive revisions).
-pub fn classify(before: &Document, after: &Document, max_objects: usize) -> Modification {
-    let catalog_id = reference(&before.trailer, b"Root");
-    if catalog_id != reference(&after.trailer, b"Root")
-        || before.trailer.get(b"Encrypt").ok() != after.trailer.get(b"Encrypt").ok()
+pub fn classify(before: &Doc<'_>, after: &Doc<'_>, max_objects: usize) -> Modification {
+    let catalog_id = reference(before.trailer(), b"Root");
+    if catalog_id != reference(after.trailer(), b"Root")
+        || before.trailer().get(b"Encrypt").ok() != after.trailer().get(b"Encrypt").ok()
     {
         return Modification::Other;
     }
@@ -325,8 +365,8 @@ pub fn classify(before: &Document, after: &Document, max_objects: usize) -> Modi
         fields_arrays.extend(reference(f, b"Fields"));
     }
     let mut annots_arrays = HashSet::new();
-    for (_, page) in before.get_pages() {
-        if let Ok(p) = before.get_dictionary(page) {
+    for page in pages(before, 64, max_objects) {
+        if let Some(p) = before.object(page).and_then(dict_of) {
             annots_arrays.extend(reference(p, b"Annots"));
         }
     }
@@ -337,26 +377,40 @@ pub fn classify(before: &Document, after: &Document, max_objects: usize) -> Modi
     let ctx = Context {
         catalog: catalog_id,
         acroform,
-        info: reference(&before.trailer, b"Info"),
+        info: reference(before.trailer(), b"Info"),
         metadata: cat.and_then(|c| reference(c, b"Metadata")),
         dss_before,
         fields_arrays,
         annots_arrays,
     };
     let mut worst = Modification::None;
-    for (id, a) in &before.objects {
-        match after.objects.get(id) {
+    // Only objects whose entry changed can read differently: the others are the same
+    // bytes of the file (or of the same object stream).
+    for (num, entry) in before.entries() {
+        let gen = match entry {
+            Entry::Free => continue,
+            Entry::InFile { gen, .. } => gen,
+            Entry::Compressed { .. } => 0,
+        };
+        if !may_differ(before, after, num, entry) {
+            continue;
+        }
+        let id = (num, gen);
+        match (before.object(id), after.object(id)) {
+            // An object the revision before could not read is not classified: `Other`.
+            (None, _) => return Modification::Other,
             // Freeing an object that is still referred to changes what is shown; freeing
             // one that nothing refers to changes nothing, but telling the two apart needs a
-            // reachability proof: conservatively, any removal is `Other`.
-            None => return Modification::Other,
-            Some(b) if !same(a, b) => {
-                worst = worst.max(changed_object(*id, before, after, a, b, &ctx));
+            // reachability proof: conservatively, any removal is `Other` (and so is an
+            // object the later revision cannot read).
+            (Some(_), None) => return Modification::Other,
+            (Some(a), Some(b)) if !same(a, b) => {
+                worst = worst.max(changed_object(id, before, after, a, b, &ctx));
                 if worst == Modification::Other {
                     return worst;
                 }
             }
-            Some(_) => {}
+            (Some(_), Some(_)) => {}
         }
     }
     worst

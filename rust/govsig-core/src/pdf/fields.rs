@@ -1,7 +1,9 @@
 //! Signature fields of one revision (ISO 32000-1 §12.7.3 field trees, §12.8.1 signature
 //! dictionaries, §12.8.2.2 DocMDP), read from lopdf's object model.
 
-use lopdf::{Dictionary, Document, Object, ObjectId};
+use lopdf::{Dictionary, Object, ObjectId};
+
+pub use super::lazy::Objects;
 
 use super::revisions::PdfLimits;
 
@@ -54,7 +56,7 @@ impl FieldLock {
     }
 }
 
-fn lock_of(doc: &Document, params: &Dictionary) -> Option<FieldLock> {
+fn lock_of(doc: &dyn Objects, params: &Dictionary) -> Option<FieldLock> {
     let names = || -> Vec<String> {
         match get(doc, params, b"Fields") {
             Some(Object::Array(a)) => a
@@ -79,7 +81,7 @@ fn lock_of(doc: &Document, params: &Dictionary) -> Option<FieldLock> {
 }
 
 /// The FieldMDP lock of a signature dictionary's /Reference, if any.
-fn fieldmdp_of(doc: &Document, sig: &Dictionary) -> Option<FieldLock> {
+fn fieldmdp_of(doc: &dyn Objects, sig: &Dictionary) -> Option<FieldLock> {
     let Some(Object::Array(refs)) = get(doc, sig, b"Reference") else {
         return None;
     };
@@ -94,7 +96,7 @@ fn fieldmdp_of(doc: &Document, sig: &Dictionary) -> Option<FieldLock> {
 
 /// Every terminal field's fully qualified name and value (/V, references followed once),
 /// for comparing what a FieldMDP lock protects across revisions.
-pub fn field_values(doc: &Document, limits: &PdfLimits) -> Vec<(String, Option<Object>)> {
+pub fn field_values(doc: &dyn Objects, limits: &PdfLimits) -> Vec<(String, Option<Object>)> {
     let mut out = Vec::new();
     let Some(form) = catalog(doc)
         .and_then(|c| c.get(b"AcroForm").ok())
@@ -163,17 +165,17 @@ pub fn text_string(b: &[u8]) -> String {
 }
 
 /// Follows references (at most a few hops: a chain of references is itself suspect).
-pub fn resolve<'a>(doc: &'a Document, mut o: &'a Object) -> Option<&'a Object> {
+pub fn resolve<'a>(doc: &'a dyn Objects, mut o: &'a Object) -> Option<&'a Object> {
     for _ in 0..8 {
         match o {
-            Object::Reference(id) => o = doc.objects.get(id)?,
+            Object::Reference(id) => o = doc.object(*id)?,
             other => return Some(other),
         }
     }
     None
 }
 
-pub fn dict<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Dictionary> {
+pub fn dict<'a>(doc: &'a dyn Objects, o: &'a Object) -> Option<&'a Dictionary> {
     match resolve(doc, o)? {
         Object::Dictionary(d) => Some(d),
         Object::Stream(s) => Some(&s.dict),
@@ -181,18 +183,18 @@ pub fn dict<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Dictionary> {
     }
 }
 
-pub fn get<'a>(doc: &'a Document, d: &'a Dictionary, key: &[u8]) -> Option<&'a Object> {
+pub fn get<'a>(doc: &'a dyn Objects, d: &'a Dictionary, key: &[u8]) -> Option<&'a Object> {
     d.get(key).ok().and_then(|o| resolve(doc, o))
 }
 
-pub fn name_of(doc: &Document, d: &Dictionary, key: &[u8]) -> Option<String> {
+pub fn name_of(doc: &dyn Objects, d: &Dictionary, key: &[u8]) -> Option<String> {
     match get(doc, d, key)? {
         Object::Name(n) => Some(String::from_utf8_lossy(n).into_owned()),
         _ => None,
     }
 }
 
-fn string_of(doc: &Document, d: &Dictionary, key: &[u8]) -> Option<Vec<u8>> {
+fn string_of(doc: &dyn Objects, d: &Dictionary, key: &[u8]) -> Option<Vec<u8>> {
     match get(doc, d, key)? {
         Object::String(s, _) => Some(s.clone()),
         _ => None,
@@ -200,12 +202,12 @@ fn string_of(doc: &Document, d: &Dictionary, key: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The document catalog.
-pub fn catalog(doc: &Document) -> Option<&Dictionary> {
-    dict(doc, doc.trailer.get(b"Root").ok()?)
+pub fn catalog(doc: &dyn Objects) -> Option<&Dictionary> {
+    dict(doc, doc.trailer().get(b"Root").ok()?)
 }
 
 /// The DocMDP level of a signature dictionary's /Reference (§12.8.2.2: /P defaults to 2).
-fn docmdp_of(doc: &Document, sig: &Dictionary) -> Option<u8> {
+fn docmdp_of(doc: &dyn Objects, sig: &Dictionary) -> Option<u8> {
     let Some(Object::Array(refs)) = get(doc, sig, b"Reference") else {
         return None;
     };
@@ -231,7 +233,7 @@ fn docmdp_of(doc: &Document, sig: &Dictionary) -> Option<u8> {
 
 /// The signature dictionary the catalog's /Perms /DocMDP names (the certification
 /// signature), when there is one.
-pub fn docmdp_signature(doc: &Document) -> Option<ObjectId> {
+pub fn docmdp_signature(doc: &dyn Objects) -> Option<ObjectId> {
     let perms = get(doc, catalog(doc)?, b"Perms")?;
     let perms = match perms {
         Object::Dictionary(d) => d,
@@ -245,7 +247,7 @@ pub fn docmdp_signature(doc: &Document) -> Option<ObjectId> {
 
 /// Every terminal field of the AcroForm field tree whose type is /Sig and that has a
 /// value, in tree order. `Err` when the tree exceeds the limits.
-pub fn signature_fields(doc: &Document, limits: &PdfLimits) -> Result<Vec<SigField>, String> {
+pub fn signature_fields(doc: &dyn Objects, limits: &PdfLimits) -> Result<Vec<SigField>, String> {
     let mut out = Vec::new();
     let Some(cat) = catalog(doc) else {
         return Err("the trailer names no document catalog (/Root)".into());
@@ -266,7 +268,7 @@ pub fn signature_fields(doc: &Document, limits: &PdfLimits) -> Result<Vec<SigFie
 
 #[allow(clippy::too_many_arguments)]
 fn walk(
-    doc: &Document,
+    doc: &dyn Objects,
     node: &Object,
     inherited_ft: Option<&str>,
     parent_name: &str,

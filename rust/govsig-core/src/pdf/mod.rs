@@ -22,6 +22,7 @@
 //!    bounds what may follow it, and `other` after any signature fails the document.
 
 pub mod changes;
+pub mod lazy;
 pub mod fields;
 pub mod revisions;
 pub mod sign;
@@ -187,7 +188,7 @@ impl Dss {
     }
 }
 
-fn dss_dict(doc: &lopdf::Document) -> Option<&lopdf::Dictionary> {
+fn dss_dict(doc: &dyn fields::Objects) -> Option<&lopdf::Dictionary> {
     fields::catalog(doc)
         .and_then(|c| c.get(b"DSS").ok())
         .and_then(|d| fields::dict(doc, d))
@@ -195,7 +196,7 @@ fn dss_dict(doc: &lopdf::Document) -> Option<&lopdf::Dictionary> {
 
 /// The streams an array of the DSS (or of a VRI entry) refers to, decoded, at most as many
 /// as a CMS may carry CRLs.
-fn dss_streams(doc: &lopdf::Document, d: &lopdf::Dictionary, key: &[u8], limits: &PdfLimits) -> Vec<Vec<u8>> {
+fn dss_streams(doc: &dyn fields::Objects, d: &lopdf::Dictionary, key: &[u8], limits: &PdfLimits) -> Vec<Vec<u8>> {
     use lopdf::Object;
     let Some(Object::Array(a)) = fields::get(doc, d, key) else {
         return Vec::new();
@@ -215,7 +216,7 @@ fn dss_streams(doc: &lopdf::Document, d: &lopdf::Dictionary, key: &[u8], limits:
         .collect()
 }
 
-fn read_dss(doc: &lopdf::Document, limits: &PdfLimits) -> Dss {
+fn read_dss(doc: &dyn fields::Objects, limits: &PdfLimits) -> Dss {
     let Some(dss) = dss_dict(doc) else {
         return Dss::default();
     };
@@ -231,7 +232,7 @@ fn read_dss(doc: &lopdf::Document, limits: &PdfLimits) -> Dss {
 /// on whether the zero padding is hashed (pyHanko hashes the whole /Contents string, as the
 /// ISO 32000-2 wording reads), so the CMS alone is tried as well; both name this signature
 /// and no other.
-fn read_vri(doc: &lopdf::Document, contents: &[u8], cms_len: usize, limits: &PdfLimits) -> Dss {
+fn read_vri(doc: &dyn fields::Objects, contents: &[u8], cms_len: usize, limits: &PdfLimits) -> Dss {
     let Some(vri) = dss_dict(doc)
         .and_then(|dss| dss.get(b"VRI").ok())
         .and_then(|v| fields::dict(doc, v))
@@ -267,53 +268,6 @@ fn read_vri(doc: &lopdf::Document, contents: &[u8], cms_len: usize, limits: &Pdf
         crls: dss_streams(doc, entry, b"CRL", limits),
         ocsps: dss_streams(doc, entry, b"OCSP", limits),
     }
-}
-
-/// Offset of an indirect object's `N G obj` in the file, from a revision's xref.
-fn object_offset(doc: &lopdf::Document, id: lopdf::ObjectId) -> Option<usize> {
-    match doc.reference_table.get(id.0)? {
-        lopdf::xref::XrefEntry::Normal { offset, generation } if *generation == id.1 => usize::try_from(*offset).ok(),
-        // In an object stream: where that stream is.
-        lopdf::xref::XrefEntry::Compressed { container, .. } => match doc.reference_table.get(*container)? {
-            lopdf::xref::XrefEntry::Normal { offset, .. } => usize::try_from(*offset).ok(),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// Where the first revision a signature can be in ends, or before: every revision that ends
-/// after the returned offset is parsed in full, the revisions before them need not be. A
-/// signature of the last revision is in the revision where its dictionary is written (and
-/// the one its /ByteRange ends); before those, any revision whose bytes spell `/ByteRange`
-/// counts (a signature a later revision removed or replaced is still found and judged, so
-/// its removal is still `other`). A signature dictionary that cannot be placed makes every
-/// revision count. Deliberate limit: a removed signature whose dictionary spells the key
-/// with `#` escapes is not found; every signature the document still shows is judged in
-/// full, with all that followed it.
-fn first_signed_offset(scan: &revisions::Prescan, last: &revisions::LastRead<'_>, fs: &[fields::SigField]) -> usize {
-    let file_end = last.ends().last().map_or(0, |(_, e)| e);
-    let mut first = file_end.saturating_sub(1);
-    for f in fs {
-        // The revision holding an offset is the first that ends after it.
-        let written = f
-            .value_id
-            .or(f.field_id)
-            .and_then(|id| object_offset(last.doc(), id))
-            .filter(|&off| off < file_end);
-        let Some(off) = written else { return 0 };
-        first = first.min(off);
-        let end = f.byte_range.as_deref().and_then(|br| match *br {
-            [_, _, b, c] => usize::try_from(b.checked_add(c)?).ok(),
-            _ => None,
-        });
-        if let Some(e) = end.filter(|&e| e > 0 && last.ends().any(|(x, y)| e == x || e == y)) {
-            first = first.min(e - 1);
-        }
-    }
-    // The revisions before the first one are contiguous from the file's start: the one
-    // holding the file's first `/ByteRange`, if it is one of them.
-    scan.first_byte_range().map_or(first, |at| first.min(at))
 }
 
 /// Length of the DER (or definite-length BER) TLV at the start of `b`, if it is one.
@@ -388,7 +342,7 @@ fn check_byte_range<'p>(
     // The signature dictionary itself must be signed: its object (or, written inline, its
     // field's object) starts before the gap, inside this revision.
     if let Some(id) = f.value_id.or(f.field_id) {
-        match r.doc.as_ref().and_then(|doc| object_offset(doc, id)) {
+        match r.doc.offset_of(id) {
             Some(off) if off < a => {}
             _ => return Err("the signature dictionary does not lie in the signed bytes".into()),
         }
@@ -587,47 +541,32 @@ fn verify_doc_timestamp(
 pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixTime, limits: &PdfLimits) -> PdfOutcome {
     let scan = revisions::Prescan::of(pdf, limits);
     let scan = &scan;
-    let last_read = match revisions::read_last(pdf, scan, limits) {
+    let shared = lazy::Shared::default();
+    let last_read = match revisions::read_last(pdf, scan, &shared, limits) {
         Ok(r) => r,
         Err(e) => return PdfOutcome::failure(Code::PdfMalformed, e.0),
     };
-    // Revisions before the first one a signature can be in are never parsed in full.
-    let last_fields = fields::signature_fields(last_read.doc(), limits);
-    let full_after = match &last_fields {
-        Ok(fs) => first_signed_offset(scan, &last_read, fs),
-        Err(_) => usize::MAX,
-    };
-    let revs = match last_read.revisions(pdf, full_after, limits) {
+    let revs = match last_read.revisions(pdf, limits) {
         Ok(r) => r,
         Err(e) => return PdfOutcome::failure(Code::PdfMalformed, e.0),
     };
-    let Some(last_k) = revs.len().checked_sub(1) else {
+    let Some(last) = revs.last() else {
         return PdfOutcome::failure(Code::PdfMalformed, "no revision of the file could be read");
     };
-    let last_fields = match last_fields {
-        Ok(fs) => fs,
-        Err(e) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {last_k}: {e}")),
-    };
-    let loaded: Vec<(usize, &lopdf::Document)> = revs
-        .iter()
-        .enumerate()
-        .filter_map(|(k, r)| r.doc.as_ref().map(|d| (k, d)))
-        .collect();
-    let Some(&(_, last_doc)) = loaded.last() else {
-        return PdfOutcome::failure(Code::PdfMalformed, "no revision of the file could be read");
-    };
-    let last = &revs[last_k];
+    let last_doc = &last.doc;
     // Signatures, each with the first revision that holds it (keyed by its value's bytes).
+    // Every revision is looked at: a signature a later revision removed or replaced is
+    // still found and judged, so that its removal is `other`. The last revision first, so
+    // that a document that does not read says so for the revision a reader sees.
+    let mut per_revision = Vec::with_capacity(revs.len());
+    for (k, r) in revs.iter().enumerate().rev() {
+        match fields::signature_fields(&r.doc, limits) {
+            Ok(fs) => per_revision.push((k, fs)),
+            Err(e) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {k}: {e}")),
+        }
+    }
     let mut found: Vec<(usize, fields::SigField)> = Vec::new();
-    let mut last_fields = Some(last_fields);
-    for &(k, doc) in &loaded {
-        let fs = match last_fields.take_if(|_| k == last_k) {
-            Some(fs) => fs,
-            None => match fields::signature_fields(doc, limits) {
-                Ok(fs) => fs,
-                Err(e) => return PdfOutcome::failure(Code::PdfMalformed, format!("revision {k}: {e}")),
-            },
-        };
+    for (k, fs) in per_revision.into_iter().rev() {
         for f in fs {
             if !found
                 .iter()
@@ -654,14 +593,19 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         out.reason = "the PDF has no signed signature field".into();
         return out;
     }
-    // What each update did, computed once per pair of consecutive loaded revisions (every
-    // revision from the first signature's on is loaded); steps[k] is revision k to k + 1.
+    // What each update did, computed once per pair of consecutive revisions from the
+    // first signature's on; steps[k] is revision k to k + 1.
+    let first_signed = found.iter().map(|(k, _)| *k).min().unwrap_or(0);
     let steps: Vec<Modification> = revs
         .windows(2)
-        .map(|w| match (&w[0].doc, &w[1].doc) {
-            (Some(a), Some(b)) => changes::classify(a, b, limits.max_objects),
-            // Before every signature: never looked at.
-            _ => Modification::None,
+        .enumerate()
+        .map(|(k, w)| {
+            if k < first_signed {
+                // Before every signature: never looked at.
+                Modification::None
+            } else {
+                changes::classify(&w[0].doc, &w[1].doc, limits.max_objects)
+            }
         })
         .collect();
     // The DSS of the last revision is evidence for every signature.
@@ -726,7 +670,7 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
         let precomputed = wants[k].zip(digests[k].take()).map(|(w, d)| (w.0, d));
         let certifying = f.docmdp.is_some()
             && f.value_id.is_some()
-            && revs[rev].doc.as_ref().and_then(fields::docmdp_signature) == f.value_id;
+            && fields::docmdp_signature(&revs[rev].doc) == f.value_id;
         let docmdp = if certifying { f.docmdp } else { None };
         let modification = steps
             .get(rev..)
@@ -742,7 +686,7 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
             if rev + 1 == revs.len() {
                 return None;
             }
-            let then = fields::field_values(revs[rev].doc.as_ref()?, limits);
+            let then = fields::field_values(&revs[rev].doc, limits);
             let now = fields::field_values(last_doc, limits);
             then.iter()
                 .filter(|(name, _)| lock.covers(name) && *name != f.name)
@@ -1110,33 +1054,75 @@ mod tests {
         assert_eq!(tlv_len(&[0x30]), None);
     }
 
+    /// `pdf` with an incremental update appended that writes `objects` (number, body) and
+    /// a trailer with `extra` entries; also the new revision's `startxref`.
+    fn append_update(pdf: &[u8], objects: &[(u32, &str)], extra: &str) -> (Vec<u8>, usize) {
+        let text = String::from_utf8_lossy(pdf);
+        let prev: usize = text[text.rfind("startxref").expect("startxref") + 9..]
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("an offset");
+        let root = text[text.rfind("/Root").expect("/Root") + 5..]
+            .split(" R")
+            .next()
+            .expect("a reference")
+            .trim()
+            .to_string();
+        let mut out = pdf.to_vec();
+        out.push(b'\n');
+        let mut offsets = Vec::new();
+        for (n, body) in objects {
+            offsets.push((*n, out.len()));
+            out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(b"xref\n");
+        for (n, at) in &offsets {
+            out.extend_from_slice(format!("{n} 1\n{at:010} 00000 n\r\n").as_bytes());
+        }
+        let size = objects.iter().map(|(n, _)| n + 1).max().unwrap_or(1).max(20);
+        out.extend_from_slice(
+            format!("trailer\n<< /Size {size} /Root {root} R /Prev {prev} {extra} >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
+        (out, xref)
+    }
+
+    fn startxref(pdf: &[u8]) -> usize {
+        let text = String::from_utf8_lossy(pdf);
+        text[text.rfind("startxref").expect("startxref") + 9..]
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("an offset")
+    }
+
     #[test]
     fn changed_page_content_is_other_and_info_is_ltv() {
-        let (before, _) = one_page();
-        let mut after = before.clone();
+        let (before, bytes) = one_page();
+        let limits = PdfLimits::default();
         let content = before
             .objects
             .iter()
             .find(|(_, o)| matches!(o, Object::Stream(_)))
             .map(|(id, _)| *id)
             .expect("a content stream");
-        after.objects.insert(
-            content,
-            Object::Stream(Stream::new(dictionary! {}, b"BT (x) Tj ET".to_vec())),
-        );
-        assert_eq!(changes::classify(&before, &after, 1000), Modification::Other);
-        assert_eq!(changes::classify(&before, &before.clone(), 1000), Modification::None);
+        fn open<'p>(b: &'p [u8], limits: &PdfLimits) -> lazy::Doc<'p> {
+            let shared = Box::leak(Box::default());
+            lazy::Doc::open(b, startxref(b), limits, shared).expect("opens")
+        }
+        let (changed, _) = append_update(&bytes, &[(content.0, "<< /Length 12 >>\nstream\nBT (x) Tj ET\nendstream")], "");
+        let first = open(&bytes, &limits);
+        assert_eq!(changes::classify(&first, &open(&changed, &limits), 1000), Modification::Other);
+        // The same object written again, unchanged, is no change.
+        let (rewritten, _) = append_update(&bytes, &[(content.0, "<< /Length 5 >>\nstream\nBT ET\nendstream")], "");
+        assert_eq!(changes::classify(&first, &open(&rewritten, &limits), 1000), Modification::None);
+        assert_eq!(changes::classify(&first, &open(&bytes, &limits), 1000), Modification::None);
 
-        let mut with_info = before.clone();
-        let info = with_info.add_object(dictionary! { "Producer" => Object::string_literal("a") });
-        with_info.trailer.set("Info", info);
-        let mut changed_info = with_info.clone();
-        changed_info.objects.insert(
-            info,
-            Object::Dictionary(dictionary! { "Producer" => Object::string_literal("b") }),
-        );
+        let (with_info, _) = append_update(&bytes, &[(90, "<< /Producer (a) >>")], "/Info 90 0 R");
+        let (changed_info, _) = append_update(&with_info, &[(90, "<< /Producer (b) >>")], "/Info 90 0 R");
         assert_eq!(
-            changes::classify(&with_info, &changed_info, 1000),
+            changes::classify(&open(&with_info, &limits), &open(&changed_info, &limits), 1000),
             Modification::LtvOnly
         );
     }

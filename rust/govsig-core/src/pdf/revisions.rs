@@ -1,24 +1,19 @@
 //! A PDF's revisions: the original document and each incremental update (ISO 32000-1
 //! §7.5.6), revision k being what a reader saw when the file ended at its `%%EOF`.
 //!
-//! The only hand-written scanning is for the end markers (`startxref N %%EOF`); every object,
-//! cross-reference table or stream, and object stream is read by lopdf. The file is parsed
-//! in full once (its last revision, [`read_last`]); an earlier revision's prefix is parsed in
-//! full only when a signature can be in it or after it (decided by the caller from the last
-//! revision, [`LastRead::revisions`]), and otherwise has only its cross-reference chain read
-//! (lopdf's metadata reader: no objects beyond the catalog and page tree) to prove it is a
-//! revision. A profile of bulk verification showed the repeated full parses of every prefix
-//! at nearly half the time.
+//! The only hand-written scanning is for the end markers (`startxref N %%EOF`); each
+//! revision is then opened by [`super::lazy::Doc`], which reads its cross-reference chain
+//! (tables and streams, by pdf-rs) and afterwards only the objects asked for.
 //!
 //! Defensive choices:
-//! - a marker counts only when lopdf reads the prefix ending there *as written* (no
-//!   cross-reference repair or offset correction): a `%%EOF` inside a stream, or a prefix
-//!   lopdf had to guess at, is not a revision (repaired offsets are how a shadow document
-//!   would be slipped past the reader);
+//! - a marker counts only when the prefix ending there reads as written: its `startxref`
+//!   points at cross-reference data whose chain reads, with no repair or offset correction
+//!   (a `%%EOF` inside a stream, or a prefix a reader would have to guess at, is not a
+//!   revision: repaired offsets are how a shadow document would be slipped past a reader);
 //! - the last revision must read as written, or the file is `pdf_malformed`;
 //! - caps on file size, revisions, objects and decompressed stream size bound time and memory.
 
-use lopdf::{Document, LoadOptions};
+use super::lazy::{Doc, Shared};
 
 /// Limits on what a PDF may make the verifier do.
 #[derive(Clone, Copy, Debug)]
@@ -55,7 +50,7 @@ impl Default for PdfLimits {
 }
 
 /// One revision: where it ends in the file and what a reader sees there.
-pub struct Revision {
+pub struct Revision<'p> {
     /// Offset just past `%%EOF` (the signed range of a signature made in this revision
     /// ends here, or after the end-of-line that follows: see `end_with_eol`).
     pub end: usize,
@@ -63,9 +58,8 @@ pub struct Revision {
     pub end_with_eol: usize,
     /// Where the revision's own bytes start (the previous revision's `end_with_eol`).
     pub start: usize,
-    /// The revision as lopdf reads it, when it was parsed in full (the last revision always
-    /// is).
-    pub doc: Option<Document>,
+    /// The revision as read (lazily: objects are parsed when asked for).
+    pub doc: Doc<'p>,
 }
 
 /// A `startxref N %%EOF` marker: N and where the marker ends.
@@ -120,87 +114,33 @@ fn marker_at(pdf: &[u8], at: usize) -> Option<Marker> {
 }
 
 const EOF: &[u8] = b"%%EOF";
-const BYTE_RANGE: &[u8] = b"/ByteRange";
-/// Bytes a match of either needle (with the end-of-line after `%%EOF`) can reach past its
-/// start: a scan of a prefix stops this short of the prefix's end.
-const LOOKAHEAD: usize = 10;
 
 /// What one pass over a file finds before anything is parsed: every `startxref N %%EOF`
-/// marker, and where `/ByteRange` first occurs (see `first_signed_revision` in the parent
-/// module). Both are looked for in one piece of the file after the other, so that the
-/// second search reads what the first left in the CPU's first-level cache.
+/// marker.
 pub struct Prescan {
-    eof: memchr::memmem::Finder<'static>,
-    byte_range: memchr::memmem::Finder<'static>,
-    /// Matches starting before this offset have been handled.
-    scanned: usize,
     markers: Vec<Marker>,
     /// Markers found beyond those kept (more than a file may have).
     extra_markers: usize,
-    first_byte_range: Option<usize>,
-    max_markers: usize,
 }
 
-/// The size of the pieces [`Prescan::of`] searches.
-const PIECE: usize = 16 << 10;
-
 impl Prescan {
-    fn new(limits: &PdfLimits) -> Self {
-        Prescan {
-            eof: memchr::memmem::Finder::new(EOF),
-            byte_range: memchr::memmem::Finder::new(BYTE_RANGE),
-            scanned: 0,
-            markers: Vec::new(),
-            extra_markers: 0,
-            first_byte_range: None,
-            max_markers: limits.max_revisions.saturating_mul(4),
-        }
-    }
-
     /// Scans `pdf`.
     pub fn of(pdf: &[u8], limits: &PdfLimits) -> Self {
-        let mut s = Prescan::new(limits);
-        let mut end = PIECE;
-        while end < pdf.len() {
-            s.advance(&pdf[..end], false);
-            end += PIECE;
-        }
-        s.advance(pdf, true);
-        s
-    }
-
-    /// Scans what `read` (the file's first bytes, a longer prefix than at the previous call)
-    /// adds; `complete` when `read` is the whole file.
-    fn advance(&mut self, read: &[u8], complete: bool) {
-        let limit = if complete {
-            read.len()
-        } else {
-            read.len().saturating_sub(LOOKAHEAD)
+        let max_markers = limits.max_revisions.saturating_mul(4);
+        let mut s = Prescan {
+            markers: Vec::new(),
+            extra_markers: 0,
         };
-        if limit <= self.scanned {
-            return;
-        }
-        let from = self.scanned;
-        let hay = &read[from..(limit + EOF.len() - 1).min(read.len())];
-        for at in self.eof.find_iter(hay).map(|i| from + i).take_while(|&at| at < limit) {
-            if let Some(m) = marker_at(read, at) {
-                if self.markers.len() <= self.max_markers {
-                    self.markers.push(m);
+        for at in memchr::memmem::find_iter(pdf, EOF) {
+            if let Some(m) = marker_at(pdf, at) {
+                if s.markers.len() <= max_markers {
+                    s.markers.push(m);
                 } else {
-                    self.extra_markers += 1;
+                    s.extra_markers += 1;
                 }
             }
         }
-        if self.first_byte_range.is_none() {
-            let hay = &read[from..(limit + BYTE_RANGE.len() - 1).min(read.len())];
-            self.first_byte_range = self.byte_range.find(hay).map(|i| from + i).filter(|&at| at < limit);
-        }
-        self.scanned = limit;
-    }
-
-    /// Where `/ByteRange` first occurs in the file.
-    pub fn first_byte_range(&self) -> Option<usize> {
-        self.first_byte_range
+        s
     }
 }
 
@@ -214,39 +154,23 @@ fn markers(pdf: &[u8]) -> Vec<Marker> {
 #[derive(Clone, Debug)]
 pub struct Malformed(pub String);
 
-fn load(prefix: &[u8], limits: &PdfLimits) -> Result<Document, String> {
-    let opts = LoadOptions {
-        max_decompressed_size: Some(limits.max_decompressed),
-        ..LoadOptions::default()
-    };
-    let doc = Document::load_mem_with_options(prefix, opts).map_err(|e| e.to_string())?;
-    if doc.xref_recovery.is_some() {
-        return Err(
-            "its cross-reference data does not describe the file as written (a reader would have to repair it)".into(),
-        );
-    }
-    if doc.objects.len() > limits.max_objects {
-        return Err(format!(
-            "it has {} objects; govsig reads at most {}",
-            doc.objects.len(),
-            limits.max_objects
-        ));
-    }
-    Ok(doc)
-}
-
-/// A file whose last revision is read (lopdf's full parse) and whose other end markers are
-/// not looked at yet: [`read_last`], then [`LastRead::revisions`] once the caller knows
-/// which earlier revisions it needs in full.
-pub struct LastRead<'s> {
+/// A file whose last revision is open and whose other end markers are not looked at yet:
+/// [`read_last`], then [`LastRead::revisions`].
+pub struct LastRead<'s, 'p> {
     marks: &'s [Marker],
-    last: Document,
+    last: Doc<'p>,
+    shared: &'p Shared,
 }
 
 /// Reads the last revision of `pdf` (`scan` is the file's [`Prescan`]). Bytes other than
 /// whitespace after it make the file malformed: they are a truncated or unreadable update,
 /// and a verdict on the revisions before it would not be a verdict on the file.
-pub fn read_last<'s>(pdf: &[u8], scan: &'s Prescan, limits: &PdfLimits) -> Result<LastRead<'s>, Malformed> {
+pub fn read_last<'s, 'p>(
+    pdf: &'p [u8],
+    scan: &'s Prescan,
+    shared: &'p Shared,
+    limits: &PdfLimits,
+) -> Result<LastRead<'s, 'p>, Malformed> {
     if pdf.len() > limits.max_bytes {
         return Err(Malformed(format!(
             "the file is {} bytes; govsig reads PDFs of at most {} bytes",
@@ -277,24 +201,25 @@ pub fn read_last<'s>(pdf: &[u8], scan: &'s Prescan, limits: &PdfLimits) -> Resul
             limits.max_parsed_bytes
         )));
     }
-    let doc = load(&pdf[..last.end_with_eol], limits).map_err(|e| Malformed(format!("the PDF does not parse: {e}")))?;
-    if doc.xref_start != last.xref || last.xref >= last.end {
+    if last.xref >= last.end {
         return Err(Malformed(
             "the last startxref does not point at the cross-reference data the file is read with".into(),
         ));
     }
+    let doc = Doc::open(&pdf[..last.end_with_eol], last.xref, limits, shared)
+        .map_err(|e| Malformed(format!("the PDF does not parse: {e}")))?;
     if !pdf[last.end_with_eol..].iter().all(|&b| is_ws(b)) {
         return Err(Malformed(format!(
             "{} bytes after the last %%EOF are not a readable revision (a truncated or damaged update)",
             pdf.len() - last.end_with_eol
         )));
     }
-    Ok(LastRead { marks, last: doc })
+    Ok(LastRead { marks, last: doc, shared })
 }
 
-impl LastRead<'_> {
+impl<'p> LastRead<'_, 'p> {
     /// The last revision.
-    pub fn doc(&self) -> &Document {
+    pub fn doc(&self) -> &Doc<'p> {
         &self.last
     }
 
@@ -305,15 +230,13 @@ impl LastRead<'_> {
     }
 
     /// The revisions of the file, oldest first: each prefix ending at an end marker that
-    /// reads as written. Those that end after byte `full_after` are parsed in full (their
-    /// `doc`); of the others only the cross-reference chain (and the catalog's page tree) is
-    /// read, by lopdf's metadata reader, to prove them revisions.
-    pub fn revisions(self, pdf: &[u8], full_after: usize, limits: &PdfLimits) -> Result<Vec<Revision>, Malformed> {
+    /// reads as written (its cross-reference chain opens).
+    pub fn revisions(self, pdf: &'p [u8], limits: &PdfLimits) -> Result<Vec<Revision<'p>>, Malformed> {
         let Some((&last, earlier)) = self.marks.split_last() else {
             return Err(Malformed("no `startxref N %%EOF` trailer: not a complete PDF".into()));
         };
-        let mut revs: Vec<Revision> = Vec::new();
-        let push = |revs: &mut Vec<Revision>, m: Marker, start: usize, doc: Option<Document>| {
+        let mut revs: Vec<Revision<'p>> = Vec::new();
+        let push = |revs: &mut Vec<Revision<'p>>, m: Marker, start: usize, doc: Doc<'p>| {
             if revs.len() == limits.max_revisions {
                 return Err(Malformed(format!(
                     "more than {} revisions; govsig reads at most that many",
@@ -336,23 +259,7 @@ impl LastRead<'_> {
             if !(m.xref >= start && m.xref < m.end) {
                 continue;
             }
-            let metadata_as_written = || Document::load_metadata_mem(prefix).is_ok_and(|md| md.xref_recovery.is_none());
-            let doc = if m.end_with_eol > full_after {
-                // A full parse as written proves the revision as the metadata reader would,
-                // except for encryption, which the metadata reader treats differently.
-                match load(prefix, limits) {
-                    Ok(doc) if doc.encryption_state.is_none() && !doc.trailer.has(b"Encrypt") => Some(doc),
-                    Ok(doc) if metadata_as_written() => Some(doc),
-                    Ok(_) => continue,
-                    // Read as written from its cross-reference chain, but not in full.
-                    Err(e) if metadata_as_written() => {
-                        return Err(Malformed(format!("revision {} does not parse: {e}", revs.len())))
-                    }
-                    Err(_) => continue,
-                }
-            } else if metadata_as_written() {
-                None
-            } else {
+            let Ok(doc) = Doc::open(prefix, m.xref, limits, self.shared) else {
                 continue;
             };
             push(&mut revs, m, start, doc)?;
@@ -363,7 +270,7 @@ impl LastRead<'_> {
                 "the last startxref does not point at the cross-reference data the file is read with".into(),
             ));
         }
-        push(&mut revs, last, start, Some(self.last))?;
+        push(&mut revs, last, start, self.last)?;
         Ok(revs)
     }
 }
@@ -382,38 +289,10 @@ mod tests {
     }
 
     #[test]
-    fn the_piecewise_scan_finds_what_a_whole_search_finds() {
-        let marker = b"startxref\n123\n%%EOF\r\n";
-        for shift in [0usize, 1, 3, 5, 7, 9, 10, 11, 20] {
-            let mut pdf = vec![b'x'; 5 * PIECE + 100];
-            // Markers and a `/ByteRange` across each piece boundary, `shift` bytes early.
-            for k in 1..=3 {
-                let at = k * PIECE - shift;
-                pdf[at - marker.len() + 7..at + 7].copy_from_slice(marker);
-            }
-            let br = 4 * PIECE + 50 - shift;
-            pdf[br..br + BYTE_RANGE.len()].copy_from_slice(BYTE_RANGE);
-            pdf[4 * PIECE - shift..4 * PIECE - shift + BYTE_RANGE.len()].copy_from_slice(BYTE_RANGE);
-            let scan = Prescan::of(&pdf, &PdfLimits::default());
-            let whole: Vec<Marker> = memchr::memmem::find_iter(&pdf, EOF)
-                .filter_map(|at| marker_at(&pdf, at))
-                .collect();
-            assert_eq!(scan.markers, whole, "shift {shift}");
-            assert_eq!(scan.markers.len(), 3);
-            assert!(scan.markers.iter().all(|m| m.end_with_eol == m.end + 2));
-            assert_eq!(
-                scan.first_byte_range(),
-                memchr::memmem::find(&pdf, BYTE_RANGE),
-                "shift {shift}"
-            );
-        }
-    }
-
-    #[test]
     fn not_a_pdf_is_malformed() {
         let limits = PdfLimits::default();
         for pdf in [&b"hello"[..], b"%PDF-1.7\n%%EOF"] {
-            assert!(read_last(pdf, &Prescan::of(pdf, &limits), &limits).is_err());
+            assert!(read_last(pdf, &Prescan::of(pdf, &limits), &Shared::default(), &limits).is_err());
         }
     }
 }

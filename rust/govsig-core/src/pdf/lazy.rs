@@ -1,0 +1,760 @@
+//! One revision of a PDF read lazily: its cross-reference chain when it is opened, then
+//! only the objects asked for, each parsed once.
+//!
+//! Objects and cross-reference sections are parsed by pdf-rs (`pdf` crate, its public
+//! lexer and parser functions); what is ours is the resolver around them, which is where
+//! a verifier must be strict:
+//! - an object is read only at the offset its revision's cross-reference data gives, and
+//!   must be `N G obj` with the number and generation asked for (no searching, no repair);
+//! - every offset lies inside the revision (the file's prefix ending at its `%%EOF`);
+//! - a compressed object must be listed under its own number in its object stream's header;
+//! - cross-reference and object streams are inflated under a size cap, and a cross-reference
+//!   stream's dimensions are checked before its entries are read (memory stays bounded);
+//! - a `/Prev` chain may not loop, and the number of sections and objects is capped.
+//!
+//! Objects are handed out in lopdf's object model (`lopdf::Object`), which the rest of the
+//! PDF layer and the signer (lopdf writes signed revisions) share. A stream's bytes are
+//! copied out of the file only when that stream is asked for: a 5 MiB scan that nothing
+//! looks at is never touched. A signature's /Contents hex string is decoded without pdf-rs's
+//! byte-at-a-time lexer (it is half the bytes a verifier parses, mostly zero padding).
+//!
+//! lopdf's full parse of every object of every revision needed was the largest cost of
+//! verifying a signed PDF after SHA-256 itself (issue 14's profile).
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::ops::Range;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use datasize::DataSize;
+use lopdf::{Dictionary, Object, ObjectId, StringFormat};
+use pdf::enc::{decode, StreamFilter};
+use pdf::error::{PdfError, Result as PResult};
+use pdf::object::{Object as PObject, ParseOptions, PlainRef, RcRef, Ref, Resolve};
+use pdf::parser::{parse, parse_indirect_object, parse_with_lexer, read_xref_and_trailer_at, Lexer, ParseFlags};
+use pdf::primitive::{Dictionary as PDict, Primitive};
+use pdf::xref::XRef;
+
+use super::revisions::PdfLimits;
+
+/// Where an object of a revision is, by its cross-reference entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// Listed as free.
+    Free,
+    /// At this offset in the file, with this generation.
+    InFile { pos: usize, gen: u16 },
+    /// At this index of the object stream numbered `container`.
+    Compressed { container: u32, index: usize },
+}
+
+/// Read access to a PDF's objects: lopdf's `Document` (the signer's) and a lazily read
+/// revision ([`Doc`], the verifier's) both give it.
+pub trait Objects {
+    /// The object numbered `id`, if it is in use and reads.
+    fn object(&self, id: ObjectId) -> Option<&Object>;
+    /// The trailer dictionary.
+    fn trailer(&self) -> &Dictionary;
+}
+
+impl Objects for lopdf::Document {
+    fn object(&self, id: ObjectId) -> Option<&Object> {
+        self.objects.get(&id)
+    }
+    fn trailer(&self) -> &Dictionary {
+        &self.trailer
+    }
+}
+
+struct Slot {
+    entry: Entry,
+    object: OnceCell<Option<Rc<Object>>>,
+}
+
+/// A decoded object stream: its data and, per index, the object number and byte range.
+struct ObjStm {
+    data: Vec<u8>,
+    objects: Vec<(u32, Range<usize>)>,
+}
+
+/// A cross-reference section as read: its entries, its trailer, and where its reading
+/// ended (a shorter prefix than that cannot reuse it).
+struct Section {
+    entries: Vec<(u32, Entry)>,
+    trailer: PDict,
+    end: usize,
+}
+
+/// What the revisions of one file share: the cross-reference sections read at each offset
+/// and the objects (not streams) read at each offset. Revision k's chain is revision k+1's
+/// minus its newest section, and most objects are the same bytes in every revision, so each
+/// is read once per file. A shared read is reused only by a revision whose prefix holds all
+/// the bytes it read (an object is the same bytes in any prefix that contains it).
+#[derive(Default)]
+pub struct Shared {
+    sections: RefCell<HashMap<usize, Rc<Section>>>,
+    objects: RefCell<HashMap<(usize, u32, u16), (Rc<Object>, usize)>>,
+}
+
+/// One revision of a PDF: the file's prefix ending at the revision's `%%EOF`, read through
+/// the cross-reference chain that starts at its `startxref`.
+pub struct Doc<'p> {
+    shared: &'p Shared,
+    data: &'p [u8],
+    trailer: Dictionary,
+    slots: HashMap<u32, Slot>,
+    object_streams: RefCell<HashMap<u32, Option<Rc<ObjStm>>>>,
+    max_decompressed: usize,
+    /// Objects being parsed (an indirect /Length that refers back is refused, not followed).
+    depth: Cell<usize>,
+}
+
+fn other(msg: impl Into<String>) -> PdfError {
+    PdfError::Other { msg: msg.into() }
+}
+
+static STRICT: ParseOptions = ParseOptions::strict();
+
+/// Inflates `raw` through `filters` (none, or FlateDecode with its predictor), refusing
+/// output larger than `cap`: pdf-rs's own decoder has no limit, so the size is proven with
+/// a bounded inflate first.
+fn decode_capped(raw: &[u8], filters: &[StreamFilter], cap: usize) -> PResult<Vec<u8>> {
+    match filters {
+        [] => Ok(raw.to_vec()),
+        [f @ StreamFilter::FlateDecode(_)] => {
+            let mut sink = std::io::sink();
+            let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
+            let n = std::io::copy(&mut flate2::read::ZlibDecoder::new(raw).take(limit), &mut sink)
+                .map_err(|e| other(format!("a compressed stream does not inflate: {e}")))?;
+            if n > cap as u64 {
+                return Err(other(format!("a compressed stream inflates to more than {cap} bytes")));
+            }
+            decode(raw, f)
+        }
+        _ => Err(other(
+            "a cross-reference or object stream uses a filter other than FlateDecode",
+        )),
+    }
+}
+
+/// The resolver pdf-rs is given while cross-reference data is read: nothing to resolve yet.
+struct Raw<'a> {
+    data: &'a [u8],
+    cap: usize,
+}
+
+impl Resolve for Raw<'_> {
+    fn resolve_flags(&self, _: PlainRef, _: ParseFlags, _: usize) -> PResult<Primitive> {
+        Err(other("a cross-reference stream's dictionary refers to another object"))
+    }
+    fn get<T: PObject + DataSize>(&self, _: Ref<T>) -> PResult<RcRef<T>> {
+        Err(PdfError::Reference)
+    }
+    fn options(&self) -> &ParseOptions {
+        &STRICT
+    }
+    fn stream_data(&self, _: PlainRef, range: Range<usize>) -> PResult<Arc<[u8]>> {
+        Ok(self.data.get(range).ok_or(PdfError::EOF)?.into())
+    }
+    fn get_data_or_decode(&self, _: PlainRef, range: Range<usize>, f: &[StreamFilter]) -> PResult<Arc<[u8]>> {
+        Ok(decode_capped(self.data.get(range).ok_or(PdfError::EOF)?, f, self.cap)?.into())
+    }
+}
+
+/// The resolver pdf-rs is given while an object is parsed: an indirect /Length resolves
+/// in the same revision; a stream's bytes are located, not copied.
+struct View<'d, 'p> {
+    doc: &'d Doc<'p>,
+    last_range: Cell<Option<Range<usize>>>,
+}
+
+impl Resolve for View<'_, '_> {
+    fn resolve_flags(&self, r: PlainRef, _: ParseFlags, _: usize) -> PResult<Primitive> {
+        self.doc.primitive(r)
+    }
+    fn get<T: PObject + DataSize>(&self, _: Ref<T>) -> PResult<RcRef<T>> {
+        Err(PdfError::Reference)
+    }
+    fn options(&self) -> &ParseOptions {
+        &STRICT
+    }
+    fn stream_data(&self, _: PlainRef, range: Range<usize>) -> PResult<Arc<[u8]>> {
+        self.last_range.set(Some(range));
+        Ok(Arc::from(&[][..]))
+    }
+    fn get_data_or_decode(&self, _: PlainRef, range: Range<usize>, f: &[StreamFilter]) -> PResult<Arc<[u8]>> {
+        let raw = self.doc.data.get(range).ok_or(PdfError::EOF)?;
+        Ok(decode_capped(raw, f, self.doc.max_decompressed)?.into())
+    }
+}
+
+fn is_pdf_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0')
+}
+
+/// Checks a cross-reference stream's dictionary before pdf-rs reads its entries: /W of
+/// three widths of at most 8 bytes, not all zero, and at most `max_objects` entries.
+fn check_xref_stream(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<()> {
+    let mut lx = Lexer::with_offset(&data[at..], at);
+    let (_, p) = parse_indirect_object(&mut lx, &Raw { data, cap: 0 }, None, ParseFlags::STREAM | ParseFlags::DICT)
+        .map_err(|e| other(format!("no cross-reference table or stream at offset {at}: {e}")))?;
+    let d = match &p {
+        Primitive::Stream(s) => &s.info,
+        _ => return Err(other(format!("no cross-reference stream at offset {at}"))),
+    };
+    let ints = |key: &str| -> Option<Vec<i64>> {
+        match d.get(key)? {
+            Primitive::Array(a) => a
+                .iter()
+                .map(|v| match v {
+                    Primitive::Integer(i) => Some(i64::from(*i)),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    };
+    let w = ints("W").ok_or_else(|| other("a cross-reference stream has no /W of integers"))?;
+    if w.len() != 3 || w.iter().any(|&x| !(0..=8).contains(&x)) || w.iter().sum::<i64>() == 0 {
+        return Err(other(format!("a cross-reference stream's /W {w:?} is not three widths of 0 to 8 bytes")));
+    }
+    let count: i64 = match ints("Index") {
+        Some(ix) if ix.len() % 2 == 0 && ix.iter().all(|&x| x >= 0) => ix.chunks(2).map(|c| c[1]).sum(),
+        Some(_) => return Err(other("a cross-reference stream's /Index is not pairs of counts")),
+        None => match d.get("Size") {
+            Some(Primitive::Integer(n)) if *n >= 0 => i64::from(*n),
+            _ => return Err(other("a cross-reference stream has no /Size")),
+        },
+    };
+    if count > limits.max_objects as i64 {
+        return Err(other(format!(
+            "a cross-reference stream lists {count} objects; govsig reads at most {}",
+            limits.max_objects
+        )));
+    }
+    Ok(())
+}
+
+/// Reads the cross-reference section at `at` (a table with its trailer, or a stream).
+fn read_section(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<Section> {
+    if at >= data.len() {
+        return Err(other(format!("a cross-reference offset ({at}) lies outside the revision")));
+    }
+    let classic = data[at..].starts_with(b"xref");
+    if !classic {
+        check_xref_stream(data, at, limits)?;
+    }
+    let mut lx = Lexer::with_offset(&data[at..], at);
+    let raw = Raw {
+        data,
+        cap: limits.max_decompressed,
+    };
+    let (subs, trailer) = read_xref_and_trailer_at(&mut lx, &raw)?;
+    let end = at + lx.get_pos();
+    let mut out = Vec::new();
+    for sub in subs {
+        for (i, e) in sub.entries.iter().enumerate() {
+            let Some(id) = u32::try_from(i).ok().and_then(|i| sub.first_id.checked_add(i)) else {
+                return Err(other("a cross-reference section numbers objects past 2^32"));
+            };
+            let entry = match *e {
+                XRef::Free { .. } => Entry::Free,
+                XRef::Raw { pos, gen_nr } => Entry::InFile {
+                    pos,
+                    gen: u16::try_from(gen_nr).map_err(|_| other("a generation number above 65535"))?,
+                },
+                XRef::Stream { stream_id, index } => Entry::Compressed {
+                    container: u32::try_from(stream_id).map_err(|_| other("an object stream number past 2^32"))?,
+                    index,
+                },
+                _ => return Err(other("an invalid cross-reference entry")),
+            };
+            out.push((id, entry));
+            if out.len() > limits.max_objects {
+                return Err(other(format!(
+                    "a cross-reference section lists more than {} objects",
+                    limits.max_objects
+                )));
+            }
+        }
+    }
+    Ok(Section {
+        entries: out,
+        trailer,
+        end,
+    })
+}
+
+/// The section at `at`, read once per file (see [`Shared`]).
+fn section(shared: &Shared, data: &[u8], at: usize, limits: &PdfLimits) -> PResult<Rc<Section>> {
+    if let Some(s) = shared.sections.borrow().get(&at).filter(|s| s.end <= data.len()) {
+        return Ok(s.clone());
+    }
+    let s = Rc::new(read_section(data, at, limits)?);
+    shared.sections.borrow_mut().insert(at, s.clone());
+    Ok(s)
+}
+
+fn integer_of(d: &PDict, key: &str) -> PResult<Option<usize>> {
+    match d.get(key) {
+        None => Ok(None),
+        Some(Primitive::Integer(n)) => usize::try_from(*n)
+            .map(Some)
+            .map_err(|_| other(format!("/{key} is negative"))),
+        Some(_) => Err(other(format!("/{key} is not an integer"))),
+    }
+}
+
+impl<'p> Doc<'p> {
+    /// Opens the revision that is `data` (the file up to and including its `%%EOF`), whose
+    /// `startxref` is `xref`: reads its cross-reference chain (/Prev, and the /XRefStm of a
+    /// hybrid file) and its trailer. An encrypted document is refused.
+    pub fn open(data: &'p [u8], xref: usize, limits: &PdfLimits, shared: &'p Shared) -> Result<Self, String> {
+        let mut slots: HashMap<u32, Slot> = HashMap::new();
+        let mut add = |entries: &[(u32, Entry)], in_use: bool, free: bool| {
+            for &(id, entry) in entries {
+                if (entry == Entry::Free && !free) || (entry != Entry::Free && !in_use) {
+                    continue;
+                }
+                slots.entry(id).or_insert(Slot {
+                    entry,
+                    object: OnceCell::new(),
+                });
+            }
+        };
+        let mut trailer: Option<PDict> = None;
+        let mut seen = HashSet::new();
+        let mut next = Some(xref);
+        while let Some(at) = next {
+            if !seen.insert(at) {
+                return Err("its cross-reference sections refer to each other in a loop (/Prev)".into());
+            }
+            if seen.len() > limits.max_revisions * 2 {
+                return Err(format!(
+                    "more than {} cross-reference sections; govsig reads at most that many",
+                    limits.max_revisions * 2
+                ));
+            }
+            let sec = section(shared, data, at, limits).map_err(|e| e.to_string())?;
+            let t = &sec.trailer;
+            // A hybrid file (§7.5.8.4): the table's in-use entries first, then its
+            // cross-reference stream's, then the table's free entries (placeholders for
+            // objects the stream holds).
+            let hybrid = integer_of(t, "XRefStm").map_err(|e| e.to_string())?;
+            match hybrid {
+                Some(stm) if data[at..].starts_with(b"xref") => {
+                    add(&sec.entries, true, false);
+                    let stm_sec = section(shared, data, stm, limits).map_err(|e| e.to_string())?;
+                    add(&stm_sec.entries, true, true);
+                    add(&sec.entries, false, true);
+                }
+                _ => add(&sec.entries, true, true),
+            }
+            next = integer_of(t, "Prev").map_err(|e| e.to_string())?;
+            if trailer.is_none() {
+                trailer = Some(t.clone());
+            }
+        }
+        if slots.len() > limits.max_objects {
+            return Err(format!(
+                "it has {} objects; govsig reads at most {}",
+                slots.len(),
+                limits.max_objects
+            ));
+        }
+        let trailer = trailer.ok_or("no trailer")?;
+        if trailer.get("Encrypt").is_some() {
+            return Err("the PDF is encrypted; govsig verifies unencrypted PDFs only".into());
+        }
+        let mut doc = Doc {
+            shared,
+            data,
+            trailer: Dictionary::new(),
+            slots,
+            object_streams: RefCell::new(HashMap::new()),
+            max_decompressed: limits.max_decompressed,
+            depth: Cell::new(0),
+        };
+        let converted = doc.convert(Primitive::Dictionary(trailer), &View::new(&doc));
+        doc.trailer = match converted {
+            Ok(Object::Dictionary(d)) => d,
+            Ok(_) => return Err("the trailer is not a dictionary".into()),
+            Err(e) => return Err(format!("the trailer does not read: {e}")),
+        };
+        Ok(doc)
+    }
+
+    /// The cross-reference entry of object `id`.
+    pub fn entry(&self, id: u32) -> Option<Entry> {
+        self.slots.get(&id).map(|s| s.entry)
+    }
+
+    /// Every object number the revision lists, with its entry.
+    pub fn entries(&self) -> impl Iterator<Item = (u32, Entry)> + '_ {
+        self.slots.iter().map(|(id, s)| (*id, s.entry))
+    }
+
+    /// Where object `id` is written (for a compressed object, its object stream), if the
+    /// revision lists it in use with that generation.
+    pub fn offset_of(&self, id: ObjectId) -> Option<usize> {
+        match self.entry(id.0)? {
+            Entry::InFile { pos, gen } if gen == id.1 => Some(pos),
+            Entry::Compressed { container, .. } if id.1 == 0 => match self.entry(container)? {
+                Entry::InFile { pos, .. } => Some(pos),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Object `r` as pdf-rs reads it (uncached: for an indirect /Length while another
+    /// object is parsed, and for object streams).
+    fn primitive(&self, r: PlainRef) -> PResult<Primitive> {
+        let id = u32::try_from(r.id).map_err(|_| PdfError::Reference)?;
+        let d = self.depth.get();
+        if d >= 4 {
+            return Err(other("objects refer to each other too deeply while being read"));
+        }
+        self.depth.set(d + 1);
+        let out = self.parse_object(id, r.gen, &View::new(self));
+        self.depth.set(d);
+        out.map(|(p, _, _)| p)
+    }
+
+    /// Parses object `id` (generation `gen`): pdf-rs's primitive; for a dictionary in the
+    /// file whose /Contents is a hex string, that string decoded by us; and for an object in
+    /// the file, where its `endobj` ends.
+    fn parse_object(&self, id: u32, gen: u64, view: &View<'_, 'p>) -> PResult<(Primitive, Option<Vec<u8>>, Option<usize>)> {
+        match self.entry(id) {
+            Some(Entry::InFile { pos, gen: g }) => {
+                if u64::from(g) != gen {
+                    return Err(PdfError::Reference);
+                }
+                if pos >= self.data.len() {
+                    return Err(other("an object offset lies outside its revision"));
+                }
+                if let Some(fast) = self.dictionary_with_contents(id, gen, pos, view) {
+                    return fast;
+                }
+                let mut lx = Lexer::with_offset(&self.data[pos..], pos);
+                let (r, p) = parse_indirect_object(&mut lx, view, None, ParseFlags::ANY)?;
+                if r.id != u64::from(id) || r.gen != gen {
+                    return Err(other("a cross-reference entry points at another object"));
+                }
+                Ok((p, None, Some(pos + lx.get_pos())))
+            }
+            Some(Entry::Compressed { container, index }) => {
+                if gen != 0 {
+                    return Err(PdfError::Reference);
+                }
+                let stm = self.object_stream(container)?;
+                let (n, range) = stm.objects.get(index).ok_or_else(|| other("an object stream index out of range"))?;
+                if *n != id {
+                    return Err(other("an object stream holds another object where the cross-reference data points"));
+                }
+                let slice = stm.data.get(range.clone()).ok_or(PdfError::EOF)?;
+                Ok((parse(slice, view, ParseFlags::ANY & !ParseFlags::STREAM)?, None, None))
+            }
+            Some(Entry::Free) | None => Err(PdfError::Reference),
+        }
+    }
+
+    /// A dictionary object with a hex /Contents (a signature value), read key by key so
+    /// that /Contents is decoded by [`decode_hex`]; `None` when the object is something
+    /// else (then pdf-rs parses it whole).
+    fn dictionary_with_contents(
+        &self,
+        id: u32,
+        gen: u64,
+        pos: usize,
+        view: &View<'_, 'p>,
+    ) -> Option<PResult<(Primitive, Option<Vec<u8>>, Option<usize>)>> {
+        // Only worth it (and only tried) when /Contents is spelled within the object's
+        // first bytes as a signature dictionary's is.
+        let head = &self.data[pos..self.data.len().min(pos + 512)];
+        memchr::memmem::find(head, b"/Contents")?;
+        let mut lx = Lexer::with_offset(&self.data[pos..], pos);
+        let num: u64 = lx.next().ok()?.to().ok()?;
+        let g: u64 = lx.next().ok()?.to().ok()?;
+        if num != u64::from(id) || g != gen || lx.next_expect("obj").is_err() || lx.next_expect("<<").is_err() {
+            return None;
+        }
+        let mut dict = PDict::new();
+        let mut contents = None;
+        loop {
+            let tok = match lx.next() {
+                Ok(t) => t,
+                Err(e) => return Some(Err(e)),
+            };
+            if tok.equals(b">>") {
+                break;
+            }
+            if !tok.starts_with(b"/") || tok.as_slice().contains(&b'#') {
+                return None;
+            }
+            let key = tok.reslice(1..);
+            if key.equals(b"Contents") {
+                // A repeated /Contents, or one that is not a hex string: pdf-rs's general
+                // path reads the whole object (the last value counts, as for every key).
+                if contents.is_some() || dict.get("Contents").is_some() || !lx.peek().ok()?.equals(b"<") {
+                    return None;
+                }
+                lx.next().ok()?;
+                let start = pos + lx.get_pos();
+                let close = memchr::memchr(b'>', &self.data[start..])? + start;
+                match decode_hex(&self.data[start..close]) {
+                    Some(bytes) => contents = Some(bytes),
+                    None => return Some(Err(other("/Contents is not a hex string"))),
+                }
+                lx.set_pos(close + 1 - pos);
+                continue;
+            }
+            let v = match parse_with_lexer(&mut lx, view, ParseFlags::ANY & !ParseFlags::STREAM) {
+                Ok(v) => v,
+                Err(_) => return None,
+            };
+            let name = std::str::from_utf8(key.as_slice()).ok()?;
+            dict.insert(name, v);
+        }
+        // A stream, or anything but `endobj`: the general path decides.
+        if !lx.next().ok()?.equals(b"endobj") {
+            return None;
+        }
+        Some(Ok((Primitive::Dictionary(dict), contents, Some(pos + lx.get_pos()))))
+    }
+
+    fn object_stream(&self, container: u32) -> PResult<Rc<ObjStm>> {
+        if let Some(cached) = self.object_streams.borrow().get(&container) {
+            return cached.clone().ok_or_else(|| other("an object stream does not read"));
+        }
+        let read = self.read_object_stream(container);
+        self.object_streams
+            .borrow_mut()
+            .insert(container, read.as_ref().ok().cloned());
+        read
+    }
+
+    fn read_object_stream(&self, container: u32) -> PResult<Rc<ObjStm>> {
+        let view = View::new(self);
+        let (p, _, _) = match self.entry(container) {
+            Some(Entry::InFile { gen, .. }) => self.parse_object(container, u64::from(gen), &view)?,
+            _ => return Err(other("an object stream is not an object in the file")),
+        };
+        let Primitive::Stream(s) = p else {
+            return Err(other("an object stream is not a stream"));
+        };
+        let n = integer_of(&s.info, "N")?.ok_or_else(|| other("an object stream has no /N"))?;
+        let first = integer_of(&s.info, "First")?.ok_or_else(|| other("an object stream has no /First"))?;
+        let filters = match s.info.get("Filter") {
+            None => Vec::new(),
+            Some(Primitive::Name(f)) if f.as_str() == "FlateDecode" => {
+                let params = match s.info.get("DecodeParms") {
+                    Some(Primitive::Dictionary(d)) => d.clone(),
+                    None => PDict::new(),
+                    Some(_) => return Err(other("an object stream's /DecodeParms is not a dictionary")),
+                };
+                vec![StreamFilter::from_kind_and_params("FlateDecode", params, &view)?]
+            }
+            Some(_) => return Err(other("an object stream uses a filter other than FlateDecode")),
+        };
+        s.raw_data(&view)?;
+        let range = view.last_range.take().ok_or(PdfError::EOF)?;
+        let raw = self.data.get(range).ok_or(PdfError::EOF)?;
+        let data = decode_capped(raw, &filters, self.max_decompressed)?;
+        if n > data.len() || first > data.len() {
+            return Err(other("an object stream's /N or /First does not fit its data"));
+        }
+        // The header: N pairs of object number and offset (relative to /First), ascending.
+        let mut lx = Lexer::new(&data[..first]);
+        let mut starts: Vec<(u32, usize)> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let num: u32 = lx.next()?.to()?;
+            let off: usize = lx.next()?.to()?;
+            let at = first.checked_add(off).filter(|&a| a <= data.len()).ok_or(PdfError::EOF)?;
+            if starts.last().is_some_and(|&(_, prev)| at < prev) {
+                return Err(other("an object stream's offsets are not in order"));
+            }
+            starts.push((num, at));
+        }
+        let objects = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &(num, at))| (num, at..starts.get(i + 1).map_or(data.len(), |s| s.1)))
+            .collect();
+        Ok(Rc::new(ObjStm { data, objects }))
+    }
+
+    /// pdf-rs's primitive in lopdf's model; a stream's bytes are copied from the file here.
+    fn convert(&self, p: Primitive, view: &View<'_, 'p>) -> PResult<Object> {
+        Ok(match p {
+            Primitive::Null => Object::Null,
+            Primitive::Integer(i) => Object::Integer(i64::from(i)),
+            Primitive::Number(f) => Object::Real(f),
+            Primitive::Boolean(b) => Object::Boolean(b),
+            Primitive::String(s) => Object::String(s.as_bytes().to_vec(), StringFormat::Literal),
+            Primitive::Name(n) => Object::Name(n.as_bytes().to_vec()),
+            Primitive::Reference(r) => Object::Reference((
+                u32::try_from(r.id).map_err(|_| PdfError::Reference)?,
+                u16::try_from(r.gen).map_err(|_| PdfError::Reference)?,
+            )),
+            Primitive::Array(a) => Object::Array(a.into_iter().map(|v| self.convert(v, view)).collect::<PResult<_>>()?),
+            Primitive::Dictionary(d) => Object::Dictionary(self.convert_dict(d, view)?),
+            Primitive::Stream(s) => {
+                s.raw_data(view)?;
+                let range = view.last_range.take().ok_or(PdfError::EOF)?;
+                let content = self.data.get(range).ok_or(PdfError::EOF)?.to_vec();
+                let dict = self.convert_dict(s.info, view)?;
+                Object::Stream(lopdf::Stream {
+                    dict,
+                    content,
+                    allows_compression: true,
+                    start_position: None,
+                })
+            }
+        })
+    }
+
+    fn convert_dict(&self, d: PDict, view: &View<'_, 'p>) -> PResult<Dictionary> {
+        let mut out = Dictionary::new();
+        for (k, v) in d {
+            out.set(k.as_str().as_bytes().to_vec(), self.convert(v, view)?);
+        }
+        Ok(out)
+    }
+
+    fn load(&self, id: ObjectId) -> PResult<Rc<Object>> {
+        let pos = match self.entry(id.0) {
+            Some(Entry::InFile { pos, .. }) => Some(pos),
+            _ => None,
+        };
+        if let Some(pos) = pos {
+            let shared = self.shared.objects.borrow();
+            if let Some((o, _)) = shared.get(&(pos, id.0, id.1)).filter(|(_, end)| *end <= self.data.len()) {
+                return Ok(o.clone());
+            }
+        }
+        let view = View::new(self);
+        let (p, contents, end) = self.parse_object(id.0, u64::from(id.1), &view)?;
+        // A stream's indirect /Length may read differently in another revision: streams
+        // are not shared.
+        let stream = matches!(p, Primitive::Stream(_));
+        let mut o = self.convert(p, &view)?;
+        if let (Some(c), Object::Dictionary(d)) = (contents, &mut o) {
+            d.set("Contents", Object::String(c, StringFormat::Hexadecimal));
+        }
+        let o = Rc::new(o);
+        if let (Some(pos), Some(end), false) = (pos, end, stream) {
+            self.shared.objects.borrow_mut().insert((pos, id.0, id.1), (o.clone(), end));
+        }
+        Ok(o)
+    }
+}
+
+impl<'d, 'p> View<'d, 'p> {
+    fn new(doc: &'d Doc<'p>) -> Self {
+        View {
+            doc,
+            last_range: Cell::new(None),
+        }
+    }
+}
+
+impl Objects for Doc<'_> {
+    fn object(&self, id: ObjectId) -> Option<&Object> {
+        let slot = self.slots.get(&id.0)?;
+        match slot.entry {
+            Entry::Free => return None,
+            Entry::InFile { gen, .. } if gen != id.1 => return None,
+            Entry::Compressed { .. } if id.1 != 0 => return None,
+            _ => {}
+        }
+        slot.object.get_or_init(|| self.load(id).ok()).as_deref()
+    }
+    fn trailer(&self) -> &Dictionary {
+        &self.trailer
+    }
+}
+
+/// Nibble values of hex digits; 0xff for any other byte.
+const NIBBLE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decodes pairs of hex digits into `out` (half their length); false on a non-digit.
+fn decode_pairs(digits: &[u8], out: &mut [u8]) -> bool {
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 0x0f);
+    }
+    bad & 0xf0 == 0
+}
+
+/// Decodes the digits of a hex string (between `<` and `>`). A signature's /Contents is
+/// mostly a run of `0` digits (the reserve after the CMS), found from the end in wide
+/// compares and filled in as zero bytes; the rest is decoded through a table. Whitespace
+/// and an odd digit count (a final 0 implied, §7.3.4.3) take the general path.
+pub fn decode_hex(digits: &[u8]) -> Option<Vec<u8>> {
+    // Where the trailing run of '0' digits starts (compares the compiler vectorises).
+    let mut end = digits.len();
+    while end >= 64 && digits[end - 64..end].iter().fold(0u8, |acc, &b| acc | (b ^ b'0')) == 0 {
+        end -= 64;
+    }
+    while end > 0 && digits[end - 1] == b'0' {
+        end -= 1;
+    }
+    if digits.len() % 2 == 0 && !digits[..end].iter().any(|&b| is_pdf_ws(b)) {
+        // Rounded up to a whole byte; the zero bytes after it are already in `out`.
+        end += end % 2;
+        let mut out = vec![0u8; digits.len() / 2];
+        return decode_pairs(&digits[..end], &mut out[..end / 2]).then_some(out);
+    }
+    let mut clean: Vec<u8> = digits.iter().copied().filter(|&b| !is_pdf_ws(b)).collect();
+    if clean.len() % 2 == 1 {
+        clean.push(b'0');
+    }
+    let mut out = vec![0u8; clean.len() / 2];
+    decode_pairs(&clean, &mut out).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_strings_decode_with_padding_whitespace_and_odd_length() {
+        assert_eq!(decode_hex(b"3082ab00").unwrap(), vec![0x30, 0x82, 0xab, 0]);
+        let mut long = b"0a".to_vec();
+        long.extend(std::iter::repeat(b'0').take(300));
+        let d = decode_hex(&long).unwrap();
+        assert_eq!(d.len(), 151);
+        assert_eq!(d[0], 0x0a);
+        assert!(d[1..].iter().all(|&b| b == 0));
+        assert_eq!(decode_hex(b"30 82\nAB").unwrap(), vec![0x30, 0x82, 0xab]);
+        assert_eq!(decode_hex(b"123").unwrap(), vec![0x12, 0x30]);
+        assert_eq!(decode_hex(b"").unwrap(), Vec::<u8>::new());
+        assert_eq!(decode_hex(b"000").unwrap(), vec![0, 0]);
+        assert!(decode_hex(b"zz").is_none());
+        assert!(decode_hex(b"1g00").is_none());
+        assert!(decode_hex(b"0\xff").is_none());
+        // Every byte value, both cases, against the hex crate.
+        let all: Vec<u8> = (0..=255u8).collect();
+        assert_eq!(decode_hex(hex::encode(&all).as_bytes()).unwrap(), all);
+        assert_eq!(decode_hex(hex::encode_upper(&all).as_bytes()).unwrap(), all);
+    }
+}
