@@ -84,6 +84,8 @@ struct ObjStm {
 struct Section {
     entries: Vec<(u32, Entry)>,
     trailer: PDict,
+    /// The trailer in lopdf's model (what a revision whose newest section this is shows).
+    lopdf_trailer: Dictionary,
     end: usize,
 }
 
@@ -103,7 +105,8 @@ pub struct Shared {
 pub struct Doc<'p> {
     shared: &'p Shared,
     data: &'p [u8],
-    trailer: Dictionary,
+    /// The newest cross-reference section (its trailer is the revision's).
+    newest: Rc<Section>,
     slots: HashMap<u32, Slot>,
     object_streams: RefCell<HashMap<u32, Option<Rc<ObjStm>>>>,
     max_decompressed: usize,
@@ -123,6 +126,9 @@ static STRICT: ParseOptions = ParseOptions::strict();
 fn decode_capped(raw: &[u8], filters: &[StreamFilter], cap: usize) -> PResult<Vec<u8>> {
     match filters {
         [] => Ok(raw.to_vec()),
+        // Deflate expands at most 1032:1 (zlib's technical notes): a small stream cannot
+        // exceed the cap, so only a large one is inflated twice.
+        [f @ StreamFilter::FlateDecode(_)] if raw.len().saturating_mul(1032) <= cap => decode(raw, f),
         [f @ StreamFilter::FlateDecode(_)] => {
             let mut sink = std::io::sink();
             let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
@@ -280,9 +286,14 @@ fn read_section(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<Section> 
             }
         }
     }
+    let lopdf_trailer = match convert_plain(Primitive::Dictionary(trailer.clone()))? {
+        Object::Dictionary(d) => d,
+        _ => return Err(other("the trailer is not a dictionary")),
+    };
     Ok(Section {
         entries: out,
         trailer,
+        lopdf_trailer,
         end,
     })
 }
@@ -324,7 +335,7 @@ impl<'p> Doc<'p> {
                 });
             }
         };
-        let mut trailer: Option<PDict> = None;
+        let mut newest: Option<Rc<Section>> = None;
         let mut seen = HashSet::new();
         let mut next = Some(xref);
         while let Some(at) = next {
@@ -353,8 +364,8 @@ impl<'p> Doc<'p> {
                 _ => add(&sec.entries, true, true),
             }
             next = integer_of(t, "Prev").map_err(|e| e.to_string())?;
-            if trailer.is_none() {
-                trailer = Some(t.clone());
+            if newest.is_none() {
+                newest = Some(sec.clone());
             }
         }
         if slots.len() > limits.max_objects {
@@ -364,26 +375,19 @@ impl<'p> Doc<'p> {
                 limits.max_objects
             ));
         }
-        let trailer = trailer.ok_or("no trailer")?;
-        if trailer.get("Encrypt").is_some() {
+        let newest = newest.ok_or("no trailer")?;
+        if newest.trailer.get("Encrypt").is_some() {
             return Err("the PDF is encrypted; govsig verifies unencrypted PDFs only".into());
         }
-        let mut doc = Doc {
+        Ok(Doc {
             shared,
             data,
-            trailer: Dictionary::new(),
+            newest,
             slots,
             object_streams: RefCell::new(HashMap::new()),
             max_decompressed: limits.max_decompressed,
             depth: Cell::new(0),
-        };
-        let converted = doc.convert(Primitive::Dictionary(trailer), &View::new(&doc));
-        doc.trailer = match converted {
-            Ok(Object::Dictionary(d)) => d,
-            Ok(_) => return Err("the trailer is not a dictionary".into()),
-            Err(e) => return Err(format!("the trailer does not read: {e}")),
-        };
-        Ok(doc)
+        })
     }
 
     /// The cross-reference entry of object `id`.
@@ -586,42 +590,24 @@ impl<'p> Doc<'p> {
         Ok(Rc::new(ObjStm { data, objects }))
     }
 
-    /// pdf-rs's primitive in lopdf's model; a stream's bytes are copied from the file here.
+    /// pdf-rs's primitive in lopdf's model; a stream's bytes are copied from the file here
+    /// (only an indirect object can be a stream).
     fn convert(&self, p: Primitive, view: &View<'_, 'p>) -> PResult<Object> {
-        Ok(match p {
-            Primitive::Null => Object::Null,
-            Primitive::Integer(i) => Object::Integer(i64::from(i)),
-            Primitive::Number(f) => Object::Real(f),
-            Primitive::Boolean(b) => Object::Boolean(b),
-            Primitive::String(s) => Object::String(s.as_bytes().to_vec(), StringFormat::Literal),
-            Primitive::Name(n) => Object::Name(n.as_bytes().to_vec()),
-            Primitive::Reference(r) => Object::Reference((
-                u32::try_from(r.id).map_err(|_| PdfError::Reference)?,
-                u16::try_from(r.gen).map_err(|_| PdfError::Reference)?,
-            )),
-            Primitive::Array(a) => Object::Array(a.into_iter().map(|v| self.convert(v, view)).collect::<PResult<_>>()?),
-            Primitive::Dictionary(d) => Object::Dictionary(self.convert_dict(d, view)?),
-            Primitive::Stream(s) => {
-                s.raw_data(view)?;
-                let range = view.last_range.take().ok_or(PdfError::EOF)?;
-                let content = self.data.get(range).ok_or(PdfError::EOF)?.to_vec();
-                let dict = self.convert_dict(s.info, view)?;
-                Object::Stream(lopdf::Stream {
-                    dict,
-                    content,
-                    allows_compression: true,
-                    start_position: None,
-                })
-            }
-        })
-    }
-
-    fn convert_dict(&self, d: PDict, view: &View<'_, 'p>) -> PResult<Dictionary> {
-        let mut out = Dictionary::new();
-        for (k, v) in d {
-            out.set(k.as_str().as_bytes().to_vec(), self.convert(v, view)?);
-        }
-        Ok(out)
+        let Primitive::Stream(s) = p else {
+            return convert_plain(p);
+        };
+        s.raw_data(view)?;
+        let range = view.last_range.take().ok_or(PdfError::EOF)?;
+        let content = self.data.get(range).ok_or(PdfError::EOF)?.to_vec();
+        let Object::Dictionary(dict) = convert_plain(Primitive::Dictionary(s.info))? else {
+            return Err(other("a stream without a dictionary"));
+        };
+        Ok(Object::Stream(lopdf::Stream {
+            dict,
+            content,
+            allows_compression: true,
+            start_position: None,
+        }))
     }
 
     fn load(&self, id: ObjectId) -> PResult<Rc<Object>> {
@@ -652,6 +638,29 @@ impl<'p> Doc<'p> {
     }
 }
 
+/// A primitive that is not a stream (a direct object) in lopdf's model.
+fn convert_plain(p: Primitive) -> PResult<Object> {
+    Ok(match p {
+        Primitive::Null => Object::Null,
+        Primitive::Integer(i) => Object::Integer(i64::from(i)),
+        Primitive::Number(f) => Object::Real(f),
+        Primitive::Boolean(b) => Object::Boolean(b),
+        Primitive::String(s) => Object::String(s.as_bytes().to_vec(), StringFormat::Literal),
+        Primitive::Name(n) => Object::Name(n.as_bytes().to_vec()),
+        Primitive::Reference(r) => Object::Reference((
+            u32::try_from(r.id).map_err(|_| PdfError::Reference)?,
+            u16::try_from(r.gen).map_err(|_| PdfError::Reference)?,
+        )),
+        Primitive::Array(a) => Object::Array(a.into_iter().map(convert_plain).collect::<PResult<_>>()?),
+        Primitive::Dictionary(d) => Object::Dictionary(
+            d.into_iter()
+                .map(|(k, v)| Ok((k.as_str().as_bytes().to_vec(), convert_plain(v)?)))
+                .collect::<PResult<Dictionary>>()?,
+        ),
+        Primitive::Stream(_) => return Err(other("a stream where a direct object must be")),
+    })
+}
+
 impl<'d, 'p> View<'d, 'p> {
     fn new(doc: &'d Doc<'p>) -> Self {
         View {
@@ -673,7 +682,7 @@ impl Objects for Doc<'_> {
         slot.object.get_or_init(|| self.load(id).ok()).as_deref()
     }
     fn trailer(&self) -> &Dictionary {
-        &self.trailer
+        &self.newest.lopdf_trailer
     }
 }
 
