@@ -3,6 +3,10 @@
 
 use pyo3::prelude::*;
 
+/// mimalloc for everything the core allocates (see Cargo.toml for why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod convert;
 mod crl;
 mod dossier;
