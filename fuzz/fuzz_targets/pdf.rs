@@ -1,4 +1,5 @@
-//! Signed PDFs as `Verifier.verify_pdf` receives them: every revision read by lopdf, the
+//! Signed PDFs as `Verifier.verify_pdf` receives them: every revision read by the lazy reader
+//! (pdf/lazy.rs: cross-reference chains, object streams, single objects by pdf-rs), the
 //! signature fields, /ByteRange and /Contents checks, the CMS over the ranges, and the
 //! classification of later revisions. Beyond "never panics" (a caught panic would show as
 //! `internal_error`, which fails here): a document is ok only with signatures that are all

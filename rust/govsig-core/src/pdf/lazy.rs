@@ -500,20 +500,22 @@ impl<'p> Doc<'p> {
             }
             let key = tok.reslice(1..);
             if key.equals(b"Contents") {
-                // A repeated /Contents, or one that is not a hex string: pdf-rs's general
-                // path reads the whole object (the last value counts, as for every key).
-                if contents.is_some() || dict.get("Contents").is_some() || !lx.peek().ok()?.equals(b"<") {
+                // A repeated /Contents: pdf-rs's general path reads the whole object (the
+                // last value counts, as for every repeated key).
+                if contents.is_some() || dict.get("Contents").is_some() {
                     return None;
                 }
-                lx.next().ok()?;
-                let start = pos + lx.get_pos();
-                let close = memchr::memchr(b'>', &self.data[start..])? + start;
-                match decode_hex(&self.data[start..close]) {
-                    Some(bytes) => contents = Some(bytes),
-                    None => return Some(Err(other("/Contents is not a hex string"))),
+                if lx.peek().ok()?.equals(b"<") {
+                    lx.next().ok()?;
+                    let start = pos + lx.get_pos();
+                    let close = memchr::memchr(b'>', &self.data[start..])? + start;
+                    match decode_hex(&self.data[start..close]) {
+                        Some(bytes) => contents = Some(bytes),
+                        None => return Some(Err(other("/Contents is not a hex string"))),
+                    }
+                    lx.set_pos(close + 1 - pos);
+                    continue;
                 }
-                lx.set_pos(close + 1 - pos);
-                continue;
             }
             let v = match parse_with_lexer(&mut lx, view, ParseFlags::ANY & !ParseFlags::STREAM) {
                 Ok(v) => v,

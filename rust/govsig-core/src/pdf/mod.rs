@@ -3,12 +3,13 @@
 //! against what later revisions changed.
 //!
 //! The steps, per file:
-//! 1. [`revisions::read_revisions`]: each revision as the prefix ending at its `%%EOF`,
-//!    read by lopdf (xref tables, xref streams, object streams): the whole file parsed once,
-//!    earlier prefixes only from the first revision a signature can be in; a file that does
-//!    not read as written is `pdf_malformed`.
+//! 1. [`revisions::read_last`] and [`revisions::LastRead::revisions`]: each revision as the
+//!    prefix ending at its `%%EOF`, opened by [`lazy::Doc`] (its cross-reference chain:
+//!    tables, streams, hybrid files; then single objects, object streams included, parsed
+//!    by pdf-rs only when asked for and shared between revisions); a file whose last
+//!    revision does not read as written is `pdf_malformed`.
 //! 2. [`fields::signature_fields`] in every revision; a signature belongs to the first
-//!    revision that holds it.
+//!    revision that holds it (a signature a later revision removed is still judged).
 //! 3. The byte range (§12.8.1, ETSI EN 319 142-1 §6.3 a): exactly `[0 a b c]`, the gap
 //!    `[a, b)` is exactly `<hex>` of the dictionary's /Contents, `b + c` is the end of the
 //!    signature's own revision, the signature dictionary lies in the signed part, and
