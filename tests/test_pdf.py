@@ -185,6 +185,26 @@ def test_a_signature_a_later_revision_removed_is_still_judged(verifier: govsig.V
     assert r.code == "modified_after_signing", r.reason
 
 
+def test_a_removed_signature_is_found_however_its_keys_are_spelled(verifier: govsig.Verifier, pki,  # type: ignore[no-untyped-def]
+                                                                   signed: bytes) -> None:
+    # `#74` spells `t` in a name (ISO 32000-1 §7.3.5): /By#74eRange is /ByteRange. Every
+    # revision is read structurally, so a removed signature is found whatever the spelling of
+    # its keys (a byte search for `/ByteRange` would miss it and leave the second signature
+    # looking like the document's only one). The escape changes signed bytes, so the first
+    # signature no longer verifies; what matters is that it is judged, with its removal.
+    i = signed.index(b"/ByteRange [")
+    j = signed.index(b"]", i) + 1
+    assert signed[j:j + 2] == b"  "
+    escaped = signed[:i] + b"/By#74eRange" + signed[i + len(b"/ByteRange"):j] + signed[j + 2:]
+    assert len(escaped) == len(signed)
+    pdf = pdfsign.sign(pdfsign.remove_signature_field(escaped, "Signature1"), pki.p256_leaf, field="Signature2")
+    r = verifier.verify_pdf(pdf)
+    assert [(s.field, s.revision, s.modification) for s in r.signatures] == [
+        ("Signature1", 1, "other"), ("Signature2", 3, "none")]
+    assert r.signatures[0].code != "ok" and r.signatures[1].code == "ok"
+    assert not r.ok
+
+
 @pytest.mark.parametrize("data,code", [
     (b"", "pdf_malformed"),
     (b"not a pdf at all", "pdf_malformed"),
