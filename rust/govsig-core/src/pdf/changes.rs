@@ -329,7 +329,11 @@ fn pages(doc: &dyn Objects, max_depth: usize, limit: usize) -> Vec<ObjectId> {
         };
         match get(doc, d, b"Kids") {
             Some(Object::Array(kids)) if name_of(doc, d, b"Type").as_deref() != Some("Page") => {
-                stack.extend(kids.iter().filter_map(|k| k.as_reference().ok()).map(|k| (k, depth + 1)));
+                stack.extend(
+                    kids.iter()
+                        .filter_map(|k| k.as_reference().ok())
+                        .map(|k| (k, depth + 1)),
+                );
             }
             _ => out.push(id),
         }

@@ -89,6 +89,17 @@ struct Section {
     end: usize,
 }
 
+/// An object read at an offset: (offset, number, generation).
+type SharedKey = (usize, u32, u16);
+
+/// An object as parsed: pdf-rs's primitive; for a dictionary whose /Contents is a hex
+/// string, that string decoded by us; for an object in the file, where its `endobj` ends.
+struct Parsed {
+    primitive: Primitive,
+    contents: Option<Vec<u8>>,
+    end: Option<usize>,
+}
+
 /// What the revisions of one file share: the cross-reference sections read at each offset
 /// and the objects (not streams) read at each offset. Revision k's chain is revision k+1's
 /// minus its newest section, and most objects are the same bytes in every revision, so each
@@ -97,7 +108,7 @@ struct Section {
 #[derive(Default)]
 pub struct Shared {
     sections: RefCell<HashMap<usize, Rc<Section>>>,
-    objects: RefCell<HashMap<(usize, u32, u16), (Rc<Object>, usize)>>,
+    objects: RefCell<HashMap<SharedKey, (Rc<Object>, usize)>>,
 }
 
 /// One revision of a PDF: the file's prefix ending at the revision's `%%EOF`, read through
@@ -200,12 +211,24 @@ fn is_pdf_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0')
 }
 
+/// Whether a classic cross-reference table (`xref`, after any whitespace) starts at `at`.
+fn is_table(data: &[u8], at: usize) -> bool {
+    data.get(at..)
+        .map(|d| d.iter().position(|&b| !is_pdf_ws(b)).map_or(d, |i| &d[i..]))
+        .is_some_and(|d| d.starts_with(b"xref"))
+}
+
 /// Checks a cross-reference stream's dictionary before pdf-rs reads its entries: /W of
 /// three widths of at most 8 bytes, not all zero, and at most `max_objects` entries.
 fn check_xref_stream(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<()> {
     let mut lx = Lexer::with_offset(&data[at..], at);
-    let (_, p) = parse_indirect_object(&mut lx, &Raw { data, cap: 0 }, None, ParseFlags::STREAM | ParseFlags::DICT)
-        .map_err(|e| other(format!("no cross-reference table or stream at offset {at}: {e}")))?;
+    let (_, p) = parse_indirect_object(
+        &mut lx,
+        &Raw { data, cap: 0 },
+        None,
+        ParseFlags::STREAM | ParseFlags::DICT,
+    )
+    .map_err(|e| other(format!("no cross-reference table or stream at offset {at}: {e}")))?;
     let d = match &p {
         Primitive::Stream(s) => &s.info,
         _ => return Err(other(format!("no cross-reference stream at offset {at}"))),
@@ -224,7 +247,9 @@ fn check_xref_stream(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<()> 
     };
     let w = ints("W").ok_or_else(|| other("a cross-reference stream has no /W of integers"))?;
     if w.len() != 3 || w.iter().any(|&x| !(0..=8).contains(&x)) || w.iter().sum::<i64>() == 0 {
-        return Err(other(format!("a cross-reference stream's /W {w:?} is not three widths of 0 to 8 bytes")));
+        return Err(other(format!(
+            "a cross-reference stream's /W {w:?} is not three widths of 0 to 8 bytes"
+        )));
     }
     let count: i64 = match ints("Index") {
         Some(ix) if ix.len() % 2 == 0 && ix.iter().all(|&x| x >= 0) => ix.chunks(2).map(|c| c[1]).sum(),
@@ -246,9 +271,11 @@ fn check_xref_stream(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<()> 
 /// Reads the cross-reference section at `at` (a table with its trailer, or a stream).
 fn read_section(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<Section> {
     if at >= data.len() {
-        return Err(other(format!("a cross-reference offset ({at}) lies outside the revision")));
+        return Err(other(format!(
+            "a cross-reference offset ({at}) lies outside the revision"
+        )));
     }
-    let classic = data[at..].starts_with(b"xref");
+    let classic = is_table(data, at);
     if !classic {
         check_xref_stream(data, at, limits)?;
     }
@@ -355,7 +382,7 @@ impl<'p> Doc<'p> {
             // objects the stream holds).
             let hybrid = integer_of(t, "XRefStm").map_err(|e| e.to_string())?;
             match hybrid {
-                Some(stm) if data[at..].starts_with(b"xref") => {
+                Some(stm) if is_table(data, at) => {
                     add(&sec.entries, true, false);
                     let stm_sec = section(shared, data, stm, limits).map_err(|e| e.to_string())?;
                     add(&stm_sec.entries, true, true);
@@ -424,13 +451,11 @@ impl<'p> Doc<'p> {
         self.depth.set(d + 1);
         let out = self.parse_object(id, r.gen, &View::new(self));
         self.depth.set(d);
-        out.map(|(p, _, _)| p)
+        out.map(|p| p.primitive)
     }
 
-    /// Parses object `id` (generation `gen`): pdf-rs's primitive; for a dictionary in the
-    /// file whose /Contents is a hex string, that string decoded by us; and for an object in
-    /// the file, where its `endobj` ends.
-    fn parse_object(&self, id: u32, gen: u64, view: &View<'_, 'p>) -> PResult<(Primitive, Option<Vec<u8>>, Option<usize>)> {
+    /// Parses object `id` (generation `gen`).
+    fn parse_object(&self, id: u32, gen: u64, view: &View<'_, 'p>) -> PResult<Parsed> {
         match self.entry(id) {
             Some(Entry::InFile { pos, gen: g }) => {
                 if u64::from(g) != gen {
@@ -447,19 +472,32 @@ impl<'p> Doc<'p> {
                 if r.id != u64::from(id) || r.gen != gen {
                     return Err(other("a cross-reference entry points at another object"));
                 }
-                Ok((p, None, Some(pos + lx.get_pos())))
+                Ok(Parsed {
+                    primitive: p,
+                    contents: None,
+                    end: Some(pos + lx.get_pos()),
+                })
             }
             Some(Entry::Compressed { container, index }) => {
                 if gen != 0 {
                     return Err(PdfError::Reference);
                 }
                 let stm = self.object_stream(container)?;
-                let (n, range) = stm.objects.get(index).ok_or_else(|| other("an object stream index out of range"))?;
+                let (n, range) = stm
+                    .objects
+                    .get(index)
+                    .ok_or_else(|| other("an object stream index out of range"))?;
                 if *n != id {
-                    return Err(other("an object stream holds another object where the cross-reference data points"));
+                    return Err(other(
+                        "an object stream holds another object where the cross-reference data points",
+                    ));
                 }
                 let slice = stm.data.get(range.clone()).ok_or(PdfError::EOF)?;
-                Ok((parse(slice, view, ParseFlags::ANY & !ParseFlags::STREAM)?, None, None))
+                Ok(Parsed {
+                    primitive: parse(slice, view, ParseFlags::ANY & !ParseFlags::STREAM)?,
+                    contents: None,
+                    end: None,
+                })
             }
             Some(Entry::Free) | None => Err(PdfError::Reference),
         }
@@ -468,13 +506,7 @@ impl<'p> Doc<'p> {
     /// A dictionary object with a hex /Contents (a signature value), read key by key so
     /// that /Contents is decoded by [`decode_hex`]; `None` when the object is something
     /// else (then pdf-rs parses it whole).
-    fn dictionary_with_contents(
-        &self,
-        id: u32,
-        gen: u64,
-        pos: usize,
-        view: &View<'_, 'p>,
-    ) -> Option<PResult<(Primitive, Option<Vec<u8>>, Option<usize>)>> {
+    fn dictionary_with_contents(&self, id: u32, gen: u64, pos: usize, view: &View<'_, 'p>) -> Option<PResult<Parsed>> {
         // Only worth it (and only tried) when /Contents is spelled within the object's
         // first bytes as a signature dictionary's is.
         let head = &self.data[pos..self.data.len().min(pos + 512)];
@@ -528,7 +560,11 @@ impl<'p> Doc<'p> {
         if !lx.next().ok()?.equals(b"endobj") {
             return None;
         }
-        Some(Ok((Primitive::Dictionary(dict), contents, Some(pos + lx.get_pos()))))
+        Some(Ok(Parsed {
+            primitive: Primitive::Dictionary(dict),
+            contents,
+            end: Some(pos + lx.get_pos()),
+        }))
     }
 
     fn object_stream(&self, container: u32) -> PResult<Rc<ObjStm>> {
@@ -544,8 +580,8 @@ impl<'p> Doc<'p> {
 
     fn read_object_stream(&self, container: u32) -> PResult<Rc<ObjStm>> {
         let view = View::new(self);
-        let (p, _, _) = match self.entry(container) {
-            Some(Entry::InFile { gen, .. }) => self.parse_object(container, u64::from(gen), &view)?,
+        let p = match self.entry(container) {
+            Some(Entry::InFile { gen, .. }) => self.parse_object(container, u64::from(gen), &view)?.primitive,
             _ => return Err(other("an object stream is not an object in the file")),
         };
         let Primitive::Stream(s) = p else {
@@ -578,7 +614,10 @@ impl<'p> Doc<'p> {
         for _ in 0..n {
             let num: u32 = lx.next()?.to()?;
             let off: usize = lx.next()?.to()?;
-            let at = first.checked_add(off).filter(|&a| a <= data.len()).ok_or(PdfError::EOF)?;
+            let at = first
+                .checked_add(off)
+                .filter(|&a| a <= data.len())
+                .ok_or(PdfError::EOF)?;
             if starts.last().is_some_and(|&(_, prev)| at < prev) {
                 return Err(other("an object stream's offsets are not in order"));
             }
@@ -619,12 +658,19 @@ impl<'p> Doc<'p> {
         };
         if let Some(pos) = pos {
             let shared = self.shared.objects.borrow();
-            if let Some((o, _)) = shared.get(&(pos, id.0, id.1)).filter(|(_, end)| *end <= self.data.len()) {
+            if let Some((o, _)) = shared
+                .get(&(pos, id.0, id.1))
+                .filter(|(_, end)| *end <= self.data.len())
+            {
                 return Ok(o.clone());
             }
         }
         let view = View::new(self);
-        let (p, contents, end) = self.parse_object(id.0, u64::from(id.1), &view)?;
+        let Parsed {
+            primitive: p,
+            contents,
+            end,
+        } = self.parse_object(id.0, u64::from(id.1), &view)?;
         // A stream's indirect /Length may read differently in another revision: streams
         // are not shared.
         let stream = matches!(p, Primitive::Stream(_));
@@ -634,7 +680,10 @@ impl<'p> Doc<'p> {
         }
         let o = Rc::new(o);
         if let (Some(pos), Some(end), false) = (pos, end, stream) {
-            self.shared.objects.borrow_mut().insert((pos, id.0, id.1), (o.clone(), end));
+            self.shared
+                .objects
+                .borrow_mut()
+                .insert((pos, id.0, id.1), (o.clone(), end));
         }
         Ok(o)
     }
@@ -729,14 +778,14 @@ pub fn decode_hex(digits: &[u8]) -> Option<Vec<u8>> {
     while end > 0 && digits[end - 1] == b'0' {
         end -= 1;
     }
-    if digits.len() % 2 == 0 && !digits[..end].iter().any(|&b| is_pdf_ws(b)) {
+    if digits.len().is_multiple_of(2) && !digits[..end].iter().any(|&b| is_pdf_ws(b)) {
         // Rounded up to a whole byte; the zero bytes after it are already in `out`.
         end += end % 2;
         let mut out = vec![0u8; digits.len() / 2];
         return decode_pairs(&digits[..end], &mut out[..end / 2]).then_some(out);
     }
     let mut clean: Vec<u8> = digits.iter().copied().filter(|&b| !is_pdf_ws(b)).collect();
-    if clean.len() % 2 == 1 {
+    if !clean.len().is_multiple_of(2) {
         clean.push(b'0');
     }
     let mut out = vec![0u8; clean.len() / 2];

@@ -23,8 +23,8 @@
 //!    bounds what may follow it, and `other` after any signature fails the document.
 
 pub mod changes;
-pub mod lazy;
 pub mod fields;
+pub mod lazy;
 pub mod revisions;
 pub mod sign;
 
@@ -669,9 +669,8 @@ pub fn verify_pdf(engine: &Engine, ctx: &dyn TrustContext, pdf: &[u8], at: UnixT
     // The certification signature: named by /Perms /DocMDP in the revision it was made in.
     for (k, ((rev, f), checked)) in found.into_iter().zip(checked).enumerate() {
         let precomputed = wants[k].zip(digests[k].take()).map(|(w, d)| (w.0, d));
-        let certifying = f.docmdp.is_some()
-            && f.value_id.is_some()
-            && fields::docmdp_signature(&revs[rev].doc) == f.value_id;
+        let certifying =
+            f.docmdp.is_some() && f.value_id.is_some() && fields::docmdp_signature(&revs[rev].doc) == f.value_id;
         let docmdp = if certifying { f.docmdp } else { None };
         let modification = steps
             .get(rev..)
@@ -1084,7 +1083,8 @@ mod tests {
         }
         let size = objects.iter().map(|(n, _)| n + 1).max().unwrap_or(1).max(20);
         out.extend_from_slice(
-            format!("trailer\n<< /Size {size} /Root {root} R /Prev {prev} {extra} >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+            format!("trailer\n<< /Size {size} /Root {root} R /Prev {prev} {extra} >>\nstartxref\n{xref}\n%%EOF\n")
+                .as_bytes(),
         );
         (out, xref)
     }
@@ -1112,13 +1112,26 @@ mod tests {
             let shared = Box::leak(Box::default());
             lazy::Doc::open(b, startxref(b), limits, shared).expect("opens")
         }
-        let (changed, _) = append_update(&bytes, &[(content.0, "<< /Length 12 >>\nstream\nBT (x) Tj ET\nendstream")], "");
+        let (changed, _) = append_update(
+            &bytes,
+            &[(content.0, "<< /Length 12 >>\nstream\nBT (x) Tj ET\nendstream")],
+            "",
+        );
         let first = open(&bytes, &limits);
-        assert_eq!(changes::classify(&first, &open(&changed, &limits), 1000), Modification::Other);
+        assert_eq!(
+            changes::classify(&first, &open(&changed, &limits), 1000),
+            Modification::Other
+        );
         // The same object written again, unchanged, is no change.
         let (rewritten, _) = append_update(&bytes, &[(content.0, "<< /Length 5 >>\nstream\nBT ET\nendstream")], "");
-        assert_eq!(changes::classify(&first, &open(&rewritten, &limits), 1000), Modification::None);
-        assert_eq!(changes::classify(&first, &open(&bytes, &limits), 1000), Modification::None);
+        assert_eq!(
+            changes::classify(&first, &open(&rewritten, &limits), 1000),
+            Modification::None
+        );
+        assert_eq!(
+            changes::classify(&first, &open(&bytes, &limits), 1000),
+            Modification::None
+        );
 
         let (with_info, _) = append_update(&bytes, &[(90, "<< /Producer (a) >>")], "/Info 90 0 R");
         let (changed_info, _) = append_update(&with_info, &[(90, "<< /Producer (b) >>")], "/Info 90 0 R");

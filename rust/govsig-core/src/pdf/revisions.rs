@@ -214,7 +214,11 @@ pub fn read_last<'s, 'p>(
             pdf.len() - last.end_with_eol
         )));
     }
-    Ok(LastRead { marks, last: doc, shared })
+    Ok(LastRead {
+        marks,
+        last: doc,
+        shared,
+    })
 }
 
 impl<'p> LastRead<'_, 'p> {
