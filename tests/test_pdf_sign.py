@@ -269,6 +269,48 @@ def test_signing_fills_an_empty_field_prepared_by_pyhanko(verifier: govsig.Verif
         assert info.value.kind == "field_exists", str(info.value)
 
 
+def _nested_signature_field(form: bytes) -> bytes:
+    # A form whose empty signature field sits under a parent field (fully qualified name
+    # "Ky.Lanh_dao"); the field type /Sig is the parent's, inherited (ISO 32000-1 §12.7.3.1).
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(form)) as doc:
+        page = doc.pages[0].obj
+        parent = doc.make_indirect(pikepdf.Dictionary(T=pikepdf.String("Ky"), FT=pikepdf.Name.Sig,
+                                                      Kids=pikepdf.Array()))
+        kid = doc.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, T=pikepdf.String("Lanh_dao"),
+            Parent=parent, Rect=pikepdf.Array([0, 0, 0, 0]), F=132, P=page))
+        parent.Kids.append(kid)
+        doc.Root.AcroForm.Fields.append(parent)
+        if "/Annots" not in page:
+            page.Annots = pikepdf.Array()
+        page.Annots.append(kid)
+        out = io.BytesIO()
+        doc.save(out)
+        return out.getvalue()
+
+
+def test_signing_fills_a_nested_field_by_its_qualified_name(verifier: govsig.Verifier, pki,  # type: ignore[no-untyped-def]
+                                                            form: bytes, tmp_path: Path) -> None:
+    prepared = _nested_signature_field(form)
+    pdf = govsig.sign_pdf(prepared, key_signer(pki.rsa_leaf), field="Ky.Lanh_dao")
+    assert pdf[:len(prepared)] == prepared
+    r = verifier.verify_pdf(pdf)
+    assert r.ok, r.reason
+    (s,) = r.signatures
+    assert (s.field, s.revision, s.covers_whole_document) == ("Ky.Lanh_dao", 1, True)
+    assert [v[:3] for v in pdfsign.pyhanko_verdicts(pdf, pyhanko_vc(pki))] == [("Ky.Lanh_dao", True, True)]
+    renders(pdf, tmp_path)
+    # Filled once: the same name again, the parent itself, or a part that does not exist are
+    # refused, each with its kind.
+    for field, kind in (("Ky.Lanh_dao", "field_exists"), ("Ky", "field_exists"),
+                        ("Ky.Khac", "invalid_argument"), ("Ky..Lanh_dao", "invalid_argument")):
+        with pytest.raises(govsig.PdfSigningError) as info:
+            govsig.sign_pdf(pdf, key_signer(pki.rsa_leaf), field=field)
+        assert info.value.kind == kind, (field, str(info.value))
+
+
 @pytest.mark.parametrize("action", ["include", "exclude", "all"])
 def test_filling_a_locked_field_writes_its_fieldmdp(verifier: govsig.Verifier, pki, form: bytes,  # type: ignore[no-untyped-def]
                                                     action: str) -> None:

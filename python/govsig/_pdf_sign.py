@@ -61,9 +61,10 @@ def sign_pdf(pdf: Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"], 
     bytes come first, unchanged.
 
     ``signer``: a :class:`govsig.KeySigner` or a PKCS#11 token signer. ``field``: the
-    signature field's name: a new field, or an existing top-level signature field that holds
-    no signature yet, which is filled (any other existing field of that name is refused with
-    ``kind`` ``field_exists``). ``subfilter``: ``"ETSI.CAdES.detached"`` (PAdES, no
+    signature field's name: an existing signature field that holds no signature yet, named by
+    its fully qualified name (``"parent.child"`` for one under a parent field), is filled; any
+    other existing field of that name is refused with ``kind`` ``field_exists``; otherwise a
+    new top-level field of that name (no ``.``) is made. ``subfilter``: ``"ETSI.CAdES.detached"`` (PAdES, no
     signingTime attribute) or ``"adbe.pkcs7.detached"`` (a CMS with the signingTime of /M, for
     readers that predate PAdES). ``reason``,
     ``location``, ``name``: /Reason, /Location, /Name. ``tsa``: a :class:`govsig.TsaClient` or

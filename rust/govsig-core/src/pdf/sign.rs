@@ -105,8 +105,10 @@ impl PdfSubFilter {
 /// What the new signature says about itself.
 #[derive(Clone, Debug)]
 pub struct PdfSignOptions {
-    /// The field's partial name (/T); no '.'. A top-level signature field of that name that
-    /// holds no signature yet is filled; any other field of that name is refused.
+    /// The field's name. An existing signature field of that fully qualified name (parts
+    /// joined by '.', as `parent.child`) that holds no signature yet is filled; any other
+    /// field of that name is refused. Otherwise a new top-level field is made, whose name
+    /// (its /T) cannot contain '.'.
     pub field: String,
     /// The kind of CMS written.
     pub sub_filter: PdfSubFilter,
@@ -219,23 +221,61 @@ fn load(pdf: &[u8], limits: &PdfLimits) -> Result<Document, PdfSignError> {
     Ok(doc)
 }
 
-/// The top-level field named `name` in /AcroForm /Fields: its object (None when written
-/// inline) and dictionary.
-fn top_level_field<'d>(doc: &'d Document, name: &str) -> Option<(Option<ObjectId>, &'d lopdf::Dictionary)> {
+/// A form field found by its fully qualified name: its object (None when written inline),
+/// its dictionary, and its field type (its own /FT or the nearest ancestor's).
+struct FoundField<'d> {
+    id: Option<ObjectId>,
+    dict: &'d lopdf::Dictionary,
+    ft: Option<String>,
+}
+
+/// The field whose fully qualified name (ISO 32000-1 §12.7.3.2: the partial names /T from
+/// the root of the field tree down, joined by '.') is `name`, walked from /AcroForm /Fields
+/// part by part, bounded in depth and breadth.
+fn find_field<'d>(doc: &'d Document, name: &str, limits: &PdfLimits) -> Option<FoundField<'d>> {
     let form = fields::catalog(doc)
         .and_then(|c| c.get(b"AcroForm").ok())
         .and_then(|f| fields::dict(doc, f))?;
-    let Some(Object::Array(list)) = fields::get(doc, form, b"Fields") else {
+    let Some(Object::Array(level)) = fields::get(doc, form, b"Fields") else {
         return None;
     };
-    list.iter().take(100_000).find_map(|o| {
-        let d = fields::dict(doc, o)?;
-        let t = match fields::get(doc, d, b"T")? {
-            Object::String(t, _) => fields::text_string(t),
+    let mut level: &'d [Object] = level;
+    let mut inherited: Option<String> = None;
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() > limits.max_depth {
+        return None;
+    }
+    for (i, part) in parts.iter().enumerate() {
+        let (o, d) = level.iter().take(100_000).find_map(|o| {
+            let d = fields::dict(doc, o)?;
+            match fields::get(doc, d, b"T")? {
+                Object::String(t, _) if fields::text_string(t) == *part => Some((o, d)),
+                _ => None,
+            }
+        })?;
+        let ft = fields::name_of(doc, d, b"FT").or(inherited.take());
+        if i + 1 == parts.len() {
+            return Some(FoundField {
+                id: o.as_reference().ok(),
+                dict: d,
+                ft,
+            });
+        }
+        inherited = ft;
+        level = match fields::get(doc, d, b"Kids") {
+            Some(Object::Array(kids)) => kids,
             _ => return None,
         };
-        (t == name).then(|| (o.as_reference().ok(), d))
-    })
+    }
+    None
+}
+
+/// Whether a field has kids that are fields (a non-terminal field holds no value).
+fn has_field_kids(doc: &Document, field: &lopdf::Dictionary) -> bool {
+    match fields::get(doc, field, b"Kids") {
+        Some(Object::Array(kids)) => kids.iter().any(|k| fields::dict(doc, k).is_some_and(|d| d.has(b"T"))),
+        _ => false,
+    }
 }
 
 /// The FieldMDP transform parameters that an empty signature field's /Lock dictionary asks
@@ -341,9 +381,9 @@ fn set_key(inc: &mut IncrementalDocument, holder: ObjectId, key: &[u8], value: O
 impl PreparedPdf {
     /// Writes the signing revision of `pdf` with empty placeholders.
     pub fn prepare(pdf: &[u8], opts: &PdfSignOptions, limits: &PdfLimits) -> Result<PreparedPdf, PdfSignError> {
-        if opts.field.is_empty() || opts.field.contains('.') || opts.field.chars().count() > 255 {
+        if opts.field.split('.').any(|p| p.is_empty() || p.chars().count() > 255) {
             return Err(PdfSignError::InvalidArgument(format!(
-                "field name {:?} must be 1–255 characters without '.' (a '.' separates the parts of a qualified name)",
+                "field name {:?} must be one or more parts of 1–255 characters joined by '.' (a qualified name)",
                 opts.field
             )));
         }
@@ -363,11 +403,21 @@ impl PreparedPdf {
         let doc = load(pdf, limits)?;
         // An empty signature field of that name is filled (a form prepared for signing);
         // any other field of that name is refused, a signed one above all.
-        let (empty_field, lock) = match top_level_field(&doc, &opts.field) {
-            Some((Some(id), d)) if fields::name_of(&doc, d, b"FT").as_deref() == Some("Sig") && !d.has(b"V") => {
-                (Some(id), field_lock_params(&doc, d, &opts.field)?)
+        let (empty_field, lock) = match find_field(&doc, &opts.field, limits) {
+            Some(FoundField {
+                id: Some(id),
+                dict,
+                ft: Some(ft),
+            }) if ft == "Sig" && !dict.has(b"V") && !has_field_kids(&doc, dict) => {
+                (Some(id), field_lock_params(&doc, dict, &opts.field)?)
             }
             Some(_) => return Err(PdfSignError::FieldExists(opts.field.clone())),
+            None if opts.field.contains('.') => {
+                return Err(PdfSignError::InvalidArgument(format!(
+                    "the document has no field named {:?}: a qualified name (with '.') names an existing empty signature field; a new field's name cannot contain '.'",
+                    opts.field
+                )))
+            }
             None => (None, None),
         };
         if empty_field.is_none()
