@@ -108,6 +108,10 @@ struct Parsed {
 #[derive(Default)]
 pub struct Shared {
     sections: RefCell<HashMap<usize, Rc<Section>>>,
+    /// Cross-reference entries read for the file so far, over every section of every
+    /// revision: bounded (see [`section`]), so that many sections each listing the most
+    /// objects a revision may have cannot take the memory a huge file would.
+    entries_read: Cell<usize>,
     objects: RefCell<HashMap<SharedKey, (Rc<Object>, usize)>>,
 }
 
@@ -331,6 +335,14 @@ fn section(shared: &Shared, data: &[u8], at: usize, limits: &PdfLimits) -> PResu
         return Ok(s.clone());
     }
     let s = Rc::new(read_section(data, at, limits)?);
+    let total = shared.entries_read.get().saturating_add(s.entries.len());
+    let budget = limits.max_objects.saturating_mul(4);
+    if total > budget {
+        return Err(other(format!(
+            "the cross-reference sections list more than {budget} entries in all; govsig reads at most that many"
+        )));
+    }
+    shared.entries_read.set(total);
     shared.sections.borrow_mut().insert(at, s.clone());
     Ok(s)
 }
@@ -796,11 +808,166 @@ pub fn decode_hex(digits: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    /// A file built object by object: `objects` (number, body) written in order, then one
+    /// cross-reference table and trailer (`extra` added to it); the offset of that table.
+    fn file(objects: &[(u32, &[u8])], extra: &str) -> (Vec<u8>, usize) {
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut at = Vec::new();
+        for (n, body) in objects {
+            at.push((*n, out.len()));
+            out.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        let (xref, size) = table(&mut out, &at);
+        out.extend_from_slice(format!("trailer\n<< /Size {size} /Root 1 0 R {extra} >>\n").as_bytes());
+        out.extend_from_slice(format!("startxref\n{xref}\n%%EOF\n").as_bytes());
+        (out, xref)
+    }
+
+    /// Appends a classic table listing `at` (number, offset), one subsection per object;
+    /// returns its offset and the /Size it implies.
+    fn table(out: &mut Vec<u8>, at: &[(u32, usize)]) -> (usize, u32) {
+        let xref = out.len();
+        out.extend_from_slice(b"xref\n0 1\n0000000000 65535 f\r\n");
+        for (n, off) in at {
+            out.extend_from_slice(format!("{n} 1\n{off:010} 00000 n\r\n").as_bytes());
+        }
+        (xref, at.iter().map(|(n, _)| n + 1).max().unwrap_or(1))
+    }
+
+    fn open(pdf: &[u8], xref: usize, limits: &PdfLimits) -> Result<Doc<'static>, String> {
+        let pdf: &'static [u8] = Box::leak(pdf.to_vec().into_boxed_slice());
+        Doc::open(pdf, xref, limits, Box::leak(Box::default()))
+    }
+
+    const CATALOG: &[u8] = b"<< /Type /Catalog /Pages 2 0 R >>";
+    const PAGES: &[u8] = b"<< /Type /Pages /Kids [] /Count 0 >>";
+
+    #[test]
+    fn a_revision_reads_its_objects_and_nothing_else() {
+        let (pdf, xref) = file(&[(1, CATALOG), (2, PAGES)], "");
+        let doc = open(&pdf, xref, &PdfLimits::default()).expect("opens");
+        let Some(Object::Dictionary(cat)) = doc.object((1, 0)) else {
+            panic!("no catalog")
+        };
+        assert_eq!(cat.get(b"Type").ok(), Some(&Object::Name(b"Catalog".to_vec())));
+        assert!(doc.object((1, 1)).is_none(), "another generation is not the object");
+        assert!(doc.object((7, 0)).is_none());
+        assert_eq!(doc.trailer().get(b"Root").ok(), Some(&Object::Reference((1, 0))));
+    }
+
+    #[test]
+    fn an_entry_that_points_at_another_object_reads_nothing() {
+        let (mut pdf, first) = file(&[(1, CATALOG), (2, PAGES)], "");
+        // A second table that says object 1 is where object 2 is written.
+        let two = memchr::memmem::find(&pdf, b"2 0 obj").expect("object 2");
+        let (xref, _) = table(&mut pdf, &[(1, two)]);
+        pdf.extend_from_slice(
+            format!("trailer\n<< /Size 3 /Root 1 0 R /Prev {first} >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
+        let doc = open(&pdf, xref, &PdfLimits::default()).expect("opens");
+        assert!(doc.object((1, 0)).is_none());
+        assert!(doc.object((2, 0)).is_some());
+    }
+
+    #[test]
+    fn a_prev_chain_that_loops_is_refused() {
+        let (mut pdf, first) = file(&[(1, CATALOG), (2, PAGES)], "");
+        // A section whose /Prev names itself, and two that name each other.
+        let (me, _) = table(&mut pdf, &[]);
+        pdf.extend_from_slice(format!("trailer\n<< /Size 3 /Root 1 0 R /Prev {me} >>\n").as_bytes());
+        let e = open(&pdf, me, &PdfLimits::default()).err().expect("refused");
+        assert!(e.contains("loop"), "{e}");
+        let (mut pdf, _) = file(&[(1, CATALOG), (2, PAGES)], "");
+        let a = pdf.len();
+        let b_at = a + format!(
+            "xref\n0 1\n0000000000 65535 f\r\ntrailer\n<< /Size 3 /Root 1 0 R /Prev {:07} >>\n",
+            0
+        )
+        .len();
+        pdf.extend_from_slice(
+            format!("xref\n0 1\n0000000000 65535 f\r\ntrailer\n<< /Size 3 /Root 1 0 R /Prev {b_at:07} >>\n").as_bytes(),
+        );
+        pdf.extend_from_slice(
+            format!("xref\n0 1\n0000000000 65535 f\r\ntrailer\n<< /Size 3 /Root 1 0 R /Prev {a:07} >>\n").as_bytes(),
+        );
+        let e = open(&pdf, b_at, &PdfLimits::default()).err().expect("refused");
+        assert!(e.contains("loop"), "{e}");
+        assert!(open(&pdf, first, &PdfLimits::default()).is_ok());
+    }
+
+    #[test]
+    fn a_cross_reference_stream_is_checked_before_its_entries_are_read() {
+        for (w, size) in [("[0 0 0]", "100"), ("[1 9 1]", "3"), ("[1 2 1]", "2000000000")] {
+            let (mut pdf, _) = file(&[(1, CATALOG), (2, PAGES)], "");
+            let at = pdf.len();
+            pdf.extend_from_slice(
+                format!("3 0 obj\n<< /Type /XRef /W {w} /Size {size} /Root 1 0 R /Length 0 >>\nstream\n\nendstream\nendobj\nstartxref\n{at}\n%%EOF\n")
+                    .as_bytes(),
+            );
+            let e = open(&pdf, at, &PdfLimits::default()).err().expect("refused");
+            assert!(e.contains("/W") || e.contains("objects"), "{w} {size}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_object_stream_must_list_the_object_asked_for() {
+        // Object stream 3 holds one object, which its header numbers 9; a cross-reference
+        // stream (4) says object 5 is at index 0 of stream 3 and object 9 too.
+        let objstm_data = b"9 0 << /Mine true >>";
+        let objstm = format!(
+            "<< /Type /ObjStm /N 1 /First 4 /Length {} >>\nstream\n",
+            objstm_data.len()
+        );
+        let mut body = objstm.into_bytes();
+        body.extend_from_slice(objstm_data);
+        body.extend_from_slice(b"\nendstream");
+        let (mut pdf, first) = file(&[(1, CATALOG), (2, PAGES), (3, &body)], "");
+        let at = pdf.len();
+        // /W [1 2 1], /Index [5 1 9 1]: type 2, stream 3, index 0 for both.
+        let entries: [u8; 8] = [2, 0, 3, 0, 2, 0, 3, 0];
+        pdf.extend_from_slice(
+            format!("4 0 obj\n<< /Type /XRef /W [1 2 1] /Index [5 1 9 1] /Size 10 /Root 1 0 R /Prev {first} /Length 8 >>\nstream\n").as_bytes(),
+        );
+        pdf.extend_from_slice(&entries);
+        pdf.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{at}\n%%EOF\n").as_bytes());
+        let doc = open(&pdf, at, &PdfLimits::default()).expect("opens");
+        assert!(doc.object((5, 0)).is_none(), "object 5 read from where object 9 is");
+        let Some(Object::Dictionary(d)) = doc.object((9, 0)) else {
+            panic!("object 9 unread")
+        };
+        assert_eq!(d.get(b"Mine").ok(), Some(&Object::Boolean(true)));
+    }
+
+    #[test]
+    fn the_entries_read_for_a_file_are_bounded_over_all_its_sections() {
+        let limits = PdfLimits {
+            max_objects: 100,
+            ..PdfLimits::default()
+        };
+        let (mut pdf, mut prev) = file(&[(1, CATALOG), (2, PAGES)], "");
+        // Five sections of 90 entries each along /Prev: each is within the cap, together
+        // they are more than four times it.
+        for _ in 0..5 {
+            let at = pdf.len();
+            pdf.extend_from_slice(b"xref\n0 90\n");
+            for _ in 0..90 {
+                pdf.extend_from_slice(b"0000000000 65535 f\r\n");
+            }
+            pdf.extend_from_slice(format!("trailer\n<< /Size 90 /Root 1 0 R /Prev {prev} >>\n").as_bytes());
+            prev = at;
+        }
+        let e = open(&pdf, prev, &limits).err().expect("refused");
+        assert!(e.contains("entries in all"), "{e}");
+        assert!(open(&pdf, prev, &PdfLimits::default()).is_ok());
+    }
+
     #[test]
     fn hex_strings_decode_with_padding_whitespace_and_odd_length() {
         assert_eq!(decode_hex(b"3082ab00").unwrap(), vec![0x30, 0x82, 0xab, 0]);
         let mut long = b"0a".to_vec();
-        long.extend(std::iter::repeat(b'0').take(300));
+        long.extend(std::iter::repeat_n(b'0', 300));
         let d = decode_hex(&long).unwrap();
         assert_eq!(d.len(), 151);
         assert_eq!(d[0], 0x0a);
