@@ -749,9 +749,9 @@ impl Objects for Doc<'_> {
     }
 }
 
-/// Nibble values of hex digits; 0xff for any other byte.
-const NIBBLE: [u8; 256] = {
-    let mut t = [0xffu8; 256];
+/// Hex digit values; 0x80 marks a byte that is not a hex digit.
+pub(super) const HEX_VALUE: [u8; 256] = {
+    let mut t = [0x80u8; 256];
     let mut i = 0;
     while i < 10 {
         t[b'0' as usize + i] = i as u8;
@@ -770,7 +770,7 @@ const NIBBLE: [u8; 256] = {
 fn decode_pairs(digits: &[u8], out: &mut [u8]) -> bool {
     let mut bad = 0u8;
     for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+        let (hi, lo) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
         bad |= hi | lo;
         *o = (hi << 4) | (lo & 0x0f);
     }

@@ -30,6 +30,8 @@ pub mod sign;
 
 use std::sync::Arc;
 
+use lazy::HEX_VALUE;
+
 use crate::batch::Engine;
 use crate::cms::signed_data::{self, SignerIdentity};
 use crate::cms::verify::{
@@ -378,23 +380,6 @@ fn gap_spells(gap: &[u8], contents: &[u8], cms_len: usize, zero_padded: bool) ->
         hex_matches(hex, contents)
     }
 }
-
-/// Hex digit values; 0x80 marks a byte that is not a hex digit.
-const HEX_VALUE: [u8; 256] = {
-    let mut t = [0x80u8; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
 
 /// Whether `hex` (an even number of hex digits, either case) spells exactly `bytes`, compared
 /// without decoding into a copy. Branch-free over the bytes (a table look-up per digit):
