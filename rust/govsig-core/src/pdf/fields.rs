@@ -250,7 +250,13 @@ pub fn docmdp_signature(doc: &dyn Objects) -> Option<ObjectId> {
 pub fn signature_fields(doc: &dyn Objects, limits: &PdfLimits) -> Result<Vec<SigField>, String> {
     let mut out = Vec::new();
     let Some(cat) = catalog(doc) else {
-        return Err("the trailer names no document catalog (/Root)".into());
+        let why = match doc.trailer().get(b"Root") {
+            Ok(Object::Reference(id)) => doc
+                .unreadable(*id)
+                .map(|e| format!("the document catalog (/Root {} {} R) does not read: {e}", id.0, id.1)),
+            _ => None,
+        };
+        return Err(why.unwrap_or_else(|| "the trailer names no document catalog (/Root)".into()));
     };
     let Some(form) = cat.get(b"AcroForm").ok().and_then(|o| dict(doc, o)) else {
         return Ok(out);

@@ -57,6 +57,10 @@ pub trait Objects {
     fn object(&self, id: ObjectId) -> Option<&Object>;
     /// The trailer dictionary.
     fn trailer(&self) -> &Dictionary;
+    /// Why object `id`, in use, does not read (`None` when it reads or is not in use).
+    fn unreadable(&self, _id: ObjectId) -> Option<String> {
+        None
+    }
 }
 
 impl Objects for lopdf::Document {
@@ -70,7 +74,8 @@ impl Objects for lopdf::Document {
 
 struct Slot {
     entry: Entry,
-    object: OnceCell<Option<Rc<Object>>>,
+    /// The object once asked for, or why it does not read.
+    object: OnceCell<Result<Rc<Object>, String>>,
 }
 
 /// A decoded object stream: its data and, per index, the object number and byte range.
@@ -129,6 +134,16 @@ pub struct Doc<'p> {
     depth: Cell<usize>,
 }
 
+/// A pdf-rs error as one line a person can act on: its innermost cause (pdf-rs wraps each
+/// step in a `Try` that names its own source file and line), whitespace folded.
+pub fn describe(e: &PdfError) -> String {
+    let mut e = e;
+    while let PdfError::Try { source, .. } = e {
+        e = source;
+    }
+    e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn other(msg: impl Into<String>) -> PdfError {
     PdfError::Other { msg: msg.into() }
 }
@@ -148,7 +163,7 @@ fn decode_capped(raw: &[u8], filters: &[StreamFilter], cap: usize) -> PResult<Ve
             let mut sink = std::io::sink();
             let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
             let n = std::io::copy(&mut flate2::read::ZlibDecoder::new(raw).take(limit), &mut sink)
-                .map_err(|e| other(format!("a compressed stream does not inflate: {e}")))?;
+                .map_err(|e| other(format!("a compressed stream does not inflate: {}", e.kind())))?;
             if n > cap as u64 {
                 return Err(other(format!("a compressed stream inflates to more than {cap} bytes")));
             }
@@ -232,7 +247,7 @@ fn check_xref_stream(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<()> 
         None,
         ParseFlags::STREAM | ParseFlags::DICT,
     )
-    .map_err(|e| other(format!("no cross-reference table or stream at offset {at}: {e}")))?;
+    .map_err(|e| other(format!("no cross-reference table or stream at offset {at}: {}", describe(&e))))?;
     let d = match &p {
         Primitive::Stream(s) => &s.info,
         _ => return Err(other(format!("no cross-reference stream at offset {at}"))),
@@ -387,22 +402,22 @@ impl<'p> Doc<'p> {
                     limits.max_revisions * 2
                 ));
             }
-            let sec = section(shared, data, at, limits).map_err(|e| e.to_string())?;
+            let sec = section(shared, data, at, limits).map_err(|e| describe(&e))?;
             let t = &sec.trailer;
             // A hybrid file (§7.5.8.4): the table's in-use entries first, then its
             // cross-reference stream's, then the table's free entries (placeholders for
             // objects the stream holds).
-            let hybrid = integer_of(t, "XRefStm").map_err(|e| e.to_string())?;
+            let hybrid = integer_of(t, "XRefStm").map_err(|e| describe(&e))?;
             match hybrid {
                 Some(stm) if is_table(data, at) => {
                     add(&sec.entries, true, false);
-                    let stm_sec = section(shared, data, stm, limits).map_err(|e| e.to_string())?;
+                    let stm_sec = section(shared, data, stm, limits).map_err(|e| describe(&e))?;
                     add(&stm_sec.entries, true, true);
                     add(&sec.entries, false, true);
                 }
                 _ => add(&sec.entries, true, true),
             }
-            next = integer_of(t, "Prev").map_err(|e| e.to_string())?;
+            next = integer_of(t, "Prev").map_err(|e| describe(&e))?;
             if newest.is_none() {
                 newest = Some(sec.clone());
             }
@@ -733,8 +748,9 @@ impl<'d, 'p> View<'d, 'p> {
     }
 }
 
-impl Objects for Doc<'_> {
-    fn object(&self, id: ObjectId) -> Option<&Object> {
+impl Doc<'_> {
+    /// Object `id` read once (`None`: not in use with that generation).
+    fn read(&self, id: ObjectId) -> Option<&Result<Rc<Object>, String>> {
         let slot = self.slots.get(&id.0)?;
         match slot.entry {
             Entry::Free => return None,
@@ -742,7 +758,16 @@ impl Objects for Doc<'_> {
             Entry::Compressed { .. } if id.1 != 0 => return None,
             _ => {}
         }
-        slot.object.get_or_init(|| self.load(id).ok()).as_deref()
+        Some(slot.object.get_or_init(|| self.load(id).map_err(|e| describe(&e))))
+    }
+}
+
+impl Objects for Doc<'_> {
+    fn object(&self, id: ObjectId) -> Option<&Object> {
+        self.read(id)?.as_deref().ok()
+    }
+    fn unreadable(&self, id: ObjectId) -> Option<String> {
+        self.read(id)?.as_ref().err().cloned()
     }
     fn trailer(&self) -> &Dictionary {
         &self.newest.lopdf_trailer
