@@ -137,6 +137,9 @@ def test_xref_stream_with_zero_widths_and_huge_size(verifier: govsig.Verifier, s
     refused(verifier, append_xref_stream(signed, b"/W [0 0 0] /Size 2147483647", b""))
     refused(verifier, append_xref_stream(signed, b"/W [0 0 0] /Size 5 /Index [0 2147483647]", b""))
     refused(verifier, append_xref_stream(signed, b"/W [0 0 0] /Size 5 /Index [0 9223372036854775807]", b""))
+    # Non-zero widths, a huge /Index count and three bytes of data: no allocation by the count.
+    refused(verifier, append_xref_stream(signed, b"/W [1 1 1] /Size 5 /Index [0 2147483647]", b"\x01\x00\x00"))
+    refused(verifier, append_xref_stream(signed, b"/W [1 1 1] /Size 2147483647", b"\x01\x00\x00"))
 
 
 def test_prev_pointing_at_itself(verifier: govsig.Verifier, signed: bytes) -> None:
@@ -321,3 +324,58 @@ def test_bytes_path_and_bulk_agree(pki, verifier: govsig.Verifier, signed: bytes
     assert list(reversed(again)) == by_bytes
     assert len(bulk) == len(paths)
     assert [_summary(bulk[i]) for i in range(len(paths))] == list(reversed(by_bytes))
+
+
+def append_in_object_stream(pdf: bytes, num: int, body: bytes, *, header_num: int | None = None) -> bytes:
+    """An update with an object stream holding object ``num`` at index 0 (its header names
+    ``header_num``, by default ``num``) and a cross-reference stream pointing at it."""
+    root, _, size = _root_and_size(pdf)
+    header = b"%d 0 " % (num if header_num is None else header_num)
+    raw = header + body
+    objstm = size
+    out = bytearray(pdf)
+    at = len(out)
+    out += (b"%d 0 obj\n<< /Type /ObjStm /N 1 /First %d /Length %d >>\nstream\n" % (objstm, len(header), len(raw))
+            + raw + b"\nendstream\nendobj\n")
+    rows = bytes([1]) + at.to_bytes(4, "big") + b"\x00" + bytes([2]) + objstm.to_bytes(4, "big") + b"\x00"
+    xref_at = len(out)
+    out += (b"%d 0 obj\n<< /Type /XRef /Root %d 0 R /Prev %d /Size %d /W [1 4 1] /Index [%d 1 %d 1] /Length %d >>\nstream\n"
+            % (objstm + 1, root, _last_startxref(pdf), objstm + 2, objstm, num, len(rows)))
+    out += rows + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at
+    return bytes(out)
+
+
+def test_object_stream_control_a_matching_header_is_read(verifier: govsig.Verifier, signed: bytes) -> None:
+    """The control for the header-mismatch case: the same catalog in an object stream whose
+    header names it is read (the document is not malformed)."""
+    root, pages, _ = _root_and_size(signed)
+    body = b"<< /Type /Catalog /Pages %d 0 R >>" % pages
+    r = verifier.verify_pdf(append_in_object_stream(signed, root, body))
+    assert r.code != "pdf_malformed" and r.code != "internal_error", (r.code, r.reason)
+    r = verifier.verify_pdf(append_in_object_stream(signed, root, body, header_num=root + 50))
+    assert r.code == "pdf_malformed", (r.code, r.reason)
+
+
+def test_signature_dictionary_in_an_object_stream_of_a_later_revision(verifier: govsig.Verifier,
+                                                                      signed: bytes) -> None:
+    """A later revision moves the signature dictionary into an object stream, with a bogus
+    /Contents: the gap's /Contents is judged and the change is seen, never ok."""
+    num, body = _sig_object(signed)
+    moved = re.sub(rb"/Contents\s*<[0-9A-Fa-f]+>", b"/Contents <3003020101>", body)
+    r = verifier.verify_pdf(append_in_object_stream(signed, num, moved))
+    assert not r.ok and r.code in REFUSED, (r.code, r.reason)
+    wrong_header = append_in_object_stream(signed, num, body, header_num=num + 50)
+    r = verifier.verify_pdf(wrong_header)
+    assert not r.ok and r.code in REFUSED, (r.code, r.reason)
+
+
+def test_reasons_do_not_leak_parser_source_paths(verifier: govsig.Verifier, signed: bytes) -> None:
+    """A refusal is one actionable line; it must not carry the dependency's source location
+    (seen: 'Try at /root/.cargo/registry/.../pdf-0.10.0/src/parser/parse_xref.rs:78')."""
+    bomb = zlib.compress(b"\x01" + b"\x00" * (64 * 1024 * 1024), 9)
+    for data in (append_xref_stream(signed, b"/W [1 2 1] /Size 5 /Filter /FlateDecode", bomb),
+                 append_xref_stream(signed, b"/W [0 0 0] /Size 5 /Index [0 9223372036854775807]", b"")):
+        r = verifier.verify_pdf(data)
+        assert r.code == "pdf_malformed"
+        assert ".cargo" not in r.reason and ".rs:" not in r.reason, r.reason
+        assert "\n" not in r.reason, r.reason
