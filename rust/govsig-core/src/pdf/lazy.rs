@@ -247,7 +247,12 @@ fn check_xref_stream(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<()> 
         None,
         ParseFlags::STREAM | ParseFlags::DICT,
     )
-    .map_err(|e| other(format!("no cross-reference table or stream at offset {at}: {}", describe(&e))))?;
+    .map_err(|e| {
+        other(format!(
+            "the cross-reference stream at offset {at} does not read: {}",
+            describe(&e)
+        ))
+    })?;
     let d = match &p {
         Primitive::Stream(s) => &s.info,
         _ => return Err(other(format!("no cross-reference stream at offset {at}"))),
@@ -267,7 +272,7 @@ fn check_xref_stream(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<()> 
     let w = ints("W").ok_or_else(|| other("a cross-reference stream has no /W of integers"))?;
     if w.len() != 3 || w.iter().any(|&x| !(0..=8).contains(&x)) || w.iter().sum::<i64>() == 0 {
         return Err(other(format!(
-            "a cross-reference stream's /W {w:?} is not three widths of 0 to 8 bytes"
+            "a cross-reference stream's /W {w:?} is not three field widths of 0 to 8 bytes, not all 0"
         )));
     }
     let count: i64 = match ints("Index") {
