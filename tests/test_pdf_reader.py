@@ -191,19 +191,7 @@ def test_object_stream_header_names_another_object(verifier: govsig.Verifier, si
     another object: the catalog must not be read from it."""
     root, pages, size = _root_and_size(signed)
     body = b"<< /Type /Catalog /Pages %d 0 R >>" % pages
-    header = b"%d 0 " % (size + 7)
-    raw = header + body
-    objstm = size
-    out = bytearray(signed)
-    at = len(out)
-    out += (b"%d 0 obj\n<< /Type /ObjStm /N 1 /First %d /Length %d >>\nstream\n" % (objstm, len(header), len(raw))
-            + raw + b"\nendstream\nendobj\n")
-    rows = bytes([1]) + at.to_bytes(4, "big") + b"\x00" + bytes([2]) + objstm.to_bytes(4, "big") + b"\x00"
-    xref_at = len(out)
-    out += (b"%d 0 obj\n<< /Type /XRef /Root %d 0 R /Prev %d /Size %d /W [1 4 1] /Index [%d 1 %d 1] /Length %d >>\nstream\n"
-            % (objstm + 1, root, _last_startxref(signed), objstm + 2, objstm, root, len(rows)))
-    out += rows + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at
-    refused(verifier, bytes(out))
+    refused(verifier, append_in_object_stream(signed, root, body, header_num=size + 7))
 
 
 def test_xref_entry_pointing_at_another_object(verifier: govsig.Verifier, signed: bytes) -> None:
