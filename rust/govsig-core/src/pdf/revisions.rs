@@ -227,12 +227,6 @@ impl<'p> LastRead<'_, 'p> {
         &self.last
     }
 
-    /// Where each end marker of the file ends (`end`, `end_with_eol` as in [`Revision`]), in
-    /// file order: the revisions are among them.
-    pub fn ends(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        self.marks.iter().map(|m| (m.end, m.end_with_eol))
-    }
-
     /// The revisions of the file, oldest first: each prefix ending at an end marker that
     /// reads as written (its cross-reference chain opens).
     pub fn revisions(self, pdf: &'p [u8], limits: &PdfLimits) -> Result<Vec<Revision<'p>>, Malformed> {
