@@ -20,6 +20,9 @@ pub struct SigField {
     pub byte_range: Option<Vec<i64>>,
     /// /Contents, decoded (the hex string's bytes).
     pub contents: Option<Vec<u8>>,
+    /// Where /Contents's hex digits lie in the file, when its value is exactly them
+    /// ([`Objects::contents_span`]).
+    pub contents_span: Option<std::ops::Range<usize>>,
     pub sub_filter: Option<String>,
     /// /Type /DocTimeStamp.
     pub doc_timestamp_type: bool,
@@ -345,6 +348,7 @@ fn walk(
                 value_id,
                 byte_range: None,
                 contents: None,
+                contents_span: None,
                 sub_filter: None,
                 doc_timestamp_type: false,
                 m: None,
@@ -374,6 +378,7 @@ fn walk(
         value_id,
         byte_range,
         contents: string_of(doc, sig, b"Contents"),
+        contents_span: value_id.and_then(|id| doc.contents_span(id)),
         sub_filter: name_of(doc, sig, b"SubFilter"),
         doc_timestamp_type: name_of(doc, sig, b"Type").as_deref() == Some("DocTimeStamp"),
         m: string_of(doc, sig, b"M").map(|s| text_string(&s)),

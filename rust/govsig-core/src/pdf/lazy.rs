@@ -22,7 +22,10 @@
 //! verifying a signed PDF after SHA-256 itself (issue 14's profile).
 
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::{HashMap, HashSet};
+// foldhash: the keys are object numbers and offsets a file chooses; foldhash's RandomState
+// is seeded at random (a file cannot plan collisions) and it is several times faster than
+// SipHash on such small keys.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::io::Read;
 use std::ops::Range;
 use std::rc::Rc;
@@ -61,6 +64,13 @@ pub trait Objects {
     fn unreadable(&self, _id: ObjectId) -> Option<String> {
         None
     }
+    /// Where the hex digits of dictionary `id`'s /Contents lie in the file, when its value
+    /// is exactly those digits read a pair per byte (no whitespace, an even count): this
+    /// spares the verifier decoding them again to compare them with the /ByteRange gap.
+    /// `None` when unknown (the verifier then compares).
+    fn contents_span(&self, _id: ObjectId) -> Option<Range<usize>> {
+        None
+    }
 }
 
 impl Objects for lopdf::Document {
@@ -75,7 +85,7 @@ impl Objects for lopdf::Document {
 struct Slot {
     entry: Entry,
     /// The object once asked for, or why it does not read.
-    object: OnceCell<Result<Rc<Object>, String>>,
+    object: OnceCell<Result<Loaded, String>>,
 }
 
 /// A decoded object stream: its data and, per index, the object number and byte range.
@@ -97,11 +107,21 @@ struct Section {
 /// An object read at an offset: (offset, number, generation).
 type SharedKey = (usize, u32, u16);
 
+/// An object as handed out, with where its /Contents hex digits lie in the file when our
+/// decoder read them there (see [`Objects::contents_span`]).
+#[derive(Clone)]
+struct Loaded {
+    object: Rc<Object>,
+    contents_span: Option<Range<usize>>,
+}
+
 /// An object as parsed: pdf-rs's primitive; for a dictionary whose /Contents is a hex
 /// string, that string decoded by us; for an object in the file, where its `endobj` ends.
 struct Parsed {
     primitive: Primitive,
-    contents: Option<Vec<u8>>,
+    /// The decoded /Contents and, when they are its bytes a pair each, the file range of
+    /// its digits.
+    contents: Option<(Vec<u8>, Option<Range<usize>>)>,
     end: Option<usize>,
 }
 
@@ -117,7 +137,7 @@ pub struct Shared {
     /// revision: bounded (see [`section`]), so that many sections each listing the most
     /// objects a revision may have cannot take the memory a huge file would.
     entries_read: Cell<usize>,
-    objects: RefCell<HashMap<SharedKey, (Rc<Object>, usize)>>,
+    objects: RefCell<HashMap<SharedKey, (Loaded, usize)>>,
 }
 
 /// One revision of a PDF: the file's prefix ending at the revision's `%%EOF`, read through
@@ -573,9 +593,14 @@ impl<'p> Doc<'p> {
                     lx.next().ok()?;
                     let start = pos + lx.get_pos();
                     let close = memchr::memchr(b'>', &self.data[start..])? + start;
-                    match decode_hex(&self.data[start..close]) {
-                        Some(bytes) => contents = Some(bytes),
-                        None => return Some(Err(other("/Contents is not a hex string"))),
+                    let digits = &self.data[start..close];
+                    // The span is kept only when the digits are the bytes a pair each.
+                    match decode_hex_pairs(digits).map(|b| (b, Some(start..close))) {
+                        Some(read) => contents = Some(read),
+                        None => match decode_hex(digits) {
+                            Some(bytes) => contents = Some((bytes, None)),
+                            None => return Some(Err(other("/Contents is not a hex string"))),
+                        },
                     }
                     lx.set_pos(close + 1 - pos);
                     continue;
@@ -683,7 +708,7 @@ impl<'p> Doc<'p> {
         }))
     }
 
-    fn load(&self, id: ObjectId) -> PResult<Rc<Object>> {
+    fn load(&self, id: ObjectId) -> PResult<Loaded> {
         let pos = match self.entry(id.0) {
             Some(Entry::InFile { pos, .. }) => Some(pos),
             _ => None,
@@ -707,10 +732,15 @@ impl<'p> Doc<'p> {
         // are not shared.
         let stream = matches!(p, Primitive::Stream(_));
         let mut o = self.convert(p, &view)?;
-        if let (Some(c), Object::Dictionary(d)) = (contents, &mut o) {
+        let mut contents_span = None;
+        if let (Some((c, span)), Object::Dictionary(d)) = (contents, &mut o) {
+            contents_span = span;
             d.set("Contents", Object::String(c, StringFormat::Hexadecimal));
         }
-        let o = Rc::new(o);
+        let o = Loaded {
+            object: Rc::new(o),
+            contents_span,
+        };
         if let (Some(pos), Some(end), false) = (pos, end, stream) {
             self.shared
                 .objects
@@ -755,7 +785,7 @@ impl<'d, 'p> View<'d, 'p> {
 
 impl Doc<'_> {
     /// Object `id` read once (`None`: not in use with that generation).
-    fn read(&self, id: ObjectId) -> Option<&Result<Rc<Object>, String>> {
+    fn read(&self, id: ObjectId) -> Option<&Result<Loaded, String>> {
         let slot = self.slots.get(&id.0)?;
         match slot.entry {
             Entry::Free => return None,
@@ -769,49 +799,72 @@ impl Doc<'_> {
 
 impl Objects for Doc<'_> {
     fn object(&self, id: ObjectId) -> Option<&Object> {
-        self.read(id)?.as_deref().ok()
+        self.read(id)?.as_ref().ok().map(|l| &*l.object)
     }
     fn unreadable(&self, id: ObjectId) -> Option<String> {
         self.read(id)?.as_ref().err().cloned()
+    }
+    fn contents_span(&self, id: ObjectId) -> Option<Range<usize>> {
+        self.read(id)?.as_ref().ok()?.contents_span.clone()
     }
     fn trailer(&self) -> &Dictionary {
         &self.newest.lopdf_trailer
     }
 }
 
-/// Hex digit values; 0x80 marks a byte that is not a hex digit.
-pub(super) const HEX_VALUE: [u8; 256] = {
-    let mut t = [0x80u8; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
-
-/// Decodes pairs of hex digits into `out` (half their length); false on a non-digit.
-fn decode_pairs(digits: &[u8], out: &mut [u8]) -> bool {
-    let mut bad = 0u8;
-    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let (hi, lo) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
-        bad |= hi | lo;
-        *o = (hi << 4) | (lo & 0x0f);
-    }
-    bad & 0xf0 == 0
+/// A hex digit's value and whether the byte is not a hex digit (1 if not), by arithmetic
+/// rather than a table, so that loops over many digits vectorise.
+#[inline(always)]
+pub(super) fn hex_digit(c: u8) -> (u8, u8) {
+    let digit = c.wrapping_sub(b'0');
+    // 'A'..'F' and 'a'..'f' alike: setting bit 5 maps the first onto the second and no other
+    // byte into it.
+    let letter = (c | 0x20).wrapping_sub(b'a');
+    let (is_digit, is_letter) = (digit < 10, letter < 6);
+    let value = if is_digit { digit } else { letter.wrapping_add(10) };
+    (value, u8::from(!(is_digit | is_letter)))
 }
 
-/// Decodes the digits of a hex string (between `<` and `>`). A signature's /Contents is
+/// Decodes pairs of hex digits into `out` (as many pairs as `out` has bytes), returning
+/// non-zero when a byte is not a hex digit. Thirty-two digits at a time, a block the
+/// compiler turns into vector code (a signature's /Contents is thousands of digits).
+pub(super) fn decode_pairs_into(digits: &[u8], out: &mut [u8]) -> u8 {
+    let n = out.len().min(digits.len() / 2);
+    let (digits, out) = (&digits[..2 * n], &mut out[..n]);
+    let mut bad = 0u8;
+    let mut blocks = digits.chunks_exact(32);
+    let mut outs = out.chunks_exact_mut(16);
+    for (d, o) in (&mut blocks).zip(&mut outs) {
+        let mut v = [0u8; 32];
+        for (x, &c) in v.iter_mut().zip(d) {
+            let (value, not_hex) = hex_digit(c);
+            *x = value;
+            bad |= not_hex;
+        }
+        for (o, pair) in o.iter_mut().zip(v.chunks_exact(2)) {
+            *o = (pair[0] << 4) | pair[1];
+        }
+    }
+    for (o, pair) in outs.into_remainder().iter_mut().zip(blocks.remainder().chunks_exact(2)) {
+        let ((hi, e1), (lo, e2)) = (hex_digit(pair[0]), hex_digit(pair[1]));
+        bad |= e1 | e2;
+        *o = (hi << 4) | lo;
+    }
+    bad
+}
+
+fn decode_pairs(digits: &[u8], out: &mut [u8]) -> bool {
+    decode_pairs_into(digits, out) == 0
+}
+
+/// Decodes the digits of a hex string (between `<` and `>`) when they are hex digits only,
+/// an even count of them, a pair per byte; `None` otherwise. A signature's /Contents is
 /// mostly a run of `0` digits (the reserve after the CMS), found from the end in wide
-/// compares and filled in as zero bytes; the rest is decoded through a table. Whitespace
-/// and an odd digit count (a final 0 implied, §7.3.4.3) take the general path.
-pub fn decode_hex(digits: &[u8]) -> Option<Vec<u8>> {
+/// compares and filled in as zero bytes; the rest is decoded in blocks.
+pub fn decode_hex_pairs(digits: &[u8]) -> Option<Vec<u8>> {
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
     // Where the trailing run of '0' digits starts (compares the compiler vectorises).
     let mut end = digits.len();
     while end >= 64 && digits[end - 64..end].iter().fold(0u8, |acc, &b| acc | (b ^ b'0')) == 0 {
@@ -820,18 +873,24 @@ pub fn decode_hex(digits: &[u8]) -> Option<Vec<u8>> {
     while end > 0 && digits[end - 1] == b'0' {
         end -= 1;
     }
-    if digits.len().is_multiple_of(2) && !digits[..end].iter().any(|&b| is_pdf_ws(b)) {
-        // Rounded up to a whole byte; the zero bytes after it are already in `out`.
-        end += end % 2;
-        let mut out = vec![0u8; digits.len() / 2];
-        return decode_pairs(&digits[..end], &mut out[..end / 2]).then_some(out);
-    }
-    let mut clean: Vec<u8> = digits.iter().copied().filter(|&b| !is_pdf_ws(b)).collect();
-    if !clean.len().is_multiple_of(2) {
-        clean.push(b'0');
-    }
-    let mut out = vec![0u8; clean.len() / 2];
-    decode_pairs(&clean, &mut out).then_some(out)
+    // Rounded up to a whole byte; the zero bytes after it are already in `out`.
+    end += end % 2;
+    let mut out = vec![0u8; digits.len() / 2];
+    decode_pairs(&digits[..end], &mut out[..end / 2]).then_some(out)
+}
+
+/// Decodes the digits of a hex string (between `<` and `>`): [`decode_hex_pairs`], or for
+/// whitespace among the digits and an odd count (a final 0 implied, ISO 32000-1 §7.3.4.3)
+/// the general path. `None` when a byte is neither a digit nor whitespace.
+pub fn decode_hex(digits: &[u8]) -> Option<Vec<u8>> {
+    decode_hex_pairs(digits).or_else(|| {
+        let mut clean: Vec<u8> = digits.iter().copied().filter(|&b| !is_pdf_ws(b)).collect();
+        if !clean.len().is_multiple_of(2) {
+            clean.push(b'0');
+        }
+        let mut out = vec![0u8; clean.len() / 2];
+        decode_pairs(&clean, &mut out).then_some(out)
+    })
 }
 
 #[cfg(test)]
@@ -1013,5 +1072,36 @@ mod tests {
         let all: Vec<u8> = (0..=255u8).collect();
         assert_eq!(decode_hex(hex::encode(&all).as_bytes()).unwrap(), all);
         assert_eq!(decode_hex(hex::encode_upper(&all).as_bytes()).unwrap(), all);
+        // The pair-per-byte decoder (whose digits may stand for the gap) takes nothing else.
+        assert_eq!(decode_hex_pairs(b"3082ab00").unwrap(), vec![0x30, 0x82, 0xab, 0]);
+        assert!(decode_hex_pairs(b"30 82\nAB").is_none());
+        assert!(decode_hex_pairs(b"123").is_none());
+        assert!(decode_hex_pairs(b"3082ab0 ").is_none());
+        // Every byte that is not a hex digit, in a block (vector path) and in the tail.
+        for c in (0..=255u8).filter(|c| !c.is_ascii_hexdigit()) {
+            let mut block = hex::encode(&all[..40]).into_bytes();
+            block[7] = c;
+            assert!(decode_hex_pairs(&block).is_none(), "{c:#x} in a block");
+            let mut tail = hex::encode(&all[..20]).into_bytes();
+            tail[37] = c;
+            assert!(decode_hex_pairs(&tail).is_none(), "{c:#x} in the tail");
+        }
+    }
+
+    #[test]
+    fn a_contents_span_is_known_only_for_digits_read_a_pair_per_byte() {
+        let sig = |contents: &str| format!("<< /Type /Sig /ByteRange [0 1 2 3] /Contents <{contents}> >>");
+        for (contents, spelled) in [("3082ab00", true), ("3082 ab00", false), ("3082ab0", false)] {
+            let body = sig(contents);
+            let (pdf, xref) = file(&[(1, body.as_bytes())], "");
+            let limits = PdfLimits::default();
+            let shared = Shared::default();
+            let doc = Doc::open(&pdf, xref, &limits, &shared).expect("opens");
+            let span = doc.contents_span((1, 0));
+            assert_eq!(span.is_some(), spelled, "{contents}");
+            if let Some(span) = span {
+                assert_eq!(&pdf[span], contents.as_bytes());
+            }
+        }
     }
 }

@@ -30,8 +30,6 @@ pub mod sign;
 
 use std::sync::Arc;
 
-use lazy::HEX_VALUE;
-
 use crate::batch::Engine;
 use crate::cms::signed_data::{self, SignerIdentity};
 use crate::cms::verify::{
@@ -338,8 +336,13 @@ fn check_byte_range<'p>(
         .unwrap_or(contents.len());
     let (cms, padding) = contents.split_at(cms_len);
     let zero_padded = padding.iter().fold(0, |acc, &z| acc | z) == 0;
-    // The gap holds exactly `<hex of /Contents>`: nothing else is left unsigned.
-    if !gap_spells(&pdf[a..b], contents, cms_len, zero_padded) {
+    // The gap holds exactly `<hex of /Contents>`: nothing else is left unsigned. When the
+    // reader decoded /Contents from exactly the digits inside the gap's brackets, the gap
+    // spells it by construction; otherwise the gap is decoded and compared.
+    let read_from_gap = f.contents_span.as_ref().is_some_and(|s| {
+        s.start == a + 1 && s.end + 1 == b && pdf[a] == b'<' && pdf[s.end] == b'>' && s.len() == 2 * contents.len()
+    });
+    if !read_from_gap && !gap_spells(&pdf[a..b], contents, cms_len, zero_padded) {
         return Err("the unsigned gap of /ByteRange is not exactly the hex string of the signature's /Contents".into());
     }
     // The signature dictionary itself must be signed: its object (or, written inline, its
@@ -381,21 +384,23 @@ fn gap_spells(gap: &[u8], contents: &[u8], cms_len: usize, zero_padded: bool) ->
     }
 }
 
-/// Whether `hex` (an even number of hex digits, either case) spells exactly `bytes`, compared
-/// without decoding into a copy. Branch-free over the bytes (a table look-up per digit):
-/// the gap is as long as the /Contents reserve, often tens of kilobytes per signature.
+/// Whether `hex` (an even number of hex digits, either case) spells exactly `bytes`,
+/// decoded a block at a time on the stack and compared, never into a copy: the gap is as
+/// long as the /Contents reserve, often tens of kilobytes per signature.
 fn hex_matches(hex: &[u8], bytes: &[u8]) -> bool {
     if hex.len() != 2 * bytes.len() {
         return false;
     }
-    let mut invalid = 0u8;
-    let mut differ = 0u8;
-    for (p, &b) in hex.chunks_exact(2).zip(bytes) {
-        let (h, l) = (HEX_VALUE[usize::from(p[0])], HEX_VALUE[usize::from(p[1])]);
-        invalid |= h | l;
-        differ |= ((h << 4) | (l & 0x0f)) ^ b;
+    let mut block = [0u8; 256];
+    let mut bad = 0u8;
+    for (h, b) in hex.chunks(2 * block.len()).zip(bytes.chunks(block.len())) {
+        let decoded = &mut block[..b.len()];
+        bad |= lazy::decode_pairs_into(h, decoded);
+        if decoded != b {
+            return false;
+        }
     }
-    invalid & 0x80 == 0 && differ == 0
+    bad == 0
 }
 
 /// The digest each signature's content would need, read from its CMS before verifying:
@@ -842,6 +847,34 @@ impl Engine {
     }
 }
 
+/// Reads `f`, whose metadata gave `len` bytes, to its end into `buf` (at most `cap` bytes)
+/// and returns how many bytes it read. `buf`'s length is its high-water mark: it grows,
+/// zero-filled, only past it and is never cleared, so a file is read without zeroing
+/// memory first and, when its size is still `len`, in one read call (and the call that
+/// sees the end). A file that grew since is read on, to `cap`.
+fn read_into(f: &mut std::fs::File, len: usize, cap: usize, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    use std::io::Read;
+    let want = len.saturating_add(1).min(cap);
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    let mut n = 0;
+    loop {
+        if n == buf.len() {
+            if n >= cap {
+                return Ok(n);
+            }
+            buf.resize(n.saturating_mul(2).max(64 << 10).min(cap), 0);
+        }
+        match f.read(&mut buf[n..]) {
+            Ok(0) => return Ok(n),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 thread_local! {
     /// The buffer each worker reads PDF files into, kept between files: a fresh buffer per
     /// file costs a page fault per 4 KiB (and the unmapping after), as much as hashing it.
@@ -865,8 +898,7 @@ impl Engine {
         use rayon::prelude::*;
         let limits = PdfLimits::default();
         let one = |path: &std::path::PathBuf| -> std::io::Result<PdfOutcome> {
-            use std::io::Read;
-            let f = std::fs::File::open(path)?;
+            let mut f = std::fs::File::open(path)?;
             let len = f.metadata()?.len();
             if usize::try_from(len).map_or(true, |n| n > limits.max_bytes) {
                 return Ok(PdfOutcome::failure(
@@ -877,11 +909,12 @@ impl Engine {
                     ),
                 ));
             }
-            let cap = limits.max_bytes as u64 + 1;
-            let read = |buf: &mut Vec<u8>| -> std::io::Result<PdfOutcome> {
-                buf.clear();
-                f.take(cap).read_to_end(buf)?;
-                Ok(self.verify_pdf_at(buf, at))
+            // One byte more than the limit: a file that grew past it since its size was
+            // read is refused as too large, never read whole.
+            let cap = limits.max_bytes + 1;
+            let mut read = |buf: &mut Vec<u8>| -> std::io::Result<PdfOutcome> {
+                let n = read_into(&mut f, usize::try_from(len).unwrap_or(usize::MAX), cap, buf)?;
+                Ok(self.verify_pdf_at(&buf[..n], at))
             };
             READ_BUFFER.with(|cell| match cell.try_borrow_mut() {
                 Ok(mut buf) => {
@@ -1029,6 +1062,37 @@ mod tests {
         let padded_badly = [0x30, 0x02, 0xab, 0xcd, 0, 7, 0];
         assert!(spells(b"<3002abcd000700>", &padded_badly));
         assert!(!spells(b"<3002abcd000000>", &padded_badly));
+    }
+
+    #[test]
+    fn a_file_is_read_whole_into_a_kept_buffer_up_to_the_cap() {
+        let dir = std::env::temp_dir().join(format!("govsig-read-into-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("f.pdf");
+        let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &body).expect("write");
+        let mut buf = Vec::new();
+        let read = |len: usize, cap: usize, buf: &mut Vec<u8>| {
+            let mut f = std::fs::File::open(&path).expect("open");
+            read_into(&mut f, len, cap, buf).expect("read")
+        };
+        // Its size as its metadata gave it; then a larger buffer left by a larger file.
+        assert_eq!(read(body.len(), 1 << 20, &mut buf), body.len());
+        assert_eq!(&buf[..body.len()], &body[..]);
+        buf.resize(1 << 20, 0xee);
+        assert_eq!(read(body.len(), 1 << 20, &mut buf), body.len());
+        assert_eq!(&buf[..body.len()], &body[..]);
+        // The file grew after its size was read (it is read on), or past the cap (the read
+        // stops one byte past the limit, so the caller sees it is too large).
+        let mut fresh = Vec::new();
+        assert_eq!(read(10, 1 << 20, &mut fresh), body.len());
+        assert_eq!(&fresh[..body.len()], &body[..]);
+        let mut capped = Vec::new();
+        assert_eq!(read(10, 1001, &mut capped), 1001);
+        assert_eq!(&capped[..1001], &body[..1001]);
+        // A file that shrank: what is there.
+        assert_eq!(read(body.len() * 2, 1 << 20, &mut Vec::new()), body.len());
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
     #[test]
