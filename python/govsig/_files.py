@@ -3,7 +3,7 @@ content is, and reading them in chunks ahead of the verifier."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
 
@@ -39,6 +39,10 @@ def _read_one(path: str) -> Any:
     return sig, content
 
 
+def _ready(value: tuple[list[str], list[Any]]) -> Callable[[], tuple[list[str], list[Any]]]:
+    return lambda: value
+
+
 def read_chunks(
     paths: Iterable[str | os.PathLike[str]], chunk_size: int
 ) -> Iterator[tuple[list[str], list[Any]]]:
@@ -57,15 +61,29 @@ def read_chunks(
     def load(g: list[str]) -> tuple[list[str], list[Any]]:
         return g, [_read_one(p) for p in g]
 
-    with ThreadPoolExecutor(max_workers=1) as ex:
-        pending = None
+    # The first chunk has nothing to be read ahead of, and a chunk of PDFs nothing to read
+    # (the core's workers read PDFs): both are made here. The reading thread is started
+    # only for a later chunk with other files: starting it and handing a chunk over cost
+    # milliseconds, several per cent of verifying a chunk of small files.
+    ex: Optional[ThreadPoolExecutor] = None
+    try:
+        pending: Optional[Callable[[], tuple[list[str], list[Any]]]] = None
         for g in groups():
-            fut = ex.submit(load, g)
+            nxt: Callable[[], tuple[list[str], list[Any]]]
+            if pending is None or all(is_pdf_path(p) for p in g):
+                nxt = _ready(load(g))
+            else:
+                if ex is None:
+                    ex = ThreadPoolExecutor(max_workers=1)
+                nxt = ex.submit(load, g).result
             if pending is not None:
-                yield pending.result()
-            pending = fut
+                yield pending()
+            pending = nxt
         if pending is not None:
-            yield pending.result()
+            yield pending()
+    finally:
+        if ex is not None:
+            ex.shutdown(wait=True)
 
 
 def is_signature_file(name: str) -> bool:
