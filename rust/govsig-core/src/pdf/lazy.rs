@@ -137,6 +137,8 @@ pub struct Shared {
     /// revision: bounded (see [`section`]), so that many sections each listing the most
     /// objects a revision may have cannot take the memory a huge file would.
     entries_read: Cell<usize>,
+    /// Objects listed by the revisions opened so far (bounded: see [`Doc::open`]).
+    slots_opened: Cell<usize>,
     objects: RefCell<HashMap<SharedKey, (Loaded, usize)>>,
 }
 
@@ -454,6 +456,14 @@ impl<'p> Doc<'p> {
                 limits.max_objects
             ));
         }
+        let opened = shared.slots_opened.get().saturating_add(slots.len());
+        if opened > limits.max_objects_all_revisions {
+            return Err(format!(
+                "its revisions list more than {} objects in all; govsig reads at most that many",
+                limits.max_objects_all_revisions
+            ));
+        }
+        shared.slots_opened.set(opened);
         let newest = newest.ok_or("no trailer")?;
         if newest.trailer.get("Encrypt").is_some() {
             return Err("the PDF is encrypted; govsig verifies unencrypted PDFs only".into());
@@ -1050,6 +1060,27 @@ mod tests {
         let e = open(&pdf, prev, &limits).err().expect("refused");
         assert!(e.contains("entries in all"), "{e}");
         assert!(open(&pdf, prev, &PdfLimits::default()).is_ok());
+    }
+
+    #[test]
+    fn the_objects_listed_by_all_revisions_are_bounded() {
+        // Revisions that each point back at one shared section hold its objects once each.
+        let limits = PdfLimits {
+            max_objects_all_revisions: 5,
+            ..PdfLimits::default()
+        };
+        let (pdf, xref) = file(&[(1, CATALOG), (2, PAGES)], "");
+        let shared = Shared::default();
+        let mut opened = 0;
+        let e = loop {
+            match Doc::open(&pdf, xref, &limits, &shared) {
+                Ok(_) => opened += 1,
+                Err(e) => break e,
+            }
+        };
+        // Three objects (0 free, 1, 2) each time: the second opening is one too many.
+        assert_eq!(opened, 1);
+        assert!(e.contains("objects in all"), "{e}");
     }
 
     #[test]

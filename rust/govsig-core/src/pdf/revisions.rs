@@ -30,9 +30,10 @@ pub struct PdfLimits {
     pub max_signatures: usize,
     /// Deepest field tree (/Kids) or object graph walked.
     pub max_depth: usize,
-    /// Most bytes parsed over all revisions (each revision is the file's prefix, so a file
-    /// with many updates is parsed many times over).
-    pub max_parsed_bytes: usize,
+    /// Most objects listed over all the revisions of a file (each revision lists every
+    /// object of its cross-reference chain, so a file whose updates each point back at one
+    /// large section would otherwise hold that section once per revision).
+    pub max_objects_all_revisions: usize,
 }
 
 impl Default for PdfLimits {
@@ -44,7 +45,7 @@ impl Default for PdfLimits {
             max_decompressed: 64 << 20,
             max_signatures: 128,
             max_depth: 32,
-            max_parsed_bytes: 4 << 30,
+            max_objects_all_revisions: 2_000_000,
         }
     }
 }
@@ -190,15 +191,6 @@ pub fn read_last<'s, 'p>(
             "{} end-of-file markers; govsig reads at most {} revisions",
             marks.len() + scan.extra_markers,
             limits.max_revisions
-        )));
-    }
-    let parsed: usize = marks.iter().map(|m| m.end_with_eol).fold(0, usize::saturating_add);
-    if parsed > limits.max_parsed_bytes {
-        return Err(Malformed(format!(
-            "{} revisions of up to {} bytes would mean parsing {parsed} bytes; govsig parses at most {}",
-            marks.len(),
-            pdf.len(),
-            limits.max_parsed_bytes
         )));
     }
     if last.xref >= last.end {
