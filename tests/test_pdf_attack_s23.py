@@ -496,3 +496,36 @@ def test_revisions_past_the_object_budget_are_not_dropped_silently(verifier: gov
     r = verifier.verify_pdf(data)
     assert not (r.ok and r.revisions < 2 + 1 + 6), (r.code, r.revisions, r.reason)
     assert r.code != "internal_error"
+
+
+def _free_section(pdf: bytes, first: int, n: int, prev: int) -> tuple[bytes, int]:
+    """An update that is only a cross-reference section of ``n`` free entries (generation 1,
+    as pyHanko's strict reader wants them in an update) from object ``first`` on."""
+    root, _, _ = _root_and_size(pdf)
+    out = bytearray(pdf if pdf.endswith(b"\n") else pdf + b"\n")
+    at = len(out)
+    out += b"xref\n%d %d\n" % (first, n) + b"0000000000 00001 f \n" * n
+    out += b"trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        1000 + 400_000, root, prev, at)
+    return bytes(out), at
+
+
+def test_a_removed_signature_is_still_judged_past_the_object_budget(pki, verifier: govsig.Verifier,  # type: ignore[no-untyped-def]
+                                                                    signed: bytes) -> None:
+    """Signature2 is made (by pyHanko) on a file padded with updates that point back at one
+    large section, then a later update takes its field out of the form. Within the budget
+    (one padding update) Signature2 is still found and its removal judged; past it (four)
+    the revisions holding it were skipped and Signature2 is missing from the report as if
+    it had never been made. Seen: signatures ['Signature1'] only, revisions=6 of 9."""
+    for updates, within in ((1, True), (4, False)):
+        data, at = _free_section(signed, 1000, 400_000, _last_startxref(signed))
+        for i in range(updates):
+            data, _ = _free_section(data, 1000 + i, 1, at)
+        two = pdfsign.sign(data, pki.p256_leaf, field="Signature2")
+        gone = pdfsign.remove_signature_field(two, "Signature2")
+        r = verifier.verify_pdf(gone)
+        assert not r.ok
+        fields = [s.field for s in r.signatures]
+        assert fields == ["Signature1", "Signature2"], (updates, within, fields, r.revisions,
+                                                        gone.count(b"%%EOF"))
+        assert r.revisions == gone.count(b"%%EOF"), (updates, r.revisions)
