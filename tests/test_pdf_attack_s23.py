@@ -169,6 +169,26 @@ def test_a_hex_digit_changed_in_the_gap_is_refused(verifier: govsig.Verifier, si
                 assert not r.ok and r.code != "internal_error", (where, chr(c), r.code, r.reason)
 
 
+def test_the_second_signatures_gap_in_a_later_revision(pki, verifier: govsig.Verifier,  # type: ignore[no-untyped-def]
+                                                       signed: bytes) -> None:
+    """A second signature made in an update (its /Contents read from that revision): its gap
+    rewritten in lower case stays ok; a non-hex byte or a changed bracket in it, or in the
+    first signature's gap (which the second signs), is never ok."""
+    two = pdfsign.sign(signed, pki.p256_leaf, field="Signature2")
+    assert verifier.verify_pdf(two).code == "ok"
+    a2, b2 = gap(two)
+    a1, b1 = gap(signed)
+    assert a2 > b1
+    lower = two[:a2 + 1] + two[a2 + 1:b2 - 1].lower() + two[b2 - 1:]
+    assert lower != two and verifier.verify_pdf(lower).code == "ok"
+    for a, b in ((a2, b2), (a1, b1)):
+        for at in (a, a + 1 + 5, a + 1 + 32 * 20 + 3, b - 2, b - 1):
+            for c in b"/:@G`g \n":
+                if c != two[at]:
+                    r = verifier.verify_pdf(put(two, at, c))
+                    assert not r.ok and r.code != "internal_error", (at - a, chr(c), r.code, r.reason)
+
+
 def _cms_of(pdf: bytes, digits: int) -> tuple[bytes, bytes]:
     """The gap's first ``digits`` digits decoded (the CMS without its padding) and the bytes
     the /ByteRange signs."""
