@@ -139,6 +139,8 @@ pub struct Shared {
     entries_read: Cell<usize>,
     /// Objects listed by the revisions opened so far (bounded: see [`Doc::open`]).
     slots_opened: Cell<usize>,
+    /// The first of govsig's bounds the file went past while being read, if any.
+    exceeded: RefCell<Option<String>>,
     objects: RefCell<HashMap<SharedKey, (Loaded, usize)>>,
 }
 
@@ -170,12 +172,28 @@ fn other(msg: impl Into<String>) -> PdfError {
     PdfError::Other { msg: msg.into() }
 }
 
+impl Shared {
+    /// Records that the file went past one of govsig's bounds (`msg` says which) and
+    /// returns it as the error of the read that found it.
+    fn over(&self, msg: String) -> PdfError {
+        self.exceeded.borrow_mut().get_or_insert_with(|| msg.clone());
+        other(msg)
+    }
+
+    /// The first bound the file went past, if any. A file beyond govsig's bounds is refused
+    /// as a whole: a revision that could not be opened for that reason is never quietly left
+    /// out (as a marker quoted inside some object is), which would hide what it holds.
+    pub fn exceeded(&self) -> Option<String> {
+        self.exceeded.borrow().clone()
+    }
+}
+
 static STRICT: ParseOptions = ParseOptions::strict();
 
 /// Inflates `raw` through `filters` (none, or FlateDecode with its predictor), refusing
 /// output larger than `cap`: pdf-rs's own decoder has no limit, so the size is proven with
 /// a bounded inflate first.
-fn decode_capped(raw: &[u8], filters: &[StreamFilter], cap: usize) -> PResult<Vec<u8>> {
+fn decode_capped(raw: &[u8], filters: &[StreamFilter], cap: usize, shared: Option<&Shared>) -> PResult<Vec<u8>> {
     match filters {
         [] => Ok(raw.to_vec()),
         // Deflate expands at most 1032:1 (zlib's technical notes): a small stream cannot
@@ -187,7 +205,8 @@ fn decode_capped(raw: &[u8], filters: &[StreamFilter], cap: usize) -> PResult<Ve
             let n = std::io::copy(&mut flate2::read::ZlibDecoder::new(raw).take(limit), &mut sink)
                 .map_err(|e| other(format!("a compressed stream does not inflate: {}", e.kind())))?;
             if n > cap as u64 {
-                return Err(other(format!("a compressed stream inflates to more than {cap} bytes")));
+                let msg = format!("a compressed stream inflates to more than {cap} bytes");
+                return Err(shared.map_or_else(|| other(msg.clone()), |s| s.over(msg.clone())));
             }
             decode(raw, f)
         }
@@ -201,6 +220,7 @@ fn decode_capped(raw: &[u8], filters: &[StreamFilter], cap: usize) -> PResult<Ve
 struct Raw<'a> {
     data: &'a [u8],
     cap: usize,
+    shared: Option<&'a Shared>,
 }
 
 impl Resolve for Raw<'_> {
@@ -217,7 +237,7 @@ impl Resolve for Raw<'_> {
         Ok(self.data.get(range).ok_or(PdfError::EOF)?.into())
     }
     fn get_data_or_decode(&self, _: PlainRef, range: Range<usize>, f: &[StreamFilter]) -> PResult<Arc<[u8]>> {
-        Ok(decode_capped(self.data.get(range).ok_or(PdfError::EOF)?, f, self.cap)?.into())
+        Ok(decode_capped(self.data.get(range).ok_or(PdfError::EOF)?, f, self.cap, self.shared)?.into())
     }
 }
 
@@ -244,7 +264,7 @@ impl Resolve for View<'_, '_> {
     }
     fn get_data_or_decode(&self, _: PlainRef, range: Range<usize>, f: &[StreamFilter]) -> PResult<Arc<[u8]>> {
         let raw = self.doc.data.get(range).ok_or(PdfError::EOF)?;
-        Ok(decode_capped(raw, f, self.doc.max_decompressed)?.into())
+        Ok(decode_capped(raw, f, self.doc.max_decompressed, Some(self.doc.shared))?.into())
     }
 }
 
@@ -261,11 +281,15 @@ fn is_table(data: &[u8], at: usize) -> bool {
 
 /// Checks a cross-reference stream's dictionary before pdf-rs reads its entries: /W of
 /// three widths of at most 8 bytes, not all zero, and at most `max_objects` entries.
-fn check_xref_stream(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<()> {
+fn check_xref_stream(data: &[u8], at: usize, limits: &PdfLimits, shared: &Shared) -> PResult<()> {
     let mut lx = Lexer::with_offset(&data[at..], at);
     let (_, p) = parse_indirect_object(
         &mut lx,
-        &Raw { data, cap: 0 },
+        &Raw {
+            data,
+            cap: 0,
+            shared: None,
+        },
         None,
         ParseFlags::STREAM | ParseFlags::DICT,
     )
@@ -306,7 +330,7 @@ fn check_xref_stream(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<()> 
         },
     };
     if count > limits.max_objects as i64 {
-        return Err(other(format!(
+        return Err(shared.over(format!(
             "a cross-reference stream lists {count} objects; govsig reads at most {}",
             limits.max_objects
         )));
@@ -315,7 +339,7 @@ fn check_xref_stream(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<()> 
 }
 
 /// Reads the cross-reference section at `at` (a table with its trailer, or a stream).
-fn read_section(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<Section> {
+fn read_section(data: &[u8], at: usize, limits: &PdfLimits, shared: &Shared) -> PResult<Section> {
     if at >= data.len() {
         return Err(other(format!(
             "a cross-reference offset ({at}) lies outside the revision"
@@ -323,12 +347,13 @@ fn read_section(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<Section> 
     }
     let classic = is_table(data, at);
     if !classic {
-        check_xref_stream(data, at, limits)?;
+        check_xref_stream(data, at, limits, shared)?;
     }
     let mut lx = Lexer::with_offset(&data[at..], at);
     let raw = Raw {
         data,
         cap: limits.max_decompressed,
+        shared: Some(shared),
     };
     let (subs, trailer) = read_xref_and_trailer_at(&mut lx, &raw)?;
     let end = at + lx.get_pos();
@@ -352,7 +377,7 @@ fn read_section(data: &[u8], at: usize, limits: &PdfLimits) -> PResult<Section> 
             };
             out.push((id, entry));
             if out.len() > limits.max_objects {
-                return Err(other(format!(
+                return Err(shared.over(format!(
                     "a cross-reference section lists more than {} objects",
                     limits.max_objects
                 )));
@@ -376,11 +401,11 @@ fn section(shared: &Shared, data: &[u8], at: usize, limits: &PdfLimits) -> PResu
     if let Some(s) = shared.sections.borrow().get(&at).filter(|s| s.end <= data.len()) {
         return Ok(s.clone());
     }
-    let s = Rc::new(read_section(data, at, limits)?);
+    let s = Rc::new(read_section(data, at, limits, shared)?);
     let total = shared.entries_read.get().saturating_add(s.entries.len());
     let budget = limits.max_objects.saturating_mul(4);
     if total > budget {
-        return Err(other(format!(
+        return Err(shared.over(format!(
             "the cross-reference sections list more than {budget} entries in all; govsig reads at most that many"
         )));
     }
@@ -424,10 +449,10 @@ impl<'p> Doc<'p> {
                 return Err("its cross-reference sections refer to each other in a loop (/Prev)".into());
             }
             if seen.len() > limits.max_revisions * 2 {
-                return Err(format!(
+                return Err(describe(&shared.over(format!(
                     "more than {} cross-reference sections; govsig reads at most that many",
                     limits.max_revisions * 2
-                ));
+                ))));
             }
             let sec = section(shared, data, at, limits).map_err(|e| describe(&e))?;
             let t = &sec.trailer;
@@ -450,18 +475,18 @@ impl<'p> Doc<'p> {
             }
         }
         if slots.len() > limits.max_objects {
-            return Err(format!(
+            return Err(describe(&shared.over(format!(
                 "it has {} objects; govsig reads at most {}",
                 slots.len(),
                 limits.max_objects
-            ));
+            ))));
         }
         let opened = shared.slots_opened.get().saturating_add(slots.len());
         if opened > limits.max_objects_all_revisions {
-            return Err(format!(
+            return Err(describe(&shared.over(format!(
                 "its revisions list more than {} objects in all; govsig reads at most that many",
                 limits.max_objects_all_revisions
-            ));
+            ))));
         }
         shared.slots_opened.set(opened);
         let newest = newest.ok_or("no trailer")?;
@@ -671,7 +696,7 @@ impl<'p> Doc<'p> {
         s.raw_data(&view)?;
         let range = view.last_range.take().ok_or(PdfError::EOF)?;
         let raw = self.data.get(range).ok_or(PdfError::EOF)?;
-        let data = decode_capped(raw, &filters, self.max_decompressed)?;
+        let data = decode_capped(raw, &filters, self.max_decompressed, Some(self.shared))?;
         if n > data.len() || first > data.len() {
             return Err(other("an object stream's /N or /First does not fit its data"));
         }

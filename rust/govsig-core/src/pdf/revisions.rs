@@ -249,8 +249,15 @@ impl<'p> LastRead<'_, 'p> {
             if !(m.xref >= start && m.xref < m.end) {
                 continue;
             }
-            let Ok(doc) = Doc::open(prefix, m.xref, limits, self.shared) else {
-                continue;
+            let doc = match Doc::open(prefix, m.xref, limits, self.shared) {
+                Ok(doc) => doc,
+                // A revision past govsig's bounds is the file's answer: leaving it out
+                // would hide what it holds (a signature a later update removed).
+                Err(e) if self.shared.exceeded().is_some() => {
+                    return Err(Malformed(format!("the revision ending at byte {}: {e}", m.end)));
+                }
+                // A marker quoted inside some object, or a damaged earlier update.
+                Err(_) => continue,
             };
             push(&mut revs, m, start, doc)?;
         }
