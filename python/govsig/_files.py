@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
 
 from govsig._pdf import PdfDocument, is_pdf_path
+from govsig._regular import read_regular_file
 
 __all__ = ["SIGNATURE_SUFFIXES", "detached_content_path", "is_signature_file", "read_chunks",
            "walk_signature_files"]
@@ -29,13 +30,11 @@ def _read_one(path: str) -> Any:
     if is_pdf_path(path):
         # Read by the core's worker that verifies it, into a buffer it keeps.
         return PdfDocument(path=path)
-    with open(path, "rb") as f:
-        sig = f.read()
+    sig = read_regular_file(path, "a signature")
     cpath = detached_content_path(path)
     content = None
     if cpath is not None:
-        with open(cpath, "rb") as f:
-            content = f.read()
+        content = read_regular_file(cpath, "a signature's content")
     return sig, content
 
 

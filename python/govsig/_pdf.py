@@ -3,13 +3,12 @@ dispatch that sends runs of PDFs and runs of CMS signatures to their core entry 
 keeping results in input order."""
 from __future__ import annotations
 
-import errno
 import os
-import stat
 from typing import Any, Callable, Optional
 
 from govsig import _govsig
 from govsig._govsig import BatchResult, PdfResult
+from govsig._regular import read_regular_file
 
 
 class PdfDocument:
@@ -37,18 +36,7 @@ def read_pdf(pdf: "bytes | bytearray | memoryview | str | os.PathLike[str]") -> 
     if isinstance(pdf, (bytes, bytearray, memoryview)):
         return bytes(pdf)
     if isinstance(pdf, (str, os.PathLike)):
-        # O_NONBLOCK: opening a FIFO would wait for a writer; a FIFO or a device
-        # (/dev/zero, /dev/urandom: a read that never ends) is refused before any read.
-        fd = os.open(pdf, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        with open(fd, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
-            if stat.S_ISDIR(mode):
-                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fsdecode(pdf))
-            if not stat.S_ISREG(mode):
-                kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) \
-                    else "not a regular file"
-                raise ValueError(f"{os.fsdecode(pdf)!r} is {kind}; a PDF is read from a regular file only")
-            return f.read()
+        return read_regular_file(pdf, "a PDF")
     raise TypeError(f"verify_pdf takes the PDF's bytes or a path, not {type(pdf).__name__}")
 
 

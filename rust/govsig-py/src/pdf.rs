@@ -93,6 +93,13 @@ fn pdf_verify_paths_chunk(
     for (o, path) in outs.into_iter().zip(&paths) {
         match o {
             Ok(o) => done.push(o),
+            // Not a regular file (a FIFO, a device): ValueError, as `verify_pdf` raises.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "{:?} is {e}",
+                    path.to_string_lossy()
+                )));
+            }
             Err(e) => {
                 let errno = e.raw_os_error().unwrap_or(0);
                 return Err(pyo3::exceptions::PyOSError::new_err((

@@ -847,6 +847,36 @@ impl Engine {
     }
 }
 
+/// Opens `path` for reading when it is a regular file. It is opened without blocking (a FIFO
+/// would wait for a writer) and refused before any read when it is not a regular file: a
+/// directory is its own error (EISDIR); a FIFO or a device (a read from /dev/zero never
+/// ends) is `InvalidInput`, saying which.
+fn open_regular(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let t = f.metadata()?.file_type();
+    if t.is_dir() {
+        return Err(std::io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    if !t.is_file() {
+        let kind = if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{kind}; a PDF is read from a regular file only"),
+        ));
+    }
+    Ok(f)
+}
+
 /// Reads `f`, whose metadata gave `len` bytes, to its end into `buf` (at most `cap` bytes)
 /// and returns how many bytes it read. `buf`'s length is its high-water mark: it grows,
 /// zero-filled, only past it and is never cleared, so a file is read without zeroing
@@ -898,7 +928,7 @@ impl Engine {
         use rayon::prelude::*;
         let limits = PdfLimits::default();
         let one = |path: &std::path::PathBuf| -> std::io::Result<PdfOutcome> {
-            let mut f = std::fs::File::open(path)?;
+            let mut f = open_regular(path)?;
             let len = f.metadata()?.len();
             if usize::try_from(len).map_or(true, |n| n > limits.max_bytes) {
                 return Ok(PdfOutcome::failure(
