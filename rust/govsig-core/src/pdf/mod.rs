@@ -1126,6 +1126,30 @@ mod tests {
     }
 
     #[test]
+    fn only_regular_files_are_opened_for_reading() {
+        let dir = std::env::temp_dir().join(format!("govsig-open-regular-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("a.pdf");
+        std::fs::write(&file, b"%PDF-").expect("write");
+        assert!(open_regular(&file).is_ok());
+        assert_eq!(
+            open_regular(&dir).expect_err("a directory").raw_os_error(),
+            Some(libc::EISDIR)
+        );
+        let dev = open_regular(std::path::Path::new("/dev/null")).expect_err("a device");
+        assert_eq!(dev.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(dev.to_string().starts_with("a device;"), "{dev}");
+        // A symlink is followed to what it names.
+        let link = dir.join("zero.pdf");
+        std::os::unix::fs::symlink("/dev/zero", &link).expect("symlink");
+        assert_eq!(
+            open_regular(&link).expect_err("a device").kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+
+    #[test]
     fn tlv_length_of_definite_forms() {
         assert_eq!(tlv_len(&[0x30, 0x03, 1, 2, 3]), Some(5));
         assert_eq!(tlv_len(&[0x30, 0x82, 0x01, 0x00]), Some(4 + 256));
