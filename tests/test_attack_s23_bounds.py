@@ -27,6 +27,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 from typing import Any, Callable
@@ -595,3 +596,51 @@ def test_cli_verify_fifo_with_control_characters(tmp_path: Path, tmp_pki_dir: Pa
         err = _one_line_error(child(["verify", os.fsdecode(path), "--trust", str(tmp_pki_dir / "roots.pem")],
                                     timeout=15))
         assert not any(c in err[:-1] for c in "\x1b\n\r\t\x07\x7f"), repr(err)
+
+
+def test_cli_every_command_answers_when_a_named_file_is_a_fifo(specials: Path, tmp_pki_dir: Path, signed: bytes,
+                                                               tmp_path: Path) -> None:
+    """Every other command and option that reads a file the user names, given a FIFO (all
+    run at once, each with a memory cap; after 20 s the ones still running are the
+    failures). Each must answer with its own exit status and no traceback. Seen blocking:
+    `sign --key/--cert FIFO`, `sign-pdf --key FIFO`, `report FIFO --html`, `inventory
+    --trust FIFO`. Answering: `sign FIFO`, `sign-pdf FIFO` (not a file), `timestamp FIFO`,
+    `verify-archive --trust FIFO`, `dossier hash DIR` holding a FIFO."""
+    fifo = str(specials / "fifo.p7s")
+    key, cert = str(tmp_pki_dir / "rsa_leaf.key.pem"), str(tmp_pki_dir / "rsa_leaf.pem")
+    (tmp_path / "doc.txt").write_bytes(b"van ban\n")
+    (tmp_path / "doc.pdf").write_bytes(signed)
+    d = tmp_path / "dir"
+    d.mkdir()
+    (d / "x.txt").write_bytes(b"x")
+    os.mkfifo(d / "f.txt")
+    commands = {
+        "sign FIFO": ["sign", fifo, "--key", key, "--cert", cert],
+        "sign --key FIFO": ["sign", str(tmp_path / "doc.txt"), "--key", fifo, "--cert", cert],
+        "sign --cert FIFO": ["sign", str(tmp_path / "doc.txt"), "--key", key, "--cert", fifo],
+        "sign-pdf FIFO": ["sign-pdf", str(specials / "fifo.pdf"), "-o", str(tmp_path / "o1.pdf"), "--key", key,
+                          "--cert", cert],
+        "sign-pdf --key FIFO": ["sign-pdf", str(tmp_path / "doc.pdf"), "-o", str(tmp_path / "o2.pdf"), "--key", fifo,
+                                "--cert", cert],
+        "timestamp FIFO": ["timestamp", fifo, "--tsa", "http://127.0.0.1:9/"],
+        "report FIFO --html": ["report", fifo, "--html", str(tmp_path / "r.html")],
+        "inventory --trust FIFO": ["inventory", str(d), "--trust", fifo],
+        "verify-archive --trust FIFO": ["verify-archive", str(d), "--trust", fifo, "--no-progress"],
+        "dossier hash DIR-with-FIFO": ["dossier", "hash", str(d)],
+    }
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    procs = {n: subprocess.Popen([sys.executable, "-m", "govsig", *a], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 env=env, preexec_fn=_cap_memory, cwd=tmp_path) for n, a in commands.items()}
+    blocked, broken = [], {}
+    deadline = time.monotonic() + 20
+    for n, p in procs.items():
+        try:
+            _, err = p.communicate(timeout=max(0.5, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            blocked.append(n)
+            continue
+        if p.returncode not in (1, 2) or b"Traceback" in err:
+            broken[n] = (p.returncode, err[-300:])
+    assert not blocked and not broken, (blocked, broken)
