@@ -140,7 +140,18 @@ def chunk_objstm_bomb(at: int, root: int, prev: int, num: int) -> bytes:
                   + rows + b"\nendstream\nendobj\n" + _marker(xref_at))
 
 
+def chunk_hybrid(at: int, root: int, prev: int, num: int) -> bytes:
+    """A hybrid section (§7.5.8.4): a one-entry classic table whose trailer's /XRefStm names
+    a cross-reference stream listing 500,001 objects."""
+    stm = (b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 0 0] /Length 1 >>\nstream\n\x00\nendstream\nendobj\n"
+           % (num, MAX_OBJECTS + 1))
+    table_at = at + len(stm)
+    return stm + (b"xref\n%d 1\n0000000000 00001 f \ntrailer\n<< /Size %d /Root %d 0 R /Prev %d /XRefStm %d >>\n"
+                  % (num + 1, num + 2, root, prev, at)) + _marker(table_at)
+
+
 CHUNKS: dict[str, tuple[Chunk, str]] = {
+    "hybrid_xrefstm_500001": (chunk_hybrid, "lists 500001 objects"),
     # name: (builder, words the refusal's reason must contain)
     "table_500001": (chunk_table, "lists more than 500000 objects"),
     "xref_stream_500001": (chunk_xrefstm_count, "lists 500001 objects"),
@@ -644,3 +655,24 @@ def test_cli_every_command_answers_when_a_named_file_is_a_fifo(specials: Path, t
         if p.returncode not in (1, 2) or b"Traceback" in err:
             broken[n] = (p.returncode, err[-300:])
     assert not blocked and not broken, (blocked, broken)
+
+
+def test_a_socket_named_pdf_or_p7s(tmp_path: Path) -> None:
+    """A Unix socket named x.pdf / x.p7m: verify_pdf and verify_files answer at once with
+    OSError or ValueError (a socket cannot be opened for reading: ENXIO)."""
+    import socket
+    socks = []
+    for name in ("s.pdf", "s.p7m"):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(str(tmp_path / name))
+        s.listen(1)
+        socks.append(s)
+    try:
+        for name in ("s.pdf", "s.p7m"):
+            for what in ("files", "pdf") if name.endswith(".pdf") else ("files",):
+                out = _line(child([what, str(tmp_path / name)], code=API))
+                assert out.startswith("raised OSError") or out.startswith("raised ValueError"), (name, what, out)
+                assert name in out, out
+    finally:
+        for s in socks:
+            s.close()
