@@ -676,3 +676,37 @@ def test_a_socket_named_pdf_or_p7s(tmp_path: Path) -> None:
     finally:
         for s in socks:
             s.close()
+
+
+def test_a_sparse_file_past_the_size_bound_is_not_read_whole(tmp_path: Path, tmp_pki_dir: Path) -> None:
+    """A regular (sparse) file of 4 GiB named x.pdf, past the 1 GiB bound: verify_files
+    refuses it from its size, without reading it (pdf_malformed naming the bound);
+    verify_pdf(path) and sign_pdf(path) must too. Seen: both read the whole file into memory
+    first (MemoryError under the child's 2 GiB cap; without a cap a sparse file of any size
+    is read, 100 GiB as easily as 4)."""
+    big = tmp_path / "sparse.pdf"
+    with open(big, "wb") as f:
+        f.write(b"%PDF-1.7\n")
+        f.truncate(4 << 30)
+    code = ("import sys, govsig\n"
+            "v = govsig.Verifier(govsig.Policy(trust=govsig.TrustStore.from_der([])))\n"
+            "what, path = sys.argv[1], sys.argv[2]\n"
+            "try:\n"
+            "    if what == 'files':\n"
+            "        r = v.verify_files([path], threads=1)[0]\n"
+            "    elif what == 'pdf':\n"
+            "        r = v.verify_pdf(path)\n"
+            "    else:\n"
+            "        k = govsig.KeySigner(open(sys.argv[4], 'rb').read(), open(sys.argv[3], 'rb').read())\n"
+            "        govsig.sign_pdf(path, k)\n"
+            "        r = None\n"
+            "    print('result', None if r is None else r.ok, None if r is None else r.code, None if r is None else r.reason)\n"
+            "except Exception as e:\n"
+            "    print('raised', type(e).__name__, repr(str(e)))\n")
+    outs = {}
+    for what in ("files", "pdf", "sign"):
+        outs[what] = _line(child([what, str(big), str(tmp_pki_dir / "rsa_leaf.pem"),
+                                  str(tmp_pki_dir / "rsa_leaf.key.pem")], code=code))
+    assert outs["files"].startswith("result False pdf_malformed") and "1073741824" in outs["files"], outs
+    assert outs["pdf"] == outs["files"], outs
+    assert "MemoryError" not in outs["sign"] and "1073741824" in outs["sign"], outs
