@@ -710,3 +710,27 @@ def test_a_sparse_file_past_the_size_bound_is_not_read_whole(tmp_path: Path, tmp
     assert outs["files"].startswith("result False pdf_malformed") and "1073741824" in outs["files"], outs
     assert outs["pdf"] == outs["files"], outs
     assert "MemoryError" not in outs["sign"] and "1073741824" in outs["sign"], outs
+
+
+def test_an_unreferenced_object_in_a_stream_past_the_inflate_bound(verifier: govsig.Verifier, signed: bytes) -> None:
+    """Pinned: a new object nothing refers to, in an object stream that inflates past 64 MiB,
+    is never read (objects are read lazily, and an update's new objects matter only through
+    a changed object that refers to them): the file stays ok with every revision, and a page
+    changed in a later update is still caught."""
+    root, _, size = _root_and_size(signed)
+    base = _nl(signed)
+    header = b"%d 0 " % (size + 5)
+    bomb = zlib.compress(header + b" " * (INFLATE_CAP + 1024), 9)
+    at = len(base)
+    obj = (b"%d 0 obj\n<< /Type /ObjStm /N 1 /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+           % (size, len(header), len(bomb)) + bomb + b"\nendstream\nendobj\n")
+    rows = bytes([1]) + at.to_bytes(4, "big") + b"\x00" + bytes([2]) + size.to_bytes(4, "big") + b"\x00"
+    data = base + obj + (b"%d 0 obj\n<< /Type /XRef /Root %d 0 R /Prev %d /Size %d /W [1 4 1] /Index [%d 1 %d 1] "
+                         b"/Length %d >>\nstream\n" % (size + 1, root, _last_startxref(signed), size + 6, size,
+                                                       size + 5, len(rows))
+                         + rows + b"\nendstream\nendobj\n" + _marker(at + len(obj)))
+    r = verifier.verify_pdf(data)
+    assert (r.code, r.revisions) == ("ok", signed.count(b"%%EOF") + 1), (r.code, r.reason)
+    changed = pdfsign.add_page_content(data)
+    r = verifier.verify_pdf(changed)
+    assert r.code == "modified_after_signing", (r.code, r.reason)
