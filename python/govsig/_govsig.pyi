@@ -15,6 +15,8 @@ from govsig.evidence import Evidence
 __version__: str
 BUILD_PROFILE: str
 MAX_THREADS: int
+#: The largest PDF the verifier and the signer read, in bytes (PdfLimits::max_bytes).
+PDF_MAX_BYTES: int
 
 # --- verification (rust/govsig-py/src/verify.rs) -----------------------------------------
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 
 from govsig import _govsig
 from govsig._govsig import BatchResult, PdfResult
-from govsig._regular import read_regular_file
+from govsig._regular import FileTooLarge, read_regular_file
 
 
 class PdfDocument:
@@ -32,28 +32,35 @@ def is_pdf_path(path: str) -> bool:
 
 
 def read_pdf(pdf: "bytes | bytearray | memoryview | str | os.PathLike[str]") -> bytes:
-    """The bytes of ``pdf``: bytes as given, or the file at a path."""
+    """The bytes of ``pdf``: bytes as given, or the regular file at a path, refused before it
+    is read when it is larger than the core reads (:class:`FileTooLarge`)."""
     if isinstance(pdf, (bytes, bytearray, memoryview)):
         return bytes(pdf)
     if isinstance(pdf, (str, os.PathLike)):
-        return read_regular_file(pdf, "a PDF")
+        return read_regular_file(pdf, "a PDF", _govsig.PDF_MAX_BYTES)
     raise TypeError(f"verify_pdf takes the PDF's bytes or a path, not {type(pdf).__name__}")
 
 
 def verify_chunk_mixed(engine: Any, chunk: list[Any], into: BatchResult, threads: Optional[int],
                        at: Optional[int], verify_cms: Callable[[list[Any], BatchResult], None]) -> None:
-    """Verify a chunk where some items are PdfDocument: each run of one kind goes to its
-    entry point, so results stay in input order."""
+    """Verify a chunk where some items are PdfDocument: each run of one kind (PDFs by path,
+    read by the core's workers within its bounds; PDFs as bytes; CMS items) goes to its entry
+    point, so results stay in input order."""
+    def kind(item: Any) -> str:
+        if not isinstance(item, PdfDocument):
+            return "cms"
+        return "path" if item.data is None and item.path is not None else "bytes"
+
     i = 0
     while i < len(chunk):
-        is_pdf = isinstance(chunk[i], PdfDocument)
+        k = kind(chunk[i])
         j = i
-        while j < len(chunk) and isinstance(chunk[j], PdfDocument) == is_pdf:
+        while j < len(chunk) and kind(chunk[j]) == k:
             j += 1
         run = chunk[i:j]
-        if is_pdf and all(d.data is None and d.path is not None for d in run):
+        if k == "path":
             _govsig.pdf_verify_paths_chunk(engine, [d.path for d in run], into, threads, at)
-        elif is_pdf:
+        elif k == "bytes":
             _govsig.pdf_verify_chunk(engine, [d.data if d.data is not None else read_pdf(d.path)
                                               for d in run], into, threads, at)
         else:

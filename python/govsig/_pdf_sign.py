@@ -16,6 +16,7 @@ from typing import Any, Optional, Union
 
 from govsig import _govsig
 from govsig._pdf import read_pdf
+from govsig._regular import FileTooLarge
 from govsig.signing import Digest, _core_of
 
 __all__ = ["sign_pdf", "PdfSigningError"]
@@ -78,7 +79,10 @@ def sign_pdf(pdf: Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"], 
     :class:`govsig.SigningError` or a ``govsig.pkcs11`` error for the key, and
     :class:`govsig.TimestampError` when the TSA fails.
     """
-    data = read_pdf(pdf)
+    try:
+        data = read_pdf(pdf)
+    except FileTooLarge as e:
+        raise PdfSigningError(str(e), kind="malformed") from None
     core = _core_of(signer)
     client = _tsa_client(tsa)
     if not isinstance(field, str):

@@ -5,18 +5,29 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from typing import BinaryIO, Optional
 
-__all__ = ["read_regular_file"]
+__all__ = ["FileTooLarge", "open_regular_file", "read_regular_file"]
 
 
-def read_regular_file(path: "str | os.PathLike[str]", what: str) -> bytes:
-    """The bytes of the regular file at ``path``. ``what`` names the file's role in the
-    message (``"a PDF"``, ``"a signature"``). A directory raises IsADirectoryError; a FIFO,
-    a device or any other kind of file raises ValueError saying which."""
+class FileTooLarge(ValueError):
+    """A regular file larger than the bound its reader sets (its size and the bound)."""
+
+    def __init__(self, message: str, size: int, limit: int) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+
+
+def open_regular_file(path: "str | os.PathLike[str]", what: str) -> BinaryIO:
+    """The regular file at ``path``, open for reading in binary. ``what`` names the file's role
+    in the message (``"a PDF"``, ``"a signature"``). A directory raises IsADirectoryError; a
+    FIFO, a device or any other kind of file raises ValueError saying which."""
     # O_NONBLOCK: opening a FIFO would wait for a writer. It changes nothing for a regular
     # file's reads.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    with open(fd, "rb") as f:
+    f = open(fd, "rb")
+    try:
         mode = os.fstat(f.fileno()).st_mode
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fsdecode(path))
@@ -24,4 +35,23 @@ def read_regular_file(path: "str | os.PathLike[str]", what: str) -> bytes:
             kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) \
                 else "not a regular file"
             raise ValueError(f"{os.fsdecode(path)!r} is {kind}; {what} is read from a regular file only")
-        return f.read()
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def read_regular_file(path: "str | os.PathLike[str]", what: str, max_bytes: Optional[int] = None) -> bytes:
+    """The bytes of the regular file at ``path`` (see :func:`open_regular_file`). With
+    ``max_bytes``, a larger file raises :class:`FileTooLarge` before it is read (and one that
+    grows past the bound while being read, after ``max_bytes + 1`` bytes)."""
+    with open_regular_file(path, what) as f:
+        if max_bytes is None:
+            return f.read()
+        size = os.fstat(f.fileno()).st_size
+        data = f.read(max_bytes + 1) if size <= max_bytes else b""
+        if size > max_bytes or len(data) > max_bytes:
+            size = max(size, len(data))
+            raise FileTooLarge(f"{os.fsdecode(path)!r} is {size} bytes; govsig reads {what} of at most "
+                               f"{max_bytes} bytes", size, max_bytes)
+        return data

@@ -106,8 +106,20 @@ class Verifier:
         CMS or document time-stamp under this policy, the DSS as evidence, and what later
         revisions changed (DocMDP honoured). Returns a PdfResult; never raises for bad PDF
         bytes (``pdf_malformed``, ``no_signature``...)."""
-        data = read_pdf(pdf)
         at = self._refresh.begin()
+        if isinstance(pdf, (str, os.PathLike)):
+            # Read by the core as verify_files reads it: within its size bound (a larger file
+            # is pdf_malformed without being read), and a FIFO or device refused (ValueError).
+            path = os.fspath(pdf)
+
+            def from_path() -> PdfResult:
+                out = BatchResult()
+                _govsig.pdf_verify_paths_chunk(self._engine, [path], out, None, at)
+                result = out[0]
+                assert isinstance(result, PdfResult)
+                return result
+            return self._refresh.with_evidence(from_path)
+        data = read_pdf(pdf)
         return self._refresh.with_evidence(lambda: _govsig.pdf_verify(self._engine, data, at))
 
     def verify_timestamp(self, token: bytes, data: Optional[bytes] = None, *,

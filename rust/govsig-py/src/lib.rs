@@ -30,6 +30,7 @@ fn _govsig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The most worker threads a call may ask for (a few per core): checked by every
     // `threads=` argument in Python.
     m.add("MAX_THREADS", govsig_core::threads::max_threads())?;
+    m.add("PDF_MAX_BYTES", govsig_core::pdf::PdfLimits::default().max_bytes)?;
     guard::register(m)?;
     errors::register(m)?;
     policy::register(m)?;
