@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from typing import Any, Union
 
+from govsig._regular import read_regular_file
+
 CertificateLike = Union[bytes, bytearray, memoryview, str, Any]
 
 _PEM_RE = re.compile(
@@ -73,8 +75,7 @@ def many_to_ders(objs: Iterable[Any] | None) -> list[bytes]:
 
 def read_cert_file(path: str | os.PathLike[str]) -> list[bytes]:
     """Certificates in a PEM or DER file."""
-    with open(path, "rb") as f:
-        data = f.read()
+    data = read_regular_file(path, "a certificate file")
     try:
         return to_ders(data)
     except ValueError as e:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from govsig._cli_text import inert_json, shown
+from govsig._regular import read_regular_file
 from govsig.dossier import (
     DOSSIER_ALGORITHMS,
     Dossier,
@@ -275,7 +276,7 @@ def _cmd_prove(args: argparse.Namespace) -> int:
 
 def _cmd_check_proof(args: argparse.Namespace) -> int:
     try:
-        proof = InclusionProof.from_json(args.proof.read_bytes())
+        proof = InclusionProof.from_json(read_regular_file(args.proof, "an inclusion proof"))
         ok = verify_inclusion(args.file, args.relpath, proof, args.root, tree_size=args.tree_size)
     except (DossierError, OSError, ValueError) as exc:
         return _fail(str(exc))

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
 from govsig._cli_text import shown
+from govsig._regular import open_regular_file
 from govsig._html import LANGS
 
 
@@ -55,8 +57,9 @@ def _report(args: argparse.Namespace) -> int:
         print("govsig: --max-failures must be 0 or more", file=sys.stderr)
         return 2
     try:
-        src: IO[str] = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8", errors="surrogateescape")
-    except OSError as e:
+        src: IO[str] = sys.stdin if args.jsonl == "-" else io.TextIOWrapper(
+            open_regular_file(args.jsonl, "a report"), encoding="utf-8", errors="surrogateescape")
+    except (OSError, ValueError) as e:
         print(f"govsig: cannot read the report: {shown(e)}", file=sys.stderr)
         return 2
     lang = _html.check_lang(_html.default_lang() if args.lang is None else args.lang)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Optional
 
 from govsig._cli_text import shown
 from govsig._policy import Policy
+from govsig._regular import read_regular_file
 
 if TYPE_CHECKING:
     from govsig.fetch import HttpFetcher
@@ -36,10 +37,11 @@ def _read_evidence(option: str, paths: list[str]) -> list[bytes]:
     out = []
     for p in paths:
         try:
-            with open(p, "rb") as f:
-                out.append(f.read())
+            out.append(read_regular_file(p, "a CRL or OCSP response"))
         except OSError as e:
             raise OptionError(f"{option} {shown(p)}: {shown(e.strerror)}") from None
+        except ValueError as e:  # a FIFO or a device: the message names the file
+            raise OptionError(f"{option}: {shown(str(e))}") from None
     return out
 
 

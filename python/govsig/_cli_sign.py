@@ -257,6 +257,8 @@ def _cmd_sign(args: argparse.Namespace) -> int:
             return _fail(f"{exc.filename2 or exc.filename or ''} appeared while signing; pass --force to overwrite it", 2)
         except OSError as exc:
             return _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+        except ValueError as exc:  # e.g. --key or --cert naming a FIFO or a device
+            return _fail(str(exc), 2)
     if not args.json:
         print(f"signed {done} file{'s' if done != 1 else ''} ({args.suffix} beside each)", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ from govsig._cli_revocation import OptionError, add_revocation_args, revocation_
 from govsig._cli_text import inert_json, shown
 from govsig._govsig import PdfResult, VerifyResult
 from govsig._pdf import is_pdf_path, pdf_record
+from govsig._regular import read_regular_file
 from govsig._threads import MAX_THREADS
 
 
@@ -131,12 +132,10 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         policy, fetcher = revocation_options(args, _policy(args))
         v = Verifier(policy, fetcher)
-        with open(args.signature, "rb") as f:
-            sig = f.read()
+        sig = read_regular_file(args.signature, "a signature")
         content = None
         if args.content:
-            with open(args.content, "rb") as f:
-                content = f.read()
+            content = read_regular_file(args.content, "a signature's content")
     except OptionError as e:
         print(f"govsig verify: {e}", file=sys.stderr)
         return 2

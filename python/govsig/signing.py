@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from govsig import _govsig
+from govsig._regular import read_regular_file
 from govsig._threads import check_threads
 
 __all__ = ["KeySigner", "SigningError", "sign", "sign_many", "CertificateLike"]
@@ -47,8 +48,7 @@ _SUPPORTED_KEYS = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed2551
 
 def _read_if_path(value: Any) -> Any:
     if isinstance(value, os.PathLike) or (isinstance(value, str) and "-----BEGIN" not in value):
-        with open(value, "rb") as f:
-            return f.read()
+        return read_regular_file(value, "a key or certificate file")
     if isinstance(value, str):
         return value.encode("ascii")
     return value
