@@ -38,20 +38,14 @@ import pytest
 import govsig
 import pdfsign
 from test_pdf_reader import _last_startxref, _root_and_size
+# The same signed document and verifier fixtures as the first attack file's.
+from test_pdf_attack_s23 import signed, verifier  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_OBJECTS = 500_000
 INFLATE_CAP = 64 << 20
 
 
-@pytest.fixture(scope="module")
-def verifier(pki) -> govsig.Verifier:  # type: ignore[no-untyped-def]
-    return govsig.Verifier(govsig.Policy(trust=govsig.TrustStore.from_der([pki.rsa_root.der, pki.p256_root.der])))
-
-
-@pytest.fixture(scope="module")
-def signed(pki) -> bytes:  # type: ignore[no-untyped-def]
-    return pdfsign.sign(pdfsign.base_pdf(), pki.rsa_leaf)
 
 
 # Builders ---------------------------------------------------------------------------------------
@@ -406,8 +400,9 @@ API = ("import sys, govsig\n"
        "        k = govsig.KeySigner(open(sys.argv[4], 'rb').read(), open(sys.argv[3], 'rb').read())\n"
        "        govsig.sign_pdf(path, k)\n"
        "        r = None\n"
-       "    print('result', None if r is None else r.ok, None if r is None else r.code)\n"
-       "except (OSError, ValueError) as e:\n"
+       "    print('result', None if r is None else r.ok, None if r is None else r.code,\n"
+       "          None if r is None else r.reason)\n"
+       "except Exception as e:\n"
        "    print('raised', type(e).__name__, repr(str(e)))\n")
 
 
@@ -459,9 +454,9 @@ def test_verify_files_content_beside_that_is_not_a_regular_file(beside: Path) ->
     regular empty file is checked over it (the child trusts no root: chain_untrusted, past
     the digest)."""
     outs = {n: _line(child(["files", str(beside / f"{n}.p7s")], code=API)) for n in ("c0", "c1", "c2", "c3")}
-    assert outs["c0"] == "result False chain_untrusted", outs
+    assert outs["c0"].startswith("result False chain_untrusted "), outs
     for n in ("c1", "c2", "c3"):
-        assert outs[n] == "result False content_missing", outs
+        assert outs[n].startswith("result False content_missing "), outs
 
 
 @pytest.mark.parametrize("name,kind", [("fifo.pdf", "a FIFO"), ("zero.pdf", "a device"),
@@ -688,25 +683,10 @@ def test_a_sparse_file_past_the_size_bound_is_not_read_whole(tmp_path: Path, tmp
     with open(big, "wb") as f:
         f.write(b"%PDF-1.7\n")
         f.truncate(4 << 30)
-    code = ("import sys, govsig\n"
-            "v = govsig.Verifier(govsig.Policy(trust=govsig.TrustStore.from_der([])))\n"
-            "what, path = sys.argv[1], sys.argv[2]\n"
-            "try:\n"
-            "    if what == 'files':\n"
-            "        r = v.verify_files([path], threads=1)[0]\n"
-            "    elif what == 'pdf':\n"
-            "        r = v.verify_pdf(path)\n"
-            "    else:\n"
-            "        k = govsig.KeySigner(open(sys.argv[4], 'rb').read(), open(sys.argv[3], 'rb').read())\n"
-            "        govsig.sign_pdf(path, k)\n"
-            "        r = None\n"
-            "    print('result', None if r is None else r.ok, None if r is None else r.code, None if r is None else r.reason)\n"
-            "except Exception as e:\n"
-            "    print('raised', type(e).__name__, repr(str(e)))\n")
     outs = {}
     for what in ("files", "pdf", "sign"):
         outs[what] = _line(child([what, str(big), str(tmp_pki_dir / "rsa_leaf.pem"),
-                                  str(tmp_pki_dir / "rsa_leaf.key.pem")], code=code))
+                                  str(tmp_pki_dir / "rsa_leaf.key.pem")], code=API))
     assert outs["files"].startswith("result False pdf_malformed") and "1073741824" in outs["files"], outs
     assert outs["pdf"] == outs["files"], outs
     assert "MemoryError" not in outs["sign"] and "1073741824" in outs["sign"], outs
