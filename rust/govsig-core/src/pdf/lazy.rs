@@ -206,7 +206,10 @@ fn decode_capped(raw: &[u8], filters: &[StreamFilter], cap: usize, shared: Optio
                 .map_err(|e| other(format!("a compressed stream does not inflate: {}", e.kind())))?;
             if n > cap as u64 {
                 let msg = format!("a compressed stream inflates to more than {cap} bytes");
-                return Err(shared.map_or_else(|| other(msg.clone()), |s| s.over(msg.clone())));
+                return Err(match shared {
+                    Some(s) => s.over(msg),
+                    None => other(msg),
+                });
             }
             decode(raw, f)
         }
