@@ -1,0 +1,745 @@
+"""Attacks on issue 11's hardening (session 24), by someone who holds one validly signed
+document and controls every unsigned byte around it: the certificate bag (several
+certificates under one signer identifier), the transport form (PEM, S/MIME boundaries and
+encodings), PKCS#7 bundles given as anchors or intermediates, the syntax of signed attributes,
+legacy algorithms admitted for certificates only, a signature OID in digestAlgorithm, PKCS#7
+v1.5 content, the command line (escaping, secrets, the signature writer) and inclusion proofs.
+
+A passing test documents a defended attack (the exact code and a piece of the reason); a
+failing one is a bug, kept failing. Fixtures come from tests/cmsgen.py, tests/pki.py and the
+openssl CLI, under tmp_path; OpenSSL is asked on the same bytes where it has an opinion.
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+import cmsgen as G
+import govsig
+import pki as P
+from govsig.cli import main
+from test_cms_quirks import _impostor, _protection
+from test_input_forms import _pem, _p7b, _smime
+from test_legacy_nested import sha1_cert
+
+AT = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+CONTENT = "Quyết định số 24/QĐ-UBND — bản ký".encode()
+TEXT = "Tờ trình số 24\nDòng thứ hai\n".encode()
+SHA1 = "1.3.14.3.2.26"
+SHA1_WITH_RSA = "1.2.840.113549.1.1.5"
+MD5 = "1.2.840.113549.2.5"
+MD5_WITH_RSA = "1.2.840.113549.1.1.4"
+ECDSA_WITH_SHA1 = "1.2.840.10045.4.1"
+
+
+@pytest.fixture(scope="module")
+def verifier(pki) -> govsig.Verifier:
+    return govsig.Verifier(govsig.Policy(trust=[r.der for r in pki.roots], at=AT))
+
+
+def _ski_sid_info(content: bytes, signer: P.Issued, *, ski: bytes | None = None,
+                  sign_with: P.Issued | None = None) -> bytes:
+    """A SignerInfo v3 naming its signer by subjectKeyIdentifier (RFC 5652 §5.3)."""
+    attrs = G.default_attrs(content, "sha256")
+    signed = G.der_set(*attrs)
+    sig = G.raw_sign(sign_with or signer, signed, "sha256")
+    return G.seq(G.integer(3), G.tlv(0x80, ski if ski is not None else (signer.ski or b"")),
+                 G.alg(G.HASHES["sha256"][1]), b"\xa0" + signed[1:],
+                 G.signature_alg_for(signer, "sha256"), G.octets(sig))
+
+
+def _same_key_other_issuer(leaf: P.Issued, issuer: P.Issued, *, ca: bool = False) -> P.Issued:
+    """The leaf's subject, public key and subjectKeyIdentifier in a certificate issued by
+    ``issuer`` (an attacker's CA): it verifies the leaf's signatures, and chains elsewhere."""
+    c = leaf.cert
+    b = (x509.CertificateBuilder().subject_name(c.subject).issuer_name(issuer.cert.subject)
+         .serial_number(c.serial_number + 1).not_valid_before(c.not_valid_before_utc)
+         .not_valid_after(c.not_valid_after_utc).public_key(c.public_key())
+         .add_extension(x509.SubjectKeyIdentifier.from_public_key(c.public_key()), critical=False)
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    cert = b.sign(issuer.key, hashes.SHA256())  # type: ignore[arg-type]
+    return P.Issued(f"same key under {issuer.name}", cert, leaf.key, leaf.key_type, issuer)
+
+
+def _other_key_same_sid(leaf: P.Issued, seed: str, *, ca: bool = False,
+                        subject: x509.Name | None = None, ski: bytes | None = None) -> P.Issued:
+    """The leaf's issuer, serial (and, with ``ski``, its subjectKeyIdentifier) on a
+    certificate with another key: the identifier matches, the key does not."""
+    key = P.derive_key("rsa2048", seed)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    c = leaf.cert
+    b = (x509.CertificateBuilder().subject_name(subject or c.subject).issuer_name(c.issuer)
+         .serial_number(c.serial_number).not_valid_before(c.not_valid_before_utc)
+         .not_valid_after(c.not_valid_after_utc).public_key(key.public_key())
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if ski is not None:
+        b = b.add_extension(x509.SubjectKeyIdentifier(ski), critical=False)
+    return P.Issued(f"decoy {seed}", b.sign(key, hashes.SHA256()), key, "rsa2048", leaf.issuer)
+
+
+# -- 1. several certificates under one signer identifier -----------------------------------------
+
+
+def test_decoy_last_real_first_reports_the_first_and_says_ambiguous(pki, verifier) -> None:
+    leaf = pki.rsa_leaf
+    decoy = _impostor(leaf, "s24-decoy-last")
+    sig = G.signed_data([G.signer_info(CONTENT, leaf)], [leaf, decoy, pki.rsa_intermediate],
+                        econtent=G.octets(CONTENT))
+    r = verifier.verify(sig)
+    assert r.code == "ok", r.reason
+    assert r.signers[0].certificate == leaf.der
+    assert r.signers[0].warnings == ["signer_identifier_ambiguous"]
+    assert "matches 2 certificates; certificate #1" in r.signers[0].warning_details[0][1]
+
+
+def test_the_same_certificate_twice_is_one_candidate_not_an_ambiguity(pki, verifier, openssl) -> None:
+    leaf = pki.rsa_leaf
+    sig = G.signed_data([G.signer_info(CONTENT, leaf)], [leaf, leaf, pki.rsa_intermediate, leaf],
+                        econtent=G.octets(CONTENT))
+    r = verifier.verify(sig)
+    assert r.code == "ok", r.reason
+    assert r.signers[0].warnings == []
+    assert P.openssl_verify(sig, pki.rsa_root, attime=AT).returncode == 0
+
+
+def test_a_bag_of_decoys_before_the_signer_is_tried_to_the_end(pki, verifier) -> None:
+    # 250 decoys (the bag holds at most 256 certificates) and the signer last: each tried.
+    leaf = pki.rsa_leaf
+    decoys = [_impostor(leaf, f"s24-many-{i}") for i in range(5)]
+    # Five distinct keys, each in 50 certificates differing by their validity (distinct DER).
+    bag: list[P.Issued] = []
+    for i in range(250):
+        d = decoys[i % 5]
+        c = d.cert
+        cert = (x509.CertificateBuilder().subject_name(c.subject).issuer_name(c.issuer)
+                .serial_number(c.serial_number)
+                .not_valid_before(c.not_valid_before_utc + dt.timedelta(seconds=i))
+                .not_valid_after(c.not_valid_after_utc).public_key(c.public_key())
+                .sign(d.key, hashes.SHA256()))  # type: ignore[arg-type]
+        bag.append(P.Issued(f"decoy {i}", cert, d.key, "rsa2048", leaf.issuer))
+    sig = G.signed_data([G.signer_info(CONTENT, leaf)], [*bag, leaf, pki.rsa_intermediate],
+                        econtent=G.octets(CONTENT))
+    r = verifier.verify(sig)
+    assert r.code == "ok", r.reason
+    assert r.signers[0].certificate == leaf.der
+    assert "matches 251 certificates; certificate #251" in r.signers[0].warning_details[0][1]
+    # None of them verifies: the reason lists every failure, ambiguous.
+    forged = G.signed_data([G.signer_info(CONTENT, leaf, sign_with=_impostor(leaf, "s24-x"))],
+                           [*bag, pki.rsa_intermediate], econtent=G.octets(CONTENT))
+    r = verifier.verify(forged)
+    assert r.code == "signature_invalid"
+    assert "is ambiguous: it matches 250 certificates" in r.reason and "#250: " in r.reason
+    # Past the bag's bound the document is refused before any candidate is tried.
+    over = G.signed_data([G.signer_info(CONTENT, leaf)], [*bag, *bag[:7], leaf, pki.rsa_intermediate],
+                         econtent=G.octets(CONTENT))
+    r = verifier.verify(over)
+    assert r.code == "budget_exceeded" and "at most 64 CRLs and 256 certificates" in r.reason
+
+
+def test_a_decoy_that_is_a_ca_named_like_the_signers_issuer_changes_nothing(pki, verifier) -> None:
+    # The decoy matches the signer's issuer and serial, is a CA, and its subject is the
+    # signer's issuer: it is both a candidate signer and a candidate issuer of the real one.
+    leaf = pki.rsa_leaf
+    decoy = _other_key_same_sid(leaf, "s24-ca-decoy", ca=True, subject=leaf.cert.issuer)
+    sig = G.signed_data([G.signer_info(CONTENT, leaf)], [decoy, leaf, pki.rsa_intermediate],
+                        econtent=G.octets(CONTENT))
+    r = verifier.verify(sig)
+    assert r.code == "ok", r.reason
+    assert r.signers[0].certificate == leaf.der
+    assert [c for c in r.signers[0].chain] == [leaf.der, pki.rsa_intermediate.der, pki.rsa_root.der]
+
+
+def test_ski_decoys_with_other_keys_are_tried_and_the_signer_reported(pki, verifier, openssl) -> None:
+    leaf = pki.rsa_leaf
+    assert leaf.ski
+    decoy = _other_key_same_sid(leaf, "s24-ski-decoy", ski=leaf.ski)
+    sig = G.signed_data([_ski_sid_info(CONTENT, leaf)], [decoy, leaf, pki.rsa_intermediate],
+                        econtent=G.octets(CONTENT))
+    r = verifier.verify(sig)
+    assert r.code == "ok", r.reason
+    assert r.signers[0].certificate == leaf.der
+    assert "subjectKeyIdentifier" in r.signers[0].warning_details[0][1]
+    # OpenSSL takes the first certificate the identifier names, and fails on the decoy.
+    assert P.openssl_verify(sig, pki.rsa_root, attime=AT).returncode != 0
+
+
+def test_same_key_decoy_under_another_issuer_first_hides_the_trusted_signer(pki, verifier) -> None:
+    """A certificate for the signer's own key and SKI, issued by the attacker's CA, put first
+    in the bag: it verifies the signature, so it is taken, and its path fails; the signer's
+    real certificate (second in the bag) is never validated. Each candidate that verifies the
+    signature must be validated before the document is refused."""
+    leaf = pki.rsa_leaf
+    evil_root = P.make_root("Attacker CA s24", "rsa2048")
+    twin = _same_key_other_issuer(leaf, evil_root)
+    assert twin.ski == leaf.ski
+    sig = G.signed_data([_ski_sid_info(CONTENT, leaf)], [twin, leaf, pki.rsa_intermediate],
+                        econtent=G.octets(CONTENT))
+    r = verifier.verify(sig)
+    assert r.code == "ok", (r.code, r.reason)
+    assert r.signers[0].certificate == leaf.der
+
+
+def test_same_key_decoy_in_the_bag_defeats_the_callers_own_signer_certificate(pki) -> None:
+    """The verifier holds the official's certificate and chain itself (intermediates=); the
+    document's bag holds only the attacker's twin certificate (same key and SKI, another
+    issuer). The caller's trusted certificate verifies the signature too, but the bag's
+    twin is tried first and its path decides."""
+    leaf = pki.rsa_leaf
+    evil_root = P.make_root("Attacker CA s24", "rsa2048")
+    twin = _same_key_other_issuer(leaf, evil_root)
+    v = govsig.Verifier(govsig.Policy(trust=[pki.rsa_root.der], at=AT,
+                                      intermediates=[leaf.der, pki.rsa_intermediate.der]))
+    alone = G.signed_data([_ski_sid_info(CONTENT, leaf)], [], econtent=G.octets(CONTENT))
+    assert v.verify(alone).code == "ok"
+    sig = G.signed_data([_ski_sid_info(CONTENT, leaf)], [twin], econtent=G.octets(CONTENT))
+    r = v.verify(sig)
+    assert r.code == "ok", (r.code, r.reason)
+
+
+def test_ess_signing_certificate_binds_the_candidate_whatever_the_bag_order(pki, verifier) -> None:
+    # With signingCertificateV2 naming the real certificate, a same-key twin is refused by
+    # the attribute before its path is looked at.
+    from asn1crypto import cms as a_cms
+
+    leaf = pki.rsa_leaf
+    evil_root = P.make_root("Attacker CA s24", "rsa2048")
+    twin = _same_key_other_issuer(leaf, evil_root)
+    ess = G.attr("1.2.840.113549.1.9.16.2.47",
+                 G.seq(G.seq(G.seq(G.octets(G.digest_of("sha256", leaf.der))))))
+    attrs = [*G.default_attrs(CONTENT, "sha256"), ess]
+    signed = G.der_set(*attrs)
+    info = G.seq(G.integer(3), G.tlv(0x80, leaf.ski or b""), G.alg(G.HASHES["sha256"][1]),
+                 b"\xa0" + signed[1:], G.signature_alg_for(leaf, "sha256"),
+                 G.octets(G.raw_sign(leaf, signed, "sha256")))
+    sig = G.signed_data([info], [twin, leaf, pki.rsa_intermediate], econtent=G.octets(CONTENT))
+    assert a_cms.ContentInfo.load(sig)["content"]["signer_infos"][0]["sid"].name == "subject_key_identifier"
+    r = verifier.verify(sig)
+    assert r.code == "ok", r.reason
+    assert r.signers[0].certificate == leaf.der
+    assert "certificate #2" in r.signers[0].warning_details[0][1]
+
+
+# -- 4. signed attributes ----------------------------------------------------------------------
+
+
+def _attrs(**repl: bytes) -> list[bytes]:
+    a = G.default_attrs(CONTENT, "sha256")
+    base = {"ct": a[0], "st": a[1], "md": a[2]}
+    base.update(repl)
+    return [v for v in base.values() if v]
+
+
+def test_signing_time_as_generalized_time_before_2050_is_refused(pki, verifier) -> None:
+    """RFC 5652 §11.3: "Dates between 1 January 1950 and 31 December 2049 (inclusive) MUST be
+    encoded as UTCTime." A GeneralizedTime for 2026 is not a valid signingTime."""
+    sig = G.attached(CONTENT, pki.rsa_leaf,
+                     attrs=_attrs(st=G.attr(G.SIGNING_TIME, G.tlv(0x18, b"20260501093000Z"))))
+    r = verifier.verify(sig)
+    assert r.code == "signed_attributes_invalid", (r.code, r.reason)
+    assert "signingTime" in r.reason and "UTCTime" in r.reason
+
+
+def test_signing_time_as_generalized_time_from_2050_is_legal(pki, verifier) -> None:
+    sig = G.attached(CONTENT, pki.rsa_leaf,
+                     attrs=_attrs(st=G.attr(G.SIGNING_TIME, G.tlv(0x18, b"20500101000000Z"))))
+    r = verifier.verify(sig)
+    assert r.code == "ok", r.reason
+    assert r.signers[0].signing_time == dt.datetime(2050, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    (b"260501093000-0000", "offset '-0000'"),
+    (b"2605010930+0700", "offset '+0700'"),
+], ids=["minus-zero", "no-seconds-plus-seven"])
+def test_utctime_offsets_are_named_whatever_their_sign(pki, verifier, value, says) -> None:
+    sig = G.attached(CONTENT, pki.rsa_leaf, attrs=_attrs(st=G.attr(G.SIGNING_TIME, G.tlv(0x17, value))))
+    r = verifier.verify(sig)
+    assert r.code == "signed_attributes_invalid"
+    assert "UTCTime with a timezone offset" in r.reason and says in r.reason
+
+
+@pytest.mark.parametrize("n", [0, 20, 33, 64])
+def test_message_digest_of_any_wrong_length_is_named(pki, verifier, n) -> None:
+    md = (G.digest_of("sha256", CONTENT) * 2)[:n]
+    sig = G.attached(CONTENT, pki.rsa_leaf, attrs=_attrs(md=G.attr(G.MESSAGE_DIGEST, G.octets(md))))
+    r = verifier.verify(sig)
+    assert r.code == "signed_attributes_invalid"
+    assert f"messageDigest attribute holds {n} octets but a sha256 digest has 32" in r.reason
+
+
+def test_duplicate_content_type_attribute_is_refused(pki, verifier, openssl) -> None:
+    attrs = [*_attrs(), G.attr(G.CONTENT_TYPE, G.oid(G.DATA))]
+    sig = G.attached(CONTENT, pki.rsa_leaf, attrs=attrs)
+    r = verifier.verify(sig)
+    assert r.code == "signed_attributes_invalid"
+    assert "contentType appears more than once (RFC 5652 §11.1" in r.reason
+
+
+def test_two_content_time_stamps_and_two_unknown_attributes_are_legal(pki, verifier) -> None:
+    attrs = [*_attrs(), G.attr(G.CONTENT_TIMESTAMP, G.seq(G.integer(1))),
+             G.attr(G.CONTENT_TIMESTAMP, G.seq(G.integer(2))),
+             G.attr("1.3.6.1.4.1.99999.1", G.integer(1)), G.attr("1.3.6.1.4.1.99999.1", G.integer(2))]
+    r = verifier.verify(G.attached(CONTENT, pki.rsa_leaf, attrs=attrs))
+    assert r.code == "ok", r.reason
+
+
+def test_algorithm_protection_with_signature_and_mac_algorithms_is_refused(pki, verifier) -> None:
+    d = G.alg(G.HASHES["sha256"][1])
+    s = G.signature_alg_for(pki.rsa_leaf, "sha256")
+    hmac = G.alg("1.2.840.113549.2.9")
+    both = G.attr(G.ALGORITHM_PROTECTION, G.seq(d, G.tlv(0xa1, s[2:]), G.tlv(0xa2, hmac[2:])))
+    r = verifier.verify(G.attached(CONTENT, pki.rsa_leaf, attrs=[*_attrs(), both]))
+    assert r.code == "signed_attributes_invalid"
+    assert "must not carry a macAlgorithm (RFC 6211 §2)" in r.reason
+    mac_only = G.attr(G.ALGORITHM_PROTECTION, G.seq(d, G.tlv(0xa2, hmac[2:])))
+    r = verifier.verify(G.attached(CONTENT, pki.rsa_leaf, attrs=[*_attrs(), mac_only]))
+    assert r.code == "signed_attributes_invalid" and "macAlgorithm" in r.reason
+    neither = G.attr(G.ALGORITHM_PROTECTION, G.seq(d))
+    r = verifier.verify(G.attached(CONTENT, pki.rsa_leaf, attrs=[*_attrs(), neither]))
+    assert r.code == "signed_attributes_invalid" and "must carry signatureAlgorithm" in r.reason
+
+
+def test_algorithm_protection_naming_pss_over_a_pkcs1_signature_is_refused(pki, verifier) -> None:
+    # The protected algorithm is RSASSA-PSS, the SignerInfo says rsaEncryption (PKCS#1 v1.5):
+    # an algorithm substitution after signing.
+    d = G.alg(G.HASHES["sha256"][1])
+    pss = G.signature_alg_for(pki.rsa_leaf, "sha256", pss=True)
+    r = verifier.verify(G.attached(CONTENT, pki.rsa_leaf, attrs=[*_attrs(), _protection(d, pss)]))
+    assert r.code == "signed_attributes_invalid"
+    assert "cmsAlgorithmProtection names a signatureAlgorithm other than the SignerInfo's" in r.reason
+
+
+def test_algorithm_protection_absent_versus_null_parameters_is_the_same_algorithm(pki, verifier) -> None:
+    """RFC 5754 §2: sha256's parameters may be absent or NULL and implementations MUST accept
+    both; RFC 3370 §2.1 and RFC 4055 say the same of rsaEncryption's NULL. A signer that writes
+    sha256 with NULL in the SignerInfo and without it in cmsAlgorithmProtection names the same
+    algorithms (BouncyCastle compares them with CMSUtils.isEquivalent, which treats absent
+    and NULL alike). govsig compares the bytes and refuses the signature."""
+    with_null = G.alg(G.HASHES["sha256"][1], G.null())
+    without = G.alg(G.HASHES["sha256"][1])
+    s = G.signature_alg_for(pki.rsa_leaf, "sha256")
+    sig = G.attached(CONTENT, pki.rsa_leaf, digest_alg=with_null, attrs=[*_attrs(), _protection(without, s)])
+    assert P.openssl_verify(sig, pki.rsa_root, attime=AT).returncode == 0
+    r = verifier.verify(sig)
+    assert r.code == "ok", (r.code, r.reason)
+
+
+# -- 6. a signature OID in digestAlgorithm ---------------------------------------------------------
+
+
+def _info(content: bytes, signer: P.Issued, *, digest_alg: bytes, sig_alg: bytes, hash_name: str) -> bytes:
+    """A SignerInfo whose signature is made with ``hash_name`` (SHA-1 included, which
+    cmsgen does not offer) and whose messageDigest is of that hash."""
+    h = {"sha1": hashes.SHA1(), "sha256": hashes.SHA256(), "md5": hashes.MD5()}[hash_name]
+    hh = hashes.Hash(h)
+    hh.update(content)
+    attrs = [G.attr(G.CONTENT_TYPE, G.oid(G.DATA)),
+             G.attr(G.SIGNING_TIME, G.utc_time("260501093000Z")),
+             G.attr(G.MESSAGE_DIGEST, G.octets(hh.finalize()))]
+    signed = G.der_set(*attrs)
+    key = signer.key
+    if isinstance(key, rsa.RSAPrivateKey):
+        value = key.sign(signed, padding.PKCS1v15(), h)
+    else:
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        value = key.sign(signed, ec.ECDSA(h))
+    return G.seq(G.integer(1), G.issuer_and_serial(signer), digest_alg, b"\xa0" + signed[1:],
+                 sig_alg, G.octets(value))
+
+
+def _doc(info: bytes, signer: P.Issued) -> bytes:
+    return G.signed_data([info], [signer, *signer.intermediates], econtent=G.octets(CONTENT))
+
+
+@pytest.mark.parametrize("policy", [{}, {"legacy": True}, {"legacy_certificates": True}],
+                         ids=["default", "legacy", "legacy_certificates"])
+def test_sha1_signature_oid_in_digest_algorithm_never_downgrades_a_sha256_signature(pki, policy) -> None:
+    # Signed with SHA-256 (signatureAlgorithm sha256WithRSAEncryption); digestAlgorithm
+    # rewritten to sha1WithRSAEncryption, and messageDigest replaced by the SHA-1 of the
+    # content (both unprotected by the signature? no: messageDigest is signed; here the
+    # signer itself wrote the mismatch). The two algorithms disagree: never ok.
+    leaf = pki.rsa_leaf
+    v = govsig.Verifier(govsig.Policy(trust=[pki.rsa_root.der], at=AT, **policy))
+    info = _info(CONTENT, leaf, digest_alg=G.alg(SHA1_WITH_RSA, G.null()),
+                 sig_alg=G.alg(G.SHA256_WITH_RSA, G.null()), hash_name="sha256")
+    r = v.verify(_doc(info, leaf))
+    assert r.code in ("unsupported_algorithm", "algorithm_not_allowed"), r.reason
+    assert not r.ok
+    if policy.get("legacy"):
+        assert "hashes with sha256 but digestAlgorithm is sha1; they must match" in r.reason
+
+
+def test_sha1_signature_oid_in_digest_algorithm_with_sha1_signature(pki) -> None:
+    # The signer really hashed with SHA-1 and wrote sha1WithRSAEncryption twice: a SHA-1
+    # document signature, admitted only by legacy=True, never by legacy_certificates.
+    leaf = pki.rsa_leaf
+    info = _info(CONTENT, leaf, digest_alg=G.alg(SHA1_WITH_RSA, G.null()),
+                 sig_alg=G.alg(SHA1_WITH_RSA, G.null()), hash_name="sha1")
+    doc = _doc(info, leaf)
+    for knobs, code in (({}, "algorithm_not_allowed"), ({"legacy_certificates": True}, "algorithm_not_allowed"),
+                        ({"legacy": True}, "ok")):
+        r = govsig.Verifier(govsig.Policy(trust=[pki.rsa_root.der], at=AT, **knobs)).verify(doc)
+        assert r.code == code, (knobs, r.reason)
+        if code == "ok":
+            assert set(r.signers[0].warnings) == {"digest_algorithm_is_signature_algorithm",
+                                                  "legacy_algorithm_signature"}
+        else:
+            assert "sha1WithRSAEncryption with sha1 is a legacy algorithm" in r.reason
+
+
+# -- 5. legacy_certificates against document signatures ---------------------------------------------
+
+
+@pytest.mark.parametrize(("leaf_name", "digest_oid", "sig_oid", "hash_name"), [
+    ("rsa_leaf", SHA1, G.RSA_ENCRYPTION, "sha1"),
+    ("rsa_leaf", SHA1, SHA1_WITH_RSA, "sha1"),
+    ("p256_leaf", SHA1, ECDSA_WITH_SHA1, "sha1"),
+], ids=["rsa-sha1", "sha1WithRSA", "ecdsa-sha1"])
+def test_legacy_certificates_never_admits_a_sha1_document_signature(pki, leaf_name, digest_oid,
+                                                                     sig_oid, hash_name) -> None:
+    leaf = getattr(pki, leaf_name)
+    params = G.null() if sig_oid in (G.RSA_ENCRYPTION, SHA1_WITH_RSA) else None
+    info = _info(CONTENT, leaf, digest_alg=G.alg(digest_oid), sig_alg=G.alg(sig_oid, params),
+                 hash_name=hash_name)
+    doc = _doc(info, leaf)
+    r = govsig.Verifier(govsig.Policy(trust=[r.der for r in pki.roots], at=AT,
+                                      legacy_certificates=True)).verify(doc)
+    assert r.code == "algorithm_not_allowed", r.reason
+    assert "is a legacy algorithm and the policy does not allow legacy" in r.reason
+    ok = govsig.Verifier(govsig.Policy(trust=[r.der for r in pki.roots], at=AT, legacy=True)).verify(doc)
+    assert ok.code == "ok", ok.reason
+    assert "legacy_algorithm_signature" in ok.signers[0].warnings
+
+
+@pytest.mark.parametrize("knobs", [{}, {"legacy_certificates": True}, {"legacy": True}],
+                         ids=["default", "legacy_certificates", "legacy"])
+def test_md5_document_signature_is_never_admitted(pki, knobs) -> None:
+    leaf = pki.rsa_leaf
+    info = _info(CONTENT, leaf, digest_alg=G.alg(MD5, G.null()), sig_alg=G.alg(MD5_WITH_RSA, G.null()),
+                 hash_name="md5")
+    r = govsig.Verifier(govsig.Policy(trust=[pki.rsa_root.der], at=AT, **knobs)).verify(_doc(info, leaf))
+    assert r.code == "algorithm_not_allowed", (r.code, r.reason)
+    assert "md5" in r.reason.lower()
+
+
+def test_sha1_chain_with_a_sha256_document_signature_under_legacy_certificates(pki) -> None:
+    inter = sha1_cert(pki.rsa_intermediate)
+    leaf = dataclasses.replace(sha1_cert(pki.rsa_leaf), issuer=inter)
+    sig = G.signed_data([G.signer_info(CONTENT, leaf)], [leaf, inter], econtent=G.octets(CONTENT))
+    roots = [pki.rsa_root.der]
+    r = govsig.Verifier(govsig.Policy(trust=roots, at=AT)).verify(sig)
+    assert r.code == "algorithm_not_allowed" and "sha1WithRSAEncryption" in r.reason
+    r = govsig.Verifier(govsig.Policy(trust=roots, at=AT, legacy_certificates=True)).verify(sig)
+    assert r.code == "ok", r.reason
+    assert r.signers[0].warnings == ["legacy_algorithm_certificate"]
+    # And a SHA-1 document signature over the same SHA-1 chain is still refused.
+    info = _info(CONTENT, leaf, digest_alg=G.alg(SHA1), sig_alg=G.alg(G.RSA_ENCRYPTION, G.null()),
+                 hash_name="sha1")
+    r = govsig.Verifier(govsig.Policy(trust=roots, at=AT, legacy_certificates=True)).verify(
+        G.signed_data([info], [leaf, inter], econtent=G.octets(CONTENT)))
+    assert r.code == "algorithm_not_allowed"
+
+
+def test_rekeyed_anchor_with_another_ski_is_issuer_not_found_naming_the_key_id(pki) -> None:
+    # The root re-keyed under the same name: the trust store holds only the new key. The
+    # leaf's AKI names the old key; the answer is "issuer not found" with that key id.
+    old_root = pki.p256_root
+    new_root = P.make_root("Root CA ECC thử nghiệm", "p256", seed="s24-rekeyed-root")
+    assert new_root.cert.subject == old_root.cert.subject and new_root.ski != old_root.ski
+    leaf = pki.p256_leaf
+    sig = G.attached(CONTENT, leaf)
+    r = govsig.Verifier(govsig.Policy(trust=[new_root.der], at=AT)).verify(sig)
+    assert r.code == "chain_untrusted", r.reason
+    assert (old_root.ski or b"").hex() in r.reason and "other key identifiers" in r.reason
+
+
+def test_rekeyed_intermediate_in_the_bag_next_to_the_right_one(pki, verifier) -> None:
+    # An attacker adds a same-named intermediate with another key before the real one: the
+    # AKI/SKI ranking skips it and the real path is found.
+    inter = pki.rsa_intermediate
+    rekeyed = P.make_intermediate("CA ký số chuyên dùng thử nghiệm", pki.rsa_root, "rsa2048",
+                                  seed="s24-rekeyed-int")
+    assert rekeyed.cert.subject == inter.cert.subject
+    leaf = pki.rsa_leaf
+    sig = G.signed_data([G.signer_info(CONTENT, leaf)], [leaf, rekeyed, inter], econtent=G.octets(CONTENT))
+    r = verifier.verify(sig)
+    assert r.code == "ok", r.reason
+    assert r.signers[0].chain[1] == inter.der
+    alone = G.signed_data([G.signer_info(CONTENT, leaf)], [leaf, rekeyed], econtent=G.octets(CONTENT))
+    r = verifier.verify(alone)
+    assert r.code == "chain_untrusted" and (inter.ski or b"").hex() in r.reason
+
+
+# -- 7. PKCS#7 v1.5 content that is not an OCTET STRING -----------------------------------------
+
+
+SPC_INDIRECT_DATA = "1.3.6.1.4.1.311.2.1.4"
+
+
+def _v15(pki, econtent: bytes, value: bytes) -> bytes:
+    attrs = [G.attr(G.CONTENT_TYPE, G.oid(SPC_INDIRECT_DATA)),
+             G.attr(G.MESSAGE_DIGEST, G.octets(G.digest_of("sha256", value)))]
+    info = G.signer_info(value, pki.rsa_leaf, attrs=attrs)
+    return G.signed_data([info], [pki.rsa_leaf, pki.rsa_intermediate], econtent=econtent,
+                         econtent_type=SPC_INDIRECT_DATA)
+
+
+def test_pkcs7_content_followed_by_a_second_element_is_malformed(pki, verifier) -> None:
+    inner = G.seq(G.integer(42), G.octets("Tờ khai".encode()))
+    extra = G.octets(b"smuggled")
+    r = verifier.verify(_v15(pki, inner + extra, inner[2:]))
+    assert r.code == "malformed", (r.code, r.reason)
+
+
+def test_pkcs7_content_retagged_keeps_its_digest_and_says_so(pki, verifier) -> None:
+    # The digest covers the value octets only (RFC 2315 §9.3), so the tag is not signed:
+    # SEQUENCE re-tagged as SET verifies, and the result says the content is not octets.
+    inner = G.seq(G.integer(42), G.octets("Tờ khai".encode()))
+    value = inner[2:]
+    as_set = bytes([0x31]) + inner[1:]
+    r = verifier.verify(_v15(pki, as_set, value))
+    assert r.code == "ok", r.reason
+    assert r.signers[0].warnings == ["econtent_not_octet_string"]
+    assert r.content == value
+
+
+def test_pkcs7_content_empty_explicit_tag_is_not_taken_as_detached(pki, verifier) -> None:
+    # eContent [0] present but empty: neither a content nor "detached" with caller content.
+    info = G.signer_info(CONTENT, pki.rsa_leaf)
+    encap = G.seq(G.oid(G.DATA), G.tlv(0xa0, b""))
+    sd = G.seq(G.integer(1), G.der_set(G.alg(G.HASHES["sha256"][1])), encap,
+               G.tlv(0xa0, pki.rsa_leaf.der + pki.rsa_intermediate.der), G.der_set(info))
+    sig = G.seq(G.oid(G.SIGNED_DATA), G.tlv(0xa0, sd))
+    r = verifier.verify(sig, CONTENT)
+    assert r.code == "malformed", (r.code, r.reason)
+
+
+# -- 2. PEM and S/MIME --------------------------------------------------------------------------------
+
+
+def _openssl_smime(openssl: str, d: Path, msg: bytes, root: P.Issued) -> subprocess.CompletedProcess[bytes]:
+    (d / "m.eml").write_bytes(msg)
+    (d / "root.pem").write_bytes(root.pem)
+    return subprocess.run([openssl, "cms", "-verify", "-in", str(d / "m.eml"), "-CAfile", str(d / "root.pem"),
+                           "-purpose", "any", "-attime", str(int(AT.timestamp())), "-out", str(d / "out")],
+                          capture_output=True, timeout=60)
+
+
+def _crlf(msg: bytes) -> bytes:
+    return msg.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def _boundary(msg: bytes) -> bytes:
+    head = _crlf(msg).split(b"\r\n\r\n", 1)[0]
+    return head.split(b'boundary="', 1)[1].split(b'"', 1)[0]
+
+
+def _parts(msg: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """(top headers, first part, signature part, boundary) of an openssl multipart/signed,
+    in CRLF form; each part without the line breaks that belong to its delimiters."""
+    msg = _crlf(msg)
+    b = _boundary(msg)
+    head, body = msg.split(b"\r\n\r\n", 1)
+    pieces = body.split(b"\r\n--" + b)
+    first, second = pieces[1], pieces[2]
+    assert first.startswith(b"\r\n") and second.startswith(b"\r\n")
+    return head, first[2:], second[2:].rstrip(b"\r\n"), b
+
+
+def _multipart(head: bytes, boundary: bytes, *parts: bytes, close: bool = True) -> bytes:
+    out = head + b"\r\n\r\nThis is an S/MIME signed message\r\n\r\n"
+    for p in parts:
+        out += b"--" + boundary + b"\r\n" + p + b"\r\n"
+    if close:
+        out += b"--" + boundary + b"--\r\n"
+    return out
+
+
+@pytest.fixture()
+def smime_msg(pki, openssl, tmp_path: Path) -> bytes:
+    return _smime(openssl, tmp_path, pki.rsa_leaf, TEXT, detached=True)
+
+
+def test_smime_rebuilt_by_the_parts_helper_still_verifies(pki, verifier, openssl, tmp_path, smime_msg) -> None:
+    head, first, second, b = _parts(smime_msg)
+    msg = _multipart(head, b, first, second)
+    r = verifier.verify(msg)
+    assert r.code == "ok", r.reason
+    assert r.input_form == "smime-signed" and r.content == TEXT.replace(b"\n", b"\r\n")
+    assert _openssl_smime(openssl, tmp_path, msg, pki.rsa_root).returncode == 0
+
+
+def test_smime_signature_part_from_another_message_is_a_digest_mismatch(pki, verifier, openssl,
+                                                                         tmp_path, smime_msg) -> None:
+    other = _smime(openssl, tmp_path, pki.rsa_leaf, b"Quyet dinh khac\n", detached=True)
+    head, first, _, b = _parts(smime_msg)
+    _, _, other_sig, _ = _parts(other)
+    msg = _multipart(head, b, first, other_sig)
+    r = verifier.verify(msg)
+    assert r.code == "digest_mismatch" and "messageDigest" in r.reason
+    assert _openssl_smime(openssl, tmp_path, msg, pki.rsa_root).returncode != 0
+
+
+def test_smime_attached_signature_in_the_signature_part_must_encapsulate_the_shown_part(
+        pki, verifier, openssl, tmp_path, smime_msg) -> None:
+    # The signature part is a valid ATTACHED signature of other text; the first part (what a
+    # mail reader shows) is the attacker's. govsig must not verify the encapsulated text and
+    # call the message ok.
+    head, _, _, b = _parts(smime_msg)
+    attached = P.sign_cms(b"Noi dung that\r\n", pki.rsa_leaf, detached=False)
+    b64 = base64.encodebytes(attached).replace(b"\n", b"\r\n").rstrip()
+    sig_part = (b"Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n" + b64)
+    msg = _multipart(head, b, b"Noi dung gia mao\r\n", sig_part)
+    r = verifier.verify(msg)
+    assert r.code == "digest_mismatch"
+    assert "encapsulates content that differs from the content given" in r.reason
+    # The same signature part with the first part equal to the encapsulated text verifies.
+    ok = verifier.verify(_multipart(head, b, b"Noi dung that\r\n", sig_part))
+    assert ok.code == "ok", ok.reason
+
+
+def test_smime_two_signature_parts_are_refused_like_openssl(pki, verifier, openssl, tmp_path, smime_msg) -> None:
+    head, first, second, b = _parts(smime_msg)
+    msg = _multipart(head, b, first, second, second)
+    r = verifier.verify(msg)
+    assert r.code == "malformed" and "has more than two parts" in r.reason
+    assert _openssl_smime(openssl, tmp_path, msg, pki.rsa_root).returncode != 0
+
+
+def test_smime_missing_close_delimiter_is_refused_like_openssl(pki, verifier, openssl, tmp_path, smime_msg) -> None:
+    head, first, second, b = _parts(smime_msg)
+    msg = _multipart(head, b, first, second, close=False)
+    r = verifier.verify(msg)
+    assert r.code == "malformed" and "no closing" in r.reason
+    assert _openssl_smime(openssl, tmp_path, msg, pki.rsa_root).returncode != 0
+
+
+def test_smime_trailing_whitespace_on_delimiters_and_folded_header(pki, verifier, openssl, tmp_path,
+                                                                  smime_msg) -> None:
+    head, first, second, b = _parts(smime_msg)
+    msg = _multipart(head, b, first, second).replace(b"--" + b + b"\r\n", b"--" + b + b" \t\r\n")
+    folded = msg.replace(b'; boundary="', b';\r\n\tboundary="', 1)
+    r = verifier.verify(folded)
+    assert r.code == "ok", r.reason
+    assert _openssl_smime(openssl, tmp_path, folded, pki.rsa_root).returncode == 0
+
+
+def test_smime_a_line_that_only_starts_with_the_delimiter_is_content(pki, verifier, openssl, tmp_path) -> None:
+    """The signed text holds a line "--<boundary>-note": by RFC 2046 §5.1.1's grammar it is not
+    a delimiter (only white space may follow), so govsig verifies the whole text; OpenSSL's
+    mime_bound_check takes any line starting with the delimiter as one and refuses."""
+    text = b"Dong 1\n--XYZ-note: not a delimiter\nDong 3\n"
+    msg = _smime(openssl, tmp_path, pki.rsa_leaf, text, detached=True)
+    b = _boundary(msg)
+    head, first, second, _ = _parts(msg)
+    rewrapped = _multipart(head.replace(b, b"XYZ"), b"XYZ", first, second)
+    r = verifier.verify(rewrapped)
+    assert r.code == "ok", r.reason
+    assert r.content == text.replace(b"\n", b"\r\n")
+    assert _openssl_smime(openssl, tmp_path, rewrapped, pki.rsa_root).returncode != 0
+
+
+def test_smime_boundary_chosen_inside_the_signed_content_never_verifies_a_prefix(pki, verifier, openssl,
+                                                                                 tmp_path) -> None:
+    # The signed text is itself a MIME multipart; the attacker sets the outer boundary to the
+    # inner one, so that the inner delimiter lines split the outer body elsewhere.
+    inner = (b"Content-Type: multipart/mixed; boundary=\"IN\"\n\n--IN\nContent-Type: text/plain\n\n"
+             b"Phan 1\n--IN\nContent-Type: text/plain\n\nPhan 2\n--IN--\n")
+    msg = _smime(openssl, tmp_path, pki.rsa_leaf, inner, detached=True)
+    assert verifier.verify(msg).code == "ok"
+    b = _boundary(msg)
+    head, first, second, _ = _parts(msg)
+    evil = _multipart(head.replace(b, b"IN"), b"IN", first, second)
+    r = verifier.verify(evil)
+    assert r.code == "malformed" and "has more than two parts" in r.reason, r.reason
+    assert _openssl_smime(openssl, tmp_path, evil, pki.rsa_root).returncode != 0
+    # Only the part before the first inner delimiter, wrapped as the first part: a prefix of
+    # what was signed, refused.
+    prefix = first.split(b"\r\n--IN", 1)[0]
+    r = verifier.verify(_multipart(head.replace(b, b"IN2"), b"IN2", prefix, second))
+    assert r.code == "digest_mismatch"
+
+
+def test_smime_signed_part_in_base64_is_verified_as_transferred(pki, verifier, openssl, tmp_path) -> None:
+    # RFC 8551 §3.1: the signature covers the MIME entity as transferred (its base64 text),
+    # not its decoded bytes; re-wrapping the base64 lines changes what was signed.
+    payload = base64.encodebytes("Tờ khai số 24 — đính kèm".encode() * 4)
+    entity = b"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n" + payload
+    (tmp_path / "in.txt").write_bytes(entity)
+    (tmp_path / "s.pem").write_bytes(pki.rsa_leaf.pem)
+    (tmp_path / "k.pem").write_bytes(pki.rsa_leaf.key_pem)
+    (tmp_path / "chain.pem").write_bytes(pki.rsa_intermediate.pem)
+    subprocess.run([openssl, "cms", "-sign", "-in", str(tmp_path / "in.txt"), "-signer", str(tmp_path / "s.pem"),
+                    "-inkey", str(tmp_path / "k.pem"), "-certfile", str(tmp_path / "chain.pem"),
+                    "-outform", "SMIME", "-out", str(tmp_path / "m.eml")], check=True, capture_output=True)
+    msg = (tmp_path / "m.eml").read_bytes()
+    r = verifier.verify(msg)
+    assert r.code == "ok", r.reason
+    assert r.content == entity.replace(b"\n", b"\r\n")
+    head, first, second, b = _parts(msg)
+    body = first.split(b"\r\n\r\n", 1)[1]
+    rewrapped = first.replace(body, base64.b64encode(base64.b64decode(body)))
+    assert rewrapped != first
+    r = verifier.verify(_multipart(head, b, rewrapped, second))
+    assert r.code == "digest_mismatch"
+
+
+def test_smime_quoted_printable_signature_part_is_named(pki, verifier, smime_msg) -> None:
+    head, first, second, b = _parts(smime_msg)
+    qp = second.replace(b"Content-Transfer-Encoding: base64", b"Content-Transfer-Encoding: quoted-printable")
+    r = verifier.verify(_multipart(head, b, first, qp))
+    assert r.code == "malformed"
+    assert "Content-Transfer-Encoding 'quoted-printable'; govsig reads base64, binary, 7bit and 8bit" in r.reason
+
+
+def test_smime_signature_part_before_the_content_is_refused(pki, verifier, smime_msg) -> None:
+    head, first, second, b = _parts(smime_msg)
+    r = verifier.verify(_multipart(head, b, second, first))
+    assert r.code == "malformed" and "has no ':'" in r.reason
+
+
+def test_smime_content_given_beside_must_match_even_in_line_ends(pki, verifier, smime_msg) -> None:
+    r = verifier.verify(smime_msg, TEXT)  # LF form of the text the message carries in CRLF
+    assert r.code == "digest_mismatch" and "S/MIME message carries content that differs" in r.reason
+    assert verifier.verify(smime_msg, TEXT.replace(b"\n", b"\r\n")).code == "ok"
+
+
+def test_pkcs7_mime_holding_a_detached_signature_needs_its_content(pki, verifier) -> None:
+    detached = P.sign_cms(CONTENT, pki.rsa_leaf, detached=True)
+    msg = (b"MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(detached))
+    r = verifier.verify(msg)
+    assert r.code == "content_missing" and r.input_form == "smime-opaque"
+    assert verifier.verify(msg, CONTENT).code == "ok"
+    assert verifier.verify(msg, CONTENT + b"x").code == "digest_mismatch"
+
+
+def test_pkcs7_mime_certs_only_is_not_a_signature(pki, verifier) -> None:
+    msg = (b"Content-Type: application/pkcs7-mime; smime-type=certs-only\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(pki.rsa_leaf.der))
+    r = verifier.verify(msg)
+    assert r.code == "malformed" and "smime-type=certs-only, not signed-data" in r.reason
+
+
+def test_pem_label_mismatch_and_second_block(pki, verifier) -> None:
+    attached = P.sign_cms(CONTENT, pki.rsa_leaf, detached=False)
+    pem = _pem("CMS", attached)
+    r = verifier.verify(pem.replace(b"-----END CMS-----", b"-----END PKCS7-----"))
+    assert r.code == "malformed" and "no '-----END CMS-----' line" in r.reason
+    # Two blocks: the first is read; a forged second block changes nothing.
+    other = _pem("PKCS7", P.sign_cms(b"khac", pki.rsa_leaf, detached=False))
+    r = verifier.verify(pem + other)
+    assert r.code == "ok" and r.content == CONTENT
+    r = verifier.verify(b"  \r\n\t" + pem)
+    assert r.code == "ok" and r.input_form == "pem"
