@@ -743,3 +743,187 @@ def test_pem_label_mismatch_and_second_block(pki, verifier) -> None:
     assert r.code == "ok" and r.content == CONTENT
     r = verifier.verify(b"  \r\n\t" + pem)
     assert r.code == "ok" and r.input_form == "pem"
+
+
+# -- 3. PKCS#7 certs-only bundles -------------------------------------------------------------------
+
+
+def _bundle(certs: bytes, *, signers: bytes = b"", crls: bytes = b"") -> bytes:
+    sd = G.seq(G.integer(1), G.der_set(), G.seq(G.oid(G.DATA)), G.tlv(0xa0, certs),
+               G.tlv(0xa1, crls) if crls else b"", G.tlv(0x31, signers))
+    return G.seq(G.oid(G.SIGNED_DATA), G.tlv(0xa0, sd))
+
+
+def _ber_bundle(certs: bytes) -> bytes:
+    """The same certs-only SignedData with every constructed length indefinite (BER)."""
+    def indef(tag: int, body: bytes) -> bytes:
+        return bytes([tag, 0x80]) + body + b"\x00\x00"
+    sd = indef(0x30, G.integer(1) + G.der_set() + indef(0x30, G.oid(G.DATA)) + indef(0xa0, certs) + indef(0x31, b""))
+    return indef(0x30, G.oid(G.SIGNED_DATA) + indef(0xa0, sd))
+
+
+def test_a_signed_document_is_not_a_certs_only_bundle_of_anchors(pki, tmp_path) -> None:
+    """A .p7b that is really a signed document (a SignerInfo, its signer's certificate and
+    chain in the bag): read as a bundle, its leaf and intermediate become trust anchors. A
+    certs-only bundle has no signer (RFC 8551 §3.8: a degenerate SignedData); one with
+    signers is a signature given where anchors were expected, and should be refused."""
+    signed = P.sign_cms(CONTENT, pki.rsa_leaf, detached=False)
+    f = tmp_path / "ca-bundle.p7b"
+    f.write_bytes(signed)
+    with pytest.raises(ValueError, match="signer|certs-only"):
+        ts = govsig.TrustStore.from_files([f])
+        pytest.fail(f"a signed document became {len(ts)} trust anchors: {ts!r}")
+
+
+def test_bundle_with_crls_and_ber_lengths_gives_its_certificates(pki, tmp_path) -> None:
+    crl = (x509.CertificateRevocationListBuilder().issuer_name(pki.rsa_root.cert.subject)
+           .last_update(AT - dt.timedelta(days=1)).next_update(AT + dt.timedelta(days=7))
+           .sign(pki.rsa_root.key, hashes.SHA256()))  # type: ignore[arg-type]
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    der = _bundle(pki.rsa_root.der + pki.p256_root.der, crls=crl.public_bytes(Encoding.DER))
+    (tmp_path / "with-crl.p7c").write_bytes(der)
+    assert set(govsig.TrustStore.from_files([tmp_path / "with-crl.p7c"]).certificates) == {r.der for r in pki.roots}
+    ber = _ber_bundle(pki.rsa_intermediate.der)
+    sig = P.sign_cms(TEXT, pki.rsa_leaf, detached=False, include_chain=False)
+    v = govsig.Verifier(govsig.Policy(trust=[pki.rsa_root.der], intermediates=ber, at=AT))
+    assert v.verify(sig).code == "ok"
+
+
+def test_bundle_with_a_non_certificate_is_refused_or_skipped_by_kind(pki) -> None:
+    # Garbage where a certificate belongs: refused, saying the certificate is not valid.
+    with pytest.raises(ValueError, match="not a valid X.509 certificate"):
+        govsig.TrustStore([_bundle(pki.rsa_root.der + G.seq(G.integer(0)))])
+    # An attribute certificate ([1], another CertificateChoices): not an anchor, skipped.
+    ts = govsig.TrustStore([_bundle(pki.rsa_root.der + G.tlv(0xa1, G.seq(G.integer(0))))])
+    assert ts.certificates == (pki.rsa_root.der,)
+    # A bundle with no certificate at all says so.
+    with pytest.raises(ValueError, match="holds no certificate"):
+        govsig.TrustStore([_bundle(G.tlv(0xa1, G.seq(G.integer(0))))])
+
+
+def test_from_dir_with_a_fifo_a_device_link_and_a_dangling_link_never_blocks(pki, tmp_path) -> None:
+    from test_attack_s23_bounds import child
+
+    d = tmp_path / "anchors"
+    d.mkdir()
+    (d / "roots.p7b").write_bytes(_bundle(pki.rsa_root.der))
+    os.mkfifo(d / "zz-fifo.pem")
+    code = ("import sys, govsig\n"
+            "try:\n"
+            "    print('result', len(govsig.TrustStore.from_dir(sys.argv[1])))\n"
+            "except Exception as e:\n"
+            "    print('raised', type(e).__name__, str(e))\n")
+    p = child([str(d)], code=code)
+    out = p.stdout.decode()
+    assert out.startswith("raised ValueError") and "is a FIFO" in out and "zz-fifo.pem" in out, out
+    os.unlink(d / "zz-fifo.pem")
+    os.symlink("/dev/zero", d / "zero.der")
+    out = child([str(d)], code=code).stdout.decode()
+    assert out.startswith("raised ValueError") and "is a device" in out, out
+    os.unlink(d / "zero.der")
+    os.symlink("missing.pem", d / "dangling.pem")
+    out = child([str(d)], code=code).stdout.decode()
+    assert out.startswith("raised FileNotFoundError") and "dangling.pem" in out, out
+
+
+# -- 8. the command line ------------------------------------------------------------------------------
+
+
+def _sign_argv(tmp_pki_dir: Path, *files: Path) -> list[str]:
+    return ["sign", *map(str, files), "--key", str(tmp_pki_dir / "p256_leaf.key.pem"),
+            "--cert", str(tmp_pki_dir / "p256_leaf.pem")]
+
+
+def test_sign_suffix_that_names_another_folder_is_a_usage_error_not_a_traceback(tmp_pki_dir, tmp_path) -> None:
+    from test_attack_s23_bounds import child
+
+    doc = tmp_path / "to-khai.txt"
+    doc.write_bytes(b"noi dung")
+    p = child([*_sign_argv(tmp_pki_dir, doc), "--suffix", "/../../evil.p7s"])
+    err = p.stderr.decode()
+    assert "Traceback" not in err, err
+    assert p.returncode == 2 and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path.parent / "evil.p7s").exists()
+
+
+def test_sign_output_path_holding_a_symlink_is_never_written_through(pki, tmp_pki_dir, tmp_path, capsys) -> None:
+    doc = tmp_path / "cong-van.txt"
+    doc.write_bytes(b"cong van")
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"untouched")
+    out = tmp_path / "cong-van.txt.p7s"
+    out.symlink_to(victim)
+    assert main(_sign_argv(tmp_pki_dir, doc)) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert victim.read_bytes() == b"untouched"
+    # A dangling link: `exists()` says no, and the no-clobber link still refuses it.
+    out.unlink()
+    out.symlink_to(tmp_path / "planted-target")
+    assert main(_sign_argv(tmp_pki_dir, doc)) == 2
+    assert "appeared while signing; pass --force" in capsys.readouterr().err
+    assert not (tmp_path / "planted-target").exists() and out.is_symlink()
+    # --force replaces the link itself, never its target.
+    out.unlink()
+    out.symlink_to(victim)
+    assert main([*_sign_argv(tmp_pki_dir, doc), "--force"]) == 0
+    assert victim.read_bytes() == b"untouched" and not out.is_symlink()
+    v = govsig.Verifier(govsig.Policy(trust=[pki.p256_root.der]))
+    assert v.verify(out.read_bytes(), b"cong van").code == "ok"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_sign_into_a_folder_it_cannot_write_is_one_line(tmp_pki_dir, tmp_path, capsys, monkeypatch) -> None:
+    # (The suite runs as root, for whom mode 0555 changes nothing: the refusal is simulated
+    # where the writer meets it, creating its temporary file.)
+    import tempfile
+
+    import govsig._cli_sign as cli_sign
+
+    def denied(*a, **kw):
+        raise PermissionError(13, "Permission denied", str(kw.get("dir", "")))
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    doc = tmp_path / "bao-cao.txt"
+    doc.write_bytes(b"bao cao")
+    assert cli_sign.tempfile is tempfile
+    assert main(_sign_argv(tmp_pki_dir, doc)) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Permission denied" in err and str(tmp_path) in err
+    assert not (tmp_path / "bao-cao.txt.p7s").exists()
+
+
+def test_a_pin_glued_to_a_short_option_is_not_echoed(capsys) -> None:
+    """`pkcs11-tool -p PIN` is how token users log in; typed as `-p987654` here, argparse
+    leaves it unrecognised and govsig's message prints it whole: the PIN reaches the terminal
+    and the logs."""
+    for argv in (["verify", "x.p7s", "--trust", "t.pem", "-p987654"],
+                 ["pkcs11", "keys", "--module", "m.so", "-p987654"],
+                 ["sign", "x", "--key", "k", "--cert", "c", "-P987654"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        captured = capsys.readouterr()
+        assert "unrecognized arguments" in captured.err
+        assert "987654" not in captured.err + captured.out, (argv, captured.err)
+
+
+def test_cli_verify_prints_nul_cr_c1_and_separators_inert(pki, tmp_path, capsys) -> None:
+    from test_attack_round4 import HOSTILE, raw_unsafe
+
+    cn = "A\x00B\rC" + HOSTILE
+    root = P.make_root("Gốc S24 CLI", "p256", seed="s24-cli-root")
+    leaf = P.make_leaf(cn, root, "p256", seed="s24-cli-leaf", org=cn)
+    sig = tmp_path / "ho so\r\u202e.p7m"
+    sig.write_bytes(P.sign_cms(b"noi dung", leaf, detached=False))
+    (tmp_path / "root.pem").write_bytes(root.pem)
+    (tmp_path / "other.pem").write_bytes(pki.p256_root.pem)
+    for trust, rc in (("root.pem", 0), ("other.pem", 1)):
+        for extra in ([], ["--json"]):
+            got = main(["verify", str(sig), "--trust", str(tmp_path / trust), *extra])
+            out = capsys.readouterr().out
+            assert got == rc, out
+            assert raw_unsafe(out) == [] and "\r" not in out, repr(out)
+            if not extra:
+                assert out.count("\n") == 2, out
+                assert "A\\x00B\\x0dC" in out
