@@ -927,3 +927,94 @@ def test_cli_verify_prints_nul_cr_c1_and_separators_inert(pki, tmp_path, capsys)
             if not extra:
                 assert out.count("\n") == 2, out
                 assert "A\\x00B\\x0dC" in out
+
+
+# -- dossiers: a signed bag, and 9. inclusion proofs --------------------------------------------------
+
+
+def _signed_bag(pki, tmp_path: Path, name: str, files: dict[str, bytes]) -> Path:
+    folder = tmp_path / f"{name}-src"
+    folder.mkdir()
+    for k, v in files.items():
+        (folder / k).write_bytes(v)
+    d = govsig.Dossier.hash(folder)
+    bag = d.write_bag(tmp_path / name)
+    govsig.Dossier.from_bag(bag).sign(govsig.KeySigner(pki.p256_leaf.key, pki.p256_leaf.cert))
+    return bag
+
+
+def test_dossier_signature_moved_from_another_trusted_bag_fails(pki, tmp_path, capsys) -> None:
+    a = _signed_bag(pki, tmp_path, "bag-a", {"to-khai.txt": b"A"})
+    b = _signed_bag(pki, tmp_path, "bag-b", {"to-khai.txt": b"B"})
+    root = tmp_path / "root.pem"
+    root.write_bytes(pki.p256_root.pem)
+    argv = ["dossier", "verify", str(a), "--no-progress", "--trust", str(root)]
+    assert main(argv) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    sig_a = govsig.Dossier.from_bag(a).signature_path()
+    sig_a.write_bytes(govsig.Dossier.from_bag(b).signature_path().read_bytes())
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "signature: digest_mismatch" in out
+    # An attached signature of bag B's tag manifest: its own content is not A's manifest.
+    tm_b = govsig.Dossier.from_bag(b).tag_manifest()
+    sig_a.write_bytes(govsig.sign(tm_b, govsig.KeySigner(pki.p256_leaf.key, pki.p256_leaf.cert), detached=False))
+    assert main(argv) == 1
+    assert "encapsulates content that differs" in capsys.readouterr().out
+
+
+def test_dossier_second_manifest_algorithm_added_by_the_attacker(pki, tmp_path, capsys) -> None:
+    import hashlib
+
+    bag = _signed_bag(pki, tmp_path, "bag", {"a.txt": b"goc", "b.txt": b"goc b"})
+    root = tmp_path / "root.pem"
+    root.write_bytes(pki.p256_root.pem)
+    (bag / "data" / "a.txt").write_bytes(b"gia mao")
+    # The attacker's manifests in another algorithm, consistent with the altered payload.
+    lines = "".join(f"{hashlib.sha512((bag / 'data' / n).read_bytes()).hexdigest()}  data/{n}\n"
+                    for n in ("a.txt", "b.txt"))
+    (bag / "manifest-sha512.txt").write_text(lines)
+    tags = "".join(f"{hashlib.sha512((bag / n).read_bytes()).hexdigest()}  {n}\n"
+                   for n in ("bagit.txt", "bag-info.txt", "manifest-sha512.txt"))
+    (bag / "tagmanifest-sha512.txt").write_text(tags)
+    for extra, says in (([], "modified  a.txt"),
+                        (["--algorithm", "sha512"], "signature: none (required: --trust was given")):
+        assert main(["dossier", "verify", str(bag), "--no-progress", "--trust", str(root), *extra]) == 1, extra
+        out = capsys.readouterr().out
+        assert says in out, out
+
+
+def test_inclusion_proof_replayed_with_another_size_on_the_command_line(tmp_path, capsys) -> None:
+    import json
+
+    from test_dossier_merkle import synthetic_dossier
+
+    d, paths, files = synthetic_dossier(4)
+    f = tmp_path / "doc.pdf"
+    f.write_bytes(files[0])
+    proof = d.proof(paths[0])
+    good = tmp_path / "p.json"
+    good.write_text(proof.to_json())
+    assert main(["dossier", "check-proof", str(f), paths[0], str(good), d.hexroot, "--tree-size", "4"]) == 0
+    capsys.readouterr()
+    for claimed, size in ((3, "4"), (4, "3"), (4, "5"), (5, "5")):
+        bad = tmp_path / f"p{claimed}.json"
+        bad.write_text(json.dumps({**json.loads(proof.to_json()), "tree_size": claimed}))
+        rc = main(["dossier", "check-proof", str(f), paths[0], str(bad), d.hexroot, "--tree-size", size])
+        out = capsys.readouterr()
+        assert rc == 1 and "FAILED: the proof does not hold" in out.out, (claimed, size, out)
+    # Another dossier's root with this proof, whatever the size claimed.
+    other, _, _ = synthetic_dossier(4, seed=1)
+    assert main(["dossier", "check-proof", str(f), paths[0], str(good), other.hexroot, "--tree-size", "4"]) == 1
+
+
+def test_inclusion_relpath_with_a_newline_cannot_forge_a_manifest_line() -> None:
+    from test_dossier_merkle import synthetic_dossier
+
+    d, paths, files = synthetic_dossier(3)
+    p = d.proof(paths[1])
+    for rel in (paths[1] + "\n", paths[1] + "\r", "./" + paths[1], "data/" + paths[1], paths[1] + "\x00"):
+        try:
+            assert not govsig.verify_inclusion(files[1], rel, p, d), rel
+        except govsig.DossierError:
+            pass
