@@ -1018,3 +1018,47 @@ def test_inclusion_relpath_with_a_newline_cannot_forge_a_manifest_line() -> None
             assert not govsig.verify_inclusion(files[1], rel, p, d), rel
         except govsig.DossierError:
             pass
+
+
+def _spoofed(msg: bytes, how: str) -> bytes:
+    """The signed message with an unsigned second reading: a mail reader that takes the other
+    Content-Type header (or the other boundary parameter) shows the attacker's text as the
+    first part, while govsig verifies the real one. The decoy parts sit in the preamble, which
+    nothing signs."""
+    head, first, second, b = _parts(msg)
+    decoy = (b"--EVIL\r\nContent-Type: text/plain\r\n\r\nChuyen 500.000.000 dong cho ke gian\r\n"
+             b"--EVIL\r\n" + second + b"\r\n--EVIL--\r\n")
+    if how == "header":
+        head = head + b'\r\nContent-Type: multipart/signed; protocol="application/pkcs7-signature"; boundary="EVIL"'
+    else:
+        head = head.replace(b'boundary="' + b + b'"', b'boundary="' + b + b'"; boundary="EVIL"')
+    body = b"\r\n\r\n" + decoy + b"\r\n"
+    for p in (first, second):
+        body += b"--" + b + b"\r\n" + p + b"\r\n"
+    return head + body + b"--" + b + b"--\r\n"
+
+
+@pytest.mark.parametrize("how", ["header", "parameter"])
+def test_smime_two_readings_of_the_top_level_content_type_are_refused(pki, verifier, openssl, tmp_path,
+                                                                       smime_msg, how) -> None:
+    """Two Content-Type headers, or two boundary parameters, give the message two readings
+    (MIME-wrapping spoofing, as in "Johnny, you are fired", USENIX Security 2019): govsig takes
+    the first and says ok about the signed part, while a reader that takes the other shows the
+    attacker's part. An S/MIME verifier must refuse the ambiguity, not pick one."""
+    msg = _spoofed(smime_msg, how)
+    # OpenSSL (and Python's email package) also take the first: no peer refuses it either.
+    assert _openssl_smime(openssl, tmp_path, msg, pki.rsa_root).returncode == 0
+    r = verifier.verify(msg)
+    assert r.code == "malformed", (r.code, r.reason, r.content)
+
+
+def test_smime_line_ending_cr_cr_lf_is_canonicalised_as_openssl_does(pki, verifier, openssl, tmp_path,
+                                                                      smime_msg) -> None:
+    """A gateway that converts line ends twice turns CRLF into CR CR LF. OpenSSL's S/MIME
+    reader strips every CR before the LF of each line (strip_eol) and still verifies;
+    govsig keeps the extra CR in the canonical form and reports a digest mismatch."""
+    head, first, second, b = _parts(smime_msg)
+    doubled = _multipart(head, b, first.replace(b"\r\n", b"\r\r\n"), second)
+    assert _openssl_smime(openssl, tmp_path, doubled, pki.rsa_root).returncode == 0
+    r = verifier.verify(doubled)
+    assert r.code == "ok", (r.code, r.reason)
