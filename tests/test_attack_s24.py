@@ -16,7 +16,6 @@ import dataclasses
 import datetime as dt
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ import govsig
 import pki as P
 from govsig.cli import main
 from test_cms_quirks import _impostor, _protection
-from test_input_forms import _pem, _p7b, _smime
+from test_input_forms import _pem, _smime
 from test_legacy_nested import sha1_cert
 
 AT = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
@@ -364,10 +363,9 @@ def _doc(info: bytes, signer: P.Issued) -> bytes:
 @pytest.mark.parametrize("policy", [{}, {"legacy": True}, {"legacy_certificates": True}],
                          ids=["default", "legacy", "legacy_certificates"])
 def test_sha1_signature_oid_in_digest_algorithm_never_downgrades_a_sha256_signature(pki, policy) -> None:
-    # Signed with SHA-256 (signatureAlgorithm sha256WithRSAEncryption); digestAlgorithm
-    # rewritten to sha1WithRSAEncryption, and messageDigest replaced by the SHA-1 of the
-    # content (both unprotected by the signature? no: messageDigest is signed; here the
-    # signer itself wrote the mismatch). The two algorithms disagree: never ok.
+    # Signed with SHA-256 (signatureAlgorithm sha256WithRSAEncryption) while digestAlgorithm,
+    # which no signature covers, says sha1WithRSAEncryption: the two disagree, so the
+    # signature is refused whatever the policy, never verified as SHA-1 nor as SHA-256.
     leaf = pki.rsa_leaf
     v = govsig.Verifier(govsig.Policy(trust=[pki.rsa_root.der], at=AT, **policy))
     info = _info(CONTENT, leaf, digest_alg=G.alg(SHA1_WITH_RSA, G.null()),
@@ -421,15 +419,20 @@ def test_legacy_certificates_never_admits_a_sha1_document_signature(pki, leaf_na
     assert "legacy_algorithm_signature" in ok.signers[0].warnings
 
 
-@pytest.mark.parametrize("knobs", [{}, {"legacy_certificates": True}, {"legacy": True}],
-                         ids=["default", "legacy_certificates", "legacy"])
-def test_md5_document_signature_is_never_admitted(pki, knobs) -> None:
+def test_md5_document_signature_is_never_admitted(pki) -> None:
+    """md5WithRSAEncryption is "known, and refused by policy rather than unsupported" in
+    certificates (crypto/tests.rs); a document digested with MD5 gets unsupported_algorithm
+    instead, under every policy."""
     leaf = pki.rsa_leaf
     info = _info(CONTENT, leaf, digest_alg=G.alg(MD5, G.null()), sig_alg=G.alg(MD5_WITH_RSA, G.null()),
                  hash_name="md5")
-    r = govsig.Verifier(govsig.Policy(trust=[pki.rsa_root.der], at=AT, **knobs)).verify(_doc(info, leaf))
-    assert r.code == "algorithm_not_allowed", (r.code, r.reason)
-    assert "md5" in r.reason.lower()
+    got = {}
+    for name, knobs in (("default", {}), ("legacy_certificates", {"legacy_certificates": True}),
+                        ("legacy", {"legacy": True})):
+        r = govsig.Verifier(govsig.Policy(trust=[pki.rsa_root.der], at=AT, **knobs)).verify(_doc(info, leaf))
+        assert "md5" in r.reason.lower() and not r.ok
+        got[name] = r.code
+    assert set(got.values()) == {"algorithm_not_allowed"}, got
 
 
 def test_sha1_chain_with_a_sha256_document_signature_under_legacy_certificates(pki) -> None:
@@ -745,6 +748,50 @@ def test_pem_label_mismatch_and_second_block(pki, verifier) -> None:
     assert r.code == "ok" and r.input_form == "pem"
 
 
+def _spoofed(msg: bytes, how: str) -> bytes:
+    """The signed message with an unsigned second reading: a mail reader that takes the other
+    Content-Type header (or the other boundary parameter) shows the attacker's text as the
+    first part, while govsig verifies the real one. The decoy parts sit in the preamble, which
+    nothing signs."""
+    head, first, second, b = _parts(msg)
+    decoy = (b"--EVIL\r\nContent-Type: text/plain\r\n\r\nChuyen 500.000.000 dong cho ke gian\r\n"
+             b"--EVIL\r\n" + second + b"\r\n--EVIL--\r\n")
+    if how == "header":
+        head = head + b'\r\nContent-Type: multipart/signed; protocol="application/pkcs7-signature"; boundary="EVIL"'
+    else:
+        head = head.replace(b'boundary="' + b + b'"', b'boundary="' + b + b'"; boundary="EVIL"')
+    body = b"\r\n\r\n" + decoy + b"\r\n"
+    for p in (first, second):
+        body += b"--" + b + b"\r\n" + p + b"\r\n"
+    return head + body + b"--" + b + b"--\r\n"
+
+
+@pytest.mark.parametrize("how", ["header", "parameter"])
+def test_smime_two_readings_of_the_top_level_content_type_are_refused(pki, verifier, openssl, tmp_path,
+                                                                       smime_msg, how) -> None:
+    """Two Content-Type headers, or two boundary parameters, give the message two readings
+    (MIME-wrapping spoofing, as in "Johnny, you are fired", USENIX Security 2019): govsig takes
+    the first and says ok about the signed part, while a reader that takes the other shows the
+    attacker's part. An S/MIME verifier must refuse the ambiguity, not pick one."""
+    msg = _spoofed(smime_msg, how)
+    # OpenSSL (and Python's email package) also take the first: no peer refuses it either.
+    assert _openssl_smime(openssl, tmp_path, msg, pki.rsa_root).returncode == 0
+    r = verifier.verify(msg)
+    assert r.code == "malformed", (r.code, r.reason, r.content)
+
+
+def test_smime_line_ending_cr_cr_lf_is_canonicalised_as_openssl_does(pki, verifier, openssl, tmp_path,
+                                                                      smime_msg) -> None:
+    """A gateway that converts line ends twice turns CRLF into CR CR LF. OpenSSL's S/MIME
+    reader strips every CR before the LF of each line (strip_eol) and still verifies;
+    govsig keeps the extra CR in the canonical form and reports a digest mismatch."""
+    head, first, second, b = _parts(smime_msg)
+    doubled = _multipart(head, b, first.replace(b"\r\n", b"\r\r\n"), second)
+    assert _openssl_smime(openssl, tmp_path, doubled, pki.rsa_root).returncode == 0
+    r = verifier.verify(doubled)
+    assert r.code == "ok", (r.code, r.reason)
+
+
 # -- 3. PKCS#7 certs-only bundles -------------------------------------------------------------------
 
 
@@ -825,6 +872,19 @@ def test_from_dir_with_a_fifo_a_device_link_and_a_dangling_link_never_blocks(pki
     os.symlink("missing.pem", d / "dangling.pem")
     out = child([str(d)], code=code).stdout.decode()
     assert out.startswith("raised FileNotFoundError") and "dangling.pem" in out, out
+
+
+def test_bundle_and_signature_nested_past_the_ber_depth_bound_say_so_in_the_users_terms(verifier) -> None:
+    """A BER certs-only bundle (or signature) nested 100,000 indefinite-length SEQUENCEs deep
+    is refused at once; the reason tells a Python user to "raise Limits::max_depth", a Rust
+    struct of govsig-asn1 that no govsig knob reaches (issue 11 item 12: reasons never show
+    internal names)."""
+    deep = b"\x30\x80" * 100_000 + b"\x00\x00" * 100_000
+    with pytest.raises(ValueError, match="nested more than 64 constructed elements deep") as info:
+        govsig.TrustStore([_ber_bundle(deep)])
+    r = verifier.verify(_ber_bundle(deep))
+    assert r.code == "malformed" and "nested more than 64 constructed elements deep" in r.reason
+    assert "Limits::" not in str(info.value) and "Limits::" not in r.reason, r.reason
 
 
 # -- 8. the command line ------------------------------------------------------------------------------
@@ -929,6 +989,19 @@ def test_cli_verify_prints_nul_cr_c1_and_separators_inert(pki, tmp_path, capsys)
                 assert "A\\x00B\\x0dC" in out
 
 
+def test_sign_json_and_errors_print_hostile_file_names_inert(pki, tmp_pki_dir, tmp_path, capsys) -> None:
+    from test_attack_round4 import raw_unsafe
+
+    doc = tmp_path / "to\x1b[2J\u202ekhai\u2028.txt"
+    doc.write_bytes(b"noi dung")
+    assert main([*_sign_argv(tmp_pki_dir, doc), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert raw_unsafe(out) == [] and out.count("\n") == 1, repr(out)
+    assert main(_sign_argv(tmp_pki_dir, tmp_path / "missing\x1b]0;x\x07\n.txt")) == 2
+    err = capsys.readouterr().err
+    assert raw_unsafe(err) == [] and err.count("\n") == 1 and "not a file" in err, repr(err)
+
+
 # -- dossiers: a signed bag, and 9. inclusion proofs --------------------------------------------------
 
 
@@ -1018,47 +1091,3 @@ def test_inclusion_relpath_with_a_newline_cannot_forge_a_manifest_line() -> None
             assert not govsig.verify_inclusion(files[1], rel, p, d), rel
         except govsig.DossierError:
             pass
-
-
-def _spoofed(msg: bytes, how: str) -> bytes:
-    """The signed message with an unsigned second reading: a mail reader that takes the other
-    Content-Type header (or the other boundary parameter) shows the attacker's text as the
-    first part, while govsig verifies the real one. The decoy parts sit in the preamble, which
-    nothing signs."""
-    head, first, second, b = _parts(msg)
-    decoy = (b"--EVIL\r\nContent-Type: text/plain\r\n\r\nChuyen 500.000.000 dong cho ke gian\r\n"
-             b"--EVIL\r\n" + second + b"\r\n--EVIL--\r\n")
-    if how == "header":
-        head = head + b'\r\nContent-Type: multipart/signed; protocol="application/pkcs7-signature"; boundary="EVIL"'
-    else:
-        head = head.replace(b'boundary="' + b + b'"', b'boundary="' + b + b'"; boundary="EVIL"')
-    body = b"\r\n\r\n" + decoy + b"\r\n"
-    for p in (first, second):
-        body += b"--" + b + b"\r\n" + p + b"\r\n"
-    return head + body + b"--" + b + b"--\r\n"
-
-
-@pytest.mark.parametrize("how", ["header", "parameter"])
-def test_smime_two_readings_of_the_top_level_content_type_are_refused(pki, verifier, openssl, tmp_path,
-                                                                       smime_msg, how) -> None:
-    """Two Content-Type headers, or two boundary parameters, give the message two readings
-    (MIME-wrapping spoofing, as in "Johnny, you are fired", USENIX Security 2019): govsig takes
-    the first and says ok about the signed part, while a reader that takes the other shows the
-    attacker's part. An S/MIME verifier must refuse the ambiguity, not pick one."""
-    msg = _spoofed(smime_msg, how)
-    # OpenSSL (and Python's email package) also take the first: no peer refuses it either.
-    assert _openssl_smime(openssl, tmp_path, msg, pki.rsa_root).returncode == 0
-    r = verifier.verify(msg)
-    assert r.code == "malformed", (r.code, r.reason, r.content)
-
-
-def test_smime_line_ending_cr_cr_lf_is_canonicalised_as_openssl_does(pki, verifier, openssl, tmp_path,
-                                                                      smime_msg) -> None:
-    """A gateway that converts line ends twice turns CRLF into CR CR LF. OpenSSL's S/MIME
-    reader strips every CR before the LF of each line (strip_eol) and still verifies;
-    govsig keeps the extra CR in the canonical form and reports a digest mismatch."""
-    head, first, second, b = _parts(smime_msg)
-    doubled = _multipart(head, b, first.replace(b"\r\n", b"\r\r\n"), second)
-    assert _openssl_smime(openssl, tmp_path, doubled, pki.rsa_root).returncode == 0
-    r = verifier.verify(doubled)
-    assert r.code == "ok", (r.code, r.reason)
