@@ -748,6 +748,36 @@ def test_pem_label_mismatch_and_second_block(pki, verifier) -> None:
     assert r.code == "ok" and r.input_form == "pem"
 
 
+def test_pem_with_explanatory_text_before_the_boundary_verifies_like_openssl(pki, verifier, openssl,
+                                                                           tmp_path) -> None:
+    """RFC 7468 §2: "Data before the encapsulation boundaries are permitted, and parsers MUST
+    NOT malfunction when processing such data." OpenSSL verifies such a file; govsig reads it
+    as DER and refuses it."""
+    signed = P.sign_cms(CONTENT, pki.rsa_leaf, detached=False)
+    data = b"Quyet dinh 24, ban ky (PKCS#7)\n" + _pem("PKCS7", signed)
+    (tmp_path / "s.pem").write_bytes(data)
+    (tmp_path / "root.pem").write_bytes(pki.rsa_root.pem)
+    p = subprocess.run([openssl, "cms", "-verify", "-inform", "PEM", "-in", str(tmp_path / "s.pem"),
+                        "-CAfile", str(tmp_path / "root.pem"), "-purpose", "any",
+                        "-attime", str(int(AT.timestamp())), "-out", os.devnull], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    r = verifier.verify(data)
+    assert r.code == "ok", (r.code, r.reason)
+
+
+@pytest.mark.parametrize("data", [
+    b"\x04\x03abc",
+    b"\x30\x03\x02\x01\x00",
+], ids=["octet-string", "sequence-of-integer"])
+def test_malformed_reasons_are_sentences_not_rust_debug_text(verifier, data) -> None:
+    """Issue 11 item 11: "a malformed input gets a message for a person, not a parser's debug
+    text". The reason shows rust-asn1's Debug form of a tag: "Tag { value: 4, constructed:
+    false, class: Universal }"."""
+    r = verifier.verify(data)
+    assert r.code == "malformed"
+    assert "Tag {" not in r.reason and "class:" not in r.reason, r.reason
+
+
 def _spoofed(msg: bytes, how: str) -> bytes:
     """The signed message with an unsigned second reading: a mail reader that takes the other
     Content-Type header (or the other boundary parameter) shows the attacker's text as the
@@ -847,6 +877,21 @@ def test_bundle_with_a_non_certificate_is_refused_or_skipped_by_kind(pki) -> Non
     # A bundle with no certificate at all says so.
     with pytest.raises(ValueError, match="holds no certificate"):
         govsig.TrustStore([_bundle(G.tlv(0xa1, G.seq(G.integer(0))))])
+
+
+def test_trust_store_reads_openssl_x509_text_output(pki, openssl, tmp_path) -> None:
+    """`openssl x509 -text` writes the certificate's description, then its PEM block: a file
+    many CAs publish and OpenSSL reads. RFC 7468 §2 permits text before the boundary; govsig
+    takes the file for DER and refuses it with rust-asn1's debug text."""
+    (tmp_path / "root.pem").write_bytes(pki.rsa_root.pem)
+    text = subprocess.run([openssl, "x509", "-in", str(tmp_path / "root.pem"), "-text"], check=True,
+                          capture_output=True, timeout=60).stdout
+    assert text.startswith(b"Certificate:") and b"-----BEGIN CERTIFICATE-----" in text
+    (tmp_path / "root-text.pem").write_bytes(text)
+    assert subprocess.run([openssl, "x509", "-in", str(tmp_path / "root-text.pem"), "-noout"],
+                          capture_output=True, timeout=60).returncode == 0
+    ts = govsig.TrustStore.from_files([tmp_path / "root-text.pem"])
+    assert ts.certificates == (pki.rsa_root.der,)
 
 
 def test_from_dir_with_a_fifo_a_device_link_and_a_dangling_link_never_blocks(pki, tmp_path) -> None:
