@@ -172,22 +172,6 @@ def test_ski_decoys_with_other_keys_are_tried_and_the_signer_reported(pki, verif
     assert P.openssl_verify(sig, pki.rsa_root, attime=AT).returncode != 0
 
 
-def test_same_key_decoy_under_another_issuer_first_hides_the_trusted_signer(pki, verifier) -> None:
-    """A certificate for the signer's own key and SKI, issued by the attacker's CA, put first
-    in the bag: it verifies the signature, so it is taken, and its path fails; the signer's
-    real certificate (second in the bag) is never validated. Each candidate that verifies the
-    signature must be validated before the document is refused."""
-    leaf = pki.rsa_leaf
-    evil_root = P.make_root("Attacker CA s24", "rsa2048")
-    twin = _same_key_other_issuer(leaf, evil_root)
-    assert twin.ski == leaf.ski
-    sig = G.signed_data([_ski_sid_info(CONTENT, leaf)], [twin, leaf, pki.rsa_intermediate],
-                        econtent=G.octets(CONTENT))
-    r = verifier.verify(sig)
-    assert r.code == "ok", (r.code, r.reason)
-    assert r.signers[0].certificate == leaf.der
-
-
 def test_same_key_decoy_in_the_bag_defeats_the_callers_own_signer_certificate(pki) -> None:
     """The verifier holds the official's certificate and chain itself (intermediates=); the
     document's bag holds only the attacker's twin certificate (same key and SKI, another
@@ -203,6 +187,24 @@ def test_same_key_decoy_in_the_bag_defeats_the_callers_own_signer_certificate(pk
     sig = G.signed_data([_ski_sid_info(CONTENT, leaf)], [twin], econtent=G.octets(CONTENT))
     r = v.verify(sig)
     assert r.code == "ok", (r.code, r.reason)
+
+
+def test_a_corrupted_copy_of_the_signers_certificate_first_in_the_bag(pki, verifier, openssl) -> None:
+    """No CA needed: a copy of the signer's own certificate with one bit of its outer signature
+    flipped has the same issuer, serial, key and SKI. Put first, it verifies the document
+    signature, is taken, and its path fails (cert_signature_invalid); the intact certificate
+    beside it is never validated. OpenSSL takes the first match as well and fails."""
+    leaf = pki.rsa_leaf
+    broken = P.flip_byte(leaf.der, len(leaf.der) - 5)
+    info = G.signer_info(CONTENT, leaf)
+    cert_bag = G.tlv(0xa0, broken + leaf.der + pki.rsa_intermediate.der)
+    sd = G.seq(G.integer(1), G.der_set(G.alg(G.HASHES["sha256"][1])),
+               G.seq(G.oid(G.DATA), G.tlv(0xa0, G.octets(CONTENT))), cert_bag, G.der_set(info))
+    sig = G.seq(G.oid(G.SIGNED_DATA), G.tlv(0xa0, sd))
+    assert P.openssl_verify(sig, pki.rsa_root, attime=AT).returncode != 0
+    r = verifier.verify(sig)
+    assert r.code == "ok", (r.code, r.reason)
+    assert r.signers[0].certificate == leaf.der
 
 
 def test_ess_signing_certificate_binds_the_candidate_whatever_the_bag_order(pki, verifier) -> None:
@@ -716,6 +718,19 @@ def test_smime_content_given_beside_must_match_even_in_line_ends(pki, verifier, 
     r = verifier.verify(smime_msg, TEXT)  # LF form of the text the message carries in CRLF
     assert r.code == "digest_mismatch" and "S/MIME message carries content that differs" in r.reason
     assert verifier.verify(smime_msg, TEXT.replace(b"\n", b"\r\n")).code == "ok"
+
+
+def test_smime_signature_part_without_a_transfer_encoding_header(pki, verifier, openssl, tmp_path,
+                                                                smime_msg) -> None:
+    """A signature part in base64 whose Content-Transfer-Encoding header was dropped (MIME's
+    default is 7bit): OpenSSL's S/MIME reader always base64-decodes the signature part and
+    verifies; govsig takes the base64 text for DER and calls the message malformed. (The
+    reverse, a DER part declared binary, govsig verifies and OpenSSL refuses.)"""
+    head, first, second, b = _parts(smime_msg)
+    msg = _multipart(head, b, first, second.replace(b"Content-Transfer-Encoding: base64\r\n", b""))
+    assert _openssl_smime(openssl, tmp_path, msg, pki.rsa_root).returncode == 0
+    r = verifier.verify(msg)
+    assert r.code == "ok", (r.code, r.reason)
 
 
 def test_pkcs7_mime_holding_a_detached_signature_needs_its_content(pki, verifier) -> None:
