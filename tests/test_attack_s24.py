@@ -967,6 +967,18 @@ def test_sign_suffix_that_names_another_folder_is_a_usage_error_not_a_traceback(
     assert not (tmp_path.parent / "evil.p7s").exists()
 
 
+def test_sign_empty_suffix_never_replaces_the_document_with_its_signature(tmp_pki_dir, tmp_path, capsys) -> None:
+    """`--suffix ''` makes the output name the input's; with --force the document is replaced
+    by its own detached signature and the signed content is gone. `sign-pdf` refuses the same
+    ("the output must not be the input file")."""
+    doc = tmp_path / "quyet-dinh.txt"
+    doc.write_bytes(b"van ban goc")
+    rc = main([*_sign_argv(tmp_pki_dir, doc), "--suffix", "", "--force"])
+    err = capsys.readouterr().err
+    assert doc.read_bytes() == b"van ban goc", (rc, err)
+    assert rc == 2 and "input" in err, err
+
+
 def test_sign_output_path_holding_a_symlink_is_never_written_through(pki, tmp_pki_dir, tmp_path, capsys) -> None:
     doc = tmp_path / "cong-van.txt"
     doc.write_bytes(b"cong van")
@@ -1115,6 +1127,16 @@ def test_dossier_second_manifest_algorithm_added_by_the_attacker(pki, tmp_path, 
         assert main(["dossier", "verify", str(bag), "--no-progress", "--trust", str(root), *extra]) == 1, extra
         out = capsys.readouterr().out
         assert says in out, out
+
+
+def test_dossier_signature_left_without_its_tag_manifest_is_one_line(pki, tmp_path, capsys) -> None:
+    bag = _signed_bag(pki, tmp_path, "bag", {"a.txt": b"A"})
+    root = tmp_path / "root.pem"
+    root.write_bytes(pki.p256_root.pem)
+    (bag / "tagmanifest-sha256.txt").unlink()
+    assert main(["dossier", "verify", str(bag), "--no-progress", "--trust", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no tagmanifest-sha256.txt" in err, err
 
 
 def test_inclusion_proof_replayed_with_another_size_on_the_command_line(tmp_path, capsys) -> None:
