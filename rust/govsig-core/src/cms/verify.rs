@@ -548,7 +548,7 @@ fn parse_algorithm_protection(v: &asn1::Tlv<'_>) -> Result<(Vec<u8>, Option<Vec<
         }
         Ok(out)
     })
-    .map_err(|e: asn1::ParseError| format!("{what}: {e}"))?;
+    .map_err(|e: asn1::ParseError| format!("{what}: {}", govsig_asn1::common::explain(&e)))?;
     let Some((digest, rest)) = elements.split_first() else {
         return Err(format!("{what}: it is empty"));
     };
@@ -615,7 +615,12 @@ fn parse_attrs(raw: &[u8]) -> Result<Attrs, (Code, String)> {
         }
         Ok(v)
     })
-    .map_err(|e: asn1::ParseError| bad(format!("signed attributes are malformed: {e}")))?;
+    .map_err(|e: asn1::ParseError| {
+        bad(format!(
+            "signed attributes are malformed: {}",
+            govsig_asn1::common::explain(&e)
+        ))
+    })?;
     let mut out = Attrs {
         content_type: None,
         message_digest: None,
@@ -662,6 +667,17 @@ fn parse_attrs(raw: &[u8]) -> Result<Attrs, (Code, String)> {
             let t = v
                 .parse::<govsig_asn1::common::Time>()
                 .map_err(|_| bad(signing_time_problem(&v)))?;
+            // RFC 5652 §11.3: "Dates between 1 January 1950 and 31 December 2049 (inclusive)
+            // MUST be encoded as UTCTime"; a GeneralizedTime there is not a signingTime.
+            if let govsig_asn1::common::Time::GeneralizedTime(g) = &t {
+                let year = g.as_datetime().year();
+                if (1950..2050).contains(&year) {
+                    return Err(bad(format!(
+                        "signingTime is a GeneralizedTime for {year}; dates from 1950 to 2049 must be \
+                         written as UTCTime (RFC 5652 §11.3)"
+                    )));
+                }
+            }
             out.signing_time = Some(time::from_time(&t));
         } else if a.attr_type == oid::SIGNING_CERTIFICATE_V2 {
             let sc = v.parse::<asn::SigningCertificateV2<'_>>().map_err(|e| {
@@ -729,6 +745,22 @@ fn tlv_body(der: &[u8]) -> &[u8] {
     asn1::parse_single::<asn1::Tlv<'_>>(der)
         .map(|t| t.data())
         .unwrap_or(der)
+}
+
+/// Whether two AlgorithmIdentifiers (their content octets: the OID, then any parameters)
+/// name the same algorithm: the same OID and the same parameters, where absent parameters
+/// and NULL are one (RFC 5754 §2 and RFC 4055 §2.1 let writers choose either; RFC 6211's
+/// protection compares algorithms, not their encodings). Anything else must match exactly.
+fn same_algorithm(a: &[u8], b: &[u8]) -> bool {
+    fn split(body: &[u8]) -> Option<(&[u8], &[u8])> {
+        let first = govsig_asn1::common::split_tlvs(body).ok()?.first()?.full_data().len();
+        let (oid, rest) = body.split_at(first);
+        Some((oid, if rest == [0x05, 0x00] { &[][..] } else { rest }))
+    }
+    match (split(a), split(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 /// Why one candidate certificate did not verify the signature.
@@ -984,13 +1016,16 @@ fn verify_one_signer(
             // RFC 6211 §3: the protected algorithms must be the SignerInfo's own; a
             // mismatch means an algorithm was substituted after signing.
             if let Some((dig, sig)) = &attrs.algorithm_protection {
-                if dig.as_slice() != si.digest_algorithm {
+                if !same_algorithm(tlv_body(dig), tlv_body(si.digest_algorithm)) {
                     fail!(
                         Code::SignedAttributesInvalid,
                         "cmsAlgorithmProtection names a digestAlgorithm other than the SignerInfo's (RFC 6211 §3)"
                     );
                 }
-                if sig.as_deref() != Some(tlv_body(si.signature_algorithm)) {
+                if !sig
+                    .as_deref()
+                    .is_some_and(|sig| same_algorithm(sig, tlv_body(si.signature_algorithm)))
+                {
                     fail!(
                         Code::SignedAttributesInvalid,
                         "cmsAlgorithmProtection names a signatureAlgorithm other than the SignerInfo's (RFC 6211 §3)"
@@ -1072,9 +1107,12 @@ fn verify_one_signer(
             .find(|i| i.subject.matches(&c.issuer) && i.fingerprint != c.fingerprint)
             .cloned()
     };
-    // Each certificate the identifier names is tried; the first that verifies is the signer.
+    // Each certificate the identifier names is tried, and every one that verifies the
+    // signature is judged: a copy of the signer's certificate with a broken outer signature,
+    // or another certificate for the same key, placed first in the unsigned bag must not hide
+    // the intact one. The first whose judgement succeeds is the signer.
     let mut failures: Vec<CandidateFailure> = Vec::new();
-    let mut verified: Option<(usize, CertRef)> = None;
+    let mut verified: Vec<(usize, CertRef)> = Vec::new();
     for (i, cert) in candidates.iter().enumerate() {
         // RFC 5035 §5.4: the certificate named by signing-certificate(-v2) must be the
         // one used to verify; it stops certificate substitution. A SHA-1 ESS hash (RFC 2634
@@ -1115,59 +1153,38 @@ fn verify_one_signer(
             }
         };
         match scheme.verify(&key, &message, si.signature, ctx.legacy_allowed(), ctx.min_rsa_bits()) {
-            Ok(()) => {
-                verified = Some((i, Arc::clone(cert)));
-                break;
-            }
+            Ok(()) => verified.push((i, Arc::clone(cert))),
             Err(e) => failures.push(CandidateFailure {
                 code: crypto_to_code(&e),
                 reason: format!("signature by {} does not verify: {e}", cert.describe()),
             }),
         }
     }
-    let cert = match verified {
-        Some((i, cert)) => {
-            if candidates.len() > 1 {
-                so.warnings.push(Warning::new(
-                    WarningCode::SignerIdentifierAmbiguous,
-                    format!(
-                        "the signer identifier ({}) matches {} certificates; certificate #{} of them, {}, \
-                         verified the signature",
-                        sid_text(&si.sid),
-                        candidates.len(),
-                        i + 1,
-                        cert.describe()
-                    ),
-                ));
-            }
-            cert
+    if verified.is_empty() {
+        so.certificate = candidates.first().cloned();
+        let worst = failures.iter().max_by_key(|f| f.code.rank());
+        let code = worst.map_or(Code::SignatureInvalid, |f| f.code);
+        if candidates.len() == 1 {
+            let reason = worst.map(|f| f.reason.clone()).unwrap_or_default();
+            fail!(code, "{reason}");
         }
-        None => {
-            so.certificate = candidates.first().cloned();
-            let worst = failures.iter().max_by_key(|f| f.code.rank());
-            let code = worst.map_or(Code::SignatureInvalid, |f| f.code);
-            if candidates.len() == 1 {
-                let reason = worst.map(|f| f.reason.clone()).unwrap_or_default();
-                fail!(code, "{reason}");
-            }
-            let each: Vec<String> = failures
-                .iter()
-                .enumerate()
-                .map(|(i, f)| format!("#{}: {}", i + 1, f.reason))
-                .collect();
-            fail!(
-                code,
-                "the signer identifier ({}) is ambiguous: it matches {} certificates and none verified the signature ({})",
-                sid_text(&si.sid),
-                candidates.len(),
-                each.join("; ")
-            );
-        }
-    };
-    so.certificate = Some(Arc::clone(&cert));
+        let each: Vec<String> = failures
+            .iter()
+            .enumerate()
+            .map(|(i, f)| format!("#{}: {}", i + 1, f.reason))
+            .collect();
+        fail!(
+            code,
+            "the signer identifier ({}) is ambiguous: it matches {} certificates and none verified the signature ({})",
+            sid_text(&si.sid),
+            candidates.len(),
+            each.join("; ")
+        );
+    }
+    so.certificate = verified.first().map(|(_, c)| Arc::clone(c));
     so.signature_verified = true;
     // The time this signer is judged at (DESIGN "Time and revocation"; ETSI EN 319 102-1
-    // best signature time).
+    // best signature time). It depends on the SignerInfo, not on which certificate verified.
     let content = match target {
         Target::Content { .. } => Some(data),
         Target::Countersigned => None,
@@ -1175,77 +1192,144 @@ fn verify_one_signer(
     if let Err((code, reason)) = choose_signature_time(ctx, si, content, &mut so) {
         fail!(code, "{reason}");
     }
-    let t = so.signature_time.unwrap_or_else(|| ctx.at());
-    match ctx.validate_signer(&cert, doc_certs, doc_crls, t) {
-        None => {
-            so.code = Code::IntegrityOnly;
-            so.reason = format!(
-                "signature by {} is intact; no trust store was given, so the signer is not trusted",
-                cert.describe()
-            );
+    let judged = Judged {
+        ctx,
+        si,
+        scheme: &scheme,
+        message: &message,
+        doc_certs,
+        doc_crls,
+    };
+    let mut worst: Option<SignerOutcome> = None;
+    for (i, cert) in &verified {
+        let mut o = so.clone();
+        if candidates.len() > 1 {
+            o.warnings.push(Warning::new(
+                WarningCode::SignerIdentifierAmbiguous,
+                format!(
+                    "the signer identifier ({}) matches {} certificates; certificate #{} of them, {}, \
+                     verified the signature",
+                    sid_text(&si.sid),
+                    candidates.len(),
+                    i + 1,
+                    cert.describe()
+                ),
+            ));
         }
-        Some(Ok(path)) => {
-            so.chain = path.chain();
-            so.revocation = path.revocation.clone();
-            if let Some(e) = so.revocation.iter().find(|e| e.revoked_at.is_some()) {
-                let when = e.revoked_at.map(crate::time::to_rfc3339).unwrap_or_default();
-                so.warnings.push(Warning::new(
-                    WarningCode::RevokedAfterSignature,
-                    format!(
-                        "{} was revoked on {when}, after the signature time",
-                        e.certificate.describe()
-                    ),
-                ));
+        judged.judge(&mut o, cert);
+        if matches!(o.code, Code::Ok | Code::IntegrityOnly) {
+            return o;
+        }
+        // None succeeded so far: the verdict is the gravest failure, whatever the order.
+        if worst.as_ref().is_none_or(|w| o.code.rank() > w.code.rank()) {
+            worst = Some(o);
+        }
+    }
+    let mut o = worst.unwrap_or(so);
+    if verified.len() > 1 {
+        o.reason = format!(
+            "{} ({} certificates matching the signer identifier verified the signature; none was trusted)",
+            o.reason,
+            verified.len()
+        );
+    }
+    o
+}
+
+/// What judging one certificate that verified a SignerInfo's signature needs.
+struct Judged<'a, 'b> {
+    ctx: &'a dyn TrustContext,
+    si: &'a ParsedSigner<'b>,
+    scheme: &'a SignatureScheme,
+    message: &'a [u8],
+    doc_certs: &'a [CertRef],
+    doc_crls: &'a [Arc<CrlIndex>],
+}
+
+impl Judged<'_, '_> {
+    /// Validates `cert`'s path at the signature time already chosen in `so` and records
+    /// the verdict, the path, its evidence and the warnings they bring.
+    fn judge(&self, so: &mut SignerOutcome, cert: &CertRef) {
+        let Judged {
+            ctx,
+            si,
+            scheme,
+            message,
+            doc_certs,
+            doc_crls,
+        } = *self;
+        so.certificate = Some(Arc::clone(cert));
+        let t = so.signature_time.unwrap_or_else(|| ctx.at());
+        match ctx.validate_signer(cert, doc_certs, doc_crls, t) {
+            None => {
+                so.code = Code::IntegrityOnly;
+                so.reason = format!(
+                    "signature by {} is intact; no trust store was given, so the signer is not trusted",
+                    cert.describe()
+                );
             }
-            let mut legacy = LegacyAdmitted::default();
-            legacy.chain(&so.chain, &so.revocation);
-            legacy.timestamps(&so.timestamps);
-            so.warnings.extend(legacy.warnings());
-            so.needs = path.revocation.iter().flat_map(|e| e.needs.iter().cloned()).collect();
-            // DSA parameters inherited by name lookup above must be those of the validated
-            // path (RFC 5280 §6.1.4 (k)); otherwise a same-named certificate slipped into
-            // the CMS could supply parameters of its choosing.
-            // (Only a DSA key can lack its parameters: an RSA or EC key parsed at intern time
-            // skips re-reading the SPKI, as `effective_key` does.)
-            let parsed_non_dsa = matches!(&cert.public_key, Ok(k) if k.key_type() != crate::crypto::KeyType::Dsa);
-            if !parsed_non_dsa && crate::crypto::PublicKey::needs_inherited_dsa_params(&cert.spki) {
-                let on_path = |c: &crate::x509::Certificate| -> Option<CertRef> {
-                    let pos = so.chain.iter().position(|x| x.fingerprint == c.fingerprint)?;
-                    so.chain.get(pos + 1).cloned()
-                };
-                let path_key = cert.effective_key(&on_path);
-                let ok = path_key
-                    .map(|k| {
-                        scheme
-                            .verify(&k, &message, si.signature, ctx.legacy_allowed(), ctx.min_rsa_bits())
-                            .is_ok()
-                    })
-                    .unwrap_or(false);
-                if !ok {
-                    so.code = Code::SignatureInvalid;
-                    so.reason = format!(
-                        "signature by {} does not verify with DSA parameters inherited along its path",
-                        cert.describe()
-                    );
-                    so.signature_verified = false;
+            Some(Ok(path)) => {
+                so.chain = path.chain();
+                so.revocation = path.revocation.clone();
+                if let Some(e) = so.revocation.iter().find(|e| e.revoked_at.is_some()) {
+                    let when = e.revoked_at.map(crate::time::to_rfc3339).unwrap_or_default();
+                    so.warnings.push(Warning::new(
+                        WarningCode::RevokedAfterSignature,
+                        format!(
+                            "{} was revoked on {when}, after the signature time",
+                            e.certificate.describe()
+                        ),
+                    ));
+                }
+                let mut legacy = LegacyAdmitted::default();
+                legacy.chain(&so.chain, &so.revocation);
+                legacy.timestamps(&so.timestamps);
+                so.warnings.extend(legacy.warnings());
+                so.needs = path.revocation.iter().flat_map(|e| e.needs.iter().cloned()).collect();
+                // DSA parameters inherited by name lookup above must be those of the validated
+                // path (RFC 5280 §6.1.4 (k)); otherwise a same-named certificate slipped into
+                // the CMS could supply parameters of its choosing.
+                // (Only a DSA key can lack its parameters: an RSA or EC key parsed at intern time
+                // skips re-reading the SPKI, as `effective_key` does.)
+                let parsed_non_dsa = matches!(&cert.public_key, Ok(k) if k.key_type() != crate::crypto::KeyType::Dsa);
+                if !parsed_non_dsa && crate::crypto::PublicKey::needs_inherited_dsa_params(&cert.spki) {
+                    let on_path = |c: &crate::x509::Certificate| -> Option<CertRef> {
+                        let pos = so.chain.iter().position(|x| x.fingerprint == c.fingerprint)?;
+                        so.chain.get(pos + 1).cloned()
+                    };
+                    let path_key = cert.effective_key(&on_path);
+                    let ok = path_key
+                        .map(|k| {
+                            scheme
+                                .verify(&k, message, si.signature, ctx.legacy_allowed(), ctx.min_rsa_bits())
+                                .is_ok()
+                        })
+                        .unwrap_or(false);
+                    if !ok {
+                        so.code = Code::SignatureInvalid;
+                        so.reason = format!(
+                            "signature by {} does not verify with DSA parameters inherited along its path",
+                            cert.describe()
+                        );
+                        so.signature_verified = false;
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                so.code = e.code;
+                so.reason = e.reason;
+                so.needs = e.needs;
+                so.decided_by = e.decided_by;
+                // A revocation verdict rests on its path and evidence as an ok one does.
+                if let Some(d) = &so.decided_by.0 {
+                    let mut legacy = LegacyAdmitted::default();
+                    legacy.chain(&d.0, &d.1);
+                    legacy.timestamps(&so.timestamps);
+                    so.warnings.extend(legacy.warnings());
                 }
             }
         }
-        Some(Err(e)) => {
-            so.code = e.code;
-            so.reason = e.reason;
-            so.needs = e.needs;
-            so.decided_by = e.decided_by;
-            // A revocation verdict rests on its path and evidence as an ok one does.
-            if let Some(d) = &so.decided_by.0 {
-                let mut legacy = LegacyAdmitted::default();
-                legacy.chain(&d.0, &d.1);
-                legacy.timestamps(&so.timestamps);
-                so.warnings.extend(legacy.warnings());
-            }
-        }
     }
-    so
 }
 
 /// The signature time-stamp tokens (id-aa-signatureTimeStampToken, RFC 3161 Appendix A) in
@@ -1455,6 +1539,22 @@ const ID_DATA_DER: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x0
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn absent_and_null_parameters_name_the_same_algorithm() {
+        // sha256 (2.16.840.1.101.3.4.2.1) without and with NULL; sha384 differs.
+        let sha256 = [0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+        let with_null = [&sha256[..], &[0x05, 0x00]].concat();
+        let mut sha384 = sha256;
+        sha384[10] = 0x02;
+        assert!(super::same_algorithm(&sha256, &with_null));
+        assert!(super::same_algorithm(&with_null, &with_null));
+        assert!(!super::same_algorithm(&sha256, &sha384));
+        assert!(!super::same_algorithm(
+            &with_null,
+            &[&sha256[..], &[0x04, 0x00]].concat()
+        ));
+    }
+
     use super::*;
 
     #[test]

@@ -45,6 +45,14 @@ pub(crate) fn sha3_224_unsupported(context: &str) -> CryptoError {
     ))
 }
 
+/// Digest algorithms with practical collisions (RFC 6150 on MD4, RFC 6151 on MD5; MD2,
+/// RFC 6149): never admitted, under any policy.
+const BROKEN_DIGEST_OIDS: &[(&str, &str)] = &[
+    ("1.2.840.113549.2.2", "md2"),
+    ("1.2.840.113549.2.4", "md4"),
+    ("1.2.840.113549.2.5", "md5"),
+];
+
 impl DigestAlgorithm {
     /// Parses a hash AlgorithmIdentifier (full TLV). RFC 5754 §2: parameters may be absent or
     /// NULL, and both must be accepted; anything else is refused.
@@ -60,6 +68,13 @@ impl DigestAlgorithm {
             .find(|d| d.oid_der() == oid.as_der())
             .ok_or_else(|| {
                 let dotted = oid.to_string();
+                // Broken hashes are refused by policy whatever the policy, and said so (as
+                // their signature algorithms are): "not allowed", never "unsupported".
+                if let Some(name) = BROKEN_DIGEST_OIDS.iter().find(|(o, _)| *o == dotted).map(|(_, n)| n) {
+                    return CryptoError::LegacyNotAllowed(format!(
+                        "{name} ({dotted}) is a broken hash and is never allowed, even with legacy=True"
+                    ));
+                }
                 CryptoError::UnsupportedAlgorithm(format!(
                     "digest algorithm {dotted}{} is not supported; supported: {}",
                     der::oid_name_suffix(&dotted),
