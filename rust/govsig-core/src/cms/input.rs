@@ -72,6 +72,18 @@ pub fn unwrap(input: &[u8]) -> Result<Unwrapped<'_>, InputError> {
     if looks_like_mime(text) {
         return smime(text);
     }
+    // RFC 7468 §2: text may precede the encapsulation boundary ("parsers MUST NOT
+    // malfunction when processing such data"), as `openssl x509 -text` and signing tools
+    // write it. Not DER (that starts with 0x30, above): a boundary at the start of a line
+    // makes it PEM.
+    if pem_begin(text).is_some() {
+        let der = pem_decode(text, PEM_SIGNATURE_LABELS)?;
+        return Ok(Unwrapped {
+            signature: Cow::Owned(der),
+            content: None,
+            form: InputForm::Pem,
+        });
+    }
     Ok(Unwrapped {
         signature: Cow::Borrowed(input),
         content: None,
@@ -93,7 +105,7 @@ fn trim(b: &[u8]) -> &[u8] {
 /// The first PEM block of `text` whose label is one of `labels`, decoded. RFC 7468 §2:
 /// whitespace inside the base64 is ignored; the END label must repeat the BEGIN label.
 pub fn pem_decode(text: &[u8], labels: &[&str]) -> Result<Vec<u8>, InputError> {
-    let begin = find(text, b"-----BEGIN ").ok_or_else(|| InputError("no '-----BEGIN' line in the PEM text".into()))?;
+    let begin = pem_begin(text).ok_or_else(|| InputError("no '-----BEGIN' line in the PEM text".into()))?;
     let after = &text[begin + 11..];
     let label_end =
         find(after, b"-----").ok_or_else(|| InputError("the PEM '-----BEGIN' line is not closed by '-----'".into()))?;
@@ -134,6 +146,22 @@ pub fn pem_decode(text: &[u8], labels: &[&str]) -> Result<Vec<u8>, InputError> {
         )));
     }
     Ok(der)
+}
+
+/// Where the first PEM encapsulation boundary ("-----BEGIN ") starts a line of `text`
+/// (RFC 7468 §2: at the start of the text or after a line break; the text before it is
+/// explanatory and ignored).
+fn pem_begin(text: &[u8]) -> Option<usize> {
+    const BEGIN: &[u8] = b"-----BEGIN ";
+    let mut from = 0;
+    while let Some(n) = find(&text[from..], BEGIN) {
+        let at = from + n;
+        if at == 0 || text[at - 1] == b'\n' || text[at - 1] == b'\r' {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Text from the input for a message: control characters escaped, at most 60 characters.
@@ -229,19 +257,42 @@ impl Entity<'_> {
             .map(|(_, v)| v.as_str())
     }
 
-    /// (type/subtype lower-cased, parameters with lower-cased names).
-    fn content_type(&self) -> (String, Vec<(String, String)>) {
-        match self.header("content-type") {
+    /// (type/subtype lower-cased, parameters with lower-cased names). A parameter given twice
+    /// is refused: readers disagree on which one counts (the first here and in OpenSSL, the
+    /// last elsewhere), so the message would have two readings, the signed one and another.
+    fn content_type(&self) -> Result<(String, Vec<(String, String)>), InputError> {
+        let (media, params) = match self.header("content-type") {
             None => ("text/plain".to_owned(), Vec::new()),
             Some(v) => parse_content_type(v),
+        };
+        if let Some((_, (name, _))) = params
+            .iter()
+            .enumerate()
+            .find(|(i, (n, _))| params[..*i].iter().any(|(m, _)| m == n))
+        {
+            return Err(InputError(format!(
+                "the Content-Type '{}' gives the parameter '{}' twice: mail readers disagree on which one \
+                 counts, so the message has more than one reading",
+                printable(&media),
+                printable(name)
+            )));
         }
+        Ok((media, params))
     }
 
     fn decoded_body(&self, what: &str) -> Result<Vec<u8>, InputError> {
-        let cte = self
+        let Some(cte) = self
             .header("content-transfer-encoding")
             .map(|v| v.trim().to_ascii_lowercase())
-            .unwrap_or_else(|| "7bit".to_owned());
+        else {
+            // No Content-Transfer-Encoding (MIME's default is 7bit, which a DER signature
+            // cannot be): gateways drop the header from base64 parts, and OpenSSL always
+            // decodes a signature part as base64. DER stays DER; base64 text is decoded.
+            if trim_start(self.body).first() == Some(&0x30) {
+                return Ok(self.body.to_vec());
+            }
+            return Ok(base64_decode(self.body).unwrap_or_else(|_| self.body.to_vec()));
+        };
         match cte.as_str() {
             "base64" => {
                 base64_decode(self.body).map_err(|e| InputError(format!("the {what} is not valid base64: {e}")))
@@ -306,6 +357,23 @@ fn parse_entity(raw: &[u8]) -> Result<Entity<'_>, InputError> {
         if headers.len() > 1000 {
             return Err(InputError("the MIME entity has more than 1000 header lines".into()));
         }
+        if let Some((name, _)) = headers.last() {
+            let again = |n: &str| {
+                name.eq_ignore_ascii_case(n)
+                    && headers[..headers.len() - 1]
+                        .iter()
+                        .any(|(m, _)| m.eq_ignore_ascii_case(n))
+            };
+            if let Some(n) = ["Content-Type", "Content-Transfer-Encoding"]
+                .into_iter()
+                .find(|n| again(n))
+            {
+                return Err(InputError(format!(
+                    "the MIME entity has two {n} headers: mail readers disagree on which one counts, \
+                     so the message has more than one reading"
+                )));
+            }
+        }
         pos = next;
     }
 }
@@ -352,14 +420,14 @@ const PKCS7_MIME_TYPES: &[&str] = &["application/pkcs7-mime", "application/x-pkc
 
 fn smime(text: &[u8]) -> Result<Unwrapped<'static>, InputError> {
     let top = parse_entity(text)?;
-    let (media, params) = top.content_type();
+    let (media, params) = top.content_type()?;
     if media == "multipart/signed" {
         let boundary = param(&params, "boundary").ok_or_else(|| {
             InputError("the multipart/signed message has no boundary parameter in its Content-Type".into())
         })?;
         let (content, sig_part) = split_multipart_signed(top.body, boundary.as_bytes())?;
         let sig_entity = parse_entity(sig_part)?;
-        let (sig_media, _) = sig_entity.content_type();
+        let (sig_media, _) = sig_entity.content_type()?;
         if !PKCS7_SIGNATURE_TYPES.contains(&sig_media.as_str()) {
             return Err(InputError(format!(
                 "the second part of the multipart/signed message is '{}', not application/pkcs7-signature",
@@ -484,15 +552,17 @@ fn split_multipart_signed<'a>(body: &'a [u8], boundary: &[u8]) -> Result<(&'a [u
 }
 
 /// Every line break as CRLF (RFC 8551 §3.1.1: the signed content is in canonical form).
+/// A line's end is its LF with every CR before it, so a CR CR LF left by a gateway that
+/// converted line ends twice is one line break, and CRs ending the last line go too: the
+/// canonical form OpenSSL's S/MIME reader gives the same bytes. A CR inside a line stays.
 fn canonical_crlf(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len() + b.len() / 32);
-    let mut prev = 0u8;
-    for &c in b {
-        if c == b'\n' && prev != b'\r' {
-            out.push(b'\r');
+    for (i, line) in b.split(|c| *c == b'\n').enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\r\n");
         }
-        out.push(c);
-        prev = c;
+        let crs = line.iter().rev().take_while(|c| **c == b'\r').count();
+        out.extend_from_slice(&line[..line.len() - crs]);
     }
     out
 }
@@ -502,7 +572,13 @@ fn canonical_crlf(b: &[u8]) -> Vec<u8> {
 /// certificate, say), for callers that accept either.
 pub fn bundle_certificates(input: &[u8]) -> Result<Option<Vec<Vec<u8>>>, InputError> {
     let text = trim_start(input);
-    let der: Cow<'_, [u8]> = if text.starts_with(b"-----BEGIN ") {
+    let begin = if input.first() == Some(&0x30) {
+        None
+    } else {
+        pem_begin(text)
+    };
+    let der: Cow<'_, [u8]> = if let Some(at) = begin {
+        let text = &text[at..];
         let label_is_pkcs7 = PEM_SIGNATURE_LABELS
             .iter()
             .any(|l| text[11..].starts_with(l.as_bytes()) && text[11 + l.len()..].starts_with(b"-----"));
@@ -519,6 +595,16 @@ pub fn bundle_certificates(input: &[u8]) -> Result<Option<Vec<Vec<u8>>>, InputEr
     let decoded = super::signed_data::decode(&der).map_err(|e| InputError(format!("not a PKCS#7 bundle: {}", e.0)))?;
     let sd =
         super::signed_data::parse(&decoded.der).map_err(|e| InputError(format!("not a PKCS#7 bundle: {}", e.0)))?;
+    // RFC 8551 §3.8: a certs-only bundle is a degenerate SignedData, without signers. One
+    // with signers is a signed document given where certificates were expected; its
+    // certificates were chosen by whoever signed it, so they are not taken as a bundle.
+    if !sd.signers.is_empty() {
+        return Err(InputError(format!(
+            "this PKCS#7 file is a signed document ({} signer(s)), not a certs-only bundle \
+             (.p7b/.p7c, RFC 8551 §3.8): give the CA's certificates or its published bundle",
+            sd.signers.len()
+        )));
+    }
     if sd.certificates.is_empty() {
         return Err(InputError("the PKCS#7 bundle holds no certificate".into()));
     }
@@ -592,5 +678,44 @@ mod tests {
         assert!(e.0.contains("enveloped-data"), "{e}");
         let e = unwrap(b"Content-Type: multipart/signed; boundary=q\n\n--q\nx\n--q--\n").unwrap_err();
         assert!(e.0.contains("two parts"), "{e}");
+    }
+
+    #[test]
+    fn line_ends_are_canonical_as_openssl_reads_them() {
+        assert_eq!(canonical_crlf(b"a\nb\r\nc\r\r\nd\r"), b"a\r\nb\r\nc\r\nd");
+        assert_eq!(canonical_crlf(b"a\rb\n"), b"a\rb\r\n");
+        assert_eq!(canonical_crlf(b""), b"");
+    }
+
+    #[test]
+    fn two_readings_of_a_content_type_are_refused() {
+        let e =
+            unwrap(b"MIME-Version: 1.0\nContent-Type: multipart/signed; boundary=a\nContent-Type: text/plain\n\nx\n")
+                .unwrap_err();
+        assert!(e.0.contains("two Content-Type headers"), "{e}");
+        let e = unwrap(b"Content-Type: multipart/signed; boundary=a; boundary=b\n\nx\n").unwrap_err();
+        assert!(e.0.contains("parameter 'boundary' twice"), "{e}");
+    }
+
+    #[test]
+    fn pem_may_follow_explanatory_text_but_only_at_a_line_start() {
+        let u = unwrap(b"Signed by the ministry\n-----BEGIN PKCS7-----\nMAMCAQA=\n-----END PKCS7-----\n").unwrap();
+        assert_eq!(
+            (u.form, &*u.signature),
+            (InputForm::Pem, &[0x30, 0x03, 0x02, 0x01, 0x00][..])
+        );
+        assert_eq!(pem_begin(b"see -----BEGIN PKCS7----- here"), None);
+        assert_eq!(pem_begin(b"x\r\n-----BEGIN CMS-----"), Some(3));
+    }
+
+    #[test]
+    fn a_signature_part_without_transfer_encoding_is_read_as_base64_or_der() {
+        let msg = b"Content-Type: multipart/signed; boundary=XX\n\n--XX\n\nhello\n--XX\nContent-Type: application/pkcs7-signature\n\nMAMCAQA=\n--XX--\n";
+        assert_eq!(&*unwrap(msg).unwrap().signature, &[0x30, 0x03, 0x02, 0x01, 0x00]);
+        let e = Entity {
+            headers: Vec::new(),
+            body: &[0x30, 0x03, 0x02, 0x01, 0x00],
+        };
+        assert_eq!(e.decoded_body("part").unwrap(), [0x30, 0x03, 0x02, 0x01, 0x00]);
     }
 }
