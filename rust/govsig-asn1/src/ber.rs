@@ -101,17 +101,17 @@ impl fmt::Display for BerError {
             BerError::TooDeep { offset, max } => write!(
                 f,
                 "the element at byte {offset} is nested more than {max} constructed elements \
-                 deep; raise Limits::max_depth if this input is legitimate"
+                 deep, more than any signature or certificate needs"
             ),
             BerError::TooLarge { max } => write!(
                 f,
-                "the DER encoding would exceed {max} bytes; raise Limits::max_output if this \
-                 input is legitimate"
+                "the DER encoding would exceed {max} bytes, the bound on\
+                 what one input may expand to"
             ),
             BerError::TooManyElements { max } => write!(
                 f,
-                "the input holds more than {max} ASN.1 elements; raise Limits::max_elements if \
-                 this input is legitimate"
+                "the input holds more than {max} ASN.1 elements, more than any \
+                 signature or certificate needs"
             ),
             BerError::IndefiniteOnPrimitive { offset } => write!(
                 f,

@@ -67,7 +67,10 @@ pub fn decode(input: &[u8]) -> Result<Decoded<'_>, ParseFailure> {
             match govsig_asn1::ber::normalise(input, &limits) {
                 Ok(der) => {
                     if der.as_slice() == input {
-                        return Err(ParseFailure(format!("not a DER ContentInfo: {der_err}")));
+                        return Err(ParseFailure(format!(
+                            "not a DER ContentInfo: {}",
+                            govsig_asn1::common::explain(&der_err)
+                        )));
                     }
                     Ok(Decoded {
                         der: Cow::Owned(der),
@@ -75,15 +78,16 @@ pub fn decode(input: &[u8]) -> Result<Decoded<'_>, ParseFailure> {
                     })
                 }
                 Err(ber_err) => Err(ParseFailure(format!(
-                    "not a CMS ContentInfo (DER: {der_err}; BER: {ber_err})"
+                    "not a CMS ContentInfo (as DER: {}; as BER: {ber_err})",
+                    govsig_asn1::common::explain(&der_err)
                 ))),
             }
         }
     }
 }
 
-fn pf<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> ParseFailure {
-    move |e| ParseFailure(format!("{what}: {e}"))
+fn pf(what: &'static str) -> impl FnOnce(asn1::ParseError) -> ParseFailure {
+    move |e| ParseFailure(format!("{what}: {}", govsig_asn1::common::explain(&e)))
 }
 
 /// Parses a DER ContentInfo carrying SignedData.

@@ -18,7 +18,8 @@ struct AlgorithmIdentifier<'a> {
 pub(crate) fn parse_algorithm_identifier(der: &[u8]) -> Result<(asn1::ObjectIdentifier, Option<&[u8]>), CryptoError> {
     let ai: AlgorithmIdentifier<'_> = asn1::parse_single(der).map_err(|e| {
         CryptoError::UnsupportedAlgorithm(format!(
-            "AlgorithmIdentifier is not valid DER ({e}); expected SEQUENCE {{ OID, params OPTIONAL }}"
+            "AlgorithmIdentifier is not valid DER ({}); expected SEQUENCE {{ OID, params OPTIONAL }}",
+            govsig_asn1::common::explain(&e)
         ))
     })?;
     Ok((ai.algorithm, ai.parameters.map(|t| t.full_data())))

@@ -275,8 +275,12 @@ impl std::fmt::Display for PssParamsError {
 /// RFC 4055 §3.1 recommends it and the profiles we serve use nothing else.
 pub(crate) fn parse_pss_params(params: &[u8]) -> Result<PssParams, PssParamsError> {
     use PssParamsError::{Malformed, Unsupported};
-    let p: PssParamsAsn1<'_> =
-        asn1::parse_single(params).map_err(|e| Malformed(format!("RSASSA-PSS-params is not valid DER: {e}")))?;
+    let p: PssParamsAsn1<'_> = asn1::parse_single(params).map_err(|e| {
+        Malformed(format!(
+            "RSASSA-PSS-params is not valid DER: {}",
+            govsig_asn1::common::explain(&e)
+        ))
+    })?;
     let digest = match p.hash_algorithm {
         None => Sha1,
         Some(t) => DigestAlgorithm::from_algorithm_identifier(t.full_data())

@@ -68,7 +68,8 @@ pub struct TstInfo {
 
 /// Parses a DER TSTInfo; the error says what is wrong, for a person.
 pub fn parse(der: &[u8]) -> Result<TstInfo, String> {
-    let t = asn1::parse_single::<asn::TstInfo<'_>>(der).map_err(|e| format!("TSTInfo is not valid DER: {e}"))?;
+    let t = asn1::parse_single::<asn::TstInfo<'_>>(der)
+        .map_err(|e| format!("TSTInfo is not valid DER: {}", govsig_asn1::common::explain(&e)))?;
     // RFC 3161 §2.4.2: version v1(1) is the only version.
     if t.version != 1 {
         return Err(format!("TSTInfo version {} is not v1 (RFC 3161 §2.4.2)", t.version));

@@ -65,8 +65,8 @@ impl std::fmt::Display for CertError {
     }
 }
 
-fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> CertError + '_ {
-    move |e| CertError(format!("{what}: {e}"))
+fn err(what: &str) -> impl FnOnce(asn1::ParseError) -> CertError + '_ {
+    move |e| CertError(format!("{what}: {}", govsig_asn1::common::explain(&e)))
 }
 
 fn range_of(outer: &[u8], inner: &[u8]) -> std::ops::Range<usize> {

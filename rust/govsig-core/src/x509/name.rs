@@ -108,7 +108,12 @@ impl Name {
     /// Parses a `Name` from its full DER TLV (a SEQUENCE OF RDN).
     pub fn from_der(der: &[u8]) -> Result<Name, NameError> {
         let rdns = asn1::parse_single::<asn1::SequenceOf<'_, asn1::SetOf<'_, AttributeTypeAndValue<'_>>>>(der)
-            .map_err(|e| NameError(format!("name is not a DER RDNSequence: {e}")))?;
+            .map_err(|e| {
+                NameError(format!(
+                    "name is not a DER RDNSequence: {}",
+                    govsig_asn1::common::explain(&e)
+                ))
+            })?;
         let mut parsed = Vec::new();
         let mut key = Vec::with_capacity(der.len() + 64);
         let mut scratch = String::new();

@@ -395,8 +395,12 @@ pub struct NameConstraints {
 impl NameConstraints {
     /// Parses the extension value (the OCTET STRING content).
     pub fn from_der(extn_value: &[u8]) -> Result<NameConstraints, NcError> {
-        let nc = asn1::parse_single::<asn::NameConstraints<'_>>(extn_value)
-            .map_err(|e| NcError(format!("nameConstraints is not a DER NameConstraints: {e}")))?;
+        let nc = asn1::parse_single::<asn::NameConstraints<'_>>(extn_value).map_err(|e| {
+            NcError(format!(
+                "nameConstraints is not a DER NameConstraints: {}",
+                govsig_asn1::common::explain(&e)
+            ))
+        })?;
         if nc.permitted_subtrees.is_none() && nc.excluded_subtrees.is_none() {
             return Err(NcError(
                 "nameConstraints has neither permittedSubtrees nor excludedSubtrees (RFC 5280 §4.2.1.10)".into(),
@@ -592,8 +596,12 @@ impl NameConstraintsState {
             }
         }
         if let Some(ext) = cert.extension(SUBJECT_ALT_NAME) {
-            let san = asn1::parse_single::<asn1::SequenceOf<'_, asn::GeneralName<'_>>>(&ext.value)
-                .map_err(|e| NcViolation::Malformed(format!("subjectAltName is not DER: {e}")))?;
+            let san = asn1::parse_single::<asn1::SequenceOf<'_, asn::GeneralName<'_>>>(&ext.value).map_err(|e| {
+                NcViolation::Malformed(format!(
+                    "subjectAltName is not DER: {}",
+                    govsig_asn1::common::explain(&e)
+                ))
+            })?;
             for gn in san {
                 self.check_name(&CertName::from_general_name(&gn)?, budget)?;
             }

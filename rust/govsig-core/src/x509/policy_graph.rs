@@ -196,8 +196,12 @@ fn parse_extensions(cert: &Certificate) -> Result<CertPolicyExtensions, String> 
         inhibit_any_policy: None,
     };
     if let Some(ext) = cert.extension(OID_CERTIFICATE_POLICIES) {
-        let seq = asn1::parse_single::<asn::CertificatePolicies<'_>>(&ext.value)
-            .map_err(|e| format!("certificatePolicies is not valid DER: {e}"))?;
+        let seq = asn1::parse_single::<asn::CertificatePolicies<'_>>(&ext.value).map_err(|e| {
+            format!(
+                "certificatePolicies is not valid DER: {}",
+                govsig_asn1::common::explain(&e)
+            )
+        })?;
         let mut policies: Vec<ObjectIdentifier> = Vec::new();
         let mut seen_any = false;
         for info in seq {
@@ -230,7 +234,7 @@ fn parse_extensions(cert: &Certificate) -> Result<CertPolicyExtensions, String> 
     }
     if let Some(ext) = cert.extension(OID_POLICY_MAPPINGS) {
         let seq = asn1::parse_single::<asn::PolicyMappings<'_>>(&ext.value)
-            .map_err(|e| format!("policyMappings is not valid DER: {e}"))?;
+            .map_err(|e| format!("policyMappings is not valid DER: {}", govsig_asn1::common::explain(&e)))?;
         let mut grouped: Vec<(ObjectIdentifier, Vec<ObjectIdentifier>)> = Vec::new();
         for m in seq {
             let (idp, sdp) = (m.issuer_domain_policy, m.subject_domain_policy);
@@ -249,8 +253,12 @@ fn parse_extensions(cert: &Certificate) -> Result<CertPolicyExtensions, String> 
         out.mappings = Some(grouped);
     }
     if let Some(ext) = cert.extension(OID_POLICY_CONSTRAINTS) {
-        let pc = asn1::parse_single::<asn::PolicyConstraints<'_>>(&ext.value)
-            .map_err(|e| format!("policyConstraints is not valid DER: {e}"))?;
+        let pc = asn1::parse_single::<asn::PolicyConstraints<'_>>(&ext.value).map_err(|e| {
+            format!(
+                "policyConstraints is not valid DER: {}",
+                govsig_asn1::common::explain(&e)
+            )
+        })?;
         // RFC 5280 §4.2.1.11: "Conforming CAs MUST NOT issue certificates where policy
         // constraints is an empty sequence."
         if pc.require_explicit_policy.is_none() && pc.inhibit_policy_mapping.is_none() {
@@ -260,8 +268,12 @@ fn parse_extensions(cert: &Certificate) -> Result<CertPolicyExtensions, String> 
         out.inhibit_policy_mapping = pc.inhibit_policy_mapping.as_ref().map(skip_certs);
     }
     if let Some(ext) = cert.extension(OID_INHIBIT_ANY_POLICY) {
-        let v = asn1::parse_single::<asn::InhibitAnyPolicy<'_>>(&ext.value)
-            .map_err(|e| format!("inhibitAnyPolicy is not valid DER: {e}"))?;
+        let v = asn1::parse_single::<asn::InhibitAnyPolicy<'_>>(&ext.value).map_err(|e| {
+            format!(
+                "inhibitAnyPolicy is not valid DER: {}",
+                govsig_asn1::common::explain(&e)
+            )
+        })?;
         out.inhibit_any_policy = Some(skip_certs(&v));
     }
     Ok(out)

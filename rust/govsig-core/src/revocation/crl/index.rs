@@ -127,12 +127,11 @@ fn range_of(outer: &[u8], inner: &[u8]) -> std::ops::Range<usize> {
 }
 
 fn describe_parse_error(e: &asn1::ParseError) -> String {
+    let why = govsig_asn1::common::explain(e);
     match e.kind() {
-        ParseErrorKind::ShortData { needed } => {
-            format!("truncated: {needed} more byte(s) needed ({e})")
-        }
-        ParseErrorKind::ExtraData => format!("trailing data after the CRL ({e})"),
-        _ => format!("not DER ({e})"),
+        ParseErrorKind::ShortData { .. } => format!("{why}"),
+        ParseErrorKind::ExtraData => format!("followed by trailing data ({why})"),
+        _ => format!("not DER ({why})"),
     }
 }
 

@@ -56,7 +56,7 @@ impl DistributionPointName {
             DistributionPointName::FullName(names) => Ok(names.clone()),
             DistributionPointName::RelativeToIssuer(rdn) => {
                 let base_tlv = asn1::parse_single::<asn1::Tlv<'_>>(base.der())
-                    .map_err(|e| format!("base name is not DER: {e}"))?;
+                    .map_err(|e| format!("base name is not DER: {}", govsig_asn1::common::explain(&e)))?;
                 let mut content = base_tlv.data().to_vec();
                 content.extend_from_slice(rdn);
                 let mut der = vec![0x30];
@@ -167,14 +167,16 @@ impl IssuingDistributionPoint {
 
 /// Parses a DER `GeneralNames`.
 pub(crate) fn parse_general_names(der: &[u8]) -> Result<Vec<GeneralNameValue>, String> {
-    let seq = asn1::parse_single::<asn::GeneralNames<'_>>(der).map_err(|e| format!("GeneralNames is not DER: {e}"))?;
+    let seq = asn1::parse_single::<asn::GeneralNames<'_>>(der)
+        .map_err(|e| format!("GeneralNames is not DER: {}", govsig_asn1::common::explain(&e)))?;
     convert_general_names(seq)
 }
 
 fn convert_general_names(seq: asn::GeneralNames<'_>) -> Result<Vec<GeneralNameValue>, String> {
     let mut out = Vec::new();
     for tlv in seq {
-        let g = asn::general_name(&tlv).map_err(|e| format!("GeneralName is not DER: {e}"))?;
+        let g = asn::general_name(&tlv)
+            .map_err(|e| format!("GeneralName is not DER: {}", govsig_asn1::common::explain(&e)))?;
         out.push(match g {
             GeneralName::DirectoryName(inner) => GeneralNameValue::Directory(
                 Name::from_der(inner.full_data()).map_err(|e| format!("directoryName: {}", e.0))?,

@@ -116,14 +116,18 @@ impl OcspResponse {
     pub fn check_outer(der: &[u8]) -> Result<(), OcspError> {
         asn1::parse_single::<asn::OcspResponse<'_>>(der)
             .map(|_| ())
-            .map_err(|e| OcspError::invalid(format!("not a DER OCSPResponse: {e}")))
+            .map_err(|e| OcspError::invalid(format!("not a DER OCSPResponse: {}", govsig_asn1::common::explain(&e))))
     }
 
     /// Parses a DER `OCSPResponse` whose responseStatus is successful and whose
     /// responseBytes hold a `BasicOCSPResponse`.
     pub fn from_der(der: &[u8]) -> Result<OcspResponse, OcspError> {
-        let outer = asn1::parse_single::<asn::OcspResponse<'_>>(der)
-            .map_err(|e| OcspError::invalid(format!("the OCSP response is not a DER OCSPResponse: {e}")))?;
+        let outer = asn1::parse_single::<asn::OcspResponse<'_>>(der).map_err(|e| {
+            OcspError::invalid(format!(
+                "the OCSP response is not a DER OCSPResponse: {}",
+                govsig_asn1::common::explain(&e)
+            ))
+        })?;
         let status = outer.response_status.value();
         if status != response_status::SUCCESSFUL {
             return Err(OcspError::invalid(format!(
@@ -140,11 +144,16 @@ impl OcspResponse {
                 bytes.response_type
             )));
         }
-        let basic = asn1::parse_single::<asn::BasicOcspResponse<'_>>(bytes.response)
-            .map_err(|e| OcspError::invalid(format!("BasicOCSPResponse is not DER: {e}")))?;
+        let basic = asn1::parse_single::<asn::BasicOcspResponse<'_>>(bytes.response).map_err(|e| {
+            OcspError::invalid(format!(
+                "BasicOCSPResponse is not DER: {}",
+                govsig_asn1::common::explain(&e)
+            ))
+        })?;
         let tbs = basic.tbs_response_data.full_data();
-        let data = asn1::parse_single::<asn::ResponseData<'_>>(tbs)
-            .map_err(|e| OcspError::invalid(format!("ResponseData is not DER: {e}")))?;
+        let data = asn1::parse_single::<asn::ResponseData<'_>>(tbs).map_err(|e| {
+            OcspError::invalid(format!("ResponseData is not DER: {}", govsig_asn1::common::explain(&e)))
+        })?;
         if data.version != 0 {
             return Err(OcspError::invalid(format!(
                 "ResponseData version {} is not v1 (RFC 6960 §4.2.1)",
