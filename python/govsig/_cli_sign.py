@@ -231,8 +231,8 @@ def _umask() -> int:
 def _check_suffix(suffix: str) -> None:
     """A signature is written beside its document, under the document's name plus
     ``suffix``. An empty suffix names the document itself (with --force the signed content
-    would be replaced by its own detached signature); a separator or ".." would write into
-    another folder, and a NUL cannot be in a file name."""
+    would be replaced by its own detached signature); a separator ("/../x") would write
+    into another folder, and a NUL cannot be in a file name."""
     if not suffix:
         raise UsageError("--suffix is empty: each signature would replace its input file; give one such as .p7s")
     if any(sep in suffix for sep in ("/", os.sep, os.altsep) if sep):
