@@ -7,12 +7,13 @@ import re
 from collections.abc import Iterable
 from typing import Any, Union
 
+from govsig._pem import LINE_START, pem_start
 from govsig._regular import read_regular_file
 
 CertificateLike = Union[bytes, bytearray, memoryview, str, Any]
 
 _PEM_RE = re.compile(
-    rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----\s*(.+?)\s*-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
+    LINE_START + rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----\s*(.+?)\s*-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
     re.S,
 )
 
@@ -48,14 +49,28 @@ def to_ders(obj: Any) -> list[bytes]:
     if isinstance(obj, (bytearray, memoryview)):
         obj = bytes(obj)
     if isinstance(obj, str):
-        obj = obj.encode("ascii")
+        # UTF-8, not ASCII: the text before a PEM block (RFC 7468 §2) may name a subject in
+        # any script; the block itself is ASCII either way.
+        obj = obj.encode("utf-8")
     if isinstance(obj, bytes):
         bundle = bundle_to_ders(obj)
         if bundle is not None:
             return bundle
-        if obj.lstrip().startswith(b"-----BEGIN"):
-            return pem_to_ders(obj)
-        return [obj]
+        if obj[:1] == b"\x30":
+            return [obj]
+        start = pem_start(obj)
+        if start is None:
+            head = f"starts with byte {obj[0]:#04x}" if obj else "is empty"
+            raise ValueError(
+                f"not a valid X.509 certificate: it {head}, so it is neither DER (a SEQUENCE, "
+                "byte 0x30) nor PEM (no line starts with '-----BEGIN ')"
+            )
+        if start > 0:
+            # Text before the block (RFC 7468 §2): the block may still be a PEM PKCS#7 bundle.
+            bundle = bundle_to_ders(obj[start:])
+            if bundle is not None:
+                return bundle
+        return pem_to_ders(obj)
     raise TypeError(
         f"expected a certificate as DER/PEM bytes or a cryptography x509.Certificate, got {type(obj).__name__}"
     )

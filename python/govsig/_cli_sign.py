@@ -40,7 +40,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="identify the signer by issuer and serial (default) or subjectKeyIdentifier")
     s.add_argument("--certificates", choices=("chain", "signer", "none"), default="chain",
                    help="certificates to include (default: signer and --chain)")
-    s.add_argument("--suffix", default=".p7s", help="signature file suffix (default .p7s)")
+    s.add_argument("--suffix", default=".p7s",
+                   help="appended to each FILE's name to name its signature, written in the same folder "
+                   "(default .p7s); not empty, no '/'")
     s.add_argument("--force", action="store_true", help="overwrite existing signature files")
     s.add_argument("--json", action="store_true", help="print one JSON line per file")
     s.set_defaults(handler=_cmd_sign)
@@ -226,14 +228,60 @@ def _umask() -> int:
     return mask
 
 
+def _check_suffix(suffix: str) -> None:
+    """A signature is written beside its document, under the document's name plus
+    ``suffix``. An empty suffix names the document itself (with --force the signed content
+    would be replaced by its own detached signature); a separator ("/../x") would write
+    into another folder, and a NUL cannot be in a file name."""
+    if not suffix:
+        raise UsageError("--suffix is empty: each signature would replace its input file; give one such as .p7s")
+    if any(sep in suffix for sep in ("/", os.sep, os.altsep) if sep):
+        raise UsageError("--suffix must not hold a path separator: a signature is written in its "
+                         "input file's folder, under the file's name plus the suffix")
+    if "\0" in suffix:
+        raise UsageError("--suffix must not hold a NUL character")
+
+
+def _entry(path: Path) -> tuple[int, int, str]:
+    """A directory entry, however its path is spelled (./a, d/../a, a folder reached through
+    a symlink): the folder's device and inode, and the name in it."""
+    st = path.parent.stat()
+    return st.st_dev, st.st_ino, path.name
+
+
+def _signature_paths(files: list[Path], suffix: str) -> list[Path]:
+    """Where each file's signature goes; UsageError when a signature would replace any of
+    the input files (``sign a a.p7s``: a's signature over the document a.p7s)."""
+    _check_suffix(suffix)
+    inputs = {_entry(f) for f in files}
+    outs = []
+    for f in files:
+        name = f.name + suffix
+        out = f.with_name(name)
+        if name in (".", "..") or _entry(out) in inputs:
+            raise UsageError(f"the signature of {f} would be written over the input file {out}; "
+                             "choose another --suffix")
+        outs.append(out)
+    return outs
+
+
 def _cmd_sign(args: argparse.Namespace) -> int:
     files = [Path(f) for f in args.files]
-    for f in files:
-        if not f.is_file():
-            return _fail(f"{f}: not a file", 2)
-        out = f.with_name(f.name + args.suffix)
-        if out.exists() and not args.force:
-            return _fail(f"{out} exists; pass --force to overwrite it", 2)
+    try:
+        for f in files:
+            if not f.is_file():
+                return _fail(f"{f}: not a file", 2)
+        outs = _signature_paths(files, args.suffix)
+        for out in outs:
+            if out.exists() and not args.force:
+                return _fail(f"{out} exists; pass --force to overwrite it", 2)
+    except UsageError as exc:
+        return _fail(str(exc), 2)
+    except OSError as exc:  # a name too long for the filesystem, a folder that cannot be searched
+        return _fail(f"{exc.filename or ''}: {exc.strerror or exc}", 2)
+    except ValueError as exc:  # a NUL in a FILE (possible only from Python, not from argv)
+        return _fail(str(exc), 2)
+    signature_of = dict(zip(files, outs))
     with ExitStack() as stack:
         try:
             signer = signer_from_args(args, stack)
@@ -244,7 +292,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
                                  rsa_pss=args.pss, certificates=args.certificates,
                                  signer_identifier="subject_key_identifier" if args.signer_id == "ski" else "issuer_serial")
                 for f, sig in zip(batch, sigs):
-                    out = f.with_name(f.name + args.suffix)
+                    out = signature_of[f]
                     _write_atomically(out, sig, overwrite=args.force)
                     done += 1
                     if args.json:
@@ -260,7 +308,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         except ValueError as exc:  # e.g. --key or --cert naming a FIFO or a device
             return _fail(str(exc), 2)
     if not args.json:
-        print(f"signed {done} file{'s' if done != 1 else ''} ({args.suffix} beside each)", file=sys.stderr)
+        print(f"signed {done} file{'s' if done != 1 else ''} ({shown(args.suffix)} beside each)", file=sys.stderr)
     return 0
 
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from govsig import _govsig
+from govsig._pem import LINE_START
 
 __all__ = ["Crl", "RevokedEntry"]
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-_PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----(.*?)-----END X509 CRL-----", re.DOTALL)
+_PEM_CRL = re.compile(LINE_START + rb"-----BEGIN X509 CRL-----(.*?)-----END X509 CRL-----", re.DOTALL)
 
 
 def _when(seconds: int) -> _dt.datetime:

@@ -18,6 +18,7 @@ from typing import Any
 
 from govsig._crl import Crl, _pem_der
 from govsig._http import FetchError
+from govsig._pem import is_pem
 
 __all__ = ["crl_validity", "ocsp_validity"]
 
@@ -32,7 +33,7 @@ def _crl_der_and_next_update(url: str, body: bytes) -> tuple[bytes, float | None
         # Read as evidence: a CRL that breaks the profile (v2 without a cRLNumber, an unknown
         # critical extension, ...) is still what the server publishes; the core keeps it as
         # refused evidence and says why. Only a body that is not a CRL is a bad response.
-        crl = Crl._evidence(_pem_der(body) if body.lstrip()[:10] == b"-----BEGIN" else body)
+        crl = Crl._evidence(_pem_der(body) if is_pem(body) else body)
     except ValueError as e:
         head = body[:16]
         raise FetchError(url, "bad_response",

@@ -5,8 +5,6 @@ module normalises anchors and evidence from the forms users hold them in.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as _dt
 import os
 from collections.abc import Iterable, Iterator
@@ -14,6 +12,7 @@ from typing import Any
 
 from govsig import _govsig
 from govsig._certs import many_to_ders, read_cert_file, to_ders
+from govsig._pem import is_pem
 
 __all__ = ["TrustStore", "Policy", "codes", "code_descriptions", "KEY_USAGE_NAMES",
            "REVOCATION_MODES", "TIME_SOURCES", "ANY_POLICY", "policy_knobs", "policy_defaults"]
@@ -70,7 +69,7 @@ class TrustStore(_Frozen):
     @classmethod
     def from_pem(cls, data: bytes | str) -> "TrustStore":
         """Anchors from a PEM bundle."""
-        return cls(to_ders(data if isinstance(data, bytes) else data.encode("ascii")))
+        return cls(to_ders(data))
 
     @classmethod
     def from_der(cls, ders: Iterable[bytes]) -> "TrustStore":
@@ -286,7 +285,7 @@ class Policy(_govsig.Policy, metaclass=_FrozenClass):
 def _crl_objects(crls: Any) -> Iterator[Any]:
     """CRLs as evidence: one that is a CRL but cannot be used is kept (results say which
     and why, its ``defect``); only bytes that are not a CRL at all raise, naming the index."""
-    from govsig._crl import _PEM_CRL, Crl
+    from govsig._crl import Crl, _pem_der
 
     if crls is None:
         return
@@ -298,14 +297,8 @@ def _crl_objects(crls: Any) -> Iterator[Any]:
         elif isinstance(c, (bytes, bytearray, memoryview)):
             data = bytes(c)
             try:
-                if data.lstrip().startswith(b"-----BEGIN"):
-                    m = _PEM_CRL.search(data)
-                    if m is None:
-                        raise ValueError("no '-----BEGIN X509 CRL-----' block in the PEM data")
-                    try:
-                        data = base64.b64decode(b"".join(m.group(1).split()), validate=True)
-                    except binascii.Error as e:
-                        raise ValueError(f"PEM CRL block is not valid base64: {e}") from None
+                if is_pem(data):
+                    data = _pem_der(data)
                 yield Crl._evidence(data)
             except ValueError as e:
                 raise ValueError(f"crls[{i}] is not a CRL: {e}") from None

@@ -153,7 +153,14 @@ class Verifier:
         bad certificate bytes."""
         if self._policy.trust is None:
             raise ValueError("verify_certificate needs a Policy with a trust store")
-        (leaf,) = to_ders(cert)[:1] or [b""]
+        try:
+            (leaf,) = to_ders(cert)[:1] or [b""]
+        except ValueError:
+            if not isinstance(cert, (bytes, bytearray, memoryview)):
+                raise
+            # Bytes that are neither DER nor readable PEM: the core names the defect as a
+            # cert_malformed result, as this method promises, rather than an exception.
+            leaf = bytes(cert)
         extra = many_to_ders(intermediates)
         at = self._refresh.begin()
         return self._refresh.with_evidence(lambda: self._engine.verify_certificate(leaf, extra, at))

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 
 def build_parser() -> argparse.ArgumentParser:
     # A one-line usage: the list of commands is in --help, not in every error message.
-    parser = argparse.ArgumentParser(prog="govsig", description=__doc__,
-                                     usage="govsig [--version] COMMAND ... (govsig --help lists the commands)")
+    # Subcommand parsers are made by add_parser with the parent's class: all are _Parser.
+    parser: argparse.ArgumentParser = _Parser(prog="govsig", description=__doc__,
+                                              usage="govsig [--version] COMMAND ... (govsig --help lists the commands)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
     # Feature modules add their subcommands here; each exposes register(subparsers).
@@ -43,15 +46,50 @@ def _refuse_secrets_everywhere(parser: argparse.ArgumentParser) -> None:
         refuse_secrets(parser)
 
 
+# argparse errors that quote what was typed: an abbreviation matching several options
+# ("--p=1234": --pin or --password?) is echoed whole, value included, and a value glued to
+# a flag that takes none ("--force=1234", "-h1234") is quoted.
+_AMBIGUOUS = re.compile(r"(ambiguous option: -{1,2}[^=\s]*)=.*( could match )", re.S)
+_IGNORED_VALUE = re.compile(r"ignored explicit argument .*", re.S)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors never quote a value glued to an option: it may be a
+    PIN or password typed where it does not belong, and would reach scrollback and logs."""
+
+    def error(self, message: str) -> NoReturn:
+        message = _AMBIGUOUS.sub("\\1=\u2026\\2", message)
+        message = _IGNORED_VALUE.sub("ignored the value glued to it (not shown)", message)
+        super().error(message)
+
+
+def _option_shown(token: str) -> tuple[str, bool]:
+    """An unrecognised option as an error shows it, and whether a glued value was hidden."""
+    from govsig._cli_text import SECRET_OPTIONS, shown
+
+    if token[:2] == "--":
+        name, eq, _ = token.partition("=")
+        # "--pin1234": a secret option's name with the secret run on. (The options that
+        # name an environment variable holding the secret are shown whole.)
+        for secret in SECRET_OPTIONS:
+            if name != secret and name.startswith(secret) and name not in ("--pin-env", "--key-password-env"):
+                return secret + "\u2026", True
+        return shown(name), bool(eq)
+    # "-p1234": a short option takes its value glued on (`pkcs11-tool -p PIN`), so all
+    # after the letter may be the secret.
+    if len(token) > 2:
+        return shown(token[:2]) + "\u2026", True
+    return shown(token), False
+
+
 def _unrecognized(extras: list[str]) -> str:
     """argparse's "unrecognized arguments" error without the values: a mistyped secret
-    option (``--pni 1234``, a PIN after an option that takes none) would be printed back,
-    into logs and scrollback. Option names are shown; everything else is counted."""
-    from govsig._cli_text import shown
-
-    options = [t for t in extras if t[:2] == "--" or (t[:1] == "-" and t[1:2].isalpha())]
-    hidden = len(extras) - len(options) + sum("=" in t for t in options)
-    text = "unrecognized arguments: " + " ".join(shown(t.split("=", 1)[0]) for t in options)
+    option (``--pni 1234``, a PIN after an option that takes none, ``-p1234``) would be
+    printed back, into logs and scrollback. Option names are shown (a short option by its
+    letter only); everything else is counted."""
+    options = [_option_shown(t) for t in extras if t[:2] == "--" or (t[:1] == "-" and t[1:2].isalpha())]
+    hidden = len(extras) - len(options) + sum(glued for _, glued in options)
+    text = "unrecognized arguments: " + " ".join(name for name, _ in options)
     if hidden:
         text += f"{' and ' if options else ''}{hidden} value(s), not shown (one may be a secret)"
     return text

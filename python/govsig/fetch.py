@@ -24,6 +24,7 @@ from typing import Any, Protocol, Union, runtime_checkable
 from govsig._evidence_cache import (_as_seconds, _crl_der_and_next_update, _DiskCache, _Memo,
                                     _ocsp_next_update, crl_validity, ocsp_validity)
 from govsig._http import FETCH_ERROR_KINDS, FetchError, HttpTransport, ocsp_get_url, split_http_url
+from govsig._pem import is_pem
 
 __all__ = ["FETCH_ERROR_KINDS", "FetchError", "Fetcher", "BulkFetcher", "HttpFetcher", "FetchKey",
            "ISSUER_MAX_BYTES", "ISSUER_CACHE_SECONDS", "crl_validity", "ocsp_get_url", "ocsp_validity"]
@@ -452,7 +453,7 @@ class HttpFetcher:
         self._count(fetches=1)
         body = self._http.fetch(url, "GET", None, "application/pkix-cert, application/pkcs7-mime",
                                 max_bytes=min(self.max_bytes, ISSUER_MAX_BYTES))
-        if body[:1] != b"\x30" and body.lstrip()[:11] != b"-----BEGIN ":
+        if body[:1] != b"\x30" and not is_pem(body):
             # A certificate and a PKCS#7 are DER SEQUENCEs (or PEM); an HTML error page or
             # an empty body is not worth handing to the core.
             raise FetchError(url, "bad_response",

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from govsig import _govsig
+from govsig._pem import is_pem
 from govsig._regular import read_regular_file
 from govsig._threads import check_threads
 
@@ -47,7 +48,9 @@ _SUPPORTED_KEYS = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed2551
 
 
 def _read_if_path(value: Any) -> Any:
-    if isinstance(value, os.PathLike) or (isinstance(value, str) and "-----BEGIN" not in value):
+    if isinstance(value, os.PathLike) or (
+        isinstance(value, str) and not is_pem(value.encode("utf-8", "surrogateescape"))
+    ):
         return read_regular_file(value, "a key or certificate file")
     if isinstance(value, str):
         return value.encode("ascii")
@@ -64,7 +67,7 @@ def _certificates(value: Any, what: str) -> list[x509.Certificate]:
                         f"got {type(value).__name__}")
     data = bytes(data)
     try:
-        if b"-----BEGIN" in data:
+        if is_pem(data):
             return x509.load_pem_x509_certificates(data)
         return [x509.load_der_x509_certificate(data)]
     except ValueError as exc:
@@ -88,7 +91,7 @@ def _private_key(value: Any, password: Optional[bytes]) -> Any:
                         f"PEM/DER bytes or a path, got {type(value).__name__}")
     data = bytes(data)
     try:
-        if b"-----BEGIN" in data:
+        if is_pem(data):
             return serialization.load_pem_private_key(data, password)
         return serialization.load_der_private_key(data, password)
     except TypeError as exc:
