@@ -55,6 +55,8 @@ class World:
                                          extra_extensions=[ca_issuers(server.url("/ca1.cer"))])
         server.serve("/ca2.cer", self.ca2.der, "application/pkix-cert")
         server.serve("/ca1.cer", self.ca1.der, "application/pkix-cert")
+        # PEM after explanatory text, as `openssl x509 -text` writes it (RFC 7468 §2).
+        server.serve("/ca2-text.pem", b"Certificate:\n    Subject: AIA CA cap 2\n" + self.ca2.pem)
         self.chain_p7c = p7c(openssl, tmp, [self.ca2, self.ca1])
         server.serve("/chain.p7c", self.chain_p7c, "application/pkcs7-mime")
         server.serve("/chain-pem.p7c", subprocess.run(
@@ -89,7 +91,7 @@ def test_without_a_fetcher_the_missing_issuer_is_named_as_a_need(w: World) -> No
     assert ("issuer", w.server.url("/ca2.cer"), None) in r.needs
 
 
-@pytest.mark.parametrize("path", ["/ca2.cer", "/chain.p7c", "/chain-pem.p7c"])
+@pytest.mark.parametrize("path", ["/ca2.cer", "/ca2-text.pem", "/chain.p7c", "/chain-pem.p7c"])
 def test_a_leaf_only_signature_completes_its_path_from_the_issuers_published_certificates(
         w: World, path: str) -> None:
     leaf = w.leaf(f"Người ký AIA {path}", path)

@@ -1040,6 +1040,16 @@ def test_a_pin_glued_to_a_short_option_is_not_echoed(capsys) -> None:
         assert "987654" not in captured.err + captured.out, (argv, captured.err)
 
 
+def test_a_pin_run_on_to_a_mistyped_long_option_is_not_echoed(capsys) -> None:
+    """`--pi1234` (a mistyped --pin with its value run on) is no option's name: the name is
+    shown up to the first character an option name cannot hold, never the value."""
+    with pytest.raises(SystemExit) as info:
+        main(["verify", "x.p7s", "--trust", "t.pem", "--pi1234"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--pi\u2026" in err and "1234" not in err, err
+
+
 def test_cli_verify_prints_nul_cr_c1_and_separators_inert(pki, tmp_path, capsys) -> None:
     from test_attack_round4 import HOSTILE, raw_unsafe
 

@@ -74,6 +74,11 @@ def _option_shown(token: str) -> tuple[str, bool]:
         for secret in SECRET_OPTIONS:
             if name != secret and name.startswith(secret) and name not in ("--pin-env", "--key-password-env"):
                 return secret + "\u2026", True
+        # "--pi1234": a mistyped option with a value run on. Option names are letters and
+        # hyphens, so from the first other character on it may be a secret.
+        cut = next((i for i, c in enumerate(name[2:], 2) if not (c.isascii() and (c.isalpha() or c == "-"))), None)
+        if cut is not None:
+            return shown(name[:cut]) + "\u2026", True
         return shown(name), bool(eq)
     # "-p1234": a short option takes its value glued on (`pkcs11-tool -p PIN`), so all
     # after the letter may be the secret.

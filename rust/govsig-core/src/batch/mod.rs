@@ -726,7 +726,8 @@ fn fetched_certificates(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         Err(e) => Err(format!("not a usable certs-only PKCS#7: {}", e.0)),
         Ok(None) => {
             let trimmed = body.trim_ascii_start();
-            if trimmed.starts_with(b"-----BEGIN ") {
+            // PEM, possibly after explanatory text (RFC 7468 §2), else DER.
+            if body.first() != Some(&0x30) && crate::cms::input::pem_begin(trimmed).is_some() {
                 crate::cms::input::pem_decode(trimmed, &["CERTIFICATE"])
                     .map(|d| vec![d])
                     .map_err(|e| format!("not a PEM certificate: {}", e.0))

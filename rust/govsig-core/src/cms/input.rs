@@ -151,7 +151,7 @@ pub fn pem_decode(text: &[u8], labels: &[&str]) -> Result<Vec<u8>, InputError> {
 /// Where the first PEM encapsulation boundary ("-----BEGIN ") starts a line of `text`
 /// (RFC 7468 §2: at the start of the text or after a line break; the text before it is
 /// explanatory and ignored).
-fn pem_begin(text: &[u8]) -> Option<usize> {
+pub fn pem_begin(text: &[u8]) -> Option<usize> {
     const BEGIN: &[u8] = b"-----BEGIN ";
     let mut from = 0;
     while let Some(n) = find(&text[from..], BEGIN) {
