@@ -537,3 +537,25 @@ def test_two_trusted_certificates_for_one_key_let_the_bag_order_choose_the_ident
         assert r.code == "ok" and r.signers[0].warnings == ["signer_identifier_ambiguous"], r.reason
         seen.add(r.signers[0].certificate)
     assert seen == {kc.a2.der, role.der}
+
+
+def test_a_twin_with_a_respelled_outer_signature_algorithm_is_no_second_valid_certificate(pki) -> None:
+    """Without a CA, a second *valid* certificate for the signer's key would need another
+    encoding of the same signed TBS: the outer signatureAlgorithm without its NULL. It is
+    refused (RFC 5280 §4.1.1.2), so it can neither verify as a path nor win as a candidate."""
+    from asn1crypto import x509 as a_x509
+
+    leaf = pki.rsa_leaf
+    outer = a_x509.Certificate.load(leaf.der)["signature_algorithm"].dump()
+    assert outer.endswith(b"\x05\x00")
+    bare = b"\x30" + bytes([len(outer) - 4]) + outer[2:-2]
+    at = leaf.der.rfind(outer)
+    body = leaf.der[4:at] + bare + leaf.der[at + len(outer):]
+    twin = b"\x30\x82" + len(body).to_bytes(2, "big") + body
+    v = govsig.Verifier(govsig.Policy(trust=[pki.rsa_root.der], at=AT, intermediates=[pki.rsa_intermediate.der]))
+    r = v.verify_certificate(twin)
+    assert r.code == "cert_malformed" and "signatureAlgorithm differs from TBSCertificate.signature" in r.reason
+    sig = G.signed_data([G.signer_info(CONTENT, leaf)], [_Der(twin), leaf, pki.rsa_intermediate],
+                        econtent=G.octets(CONTENT))
+    r = v.verify(sig)
+    assert r.code == "ok" and r.signers[0].certificate == leaf.der, r.reason
