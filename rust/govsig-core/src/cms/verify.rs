@@ -1162,7 +1162,10 @@ fn verify_one_signer(
     }
     if verified.is_empty() {
         so.certificate = candidates.first().cloned();
-        let worst = failures.iter().max_by_key(|f| f.code.rank());
+        // The gravest failure; equal ranks are ordered by code and reason, not by bag order.
+        let worst = failures.iter().max_by(|a, b| {
+            (a.code.rank(), a.code.number(), &a.reason).cmp(&(b.code.rank(), b.code.number(), &b.reason))
+        });
         let code = worst.map_or(Code::SignatureInvalid, |f| f.code);
         if candidates.len() == 1 {
             let reason = worst.map(|f| f.reason.clone()).unwrap_or_default();
@@ -1200,40 +1203,124 @@ fn verify_one_signer(
         doc_certs,
         doc_crls,
     };
-    let mut worst: Option<SignerOutcome> = None;
-    for (i, cert) in &verified {
-        let mut o = so.clone();
+    let ambiguous = |i: usize, cert: &CertRef| {
+        Warning::new(
+            WarningCode::SignerIdentifierAmbiguous,
+            format!(
+                "the signer identifier ({}) matches {} certificates; certificate #{} of them, {}, \
+                 verified the signature",
+                sid_text(&si.sid),
+                candidates.len(),
+                i + 1,
+                cert.describe()
+            ),
+        )
+    };
+    if let [(i, cert)] = verified.as_slice() {
         if candidates.len() > 1 {
-            o.warnings.push(Warning::new(
-                WarningCode::SignerIdentifierAmbiguous,
-                format!(
-                    "the signer identifier ({}) matches {} certificates; certificate #{} of them, {}, \
-                     verified the signature",
-                    sid_text(&si.sid),
-                    candidates.len(),
-                    i + 1,
-                    cert.describe()
-                ),
-            ));
+            so.warnings.push(ambiguous(*i, cert));
         }
-        judged.judge(&mut o, cert);
-        if matches!(o.code, Code::Ok | Code::IntegrityOnly) {
-            return o;
-        }
-        // None succeeded so far: the verdict is the gravest failure, whatever the order.
-        if worst.as_ref().is_none_or(|w| o.code.rank() > w.code.rank()) {
-            worst = Some(o);
-        }
+        judged.judge(&mut so, cert);
+        return so;
     }
-    let mut o = worst.unwrap_or(so);
-    if verified.len() > 1 {
+    // Several certificates verify the signature: each is judged, and the verdict is a
+    // function of the set, not of the order of the unsigned bag.
+    let outcomes: Vec<SignerOutcome> = verified
+        .iter()
+        .map(|(i, cert)| {
+            let mut o = so.clone();
+            o.warnings.push(ambiguous(*i, cert));
+            judged.judge(&mut o, cert);
+            o
+        })
+        .collect();
+    choose_verdict(outcomes)
+}
+
+/// The verdict on a signer when several certificates for its key verified the signature,
+/// from each one's judgement. Independent of their order:
+/// - a certificate of that key revoked for keyCompromise at the signature time condemns the
+///   key, so no other certificate of it makes the signature trusted (RFC 5280 §5.3.1);
+/// - otherwise the first trusted certificate (in bag order; all are equally trusted) is the
+///   signer;
+/// - otherwise the gravest failure among the certificates a trusted CA issued, ignoring
+///   copies that are not (a broken certificate signature, no path, unparseable): a damaged
+///   copy cannot replace the genuine certificate's verdict, nor drop the evidence it needs,
+///   which is gathered from all of them.
+fn choose_verdict(outcomes: Vec<SignerOutcome>) -> SignerOutcome {
+    let n = outcomes.len();
+    let not_issued = |o: &SignerOutcome| {
+        matches!(
+            o.code,
+            Code::ChainUntrusted | Code::CertSignatureInvalid | Code::CertMalformed
+        )
+    };
+    let gravest = |pool: Vec<SignerOutcome>| -> Option<SignerOutcome> {
+        pool.into_iter().max_by(|a, b| {
+            let key = |o: &SignerOutcome| {
+                (
+                    o.code.rank(),
+                    o.code.number(),
+                    o.certificate.as_ref().map(|c| c.fingerprint),
+                )
+            };
+            key(a).cmp(&key(b))
+        })
+    };
+    let compromised: Vec<SignerOutcome> = outcomes.iter().filter(|o| key_compromised(o)).cloned().collect();
+    if let Some(mut o) = gravest(compromised) {
         o.reason = format!(
-            "{} ({} certificates matching the signer identifier verified the signature; none was trusted)",
-            o.reason,
-            verified.len()
+            "{} ({n} certificates matching the signer identifier verified the signature; none was \
+             trusted: their key was revoked for keyCompromise)",
+            o.reason
         );
+        return o;
     }
+    let mut outcomes = outcomes;
+    if let Some(at) = outcomes
+        .iter()
+        .position(|o| matches!(o.code, Code::Ok | Code::IntegrityOnly))
+    {
+        return outcomes.swap_remove(at);
+    }
+    let needs: std::collections::BTreeSet<_> = outcomes
+        .iter()
+        .filter(|o| !not_issued(o))
+        .flat_map(|o| o.needs.iter().cloned())
+        .collect();
+    let pool: Vec<SignerOutcome> = if outcomes.iter().all(&not_issued) {
+        outcomes
+    } else {
+        outcomes.into_iter().filter(|o| !not_issued(o)).collect()
+    };
+    let Some(mut o) = gravest(pool) else {
+        // Unreachable (two or more outcomes, none trusted); never a silent "valid".
+        let mut o = SignerOutcome::empty(SignerIdentity::SubjectKeyId(Vec::new()));
+        o.code = Code::InternalError;
+        o.reason = "no candidate signer certificate was left to judge".to_owned();
+        return o;
+    };
+    o.needs = needs.into_iter().collect();
+    o.reason = format!(
+        "{} ({n} certificates matching the signer identifier verified the signature; none was trusted)",
+        o.reason
+    );
     o
+}
+
+/// Whether `o` is a revocation of its own certificate for keyCompromise (RFC 5280 §5.3.1):
+/// the key itself is no longer the subject's.
+fn key_compromised(o: &SignerOutcome) -> bool {
+    let Some(cert) = &o.certificate else {
+        return false;
+    };
+    o.code == Code::CertRevoked
+        && o.decided_by.0.as_ref().is_some_and(|d| {
+            d.1.iter().any(|e| {
+                e.certificate.fingerprint == cert.fingerprint
+                    && e.revoked_reason == Some(crate::revocation::crl::Reason::KeyCompromise)
+            })
+        })
 }
 
 /// What judging one certificate that verified a SignerInfo's signature needs.

@@ -284,6 +284,8 @@ pub struct RevocationEvidence {
     /// not revoked at T but was revoked on this date, for this reason (None when the entry
     /// has no reasonCode). Reported with the warning `revoked_after_signature`.
     pub revoked_at: Option<UnixTime>,
+    /// The reasonCode of that later revocation, or, with a revocation verdict (status
+    /// `Revoked`, `revoked_at` None), of the revocation that decided it.
     pub revoked_reason: Option<crate::revocation::crl::Reason>,
     /// The validated path of the deciding CRL's signer when it is not the certificate's
     /// issuer (an indirect CRL, a separate CRL-signing key: RFC 5280 §6.3.3 (f)), with its
@@ -667,6 +669,9 @@ fn algorithm_verdict(cert: &CertRef, mut e: PathError, refused_for_algorithm: Re
 fn decided(cert: &CertRef, o: &Observation<Source>, mut e: PathError) -> PathError {
     let mut ev = unknown_evidence(cert, e.reason.clone(), Vec::new(), Vec::new());
     ev.status = RevocationStatus::Revoked(e.reason.as_str().into());
+    if let Said::Revoked { reason, .. } = o.said {
+        ev.revoked_reason = reason;
+    }
     match &o.source {
         Source::Crl {
             crl,
