@@ -32,3 +32,23 @@ def pem_start(data: bytes) -> int | None:
 def is_pem(data: bytes) -> bool:
     """``data`` holds a PEM block (after any explanatory text) and is not DER."""
     return pem_start(data) is not None
+
+
+_BLOCK = re.compile(LINE_START + rb"-----BEGIN ([^\r\n-]+)-----(.*?)-----END \1-----", re.S)
+
+
+def first_block_der(data: bytes) -> bytes | None:
+    """The bytes of the first PEM block of ``data``, whatever its label, or None when there
+    is no complete block or its base64 is invalid."""
+    import base64
+    import binascii
+
+    if pem_start(data) is None:
+        return None
+    m = _BLOCK.search(data)
+    if m is None:
+        return None
+    try:
+        return base64.b64decode(b"".join(m.group(2).split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None

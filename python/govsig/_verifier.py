@@ -158,9 +158,13 @@ class Verifier:
         except ValueError:
             if not isinstance(cert, (bytes, bytearray, memoryview)):
                 raise
-            # Bytes that are neither DER nor readable PEM: the core names the defect as a
-            # cert_malformed result, as this method promises, rather than an exception.
-            leaf = bytes(cert)
+            # Bytes that are neither DER nor a PEM certificate: the core names the defect as
+            # a cert_malformed result, as this method promises, rather than an exception; a
+            # PEM block of another kind (a signed document, say) is handed over decoded, so
+            # the reason says what it is rather than how its text fails to parse.
+            from govsig._pem import first_block_der
+
+            leaf = first_block_der(bytes(cert)) or bytes(cert)
         extra = many_to_ders(intermediates)
         at = self._refresh.begin()
         return self._refresh.with_evidence(lambda: self._engine.verify_certificate(leaf, extra, at))

@@ -149,14 +149,16 @@ pub fn pem_decode(text: &[u8], labels: &[&str]) -> Result<Vec<u8>, InputError> {
 }
 
 /// Where the first PEM encapsulation boundary ("-----BEGIN ") starts a line of `text`
-/// (RFC 7468 §2: at the start of the text or after a line break; the text before it is
-/// explanatory and ignored).
+/// (RFC 7468 §2: at the start of the text or after a line break, here also after spaces or
+/// tabs; the text before it is explanatory and ignored).
 pub fn pem_begin(text: &[u8]) -> Option<usize> {
     const BEGIN: &[u8] = b"-----BEGIN ";
     let mut from = 0;
     while let Some(n) = find(&text[from..], BEGIN) {
         let at = from + n;
-        if at == 0 || text[at - 1] == b'\n' || text[at - 1] == b'\r' {
+        // Indentation before the boundary is tolerated (as the Python side reads PEM).
+        let line = text[..at].iter().rposition(|c| !matches!(c, b' ' | b'\t'));
+        if line.is_none_or(|p| text[p] == b'\n' || text[p] == b'\r') {
             return Some(at);
         }
         from = at + 1;
@@ -265,10 +267,12 @@ impl Entity<'_> {
             None => ("text/plain".to_owned(), Vec::new()),
             Some(v) => parse_content_type(v),
         };
+        // RFC 2231 §3-4: "boundary*" and "boundary*0*" are the same parameter as "boundary".
+        let base = |n: &str| n.split('*').next().unwrap_or_default().trim().to_owned();
         if let Some((_, (name, _))) = params
             .iter()
             .enumerate()
-            .find(|(i, (n, _))| params[..*i].iter().any(|(m, _)| m == n))
+            .find(|(i, (n, _))| params[..*i].iter().any(|(m, _)| base(m) == base(n)))
         {
             return Err(InputError(format!(
                 "the Content-Type '{}' gives the parameter '{}' twice: mail readers disagree on which one \
@@ -613,7 +617,7 @@ pub fn bundle_certificates(input: &[u8]) -> Result<Option<Vec<Vec<u8>>>, InputEr
 
 /// A SEQUENCE whose first element is an OBJECT IDENTIFIER: a ContentInfo, not a
 /// Certificate (whose first element is the tbsCertificate SEQUENCE).
-fn is_content_info(der: &[u8]) -> bool {
+pub fn is_content_info(der: &[u8]) -> bool {
     if der.first() != Some(&0x30) || der.len() < 4 {
         return false;
     }
@@ -706,6 +710,7 @@ mod tests {
         );
         assert_eq!(pem_begin(b"see -----BEGIN PKCS7----- here"), None);
         assert_eq!(pem_begin(b"x\r\n-----BEGIN CMS-----"), Some(3));
+        assert_eq!(pem_begin(b"x\n \t-----BEGIN CMS-----"), Some(4));
     }
 
     #[test]
@@ -717,5 +722,11 @@ mod tests {
             body: &[0x30, 0x03, 0x02, 0x01, 0x00],
         };
         assert_eq!(e.decoded_body("part").unwrap(), [0x30, 0x03, 0x02, 0x01, 0x00]);
+    }
+
+    #[test]
+    fn an_rfc2231_spelling_of_a_parameter_is_the_same_parameter() {
+        let e = unwrap(b"Content-Type: multipart/signed; boundary*=''EVIL; boundary=real\n\nx\n").unwrap_err();
+        assert!(e.0.contains("twice"), "{e}");
     }
 }

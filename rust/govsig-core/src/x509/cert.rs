@@ -77,7 +77,17 @@ fn range_of(outer: &[u8], inner: &[u8]) -> std::ops::Range<usize> {
 impl Certificate {
     /// Parses a DER certificate (strict DER, RFC 5280 §4.1).
     pub fn from_der(der: &[u8]) -> Result<Certificate, CertError> {
-        let cert = asn1::parse_single::<asn::Certificate<'_>>(der).map_err(err("certificate is not DER"))?;
+        let cert = asn1::parse_single::<asn::Certificate<'_>>(der).map_err(|e| {
+            if crate::cms::input::is_content_info(der) {
+                CertError(
+                    "this is a PKCS#7/CMS ContentInfo (a signed document or a certs-only bundle), not a \
+                     certificate"
+                        .to_owned(),
+                )
+            } else {
+                err("certificate is not DER")(e)
+            }
+        })?;
         let tbs_bytes = cert.tbs_cert.full_data();
         let tbs = asn1::parse_single::<asn::TbsCertificate<'_>>(tbs_bytes).map_err(err("TBSCertificate"))?;
         if tbs.version > 2 {
