@@ -129,7 +129,11 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(pki, 
 
 def test_ctrl_c_prints_the_partial_summary_and_how_to_resume(pki, tmp_pki_dir, tmp_path) -> None:
     archive = tmp_path / "archive"
-    make_archive(archive, 6000, samples([pki.rsa_leaf]))
+    # Large enough that the job cannot finish between the poll that sees 300 entries and the
+    # signal, even when this process is starved on a loaded machine (6,000 took 0.4 s and,
+    # once in CI, finished first).
+    n = 30_000
+    make_archive(archive, n, samples([pki.rsa_leaf]))
     journal = tmp_path / "job.sqlite"
     args = ["verify-archive", str(archive), "--trust", str(tmp_pki_dir / "roots.pem"), "--at", AT,
             "--journal", str(journal), "--chunk-size", "100", "--workers", "1", "--log-interval", "0"]
@@ -151,7 +155,7 @@ def test_ctrl_c_prints_the_partial_summary_and_how_to_resume(pki, tmp_pki_dir, t
     done = run(*args, "--resume", "--report", str(tmp_path / "r.jsonl"), "--no-progress")
     assert done.returncode == 0, done.stderr
     report = lines((tmp_path / "r.jsonl").read_text(encoding="utf-8"))
-    assert len(report) == 6000 and {r["code"] for r in report} == {"ok"}
+    assert len(report) == n and {r["code"] for r in report} == {"ok"}
     assert "in this run, the rest recorded earlier" in done.stdout
 
 
