@@ -559,3 +559,17 @@ def test_a_twin_with_a_respelled_outer_signature_algorithm_is_no_second_valid_ce
                         econtent=G.octets(CONTENT))
     r = v.verify(sig)
     assert r.code == "ok" and r.signers[0].certificate == leaf.der, r.reason
+
+
+@pytest.mark.parametrize("suffix", [".p7s\n", ".p7s\r", "\x1b[2J.p7s", ".\u202ep7s", ".p7s\x00"],
+                         ids=["LF", "CR", "ESC", "RLO", "NUL"])
+def test_sign_suffix_with_control_characters_is_a_usage_error(tmp_path, capsys, suffix) -> None:
+    """A suffix with a line break or a bidi control would create a signature whose name lies
+    in listings and logs: refused as a usage error before anything is read or written."""
+    doc = tmp_path / "b"
+    doc.write_bytes(b"noi dung")
+    rc = main(["sign", str(doc), "--key", str(tmp_path / "k.pem"), "--cert", str(tmp_path / "c.pem"),
+               "--suffix", suffix])
+    err = capsys.readouterr().err
+    assert rc == 2 and "control or formatting characters" in err, (rc, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -238,8 +239,11 @@ def _check_suffix(suffix: str) -> None:
     if any(sep in suffix for sep in ("/", os.sep, os.altsep) if sep):
         raise UsageError("--suffix must not hold a path separator: a signature is written in its "
                          "input file's folder, under the file's name plus the suffix")
-    if "\0" in suffix:
-        raise UsageError("--suffix must not hold a NUL character")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in suffix):
+        # NUL cannot be in a file name; a line break, an escape or a bidi control in one
+        # would make the signature's name lie in listings and logs.
+        raise UsageError("--suffix must not hold control or formatting characters (line breaks, "
+                         "escapes, NUL, bidi controls)")
 
 
 def _entry(path: Path) -> tuple[int, int, str]:
