@@ -351,3 +351,26 @@ def test_fetched_issuers_are_shared_through_the_disk_cache(w: World, tmp_path: P
     code, stats = verify()
     assert code == "ok" and stats["fetches"] == 1
     assert w.server.requests("/disk-chain.p7c") == 3
+
+
+class _Der:
+    """A certificate given by its bytes alone (a damaged copy, for the bag)."""
+
+    def __init__(self, der: bytes) -> None:
+        self.der = der
+
+
+def test_a_damaged_copy_of_the_leaf_does_not_stop_its_issuer_being_fetched(w: World) -> None:
+    """Two certificates verify the signature, the leaf and a copy with one bit of its outer
+    signature flipped, and neither has its issuer at hand: the caIssuers need is kept
+    whichever failure would be reported, the issuer is fetched, and the genuine leaf is
+    trusted, in either order of the bag."""
+    leaf = w.leaf("Người ký AIA cùng bản sao hỏng", "/ca2.cer")
+    broken = _Der(pki.flip_byte(leaf.der, len(leaf.der) - 5))
+    for bag in ([broken, leaf], [leaf, broken]):
+        sig = pki.sign_cms(CONTENT, leaf, include_chain=False, include_signer_cert=False,
+                           extra_certs=bag)  # type: ignore[arg-type]
+        r = w.verifier().verify(sig, CONTENT)
+        assert r.code == "ok", r.reason
+        assert r.signers[0].chain[0] == leaf.der
+        assert "signer_identifier_ambiguous" in r.signers[0].warnings

@@ -1245,8 +1245,8 @@ fn verify_one_signer(
 ///   signer;
 /// - otherwise the gravest failure among the certificates a trusted CA issued, ignoring
 ///   copies that are not (a broken certificate signature, no path, unparseable): a damaged
-///   copy cannot replace the genuine certificate's verdict, nor drop the evidence it needs,
-///   which is gathered from all of them.
+///   copy cannot replace the genuine certificate's verdict; and the evidence any of them
+///   needs is kept, so that a fetch can still make one trusted.
 fn choose_verdict(outcomes: Vec<SignerOutcome>) -> SignerOutcome {
     let n = outcomes.len();
     let not_issued = |o: &SignerOutcome| {
@@ -1283,11 +1283,9 @@ fn choose_verdict(outcomes: Vec<SignerOutcome>) -> SignerOutcome {
     {
         return outcomes.swap_remove(at);
     }
-    let needs: std::collections::BTreeSet<_> = outcomes
-        .iter()
-        .filter(|o| !not_issued(o))
-        .flat_map(|o| o.needs.iter().cloned())
-        .collect();
+    // Evidence any candidate lacks (a CRL, an issuer to fetch by caIssuers) may make it
+    // trusted once fetched, whichever failure is reported now.
+    let needs: std::collections::BTreeSet<_> = outcomes.iter().flat_map(|o| o.needs.iter().cloned()).collect();
     let pool: Vec<SignerOutcome> = if outcomes.iter().all(&not_issued) {
         outcomes
     } else {
