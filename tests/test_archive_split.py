@@ -3,6 +3,8 @@
 for verifying a list of entries someone else walked."""
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 import os
 import shutil
@@ -79,7 +81,10 @@ def test_a_subtree_gone_before_its_task_is_one_vanished_entry(pki, tmp_path) -> 
 def test_archive_job_verifies_the_entries_it_is_given(pki, tmp_path) -> None:
     root = tmp_path / "archive"
     _tree(root, pki)
-    policy = govsig.Policy(trust=[r.cert for r in pki.roots], intermediates=[pki.rsa_intermediate.cert])
+    # One validation instant for both runs: with none, each signature is judged at the time
+    # it is verified, and two runs a second apart differ in signature_time (seen in CI).
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    policy = govsig.Policy(trust=[r.cert for r in pki.roots], intermediates=[pki.rsa_intermediate.cert], at=now)
     ctx = job_context(policy, at=None, validated_at="2026-01-01T00:00:00Z", fetch=False, max_size=None,
                       follow_symlinks=False)
     walked: list[str] = []
