@@ -765,6 +765,8 @@ fn same_algorithm(a: &[u8], b: &[u8]) -> bool {
 
 /// Why one candidate certificate did not verify the signature.
 struct CandidateFailure {
+    /// The candidate's position among the certificates the identifier matched.
+    index: usize,
     code: Code,
     reason: String,
 }
@@ -1121,6 +1123,7 @@ fn verify_one_signer(
         if let Some((alg, hash, serial)) = &signing_cert {
             if *cert.hash_with(*alg) != *hash.as_slice() {
                 failures.push(CandidateFailure {
+                    index: i,
                     code: Code::SigningCertificateMismatch,
                     reason: format!(
                         "the signing-certificate attribute names a certificate other than {}",
@@ -1132,6 +1135,7 @@ fn verify_one_signer(
             if let Some(s) = serial {
                 if s.as_slice() != cert.serial.as_slice() {
                     failures.push(CandidateFailure {
+                        index: i,
                         code: Code::SigningCertificateMismatch,
                         reason: format!(
                             "the signing-certificate attribute's serial differs from {}",
@@ -1146,6 +1150,7 @@ fn verify_one_signer(
             Ok(k) => k,
             Err(e) => {
                 failures.push(CandidateFailure {
+                    index: i,
                     code: crypto_to_code(&e),
                     reason: format!("the key of signer {} is unusable: {e}", cert.describe()),
                 });
@@ -1155,17 +1160,33 @@ fn verify_one_signer(
         match scheme.verify(&key, &message, si.signature, ctx.legacy_allowed(), ctx.min_rsa_bits()) {
             Ok(()) => verified.push((i, Arc::clone(cert))),
             Err(e) => failures.push(CandidateFailure {
+                index: i,
                 code: crypto_to_code(&e),
                 reason: format!("signature by {} does not verify: {e}", cert.describe()),
             }),
         }
     }
     if verified.is_empty() {
-        so.certificate = candidates.first().cloned();
-        // The gravest failure; equal ranks are ordered by code and reason, not by bag order.
+        // The gravest failure decides, and its certificate is the one reported; equal ranks
+        // are ordered by code, reason and fingerprint, so neither depends on bag order.
         let worst = failures.iter().max_by(|a, b| {
-            (a.code.rank(), a.code.number(), &a.reason).cmp(&(b.code.rank(), b.code.number(), &b.reason))
+            (
+                a.code.rank(),
+                a.code.number(),
+                &a.reason,
+                &candidates[a.index].fingerprint,
+            )
+                .cmp(&(
+                    b.code.rank(),
+                    b.code.number(),
+                    &b.reason,
+                    &candidates[b.index].fingerprint,
+                ))
         });
+        so.certificate = worst.map_or_else(
+            || candidates.first().cloned(),
+            |f| Some(Arc::clone(&candidates[f.index])),
+        );
         let code = worst.map_or(Code::SignatureInvalid, |f| f.code);
         if candidates.len() == 1 {
             let reason = worst.map(|f| f.reason.clone()).unwrap_or_default();
