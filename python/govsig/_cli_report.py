@@ -40,7 +40,7 @@ class _Lines:
                 continue
             try:
                 row = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deeply for json
                 row = None
             if not isinstance(row, dict):
                 self.skipped += 1

@@ -212,7 +212,7 @@ class _DiskCache:
             if body_path.stat().st_size > max_bytes:
                 return None
             body = body_path.read_bytes()
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # RecursionError: a sidecar nested too deeply
             return None
         return (body, meta) if hashlib.sha256(body).hexdigest() == meta.get("sha256") else None
 

@@ -66,6 +66,9 @@ class InclusionProof:
             obj = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
             raise DossierError(f"malformed inclusion proof: not JSON ({exc})") from None
+        except RecursionError:
+            # json recurses once per nested array or object: "[" * 100000 is not a proof.
+            raise DossierError("malformed inclusion proof: not JSON (nested too deeply)") from None
         expected = {"version", "algorithm", "leaf_index", "tree_size", "path"}
         if not isinstance(obj, dict) or set(obj) != expected:
             keys = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
