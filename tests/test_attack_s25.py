@@ -1,16 +1,24 @@
-"""What session 24's review left open on one signer identifier matching several certificates:
-a keyCompromise revocation told by OCSP (not a CRL) must condemn the key as the CRL one does,
-and a signer none of whose candidates verifies must be reported the same whatever the bag's
-order.
+"""Attacks of session 25, by someone who controls what surrounds one validly signed document.
 
-The attacker holds one validly signed document and reorders or extends its unsigned
-certificate bag. Fixtures: tests/test_attack_s24b.py's ``Twice`` (one CA that certified one
-key twice) and OCSP responses built with ``cryptography``, signed by that CA.
+- What session 24's review left open on one signer identifier matching several certificates:
+  a keyCompromise revocation told by OCSP (not a CRL) must condemn the key as the CRL one
+  does, and a signer none of whose candidates verifies must be reported the same whatever the
+  bag's order. Fixtures: tests/test_attack_s24b.py's ``Twice`` (one CA that certified one key
+  twice) and OCSP responses built with ``cryptography``, signed by that CA.
+- JSON nested deeper than Python's json module recurses (inclusion proofs, report lines,
+  evidence-cache sidecars).
+- A dossier bag whose own files are FIFOs, devices, directories, symlinks out of the bag or
+  too large.
+
+Each of the last two groups failed before its fix (a RecursionError traceback; 7.8 GB of
+memory, a read blocked for ever, or a file outside the bag read).
 """
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
+import re
 
 import pytest
 from cryptography import x509
@@ -109,3 +117,135 @@ def test_no_candidate_verifies_by_ski_the_same_certificate_is_named_in_every_ord
     named = {v.verify(G.signed_data([info], bag, econtent=G.octets(CONTENT))).signers[0].certificate
              for bag in ([t.a1, t.a2], [t.a2, t.a1])}
     assert len(named) == 1
+
+
+# -- JSON nested deeper than Python's json module recurses ---------------------------------------
+# json.loads recurses once per array or object, so a few kilobytes of "[" raise RecursionError,
+# which is neither ValueError nor a message for a person. Each reader of outside JSON says what
+# it says of any other input that is not the JSON it expects.
+
+DEEP = "[" * 100_000
+
+
+def test_a_deeply_nested_inclusion_proof_is_a_malformed_proof() -> None:
+    with pytest.raises(govsig.DossierError, match=r"^malformed inclusion proof: not JSON \(nested too deeply\)$"):
+        govsig.InclusionProof.from_json(DEEP)
+    with pytest.raises(govsig.DossierError, match="nested too deeply"):
+        govsig.InclusionProof.from_json(('{"path": ' + DEEP).encode())
+
+
+def test_a_deeply_nested_report_line_is_skipped_like_any_line_that_is_not_an_object(tmp_path, capsys) -> None:
+    from govsig.cli import main
+
+    jsonl = tmp_path / "job.jsonl"
+    good = '{"path": "a.p7s", "code": "ok"}\n'
+    jsonl.write_text(good + DEEP + "\n" + good)
+    out = tmp_path / "r.html"
+    assert main(["report", str(jsonl), "--html", str(out), "--lang", "en"]) == 0
+    err = capsys.readouterr().err
+    assert "1 line(s) were not JSON objects and were skipped (first: line 2)" in err, err
+    assert "Traceback" not in err and out.stat().st_size > 0
+
+
+def test_a_deeply_nested_cache_sidecar_is_a_miss_not_a_crash(tmp_path) -> None:
+    from govsig._evidence_cache import _DiskCache
+
+    cache = _DiskCache(tmp_path)
+    url = "http://127.0.0.1:1/ca.crl"
+    body, meta = cache._paths(url)
+    body.write_bytes(b"0")
+    meta.write_text("[" * 60_000)  # under the sidecar's 64 KiB bound
+    assert cache.load(url, 1 << 20) is None
+
+
+# -- a dossier bag whose own files are not what they say ------------------------------------------
+# A portal receives bags from citizens. Before, Dossier.from_bag read bagit.txt, the manifests,
+# the tag manifest and the signature with Path.read_bytes: a manifest symlinked to /dev/zero
+# took 7.8 GB of memory in 8 s, a FIFO blocked for ever, and a symlink read a file outside the
+# bag. Each is now a BagError naming the file.
+
+BAG_FILES = ("bagit.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt")
+
+
+@pytest.fixture()
+def bag(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "to-trinh.txt").write_bytes(CONTENT)
+    (src / "phu-luc.txt").write_bytes(b"phu luc")
+    return govsig.Dossier.hash(src).write_bag(bagging_date="2026-06-01")
+
+
+def _replace(path, kind: str, outside) -> None:
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        os.symlink("/dev/zero", path)
+    elif kind == "outside":
+        os.symlink(outside, path)
+    else:
+        path.mkdir()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("algorithm", [None, "sha256"])
+@pytest.mark.parametrize("kind,message", [
+    ("fifo", "is a FIFO; a bag's {name} is read from a regular file only"),
+    ("device", "is a symlink to /dev/zero, outside the bag"),
+    ("outside", "outside the bag; a bag's own files are read inside it only"),
+    ("directory", "is a directory, not a"),
+])
+@pytest.mark.parametrize("name", BAG_FILES)
+def test_a_bag_file_that_is_not_a_regular_file_in_the_bag_is_a_bag_error(bag, tmp_path, name, kind, message,
+                                                                         algorithm) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes((bag / name).read_bytes())  # the same bytes: only the place is wrong
+    _replace(bag / name, kind, outside)
+    with pytest.raises(govsig.BagError, match=re.escape(message.format(name=name))) as info:
+        govsig.Dossier.from_bag(bag, algorithm)
+    assert name in str(info.value)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("kind", ["fifo", "device", "outside", "directory"])
+def test_a_tag_file_the_tag_manifest_lists_that_is_not_a_regular_file_in_the_bag(bag, tmp_path, kind) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes((bag / "bag-info.txt").read_bytes())
+    _replace(bag / "bag-info.txt", kind, outside)
+    with pytest.raises(govsig.BagError, match=r"tagmanifest-sha256\.txt lists bag-info\.txt, (which cannot be "
+                                              r"hashed|a symlink to outside the bag)"):
+        govsig.Dossier.from_bag(bag)
+
+
+def test_a_symlink_inside_the_bag_is_still_read(bag) -> None:
+    (bag / "bag-info.txt").rename(bag / "info-copy.txt")
+    os.symlink("info-copy.txt", bag / "bag-info.txt")
+    assert govsig.Dossier.from_bag(bag).paths == ["phu-luc.txt", "to-trinh.txt"]
+
+
+def test_bag_files_larger_than_their_bound_are_refused_before_they_are_read(bag, monkeypatch) -> None:
+    import govsig._bagit as B
+
+    monkeypatch.setattr(B, "TAG_FILE_MAX", 40)
+    with pytest.raises(govsig.BagError, match=r"bagit\.txt is \d+ bytes; govsig reads a bag's bagit\.txt of "
+                                              r"at most 40 bytes"):
+        govsig.Dossier.from_bag(bag)
+    monkeypatch.setattr(B, "TAG_FILE_MAX", 1 << 20)
+    monkeypatch.setattr(B, "MANIFEST_MAX", 64)
+    with pytest.raises(govsig.BagError, match=r"govsig reads a bag's manifest-sha256\.txt of at most 64 bytes"):
+        govsig.Dossier.from_bag(bag)
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_in_place_of_the_bag_signature_is_an_error_not_an_unsigned_bag(bag, capsys) -> None:
+    from govsig.cli import main
+
+    os.mkfifo(bag / "tagmanifest-sha256.txt.p7s")
+    d = govsig.Dossier.from_bag(bag)
+    with pytest.raises(govsig.BagError, match=r"is a FIFO; a bag's tagmanifest-sha256\.txt\.p7s is read from a "
+                                              r"regular file only"):
+        d.verify_signature(govsig.Verifier(govsig.Policy(trust=None)))
+    assert main(["dossier", "verify", str(bag), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "is a FIFO" in err and "Traceback" not in err and err.count("\n") == 1, err

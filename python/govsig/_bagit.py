@@ -11,12 +11,21 @@ from pathlib import Path
 
 from govsig import _govsig
 from govsig._govsig import DOSSIER_ALGORITHMS, DossierError
+from govsig._regular import FileTooLarge, read_regular_file
 
 __all__ = ["BagError", "algorithm_name", "bag_in_place", "check_tagmanifest", "copy_payload",
-           "is_bag", "parse_tag_file", "read_bag", "write_atomically", "write_tag_files"]
+           "is_bag", "parse_tag_file", "read_bag", "read_bag_file", "write_atomically", "write_tag_files"]
 
 BAGIT_TXT = "bagit.txt"
 BAG_INFO_TXT = "bag-info.txt"
+
+# Bounds on what is read of a bag's own files (a bag is outside input: a portal receives it).
+# A payload manifest line is a digest and a path, about 100-200 bytes: 1 GiB holds several
+# million entries. Tag files (bagit.txt, bag-info.txt) and tag manifests are small; the
+# signature over the tag manifest may carry CRLs and time-stamps.
+MANIFEST_MAX = 1 << 30
+TAG_FILE_MAX = 16 << 20
+SIGNATURE_MAX = 64 << 20
 
 
 class BagError(DossierError):
@@ -36,6 +45,27 @@ def algorithm_name(algorithm: str) -> str:
     return name
 
 
+def read_bag_file(path: Path, max_bytes: int, what: str) -> bytes:
+    """The bytes of one of a bag's own files (declaration, manifest, tag file, signature;
+    ``what`` names its role in messages): :class:`BagError` when it is a directory, is not a
+    regular file (a FIFO would block, a device never ends), is larger than ``max_bytes``, or is
+    a symlink that leads out of the bag (as payload symlinks do not count either);
+    FileNotFoundError when it is missing."""
+    bag = path.parent.resolve()
+    if path.is_symlink() and bag not in path.resolve().parents:
+        raise BagError(f"{path} is a symlink to {path.resolve()}, outside the bag; "
+                       f"a bag's own files are read inside it only")
+    try:
+        return read_regular_file(path, f"a bag's {path.name}", max_bytes)
+    except FileTooLarge as exc:
+        raise BagError(f"{path} is {exc.size} bytes; govsig reads a bag's {path.name} of at most "
+                       f"{exc.limit} bytes") from None
+    except IsADirectoryError:
+        raise BagError(f"{path} is a directory, not {what}") from None
+    except ValueError as exc:  # a FIFO, a device, a socket
+        raise BagError(str(exc)) from None
+
+
 def is_bag(path: Path) -> bool:
     """A folder with a bag declaration and a payload directory."""
     return (path / BAGIT_TXT).is_file() and (path / "data").is_dir()
@@ -46,7 +76,9 @@ def read_bag(bag: Path, algorithm: str | None) -> _govsig.DossierManifest:
     sha256, else sha512, else sha384), after checking the declaration, the tag manifest and
     a govsig root in bag-info.txt against it; :class:`BagError` otherwise."""
     declaration = bag / BAGIT_TXT
-    if not declaration.is_file():
+    # lexists, not is_file: a declaration, manifest or tag manifest that is there but is not a
+    # regular file inside the bag gets read_bag_file's own message, not "missing".
+    if not os.path.lexists(declaration):
         raise BagError(f"{bag} is not a bag: it has no {BAGIT_TXT}")
     fields = dict(parse_tag_file(declaration))
     if "BagIt-Version" not in fields:
@@ -55,7 +87,7 @@ def read_bag(bag: Path, algorithm: str | None) -> _govsig.DossierManifest:
     if encoding.upper().replace("_", "-") not in ("UTF-8", "UTF8"):
         raise BagError(f"{declaration}: tag files in {encoding!r} are not supported, only UTF-8")
     if algorithm is None:
-        found = [a for a in ("sha256", "sha512", "sha384") if (bag / f"manifest-{a}.txt").is_file()]
+        found = [a for a in ("sha256", "sha512", "sha384") if os.path.lexists(bag / f"manifest-{a}.txt")]
         if not found:
             present = sorted(p.name for p in bag.glob("manifest-*.txt"))
             raise BagError(
@@ -66,7 +98,7 @@ def read_bag(bag: Path, algorithm: str | None) -> _govsig.DossierManifest:
         alg = algorithm_name(algorithm)
     manifest_path = bag / f"manifest-{alg}.txt"
     try:
-        data = manifest_path.read_bytes()
+        data = read_bag_file(manifest_path, MANIFEST_MAX, "a manifest")
     except FileNotFoundError:
         raise BagError(f"{bag} has no {manifest_path.name}") from None
     try:
@@ -143,7 +175,7 @@ def write_tag_files(bag: Path, manifest: _govsig.DossierManifest, alg: str, date
     covered = dict(files)
     # Manifests of other algorithms (e.g. a bag another tool wrote) stay, and stay covered.
     for other in bag.glob("manifest-*.txt"):
-        covered.setdefault(other.name, other.read_bytes())
+        covered.setdefault(other.name, read_bag_file(other, MANIFEST_MAX, "a manifest"))
     tagmanifest = bytes(_govsig.dossier_tagmanifest_bytes(alg, sorted(covered.items())))
     # Tag manifests of other algorithms would no longer match the new bag-info.txt.
     for stale in bag.glob("tagmanifest-*.txt"):
@@ -156,7 +188,11 @@ def write_tag_files(bag: Path, manifest: _govsig.DossierManifest, alg: str, date
 def parse_tag_file(path: Path) -> list[tuple[str, str]]:
     """The (label, value) lines of a tag file (bagit.txt, bag-info.txt), or BagError."""
     try:
-        return [(str(a), str(b)) for a, b in _govsig.dossier_parse_tag_file(path.read_bytes())]
+        data = read_bag_file(path, TAG_FILE_MAX, "a tag file")
+    except FileNotFoundError:
+        raise BagError(f"{path} is missing") from None
+    try:
+        return [(str(a), str(b)) for a, b in _govsig.dossier_parse_tag_file(data)]
     except DossierError as exc:
         raise BagError(f"{path}: {exc}") from None
 
@@ -164,18 +200,24 @@ def parse_tag_file(path: Path) -> list[tuple[str, str]]:
 def check_tagmanifest(bag: Path, alg: str) -> None:
     """BagError unless every file the tag manifest of ``alg`` lists (if there is one) matches."""
     tagmanifest = bag / f"tagmanifest-{alg}.txt"
-    if not tagmanifest.is_file():
+    if not os.path.lexists(tagmanifest):
         return
+    data = read_bag_file(tagmanifest, TAG_FILE_MAX, "a tag manifest")
     try:
-        entries = _govsig.dossier_parse_tagmanifest(alg, tagmanifest.read_bytes())
+        entries = _govsig.dossier_parse_tagmanifest(alg, data)
     except DossierError as exc:
         raise BagError(f"{tagmanifest}: {exc}") from None
     for name, digest in entries:
+        listed = bag / name
+        if listed.is_symlink() and bag.resolve() not in listed.resolve().parents:
+            raise BagError(f"{tagmanifest.name} lists {name}, a symlink to outside the bag")
         try:
             # Streamed: a tag manifest may list any file, however large.
-            actual = _govsig.dossier_hash_file(bag / name, alg)[0]
+            actual = _govsig.dossier_hash_file(listed, alg)[0]
         except FileNotFoundError:
             raise BagError(f"{tagmanifest.name} lists {name}, which is missing") from None
+        except OSError as exc:  # a FIFO or device (special_file), unreadable, ...
+            raise BagError(f"{tagmanifest.name} lists {name}, which cannot be hashed: {exc}") from None
         if bytes(actual) != bytes(digest):
             raise BagError(f"{name} does not match {tagmanifest.name}: the bag's metadata was altered")
 

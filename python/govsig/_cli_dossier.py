@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -225,7 +226,9 @@ def _check_signature(recorded: Dossier, args: argparse.Namespace) -> dict[str, A
     trusted; without, intact (integrity only)."""
     from govsig import Policy, TrustStore, Verifier
 
-    if recorded.bag_dir is None or not recorded.signature_path().is_file():
+    # lexists: a signature that is there but is not a regular file in the bag (a FIFO, a link
+    # out of the bag) is an error read_bag_file names, not an unsigned bag.
+    if recorded.bag_dir is None or not os.path.lexists(recorded.signature_path()):
         return None
     trust = TrustStore.from_files(args.trust) if args.trust else None
     r = recorded.verify_signature(Verifier(Policy(trust=trust)))

@@ -26,8 +26,8 @@ import numpy.typing as npt
 
 from govsig import _govsig
 from govsig._threads import check_threads
-from govsig._bagit import (BagError, algorithm_name, bag_in_place, copy_payload, is_bag, read_bag,
-                           write_atomically, write_tag_files)
+from govsig._bagit import (SIGNATURE_MAX, TAG_FILE_MAX, BagError, algorithm_name, bag_in_place, copy_payload,
+                           is_bag, read_bag, read_bag_file, write_atomically, write_tag_files)
 from govsig._govsig import DOSSIER_ALGORITHMS, DOSSIER_ERROR_CODES, DossierError
 from govsig._proof import InclusionProof, verify_inclusion
 
@@ -221,6 +221,11 @@ class Dossier:
         in bag-info.txt must match the manifest: otherwise the bag's metadata was altered and
         :class:`BagError` is raised. Sizes come from the files under ``data/`` (a listed file
         that is missing gets size 0; :meth:`compare` reports it).
+
+        A bag is outside input: its own files (declaration, manifests, tag files, signature)
+        are read only as regular files inside the bag, a payload manifest of at most 1 GiB
+        and the others of at most 16 MiB (64 MiB for the signature); a FIFO, a device, a
+        symlink out of the bag or a larger file is a :class:`BagError` naming it.
         """
         bag = Path(path)
         manifest = read_bag(bag, algorithm)
@@ -410,7 +415,7 @@ class Dossier:
         """The bytes of the bag's tag manifest (see :meth:`tag_manifest_path`)."""
         path = self.tag_manifest_path()
         try:
-            return path.read_bytes()
+            return read_bag_file(path, TAG_FILE_MAX, "a tag manifest")
         except FileNotFoundError:
             raise BagError(f"{path.parent} has no {path.name}") from None
 
@@ -443,7 +448,7 @@ class Dossier:
         signed the manifests; whether the files still match them is :meth:`compare`'s job."""
         path = self.signature_path()
         try:
-            signature = path.read_bytes()
+            signature = read_bag_file(path, SIGNATURE_MAX, "a signature")
         except FileNotFoundError:
             raise BagError(f"{path.parent} has no {path.name}: the dossier is not signed") from None
         return verifier.verify(signature, self.tag_manifest())
