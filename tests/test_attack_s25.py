@@ -249,3 +249,25 @@ def test_a_fifo_in_place_of_the_bag_signature_is_an_error_not_an_unsigned_bag(ba
     assert main(["dossier", "verify", str(bag), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "is a FIFO" in err and "Traceback" not in err and err.count("\n") == 1, err
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("which", ["body", "sidecar"])
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_cache_entry_replaced_by_a_fifo_or_a_device_is_a_miss(tmp_path, which, kind) -> None:
+    """The cache is a shared folder: a body or sidecar that became a FIFO (a read that
+    blocks) or a link to /dev/zero (one that never ends; its size reads as 0) is a miss."""
+    from govsig._evidence_cache import _DiskCache
+
+    cache = _DiskCache(tmp_path)
+    url = "http://127.0.0.1:1/ca.crl"
+    body, meta = cache._paths(url)
+    body.write_bytes(b"0")
+    meta.write_text('{"format": 1, "url": "http://127.0.0.1:1/ca.crl", "sha256": "00"}')
+    target = body if which == "body" else meta
+    target.unlink()
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        os.symlink("/dev/zero", target)
+    assert cache.load(url, 1 << 20) is None

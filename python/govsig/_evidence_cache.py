@@ -19,6 +19,7 @@ from typing import Any
 from govsig._crl import Crl, _pem_der
 from govsig._http import FetchError
 from govsig._pem import is_pem
+from govsig._regular import open_regular_file, read_regular_file
 
 __all__ = ["crl_validity", "ocsp_validity"]
 
@@ -204,14 +205,14 @@ class _DiskCache:
         ``max_bytes`` and match the sidecar's SHA-256 (a body replaced by a concurrent writer
         or by hand is a miss)."""
         try:
-            with open(meta_path, "rb") as f:
+            with open_regular_file(meta_path, "a cache sidecar") as f:
                 meta = json.loads(f.read(_SIDECAR_MAX + 1)[:_SIDECAR_MAX])
             if (not isinstance(meta, dict) or meta.get("format") != _CACHE_FORMAT
                     or any(meta.get(k) != v for k, v in expect.items())):
                 return None
-            if body_path.stat().st_size > max_bytes:
-                return None
-            body = body_path.read_bytes()
+            # A regular file only, read within the bound: a body replaced by a FIFO or a link
+            # to /dev/zero is a miss, not a read that blocks or never ends.
+            body = read_regular_file(body_path, "a cached response", max_bytes)
         except (OSError, ValueError, RecursionError):  # RecursionError: a sidecar nested too deeply
             return None
         return (body, meta) if hashlib.sha256(body).hexdigest() == meta.get("sha256") else None
