@@ -271,3 +271,28 @@ def test_a_cache_entry_replaced_by_a_fifo_or_a_device_is_a_miss(tmp_path, which,
     else:
         os.symlink("/dev/zero", target)
     assert cache.load(url, 1 << 20) is None
+
+
+def test_a_payload_folder_linked_out_of_the_bag_is_refused_not_walked(bag, tmp_path, capsys) -> None:
+    """data/ -> another folder (holding the very files the manifest lists): comparing would
+    hash that folder, and with data/ -> / walk the whole filesystem listing it as added."""
+    import shutil
+
+    from govsig.cli import main
+
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(bag / "data", elsewhere)
+    shutil.rmtree(bag / "data")
+    os.symlink(elsewhere, bag / "data")
+    d = govsig.Dossier.from_bag(bag)
+    with pytest.raises(govsig.BagError, match=r"data is a symlink to .*elsewhere, outside the bag; a bag's payload "
+                                              r"is read inside it only"):
+        d.compare(bag)
+    assert main(["dossier", "verify", str(bag), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "outside the bag" in err and err.count("\n") == 1, err
+    # A link that stays inside the bag is followed.
+    (bag / "data").unlink()
+    shutil.copytree(elsewhere, bag / "payload")
+    os.symlink("payload", bag / "data")
+    assert govsig.Dossier.from_bag(bag).compare(bag).ok

@@ -13,8 +13,8 @@ from govsig import _govsig
 from govsig._govsig import DOSSIER_ALGORITHMS, DossierError
 from govsig._regular import FileTooLarge, read_regular_file
 
-__all__ = ["BagError", "algorithm_name", "bag_in_place", "check_tagmanifest", "copy_payload",
-           "is_bag", "parse_tag_file", "read_bag", "read_bag_file", "write_atomically", "write_tag_files"]
+__all__ = ["BagError", "algorithm_name", "bag_in_place", "check_tagmanifest", "copy_payload", "is_bag",
+           "parse_tag_file", "payload_folder", "read_bag", "read_bag_file", "write_atomically", "write_tag_files"]
 
 BAGIT_TXT = "bagit.txt"
 BAG_INFO_TXT = "bag-info.txt"
@@ -64,6 +64,16 @@ def read_bag_file(path: Path, max_bytes: int, what: str) -> bytes:
         raise BagError(f"{path} is a directory, not {what}") from None
     except ValueError as exc:  # a FIFO, a device, a socket
         raise BagError(str(exc)) from None
+
+
+def payload_folder(bag: Path) -> Path:
+    """``bag``'s ``data/`` folder; :class:`BagError` when it is a symlink that leads out of
+    the bag (hashing it would read, and list as added, whatever folder it names: ``/``)."""
+    data = bag / "data"
+    if data.is_symlink() and bag.resolve() not in data.resolve().parents:
+        raise BagError(f"{data} is a symlink to {data.resolve()}, outside the bag; a bag's payload is "
+                       f"read inside it only")
+    return data
 
 
 def is_bag(path: Path) -> bool:

@@ -27,7 +27,7 @@ import numpy.typing as npt
 from govsig import _govsig
 from govsig._threads import check_threads
 from govsig._bagit import (SIGNATURE_MAX, TAG_FILE_MAX, BagError, algorithm_name, bag_in_place, copy_payload,
-                           is_bag, read_bag, read_bag_file, write_atomically, write_tag_files)
+                           is_bag, payload_folder, read_bag, read_bag_file, write_atomically, write_tag_files)
 from govsig._govsig import DOSSIER_ALGORITHMS, DOSSIER_ERROR_CODES, DossierError
 from govsig._proof import InclusionProof, verify_inclusion
 
@@ -184,7 +184,7 @@ class Dossier:
             bag_dir = None
             if is_bag(folder):
                 bag_dir = folder.resolve()
-                folder = folder / "data"
+                folder = payload_folder(folder)
 
             def job(counters: Any) -> Any:
                 return _govsig.dossier_hash_directory(folder, alg, nthreads, bufsize, counters)
