@@ -176,6 +176,14 @@ def _verify_pdf(v: Verifier, pdf: bytes, args: argparse.Namespace) -> int:
 _Mistake = OptionError
 
 
+def _os_error_text(e: Exception) -> str:
+    """One inert line for an output that could not be written: the file and the system's
+    words for an OSError, the message of a ValueError."""
+    if isinstance(e, OSError) and e.strerror:
+        return f"{shown(e.filename)}: {e.strerror}" if e.filename else e.strerror
+    return shown(e)
+
+
 def _writable_path(option: str, path: Optional[str]) -> None:
     if path is None or path == "-":
         return
@@ -283,13 +291,20 @@ def _verify_archive(args: argparse.Namespace) -> int:
     jsonl = parquet = None
     if journal is None:
         # Without a journal the lines stream out as the job goes.
-        jsonl = JsonlWriter(args.report) if args.report else None
-        parquet = ParquetWriter(args.parquet) if args.parquet else None
+        try:
+            jsonl = JsonlWriter(args.report) if args.report else None
+            parquet = ParquetWriter(args.parquet) if args.parquet else None
+        except (OSError, ValueError) as e:
+            if jsonl is not None:
+                jsonl.close()
+            option = "--report" if jsonl is None else "--parquet"
+            print(f"govsig verify-archive: {option}: {_os_error_text(e)}", file=sys.stderr)
+            return 2
 
-    # Without a journal, the HTML page is made from the report file at the end, or from a
-    # private copy of the lines when the report goes to standard output or nowhere.
+    # Without a journal, the HTML page is made at the end from a private copy of the lines
+    # (the report itself may be a pipe, or replaced while the job runs).
     html_lines: Optional[Any] = None
-    if args.html and journal is None and (not args.report or args.report == "-"):
+    if args.html and journal is None:
         import tempfile
 
         html_lines = tempfile.TemporaryFile("w+", encoding="utf-8", suffix=".jsonl")
@@ -336,29 +351,33 @@ def _verify_archive(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         return 3
     if journal is not None:
+        option = ""
         try:
             if args.report:
+                option = "--report"
                 w = JsonlWriter(args.report)
                 for text in journal.lines():
                     w.write(text)
                 w.close()
             if args.parquet:
+                option = "--parquet"
                 pw = ParquetWriter(args.parquet)
-                for line in read_jsonl(journal.lines()):
+                for line in read_jsonl(journal.lines(), "the journal"):
                     pw.write(line)
                 pw.close()
             if args.html:
-                _write_html(args, read_jsonl(journal.lines()))
+                option = "--html"
+                _write_html(args, read_jsonl(journal.lines(), "the journal"))
+        except (OSError, ValueError) as e:
+            print(f"govsig verify-archive: {option}: {_os_error_text(e)} (every result is kept in the journal "
+                  f"{shown(journal.path)})", file=sys.stderr)
+            return 2
         finally:
             journal.close()
-    elif args.html:
-        if html_lines is not None:
-            html_lines.seek(0)
-            with html_lines:
-                _write_html(args, read_jsonl(html_lines))
-        else:
-            with open(args.report, encoding="utf-8") as f:
-                _write_html(args, read_jsonl(f))
+    elif html_lines is not None:
+        html_lines.seek(0)
+        with html_lines:
+            _write_html(args, read_jsonl(html_lines, "the report"))
     _print_summary(summary, out)
     logging.getLogger("govsig.archive").info("job done: %d entries", summary.total)
     return 0 if summary.all_ok else 1

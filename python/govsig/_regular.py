@@ -7,7 +7,7 @@ import os
 import stat
 from typing import BinaryIO, Optional
 
-__all__ = ["FileTooLarge", "open_regular_file", "read_regular_file"]
+__all__ = ["FileTooLarge", "open_output_file", "open_regular_file", "read_regular_file"]
 
 
 class FileTooLarge(ValueError):
@@ -55,3 +55,47 @@ def read_regular_file(path: "str | os.PathLike[str]", what: str, max_bytes: Opti
             raise FileTooLarge(f"{os.fsdecode(path)!r} is {size} bytes; govsig reads {what} of at most "
                                f"{max_bytes} bytes", size, max_bytes)
         return data
+
+
+def open_output_file(path: "str | os.PathLike[str]", what: str) -> BinaryIO:
+    """``path`` opened for writing (created, or emptied), for output that streams (a report):
+    a regular file, or a pipe or terminal a link may name (``/dev/stdout``, a shell's
+    ``>(gzip > r.gz)``). ``what`` names the output in messages. ValueError, before anything
+    is written or emptied, for a symbolic link to a regular file or to nothing (writing
+    through it would overwrite, or create, the file a third party chose) and for a FIFO that
+    no process reads (opening it would wait for ever)."""
+    name = os.fsdecode(path)
+    try:
+        linked = stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        linked = False
+    flags = os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    if not linked:
+        # Not a link when looked at: it must not become one before the open. (A link is
+        # opened without O_CREAT: a dangling one must not create the file it names.)
+        flags |= os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise ValueError(f"{name!r} is a FIFO that no process reads; govsig would wait for ever "
+                             f"to write {what} to it") from None
+        if exc.errno == errno.ELOOP or (linked and exc.errno == errno.ENOENT):
+            raise ValueError(f"{name!r} is a symbolic link; govsig does not write {what} through a link "
+                             f"to a file (give the file's own name)") from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if linked and not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)):
+            raise ValueError(f"{name!r} is a symbolic link to {os.path.realpath(path)!r}; govsig does not "
+                             f"write {what} through a link to a file (give the file's own name, or - "
+                             f"for standard output)")
+        if stat.S_ISBLK(mode):
+            raise ValueError(f"{name!r} is a block device; govsig writes {what} to a file")
+        if stat.S_ISREG(mode):
+            os.ftruncate(fd, 0)
+        os.set_blocking(fd, True)
+        return open(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -12,6 +13,7 @@ from typing import IO, Any, Optional, Union
 
 from govsig._cli_text import inert_json, inert_json_text
 from govsig._govsig import BatchResult, PdfResult, VerifyResult
+from govsig._regular import open_output_file
 
 __all__ = ["SCHEMA", "SCHEMA_PATH", "load_schema", "LineMaker", "job_context", "revocation_status",
            "JsonlWriter", "ParquetWriter", "arrow_schema"]
@@ -130,7 +132,8 @@ class JsonlWriter:
         self._own = path != "-"
         self._f: IO[str]
         if self._own:
-            self._f = open(path, "w", encoding="utf-8", newline="\n")
+            # Never through a link to a file, never blocked by a FIFO nobody reads.
+            self._f = io.TextIOWrapper(open_output_file(path, "a report"), encoding="utf-8", newline="\n")
         else:
             import sys
 
@@ -208,7 +211,12 @@ class ParquetWriter:
         pa = _pyarrow()
         self._pa = pa
         self._schema = arrow_schema()
-        self._writer = pa.parquet.ParquetWriter(path, self._schema)
+        self._file = open_output_file(path, "a Parquet report")
+        try:
+            self._writer = pa.parquet.ParquetWriter(self._file, self._schema)
+        except BaseException:
+            self._file.close()
+            raise
         self._rows: list[dict[str, Any]] = []
         self._n = rows_per_group
 
@@ -223,11 +231,26 @@ class ParquetWriter:
             self._rows = []
 
     def close(self) -> None:
-        self._flush()
-        self._writer.close()
+        try:
+            self._flush()
+            self._writer.close()
+        finally:
+            self._file.close()
 
 
-def read_jsonl(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    for text in lines:
-        if text.strip():
-            yield json.loads(text)
+def read_jsonl(lines: Iterable[str], source: str = "the report") -> Iterator[dict[str, Any]]:
+    """The report lines (dicts) of ``lines``; ValueError naming ``source`` and the line number
+    for a line that is not a JSON object (cut off, edited, or nested deeper than the json
+    module recurses)."""
+    for n, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        try:
+            row = json.loads(text)
+        except (ValueError, RecursionError) as e:
+            why = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+            raise ValueError(f"line {n} of {source} is not a report line ({why})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"line {n} of {source} is not a report line (a JSON {type(row).__name__}, "
+                             f"not an object)")
+        yield row
