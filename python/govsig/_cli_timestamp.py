@@ -9,6 +9,7 @@ one; a failure on one file leaves it untouched and the others are still stamped.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import tempfile
@@ -18,6 +19,7 @@ from typing import Any
 from govsig._cli_text import inert_json, shown
 from govsig._files import walk_signature_files
 from govsig._policy import TrustStore
+from govsig._regular import read_regular_file
 from govsig.timestamps import TimestampError, TsaClient, add_timestamps
 
 
@@ -99,7 +101,13 @@ def _cmd_timestamp(args: argparse.Namespace) -> int:
     for f in files:
         record: dict[str, Any] = {"file": str(f)}
         try:
-            new = add_timestamps(f.read_bytes(), client)
+            try:
+                # A regular file only: a FIFO in the folder would block, a link to /dev/zero
+                # would be read until memory runs out.
+                data = read_regular_file(f, "a signature to time-stamp")
+            except ValueError as exc:
+                raise OSError(errno.EINVAL, str(exc)) from None
+            new = add_timestamps(data, client)
             write_atomically(f, new)
             stamped += 1
             record.update(ok=True, bytes=len(new))
