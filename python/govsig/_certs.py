@@ -1,31 +1,26 @@
 """Certificate input handling: DER, PEM, or ``cryptography`` objects, in any mix."""
 from __future__ import annotations
 
-import base64
 import os
-import re
 from collections.abc import Iterable
 from typing import Any, Union
 
-from govsig._pem import LINE_START, pem_start
+from govsig._pem import CERTIFICATE_LABELS, pem_blocks, pem_body_der, pem_start
 from govsig._regular import read_regular_file
 
 CertificateLike = Union[bytes, bytearray, memoryview, str, Any]
 
-_PEM_RE = re.compile(
-    LINE_START + rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----\s*(.+?)\s*-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
-    re.S,
-)
-
-
 def pem_to_ders(data: bytes) -> list[bytes]:
     """Every certificate in a PEM bundle, as DER. Raises ValueError when there is none."""
     out = []
-    for m in _PEM_RE.finditer(data):
+    for _, body in pem_blocks(data, CERTIFICATE_LABELS):
         try:
-            out.append(base64.b64decode(b"".join(m.group(1).split()), validate=True))
+            der = pem_body_der(body)
         except ValueError as e:
             raise ValueError(f"a PEM certificate block is not valid base64: {e}") from None
+        if not der:
+            raise ValueError("a PEM certificate block is empty")
+        out.append(der)
     if not out:
         raise ValueError("no '-----BEGIN CERTIFICATE-----' block found in the PEM data")
     return out

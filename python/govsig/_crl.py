@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as _dt
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from govsig import _govsig
-from govsig._pem import LINE_START
+from govsig._pem import pem_blocks, pem_body_der
 
 __all__ = ["Crl", "RevokedEntry"]
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-_PEM_CRL = re.compile(LINE_START + rb"-----BEGIN X509 CRL-----(.*?)-----END X509 CRL-----", re.DOTALL)
+_CRL_LABELS = frozenset({b"X509 CRL"})
 
 
 def _when(seconds: int) -> _dt.datetime:
@@ -255,10 +253,10 @@ class Crl:
 
 def _pem_der(data: bytes) -> bytes:
     """The DER of the first ``-----BEGIN X509 CRL-----`` block of ``data``."""
-    m = _PEM_CRL.search(data)
-    if m is None:
+    body = next((b for _, b in pem_blocks(data, _CRL_LABELS)), None)
+    if body is None:
         raise ValueError("no '-----BEGIN X509 CRL-----' block in the PEM data")
     try:
-        return base64.b64decode(b"".join(m.group(1).split()), validate=True)
+        return pem_body_der(body)
     except binascii.Error as e:
         raise ValueError(f"PEM CRL block is not valid base64: {e}") from None
