@@ -83,9 +83,15 @@ def many_to_ders(objs: Iterable[Any] | None) -> list[bytes]:
     return out
 
 
+#: A certificate file (a trust store's PEM bundle, a .p7b) is read only up to this size: the
+#: largest public CA bundles are well under 1 MiB, and a file named by mistake (a disk image,
+#: an archive) must be an error, not gigabytes of memory.
+CERT_FILE_MAX = 64 << 20
+
+
 def read_cert_file(path: str | os.PathLike[str]) -> list[bytes]:
-    """Certificates in a PEM or DER file."""
-    data = read_regular_file(path, "a certificate file")
+    """Certificates in a PEM or DER file (of at most :data:`CERT_FILE_MAX` bytes)."""
+    data = read_regular_file(path, "a certificate file", CERT_FILE_MAX)
     try:
         return to_ders(data)
     except ValueError as e:
