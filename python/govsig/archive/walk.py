@@ -8,7 +8,10 @@ Each defensive choice here stops a way an archive can break or fool a long job:
   with the depth and the widest directory, never with the size of the archive, and two runs
   over the same tree list the same entries in the same order (what resume relies on).
 - Symbolic links are not followed unless asked; when they are, a link back into a folder being
-  walked is reported (``file_symlink_loop``) instead of recursing forever.
+  walked is reported (``file_symlink_loop``) instead of recursing forever, and a folder is
+  entered through links once (``file_skipped`` the other times): links can make 2**n paths to
+  n folders without any loop. A folder is still walked by its own path, and once through a
+  link. (A subtree walked apart, on a Dask worker, remembers the links it followed itself.)
 - Nothing that is not a regular file is read: FIFOs (an open would block), devices
   (``/dev/zero`` never ends), sockets. They still come out as entries with a code, so nothing
   disappears from the report silently.
@@ -147,6 +150,9 @@ def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool, depth: Optiona
         (iter(first), (root_st.st_dev, root_st.st_ino))
     ]
     ancestors = set(above) | {(root_st.st_dev, root_st.st_ino)}
+    # The folders entered through a link so far: two links to the next folder in each of n
+    # folders make 2**n paths without any loop; each folder is entered through links once.
+    linked: set[tuple[int, int]] = set()
     while stack:
         it, key = stack[-1]
         nxt = next(it, None)
@@ -191,6 +197,12 @@ def _walk_dir(root: bytes, root_st: os.stat_result, follow: bool, depth: Optiona
             if dkey in ancestors:
                 yield Entry(path, "file_symlink_loop", "a symbolic link back into a folder being walked")
                 continue
+            if de.is_symlink():
+                if dkey in linked:
+                    yield Entry(path, "file_skipped",
+                                "a symbolic link to a folder already walked through another link, not walked again")
+                    continue
+                linked.add(dkey)
             if depth is not None and len(stack) >= depth:
                 yield Subtree(path, frozenset(ancestors | {dkey}))
                 continue
