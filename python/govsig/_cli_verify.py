@@ -410,7 +410,11 @@ def _print_summary(summary: Any, out: Any) -> None:
     if not total:
         print("no signed documents found (*.p7s, *.p7m, *.p7, *.cms)", file=out)
         return
-    counts = summary.counts
+    # The codes of a resumed job come from its journal, a file that may have been edited:
+    # shown, so they never carry a control sequence or a line break to the terminal.
+    counts: dict[str, int] = {}
+    for k, n in summary.counts.items():
+        counts[shown(k)] = counts.get(shown(k), 0) + n
     width = max(len(k) for k in counts) if counts else 4
     print(f"{'outcome':<{width}}  {'count':>8}  {'share':>6}", file=out)
     for k, n in sorted(counts.items(), key=lambda kv: (kv[0] != "ok", -kv[1], kv[0])):

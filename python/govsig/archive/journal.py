@@ -25,6 +25,10 @@ class JournalError(Exception):
 
 class Journal:
     def __init__(self, path: str, *, resume: bool, job: dict[str, Any]) -> None:
+        if os.path.islink(path):
+            # SQLite follows a link: a dangling one planted at the journal's name would have the
+            # journal, every report line of the job, created where whoever planted it chose.
+            raise JournalError(f"{path}: is a symbolic link; give the journal's own path, not a link to it")
         exists = os.path.exists(path)
         if resume and not exists:
             raise JournalError(f"{path}: no such journal to resume; start the job without --resume")
