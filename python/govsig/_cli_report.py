@@ -6,7 +6,7 @@ import io
 import json
 import sys
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, Optional
 
 from govsig._cli_text import shown
 from govsig._regular import open_regular_file
@@ -25,21 +25,38 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.set_defaults(handler=_report)
 
 
+#: The longest report line read, in characters: a line of a real report is a few KiB (a
+#: document with many signers and its revocation evidence, tens of KiB). A longer one is
+#: skipped as it is read, in bounded memory.
+MAX_LINE = 16 << 20
+
+
 class _Lines:
     """The report's JSON objects, streamed; a line that is not one (a job killed mid-write
-    leaves a truncated last line) is counted and skipped, not fatal."""
+    leaves a truncated last line), or is longer than :data:`MAX_LINE`, is counted and
+    skipped, not fatal."""
 
     def __init__(self, f: IO[str]) -> None:
         self.f = f
         self.skipped = 0
         self.first_bad = 0
 
+    def _lines(self) -> Iterator[Optional[str]]:
+        """Each line, or None for one longer than MAX_LINE (read through, not kept)."""
+        while line := self.f.readline(MAX_LINE):
+            if len(line) == MAX_LINE and not line.endswith("\n"):
+                while (rest := self.f.readline(MAX_LINE)) and not rest.endswith("\n"):
+                    pass
+                yield None
+            else:
+                yield line
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        for n, line in enumerate(self.f, 1):
-            if not line.strip():
+        for n, line in enumerate(self._lines(), 1):
+            if line is not None and not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = None if line is None else json.loads(line)
             except (ValueError, RecursionError):  # RecursionError: nested too deeply for json
                 row = None
             if not isinstance(row, dict):

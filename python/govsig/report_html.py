@@ -94,11 +94,19 @@ def _nfc(s: Optional[str]) -> str:
 def signer_org_unit(signer: Mapping[str, Any]) -> tuple[str, str]:
     """(organisation, unit) from the signer's subject O and OU, NFC-normalised so that the
     same name written composed or decomposed counts once."""
-    typed = signer.get("subject_fields")
-    if isinstance(typed, list):
-        f = [(str(k), str(v)) for k, v in typed]
+    f = subject_fields(signer)
+    if f is not None:
         return _nfc(_html.first(f, "O")), _nfc(_html.first(f, "OU"))
     return _org_unit_of(str(signer.get("subject") or ""))
+
+
+def subject_fields(signer: Mapping[str, Any]) -> Optional[list[tuple[str, str]]]:
+    """The signer's ``subject_fields`` as (type, value) pairs, or None when the line has none.
+    A report file is input: an element that is not a pair is left out, not unpacked."""
+    typed = signer.get("subject_fields")
+    if not isinstance(typed, list):
+        return None
+    return [(str(p[0]), str(p[1])) for p in typed if isinstance(p, (list, tuple)) and len(p) == 2]
 
 
 # A million documents are signed by a few thousand certificates: each distinct subject and
@@ -117,7 +125,7 @@ def _common_name_of(subject: str) -> str:
 @functools.lru_cache(maxsize=1 << 16)
 def issuer_name(dn: Optional[str]) -> str:
     """The issuing CA as people call it: the issuer's CN (else O, else the whole name)."""
-    if not dn:
+    if not dn or not isinstance(dn, str):
         return ""
     f = _html.split_dn(dn)
     return _nfc(_html.first(f, "CN") or _html.first(f, "O") or dn)
@@ -162,7 +170,9 @@ class ReportTotals:
         self.by_revocation[str(row.get("revocation_status") or "not_checked")] += 1
         if row.get("govsig_version"):
             self.versions[str(row["govsig_version"])] += 1
-        signers = row.get("signers") or []
+        signers = row.get("signers")
+        if not isinstance(signers, list):  # a report file is input: a field of another type is ignored
+            signers = []
         for s in signers:
             if not isinstance(s, Mapping):
                 continue
@@ -174,9 +184,9 @@ class ReportTotals:
             self.failures_total += 1
             if len(self.failures) < self.max_failures:
                 first = next((s for s in signers if isinstance(s, Mapping)), {})
-                typed = first.get("subject_fields")
-                if isinstance(typed, list):
-                    who = _html.first([(str(k), str(v)) for k, v in typed], "CN") or ""
+                typed = subject_fields(first)
+                if typed is not None:
+                    who = _html.first(typed, "CN") or ""
                 else:
                     who = _common_name_of(str(first.get("subject") or ""))
                 self.failures.append((str(row.get("path") or ""), code, str(row.get("reason") or ""),
