@@ -183,8 +183,8 @@ def ocsp_get_url(url: str, request: bytes) -> str | None:
 
 class _DeadlineConnection(urllib3.connection.HTTPConnection):
     """A urllib3 connection whose socket is handed to the watchdog for every exchange made
-    under a deadline (set per thread by the fetcher around each fetch): urllib3's timeouts
-    bound each read, not the whole exchange."""
+    under a deadline (set per thread around each exchange: :func:`begin_deadline`): urllib3's
+    timeouts bound each read, not the whole exchange."""
 
     def connect(self) -> None:
         super().connect()
@@ -198,8 +198,49 @@ class _DeadlineConnection(urllib3.connection.HTTPConnection):
         super().request(method, url, body=body, headers=headers, **kw)
 
 
+class _DeadlineHTTPSConnection(urllib3.connection.HTTPSConnection):
+    """:class:`_DeadlineConnection` over TLS (a time-stamping authority may be https:)."""
+
+    def connect(self) -> None:
+        super().connect()
+        _arm_current(self.sock)
+
+    def request(self, method: str, url: str, body: Any = None, headers: Any = None,
+                **kw: Any) -> None:
+        if self.sock is not None:
+            _arm_current(self.sock)
+        super().request(method, url, body=body, headers=headers, **kw)
+
+
 class _DeadlinePool(urllib3.HTTPConnectionPool):
     ConnectionCls = _DeadlineConnection
+
+
+class _DeadlineHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+#: Pool classes for a PoolManager or ProxyManager whose exchanges honour
+#: :func:`begin_deadline` (``manager.pool_classes_by_scheme = dict(DEADLINE_POOLS)``).
+DEADLINE_POOLS: dict[str, type[urllib3.HTTPConnectionPool]] = {"http": _DeadlinePool, "https": _DeadlineHTTPSPool}
+
+
+def begin_deadline(deadline: float) -> None:
+    """From now on this thread's exchanges through :data:`DEADLINE_POOLS` have their socket
+    shut at ``deadline`` (time.monotonic), status line and headers included, until
+    :func:`end_deadline`."""
+    _EXCHANGE.deadline, _EXCHANGE.tokens = deadline, []
+
+
+def end_deadline() -> bool:
+    """Ends :func:`begin_deadline`'s bound on this thread; whether it fired (then what was
+    read may be truncated, and the exchange must count as timed out)."""
+    tokens: list[int] = getattr(_EXCHANGE, "tokens", [])
+    _EXCHANGE.deadline, _EXCHANGE.tokens = None, []
+    fired = False
+    for token in tokens:
+        fired |= _WATCHDOG.disarm(token)
+    return fired
 
 
 # The deadline of the fetch running on this thread, and the watchdog tokens armed for it.
@@ -316,7 +357,7 @@ class HttpTransport:
         if body is not None:
             headers["Content-Type"] = "application/ocsp-request"
         manager = self._manager(host)
-        _EXCHANGE.deadline, _EXCHANGE.tokens = deadline, []
+        begin_deadline(deadline)
         resp: urllib3.BaseHTTPResponse | None = None
         keep = False
         try:
@@ -332,12 +373,11 @@ class HttpTransport:
         except FetchError:
             raise
         except (urllib3.exceptions.HTTPError, OSError) as e:
-            if self._deadline_fired():
+            if end_deadline():
                 raise FetchError(url, "timeout", f"no complete answer within {2 * self.timeout:g} s") from None
             raise _transport_error(url, e, self.timeout) from None
         finally:
-            fired = self._deadline_fired()
-            _EXCHANGE.deadline = None
+            fired = end_deadline()
             if resp is not None:
                 if not keep or fired:
                     # The response holds the socket (a close-delimited body keeps it after the
@@ -350,16 +390,6 @@ class HttpTransport:
             # was read may be truncated.
             raise FetchError(url, "timeout", f"no complete answer within {2 * self.timeout:g} s")
         return 200, resp.reason or "", None, data
-
-    @staticmethod
-    def _deadline_fired() -> bool:
-        """Disarms the watchdog tokens of this thread's exchange; whether any had fired."""
-        tokens: list[int] = getattr(_EXCHANGE, "tokens", [])
-        _EXCHANGE.tokens = []
-        fired = False
-        for token in tokens:
-            fired |= _WATCHDOG.disarm(token)
-        return fired
 
     def _read_body(self, url: str, resp: urllib3.BaseHTTPResponse, max_bytes: int) -> bytes:
         length = resp.headers.get("Content-Length")

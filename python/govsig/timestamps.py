@@ -11,7 +11,7 @@ import hashlib
 import threading
 import time
 import urllib.request
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Union
 from urllib.parse import urlsplit
@@ -22,7 +22,7 @@ from govsig import _govsig
 from govsig._policy import Policy, TrustStore
 from govsig._verifier import Verifier
 from govsig._govsig import TimestampResult
-from govsig._http import is_loopback
+from govsig._http import DEADLINE_POOLS, begin_deadline, end_deadline, is_loopback
 
 __all__ = ["TsaClient", "TimestampError", "add_timestamps"]
 
@@ -159,6 +159,8 @@ class TsaClient:
                                         raise_on_status=False)
                 kw: dict[str, Any] = {"num_pools": 2, "maxsize": 8, "block": False, "retries": retries}
                 manager = urllib3.ProxyManager(proxy, **kw) if proxy else urllib3.PoolManager(**kw)
+                # The watchdog's pools: the deadline bounds the status line and headers too.
+                manager.pool_classes_by_scheme = dict(DEADLINE_POOLS)
                 self._managers[proxy] = manager
             return manager
 
@@ -169,6 +171,25 @@ class TsaClient:
         def failed(reason: str) -> TimestampError:
             return TimestampError("fetch_failed", reason, self._url)
 
+        # A TSA that drips its status line and headers is cut at the deadline from outside
+        # (the watchdog); urllib3's read timeout alone bounds each read, not the whole.
+        begin_deadline(deadline)
+        try:
+            data = self._exchange(body, headers, deadline, failed)
+        except TimestampError:
+            if end_deadline():
+                raise failed(f"the TSA took longer than {self._timeout:g} s") from None
+            raise
+        except BaseException:
+            end_deadline()
+            raise
+        if end_deadline():
+            # Cut as or after the last byte arrived: what was read may be truncated.
+            raise failed(f"the TSA took longer than {self._timeout:g} s")
+        return data
+
+    def _exchange(self, body: bytes, headers: dict[str, str], deadline: float,
+                  failed: Callable[[str], TimestampError]) -> bytes:
         try:
             resp = self._manager().urlopen(
                 "POST", self._url, body=body, headers=headers, redirect=False, preload_content=False,
