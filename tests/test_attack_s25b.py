@@ -214,8 +214,8 @@ def test_tsa_client_timeout_bounds_a_dripped_status_line_and_headers() -> None:
     and urllib3's read timeout bounds each read, not the whole: ``TsaClient(url,
     timeout=1).timestamp(...)`` is still waiting after 10 s (the 6 KB of headers take 21
     minutes). ``HttpTransport`` (the CRL/OCSP fetcher) has a watchdog for exactly this; the
-    TSA client does not use it. Should: TimestampError ``fetch_failed`` within about the
-    timeout (here: well before 5 s)."""
+    TSA client does not use it. Should: TimestampError ``fetch_failed`` at the timeout. (The
+    30 s join is a hang guard, not a measurement: the old client waited 21 minutes.)"""
     with RawServer("drip_headers", interval=0.2) as srv:
         out: list[tuple[str, float]] = []
 
@@ -231,10 +231,20 @@ def test_tsa_client_timeout_bounds_a_dripped_status_line_and_headers() -> None:
 
         th = threading.Thread(target=go, daemon=True)
         th.start()
-        th.join(10)
-        assert out, "TsaClient(timeout=1) still waiting after 10 s"
-        code, took = out[0]
-        assert code == "fetch_failed" and took < 5, out
+        th.join(30)
+        assert out, "TsaClient(timeout=1) still waiting after 30 s"
+        assert out[0][0] == "fetch_failed", out
+
+
+def _crl_fetch_error(url: str, timeout: float) -> govsig.FetchError:
+    """The FetchError a fresh fetcher raises for the CRL at ``url``."""
+    f = govsig.HttpFetcher(timeout=timeout)
+    try:
+        with pytest.raises(govsig.FetchError) as e:
+            f.fetch_crl(url)
+    finally:
+        f.close()
+    return e.value
 
 
 # --- PEM text: quadratic time --------------------------------------------------------------------
@@ -250,20 +260,12 @@ def test_a_crl_answer_of_unclosed_pem_boundaries_is_refused_in_linear_time() -> 
     the fetcher's thread after its deadline; the body cap is 32 MiB, so one answer costs hours
     of CPU of a bulk job (and every document whose chain names that URL asks again once the
     refusal is not cached). Should: refuse the body as ``bad_response`` in time linear in its
-    size (well under a second here)."""
-    body = b"-----BEGIN X509 CRL-----\n" * 6000
+    size. The body here is 2 MB: quadratic, it would take about 20 minutes, past the test's
+    timeout (a hang guard, not a measurement); linear, milliseconds."""
+    body = b"-----BEGIN X509 CRL-----\n" * 80_000
     with LoopbackServer() as srv:
         srv.serve("/ca.crl", body)
-        f = govsig.HttpFetcher(timeout=5)
-        try:
-            t0 = time.monotonic()
-            with pytest.raises(govsig.FetchError) as e:
-                f.fetch_crl(srv.url("/ca.crl"))
-            took = time.monotonic() - t0
-        finally:
-            f.close()
-    assert e.value.kind == "bad_response"
-    assert took < 1.0, f"{len(body)} bytes refused in {took:.1f} s"
+        assert _crl_fetch_error(srv.url("/ca.crl"), timeout=5).kind == "bad_response"
 
 
 @pytest.mark.timeout(120)
@@ -275,21 +277,17 @@ def test_certificate_text_of_unclosed_pem_boundaries_is_refused_in_linear_time(p
     and ``_pem.first_block_der`` scan from every BEGIN line to the end: O(N^2), measured
     ~5.5 s for ``TrustStore.from_files`` and 5.8 s for ``verify_certificate`` (10.5 s at
     112 KB, ~3 min at 450 KB). Should: the same refusal (ValueError / cert_malformed) in time
-    linear in the size, well under a second here."""
-    text = b"-----BEGIN CERTIFICATE-----\n" * 3000
+    linear in the size. The text here is 1.1 MB: quadratic, about a quarter of an hour for
+    each call, past the test's timeout (a hang guard, not a measurement); linear,
+    milliseconds."""
+    text = b"-----BEGIN CERTIFICATE-----\n" * 40_000
     path = tmp_path / "anchors.pem"
     path.write_bytes(text)
-    t0 = time.monotonic()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no '-----BEGIN CERTIFICATE-----' block"):
         govsig.TrustStore.from_files([str(path)])
-    trust_took = time.monotonic() - t0
     v = govsig.Verifier(govsig.Policy(trust=[pki.p256_root.der]))
-    t0 = time.monotonic()
     r = v.verify_certificate(text)
-    check_took = time.monotonic() - t0
-    assert not r.ok
-    assert trust_took < 1.0 and check_took < 1.0, (f"TrustStore.from_files {trust_took:.1f} s, "
-                                                  f"verify_certificate {check_took:.1f} s")
+    assert not r.ok and r.code == "cert_malformed", (r.code, r.reason)
 
 
 # --- a huge trust file -----------------------------------------------------------------------
@@ -462,12 +460,4 @@ def test_crl_fetch_deadline_bounds_a_dripped_status_line_and_headers() -> None:
     watchdog cuts an exchange whose headers drip, at twice its timeout: FetchError
     ``timeout`` in about 2 s for ``timeout=1``."""
     with RawServer("drip_headers", interval=0.2) as srv:
-        f = govsig.HttpFetcher(timeout=1)
-        try:
-            t0 = time.monotonic()
-            with pytest.raises(govsig.FetchError) as e:
-                f.fetch_crl(srv.url("/ca.crl"))
-            took = time.monotonic() - t0
-        finally:
-            f.close()
-    assert e.value.kind == "timeout" and took < 5, (e.value, took)
+        assert _crl_fetch_error(srv.url("/ca.crl"), timeout=1).kind == "timeout"

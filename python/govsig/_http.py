@@ -181,13 +181,15 @@ def ocsp_get_url(url: str, request: bytes) -> str | None:
 
 
 
-class _DeadlineConnection(urllib3.connection.HTTPConnection):
-    """A urllib3 connection whose socket is handed to the watchdog for every exchange made
-    under a deadline (set per thread around each exchange: :func:`begin_deadline`): urllib3's
-    timeouts bound each read, not the whole exchange."""
+class _Deadline:
+    """Mixed into a urllib3 connection: its socket is handed to the watchdog for every
+    exchange made under a deadline (set per thread around each exchange:
+    :func:`begin_deadline`); urllib3's timeouts bound each read, not the whole exchange."""
+
+    sock: socket.socket | None
 
     def connect(self) -> None:
-        super().connect()
+        super().connect()  # type: ignore[misc]
         _arm_current(self.sock)
 
     def request(self, method: str, url: str, body: Any = None, headers: Any = None,
@@ -195,21 +197,15 @@ class _DeadlineConnection(urllib3.connection.HTTPConnection):
         if self.sock is not None:
             # A kept-alive connection: connect() will not run again.
             _arm_current(self.sock)
-        super().request(method, url, body=body, headers=headers, **kw)
+        super().request(method, url, body=body, headers=headers, **kw)  # type: ignore[misc]
 
 
-class _DeadlineHTTPSConnection(urllib3.connection.HTTPSConnection):
-    """:class:`_DeadlineConnection` over TLS (a time-stamping authority may be https:)."""
+class _DeadlineConnection(_Deadline, urllib3.connection.HTTPConnection):
+    pass
 
-    def connect(self) -> None:
-        super().connect()
-        _arm_current(self.sock)
 
-    def request(self, method: str, url: str, body: Any = None, headers: Any = None,
-                **kw: Any) -> None:
-        if self.sock is not None:
-            _arm_current(self.sock)
-        super().request(method, url, body=body, headers=headers, **kw)
+class _DeadlineHTTPSConnection(_Deadline, urllib3.connection.HTTPSConnection):
+    """Over TLS: a time-stamping authority may be https:."""
 
 
 class _DeadlinePool(urllib3.HTTPConnectionPool):
