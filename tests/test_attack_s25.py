@@ -19,6 +19,7 @@ import datetime as dt
 import itertools
 import os
 import re
+import subprocess
 
 import pytest
 from cryptography import x509
@@ -296,3 +297,42 @@ def test_a_payload_folder_linked_out_of_the_bag_is_refused_not_walked(bag, tmp_p
     shutil.copytree(elsewhere, bag / "payload")
     os.symlink("payload", bag / "data")
     assert govsig.Dossier.from_bag(bag).compare(bag).ok
+
+
+@pytest.mark.timeout(60)
+def test_report_outputs_name_their_option_and_a_read_fifo_still_works(pki, tmp_path) -> None:
+    """After the second round's fix (open_output_file): a FIFO nobody reads at --parquet's
+    name is one line naming --parquet; a FIFO somebody reads (a shell's >(gzip)) gets the
+    report as before."""
+    import threading
+
+    from archive_util import env, govsig_cmd
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "a.p7m").write_bytes(P.sign_cms(CONTENT, pki.p256_leaf, detached=False))
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(b"".join(r.pem for r in pki.roots))
+    base = ["verify-archive", str(archive), "--trust", str(roots), "--no-progress"]
+    fifo = tmp_path / "r.parquet"
+    os.mkfifo(fifo)
+    p = subprocess.run(govsig_cmd(*base, "--parquet", str(fifo)), capture_output=True, text=True, env=env(),
+                       timeout=30)
+    assert p.returncode == 2 and p.stderr.startswith("govsig verify-archive: --parquet: "), p.stderr
+    assert "is a FIFO that no process reads" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    read = tmp_path / "r.jsonl"
+    os.mkfifo(read)
+    got: list[bytes] = []
+    # Held open (never read) so that the FIFO has a reader whenever govsig opens it; the
+    # thread's own open waits for govsig and reads everything.
+    present = os.open(read, os.O_RDONLY | os.O_NONBLOCK)
+    reader = threading.Thread(target=lambda: got.append(read.read_bytes()), daemon=True)
+    reader.start()
+    try:
+        p = subprocess.run(govsig_cmd(*base, "--report", str(read)), capture_output=True, text=True, env=env(),
+                           timeout=30)
+        reader.join(10)
+    finally:
+        os.close(present)
+    assert p.returncode == 0, p.stderr
+    assert got and b'"code":"ok"' in got[0], got

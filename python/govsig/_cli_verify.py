@@ -297,7 +297,7 @@ def _verify_archive(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as e:
             if jsonl is not None:
                 jsonl.close()
-            option = "--report" if jsonl is None else "--parquet"
+            option = "--report" if jsonl is None and args.report else "--parquet"
             print(f"govsig verify-archive: {option}: {_os_error_text(e)}", file=sys.stderr)
             return 2
 
