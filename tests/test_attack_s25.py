@@ -336,3 +336,18 @@ def test_report_outputs_name_their_option_and_a_read_fifo_still_works(pki, tmp_p
         os.close(present)
     assert p.returncode == 0, p.stderr
     assert got and b'"code":"ok"' in got[0], got
+
+
+def test_a_tag_manifest_entry_through_a_linked_tag_folder_is_not_read(bag, tmp_path) -> None:
+    """A tag manifest may list files in tag folders (RFC 8493 §2.2.4): a tag folder that is a
+    link out of the bag makes its entry a file outside, which is not hashed."""
+    import hashlib
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "note.txt").write_bytes(b"outside")
+    os.symlink(outside, bag / "tags")
+    line = f"{hashlib.sha256(b'outside').hexdigest()}  tags/note.txt\n"
+    (bag / "tagmanifest-sha256.txt").write_text((bag / "tagmanifest-sha256.txt").read_text() + line)
+    with pytest.raises(govsig.BagError, match=r"lists tags/note\.txt, a symlink to outside the bag"):
+        govsig.Dossier.from_bag(bag)

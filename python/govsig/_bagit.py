@@ -219,7 +219,8 @@ def check_tagmanifest(bag: Path, alg: str) -> None:
         raise BagError(f"{tagmanifest}: {exc}") from None
     for name, digest in entries:
         listed = bag / name
-        if listed.is_symlink() and bag.resolve() not in listed.resolve().parents:
+        # Resolved whole: a link in any component (a tag folder linked elsewhere) counts.
+        if bag.resolve() not in listed.resolve().parents:
             raise BagError(f"{tagmanifest.name} lists {name}, a symlink to outside the bag")
         try:
             # Streamed: a tag manifest may list any file, however large.
