@@ -32,8 +32,10 @@ logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
 logging.getLogger("pyhanko_certvalidator").setLevel(logging.CRITICAL)
 
 # Whole seconds: the policy's `at` is kept to the second, and the offline verdict must be
-# asked at exactly the same moment.
-AT = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+# asked at exactly the same moment. An hour ahead of the import: the real TSA stamps at the
+# time each test runs, and a genTime more than five minutes after `at` is refused as from the
+# future, which a slow run (pytest reaching this module minutes after collecting it) hit.
+AT = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(hours=1)
 
 
 def cdp(url: str) -> tuple[x509.ExtensionType, bool]:
